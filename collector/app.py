@@ -1,0 +1,137 @@
+"""create_app(settings): the Starlette application, a plain routes list and a lifespan."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from collector import api, ingest
+from collector.config import Settings
+from collector.enricher import Enricher
+from collector.errors import ClientError, error_response
+from collector.limits import RateLimiter
+from collector.metrics import Metrics
+from collector.store import SQLiteStore
+
+log = logging.getLogger("trailmark")
+
+
+@dataclass
+class Limits:
+    per_ip: RateLimiter
+    per_site: RateLimiter
+
+
+def _ingest(endpoint):  # type: ignore[no-untyped-def]
+    async def run(request: Request) -> Response:
+        return await ingest.handle(request, endpoint)
+
+    return run
+
+
+class Bundle:
+    """A built SDK bundle served with an ETag, re-read when the file changes."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._cached: tuple[float, bytes, str] | None = None
+
+    def _load(self) -> tuple[bytes, str] | None:
+        try:
+            mtime = self.path.stat().st_mtime
+        except FileNotFoundError:
+            return None
+        if self._cached is None or self._cached[0] != mtime:
+            body = self.path.read_bytes()
+            self._cached = (mtime, body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"')
+        return self._cached[1], self._cached[2]
+
+    async def __call__(self, request: Request) -> Response:
+        loaded = self._load()
+        if loaded is None:
+            return PlainTextResponse(
+                f"{self.path.name} is not built: run `make build`", 404
+            )
+        body, etag = loaded
+        headers = {
+            "ETag": etag,
+            "Cache-Control": "public, max-age=3600",
+            "Access-Control-Allow-Origin": "*",
+        }
+        if etag in request.headers.get("if-none-match", ""):
+            return Response(status_code=304, headers=headers)
+        return Response(body, 200, headers, "text/javascript; charset=utf-8")
+
+
+async def healthz(request: Request) -> Response:
+    with request.app.state.store.read() as conn:
+        conn.execute("SELECT 1").fetchone()
+    return PlainTextResponse("ok")
+
+
+async def metrics(request: Request) -> Response:
+    text = request.app.state.metrics.render(request.app.state.store.writer)
+    return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
+
+
+async def client_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ClientError)
+    return exc.response()
+
+
+async def not_found(request: Request, exc: Exception) -> Response:
+    detail = getattr(exc, "detail", "not found")
+    return error_response(getattr(exc, "status_code", 404), str(detail))
+
+
+def create_app(settings: Settings, store: SQLiteStore | None = None) -> Starlette:
+    """The collector: ingest under /v1, the analyst API under /api, bundles, health, metrics."""
+    store = store or SQLiteStore(
+        settings.db, max_pending=settings.max_pending, synchronous=settings.synchronous
+    )
+    enricher = Enricher(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        store.start()
+        try:
+            yield
+        finally:
+            store.close()
+            enricher.close()
+
+    routes = [
+        Route("/v1/batch", _ingest(ingest.batch), methods=["POST"]),
+        Route("/v1/batch", ingest.preflight, methods=["OPTIONS"]),
+        Route("/v1/replay", _ingest(ingest.replay), methods=["POST"]),
+        Route("/v1/replay", ingest.preflight, methods=["OPTIONS"]),
+        Route("/v1/p.gif", ingest.pixel, methods=["GET"]),
+        Route("/trailmark.js", Bundle(settings.static_dir / "trailmark.js")),
+        Route("/trailmark-replay.js", Bundle(settings.static_dir / "trailmark-replay.js")),
+        Route("/healthz", healthz),
+        Route("/metrics", metrics),
+        *api.routes,
+    ]
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[Middleware(GZipMiddleware, minimum_size=1024)],
+        exception_handlers={ClientError: client_error, 404: not_found, 405: not_found},
+    )
+    app.state.settings = settings
+    app.state.store = store
+    app.state.enricher = enricher
+    app.state.metrics = Metrics()
+    app.state.limits = Limits(RateLimiter(settings.rate_limit), RateLimiter(settings.site_rate_limit))
+    return app

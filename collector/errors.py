@@ -1,0 +1,36 @@
+"""The one error shape clients see: a status and {"error": "..."}."""
+
+from __future__ import annotations
+
+from starlette.responses import Response
+
+from collector.schema import json_encoder
+
+
+class ClientError(Exception):
+    """A request refused as a whole, with the status and sentence the client gets."""
+
+    def __init__(self, status: int, message: str, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.retry_after = retry_after
+
+    def response(self, headers: dict[str, str] | None = None) -> Response:
+        return error_response(self.status, self.message, self.retry_after, headers)
+
+
+def json_response(
+    content: object, status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    return Response(json_encoder.encode(content), status, headers, "application/json")
+
+
+def error_response(
+    status: int, message: str, retry_after: int | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    headers = dict(headers or {})
+    if retry_after is not None:
+        headers["Retry-After"] = str(retry_after)
+    return json_response({"error": message}, status, headers)

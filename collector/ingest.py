@@ -1,0 +1,231 @@
+"""The /v1/* handlers: decode -> validate each event -> enrich -> write, acknowledged after commit."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import time
+import uuid
+from fnmatch import fnmatchcase
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response
+
+from collector import schema
+from collector.body import read_body
+from collector.errors import ClientError, json_response
+from collector.normalize import Request as Facts
+from collector.normalize import TooOld, to_row
+from collector.store import Overloaded, Site, WriterStopped
+from collector.store.rows import ChunkRow, DeadLetter, EventRow, WriteBatch, WriteResult
+
+PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
+# Replay uploads carry more than events; per-session bytes are capped too.
+MAX_REPLAY_BODY = 2 * 1024 * 1024
+MAX_REPLAY_SESSION_BYTES = 20 * 1024 * 1024
+RETRY_AFTER_OVERLOAD = 1
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def cors_headers(request: Request) -> dict[str, str]:
+    origin = request.headers.get("origin")
+    if not origin:
+        return {}
+    return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
+
+
+def origin_allowed(site: Site, origin: str | None) -> bool:
+    """An empty allow-list accepts any origin; requests without Origin (servers, beacons) pass."""
+    if not origin or not site.origins:
+        return True
+    return any(fnmatchcase(origin, pattern) for pattern in site.origins)
+
+
+async def preflight(request: Request) -> Response:
+    """CORS preflight: the site (and its origins) is only known from the body, checked on POST."""
+    headers = cors_headers(request)
+    headers.update({
+        "Access-Control-Allow-Methods": "POST, OPTIONS",
+        "Access-Control-Allow-Headers": "Content-Type, Content-Encoding",
+        "Access-Control-Max-Age": "86400",
+    })
+    return Response(status_code=204, headers=headers)
+
+
+def _check_limits(request: Request, site: Site | None = None) -> None:
+    limits = request.app.state.limits
+    if site is None:
+        wait = limits.per_ip.retry_after(request.state.client_ip)
+        if wait:
+            raise ClientError(429, "too many requests from this address", wait)
+    else:
+        wait = limits.per_site.retry_after(site.id)
+        if wait:
+            raise ClientError(429, "too many requests for this site", wait)
+
+
+def _site(request: Request, key: str) -> Site:
+    site = request.app.state.store.site_for_key(key)
+    if site is None:
+        raise ClientError(401, "unknown write key")
+    if not origin_allowed(site, request.headers.get("origin")):
+        raise ClientError(403, "origin not allowed for this site")
+    _check_limits(request, site)
+    return site
+
+
+async def _commit(request: Request, batch: WriteBatch) -> WriteResult:
+    try:
+        return await request.app.state.store.write(batch)
+    except Overloaded:
+        raise ClientError(503, "overloaded, retry later", RETRY_AFTER_OVERLOAD) from None
+    except WriterStopped:
+        raise ClientError(503, "shutting down, retry later", RETRY_AFTER_OVERLOAD) from None
+
+
+async def handle(request: Request, endpoint) -> Response:  # type: ignore[no-untyped-def]
+    """Run an ingest endpoint with the shared error handling, CORS and metrics."""
+    cors = cors_headers(request)
+    metrics = request.app.state.metrics
+    try:
+        request.state.client_ip = request.app.state.enricher.client_ip(request)
+        _check_limits(request)
+        response: Response = await endpoint(request)
+    except ClientError as exc:
+        metrics.refused[exc.status] += 1
+        return exc.response(cors)
+    response.headers.update(cors)
+    return response
+
+
+def _decode_envelope(body: bytes) -> schema.Envelope:
+    try:
+        envelope = schema.envelope_decoder.decode(body)
+    except msgspec.ValidationError as exc:
+        raise ClientError(400, f"invalid batch: {exc}") from None
+    except msgspec.DecodeError as exc:
+        raise ClientError(400, f"malformed JSON: {exc}") from None
+    if len(envelope.events) > schema.MAX_EVENTS:
+        raise ClientError(
+            413, f"too many events: {len(envelope.events)} > {schema.MAX_EVENTS} per batch"
+        )
+    return envelope
+
+
+def _validate(raw: msgspec.Raw, facts: Facts) -> EventRow:
+    if len(raw) > schema.MAX_EVENT_BYTES:
+        raise ValueError(f"event is larger than {schema.MAX_EVENT_BYTES} bytes")
+    try:
+        event = schema.event_decoder.decode(raw)
+    except msgspec.DecodeError as exc:  # ValidationError is a DecodeError
+        raise ValueError(str(exc)) from None
+    return to_row(event, facts)
+
+
+def _reason_kind(error: Exception) -> str:
+    if isinstance(error, TooOld):
+        return "too_old"
+    return "too_large" if "larger than" in str(error) else "invalid"
+
+
+async def batch(request: Request) -> Response:
+    """POST /v1/batch: store every valid event, report the others by index."""
+    received_at = now_ms()
+    body = await read_body(request, schema.MAX_BODY_BYTES)
+    envelope = _decode_envelope(body)
+    site = _site(request, envelope.key)
+    facts = request.app.state.enricher.facts(request, site, received_at, envelope.sent_at)
+    rows: list[EventRow] = []
+    rejected: list[dict[str, object]] = []
+    dead: list[DeadLetter] = []
+    metrics = request.app.state.metrics
+    for index, raw in enumerate(envelope.events):
+        try:
+            rows.append(request.app.state.enricher.row(_validate(raw, facts), facts, site))
+        except ValueError as exc:
+            reason = str(exc)
+            rejected.append({"index": index, "error": reason})
+            dead.append(DeadLetter(source="batch", reason=reason, raw=_text(raw)))
+            metrics.rejected[_reason_kind(exc)] += 1
+    result = await _commit(request, WriteBatch(
+        site_id=site.id, received_at=received_at, context=facts.context, events=rows, dead=dead,
+    ))
+    metrics.accepted += len(rows)
+    metrics.duplicates += result.duplicates
+    return json_response({"accepted": len(rows), "rejected": rejected})
+
+
+async def pixel(request: Request) -> Response:
+    """GET /v1/p.gif: a pageview for pages without JavaScript; always answers the GIF."""
+    headers = {"Cache-Control": "no-store", "Content-Type": "image/gif"}
+    gif = Response(PIXEL, 200, headers)
+    params = request.query_params
+    received_at = now_ms()
+    try:
+        request.state.client_ip = request.app.state.enricher.client_ip(request)
+        _check_limits(request)
+        site = _site(request, params.get("k", ""))
+        facts = request.app.state.enricher.facts(request, site, received_at, None)
+        event = schema.Pageview(
+            id=str(uuid.uuid4()), ts=received_at, url=params.get("u", "")[:2048] or None,
+            referrer=params.get("r", "")[:2048] or None,
+        )
+        row = request.app.state.enricher.row(to_row(event, facts), facts, site)
+        await _commit(request, WriteBatch(
+            site_id=site.id, received_at=received_at, context=facts.context, events=[row],
+        ))
+        request.app.state.metrics.accepted += 1
+    except (ClientError, ValueError):
+        pass  # an image tag cannot read an error; the GIF keeps the page intact
+    return gif
+
+
+class RrwebEvent(msgspec.Struct):
+    """The part of an rrweb event the collector checks: its type and time."""
+
+    type: int
+    timestamp: schema.Ms
+
+
+_rrweb_decoder = msgspec.json.Decoder(list[RrwebEvent])
+_chunk_decoder = msgspec.json.Decoder(schema.ReplayChunk)
+
+
+async def replay(request: Request) -> Response:
+    """POST /v1/replay: one chunk of a session recording, stored compressed."""
+    received_at = now_ms()
+    body = await read_body(request, MAX_REPLAY_BODY)
+    try:
+        chunk = _chunk_decoder.decode(body)
+        events = _rrweb_decoder.decode(b"[" + b",".join(chunk.events) + b"]")
+    except msgspec.ValidationError as exc:
+        raise ClientError(400, f"invalid replay chunk: {exc}") from None
+    except msgspec.DecodeError as exc:
+        raise ClientError(400, f"malformed JSON: {exc}") from None
+    site = _site(request, chunk.key)
+    stored = request.app.state.store.replay_bytes(site.id, chunk.session_id)
+    payload = gzip.compress(b"[" + b",".join(chunk.events) + b"]", compresslevel=6)
+    if stored + len(payload) > MAX_REPLAY_SESSION_BYTES:
+        reason = f"replay of this session exceeds {MAX_REPLAY_SESSION_BYTES} bytes"
+        await _commit(request, WriteBatch(
+            site_id=site.id, received_at=received_at,
+            dead=[DeadLetter(source="replay", reason=reason,
+                             raw=f"session {chunk.session_id} seq {chunk.seq}")],
+        ))
+        raise ClientError(413, reason)
+    times = [e.timestamp for e in events]
+    result = await _commit(request, WriteBatch(
+        site_id=site.id, received_at=received_at,
+        chunks=[ChunkRow(session_id=chunk.session_id, anon_id=chunk.anon_id, seq=chunk.seq,
+                         first_ts=min(times), last_ts=max(times), data=payload)],
+    ))
+    request.app.state.metrics.replay_chunks += result.chunks_stored
+    return json_response({"accepted": len(events), "stored": bool(result.chunks_stored)})
+
+
+def _text(raw: bytes) -> str:
+    return bytes(raw).decode("utf-8", "replace")

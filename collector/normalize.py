@@ -1,0 +1,92 @@
+"""From a validated wire event to the row the store keeps."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import msgspec
+
+from collector import schema
+from collector.store.rows import Acquisition, Context, EventRow
+
+# Events further in the past than this, after clock correction, are refused.
+MAX_AGE_MS = 7 * 24 * 3600 * 1000
+
+
+class TooOld(ValueError):
+    """An event whose corrected time lies beyond MAX_AGE_MS in the past."""
+
+
+@dataclass(slots=True)
+class Request:
+    """What every event of one request shares."""
+
+    site_id: str
+    received_at: int
+    sent_at: int | None
+    context: Context = field(default_factory=Context)
+    anon_id: str | None = None  # derived for cookieless visitors
+
+
+def corrected_ts(ts: int, sent_at: int | None, received_at: int) -> int:
+    """Client time shifted by the client's clock offset (received - sent), never in the future."""
+    if sent_at is not None:
+        ts += received_at - sent_at
+    return min(ts, received_at)
+
+
+def path_of(url: str | None) -> str | None:
+    if url is None:
+        return None
+    try:
+        return urlsplit(url).path or "/"
+    except ValueError:
+        return None
+
+
+# Fields with a column of their own; all others go to the `data` JSON.
+_COLUMNS = frozenset({"id", "ts", "anon_id", "session_id", "user_id", "url", "route"})
+
+# The column `name` holds the field analysts group by for each type.
+_NAME_FIELD = {
+    "track": "name", "vital": "name", "cart": "action", "survey": "kind", "click": "sel",
+    "purchase": "order_id", "error": "message",
+}
+
+
+def to_row(event: schema.Event, request: Request) -> EventRow:
+    """The stored row of one event; raises TooOld for events past the retention of ingest."""
+    fields = msgspec.structs.asdict(event)
+    kind = type(event).__struct_config__.tag
+    ts = corrected_ts(event.ts, request.sent_at, request.received_at)
+    if request.received_at - ts > MAX_AGE_MS:
+        raise TooOld(f"ts is more than {MAX_AGE_MS // 86_400_000} days in the past")
+    data = {k: v for k, v in fields.items() if k not in _COLUMNS and v is not None}
+    name_field = _NAME_FIELD.get(kind)
+    name = fields.get(name_field) if name_field else None
+    row = EventRow(
+        id=event.id,
+        type=kind,
+        ts=ts,
+        client_ts=event.ts,
+        anon_id=event.anon_id or request.anon_id,
+        user_id=event.user_id,
+        session_id=event.session_id,
+        url=event.url,
+        path=path_of(event.url),
+        route=fields.get("route"),
+        name=name[:256] if isinstance(name, str) else None,
+        data=schema.json_encoder.encode(data),
+        vw=event.vw,
+        vh=event.vh,
+    )
+    if isinstance(event, schema.Pageview):
+        row.acquisition = Acquisition(referrer=event.referrer)
+    elif isinstance(event, schema.Click):
+        row.rage, row.dead = event.rage, event.dead
+    elif isinstance(event, schema.Purchase):
+        row.revenue = event.value
+    elif isinstance(event, schema.Identify):
+        row.traits = schema.json_encoder.encode(event.traits)
+    return row

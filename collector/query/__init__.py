@@ -1,0 +1,1 @@
+"""Read side: plain SQL over read-only connections, one module per kind of question."""

@@ -1,0 +1,42 @@
+"""Parsing the analyst API's common parameters into plain values, with clear 400s."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from collector.errors import ClientError
+
+DAY_MS = 86_400_000
+
+
+def time_bound(value: str | None, *, end: bool) -> int | None:
+    """`YYYY-MM-DD` (UTC; an end date includes its whole day) or epoch ms; None when absent."""
+    if value is None or value == "":
+        return None
+    if value.isdigit():
+        return int(value) + (1 if end else 0)
+    try:
+        day = dt.date.fromisoformat(value)
+    except ValueError:
+        raise ClientError(400, f"bad date {value!r}: use YYYY-MM-DD or epoch ms") from None
+    start = int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp() * 1000)
+    return start + DAY_MS if end else start
+
+
+def time_range(start: str | None, end: str | None) -> tuple[int, int]:
+    """[from, to) in epoch ms; open ends reach the beginning and end of time."""
+    lo = time_bound(start, end=False)
+    hi = time_bound(end, end=True)
+    return (lo if lo is not None else 0, hi if hi is not None else 1 << 62)
+
+
+def integer(value: str | None, default: int, *, name: str, lo: int = 0, hi: int = 1 << 31) -> int:
+    if value is None or value == "":
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ClientError(400, f"{name} must be an integer") from None
+    if not lo <= number <= hi:
+        raise ClientError(400, f"{name} must be between {lo} and {hi}")
+    return number

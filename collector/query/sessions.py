@@ -1,0 +1,78 @@
+"""Sessions: the newest-first list with cursor pagination, and one session with its events."""
+
+from __future__ import annotations
+
+import base64
+import sqlite3
+from typing import Any
+
+import msgspec
+
+from collector.errors import ClientError
+
+
+def encode_cursor(first_ts: int, session_id: str) -> str:
+    return base64.urlsafe_b64encode(f"{first_ts}:{session_id}".encode()).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[int, str]:
+    try:
+        ts, _, session_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
+        return int(ts), session_id
+    except (ValueError, UnicodeDecodeError):
+        raise ClientError(400, "bad cursor") from None
+
+
+def list_sessions(
+    conn: sqlite3.Connection,
+    site_id: str,
+    start: int,
+    end: int,
+    *,
+    where: list[str] | None = None,
+    params: list[object] | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+    include_bots: bool = False,
+) -> dict[str, Any]:
+    """A page of sessions that started in [start, end), newest first, and the next cursor."""
+    clauses = ["site_id = ?", "first_ts >= ?", "first_ts < ?", *(where or [])]
+    args: list[object] = [site_id, start, end, *(params or [])]
+    if not include_bots:
+        clauses.append("is_bot = 0")
+    if cursor:
+        ts, session_id = decode_cursor(cursor)
+        clauses.append("(first_ts < ? OR (first_ts = ? AND id < ?))")
+        args += [ts, ts, session_id]
+    rows = conn.execute(
+        f"SELECT * FROM sessions WHERE {' AND '.join(clauses)}"
+        " ORDER BY first_ts DESC, id DESC LIMIT ?",
+        [*args, limit + 1],
+    ).fetchall()
+    page = [dict(r) for r in rows[:limit]]
+    more = len(rows) > limit
+    return {
+        "sessions": page,
+        "next": encode_cursor(page[-1]["first_ts"], page[-1]["id"]) if more else None,
+    }
+
+
+def event_dict(row: sqlite3.Row) -> dict[str, Any]:
+    """A stored event as the API shows it: its columns with its type-specific fields."""
+    event = dict(row)
+    data = msgspec.json.decode(event.pop("data"))
+    del event["rowid"]
+    return {**event, **data}
+
+
+def get_session(conn: sqlite3.Connection, session_id: str, site_id: str | None = None) -> dict[str, Any] | None:
+    """One session with its events in order, or None."""
+    clause, args = ("id = ? AND site_id = ?", [session_id, site_id]) if site_id else ("id = ?", [session_id])
+    row = conn.execute(f"SELECT * FROM sessions WHERE {clause} LIMIT 1", args).fetchone()
+    if row is None:
+        return None
+    events = conn.execute(
+        "SELECT * FROM events WHERE session_id = ? AND site_id = ? ORDER BY ts, rowid",
+        (session_id, row["site_id"]),
+    )
+    return {**dict(row), "events": [event_dict(e) for e in events]}

@@ -1,0 +1,98 @@
+"""What ingest hands to a store: validated, enriched rows grouped by request."""
+
+from __future__ import annotations
+
+import msgspec
+from msgspec import Struct
+
+
+class Context(Struct, kw_only=True):
+    """Request-level facts shared by every event of one request (device and geo)."""
+
+    browser: str | None = None
+    browser_version: str | None = None
+    os: str | None = None
+    os_version: str | None = None
+    device: str | None = None
+    device_brand: str | None = None
+    device_model: str | None = None
+    is_bot: bool = False
+    country: str | None = None
+    country_name: str | None = None
+    region: str | None = None
+    city: str | None = None
+    timezone: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+
+
+class Acquisition(Struct, kw_only=True):
+    """Where a visit came from; taken by a session from its entry pageview."""
+
+    channel: str = "direct"
+    referrer: str | None = None
+    utm_source: str | None = None
+    utm_medium: str | None = None
+    utm_campaign: str | None = None
+    utm_term: str | None = None
+    utm_content: str | None = None
+
+
+class EventRow(Struct, kw_only=True):
+    """One event as stored; `session_id` None asks the store to sessionize it per visitor."""
+
+    id: str
+    type: str
+    ts: int
+    client_ts: int
+    anon_id: str | None
+    user_id: str | None
+    session_id: str | None
+    url: str | None
+    path: str | None
+    route: str | None
+    name: str | None
+    data: bytes  # JSON object of the type-specific fields
+    vw: int | None = None
+    vh: int | None = None
+    acquisition: Acquisition | None = None  # set on pageviews
+    revenue: float = 0.0  # purchases
+    rage: bool = False
+    dead: bool = False
+    traits: bytes | None = None  # identify
+
+
+class DeadLetter(Struct, kw_only=True):
+    source: str
+    reason: str
+    raw: str
+
+
+class ChunkRow(Struct, kw_only=True):
+    session_id: str
+    anon_id: str | None
+    seq: int
+    first_ts: int
+    last_ts: int
+    data: bytes  # gzip of the JSON array of rrweb events
+
+
+class WriteBatch(Struct, kw_only=True):
+    """Everything one request asks to store, acknowledged together."""
+
+    site_id: str | None
+    received_at: int
+    context: Context = msgspec.field(default_factory=Context)
+    events: list[EventRow] = []
+    dead: list[DeadLetter] = []
+    chunks: list[ChunkRow] = []
+
+    @property
+    def size(self) -> int:
+        return len(self.events) + len(self.dead) + len(self.chunks)
+
+
+class WriteResult(Struct, kw_only=True):
+    stored: int  # new events (duplicates excluded)
+    duplicates: int
+    chunks_stored: int = 0

@@ -1,0 +1,169 @@
+"""The embedded SQLite store: WAL, one writer thread, a pool of read-only connections."""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import secrets
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import msgspec
+from sqlite_utils import Database
+
+from collector.store.migrations import migrate
+from collector.store.rows import WriteBatch, WriteResult
+from collector.store.writer import Writer
+
+
+class Site(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    name: str
+    write_key: str
+    origins: tuple[str, ...] = ()
+    settings: dict[str, object] = {}
+    created_at: int = 0
+
+
+def connect(path: str | Path, *, readonly: bool = False, synchronous: str = "FULL") -> sqlite3.Connection:
+    """A connection with the pragmas every Trailmark connection needs."""
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+    conn.execute("PRAGMA busy_timeout = 30000")
+    if readonly:
+        conn.execute("PRAGMA query_only = ON")
+    else:
+        conn.execute("PRAGMA journal_mode = WAL")
+        # FULL: an acknowledged event survives power loss, not just a killed process.
+        conn.execute(f"PRAGMA synchronous = {synchronous}")
+    conn.execute("PRAGMA cache_size = -65536")
+    conn.execute("PRAGMA temp_store = MEMORY")
+    return conn
+
+
+class SQLiteStore:
+    """Storage behind the narrow interface ingest and queries use: write batches, read rows."""
+
+    def __init__(
+        self, path: str | Path, *, max_pending: int = 100_000, synchronous: str = "FULL"
+    ) -> None:
+        self.path = str(path)
+        self._synchronous = synchronous
+        with self._admin() as db:
+            migrate(db)
+        self.writer = Writer(lambda: connect(self.path, synchronous=synchronous), max_pending)
+        self._readers: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
+        self._sites_by_key: dict[str, Site] = {}
+
+    @contextmanager
+    def _admin(self) -> Iterator[Database]:
+        conn = connect(self.path, synchronous=self._synchronous)
+        try:
+            yield Database(conn)
+        finally:
+            conn.close()
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.writer.start()
+
+    def close(self) -> None:
+        self.writer.stop()
+        while True:
+            try:
+                self._readers.get_nowait().close()
+            except queue.Empty:
+                break
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def write(self, batch: WriteBatch) -> asyncio.Future[WriteResult]:
+        """Queue a batch for the next group commit; resolves once it is durable."""
+        return self.writer.submit(batch)
+
+    # -- reading -----------------------------------------------------------------------------
+
+    @contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """A read-only connection from the pool (WAL lets readers run beside the writer)."""
+        try:
+            conn = self._readers.get_nowait()
+        except queue.Empty:
+            conn = connect(self.path, readonly=True)
+            conn.row_factory = sqlite3.Row
+        try:
+            yield conn
+        finally:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            self._readers.put(conn)
+
+    def replay_bytes(self, site_id: str, session_id: str) -> int:
+        """Compressed replay bytes stored so far for a session."""
+        with self.read() as conn:
+            (total,) = conn.execute(
+                "SELECT coalesce(sum(length(data)), 0) FROM replay_chunks"
+                " WHERE site_id = ? AND session_id = ?",
+                (site_id, session_id),
+            ).fetchone()
+        return int(total)
+
+    def meta(self, key: str, default: str) -> str:
+        """A stored setting, set to `default` the first time it is asked for."""
+        with self._admin() as db:
+            db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", [key, default])
+            return str(db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()[0])
+
+    # -- sites -------------------------------------------------------------------------------
+
+    def site_for_key(self, key: str) -> Site | None:
+        site = self._sites_by_key.get(key)
+        if site is None:
+            with self.read() as conn:
+                row = conn.execute("SELECT * FROM sites WHERE write_key = ?", (key,)).fetchone()
+            if row is None:
+                return None
+            site = self._sites_by_key[key] = _site(row)
+        return site
+
+    def sites(self) -> list[Site]:
+        with self.read() as conn:
+            return [_site(r) for r in conn.execute("SELECT * FROM sites ORDER BY created_at, id")]
+
+    def add_site(
+        self, site_id: str, name: str, *, origins: tuple[str, ...] = (), key: str | None = None,
+        settings: dict[str, object] | None = None,
+    ) -> Site:
+        """Create a site (or update its origins and settings); returns it with its write key."""
+        with self._admin() as db:
+            existing = db.execute("SELECT * FROM sites WHERE id = ?", [site_id]).fetchone()
+            write_key = key or (existing[2] if existing else "wk_" + secrets.token_urlsafe(18))
+            db["sites"].upsert(
+                {
+                    "id": site_id,
+                    "name": name,
+                    "write_key": write_key,
+                    "origins": msgspec.json.encode(list(origins)).decode(),
+                    "settings": msgspec.json.encode(settings or {}).decode(),
+                    "created_at": existing[5] if existing else int(time.time() * 1000),
+                },
+                pk="id",
+            )
+        self._sites_by_key.clear()
+        found = self.site_for_key(write_key)
+        assert found is not None
+        return found
+
+
+def _site(row: sqlite3.Row) -> Site:
+    return Site(
+        id=row["id"],
+        name=row["name"],
+        write_key=row["write_key"],
+        origins=tuple(msgspec.json.decode(row["origins"])),
+        settings=msgspec.json.decode(row["settings"]),
+        created_at=row["created_at"],
+    )

@@ -1,0 +1,339 @@
+"""One group commit: dedup, identity, sessionizing and the session rollups, in one transaction."""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+
+from collector.schema import json_encoder
+from collector.store.rows import Context, EventRow, WriteBatch, WriteResult
+
+SESSION_GAP_MS = 30 * 60 * 1000
+_SESSION_NS = uuid.UUID("6f1d2b8e-9a43-4c1e-8d0b-1b7e3c2a9f10")
+
+_INSERT_EVENT = """
+INSERT INTO events (site_id, id, session_id, type, ts, client_ts, received_at, anon_id, user_id,
+                    url, path, route, name, data)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, CAST(? AS TEXT))
+"""
+
+_CONTEXT_COLUMNS = tuple(Context.__struct_fields__)
+_ACQUISITION_COLUMNS = (
+    "referrer", "channel", "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content",
+)
+_SUM_COLUMNS = (
+    "events", "pageviews", "cart_adds", "purchases", "revenue", "clicks", "rage_clicks",
+    "dead_clicks", "errors",
+)
+_SESSION_COLUMNS = (
+    "site_id", "id", "visitor_id", "anon_id", "user_id", "first_ts", "last_ts", "duration_ms",
+    "entry_ts", "entry_url", "exit_ts", "exit_url", "vw", "vh",
+    *_ACQUISITION_COLUMNS, *_SUM_COLUMNS, *_CONTEXT_COLUMNS,
+)
+
+
+def _upsert_sessions_sql() -> str:
+    entry_is_earlier = (
+        "excluded.entry_ts IS NOT NULL AND (entry_ts IS NULL OR excluded.entry_ts < entry_ts)"
+    )
+    exit_is_later = "excluded.exit_ts IS NOT NULL AND (exit_ts IS NULL OR excluded.exit_ts >= exit_ts)"
+    updates = [
+        "first_ts = min(first_ts, excluded.first_ts)",
+        "last_ts = max(last_ts, excluded.last_ts)",
+        "duration_ms = max(last_ts, excluded.last_ts) - min(first_ts, excluded.first_ts)",
+        f"entry_ts = CASE WHEN {entry_is_earlier} THEN excluded.entry_ts ELSE entry_ts END",
+        f"entry_url = CASE WHEN {entry_is_earlier} THEN excluded.entry_url ELSE entry_url END",
+        *(
+            f"{c} = CASE WHEN {entry_is_earlier} THEN excluded.{c} ELSE {c} END"
+            for c in _ACQUISITION_COLUMNS
+        ),
+        f"exit_ts = CASE WHEN {exit_is_later} THEN excluded.exit_ts ELSE exit_ts END",
+        f"exit_url = CASE WHEN {exit_is_later} THEN excluded.exit_url ELSE exit_url END",
+        "anon_id = coalesce(anon_id, excluded.anon_id)",
+        "user_id = coalesce(excluded.user_id, user_id)",
+        "visitor_id = CASE WHEN excluded.user_id IS NOT NULL THEN excluded.visitor_id"
+        " ELSE visitor_id END",
+        "vw = coalesce(vw, excluded.vw)",
+        "vh = coalesce(vh, excluded.vh)",
+        *(f"{c} = {c} + excluded.{c}" for c in _SUM_COLUMNS),
+        # A session first seen from a backend SDK has no device: the browser's request fills it in.
+        *(f"{c} = coalesce({c}, excluded.{c})" for c in _CONTEXT_COLUMNS if c != "is_bot"),
+        "is_bot = max(is_bot, excluded.is_bot)",
+    ]
+    columns = ", ".join(_SESSION_COLUMNS)
+    marks = ", ".join("?" for _ in _SESSION_COLUMNS)
+    return (
+        f"INSERT INTO sessions ({columns}, has_replay, replay_bytes) VALUES ({marks},"
+        " (SELECT count(*) > 0 FROM replay_chunks r WHERE r.site_id = ?1 AND r.session_id = ?2),"
+        " (SELECT coalesce(sum(size), 0) FROM replay_chunks r"
+        "  WHERE r.site_id = ?1 AND r.session_id = ?2))"
+        f" ON CONFLICT (site_id, id) DO UPDATE SET {', '.join(updates)}"
+    )
+
+
+_UPSERT_SESSION = _upsert_sessions_sql()
+
+
+class _Session:
+    """The rollup of one session's new events within a group."""
+
+    __slots__ = (
+        "site_id", "id", "visitor_id", "anon_id", "user_id", "first_ts", "last_ts", "entry",
+        "exit", "vw", "vh", "sums", "context",
+    )
+
+    def __init__(self, site_id: str, session_id: str, context: Context) -> None:
+        self.site_id = site_id
+        self.id = session_id
+        self.visitor_id = ""
+        self.anon_id: str | None = None
+        self.user_id: str | None = None
+        self.first_ts = 1 << 62
+        self.last_ts = -1
+        self.entry: EventRow | None = None
+        self.exit: EventRow | None = None
+        self.vw: int | None = None
+        self.vh: int | None = None
+        self.sums = dict.fromkeys(_SUM_COLUMNS, 0)
+        self.context = context
+
+    def add(self, row: EventRow, visitor_id: str) -> None:
+        self.first_ts = min(self.first_ts, row.ts)
+        self.last_ts = max(self.last_ts, row.ts)
+        self.anon_id = self.anon_id or row.anon_id
+        if row.user_id:
+            self.user_id = row.user_id
+            self.visitor_id = visitor_id
+        elif not self.visitor_id:
+            self.visitor_id = visitor_id
+        if self.vw is None and row.vw is not None:
+            self.vw, self.vh = row.vw, row.vh
+        sums = self.sums
+        sums["events"] += 1
+        kind = row.type
+        if kind == "pageview":
+            sums["pageviews"] += 1
+            if self.entry is None or row.ts < self.entry.ts:
+                self.entry = row
+            if self.exit is None or row.ts >= self.exit.ts:
+                self.exit = row
+        elif kind == "click":
+            sums["clicks"] += 1
+            sums["rage_clicks"] += row.rage
+            sums["dead_clicks"] += row.dead
+        elif kind == "cart":
+            sums["cart_adds"] += row.name == "add"
+        elif kind == "purchase":
+            sums["purchases"] += 1
+            sums["revenue"] += row.revenue
+        elif kind == "error":
+            sums["errors"] += 1
+
+    def values(self) -> tuple[object, ...]:
+        entry, exit_, context = self.entry, self.exit, self.context
+        acquisition = entry.acquisition if entry is not None else None
+        return (
+            self.site_id, self.id, self.visitor_id, self.anon_id, self.user_id,
+            self.first_ts, self.last_ts, self.last_ts - self.first_ts,
+            entry.ts if entry else None, entry.url if entry else None,
+            exit_.ts if exit_ else None, exit_.url if exit_ else None,
+            self.vw, self.vh,
+            *(
+                (getattr(acquisition, c) for c in _ACQUISITION_COLUMNS)
+                if acquisition is not None else (None,) * len(_ACQUISITION_COLUMNS)
+            ),
+            *self.sums.values(),
+            *(getattr(context, c) for c in _CONTEXT_COLUMNS),
+        )
+
+
+def apply_group(conn: sqlite3.Connection, batches: list[WriteBatch]) -> list[WriteResult]:
+    """Store the batches in one transaction; one result per batch, in order."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        results = _apply(conn, batches)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return results
+
+
+def _apply(conn: sqlite3.Connection, batches: list[WriteBatch]) -> list[WriteResult]:
+    fresh = _fresh_events(conn, batches)
+    identified = _store_identities(conn, fresh)
+    visitors = _Visitors(conn, identified)
+    sessions: dict[tuple[str, str], _Session] = {}
+    event_rows = []
+    unsessioned: dict[tuple[str, str], list[tuple[WriteBatch, EventRow]]] = defaultdict(list)
+    for batch, row in fresh:
+        site_id = batch.site_id
+        assert site_id is not None, "events always belong to a site"
+        visitor = visitors.resolve(site_id, row.anon_id, row.user_id)
+        if row.session_id is None:
+            unsessioned[(site_id, visitor)].append((batch, row))
+    _sessionize(conn, unsessioned)
+    for batch, row in fresh:
+        site_id = batch.site_id
+        assert site_id is not None and row.session_id is not None
+        visitor = visitors.resolve(site_id, row.anon_id, row.user_id)
+        key = (site_id, row.session_id)
+        session = sessions.get(key)
+        if session is None:
+            session = sessions[key] = _Session(site_id, row.session_id, batch.context)
+        session.add(row, visitor)
+        event_rows.append((
+            site_id, row.id, row.session_id, row.type, row.ts, row.client_ts, batch.received_at,
+            row.anon_id, row.user_id, row.url, row.path, row.route, row.name, row.data,
+        ))
+    conn.executemany(_INSERT_EVENT, event_rows)
+    conn.executemany(_UPSERT_SESSION, [s.values() for s in sessions.values()])
+    for (site_id, anon_id), user_id in identified.items():
+        conn.execute(
+            "UPDATE sessions SET visitor_id = ?, user_id = coalesce(user_id, ?)"
+            " WHERE site_id = ? AND visitor_id = ?",
+            (user_id, user_id, site_id, anon_id),
+        )
+    _store_dead_letters(conn, batches)
+    chunks_stored = _store_chunks(conn, batches)
+    stored: dict[int, int] = defaultdict(int)
+    for batch, _row in fresh:
+        stored[id(batch)] += 1
+    return [
+        WriteResult(
+            stored=stored[id(b)],
+            duplicates=len(b.events) - stored[id(b)],
+            chunks_stored=chunks_stored[id(b)],
+        )
+        for b in batches
+    ]
+
+
+def _fresh_events(
+    conn: sqlite3.Connection, batches: list[WriteBatch]
+) -> list[tuple[WriteBatch, EventRow]]:
+    """The events not stored before, nor earlier in this group (ids are the dedup key)."""
+    ids_by_site: dict[str, list[str]] = defaultdict(list)
+    for batch in batches:
+        if batch.site_id is not None:
+            ids_by_site[batch.site_id].extend(row.id for row in batch.events)
+    seen: set[tuple[str, str]] = set()
+    for site_id, ids in ids_by_site.items():
+        cursor = conn.execute(
+            "SELECT id FROM events WHERE site_id = ? AND id IN (SELECT value FROM json_each(?))",
+            (site_id, json_encoder.encode(ids)),
+        )
+        seen.update((site_id, event_id) for (event_id,) in cursor)
+    fresh = []
+    for batch in batches:
+        for row in batch.events:
+            key = (batch.site_id or "", row.id)
+            if key not in seen:
+                seen.add(key)
+                fresh.append((batch, row))
+    return fresh
+
+
+def _store_identities(
+    conn: sqlite3.Connection, fresh: Iterable[tuple[WriteBatch, EventRow]]
+) -> dict[tuple[str, str], str]:
+    """Record identify events; returns the anon ids this group linked to a user."""
+    linked: dict[tuple[str, str], str] = {}
+    for batch, row in fresh:
+        if row.type != "identify" or batch.site_id is None or row.user_id is None:
+            continue
+        conn.execute(
+            "INSERT INTO persons (site_id, user_id, traits, first_ts, last_ts)"
+            " VALUES (?, ?, CAST(? AS TEXT), ?, ?)"
+            " ON CONFLICT (site_id, user_id) DO UPDATE SET traits = json_patch(traits, excluded.traits),"
+            " first_ts = min(first_ts, excluded.first_ts), last_ts = max(last_ts, excluded.last_ts)",
+            (batch.site_id, row.user_id, row.traits or b"{}", row.ts, row.ts),
+        )
+        if row.anon_id:
+            conn.execute(
+                "INSERT INTO identities (site_id, anon_id, user_id, ts) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (site_id, anon_id) DO UPDATE SET user_id = excluded.user_id,"
+                " ts = excluded.ts WHERE excluded.ts >= identities.ts",
+                (batch.site_id, row.anon_id, row.user_id, row.ts),
+            )
+            linked[(batch.site_id, row.anon_id)] = row.user_id
+    return linked
+
+
+class _Visitors:
+    """Who an event belongs to: its user, the user its anon id was linked to, or the anon id."""
+
+    def __init__(self, conn: sqlite3.Connection, linked: dict[tuple[str, str], str]) -> None:
+        self._conn = conn
+        self._known: dict[tuple[str, str], str | None] = dict(linked)
+
+    def resolve(self, site_id: str, anon_id: str | None, user_id: str | None) -> str:
+        if user_id:
+            return user_id
+        if not anon_id:
+            return "anonymous"
+        key = (site_id, anon_id)
+        if key not in self._known:
+            found = self._conn.execute(
+                "SELECT user_id FROM identities WHERE site_id = ? AND anon_id = ?", key
+            ).fetchone()
+            self._known[key] = found[0] if found else None
+        return self._known[key] or anon_id
+
+
+def _sessionize(
+    conn: sqlite3.Connection,
+    unsessioned: dict[tuple[str, str], list[tuple[WriteBatch, EventRow]]],
+) -> None:
+    """Give backend events without a session the visitor's session, rolled after 30 min idle."""
+    for (site_id, visitor), items in unsessioned.items():
+        items.sort(key=lambda item: item[1].ts)
+        found = conn.execute(
+            "SELECT id, first_ts, last_ts FROM sessions WHERE site_id = ? AND visitor_id = ?"
+            " ORDER BY last_ts DESC LIMIT 1",
+            (site_id, visitor),
+        ).fetchone()
+        current, first_ts, last_ts = found if found else (None, 0, 0)
+        for _batch, row in items:
+            fits = first_ts - SESSION_GAP_MS <= row.ts <= last_ts + SESSION_GAP_MS
+            if current is None or not fits:
+                current = str(uuid.uuid5(_SESSION_NS, f"{site_id}\n{visitor}\n{row.ts}"))
+                first_ts = row.ts
+            first_ts, last_ts = min(first_ts, row.ts), max(last_ts, row.ts)
+            row.session_id = current
+
+
+def _store_dead_letters(conn: sqlite3.Connection, batches: list[WriteBatch]) -> None:
+    rows = [
+        (b.site_id, b.received_at, d.source, d.reason, d.raw) for b in batches for d in b.dead
+    ]
+    if rows:
+        conn.executemany(
+            "INSERT INTO dead_letters (site_id, received_at, source, reason, raw)"
+            " VALUES (?, ?, ?, ?, ?)",
+            rows,
+        )
+
+
+def _store_chunks(conn: sqlite3.Connection, batches: list[WriteBatch]) -> dict[int, int]:
+    """Store replay chunks once per (session, seq) and mark their sessions as having a replay."""
+    stored: dict[int, int] = defaultdict(int)
+    for batch in batches:
+        for chunk in batch.chunks:
+            cursor = conn.execute(
+                "INSERT OR IGNORE INTO replay_chunks"
+                " (site_id, session_id, seq, first_ts, last_ts, size, data)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (batch.site_id, chunk.session_id, chunk.seq, chunk.first_ts, chunk.last_ts,
+                 len(chunk.data), chunk.data),
+            )
+            if cursor.rowcount:
+                stored[id(batch)] += 1
+                conn.execute(
+                    "UPDATE sessions SET has_replay = 1, replay_bytes = replay_bytes + ?"
+                    " WHERE site_id = ? AND id = ?",
+                    (len(chunk.data), batch.site_id, chunk.session_id),
+                )
+    return stored

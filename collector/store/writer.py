@@ -1,0 +1,184 @@
+"""The single SQLite writer: a bounded queue drained by one thread that commits in groups.
+
+Every request waits for the commit that holds its rows, so an answered request is durable;
+throughput comes from many requests sharing one transaction (group commit), never from
+answering before the write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from collector.store.rows import WriteBatch, WriteResult
+from collector.store.transaction import apply_group
+
+log = logging.getLogger("trailmark.writer")
+
+# Rows a single transaction takes at most: bounds commit latency for the requests waiting on it.
+MAX_GROUP_ROWS = 20_000
+
+
+class Overloaded(Exception):
+    """The write queue is full; the client should retry after a pause."""
+
+
+class WriterStopped(Exception):
+    """The writer is shutting down or has failed; nothing was stored."""
+
+
+@dataclass
+class _Pending:
+    batch: WriteBatch
+    done: Callable[[WriteResult | BaseException], None]
+
+
+@dataclass
+class WriterStats:
+    committed_events: int = 0
+    commits: int = 0
+    commit_seconds: float = 0.0
+    failures: int = 0
+    buckets: dict[float, int] = field(
+        default_factory=lambda: dict.fromkeys((0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0), 0)
+    )
+
+    def observe(self, seconds: float) -> None:
+        self.commits += 1
+        self.commit_seconds += seconds
+        for bound in self.buckets:
+            if seconds <= bound:
+                self.buckets[bound] += 1
+
+
+class Writer:
+    """Owns the only write connection; `submit` is called from the event loop."""
+
+    def __init__(self, connect: Callable[[], sqlite3.Connection], max_pending: int) -> None:
+        self._connect = connect
+        self._max_pending = max_pending
+        self._queue: deque[_Pending] = deque()
+        self._pending_rows = 0
+        self._cond = threading.Condition()
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+        self.stats = WriterStats()
+
+    @property
+    def depth(self) -> int:
+        return self._pending_rows
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="trailmark-writer", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Finish what is queued, then stop the thread."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify()
+        if self._thread is not None:
+            self._thread.join()
+
+    def submit(self, batch: WriteBatch) -> asyncio.Future[WriteResult]:
+        """Queue a batch; the future resolves after its transaction commits."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[WriteResult] = loop.create_future()
+
+        def done(outcome: WriteResult | BaseException) -> None:
+            loop.call_soon_threadsafe(_settle, future, outcome)
+
+        self._put(batch, done)
+        return future
+
+    def write_sync(self, batch: WriteBatch) -> WriteResult:
+        """Queue a batch and block until it commits (CLI tools, tests)."""
+        event = threading.Event()
+        box: list[WriteResult | BaseException] = []
+
+        def done(outcome: WriteResult | BaseException) -> None:
+            box.append(outcome)
+            event.set()
+
+        self._put(batch, done)
+        event.wait()
+        if isinstance(box[0], BaseException):
+            raise box[0]
+        return box[0]
+
+    def _put(self, batch: WriteBatch, done: Callable[[WriteResult | BaseException], None]) -> None:
+        with self._cond:
+            if self._stopping or self._thread is None or not self._thread.is_alive():
+                raise WriterStopped("the writer is not running")
+            if self._pending_rows and self._pending_rows + batch.size > self._max_pending:
+                raise Overloaded(f"write queue full ({self._pending_rows} rows pending)")
+            self._queue.append(_Pending(batch, done))
+            self._pending_rows += batch.size
+            self._cond.notify()
+
+    def _take_group(self) -> list[_Pending] | None:
+        with self._cond:
+            while not self._queue:
+                if self._stopping:
+                    return None
+                self._cond.wait()
+            group, rows = [], 0
+            while self._queue and (not group or rows + self._queue[0].batch.size <= MAX_GROUP_ROWS):
+                item = self._queue.popleft()
+                rows += item.batch.size
+                group.append(item)
+            return group
+
+    def _release(self, group: list[_Pending]) -> None:
+        with self._cond:
+            self._pending_rows -= sum(p.batch.size for p in group)
+
+    def _run(self) -> None:
+        conn = self._connect()
+        try:
+            while (group := self._take_group()) is not None:
+                self._commit(conn, group)
+        finally:
+            conn.close()
+
+    def _commit(self, conn: sqlite3.Connection, group: list[_Pending]) -> None:
+        started = time.perf_counter()
+        try:
+            results = apply_group(conn, [p.batch for p in group])
+        except Exception:  # noqa: BLE001 - isolate the batch that fails, keep the others
+            log.exception("group commit failed; retrying its %d batches one by one", len(group))
+            self.stats.failures += 1
+            self._release(group)
+            for pending in group:
+                self._commit_alone(conn, pending)
+            return
+        self.stats.observe(time.perf_counter() - started)
+        self.stats.committed_events += sum(r.stored for r in results)
+        self._release(group)
+        for pending, result in zip(group, results, strict=True):
+            pending.done(result)
+
+    def _commit_alone(self, conn: sqlite3.Connection, pending: _Pending) -> None:
+        try:
+            (result,) = apply_group(conn, [pending.batch])
+        except Exception as exc:  # noqa: BLE001 - answered to that request as a server error
+            log.exception("batch for site %s failed alone", pending.batch.site_id)
+            pending.done(exc)
+        else:
+            self.stats.committed_events += result.stored
+            pending.done(result)
+
+
+def _settle(future: asyncio.Future[WriteResult], outcome: WriteResult | BaseException) -> None:
+    if future.done():  # the request was cancelled (client went away); its rows are stored anyway
+        return
+    if isinstance(outcome, BaseException):
+        future.set_exception(outcome)
+    else:
+        future.set_result(outcome)
