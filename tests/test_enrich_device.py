@@ -16,7 +16,7 @@ def test_corpus_is_large_and_covers_every_device_type() -> None:
     assert len(CORPUS) >= 60
     assert len({case["ua"] for case in CORPUS}) == len(CORPUS)
     kinds = {case["device"] for case in CORPUS}
-    assert kinds == {"desktop", "mobile", "tablet", "bot"}
+    assert kinds == {"desktop", "mobile", "tablet", "bot", "server"}
 
 
 @pytest.mark.parametrize("case", CORPUS, ids=lambda case: case["ua"][:60])

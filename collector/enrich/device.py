@@ -9,7 +9,7 @@ from typing import Literal
 import msgspec
 import user_agents
 
-DeviceType = Literal["desktop", "mobile", "tablet", "bot"]
+DeviceType = Literal["desktop", "mobile", "tablet", "bot", "server"]
 
 # ua-parser flags crawlers that announce themselves ("Spider"), but not HTTP libraries, headless
 # browsers, audit tools or a few crawlers that look like Safari (Applebot).
@@ -21,6 +21,9 @@ _AUTOMATION = re.compile(
 )
 # Every graphical browser (and in-app webview) still starts its UA with one of these.
 _BROWSER_PREFIXES = ("Mozilla/", "Opera/")
+# Trailmark's own backend SDKs ("trailmark-python/0.1.0"): real events about real visitors, sent
+# from the site's servers. Not bots, but their UA and IP say nothing about the visitor.
+_SERVER_SDK_PREFIX = "trailmark-"
 
 
 class Device(msgspec.Struct, frozen=True, kw_only=True):
@@ -44,6 +47,9 @@ def is_automation(ua: str, parsed_is_bot: bool) -> bool:
 @lru_cache(maxsize=8192)
 def parse_device(ua: str) -> Device:
     """Classify a User-Agent; cached because repeat visitors send the same string."""
+    if ua.startswith(_SERVER_SDK_PREFIX):
+        name, _, version = ua.partition("/")
+        return Device(browser=name, browser_version=version.split(".")[0], device="server")
     parsed = user_agents.parse(ua)
     bot = is_automation(ua, parsed.is_bot)
     if bot:
