@@ -105,7 +105,7 @@ def serve_stub() -> Iterator[tuple[Stub, str]]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
     thread.start()
     try:
         yield stub, f"http://127.0.0.1:{server.server_address[1]}"
