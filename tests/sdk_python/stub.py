@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import http.client
 import json
 import threading
 import time
@@ -11,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import urlsplit
 
 
 @dataclass
@@ -22,6 +24,7 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     hold: threading.Event | None = None  # answer only once this is set
     close: bool = False  # close the connection after answering, without saying so
+    corrupt: bool = False  # forward to the upstream with the body's last bytes cut off
 
 
 @dataclass
@@ -38,7 +41,8 @@ class Received:
 class Stub:
     """Answers from a script of Replies, then 200 with everything accepted."""
 
-    def __init__(self) -> None:
+    def __init__(self, upstream: str | None = None) -> None:
+        self.upstream = upstream  # a real collector to forward unscripted requests to
         self.script: list[Reply] = []
         self.requests: list[Received] = []
         self.connections = 0
@@ -61,12 +65,15 @@ class Stub:
         body = json.loads(data)
         headers = {k.lower(): v for k, v in handler.headers.items()}
         with self.changed:
-            reply = self.script.pop(0) if self.script else Reply()
+            scripted = self.script.pop(0) if self.script else None
+            reply = scripted or Reply()
             # Recorded before answering, so a client that got its answer sees it here.
             self.requests.append(Received(time.monotonic(), handler.path, headers, raw, body))
             self.changed.notify_all()
         if reply.hold is not None:
             reply.hold.wait(30)
+        if self.upstream and (scripted is None or reply.corrupt):
+            reply = self.forward(handler, raw[:-8] if reply.corrupt else raw)
         answer = reply.body
         if answer is None:
             answer = {"accepted": len(body["events"]), "rejected": []} if reply.status == 200 else {
@@ -85,10 +92,26 @@ class Stub:
             handler.close_connection = True
 
 
+    def forward(self, handler: BaseHTTPRequestHandler, raw: bytes) -> Reply:
+        """Pass a request on to the upstream collector and bring back its answer."""
+        target = urlsplit(self.upstream)
+        conn = http.client.HTTPConnection(target.hostname, target.port, timeout=30)
+        try:
+            headers = {k: v for k, v in handler.headers.items()
+                       if k.lower() in ("content-type", "content-encoding", "user-agent")}
+            conn.request("POST", handler.path, raw, headers)
+            response = conn.getresponse()
+            body = json.loads(response.read())
+            retry = response.getheader("Retry-After")
+            return Reply(response.status, body, {"Retry-After": retry} if retry else {})
+        finally:
+            conn.close()
+
+
 @contextmanager
-def serve_stub() -> Iterator[tuple[Stub, str]]:
+def serve_stub(upstream: str | None = None) -> Iterator[tuple[Stub, str]]:
     """Run a Stub on a free port of 127.0.0.1; yields it and its base URL."""
-    stub = Stub()
+    stub = Stub(upstream)
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as the SDK expects of the collector
