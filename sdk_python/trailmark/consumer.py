@@ -62,6 +62,8 @@ class Consumer(threading.Thread):
 
     def drain(self, timeout: float | None) -> bool:
         """Send what is pending now, without waiting for a full batch; False on timeout."""
+        if threading.current_thread() is self:
+            return False  # flush() from inside on_error would wait for itself forever
         deadline = None if timeout is None else time.monotonic() + timeout
         with self.progress:
             self.flushing = True

@@ -32,8 +32,9 @@ _V4_SET = (0x4000 << 64) | (0x8000 << 48)
 
 
 def new_id() -> str:
-    """A random (version 4) UUID string; about four times cheaper than str(uuid.uuid4())."""
-    h = f"{_rng.getrandbits(128) & _V4_CLEAR | _V4_SET:032x}"
+    """A random (version 4) UUID string, several times cheaper than str(uuid.uuid4())."""
+    # to_bytes().hex() is several times faster than formatting a 128-bit int with :032x.
+    h = (_rng.getrandbits(128) & _V4_CLEAR | _V4_SET).to_bytes(16, "big").hex()
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 

@@ -113,3 +113,19 @@ def test_retry_after_as_http_date() -> None:
     import time
 
     assert 25 <= retry_after(formatdate(time.time() + 30, usegmt=True)) <= 30
+
+
+def test_flush_inside_on_error_does_not_deadlock(stub, make_client) -> None:
+    server, url = stub
+    server.script = [Reply(400)]
+    seen: list[bool] = []
+    holder: list[trailmark.Client] = []
+
+    def flush_again(exc: Exception, events: list) -> None:
+        seen.append(holder[0].flush())
+
+    client = make_client(url, on_error=flush_again)
+    holder.append(client)
+    client.track("u1", "e")
+    assert client.flush() is True
+    assert seen == [False]
