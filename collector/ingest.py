@@ -107,7 +107,7 @@ def _decode_envelope(body: bytes) -> schema.Envelope:
         envelope = schema.envelope_decoder.decode(body)
     except msgspec.ValidationError as exc:
         raise ClientError(400, f"invalid batch: {exc}") from None
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:  # msgspec raises the latter on bad UTF-8
         raise ClientError(400, f"malformed JSON: {exc}") from None
     if len(envelope.events) > schema.MAX_EVENTS:
         raise ClientError(
@@ -204,7 +204,7 @@ async def replay(request: Request) -> Response:
         events = _rrweb_decoder.decode(b"[" + b",".join(chunk.events) + b"]")
     except msgspec.ValidationError as exc:
         raise ClientError(400, f"invalid replay chunk: {exc}") from None
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:  # msgspec raises the latter on bad UTF-8
         raise ClientError(400, f"malformed JSON: {exc}") from None
     site = _site(request, chunk.key)
     stored = request.app.state.store.replay_bytes(site.id, chunk.session_id)

@@ -212,3 +212,46 @@ def test_replay_chunk_is_stored_once_or_refused(
     assert answer.json() == {"accepted": len(events), "stored": True}
     assert _post(app, "/v1/replay", body).json() == {"accepted": len(events), "stored": False}
     assert chunks == [{"seq": seq}]
+
+
+@st.composite
+def mutated(draw: st.DrawFn, body: bytes) -> bytes:
+    """A valid body with bytes flipped, cut or inserted (invalid UTF-8 inside strings included)."""
+    buf = bytearray(body)
+    for _ in range(draw(st.integers(1, 3))):
+        pos = draw(st.integers(0, max(0, len(buf) - 1)))
+        op = draw(st.sampled_from([3, 0, 1, 2]))  # shrinks toward the subtle case
+        quotes = [i for i, b in enumerate(buf) if b == ord('"')]
+        if op == 3 and quotes:  # bad UTF-8 right inside a string, the rest still valid JSON
+            at = draw(st.sampled_from(quotes)) + 1
+            buf[at:at] = draw(st.sampled_from([b"\xff", b"\xc3(", b"\xed\xa0\x80"]))
+        elif op == 0 and buf:
+            buf[pos] = draw(st.integers(0, 255))
+        elif op == 1:
+            del buf[pos:pos + draw(st.integers(1, 8))]
+        else:
+            buf[pos:pos] = draw(st.binary(min_size=1, max_size=4))
+    return bytes(buf)
+
+
+@FUZZ
+@given(data=st.data(), path=st.sampled_from(["/v1/batch", "/v1/replay"]))
+def test_mutated_well_formed_bodies_never_cause_a_server_error(app: App, data: st.DataObject, path: str) -> None:
+    if path == "/v1/batch":
+        events = [data.draw(fuzzing.valid_events)]
+        body = json.dumps({"key": KEY, "events": events}).encode()
+    else:
+        body = json.dumps({"key": KEY, "session_id": "s", "seq": 1,
+                           "events": [{"type": 2, "timestamp": 1, "data": {"href": "x"}}]}).encode()
+    answer = _post(app, path, data.draw(mutated(body)))
+    assert answer.status_code in CLIENT_STATUSES, answer.text
+
+
+def test_invalid_utf8_inside_a_string_is_a_client_error(app: App) -> None:
+    for path, body in (
+        ("/v1/batch", b'{"key": "wk_\xff\xfetest", "events": [{}]}'),
+        ("/v1/replay", b'{"key": "wk_test", "session_id": "\xc3(", "seq": 0, "events": [{}]}'),
+    ):
+        answer = _post(app, path, body)
+        assert answer.status_code == 400, answer.text
+        assert answer.json()["error"].startswith("malformed JSON: 'utf-8' codec can't decode")
