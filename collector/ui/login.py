@@ -1,0 +1,140 @@
+"""Login with the admin token into a signed, httpOnly session cookie; logout; failed-login limits."""
+
+from __future__ import annotations
+
+import hmac
+import math
+import time
+from collections import OrderedDict, deque
+from urllib.parse import parse_qs, urlsplit
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from collector.auth import COOKIE, SESSION_SECONDS, session_cookie, valid_cookie
+from collector.ui.shell import login_page
+
+# Ten wrong tokens per address in ten minutes is plenty for typos and far too few for guessing.
+MAX_FAILURES = 10
+WINDOW_S = 600.0
+
+
+class FailedLogins:
+    """Failed attempts per client address in a sliding window, bounded in memory."""
+
+    def __init__(self, limit: int = MAX_FAILURES, window_s: float = WINDOW_S, max_keys: int = 10_000) -> None:
+        self.limit = limit
+        self.window_s = window_s
+        self._failures: OrderedDict[str, deque[float]] = OrderedDict()
+        self._max_keys = max_keys
+
+    def _recent(self, key: str, now: float) -> deque[float]:
+        times = self._failures.get(key, deque())
+        while times and times[0] <= now - self.window_s:
+            times.popleft()
+        return times
+
+    def retry_after(self, key: str, now: float | None = None) -> int | None:
+        """Seconds until `key` may try again, or None when it may try now."""
+        now = time.monotonic() if now is None else now
+        times = self._recent(key, now)
+        if len(times) < self.limit:
+            return None
+        return max(1, math.ceil(times[0] + self.window_s - now))
+
+    def record(self, key: str, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        times = self._recent(key, now)
+        times.append(now)
+        self._failures[key] = times
+        self._failures.move_to_end(key)
+        if len(self._failures) > self._max_keys:
+            self._failures.popitem(last=False)
+
+    def clear(self, key: str) -> None:
+        self._failures.pop(key, None)
+
+
+def logged_in(request: Request) -> bool:
+    cookie = request.cookies.get(COOKIE)
+    return bool(cookie) and valid_cookie(request.app.state.settings.admin_token, cookie or "")
+
+
+def safe_next(target: str | None) -> str:
+    """Where to go after login: a path on this server only, never another host."""
+    if not target:
+        return "/overview"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/overview"
+    return target
+
+
+def same_origin(request: Request) -> bool:
+    """A form POST must come from our own pages: browsers send Origin on every POST."""
+    origin = request.headers.get("origin")
+    if origin is None:
+        return False
+    return origin.split("://", 1)[-1] == request.headers.get("host", "")
+
+
+async def _form(request: Request) -> dict[str, str]:
+    """The urlencoded login form, parsed here so the collector needs no multipart dependency."""
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > 8192:  # a token and a path; anything bigger is not our form
+            return {}
+    fields = parse_qs(body.decode("utf-8", "replace"), max_num_fields=8)
+    return {name: values[0] for name, values in fields.items()}
+
+
+def _failures(request: Request) -> FailedLogins:
+    state = request.app.state
+    if not hasattr(state, "failed_logins"):
+        state.failed_logins = FailedLogins()
+    failures: FailedLogins = state.failed_logins
+    return failures
+
+
+async def login_form(request: Request) -> Response:
+    if logged_in(request):
+        return RedirectResponse(safe_next(request.query_params.get("next")), 303)
+    return login_page(next_path=safe_next(request.query_params.get("next")))
+
+
+async def login_submit(request: Request) -> Response:
+    if not same_origin(request):
+        return login_page(error="This form must be sent from the login page.", status=403)
+    ip = request.app.state.enricher.client_ip(request) or "unknown"
+    failures = _failures(request)
+    form = await _form(request)
+    next_path = safe_next(form.get("next"))
+    wait = failures.retry_after(ip)
+    if wait is not None:
+        minutes = max(1, math.ceil(wait / 60))
+        return login_page(
+            error=f"Too many failed attempts. Try again in {minutes} minute{'s' if minutes > 1 else ''}.",
+            status=429, next_path=next_path, headers={"Retry-After": str(wait)},
+        )
+    presented = form.get("token", "").strip()
+    token: str = request.app.state.settings.admin_token
+    if not presented or not hmac.compare_digest(presented.encode(), token.encode()):
+        failures.record(ip)
+        return login_page(error="That token is not right.", status=401, next_path=next_path)
+    failures.clear(ip)
+    response = RedirectResponse(next_path, 303)
+    response.set_cookie(
+        COOKIE, session_cookie(token), max_age=SESSION_SECONDS, path="/",
+        httponly=True, samesite="strict", secure=request.url.scheme == "https",
+    )
+    return response
+
+
+async def logout(request: Request) -> Response:
+    if not same_origin(request):
+        return login_page(error="Sign out from the dashboard's own button.", status=403)
+    response = RedirectResponse("/login", 303)
+    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict",
+                           secure=request.url.scheme == "https")
+    return response

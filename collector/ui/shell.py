@@ -1,0 +1,108 @@
+"""The dashboard's HTML: one shell (left nav, toolbar, content) that every page fills from its script."""
+
+from __future__ import annotations
+
+from html import escape
+
+from starlette.responses import HTMLResponse
+
+from collector.ui.security import page_headers
+
+STATIC = "/ui/static"
+
+# (path, key, label): the left nav in order. Heatmaps and replays are other engineers' pages.
+NAV = [
+    ("/overview", "overview", "Overview"),
+    ("/sessions", "sessions", "Sessions"),
+    ("/funnels", "funnels", "Funnels"),
+    ("/paths", "paths", "Paths"),
+    ("/retention", "retention", "Retention"),
+    ("/commerce", "commerce", "Commerce"),
+    ("/heatmaps", "heatmaps", "Heatmaps"),
+    ("/surveys", "surveys", "Surveys"),
+    ("/people", "people", "People"),
+    ("/segments", "segments", "Segments"),
+]
+
+LOGO = (
+    '<svg class="logo-mark" viewBox="0 0 24 24" aria-hidden="true"><path d="M3 18 L9 10 L14 14 L21 5" '
+    'fill="none" stroke="currentColor" stroke-width="2.5" stroke-linecap="round" stroke-linejoin="round"/>'
+    '<circle cx="21" cy="5" r="2.2" fill="currentColor"/></svg>'
+)
+
+
+def _nav(active: str) -> str:
+    links = "".join(
+        f'<a href="{path}" data-nav="{key}"{" class=active aria-current=page" if key == active else ""}>'
+        f"{escape(label)}</a>"
+        for path, key, label in NAV
+    )
+    return (
+        f'<nav class="sidebar" aria-label="Main"><a class="brand" href="/overview">{LOGO}'
+        f'<span>Trailmark</span></a><div class="nav-links">{links}</div>'
+        '<form class="logout" method="post" action="/logout"><button type="submit">Sign out</button></form>'
+        "</nav>"
+    )
+
+
+TOOLBAR = """<header class="toolbar" id="toolbar">
+<label class="field"><span>Site</span><select id="f-site" aria-label="Site"></select></label>
+<label class="field"><span>From</span><input type="date" id="f-from" aria-label="From"></label>
+<label class="field"><span>To</span><input type="date" id="f-to" aria-label="To"></label>
+<label class="field"><span>Segment</span><select id="f-segment" aria-label="Segment"></select></label>
+<button type="button" id="f-apply" class="primary">Apply</button>
+<div class="chips" id="f-chips" aria-label="Active filters"></div>
+</header>"""
+
+
+def page(
+    key: str,
+    title: str,
+    body: str = "",
+    *,
+    script: str | None = None,
+    data: dict[str, str] | None = None,
+    embeddable: bool = False,
+    toolbar: bool = True,
+) -> HTMLResponse:
+    """A dashboard page: `body` is trusted markup (mount points); every value in `data` is escaped."""
+    attrs = "".join(f' data-{escape(k)}="{escape(v)}"' for k, v in (data or {}).items())
+    script_tag = f'<script type="module" src="{STATIC}/js/pages/{escape(script or key)}.js"></script>'
+    html = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{escape(title)} · Trailmark</title>
+<link rel="icon" href="{STATIC}/favicon.svg" type="image/svg+xml">
+<link rel="stylesheet" href="{STATIC}/vendor/uPlot.min.css">
+<link rel="stylesheet" href="{STATIC}/app.css">
+<script src="{STATIC}/vendor/uPlot.iife.min.js" defer></script>
+{script_tag}
+</head><body data-page="{escape(key)}"{attrs}>
+<div class="layout">{_nav(key)}<div class="main">{TOOLBAR if toolbar else ""}
+<main id="content"><h1 class="page-title">{escape(title)}</h1>{body}</main></div></div>
+</body></html>"""
+    return HTMLResponse(html, headers=page_headers(embeddable=embeddable))
+
+
+def login_page(
+    *, error: str | None = None, status: int = 200, next_path: str = "/overview",
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    """The sign-in form; it posts the admin token to /login."""
+    alert = f'<p class="alert" role="alert" id="login-error">{escape(error)}</p>' if error else ""
+    html = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Sign in · Trailmark</title>
+<link rel="icon" href="{STATIC}/favicon.svg" type="image/svg+xml">
+<link rel="stylesheet" href="{STATIC}/app.css">
+</head><body class="login-body">
+<main class="login-card"><div class="brand">{LOGO}<span>Trailmark</span></div>
+<h1>Sign in</h1><p class="muted">Paste the collector's admin token (TRAILMARK_ADMIN_TOKEN).</p>{alert}
+<form method="post" action="/login" id="login-form">
+<input type="hidden" name="next" value="{escape(next_path)}">
+<label class="field block"><span>Admin token</span>
+<input type="password" name="token" id="token" autocomplete="current-password" required autofocus></label>
+<button type="submit" class="primary block">Sign in</button></form></main>
+</body></html>"""
+    return HTMLResponse(html, status, {**page_headers(), **(headers or {})})

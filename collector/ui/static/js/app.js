@@ -1,0 +1,347 @@
+// Shared dashboard helpers: DOM building without innerHTML, the API client, formatting, the toolbar.
+// Every string that comes from data goes through textContent or an attribute setter, never markup.
+
+export const FILTERS = [
+  // [param, label, kind]: the analyst API's session filters (collector/query/filters.py), applied on every page.
+  ["country", "Country", "text"],
+  ["device", "Device", "select:desktop,tablet,mobile"],
+  ["browser", "Browser", "text"],
+  ["os", "OS", "text"],
+  ["page", "Page visited", "text"],
+  ["channel", "Channel", "text"],
+  ["campaign", "Campaign", "text"],
+  ["source", "UTM source", "text"],
+  ["user", "User id", "text"],
+  ["min_duration", "Min duration (s)", "number"],
+  ["converted", "Converted", "bool"],
+  ["abandoned", "Abandoned cart", "bool"],
+  ["replay", "Has replay", "bool"],
+  ["frustrated", "Frustrated", "bool"],
+];
+const FILTER_KEYS = FILTERS.map(([key]) => key);
+const CARRIED = ["site", "from", "to", "segment", ...FILTER_KEYS];
+
+export const $ = (selector, root = document) => root.querySelector(selector);
+
+/** Build an element: attrs are set as properties/attributes; children are nodes or text. */
+export function h(tag, attrs = {}, ...children) {
+  const node = tag === "svg" || attrs.svg ? document.createElementNS("http://www.w3.org/2000/svg", tag) : document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs || {})) {
+    if (value === undefined || value === null || value === false || name === "svg") continue;
+    if (name === "class") node.setAttribute("class", value);
+    else if (name === "text") node.textContent = String(value);
+    else if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
+    else node.setAttribute(name, value === true ? "" : String(value));
+  }
+  append(node, children);
+  return node;
+}
+
+export function svg(tag, attrs = {}, ...children) {
+  return h(tag, { ...attrs, svg: true }, ...children);
+}
+
+function append(node, children) {
+  for (const child of children.flat(Infinity)) {
+    if (child === undefined || child === null || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+}
+
+export function clear(node, ...children) {
+  node.replaceChildren();
+  append(node, children);
+  return node;
+}
+
+// ---- state in the URL: site, dates, segment and filters travel with every link ----
+
+export const params = new URLSearchParams(location.search);
+
+function isoDay(date) {
+  return date.toISOString().slice(0, 10);
+}
+
+export function range() {
+  const today = new Date();
+  const from = new Date(today.getTime() - 29 * 86400000);
+  return { from: params.get("from") || isoDay(from), to: params.get("to") || isoDay(today) };
+}
+
+export function filters() {
+  const out = {};
+  for (const key of FILTER_KEYS) if (params.get(key)) out[key] = params.get(key);
+  return out;
+}
+
+/** The query every API call carries: site, from, to and the active filters. */
+export function scope(extra = {}) {
+  const q = new URLSearchParams();
+  if (params.get("site")) q.set("site", params.get("site"));
+  const { from, to } = range();
+  q.set("from", from);
+  q.set("to", to);
+  if (params.get("segment")) q.set("segment", params.get("segment"));
+  for (const [key, value] of Object.entries({ ...filters(), ...extra })) {
+    if (value !== undefined && value !== null && value !== "") q.set(key, value);
+  }
+  return q;
+}
+
+/** A dashboard link that keeps the current site, dates, segment and filters. */
+export function link(path, extra = {}) {
+  const q = new URLSearchParams();
+  for (const key of CARRIED) if (params.get(key)) q.set(key, params.get(key));
+  for (const [key, value] of Object.entries(extra)) q.set(key, value);
+  const text = q.toString();
+  return text ? `${path}?${text}` : path;
+}
+
+export function navigate(changes) {
+  const q = new URLSearchParams(location.search);
+  for (const [key, value] of Object.entries(changes)) {
+    if (value === undefined || value === null || value === "") q.delete(key);
+    else q.set(key, value);
+  }
+  const text = q.toString();
+  location.assign(text ? `${location.pathname}?${text}` : location.pathname);
+}
+
+// ---- the API ----
+
+export class ApiError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
+
+export async function api(path, { query, method = "GET", body } = {}) {
+  const url = query ? `${path}?${query}` : path;
+  const init = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
+  if (body !== undefined) {
+    init.body = JSON.stringify(body);
+    init.headers["Content-Type"] = "application/json";
+  }
+  const response = await fetch(url, init);
+  if (response.status === 401) {
+    location.assign(`/login?next=${encodeURIComponent(location.pathname + location.search)}`);
+    throw new ApiError(401, "signed out");
+  }
+  const text = await response.text();
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = { error: text.slice(0, 200) };
+  }
+  if (!response.ok) throw new ApiError(response.status, (data && data.error) || `HTTP ${response.status}`);
+  return data;
+}
+
+/** Show an API failure in place of the content it should have produced. */
+export function failure(node, error) {
+  const message = error && error.status === 404 && /not found|no route/i.test(error.message)
+    ? "This report is not available on this collector yet."
+    : `Could not load: ${error && error.message ? error.message : error}`;
+  clear(node, h("p", { class: "alert", role: "alert", text: message }));
+}
+
+// ---- formatting ----
+
+const intFormat = new Intl.NumberFormat("en-US");
+export const fmt = {
+  int: (v) => (v === null || v === undefined ? "–" : intFormat.format(Math.round(v))),
+  num: (v, digits = 1) => (v === null || v === undefined ? "–" : Number(v).toFixed(digits)),
+  pct: (v) => (v === null || v === undefined ? "–" : `${(v * 100).toFixed(1)}%`),
+  money: (v, currency) => {
+    if (v === null || v === undefined) return "–";
+    const text = Number(v).toFixed(2);
+    return currency ? `${text} ${currency}` : text;
+  },
+  duration: (seconds) => {
+    if (seconds === null || seconds === undefined) return "–";
+    const s = Math.round(seconds);
+    if (s < 60) return `${s}s`;
+    const m = Math.floor(s / 60);
+    if (m < 60) return `${m}m ${String(s % 60).padStart(2, "0")}s`;
+    return `${Math.floor(m / 60)}h ${String(m % 60).padStart(2, "0")}m`;
+  },
+  datetime: (ms) => (ms ? new Date(ms).toISOString().replace("T", " ").slice(0, 16) + " UTC" : "–"),
+  time: (ms) => (ms ? new Date(ms).toISOString().slice(11, 19) : "–"),
+  day: (ms) => new Date(ms).toISOString().slice(0, 10),
+};
+
+/** A delta badge: `change` is the relative change against the previous period (null: nothing before). */
+export function delta(change, { lowerIsBetter = false } = {}) {
+  if (change === null || change === undefined) return h("div", { class: "delta", text: "no previous data" });
+  const better = lowerIsBetter ? change < 0 : change > 0;
+  const arrow = change > 0 ? "▲" : change < 0 ? "▼" : "•";
+  return h("div", {
+    class: `delta ${change === 0 ? "" : better ? "up" : "down"}`,
+    text: `${arrow} ${Math.abs(change * 100).toFixed(1)}% vs previous`,
+  });
+}
+
+// ---- building blocks ----
+
+export function card(label, value, deltaNode, key) {
+  return h("div", { class: "card", "data-kpi": key }, h("div", { class: "label", text: label }),
+    h("div", { class: "value", text: value }), deltaNode);
+}
+
+/** A table: columns are [label, render(row) -> node|text, {num, cls}]. */
+export function table(columns, rows, { empty = "Nothing in this range.", id } = {}) {
+  const head = h("thead", {}, h("tr", {}, columns.map(([label, , opts = {}]) => h("th", { class: opts.num ? "num" : "", text: label }))));
+  const body = h("tbody", {}, rows.length
+    ? rows.map((row) => h("tr", {}, columns.map(([, render, opts = {}]) => h("td", { class: [opts.num ? "num" : "", opts.cls || ""].join(" ").trim() }, render(row)))))
+    : h("tr", {}, h("td", { colspan: columns.length, class: "empty", text: empty })));
+  return h("table", { class: "table", id }, head, body);
+}
+
+/** A ranked list with proportional bars (top pages, channels, ...). */
+export function ranked(title, rows, { label = "name", value = "count", valueLabel = "Sessions", format = fmt.int, id } = {}) {
+  const max = Math.max(1, ...rows.map((r) => r[value] || 0));
+  const list = table([
+    [title, (r) => {
+      const bar = h("span", { class: "bar" });
+      bar.style.width = `${((r[value] || 0) / max) * 100}%`;
+      return h("div", { class: "bar-cell" }, bar, h("span", { text: r[label] ?? "(none)" }));
+    }, { cls: "url" }],
+    [valueLabel, (r) => format(r[value]), { num: true }],
+  ], rows, { empty: "No data" });
+  return h("section", { class: "panel", id }, h("h2", { text: title }), h("div", { class: "table-wrap" }, list));
+}
+
+const PALETTE = ["#4f46e5", "#0ea5e9", "#10b981", "#f59e0b", "#ef4444", "#8b5cf6"];
+
+/** A uPlot time-series chart that follows its container's width. */
+export function timeChart(node, xs, series, { height = 280, yFormat } = {}) {
+  clear(node);
+  if (!window.uPlot) {
+    node.append(h("p", { class: "alert", text: "Chart library failed to load." }));
+    return null;
+  }
+  const opts = {
+    width: Math.max(320, node.clientWidth || 800),
+    height,
+    legend: { show: true },
+    cursor: { drag: { x: false, y: false } },
+    scales: { x: { time: true } },
+    axes: [
+      { stroke: "#6b7280", grid: { stroke: "#f1f2f4" } },
+      { stroke: "#6b7280", grid: { stroke: "#f1f2f4" }, values: yFormat ? (u, ticks) => ticks.map(yFormat) : undefined, size: 56 },
+    ],
+    series: [{}, ...series.map((s, i) => ({
+      label: s.label, stroke: PALETTE[i % PALETTE.length], width: 2,
+      fill: i === 0 ? "rgba(79,70,229,0.08)" : undefined, points: { show: xs.length < 40 },
+      value: (u, v) => (v === null || v === undefined ? "–" : (s.format || fmt.int)(v)),
+    }))],
+  };
+  const plot = new window.uPlot(opts, [xs.map((x) => x / 1000), ...series.map((s) => s.values)], node);
+  new ResizeObserver(() => plot.setSize({ width: Math.max(320, node.clientWidth), height })).observe(node);
+  return plot;
+}
+
+export function sessionLink(id, label) {
+  return h("a", { href: link(`/sessions/${encodeURIComponent(id)}`), class: "mono", text: label || String(id).slice(0, 12) });
+}
+
+export function personLink(id) {
+  if (!id) return "–";
+  return h("a", { href: link(`/people/${encodeURIComponent(id)}`), text: id });
+}
+
+// ---- the toolbar: site, dates, segment, filter chips ----
+
+/** Saved segments (/api/segments): named filter sets that every report applies via `segment=ID`. */
+export const segments = {
+  async list() {
+    const data = await api("/api/segments", { query: siteOnly() });
+    return data.segments || [];
+  },
+  save(name, filterSet) {
+    return api("/api/segments", { method: "POST", query: siteOnly(), body: { name, filters: filterSet } });
+  },
+  remove(id) {
+    return api(`/api/segments/${encodeURIComponent(id)}`, { method: "DELETE", query: siteOnly() });
+  },
+};
+
+function siteOnly() {
+  const q = new URLSearchParams();
+  if (params.get("site")) q.set("site", params.get("site"));
+  return q;
+}
+
+/** The current page under a segment (filters cleared: the segment carries its own). */
+export function segmentUrl(id, path = location.pathname) {
+  const q = new URLSearchParams();
+  for (const key of ["site", "from", "to"]) if (params.get(key)) q.set(key, params.get(key));
+  if (id !== "" && id !== null && id !== undefined) q.set("segment", id);
+  const text = q.toString();
+  return text ? `${path}?${text}` : path;
+}
+
+function filterLabel(key) {
+  const found = FILTERS.find(([k]) => k === key);
+  return found ? found[1] : key;
+}
+
+export async function initShell() {
+  const { from, to } = range();
+  $("#f-from").value = from;
+  $("#f-to").value = to;
+  for (const a of document.querySelectorAll("[data-nav]")) a.href = link(a.getAttribute("href").split("?")[0]);
+  $("#f-apply").addEventListener("click", () => navigate({
+    site: $("#f-site").value, from: $("#f-from").value, to: $("#f-to").value,
+  }));
+  const chips = $("#f-chips");
+  for (const [key, value] of Object.entries(filters())) {
+    chips.append(h("span", { class: "chip", "data-filter": key }, `${filterLabel(key)}: ${value}`,
+      h("button", { type: "button", "aria-label": `Remove ${filterLabel(key)}`, text: "×", onclick: () => navigate({ [key]: null }) })));
+  }
+  const [sites, saved] = await Promise.all([
+    api("/api/sites").then((d) => d.sites || []).catch(() => []),
+    segments.list().catch(() => []),  // a collector without segments still shows its reports
+  ]);
+  const siteSelect = $("#f-site");
+  for (const site of sites) siteSelect.append(h("option", { value: site.id, text: site.name || site.id }));
+  if (params.get("site")) siteSelect.value = params.get("site");
+  const segmentSelect = $("#f-segment");
+  segmentSelect.append(h("option", { value: "", text: "All visitors" }));
+  for (const segment of saved) segmentSelect.append(h("option", { value: String(segment.id), text: segment.name }));
+  segmentSelect.value = params.get("segment") || "";
+  const active = saved.find((s) => String(s.id) === params.get("segment"));
+  if (active) {
+    chips.prepend(h("span", { class: "chip", "data-filter": "segment" }, `Segment: ${active.name}`,
+      h("button", { type: "button", "aria-label": "Remove segment", text: "×", onclick: () => navigate({ segment: null }) })));
+  }
+  segmentSelect.addEventListener("change", () => location.assign(segmentUrl(segmentSelect.value)));
+  if (Object.keys(filters()).length) {
+    chips.append(h("button", { type: "button", class: "link", id: "save-segment", text: "Save as segment", onclick: async () => {
+      const name = window.prompt("Name this segment");
+      if (!name || !name.trim()) return;
+      const made = await segments.save(name.trim(), filters());
+      location.assign(segmentUrl(made.id ?? (made.segment && made.segment.id)));
+    } }));
+  }
+}
+
+/** Run a page: the toolbar, then the page's own rendering, with one error shape. */
+export function page(render, { toolbar = true } = {}) {
+  const start = async () => {
+    if (toolbar && $("#toolbar")) initShell().catch((e) => console.error(e));
+    try {
+      await render();
+    } catch (error) {
+      if (error.status === 401) return;
+      const slot = h("div");
+      $("#content").append(slot);
+      failure(slot, error);
+    } finally {
+      document.body.dataset.ready = "1";
+    }
+  };
+  start();
+}

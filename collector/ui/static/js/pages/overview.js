@@ -1,0 +1,39 @@
+// Overview: KPI cards against the previous period, a daily traffic chart, ranked breakdowns.
+import { $, api, card, clear, delta, fmt, h, page, ranked, scope, timeChart } from "../app.js";
+
+const KPIS = [
+  ["visitors", "Visitors", fmt.int],
+  ["sessions", "Sessions", fmt.int],
+  ["pageviews", "Pageviews", fmt.int],
+  ["bounce_rate", "Bounce rate", fmt.pct, true],
+  ["avg_duration_s", "Avg. duration", fmt.duration],
+  ["conversion_rate", "Conversion", fmt.pct],
+  ["cart_abandonment_rate", "Cart abandonment", fmt.pct, true],
+  ["revenue", "Revenue", (v) => fmt.money(v)],
+  ["aov", "Avg. order value", (v) => fmt.money(v)],
+];
+
+const BREAKDOWNS = [
+  ["pages", "Top pages", "Pageviews", "pageviews"],
+  ["channels", "Channels", "Sessions", "sessions"],
+  ["campaigns", "UTM campaigns", "Sessions", "sessions"],
+  ["devices", "Devices", "Sessions", "sessions"],
+  ["browsers", "Browsers", "Sessions", "sessions"],
+  ["countries", "Countries", "Sessions", "sessions"],
+];
+
+page(async () => {
+  const data = await api("/api/overview", { query: scope() });
+  clear($("#kpis"), KPIS.map(([key, label, format, lowerIsBetter]) => {
+    const metric = data.metrics[key] || {};
+    return card(label, format(metric.value), delta(metric.change, { lowerIsBetter }), key);
+  }));
+  const xs = data.series.map((d) => Date.parse(`${d.date}T00:00:00Z`));
+  timeChart($("#chart"), xs, [
+    { label: "Visitors", values: data.series.map((d) => d.visitors) },
+    { label: "Sessions", values: data.series.map((d) => d.sessions) },
+    { label: "Pageviews", values: data.series.map((d) => d.pageviews) },
+  ]);
+  clear($("#breakdowns"), BREAKDOWNS.map(([key, title, valueLabel, value]) =>
+    ranked(title, data[key] || [], { value, valueLabel, id: `breakdown-${key}` })));
+});
