@@ -16,15 +16,13 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from collector import api, ingest, replay_api, ui
+from collector import api, ingest, ui
 from collector.config import Settings
-from collector.demo import shop as demo_shop
 from collector.enricher import Enricher
 from collector.errors import ClientError, error_response
 from collector.limits import RateLimiter
 from collector.metrics import Metrics
 from collector.store import SQLiteStore
-from collector.ui.replay import routes as replay_page_routes
 
 log = logging.getLogger("trailmark")
 
@@ -123,9 +121,7 @@ def create_app(settings: Settings, store: SQLiteStore | None = None) -> Starlett
         Route("/trailmark-replay.js", Bundle(settings.static_dir / "trailmark-replay.js")),
         Route("/healthz", healthz),
         Route("/metrics", metrics),
-        *replay_api.routes, *replay_page_routes,  # before api: /replay wins over /api/sessions/{id}
         *api.routes,
-        *demo_shop.routes(settings),
         *ui.routes,
     ]
     app = Starlette(
