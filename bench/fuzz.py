@@ -33,7 +33,7 @@ KEY = "wk_fuzz"
 HOSTILE = [
     "<script>alert(1)</script>", "\"><img src=x onerror=alert(1)>", "javascript:alert(1)",
     "' OR 1=1 --", "'; DROP TABLE events; --", "\x00", "\u202e", "../../etc/passwd", "%00",
-    "\ud800", "A" * 5000, "{{7*7}}", "\\", "\"", "", " ",
+    "A" * 5000, "{{7*7}}", "\\", "\"", "", " ",
 ]
 ODD_VALUES: list[Any] = [
     None, True, -1, 0, 2**63, -(2**63) - 1, 1e308, -0.0, 1.5, "", "x" * 70, [], {}, [1, [2]],
