@@ -2,17 +2,33 @@
 
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
+import sqlite3
+from collections.abc import Mapping
+from typing import Annotated, Any
 
 import msgspec
+from msgspec import Meta
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from collector.auth import require_admin
 from collector.errors import ClientError, json_response
+from collector.query import commerce as commerce_queries
+from collector.query import funnel as funnel_queries
+from collector.query import overview as overview_queries
+from collector.query import paths as path_queries
+from collector.query import persons as person_queries
+from collector.query import retention as retention_queries
+from collector.query import segments as segment_queries
 from collector.query import sessions as session_queries
-from collector.query.params import integer, time_range
+from collector.query import surveys as survey_queries
+from collector.query.filters import Scope, build_scope, check_filters
+from collector.query.params import DAY_MS, integer, time_bound, time_range
+
+DEFAULT_DAYS = 30
 
 
 def site_param(request: Request) -> str:
@@ -38,6 +54,59 @@ def admin(endpoint):  # type: ignore[no-untyped-def]
     return run
 
 
+def admin_post(endpoint):  # type: ignore[no-untyped-def]
+    """Like `admin` for endpoints that read a JSON body: `endpoint(request, body)`."""
+
+    async def run(request: Request) -> Response:
+        require_admin(request)
+        body = await request.body()
+        result = await run_in_threadpool(endpoint, request, body)
+        return result if isinstance(result, Response) else json_response(result)
+
+    return run
+
+
+def site_settings(request: Request, site_id: str) -> Mapping[str, object]:
+    for site in request.app.state.store.sites():
+        if site.id == site_id:
+            return site.settings
+    raise ClientError(404, f"no site {site_id!r}")
+
+
+def checked_range(start: str | None, end: str | None) -> tuple[int, int]:
+    lo, hi = time_range(start, end)
+    if lo >= hi:
+        raise ClientError(400, "from must be before to")
+    return lo, hi
+
+
+def charted_range(start: str | None, end: str | None) -> tuple[int, int]:
+    """A bounded range for pages with a daily chart: the last 30 days by default."""
+    hi = time_bound(end, end=True)
+    if hi is None:
+        today = dt.datetime.now(dt.UTC).date()
+        hi = int(dt.datetime(today.year, today.month, today.day, tzinfo=dt.UTC).timestamp() * 1000) + DAY_MS
+    lo = time_bound(start, end=False)
+    if lo is None:
+        lo = hi - DEFAULT_DAYS * DAY_MS
+    if lo >= hi:
+        raise ClientError(400, "from must be before to")
+    if hi - lo > overview_queries.MAX_DAYS * DAY_MS:
+        raise ClientError(400, f"the range may span at most {overview_queries.MAX_DAYS} days")
+    return lo, hi
+
+
+def scope_of(
+    request: Request, conn: sqlite3.Connection, *, charted: bool = False,
+    params: Mapping[str, str] | None = None, site_id: str | None = None,
+) -> Scope:
+    """The sessions a request asks about: site, range, filters, segment, bots."""
+    q = request.query_params if params is None else params
+    site_id = site_id or site_param(request)
+    start, end = (charted_range if charted else checked_range)(q.get("from"), q.get("to"))
+    return build_scope(conn, site_id, site_settings(request, site_id), start, end, q)
+
+
 @admin
 def sites(request: Request) -> Any:
     return {
@@ -51,14 +120,106 @@ def sites(request: Request) -> Any:
 @admin
 def sessions(request: Request) -> Any:
     q = request.query_params
-    start, end = time_range(q.get("from"), q.get("to"))
+    limit = integer(q.get("limit"), 50, name="limit", lo=1, hi=500)
     with request.app.state.store.read() as conn:
-        return session_queries.list_sessions(
-            conn, site_param(request), start, end,
-            limit=integer(q.get("limit"), 50, name="limit", lo=1, hi=500),
-            cursor=q.get("cursor"),
-            include_bots=q.get("bots") == "1",
+        return session_queries.list_in_scope(
+            conn, scope_of(request, conn), limit=limit, cursor=q.get("cursor")
         )
+
+
+@admin
+def overview(request: Request) -> Any:
+    with request.app.state.store.read() as conn:
+        return overview_queries.overview(conn, scope_of(request, conn, charted=True))
+
+
+@admin_post
+def funnel(request: Request, body: bytes) -> Any:
+    ask = decode_json(body, funnel_queries.FunnelRequest)
+    params = {k: v for k, v in ask.filters.items()}
+    for name, value in (("from", ask.from_), ("to", ask.to), ("segment", ask.segment)):
+        if value is not None:
+            params[name] = str(value)
+    params["bots"] = "1" if ask.bots else "0"
+    site_id = ask.site or site_param(request)
+    site_settings(request, site_id)
+    with request.app.state.store.read() as conn:
+        scope = scope_of(request, conn, params=params, site_id=site_id)
+        return funnel_queries.funnel(conn, scope, ask.steps, ask.window_s)
+
+
+@admin
+def paths(request: Request) -> Any:
+    q = request.query_params
+    from_url = q.get("from_url")
+    if not from_url:
+        raise ClientError(400, "from_url is required (a URL, a /path, a /pattern/* or a /route/:id)")
+    depth = integer(q.get("depth"), 3, name="depth", lo=1, hi=10)
+    with request.app.state.store.read() as conn:
+        return path_queries.paths(conn, scope_of(request, conn), from_url, depth)
+
+
+@admin
+def retention(request: Request) -> Any:
+    weeks = integer(request.query_params.get("weeks"), 8, name="weeks", lo=1, hi=52)
+    with request.app.state.store.read() as conn:
+        return retention_queries.retention(conn, scope_of(request, conn), weeks)
+
+
+@admin
+def commerce(request: Request) -> Any:
+    with request.app.state.store.read() as conn:
+        return commerce_queries.commerce(conn, scope_of(request, conn, charted=True))
+
+
+@admin
+def surveys(request: Request) -> Any:
+    with request.app.state.store.read() as conn:
+        return survey_queries.surveys(
+            conn, scope_of(request, conn, charted=True), request.query_params.get("survey_id")
+        )
+
+
+@admin
+def person(request: Request) -> Any:
+    site_id = site_param(request)
+    with request.app.state.store.read() as conn:
+        found = person_queries.person(conn, site_id, request.path_params["id"])
+    if found is None:
+        raise ClientError(404, "no such person")
+    return found
+
+
+class NewSegment(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    name: Annotated[str, Meta(min_length=1, max_length=200)]
+    filters: dict[str, str | int | float | bool]
+    site: str | None = None
+
+
+@admin
+def segments(request: Request) -> Any:
+    with request.app.state.store.read() as conn:
+        return {"segments": segment_queries.list_segments(conn, site_param(request))}
+
+
+@admin_post
+def create_segment(request: Request, body: bytes) -> Any:
+    ask = decode_json(body, NewSegment)
+    site_id = ask.site or site_param(request)
+    site_settings(request, site_id)
+    filters = check_filters(ask.filters)
+    segment = segment_queries.create_segment(request.app.state.store.path, site_id, ask.name, filters)
+    return json_response(segment, 201)
+
+
+@admin_post
+def delete_segment(request: Request, body: bytes) -> Any:
+    segment_id = request.path_params["id"]
+    if not segment_id.isdigit():
+        raise ClientError(400, "a segment id is a number")
+    if not segment_queries.delete_segment(request.app.state.store.path, site_param(request), int(segment_id)):
+        raise ClientError(404, f"no segment {segment_id} for this site")
+    return {"deleted": int(segment_id)}
 
 
 @admin
@@ -100,5 +261,15 @@ routes = [
     Route("/api/sites", sites),
     Route("/api/sessions", sessions),
     Route("/api/sessions/{id}", session),
+    Route("/api/overview", overview),
+    Route("/api/funnel", funnel, methods=["POST"]),
+    Route("/api/paths", paths),
+    Route("/api/retention", retention),
+    Route("/api/commerce", commerce),
+    Route("/api/surveys", surveys),
+    Route("/api/persons/{id}", person),
+    Route("/api/segments", segments),
+    Route("/api/segments", create_segment, methods=["POST"]),
+    Route("/api/segments/{id}", delete_segment, methods=["DELETE"]),
     Route("/api/rejected", rejected),
 ]

@@ -9,6 +9,7 @@ from typing import Any
 import msgspec
 
 from collector.errors import ClientError
+from collector.query.filters import Scope
 
 
 def encode_cursor(first_ts: int, session_id: str) -> str:
@@ -36,17 +37,17 @@ def list_sessions(
     include_bots: bool = False,
 ) -> dict[str, Any]:
     """A page of sessions that started in [start, end), newest first, and the next cursor."""
-    clauses = ["site_id = ?", "first_ts >= ?", "first_ts < ?", *(where or [])]
+    clauses = ["s.site_id = ?", "s.first_ts >= ?", "s.first_ts < ?", *(where or [])]
     args: list[object] = [site_id, start, end, *(params or [])]
     if not include_bots:
-        clauses.append("is_bot = 0")
+        clauses.append("s.is_bot = 0")
     if cursor:
         ts, session_id = decode_cursor(cursor)
-        clauses.append("(first_ts < ? OR (first_ts = ? AND id < ?))")
+        clauses.append("(s.first_ts < ? OR (s.first_ts = ? AND s.id < ?))")
         args += [ts, ts, session_id]
     rows = conn.execute(
-        f"SELECT * FROM sessions WHERE {' AND '.join(clauses)}"
-        " ORDER BY first_ts DESC, id DESC LIMIT ?",
+        f"SELECT s.* FROM sessions s WHERE {' AND '.join(clauses)}"
+        " ORDER BY s.first_ts DESC, s.id DESC LIMIT ?",
         [*args, limit + 1],
     ).fetchall()
     page = [dict(r) for r in rows[:limit]]
@@ -55,6 +56,16 @@ def list_sessions(
         "sessions": page,
         "next": encode_cursor(page[-1]["first_ts"], page[-1]["id"]) if more else None,
     }
+
+
+def list_in_scope(
+    conn: sqlite3.Connection, scope: Scope, *, limit: int = 50, cursor: str | None = None
+) -> dict[str, Any]:
+    """A page of the scope's sessions (filters and segment applied), newest first."""
+    return list_sessions(
+        conn, scope.site_id, scope.start, scope.end, where=list(scope.where),
+        params=list(scope.args), limit=limit, cursor=cursor, include_bots=scope.include_bots,
+    )
 
 
 def event_dict(row: sqlite3.Row) -> dict[str, Any]:

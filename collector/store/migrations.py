@@ -149,6 +149,34 @@ def m001_core(db: Database) -> None:
     )
 
 
+@migrations()
+def m008_segments(db: Database) -> None:
+    """Saved session filters (issue 8), usable as `segment=<id>` on every analyst endpoint."""
+    db.executescript(
+        """
+        CREATE TABLE IF NOT EXISTS segments (
+            id INTEGER PRIMARY KEY,
+            site_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            filters TEXT NOT NULL DEFAULT '{}',
+            created_at INTEGER NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS segments_site ON segments (site_id, id);
+        """
+    )
+
+
+@migrations()
+def m008_query_indexes(db: Database) -> None:
+    """Indexes for the analyst queries (bench/query.py measures them)."""
+    db.executescript(
+        """
+        -- Pageviews of a session in order, without reading the event rows (paths, top pages).
+        CREATE INDEX IF NOT EXISTS events_session_type ON events (site_id, session_id, type, ts, path);
+        """
+    )
+
+
 def migrate(db: Database) -> None:
     """Bring the schema up to date; safe to run on every start."""
     migrations.apply(db)

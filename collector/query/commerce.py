@@ -1,0 +1,75 @@
+"""Commerce: revenue over time, top products, cart abandonment and the abandoned sessions."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from collector.query.filters import Scope
+from collector.query.overview import day_name, days_of, ratio
+
+ABANDONED_SHOWN = 100
+TOP = 20
+
+
+def commerce(conn: sqlite3.Connection, scope: Scope) -> dict[str, Any]:
+    """Revenue and orders per day, products by revenue, abandoned carts (newest first)."""
+    where, args = scope.sql()
+    by_day = {
+        day: (revenue, orders)
+        for day, revenue, orders in conn.execute(
+            "SELECT s.first_ts / 86400000 AS day, sum(s.revenue), sum(s.purchases)"
+            f" FROM sessions s WHERE {where} GROUP BY day",
+            args,
+        )
+    }
+    revenue = float(sum(r for r, _ in by_day.values()))
+    orders = sum(o for _, o in by_day.values())
+    series = [
+        {"date": day_name(day), "revenue": float(by_day.get(day, (0, 0))[0]), "orders": by_day.get(day, (0, 0))[1]}
+        for day in days_of(scope)
+    ]
+    products = [
+        {"sku": sku, "name": name, "quantity": qty, "revenue": float(value), "orders": n}
+        for sku, name, qty, value, n in conn.execute(
+            "SELECT json_extract(i.value, '$.sku') AS sku, max(json_extract(i.value, '$.name')),"
+            " sum(coalesce(json_extract(i.value, '$.qty'), 1)),"
+            " sum(coalesce(json_extract(i.value, '$.price'), 0) * coalesce(json_extract(i.value, '$.qty'), 1)),"
+            " count(DISTINCT e.rowid)"
+            " FROM sessions s JOIN events e ON e.site_id = s.site_id AND e.session_id = s.id"
+            " AND e.type = 'purchase', json_each(e.data, '$.items') i"
+            f" WHERE {where} GROUP BY sku ORDER BY 4 DESC, 1 LIMIT ?",
+            [*args, TOP],
+        )
+    ]
+    carts, abandoned = conn.execute(
+        "SELECT coalesce(sum(s.cart_adds > 0), 0), coalesce(sum(s.cart_adds > 0 AND s.purchases = 0), 0)"
+        f" FROM sessions s WHERE {where}",
+        args,
+    ).fetchone()
+    sessions = [
+        dict(r) for r in conn.execute(
+            "SELECT s.id, s.visitor_id, s.first_ts, s.cart_adds, s.has_replay,"
+            " (SELECT coalesce(sum(coalesce(json_extract(c.data, '$.item.price'), 0)"
+            "  * coalesce(json_extract(c.data, '$.item.qty'), 1)), 0) FROM events c"
+            "  WHERE c.site_id = s.site_id AND c.session_id = s.id AND c.type = 'cart'"
+            "  AND c.name = 'add') AS cart_value"
+            f" FROM sessions s WHERE {where} AND s.cart_adds > 0 AND s.purchases = 0"
+            " ORDER BY s.first_ts DESC, s.id DESC LIMIT ?",
+            [*args, ABANDONED_SHOWN],
+        )
+    ]
+    for session in sessions:
+        session["has_replay"] = bool(session["has_replay"])
+        session["cart_value"] = float(session["cart_value"])
+    return {
+        "revenue": revenue,
+        "orders": orders,
+        "aov": ratio(revenue, orders),
+        "series": series,
+        "products": products,
+        "cart_sessions": carts,
+        "abandoned_sessions": abandoned,
+        "cart_abandonment_rate": ratio(abandoned, carts),
+        "abandoned": sessions,
+    }

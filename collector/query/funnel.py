@@ -1,0 +1,143 @@
+"""Funnels: ordered steps per visitor within a window, counted at each visitor's furthest step."""
+
+from __future__ import annotations
+
+import sqlite3
+import statistics
+from collections import defaultdict
+from typing import Annotated, Any
+
+from msgspec import Meta, Struct
+
+from collector.errors import ClientError
+from collector.query.filters import Scope
+from collector.query.overview import ratio
+from collector.query.patterns import url_match
+from collector.schema import EVENT_TYPES
+
+MAX_WINDOW_S = 90 * 86400
+DROPPED_SHOWN = 100  # session ids listed per step; the count is always complete
+
+
+class Step(Struct, kw_only=True, forbid_unknown_fields=True):
+    type: Annotated[str, Meta(min_length=1, max_length=32)]
+    url: Annotated[str, Meta(min_length=1, max_length=2048)] | None = None
+    name: Annotated[str, Meta(min_length=1, max_length=256)] | None = None
+
+
+class FunnelRequest(Struct, kw_only=True, forbid_unknown_fields=True, rename={"from_": "from"}):
+    """The body of POST /api/funnel (`from_` is `from` on the wire)."""
+
+    steps: Annotated[list[Step], Meta(min_length=2, max_length=10)]
+    window_s: Annotated[int, Meta(ge=1, le=MAX_WINDOW_S)] = 86400
+    site: str | None = None
+    segment: str | int | None = None
+    filters: dict[str, str] = {}
+    bots: bool = False
+    from_: str | int | None = None
+    to: str | int | None = None
+
+
+def step_clause(step: Step) -> tuple[str, list[object]]:
+    """SQL true for an event `e` that is this step."""
+    if step.type not in EVENT_TYPES:
+        raise ClientError(400, f"unknown step type {step.type!r}; types are {', '.join(EVENT_TYPES)}")
+    sql, args = "e.type = ?", [step.type]
+    if step.url is not None:
+        match, match_args = url_match(step.url, "e")
+        sql, args = f"{sql} AND {match}", args + match_args
+    if step.name is not None:
+        sql, args = f"{sql} AND e.name = ?", args + [step.name]
+    return f"({sql})", args
+
+
+Path = tuple[tuple[int, str], ...]  # (ts, session_id) of each step reached, in order
+
+
+def furthest_attempt(events: list[tuple[int, int, int, str]], steps: int, window_ms: int) -> Path:
+    """The attempt that got furthest, from a visitor's (ts, rowid, step mask, session) events.
+
+    For each step we keep the attempt with the latest start among those that reached it: a
+    later start leaves the most of the window for the steps still to come, so it dominates.
+    """
+    best: list[tuple[int, Path] | None] = [None] * (steps + 1)
+    for ts, _rowid, mask, session_id in sorted(events):
+        for j in range(steps, 1, -1):  # high steps first: one event serves one step of an attempt
+            before = best[j - 1]
+            if mask >> (j - 1) & 1 and before is not None:
+                start, path = before
+                if path[-1][0] < ts <= start + window_ms:
+                    current = best[j]
+                    if current is None or start >= current[0]:
+                        best[j] = (start, (*path, (ts, session_id)))
+        if mask & 1:
+            best[1] = (ts, ((ts, session_id),))
+    for j in range(steps, 0, -1):
+        found = best[j]
+        if found is not None:
+            return found[1]
+    return ()
+
+
+def funnel(conn: sqlite3.Connection, scope: Scope, steps: list[Step], window_s: int) -> dict[str, Any]:
+    """Visitors per step, step and overall conversion, median step times, dropped sessions."""
+    clauses = [step_clause(step) for step in steps]
+    mask_sql = " | ".join(f"(CASE WHEN {sql} THEN {1 << i} ELSE 0 END)" for i, (sql, _) in enumerate(clauses))
+    mask_args = [a for _, args in clauses for a in args]
+    where, args = scope.sql()
+    any_step = " OR ".join(sql for sql, _ in clauses)
+    rows = conn.execute(
+        f"SELECT s.visitor_id, e.ts, e.rowid, {mask_sql}, e.session_id"
+        " FROM sessions s JOIN events e ON e.site_id = s.site_id AND e.session_id = s.id"
+        f" WHERE {where} AND ({any_step})",
+        [*mask_args, *args, *mask_args],
+    )
+    by_visitor: dict[str, list[tuple[int, int, int, str]]] = defaultdict(list)
+    for visitor, ts, rowid, mask, session_id in rows:
+        by_visitor[visitor].append((ts, rowid, mask, session_id))
+    reached = [0] * len(steps)
+    gaps: list[list[float]] = [[] for _ in steps]
+    dropped: list[list[tuple[str, str]]] = [[] for _ in steps]
+    for visitor, events in by_visitor.items():
+        path = furthest_attempt(events, len(steps), window_s * 1000)
+        for j in range(len(path)):
+            reached[j] += 1
+            if j:
+                gaps[j].append((path[j][0] - path[j - 1][0]) / 1000)
+        if path and len(path) < len(steps):
+            dropped[len(path) - 1].append((path[-1][1], visitor))
+    replays = _replays(conn, scope.site_id, [s for d in dropped for s, _ in d[:DROPPED_SHOWN]])
+    result = []
+    for j, step in enumerate(steps):
+        shown = sorted(dropped[j])[:DROPPED_SHOWN]
+        result.append({
+            "step": j + 1,
+            "type": step.type,
+            "url": step.url,
+            "name": step.name,
+            "visitors": reached[j],
+            "conversion": ratio(reached[j], reached[j - 1] if j else reached[0]),
+            "conversion_from_start": ratio(reached[j], reached[0]),
+            "median_s_from_previous": statistics.median(gaps[j]) if gaps[j] else None,
+            "dropped": len(dropped[j]),
+            "dropped_sessions": [
+                {"id": sid, "visitor_id": visitor, "has_replay": replays.get(sid, False)}
+                for sid, visitor in shown
+            ],
+        })
+    return {
+        "window_s": window_s,
+        "steps": result,
+        "overall_conversion": ratio(reached[-1], reached[0]),
+    }
+
+
+def _replays(conn: sqlite3.Connection, site_id: str, session_ids: list[str]) -> dict[str, bool]:
+    if not session_ids:
+        return {}
+    marks = ", ".join("?" for _ in session_ids)
+    rows = conn.execute(
+        f"SELECT id, has_replay FROM sessions WHERE site_id = ? AND id IN ({marks})",
+        [site_id, *session_ids],
+    )
+    return {sid: bool(flag) for sid, flag in rows}

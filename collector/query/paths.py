@@ -1,0 +1,104 @@
+"""Paths: the pages visitors see before and after a page, a few steps deep."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import Counter, defaultdict
+from typing import Any
+
+from collector.query.filters import Scope
+from collector.query.patterns import url_match
+
+EXIT = "(exit)"
+ENTRANCE = "(entrance)"
+TOP = 10
+
+
+def paths(conn: sqlite3.Connection, scope: Scope, from_url: str, depth: int = 3) -> dict[str, Any]:
+    """From the first pageview matching `from_url` in each session: the pages after and before.
+
+    Step k counts the sessions whose k-th page after (or before) the matched one is each path;
+    a session that ends earlier counts once as "(exit)" (or "(entrance)") and then stops.
+    """
+    where, args = scope.sql()
+    match, match_args = url_match(from_url, "m")
+    rows = conn.execute(
+        "SELECT e.session_id, e.ts, e.rowid, e.path FROM sessions s"
+        " JOIN events e ON e.site_id = s.site_id AND e.session_id = s.id AND e.type = 'pageview'"
+        f" WHERE {where} AND EXISTS (SELECT 1 FROM events m WHERE m.site_id = s.site_id"
+        f" AND m.session_id = s.id AND m.type = 'pageview' AND {match})",
+        [*args, *match_args],
+    )
+    by_session: dict[str, list[tuple[int, int, str]]] = defaultdict(list)
+    for session_id, ts, rowid, path in rows:
+        by_session[session_id].append((ts, rowid, path or "(none)"))
+    matching = _matching_rowids(conn, scope, match, match_args)
+    after: list[Counter[str]] = [Counter() for _ in range(depth)]
+    before: list[Counter[str]] = [Counter() for _ in range(depth)]
+    links_after: Counter[tuple[int, str, str]] = Counter()
+    links_before: Counter[tuple[int, str, str]] = Counter()
+    sessions = 0
+    for views in by_session.values():
+        views.sort()
+        at = next((i for i, v in enumerate(views) if v[1] in matching), None)
+        if at is None:
+            continue
+        sessions += 1
+        pages = [v[2] for v in views]
+        _walk(pages[at + 1:], pages[at], after, links_after, EXIT)
+        _walk(pages[:at][::-1], pages[at], before, links_before, ENTRANCE)
+    return {
+        "from_url": from_url,
+        "sessions": sessions,
+        "next": _levels(after),
+        "previous": _levels(before),
+        "next_links": _links(links_after),
+        "previous_links": _links(links_before),
+    }
+
+
+def _matching_rowids(
+    conn: sqlite3.Connection, scope: Scope, match: str, match_args: list[object]
+) -> set[int]:
+    where, args = scope.sql()
+    rows = conn.execute(
+        "SELECT m.rowid FROM sessions s JOIN events m ON m.site_id = s.site_id"
+        f" AND m.session_id = s.id AND m.type = 'pageview' WHERE {where} AND {match}",
+        [*args, *match_args],
+    )
+    return {rowid for (rowid,) in rows}
+
+
+def _walk(
+    pages: list[str], start: str, levels: list[Counter[str]],
+    links: Counter[tuple[int, str, str]], end: str,
+) -> None:
+    source = start
+    for k in range(len(levels)):
+        target = pages[k] if k < len(pages) else end
+        levels[k][target] += 1
+        links[(k + 1, source, target)] += 1
+        if target == end:
+            return
+        source = target
+
+
+def _levels(levels: list[Counter[str]]) -> list[dict[str, Any]]:
+    return [
+        {
+            "step": k + 1,
+            "pages": [
+                {"path": path, "sessions": n}
+                for path, n in sorted(counter.items(), key=lambda item: (-item[1], item[0]))[:TOP]
+            ],
+        }
+        for k, counter in enumerate(levels)
+    ]
+
+
+def _links(links: Counter[tuple[int, str, str]]) -> list[dict[str, Any]]:
+    ordered = sorted(links.items(), key=lambda item: (item[0][0], -item[1], item[0][1], item[0][2]))
+    return [
+        {"step": step, "source": source, "target": target, "sessions": n}
+        for (step, source, target), n in ordered
+    ]

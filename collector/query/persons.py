@@ -1,0 +1,71 @@
+"""People: the 360 view of one visitor, by user id or by any of their anonymous ids."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+import msgspec
+
+from collector.query.sessions import event_dict
+
+
+def resolve(conn: sqlite3.Connection, site_id: str, person: str) -> str | None:
+    """The visitor id (a user id once identified, else the anon id) behind an id, or None."""
+    linked = conn.execute(
+        "SELECT user_id FROM identities WHERE site_id = ? AND anon_id = ?", (site_id, person)
+    ).fetchone()
+    if linked is not None:
+        return str(linked[0])
+    known = conn.execute(
+        "SELECT 1 FROM persons WHERE site_id = ? AND user_id = ?"
+        " UNION ALL SELECT 1 FROM sessions WHERE site_id = ? AND visitor_id = ? LIMIT 1",
+        (site_id, person, site_id, person),
+    ).fetchone()
+    return person if known is not None else None
+
+
+def person(conn: sqlite3.Connection, site_id: str, person_id: str) -> dict[str, Any] | None:
+    """Identities, traits, sessions (newest first), purchases and survey answers; None if unknown."""
+    visitor = resolve(conn, site_id, person_id)
+    if visitor is None:
+        return None
+    row = conn.execute(
+        "SELECT traits, first_ts, last_ts FROM persons WHERE site_id = ? AND user_id = ?",
+        (site_id, visitor),
+    ).fetchone()
+    anon_ids = [
+        r[0] for r in conn.execute(
+            "SELECT anon_id FROM identities WHERE site_id = ? AND user_id = ?"
+            " UNION SELECT anon_id FROM sessions WHERE site_id = ? AND visitor_id = ?"
+            " AND anon_id IS NOT NULL ORDER BY 1",
+            (site_id, visitor, site_id, visitor),
+        )
+    ]
+    sessions = [
+        dict(r) for r in conn.execute(
+            "SELECT * FROM sessions WHERE site_id = ? AND visitor_id = ? ORDER BY first_ts DESC, id DESC",
+            (site_id, visitor),
+        )
+    ]
+    events = [
+        event_dict(e) for e in conn.execute(
+            "SELECT e.* FROM sessions s JOIN events e ON e.site_id = s.site_id AND e.session_id = s.id"
+            " WHERE s.site_id = ? AND s.visitor_id = ? AND e.type IN ('purchase', 'survey')"
+            " ORDER BY e.ts, e.rowid",
+            (site_id, visitor),
+        )
+    ]
+    is_user = row is not None or any(s["user_id"] == visitor for s in sessions)
+    return {
+        "id": visitor,
+        "user_id": visitor if is_user else None,
+        "anon_ids": anon_ids,
+        "traits": msgspec.json.decode(row[0]) if row is not None else {},
+        "first_ts": min((s["first_ts"] for s in sessions), default=row[1] if row else None),
+        "last_ts": max((s["last_ts"] for s in sessions), default=row[2] if row else None),
+        "sessions": sessions,
+        "purchases": [e for e in events if e["type"] == "purchase"],
+        "revenue": float(sum(s["revenue"] for s in sessions)),
+        "surveys": [e for e in events if e["type"] == "survey"],
+    }
