@@ -18,6 +18,7 @@ from starlette.routing import Route
 
 from collector import api, ingest, ui
 from collector.config import Settings
+from collector.demo import shop as demo_shop
 from collector.enricher import Enricher
 from collector.errors import ClientError, error_response
 from collector.limits import RateLimiter
@@ -122,6 +123,7 @@ def create_app(settings: Settings, store: SQLiteStore | None = None) -> Starlett
         Route("/healthz", healthz),
         Route("/metrics", metrics),
         *api.routes,
+        *demo_shop.routes(settings),
         *ui.routes,
     ]
     app = Starlette(

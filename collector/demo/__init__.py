@@ -1,0 +1,1 @@
+"""The demo shop served at /demo/ and the seeder that fills the `demo` site with journeys."""
