@@ -1,0 +1,69 @@
+/** Argument checks for the commerce, feedback and custom-event calls: warn in the console, never throw. */
+import type { Fields } from "./util";
+
+const isObj = (v: unknown): v is Fields => !!v && typeof v == "object" && !Array.isArray(v);
+const isNum = (v: unknown, lo = 0, hi = 1e15): v is number => typeof v == "number" && v >= lo && v <= hi;
+const isStr = (v: unknown): v is string => typeof v == "string" && v != "";
+const isInt = (v: unknown, lo: number, hi: number): boolean => isNum(v, lo, hi) && v % 1 == 0;
+
+/** A failed check throws the name of the argument that was wrong; `checked` in index.ts warns with it. */
+function need(ok: unknown, what: string): void {
+  if (!ok) throw "invalid " + what;
+}
+
+/** The named fields of o (unknown fields would be rejected by the collector). */
+const pick = (o: Fields, names: string): Fields => {
+  const out: Fields = {};
+  for (const k of names.split(" ")) out[k] = o[k];
+  return out;
+};
+
+/** A cart item: sku or name required; price >= 0, integer qty >= 1 (default 1), currency and category optional. */
+export function item(v: unknown): Fields {
+  const i = (isObj(v) ? v : {}) as Fields;
+  need(isStr(i.sku) || isStr(i.name), "item.sku or item.name");
+  need(i.price == null || isNum(i.price), "item.price");
+  need(i.qty == null || isInt(i.qty, 1, 1e9), "item.qty");
+  return { ...pick(i, "sku name price currency category"), qty: i.qty || 1 };
+}
+
+function items(v: unknown): Fields[] {
+  need(v == null || Array.isArray(v), "items");
+  return ((v as unknown[]) || []).map(item);
+}
+
+export const cart = (action: string, v: unknown): Fields => ({ action, item: item(v) });
+
+export function checkout(o: unknown): Fields {
+  const c = (isObj(o) ? o : {}) as Fields;
+  need(c.value == null || isNum(c.value), "value");
+  return { ...pick(c, "value currency"), items: items(c.items) };
+}
+
+export function purchase(o: unknown): Fields {
+  const p = (isObj(o) ? o : {}) as Fields;
+  need(isStr(p.order_id), "order_id");
+  need(isNum(p.value), "value");
+  return { ...pick(p, "order_id value currency"), items: items(p.items) };
+}
+
+/** NPS 0..10, CSAT 1..scale (5 or 7), CES 1..5; `extra` may hold comment, survey_id, scale. */
+export function survey(kind: unknown, score: unknown, extra?: unknown): Fields {
+  const x = (isObj(extra) ? extra : {}) as Fields;
+  const scale = kind == "nps" ? 10 : kind == "csat" && x.scale ? x.scale : 5;
+  need(/^(nps|csat|ces)$/.test(kind as string), "kind (nps, csat or ces)");
+  need(scale == 5 || scale == 7 || kind == "nps", "scale (5 or 7)");
+  need(isInt(score, kind == "nps" ? 0 : 1, scale as number), "score for " + kind);
+  return { kind, score, scale, comment: x.comment == null ? undefined : String(x.comment).slice(0, 2000), survey_id: x.survey_id };
+}
+
+export function track(name: unknown, props?: unknown): Fields {
+  need(isStr(name), "name");
+  need(props == null || isObj(props), "props");
+  return { name: (name as string).slice(0, 200), props: props || {} };
+}
+
+export function identify(uid: unknown, traits?: unknown): Fields {
+  need(isStr(uid), "user id");
+  return { user_id: uid, traits: isObj(traits) ? traits : {} };
+}
