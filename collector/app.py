@@ -120,6 +120,7 @@ def create_app(settings: Settings, store: SQLiteStore | None = None) -> Starlett
         Route("/v1/p.gif", ingest.pixel, methods=["GET"]),
         Route("/trailmark.js", Bundle(settings.static_dir / "trailmark.js")),
         Route("/trailmark-replay.js", Bundle(settings.static_dir / "trailmark-replay.js")),
+        Route("/trailmark-vitals.js", Bundle(settings.static_dir / "trailmark-vitals.js").__call__),
         Route("/healthz", healthz),
         Route("/metrics", metrics),
         *api.routes,
