@@ -150,6 +150,8 @@ export function failure(node, error) {
 // ---- formatting ----
 
 const intFormat = new Intl.NumberFormat("en-US");
+export const plural = (n, word) => `${fmt.int(n)} ${word}${n === 1 ? "" : "s"}`;
+
 export const fmt = {
   int: (v) => (v === null || v === undefined ? "–" : intFormat.format(Math.round(v))),
   num: (v, digits = 1) => (v === null || v === undefined ? "–" : Number(v).toFixed(digits)),
@@ -167,7 +169,12 @@ export const fmt = {
     if (m < 60) return `${m}m ${String(s % 60).padStart(2, "0")}s`;
     return `${Math.floor(m / 60)}h ${String(m % 60).padStart(2, "0")}m`;
   },
-  datetime: (ms) => (ms ? new Date(ms).toISOString().replace("T", " ").slice(0, 16) + " UTC" : "–"),
+  datetime: (ms) => (ms ? new Date(ms).toISOString().replace("T", " ").slice(0, 16) : "–"),
+  short: (ms) => {
+    if (!ms) return "–";
+    const d = new Date(ms);
+    return `${d.toLocaleString("en-US", { month: "short", day: "numeric", timeZone: "UTC" })}, ${d.toISOString().slice(11, 16)}`;
+  },
   time: (ms) => (ms ? new Date(ms).toISOString().slice(11, 19) : "–"),
   day: (ms) => new Date(ms).toISOString().slice(0, 10),
 };
@@ -185,9 +192,9 @@ export function delta(change, { lowerIsBetter = false } = {}) {
 
 // ---- building blocks ----
 
-export function card(label, value, deltaNode, key) {
+export function card(label, value, deltaNode, key, { small = false } = {}) {
   return h("div", { class: "card", "data-kpi": key }, h("div", { class: "label", text: label }),
-    h("div", { class: "value", text: value }), deltaNode);
+    h("div", { class: small ? "value small" : "value", text: value }), deltaNode);
 }
 
 /** A table: columns are [label, render(row) -> node|text, {num, cls}]. */
@@ -200,10 +207,10 @@ export function table(columns, rows, { empty = "Nothing in this range.", id } = 
 }
 
 /** A ranked list with proportional bars (top pages, channels, ...). */
-export function ranked(title, rows, { label = "name", value = "count", valueLabel = "Sessions", format = fmt.int, id } = {}) {
+export function ranked(title, rows, { label = "name", value = "count", column = "Name", valueLabel = "Sessions", format = fmt.int, id } = {}) {
   const max = Math.max(1, ...rows.map((r) => r[value] || 0));
   const list = table([
-    [title, (r) => {
+    [column, (r) => {
       const bar = h("span", { class: "bar" });
       bar.style.width = `${((r[value] || 0) / max) * 100}%`;
       return h("div", { class: "bar-cell" }, bar, h("span", { text: r[label] ?? "(none)" }));
@@ -222,18 +229,22 @@ export function timeChart(node, xs, series, { height = 280, yFormat } = {}) {
     node.append(h("p", { class: "alert", text: "Chart library failed to load." }));
     return null;
   }
+  const axis = { stroke: "#6b7280", grid: { stroke: "#f1f2f4" }, size: 56 };
+  const axes = [{ stroke: "#6b7280", grid: { stroke: "#f1f2f4" } },
+    { ...axis, scale: "y", values: yFormat ? (u, ticks) => ticks.map(yFormat) : undefined }];
+  // A series with its own `scale` (orders beside revenue) gets a right-hand axis.
+  for (const s of series) {
+    if (s.scale && !axes.some((a) => a.scale === s.scale)) axes.push({ ...axis, scale: s.scale, side: 1, grid: { show: false } });
+  }
   const opts = {
     width: Math.max(320, node.clientWidth || 800),
     height,
     legend: { show: true },
     cursor: { drag: { x: false, y: false } },
     scales: { x: { time: true } },
-    axes: [
-      { stroke: "#6b7280", grid: { stroke: "#f1f2f4" } },
-      { stroke: "#6b7280", grid: { stroke: "#f1f2f4" }, values: yFormat ? (u, ticks) => ticks.map(yFormat) : undefined, size: 56 },
-    ],
+    axes,
     series: [{}, ...series.map((s, i) => ({
-      label: s.label, stroke: PALETTE[i % PALETTE.length], width: 2,
+      label: s.label, stroke: PALETTE[i % PALETTE.length], width: 2, scale: s.scale || "y",
       fill: i === 0 ? "rgba(79,70,229,0.08)" : undefined, points: { show: xs.length < 40 },
       value: (u, v) => (v === null || v === undefined ? "–" : (s.format || fmt.int)(v)),
     }))],

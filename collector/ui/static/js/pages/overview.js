@@ -14,12 +14,12 @@ const KPIS = [
 ];
 
 const BREAKDOWNS = [
-  ["pages", "Top pages", "Pageviews", "pageviews"],
-  ["channels", "Channels", "Sessions", "sessions"],
-  ["campaigns", "UTM campaigns", "Sessions", "sessions"],
-  ["devices", "Devices", "Sessions", "sessions"],
-  ["browsers", "Browsers", "Sessions", "sessions"],
-  ["countries", "Countries", "Sessions", "sessions"],
+  ["pages", "Top pages", "Page", "Pageviews", "pageviews"],
+  ["channels", "Channels", "Channel", "Sessions", "sessions"],
+  ["campaigns", "UTM campaigns", "Campaign", "Sessions", "sessions"],
+  ["devices", "Devices", "Device", "Sessions", "sessions"],
+  ["browsers", "Browsers", "Browser", "Sessions", "sessions"],
+  ["countries", "Countries", "Country", "Sessions", "sessions"],
 ];
 
 page(async () => {
@@ -34,6 +34,6 @@ page(async () => {
     { label: "Sessions", values: data.series.map((d) => d.sessions) },
     { label: "Pageviews", values: data.series.map((d) => d.pageviews) },
   ]);
-  clear($("#breakdowns"), BREAKDOWNS.map(([key, title, valueLabel, value]) =>
-    ranked(title, data[key] || [], { value, valueLabel, id: `breakdown-${key}` })));
+  clear($("#breakdowns"), BREAKDOWNS.map(([key, title, column, valueLabel, value]) =>
+    ranked(title, data[key] || [], { value, column, valueLabel, id: `breakdown-${key}` })));
 });
