@@ -133,7 +133,7 @@ def check_filters(filters: Mapping[str, object]) -> dict[str, str]:
 
 
 def segment_filters(conn: sqlite3.Connection, site_id: str, segment: str) -> dict[str, str]:
-    if not segment.isdigit():
+    if not (segment.isascii() and segment.isdigit()) or len(segment) > 18:  # "²" and 2**64 would be a 500
         raise ClientError(400, "segment must be a segment id (see /api/segments)")
     row = conn.execute(
         "SELECT filters FROM segments WHERE id = ? AND site_id = ?", (int(segment), site_id)

@@ -7,14 +7,18 @@ import datetime as dt
 from collector.errors import ClientError
 
 DAY_MS = 86_400_000
+MAX_MS = 4_102_444_800_000  # 2100-01-01, as in the wire protocol
 
 
 def time_bound(value: str | None, *, end: bool) -> int | None:
     """`YYYY-MM-DD` (UTC; an end date includes its whole day) or epoch ms; None when absent."""
     if value is None or value == "":
         return None
-    if value.isdigit():
-        return int(value) + (1 if end else 0)
+    if value.isascii() and value.isdigit():  # str.isdigit() alone also admits "²", which int() refuses
+        ms = int(value)
+        if ms > MAX_MS:  # SQLite integers are 64-bit: a larger bound would fail inside the query
+            raise ClientError(400, f"bad time {value!r}: epoch ms past the year 2100")
+        return ms + (1 if end else 0)
     try:
         day = dt.date.fromisoformat(value)
     except ValueError:
