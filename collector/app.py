@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from collector import api, ingest, ui
+from collector import api, ingest, openapi, ui
 from collector.config import Settings
 from collector.demo import shop as demo_shop
 from collector.enricher import Enricher
@@ -123,6 +123,7 @@ def create_app(settings: Settings, store: SQLiteStore | None = None) -> Starlett
         Route("/trailmark-vitals.js", Bundle(settings.static_dir / "trailmark-vitals.js").__call__),
         Route("/healthz", healthz),
         Route("/metrics", metrics),
+        *openapi.routes,
         *api.routes,
         *demo_shop.routes(settings),
         *ui.routes,
