@@ -18,8 +18,8 @@ export function markRage(recent: Hit[], h: Hit): Hit[] {
   return near;
 }
 
-/** Offset of v inside [a, a + n] as a fraction 0..1, three decimals. */
-export const within = (v: number, a: number, n: number): number => (n > 0 ? Math.round(Math.max(0, Math.min(1, (v - a) / n)) * 1000) / 1000 : 0);
+/** Offset of v inside [a, a + n] as a fraction 0..1. */
+export const within = (v: number, a: number, n: number): number => (n > 0 ? Math.max(0, Math.min(1, (v - a) / n)) : 0);
 
 const FORM = /^(INPUT|SELECT|TEXTAREA|OPTION)$/;
 

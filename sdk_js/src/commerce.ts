@@ -3,7 +3,8 @@ import type { Fields } from "./util";
 
 const isObj = (v: unknown): v is Fields => !!v && typeof v == "object" && !Array.isArray(v);
 const isNum = (v: unknown, lo = 0, hi = 1e15): v is number => typeof v == "number" && v >= lo && v <= hi;
-const isStr = (v: unknown): v is string => typeof v == "string" && v != "";
+/** A non-empty string of at most 64 characters: the collector's limit for ids. */
+const isStr = (v: unknown): v is string => typeof v == "string" && v != "" && v.length < 65;
 const isInt = (v: unknown, lo: number, hi: number): boolean => isNum(v, lo, hi) && v % 1 == 0;
 
 /** A failed check throws the name of the argument that was wrong; `checked` in index.ts warns with it. */
@@ -18,10 +19,10 @@ const pick = (o: Fields, names: string): Fields => {
   return out;
 };
 
-/** A cart item: sku or name required; price >= 0, integer qty >= 1 (default 1), currency and category optional. */
+/** A cart item: sku required; price >= 0, integer qty >= 1 (default 1); name, currency, category optional. */
 export function item(v: unknown): Fields {
   const i = (isObj(v) ? v : {}) as Fields;
-  need(isStr(i.sku) || isStr(i.name), "item.sku or item.name");
+  need(isStr(i.sku), "item.sku");
   need(i.price == null || isNum(i.price), "item.price");
   need(i.qty == null || isInt(i.qty, 1, 1e9), "item.qty");
   return { ...pick(i, "sku name price currency category"), qty: i.qty || 1 };
@@ -54,7 +55,7 @@ export function survey(kind: unknown, score: unknown, extra?: unknown): Fields {
   need(/^(nps|csat|ces)$/.test(kind as string), "kind (nps, csat or ces)");
   need(scale == 5 || scale == 7 || kind == "nps", "scale (5 or 7)");
   need(isInt(score, kind == "nps" ? 0 : 1, scale as number), "score for " + kind);
-  return { kind, score, scale, comment: x.comment == null ? undefined : String(x.comment).slice(0, 2000), survey_id: x.survey_id };
+  return { kind, score, scale: kind == "csat" ? scale : undefined, comment: x.comment == null ? undefined : String(x.comment).slice(0, 2000), survey_id: x.survey_id };
 }
 
 export function track(name: unknown, props?: unknown): Fields {

@@ -5,12 +5,13 @@ export const SENSITIVE = /pass|pwd|secret|token|e-?mail|api.?key|^auth(orization
 
 /** Removes sensitive parameters from the query string and fragment of a URL. */
 export function cleanUrl(href: string): string {
-  if (!href || href.indexOf("=") < 0) return href;
+  if (!href || href.indexOf("=") < 0) return href.slice(0, 2048);
   return href
     .replace(/([?&#])([^=&#?]*)=[^&#]*/g, (m, sep: string, name: string) => (SENSITIVE.test(name) ? sep : m))
     .replace(/([?&#])&+/g, "$1")
     .replace(/[?&]+(?=#|$)/g, "")
-    .replace(/#$/, "");
+    .replace(/#$/, "")
+    .slice(0, 2048);
 }
 
 /** True when the browser asks not to be tracked (Do Not Track or Global Privacy Control). */

@@ -66,7 +66,7 @@ export function tracker(cfg: Config, id: Identity, tx: Transport): Tracker {
       t.emit("pageview", {
         route: matchRoute(path, cfg.routes),
         referrer: prev || cleanUrl(document.referrer) || undefined,
-        title: document.title,
+        title: document.title.slice(0, 256),
       });
     },
     hidden: () => {

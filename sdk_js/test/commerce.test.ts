@@ -17,10 +17,11 @@ test("cart items: sku or name, qty defaults to 1, only known fields", () => {
     action: "add",
     item: { sku: "S1", name: undefined, price: 9.5, currency: "EUR", category: undefined, qty: 1 },
   });
-  assert.equal(run(() => c.cart("add", { price: 1 })), "warn: invalid item.sku or item.name");
+  assert.equal(run(() => c.cart("add", { name: "Shoe", price: 1 })), "warn: invalid item.sku");
+  assert.equal(run(() => c.cart("add", { sku: "x".repeat(65) })), "warn: invalid item.sku");
   assert.equal(run(() => c.cart("add", { sku: "S", price: -1 })), "warn: invalid item.price");
   assert.equal(run(() => c.cart("add", { sku: "S", qty: 1.5 })), "warn: invalid item.qty");
-  assert.equal(run(() => c.cart("add", null)), "warn: invalid item.sku or item.name");
+  assert.equal(run(() => c.cart("add", null)), "warn: invalid item.sku");
 });
 
 test("checkout and purchase", () => {
@@ -36,9 +37,9 @@ test("checkout and purchase", () => {
 });
 
 test("surveys: NPS 0..10, CSAT 1..5 or 1..7, CES 1..5", () => {
-  assert.deepEqual(c.survey("nps", 0, { comment: "meh", survey_id: "q3" }), { kind: "nps", score: 0, scale: 10, comment: "meh", survey_id: "q3" });
+  assert.deepEqual(c.survey("nps", 0, { comment: "meh", survey_id: "q3" }), { kind: "nps", score: 0, scale: undefined, comment: "meh", survey_id: "q3" });
   assert.equal((c.survey("csat", 7, { scale: 7 }) as { scale: number }).scale, 7);
-  assert.equal((c.survey("ces", 5) as { scale: number }).scale, 5);
+  assert.equal((c.survey("ces", 5) as { scale: number }).scale, undefined);
   const bad: [unknown, unknown, unknown, string][] = [
     ["nps", 11, undefined, "score for nps"],
     ["nps", 7.5, undefined, "score for nps"],
@@ -58,4 +59,5 @@ test("track and identify", () => {
   assert.equal(run(() => c.track("x", [1])), "warn: invalid props");
   assert.deepEqual(c.identify("u1", { plan: "pro" }), { user_id: "u1", traits: { plan: "pro" } });
   assert.equal(run(() => c.identify(42)), "warn: invalid user id");
+  assert.equal(run(() => c.identify("u".repeat(65))), "warn: invalid user id");
 });
