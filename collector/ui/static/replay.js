@@ -1,0 +1,205 @@
+// Trailmark replay player: rrweb-player plus Trailmark's own events as timeline markers and a side list.
+// Mounts on every `#replay[data-session]` (the standalone page, or a dashboard mount point); also
+// `TrailmarkReplay.mount(element, sessionId)`. Plain script, no build step, no inline code (strict CSP).
+(function () {
+  "use strict";
+
+  var SPEEDS = [1, 2, 4, 8];
+  var KINDS = ["pageview", "click", "cart", "checkout", "purchase", "error", "survey"];
+
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text != null) e.textContent = String(text);
+    return e;
+  }
+
+  function clock(ms) {
+    var s = Math.max(0, Math.floor(ms / 1000));
+    var m = Math.floor(s / 60);
+    return m + ":" + String(s % 60).padStart(2, "0");
+  }
+
+  function getJson(url) {
+    return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } }).then(function (r) {
+      if (!r.ok) {
+        return r.json().then(
+          function (b) { throw new Error((b && b.error) || r.status + " " + r.statusText); },
+          function () { throw new Error(r.status + " " + r.statusText); }
+        );
+      }
+      return r.json();
+    });
+  }
+
+  function path(url) {
+    try { return new URL(url).pathname; } catch (_) { return url || ""; }
+  }
+
+  /** What a Trailmark event is called on the timeline: its kind (for colour) and a short label. */
+  function describe(e) {
+    var item = e.item || {};
+    switch (e.type) {
+      case "pageview": return { kind: "pageview", label: "Pageview " + path(e.url) };
+      case "click": {
+        var what = e.text || e.name || e.tag || "";
+        if (e.rage) return { kind: "rage", label: "Rage click " + what };
+        return { kind: e.dead ? "dead" : "click", label: (e.dead ? "Dead click " : "Click ") + what };
+      }
+      case "cart": return { kind: "cart", label: "Cart " + (e.action || e.name) + " " + (item.name || item.sku || "") };
+      case "checkout": return { kind: "cart", label: "Checkout " + (e.value != null ? e.value + " " + (e.currency || "") : "") };
+      case "purchase": return { kind: "purchase", label: "Purchase " + (e.value != null ? e.value + " " + (e.currency || "") : "") };
+      case "error": return { kind: "error", label: "Error " + (e.message || "") };
+      case "survey": return { kind: "survey", label: "Survey " + String(e.kind || e.name || "").toUpperCase() + " " + e.score };
+      default: return null;
+    }
+  }
+
+  function facts(s) {
+    var dl = el("dl", "tm-facts");
+    var rows = [
+      ["Device", [s.device, s.os].filter(Boolean).join(" · ")],
+      ["Browser", [s.browser, s.browser_version].filter(Boolean).join(" ")],
+      ["Country", s.country_name || s.country],
+      ["Channel", s.channel],
+      ["Entry URL", s.entry_url],
+      ["Duration", clock(s.duration_ms || (s.last_ts - s.first_ts) || 0)],
+    ];
+    rows.forEach(function (r) {
+      dl.appendChild(el("dt", null, r[0]));
+      dl.appendChild(el("dd", null, r[1] || "—"));
+    });
+    return dl;
+  }
+
+  function playerClass() {
+    var m = window.rrwebPlayer;
+    return m && (m.Player || m.default || m);
+  }
+
+  function mount(root, sessionId) {
+    if (!root || root.dataset.mounted) return;
+    root.dataset.mounted = "1";
+    root.classList.add("tm-replay");
+    root.textContent = "";
+    var status = el("p", "tm-status", "Loading replay…");
+    root.appendChild(status);
+    var sid = encodeURIComponent(sessionId);
+    Promise.all([getJson("/api/sessions/" + sid), getJson("/api/sessions/" + sid + "/replay")])
+      .then(function (got) { render(root, got[0], got[1].events || []); })
+      .catch(function (err) {
+        status.textContent = "No replay: " + err.message;
+        status.classList.add("tm-error");
+      });
+  }
+
+  function render(root, session, events) {
+    root.textContent = "";
+    if (events.length < 2) {
+      root.appendChild(el("p", "tm-status tm-error", "This recording has too few events to play."));
+      return;
+    }
+    var main = el("div", "tm-main");
+    var side = el("aside", "tm-side");
+    var stage = el("div", "tm-stage");
+    var timeline = el("div", "tm-timeline");
+    timeline.setAttribute("aria-label", "Session events on the timeline");
+    main.appendChild(stage);
+    main.appendChild(timeline);
+    side.appendChild(facts(session));
+    var list = el("ol", "tm-events");
+    list.setAttribute("aria-label", "Session events");
+    side.appendChild(list);
+    root.appendChild(main);
+    root.appendChild(side);
+
+    // size the replay to the recorded viewport, scaled into the stage's width
+    var meta = events.filter(function (e) { return e.type === 4; })[0];
+    var width = Math.max(320, Math.min(stage.clientWidth || 960, 1280));
+    var ratio = meta && meta.data && meta.data.width ? meta.data.height / meta.data.width : 0.5625;
+    var Player = playerClass();
+    var player = new Player({
+      target: stage,
+      props: {
+        events: events,
+        width: width,
+        height: Math.round(width * Math.min(ratio, 1.2)),
+        autoPlay: false,
+        skipInactive: true,
+        speedOption: SPEEDS,
+        showController: true,
+        mouseTail: false,
+      },
+    });
+    root.trailmarkPlayer = player;
+
+    var info = player.getMetaData();
+    var start = info.startTime;
+    var total = Math.max(1, info.totalTime);
+    var items = [];
+    (session.events || []).forEach(function (e) {
+      if (KINDS.indexOf(e.type) < 0) return;
+      var d = describe(e);
+      if (!d) return;
+      // rrweb times are the visitor's clock, so compare with the event's client time, not the corrected one
+      var offset = Math.min(total, Math.max(0, (e.client_ts || e.ts) - start));
+      items.push({ offset: offset, kind: d.kind, label: d.label.trim() });
+    });
+    items.sort(function (a, b) { return a.offset - b.offset; });
+
+    items.forEach(function (it, i) {
+      var jump = function () { player.goto(it.offset, false); highlight(it.offset); };
+      var mark = el("button", "tm-marker tm-" + it.kind);
+      mark.type = "button";
+      mark.title = clock(it.offset) + " " + it.label;
+      mark.setAttribute("aria-label", mark.title);
+      mark.dataset.offset = String(it.offset);
+      mark.dataset.kind = it.kind;
+      mark.style.left = (100 * it.offset) / total + "%";
+      mark.addEventListener("click", jump);
+      timeline.appendChild(mark);
+
+      var li = el("li", "tm-event tm-" + it.kind);
+      li.dataset.index = String(i);
+      var b = el("button", null);
+      b.type = "button";
+      b.appendChild(el("time", null, clock(it.offset)));
+      b.appendChild(el("span", null, it.label));
+      b.addEventListener("click", jump);
+      li.appendChild(b);
+      list.appendChild(li);
+      it.li = li;
+    });
+
+    var current = -1;
+    function highlight(t) {
+      var idx = -1;
+      for (var i = 0; i < items.length && items[i].offset <= t; i++) idx = i;
+      if (idx === current) return;
+      if (current >= 0) items[current].li.classList.remove("tm-current");
+      current = idx;
+      if (idx >= 0) {
+        items[idx].li.classList.add("tm-current");
+        var box = list.getBoundingClientRect();
+        var r = items[idx].li.getBoundingClientRect();
+        if (r.top < box.top || r.bottom > box.bottom) list.scrollTop += r.top - box.top - box.height / 3;
+      }
+    }
+    player.addEventListener("ui-update-current-time", function (e) {
+      highlight(e && typeof e.payload === "number" ? e.payload : 0);
+    });
+    highlight(0);
+    root.dataset.ready = "1";
+  }
+
+  function mountAll() {
+    var nodes = document.querySelectorAll("#replay[data-session], [data-trailmark-replay]");
+    Array.prototype.forEach.call(nodes, function (n) {
+      mount(n, n.dataset.session || n.dataset.trailmarkReplay);
+    });
+  }
+
+  window.TrailmarkReplay = { mount: mount };
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", mountAll);
+  else mountAll();
+})();
