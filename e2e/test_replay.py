@@ -15,7 +15,13 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from collector.auth import COOKIE, session_cookie
 from e2e.replay_site import (
-    BLOCKED, CART_TEXT, MASKED_NOTE, PAGE_ONE, PAGE_TWO, SECRET, site_app,
+    BLOCKED,
+    CART_TEXT,
+    MASKED_NOTE,
+    PAGE_ONE,
+    PAGE_TWO,
+    SECRET,
+    site_app,
 )
 from tests.conftest import ThreadedServer, collector_server, free_port  # noqa: F401
 
@@ -122,7 +128,8 @@ def test_recorded_visit_is_private_and_plays_back(browser: Browser, collector_se
     for raw in (server.db_path, server.db_path.with_name(server.db_path.name + "-wal")):
         if raw.exists():
             assert SECRET.encode() not in raw.read_bytes()
-    seqs = [r["seq"] for r in server.rows("SELECT seq FROM replay_chunks WHERE session_id = ? ORDER BY seq", session_id)]
+    chunks = server.rows("SELECT seq FROM replay_chunks WHERE session_id = ? ORDER BY seq", session_id)
+    seqs = [r["seq"] for r in chunks]
     assert seqs == list(range(len(seqs)))  # one sequence across both page loads
     assert server.rows("SELECT has_replay FROM sessions WHERE id = ?", session_id) == [{"has_replay": 1}]
 
@@ -205,5 +212,6 @@ def test_recorded_scripts_never_run_in_the_player(browser: Browser, collector_se
     page.evaluate("document.getElementById('replay').trailmarkPlayer.play()")
     wait_until("the forged page is shown", lambda: "Forged page" in frame_text(page))
     page.wait_for_timeout(2500)  # let the whole recording play out
-    assert page.evaluate("window.__pwned === undefined && document.querySelector('#replay iframe').contentWindow.__pwned === undefined")
+    assert page.evaluate("[window.__pwned, document.querySelector('#replay iframe').contentWindow.__pwned]") == [
+        None, None]
     page.context.close()
