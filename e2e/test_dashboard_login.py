@@ -1,0 +1,94 @@
+"""Dashboard login in real Chromium: wrong token, the httpOnly cookie, the API with it, foreign origins."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, sync_playwright
+
+from collector.auth import COOKIE
+from tests.conftest import collector_server as _collector_server  # noqa: F401  (registers the fixture)
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def test_wrong_token_shows_an_error_and_sets_no_cookie(collector_server: Any, browser: Browser) -> None:
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(collector_server.url + "/overview")
+    assert page.url == collector_server.url + "/login?next=%2Foverview"
+    page.fill("#token", "not-the-token")
+    page.click("button[type=submit]")
+    assert page.text_content("#login-error") == "That token is not right."
+    assert page.url.startswith(collector_server.url + "/login")
+    assert [c for c in context.cookies() if c["name"] == COOKIE] == []
+    assert page.request.get(collector_server.url + "/api/sites").status == 401
+    context.close()
+
+
+def test_login_sets_an_httponly_strict_cookie_that_opens_the_api(collector_server: Any, browser: Browser) -> None:
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(collector_server.url + "/login?next=%2Fsessions")
+    page.fill("#token", collector_server.admin_token)
+    page.click("button[type=submit]")
+    page.wait_for_url(collector_server.url + "/sessions")
+    [cookie] = [c for c in context.cookies() if c["name"] == COOKIE]
+    assert cookie["httpOnly"] is True
+    assert cookie["sameSite"] == "Strict"
+    assert cookie["secure"] is False  # plain http on loopback; https sets Secure
+    # Page scripts cannot read it, yet same-origin fetches carry it.
+    assert page.evaluate("document.cookie") == ""
+    sites = page.evaluate("fetch('/api/sites').then(r => r.json())")
+    assert sites["sites"][0]["id"] == "test"
+    context.close()
+
+
+def test_a_post_with_the_cookie_from_a_foreign_origin_is_refused(collector_server: Any, browser: Browser) -> None:
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(collector_server.url + "/login")
+    page.fill("#token", collector_server.admin_token)
+    page.click("button[type=submit]")
+    page.wait_for_url(collector_server.url + "/overview")
+    body = {"name": "Mobile", "filters": {"device": "mobile"}}
+    foreign = page.request.post(collector_server.url + "/api/segments", data=body,
+                                headers={"Origin": "https://evil.example"})
+    assert foreign.status == 401
+    own = page.request.post(collector_server.url + "/api/segments", data=body,
+                            headers={"Origin": collector_server.url})
+    assert own.status == 201
+    assert collector_server.rows("SELECT name FROM segments") == [{"name": "Mobile"}]
+    # Logging out from another origin is refused too; from our own page it clears the cookie.
+    assert page.request.post(collector_server.url + "/logout", headers={"Origin": "https://evil.example"}).status == 403
+    assert [c["name"] for c in context.cookies()] == [COOKIE]
+    page.click(".logout button")
+    page.wait_for_url(collector_server.url + "/login")
+    assert [c for c in context.cookies() if c["name"] == COOKIE] == []
+    context.close()
+
+
+def test_failed_logins_are_limited_per_address(collector_server: Any) -> None:
+    origin = {"Origin": collector_server.url}
+    with httpx.Client(base_url=collector_server.url, headers=origin) as http:
+        for _ in range(10):
+            assert http.post("/login", data={"token": "guess"}).status_code == 401
+        blocked = http.post("/login", data={"token": collector_server.admin_token})
+        assert blocked.status_code == 429
+        assert int(blocked.headers["retry-after"]) > 0
+        assert COOKIE not in blocked.cookies
+        assert "Too many failed attempts" in blocked.text
