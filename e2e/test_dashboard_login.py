@@ -2,51 +2,39 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser
 
 from collector.auth import COOKIE
-from tests.conftest import collector_server as _collector_server  # noqa: F401  (registers the fixture)
+from e2e.dashboard_data import browser_fixture, server_fixture  # noqa: F401  (fixtures `browser`, `server`)
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-def test_wrong_token_shows_an_error_and_sets_no_cookie(collector_server: Any, browser: Browser) -> None:
+def test_wrong_token_shows_an_error_and_sets_no_cookie(server: Any, browser: Browser) -> None:
     context = browser.new_context()
     page = context.new_page()
-    page.goto(collector_server.url + "/overview")
-    assert page.url == collector_server.url + "/login?next=%2Foverview"
+    page.goto(server.url + "/overview")
+    assert page.url == server.url + "/login?next=%2Foverview"
     page.fill("#token", "not-the-token")
     page.click("button[type=submit]")
     assert page.text_content("#login-error") == "That token is not right."
-    assert page.url.startswith(collector_server.url + "/login")
+    assert page.url.startswith(server.url + "/login")
     assert [c for c in context.cookies() if c["name"] == COOKIE] == []
-    assert page.request.get(collector_server.url + "/api/sites").status == 401
+    assert page.request.get(server.url + "/api/sites").status == 401
     context.close()
 
 
-def test_login_sets_an_httponly_strict_cookie_that_opens_the_api(collector_server: Any, browser: Browser) -> None:
+def test_login_sets_an_httponly_strict_cookie_that_opens_the_api(server: Any, browser: Browser) -> None:
     context = browser.new_context()
     page = context.new_page()
-    page.goto(collector_server.url + "/login?next=%2Fsessions")
-    page.fill("#token", collector_server.admin_token)
+    page.goto(server.url + "/login?next=%2Fsessions")
+    page.fill("#token", server.admin_token)
     page.click("button[type=submit]")
-    page.wait_for_url(collector_server.url + "/sessions")
+    page.wait_for_url(server.url + "/sessions")
     [cookie] = [c for c in context.cookies() if c["name"] == COOKIE]
     assert cookie["httpOnly"] is True
     assert cookie["sameSite"] == "Strict"
@@ -58,36 +46,36 @@ def test_login_sets_an_httponly_strict_cookie_that_opens_the_api(collector_serve
     context.close()
 
 
-def test_a_post_with_the_cookie_from_a_foreign_origin_is_refused(collector_server: Any, browser: Browser) -> None:
+def test_a_post_with_the_cookie_from_a_foreign_origin_is_refused(server: Any, browser: Browser) -> None:
     context = browser.new_context()
     page = context.new_page()
-    page.goto(collector_server.url + "/login")
-    page.fill("#token", collector_server.admin_token)
+    page.goto(server.url + "/login")
+    page.fill("#token", server.admin_token)
     page.click("button[type=submit]")
-    page.wait_for_url(collector_server.url + "/overview")
+    page.wait_for_url(server.url + "/overview")
     body = {"name": "Mobile", "filters": {"device": "mobile"}}
-    foreign = page.request.post(collector_server.url + "/api/segments", data=body,
+    foreign = page.request.post(server.url + "/api/segments", data=body,
                                 headers={"Origin": "https://evil.example"})
     assert foreign.status == 401
-    own = page.request.post(collector_server.url + "/api/segments", data=body,
-                            headers={"Origin": collector_server.url})
+    own = page.request.post(server.url + "/api/segments", data=body,
+                            headers={"Origin": server.url})
     assert own.status == 201
-    assert collector_server.rows("SELECT name FROM segments") == [{"name": "Mobile"}]
+    assert server.rows("SELECT name FROM segments") == [{"name": "Mobile"}]
     # Logging out from another origin is refused too; from our own page it clears the cookie.
-    assert page.request.post(collector_server.url + "/logout", headers={"Origin": "https://evil.example"}).status == 403
+    assert page.request.post(server.url + "/logout", headers={"Origin": "https://evil.example"}).status == 403
     assert [c["name"] for c in context.cookies()] == [COOKIE]
     page.click(".logout button")
-    page.wait_for_url(collector_server.url + "/login")
+    page.wait_for_url(server.url + "/login")
     assert [c for c in context.cookies() if c["name"] == COOKIE] == []
     context.close()
 
 
-def test_failed_logins_are_limited_per_address(collector_server: Any) -> None:
-    origin = {"Origin": collector_server.url}
-    with httpx.Client(base_url=collector_server.url, headers=origin) as http:
+def test_failed_logins_are_limited_per_address(server: Any) -> None:
+    origin = {"Origin": server.url}
+    with httpx.Client(base_url=server.url, headers=origin) as http:
         for _ in range(10):
             assert http.post("/login", data={"token": "guess"}).status_code == 401
-        blocked = http.post("/login", data={"token": collector_server.admin_token})
+        blocked = http.post("/login", data={"token": server.admin_token})
         assert blocked.status_code == 429
         assert int(blocked.headers["retry-after"]) > 0
         assert COOKIE not in blocked.cookies
