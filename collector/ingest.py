@@ -195,6 +195,15 @@ _rrweb_decoder = msgspec.json.Decoder(list[RrwebEvent])
 _chunk_decoder = msgspec.json.Decoder(schema.ReplayChunk)
 
 
+def _chunk_held(request: Request, site_id: str, chunk: schema.ReplayChunk) -> bool:
+    with request.app.state.store.read() as conn:
+        row = conn.execute(
+            "SELECT 1 FROM replay_chunks WHERE site_id = ? AND session_id = ? AND seq = ?",
+            (site_id, chunk.session_id, chunk.seq),
+        ).fetchone()
+    return row is not None
+
+
 async def replay(request: Request) -> Response:
     """POST /v1/replay: one chunk of a session recording, stored compressed."""
     received_at = now_ms()
@@ -209,7 +218,8 @@ async def replay(request: Request) -> Response:
     site = _site(request, chunk.key)
     stored = request.app.state.store.replay_bytes(site.id, chunk.session_id)
     payload = gzip.compress(b"[" + b",".join(chunk.events) + b"]", compresslevel=6)
-    if stored + len(payload) > MAX_REPLAY_SESSION_BYTES:
+    # a retry of a chunk already held is acknowledged below, not refused for the bytes it once added
+    if stored + len(payload) > MAX_REPLAY_SESSION_BYTES and not _chunk_held(request, site.id, chunk):
         reason = f"replay of this session exceeds {MAX_REPLAY_SESSION_BYTES} bytes"
         await _commit(request, WriteBatch(
             site_id=site.id, received_at=received_at,
