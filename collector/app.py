@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from collector import api, ingest, openapi, ui
+from collector import api, ingest, openapi, privacy, ui
 from collector.config import Settings
 from collector.demo import shop as demo_shop
 from collector.enricher import Enricher
@@ -124,6 +124,7 @@ def create_app(settings: Settings, store: SQLiteStore | None = None) -> Starlett
         Route("/healthz", healthz),
         Route("/metrics", metrics),
         *openapi.routes,
+        *privacy.routes,
         *api.routes,
         *demo_shop.routes(settings),
         *ui.routes,
