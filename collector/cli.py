@@ -13,6 +13,7 @@ import click
 import msgspec
 
 from collector.config import Settings
+from collector.demo import commands as demo_commands
 from collector.store import SQLiteStore
 
 DEMO_SITE, DEMO_KEY = "demo", "wk_demo"
@@ -118,6 +119,8 @@ def rejected(site: str | None, limit: int, db: str | None) -> None:
     for row in rows:
         click.echo(msgspec.json.encode(dict(row)).decode())
 
+
+main.add_command(demo_commands.demo)
 
 if __name__ == "__main__":
     main()

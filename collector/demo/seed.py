@@ -1,0 +1,114 @@
+"""Fill the `demo` site with planned journeys, posted through the collector's real /v1/batch.
+
+Each visit is one POST into the ASGI app in this process, as the browser SDK would send it: the
+visit's user agent, and its address in X-Forwarded-For. The app runs with the bundled demo GeoIP
+database and trusts 127.0.0.1 as a proxy, and the in-process "socket peer" is 127.0.0.1: the
+seeder is a reverse proxy in front of the collector, so ingest does its usual work (validation,
+device, geo, channel, sessions) on exactly the path real traffic takes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from collector.app import create_app
+from collector.config import Settings
+from collector.demo.commands import DEFAULT_BASE_URL, MAX_DAYS
+from collector.demo.journeys import HOUR_MS, Plan, Visit, plan
+from collector.demo.places import GEO_DB
+from collector.demo.shop import DEMO_KEY, DEMO_SITE
+from collector.store import SQLiteStore
+
+PROXY = "127.0.0.1"
+
+
+class SeedError(RuntimeError):
+    """The collector refused part of the plan: a bug in the plan or in ingest."""
+
+
+def plan_for(visitors: int, seed: int, *, days: int = MAX_DAYS, end_ms: int | None = None,
+             base_url: str = DEFAULT_BASE_URL) -> Plan:
+    """The plan `seed()` posts; `end_ms` defaults to the current hour so reruns within it match."""
+    if not 1 <= days <= MAX_DAYS:
+        raise ValueError(f"days must be 1..{MAX_DAYS}: ingest refuses events older than {MAX_DAYS} days")
+    if end_ms is None:
+        end_ms = int(time.time() * 1000) // HOUR_MS * HOUR_MS
+    return plan(visitors, seed, days=days, end_ms=end_ms, base_url=base_url)
+
+
+def seed(db_path: str | Path, visitors: int = 500, seed: int = 1, *, days: int = MAX_DAYS,
+         end_ms: int | None = None, base_url: str = DEFAULT_BASE_URL,
+         progress: Callable[[int], None] | None = None) -> int:
+    """Create the demo site if needed and post `visitors` people's journeys; returns events stored."""
+    journeys = plan_for(visitors, seed, days=days, end_ms=end_ms, base_url=base_url)
+    return post_plan(Path(db_path), journeys, progress)
+
+
+def post_plan(db_path: Path, journeys: Plan, progress: Callable[[int], None] | None = None) -> int:
+    """Post every visit of a plan through /v1/batch of an in-process collector on `db_path`."""
+    store = SQLiteStore(db_path, synchronous="NORMAL")
+    store.add_site(DEMO_SITE, "Demo shop", key=DEMO_KEY)
+    settings = Settings(db=db_path, geoip=GEO_DB, trusted_proxies=(PROXY,), rate_limit=0.0,
+                        site_rate_limit=0.0, synchronous="NORMAL")
+    app = create_app(settings, store)
+    return asyncio.run(_post_all(app, journeys.visits, progress))
+
+
+async def _post_all(app: Any, visits: list[Visit], progress: Callable[[int], None] | None) -> int:
+    accepted = 0
+    # the app's own lifespan: the store's writer starts and, at the end, drains and stops
+    async with app.router.lifespan_context(app):
+        for visit in visits:
+            status, answer = await _post(app, visit)
+            rejected = answer.get("rejected") if isinstance(answer, dict) else None
+            if status != 200 or rejected:
+                raise SeedError(f"/v1/batch answered {status}: {answer!r} for visit {visit.session_id}")
+            accepted += int(answer["accepted"])
+            if progress is not None:
+                progress(1)
+    return accepted
+
+
+async def _post(app: Any, visit: Visit) -> tuple[int, Any]:
+    """One POST /v1/batch through the ASGI interface, without sent_at: the times are history, not skew."""
+    body = msgspec.json.encode({"key": DEMO_KEY, "events": visit.events})
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+        "scheme": "http", "path": "/v1/batch", "raw_path": b"/v1/batch", "query_string": b"",
+        "root_path": "", "server": ("127.0.0.1", 8000), "client": (PROXY, 50000),
+        "headers": [
+            (b"host", b"127.0.0.1:8000"), (b"content-type", b"text/plain"),
+            (b"content-length", str(len(body)).encode()), (b"user-agent", visit.user_agent.encode()),
+            (b"x-forwarded-for", visit.ip.encode()),
+        ],
+    }
+    done = asyncio.Event()
+    sent_body = False
+    status = 0
+    chunks: list[bytes] = []
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent_body
+        if not sent_body:
+            sent_body = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await done.wait()  # a client that stays connected until the answer is complete
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+        elif message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                done.set()
+
+    await app(scope, receive, send)
+    return status, msgspec.json.decode(b"".join(chunks))
