@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from collector import api, ingest, openapi, privacy, ui
+from collector import api, ingest, openapi, privacy, replay_api, ui
 from collector.config import Settings
 from collector.demo import shop as demo_shop
 from collector.enricher import Enricher
@@ -24,6 +24,7 @@ from collector.errors import ClientError, error_response
 from collector.limits import RateLimiter
 from collector.metrics import Metrics
 from collector.store import SQLiteStore
+from collector.ui.replay import routes as replay_page_routes
 
 log = logging.getLogger("trailmark")
 
@@ -118,11 +119,12 @@ def create_app(settings: Settings, store: SQLiteStore | None = None) -> Starlett
         Route("/v1/replay", _ingest(ingest.replay), methods=["POST"]),
         Route("/v1/replay", ingest.preflight, methods=["OPTIONS"]),
         Route("/v1/p.gif", ingest.pixel, methods=["GET"]),
-        Route("/trailmark.js", Bundle(settings.static_dir / "trailmark.js")),
-        Route("/trailmark-replay.js", Bundle(settings.static_dir / "trailmark-replay.js")),
+        Route("/trailmark.js", Bundle(settings.static_dir / "trailmark.js").__call__),
+        Route("/trailmark-replay.js", Bundle(settings.static_dir / "trailmark-replay.js").__call__),
         Route("/trailmark-vitals.js", Bundle(settings.static_dir / "trailmark-vitals.js").__call__),
         Route("/healthz", healthz),
         Route("/metrics", metrics),
+        *replay_api.routes, *replay_page_routes,  # before api: /replay wins over /api/sessions/{id}
         *openapi.routes,
         *privacy.routes,
         *api.routes,
