@@ -156,12 +156,24 @@ class Scope:
     args: tuple[object, ...] = ()
     include_bots: bool = False
 
-    def sql(self) -> tuple[str, list[object]]:
-        """The WHERE body over `s` and its parameters."""
-        clauses = ["s.site_id = ?", "s.first_ts >= ?", "s.first_ts < ?"]
+    def sql(self, *, started: bool = True) -> tuple[str, list[object]]:
+        """The WHERE body over `s` and its parameters (without the range if not `started`)."""
+        clauses = ["s.site_id = ?"]
+        args: list[object] = [self.site_id]
+        if started:
+            clauses += ["s.first_ts >= ?", "s.first_ts < ?"]
+            args += [self.start, self.end]
         if not self.include_bots:
             clauses.append("s.is_bot = 0")
-        return " AND ".join([*clauses, *self.where]), [self.site_id, self.start, self.end, *self.args]
+        return " AND ".join([*clauses, *self.where]), [*args, *self.args]
+
+    @property
+    def rolled_up(self) -> bool:
+        """Whether the day rollups answer this scope: whole UTC days, humans, no filters."""
+        return (
+            not self.where and not self.include_bots
+            and self.start % 86_400_000 == 0 and self.end % 86_400_000 == 0
+        )
 
     def during(self, start: int, end: int) -> Scope:
         return replace(self, start=start, end=end)

@@ -17,19 +17,19 @@ BREAKDOWNS = {
     "browsers": "browser", "countries": "country",
 }
 
-_DAILY = """
-SELECT s.first_ts / 86400000 AS day,
-       count(*) AS sessions,
-       count(DISTINCT s.visitor_id) AS visitors,
-       coalesce(sum(s.pageviews), 0) AS pageviews,
-       coalesce(sum(s.pageviews > 0), 0) AS viewed,
-       coalesce(sum(s.pageviews = 1), 0) AS bounces,
-       coalesce(sum(s.duration_ms), 0) AS duration_ms,
-       coalesce(sum(s.cart_adds > 0), 0) AS carts,
-       coalesce(sum(s.cart_adds > 0 AND s.purchases = 0), 0) AS abandoned,
-       coalesce(sum(s.revenue), 0) AS revenue,
-       coalesce(sum(s.purchases), 0) AS orders
-FROM sessions s WHERE {where} GROUP BY day
+SUMS = ("sessions", "pageviews", "viewed", "bounces", "duration_ms", "carts", "abandoned", "revenue", "orders")
+_DIMS = ", ".join(f"s.{c}" for c in BREAKDOWNS.values())
+
+# Straight from the sessions table: the same figures as the session_days rollup holds.
+_GROUPED = f"""
+SELECT s.first_ts / 86400000 AS day, {_DIMS},
+       count(*), sum(s.pageviews), sum(s.pageviews > 0), sum(s.pageviews = 1), sum(s.duration_ms),
+       sum(s.cart_adds > 0), sum(s.cart_adds > 0 AND s.purchases = 0), sum(s.revenue), sum(s.purchases)
+FROM sessions s WHERE {{where}} GROUP BY day, {_DIMS}
+"""
+_ROLLUP = f"""
+SELECT day, {", ".join(BREAKDOWNS.values())}, {", ".join(SUMS)} FROM session_days
+WHERE site_id = ? AND day >= ? AND day < ? AND is_bot = 0 AND sessions != 0
 """
 
 
@@ -42,77 +42,97 @@ def day_name(day: int) -> str:
     return dt.datetime.fromtimestamp(day * 86400, dt.UTC).date().isoformat()
 
 
-def _totals(conn: sqlite3.Connection, scope: Scope) -> tuple[dict[str, float], list[dict[str, Any]]]:
+def days_of(scope: Scope) -> range:
+    """The UTC day numbers of a bounded range (the API keeps ranges under MAX_DAYS)."""
+    return range(scope.start // DAY_MS, (scope.end - 1) // DAY_MS + 1)
+
+
+class Figures:
+    """Session sums by day and by breakdown value, from the rollup or the sessions table."""
+
+    def __init__(self, conn: sqlite3.Connection, scope: Scope) -> None:
+        if scope.rolled_up:
+            rows = conn.execute(_ROLLUP, (scope.site_id, scope.start // DAY_MS, scope.end // DAY_MS))
+        else:
+            where, args = scope.sql()
+            rows = conn.execute(_GROUPED.format(where=where), args)
+        self.days: dict[int, Counter[str]] = {}
+        self.totals: Counter[str] = Counter()
+        self.breakdowns: dict[str, Counter[str]] = {name: Counter() for name in BREAKDOWNS}
+        width = len(BREAKDOWNS)
+        for row in rows:
+            sums = dict(zip(SUMS, row[1 + width:], strict=True))
+            self.days.setdefault(row[0], Counter()).update(sums)
+            self.totals.update(sums)
+            for index, name in enumerate(BREAKDOWNS):
+                self.breakdowns[name][row[1 + index] or "(none)"] += sums["sessions"]
+        self.visitors, self.converted, self.day_visitors = _visitors(conn, scope)
+
+    def metrics(self) -> dict[str, float]:
+        sums = self.totals
+        return {
+            "visitors": self.visitors,
+            "sessions": sums["sessions"],
+            "pageviews": sums["pageviews"],
+            "bounce_rate": ratio(sums["bounces"], sums["viewed"]),
+            "avg_duration_s": ratio(sums["duration_ms"], sums["sessions"]) / 1000,
+            "conversion_rate": ratio(self.converted, self.visitors),
+            "cart_abandonment_rate": ratio(sums["abandoned"], sums["carts"]),
+            "revenue": float(sums["revenue"]),
+            "orders": sums["orders"],
+            "aov": ratio(sums["revenue"], sums["orders"]),
+        }
+
+    def series(self, scope: Scope) -> list[dict[str, Any]]:
+        series = []
+        for day in days_of(scope):
+            sums = self.days.get(day, Counter())
+            series.append({
+                "date": day_name(day),
+                "visitors": self.day_visitors.get(day, 0),
+                "sessions": sums["sessions"],
+                "pageviews": sums["pageviews"],
+                "bounce_rate": ratio(sums["bounces"], sums["viewed"]),
+                "revenue": float(sums["revenue"]),
+                "orders": sums["orders"],
+            })
+        return series
+
+
+def _visitors(conn: sqlite3.Connection, scope: Scope) -> tuple[int, int, dict[int, int]]:
+    """Distinct visitors, converted visitors, and distinct visitors per day (no rollup sums these)."""
     where, args = scope.sql()
-    days = [dict(r) for r in conn.execute(_DAILY.format(where=where), args)]
-    sums: Counter[str] = Counter()
-    for day in days:
-        sums.update({k: v for k, v in day.items() if k not in ("day", "visitors")})
     goal_sql, goal_args = scope.goal.session_clause()
     visitors, converted = conn.execute(
         f"SELECT count(DISTINCT s.visitor_id), count(DISTINCT CASE WHEN {goal_sql}"
         f" THEN s.visitor_id END) FROM sessions s WHERE {where}",
         [*goal_args, *args],
     ).fetchone()
-    totals = {
-        "visitors": visitors,
-        "sessions": sums["sessions"],
-        "pageviews": sums["pageviews"],
-        "bounce_rate": ratio(sums["bounces"], sums["viewed"]),
-        "avg_duration_s": ratio(sums["duration_ms"], sums["sessions"]) / 1000,
-        "conversion_rate": ratio(converted, visitors),
-        "cart_abandonment_rate": ratio(sums["abandoned"], sums["carts"]),
-        "revenue": float(sums["revenue"]),
-        "orders": sums["orders"],
-        "aov": ratio(sums["revenue"], sums["orders"]),
-    }
-    return totals, days
-
-
-def days_of(scope: Scope) -> range:
-    """The UTC day numbers of a bounded range (the API keeps ranges under MAX_DAYS)."""
-    return range(scope.start // DAY_MS, (scope.end - 1) // DAY_MS + 1)
-
-
-def _series(scope: Scope, days: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    by_day = {d["day"]: d for d in days}
-    series = []
-    for day in days_of(scope):
-        row = by_day.get(day, {})
-        series.append({
-            "date": day_name(day),
-            "visitors": row.get("visitors", 0),
-            "sessions": row.get("sessions", 0),
-            "pageviews": row.get("pageviews", 0),
-            "bounce_rate": ratio(row.get("bounces", 0), row.get("viewed", 0)),
-            "revenue": float(row.get("revenue", 0)),
-            "orders": row.get("orders", 0),
-        })
-    return series
-
-
-def _breakdowns(conn: sqlite3.Connection, scope: Scope) -> dict[str, Counter[str]]:
-    """Sessions by each breakdown column, from one grouped scan."""
-    where, args = scope.sql()
-    columns = ", ".join(f"s.{c}" for c in BREAKDOWNS.values())
-    counts: dict[str, Counter[str]] = {name: Counter() for name in BREAKDOWNS}
-    rows = conn.execute(
-        f"SELECT {columns}, count(*) FROM sessions s WHERE {where} GROUP BY {columns}", args
-    )
-    for row in rows:
-        for index, name in enumerate(BREAKDOWNS):
-            counts[name][row[index] or "(none)"] += row[-1]
-    return counts
+    by_day = dict(conn.execute(
+        f"SELECT s.first_ts / 86400000 AS day, count(DISTINCT s.visitor_id) FROM sessions s"
+        f" WHERE {where} GROUP BY day",
+        args,
+    ).fetchall())
+    return visitors, converted, by_day
 
 
 def _pages(conn: sqlite3.Connection, scope: Scope) -> Counter[str]:
-    where, args = scope.sql()
-    rows = conn.execute(
-        "SELECT e.path, count(*) FROM sessions s JOIN events e"
-        " ON e.site_id = s.site_id AND e.session_id = s.id AND e.type = 'pageview'"
-        f" WHERE {where} GROUP BY e.path",
-        args,
-    )
+    """Pageviews by path that happened in the range (by their own time, unlike sessions)."""
+    if scope.rolled_up:
+        rows = conn.execute(
+            "SELECT path, sum(pageviews) FROM page_days WHERE site_id = ? AND day >= ? AND day < ?"
+            " GROUP BY path HAVING sum(pageviews) != 0",
+            (scope.site_id, scope.start // DAY_MS, scope.end // DAY_MS),
+        )
+    else:
+        where, args = scope.sql(started=False)
+        rows = conn.execute(
+            "SELECT coalesce(e.path, ''), count(*) FROM events e JOIN sessions s"
+            " ON s.site_id = e.site_id AND s.id = e.session_id"
+            f" WHERE e.site_id = ? AND e.type = 'pageview' AND e.ts >= ? AND e.ts < ? AND {where}"
+            " GROUP BY 1",
+            [scope.site_id, scope.start, scope.end, *args],
+        )
     return Counter({path or "(none)": n for path, n in rows})
 
 
@@ -128,19 +148,18 @@ def change(value: float, previous: float) -> float | None:
 
 def overview(conn: sqlite3.Connection, scope: Scope) -> dict[str, Any]:
     """Everything the overview page shows, for a scope and the period before it."""
-    totals, days = _totals(conn, scope)
-    before, _ = _totals(conn, scope.previous)
-    breakdowns, breakdowns_before = _breakdowns(conn, scope), _breakdowns(conn, scope.previous)
+    now, before = Figures(conn, scope), Figures(conn, scope.previous)
+    metrics, previous = now.metrics(), before.metrics()
     result: dict[str, Any] = {
         "range": {"from": scope.start, "to": scope.end},
         "previous_range": {"from": scope.previous.start, "to": scope.previous.end},
         "metrics": {
-            name: {"value": value, "previous": before[name], "change": change(value, before[name])}
-            for name, value in totals.items()
+            name: {"value": value, "previous": previous[name], "change": change(value, previous[name])}
+            for name, value in metrics.items()
         },
-        "series": _series(scope, days),
+        "series": now.series(scope),
         "pages": _compare(_pages(conn, scope), _pages(conn, scope.previous), "pageviews"),
     }
     for name in BREAKDOWNS:
-        result[name] = _compare(breakdowns[name], breakdowns_before[name], "sessions")
+        result[name] = _compare(now.breakdowns[name], before.breakdowns[name], "sessions")
     return result

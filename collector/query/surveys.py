@@ -28,6 +28,7 @@ class Answer:
     channel: str | None
     device: str | None
     has_replay: bool
+    day: int  # the UTC day its session started: the trend follows the one rule of the API
 
 
 def nps(answers: Sequence[Answer]) -> dict[str, Any]:
@@ -121,12 +122,12 @@ def load_answers(conn: sqlite3.Connection, scope: Scope, survey_id: str | None =
     rows = conn.execute(
         "SELECT e.name, json_extract(e.data, '$.score'), json_extract(e.data, '$.scale'),"
         " json_extract(e.data, '$.comment'), json_extract(e.data, '$.survey_id'), e.ts,"
-        " e.session_id, s.visitor_id, s.channel, s.device, s.has_replay"
+        " e.session_id, s.visitor_id, s.channel, s.device, s.has_replay, s.first_ts / 86400000"
         " FROM sessions s JOIN events e ON e.site_id = s.site_id AND e.session_id = s.id"
         f" AND e.type = 'survey' WHERE {where}{extra} ORDER BY e.ts, e.rowid",
         args,
     )
-    return [Answer(*row[:10], bool(row[10])) for row in rows]
+    return [Answer(*row[:10], bool(row[10]), row[11]) for row in rows]
 
 
 def surveys(conn: sqlite3.Connection, scope: Scope, survey_id: str | None = None) -> dict[str, Any]:
@@ -135,7 +136,7 @@ def surveys(conn: sqlite3.Connection, scope: Scope, survey_id: str | None = None
     by_kind = {kind: [a for a in answers if a.kind == kind] for kind in KINDS}
     by_day: dict[tuple[str, int], list[Answer]] = defaultdict(list)
     for answer in answers:
-        by_day[(answer.kind, answer.ts // 86_400_000)].append(answer)
+        by_day[(answer.kind, answer.day)].append(answer)
     trend = [
         {
             "date": day_name(day),

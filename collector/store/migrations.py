@@ -168,14 +168,93 @@ def m008_segments(db: Database) -> None:
 
 @migrations()
 def m008_query_indexes(db: Database) -> None:
-    """Indexes for the analyst queries (bench/query.py measures them)."""
+    """Indexes and rollups for the analyst queries (issue 8; bench/query.py measures them)."""
+    dims = "channel, utm_campaign, device, browser, country"
+    sums = "sessions, pageviews, viewed, bounces, duration_ms, carts, abandoned, revenue, orders"
+
+    def values(row: str, sign: str) -> str:
+        return ", ".join([
+            f"{row}.site_id", f"{row}.first_ts / 86400000", f"{row}.is_bot",
+            *(f"coalesce({row}.{d}, '')" for d in dims.split(", ")),
+            f"{sign}1", f"{sign}{row}.pageviews", f"{sign}({row}.pageviews > 0)",
+            f"{sign}({row}.pageviews = 1)", f"{sign}{row}.duration_ms", f"{sign}({row}.cart_adds > 0)",
+            f"{sign}({row}.cart_adds > 0 AND {row}.purchases = 0)", f"{sign}{row}.revenue",
+            f"{sign}{row}.purchases",
+        ])
+
+    add = ", ".join(f"{c} = {c} + excluded.{c}" for c in sums.split(", "))
+    upsert = f"INSERT INTO session_days VALUES ({{}}) ON CONFLICT DO UPDATE SET {add};"
+    # Bots are known per session, often after its first pageviews: a session that becomes a
+    # bot takes its pageviews back out of page_days, and a bot's later pageviews stay out.
+    unbot = (
+        "INSERT INTO page_days (site_id, day, path, pageviews)"
+        " SELECT site_id, ts / 86400000, coalesce(path, ''), -count(*) FROM events"
+        " WHERE site_id = new.site_id AND session_id = new.id AND type = 'pageview'"
+        " GROUP BY 2, 3 ON CONFLICT DO UPDATE SET pageviews = pageviews + excluded.pageviews;"
+    )
     db.executescript(
-        """
-        -- Pageviews of a session in order, without reading the event rows (paths, top pages).
-        CREATE INDEX IF NOT EXISTS events_session_type ON events (site_id, session_id, type, ts, path);
+        f"""
+        -- Sessions by the UTC day they started and the overview's breakdowns, kept by triggers
+        -- in the writer's transaction: exact, never stale. NULL dimensions are stored as ''.
+        CREATE TABLE session_days (
+            site_id TEXT NOT NULL, day INTEGER NOT NULL, is_bot INTEGER NOT NULL,
+            channel TEXT NOT NULL, utm_campaign TEXT NOT NULL, device TEXT NOT NULL,
+            browser TEXT NOT NULL, country TEXT NOT NULL,
+            sessions INTEGER NOT NULL, pageviews INTEGER NOT NULL, viewed INTEGER NOT NULL,
+            bounces INTEGER NOT NULL, duration_ms INTEGER NOT NULL, carts INTEGER NOT NULL,
+            abandoned INTEGER NOT NULL, revenue REAL NOT NULL, orders INTEGER NOT NULL,
+            PRIMARY KEY (site_id, day, is_bot, {dims})
+        ) WITHOUT ROWID;
+        INSERT INTO session_days SELECT {values("s", "")} FROM sessions s WHERE true
+            ON CONFLICT DO UPDATE SET {add};
+        CREATE TRIGGER session_days_insert AFTER INSERT ON sessions BEGIN
+            {upsert.format(values("new", ""))}
+        END;
+        CREATE TRIGGER session_days_update AFTER UPDATE OF
+            first_ts, is_bot, {dims}, pageviews, duration_ms, cart_adds, purchases, revenue
+            ON sessions BEGIN
+            {upsert.format(values("old", "-"))}
+            {upsert.format(values("new", ""))}
+        END;
+        CREATE TRIGGER session_days_delete AFTER DELETE ON sessions BEGIN
+            {upsert.format(values("old", "-"))}
+        END;
+
+        -- Pageviews of humans by the UTC day they happened and path (the overview's top pages).
+        CREATE TABLE page_days (
+            site_id TEXT NOT NULL, day INTEGER NOT NULL, path TEXT NOT NULL,
+            pageviews INTEGER NOT NULL,
+            PRIMARY KEY (site_id, day, path)
+        ) WITHOUT ROWID;
+        INSERT INTO page_days SELECT e.site_id, e.ts / 86400000, coalesce(e.path, ''), count(*)
+            FROM events e WHERE e.type = 'pageview' AND NOT EXISTS (SELECT 1 FROM sessions s
+            WHERE s.site_id = e.site_id AND s.id = e.session_id AND s.is_bot = 1) GROUP BY 1, 2, 3;
+        CREATE TRIGGER page_days_insert AFTER INSERT ON events WHEN new.type = 'pageview'
+            AND NOT EXISTS (SELECT 1 FROM sessions s WHERE s.site_id = new.site_id
+                            AND s.id = new.session_id AND s.is_bot = 1) BEGIN
+            INSERT INTO page_days VALUES (new.site_id, new.ts / 86400000, coalesce(new.path, ''), 1)
+                ON CONFLICT DO UPDATE SET pageviews = pageviews + 1;
+        END;
+        CREATE TRIGGER page_days_bot_insert AFTER INSERT ON sessions WHEN new.is_bot = 1 BEGIN
+            {unbot}
+        END;
+        CREATE TRIGGER page_days_bot_update AFTER UPDATE OF is_bot ON sessions
+            WHEN new.is_bot = 1 AND old.is_bot = 0 BEGIN
+            {unbot}
+        END;
+        CREATE TRIGGER page_days_delete AFTER DELETE ON events WHEN old.type = 'pageview'
+            AND NOT EXISTS (SELECT 1 FROM sessions s WHERE s.site_id = old.site_id
+                            AND s.id = old.session_id AND s.is_bot = 1) BEGIN
+            UPDATE page_days SET pageviews = pageviews - 1 WHERE site_id = old.site_id
+                AND day = old.ts / 86400000 AND path = coalesce(old.path, '');
+        END;
+
+        -- Pageviews of a session in order, read from the index alone (paths, funnels).
+        CREATE INDEX events_session_type ON events (site_id, session_id, type, ts, path);
+        -- Distinct and converted visitors over a range, read from the index alone.
+        CREATE INDEX sessions_visitors ON sessions (site_id, first_ts, is_bot, visitor_id, purchases);
         """
     )
-
 
 def migrate(db: Database) -> None:
     """Bring the schema up to date; safe to run on every start."""
