@@ -1,0 +1,123 @@
+"""The demo shop in real Chromium against a real collector: browse, fill a cart, buy, answer NPS."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, sync_playwright
+
+from collector.app import create_app
+from collector.demo.journeys import USER_AGENTS
+from collector.demo.places import GEO_DB
+from collector.demo.shop import DEMO_KEY, DEMO_SITE
+from collector.store import SQLiteStore
+from tests.conftest import ThreadedServer, free_port, make_settings, read_rows
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CAMPAIGN = "?utm_source=newsletter&utm_medium=email&utm_campaign=autumn-launch"
+
+
+@pytest.fixture
+def shop(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    db = tmp_path / "shop.db"
+    store = SQLiteStore(db)
+    store.add_site(DEMO_SITE, "Demo shop", key=DEMO_KEY)
+    port = free_port()
+    settings = make_settings(db, demo=True, geoip=GEO_DB)
+    with ThreadedServer(create_app(settings, store), port):
+        yield f"http://127.0.0.1:{port}", db
+
+
+@pytest.fixture
+def page() -> Iterator[Page]:
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        # headless Chromium says "HeadlessChrome", which the collector rightly files as a bot
+        tab = browser.new_page(viewport={"width": 1280, "height": 860}, user_agent=USER_AGENTS["desktop"][0][0])
+        errors: list[str] = []
+        tab.on("pageerror", lambda e: errors.append(str(e)))
+        yield tab
+        browser.close()
+        assert errors == []
+
+
+def _events(db: Path, last_path: str, attempts: int = 100) -> list[dict[str, Any]]:
+    """Stored events once the pageview of `last_path` is there (the SDK sends in batches)."""
+    sql = "SELECT type, name, path, data, session_id, user_id FROM events WHERE site_id = 'demo' ORDER BY ts, rowid"
+    for _ in range(attempts):
+        rows = read_rows(db, sql)
+        if any(r["type"] == "pageview" and r["path"] == last_path for r in rows):
+            return rows
+        time.sleep(0.1)
+    return read_rows(db, sql)
+
+
+def test_shopper_buys_and_answers_nps(shop: tuple[str, Path], page: Page) -> None:
+    base, db = shop
+    page.goto(base + "/demo/" + CAMPAIGN)
+    page.click('[data-testid="tile-jackets"]')
+    page.click('[data-testid="product-storm-shell-jacket"]')
+    page.click("#add-to-cart")  # no size yet: the shop asks for one and adds nothing
+    assert page.text_content("#add-notice") == "Please choose a size"
+    page.click("#colour-2")
+    page.click("#size-3")
+    page.click("#add-to-cart")
+    assert page.text_content("#cart-count") == "1"
+    page.click('[data-testid="nav-accessories"]')
+    page.click('[data-testid="product-summit-cap"]')
+    page.click("#add-to-cart")  # one size: nothing to choose
+    page.click("#cart-link")
+    page.click('[data-testid="remove-1"]')
+    assert page.text_content("#cart-count") == "1"
+    assert page.text_content("#cart-total") == "€189.00"
+    page.click("#go-checkout")
+    for field, value in {"#email": "ada@example.com", "#first-name": "Ada", "#last-name": "Lovelace",
+                         "#address": "1 Ridge Road", "#postcode": "10115", "#city": "Berlin",
+                         "#card": "4242 4242 4242 4242", "#expiry": "12/30", "#cvc": "123"}.items():
+        page.fill(field, value)
+    page.click("#place-order")
+    page.wait_for_url("**/demo/thanks?order=*")
+    order_id = page.text_content("#order-id")
+    page.click("#nps-9")
+    assert page.text_content("#nps-thanks") == "Thanks for telling us!"
+    page.click('[data-testid="account-link"]')
+    page.click("#tab-orders")  # the single-page account area: pushState, not a page load
+    assert page.url == base + "/demo/account/orders"
+    assert page.text_content("#account-view td") == order_id
+    page.click("#tab-profile")
+    page.evaluate("window.trailmark.flush()")
+
+    rows = _events(db, "/demo/account/profile")
+    assert len({r["session_id"] for r in rows}) == 1
+    pages = [r["path"] for r in rows if r["type"] == "pageview"]
+    assert pages == ["/demo/", "/demo/category/jackets", "/demo/product/storm-shell-jacket",
+                     "/demo/category/accessories", "/demo/product/summit-cap", "/demo/cart", "/demo/checkout",
+                     "/demo/thanks", "/demo/account/", "/demo/account/orders", "/demo/account/profile"]
+    carts = [(r["name"], json.loads(r["data"])["item"]) for r in rows if r["type"] == "cart"]
+    jacket = {"sku": "JK-STORM-EMBER-M", "name": "Storm Shell Jacket (Ember, M)", "price": 189.0, "qty": 1,
+              "currency": "EUR", "category": "Jackets"}
+    cap = {"sku": "AC-CAP-OAT-ONESIZE", "name": "Summit Cap (Oat, One size)", "price": 29.0, "qty": 1,
+           "currency": "EUR", "category": "Accessories"}
+    assert carts == [("add", jacket), ("add", cap), ("remove", cap)]
+    (checkout,) = [json.loads(r["data"]) for r in rows if r["type"] == "checkout"]
+    assert (checkout["items"], checkout["value"], checkout["currency"]) == ([jacket], 189.0, "EUR")
+    (purchase,) = [r for r in rows if r["type"] == "purchase"]
+    assert purchase["name"] == order_id
+    assert json.loads(purchase["data"])["value"] == 189.0
+    assert purchase["user_id"] and purchase["user_id"].startswith("cust-")
+    (survey,) = [json.loads(r["data"]) for r in rows if r["type"] == "survey"]
+    assert (survey["kind"], survey["score"], survey["survey_id"]) == ("nps", 9, "post-purchase")
+    clicks = [r["name"] for r in rows if r["type"] == "click"]
+    assert clicks.count("#add-to-cart") == 3 and "#place-order" in clicks and "#nps-9" in clicks
+
+    (session,) = read_rows(db, "SELECT channel, utm_campaign, device, cart_adds, purchases, revenue FROM sessions")
+    assert session == {"channel": "email", "utm_campaign": "autumn-launch", "device": "desktop",
+                       "cart_adds": 2, "purchases": 1, "revenue": 189.0}
