@@ -80,10 +80,12 @@ def show_at(page: Page, offset: int, expect: str) -> str:
     return str(wait_until(f"{expect!r} at {offset} ms", lambda: expect in (t := frame_text(page)) and t))
 
 
-def record_visit(browser: Browser, site: str, server: Any) -> str:
+def record_visit(browser: Browser, site: str, encodings: list[str]) -> str:
     """Two pages, clicks, a cart add and a secret typed into an input; returns the session id."""
     context = browser.new_context(viewport={"width": 1200, "height": 800})
     page = context.new_page()
+    page.on("request", lambda r: r.method == "POST" and r.url.endswith("/v1/replay")
+            and encodings.append(r.headers.get("content-encoding", "identity")))
     page.goto(site + "/")
     page.wait_for_function("window.trailmark && window.trailmark._replay === true")
     session_id = str(page.evaluate("trailmark._ctx().session_id"))
@@ -108,7 +110,9 @@ def record_visit(browser: Browser, site: str, server: Any) -> str:
 def test_recorded_visit_is_private_and_plays_back(browser: Browser, collector_server: Any) -> None:  # noqa: F811
     server = collector_server
     with ThreadedServer(site_app(server.url, server.key), port := free_port()):
-        session_id = record_visit(browser, f"http://127.0.0.1:{port}", server)
+        encodings: list[str] = []
+        session_id = record_visit(browser, f"http://127.0.0.1:{port}", encodings)
+    assert "gzip" in encodings  # CompressionStream in use; page hide sends plain text
 
     def complete() -> bool:
         text = json.dumps(stored_events(server, session_id))
