@@ -44,6 +44,7 @@ class Journey:
     start: int
     steps: list[tuple[str, int, dict[str, Any]]]
     user_id: str | None = None
+    replay: bool = False
     session_id: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
 
     def events(self) -> list[dict[str, Any]]:
@@ -114,7 +115,7 @@ def journeys(now: int) -> list[Journey]:
                                   "items": [item("sku-1", 60.0), item("sku-3", 60.0)]}),
             ("survey", 85_000, {"url": SITE + "/checkout", "kind": "nps", "score": 5, "comment": "Too slow"}),
             ("survey", 86_000, {"url": SITE + "/checkout", "kind": "ces", "score": 4}),
-        ]),
+        ], replay=True),
         Journey("anon-a1", DESKTOP, cur + 20 * HOUR, [
             page("/", 0),
             page("/product/2", 12_000),
@@ -148,7 +149,25 @@ def seed(base_url: str, key: str, now: int | None = None) -> list[Journey]:
                                headers={"User-Agent": journey.ua})
             assert answer.status_code == 200, answer.text
             assert answer.json() == {"accepted": len(events), "rejected": []}, answer.text
+            if journey.replay:
+                chunk = {"key": key, "session_id": journey.session_id, "anon_id": journey.anon_id, "seq": 0,
+                         "events": recording(journey.start)}
+                answer = http.post("/v1/replay", json=chunk, headers={"User-Agent": journey.ua})
+                assert answer.status_code == 200, answer.text
     return made
+
+
+def recording(start: int) -> list[dict[str, Any]]:
+    """A tiny rrweb recording: a meta event and a full snapshot of a one-heading page."""
+    text = {"type": 3, "textContent": "Shop", "id": 5}
+    heading = {"type": 2, "tagName": "h1", "attributes": {}, "childNodes": [text], "id": 4}
+    body = {"type": 2, "tagName": "body", "attributes": {}, "childNodes": [heading], "id": 3}
+    html = {"type": 2, "tagName": "html", "attributes": {}, "childNodes": [body], "id": 2}
+    return [
+        {"type": 4, "data": {"href": SITE + "/", "width": 1280, "height": 800}, "timestamp": start},
+        {"type": 2, "data": {"node": {"type": 0, "childNodes": [html], "id": 1},
+                             "initialOffset": {"left": 0, "top": 0}}, "timestamp": start + 10},
+    ]
 
 
 def dates(now_ms: int | None = None) -> tuple[str, str]:

@@ -170,9 +170,19 @@ def test_sessions_list_filters_and_session_page(dash: Dashboard) -> None:
     assert page.evaluate("window.__xss") is None
     assert dash.text("[data-fact=Pageviews] dd") == f_int(one["pageviews"])
     assert dash.text("[data-fact=Duration] dd") == f_duration(one["duration_ms"] / 1000)
-    assert page.locator("#replay").count() == 1
-    assert page.get_attribute("#replay-link", "href") == f"/sessions/{target['id']}/replay"
+    assert dash.text("#replay") == "No replay was recorded for this session."
+    assert page.get_attribute("#replay-link", "hidden") is not None
     dash.shot("session")
+
+    # A recorded session frames the replay player page into its #replay mount point.
+    recorded = next(s for s in data["sessions"] if s["anon_id"] == "anon-a5")
+    assert recorded["has_replay"] == 1
+    dash.open(f"/sessions/{recorded['id']}")
+    player = f"/sessions/{recorded['id']}/replay"
+    assert page.get_attribute("#replay iframe", "src") == player
+    assert page.get_attribute("#replay-link", "href") == player
+    assert page.frame_locator("#replay iframe").locator("#replay").get_attribute("data-session") == recorded["id"]
+    dash.shot("session-replay")
 
 
 def test_funnel(dash: Dashboard) -> None:

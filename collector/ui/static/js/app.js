@@ -199,9 +199,11 @@ export function card(label, value, deltaNode, key, { small = false } = {}) {
 
 /** A table: columns are [label, render(row) -> node|text, {num, cls}]. */
 export function table(columns, rows, { empty = "Nothing in this range.", id } = {}) {
-  const head = h("thead", {}, h("tr", {}, columns.map(([label, , opts = {}]) => h("th", { class: opts.num ? "num" : "", text: label }))));
+  // `opt` columns give way first on narrow screens (see .table .opt in app.css).
+  const classes = (opts, ...more) => [opts.num ? "num" : "", opts.opt ? "opt" : "", ...more].filter(Boolean).join(" ");
+  const head = h("thead", {}, h("tr", {}, columns.map(([label, , opts = {}]) => h("th", { class: classes(opts), text: label }))));
   const body = h("tbody", {}, rows.length
-    ? rows.map((row) => h("tr", {}, columns.map(([, render, opts = {}]) => h("td", { class: [opts.num ? "num" : "", opts.cls || ""].join(" ").trim() }, render(row)))))
+    ? rows.map((row) => h("tr", {}, columns.map(([, render, opts = {}]) => h("td", { class: classes(opts, opts.cls || "") }, render(row)))))
     : h("tr", {}, h("td", { colspan: columns.length, class: "empty", text: empty })));
   return h("table", { class: "table", id }, head, body);
 }
@@ -258,9 +260,9 @@ export function sessionLink(id, label) {
   return h("a", { href: link(`/sessions/${encodeURIComponent(id)}`), class: "mono", text: label || String(id).slice(0, 12) });
 }
 
-export function personLink(id) {
+export function personLink(id, { mono = false } = {}) {
   if (!id) return "–";
-  return h("a", { href: link(`/people/${encodeURIComponent(id)}`), text: id });
+  return h("a", { href: link(`/people/${encodeURIComponent(id)}`), class: mono ? "mono" : undefined, text: id });
 }
 
 // ---- the toolbar: site, dates, segment, filter chips ----

@@ -28,7 +28,7 @@ page(async () => {
       ["Started (UTC)", (s) => sessionLink(s.id, fmt.short(s.first_ts)), { cls: "nowrap" }],
       ["Duration", (s) => fmt.duration(s.duration_ms / 1000), { num: true }],
       ["Pages", (s) => fmt.int(s.pageviews), { num: true }],
-      ["Entry", (s) => s.entry_url || "–", { cls: "url" }],
+      ["Entry", (s) => s.entry_url || "–", { cls: "url", opt: true }],
       ["Device", (s) => [s.device, s.browser].filter(Boolean).join(" · ") || "–", { cls: "nowrap" }],
       ["Revenue", (s) => (s.revenue ? fmt.money(s.revenue) : "–"), { num: true }],
     ], p.sessions, { id: "person-sessions" }))),

@@ -24,7 +24,7 @@ const TYPE_BADGE = { purchase: "good", error: "bad", cart: "warn", survey: "info
 
 function facts(s) {
   const rows = [
-    ["Visitor", s.user_id ? personLink(s.user_id) : s.visitor_id],
+    ["Visitor", personLink(s.visitor_id)],
     ["Started", fmt.datetime(s.first_ts)],
     ["Duration", fmt.duration(s.duration_ms / 1000)],
     ["Pageviews", fmt.int(s.pageviews)],

@@ -40,13 +40,13 @@ function flags(s) {
 
 const COLUMNS = [
   ["Started (UTC)", (s) => sessionLink(s.id, fmt.short(s.first_ts)), { cls: "nowrap" }],
-  ["Visitor", (s) => (s.user_id ? personLink(s.user_id) : h("span", { class: "mono", text: String(s.visitor_id || "").slice(0, 14) }))],
+  ["Visitor", (s) => personLink(s.visitor_id, { mono: !s.user_id })],
   ["Duration", (s) => fmt.duration(s.duration_ms / 1000), { num: true, cls: "nowrap" }],
   ["Pages", (s) => fmt.int(s.pageviews), { num: true }],
-  ["Entry page", (s) => h("span", { title: s.entry_url || "", text: pathOf(s.entry_url) }), { cls: "url" }],
+  ["Entry page", (s) => h("span", { title: s.entry_url || "", text: pathOf(s.entry_url) }), { cls: "url", opt: true }],
   ["Channel", (s) => s.channel || "–"],
   ["Device", (s) => [s.device, s.browser].filter(Boolean).join(" · ") || "–", { cls: "nowrap" }],
-  ["Country", (s) => s.country || "–"],
+  ["Country", (s) => s.country || "–", { opt: true }],
   ["", flags, { cls: "nowrap" }],
 ];
 
