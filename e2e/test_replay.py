@@ -210,7 +210,17 @@ def test_recorded_scripts_never_run_in_the_player(browser: Browser, collector_se
     assert httpx.post(f"{server.url}/v1/batch", json=batch).status_code == 200
     assert httpx.post(f"{server.url}/v1/replay", json=forged_chunk(sid, t0)).status_code == 200
 
+    login = httpx.get(f"{server.url}/sessions/{sid}/replay")
+    assert (login.status_code, login.headers["location"]) == (303, f"/login?next=%2Fsessions%2F{sid}%2Freplay")
+
     page = replay_player(browser, server, sid)
+    # the dashboard may frame the player: same origin is allowed to
+    page.goto(f"{server.url}/healthz")
+    page.evaluate("s => { const f = document.createElement('iframe'); f.src = s; f.width = 1200; f.height = 800;"
+                  " document.body.appendChild(f); }", f"/sessions/{sid}/replay")
+    page.frame_locator("iframe").locator("#replay[data-ready='1']").wait_for()
+    page.goto(f"{server.url}/sessions/{sid}/replay")
+    page.wait_for_selector("#replay[data-ready='1']")
     csp = page.evaluate("fetch(location.href).then(r => r.headers.get('content-security-policy'))")
     assert "script-src 'self';" in csp and "unsafe-eval" not in csp
     page.evaluate("document.getElementById('replay').trailmarkPlayer.play()")
