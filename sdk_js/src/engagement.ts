@@ -15,10 +15,11 @@ export function engagement(t: Tracker, scroll: boolean, leave: boolean): void {
     depth = Math.max(depth, scrollDepth(scrollY, innerHeight, docH()));
   };
   // each report carries the time since the previous one, so a page's engaged_ms values add up
-  const report = () => {
+  // `hidden`: the page is being hidden or left, so engaged time stops until it is visible again
+  const report = (hidden?: boolean) => {
     const now = Date.now();
     if (since) ms += now - since;
-    since = visible() ? now : 0;
+    since = !hidden && visible() ? now : 0;
     measure();
     const url = t.pageUrl;
     if (scroll && depth > sent) t.emit("scroll", { depth: (sent = depth), dh: docH(), url });
@@ -27,7 +28,7 @@ export function engagement(t: Tracker, scroll: boolean, leave: boolean): void {
   };
   on(window, "scroll", measure, { passive: true });
   on(d, "visibilitychange", () => visible() && !since && (since = Date.now()));
-  t.hide.push(report);
+  t.hide.push(() => report(true));
   t.leave.push(() => {
     report();
     depth = sent = 0;
