@@ -7,7 +7,7 @@ session can run over midnight into D+1 without reaching the future.
 |---------|---------|------------|-----------------------------|----------------------------------------------|
 | s1      | a1      | 10:00      | / , /product/1              | nps 9, csat 5, ces 5, cart A 10x2, purchase o1 20 |
 | s2      | u1 (a2) | 11:00      | /                           | identify u1 {plan: pro}; has a replay         |
-| s3      | u1 (a3) | 12:00      | /product/2                  | rage click, identify u1, nps 3 "too slow", ces 2, cart B 5x1 |
+| s3      | u1 (a3) | 12:00      | /product/2                  | rage, identify u1, nps 3 "too slow", ces 2, cart B |
 | s4      | a4      | 23:50      | / , /product/1 (D+1 00:20)  | nps 10 "great" at D+1 00:00                   |
 | s5      | a5      | 14:00      | /checkout                   | nps 7, csat 3, ces 3, purchase o2 30 without a cart |
 | sb      | b1 bot  | 15:00      | / , /product/1              | nps 0; Googlebot                             |
