@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 import msgspec
 
+from collector import maintenance
 from collector.config import Settings
 from collector.demo import commands as demo_commands
 from collector.store import SQLiteStore
@@ -121,6 +122,8 @@ def rejected(site: str | None, limit: int, db: str | None) -> None:
 
 
 main.add_command(demo_commands.demo)
+main.add_command(maintenance.purge)
+main.add_command(maintenance.backup)
 
 if __name__ == "__main__":
     main()

@@ -101,6 +101,9 @@ def erase(path: str, site_id: str, person_id: str) -> dict[str, int]:
                 table: conn.execute(f"DELETE FROM {table} WHERE {where}", params).rowcount
                 for table, where in _WHERE.items()
             }
+            # Interior index pages keep copies of deleted keys (user ids, paths) until rebuilt.
+            for table in _WHERE:
+                conn.execute(f"REINDEX {table}")
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
