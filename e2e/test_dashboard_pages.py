@@ -139,6 +139,10 @@ def test_overview(dash: Dashboard) -> None:
     assert dash.page.locator("#chart canvas").count() == 1
     assert dash.text(".nav-links a.active") == "Overview"
     dash.shot("overview")
+    # Every page in the nav answers (heatmaps: the viewer, or its placeholder until one is installed).
+    for link in dash.page.locator("[data-nav]").all():
+        answer = dash.page.request.get(dash.server.url + (link.get_attribute("href") or ""))
+        assert answer.status == 200 and "text/html" in answer.headers["content-type"], link.get_attribute("href")
 
 
 def test_sessions_list_filters_and_session_page(dash: Dashboard) -> None:

@@ -116,6 +116,4 @@ def test_static_assets_are_served_with_nosniff(client: Any) -> None:
 
 def test_every_nav_page_has_its_script(client: Any) -> None:
     for _, key, _ in NAV:
-        if key == "heatmaps":
-            continue  # the heatmap viewer is its own module
         assert client.http.get(f"/ui/static/js/pages/{key}.js").status_code == 200, key

@@ -27,5 +27,6 @@ routes = [
     Route("/people", pages.people),
     Route("/people/{id}", pages.person_page),
     Route("/segments", pages.segments),
+    Route("/heatmaps", pages.heatmaps_placeholder),
     Mount("/ui/static", Assets(directory=STATIC_DIR), name="ui-static"),
 ]

@@ -68,6 +68,9 @@ PATHS = """<section class="panel"><form id="paths-form" class="row">
 
 SECTION = '<section id="page-body"></section>'
 
+HEATMAPS_MISSING = """<section class="panel" id="heatmap"><p class="note">The heatmap viewer is not installed on this
+collector. It registers its own <code>/heatmaps</code> page ahead of the dashboard's routes.</p></section>"""
+
 
 async def person(request: Request) -> Response:
     return shell.page("people", "Person", SECTION, script="person",
@@ -88,5 +91,7 @@ commerce = simple("commerce", "Commerce", SECTION)
 surveys = simple("surveys", "Surveys", SECTION)
 people = simple("people", "People", SECTION)
 segments = simple("segments", "Segments", SECTION)
+# Only reached when no heatmap viewer answers /heatmaps first (ui.routes come last in app.py).
+heatmaps_placeholder = simple("heatmaps", "Heatmaps", HEATMAPS_MISSING)
 person_page = protected(person)
 session_detail = protected(session_page)

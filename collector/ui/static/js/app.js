@@ -232,7 +232,10 @@ export function timeChart(node, xs, series, { height = 280, yFormat } = {}) {
     return null;
   }
   const axis = { stroke: "#6b7280", grid: { stroke: "#f1f2f4" }, size: 56 };
-  const axes = [{ stroke: "#6b7280", grid: { stroke: "#f1f2f4" } },
+  // Daily series: ticks fall on whole days and read as dates, never as hours.
+  const day = (t) => new Date(t * 1000).toLocaleDateString("en-US", { month: "short", day: "numeric", timeZone: "UTC" });
+  const axes = [{ stroke: "#6b7280", grid: { stroke: "#f1f2f4" }, incrs: [86400, 2 * 86400, 7 * 86400, 14 * 86400, 28 * 86400],
+    values: (u, ticks) => ticks.map(day) },
     { ...axis, scale: "y", values: yFormat ? (u, ticks) => ticks.map(yFormat) : undefined }];
   // A series with its own `scale` (orders beside revenue) gets a right-hand axis.
   for (const s of series) {

@@ -36,10 +36,11 @@ function graph(data) {
   return { columns, links: links.filter((l) => kept.has(l.a) && kept.has(l.b)) };
 }
 
-function flow(data) {
+function flow(data, available) {
   const { columns, links } = graph(data);
   if (!columns.length) return h("p", { class: "empty", text: "No session visited this page in the range." });
-  const width = 1100;
+  // Drawn at the panel's own width so that labels keep their size on a tablet.
+  const width = Math.max(640, Math.min(1400, available || 1100));
   const colW = 14;
   const gap = 14;
   const top = 28;
@@ -49,6 +50,7 @@ function flow(data) {
   const height = Math.max(260, 40 + maxCount * 46);
   const scale = (height - top - 10 - gap * (maxCount - 1)) / maxTotal;
   const step = (width - 180) / Math.max(1, columns.length - 1);
+  const maxChars = Math.max(8, Math.floor((step - colW - 14) / 7));
   const root = svg("svg", { viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": "Page flow" });
   columns.forEach((col, i) => {
     let y = top;
@@ -81,7 +83,7 @@ function flow(data) {
       const g = svg("g", { class: `node${n.col === 0 ? " center" : ""}`, "data-col": n.col, "data-path": n.path });
       g.append(svg("rect", { x: n.x, y: n.y, width: colW, height: n.h }, svg("title", { text: `${n.path}: ${n.value}` })));
       const tx = anchorEnd ? n.x - 6 : n.x + colW + 6;
-      const text = n.path.length > 22 ? `${n.path.slice(0, 21)}…` : n.path;
+      const text = n.path.length > maxChars ? `${n.path.slice(0, maxChars - 1)}…` : n.path;
       g.append(svg("text", { x: tx, y: n.y + Math.min(n.h, 28) / 2 + 4, "text-anchor": anchorEnd ? "end" : "start", text }));
       g.append(svg("text", { x: tx, y: n.y + Math.min(n.h, 28) / 2 + 18, "text-anchor": anchorEnd ? "end" : "start", class: "count", text: fmt.int(n.value) }));
       root.append(g);
@@ -107,6 +109,6 @@ page(async () => {
   });
   const data = await api("/api/paths", { query: scope({ from_url: fromUrl, depth: "3" }) });
   clear($("#flow"), h("div", { class: "panel-head" }, h("h2", { text: `Journeys through ${fromUrl}` }),
-    h("span", { class: "muted", id: "paths-sessions", text: `${fmt.int(data.sessions)} sessions` })), flow(data));
+    h("span", { class: "muted", id: "paths-sessions", text: `${fmt.int(data.sessions)} sessions` })), flow(data, $("#flow").clientWidth));
   clear($("#path-tables"), levels("Before", data.previous, "paths-previous"), levels("Next", data.next, "paths-next"));
 });

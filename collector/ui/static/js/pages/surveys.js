@@ -45,7 +45,7 @@ page(async () => {
   const chartNode = h("div", { class: "chart", id: "chart" });
   clear($("#page-body"),
     h("div", { class: "grid-3" },
-      scoreCard("nps", "NPS", data.nps, `${data.nps.promoters} promoters · ${data.nps.passives} passives · ${data.nps.detractors} detractors`,
+      scoreCard("nps", "NPS", data.nps, [plural(data.nps.promoters, "promoter"), plural(data.nps.passives, "passive"), plural(data.nps.detractors, "detractor")].join(" · "),
         data.nps.distribution, npsTone),
       scoreCard("csat", "CSAT", data.csat, `${data.csat.satisfied} satisfied · mean ${fmt.num(data.csat.mean, 2)}`,
         csatDist, (s) => (s >= csatScale - 1 ? "good" : s <= 2 ? "bad" : "mid")),
