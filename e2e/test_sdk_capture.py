@@ -1,4 +1,5 @@
 """trailmark.js in real Chromium against the real collector: what each capture stores."""
+# ruff: noqa: F811  (pytest fixtures imported above are test parameters of the same name)
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from e2e.pages.sdk.site import browser, sdk_site  # noqa: F401  (fixtures)
-from tests.conftest import collector_server  # noqa: F401  (fixture)
+from e2e.pages.sdk.site import browser, sdk_site  # noqa: F401  (`browser` is a fixture)
+from tests.conftest import collector_server  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.e2e
 
@@ -56,6 +57,7 @@ def test_pageview_identify_clicks_cart_outbound_and_privacy(collector_server: An
         leaves = rows_until(srv, "SELECT * FROM events WHERE type = 'page_leave'", n=1)
 
     shop, shop2 = site + "/shop.html", site + "/shop2.html?ref=home"
+    port = int(site.rsplit(":", 1)[1])
     assert [(r["url"], r["path"]) for r in pageviews] == [(shop, "/shop.html"), (shop2, "/shop2.html")]
     assert data(pageviews[0])["title"] == "Mug shop"
     assert data(pageviews[1])["referrer"] == shop
@@ -77,8 +79,8 @@ def test_pageview_identify_clicks_cart_outbound_and_privacy(collector_server: An
          "rage": False, "dead": True},
         {"sel": '[data-testid="remove-mug"]', "tag": "button", "text": "Remove", "href": None, "rage": False,
          "dead": True},
-        {"sel": "#out", "tag": "a", "text": "Partner deal", "href": "http://localhost:%d/partner" % int(site.rsplit(":", 1)[1]),
-         "rage": False, "dead": True},
+        {"sel": "#out", "tag": "a", "text": "Partner deal", "href": f"http://localhost:{port}/partner", "rage": False,
+         "dead": True},
         {"sel": "#next", "tag": "a", "text": "Next page", "href": site + "/shop2.html?ref=home", "rage": False,
          "dead": False},
     ]
@@ -194,7 +196,8 @@ def test_commerce_surveys_track_and_stub_queue(collector_server: Any, context: A
         page.wait_for_function("window.trailmark && window.trailmark.v === 1")
         page.evaluate("runCommerce()")
         page.evaluate("trailmark.flush()")
-        rows = rows_until(srv, "SELECT * FROM events WHERE type NOT IN ('pageview', 'vital') ORDER BY client_ts, rowid", n=10)
+        sql = "SELECT * FROM events WHERE type NOT IN ('pageview', 'vital') ORDER BY client_ts, rowid"
+        rows = rows_until(srv, sql, n=10)
         assert page.text_content("#status") == "done"
 
     item = {"sku": "mug-1", "name": "Blue mug", "price": 12.5, "qty": 2, "currency": "EUR", "category": "kitchen"}
