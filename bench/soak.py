@@ -9,6 +9,7 @@ the server's RSS, the request p99 and errors; the final line compares the last i
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 import tempfile
 import threading
@@ -19,8 +20,6 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import subprocess  # noqa: E402
 
 from crash import KEY, TRAILMARK, Collector, free_port  # noqa: E402
 
