@@ -12,25 +12,26 @@ S1, S2, S3 = 1, 2, 4  # step masks
 
 @pytest.mark.parametrize(("events", "expected"), [
     # one clean attempt
-    ([(0, 1, S1, "a"), (10, 2, S2, "a"), (20, 3, S3, "a")], ((0, "a"), (10, "a"), (20, "a"))),
+    ([(0, S1), (10, S2), (20, S3)], (0, 10, 20)),
     # step 2 after the window of the first step-1 event, but inside the second attempt's
-    ([(0, 1, S1, "a"), (100, 2, S1, "b"), (150, 3, S2, "b")], ((100, "b"), (150, "b"))),
+    ([(0, S1), (100, S1), (150, S2)], (100, 150)),
     # order matters: step 2 before step 1 does not count
-    ([(0, 1, S2, "a"), (10, 2, S1, "a")], ((10, "a"),)),
+    ([(0, S2), (10, S1)], (10,)),
     # an event matching steps 1 and 2 serves one step of an attempt, not both
-    ([(0, 1, S1 | S2, "a")], ((0, "a"),)),
-    ([(0, 1, S1 | S2, "a"), (5, 2, S1 | S2, "a")], ((0, "a"), (5, "a"))),
+    ([(0, S1 | S2)], (0,)),
+    ([(0, S1 | S2), (5, S1 | S2)], (0, 5)),
     # the furthest of any attempt wins even when a later attempt stalls
-    ([(0, 1, S1, "a"), (10, 2, S2, "a"), (20, 3, S3, "a"), (500, 4, S1, "b")],
-     ((0, "a"), (10, "a"), (20, "a"))),
+    ([(0, S1), (10, S2), (20, S3), (500, S1)], (0, 10, 20)),
+    # a later attempt that gets further replaces an earlier, shorter one
+    ([(0, S1), (100, S1), (120, S2), (130, S3)], (100, 120, 130)),
     # the same timestamp is not "after"
-    ([(0, 1, S1, "a"), (0, 2, S2, "a")], ((0, "a"),)),
+    ([(0, S1), (0, S2)], (0,)),
     # exactly at the window edge still counts
-    ([(0, 1, S1, "a"), (60, 2, S2, "a")], ((0, "a"), (60, "a"))),
-    ([(0, 1, S1, "a"), (61, 2, S2, "a")], ((0, "a"),)),
+    ([(0, S1), (60, S2)], (0, 60)),
+    ([(0, S1), (61, S2)], (0,)),
     ([], ()),
 ])
-def test_furthest_attempt(events: list[tuple[int, int, int, str]], expected: tuple[object, ...]) -> None:
+def test_furthest_attempt(events: list[tuple[int, int]], expected: tuple[int, ...]) -> None:
     assert furthest_attempt(events, 3, 60) == expected
 
 

@@ -51,27 +51,28 @@ def step_clause(step: Step) -> tuple[str, list[object]]:
     return f"({sql})", args
 
 
-Path = tuple[tuple[int, str], ...]  # (ts, session_id) of each step reached, in order
+Path = tuple[int, ...]  # the time of each step reached, in order
 
 
-def furthest_attempt(events: list[tuple[int, int, int, str]], steps: int, window_ms: int) -> Path:
-    """The attempt that got furthest, from a visitor's (ts, rowid, step mask, session) events.
+def furthest_attempt(events: list[tuple[int, int]], steps: int, window_ms: int) -> Path:
+    """The attempt that got furthest, from a visitor's (ts, step mask) events.
 
     For each step we keep the attempt with the latest start among those that reached it: a
     later start leaves the most of the window for the steps still to come, so it dominates.
+    Events at one instant need no order: a step must come strictly after the one before.
     """
     best: list[tuple[int, Path] | None] = [None] * (steps + 1)
-    for ts, _rowid, mask, session_id in sorted(events):
+    for ts, mask in sorted(events):
         for j in range(steps, 1, -1):  # high steps first: one event serves one step of an attempt
             before = best[j - 1]
             if mask >> (j - 1) & 1 and before is not None:
                 start, path = before
-                if path[-1][0] < ts <= start + window_ms:
+                if path[-1] < ts <= start + window_ms:
                     current = best[j]
                     if current is None or start >= current[0]:
-                        best[j] = (start, (*path, (ts, session_id)))
+                        best[j] = (start, (*path, ts))
         if mask & 1:
-            best[1] = (ts, ((ts, session_id),))
+            best[1] = (ts, (ts,))
     for j in range(steps, 0, -1):
         found = best[j]
         if found is not None:
@@ -86,30 +87,33 @@ def funnel(conn: sqlite3.Connection, scope: Scope, steps: list[Step], window_s: 
     mask_args = [a for _, args in clauses for a in args]
     where, args = scope.sql()
     any_step = " OR ".join(sql for sql, _ in clauses)
+    types = sorted({step.type for step in steps})
+    # Few, narrow rows: their count is what this query costs. The type list lets the index
+    # seek each session's events of those types only.
     rows = conn.execute(
-        f"SELECT s.visitor_id, e.ts, e.rowid, {mask_sql}, e.session_id"
+        f"SELECT s.visitor_id, e.ts, {mask_sql}"
         " FROM sessions s JOIN events e ON e.site_id = s.site_id AND e.session_id = s.id"
+        f" AND e.type IN ({', '.join('?' for _ in types)})"
         f" WHERE {where} AND ({any_step})",
-        [*mask_args, *args, *mask_args],
+        [*mask_args, *types, *args, *mask_args],
     )
-    by_visitor: dict[str, list[tuple[int, int, int, str]]] = defaultdict(list)
-    for visitor, ts, rowid, mask, session_id in rows:
-        by_visitor[visitor].append((ts, rowid, mask, session_id))
+    by_visitor: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for visitor, ts, mask in rows:
+        by_visitor[visitor].append((ts, mask))
     reached = [0] * len(steps)
     gaps: list[list[float]] = [[] for _ in steps]
-    dropped: list[list[tuple[str, str]]] = [[] for _ in steps]
+    dropped: list[list[tuple[str, int]]] = [[] for _ in steps]
     for visitor, events in by_visitor.items():
         path = furthest_attempt(events, len(steps), window_s * 1000)
         for j in range(len(path)):
             reached[j] += 1
             if j:
-                gaps[j].append((path[j][0] - path[j - 1][0]) / 1000)
+                gaps[j].append((path[j] - path[j - 1]) / 1000)
         if path and len(path) < len(steps):
-            dropped[len(path) - 1].append((path[-1][1], visitor))
-    replays = _replays(conn, scope.site_id, [s for d in dropped for s, _ in d[:DROPPED_SHOWN]])
+            dropped[len(path) - 1].append((visitor, path[-1]))
     result = []
     for j, step in enumerate(steps):
-        shown = sorted(dropped[j])[:DROPPED_SHOWN]
+        shown = _dropped_sessions(conn, scope, clauses[j], sorted(dropped[j])[:DROPPED_SHOWN])
         result.append({
             "step": j + 1,
             "type": step.type,
@@ -120,10 +124,7 @@ def funnel(conn: sqlite3.Connection, scope: Scope, steps: list[Step], window_s: 
             "conversion_from_start": ratio(reached[j], reached[0]),
             "median_s_from_previous": statistics.median(gaps[j]) if gaps[j] else None,
             "dropped": len(dropped[j]),
-            "dropped_sessions": [
-                {"id": sid, "visitor_id": visitor, "has_replay": replays.get(sid, False)}
-                for sid, visitor in shown
-            ],
+            "dropped_sessions": shown,
         })
     return {
         "window_s": window_s,
@@ -132,12 +133,21 @@ def funnel(conn: sqlite3.Connection, scope: Scope, steps: list[Step], window_s: 
     }
 
 
-def _replays(conn: sqlite3.Connection, site_id: str, session_ids: list[str]) -> dict[str, bool]:
-    if not session_ids:
-        return {}
-    marks = ", ".join("?" for _ in session_ids)
-    rows = conn.execute(
-        f"SELECT id, has_replay FROM sessions WHERE site_id = ? AND id IN ({marks})",
-        [site_id, *session_ids],
-    )
-    return {sid: bool(flag) for sid, flag in rows}
+def _dropped_sessions(
+    conn: sqlite3.Connection, scope: Scope, clause: tuple[str, list[object]],
+    visitors: list[tuple[str, int]],
+) -> list[dict[str, Any]]:
+    """The session of each dropped visitor's last step event, found again by its time."""
+    sql, args = clause
+    where, scope_args = scope.sql()
+    found = []
+    for visitor, ts in visitors:
+        row = conn.execute(
+            "SELECT s.id, s.has_replay FROM sessions s JOIN events e"
+            " ON e.site_id = s.site_id AND e.session_id = s.id"
+            f" WHERE {where} AND s.visitor_id = ? AND e.ts = ? AND {sql} LIMIT 1",
+            [*scope_args, visitor, ts, *args],
+        ).fetchone()
+        if row is not None:
+            found.append({"id": row[0], "visitor_id": visitor, "has_replay": bool(row[1])})
+    return sorted(found, key=lambda d: (d["id"], d["visitor_id"]))
