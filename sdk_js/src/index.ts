@@ -76,7 +76,16 @@ function start(w: Window & { trailmark?: Api }): void {
     },
     flush: () => tx.flush(),
     // for the replay module (issue 5): who is recording and where to send it
-    _ctx: () => ({ key, base, anon_id: id.anon(), session_id: id.session(Date.now()), user_id: id.uid, "off": t.off, ds }),
+    // (no ids while tracking is off: reading them would store them)
+    _ctx: () => ({
+      key,
+      base,
+      anon_id: t.off ? undefined : id.anon(),
+      session_id: t.off ? undefined : id.session(Date.now()),
+      user_id: id.uid,
+      off: t.off,
+      ds,
+    }),
   };
   const api = ((m: string, ...a: unknown[]) => (methods[m] ? methods[m](...a) : warn("unknown method " + m))) as Api;
   for (const k in methods) api[k] = methods[k] = checked(k, methods[k]);
@@ -105,9 +114,11 @@ function start(w: Window & { trailmark?: Api }): void {
     s.src = base + "/trailmark-" + name + ".js";
     document.head.appendChild(s);
   };
-  const sid = id.session(Date.now());
-  if (!t.off && is("vitals")) load("vitals");
-  if (!t.off && sid && parseInt(sid.slice(0, 8), 16) / 2 ** 32 < parseFloat(ds.replay || "0")) load("replay");
+  if (!t.off) {
+    const sid = id.session(Date.now());
+    if (is("vitals")) load("vitals");
+    if (sid && parseInt(sid.slice(0, 8), 16) / 2 ** 32 < parseFloat(ds.replay || "0")) load("replay");
+  }
 }
 
 safe(start)(window as never);
