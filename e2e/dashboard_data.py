@@ -29,7 +29,6 @@ MOBILE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/60
           " Version/17.4 Mobile/15E148 Safari/604.1")
 TABLET = ("Mozilla/5.0 (iPad; CPU OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko)"
           " Version/17.4 Mobile/15E148 Safari/604.1")
-BOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
 
 # Shown verbatim on the surveys and session pages: markup in data must stay text.
 HOSTILE_COMMENT = '<img src=x onerror="window.__xss=1">Checkout was <b>slow</b>'
@@ -127,7 +126,6 @@ def journeys(now: int) -> list[Journey]:
             ("cart", 9_000, {"url": u, "action": "add", "item": item("sku-1", 59.0)}),
             ("survey", 15_000, {"url": u, "kind": "nps", "score": 8}),
         ]),
-        Journey("bot-1", BOT, cur + 31 * HOUR, [page("/", 0), page("/pricing", 1000)]),
         Journey("anon-p1", DESKTOP, prev, [page("/", 0), page("/product/1", 30_000)]),
         Journey("anon-p2", MOBILE, prev + HOUR, [page("/", 0)]),
         Journey("anon-p3", DESKTOP, prev + 2 * HOUR, [

@@ -119,7 +119,7 @@ def test_overview(dash: Dashboard) -> None:
     data = dash.api("/api/overview")
     dash.open("/overview")
     metrics = data["metrics"]
-    assert metrics["sessions"]["value"] == 7 and metrics["sessions"]["previous"] == 3  # the bot is left out
+    assert metrics["sessions"]["value"] == 7 and metrics["sessions"]["previous"] == 3
     formats = {
         "visitors": f_int, "sessions": f_int, "pageviews": f_int, "bounce_rate": f_pct,
         "avg_duration_s": f_duration, "conversion_rate": f_pct, "cart_abandonment_rate": f_pct,
@@ -153,17 +153,17 @@ def test_sessions_list_filters_and_session_page(dash: Dashboard) -> None:
     assert len(hrefs) == 7
     dash.shot("sessions")
 
-    # Filters go through the form into the URL and the API: mobile sessions only.
+    # Filters go through the form into the URL and the API: sessions that bought something.
     page.click("#filters summary")
-    page.select_option("#filter-form [name=device]", "mobile")
+    page.select_option("#filter-form [name=converted]", "1")
     page.click("#filter-form button[type=submit]")
-    page.wait_for_url("**device=mobile**")
+    page.wait_for_url("**converted=1**")
     page.wait_for_selector("body[data-ready='1']")
-    mobile = dash.api("/api/sessions", device="mobile")
+    converted = dash.api("/api/sessions", converted="1")
     shown = [a.get_attribute("href") or "" for a in page.locator("#sessions-table tbody td:first-child a").all()]
-    assert [h.split("?")[0] for h in shown] == [f"/sessions/{s['id']}" for s in mobile["sessions"]]
+    assert [h.split("?")[0] for h in shown] == [f"/sessions/{s['id']}" for s in converted["sessions"]]
     assert len(shown) == 2
-    assert dash.text("[data-filter=device]").startswith("Device: mobile")
+    assert dash.text("[data-filter=converted]").startswith("Converted: 1")
 
     # The session with the hostile survey comment: its timeline lists every event, as text.
     target = next(s for s in data["sessions"] if s["anon_id"] == "anon-a3")
@@ -301,14 +301,14 @@ def test_people_and_person(dash: Dashboard) -> None:
 
 def test_segments_save_and_apply_everywhere(dash: Dashboard) -> None:
     page = dash.open("/segments")
-    page.fill("#segment-form [name=name]", "Desktop <b>buyers</b>")
-    page.select_option("#segment-form [name=device]", "desktop")
+    page.fill("#segment-form [name=name]", "Checkout <b>buyers</b>")
+    page.fill("#segment-form [name=page]", "/checkout")
     page.select_option("#segment-form [name=converted]", "1")
     page.click("#segment-form button[type=submit]")
     page.wait_for_selector("#segments-table tbody a")
     [segment] = dash.api("/api/segments")["segments"]
-    assert segment["filters"] == {"device": "desktop", "converted": "1"}
-    assert dash.text("#segments-table tbody td:first-child") == "Desktop <b>buyers</b>"
+    assert segment["filters"] == {"page": "/checkout", "converted": "1"}
+    assert dash.text("#segments-table tbody td:first-child") == "Checkout <b>buyers</b>"
     dash.shot("segments")
 
     # Applied from the toolbar on the overview: the cards answer with the segment's numbers.
