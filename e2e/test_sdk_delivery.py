@@ -11,7 +11,7 @@ import pytest
 
 from e2e.pages.sdk.site import browser, sdk_site  # noqa: F401  (`browser` is a fixture)
 from e2e.test_sdk_capture import VIEWPORT, data, rows_until
-from tests.conftest import collector_server  # noqa: F401  (a fixture)
+from tests.conftest import collector_server, free_port  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.e2e
 
@@ -214,3 +214,33 @@ def test_loading_twice_is_harmless_and_switches_work(collector_server: Any, cont
     # autocapture off: no automatic pageview, click, scroll or page_leave; page() twice is one pageview
     assert [r["type"] for r in rows] == ["track", "pageview"]
     assert srv.rows("SELECT reason FROM dead_letters") == []
+
+
+def test_a_collector_that_is_down_leaves_the_page_working(collector_server: Any, context: Any) -> None:
+    srv = collector_server
+    down = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    with sdk_site(srv.url, srv.key, collector=down) as site:
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(site + "/shop.html")
+        page.wait_for_function(LOADED)
+        page.evaluate("trailmark.track('while_down'); trailmark.flush()")
+        page.click("#add")
+        assert page.text_content("#status") == "added"
+        page.wait_for_function("(JSON.parse(localStorage.getItem('tm_q')) || []).some(e => e.name == 'while_down')")
+    assert errors == []
+    assert srv.rows("SELECT id FROM events") == []
+
+
+def test_a_blocked_script_leaves_the_stub_harmless(collector_server: Any, context: Any) -> None:
+    srv = collector_server
+    with sdk_site(srv.url, srv.key) as site:
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.route("**/trailmark.js", lambda route: route.abort())  # what an ad blocker does
+        page.goto(site + "/shop.html")
+        page.evaluate("trailmark('track', 'blocked'); trailmark('cart.add', {sku: 'x'})")
+        queued = page.evaluate("trailmark.q.length")
+    assert (errors, queued) == ([], 3)  # the page's own identify and these two wait; nothing thrown

@@ -42,11 +42,11 @@ def site_app(collector: str, key: str, attrs: dict[str, str], outbound: str) -> 
 
 
 @contextmanager
-def sdk_site(collector: str, key: str, **attrs: str) -> Iterator[str]:
+def sdk_site(collector_url: str, key: str, **attrs: str) -> Iterator[str]:
     """Serve the pages with `data-<name>="<value>"` options on the script tag; yields the site's base URL."""
     port = free_port()
     outbound = f"http://localhost:{port}"  # another host than 127.0.0.1: an outbound link, still local
-    with ThreadedServer(site_app(collector, key, {k.replace("_", "-"): v for k, v in attrs.items()}, outbound), port):
+    with ThreadedServer(site_app(collector_url, key, {k.replace("_", "-"): v for k, v in attrs.items()}, outbound), port):
         yield f"http://127.0.0.1:{port}"
 
 
