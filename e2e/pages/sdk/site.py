@@ -46,7 +46,8 @@ def sdk_site(collector_url: str, key: str, **attrs: str) -> Iterator[str]:
     """Serve the pages with `data-<name>="<value>"` options on the script tag; yields the site's base URL."""
     port = free_port()
     outbound = f"http://localhost:{port}"  # another host than 127.0.0.1: an outbound link, still local
-    with ThreadedServer(site_app(collector_url, key, {k.replace("_", "-"): v for k, v in attrs.items()}, outbound), port):
+    options = {k.replace("_", "-"): v for k, v in attrs.items()}
+    with ThreadedServer(site_app(collector_url, key, options, outbound), port):
         yield f"http://127.0.0.1:{port}"
 
 
