@@ -1,0 +1,131 @@
+"""The database file (and its WAL) never holds a raw client IP or a value typed into a form field."""
+
+from __future__ import annotations
+
+import gzip
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import sync_playwright
+
+from collector.app import create_app
+from tests.conftest import KEY, ThreadedServer, free_port, make_settings, make_store, read_rows
+
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+IPS = ["203.0.113.77", "2001:db8::77", "198.51.100.23"]
+TYPED = ["typed-secret-4242", "hunter2-password-9f1", "4111 1111 1111 1111", "jane.typed@example.org"]
+
+
+def file_bytes(db_path: Path) -> bytes:
+    return b"".join(p.read_bytes() for p in sorted(db_path.parent.glob(db_path.name + "*")) if p.is_file())
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    db_path = tmp_path / "trailmark.db"
+    # Loopback is a trusted proxy here, so X-Forwarded-For stands for the visitor's address.
+    settings = make_settings(db_path, trusted_proxies=("127.0.0.1",), synchronous="FULL")
+    port = free_port()
+    with ThreadedServer(create_app(settings, make_store(db_path)), port):
+        yield f"http://127.0.0.1:{port}", db_path
+
+
+def test_raw_client_ips_are_never_written(server: tuple[str, Path]) -> None:
+    url, db_path = server
+    browser_ua = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
+    for ip in IPS:
+        headers = {"X-Forwarded-For": ip, "User-Agent": browser_ua}
+        # Cookieless: no anon_id, so the collector derives the visitor from the address (hashed with a salt).
+        event = {"type": "pageview", "id": str(uuid.uuid4()), "ts": int(time.time() * 1000),
+                 "url": "https://shop.example/"}
+        assert httpx.post(f"{url}/v1/batch", json={"key": KEY, "events": [event]}, headers=headers).status_code == 200
+        assert httpx.get(f"{url}/v1/p.gif", params={"k": KEY, "u": "https://shop.example/x"},
+                         headers=headers).status_code == 200
+        bad = {"type": "pageview", "id": "", "ts": 0}  # a dead letter from that address too
+        httpx.post(f"{url}/v1/batch", json={"key": KEY, "events": [bad]}, headers=headers)
+    visitors = {r["anon_id"] for r in read_rows(db_path, "SELECT anon_id FROM events")}
+    assert len(visitors) == len(IPS) and None not in visitors  # the address was used, as a hash
+    raw = file_bytes(db_path)
+    assert len(raw) > 0
+    for ip in IPS:
+        assert ip.encode() not in raw, ip
+        assert ip.encode("utf-16-le") not in raw, ip
+
+
+PAGE = """<!doctype html><html><head><title>Checkout</title>
+<script src="{collector}/trailmark.js" data-key="{key}" data-replay="1"></script></head>
+<body><h1>Checkout</h1>
+<form id="f" onsubmit="event.preventDefault()">
+  <label>Name <input id="name" name="name"></label>
+  <label>Password <input id="pw" type="password" name="pw"></label>
+  <label>Card <input id="card" name="card" autocomplete="cc-number"></label>
+  <label>Email <input id="email" type="email" name="email"></label>
+  <textarea id="note"></textarea>
+  <button id="go" type="submit">Pay</button>
+</form></body></html>"""
+
+
+def test_values_typed_into_forms_are_never_written(server: tuple[str, Path]) -> None:
+    url, db_path = server
+    html = PAGE.format(collector=url, key=KEY).encode()
+
+    class Shop(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(html)))
+            self.end_headers()
+            self.wfile.write(html)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    shop = ThreadingHTTPServer(("127.0.0.1", 0), Shop)  # another loopback origin, allowed for site "test"
+    threading.Thread(target=shop.serve_forever, daemon=True).start()
+    try:
+        _type_into_forms(f"http://127.0.0.1:{shop.server_address[1]}/checkout")
+    finally:
+        shop.shutdown()
+        shop.server_close()
+    _assert_nothing_typed_is_stored(db_path)
+
+
+def _type_into_forms(page_url: str) -> None:
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+        page = browser.new_page()
+        page.goto(page_url)
+        page.wait_for_function("() => window.trailmark && typeof window.trailmark.flush === 'function'")
+        for selector, value in zip(("#name", "#pw", "#card", "#email"), TYPED, strict=True):
+            page.click(selector)
+            page.keyboard.type(value, delay=5)
+        page.fill("#note", TYPED[0] + " in a textarea")
+        page.click("#go")
+        page.click("h1")
+        page.wait_for_timeout(1500)  # replay chunks go out on a timer
+        page.evaluate("() => window.trailmark.flush()")
+        page.goto("about:blank")  # page hide sends what is left
+        page.wait_for_timeout(1000)
+        browser.close()
+
+
+def _assert_nothing_typed_is_stored(db_path: Path) -> None:
+    kinds = {r["type"] for r in read_rows(db_path, "SELECT DISTINCT type FROM events")}
+    assert {"pageview", "click"} <= kinds, kinds  # the page was tracked, clicks and all
+    raw = file_bytes(db_path)
+    for value in TYPED:
+        assert value.encode() not in raw, value
+    # Replays are stored gzipped: look inside them too.
+    chunks = read_rows(db_path, "SELECT data FROM replay_chunks")
+    assert chunks, "the replay recorded the typing (masked), so its chunks are checked too"
+    for chunk in chunks:
+        inside = gzip.decompress(chunk["data"])
+        for value in TYPED:
+            assert value.encode() not in inside, value
