@@ -86,6 +86,9 @@ test("sensitive query and fragment parameters are removed", () => {
     ["", ""],
   ];
   for (const [raw, clean] of cases) assert.equal(cleanUrl(raw), clean, raw);
+  // the collector refuses URLs over 2048 characters, which would lose the whole event
+  assert.equal(cleanUrl("https://s/" + "a".repeat(3000)).length, 2048);
+  assert.equal(cleanUrl("https://s/?q=" + "a".repeat(3000)).length, 2048);
 });
 
 test("DNT and GPC are privacy requests", () => {
