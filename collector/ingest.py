@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import gzip
+import re
 import time
 import uuid
 from fnmatch import fnmatchcase
@@ -102,9 +103,23 @@ async def handle(request: Request, endpoint) -> Response:  # type: ignore[no-unt
     return response
 
 
+# A \uD800-\uDFFF escape without its partner. JSON.stringify emits these for strings cut in the
+# middle of an emoji; msgspec refuses them anywhere in a body, which would lose the whole batch.
+_LONE_SURROGATE = re.compile(
+    rb"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+    rb"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+)
+
+
 def _decode_envelope(body: bytes) -> schema.Envelope:
     try:
-        envelope = schema.envelope_decoder.decode(body)
+        try:
+            envelope = schema.envelope_decoder.decode(body)
+        except msgspec.DecodeError:
+            repaired, count = _LONE_SURROGATE.subn(rb"\\ufffd", body)
+            if not count:
+                raise
+            envelope = schema.envelope_decoder.decode(repaired)
     except msgspec.ValidationError as exc:
         raise ClientError(400, f"invalid batch: {exc}") from None
     except (msgspec.DecodeError, UnicodeDecodeError) as exc:  # msgspec raises the latter on bad UTF-8
@@ -123,6 +138,8 @@ def _validate(raw: msgspec.Raw, facts: Facts) -> EventRow:
         event = schema.event_decoder.decode(raw)
     except msgspec.DecodeError as exc:  # ValidationError is a DecodeError
         raise ValueError(str(exc)) from None
+    except UnicodeDecodeError:
+        raise ValueError("event is not valid UTF-8") from None
     return to_row(event, facts)
 
 

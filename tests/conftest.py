@@ -46,8 +46,8 @@ def make_settings(db_path: Path, **overrides: Any) -> Settings:
     return Settings(**values)
 
 
-def make_store(db_path: Path) -> SQLiteStore:
-    store = SQLiteStore(db_path)
+def make_store(db_path: Path, **options: Any) -> SQLiteStore:
+    store = SQLiteStore(db_path, **options)
     store.add_site("test", "Test site", origins=ORIGINS, key=KEY)
     return store
 
