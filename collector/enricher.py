@@ -2,31 +2,155 @@
 
 from __future__ import annotations
 
+import sqlite3
+import threading
+from functools import lru_cache
+
+import msgspec
 from starlette.requests import Request
 
 from collector.config import Settings
+from collector.enrich import (
+    DEFAULT_SENSITIVE_PARAMS,
+    Device,
+    Geo,
+    GeoReader,
+    Salts,
+    classify,
+    client_ip,
+    parse_device,
+    parse_trusted_proxies,
+    route_for,
+    strip_sensitive,
+    utc_day,
+    visitor_hash,
+)
 from collector.normalize import Request as Facts
 from collector.store import Site
-from collector.store.rows import Context, EventRow
+from collector.store.rows import Acquisition, Context, EventRow
+from collector.store.sqlite import connect
+
+# Longer user agents are junk or attacks; the prefix classifies just as well and bounds the cache.
+MAX_UA = 512
+_json = msgspec.json.Decoder(dict)
+_encode = msgspec.json.Encoder().encode
 
 
 class Enricher:
-    """Holds what enrichment opens once (GeoIP reader, trusted proxies, caches)."""
+    """Holds what enrichment opens once (GeoIP reader, trusted proxies, salts, caches)."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.trusted = parse_trusted_proxies(",".join(settings.trusted_proxies))
+        self.geo = GeoReader(settings.geoip)
+        self._salts: Salts | None = None
+        self._salts_conn: sqlite3.Connection | None = None
+        self._lock = threading.Lock()
 
     def close(self) -> None:
-        pass
+        self.geo.close()
+        if self._salts_conn is not None:
+            self._salts_conn.close()
 
     def client_ip(self, request: Request) -> str:
-        """The socket peer (X-Forwarded-For from trusted proxies comes with enrichment)."""
-        return request.client.host if request.client else "0.0.0.0"
+        """The socket peer, or X-Forwarded-For's client when the peer is a trusted proxy."""
+        peer = request.client.host if request.client else None
+        return client_ip(peer, request.headers.get("x-forwarded-for"), self.trusted)
 
     def facts(self, request: Request, site: Site, received_at: int, sent_at: int | None) -> Facts:
-        """What all events of one request share."""
-        return Facts(site_id=site.id, received_at=received_at, sent_at=sent_at, context=Context())
+        """What all events of one request share: device, geo and the cookieless visitor id."""
+        ip = getattr(request.state, "client_ip", None)
+        if ip is None:
+            ip = self.client_ip(request)
+        ua = request.headers.get("user-agent", "")[:MAX_UA]
+        device = parse_device(ua)
+        if device.device == "server":
+            # A backend SDK's address and UA are the site's servers, not the visitor: no device,
+            # no geo, and no derived visitor (backend events carry user_id or anon_id).
+            return Facts(site_id=site.id, received_at=received_at, sent_at=sent_at)
+        salt = self.salts().salt_for(utc_day(received_at))
+        return Facts(
+            site_id=site.id,
+            received_at=received_at,
+            sent_at=sent_at,
+            context=_context(device, self.geo.lookup(ip)),
+            anon_id=visitor_hash(salt, site.id, ip, ua),
+        )
 
     def row(self, row: EventRow, facts: Facts, site: Site) -> EventRow:
-        """Per-event enrichment of a validated row."""
+        """Per-event enrichment: secrets out of URLs, route template, acquisition on pageviews."""
+        names = _sensitive_names(_setting(site, "sensitive_params"))
+        if row.url:
+            row.url = strip_sensitive(row.url, names)
+        if row.route is None and row.path is not None:
+            row.route = route_for(row.path, _setting(site, "route_templates"))
+        referrer_changed = True  # unknown unless this is a pageview
+        if row.acquisition is not None:
+            raw = row.acquisition.referrer
+            referrer = strip_sensitive(raw, names) if raw else raw
+            referrer_changed = referrer != raw
+            row.acquisition = _acquisition(row.url, referrer)
+        if referrer_changed and b'"referrer"' in row.data:
+            # to_row already copied the raw referrer into the data JSON; replace it there too.
+            data = _json.decode(row.data)
+            if isinstance(data.get("referrer"), str):
+                data["referrer"] = strip_sensitive(data["referrer"], names)
+                row.data = _encode(data)
         return row
+
+    def salts(self) -> Salts:
+        """Daily salts on a connection of our own: written once a day, read from memory after."""
+        with self._lock:
+            if self._salts is None:
+                self._salts_conn = connect(self.settings.db, synchronous=self.settings.synchronous)
+                self._salts = Salts(self._salts_conn)
+            return self._salts
+
+
+def _setting(site: Site, name: str) -> tuple[str, ...]:
+    """A per-site list setting (site.settings[name]) as a hashable tuple; () when unset."""
+    value = site.settings.get(name)
+    if isinstance(value, str):
+        value = value.split(",")
+    if not isinstance(value, list | tuple):
+        return ()
+    return tuple(str(v).strip() for v in value if str(v).strip())
+
+
+@lru_cache(maxsize=256)
+def _sensitive_names(configured: tuple[str, ...]) -> frozenset[str]:
+    """A site's own list replaces the default one (docs/privacy.md)."""
+    return frozenset(n.lower() for n in configured) or DEFAULT_SENSITIVE_PARAMS
+
+
+def _context(device: Device, geo: Geo) -> Context:
+    return Context(
+        browser=device.browser or None,
+        browser_version=device.browser_version or None,
+        os=device.os or None,
+        os_version=device.os_version or None,
+        device=device.device,
+        device_brand=device.brand or None,
+        device_model=device.model or None,
+        is_bot=device.is_bot,
+        country=geo.country or None,
+        country_name=geo.country_name or None,
+        region=geo.region or None,
+        city=geo.city or None,
+        timezone=geo.timezone or None,
+        lat=geo.lat,
+        lon=geo.lon,
+    )
+
+
+def _acquisition(url: str | None, referrer: str | None) -> Acquisition:
+    found = classify(url, referrer)
+    return Acquisition(
+        channel=found.channel,
+        referrer=referrer or None,
+        utm_source=found.utm_source or None,
+        utm_medium=found.utm_medium or None,
+        utm_campaign=found.utm_campaign or None,
+        utm_term=found.utm_term or None,
+        utm_content=found.utm_content or None,
+    )

@@ -8,14 +8,12 @@ from urllib.parse import urlsplit
 import msgspec
 
 from collector import schema
+from collector.enrich.clock import correct_ts, ts_problem
 from collector.store.rows import Acquisition, Context, EventRow
-
-# Events further in the past than this, after clock correction, are refused.
-MAX_AGE_MS = 7 * 24 * 3600 * 1000
 
 
 class TooOld(ValueError):
-    """An event whose corrected time lies beyond MAX_AGE_MS in the past."""
+    """An event whose corrected time lies beyond enrich.clock.MAX_AGE_MS in the past."""
 
 
 @dataclass(slots=True)
@@ -27,13 +25,6 @@ class Request:
     sent_at: int | None
     context: Context = field(default_factory=Context)
     anon_id: str | None = None  # derived for cookieless visitors
-
-
-def corrected_ts(ts: int, sent_at: int | None, received_at: int) -> int:
-    """Client time shifted by the client's clock offset (received - sent), never in the future."""
-    if sent_at is not None:
-        ts += received_at - sent_at
-    return min(ts, received_at)
 
 
 def path_of(url: str | None) -> str | None:
@@ -59,9 +50,10 @@ def to_row(event: schema.Event, request: Request) -> EventRow:
     """The stored row of one event; raises TooOld for events past the retention of ingest."""
     fields = msgspec.structs.asdict(event)
     kind = type(event).__struct_config__.tag
-    ts = corrected_ts(event.ts, request.sent_at, request.received_at)
-    if request.received_at - ts > MAX_AGE_MS:
-        raise TooOld(f"ts is more than {MAX_AGE_MS // 86_400_000} days in the past")
+    ts = correct_ts(event.ts, request.sent_at, request.received_at)
+    problem = ts_problem(ts, request.received_at)
+    if problem:
+        raise TooOld(problem)
     data = {k: v for k, v in fields.items() if k not in _COLUMNS and v is not None}
     name_field = _NAME_FIELD.get(kind)
     name = fields.get(name_field) if name_field else None

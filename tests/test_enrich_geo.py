@@ -5,9 +5,9 @@ from pathlib import Path
 
 import geoip2.database
 import pytest
-from geo_fixture import build_city_mmdb
 
 from collector.enrich import EMPTY_GEO, Geo, GeoReader
+from tests.geo_fixture import build_city_mmdb
 
 LONDON = Geo(
     country="GB",
