@@ -141,7 +141,7 @@ class Sender:
                 wait = self.backoff(attempt)
             attempt += 1
             self.stats.retries += 1
-            log.warning(
+            log.info(
                 "trailmark: %s; retry %d/%d in %.2fs", error, attempt, self.max_retries, wait
             )
             if self.abort.wait(wait):

@@ -32,6 +32,27 @@ def test_10000_events_are_stored_exactly_once(collector_server, make_client, err
     assert stored_ids(collector_server) == sorted(ids)
 
 
+def test_threads_sharing_a_client_lose_nothing(collector_server, make_client, errors) -> None:
+    import threading
+
+    client = make_client(collector_server.url)
+    ids: list[list[str]] = [[] for _ in range(8)]
+    start = threading.Barrier(8)
+
+    def work(n: int) -> None:
+        start.wait()
+        ids[n] = [client.track(f"t{n}", "e", {"i": i}) for i in range(1_000)]
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert client.flush() is True
+    assert (client.dropped, client.delivered, errors) == (0, 8_000, [])
+    assert stored_ids(collector_server) == sorted(i for chunk in ids for i in chunk)
+
+
 def test_every_method_is_accepted_by_the_collector(collector_server, make_client, errors) -> None:
     client = make_client(collector_server.url)
     item = {"sku": "mug", "name": "Mug", "price": 12.5, "qty": 2, "currency": "EUR"}
@@ -145,7 +166,10 @@ def run_script(source: str, url: str) -> subprocess.CompletedProcess[str]:
 
 
 FORK_SCRIPT = """
-    import os, sys, trailmark
+    import os, sys, warnings, trailmark
+    # Python 3.12+ warns about fork() with threads running; forking with the consumer thread
+    # running is exactly the gunicorn --preload case under test.
+    warnings.simplefilter("ignore", DeprecationWarning)
     client = trailmark.Client("wk_test", os.environ["COLLECTOR_URL"], flush_interval=3600)
     client.track("parent", "before-fork")
     client.flush()  # the parent's consumer thread is running, as in a gunicorn preload master
