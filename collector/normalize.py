@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from urllib.parse import urlsplit
-
-import msgspec
 
 from collector import schema
 from collector.enrich.clock import correct_ts, ts_problem
@@ -27,6 +26,7 @@ class Request:
     anon_id: str | None = None  # derived for cookieless visitors
 
 
+@lru_cache(maxsize=8192)  # a visit repeats its page URL on every event
 def path_of(url: str | None) -> str | None:
     if url is None:
         return None
@@ -46,17 +46,30 @@ _NAME_FIELD = {
 }
 
 
+# Per event class: its tag, the fields that go to `data`, and the field behind `name`.
+_LAYOUT = {
+    cls: (
+        cls.__struct_config__.tag,
+        tuple(f for f in cls.__struct_fields__ if f not in _COLUMNS),
+        _NAME_FIELD.get(cls.__struct_config__.tag),
+    )
+    for cls in schema.Event.__args__  # type: ignore[attr-defined]
+}
+
+
 def to_row(event: schema.Event, request: Request) -> EventRow:
     """The stored row of one event; raises TooOld for events past the retention of ingest."""
-    fields = msgspec.structs.asdict(event)
-    kind = type(event).__struct_config__.tag
+    kind, data_fields, name_field = _LAYOUT[type(event)]
     ts = correct_ts(event.ts, request.sent_at, request.received_at)
     problem = ts_problem(ts, request.received_at)
     if problem:
         raise TooOld(problem)
-    data = {k: v for k, v in fields.items() if k not in _COLUMNS and v is not None}
-    name_field = _NAME_FIELD.get(kind)
-    name = fields.get(name_field) if name_field else None
+    data = {}
+    for data_field in data_fields:
+        value = getattr(event, data_field)
+        if value is not None:
+            data[data_field] = value
+    name = getattr(event, name_field) if name_field else None
     row = EventRow(
         id=event.id,
         type=kind,
@@ -67,7 +80,7 @@ def to_row(event: schema.Event, request: Request) -> EventRow:
         session_id=event.session_id,
         url=event.url,
         path=path_of(event.url),
-        route=fields.get("route"),
+        route=getattr(event, "route", None),
         name=name[:256] if isinstance(name, str) else None,
         data=schema.json_encoder.encode(data),
         vw=event.vw,

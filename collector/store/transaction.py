@@ -168,17 +168,18 @@ def _apply(conn: sqlite3.Connection, batches: list[WriteBatch]) -> list[WriteRes
     sessions: dict[tuple[str, str], _Session] = {}
     event_rows = []
     unsessioned: dict[tuple[str, str], list[tuple[WriteBatch, EventRow]]] = defaultdict(list)
+    owners: list[str] = []
     for batch, row in fresh:
         site_id = batch.site_id
         assert site_id is not None, "events always belong to a site"
         visitor = visitors.resolve(site_id, row.anon_id, row.user_id)
+        owners.append(visitor)
         if row.session_id is None:
             unsessioned[(site_id, visitor)].append((batch, row))
     _sessionize(conn, unsessioned)
-    for batch, row in fresh:
+    for (batch, row), visitor in zip(fresh, owners, strict=True):
         site_id = batch.site_id
         assert site_id is not None and row.session_id is not None
-        visitor = visitors.resolve(site_id, row.anon_id, row.user_id)
         key = (site_id, row.session_id)
         session = sessions.get(key)
         if session is None:

@@ -1,0 +1,49 @@
+# One command per job: `make run`, `make test`, `make lint`, `make bench`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= 8000
+DB     ?= trailmark.db
+STAMP  := $(VENV)/.installed
+JS     := collector/static/trailmark.js
+
+.PHONY: run test test-py test-js build lint bench chromium clean
+
+$(STAMP): pyproject.toml sdk_python/pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]' -e sdk_python
+	touch $@
+
+sdk_js/node_modules/.package-lock.json: sdk_js/package-lock.json
+	cd sdk_js && npm ci --no-audit --no-fund --loglevel=error
+
+$(JS): sdk_js/node_modules/.package-lock.json $(shell find sdk_js/src -type f) sdk_js/build.mjs
+	cd sdk_js && npm run build --silent
+
+build: $(STAMP) $(JS)
+
+chromium:
+	@sh scripts/ensure_chromium.sh
+
+run: build
+	$(BIN)/trailmark serve --demo --db $(DB) --port $(PORT)
+
+test-js: build
+	cd sdk_js && npm test --silent
+
+test-py: build chromium
+	$(BIN)/python -m pytest -q
+
+test: test-js test-py
+
+lint: $(STAMP)
+	$(BIN)/ruff check collector tests e2e bench sdk_python scripts
+	cd sdk_js && npm run typecheck --silent
+
+bench: build chromium
+	$(BIN)/pip install -q -e '.[bench]'
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf $(VENV) sdk_js/node_modules sdk_js/dist collector/static

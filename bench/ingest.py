@@ -1,0 +1,178 @@
+"""Ingest throughput: the collector against a bare Starlette endpoint, same load, same run.
+
+wrk (Debian package) sends 50-event batches with unique event ids from concurrent connections
+to (1) a bare Starlette endpoint that reads the body and answers 204, and (2) `trailmark serve`
+on a fresh SQLite file. Both run as one uvicorn process with the same settings. The collector's
+stored row count is checked against the events it acknowledged.
+
+    .venv/bin/python bench/ingest.py [--seconds 10] [--connections 32] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+KEY = "wk_bench"
+
+BARE_APP = textwrap.dedent(
+    """
+    from starlette.applications import Starlette
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    async def batch(request):
+        await request.body()
+        return Response(status_code=204)
+
+    app = Starlette(routes=[Route("/v1/batch", batch, methods=["POST"])])
+    """
+)
+
+# Every request carries 50 events with ids no other request uses: dedup cannot make it cheaper.
+WRK_SCRIPT = textwrap.dedent(
+    """
+    local counter = 0
+    local thread_id = 0
+    function setup(thread) thread:set("tid", thread_id); thread_id = thread_id + 1 end
+    function init(args) prefix = tostring(tid) .. "-" .. tostring(math.random(1, 1e9)) end
+    local kinds = {
+      '"type":"pageview","url":"https://shop.example/product/%d","title":"Product","route":"/product/:id"',
+      '"type":"click","url":"https://shop.example/product/%d","x":120,"y":640,"sel":"#add-to-cart","tag":"button","text":"Add to cart","rx":0.4,"ry":0.5,"dw":1280,"dh":3000',
+      '"type":"scroll","url":"https://shop.example/product/%d","depth":75,"dh":3000',
+      '"type":"cart","url":"https://shop.example/product/%d","action":"add","item":{"sku":"tee","name":"Tee","price":19.5,"qty":1,"currency":"EUR"}',
+      '"type":"track","url":"https://shop.example/product/%d","name":"filter","props":{"colour":"red"}',
+    }
+    request = function()
+      counter = counter + 1
+      local session = prefix .. "-s" .. tostring(counter % 2000)
+      local parts = {}
+      local ts = 1763892000000
+      for i = 1, 50 do
+        local kind = string.format(kinds[(i % 5) + 1], i)
+        parts[i] = string.format(
+          '{"id":"%s-%d-%d","ts":%d,"anon_id":"a-%s","session_id":"%s","vw":1280,"vh":800,%s}',
+          prefix, counter, i, ts + i, session, session, kind)
+      end
+      local body = '{"key":"%KEY%","sent_at":' .. ts .. ',"events":[' .. table.concat(parts, ",") .. ']}'
+      return wrk.format("POST", "/v1/batch", {["Content-Type"] = "text/plain"}, body)
+    end
+    """
+).replace("%KEY%", KEY)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(port: int, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("server did not start")
+
+
+def run_wrk(port: int, seconds: int, connections: int, script: Path) -> dict[str, float]:
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script),
+         f"http://127.0.0.1:{port}/v1/batch"],
+        check=True, capture_output=True, text=True,
+    ).stdout
+    requests = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
+    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+    return {
+        "rps": requests, "total": total, "non2xx": int(bad.group(1)) if bad else 0,
+        "p99_ms": float(p99.group(1)) * scale[p99.group(2)] if p99 else float("nan"),
+    }
+
+
+def serve(args: list[str], port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    wait_for(port, proc)
+    return proc
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--quick", action="store_true", help="5 s per side")
+    opts = parser.parse_args()
+    seconds = 5 if opts.quick else opts.seconds
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is required: apt-get install wrk")
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        script = work / "batch.lua"
+        script.write_text(WRK_SCRIPT)
+        (work / "bare_app.py").write_text(BARE_APP)
+        env = {**os.environ, "PYTHONPATH": f"{work}{os.pathsep}{ROOT}", "TRAILMARK_RATE_LIMIT": "0"}
+
+        port = free_port()
+        bare = serve([str(BIN / "uvicorn"), "bare_app:app", "--host", "127.0.0.1", "--port", str(port),
+                      "--log-level", "warning", "--no-access-log"], port, env)
+        try:
+            base = run_wrk(port, seconds, opts.connections, script)
+        finally:
+            stop(bare)
+
+        db = work / "bench.db"
+        subprocess.run([str(BIN / "trailmark"), "sites", "add", "bench", "--key", KEY, "--db", str(db)],
+                       check=True, env=env, capture_output=True)
+        port = free_port()
+        collector = serve([str(BIN / "trailmark"), "serve", "--port", str(port), "--db", str(db)], port, env)
+        try:
+            ours = run_wrk(port, seconds, opts.connections, script)
+        finally:
+            stop(collector)
+        conn = sqlite3.connect(db)
+        (stored,) = conn.execute("SELECT count(*) FROM events").fetchone()
+        (sessions,) = conn.execute("SELECT count(*) FROM sessions").fetchone()
+        conn.close()
+
+    # wrk counts requests sent; the ones cut off at the end may be unanswered, so stored events
+    # lie between 50 x answered-with-200 and 50 x sent.
+    acked = (ours["total"] - ours["non2xx"]) * 50
+    ratio = ours["rps"] / base["rps"]
+    print(f"bare starlette : {base['rps']:9.0f} req/s  {base['rps'] * 50:10.0f} events/s  p99 {base['p99_ms']:.1f} ms")
+    print(f"collector      : {ours['rps']:9.0f} req/s  {ours['rps'] * 50:10.0f} events/s  p99 {ours['p99_ms']:.1f} ms"
+          f"  non-2xx {ours['non2xx']}")
+    print(f"stored         : {stored} events in {sessions} sessions (acknowledged at most {acked})")
+    print(f"ratio          : {ratio:.2f} of the bare endpoint (target >= 0.5)")
+    print(f"RESULT ingest: collector {ours['rps']:.0f} req/s = {ours['rps'] * 50:.0f} events/s, "
+          f"bare {base['rps']:.0f} req/s, ratio {ratio:.2f} (target 0.5) {'MET' if ratio >= 0.5 else 'MISSED'}")
+
+
+if __name__ == "__main__":
+    main()
