@@ -29,6 +29,9 @@ _clients: weakref.WeakSet[Client] = weakref.WeakSet()
 class Client:
     """Sends events to one site of a Trailmark collector from a background thread."""
 
+    _consumer: Consumer | None
+    _sync_sender: Sender | None
+
     def __init__(
         self,
         write_key: str,
@@ -60,9 +63,7 @@ class Client:
             if value < 1:
                 raise ValueError(f"{option} must be positive")
         if max_retries < 0 or flush_interval < 0 or backoff_base < 0 or timeout <= 0:
-            raise ValueError(
-                "max_retries, flush_interval and backoff_base must be >= 0, timeout > 0"
-            )
+            raise ValueError("max_retries, flush_interval and backoff_base must be >= 0, timeout > 0")
         if on_error is not None and not callable(on_error):
             raise TypeError("on_error must be callable as on_error(exception, events)")
         self.write_key = write_key
@@ -160,13 +161,29 @@ class Client:
         ev.set_text(event, "route", route)
         return self._enqueue(event)
 
-    def cart_add(self, user_id: Id, item: Mapping[str, Any], **who: Any) -> str:
+    def cart_add(
+        self,
+        user_id: Id,
+        item: Mapping[str, Any],
+        *,
+        anon_id: Id = None,
+        session_id: Id = None,
+        timestamp: datetime | None = None,
+    ) -> str:
         """An item put in the cart: {sku, name, price, qty, currency, category}."""
-        return self._cart("add", user_id, item, **who)
+        return self._cart("add", item, user_id, anon_id, session_id, timestamp)
 
-    def cart_remove(self, user_id: Id, item: Mapping[str, Any], **who: Any) -> str:
+    def cart_remove(
+        self,
+        user_id: Id,
+        item: Mapping[str, Any],
+        *,
+        anon_id: Id = None,
+        session_id: Id = None,
+        timestamp: datetime | None = None,
+    ) -> str:
         """An item taken out of the cart."""
-        return self._cart("remove", user_id, item, **who)
+        return self._cart("remove", item, user_id, anon_id, session_id, timestamp)
 
     def checkout(
         self,
@@ -257,32 +274,36 @@ class Client:
             consumer.sender.report(ShutdownError("queued while shutting down"), leftovers)
         return done and not leftovers
 
-    def _cart(self, action: str, user_id: Id, item: Mapping[str, Any], **who: Any) -> str:
-        unknown = set(who) - {"anon_id", "session_id", "timestamp"}
-        if unknown:
-            raise TypeError(f"unexpected keyword argument(s) {sorted(unknown)}")
-        event = ev.base(
-            "cart", user_id, who.get("anon_id"), who.get("session_id"), who.get("timestamp")
-        )
+    def _cart(
+        self,
+        action: str,
+        item: Mapping[str, Any],
+        user_id: Id,
+        anon_id: Id,
+        session_id: Id,
+        timestamp: datetime | None,
+    ) -> str:
+        event = ev.base("cart", user_id, anon_id, session_id, timestamp)
         event["action"] = action
         event["item"] = ev.item(item)
         return self._enqueue(event)
 
     def _enqueue(self, event: dict[str, Any]) -> str:
+        event_id: str = event["id"]
         if self.disabled:
-            return event["id"]  # type: ignore[no-any-return]
+            return event_id
         if self.sync_mode:
             self._send_now(event)
-            return event["id"]  # type: ignore[no-any-return]
+            return event_id
         consumer = self._consumer or self._start()
-        pending = consumer.pending if consumer is not None else None
-        if pending is None or len(pending) >= self.max_queue_size:
+        if consumer is None or len(consumer.pending) >= self.max_queue_size:
             self._drop()
-        else:
-            pending.append(event)
-            if len(pending) >= consumer.wake_at:  # type: ignore[union-attr]
-                consumer.wake.set()  # type: ignore[union-attr]
-        return event["id"]  # type: ignore[no-any-return]
+            return event_id
+        pending = consumer.pending
+        pending.append(event)
+        if len(pending) >= consumer.wake_at:
+            consumer.wake.set()
+        return event_id
 
     def _drop(self) -> None:
         with self._lock:
@@ -342,8 +363,8 @@ class Client:
         self.stats = Stats()
         self._lock = threading.Lock()
         self._sync_lock = threading.Lock()
-        self._consumer: Consumer | None = None
-        self._sync_sender: Sender | None = None
+        self._consumer = None
+        self._sync_sender = None
 
 
 def _after_fork_in_child() -> None:

@@ -22,9 +22,7 @@ NEVER = sys.maxsize
 class Consumer(threading.Thread):
     """Owns the queue of one client in one process and drains it through its Sender."""
 
-    def __init__(
-        self, sender: Sender, *, batch_size: int, max_batch_bytes: int, interval: float
-    ) -> None:
+    def __init__(self, sender: Sender, *, batch_size: int, max_batch_bytes: int, interval: float) -> None:
         super().__init__(name="trailmark-consumer", daemon=True)
         self.sender = sender
         self.batch_size = batch_size

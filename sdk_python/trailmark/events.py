@@ -164,7 +164,7 @@ def survey_fields(kind: object, score: object, scale: object) -> dict[str, Any]:
     else:
         if scale is not None:
             raise ValueError(f"scale applies to csat only, not {kind}")
-        low, high = SURVEY_RANGES[kind]  # type: ignore[index]
+        low, high = SURVEY_RANGES[kind]
     if not low <= score <= high:
         raise ValueError(f"{kind} score must be between {low} and {high}, not {score}")
     return fields

@@ -96,9 +96,7 @@ class Transport:
                 raise
             if response.will_close:
                 self.close()
-            return Answer(
-                response.status, _json(data), retry_after(response.getheader("Retry-After"))
-            )
+            return Answer(response.status, _json(data), retry_after(response.getheader("Retry-After")))
         raise AssertionError("unreachable")
 
     def close(self) -> None:

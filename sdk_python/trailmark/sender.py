@@ -17,7 +17,7 @@ from .request import Transport, envelope
 
 log = logging.getLogger("trailmark")
 
-OnError = Callable[[Exception, list], Any]
+OnError = Callable[[Exception, list[dict[str, Any]]], Any]
 
 # The collector's limit on one encoded event (collector/schema.py MAX_EVENT_BYTES).
 MAX_EVENT_BYTES = 32 * 1024
@@ -110,7 +110,7 @@ class Sender:
 
     def backoff(self, attempt: int) -> float:
         """Exponential backoff with jitter: half fixed, half random, so clients spread out."""
-        delay = min(self.max_backoff, self.backoff_base * 2**attempt)
+        delay = min(self.max_backoff, self.backoff_base * 2.0**attempt)
         return delay / 2 + random.uniform(0, delay / 2)
 
     def _send(self, events: list[dict[str, Any]], parts: list[bytes]) -> None:
@@ -127,9 +127,7 @@ class Sender:
                     self._accepted(events, answer.body)
                     return
                 message = answer.body.get("error") if isinstance(answer.body, dict) else None
-                error = APIError(
-                    answer.status, str(message or "no reason given"), answer.retry_after
-                )
+                error = APIError(answer.status, str(message or "no reason given"), answer.retry_after)
                 if answer.status < 500 and answer.status not in RETRY_4XX:
                     self.report(error, events)
                     return
@@ -141,9 +139,7 @@ class Sender:
                 wait = self.backoff(attempt)
             attempt += 1
             self.stats.retries += 1
-            log.info(
-                "trailmark: %s; retry %d/%d in %.2fs", error, attempt, self.max_retries, wait
-            )
+            log.info("trailmark: %s; retry %d/%d in %.2fs", error, attempt, self.max_retries, wait)
             if self.abort.wait(wait):
                 self.report(ShutdownError(f"shut down while retrying after: {error}"), events)
                 return
