@@ -1,4 +1,4 @@
-"""The `trailmark` command: serve, sites, rejected."""
+"""The `trailmark` command: serve, sites, rejected, demo, purge, backup."""
 
 from __future__ import annotations
 
@@ -15,9 +15,8 @@ import msgspec
 from collector import maintenance
 from collector.config import Settings
 from collector.demo import commands as demo_commands
+from collector.demo.shop import DEMO_KEY, DEMO_SITE
 from collector.store import SQLiteStore
-
-DEMO_SITE, DEMO_KEY = "demo", "wk_demo"
 
 
 def _store(db: str | None) -> SQLiteStore:
@@ -58,9 +57,10 @@ def serve(host: str, port: int, db: str | None, geoip: str | None, demo: bool) -
         # Stable across restarts: the first start picks the token and keeps it in the database.
         token = store.meta("admin_token", secrets.token_urlsafe(24))
         settings = dataclasses.replace(settings, admin_token=token)
+    base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     if demo:
         store.add_site(DEMO_SITE, "Demo shop", key=DEMO_KEY)
-    base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+        _seed_demo_once(store, base)
     click.echo(f"Trailmark collector on {base}  (database {settings.db})")
     click.echo(f"  admin token : {settings.admin_token}")
     for site in store.sites():
@@ -74,6 +74,19 @@ def serve(host: str, port: int, db: str | None, geoip: str | None, demo: bool) -
         create_app(settings, store), host=host, port=port, log_level="warning",
         access_log=False, proxy_headers=False, server_header=False,
     )
+
+
+def _seed_demo_once(store: SQLiteStore, base_url: str) -> None:
+    """A fresh demo database gets a week of believable journeys, so every page has data."""
+    with store.read() as conn:
+        seeded = conn.execute("SELECT 1 FROM events WHERE site_id = ? LIMIT 1", (DEMO_SITE,)).fetchone()
+    if seeded:
+        return
+    from collector.demo.seed import seed
+
+    click.echo("Seeding the demo site with 500 visitors (first run only)...")
+    stored = seed(store.path, visitors=500, seed=1, base_url=base_url)
+    click.echo(f"  {stored} events stored through /v1/batch")
 
 
 @main.group()
