@@ -61,22 +61,21 @@ def furthest_attempt(events: list[tuple[int, int]], steps: int, window_ms: int) 
     later start leaves the most of the window for the steps still to come, so it dominates.
     Events at one instant need no order: a step must come strictly after the one before.
     """
-    best: list[tuple[int, Path] | None] = [None] * (steps + 1)
+    starts: list[int] = [0] * (steps + 1)
+    paths: list[Path | None] = [None] * (steps + 1)
     for ts, mask in sorted(events):
-        for j in range(steps, 1, -1):  # high steps first: one event serves one step of an attempt
-            before = best[j - 1]
-            if mask >> (j - 1) & 1 and before is not None:
-                start, path = before
-                if path[-1] < ts <= start + window_ms:
-                    current = best[j]
-                    if current is None or start >= current[0]:
-                        best[j] = (start, (*path, ts))
+        if mask > 1:  # a later step: try it on the best attempt one step short of it
+            for j in range(steps, 1, -1):  # high steps first: one event serves one step of an attempt
+                path = paths[j - 1]
+                if mask >> (j - 1) & 1 and path is not None:
+                    start = starts[j - 1]
+                    if path[-1] < ts <= start + window_ms and (paths[j] is None or start >= starts[j]):
+                        starts[j], paths[j] = start, (*path, ts)
         if mask & 1:
-            best[1] = (ts, (ts,))
-    for j in range(steps, 0, -1):
-        found = best[j]
-        if found is not None:
-            return found[1]
+            starts[1], paths[1] = ts, (ts,)
+    for path in reversed(paths):
+        if path is not None:
+            return path
     return ()
 
 

@@ -50,7 +50,7 @@ def days_of(scope: Scope) -> range:
 class Figures:
     """Session sums by day and by breakdown value, from the rollup or the sessions table."""
 
-    def __init__(self, conn: sqlite3.Connection, scope: Scope) -> None:
+    def __init__(self, conn: sqlite3.Connection, scope: Scope, *, daily: bool = True) -> None:
         if scope.rolled_up:
             rows = conn.execute(_ROLLUP, (scope.site_id, scope.start // DAY_MS, scope.end // DAY_MS))
         else:
@@ -66,7 +66,7 @@ class Figures:
             self.totals.update(sums)
             for index, name in enumerate(BREAKDOWNS):
                 self.breakdowns[name][row[1 + index] or "(none)"] += sums["sessions"]
-        self.visitors, self.converted, self.day_visitors = _visitors(conn, scope)
+        self.visitors, self.converted, self.day_visitors = _visitors(conn, scope, daily)
 
     def metrics(self) -> dict[str, float]:
         sums = self.totals
@@ -99,7 +99,7 @@ class Figures:
         return series
 
 
-def _visitors(conn: sqlite3.Connection, scope: Scope) -> tuple[int, int, dict[int, int]]:
+def _visitors(conn: sqlite3.Connection, scope: Scope, daily: bool) -> tuple[int, int, dict[int, int]]:
     """Distinct visitors, converted visitors, and distinct visitors per day (no rollup sums these)."""
     where, args = scope.sql()
     goal_sql, goal_args = scope.goal.session_clause()
@@ -108,6 +108,8 @@ def _visitors(conn: sqlite3.Connection, scope: Scope) -> tuple[int, int, dict[in
         f" THEN s.visitor_id END) FROM sessions s WHERE {where}",
         [*goal_args, *args],
     ).fetchone()
+    if not daily:
+        return visitors, converted, {}
     by_day = dict(conn.execute(
         f"SELECT s.first_ts / 86400000 AS day, count(DISTINCT s.visitor_id) FROM sessions s"
         f" WHERE {where} GROUP BY day",
@@ -148,7 +150,7 @@ def change(value: float, previous: float) -> float | None:
 
 def overview(conn: sqlite3.Connection, scope: Scope) -> dict[str, Any]:
     """Everything the overview page shows, for a scope and the period before it."""
-    now, before = Figures(conn, scope), Figures(conn, scope.previous)
+    now, before = Figures(conn, scope), Figures(conn, scope.previous, daily=False)
     metrics, previous = now.metrics(), before.metrics()
     result: dict[str, Any] = {
         "range": {"from": scope.start, "to": scope.end},

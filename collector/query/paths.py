@@ -22,29 +22,29 @@ def paths(conn: sqlite3.Connection, scope: Scope, from_url: str, depth: int = 3)
     """
     where, args = scope.sql()
     match, match_args = url_match(from_url, "m")
+    hit, hit_args = url_match(from_url, "e")
     rows = conn.execute(
-        "SELECT e.session_id, e.ts, e.rowid, e.path FROM sessions s"
+        f"SELECT e.session_id, e.ts, e.path, {hit} FROM sessions s"
         " JOIN events e ON e.site_id = s.site_id AND e.session_id = s.id AND e.type = 'pageview'"
         f" WHERE {where} AND EXISTS (SELECT 1 FROM events m WHERE m.site_id = s.site_id"
         f" AND m.session_id = s.id AND m.type = 'pageview' AND {match})",
-        [*args, *match_args],
+        [*hit_args, *args, *match_args],
     )
-    by_session: dict[str, list[tuple[int, int, str]]] = defaultdict(list)
-    for session_id, ts, rowid, path in rows:
-        by_session[session_id].append((ts, rowid, path or "(none)"))
-    matching = _matching_rowids(conn, scope, match, match_args)
+    by_session: dict[str, list[tuple[int, str, int]]] = defaultdict(list)
+    for session_id, ts, path, is_hit in rows:
+        by_session[session_id].append((ts, path or "(none)", is_hit))
     after: list[Counter[str]] = [Counter() for _ in range(depth)]
     before: list[Counter[str]] = [Counter() for _ in range(depth)]
     links_after: Counter[tuple[int, str, str]] = Counter()
     links_before: Counter[tuple[int, str, str]] = Counter()
     sessions = 0
     for views in by_session.values():
-        views.sort()
-        at = next((i for i, v in enumerate(views) if v[1] in matching), None)
+        views.sort(key=lambda view: view[0])  # stable: views at one instant keep index order
+        at = next((i for i, v in enumerate(views) if v[2]), None)
         if at is None:
             continue
         sessions += 1
-        pages = [v[2] for v in views]
+        pages = [v[1] for v in views]
         _walk(pages[at + 1:], pages[at], after, links_after, EXIT)
         _walk(pages[:at][::-1], pages[at], before, links_before, ENTRANCE)
     return {
@@ -55,18 +55,6 @@ def paths(conn: sqlite3.Connection, scope: Scope, from_url: str, depth: int = 3)
         "next_links": _links(links_after),
         "previous_links": _links(links_before),
     }
-
-
-def _matching_rowids(
-    conn: sqlite3.Connection, scope: Scope, match: str, match_args: list[object]
-) -> set[int]:
-    where, args = scope.sql()
-    rows = conn.execute(
-        "SELECT m.rowid FROM sessions s JOIN events m ON m.site_id = s.site_id"
-        f" AND m.session_id = s.id AND m.type = 'pageview' WHERE {where} AND {match}",
-        [*args, *match_args],
-    )
-    return {rowid for (rowid,) in rows}
 
 
 def _walk(
