@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "sdk_python"))  # this checkout's SDK, installed or not
 TRAILMARK_CLI = Path(sys.executable).parent / "trailmark"
 KEY = "wk_bench"
 

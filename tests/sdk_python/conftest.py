@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
-import trailmark
 
-from .stub import Stub, serve_stub
+# The SDK is its own distribution; import it from the tree even where the editable install
+# (`pip install -e sdk_python`) was skipped, so these tests always test this checkout.
+SDK_PATH = str(Path(__file__).resolve().parents[2] / "sdk_python")
+if SDK_PATH not in sys.path:
+    sys.path.insert(0, SDK_PATH)
+
+import trailmark  # noqa: E402
+
+from .stub import Stub, serve_stub  # noqa: E402
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ import trailmark
 from collector.app import create_app
 from tests.conftest import ThreadedServer, free_port, make_settings, make_store, read_rows
 
+from .conftest import SDK_PATH
 from .stub import Reply, serve_stub
 
 
@@ -160,7 +161,8 @@ def test_queue_full_is_counted(collector_server, make_client, errors) -> None:
 
 
 def run_script(source: str, url: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "COLLECTOR_URL": url}
+    path = os.pathsep.join(filter(None, [SDK_PATH, os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "COLLECTOR_URL": url, "PYTHONPATH": path}
     return subprocess.run([sys.executable, "-c", textwrap.dedent(source)], env=env,
                           capture_output=True, text=True, timeout=120)
 
