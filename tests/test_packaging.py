@@ -1,0 +1,60 @@
+"""The Dockerfile cannot be built here: check that what it names exists and what it runs works."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from collector.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCKERFILE = (ROOT / "Dockerfile").read_text()
+
+
+def test_dockerfile_copies_paths_that_exist() -> None:
+    sources = [
+        src
+        for line in DOCKERFILE.splitlines()
+        if line.startswith("COPY") and "--from" not in line
+        for src in line.split()[1:-1]
+    ]
+    assert sources == ["sdk_js/package.json", "sdk_js/package-lock.json", "sdk_js/", "pyproject.toml",
+                       "README.md", "collector/"]
+    for src in sources:
+        assert (ROOT / src).exists(), src
+
+
+def test_dockerfile_build_stage_runs_scripts_that_exist() -> None:
+    scripts = json.loads((ROOT / "sdk_js/package.json").read_text())["scripts"]
+    assert "npm run build" in DOCKERFILE and "build" in scripts
+    assert "npm ci" in DOCKERFILE and (ROOT / "sdk_js/package-lock.json").exists()
+    # The bundle stage builds into the folders the runtime stage copies from.
+    build = (ROOT / "sdk_js/build.mjs").read_text()
+    assert '"collector", "static"' in build and '"collector", "ui", "static", "vendor"' in build
+
+
+def test_dockerfile_is_multi_stage_non_root_with_volume_and_healthcheck() -> None:
+    assert re.findall(r"^FROM (\S+)", DOCKERFILE, re.M) == ["node:20-slim", "python:3.11-slim"]
+    assert "USER trailmark" in DOCKERFILE
+    assert 'VOLUME ["/data"]' in DOCKERFILE
+    assert "/healthz" in DOCKERFILE
+    cmd = json.loads(re.search(r"^CMD (.+)$", DOCKERFILE, re.M).group(1))  # type: ignore[union-attr]
+    assert cmd == ["trailmark", "serve", "--host", "0.0.0.0", "--port", "8000"]
+
+
+def test_the_command_the_image_runs_accepts_its_flags() -> None:
+    result = CliRunner().invoke(main, ["serve", "--help"])
+    assert result.exit_code == 0
+    for flag in ("--host", "--port", "--db", "--geoip", "--demo"):
+        assert flag in result.output
+
+
+def test_trailmark_entry_point_is_installed() -> None:
+    result = subprocess.run([Path(sys.executable).parent / "trailmark", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0
+    assert "serve" in result.stdout and "sites" in result.stdout
