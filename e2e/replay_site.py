@@ -17,11 +17,12 @@ PAGE_TWO = "Checkout page two"
 CART_TEXT = "Cart: 1 item"
 
 
-def _doc(collector: str, key: str, title: str, body: str, replay: str = "1") -> str:
+def _doc(collector: str, key: str, title: str, body: str, replay: str = "1", mask: str = "") -> str:
+    mask_attr = f' data-replay-mask="{mask}"' if mask else ""
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>{escape(title)}</title>
 <style>body {{ font: 16px sans-serif; margin: 24px; }} .card {{ border: 1px solid #ccc; padding: 12px; }}</style>
 <script>window.trailmark=window.trailmark||function(){{(trailmark.q=trailmark.q||[]).push(arguments)}}</script>
-<script async src="{collector}/trailmark.js" data-key="{key}" data-replay="{replay}"></script>
+<script async src="{collector}/trailmark.js" data-key="{key}" data-replay="{replay}"{mask_attr}></script>
 </head><body>{body}</body></html>"""
 
 
@@ -57,9 +58,9 @@ def big_page(n: int) -> str:
     return f"<h1>Big page</h1><table id='big'>{rows}</table>"
 
 
-def site_app(collector: str, key: str, *, replay: str = "1", nodes: int = 5000) -> Starlette:
+def site_app(collector: str, key: str, *, replay: str = "1", mask: str = "", nodes: int = 5000) -> Starlette:
     async def one(request: Request) -> HTMLResponse:
-        return HTMLResponse(_doc(collector, key, "Page one", PAGE_ONE_BODY, replay))
+        return HTMLResponse(_doc(collector, key, "Page one", PAGE_ONE_BODY, replay, mask))
 
     async def two(request: Request) -> HTMLResponse:
         return HTMLResponse(_doc(collector, key, "Page two", PAGE_TWO_BODY, replay))

@@ -176,6 +176,23 @@ def test_recorded_visit_is_private_and_plays_back(browser: Browser, collector_se
     page.context.close()
 
 
+def test_mask_all_text_mode_records_structure_without_text(browser: Browser, collector_server: Any) -> None:  # noqa: F811
+    server = collector_server
+    with ThreadedServer(site_app(server.url, server.key, mask="all"), port := free_port()):
+        page = browser.new_context().new_page()
+        page.goto(f"http://127.0.0.1:{port}/")
+        page.wait_for_function("window.trailmark && window.trailmark._replay === true")
+        session_id = str(page.evaluate("trailmark._ctx().session_id"))
+        page.goto("about:blank")
+        page.context.close()
+    events = wait_until("the page's snapshot is stored",
+                        lambda: [e for e in stored_events(server, session_id) if e["type"] == 2])
+    text = json.dumps(events)
+    assert '"tagName": "h1"' in text and '"tagName": "button"' in text  # the page's shape is there
+    for visible in (PAGE_ONE, "Blue mug", "Add to cart", "Go to checkout"):
+        assert visible not in text
+
+
 def forged_chunk(session_id: str, t0: int) -> dict[str, Any]:
     """A hand-made recording whose page carries a script and an inline handler, as an attacker would send."""
     def el(node_id: int, tag: str, children: list[Any], **attrs: str) -> dict[str, Any]:
