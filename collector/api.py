@@ -215,7 +215,7 @@ def create_segment(request: Request, body: bytes) -> Any:
 @admin_post
 def delete_segment(request: Request, body: bytes) -> Any:
     segment_id = request.path_params["id"]
-    if not segment_id.isdigit():
+    if not (segment_id.isascii() and segment_id.isdigit() and len(segment_id) <= 18):
         raise ClientError(400, "a segment id is a number")
     if not segment_queries.delete_segment(request.app.state.store.path, site_param(request), int(segment_id)):
         raise ClientError(404, f"no segment {segment_id} for this site")
