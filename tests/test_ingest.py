@@ -43,7 +43,8 @@ def test_good_batch_is_stored_with_its_fields(client: Client) -> None:
     answer = post(client, batch(page, cart), **{"content-type": "application/json"})
     assert answer.status_code == 200
     assert answer.json() == {"accepted": 2, "rejected": []}
-    rows = client.rows("SELECT site_id, id, session_id, type, anon_id, url, path, name, data FROM events ORDER BY rowid")
+    rows = client.rows(
+        "SELECT site_id, id, session_id, type, anon_id, url, path, name, data FROM events ORDER BY rowid")
     assert rows == [
         {"site_id": "test", "id": page["id"], "session_id": "sess-1", "type": "pageview", "anon_id": "anon-1",
          "url": "https://shop.example/", "path": "/", "name": None,
@@ -66,7 +67,8 @@ GOOD = event(id="good-event")
 
 # (body, headers, status, error): every whole-request refusal with its exact answer.
 REFUSALS = [
-    pytest.param(b"{not json", {}, 400, "malformed JSON: JSON is malformed: object keys must be strings (byte 1)", id="invalid-json"),
+    pytest.param(b"{not json", {}, 400, "malformed JSON: JSON is malformed: object keys must be strings (byte 1)",
+                 id="invalid-json"),
     pytest.param(b'{"key": "wk_\xff", "events": [{}]}', {}, 400,
                  "malformed JSON: 'utf-8' codec can't decode byte 0xff in position 3: invalid start byte",
                  id="invalid-utf8"),
@@ -78,7 +80,8 @@ REFUSALS = [
                  "invalid batch: Object missing required field `key`", id="no-key"),
     pytest.param(batch(*[event() for _ in range(501)]), {}, 413,
                  "too many events: 501 > 500 per batch", id="501-events"),
-    pytest.param(b"x" * (MAX_BODY_BYTES + 1), {}, 413, f"body is larger than {MAX_BODY_BYTES} bytes", id="oversize-body"),
+    pytest.param(b"x" * (MAX_BODY_BYTES + 1), {}, 413, f"body is larger than {MAX_BODY_BYTES} bytes",
+                 id="oversize-body"),
     pytest.param(gzip.compress(b" " * (50 * MAX_BODY_BYTES)), {"content-encoding": "gzip"}, 413,
                  f"body is larger than {MAX_BODY_BYTES} bytes after decompression", id="gzip-bomb"),
     pytest.param(b"\x1f\x8b\x08\x00garbage", {"content-encoding": "gzip"}, 400,

@@ -1,0 +1,104 @@
+"""The first analyst slice, health, metrics and the CLI of the collector core."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner
+
+from collector.cli import main
+from tests.conftest import Client
+
+NOW = int(time.time() * 1000) - 600_000
+# Unknown user agents (TestClient's own) are bots, which analytics leave out by default.
+BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+
+
+def post(client: Client, *events: dict[str, Any]) -> None:
+    body = json.dumps({"key": "wk_test", "events": list(events)})
+    headers = {"content-type": "text/plain", "user-agent": BROWSER}
+    assert client.http.post("/v1/batch", content=body, headers=headers).status_code == 200
+
+
+def pageview(session_id: str, ts: int) -> dict[str, Any]:
+    return {"id": f"{session_id}-pv", "type": "pageview", "ts": ts, "anon_id": f"a-{session_id}",
+            "session_id": session_id, "url": "https://shop.example/"}
+
+
+def test_api_needs_the_admin_token(client: Client) -> None:
+    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic x"}):
+        answer = client.http.get("/api/sites", headers=headers)
+        assert (answer.status_code, answer.json()) == (
+            401, {"error": "admin token required (Authorization: Bearer <token>)"})
+    assert client.http.get("/api/sites", headers=client.admin).json() == {"sites": [
+        {"id": "test", "name": "Test site", "write_key": "wk_test",
+         "origins": ["http://127.0.0.1:*", "http://localhost:*", "https://shop.example"]}]}
+
+
+def test_sessions_page_newest_first_with_a_cursor(client: Client) -> None:
+    for i in range(5):
+        post(client, pageview(f"s{i}", NOW + i * 1000))
+    seen, cursor = [], None
+    while True:
+        params = {"site": "test", "limit": "2", **({"cursor": cursor} if cursor else {})}
+        page = client.http.get("/api/sessions", params=params, headers=client.admin).json()
+        seen.append([s["id"] for s in page["sessions"]])
+        cursor = page["next"]
+        if cursor is None:
+            break
+    assert seen == [["s4", "s3"], ["s2", "s1"], ["s0"]]
+    bad = client.http.get("/api/sessions", params={"cursor": "%%%"}, headers=client.admin)
+    assert (bad.status_code, bad.json()) == (400, {"error": "bad cursor"})
+
+
+def test_one_session_with_its_events_in_order(client: Client) -> None:
+    post(client, {"id": "late", "type": "track", "ts": NOW + 50, "anon_id": "a", "session_id": "s", "name": "b"},
+         {"id": "early", "type": "track", "ts": NOW, "anon_id": "a", "session_id": "s", "name": "a",
+          "props": {"k": 1}})
+    found = client.http.get("/api/sessions/s", headers=client.admin).json()
+    assert [(e["id"], e["name"]) for e in found["events"]] == [("early", "a"), ("late", "b")]
+    assert found["events"][0]["props"] == {"k": 1}
+    assert found["events"][0]["client_ts"] == NOW
+    missing = client.http.get("/api/sessions/nope", headers=client.admin)
+    assert (missing.status_code, missing.json()) == (404, {"error": "no such session"})
+
+
+def test_rejected_events_are_listed_by_api_and_cli(client: Client) -> None:
+    bad = {"id": "x", "type": "survey", "ts": NOW, "kind": "nps", "score": 42}
+    post(client, bad)
+    listed = client.http.get("/api/rejected", params={"site": "test"}, headers=client.admin).json()["rejected"]
+    assert [(r["site_id"], r["source"], r["reason"]) for r in listed] == [
+        ("test", "batch", "Expected `int` <= 10 - at `$.score`")]
+    assert json.loads(listed[0]["raw"]) == bad
+    result = CliRunner().invoke(main, ["rejected", "--db", str(client.db_path)])
+    assert result.exit_code == 0
+    (line,) = result.output.splitlines()
+    assert json.loads(line)["reason"] == "Expected `int` <= 10 - at `$.score`"
+
+
+def test_healthz_and_metrics(client: Client) -> None:
+    post(client, pageview("m1", NOW), {"id": "bad", "type": "nope", "ts": NOW})
+    post(client, pageview("m1", NOW))  # a duplicate
+    assert client.http.get("/healthz").text == "ok"
+    text = client.http.get("/metrics").text
+    assert "trailmark_events_accepted_total 2\n" in text
+    assert "trailmark_events_duplicate_total 1\n" in text
+    assert 'trailmark_events_rejected_total{reason="invalid"} 1\n' in text
+    assert "trailmark_write_queue_depth 0\n" in text
+    assert "trailmark_commit_seconds_count 2\n" in text
+
+
+def test_cli_sites_add_and_list(tmp_path: Path) -> None:
+    db = str(tmp_path / "cli.db")
+    runner = CliRunner()
+    added = runner.invoke(main, ["sites", "add", "My Shop", "--origin", "https://shop.example", "--db", db])
+    assert added.exit_code == 0
+    key = added.output.strip()
+    assert key.startswith("wk_") and len(key) == 27
+    fixed = runner.invoke(main, ["sites", "add", "Blog", "--key", "wk_blog", "--db", db])
+    assert fixed.output.strip() == "wk_blog"
+    listed = runner.invoke(main, ["sites", "list", "--db", db]).output.splitlines()
+    assert listed == [f"my-shop\tMy Shop\t{key}\thttps://shop.example", "blog\tBlog\twk_blog\tany origin"]
