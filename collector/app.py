@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from collector import api, ingest, openapi, privacy, replay_api, ui
+from collector import api, heatmap_api, ingest, openapi, privacy, replay_api, ui
 from collector.config import Settings
 from collector.demo import shop as demo_shop
 from collector.enricher import Enricher
@@ -125,6 +125,7 @@ def create_app(settings: Settings, store: SQLiteStore | None = None) -> Starlett
         Route("/healthz", healthz),
         Route("/metrics", metrics),
         *replay_api.routes, *replay_page_routes,  # before api: /replay wins over /api/sessions/{id}
+        *heatmap_api.routes,  # before api and ui: its /heatmaps page replaces the placeholder
         *openapi.routes,
         *privacy.routes,
         *api.routes,

@@ -256,6 +256,159 @@ def m008_query_indexes(db: Database) -> None:
         """
     )
 
+
+@migrations()
+def m006_heatmap(db: Database) -> None:
+    """Heatmap rollups (issue 6), kept by triggers in the writer's transaction: exact, never stale.
+
+    docs/heatmaps.md explains the grids; collector/query/heatmap.py reads these tables.
+    """
+    # Device bucket from the event's viewport width (DESIGN.md); '' when the SDK sent none.
+    def device(e: str) -> str:
+        vw = f"json_extract({e}.data, '$.vw')"
+        return (f"CASE WHEN {vw} IS NULL THEN '' WHEN {vw} < 768 THEN 'mobile'"
+                f" WHEN {vw} < 1024 THEN 'tablet' ELSE 'desktop' END")
+
+    def cell(e: str, field: str) -> str:  # 16 x 16 grid over the element box; -1 without offsets
+        v = f"json_extract({e}.data, '$.{field}')"
+        return f"CASE WHEN {v} IS NULL THEN -1 ELSE min(15, max(0, CAST({v} * 16 AS INTEGER))) END"
+
+    def point(e: str, field: str) -> str:  # 16 px grid over the page; -1 without coordinates
+        v = f"json_extract({e}.data, '$.{field}')"
+        return f"CASE WHEN {v} IS NULL THEN -1 ELSE max(0, CAST({v} AS INTEGER) / 16) END"
+
+    def keys(e: str) -> str:
+        return (f"{e}.site_id, coalesce({e}.route, {e}.path, ''), {device(e)}, {e}.ts / 86400000,"
+                f" coalesce(json_extract({e}.data, '$.rage'), 0), coalesce({e}.name, '')")
+
+    def human(e: str) -> str:
+        return (f"NOT EXISTS (SELECT 1 FROM sessions s WHERE s.site_id = {e}.site_id"
+                f" AND s.id = {e}.session_id AND s.is_bot = 1)")
+
+    def clicks(e: str, sign: str, source: str) -> str:
+        """Add (sign '') or take back (sign '-') the clicks `source` selects, in all three grids."""
+        upsert = "ON CONFLICT DO UPDATE SET n = n + excluded.n"
+        return f"""
+            INSERT INTO heatmap_elements (site_id, route, device, day, rage, sel, n, dead, tag, text)
+                SELECT {keys(e)}, {sign}count(*),
+                    {sign}sum(coalesce(json_extract({e}.data, '$.dead'), 0)),
+                    max(json_extract({e}.data, '$.tag')), max(json_extract({e}.data, '$.text'))
+                {source} GROUP BY 1, 2, 3, 4, 5, 6
+                ON CONFLICT DO UPDATE SET n = n + excluded.n, dead = dead + excluded.dead,
+                    tag = coalesce(max(tag, excluded.tag), tag, excluded.tag),
+                    text = coalesce(max(text, excluded.text), text, excluded.text);
+            INSERT INTO heatmap_cells SELECT {keys(e)}, {cell(e, "rx")}, {cell(e, "ry")},
+                {sign}count(*) {source} GROUP BY 1, 2, 3, 4, 5, 6, 7, 8 {upsert};
+            INSERT INTO heatmap_points SELECT {keys(e)}, {point(e, "x")}, {point(e, "y")},
+                {sign}count(*) {source} GROUP BY 1, 2, 3, 4, 5, 6, 7, 8 {upsert};"""
+
+    bot_clicks = "FROM events e WHERE e.site_id = new.site_id AND e.session_id = new.id AND e.type = 'click'"
+
+    # Scroll: one report per pageview counts, its latest (deepest). Two reports belong to the same
+    # pageview when they share session and URL with no pageview of that session between them.
+    def same_view(a: str, b: str) -> str:
+        """Report `a` (an events row) and report `b` (a heatmap_scroll_views row) are one pageview."""
+        return (f"{b}.site_id = {a}.site_id AND {b}.session_id = {a}.session_id AND {b}.url IS {a}.url"
+                f" AND NOT EXISTS (SELECT 1 FROM events p WHERE p.site_id = {a}.site_id"
+                f" AND p.session_id = {a}.session_id AND p.type = 'pageview'"
+                f" AND p.ts > min({a}.ts, {b}.ts) AND p.ts <= max({a}.ts, {b}.ts))")
+
+    def views(sign: str, row: str) -> str:
+        return f"""INSERT INTO heatmap_scroll VALUES ({row}.site_id, {row}.route, {row}.device,
+                {row}.day, {row}.depth, {sign}1, {sign}coalesce({row}.vh, 0), {sign}({row}.vh IS NOT NULL))
+            ON CONFLICT DO UPDATE SET n = n + excluded.n, vh_sum = vh_sum + excluded.vh_sum,
+                vh_n = vh_n + excluded.vh_n;"""
+
+    db.executescript(
+        f"""
+        -- Clicks per page (route template), device bucket, UTC day, rage flag and element selector.
+        CREATE TABLE heatmap_elements (
+            site_id TEXT NOT NULL, route TEXT NOT NULL, device TEXT NOT NULL, day INTEGER NOT NULL,
+            rage INTEGER NOT NULL, sel TEXT NOT NULL,
+            n INTEGER NOT NULL, dead INTEGER NOT NULL, tag TEXT, text TEXT,
+            PRIMARY KEY (site_id, route, device, day, rage, sel)
+        ) WITHOUT ROWID;
+        -- Where inside its element a click landed: rx, ry on a 16 x 16 grid.
+        CREATE TABLE heatmap_cells (
+            site_id TEXT NOT NULL, route TEXT NOT NULL, device TEXT NOT NULL, day INTEGER NOT NULL,
+            rage INTEGER NOT NULL, sel TEXT NOT NULL, gx INTEGER NOT NULL, gy INTEGER NOT NULL,
+            n INTEGER NOT NULL,
+            PRIMARY KEY (site_id, route, device, day, rage, sel, gx, gy)
+        ) WITHOUT ROWID;
+        -- Where on the page a click landed (16 px grid): drawn only for elements the viewer cannot find.
+        CREATE TABLE heatmap_points (
+            site_id TEXT NOT NULL, route TEXT NOT NULL, device TEXT NOT NULL, day INTEGER NOT NULL,
+            rage INTEGER NOT NULL, sel TEXT NOT NULL, px INTEGER NOT NULL, py INTEGER NOT NULL,
+            n INTEGER NOT NULL,
+            PRIMARY KEY (site_id, route, device, day, rage, sel, px, py)
+        ) WITHOUT ROWID;
+
+        CREATE TRIGGER heatmap_click_insert AFTER INSERT ON events
+            WHEN new.type = 'click' AND {human("new")} BEGIN
+            {clicks("new", "", "WHERE true")}
+        END;
+        CREATE TRIGGER heatmap_click_delete AFTER DELETE ON events
+            WHEN old.type = 'click' AND {human("old")} BEGIN
+            {clicks("old", "-", "WHERE true")}
+        END;
+        CREATE TRIGGER heatmap_click_bot_insert AFTER INSERT ON sessions WHEN new.is_bot = 1 BEGIN
+            {clicks("e", "-", bot_clicks)}
+        END;
+        CREATE TRIGGER heatmap_click_bot_update AFTER UPDATE OF is_bot ON sessions
+            WHEN new.is_bot = 1 AND old.is_bot = 0 BEGIN
+            {clicks("e", "-", bot_clicks)}
+        END;
+
+        -- The counted scroll report of each pageview of a human; heatmap_scroll sums these.
+        CREATE TABLE heatmap_scroll_views (
+            event INTEGER PRIMARY KEY,
+            site_id TEXT NOT NULL, session_id TEXT NOT NULL, url TEXT, ts INTEGER NOT NULL,
+            route TEXT NOT NULL, path TEXT NOT NULL, device TEXT NOT NULL, day INTEGER NOT NULL,
+            depth INTEGER NOT NULL, vh INTEGER
+        );
+        CREATE INDEX heatmap_scroll_views_session ON heatmap_scroll_views (site_id, session_id, url, ts);
+        CREATE INDEX heatmap_scroll_views_path ON heatmap_scroll_views (site_id, path, ts);
+        -- Pageviews by the depth they reached (0..100 % of the document) and their viewport heights.
+        CREATE TABLE heatmap_scroll (
+            site_id TEXT NOT NULL, route TEXT NOT NULL, device TEXT NOT NULL, day INTEGER NOT NULL,
+            depth INTEGER NOT NULL, n INTEGER NOT NULL, vh_sum INTEGER NOT NULL, vh_n INTEGER NOT NULL,
+            PRIMARY KEY (site_id, route, device, day, depth)
+        ) WITHOUT ROWID;
+        CREATE TRIGGER heatmap_scroll_view_insert AFTER INSERT ON heatmap_scroll_views BEGIN
+            {views("", "new")}
+        END;
+        CREATE TRIGGER heatmap_scroll_view_delete AFTER DELETE ON heatmap_scroll_views BEGIN
+            {views("-", "old")}
+        END;
+        -- A later report replaces the earlier one of its pageview; a late-arriving earlier one is ignored.
+        CREATE TRIGGER heatmap_scroll_insert AFTER INSERT ON events
+            WHEN new.type = 'scroll' AND {human("new")} AND NOT EXISTS (
+                SELECT 1 FROM heatmap_scroll_views v WHERE {same_view("new", "v")} AND v.ts > new.ts)
+            BEGIN
+            DELETE FROM heatmap_scroll_views WHERE event IN (
+                SELECT v.event FROM heatmap_scroll_views v WHERE {same_view("new", "v")});
+            INSERT INTO heatmap_scroll_views VALUES (new.rowid, new.site_id, new.session_id, new.url,
+                new.ts, coalesce(new.route, new.path, ''), coalesce(new.path, ''), {device("new")},
+                new.ts / 86400000, coalesce(json_extract(new.data, '$.depth'), 0),
+                json_extract(new.data, '$.vh'));
+        END;
+        CREATE TRIGGER heatmap_scroll_delete AFTER DELETE ON events WHEN old.type = 'scroll' BEGIN
+            DELETE FROM heatmap_scroll_views WHERE event = old.rowid;
+        END;
+        CREATE TRIGGER heatmap_scroll_bot_insert AFTER INSERT ON sessions WHEN new.is_bot = 1 BEGIN
+            DELETE FROM heatmap_scroll_views WHERE site_id = new.site_id AND session_id = new.id;
+        END;
+        CREATE TRIGGER heatmap_scroll_bot_update AFTER UPDATE OF is_bot ON sessions
+            WHEN new.is_bot = 1 AND old.is_bot = 0 BEGIN
+            DELETE FROM heatmap_scroll_views WHERE site_id = new.site_id AND session_id = new.id;
+        END;
+
+        -- Clicks of one concrete path (not a route template), for heatmaps of /product/42.
+        CREATE INDEX events_click_path ON events (site_id, path, ts) WHERE type = 'click';
+        """
+    )
+
+
 def migrate(db: Database) -> None:
     """Bring the schema up to date; safe to run on every start."""
     migrations.apply(db)

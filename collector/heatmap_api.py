@@ -1,0 +1,62 @@
+"""GET /api/heatmap, /api/heatmap/pages and /api/heatmap/snapshot, and the viewer page's routes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.routing import Route
+
+from collector.api import admin, checked_range, site_param
+from collector.errors import ClientError
+from collector.query import heatmap as queries
+from collector.ui.heatmap import routes as page_routes
+
+
+def _scope(request: Request) -> queries.Scope:
+    q = request.query_params
+    start, end = checked_range(q.get("from"), q.get("to"))
+    rage = q.get("rage", "0")
+    if rage not in ("0", "1", "true", "false"):
+        raise ClientError(400, "rage must be 0 or 1")
+    return queries.Scope(
+        site_id=site_param(request), url=q.get("url", ""), device=q.get("device", ""),
+        start=start, end=end, rage=rage in ("1", "true"),
+    )
+
+
+@admin
+def heatmap(request: Request) -> Any:
+    kind = request.query_params.get("kind", "click")
+    if kind not in ("click", "scroll"):
+        raise ClientError(400, "kind must be click or scroll")
+    scope = _scope(request)
+    with request.app.state.store.read() as conn:
+        return queries.clicks(conn, scope) if kind == "click" else queries.scroll(conn, scope)
+
+
+@admin
+def pages(request: Request) -> Any:
+    q = request.query_params
+    start, end = checked_range(q.get("from"), q.get("to"))
+    site_id = site_param(request)
+    with request.app.state.store.read() as conn:
+        return {"pages": queries.pages(conn, site_id, start, end)}
+
+
+@admin
+def snapshot(request: Request) -> Any:
+    scope = _scope(request)
+    with request.app.state.store.read() as conn:
+        found = queries.snapshot(conn, scope)
+    if found is None:
+        raise ClientError(404, "no recorded snapshot of this page for this device")
+    return found
+
+
+routes = [
+    Route("/api/heatmap", heatmap),
+    Route("/api/heatmap/pages", pages),
+    Route("/api/heatmap/snapshot", snapshot),
+    *page_routes,
+]
