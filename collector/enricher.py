@@ -43,6 +43,10 @@ class Enricher:
         self.settings = settings
         self.trusted = parse_trusted_proxies(",".join(settings.trusted_proxies))
         self.geo = GeoReader(settings.geoip)
+        # ipaddress parsing costs more than the rest of a request's enrichment; repeat visitors
+        # send the same (peer, header) pair.
+        self._client_ip = lru_cache(maxsize=65536)(self._resolve_ip)
+        self._sites: dict[str, tuple[Site, frozenset[str], tuple[str, ...]]] = {}
         self._salts: Salts | None = None
         self._salts_conn: sqlite3.Connection | None = None
         self._lock = threading.Lock()
@@ -55,7 +59,10 @@ class Enricher:
     def client_ip(self, request: Request) -> str:
         """The socket peer, or X-Forwarded-For's client when the peer is a trusted proxy."""
         peer = request.client.host if request.client else None
-        return client_ip(peer, request.headers.get("x-forwarded-for"), self.trusted)
+        return self._client_ip(peer, request.headers.get("x-forwarded-for"))
+
+    def _resolve_ip(self, peer: str | None, forwarded_for: str | None) -> str:
+        return client_ip(peer, forwarded_for, self.trusted)
 
     def facts(self, request: Request, site: Site, received_at: int, sent_at: int | None) -> Facts:
         """What all events of one request share: device, geo and the cookieless visitor id."""
@@ -79,11 +86,11 @@ class Enricher:
 
     def row(self, row: EventRow, facts: Facts, site: Site) -> EventRow:
         """Per-event enrichment: secrets out of URLs, route template, acquisition on pageviews."""
-        names = _sensitive_names(_setting(site, "sensitive_params"))
+        names, templates = self._site_config(site)
         if row.url:
             row.url = strip_sensitive(row.url, names)
         if row.route is None and row.path is not None:
-            row.route = route_for(row.path, _setting(site, "route_templates"))
+            row.route = route_for(row.path, templates)
         referrer_changed = True  # unknown unless this is a pageview
         if row.acquisition is not None:
             raw = row.acquisition.referrer
@@ -97,6 +104,14 @@ class Enricher:
                 data["referrer"] = strip_sensitive(data["referrer"], names)
                 row.data = _encode(data)
         return row
+
+    def _site_config(self, site: Site) -> tuple[frozenset[str], tuple[str, ...]]:
+        """A site's sensitive names and route templates, parsed once per Site object."""
+        cached = self._sites.get(site.id)
+        if cached is None or cached[0] is not site:  # the store hands out a new Site on change
+            names = _sensitive_names(_setting(site, "sensitive_params"))
+            cached = self._sites[site.id] = (site, names, _setting(site, "route_templates"))
+        return cached[1], cached[2]
 
     def salts(self) -> Salts:
         """Daily salts on a connection of our own: written once a day, read from memory after."""

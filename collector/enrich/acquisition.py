@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Literal
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import SplitResult, parse_qsl, urlsplit
 
 import msgspec
 
@@ -59,12 +60,15 @@ class Acquisition(msgspec.Struct, frozen=True, kw_only=True):
     utm_content: str = ""
 
 
+@lru_cache(maxsize=16384)  # landing URLs and referrers repeat across visitors
 def classify(url: str | None, referrer: str | None) -> Acquisition:
     """Classify a landing page URL and its referrer; campaign tags win over the referrer."""
-    page_host = _host(url)
-    ref_host = _host(referrer)
-    from_app = bool(referrer) and referrer.startswith("android-app:")
-    params = _query(url)
+    page = _split(url)
+    ref = _split(referrer)
+    page_host = _host(page)
+    ref_host = _host(ref)
+    from_app = ref is not None and ref.scheme == "android-app"
+    params = _query(page)
     utm = {name: params.get(name, "").strip()[:_UTM_MAX] for name in _UTM}
     channel = _tagged_channel(params, utm["utm_source"].lower(), utm["utm_medium"].lower())
     if channel is None:
@@ -148,25 +152,30 @@ def _is_social(source_or_host: str) -> bool:
     return name in SOCIAL_NETWORKS or name == "ig"
 
 
-def _host(url: str | None) -> str:
-    """Lower-case host without "www."; an android-app:// referrer gives the app's package."""
+def _split(url: str | None) -> SplitResult | None:
     if not url:
+        return None
+    try:
+        return urlsplit(url.strip())
+    except ValueError:
+        return None
+
+
+def _host(parts: SplitResult | None) -> str:
+    """Lower-case host without "www."; an android-app:// referrer gives the app's package."""
+    if parts is None:
         return ""
     try:
-        host = urlsplit(url.strip()).hostname or ""
+        host = parts.hostname or ""
     except ValueError:
         return ""
     return host.removeprefix("www.")
 
 
-def _query(url: str | None) -> dict[str, str]:
-    if not url or "?" not in url:
-        return {}
-    try:
-        query = urlsplit(url).query
-    except ValueError:
+def _query(parts: SplitResult | None) -> dict[str, str]:
+    if parts is None or not parts.query:
         return {}
     params: dict[str, str] = {}
-    for name, value in parse_qsl(query, keep_blank_values=True):
+    for name, value in parse_qsl(parts.query, keep_blank_values=True):
         params.setdefault(name.lower(), value)
     return params

@@ -17,8 +17,13 @@ Template = tuple[str, tuple[str, ...], bool]  # (text, segments, ends with "*")
 
 def route_for(path: str, templates: Sequence[str] = ()) -> str:
     """The first matching site template, else the path with id-like segments folded."""
+    return _route(path, tuple(templates))
+
+
+@lru_cache(maxsize=16384)
+def _route(path: str, templates: tuple[str, ...]) -> str:
     segments = path.split("/")
-    for text, pattern, rest in _compile(tuple(templates)):
+    for text, pattern, rest in _compile(templates):
         if _matches(segments, pattern, rest):
             return text
     return "/".join(_fold(segment) for segment in segments) or "/"
