@@ -19,6 +19,8 @@ class Settings:
     admin_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     geoip: Path | None = None
     trusted_proxies: tuple[str, ...] = ()
+    # Query parameters removed from stored URLs; empty keeps the default list (docs/privacy.md).
+    sensitive_params: tuple[str, ...] = ()
     # Requests per second per client IP (0 disables); a burst of twice that is allowed.
     rate_limit: float = 50.0
     # Requests per second per site (0 disables).
@@ -40,6 +42,9 @@ class Settings:
                 p.strip() for p in env.get("TRAILMARK_TRUSTED_PROXIES", "").split(",") if p.strip()
             ),
             "synchronous": env.get("TRAILMARK_SYNC", "FULL").upper(),
+            "sensitive_params": tuple(
+                p.strip() for p in env.get("TRAILMARK_SENSITIVE_PARAMS", "").split(",") if p.strip()
+            ),
         }
         if env.get("TRAILMARK_ADMIN_TOKEN"):
             values["admin_token"] = env["TRAILMARK_ADMIN_TOKEN"]

@@ -11,7 +11,6 @@ from starlette.requests import Request
 
 from collector.config import Settings
 from collector.enrich import (
-    DEFAULT_SENSITIVE_PARAMS,
     Device,
     Geo,
     GeoReader,
@@ -19,6 +18,7 @@ from collector.enrich import (
     classify,
     client_ip,
     parse_device,
+    parse_param_names,
     parse_trusted_proxies,
     route_for,
     strip_sensitive,
@@ -47,6 +47,7 @@ class Enricher:
         # send the same (peer, header) pair.
         self._client_ip = lru_cache(maxsize=65536)(self._resolve_ip)
         self._sites: dict[str, tuple[Site, frozenset[str], tuple[str, ...]]] = {}
+        self.sensitive = parse_param_names(",".join(settings.sensitive_params))
         self._salts: Salts | None = None
         self._salts_conn: sqlite3.Connection | None = None
         self._lock = threading.Lock()
@@ -109,7 +110,7 @@ class Enricher:
         """A site's sensitive names and route templates, parsed once per Site object."""
         cached = self._sites.get(site.id)
         if cached is None or cached[0] is not site:  # the store hands out a new Site on change
-            names = _sensitive_names(_setting(site, "sensitive_params"))
+            names = _sensitive_names(_setting(site, "sensitive_params")) or self.sensitive
             cached = self._sites[site.id] = (site, names, _setting(site, "route_templates"))
         return cached[1], cached[2]
 
@@ -132,10 +133,9 @@ def _setting(site: Site, name: str) -> tuple[str, ...]:
     return tuple(str(v).strip() for v in value if str(v).strip())
 
 
-@lru_cache(maxsize=256)
 def _sensitive_names(configured: tuple[str, ...]) -> frozenset[str]:
-    """A site's own list replaces the default one (docs/privacy.md)."""
-    return frozenset(n.lower() for n in configured) or DEFAULT_SENSITIVE_PARAMS
+    """A site's own list replaces the collector's (TRAILMARK_SENSITIVE_PARAMS or the default)."""
+    return frozenset(n.lower() for n in configured)
 
 
 def _context(device: Device, geo: Geo) -> Context:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import httpx
 import pytest
 
 from collector.app import create_app
+from collector.config import Settings
 from tests.conftest import KEY, ThreadedServer, free_port, make_settings, make_store, read_rows
 from tests.geo_fixture import build_city_mmdb
 
@@ -67,12 +69,12 @@ class Collector:
         return response.json()
 
 
-def serve(tmp_path: Path, **settings: Any) -> Iterator[Collector]:
+@contextmanager
+def serve(tmp_path: Path, site: dict[str, Any] | None = None, **settings: Any) -> Iterator[Collector]:
+    tmp_path.mkdir(exist_ok=True)
     db_path = tmp_path / "trailmark.db"
     store = make_store(db_path)
-    store.add_site(
-        "test", "Test site", key=KEY, settings={"route_templates": ["/product/:slug"]}
-    )
+    store.add_site("test", "Test site", key=KEY, settings=site or {"route_templates": ["/product/:slug"]})
     port = free_port()
     app = create_app(make_settings(db_path, **settings), store)
     with DirectServer(app, port):
@@ -83,14 +85,16 @@ def serve(tmp_path: Path, **settings: Any) -> Iterator[Collector]:
 def behind_proxy(tmp_path: Path) -> Iterator[Collector]:
     """The collector behind a trusted reverse proxy on loopback, with a City database."""
     mmdb = build_city_mmdb(tmp_path / "city.mmdb")
-    yield from serve(tmp_path, trusted_proxies=("127.0.0.1",), geoip=mmdb)
+    with serve(tmp_path, trusted_proxies=("127.0.0.1",), geoip=mmdb) as collector:
+        yield collector
 
 
 @pytest.fixture
 def exposed(tmp_path: Path) -> Iterator[Collector]:
     """The collector reached directly: no proxy is trusted."""
     mmdb = build_city_mmdb(tmp_path / "city.mmdb")
-    yield from serve(tmp_path, geoip=mmdb)
+    with serve(tmp_path, geoip=mmdb) as collector:
+        yield collector
 
 
 def pageview(url: str, referrer: str | None = None, **fields: Any) -> dict[str, Any]:
@@ -245,3 +249,23 @@ def test_pixel_pageviews_are_enriched(behind_proxy: Collector) -> None:
     assert len(event["anon_id"]) == 32
     (session,) = behind_proxy.rows("SELECT channel, device, country FROM sessions")
     assert session == {"channel": "organic_social", "device": "mobile", "country": "GB"}
+
+
+def test_sensitive_params_from_settings_and_per_site(tmp_path: Path) -> None:
+    url = "https://shop.example/?coupon=C1&ref=r&token=t"
+    with serve(tmp_path / "a", sensitive_params=("Coupon",)) as collector:
+        collector.send([pageview(url)], CHROME)
+        # The configured list replaces the default: token stays, coupon goes.
+        assert collector.rows("SELECT url FROM events") == [{"url": "https://shop.example/?ref=r&token=t"}]
+    site = {"sensitive_params": ["ref"]}
+    with serve(tmp_path / "b", site=site, sensitive_params=("coupon",)) as collector:
+        collector.send([pageview(url)], CHROME)
+        # A site's own list replaces the collector's.
+        assert collector.rows("SELECT url FROM events") == [{"url": "https://shop.example/?coupon=C1&token=t"}]
+
+
+def test_sensitive_params_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRAILMARK_SENSITIVE_PARAMS", " coupon, order_ref ,")
+    assert Settings.from_env().sensitive_params == ("coupon", "order_ref")
+    monkeypatch.delenv("TRAILMARK_SENSITIVE_PARAMS")
+    assert Settings.from_env().sensitive_params == ()
