@@ -52,14 +52,11 @@ def make_store(db_path: Path, **options: Any) -> SQLiteStore:
     return store
 
 
-@dataclass
-class Client:
-    """The app in process over real HTTP semantics (starlette's TestClient runs the lifespan)."""
+class Reads:
+    """What every fixture shares: read the SQLite file, and the admin header."""
 
-    http: TestClient
     db_path: Path
-    key: str = KEY
-    admin_token: str = ADMIN_TOKEN
+    admin_token: str
 
     def rows(self, sql: str, *params: Any) -> list[dict[str, Any]]:
         return read_rows(self.db_path, sql, *params)
@@ -67,6 +64,16 @@ class Client:
     @property
     def admin(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.admin_token}"}
+
+
+@dataclass
+class Client(Reads):
+    """The app in process over real HTTP semantics (starlette's TestClient runs the lifespan)."""
+
+    http: TestClient
+    db_path: Path
+    key: str = KEY
+    admin_token: str = ADMIN_TOKEN
 
 
 @pytest.fixture
@@ -78,7 +85,7 @@ def client(tmp_path: Path) -> Iterator[Client]:
 
 
 @dataclass
-class Server:
+class Server(Reads):
     """A real uvicorn serving the collector on 127.0.0.1, stopped by the fixture."""
 
     url: str
@@ -87,13 +94,6 @@ class Server:
     store: SQLiteStore
     key: str = KEY
     admin_token: str = ADMIN_TOKEN
-
-    def rows(self, sql: str, *params: Any) -> list[dict[str, Any]]:
-        return read_rows(self.db_path, sql, *params)
-
-    @property
-    def admin(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.admin_token}"}
 
 
 class ThreadedServer:
