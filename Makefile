@@ -24,7 +24,7 @@ $(JS): sdk_js/node_modules/.package-lock.json $(shell find sdk_js/src -type f) s
 build: $(STAMP) $(JS)
 
 chromium:
-	@sh scripts/ensure_chromium.sh
+	@sh scripts/ensure_debian.sh chromium /usr/bin/chromium
 
 run: build
 	$(BIN)/trailmark serve --demo --db $(DB) --port $(PORT)
@@ -42,6 +42,7 @@ lint: $(STAMP)
 	cd sdk_js && npm run typecheck --silent
 
 bench: build chromium
+	@sh scripts/ensure_debian.sh wrk /usr/bin/wrk
 	$(BIN)/pip install -q -e '.[bench]'
 	$(BIN)/python bench/run_all.py
 
