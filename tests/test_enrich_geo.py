@@ -125,3 +125,15 @@ def test_a_database_that_is_not_city_or_country_is_refused(tmp_path: Path) -> No
 def test_a_country_database_gives_country_only(tmp_path: Path) -> None:
     path = build_city_mmdb(tmp_path / "country.mmdb", database_type="GeoLite2-Country")
     assert GeoReader(path).lookup("81.2.69.142") == Geo(country="GB", country_name="United Kingdom")
+
+
+def test_a_damaged_database_gives_empty_geo_not_an_error(
+    tmp_path: Path, mmdb: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    damaged = tmp_path / "damaged.mmdb"
+    data = bytearray(mmdb.read_bytes())
+    # Overwrite the search tree; the metadata at the end stays readable, so it opens.
+    data[:64] = b"\xff" * 64
+    damaged.write_bytes(bytes(data))
+    assert GeoReader(damaged).lookup("81.2.69.142") == EMPTY_GEO
+    assert [r.levelname for r in caplog.records if "lookup failed" in r.getMessage()] == ["WARNING"]

@@ -1,8 +1,15 @@
 from __future__ import annotations
 
-import pytest
+from typing import get_args
+from urllib.parse import unquote_plus
 
-from collector.enrich import DEFAULT_SENSITIVE_PARAMS, parse_param_names, strip_sensitive
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from collector.enrich import DEFAULT_SENSITIVE_PARAMS, Channel, classify, parse_param_names, strip_sensitive
+
+CHANNELS = set(get_args(Channel))
 
 
 @pytest.mark.parametrize(
@@ -56,3 +63,25 @@ def test_default_list_matches_docs() -> None:
         "token", "access_token", "auth", "password", "passwd", "pwd", "secret", "email", "mail",
         "key", "api_key", "apikey", "session", "sessionid", "sid", "code",
     }  # fmt: skip
+
+
+_PART = st.text(alphabet="abcdefgkorstnu_%=+&#?/:.-5A", max_size=12)
+
+
+@given(base=st.sampled_from(["https://a.example/p", "/p", ""]), parts=st.lists(_PART, max_size=6))
+def test_strip_keeps_every_other_parameter_byte_identical(base: str, parts: list[str]) -> None:
+    query = "&".join(p.replace("&", "").replace("#", "") for p in parts)
+    url = f"{base}?{query}" if query else base
+    stripped = strip_sensitive(url)
+    expected = [p for p in query.split("&") if _lower_name(p) not in DEFAULT_SENSITIVE_PARAMS]
+    assert stripped == (f"{base}?{'&'.join(expected)}" if "&".join(expected) else base)
+
+
+@given(url=st.text(max_size=60), referrer=st.text(max_size=60))
+def test_classify_and_strip_never_raise(url: str, referrer: str) -> None:
+    assert classify(url, referrer).channel in CHANNELS
+    assert isinstance(strip_sensitive(url), str)
+
+
+def _lower_name(part: str) -> str:
+    return unquote_plus(part.partition("=")[0]).strip().lower()

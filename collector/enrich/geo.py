@@ -10,6 +10,7 @@ from pathlib import Path
 import geoip2.database
 import geoip2.errors
 import geoip2.models
+import maxminddb
 import msgspec
 
 log = logging.getLogger("trailmark.enrich")
@@ -69,6 +70,10 @@ class GeoReader:
                 return _from_city(self._reader.city(address))
             return _from_country(self._reader.country(address))
         except geoip2.errors.AddressNotFoundError:
+            return EMPTY_GEO
+        except (maxminddb.InvalidDatabaseError, ValueError) as error:
+            # A damaged database must not fail ingest; geo is best effort.
+            log.warning("geo: lookup failed, geo left empty: %s", error)
             return EMPTY_GEO
 
 
