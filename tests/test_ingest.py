@@ -241,7 +241,7 @@ def test_overload_answers_503_with_retry_after_and_recovers(tmp_path: Any) -> No
     db = tmp_path / "t.db"
     store = make_store(db, max_pending=1)
     app = create_app(make_settings(db), store)
-    blocker = sqlite3.connect(db, isolation_level=None)
+    blocker = sqlite3.connect(db, isolation_level=None, timeout=30)
     with TestClient(app) as http:
         send = lambda e: http.post("/v1/batch", content=batch(e), headers={"content-type": "text/plain"})  # noqa: E731
         assert send(event(id="warm-up")).status_code == 200  # today's visitor salt now exists
