@@ -44,7 +44,8 @@ BODY = """<section class="panel hm-controls" aria-label="Heatmap settings">
 <button type="button" data-kind="scroll" role="radio">Scroll</button></div>
 <p class="hm-status" id="hm-status" role="status"></p></section>
 <section class="hm-layout"><div class="panel hm-stage-panel"><div class="hm-scroller" id="hm-scroller">
-<div class="hm-stage" id="hm-stage"><canvas id="hm-canvas" class="hm-canvas"></canvas></div></div></div>
+<div class="hm-sizer" id="hm-sizer"><div class="hm-stage" id="hm-stage"><canvas id="hm-canvas" class="hm-canvas">
+</canvas></div></div></div></div>
 <div class="panel hm-side"><h2 id="hm-side-title">Most clicked</h2><div id="hm-list"></div></div></section>"""
 
 
