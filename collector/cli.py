@@ -63,6 +63,7 @@ def serve(host: str, port: int, db: str | None, geoip: str | None, demo: bool) -
         _seed_demo_once(store, base)
     click.echo(f"Trailmark collector on {base}  (database {settings.db})")
     click.echo(f"  admin token : {settings.admin_token}")
+    click.echo(f"  geo         : {settings.geoip or 'off (no --geoip / TRAILMARK_GEOIP: geo fields stay empty)'}")
     for site in store.sites():
         click.echo(f"  site {site.id!r}: write key {site.write_key}")
     click.echo(f"  dashboard   : {base}/")

@@ -100,8 +100,9 @@ class ThreadedServer:
     """uvicorn in a daemon thread (httpx's serve_in_thread pattern)."""
 
     def __init__(self, app: Any, port: int) -> None:
+        # proxy_headers off, as `trailmark serve` runs it: X-Forwarded-For is ours to judge.
         config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                access_log=False, lifespan="on")
+                                access_log=False, lifespan="on", proxy_headers=False)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
