@@ -11,6 +11,7 @@ stored row count is checked against the events it acknowledged.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -21,6 +22,7 @@ import sys
 import tempfile
 import textwrap
 import time
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,7 +49,8 @@ WRK_SCRIPT = textwrap.dedent(
     local counter = 0
     local thread_id = 0
     function setup(thread) thread:set("tid", thread_id); thread_id = thread_id + 1 end
-    function init(args) prefix = tostring(tid) .. "-" .. tostring(math.random(1, 1e9)) end
+    -- args[1] is unique per run (wrk's math.random repeats across runs): no id is ever sent twice.
+    function init(args) prefix = args[1] .. "-" .. tostring(tid) end
     local kinds = {
       '"type":"pageview","url":"https://shop.example/product/%d","title":"Product","route":"/product/:id"',
       '"type":"click","url":"https://shop.example/product/%d","x":120,"y":640,"sel":"#add-to-cart","tag":"button","text":"Add to cart","rx":0.4,"ry":0.5,"dw":1280,"dh":3000',
@@ -95,7 +98,7 @@ def wait_for(port: int, proc: subprocess.Popen[bytes]) -> None:
 def run_wrk(port: int, seconds: int, connections: int, script: Path) -> dict[str, float]:
     out = subprocess.run(
         ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script),
-         f"http://127.0.0.1:{port}/v1/batch"],
+         f"http://127.0.0.1:{port}/v1/batch", "--", f"p{port}x{time.monotonic_ns()}"],
         check=True, capture_output=True, text=True,
     ).stdout
     requests = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
@@ -109,9 +112,16 @@ def run_wrk(port: int, seconds: int, connections: int, script: Path) -> dict[str
     }
 
 
-def serve(args: list[str], port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+def serve(args: list[str], port: int, env: dict[str, str], expect: int) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     wait_for(port, proc)
+    # The server on that port is the one we started and answers as it should.
+    body = json.dumps({"key": KEY, "events": [
+        {"id": f"probe-{port}", "type": "pageview", "ts": int(time.time() * 1000), "anon_id": "p", "session_id": "p"}]})
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/v1/batch", body.encode(),
+                                     {"Content-Type": "text/plain"})
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        assert answer.status == expect, f"probe answered {answer.status}, expected {expect}"
     return proc
 
 
@@ -127,6 +137,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=2, help="alternating rounds per server; best is kept")
     parser.add_argument("--quick", action="store_true", help="5 s per side")
     opts = parser.parse_args()
     seconds = 5 if opts.quick else opts.seconds
@@ -139,36 +150,44 @@ def main() -> None:
         (work / "bare_app.py").write_text(BARE_APP)
         env = {**os.environ, "PYTHONPATH": f"{work}{os.pathsep}{ROOT}", "TRAILMARK_RATE_LIMIT": "0"}
 
-        port = free_port()
-        bare = serve([str(BIN / "uvicorn"), "bare_app:app", "--host", "127.0.0.1", "--port", str(port),
-                      "--log-level", "warning", "--no-access-log"], port, env)
-        try:
-            base = run_wrk(port, seconds, opts.connections, script)
-        finally:
-            stop(bare)
-
+        bare_args = [str(BIN / "uvicorn"), "bare_app:app", "--host", "127.0.0.1", "--log-level", "warning",
+                     "--no-access-log"]
         db = work / "bench.db"
         subprocess.run([str(BIN / "trailmark"), "sites", "add", "bench", "--key", KEY, "--db", str(db)],
                        check=True, env=env, capture_output=True)
-        port = free_port()
-        collector = serve([str(BIN / "trailmark"), "serve", "--port", str(port), "--db", str(db)], port, env)
-        try:
-            ours = run_wrk(port, seconds, opts.connections, script)
-        finally:
-            stop(collector)
+        # Alternate the two servers and keep each one's best round: a burst of load from
+        # elsewhere on the machine then cannot decide the ratio alone.
+        bases, runs = [], []
+        for _ in range(opts.rounds):
+            port = free_port()
+            bare = serve([*bare_args, "--port", str(port)], port, env, 204)
+            try:
+                bases.append(run_wrk(port, seconds, opts.connections, script))
+            finally:
+                stop(bare)
+            port = free_port()
+            collector = serve([str(BIN / "trailmark"), "serve", "--port", str(port), "--db", str(db)], port,
+                              env, 200)
+            try:
+                runs.append(run_wrk(port, seconds, opts.connections, script))
+            finally:
+                stop(collector)
+        base = max(bases, key=lambda r: r["rps"])
+        ours = max(runs, key=lambda r: r["rps"])
         conn = sqlite3.connect(db)
         (stored,) = conn.execute("SELECT count(*) FROM events").fetchone()
         (sessions,) = conn.execute("SELECT count(*) FROM sessions").fetchone()
         conn.close()
 
-    # wrk counts requests sent; the ones cut off at the end may be unanswered, so stored events
-    # lie between 50 x answered-with-200 and 50 x sent.
-    acked = (ours["total"] - ours["non2xx"]) * 50
+    # wrk counts the requests it saw answered; the ones in flight when it stops are stored too
+    # (up to one per connection and round), so stored = 50 x answered + a little.
+    acked = sum((r["total"] - r["non2xx"]) * 50 for r in runs) + opts.rounds
     ratio = ours["rps"] / base["rps"]
     print(f"bare starlette : {base['rps']:9.0f} req/s  {base['rps'] * 50:10.0f} events/s  p99 {base['p99_ms']:.1f} ms")
     print(f"collector      : {ours['rps']:9.0f} req/s  {ours['rps'] * 50:10.0f} events/s  p99 {ours['p99_ms']:.1f} ms"
           f"  non-2xx {ours['non2xx']}")
-    print(f"stored         : {stored} events in {sessions} sessions (acknowledged at most {acked})")
+    print(f"stored         : {stored} events in {sessions} sessions; answered 200 for {acked} (+ probes)")
+    print(f"rounds         : bare {[round(r['rps']) for r in bases]} req/s, collector {[round(r['rps']) for r in runs]}")
     print(f"ratio          : {ratio:.2f} of the bare endpoint (target >= 0.5)")
     print(f"RESULT ingest: collector {ours['rps']:.0f} req/s = {ours['rps'] * 50:.0f} events/s, "
           f"bare {base['rps']:.0f} req/s, ratio {ratio:.2f} (target 0.5) {'MET' if ratio >= 0.5 else 'MISSED'}")
