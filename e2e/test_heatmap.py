@@ -125,7 +125,8 @@ PROBE = """() => {
   const canvas = document.getElementById('hm-canvas');
   const ctx = canvas.getContext('2d');
   const alpha = (x, y, w, h) => {
-    const px = ctx.getImageData(Math.round(x), Math.round(y), Math.max(1, Math.round(w)), Math.max(1, Math.round(h))).data;
+    const px = ctx.getImageData(Math.round(x), Math.round(y),
+                                Math.max(1, Math.round(w)), Math.max(1, Math.round(h))).data;
     let sum = 0, max = 0;
     for (let i = 3; i < px.length; i += 4) { sum += px[i]; max = Math.max(max, px[i]); }
     return {mean: sum / (px.length / 4), max};

@@ -82,7 +82,7 @@ def test_clicks_by_route_device_and_element(client: Client) -> None:
     assert buy["share"] == pytest.approx(2 / 3)
     assert buy["text"] == "Buy" and buy["tag"] == "button"
     assert buy["cells"] == [[0, 15, 1], [8, 8, 1]]  # rx/ry on the 16 x 16 grid
-    assert buy["points"] == [[2, 2, 1], [2, 3, 1]]  # page px on the 16 px grid
+    assert buy["points"] == [[1, 1, 2]]  # page px on the 32 px grid: (33, 47) and (40, 50)
     assert desktop["elements"][1]["dead"] == 1
     assert counts(get(client, "url=/product/:id&device=tablet")) == {"#buy": 1}
     assert get(client, "url=/product/:id&device=tablet")["elements"][0]["cells"] == [[15, 4, 1]]

@@ -23,7 +23,7 @@ from collector.query.patterns import url_match
 
 DEVICES = ("desktop", "tablet", "mobile")
 GRID = 16  # cells per side of an element box (heatmap_cells)
-POINT_PX = 16  # side of a page-coordinate cell in px (heatmap_points)
+POINT_PX = 32  # side of a page-coordinate cell in px (heatmap_points)
 MAX_ELEMENTS = 300  # the ranked list and the layer; the rest is summed as `other`
 SNAPSHOT_SESSIONS = 40  # recent recorded sessions searched for a full snapshot
 

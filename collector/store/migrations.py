@@ -273,9 +273,9 @@ def m006_heatmap(db: Database) -> None:
         v = f"json_extract({e}.data, '$.{field}')"
         return f"CASE WHEN {v} IS NULL THEN -1 ELSE min(15, max(0, CAST({v} * 16 AS INTEGER))) END"
 
-    def point(e: str, field: str) -> str:  # 16 px grid over the page; -1 without coordinates
+    def point(e: str, field: str) -> str:  # 32 px grid over the page; -1 without coordinates
         v = f"json_extract({e}.data, '$.{field}')"
-        return f"CASE WHEN {v} IS NULL THEN -1 ELSE max(0, CAST({v} AS INTEGER) / 16) END"
+        return f"CASE WHEN {v} IS NULL THEN -1 ELSE max(0, CAST({v} AS INTEGER) / 32) END"
 
     def keys(e: str) -> str:
         return (f"{e}.site_id, coalesce({e}.route, {e}.path, ''), {device(e)}, {e}.ts / 86400000,"
@@ -302,6 +302,17 @@ def m006_heatmap(db: Database) -> None:
             INSERT INTO heatmap_points SELECT {keys(e)}, {point(e, "x")}, {point(e, "y")},
                 {sign}count(*) {source} GROUP BY 1, 2, 3, 4, 5, 6, 7, 8 {upsert};"""
 
+    # The hot path, one row per stored click: plain VALUES, no GROUP BY sorter per statement.
+    upsert = "ON CONFLICT DO UPDATE SET n = n + excluded.n"
+    one_click = f"""
+            INSERT INTO heatmap_elements (site_id, route, device, day, rage, sel, n, dead, tag, text)
+                VALUES ({keys("new")}, 1, coalesce(json_extract(new.data, '$.dead'), 0),
+                    json_extract(new.data, '$.tag'), json_extract(new.data, '$.text'))
+                ON CONFLICT DO UPDATE SET n = n + 1, dead = dead + excluded.dead,
+                    tag = coalesce(max(tag, excluded.tag), tag, excluded.tag),
+                    text = coalesce(max(text, excluded.text), text, excluded.text);
+            INSERT INTO heatmap_cells VALUES ({keys("new")}, {cell("new", "rx")}, {cell("new", "ry")}, 1) {upsert};
+            INSERT INTO heatmap_points VALUES ({keys("new")}, {point("new", "x")}, {point("new", "y")}, 1) {upsert};"""
     bot_clicks = "FROM events e WHERE e.site_id = new.site_id AND e.session_id = new.id AND e.type = 'click'"
 
     # Scroll: one report per pageview counts, its latest (deepest). Two reports belong to the same
@@ -335,7 +346,7 @@ def m006_heatmap(db: Database) -> None:
             n INTEGER NOT NULL,
             PRIMARY KEY (site_id, route, device, day, rage, sel, gx, gy)
         ) WITHOUT ROWID;
-        -- Where on the page a click landed (16 px grid): drawn only for elements the viewer cannot find.
+        -- Where on the page a click landed (32 px grid): drawn only for elements the viewer cannot find.
         CREATE TABLE heatmap_points (
             site_id TEXT NOT NULL, route TEXT NOT NULL, device TEXT NOT NULL, day INTEGER NOT NULL,
             rage INTEGER NOT NULL, sel TEXT NOT NULL, px INTEGER NOT NULL, py INTEGER NOT NULL,
@@ -345,7 +356,7 @@ def m006_heatmap(db: Database) -> None:
 
         CREATE TRIGGER heatmap_click_insert AFTER INSERT ON events
             WHEN new.type = 'click' AND {human("new")} BEGIN
-            {clicks("new", "", "WHERE true")}
+            {one_click}
         END;
         CREATE TRIGGER heatmap_click_delete AFTER DELETE ON events
             WHEN old.type = 'click' AND {human("old")} BEGIN
