@@ -3,6 +3,7 @@ clicks on one element per bucket, and the viewer draws heat over that button in 
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -188,3 +189,21 @@ def test_clicks_stay_on_the_moving_button_in_every_bucket(browser: Browser, coll
     assert page.eval_on_selector_all("#hm-scroll tbody tr", "rs => rs.length") == 11
     page.locator(".hm-layout").screenshot(path=str(SCREENSHOTS / "heatmap_scroll_desktop.png"))
     page.context.close()
+
+    # without a recorded snapshot the viewer says so and draws the page points on a plain page
+    with sqlite3.connect(server.db_path) as conn:
+        conn.execute("DELETE FROM replay_chunks")
+    context = browser.new_context(viewport={"width": 1700, "height": 1000})
+    context.add_cookies([{"name": COOKIE, "value": session_cookie(server.admin_token), "url": server.url}])
+    page = context.new_page()
+    page.goto(f"{server.url}/heatmaps?site=test&page=/heat&device=mobile&kind=click")
+    page.wait_for_selector("body[data-ready='1']")
+    assert page.evaluate("document.body.dataset.heatmap") == "plain"
+    assert "No recorded snapshot of this page for mobile" in page.inner_text("#hm-status")
+    px, py = positions["mobile"]
+    size = heatmap(server, "mobile")["point_px"]
+    alpha = page.evaluate("([x, y]) => document.getElementById('hm-canvas').getContext('2d')"
+                          ".getImageData(x, y, 1, 1).data[3]", [int((px + 0.5) * size), int((py + 0.5) * size)])
+    assert alpha > 0
+    page.locator(".hm-layout").screenshot(path=str(SCREENSHOTS / "heatmap_plain_mobile.png"))
+    context.close()

@@ -91,7 +91,7 @@ function placeClicks(data, doc) {
   const size = data.point_px;
   for (const el of data.elements) {
     const box = resolve(doc, el.sel);
-    el.resolved = Boolean(box);
+    el.resolved = doc ? Boolean(box) : undefined; // without a snapshot nothing can be found
     if (box && el.cells.length) {
       for (const [gx, gy, n] of el.cells) {
         points.push([box.left + ((gx + 0.5) / grid) * box.width, box.top + ((gy + 0.5) / grid) * box.height, n]);
