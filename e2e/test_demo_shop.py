@@ -39,9 +39,12 @@ def shop(tmp_path: Path) -> Iterator[tuple[str, Path]]:
 @pytest.fixture
 def page() -> Iterator[Page]:
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        # headless Chromium says "HeadlessChrome", which the collector rightly files as a bot
-        tab = browser.new_page(viewport={"width": 1280, "height": 860}, user_agent=USER_AGENTS["desktop"][0][0])
+        # headless Chromium says "HeadlessChrome", which the collector rightly files as a bot; a page's
+        # user agent does not reach sendBeacon, so the browser-wide flag sets it too
+        desktop = USER_AGENTS["desktop"][0][0]
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium",
+                                     args=[*CHROMIUM_ARGS, f"--user-agent={desktop}"])
+        tab = browser.new_page(viewport={"width": 1280, "height": 860}, user_agent=desktop)
         errors: list[str] = []
         tab.on("pageerror", lambda e: errors.append(str(e)))
         yield tab
@@ -60,8 +63,8 @@ def _events(db: Path, last_path: str, attempts: int = 100) -> list[dict[str, Any
     return read_rows(db, sql)
 
 
-def test_shopper_buys_and_answers_nps(shop: tuple[str, Path], page: Page) -> None:
-    base, db = shop
+def buy_and_answer_nps(page: Page, base: str) -> str:
+    """The shopper's journey from the campaign link to the NPS answer (9); returns the order id."""
     page.goto(base + "/demo/" + CAMPAIGN)
     page.click('[data-testid="tile-jackets"]')
     page.click('[data-testid="product-storm-shell-jacket"]')
@@ -88,6 +91,12 @@ def test_shopper_buys_and_answers_nps(shop: tuple[str, Path], page: Page) -> Non
     order_id = page.text_content("#order-id")
     page.click("#nps-9")
     assert page.text_content("#nps-thanks") == "Thanks for telling us!"
+    return str(order_id)
+
+
+def test_shopper_buys_and_answers_nps(shop: tuple[str, Path], page: Page) -> None:
+    base, db = shop
+    order_id = buy_and_answer_nps(page, base)
     page.click('[data-testid="account-link"]')
     page.click("#tab-orders")  # the single-page account area: pushState, not a page load
     assert page.url == base + "/demo/account/orders"
@@ -118,6 +127,7 @@ def test_shopper_buys_and_answers_nps(shop: tuple[str, Path], page: Page) -> Non
     clicks = [r["name"] for r in rows if r["type"] == "click"]
     assert clicks.count("#add-to-cart") == 3 and "#place-order" in clicks and "#nps-9" in clicks
 
-    (session,) = read_rows(db, "SELECT channel, utm_campaign, device, cart_adds, purchases, revenue FROM sessions")
-    assert session == {"channel": "email", "utm_campaign": "autumn-launch", "device": "desktop",
+    (session,) = read_rows(
+        db, "SELECT channel, utm_campaign, device, is_bot, cart_adds, purchases, revenue FROM sessions")
+    assert session == {"channel": "email", "utm_campaign": "autumn-launch", "device": "desktop", "is_bot": 0,
                        "cart_adds": 2, "purchases": 1, "revenue": 189.0}
