@@ -1,5 +1,5 @@
 // Funnels: a step builder (kept in the URL as `steps`), a bar chart of visitors per step, drop-offs.
-import { $, api, card, clear, filters, fmt, h, navigate, page, params, range, sessionLink } from "../app.js";
+import { $, api, card, clear, filters, fmt, h, navigate, page, params, plural, range, sessionLink } from "../app.js";
 
 const TYPES = ["pageview", "click", "cart", "checkout", "purchase", "track", "identify", "survey", "error"];
 const DEFAULT = [{ type: "pageview", url: "/" }, { type: "cart", name: "add" }, { type: "purchase" }];
@@ -46,7 +46,7 @@ function stepLabel(step) {
 function chart(result) {
   const top = Math.max(1, result.steps[0].visitors);
   const bars = h("div", { class: "funnel-bars", id: "funnel-chart" }, result.steps.map((s) => {
-    const kept = h("div", { class: "kept", title: `${s.visitors} visitors` });
+    const kept = h("div", { class: "kept", title: plural(s.visitors, "visitor") });
     kept.style.height = `${(s.visitors / top) * 100}%`;
     const lost = h("div", { class: "lost", title: `${s.dropped} dropped here` });
     lost.style.height = `${(s.dropped / top) * 100}%`;
@@ -54,7 +54,7 @@ function chart(result) {
   }));
   const labels = h("div", { class: "funnel-labels" }, result.steps.map((s) => h("div", { "data-step": s.step },
     h("div", { class: "name", text: `${s.step}. ${stepLabel(s)}` }),
-    h("div", { "data-field": "visitors", text: `${fmt.int(s.visitors)} visitors` }),
+    h("div", { "data-field": "visitors", text: plural(s.visitors, "visitor") }),
     h("div", { class: "muted", "data-field": "conversion", text: `${fmt.pct(s.conversion)} of previous · ${fmt.pct(s.conversion_from_start)} of start` }),
     s.median_s_from_previous !== null && s.median_s_from_previous !== undefined
       ? h("div", { class: "muted", text: `median ${fmt.duration(s.median_s_from_previous)} from previous` }) : null)));
