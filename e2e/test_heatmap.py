@@ -111,7 +111,7 @@ def viewer(browser: Browser, server: Any, device: str) -> Page:
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.on("console", lambda m: m.type == "error" and errors.append(m.text))
-    page.goto(f"{server.url}/heatmaps?site=test&page=/heat&device={device}&kind=click")
+    page.goto(f"{server.url}/heatmaps?site=test&hm_page=/heat&hm_device={device}&kind=click")
     page.wait_for_selector("body[data-ready='1']")
     assert page.evaluate("document.body.dataset.heatmap") == "snapshot", page.inner_text("#hm-status")
     assert errors == []
@@ -184,7 +184,7 @@ def test_clicks_stay_on_the_moving_button_in_every_bucket(browser: Browser, coll
 
     # the scroll map of the same page: every visit reported a depth, with the fold line drawn
     page = viewer(browser, server, "desktop")
-    page.goto(f"{server.url}/heatmaps?site=test&page=/heat&device=desktop&kind=scroll")
+    page.goto(f"{server.url}/heatmaps?site=test&hm_page=/heat&hm_device=desktop&kind=scroll")
     page.wait_for_selector("body[data-ready='1']")
     assert page.eval_on_selector_all("#hm-scroll tbody tr", "rs => rs.length") == 11
     page.locator(".hm-layout").screenshot(path=str(SCREENSHOTS / "heatmap_scroll_desktop.png"))
@@ -196,7 +196,7 @@ def test_clicks_stay_on_the_moving_button_in_every_bucket(browser: Browser, coll
     context = browser.new_context(viewport={"width": 1700, "height": 1000})
     context.add_cookies([{"name": COOKIE, "value": session_cookie(server.admin_token), "url": server.url}])
     page = context.new_page()
-    page.goto(f"{server.url}/heatmaps?site=test&page=/heat&device=mobile&kind=click")
+    page.goto(f"{server.url}/heatmaps?site=test&hm_page=/heat&hm_device=mobile&kind=click")
     page.wait_for_selector("body[data-ready='1']")
     assert page.evaluate("document.body.dataset.heatmap") == "plain"
     assert "No recorded snapshot of this page for mobile" in page.inner_text("#hm-status")

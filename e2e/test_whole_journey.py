@@ -227,8 +227,9 @@ def check_heatmap(analyst: Analyst) -> None:
     cap = analyst.api("/api/heatmap", url=CAP, device="desktop")
     assert next(e["count"] for e in cap["elements"] if e["sel"] == "#add-to-cart") == 1
 
-    page = analyst.open("/heatmaps", ready="body[data-heatmap]", page=JACKET, device="desktop")
+    page = analyst.open("/heatmaps", ready="body[data-heatmap]", hm_page=JACKET, hm_device="desktop")
     assert page.get_attribute("body", "data-heatmap") == "snapshot"  # drawn on the recorded page
+    expect(page.locator("#f-chips .chip")).to_have_count(0)  # the viewer's choices are not session filters
     expect(page.locator("#hm-elements tr[data-sel='#add-to-cart'] td").nth(2)).to_have_text("2")
     # heat is drawn on the canvas where the rebuilt page has its add-to-cart button
     heat = page.evaluate("""() => {

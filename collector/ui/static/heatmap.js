@@ -6,9 +6,11 @@ import { $, api, clear, fmt, h, navigate, page, params, range } from "./js/app.j
 const DEVICE_WIDTH = { desktop: 1280, tablet: 820, mobile: 390 }; // plain-page widths without a snapshot
 const KINDS = ["click", "rage", "scroll"];
 
+// The viewer's own choices carry an hm_ prefix: `page` and `device` are the dashboard's session
+// filters, which would otherwise show as filter chips and be saved into segments.
 const state = {
-  page: params.get("page") || "",
-  device: params.get("device") || "desktop",
+  page: params.get("hm_page") || "",
+  device: params.get("hm_device") || "desktop",
   kind: KINDS.includes(params.get("kind")) ? params.get("kind") : "click",
 };
 
@@ -35,13 +37,13 @@ async function choosePage() {
   if (state.page && !data.pages.some((p) => p.route === state.page)) select.prepend(h("option", { value: state.page, text: state.page }));
   if (!state.page && routes.length) state.page = routes[0];
   select.value = state.page;
-  select.addEventListener("change", () => navigate({ page: select.value }));
+  select.addEventListener("change", () => navigate({ hm_page: select.value }));
 }
 
 function controls() {
   const device = $("#hm-device");
   device.value = state.device;
-  device.addEventListener("change", () => navigate({ device: device.value }));
+  device.addEventListener("change", () => navigate({ hm_device: device.value }));
   for (const button of document.querySelectorAll("[data-kind]")) {
     const on = button.dataset.kind === state.kind;
     button.classList.toggle("active", on);
