@@ -153,7 +153,9 @@ def test_rage_and_dead_clicks(collector_server: Any, context: Any) -> None:
         page.wait_for_timeout(1200)
         for _ in range(3):
             page.click("#angry", position={"x": 10, "y": 10})
-        clicks = rows_until(srv, "SELECT * FROM events WHERE type = 'click' ORDER BY ts, rowid", n=5)
+        page.wait_for_timeout(1200)  # out of the rage window
+        page.click("#card")
+        clicks = rows_until(srv, "SELECT * FROM events WHERE type = 'click' ORDER BY ts, rowid", n=6)
 
     assert [(data(r)["sel"], data(r)["rage"], data(r)["dead"]) for r in clicks] == [
         ("#dead", False, True),
@@ -161,7 +163,10 @@ def test_rage_and_dead_clicks(collector_server: Any, context: Any) -> None:
         ("#angry", True, True),
         ("#angry", True, True),
         ("#angry", True, True),
+        ("#card", False, False),
     ]
+    # text as the visitor reads it: block children are separated, not run together
+    assert data(clicks[5])["text"] == "Storm Shell Jacket €189.00"
 
 
 def test_scroll_depth_and_engaged_time(collector_server: Any, context: Any) -> None:

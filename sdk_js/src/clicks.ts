@@ -54,7 +54,7 @@ export function clicks(t: Tracker, clickOn: boolean, outbound: boolean): void {
       const r = el.getBoundingClientRect();
       const [dw, dh] = docSize();
       // the text of form fields is never read: it may be what the visitor typed
-      const text = FORM.test(el.tagName) || (el as HTMLElement).isContentEditable ? "" : (el.textContent || "").replace(/\s+/g, " ").trim().slice(0, 100);
+      const text = FORM.test(el.tagName) || (el as HTMLElement).isContentEditable ? "" : ((el as HTMLElement).innerText || "").replace(/\s+/g, " ").trim().slice(0, 100);
       const h: Hit = {
         ts: Date.now(),
         url: cleanUrl(location.href),
