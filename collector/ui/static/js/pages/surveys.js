@@ -39,6 +39,9 @@ function split(title, groups, id) {
   ], rows, { empty: "No answers." })));
 }
 
+/** A mean only means something with answers (and on one CSAT scale): "–" otherwise. */
+const mean = (score) => (score.responses && score.mean !== null ? fmt.num(score.mean, 2) : "–");
+
 page(async () => {
   const data = await api("/api/surveys", { query: scope() });
   const [csatDist, csatScale] = csatDistribution(data.csat);
@@ -47,9 +50,9 @@ page(async () => {
     h("div", { class: "grid-3" },
       scoreCard("nps", "NPS", data.nps, [plural(data.nps.promoters, "promoter"), plural(data.nps.passives, "passive"), plural(data.nps.detractors, "detractor")].join(" · "),
         data.nps.distribution, npsTone),
-      scoreCard("csat", "CSAT", data.csat, `${data.csat.satisfied} satisfied · mean ${fmt.num(data.csat.mean, 2)}`,
+      scoreCard("csat", "CSAT", data.csat, `${data.csat.satisfied} satisfied · mean ${mean(data.csat)}`,
         csatDist, (s) => (s >= csatScale - 1 ? "good" : s <= 2 ? "bad" : "mid")),
-      scoreCard("ces", "CES", data.ces, `${data.ces.easy} easy · ${data.ces.neutral} neutral · ${data.ces.difficult} difficult · mean ${fmt.num(data.ces.mean, 2)}`,
+      scoreCard("ces", "CES", data.ces, `${data.ces.easy} easy · ${data.ces.neutral} neutral · ${data.ces.difficult} difficult · mean ${mean(data.ces)}`,
         data.ces.distribution, cesTone)),
     h("section", { class: "panel" }, h("h2", { text: "Responses per day" }), chartNode),
     h("div", { class: "grid-2" }, split("Channel", data.by_channel, "by-channel"), split("Device", data.by_device, "by-device")),
