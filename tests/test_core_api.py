@@ -102,3 +102,17 @@ def test_cli_sites_add_and_list(tmp_path: Path) -> None:
     assert fixed.output.strip() == "wk_blog"
     listed = runner.invoke(main, ["sites", "list", "--db", db]).output.splitlines()
     assert listed == [f"my-shop\tMy Shop\t{key}\thttps://shop.example", "blog\tBlog\twk_blog\tany origin"]
+
+
+def test_a_site_changed_by_another_process_applies_without_a_restart(client: Client, monkeypatch: Any) -> None:
+    from collector.store import sqlite as sqlite_store
+
+    body = json.dumps({"key": "wk_test", "events": [pageview("o1", NOW)]})
+    headers = {"content-type": "text/plain", "origin": "https://new-shop.example"}
+    assert client.http.post("/v1/batch", content=body, headers=headers).status_code == 403
+    # `trailmark sites add` from another process: the serving store only sees the database.
+    CliRunner().invoke(main, ["sites", "add", "Test site", "--id", "test", "--key", "wk_test",
+                              "--origin", "https://new-shop.example", "--db", str(client.db_path)])
+    assert client.http.post("/v1/batch", content=body, headers=headers).status_code == 403  # cached
+    monkeypatch.setattr(sqlite_store, "SITE_CACHE_SECONDS", 0.0)
+    assert client.http.post("/v1/batch", content=body, headers=headers).status_code == 200

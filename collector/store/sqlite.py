@@ -18,6 +18,8 @@ from collector.store.migrations import migrate
 from collector.store.rows import WriteBatch, WriteResult
 from collector.store.writer import Writer
 
+SITE_CACHE_SECONDS = 10.0
+
 
 class Site(msgspec.Struct, frozen=True, kw_only=True):
     id: str
@@ -55,7 +57,9 @@ class SQLiteStore:
             migrate(db)
         self.writer = Writer(lambda: connect(self.path, synchronous=synchronous), max_pending)
         self._readers: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
-        self._sites_by_key: dict[str, Site] = {}
+        # Write key -> (site, when it was read): another process (`trailmark sites add`) may
+        # change a site's origins or add a key, seen here within SITE_CACHE_SECONDS.
+        self._sites_by_key: dict[str, tuple[Site, float]] = {}
 
     @contextmanager
     def _admin(self) -> Iterator[Database]:
@@ -120,13 +124,17 @@ class SQLiteStore:
     # -- sites -------------------------------------------------------------------------------
 
     def site_for_key(self, key: str) -> Site | None:
-        site = self._sites_by_key.get(key)
-        if site is None:
-            with self.read() as conn:
-                row = conn.execute("SELECT * FROM sites WHERE write_key = ?", (key,)).fetchone()
-            if row is None:
-                return None
-            site = self._sites_by_key[key] = _site(row)
+        now = time.monotonic()
+        cached = self._sites_by_key.get(key)
+        if cached is not None and now - cached[1] < SITE_CACHE_SECONDS:
+            return cached[0]
+        with self.read() as conn:
+            row = conn.execute("SELECT * FROM sites WHERE write_key = ?", (key,)).fetchone()
+        if row is None:
+            self._sites_by_key.pop(key, None)
+            return None
+        site = _site(row)
+        self._sites_by_key[key] = (site, now)
         return site
 
     def sites(self) -> list[Site]:
