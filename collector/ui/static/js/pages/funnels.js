@@ -2,7 +2,8 @@
 import { $, api, card, clear, filters, fmt, h, navigate, page, params, plural, range, sessionLink } from "../app.js";
 
 const TYPES = ["pageview", "click", "cart", "checkout", "purchase", "track", "identify", "survey", "error"];
-const DEFAULT = [{ type: "pageview", url: "/" }, { type: "cart", name: "add" }, { type: "purchase" }];
+// Any pageview first: a site whose pages live under a prefix (the demo shop) still shows a funnel.
+const DEFAULT = [{ type: "pageview" }, { type: "cart", name: "add" }, { type: "purchase" }];
 
 function currentSteps() {
   try {
