@@ -151,12 +151,12 @@ def funnel(request: Request, body: bytes) -> Any:
 @admin
 def paths(request: Request) -> Any:
     q = request.query_params
-    from_url = q.get("from_url")
-    if not from_url:
-        raise ClientError(400, "from_url is required (a URL, a /path, a /pattern/* or a /route/:id)")
     depth = integer(q.get("depth"), 3, name="depth", lo=1, hi=10)
     with request.app.state.store.read() as conn:
-        return path_queries.paths(conn, scope_of(request, conn), from_url, depth)
+        scope = scope_of(request, conn)
+        # Without from_url: the site's most viewed page, so the first look already shows journeys.
+        from_url = q.get("from_url") or path_queries.top_page(conn, scope) or "/"
+        return {**path_queries.paths(conn, scope, from_url, depth), "from_url": from_url}
 
 
 @admin

@@ -35,6 +35,16 @@ def test_paths_from_home(client: Client) -> None:
     ]
 
 
+def test_paths_without_a_page_start_from_the_most_viewed_one(client: Client) -> None:
+    build(client)
+    chosen = get(client, f"/api/paths?site=test&from={DATE}&to={DATE}&from_url=/&depth=2")
+    default = get(client, f"/api/paths?site=test&from={DATE}&to={DATE}&depth=2")
+    assert default["from_url"] == "/"  # the home page has the most human pageviews that day
+    assert default == chosen
+    empty = get(client, "/api/paths?site=test&from=2001-01-01&to=2001-01-01")
+    assert (empty["from_url"], empty["sessions"]) == ("/", 0)
+
+
 def test_paths_into_a_product_page(client: Client) -> None:
     build(client)
     result = get(client, f"/api/paths?site=test&from={DATE}&to={DATE}&from_url=/product/:id&depth=1")

@@ -59,7 +59,6 @@ def test_segment_lifecycle_and_use_on_every_endpoint(client: Client) -> None:
     ("GET", "/api/sessions?min_duration=-1", None, 400, "min_duration must be between 0 and 1e9 seconds"),
     ("GET", "/api/sessions?segment=abc", None, 400, "segment must be a segment id (see /api/segments)"),
     ("GET", "/api/sessions?bots=2", None, 400, "bots must be 1 or 0, not '2'"),
-    ("GET", "/api/paths", None, 400, "from_url is required (a URL, a /path, a /pattern/* or a /route/:id)"),
     ("GET", "/api/paths?from_url=/&depth=0", None, 400, "depth must be between 1 and 10"),
     ("GET", "/api/retention?weeks=99", None, 400, "weeks must be between 1 and 52"),
     ("GET", "/api/segments/1", None, 405, "Method Not Allowed"),

@@ -14,6 +14,16 @@ ENTRANCE = "(entrance)"
 TOP = 10
 
 
+def top_page(conn: sqlite3.Connection, scope: Scope) -> str | None:
+    """The most viewed path of human pageviews in the scope's days (the page_days rollup)."""
+    found = conn.execute(
+        "SELECT path FROM page_days WHERE site_id = ? AND day >= ? AND day <= ? AND path != ''"
+        " GROUP BY path ORDER BY sum(pageviews) DESC, path LIMIT 1",
+        (scope.site_id, scope.start // 86_400_000, (scope.end - 1) // 86_400_000),
+    ).fetchone()
+    return found[0] if found else None
+
+
 def paths(conn: sqlite3.Connection, scope: Scope, from_url: str, depth: int = 3) -> dict[str, Any]:
     """From the first pageview matching `from_url` in each session: the pages after and before.
 

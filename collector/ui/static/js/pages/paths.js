@@ -101,13 +101,15 @@ function levels(title, levelsList, id) {
 }
 
 page(async () => {
-  const fromUrl = params.get("from_url") || "/";
-  $("#from-url").value = fromUrl;
+  // Without a page chosen, the API starts from the site's most viewed page and says which.
+  const chosen = params.get("from_url") || "";
   $("#paths-form").addEventListener("submit", (event) => {
     event.preventDefault();
-    navigate({ from_url: $("#from-url").value.trim() || "/" });
+    navigate({ from_url: $("#from-url").value.trim() });
   });
-  const data = await api("/api/paths", { query: scope({ from_url: fromUrl, depth: "3" }) });
+  const data = await api("/api/paths", { query: scope({ ...(chosen ? { from_url: chosen } : {}), depth: "3" }) });
+  const fromUrl = data.from_url;
+  $("#from-url").value = fromUrl;
   clear($("#flow"), h("div", { class: "panel-head" }, h("h2", { text: `Journeys through ${fromUrl}` }),
     h("span", { class: "muted", id: "paths-sessions", text: `${fmt.int(data.sessions)} sessions` })), flow(data, $("#flow").clientWidth));
   clear($("#path-tables"), levels("Before", data.previous, "paths-previous"), levels("Next", data.next, "paths-next"));
