@@ -14,25 +14,6 @@ from collector.ui.security import page_headers
 
 STATIC = shell.STATIC
 
-# The dashboard's policy with two openings for the rebuilt page, as for the replay player
-# (collector/ui/replay.py): rrweb rebuilds into an about:blank iframe, which inherits this policy,
-# and recorded pages carry <style> elements, style attributes and images from their own site.
-# Scripts stay 'self' only, and the iframe's sandbox has no allow-scripts, so nothing recorded runs.
-CSP = "; ".join([
-    "default-src 'self'",
-    "script-src 'self'",
-    "style-src 'self' 'unsafe-inline'",
-    "img-src 'self' data: blob: http: https:",
-    "font-src 'self' data: http: https:",
-    "media-src 'none'",
-    "connect-src 'self'",
-    "frame-src 'self'",
-    "object-src 'none'",
-    "base-uri 'none'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-])
-
 BODY = """<section class="panel hm-controls" aria-label="Heatmap settings">
 <label class="field"><span>Page</span><select id="hm-page" aria-label="Page"></select></label>
 <label class="field"><span>Device</span><select id="hm-device" aria-label="Device">
@@ -63,8 +44,7 @@ def page_html() -> str:
 
 
 async def heatmaps(request: Request) -> Response:
-    headers = page_headers()
-    headers["Content-Security-Policy"] = CSP
+    headers = page_headers(recorded=True)
     return HTMLResponse(page_html(), headers=headers)
 
 

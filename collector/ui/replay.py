@@ -9,29 +9,11 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from collector.ui import shell
 from collector.ui.login import logged_in
 from collector.ui.security import page_headers
 
-STATIC = "/ui/static"
-
-# The replayer rebuilds recorded pages inside an about:blank iframe, which inherits this policy:
-# recorded <style> elements and style attributes need 'unsafe-inline' styles and recorded images
-# come from the recorded site. Scripts stay 'self' only, on top of the iframe's sandbox without
-# allow-scripts, so a recorded or forged <script> can never run.
-CSP = "; ".join([
-    "default-src 'self'",
-    "script-src 'self'",
-    "style-src 'self' 'unsafe-inline'",
-    "img-src 'self' data: blob: http: https:",
-    "font-src 'self' data: http: https:",
-    "media-src 'none'",
-    "connect-src 'self'",
-    "frame-src 'self'",
-    "object-src 'none'",
-    "base-uri 'none'",
-    "form-action 'none'",
-    "frame-ancestors 'self'",
-])
+STATIC = shell.STATIC
 
 
 def player_html(session_id: str) -> str:
@@ -53,8 +35,7 @@ async def replay_page(request: Request) -> Response:
     if not logged_in(request):
         target = quote(request.url.path, safe="")
         return RedirectResponse(f"/login?next={target}", 303)
-    headers = page_headers(embeddable=True)
-    headers["Content-Security-Policy"] = CSP
+    headers = page_headers(embeddable=True, recorded=True)
     return HTMLResponse(player_html(request.path_params["id"]), headers=headers)
 
 

@@ -7,25 +7,44 @@ from starlette.types import Message, Receive, Scope, Send
 
 # No inline scripts or styles anywhere: every script is a file under /ui/static. Element styles set
 # from JS (uPlot sizes its canvas that way) go through the CSSOM, which style-src does not govern.
-CSP = "; ".join([
-    "default-src 'self'",
-    "script-src 'self'",
-    "style-src 'self'",
-    "img-src 'self' data: blob:",
-    "connect-src 'self'",
-    "frame-src 'self'",
-    "object-src 'none'",
-    "base-uri 'none'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-])
+DIRECTIVES = {
+    "default-src": "'self'",
+    "script-src": "'self'",
+    "style-src": "'self'",
+    "img-src": "'self' data: blob:",
+    "connect-src": "'self'",
+    "frame-src": "'self'",
+    "object-src": "'none'",
+    "base-uri": "'none'",
+    "form-action": "'self'",
+    "frame-ancestors": "'none'",
+}
+# Pages that rebuild a recorded page (replay player, heatmap viewer): rrweb rebuilds into an
+# about:blank iframe, which inherits the page's policy, and recorded pages carry <style> elements,
+# style attributes, images and fonts from their own site. Scripts stay 'self' only, and the
+# iframe's sandbox has no allow-scripts, so nothing recorded ever runs.
+RECORDED = {
+    "style-src": "'self' 'unsafe-inline'",
+    "img-src": "'self' data: blob: http: https:",
+    "font-src": "'self' data: http: https:",
+    "media-src": "'none'",
+}
 
 
-def page_headers(*, embeddable: bool = False) -> dict[str, str]:
+def csp(*, embeddable: bool = False, recorded: bool = False) -> str:
+    directives = {**DIRECTIVES, **(RECORDED if recorded else {})}
+    if embeddable:
+        directives["frame-ancestors"] = "'self'"
+    return "; ".join(f"{name} {value}" for name, value in directives.items())
+
+
+CSP = csp()
+
+
+def page_headers(*, embeddable: bool = False, recorded: bool = False) -> dict[str, str]:
     """Headers for an HTML page; `embeddable` pages (a replay player) may be framed by our own pages."""
     return {
-        "Content-Security-Policy": CSP.replace("frame-ancestors 'none'", "frame-ancestors 'self'")
-        if embeddable else CSP,
+        "Content-Security-Policy": csp(embeddable=embeddable, recorded=recorded),
         "X-Frame-Options": "SAMEORIGIN" if embeddable else "DENY",
         "X-Content-Type-Options": "nosniff",
         "Referrer-Policy": "same-origin",
