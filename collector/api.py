@@ -21,6 +21,7 @@ from collector.query import funnel as funnel_queries
 from collector.query import overview as overview_queries
 from collector.query import paths as path_queries
 from collector.query import persons as person_queries
+from collector.query import rejected as rejected_queries
 from collector.query import retention as retention_queries
 from collector.query import segments as segment_queries
 from collector.query import sessions as session_queries
@@ -239,13 +240,8 @@ def rejected(request: Request) -> Any:
     start, end = time_range(q.get("from"), q.get("to"))
     limit = integer(q.get("limit"), 100, name="limit", lo=1, hi=1000)
     with request.app.state.store.read() as conn:
-        rows = conn.execute(
-            "SELECT rowid AS id, site_id, received_at, source, reason, raw FROM dead_letters"
-            " WHERE site_id IS ? AND received_at >= ? AND received_at < ?"
-            " ORDER BY rowid DESC LIMIT ?",
-            (site_param(request), start, end, limit),
-        ).fetchall()
-    return {"rejected": [dict(r) for r in rows]}
+        rows = rejected_queries.rejected(conn, site_id=site_param(request), start=start, end=end, limit=limit)
+    return {"rejected": rows}
 
 
 def decode_json(body: bytes, kind: type[Any]) -> Any:

@@ -16,6 +16,7 @@ from collector import maintenance
 from collector.config import Settings
 from collector.demo import commands as demo_commands
 from collector.demo.shop import DEMO_KEY, DEMO_SITE
+from collector.query import rejected as rejected_queries
 from collector.store import SQLiteStore
 
 
@@ -126,13 +127,9 @@ def sites_list(db: str | None) -> None:
 def rejected(site: str | None, limit: int, db: str | None) -> None:
     """List rejected events (the dead-letter table), newest first, as JSON lines."""
     with _store(db).read() as conn:
-        rows = conn.execute(
-            "SELECT rowid AS id, site_id, received_at, source, reason, raw FROM dead_letters"
-            " WHERE (? IS NULL OR site_id = ?) ORDER BY rowid DESC LIMIT ?",
-            (site, site, limit),
-        ).fetchall()
+        rows = rejected_queries.rejected(conn, site_id=site, limit=limit)
     for row in rows:
-        click.echo(msgspec.json.encode(dict(row)).decode())
+        click.echo(msgspec.json.encode(row).decode())
 
 
 main.add_command(demo_commands.demo)
