@@ -88,13 +88,18 @@ async def _commit(request: Request, batch: WriteBatch) -> WriteResult:
         raise ClientError(503, "shutting down, retry later", RETRY_AFTER_OVERLOAD) from None
 
 
+def _admit(request: Request) -> None:
+    """Who is asking (client IP behind trusted proxies), and whether they may ask now."""
+    request.state.client_ip = request.app.state.enricher.client_ip(request)
+    _check_limits(request)
+
+
 async def handle(request: Request, endpoint) -> Response:  # type: ignore[no-untyped-def]
     """Run an ingest endpoint with the shared error handling, CORS and metrics."""
     cors = cors_headers(request)
     metrics = request.app.state.metrics
     try:
-        request.state.client_ip = request.app.state.enricher.client_ip(request)
-        _check_limits(request)
+        _admit(request)
         response: Response = await endpoint(request)
     except ClientError as exc:
         metrics.refused[exc.status] += 1
@@ -183,8 +188,7 @@ async def pixel(request: Request) -> Response:
     params = request.query_params
     received_at = now_ms()
     try:
-        request.state.client_ip = request.app.state.enricher.client_ip(request)
-        _check_limits(request)
+        _admit(request)
         site = _site(request, params.get("k", ""))
         facts = request.app.state.enricher.facts(request, site, received_at, None)
         event = schema.Pageview(
