@@ -12,13 +12,11 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser
 
 from collector.app import create_app
+from tests.browser import chromium
 from tests.conftest import Server, ThreadedServer, free_port, make_settings, make_store
-
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 HOUR = 3_600_000
 DAY = 24 * HOUR
@@ -186,7 +184,5 @@ def server_fixture(tmp_path: Path) -> Iterator[Server]:
 
 @pytest.fixture(name="browser", scope="module")
 def browser_fixture() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    with chromium() as browser:
+        yield browser

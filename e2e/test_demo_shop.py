@@ -9,19 +9,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page
 
 from collector.app import create_app
 from collector.demo.journeys import USER_AGENTS
 from collector.demo.places import GEO_DB
 from collector.demo.shop import DEMO_KEY, DEMO_SITE
 from collector.store import SQLiteStore
+from tests.browser import chromium
 from tests.conftest import ThreadedServer, free_port, make_settings, read_rows
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 CAMPAIGN = "?utm_source=newsletter&utm_medium=email&utm_campaign=autumn-launch"
 
 
@@ -38,18 +37,13 @@ def shop(tmp_path: Path) -> Iterator[tuple[str, Path]]:
 
 @pytest.fixture
 def page() -> Iterator[Page]:
-    with sync_playwright() as pw:
-        # headless Chromium says "HeadlessChrome", which the collector rightly files as a bot; a page's
-        # user agent does not reach sendBeacon, so the browser-wide flag sets it too
-        desktop = USER_AGENTS["desktop"][0][0]
-        browser = pw.chromium.launch(executable_path="/usr/bin/chromium",
-                                     args=[*CHROMIUM_ARGS, f"--user-agent={desktop}"])
+    desktop = USER_AGENTS["desktop"][0][0]
+    with chromium(desktop) as browser:
         tab = browser.new_page(viewport={"width": 1280, "height": 860}, user_agent=desktop)
         errors: list[str] = []
         tab.on("pageerror", lambda e: errors.append(str(e)))
         yield tab
-        browser.close()
-        assert errors == []
+    assert errors == []
 
 
 def _events(db: Path, last_path: str, attempts: int = 100) -> list[dict[str, Any]]:

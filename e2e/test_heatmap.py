@@ -4,31 +4,26 @@ clicks on one element per bucket, and the viewer draws heat over that button in 
 from __future__ import annotations
 
 import sqlite3
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
 from collector.auth import COOKIE, session_cookie
+from tests.browser import DESKTOP_UA, chromium, wait_until
 from tests.conftest import ThreadedServer, collector_server, free_port  # noqa: F401
 
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-# Headless Chromium says "HeadlessChrome", which enrichment rightly counts as a bot.
-DESKTOP_UA = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko)"
-              " Chrome/124.0.0.0 Safari/537.36")
 # bucket -> (viewport width, height, clicks on the button)
 BUCKETS = {"desktop": (1280, 800, 3), "tablet": (820, 900, 2), "mobile": (390, 760, 1)}
 
@@ -62,23 +57,8 @@ def site_app(collector: str, key: str) -> Starlette:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        # The context's user agent misses keepalive requests sent on page hide; the flag does not.
-        b = p.chromium.launch(executable_path="/usr/bin/chromium",
-                              args=[*CHROMIUM_ARGS, f"--user-agent={DESKTOP_UA}"])
+    with chromium(DESKTOP_UA) as b:
         yield b
-        b.close()
-
-
-def wait_until(what: str, check: Callable[[], Any], timeout_s: float = 30) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        got = check()
-        if got:
-            return got
-        if time.monotonic() > deadline:
-            pytest.fail(f"never happened: {what}")
-        time.sleep(0.1)
 
 
 def visit(browser: Browser, site: str, width: int, height: int, clicks: int) -> None:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import gzip
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from collector.auth import COOKIE, session_cookie
 from e2e.replay_site import (
@@ -23,34 +23,19 @@ from e2e.replay_site import (
     SECRET,
     site_app,
 )
+from tests.browser import chromium, wait_until
 from tests.conftest import ThreadedServer, collector_server, free_port  # noqa: F401
 
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+    with chromium() as b:
         yield b
-        b.close()
-
-
-def wait_until(what: str, check: Callable[[], Any], timeout_s: float = 30) -> Any:
-    """Poll until `check` returns something truthy; fail with `what` when it never does."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        got = check()
-        if got:
-            return got
-        if time.monotonic() > deadline:
-            pytest.fail(f"never happened: {what}")
-        time.sleep(0.1)
 
 
 def stored_events(server: Any, session_id: str) -> list[dict[str, Any]]:

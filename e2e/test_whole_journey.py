@@ -17,15 +17,16 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from collector.app import create_app
 from collector.demo.journeys import USER_AGENTS
 from collector.demo.places import GEO_DB, PLACES
 from collector.demo.shop import DEMO_KEY, DEMO_SITE
 from collector.store import SQLiteStore
-from e2e.test_demo_shop import CHROMIUM_ARGS, buy_and_answer_nps
-from e2e.test_replay import stored_events, wait_until
+from e2e.test_demo_shop import buy_and_answer_nps
+from e2e.test_replay import stored_events
+from tests.browser import chromium, wait_until
 from tests.conftest import Server, ThreadedServer, free_port, make_settings
 
 pytestmark = pytest.mark.e2e
@@ -39,14 +40,6 @@ FUNNEL = [{"type": "pageview", "url": "/demo/product/*"}, {"type": "cart", "name
 DESKTOP = USER_AGENTS["desktop"][0][0]
 
 
-class Collector(ThreadedServer):
-    """uvicorn as `trailmark serve` runs it: X-Forwarded-For is the collector's business, not uvicorn's."""
-
-    def __init__(self, app: Any, port: int) -> None:
-        super().__init__(app, port)
-        self.server.config.proxy_headers = False
-
-
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
     db = tmp_path / "journey.db"
@@ -54,19 +47,14 @@ def server(tmp_path: Path) -> Iterator[Server]:
     store.add_site(DEMO_SITE, "Demo shop", key=DEMO_KEY)
     port = free_port()
     settings = make_settings(db, demo=True, geoip=GEO_DB, trusted_proxies=("127.0.0.1",))
-    with Collector(create_app(settings, store), port):
+    with ThreadedServer(create_app(settings, store), port):
         yield Server(f"http://127.0.0.1:{port}", port, db, store, key=DEMO_KEY)
 
 
 @pytest.fixture
 def browser() -> Iterator[Browser]:
-    with sync_playwright() as pw:
-        # A context's user agent does not reach sendBeacon, which would say "HeadlessChrome" and get
-        # the session filed as a bot; the browser-wide flag covers every request.
-        chromium = pw.chromium.launch(executable_path="/usr/bin/chromium",
-                                      args=[*CHROMIUM_ARGS, f"--user-agent={DESKTOP}"])
-        yield chromium
-        chromium.close()
+    with chromium(DESKTOP) as browser:
+        yield browser
 
 
 def shop(browser: Browser, base: str) -> tuple[str, str]:

@@ -42,15 +42,6 @@ IP_SPELLINGS = [
 ]
 
 
-class DirectServer(ThreadedServer):
-    """uvicorn as `trailmark serve` runs it: proxy_headers off, so that uvicorn does not rewrite
-    the peer from X-Forwarded-For (its default trusts 127.0.0.1) before Trailmark decides."""
-
-    def __init__(self, app: Any, port: int) -> None:
-        super().__init__(app, port)
-        self.server.config.proxy_headers = False
-
-
 @dataclass
 class Collector:
     url: str
@@ -77,7 +68,7 @@ def serve(tmp_path: Path, site: dict[str, Any] | None = None, **settings: Any) -
     store.add_site("test", "Test site", key=KEY, settings=site or {"route_templates": ["/product/:slug"]})
     port = free_port()
     app = create_app(make_settings(db_path, **settings), store)
-    with DirectServer(app, port):
+    with ThreadedServer(app, port):
         yield Collector(f"http://127.0.0.1:{port}", db_path)
 
 

@@ -12,13 +12,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import sync_playwright
 
 from collector.app import create_app
+from tests.browser import chromium
 from tests.conftest import KEY, ThreadedServer, free_port, make_settings, make_store, read_rows
 
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
 IPS = ["203.0.113.77", "2001:db8::77", "198.51.100.23"]
 TYPED = ["typed-secret-4242", "hunter2-password-9f1", "4111 1111 1111 1111", "jane.typed@example.org"]
 
@@ -98,8 +96,7 @@ def test_values_typed_into_forms_are_never_written(server: tuple[str, Path]) -> 
 
 
 def _type_into_forms(page_url: str) -> None:
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+    with chromium() as browser:
         page = browser.new_page()
         page.goto(page_url)
         page.wait_for_function("() => window.trailmark && typeof window.trailmark.flush === 'function'")
@@ -113,7 +110,6 @@ def _type_into_forms(page_url: str) -> None:
         page.evaluate("() => window.trailmark.flush()")
         page.goto("about:blank")  # page hide sends what is left
         page.wait_for_timeout(1000)
-        browser.close()
 
 
 def _assert_nothing_typed_is_stored(db_path: Path) -> None:

@@ -11,16 +11,14 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from playwright.sync_api import sync_playwright
 
 from collector.app import create_app
 from collector.auth import COOKIE, session_cookie
+from tests.browser import chromium
 from tests.conftest import ADMIN_TOKEN, KEY, ThreadedServer, free_port, make_settings, make_store
 
 pytestmark = pytest.mark.e2e
 
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
 NOW = int(time.time() * 1000)
 SESSION = "sess-xss-1"
 USER = "<b id=xss-user>u</b>"
@@ -106,8 +104,7 @@ PAGES = ["/overview", "/sessions", f"/sessions/{SESSION}", "/people", f"/people/
 
 def test_hostile_strings_never_run_on_any_dashboard_page(server: str) -> None:
     shown: dict[str, list[str]] = {}
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+    with chromium() as browser:
         context = browser.new_context()
         context.add_cookies([{"name": COOKIE, "value": session_cookie(ADMIN_TOKEN), "url": server}])
         context.add_init_script(WATCH)
@@ -132,7 +129,6 @@ def test_hostile_strings_never_run_on_any_dashboard_page(server: str) -> None:
                                        "xss-script", "javascript:", "id=xss-order", "id=xss-track")
                            if s in found["text"]]
         assert dialogs == []
-        browser.close()
     # The strings did reach the screen, as text: the session, people and survey pages show them.
     assert "id=xss-sel" in shown[f"/sessions/{SESSION}"] or "id=xss-url" in shown[f"/sessions/{SESSION}"], shown
     assert any("id=xss-comment" in s for s in shown.values()), shown
