@@ -25,6 +25,7 @@ from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from collector import asgi  # noqa: E402
 from collector.app import create_app  # noqa: E402
 from collector.config import Settings  # noqa: E402
 from collector.store import SQLiteStore  # noqa: E402
@@ -191,34 +192,9 @@ def make_case(gen: Gen) -> Case:
 
 
 async def call(app: Any, case: Case) -> tuple[int, bytes]:
-    scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": case.method,
-        "scheme": "http", "path": case.path, "raw_path": case.path.encode(),
-        "query_string": case.query.encode("latin-1", "replace"), "root_path": "",
-        "headers": [(k.encode("latin-1", "replace"), v.encode("latin-1", "replace"))
-                    for k, v in case.headers.items()] + [(b"host", b"127.0.0.1")],
-        "client": ("203.0.113.9", 5555), "server": ("127.0.0.1", 80), "state": {},
-    }
-    sent = False
-
-    async def receive() -> dict[str, Any]:
-        nonlocal sent
-        if sent:
-            await asyncio.sleep(3600)
-        sent = True
-        return {"type": "http.request", "body": case.body, "more_body": False}
-
-    status, parts = 0, []
-
-    async def send(message: dict[str, Any]) -> None:
-        nonlocal status
-        if message["type"] == "http.response.start":
-            status = message["status"]
-        elif message["type"] == "http.response.body":
-            parts.append(message.get("body", b""))
-
-    await app(scope, receive, send)
-    return status, b"".join(parts)
+    headers = [(k.encode("latin-1", "replace"), v.encode("latin-1", "replace")) for k, v in case.headers.items()]
+    return await asgi.call(app, case.method, case.path, headers=headers, body=case.body,
+                           query=case.query.encode("latin-1", "replace"), client=("203.0.113.9", 5555))
 
 
 async def run(cases: int, seed: int, concurrency: int, db: Path) -> dict[str, Any]:

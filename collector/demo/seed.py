@@ -17,6 +17,7 @@ from typing import Any
 
 import msgspec
 
+from collector import asgi
 from collector.app import create_app
 from collector.config import Settings
 from collector.demo.commands import DEFAULT_BASE_URL, MAX_DAYS
@@ -78,37 +79,8 @@ async def _post_all(app: Any, visits: list[Visit], progress: Callable[[int], Non
 async def _post(app: Any, visit: Visit) -> tuple[int, Any]:
     """One POST /v1/batch through the ASGI interface, without sent_at: the times are history, not skew."""
     body = msgspec.json.encode({"key": DEMO_KEY, "events": visit.events})
-    scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
-        "scheme": "http", "path": "/v1/batch", "raw_path": b"/v1/batch", "query_string": b"",
-        "root_path": "", "server": ("127.0.0.1", 8000), "client": (PROXY, 50000),
-        "headers": [
-            (b"host", b"127.0.0.1:8000"), (b"content-type", b"text/plain"),
-            (b"content-length", str(len(body)).encode()), (b"user-agent", visit.user_agent.encode()),
-            (b"x-forwarded-for", visit.ip.encode()),
-        ],
-    }
-    done = asyncio.Event()
-    sent_body = False
-    status = 0
-    chunks: list[bytes] = []
-
-    async def receive() -> dict[str, Any]:
-        nonlocal sent_body
-        if not sent_body:
-            sent_body = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        await done.wait()  # a client that stays connected until the answer is complete
-        return {"type": "http.disconnect"}
-
-    async def send(message: dict[str, Any]) -> None:
-        nonlocal status
-        if message["type"] == "http.response.start":
-            status = message["status"]
-        elif message["type"] == "http.response.body":
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body"):
-                done.set()
-
-    await app(scope, receive, send)
-    return status, msgspec.json.decode(b"".join(chunks))
+    status, answer = await asgi.call(app, "POST", "/v1/batch", body=body, client=(PROXY, 50000), headers=[
+        (b"content-type", b"text/plain"), (b"content-length", str(len(body)).encode()),
+        (b"user-agent", visit.user_agent.encode()), (b"x-forwarded-for", visit.ip.encode()),
+    ])
+    return status, msgspec.json.decode(answer)
