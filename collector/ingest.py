@@ -10,6 +10,7 @@ import uuid
 from fnmatch import fnmatchcase
 
 import msgspec
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -238,7 +239,8 @@ async def replay(request: Request) -> Response:
         raise ClientError(400, f"malformed JSON: {exc}") from None
     site = _site(request, chunk.key)
     stored = request.app.state.store.replay_bytes(site.id, chunk.session_id)
-    payload = gzip.compress(b"[" + b",".join(chunk.events) + b"]", compresslevel=6)
+    # Up to 2 MiB: compressed off the event loop (zlib releases the GIL meanwhile).
+    payload = await run_in_threadpool(gzip.compress, b"[" + b",".join(chunk.events) + b"]", 6)
     # a retry of a chunk already held is acknowledged below, not refused for the bytes it once added
     if stored + len(payload) > MAX_REPLAY_SESSION_BYTES and not _chunk_held(request, site.id, chunk):
         reason = f"replay of this session exceeds {MAX_REPLAY_SESSION_BYTES} bytes"
