@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 from collections.abc import Mapping
+from functools import cache
 from typing import Annotated, Any
 
 import msgspec
@@ -15,7 +16,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from collector.auth import require_admin
-from collector.errors import ClientError, json_response
+from collector.errors import ClientError, decode, json_response
 from collector.query import commerce as commerce_queries
 from collector.query import funnel as funnel_queries
 from collector.query import overview as overview_queries
@@ -244,13 +245,13 @@ def rejected(request: Request) -> Any:
     return {"rejected": rows}
 
 
+@cache
+def _decoder(kind: type[Any]) -> msgspec.json.Decoder[Any]:
+    return msgspec.json.Decoder(kind)
+
+
 def decode_json(body: bytes, kind: type[Any]) -> Any:
-    try:
-        return msgspec.json.decode(body, type=kind)
-    except msgspec.ValidationError as exc:
-        raise ClientError(400, f"invalid request: {exc}") from None
-    except msgspec.DecodeError as exc:
-        raise ClientError(400, f"malformed JSON: {exc}") from None
+    return decode(_decoder(kind), body, "request")
 
 
 routes = [

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Protocol, TypeVar
+
+import msgspec
 from starlette.responses import Response
 
 from collector.schema import json_encoder
@@ -18,6 +21,23 @@ class ClientError(Exception):
 
     def response(self, headers: dict[str, str] | None = None) -> Response:
         return error_response(self.status, self.message, self.retry_after, headers)
+
+
+T = TypeVar("T", covariant=True)
+
+
+class Decoder(Protocol[T]):
+    def decode(self, buf: bytes, /) -> T: ...
+
+
+def decode(decoder: Decoder[T], body: bytes, what: str) -> T:
+    """A JSON body decoded, or the 400 its sender reads: `invalid <what>: ...` or `malformed JSON: ...`."""
+    try:
+        return decoder.decode(body)
+    except msgspec.ValidationError as exc:
+        raise ClientError(400, f"invalid {what}: {exc}") from None
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:  # msgspec raises the latter on bad UTF-8
+        raise ClientError(400, f"malformed JSON: {exc}") from None
 
 
 def json_response(

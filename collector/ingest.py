@@ -16,7 +16,7 @@ from starlette.responses import Response
 
 from collector import schema
 from collector.body import read_body
-from collector.errors import ClientError, json_response
+from collector.errors import ClientError, decode, json_response
 from collector.normalize import Request as Facts
 from collector.normalize import TooOld, to_row
 from collector.store import Overloaded, Site, WriterStopped
@@ -119,17 +119,11 @@ _LONE_SURROGATE = re.compile(
 
 def _decode_envelope(body: bytes) -> schema.Envelope:
     try:
-        try:
-            envelope = schema.envelope_decoder.decode(body)
-        except msgspec.DecodeError:
-            repaired, count = _LONE_SURROGATE.subn(rb"\\ufffd", body)
-            if not count:
-                raise
-            envelope = schema.envelope_decoder.decode(repaired)
-    except msgspec.ValidationError as exc:
-        raise ClientError(400, f"invalid batch: {exc}") from None
-    except (msgspec.DecodeError, UnicodeDecodeError) as exc:  # msgspec raises the latter on bad UTF-8
-        raise ClientError(400, f"malformed JSON: {exc}") from None
+        envelope = schema.envelope_decoder.decode(body)
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        # Only when decoding failed: repair lone surrogates, or raise the 400 this body earns.
+        repaired, count = _LONE_SURROGATE.subn(rb"\\ufffd", body)
+        envelope = decode(schema.envelope_decoder, repaired if count else body, "batch")
     if len(envelope.events) > schema.MAX_EVENTS:
         raise ClientError(
             413, f"too many events: {len(envelope.events)} > {schema.MAX_EVENTS} per batch"
@@ -230,13 +224,8 @@ async def replay(request: Request) -> Response:
     """POST /v1/replay: one chunk of a session recording, stored compressed."""
     received_at = now_ms()
     body = await read_body(request, MAX_REPLAY_BODY)
-    try:
-        chunk = _chunk_decoder.decode(body)
-        events = _rrweb_decoder.decode(b"[" + b",".join(chunk.events) + b"]")
-    except msgspec.ValidationError as exc:
-        raise ClientError(400, f"invalid replay chunk: {exc}") from None
-    except (msgspec.DecodeError, UnicodeDecodeError) as exc:  # msgspec raises the latter on bad UTF-8
-        raise ClientError(400, f"malformed JSON: {exc}") from None
+    chunk = decode(_chunk_decoder, body, "replay chunk")
+    events = decode(_rrweb_decoder, b"[" + b",".join(chunk.events) + b"]", "replay chunk")
     site = _site(request, chunk.key)
     stored = request.app.state.store.replay_bytes(site.id, chunk.session_id)
     # Up to 2 MiB: compressed off the event loop (zlib releases the GIL meanwhile).

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner
 
 from collector.cli import main
@@ -116,3 +117,13 @@ def test_a_site_changed_by_another_process_applies_without_a_restart(client: Cli
     assert client.http.post("/v1/batch", content=body, headers=headers).status_code == 403  # cached
     monkeypatch.setattr(sqlite_store, "SITE_CACHE_SECONDS", 0.0)
     assert client.http.post("/v1/batch", content=body, headers=headers).status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/api/funnel", "/api/segments"])
+@pytest.mark.parametrize(("body", "error"), [
+    (b'{"site": "\xff"}', "malformed JSON: 'utf-8' codec can't decode byte 0xff in position 0: invalid start byte"),
+    (b"{not json", "malformed JSON: JSON is malformed: object keys must be strings (byte 1)"),
+])
+def test_bad_json_bodies_to_the_api_answer_400(client: Client, path: str, body: bytes, error: str) -> None:
+    answer = client.http.post(path, content=body, headers={**client.admin, "content-type": "application/json"})
+    assert (answer.status_code, answer.json()) == (400, {"error": error})
