@@ -25,7 +25,7 @@ from collector.enrich import (
     utc_day,
     visitor_hash,
 )
-from collector.normalize import Request as Facts
+from collector.normalize import Facts
 from collector.store import Site
 from collector.store.rows import Acquisition, Context, EventRow
 from collector.store.sqlite import connect

@@ -17,8 +17,7 @@ from starlette.responses import Response
 from collector import schema
 from collector.body import read_body
 from collector.errors import ClientError, decode, json_response
-from collector.normalize import Request as Facts
-from collector.normalize import TooOld, to_row
+from collector.normalize import Facts, TooOld, to_row
 from collector.store import Overloaded, Site, WriterStopped
 from collector.store.rows import ChunkRow, DeadLetter, EventRow, WriteBatch, WriteResult
 

@@ -16,7 +16,7 @@ class TooOld(ValueError):
 
 
 @dataclass(slots=True)
-class Request:
+class Facts:
     """What every event of one request shares."""
 
     site_id: str
@@ -57,11 +57,11 @@ _LAYOUT = {
 }
 
 
-def to_row(event: schema.Event, request: Request) -> EventRow:
+def to_row(event: schema.Event, facts: Facts) -> EventRow:
     """The stored row of one event; raises TooOld for events past the retention of ingest."""
     kind, data_fields, name_field = _LAYOUT[type(event)]
-    ts = correct_ts(event.ts, request.sent_at, request.received_at)
-    problem = ts_problem(ts, request.received_at)
+    ts = correct_ts(event.ts, facts.sent_at, facts.received_at)
+    problem = ts_problem(ts, facts.received_at)
     if problem:
         raise TooOld(problem)
     data = {}
@@ -75,7 +75,7 @@ def to_row(event: schema.Event, request: Request) -> EventRow:
         type=kind,
         ts=ts,
         client_ts=event.ts,
-        anon_id=event.anon_id or request.anon_id,
+        anon_id=event.anon_id or facts.anon_id,
         user_id=event.user_id,
         session_id=event.session_id,
         url=event.url,

@@ -147,8 +147,10 @@ class SQLiteStore:
     ) -> Site:
         """Create a site (or update its origins and settings); returns it with its write key."""
         with self._admin() as db:
-            existing = db.execute("SELECT * FROM sites WHERE id = ?", [site_id]).fetchone()
-            write_key = key or (existing[2] if existing else "wk_" + secrets.token_urlsafe(18))
+            existing = db.execute(
+                "SELECT write_key, created_at FROM sites WHERE id = ?", [site_id]
+            ).fetchone()
+            write_key = key or (existing[0] if existing else "wk_" + secrets.token_urlsafe(18))
             db["sites"].upsert(
                 {
                     "id": site_id,
@@ -156,7 +158,7 @@ class SQLiteStore:
                     "write_key": write_key,
                     "origins": msgspec.json.encode(list(origins)).decode(),
                     "settings": msgspec.json.encode(settings or {}).decode(),
-                    "created_at": existing[5] if existing else int(time.time() * 1000),
+                    "created_at": existing[1] if existing else int(time.time() * 1000),
                 },
                 pk="id",
             )
