@@ -42,6 +42,10 @@ def _ingest(endpoint):  # type: ignore[no-untyped-def]
     return run
 
 
+# The browser SDK's bundles, built by sdk_js into settings.static_dir.
+BUNDLES = ("trailmark.js", "trailmark-replay.js", "trailmark-vitals.js")
+
+
 class Bundle:
     """A built SDK bundle served with an ETag, re-read when the file changes."""
 
@@ -59,7 +63,7 @@ class Bundle:
             self._cached = (mtime, body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"')
         return self._cached[1], self._cached[2]
 
-    async def __call__(self, request: Request) -> Response:
+    async def serve(self, request: Request) -> Response:
         loaded = self._load()
         if loaded is None:
             return PlainTextResponse(
@@ -119,9 +123,7 @@ def create_app(settings: Settings, store: SQLiteStore | None = None) -> Starlett
         Route("/v1/replay", _ingest(ingest.replay), methods=["POST"]),
         Route("/v1/replay", ingest.preflight, methods=["OPTIONS"]),
         Route("/v1/p.gif", ingest.pixel, methods=["GET"]),
-        Route("/trailmark.js", Bundle(settings.static_dir / "trailmark.js").__call__),
-        Route("/trailmark-replay.js", Bundle(settings.static_dir / "trailmark-replay.js").__call__),
-        Route("/trailmark-vitals.js", Bundle(settings.static_dir / "trailmark-vitals.js").__call__),
+        *(Route(f"/{name}", Bundle(settings.static_dir / name).serve) for name in BUNDLES),
         Route("/healthz", healthz),
         Route("/metrics", metrics),
         *replay_api.routes, *replay_page_routes,  # before api: /replay wins over /api/sessions/{id}

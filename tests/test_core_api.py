@@ -127,3 +127,33 @@ def test_a_site_changed_by_another_process_applies_without_a_restart(client: Cli
 def test_bad_json_bodies_to_the_api_answer_400(client: Client, path: str, body: bytes, error: str) -> None:
     answer = client.http.post(path, content=body, headers={**client.admin, "content-type": "application/json"})
     assert (answer.status_code, answer.json()) == (400, {"error": error})
+
+
+def test_bundles_are_served_with_an_etag_and_revalidated(tmp_path: Path) -> None:
+    import os
+
+    from starlette.testclient import TestClient
+
+    from collector.app import create_app
+    from tests.conftest import make_settings, make_store
+
+    static = tmp_path / "static"
+    static.mkdir()
+    bundle = static / "trailmark.js"
+    bundle.write_text("/* v1 */")
+    db = tmp_path / "t.db"
+    with TestClient(create_app(make_settings(db, static_dir=static), make_store(db))) as http:
+        first = http.get("/trailmark.js")
+        assert (first.status_code, first.text) == (200, "/* v1 */")
+        assert first.headers["content-type"] == "text/javascript; charset=utf-8"
+        assert first.headers["cache-control"] == "public, max-age=3600"
+        etag = first.headers["etag"]
+        again = http.get("/trailmark.js", headers={"if-none-match": etag})
+        assert (again.status_code, again.content, again.headers["etag"]) == (304, b"", etag)
+        bundle.write_text("/* v2 */")
+        os.utime(bundle, (1, 1))  # a rebuild: another mtime
+        changed = http.get("/trailmark.js", headers={"if-none-match": etag})
+        assert (changed.status_code, changed.text) == (200, "/* v2 */")
+        assert changed.headers["etag"] != etag
+        missing = http.get("/trailmark-replay.js")
+        assert (missing.status_code, missing.text) == (404, "trailmark-replay.js is not built: run `make build`")
