@@ -106,7 +106,7 @@ def create_app(settings: Settings, store: SQLiteStore | None = None) -> Starlett
     store = store or SQLiteStore(
         settings.db, max_pending=settings.max_pending, synchronous=settings.synchronous
     )
-    enricher = Enricher(settings)
+    enricher = Enricher(settings, store.path)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

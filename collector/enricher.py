@@ -39,8 +39,9 @@ _encode = msgspec.json.Encoder().encode
 class Enricher:
     """Holds what enrichment opens once (GeoIP reader, trusted proxies, salts, caches)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, db_path: str) -> None:
         self.settings = settings
+        self.db_path = db_path  # the store's file, which keeps the daily salts
         self.trusted = parse_trusted_proxies(",".join(settings.trusted_proxies))
         self.geo = GeoReader(settings.geoip)
         # ipaddress parsing costs more than the rest of a request's enrichment; repeat visitors
@@ -118,7 +119,7 @@ class Enricher:
         """Daily salts on a connection of our own: written once a day, read from memory after."""
         with self._lock:
             if self._salts is None:
-                self._salts_conn = connect(self.settings.db, synchronous=self.settings.synchronous)
+                self._salts_conn = connect(self.db_path, synchronous=self.settings.synchronous)
                 self._salts = Salts(self._salts_conn)
             return self._salts
 

@@ -133,3 +133,19 @@ def test_replay_chunk_before_and_after_the_session_row_marks_it(client: Client) 
     assert client.http.post("/v1/replay", json={**chunk, "seq": 1}).status_code == 200
     stored = client.rows("SELECT sum(length(data)) AS n FROM replay_chunks")[0]["n"]
     assert session(client)["replay_bytes"] == stored
+
+
+def test_cookieless_salts_live_in_the_store_file(tmp_path: Any) -> None:
+    from starlette.testclient import TestClient
+
+    from collector.app import create_app
+    from tests.conftest import make_settings, make_store, read_rows
+
+    store_db, elsewhere = tmp_path / "store.db", tmp_path / "settings.db"
+    app = create_app(make_settings(elsewhere), make_store(store_db))
+    cookieless = {"id": "c1", "type": "pageview", "ts": NOW, "url": "https://shop.example/"}
+    with TestClient(app) as http:
+        answer = http.post("/v1/batch", json={"key": "wk_test", "events": [cookieless]})
+    assert answer.json() == {"accepted": 1, "rejected": []}
+    assert len(read_rows(store_db, "SELECT day FROM salts")) == 1
+    assert not elsewhere.exists()
