@@ -1,9 +1,15 @@
 """Ingest throughput: the collector against a bare Starlette endpoint, same load, same run.
 
 wrk (Debian package) sends 50-event batches with unique event ids from concurrent connections
-to (1) a bare Starlette endpoint that reads the body and answers 204, and (2) `trailmark serve`
-on a fresh SQLite file. Both run as one uvicorn process with the same settings. The collector's
-stored row count is checked against the events it acknowledged.
+to four servers, each one uvicorn process with the same settings, in alternating rounds:
+
+- bare: a Starlette endpoint that reads the body and answers 204 (the target's baseline);
+- validate only: reads the body and validates every event with the collector's msgspec schema,
+  then answers, storing nothing: the ceiling of any collector that validates before answering;
+- commit per request: `trailmark serve` with group commit off (one transaction per request),
+  the naive design the issue compares with;
+- collector: `trailmark serve` as shipped, on a fresh SQLite file; its stored row count is
+  checked against the events it acknowledged.
 
     .venv/bin/python bench/ingest.py [--seconds 10] [--connections 32] [--quick]
 """
@@ -23,6 +29,7 @@ import tempfile
 import textwrap
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,6 +47,37 @@ BARE_APP = textwrap.dedent(
         return Response(status_code=204)
 
     app = Starlette(routes=[Route("/v1/batch", batch, methods=["POST"])])
+    """
+)
+
+# What every collector must do before it may answer: decode the batch, validate each event.
+VALIDATE_APP = textwrap.dedent(
+    """
+    from starlette.applications import Starlette
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    from collector import schema
+
+    async def batch(request):
+        envelope = schema.envelope_decoder.decode(await request.body())
+        for raw in envelope.events:
+            schema.event_decoder.decode(raw)
+        answer = {"accepted": len(envelope.events), "rejected": []}
+        return Response(schema.json_encoder.encode(answer), media_type="application/json")
+
+    app = Starlette(routes=[Route("/v1/batch", batch, methods=["POST"])])
+    """
+)
+
+# The shipped collector with group commit off: each request commits alone.
+NAIVE_SERVE = textwrap.dedent(
+    """
+    from collector.cli import main
+    from collector.store import writer
+
+    writer.MAX_GROUP_ROWS = 1
+    main()
     """
 )
 
@@ -138,7 +176,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=2, help="alternating rounds per server; best is kept")
-    parser.add_argument("--quick", action="store_true", help="5 s per side")
+    parser.add_argument("--quick", action="store_true", help="5 s per server")
     opts = parser.parse_args()
     seconds = 5 if opts.quick else opts.seconds
     if shutil.which("wrk") is None:
@@ -148,49 +186,60 @@ def main() -> None:
         script = work / "batch.lua"
         script.write_text(WRK_SCRIPT)
         (work / "bare_app.py").write_text(BARE_APP)
+        (work / "validate_app.py").write_text(VALIDATE_APP)
+        (work / "naive_serve.py").write_text(NAIVE_SERVE)
         env = {**os.environ, "PYTHONPATH": f"{work}{os.pathsep}{ROOT}", "TRAILMARK_RATE_LIMIT": "0"}
+        db, naive_db = work / "bench.db", work / "naive.db"
+        for path in (db, naive_db):
+            subprocess.run([str(BIN / "trailmark"), "sites", "add", "bench", "--key", KEY, "--db", str(path)],
+                           check=True, env=env, capture_output=True)
 
-        bare_args = [str(BIN / "uvicorn"), "bare_app:app", "--host", "127.0.0.1", "--log-level", "warning",
-                     "--no-access-log"]
-        db = work / "bench.db"
-        subprocess.run([str(BIN / "trailmark"), "sites", "add", "bench", "--key", KEY, "--db", str(db)],
-                       check=True, env=env, capture_output=True)
-        # Alternate the two servers and keep each one's best round: a burst of load from
-        # elsewhere on the machine then cannot decide the ratio alone.
-        bases, runs = [], []
+        def uvicorn(app: str) -> Callable[[int], list[str]]:
+            return lambda port: [str(BIN / "uvicorn"), app, "--host", "127.0.0.1", "--port", str(port),
+                                 "--log-level", "warning", "--no-access-log"]
+
+        servers: dict[str, tuple[Callable[[int], list[str]], int]] = {
+            "bare starlette": (uvicorn("bare_app:app"), 204),
+            "validate only": (uvicorn("validate_app:app"), 200),
+            "commit per req.": (lambda port: [sys.executable, str(work / "naive_serve.py"), "serve", "--port",
+                                              str(port), "--db", str(naive_db)], 200),
+            "collector": (lambda port: [str(BIN / "trailmark"), "serve", "--port", str(port), "--db", str(db)],
+                          200),
+        }
+        # Alternate the servers and keep each one's best round: a burst of load from elsewhere
+        # on the machine then cannot decide a ratio alone.
+        runs: dict[str, list[dict[str, float]]] = {name: [] for name in servers}
         for _ in range(opts.rounds):
-            port = free_port()
-            bare = serve([*bare_args, "--port", str(port)], port, env, 204)
-            try:
-                bases.append(run_wrk(port, seconds, opts.connections, script))
-            finally:
-                stop(bare)
-            port = free_port()
-            collector = serve([str(BIN / "trailmark"), "serve", "--port", str(port), "--db", str(db)], port,
-                              env, 200)
-            try:
-                runs.append(run_wrk(port, seconds, opts.connections, script))
-            finally:
-                stop(collector)
-        base = max(bases, key=lambda r: r["rps"])
-        ours = max(runs, key=lambda r: r["rps"])
+            for name, (command, status) in servers.items():
+                port = free_port()
+                proc = serve(command(port), port, env, status)
+                try:
+                    runs[name].append(run_wrk(port, seconds, opts.connections, script))
+                finally:
+                    stop(proc)
         conn = sqlite3.connect(db)
         (stored,) = conn.execute("SELECT count(*) FROM events").fetchone()
         (sessions,) = conn.execute("SELECT count(*) FROM sessions").fetchone()
         conn.close()
 
+    best = {name: max(rounds, key=lambda r: r["rps"]) for name, rounds in runs.items()}
+    base, ours, naive = best["bare starlette"], best["collector"], best["commit per req."]
+    for name, run in best.items():
+        print(f"{name:<16}: {run['rps']:9.0f} req/s  {run['rps'] * 50:10.0f} events/s  p99 {run['p99_ms']:6.1f} ms"
+              f"  {run['rps'] / base['rps']:.3f} of bare  non-2xx {run['non2xx']:.0f}"
+              f"  rounds {[round(r['rps']) for r in runs[name]]}")
     # wrk counts the requests it saw answered; the ones in flight when it stops are stored too
     # (up to one per connection and round), so stored = 50 x answered + a little.
-    acked = sum((r["total"] - r["non2xx"]) * 50 for r in runs) + opts.rounds
+    acked = sum((r["total"] - r["non2xx"]) * 50 for r in runs["collector"]) + opts.rounds
+    print(f"stored          : {stored} events in {sessions} sessions; answered 200 for {acked} (+ probes)")
     ratio = ours["rps"] / base["rps"]
-    print(f"bare starlette : {base['rps']:9.0f} req/s  {base['rps'] * 50:10.0f} events/s  p99 {base['p99_ms']:.1f} ms")
-    print(f"collector      : {ours['rps']:9.0f} req/s  {ours['rps'] * 50:10.0f} events/s  p99 {ours['p99_ms']:.1f} ms"
-          f"  non-2xx {ours['non2xx']}")
-    print(f"stored         : {stored} events in {sessions} sessions; answered 200 for {acked} (+ probes)")
-    print(f"rounds         : bare {[round(r['rps']) for r in bases]} req/s, collector {[round(r['rps']) for r in runs]}")
-    print(f"ratio          : {ratio:.2f} of the bare endpoint (target >= 0.5)")
+    ceiling = best["validate only"]["rps"] / base["rps"]
+    print(f"ratio           : {ratio:.3f} of the bare endpoint (target >= 0.5); validating alone reaches"
+          f" {ceiling:.2f}; group commit gives {ours['rps'] / naive['rps']:.1f}x commit per request")
     print(f"RESULT ingest: collector {ours['rps']:.0f} req/s = {ours['rps'] * 50:.0f} events/s, "
-          f"bare {base['rps']:.0f} req/s, ratio {ratio:.2f} (target 0.5) {'MET' if ratio >= 0.5 else 'MISSED'}")
+          f"bare {base['rps']:.0f} req/s, ratio {ratio:.3f} (target 0.5) {'MET' if ratio >= 0.5 else 'MISSED'}; "
+          f"validate only {ceiling:.2f}, commit per request {naive['rps'] / base['rps']:.3f} "
+          f"(collector {ours['rps'] / naive['rps']:.1f}x)")
 
 
 if __name__ == "__main__":
