@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
+import sqlite3
 import time
 from typing import Any
 
 import httpx
 
+from collector import schema
+from collector.normalize import Facts, to_row
+from collector.store import SQLiteStore, WriteBatch
+from collector.store.rows import Context
+from collector.store.sqlite import connect
+from collector.store.transaction import apply_group
 from tests.conftest import Client, Server
 
 NOW = int(time.time() * 1000) - 3 * 3_600_000  # room for events "later" in the tests (the future is clamped)
@@ -149,3 +156,64 @@ def test_cookieless_salts_live_in_the_store_file(tmp_path: Any) -> None:
     assert answer.json() == {"accepted": 1, "rejected": []}
     assert len(read_rows(store_db, "SELECT day FROM salts")) == 1
     assert not elsewhere.exists()
+
+
+def _batch(events: list[dict[str, Any]], *, bot: bool = False) -> WriteBatch:
+    facts = Facts(site_id="test", received_at=NOW + 10 * MIN, sent_at=None, context=Context(is_bot=bot))
+    rows = [to_row(schema.event_decoder.decode(json.dumps(e)), facts) for e in events]
+    return WriteBatch(site_id="test", received_at=facts.received_at, context=facts.context, events=rows)
+
+
+def _tables(path: Any) -> dict[str, list[tuple[Any, ...]]]:
+    conn = sqlite3.connect(path)
+    try:
+        return {t: sorted(conn.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in ROLLUPS}
+    finally:
+        conn.close()
+
+
+ROLLUPS = ("heatmap_elements", "heatmap_cells", "heatmap_points", "heatmap_scroll", "page_days",
+           "session_days", "sessions")
+
+
+def test_a_group_of_many_batches_stores_what_the_batches_store_one_by_one(tmp_path: Any) -> None:
+    """Clicks are folded into the heatmaps once per commit group: one group of many requests must
+    leave every rollup exactly as those requests committed alone would."""
+    def click(eid: str, session_id: str, ts: int, sel: str, **more: Any) -> dict[str, Any]:
+        return ev("click", eid, ts, session_id=session_id, url="https://shop.example/p/1",
+                  sel=sel, vw=1280, x=100, y=200, rx=0.5, ry=0.25, tag="button", **more)
+
+    batches = [
+        _batch([ev("pageview", "v1", NOW, url="https://shop.example/p/1"), click("c1", "s1", NOW + 1, "#buy")]),
+        _batch([click("c2", "s1", NOW + 2, "#buy", text="Buy", dead=True), click("c1", "s1", NOW + 1, "#buy")]),
+        _batch([ev("pageview", "v2", NOW, session_id="s2", url="https://shop.example/p/1"),
+                click("c3", "s2", NOW + 3, "#buy", rage=True)]),
+        _batch([click("c4", "s2", NOW + 4, "nav a")], bot=True),  # s2 turns out to be a bot
+        _batch([click("c\x00a", "s3", NOW + 5, "#nul\x00sel"), click("c\x00b", "s3", NOW + 6, "#buy")]),
+    ]
+    grouped, alone = SQLiteStore(tmp_path / "grouped.db"), SQLiteStore(tmp_path / "alone.db")
+    for store in (grouped, alone):
+        store.add_site("test", "Test", key="wk_test")
+    conn = connect(grouped.path)
+    results = apply_group(conn, batches)
+    conn.close()
+    conn = connect(alone.path)
+    assert [apply_group(conn, [b]) for b in batches] == [[r] for r in results]
+    conn.close()
+    assert [(r.stored, r.duplicates) for r in results] == [(2, 0), (1, 1), (2, 0), (1, 0), (2, 0)]
+    assert _tables(grouped.path) == _tables(alone.path)
+    elements = _tables(grouped.path)["heatmap_elements"]
+    assert [(e[4], e[5], e[6], e[7], e[9]) for e in elements] == [  # rage, sel, n, dead, text
+        (0, "#buy", 3, 1, "Buy"), (0, "#nul\x00sel", 1, 0, None), (0, "nav a", 0, 0, None), (1, "#buy", 0, 0, None),
+    ]  # the bot session s2's clicks are taken back
+
+
+def test_text_with_nul_is_stored_exactly(client: Client) -> None:
+    """Rows holding NUL are bound one by one: SQLite's JSON functions would cut them short."""
+    answer = send(client, ev("track", "id\x00a", NOW, name="a\x00b", url="https://shop.example/?q=\x00"),
+                  ev("track", "id\x00b", NOW + 1, name="plain"))
+    assert answer == {"accepted": 2, "rejected": []}
+    assert client.rows("SELECT id, name, url FROM events ORDER BY ts") == [
+        {"id": "id\x00a", "name": "a\x00b", "url": "https://shop.example/?q=\x00"},
+        {"id": "id\x00b", "name": "plain", "url": None},
+    ]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from sqlite_utils import Database, Migrations
 
+from collector.store.rollups import cell, clicks, device, human, keys, point, trigger_body
+
 migrations = Migrations("trailmark")
 
 
@@ -259,49 +261,11 @@ def m008_query_indexes(db: Database) -> None:
 
 @migrations()
 def m006_heatmap(db: Database) -> None:
-    """Heatmap rollups (issue 6), kept by triggers in the writer's transaction: exact, never stale.
+    """Heatmap rollups (issue 6), kept in the writer's transaction: exact, never stale. Stored clicks
+    are added per commit group since m011 (store/rollups.py); deletes and bots still use triggers.
 
     docs/heatmaps.md explains the grids; collector/query/heatmap.py reads these tables.
     """
-    # Device bucket from the event's viewport width (DESIGN.md); '' when the SDK sent none.
-    def device(e: str) -> str:
-        vw = f"json_extract({e}.data, '$.vw')"
-        return (f"CASE WHEN {vw} IS NULL THEN '' WHEN {vw} < 768 THEN 'mobile'"
-                f" WHEN {vw} < 1024 THEN 'tablet' ELSE 'desktop' END")
-
-    def cell(e: str, field: str) -> str:  # 16 x 16 grid over the element box; -1 without offsets
-        v = f"json_extract({e}.data, '$.{field}')"
-        return f"CASE WHEN {v} IS NULL THEN -1 ELSE min(15, max(0, CAST({v} * 16 AS INTEGER))) END"
-
-    def point(e: str, field: str) -> str:  # 32 px grid over the page; -1 without coordinates
-        v = f"json_extract({e}.data, '$.{field}')"
-        return f"CASE WHEN {v} IS NULL THEN -1 ELSE max(0, CAST({v} AS INTEGER) / 32) END"
-
-    def keys(e: str) -> str:
-        return (f"{e}.site_id, coalesce({e}.route, {e}.path, ''), {device(e)}, {e}.ts / 86400000,"
-                f" coalesce(json_extract({e}.data, '$.rage'), 0), coalesce({e}.name, '')")
-
-    def human(e: str) -> str:
-        return (f"NOT EXISTS (SELECT 1 FROM sessions s WHERE s.site_id = {e}.site_id"
-                f" AND s.id = {e}.session_id AND s.is_bot = 1)")
-
-    def clicks(e: str, sign: str, source: str) -> str:
-        """Add (sign '') or take back (sign '-') the clicks `source` selects, in all three grids."""
-        upsert = "ON CONFLICT DO UPDATE SET n = n + excluded.n"
-        return f"""
-            INSERT INTO heatmap_elements (site_id, route, device, day, rage, sel, n, dead, tag, text)
-                SELECT {keys(e)}, {sign}count(*),
-                    {sign}sum(coalesce(json_extract({e}.data, '$.dead'), 0)),
-                    max(json_extract({e}.data, '$.tag')), max(json_extract({e}.data, '$.text'))
-                {source} GROUP BY 1, 2, 3, 4, 5, 6
-                ON CONFLICT DO UPDATE SET n = n + excluded.n, dead = dead + excluded.dead,
-                    tag = coalesce(max(tag, excluded.tag), tag, excluded.tag),
-                    text = coalesce(max(text, excluded.text), text, excluded.text);
-            INSERT INTO heatmap_cells SELECT {keys(e)}, {cell(e, "rx")}, {cell(e, "ry")},
-                {sign}count(*) {source} GROUP BY 1, 2, 3, 4, 5, 6, 7, 8 {upsert};
-            INSERT INTO heatmap_points SELECT {keys(e)}, {point(e, "x")}, {point(e, "y")},
-                {sign}count(*) {source} GROUP BY 1, 2, 3, 4, 5, 6, 7, 8 {upsert};"""
-
     # The hot path, one row per stored click: plain VALUES, no GROUP BY sorter per statement.
     upsert = "ON CONFLICT DO UPDATE SET n = n + excluded.n"
     one_click = f"""
@@ -360,14 +324,14 @@ def m006_heatmap(db: Database) -> None:
         END;
         CREATE TRIGGER heatmap_click_delete AFTER DELETE ON events
             WHEN old.type = 'click' AND {human("old")} BEGIN
-            {clicks("old", "-", "WHERE true")}
+            {trigger_body(clicks("old", "-", "WHERE true"))}
         END;
         CREATE TRIGGER heatmap_click_bot_insert AFTER INSERT ON sessions WHEN new.is_bot = 1 BEGIN
-            {clicks("e", "-", bot_clicks)}
+            {trigger_body(clicks("e", "-", bot_clicks))}
         END;
         CREATE TRIGGER heatmap_click_bot_update AFTER UPDATE OF is_bot ON sessions
             WHEN new.is_bot = 1 AND old.is_bot = 0 BEGIN
-            {clicks("e", "-", bot_clicks)}
+            {trigger_body(clicks("e", "-", bot_clicks))}
         END;
 
         -- The counted scroll report of each pageview of a human; heatmap_scroll sums these.
@@ -425,6 +389,13 @@ def m010_drop_events_session_index(db: Database) -> None:
     """Every read of a session's events also names its site, so events_session_type serves them:
     one index less to update per stored event."""
     db.execute("DROP INDEX IF EXISTS events_session")
+
+
+@migrations()
+def m011_fold_clicks_per_group(db: Database) -> None:
+    """The writer adds each commit group's clicks to the heatmap grids with one GROUP BY per grid
+    (store/rollups.py fold_clicks) instead of this trigger's three upserts per stored click."""
+    db.execute("DROP TRIGGER IF EXISTS heatmap_click_insert")
 
 
 def migrate(db: Database) -> None:

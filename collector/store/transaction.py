@@ -8,16 +8,23 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from collector.schema import json_encoder
+from collector.store.rollups import fold_clicks
 from collector.store.rows import Context, EventRow, WriteBatch, WriteResult
 
 SESSION_GAP_MS = 30 * 60 * 1000
 _SESSION_NS = uuid.UUID("6f1d2b8e-9a43-4c1e-8d0b-1b7e3c2a9f10")
 
-_INSERT_EVENT = """
-INSERT INTO events (site_id, id, session_id, type, ts, client_ts, received_at, anon_id, user_id,
-                    url, path, route, name, data)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, CAST(? AS TEXT))
-"""
+_EVENT_COLUMNS = (
+    "site_id", "id", "session_id", "type", "ts", "client_ts", "received_at", "anon_id", "user_id",
+    "url", "path", "route", "name", "data",
+)
+_INSERT_INTO_EVENTS = f"INSERT INTO events ({', '.join(_EVENT_COLUMNS)})"
+# A group's rows in one statement from a JSON array of rows, or (rows holding NUL) one by one.
+_INSERT_EVENTS = (
+    f"{_INSERT_INTO_EVENTS} SELECT {', '.join(f'value ->> {i}' for i in range(len(_EVENT_COLUMNS)))}"
+    " FROM json_each(?)"
+)
+_INSERT_EVENT = f"{_INSERT_INTO_EVENTS} VALUES ({', '.join('?' for _ in _EVENT_COLUMNS)})"
 
 _CONTEXT_COLUMNS = tuple(Context.__struct_fields__)
 _ACQUISITION_COLUMNS = (
@@ -81,7 +88,7 @@ class _Session:
 
     __slots__ = (
         "site_id", "id", "visitor_id", "anon_id", "user_id", "first_ts", "last_ts", "entry",
-        "exit", "vw", "vh", "sums", "context",
+        "exit", "vw", "vh", "sums", "context", "_merged",
     )
 
     def __init__(self, site_id: str, session_id: str, context: Context) -> None:
@@ -98,8 +105,13 @@ class _Session:
         self.vh: int | None = None
         self.sums = dict.fromkeys(_SUM_COLUMNS, 0)
         self.context = context
+        self._merged = context  # the last request context folded into self.context
 
-    def add(self, row: EventRow, visitor_id: str) -> None:
+    def add(self, row: EventRow, visitor_id: str, context: Context) -> None:
+        if context is not self._merged:
+            # Another request of this session in the same group: merge as the upsert would have.
+            self._merged = context
+            self.context = _merge_contexts(self.context, context)
         self.first_ts = min(self.first_ts, row.ts)
         self.last_ts = max(self.last_ts, row.ts)
         self.anon_id = self.anon_id or row.anon_id
@@ -149,6 +161,13 @@ class _Session:
         )
 
 
+def _merge_contexts(first: Context, then: Context) -> Context:
+    """A session's device and geo: the first known value of each field; a bot once seen stays one."""
+    merged = {c: getattr(first, c) if getattr(first, c) is not None else getattr(then, c) for c in _CONTEXT_COLUMNS}
+    merged["is_bot"] = first.is_bot or then.is_bot
+    return Context(**merged)
+
+
 def apply_group(conn: sqlite3.Connection, batches: list[WriteBatch]) -> list[WriteResult]:
     """Store the batches in one transaction; one result per batch, in order."""
     conn.execute("BEGIN IMMEDIATE")
@@ -184,12 +203,18 @@ def _apply(conn: sqlite3.Connection, batches: list[WriteBatch]) -> list[WriteRes
         session = sessions.get(key)
         if session is None:
             session = sessions[key] = _Session(site_id, row.session_id, batch.context)
-        session.add(row, visitor)
+        session.add(row, visitor, batch.context)
         event_rows.append((
             site_id, row.id, row.session_id, row.type, row.ts, row.client_ts, batch.received_at,
-            row.anon_id, row.user_id, row.url, row.path, row.route, row.name, row.data,
+            row.anon_id, row.user_id, row.url, row.path, row.route, row.name, row.data.decode(),
         ))
-    conn.executemany(_INSERT_EVENT, event_rows)
+    (last_rowid,) = conn.execute("SELECT coalesce(max(rowid), 0) FROM events").fetchone()
+    rows_json = json_encoder.encode(event_rows)
+    if b"\\u0000" in rows_json:  # SQLite's JSON functions end a string at NUL: bind row by row
+        conn.executemany(_INSERT_EVENT, event_rows)
+    else:  # one statement for the group: no Python per row, the GIL released throughout
+        conn.execute(_INSERT_EVENTS, (rows_json,))
+    fold_clicks(conn, last_rowid)  # before the sessions: a session turning bot takes them back
     conn.executemany(_UPSERT_SESSION, [s.values() for s in sessions.values()])
     for (site_id, anon_id), user_id in identified.items():
         conn.execute(

@@ -1,0 +1,72 @@
+"""Heatmap click rollups: the SQL that the m006 triggers and the writer's per-group fold share.
+
+docs/heatmaps.md explains the grids; collector/query/heatmap.py reads them. Every expression takes
+the alias of an `events` row (`new`, `old` or a FROM alias), so one text serves both.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+
+# Device bucket from the event's viewport width (DESIGN.md); '' when the SDK sent none.
+def device(e: str) -> str:
+    vw = f"json_extract({e}.data, '$.vw')"
+    return (f"CASE WHEN {vw} IS NULL THEN '' WHEN {vw} < 768 THEN 'mobile'"
+            f" WHEN {vw} < 1024 THEN 'tablet' ELSE 'desktop' END")
+
+
+def cell(e: str, field: str) -> str:  # 16 x 16 grid over the element box; -1 without offsets
+    v = f"json_extract({e}.data, '$.{field}')"
+    return f"CASE WHEN {v} IS NULL THEN -1 ELSE min(15, max(0, CAST({v} * 16 AS INTEGER))) END"
+
+
+def point(e: str, field: str) -> str:  # 32 px grid over the page; -1 without coordinates
+    v = f"json_extract({e}.data, '$.{field}')"
+    return f"CASE WHEN {v} IS NULL THEN -1 ELSE max(0, CAST({v} AS INTEGER) / 32) END"
+
+
+def keys(e: str) -> str:
+    return (f"{e}.site_id, coalesce({e}.route, {e}.path, ''), {device(e)}, {e}.ts / 86400000,"
+            f" coalesce(json_extract({e}.data, '$.rage'), 0), coalesce({e}.name, '')")
+
+
+def human(e: str) -> str:
+    return (f"NOT EXISTS (SELECT 1 FROM sessions s WHERE s.site_id = {e}.site_id"
+            f" AND s.id = {e}.session_id AND s.is_bot = 1)")
+
+
+def clicks(e: str, sign: str, source: str) -> list[str]:
+    """Add (sign '') or take back (sign '-') the clicks `source` selects, in all three grids."""
+    upsert = "ON CONFLICT DO UPDATE SET n = n + excluded.n"
+    return [
+        f"""INSERT INTO heatmap_elements (site_id, route, device, day, rage, sel, n, dead, tag, text)
+            SELECT {keys(e)}, {sign}count(*),
+                {sign}sum(coalesce(json_extract({e}.data, '$.dead'), 0)),
+                max(json_extract({e}.data, '$.tag')), max(json_extract({e}.data, '$.text'))
+            {source} GROUP BY 1, 2, 3, 4, 5, 6
+            ON CONFLICT DO UPDATE SET n = n + excluded.n, dead = dead + excluded.dead,
+                tag = coalesce(max(tag, excluded.tag), tag, excluded.tag),
+                text = coalesce(max(text, excluded.text), text, excluded.text)""",
+        f"""INSERT INTO heatmap_cells SELECT {keys(e)}, {cell(e, "rx")}, {cell(e, "ry")},
+            {sign}count(*) {source} GROUP BY 1, 2, 3, 4, 5, 6, 7, 8 {upsert}""",
+        f"""INSERT INTO heatmap_points SELECT {keys(e)}, {point(e, "x")}, {point(e, "y")},
+            {sign}count(*) {source} GROUP BY 1, 2, 3, 4, 5, 6, 7, 8 {upsert}""",
+    ]
+
+
+def trigger_body(statements: list[str]) -> str:
+    return "".join(f"{statement};\n" for statement in statements)
+
+
+# The clicks of humans stored after a rowid, i.e. by the transaction that is still open.
+_FOLD_CLICKS = clicks(
+    "e", "", f"FROM events e NOT INDEXED WHERE e.rowid > :since AND e.type = 'click' AND {human('e')}"
+)
+
+
+def fold_clicks(conn: sqlite3.Connection, since: int) -> None:
+    """Add the clicks stored after rowid `since` to the three grids: one GROUP BY per grid for a
+    whole commit group costs a third of what a trigger per stored click did (bench/ingest.py)."""
+    for statement in _FOLD_CLICKS:
+        conn.execute(statement, {"since": since})
