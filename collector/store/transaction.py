@@ -208,13 +208,8 @@ def _apply(conn: sqlite3.Connection, batches: list[WriteBatch]) -> list[WriteRes
             site_id, row.id, row.session_id, row.type, row.ts, row.client_ts, batch.received_at,
             row.anon_id, row.user_id, row.url, row.path, row.route, row.name, row.data.decode(),
         ))
-    (last_rowid,) = conn.execute("SELECT coalesce(max(rowid), 0) FROM events").fetchone()
-    rows_json = json_encoder.encode(event_rows)
-    if b"\\u0000" in rows_json:  # SQLite's JSON functions end a string at NUL: bind row by row
-        conn.executemany(_INSERT_EVENT, event_rows)
-    else:  # one statement for the group: no Python per row, the GIL released throughout
-        conn.execute(_INSERT_EVENTS, (rows_json,))
-    fold_clicks(conn, last_rowid)  # before the sessions: a session turning bot takes them back
+    # Before the sessions: a session that turns out to be a bot in this group takes its clicks back.
+    _insert_events(conn, event_rows, with_clicks=any(s.sums["clicks"] for s in sessions.values()))
     conn.executemany(_UPSERT_SESSION, [s.values() for s in sessions.values()])
     for (site_id, anon_id), user_id in identified.items():
         conn.execute(
@@ -235,6 +230,18 @@ def _apply(conn: sqlite3.Connection, batches: list[WriteBatch]) -> list[WriteRes
         )
         for b in batches
     ]
+
+
+def _insert_events(conn: sqlite3.Connection, event_rows: list[tuple[object, ...]], with_clicks: bool) -> None:
+    """Store a group's event rows and add its clicks to the heatmap grids."""
+    (since,) = conn.execute("SELECT coalesce(max(rowid), 0) FROM events").fetchone() if with_clicks else (0,)
+    rows_json = json_encoder.encode(event_rows)
+    if b"\\u0000" in rows_json:  # SQLite's JSON functions end a string at NUL: bind row by row
+        conn.executemany(_INSERT_EVENT, event_rows)
+    else:  # one statement for the group: no Python per row, the GIL released throughout
+        conn.execute(_INSERT_EVENTS, (rows_json,))
+    if with_clicks:
+        fold_clicks(conn, since)
 
 
 def _fresh_events(
