@@ -164,16 +164,16 @@ def _batch(events: list[dict[str, Any]], *, bot: bool = False) -> WriteBatch:
     return WriteBatch(site_id="test", received_at=facts.received_at, context=facts.context, events=rows)
 
 
+ROLLUPS = ("heatmap_elements", "heatmap_cells", "heatmap_points", "heatmap_scroll", "page_days",
+           "session_days", "sessions")
+
+
 def _tables(path: Any) -> dict[str, list[tuple[Any, ...]]]:
     conn = sqlite3.connect(path)
     try:
         return {t: sorted(conn.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in ROLLUPS}
     finally:
         conn.close()
-
-
-ROLLUPS = ("heatmap_elements", "heatmap_cells", "heatmap_points", "heatmap_scroll", "page_days",
-           "session_days", "sessions")
 
 
 def test_a_group_of_many_batches_stores_what_the_batches_store_one_by_one(tmp_path: Any) -> None:
