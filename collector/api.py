@@ -75,10 +75,15 @@ def site_settings(request: Request, site_id: str) -> Mapping[str, object]:
     raise ClientError(404, f"no site {site_id!r}")
 
 
+def reversed_range(start: str | None, end: str | None) -> ClientError:
+    """The one message for a range whose start comes after its end, in the words the analyst typed."""
+    return ClientError(400, f"the date range is reversed: from {start} is after to {end}; swap them")
+
+
 def checked_range(start: str | None, end: str | None) -> tuple[int, int]:
     lo, hi = time_range(start, end)
     if lo >= hi:
-        raise ClientError(400, "from must be before to")
+        raise reversed_range(start, end)
     return lo, hi
 
 
@@ -92,7 +97,7 @@ def charted_range(start: str | None, end: str | None) -> tuple[int, int]:
     if lo is None:
         lo = hi - DEFAULT_DAYS * DAY_MS
     if lo >= hi:
-        raise ClientError(400, "from must be before to")
+        raise reversed_range(start, end)
     if hi - lo > overview_queries.MAX_DAYS * DAY_MS:
         raise ClientError(400, f"the range may span at most {overview_queries.MAX_DAYS} days")
     return lo, hi
@@ -123,9 +128,10 @@ def sites(request: Request) -> Any:
 def sessions(request: Request) -> Any:
     q = request.query_params
     limit = integer(q.get("limit"), 50, name="limit", lo=1, hi=500)
+    sort, descending = session_queries.sort_param(q.get("sort"), q.get("order"))
     with request.app.state.store.read() as conn:
         return session_queries.list_in_scope(
-            conn, scope_of(request, conn), limit=limit, cursor=q.get("cursor")
+            conn, scope_of(request, conn), limit=limit, cursor=q.get("cursor"), sort=sort, descending=descending
         )
 
 
@@ -179,6 +185,20 @@ def surveys(request: Request) -> Any:
     with request.app.state.store.read() as conn:
         return survey_queries.surveys(
             conn, scope_of(request, conn, charted=True), request.query_params.get("survey_id")
+        )
+
+
+@admin
+def people(request: Request) -> Any:
+    q = request.query_params
+    limit = integer(q.get("limit"), 50, name="limit", lo=1, hi=500)
+    offset = integer(q.get("offset"), 0, name="offset", lo=0)
+    sort, descending = q.get("sort") or "last_seen", (q.get("order") or "desc") == "desc"
+    if q.get("order") not in (None, "", "asc", "desc"):
+        raise ClientError(400, f"order must be asc or desc, not {q.get('order')!r}")
+    with request.app.state.store.read() as conn:
+        return person_queries.people(
+            conn, scope_of(request, conn), sort=sort, descending=descending, limit=limit, offset=offset
         )
 
 
@@ -264,6 +284,7 @@ routes = [
     Route("/api/retention", retention),
     Route("/api/commerce", commerce),
     Route("/api/surveys", surveys),
+    Route("/api/persons", people),
     Route("/api/persons/{id}", person),
     Route("/api/segments", segments),
     Route("/api/segments", create_segment, methods=["POST"]),
