@@ -118,7 +118,8 @@ def scope_of(
 def sites(request: Request) -> Any:
     return {
         "sites": [
-            {"id": s.id, "name": s.name, "write_key": s.write_key, "origins": list(s.origins)}
+            {"id": s.id, "name": s.name, "write_key": s.write_key, "origins": list(s.origins),
+             "currency": s.settings.get("currency")}
             for s in request.app.state.store.sites()
         ]
     }
