@@ -284,18 +284,23 @@ export function timeChart(node, xs, series, { height = 280, yFormat } = {}) {
   }
   const axis = { stroke: "#6b7280", grid: { stroke: "#f1f2f4" }, size: 56 };
   // Counts (visitors, orders) tick on whole numbers only: a "2.5 orders" gridline is a wrong picture.
-  const whole = { incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 2e5, 5e5, 1e6, 1e7, 1e8],
-    values: (u, ticks) => ticks.map((t) => fmt.int(t)) };
+  // The labels drawn (on the canvas) are also left on the chart as data-ticks-SCALE, for tests and tools.
+  const wholeOn = (scale) => ({ incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 2e5, 5e5, 1e6, 1e7, 1e8],
+    values: (u, ticks) => {
+      const labels = ticks.map((t) => fmt.int(t));
+      u.root.setAttribute(`data-ticks-${scale}`, labels.join(" "));
+      return labels;
+    } });
   const counts = (scale) => series.filter((s) => (s.scale || "y") === scale).every((s) => !s.format);
   // Daily series: ticks fall on whole days and read as dates, never as hours.
   const day = (t) => new Date(t * 1000).toLocaleDateString("en-US", { month: "short", day: "numeric", timeZone: "UTC" });
   const axes = [{ stroke: "#6b7280", grid: { stroke: "#f1f2f4" }, incrs: [86400, 2 * 86400, 7 * 86400, 14 * 86400, 28 * 86400],
     values: (u, ticks) => ticks.map(day) },
-    { ...axis, scale: "y", ...(counts("y") ? whole : {}), values: yFormat ? (u, ticks) => ticks.map(yFormat) : counts("y") ? whole.values : undefined }];
+    { ...axis, scale: "y", ...(counts("y") ? wholeOn("y") : {}), ...(yFormat ? { values: (u, ticks) => ticks.map(yFormat) } : {}) }];
   // A series with its own `scale` (orders beside revenue) gets a right-hand axis.
   for (const s of series) {
     if (s.scale && !axes.some((a) => a.scale === s.scale)) {
-      axes.push({ ...axis, scale: s.scale, side: 1, grid: { show: false }, ...(counts(s.scale) ? whole : {}) });
+      axes.push({ ...axis, scale: s.scale, side: 1, grid: { show: false }, ...(counts(s.scale) ? wholeOn(s.scale) : {}) });
     }
   }
   const opts = {
