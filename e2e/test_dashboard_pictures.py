@@ -17,15 +17,13 @@ import pytest
 from playwright.sync_api import Browser
 
 from e2e.dashboard_data import HOUR, SITE, browser_fixture, recording, seed, server_fixture  # noqa: F401
-from e2e.test_dashboard_pages import Dashboard, f_duration, f_int, f_pct
+from e2e.test_dashboard_pages import CHANNELS, Dashboard, f_duration, f_int, f_pct
 from tests.conftest import KEY, ORIGINS
 
 pytestmark = pytest.mark.e2e
 
 LONG_VISITOR = "3f2c9a7e-5b1d-4c8e-9a60-7d4e2b1f0c39"
 COUNTRIES = {"DE": "Germany", "FR": "France", "US": "United States"}
-CHANNELS = {"direct": "Direct", "organic_search": "Organic search", "organic_social": "Organic social",
-            "email": "Email", "referral": "Referral"}
 
 
 def eur(value: float) -> str:
