@@ -352,3 +352,20 @@ def test_money_countries_channels_ticks_and_a_reversed_range(board: Dashboard) -
         board.page.wait_for_selector("body[data-ready='1']")
         assert board.text("#content .alert") == f"T{message[1:]}.", path
     board.shot("pictures-reversed-range")
+
+
+def test_heatmap_toolbar_offers_no_segment_or_filters_it_would_not_apply(board: Dashboard) -> None:
+    made = board.http.post("/api/segments", json={"site": "test", "name": "Mobile", "filters": {"device": "mobile"}})
+    assert made.status_code == 201, made.text
+    segment = str(made.json()["id"])
+    page = board.open("/heatmaps", segment=segment, country="DE")
+    assert page.locator("#f-segment").is_hidden()
+    assert page.locator("#f-chips .chip").count() == 0
+    assert board.text("#f-unscoped") == "Heatmaps count every visit in the range: segments and filters do not apply here."
+    # Leaving the heatmaps keeps the analyst's segment and filters for the pages that apply them.
+    href = page.get_attribute("[data-nav=overview]", "href") or ""
+    assert f"segment={segment}" in href and "country=DE" in href
+    board.shot("pictures-heatmap-toolbar")
+    board.open("/overview", segment=segment, country="DE")
+    assert page.locator("#f-segment").is_visible()
+    assert board.texts("#f-chips .chip")[0].startswith("Segment: Mobile")

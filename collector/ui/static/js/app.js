@@ -368,8 +368,25 @@ function filterLabel(key) {
   return found ? found[1] : key;
 }
 
+// Pages whose reports count every visit in the range (heatmaps read per-page grids, not sessions):
+// their toolbar offers no segment and shows no filter chips, so it never claims what is not applied.
+const UNSCOPED = new Set(["heatmaps"]);
+
 export async function initShell() {
   const { from, to } = range();
+  if (UNSCOPED.has(document.body.dataset.page)) {
+    $("#f-segment").closest(".field").hidden = true;
+    $("#f-chips").replaceChildren(h("span", { class: "muted", id: "f-unscoped",
+      text: "Heatmaps count every visit in the range: segments and filters do not apply here." }));
+    for (const a of document.querySelectorAll("[data-nav]")) a.href = link(a.getAttribute("href").split("?")[0]);
+    $("#f-apply").addEventListener("click", () => navigate({ site: $("#f-site").value, from: $("#f-from").value, to: $("#f-to").value }));
+    $("#f-from").value = from;
+    $("#f-to").value = to;
+    const sites = await siteList;
+    for (const s of sites) $("#f-site").append(h("option", { value: s.id, text: s.name || s.id }));
+    if (params.get("site")) $("#f-site").value = params.get("site");
+    return;
+  }
   $("#f-from").value = from;
   $("#f-to").value = to;
   for (const a of document.querySelectorAll("[data-nav]")) a.href = link(a.getAttribute("href").split("?")[0]);
