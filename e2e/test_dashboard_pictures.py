@@ -8,6 +8,7 @@ compares them with the JSON API's answer, and keeps a screenshot in artifacts/sc
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 import time
 import uuid
 from typing import Any
@@ -23,6 +24,7 @@ from tests.conftest import KEY, ORIGINS
 pytestmark = pytest.mark.e2e
 
 LONG_VISITOR = "3f2c9a7e-5b1d-4c8e-9a60-7d4e2b1f0c39"
+DESKTOP_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36"
 COUNTRIES = {"DE": "Germany", "FR": "France", "US": "United States"}
 
 
@@ -38,8 +40,6 @@ def send(server: Any, events: list[dict[str, Any]], sent_at: int | None = None) 
     answer = httpx.post(server.url + "/v1/batch", json=body, headers={"User-Agent": DESKTOP_UA})
     assert answer.json() == {"accepted": len(events), "rejected": []}, answer.text
 
-
-DESKTOP_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36"
 
 
 def ev(kind: str, ts: int, session: str, anon: str, path: str, **fields: Any) -> dict[str, Any]:
@@ -122,9 +122,9 @@ def test_sessions_list_badges_visible_one_line_total_sort_and_short_ids(board: D
         page.wait_for_url(f"**sort={sort}&order=desc**")
         page.wait_for_selector("body[data-ready='1']")
         expected = board.api("/api/sessions", sort=sort, order="desc")["sessions"]
-        shown = [a.get_attribute("href").split("?")[0] for a in page.locator("#sessions-table tbody td:first-child a").all()]
-        assert shown == [f"/sessions/{s['id']}" for s in expected], sort
-        assert board.text(f"#sessions-table th[aria-sort=descending]") == f"{label} ▼"
+        links = page.locator("#sessions-table tbody td:first-child a").all()
+        assert [a.get_attribute("href").split("?")[0] for a in links] == [f"/sessions/{s['id']}" for s in expected]
+        assert board.text("#sessions-table th[aria-sort=descending]") == f"{label} ▼"
     column = {"duration": 3, "pages": 4, "revenue": 5}
     durations = board.texts(f"#sessions-table tbody td:nth-child({column['duration']})")
     assert durations == [f_duration(s["duration_ms"] / 1000) for s in board.api(
@@ -307,13 +307,10 @@ def test_session_detail_one_duration_causal_order_and_type_filter(board: Dashboa
 
 
 def test_money_countries_channels_ticks_and_a_reversed_range(board: Dashboard) -> None:
-    conn_rows = board.server.store
-    with conn_rows.read() as conn:  # geo needs a GeoIP file: stamp countries as enrichment would
-        ids = [r[0] for r in conn.execute("SELECT id FROM sessions ORDER BY first_ts")]
-    import sqlite3
-
+    # Geo needs a GeoIP file: countries are stamped on the sessions as enrichment would set them.
     db = sqlite3.connect(board.server.db_path)
     with db:
+        ids = [r[0] for r in db.execute("SELECT id FROM sessions ORDER BY first_ts")]
         for session_id, code in zip(ids, ["DE", "FR", "US", "DE", "DE", "FR", "US"], strict=False):
             db.execute("UPDATE sessions SET country = ? WHERE id = ?", (code, session_id))
     db.close()
@@ -361,7 +358,8 @@ def test_heatmap_toolbar_offers_no_segment_or_filters_it_would_not_apply(board: 
     page = board.open("/heatmaps", segment=segment, country="DE")
     assert page.locator("#f-segment").is_hidden()
     assert page.locator("#f-chips .chip").count() == 0
-    assert board.text("#f-unscoped") == "Heatmaps count every visit in the range: segments and filters do not apply here."
+    assert board.text("#f-unscoped") == (
+        "Heatmaps count every visit in the range: segments and filters do not apply here.")
     # Leaving the heatmaps keeps the analyst's segment and filters for the pages that apply them.
     href = page.get_attribute("[data-nav=overview]", "href") or ""
     assert f"segment={segment}" in href and "country=DE" in href
