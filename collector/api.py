@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from collections.abc import Mapping
 from functools import cache
 from typing import Annotated, Any
@@ -17,18 +16,18 @@ from starlette.routing import Route
 
 from collector.auth import require_admin
 from collector.errors import ClientError, decode, json_response
-from collector.query import commerce as commerce_queries
-from collector.query import funnel as funnel_queries
-from collector.query import overview as overview_queries
-from collector.query import paths as path_queries
-from collector.query import persons as person_queries
-from collector.query import rejected as rejected_queries
-from collector.query import retention as retention_queries
-from collector.query import segments as segment_queries
-from collector.query import sessions as session_queries
-from collector.query import surveys as survey_queries
-from collector.query.filters import Scope, build_scope, check_filters
-from collector.query.params import DAY_MS, integer, time_bound, time_range
+from collector.query.funnel import FunnelRequest
+from collector.query.params import (
+    DAY_MS,
+    MAX_DAYS,
+    PEOPLE_SORTS,
+    SESSION_SORTS,
+    integer,
+    sort_order,
+    time_bound,
+    time_range,
+)
+from collector.query.scope import Scope, build_scope, check_filters
 
 DEFAULT_DAYS = 30
 
@@ -98,20 +97,33 @@ def charted_range(start: str | None, end: str | None) -> tuple[int, int]:
         lo = hi - DEFAULT_DAYS * DAY_MS
     if lo >= hi:
         raise reversed_range(start, end)
-    if hi - lo > overview_queries.MAX_DAYS * DAY_MS:
-        raise ClientError(400, f"the range may span at most {overview_queries.MAX_DAYS} days")
+    if hi - lo > MAX_DAYS * DAY_MS:
+        raise ClientError(400, f"the range may span at most {MAX_DAYS} days")
     return lo, hi
 
 
+def segment_of(request: Request, site_id: str, segment: str | None) -> dict[str, str] | None:
+    """A saved segment's filters, from `segment=<id>`."""
+    if not segment:
+        return None
+    if not (segment.isascii() and segment.isdigit()) or len(segment) > 18:  # "²" and 2**64 would be a 500
+        raise ClientError(400, "segment must be a segment id (see /api/segments)")
+    filters: dict[str, str] | None = request.app.state.store.segment_filters(site_id, int(segment))
+    if filters is None:
+        raise ClientError(404, f"no segment {segment} for this site")
+    return filters
+
+
 def scope_of(
-    request: Request, conn: sqlite3.Connection, *, charted: bool = False,
+    request: Request, *, charted: bool = False,
     params: Mapping[str, str] | None = None, site_id: str | None = None,
 ) -> Scope:
     """The sessions a request asks about: site, range, filters, segment, bots."""
     q = request.query_params if params is None else params
     site_id = site_id or site_param(request)
     start, end = (charted_range if charted else checked_range)(q.get("from"), q.get("to"))
-    return build_scope(conn, site_id, site_settings(request, site_id), start, end, q)
+    segment = segment_of(request, site_id, q.get("segment"))
+    return build_scope(site_id, site_settings(request, site_id), start, end, q, segment)
 
 
 @admin
@@ -129,22 +141,20 @@ def sites(request: Request) -> Any:
 def sessions(request: Request) -> Any:
     q = request.query_params
     limit = integer(q.get("limit"), 50, name="limit", lo=1, hi=500)
-    sort, descending = session_queries.sort_param(q.get("sort"), q.get("order"))
-    with request.app.state.store.read() as conn:
-        return session_queries.list_in_scope(
-            conn, scope_of(request, conn), limit=limit, cursor=q.get("cursor"), sort=sort, descending=descending
-        )
+    sort, descending = sort_order(q.get("sort"), q.get("order"), SESSION_SORTS)
+    return request.app.state.store.sessions_page(
+        scope_of(request), limit=limit, cursor=q.get("cursor"), sort=sort, descending=descending
+    )
 
 
 @admin
 def overview(request: Request) -> Any:
-    with request.app.state.store.read() as conn:
-        return overview_queries.overview(conn, scope_of(request, conn, charted=True))
+    return request.app.state.store.overview(scope_of(request, charted=True))
 
 
 @admin_post
 def funnel(request: Request, body: bytes) -> Any:
-    ask = decode_json(body, funnel_queries.FunnelRequest)
+    ask = decode_json(body, FunnelRequest)
     params = {k: v for k, v in ask.filters.items()}
     for name, value in (("from", ask.from_), ("to", ask.to), ("segment", ask.segment)):
         if value is not None:
@@ -152,41 +162,37 @@ def funnel(request: Request, body: bytes) -> Any:
     params["bots"] = "1" if ask.bots else "0"
     site_id = ask.site or site_param(request)
     site_settings(request, site_id)
-    with request.app.state.store.read() as conn:
-        scope = scope_of(request, conn, params=params, site_id=site_id)
-        return funnel_queries.funnel(conn, scope, ask.steps, ask.window_s)
+    scope = scope_of(request, params=params, site_id=site_id)
+    return request.app.state.store.funnel(scope, ask.steps, ask.window_s)
 
 
 @admin
 def paths(request: Request) -> Any:
     q = request.query_params
     depth = integer(q.get("depth"), 3, name="depth", lo=1, hi=10)
-    with request.app.state.store.read() as conn:
-        scope = scope_of(request, conn)
-        # Without from_url: the site's most viewed page, so the first look already shows journeys.
-        from_url = q.get("from_url") or path_queries.top_page(conn, scope) or "/"
-        return {**path_queries.paths(conn, scope, from_url, depth), "from_url": from_url}
+    store = request.app.state.store
+    scope = scope_of(request)
+    # Without from_url: the site's most viewed page, so the first look already shows journeys.
+    from_url = q.get("from_url") or store.top_page(scope) or "/"
+    return {**store.paths(scope, from_url, depth), "from_url": from_url}
 
 
 @admin
 def retention(request: Request) -> Any:
     weeks = integer(request.query_params.get("weeks"), 8, name="weeks", lo=1, hi=52)
-    with request.app.state.store.read() as conn:
-        return retention_queries.retention(conn, scope_of(request, conn), weeks)
+    return request.app.state.store.retention(scope_of(request), weeks)
 
 
 @admin
 def commerce(request: Request) -> Any:
-    with request.app.state.store.read() as conn:
-        return commerce_queries.commerce(conn, scope_of(request, conn, charted=True))
+    return request.app.state.store.commerce(scope_of(request, charted=True))
 
 
 @admin
 def surveys(request: Request) -> Any:
-    with request.app.state.store.read() as conn:
-        return survey_queries.surveys(
-            conn, scope_of(request, conn, charted=True), request.query_params.get("survey_id")
-        )
+    return request.app.state.store.surveys(
+        scope_of(request, charted=True), request.query_params.get("survey_id")
+    )
 
 
 @admin
@@ -194,20 +200,16 @@ def people(request: Request) -> Any:
     q = request.query_params
     limit = integer(q.get("limit"), 50, name="limit", lo=1, hi=500)
     offset = integer(q.get("offset"), 0, name="offset", lo=0)
-    sort, descending = q.get("sort") or "last_seen", (q.get("order") or "desc") == "desc"
-    if q.get("order") not in (None, "", "asc", "desc"):
-        raise ClientError(400, f"order must be asc or desc, not {q.get('order')!r}")
-    with request.app.state.store.read() as conn:
-        return person_queries.people(
-            conn, scope_of(request, conn), sort=sort, descending=descending, limit=limit, offset=offset
-        )
+    sort, descending = sort_order(q.get("sort"), q.get("order"), PEOPLE_SORTS)
+    return request.app.state.store.people(
+        scope_of(request), sort=sort, descending=descending, limit=limit, offset=offset
+    )
 
 
 @admin
 def person(request: Request) -> Any:
     site_id = site_param(request)
-    with request.app.state.store.read() as conn:
-        found = person_queries.person(conn, site_id, request.path_params["id"])
+    found = request.app.state.store.person(site_id, request.path_params["id"])
     if found is None:
         raise ClientError(404, "no such person")
     return found
@@ -221,8 +223,7 @@ class NewSegment(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 @admin
 def segments(request: Request) -> Any:
-    with request.app.state.store.read() as conn:
-        return {"segments": segment_queries.list_segments(conn, site_param(request))}
+    return {"segments": request.app.state.store.segments(site_param(request))}
 
 
 @admin_post
@@ -231,7 +232,7 @@ def create_segment(request: Request, body: bytes) -> Any:
     site_id = ask.site or site_param(request)
     site_settings(request, site_id)
     filters = check_filters(ask.filters)
-    segment = segment_queries.create_segment(request.app.state.store.path, site_id, ask.name, filters)
+    segment = request.app.state.store.create_segment(site_id, ask.name, filters)
     return json_response(segment, 201)
 
 
@@ -240,17 +241,14 @@ def delete_segment(request: Request, body: bytes) -> Any:
     segment_id = request.path_params["id"]
     if not (segment_id.isascii() and segment_id.isdigit() and len(segment_id) <= 18):
         raise ClientError(400, "a segment id is a number")
-    if not segment_queries.delete_segment(request.app.state.store.path, site_param(request), int(segment_id)):
+    if not request.app.state.store.delete_segment(site_param(request), int(segment_id)):
         raise ClientError(404, f"no segment {segment_id} for this site")
     return {"deleted": int(segment_id)}
 
 
 @admin
 def session(request: Request) -> Any:
-    with request.app.state.store.read() as conn:
-        found = session_queries.get_session(
-            conn, request.path_params["id"], request.query_params.get("site")
-        )
+    found = request.app.state.store.session(request.path_params["id"], request.query_params.get("site"))
     if found is None:
         raise ClientError(404, "no such session")
     return found
@@ -261,8 +259,7 @@ def rejected(request: Request) -> Any:
     q = request.query_params
     start, end = time_range(q.get("from"), q.get("to"))
     limit = integer(q.get("limit"), 100, name="limit", lo=1, hi=1000)
-    with request.app.state.store.read() as conn:
-        rows = rejected_queries.rejected(conn, site_id=site_param(request), start=start, end=end, limit=limit)
+    rows = request.app.state.store.rejected(site_id=site_param(request), start=start, end=end, limit=limit)
     return {"rejected": rows}
 
 

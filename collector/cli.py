@@ -13,21 +13,15 @@ import click
 import msgspec
 
 from collector import maintenance
+from collector.cli_options import store_options, store_url
 from collector.config import Settings
 from collector.demo import commands as demo_commands
 from collector.demo.shop import DEMO_KEY, DEMO_SITE
-from collector.query import rejected as rejected_queries
-from collector.store import SQLiteStore
+from collector.store import Store, open_store
 
 
-def _store(db: str | None) -> SQLiteStore:
-    return SQLiteStore(Path(db or os.environ.get("TRAILMARK_DB", "trailmark.db")))
-
-
-db_option = click.option(
-    "--db", type=click.Path(dir_okay=False), default=None,
-    help="SQLite file [env TRAILMARK_DB, default ./trailmark.db]",
-)
+def _store(store: str | None, db: str | None) -> Store:
+    return open_store(store_url(store, db))
 
 
 @click.group()
@@ -39,33 +33,32 @@ def main() -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-@db_option
+@store_options
 @click.option("--geoip", type=click.Path(exists=True, dir_okay=False), default=None,
               help="MaxMind .mmdb City database [env TRAILMARK_GEOIP]")
 @click.option("--demo", is_flag=True, help="Create the demo site and serve the demo shop.")
-def serve(host: str, port: int, db: str | None, geoip: str | None, demo: bool) -> None:
+def serve(host: str, port: int, store: str | None, db: str | None, geoip: str | None, demo: bool) -> None:
     """Run the collector."""
     import uvicorn
 
     from collector.app import create_app
 
     settings = Settings.from_env(
-        db=Path(db) if db else None, geoip=Path(geoip) if geoip else None, demo=demo
+        store=store_url(store, db), geoip=Path(geoip) if geoip else None, demo=demo
     )
-    store = SQLiteStore(settings.db, max_pending=settings.max_pending,
-                        synchronous=settings.synchronous)
+    kept = open_store(settings.store_url, max_pending=settings.max_pending, synchronous=settings.synchronous)
     if not os.environ.get("TRAILMARK_ADMIN_TOKEN"):
         # Stable across restarts: the first start picks the token and keeps it in the database.
-        token = store.meta("admin_token", secrets.token_urlsafe(24))
+        token = kept.meta("admin_token", secrets.token_urlsafe(24))
         settings = dataclasses.replace(settings, admin_token=token)
     base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     if demo:
-        store.add_site(DEMO_SITE, "Demo shop", key=DEMO_KEY)
-        _seed_demo_once(store, base)
-    click.echo(f"Trailmark collector on {base}  (database {settings.db})")
+        kept.add_site(DEMO_SITE, "Demo shop", key=DEMO_KEY)
+        _seed_demo_once(kept, base)
+    click.echo(f"Trailmark collector on {base}  (store {settings.store_url})")
     click.echo(f"  admin token : {settings.admin_token}")
     click.echo(f"  geo         : {settings.geoip or 'off (no --geoip / TRAILMARK_GEOIP: geo fields stay empty)'}")
-    for site in store.sites():
+    for site in kept.sites():
         click.echo(f"  site {site.id!r}: write key {site.write_key}")
     click.echo(f"  dashboard   : {base}/")
     click.echo(f"  snippet     : {base}/trailmark.js")
@@ -73,21 +66,19 @@ def serve(host: str, port: int, db: str | None, geoip: str | None, demo: bool) -
         click.echo(f"  demo shop   : {base}/demo/")
     sys.stdout.flush()
     uvicorn.run(
-        create_app(settings, store), host=host, port=port, log_level="warning",
+        create_app(settings, kept), host=host, port=port, log_level="warning",
         access_log=False, proxy_headers=False, server_header=False,
     )
 
 
-def _seed_demo_once(store: SQLiteStore, base_url: str) -> None:
-    """A fresh demo database gets a week of believable journeys, so every page has data."""
-    with store.read() as conn:
-        seeded = conn.execute("SELECT 1 FROM events WHERE site_id = ? LIMIT 1", (DEMO_SITE,)).fetchone()
-    if seeded:
+def _seed_demo_once(store: Store, base_url: str) -> None:
+    """A fresh demo store gets a week of believable journeys, so every page has data."""
+    if store.has_events(DEMO_SITE):
         return
-    from collector.demo.seed import seed
+    from collector.demo.seed import plan_for, post_plan
 
     click.echo("Seeding the demo site with 500 visitors (first run only)...")
-    stored = seed(store.path, visitors=500, seed=1, base_url=base_url)
+    stored = post_plan(store, plan_for(500, 1, base_url=base_url))
     click.echo(f"  {stored} events stored through /v1/batch")
 
 
@@ -102,20 +93,24 @@ def sites() -> None:
               help="Allowed origin (repeatable, * wildcards); none allows any origin.")
 @click.option("--key", default=None, help="Write key to use instead of a generated one.")
 @click.option("--id", "site_id", default=None, help="Site id (default: NAME made URL-safe).")
-@db_option
+@store_options
 def sites_add(name: str, origins: tuple[str, ...], key: str | None, site_id: str | None,
-              db: str | None) -> None:
+              store: str | None, db: str | None) -> None:
     """Add a site (or update it) and print its write key."""
     site_id = site_id or re.sub(r"[^a-z0-9_-]+", "-", name.lower()).strip("-") or "site"
-    site = _store(db).add_site(site_id, name, origins=origins, key=key)
+    kept = _store(store, db)
+    try:
+        site = kept.add_site(site_id, name, origins=origins, key=key)
+    finally:
+        kept.close()
     click.echo(site.write_key)
 
 
 @sites.command("list")
-@db_option
-def sites_list(db: str | None) -> None:
+@store_options
+def sites_list(store: str | None, db: str | None) -> None:
     """List sites with their write keys and origins."""
-    for site in _store(db).sites():
+    for site in _store(store, db).sites():
         origins = ", ".join(site.origins) or "any origin"
         click.echo(f"{site.id}\t{site.name}\t{site.write_key}\t{origins}")
 
@@ -123,11 +118,10 @@ def sites_list(db: str | None) -> None:
 @main.command()
 @click.option("--site", default=None, help="Only this site's rejections.")
 @click.option("--limit", default=50, show_default=True, type=int)
-@db_option
-def rejected(site: str | None, limit: int, db: str | None) -> None:
+@store_options
+def rejected(site: str | None, limit: int, store: str | None, db: str | None) -> None:
     """List rejected events (the dead-letter table), newest first, as JSON lines."""
-    with _store(db).read() as conn:
-        rows = rejected_queries.rejected(conn, site_id=site, limit=limit)
+    rows = _store(store, db).rejected(site_id=site, limit=limit)
     for row in rows:
         click.echo(msgspec.json.encode(row).decode())
 

@@ -19,7 +19,7 @@ from collector.body import read_body
 from collector.errors import ClientError, decode, json_response
 from collector.normalize import Facts, TooOld, to_row
 from collector.store import Overloaded, Site, WriterStopped
-from collector.store.rows import ChunkRow, DeadLetter, EventRow, WriteBatch, WriteResult
+from collector.store.model import ChunkRow, DeadLetter, EventRow, WriteBatch, WriteResult
 
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 # Replay uploads carry more than events; per-session bytes are capped too.
@@ -210,15 +210,6 @@ _rrweb_decoder = msgspec.json.Decoder(list[RrwebEvent])
 _chunk_decoder = msgspec.json.Decoder(schema.ReplayChunk)
 
 
-def _chunk_held(request: Request, site_id: str, chunk: schema.ReplayChunk) -> bool:
-    with request.app.state.store.read() as conn:
-        row = conn.execute(
-            "SELECT 1 FROM replay_chunks WHERE site_id = ? AND session_id = ? AND seq = ?",
-            (site_id, chunk.session_id, chunk.seq),
-        ).fetchone()
-    return row is not None
-
-
 async def replay(request: Request) -> Response:
     """POST /v1/replay: one chunk of a session recording, stored compressed."""
     received_at = now_ms()
@@ -230,7 +221,8 @@ async def replay(request: Request) -> Response:
     # Up to 2 MiB: compressed off the event loop (zlib releases the GIL meanwhile).
     payload = await run_in_threadpool(gzip.compress, b"[" + b",".join(chunk.events) + b"]", 6)
     # a retry of a chunk already held is acknowledged below, not refused for the bytes it once added
-    if stored + len(payload) > MAX_REPLAY_SESSION_BYTES and not _chunk_held(request, site.id, chunk):
+    held = request.app.state.store.chunk_held
+    if stored + len(payload) > MAX_REPLAY_SESSION_BYTES and not held(site.id, chunk.session_id, chunk.seq):
         reason = f"replay of this session exceeds {MAX_REPLAY_SESSION_BYTES} bytes"
         await _commit(request, WriteBatch(
             site_id=site.id, received_at=received_at,

@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from collector.store.rows import Context, EventRow, WriteBatch
+from collector.store.model import Context, EventRow, WriteBatch
 from tests.analytics_journeys import DATE, NEXT_DATE, D, build, event, send
 from tests.conftest import Client
 

@@ -107,7 +107,7 @@ def test_cli_sites_add_and_list(tmp_path: Path) -> None:
 
 
 def test_a_site_changed_by_another_process_applies_without_a_restart(client: Client, monkeypatch: Any) -> None:
-    from collector.store import sqlite as sqlite_store
+    from collector.store.sqlite import store as sqlite_store
 
     body = json.dumps({"key": "wk_test", "events": [pageview("o1", NOW)]})
     headers = {"content-type": "text/plain", "origin": "https://new-shop.example"}

@@ -2,7 +2,7 @@
 // Every string that comes from data goes through textContent or an attribute setter, never markup.
 
 export const FILTERS = [
-  // [param, label, kind]: the analyst API's session filters (collector/query/filters.py), applied on every page.
+  // [param, label, kind]: the analyst API's session filters (collector/query/scope.py), applied on every page.
   ["country", "Country", "text"],
   ["device", "Device", "select:desktop,tablet,mobile"],
   ["browser", "Browser", "text"],

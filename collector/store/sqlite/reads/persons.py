@@ -7,11 +7,11 @@ from typing import Any
 
 import msgspec
 
-from collector.errors import ClientError
-from collector.query.filters import Scope
-from collector.query.sessions import event_dict
+from collector.query.scope import Scope
+from collector.store.sqlite.reads.scope import scope_sql
+from collector.store.sqlite.reads.sessions import event_dict
 
-# `sort` values of /api/persons and the column each orders by (the visitor id breaks ties).
+# The column each `sort` of /api/persons (query/params.py PEOPLE_SORTS) orders by; the visitor id breaks ties.
 SORTS = {"last_seen": "last_ts", "first_seen": "first_ts", "sessions": "sessions", "revenue": "revenue",
          "purchases": "purchases"}
 
@@ -25,9 +25,7 @@ def people(
     `sessions`, `revenue` and `purchases` add up every session of the visitor in the scope (not a
     page of sessions); `all_sessions` counts their sessions over all time, as the 360 view does.
     """
-    if sort not in SORTS:
-        raise ClientError(400, f"sort must be one of {', '.join(SORTS)}, not {sort!r}")
-    where, args = scope.sql()
+    where, args = scope_sql(scope)
     direction = "DESC" if descending else "ASC"
     bots = "" if scope.include_bots else " AND a.is_bot = 0"
     rows = conn.execute(

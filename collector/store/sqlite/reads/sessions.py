@@ -9,9 +9,10 @@ from typing import Any
 import msgspec
 
 from collector.errors import ClientError
-from collector.query.filters import Scope
+from collector.query.scope import Scope
+from collector.store.sqlite.reads.scope import filters_sql
 
-# `sort` values of /api/sessions and the session column each orders by.
+# The session column each `sort` of /api/sessions (query/params.py SESSION_SORTS) orders by.
 SORTS = {"time": "first_ts", "duration": "duration_ms", "pages": "pageviews", "revenue": "revenue"}
 
 
@@ -25,17 +26,6 @@ def decode_cursor(cursor: str, sort: str = "time") -> tuple[float, str]:
         return (float(text) if sort == "revenue" else int(text)), session_id
     except (ValueError, UnicodeDecodeError):
         raise ClientError(400, "bad cursor: pass back `next` with the sort and order it came from") from None
-
-
-def sort_param(sort: str | None, order: str | None) -> tuple[str, bool]:
-    """The sort key and whether it is descending; newest first without either."""
-    sort = sort or "time"
-    if sort not in SORTS:
-        raise ClientError(400, f"sort must be one of {', '.join(SORTS)}, not {sort!r}")
-    order = order or "desc"
-    if order not in ("asc", "desc"):
-        raise ClientError(400, f"order must be asc or desc, not {order!r}")
-    return sort, order == "desc"
 
 
 def list_sessions(
@@ -84,9 +74,10 @@ def list_in_scope(
     sort: str = "time", descending: bool = True,
 ) -> dict[str, Any]:
     """A page of the scope's sessions (filters and segment applied), newest first by default."""
+    where, args = filters_sql(scope.filters, scope.goal)
     return list_sessions(
-        conn, scope.site_id, scope.start, scope.end, where=list(scope.where),
-        params=list(scope.args), limit=limit, cursor=cursor, include_bots=scope.include_bots,
+        conn, scope.site_id, scope.start, scope.end, where=where,
+        params=args, limit=limit, cursor=cursor, include_bots=scope.include_bots,
         sort=sort, descending=descending,
     )
 
