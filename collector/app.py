@@ -83,7 +83,9 @@ class Bundle:
 async def healthz(request: Request) -> Response:
     with request.app.state.store.read() as conn:
         conn.execute("SELECT 1").fetchone()
-    return PlainTextResponse("ok")
+    # Misconfiguration is a warning under the 200: the store is healthy, the data is not right.
+    warnings = request.app.state.enricher.proxy_alarm.warnings()
+    return PlainTextResponse("\n".join(["ok", *(f"warning: {w}" for w in warnings)]))
 
 
 async def metrics(request: Request) -> Response:

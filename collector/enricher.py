@@ -26,6 +26,7 @@ from collector.enrich import (
     visitor_hash,
 )
 from collector.normalize import Facts
+from collector.proxy_alarm import ProxyAlarm
 from collector.store import Site
 from collector.store.rows import Acquisition, Context, EventRow
 from collector.store.sqlite import connect
@@ -43,6 +44,7 @@ class Enricher:
         self.settings = settings
         self.db_path = db_path  # the store's file, which keeps the daily salts
         self.trusted = parse_trusted_proxies(",".join(settings.trusted_proxies))
+        self.proxy_alarm = ProxyAlarm(self.trusted)
         self.geo = GeoReader(settings.geoip)
         # ipaddress parsing costs more than the rest of a request's enrichment; repeat visitors
         # send the same (peer, header) pair.
@@ -60,8 +62,13 @@ class Enricher:
 
     def client_ip(self, request: Request) -> str:
         """The socket peer, or X-Forwarded-For's client when the peer is a trusted proxy."""
+        return self.client(request)[0]
+
+    def client(self, request: Request) -> tuple[str, bool]:
+        """(client IP, whether that IP is a proxy's we cannot see through rather than the visitor's)."""
         peer = request.client.host if request.client else None
-        return self._client_ip(peer, request.headers.get("x-forwarded-for"))
+        hidden = self.proxy_alarm.check(peer, request.headers)
+        return self._client_ip(peer, request.headers.get("x-forwarded-for")), hidden
 
     def _resolve_ip(self, peer: str | None, forwarded_for: str | None) -> str:
         return client_ip(peer, forwarded_for, self.trusted)
