@@ -54,16 +54,18 @@ def serve(host: str, port: int, db: str | None, geoip: str | None, demo: bool) -
     )
     store = SQLiteStore(settings.db, max_pending=settings.max_pending,
                         synchronous=settings.synchronous)
-    if not os.environ.get("TRAILMARK_ADMIN_TOKEN"):
-        # Stable across restarts: the first start picks the token and keeps it in the database.
-        token = store.meta("admin_token", secrets.token_urlsafe(24))
+    if os.environ.get("TRAILMARK_ADMIN_TOKEN"):
+        token_note = "from TRAILMARK_ADMIN_TOKEN"
+    else:
+        token, token_note = _stored_admin_token(store, settings.db)
         settings = dataclasses.replace(settings, admin_token=token)
     base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     if demo:
         store.add_site(DEMO_SITE, "Demo shop", key=DEMO_KEY)
         _seed_demo_once(store, base)
     click.echo(f"Trailmark collector on {base}  (database {settings.db})")
-    click.echo(f"  admin token : {settings.admin_token}")
+    click.echo(f"  admin token : {token_note}")
+    click.echo(f"  proxies     : {_proxies_note(settings)}")
     click.echo(f"  geo         : {settings.geoip or 'off (no --geoip / TRAILMARK_GEOIP: geo fields stay empty)'}")
     for site in store.sites():
         click.echo(f"  site {site.id!r}: write key {site.write_key}")
@@ -76,6 +78,36 @@ def serve(host: str, port: int, db: str | None, geoip: str | None, demo: bool) -
         create_app(settings, store), host=host, port=port, log_level="warning",
         access_log=False, proxy_headers=False, server_header=False,
     )
+
+
+def token_file(db: Path) -> Path:
+    """Where the generated admin token is written for the operator: beside the database."""
+    return db.with_name(db.name + ".admin-token")
+
+
+def _stored_admin_token(store: SQLiteStore, db: Path) -> tuple[str, str]:
+    """The token the first start picked and kept in the database, and what the banner says of it.
+
+    Logs are kept and shipped around, so the token appears in them once, when it is created;
+    after that the banner names the file (mode 0600) that holds it.
+    """
+    fresh = secrets.token_urlsafe(24)
+    token = store.meta("admin_token", fresh)
+    path = token_file(db)
+    if token == fresh or not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as file:
+            os.fchmod(fd, 0o600)  # the mode given to open() only applies to a new file
+            file.write(token + "\n")
+    if token == fresh:
+        return token, f"{token}  (new: shown this once; also in {path}, mode 0600)"
+    return token, f"in {path} (not printed; set TRAILMARK_ADMIN_TOKEN to choose one)"
+
+
+def _proxies_note(settings: Settings) -> str:
+    if settings.trusted_proxies:
+        return "X-Forwarded-For believed from " + ", ".join(settings.trusted_proxies)
+    return "none trusted: X-Forwarded-For is ignored (behind a reverse proxy set TRAILMARK_TRUSTED_PROXIES)"
 
 
 def _seed_demo_once(store: SQLiteStore, base_url: str) -> None:
