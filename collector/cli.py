@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 import msgspec
 
-from collector import maintenance
+from collector import maintenance, site_settings
 from collector.config import Settings
 from collector.demo import commands as demo_commands
 from collector.demo.shop import DEMO_KEY, DEMO_SITE
@@ -141,6 +141,35 @@ def sites_add(name: str, origins: tuple[str, ...], key: str | None, site_id: str
     site_id = site_id or re.sub(r"[^a-z0-9_-]+", "-", name.lower()).strip("-") or "site"
     site = _store(db).add_site(site_id, name, origins=origins, key=key)
     click.echo(site.write_key)
+
+
+@sites.command("set")
+@click.argument("site_id", metavar="ID")
+@click.option("--goal", default=None,
+              help="Conversion goal: an event type (checkout) or a track event name (signup); purchase resets.")
+@click.option("--currency", default=None, help="ISO 4217 code revenue is shown in, e.g. EUR; 'none' clears it.")
+@click.option("--shop", type=click.Choice(["yes", "no", "auto"]), default=None,
+              help="Whether the overview shows cart and revenue cards; auto: when the data has carts or orders.")
+@db_option
+def sites_set(site_id: str, goal: str | None, currency: str | None, shop: str | None, db: str | None) -> None:
+    """Set a site's conversion goal, currency or shop flag; prints its settings."""
+    fields: dict[str, object] = {}
+    if goal is not None:
+        fields["goal"] = goal
+    if currency is not None:
+        fields["currency"] = None if currency.lower() == "none" else currency.upper()
+    if shop is not None:
+        fields["shop"] = {"yes": True, "no": False, "auto": None}[shop]
+    if not fields:
+        raise click.UsageError("nothing to set: give --goal, --currency or --shop")
+    try:
+        change = msgspec.convert(fields, site_settings.SettingsChange)
+    except msgspec.ValidationError as error:
+        raise click.BadParameter(str(error)) from None
+    site = _store(db).update_site_settings(site_id, change.changes())
+    if site is None:
+        raise click.BadParameter(f"no site {site_id!r} (see `trailmark sites list`)", param_hint="ID")
+    click.echo(msgspec.json.encode(site_settings.public(site.settings)).decode())
 
 
 @sites.command("list")

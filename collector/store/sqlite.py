@@ -151,6 +151,9 @@ class SQLiteStore:
                 "SELECT write_key, created_at FROM sites WHERE id = ?", [site_id]
             ).fetchone()
             write_key = key or (existing[0] if existing else "wk_" + secrets.token_urlsafe(18))
+            if settings is None and existing:  # re-adding a site to change its origins keeps its settings
+                kept = db.execute("SELECT settings FROM sites WHERE id = ?", [site_id]).fetchone()[0]
+                settings = msgspec.json.decode(kept)
             db["sites"].upsert(
                 {
                     "id": site_id,
@@ -166,6 +169,26 @@ class SQLiteStore:
         found = self.site_for_key(write_key)
         assert found is not None
         return found
+
+    def update_site_settings(self, site_id: str, changes: dict[str, object]) -> Site | None:
+        """Merge `changes` into a site's settings (a None value removes the key); None for no such site."""
+        with self._admin() as db:
+            db.execute("BEGIN IMMEDIATE")  # read and write in one step: two editors never lose a change
+            row = db.execute("SELECT settings, write_key FROM sites WHERE id = ?", [site_id]).fetchone()
+            if row is None:
+                db.execute("ROLLBACK")
+                return None
+            settings = msgspec.json.decode(row[0])
+            for name, value in changes.items():
+                if value is None:
+                    settings.pop(name, None)
+                else:
+                    settings[name] = value
+            db.execute("UPDATE sites SET settings = ? WHERE id = ?",
+                       [msgspec.json.encode(settings).decode(), site_id])
+            db.execute("COMMIT")
+        self._sites_by_key.clear()
+        return self.site_for_key(row[1])
 
 
 def _site(row: sqlite3.Row) -> Site:
