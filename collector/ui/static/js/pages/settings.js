@@ -1,7 +1,8 @@
 // Settings: the chosen site's conversion goal, currency and whether it is a shop.
 import { $, api, clear, h, page, params } from "../app.js";
 
-const SHOP = [["auto", "Decide from the data (carts or orders)"], ["yes", "Yes: show cart and revenue"], ["no", "No: hide cart and revenue"]];
+// Whether the overview shows cart and revenue cards; auto: when the range has carts or orders.
+const SHOP = [["auto", "auto (carts or orders)"], ["yes", "yes"], ["no", "no"]];
 
 function form(site) {
   const s = site.settings || {};
@@ -17,7 +18,7 @@ function form(site) {
   const node = h("form", { class: "filter-grid", id: "settings-form" },
     h("label", { class: "field" }, h("span", { text: "Conversion goal (event type or track name)" }), goal, goals),
     h("label", { class: "field" }, h("span", { text: "Currency (ISO 4217)" }), currency),
-    h("label", { class: "field" }, h("span", { text: "Shop" }), shop),
+    h("label", { class: "field" }, h("span", { text: "Shop (cart and revenue cards)" }), shop),
     h("div", { class: "actions" }, h("button", { type: "submit", class: "primary", text: "Save settings" })),
     status);
   node.addEventListener("submit", async (event) => {
@@ -32,7 +33,7 @@ function form(site) {
       const saved = await api(`/api/sites/${encodeURIComponent(site.id)}`, { method: "PATCH", body });
       site.settings = saved.settings;
       status.className = "note";
-      status.textContent = `Saved: goal ${saved.settings.goal}, currency ${saved.settings.currency || "none"}, shop ${shop.options[shop.selectedIndex].text.split(":")[0].toLowerCase()}.`;
+      status.textContent = `Saved: goal ${saved.settings.goal}, currency ${saved.settings.currency || "none"}, shop ${shop.value}.`;
     } catch (error) {
       status.className = "alert";
       status.textContent = `Not saved: ${error.message}`;
