@@ -188,13 +188,17 @@ class SQLiteStore:
                     "SELECT write_key, created_at FROM sites WHERE id = ?", (site_id,)
                 ).fetchone()
                 write_key = key or (existing[0] if existing else "wk_" + secrets.token_urlsafe(18))
+                kept = settings
+                if kept is None and existing:  # re-adding a site to change its origins keeps its settings
+                    row = conn.execute("SELECT settings FROM sites WHERE id = ?", (site_id,)).fetchone()
+                    kept = msgspec.json.decode(row[0])
                 Database(conn)["sites"].upsert(
                     {
                         "id": site_id,
                         "name": name,
                         "write_key": write_key,
                         "origins": msgspec.json.encode(list(origins)).decode(),
-                        "settings": msgspec.json.encode(settings or {}).decode(),
+                        "settings": msgspec.json.encode(kept or {}).decode(),
                         "created_at": existing[1] if existing else int(time.time() * 1000),
                     },
                     pk="id",
@@ -206,6 +210,29 @@ class SQLiteStore:
         found = self.site_for_key(write_key)
         assert found is not None
         return found
+
+    def update_site_settings(self, site_id: str, changes: dict[str, object]) -> Site | None:
+        """Merge `changes` into a site's settings (a None value removes the key); None for no such site."""
+
+        def merge(conn: sqlite3.Connection) -> str | None:
+            with transaction(conn):  # read and write in one step: two editors never lose a change
+                row = conn.execute("SELECT settings, write_key FROM sites WHERE id = ?", (site_id,)).fetchone()
+                if row is None:
+                    return None
+                settings = msgspec.json.decode(row[0])
+                for name, value in changes.items():
+                    if value is None:
+                        settings.pop(name, None)
+                    else:
+                        settings[name] = value
+                conn.execute(
+                    "UPDATE sites SET settings = ? WHERE id = ?", (msgspec.json.encode(settings).decode(), site_id)
+                )
+                return str(row[1])
+
+        write_key = self._run(merge)
+        self._sites_by_key.clear()
+        return None if write_key is None else self.site_for_key(write_key)
 
     # -- questions ---------------------------------------------------------------------------
 
