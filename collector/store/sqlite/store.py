@@ -17,6 +17,8 @@ from typing import Any, TypeVar
 import msgspec
 from sqlite_utils import Database
 
+from collector.query.funnel import Step
+from collector.query.heatmap import Scope as HeatmapScope
 from collector.query.scope import Scope
 from collector.store.model import Site, WriteBatch, WriteResult
 from collector.store.sqlite import maintenance, rights
@@ -192,7 +194,7 @@ class SQLiteStore:
                 if kept is None and existing:  # re-adding a site to change its origins keeps its settings
                     row = conn.execute("SELECT settings FROM sites WHERE id = ?", (site_id,)).fetchone()
                     kept = msgspec.json.decode(row[0])
-                Database(conn)["sites"].upsert(
+                Database(conn).table("sites").upsert(
                     {
                         "id": site_id,
                         "name": name,
@@ -245,7 +247,7 @@ class SQLiteStore:
     def session(self, session_id: str, site_id: str | None) -> dict[str, Any] | None:
         return self._ask(sessions.get_session, session_id, site_id)
 
-    def funnel(self, scope: Scope, steps: list[funnel.Step], window_s: int) -> dict[str, Any]:
+    def funnel(self, scope: Scope, steps: list[Step], window_s: int) -> dict[str, Any]:
         return self._ask(funnel.funnel, scope, steps, window_s)
 
     def top_page(self, scope: Scope) -> str | None:
@@ -279,16 +281,16 @@ class SQLiteStore:
 
     # -- heatmaps ----------------------------------------------------------------------------
 
-    def heatmap_clicks(self, scope: heatmap.Scope) -> dict[str, Any]:
+    def heatmap_clicks(self, scope: HeatmapScope) -> dict[str, Any]:
         return self._ask(heatmap.clicks, scope)
 
-    def heatmap_scroll(self, scope: heatmap.Scope) -> dict[str, Any]:
+    def heatmap_scroll(self, scope: HeatmapScope) -> dict[str, Any]:
         return self._ask(heatmap.scroll, scope)
 
     def heatmap_pages(self, site_id: str, start: int, end: int) -> list[dict[str, Any]]:
         return self._ask(heatmap.pages, site_id, start, end)
 
-    def heatmap_snapshot(self, scope: heatmap.Scope) -> dict[str, Any] | None:
+    def heatmap_snapshot(self, scope: HeatmapScope) -> dict[str, Any] | None:
         return self._ask(heatmap.snapshot, scope)
 
     # -- replays -----------------------------------------------------------------------------
