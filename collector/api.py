@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from collector import site_settings as site_settings_view
 from collector.auth import require_admin
 from collector.errors import ClientError, decode, json_response
 from collector.query.funnel import FunnelRequest
@@ -131,10 +132,21 @@ def sites(request: Request) -> Any:
     return {
         "sites": [
             {"id": s.id, "name": s.name, "write_key": s.write_key, "origins": list(s.origins),
-             "currency": s.settings.get("currency")}
+             "settings": site_settings_view.public(s.settings)}
             for s in request.app.state.store.sites()
         ]
     }
+
+
+@admin_post
+def update_site(request: Request, body: bytes) -> Any:
+    changes = decode_json(body, site_settings_view.SettingsChange).changes()
+    if not changes:
+        raise ClientError(400, f"nothing to change: send one of {', '.join(site_settings_view.FIELDS)}")
+    site = request.app.state.store.update_site_settings(request.path_params["id"], changes)
+    if site is None:
+        raise ClientError(404, f"no site {request.path_params['id']!r}")
+    return {"id": site.id, "name": site.name, "settings": site_settings_view.public(site.settings)}
 
 
 @admin
@@ -149,7 +161,12 @@ def sessions(request: Request) -> Any:
 
 @admin
 def overview(request: Request) -> Any:
-    return request.app.state.store.overview(scope_of(request, charted=True))
+    scope = scope_of(request, charted=True)
+    result = request.app.state.store.overview(scope)
+    settings = dict(site_settings(request, scope.site_id))
+    result["shop"] = site_settings_view.is_shop(settings, result.pop("commerce_seen"))
+    result["currency"] = site_settings_view.public(settings)["currency"]
+    return result
 
 
 @admin_post
@@ -274,6 +291,7 @@ def decode_json(body: bytes, kind: type[Any]) -> Any:
 
 routes = [
     Route("/api/sites", sites),
+    Route("/api/sites/{id}", update_site, methods=["PATCH", "POST"]),
     Route("/api/sessions", sessions),
     Route("/api/sessions/{id}", session),
     Route("/api/overview", overview),

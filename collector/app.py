@@ -82,7 +82,9 @@ class Bundle:
 
 async def healthz(request: Request) -> Response:
     request.app.state.store.health()
-    return PlainTextResponse("ok")
+    # Misconfiguration is a warning under the 200: the store is healthy, the data is not right.
+    warnings = request.app.state.enricher.proxy_alarm.warnings()
+    return PlainTextResponse("\n".join(["ok", *(f"warning: {w}" for w in warnings)]))
 
 
 async def metrics(request: Request) -> Response:

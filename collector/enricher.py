@@ -24,6 +24,7 @@ from collector.enrich import (
     visitor_hash,
 )
 from collector.normalize import Facts
+from collector.proxy_alarm import ProxyAlarm
 from collector.store import Site, Store
 from collector.store.model import Acquisition, Context, EventRow
 
@@ -39,6 +40,7 @@ class Enricher:
     def __init__(self, settings: Settings, store: Store) -> None:
         self.settings = settings
         self.trusted = parse_trusted_proxies(",".join(settings.trusted_proxies))
+        self.proxy_alarm = ProxyAlarm(self.trusted)
         self.geo = GeoReader(settings.geoip)
         # ipaddress parsing costs more than the rest of a request's enrichment; repeat visitors
         # send the same (peer, header) pair.
@@ -53,8 +55,13 @@ class Enricher:
 
     def client_ip(self, request: Request) -> str:
         """The socket peer, or X-Forwarded-For's client when the peer is a trusted proxy."""
+        return self.client(request)[0]
+
+    def client(self, request: Request) -> tuple[str, bool]:
+        """(client IP, whether that IP is a proxy's we cannot see through rather than the visitor's)."""
         peer = request.client.host if request.client else None
-        return self._client_ip(peer, request.headers.get("x-forwarded-for"))
+        hidden = self.proxy_alarm.check(peer, request.headers)
+        return self._client_ip(peer, request.headers.get("x-forwarded-for")), hidden
 
     def _resolve_ip(self, peer: str | None, forwarded_for: str | None) -> str:
         return client_ip(peer, forwarded_for, self.trusted)

@@ -57,16 +57,10 @@ async def preflight(request: Request) -> Response:
     return Response(status_code=204, headers=headers)
 
 
-def _check_limits(request: Request, site: Site | None = None) -> None:
-    limits = request.app.state.limits
-    if site is None:
-        wait = limits.per_ip.retry_after(request.state.client_ip)
-        if wait:
-            raise ClientError(429, "too many requests from this address", wait)
-    else:
-        wait = limits.per_site.retry_after(site.id)
-        if wait:
-            raise ClientError(429, "too many requests for this site", wait)
+def _check_site_limit(request: Request, site: Site) -> None:
+    wait = request.app.state.limits.per_site.retry_after(site.id)
+    if wait:
+        raise ClientError(429, "too many requests for this site", wait)
 
 
 def _site(request: Request, key: str) -> Site:
@@ -75,7 +69,7 @@ def _site(request: Request, key: str) -> Site:
         raise ClientError(401, "unknown write key")
     if not origin_allowed(site, request.headers.get("origin")):
         raise ClientError(403, "origin not allowed for this site")
-    _check_limits(request, site)
+    _check_site_limit(request, site)
     return site
 
 
@@ -89,9 +83,19 @@ async def _commit(request: Request, batch: WriteBatch) -> WriteResult:
 
 
 def _admit(request: Request) -> None:
-    """Who is asking (client IP behind trusted proxies), and whether they may ask now."""
-    request.state.client_ip = request.app.state.enricher.client_ip(request)
-    _check_limits(request)
+    """Who is asking (client IP behind trusted proxies), and whether they may ask now.
+
+    The per-IP limit applies only when the address is the visitor's. Behind a proxy we were not
+    told to trust it is the proxy's, shared by every visitor: limiting it would refuse a busy
+    site's real traffic (the per-site limit and the writer's bounded queue still apply).
+    """
+    client_ip, behind_unknown_proxy = request.app.state.enricher.client(request)
+    request.state.client_ip = client_ip
+    if behind_unknown_proxy:
+        return
+    wait = request.app.state.limits.per_ip.retry_after(client_ip)
+    if wait:
+        raise ClientError(429, "too many requests from this address", wait)
 
 
 async def handle(request: Request, endpoint) -> Response:  # type: ignore[no-untyped-def]

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from collector.cli_options import store_options, store_url
-from collector.store import open_store
+from collector.store import open_store, sqlite_path
 
 _UNITS = {"h": 3600, "d": 86_400, "w": 7 * 86_400}
 
@@ -67,8 +67,7 @@ def backup(target: str, store: str | None, db: str | None, force: bool) -> None:
 def existing_store(store: str | None, db: str | None) -> str:
     """The store URL, refused when it names a SQLite file that does not exist (a typo would make one)."""
     url = store_url(store, db)
-    path = url.removeprefix("sqlite://") if url.startswith("sqlite://") else url
-    if "://" not in url or url.startswith("sqlite://"):
-        if not Path(path).exists():
-            raise click.BadParameter(f"no store at {path}", param_hint="--store/--db")
+    path = sqlite_path(url)
+    if path is not None and not Path(path).exists():
+        raise click.BadParameter(f"no store at {path}", param_hint="--store/--db")
     return url

@@ -36,7 +36,8 @@ def test_api_needs_the_admin_token(client: Client) -> None:
             401, {"error": "admin token required (Authorization: Bearer <token>)"})
     assert client.http.get("/api/sites", headers=client.admin).json() == {"sites": [
         {"id": "test", "name": "Test site", "write_key": "wk_test",
-         "origins": ["http://127.0.0.1:*", "http://localhost:*", "https://shop.example"], "currency": None}]}
+         "origins": ["http://127.0.0.1:*", "http://localhost:*", "https://shop.example"],
+         "settings": {"goal": "purchase", "currency": None, "shop": None}}]}
 
 
 def test_sessions_page_newest_first_with_a_cursor(client: Client) -> None:

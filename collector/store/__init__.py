@@ -39,6 +39,7 @@ class Store(Protocol):
         self, site_id: str, name: str, *, origins: tuple[str, ...] = (), key: str | None = None,
         settings: dict[str, object] | None = None,
     ) -> Site: ...
+    def update_site_settings(self, site_id: str, changes: dict[str, object]) -> Site | None: ...
 
     # the analyst's questions
     def overview(self, scope: Scope) -> dict[str, Any]: ...
@@ -86,20 +87,26 @@ class Store(Protocol):
     def backup(self, target: Path) -> int: ...
 
 
-def open_store(url: str, *, max_pending: int = 100_000, synchronous: str = "FULL") -> Store:
-    """The store a URL names: `sqlite:///abs/path.db`, `sqlite://rel/path.db`, or a plain file path."""
+def sqlite_path(url: str) -> str | None:
+    """The file of a SQLite store URL (`sqlite:///abs/path.db`, `sqlite://rel/path.db` or a plain
+    path); None for another engine's URL."""
     if url.startswith("sqlite://"):
-        path = url.removeprefix("sqlite://")
-    elif "://" in url:
+        return url.removeprefix("sqlite://")
+    return None if "://" in url else url
+
+
+def open_store(url: str, *, max_pending: int = 100_000, synchronous: str = "FULL") -> Store:
+    """The store a URL names (docs/deployment.md lists them)."""
+    path = sqlite_path(url)
+    if path is None:
         scheme = url.split("://", 1)[0]
         raise ValueError(f"unknown store {scheme!r}: use sqlite:///path.db")
-    else:
-        path = url
     if not path:
         raise ValueError("a sqlite store URL needs a path: sqlite:///abs/path.db or sqlite://rel/path.db")
     return SQLiteStore(path, max_pending=max_pending, synchronous=synchronous)
 
 
 __all__ = [
-    "Overloaded", "Site", "SQLiteStore", "Store", "WriteBatch", "WriteResult", "WriterStopped", "open_store",
+    "Overloaded", "Site", "SQLiteStore", "Store", "WriteBatch", "WriteResult", "WriterStopped",
+    "open_store", "sqlite_path",
 ]

@@ -17,6 +17,8 @@ from typing import Any, TypeVar
 import msgspec
 from sqlite_utils import Database
 
+from collector.query.funnel import Step
+from collector.query.heatmap import Scope as HeatmapScope
 from collector.query.scope import Scope
 from collector.store.model import Site, WriteBatch, WriteResult
 from collector.store.sqlite import maintenance, rights
@@ -188,13 +190,17 @@ class SQLiteStore:
                     "SELECT write_key, created_at FROM sites WHERE id = ?", (site_id,)
                 ).fetchone()
                 write_key = key or (existing[0] if existing else "wk_" + secrets.token_urlsafe(18))
-                Database(conn)["sites"].upsert(
+                kept = settings
+                if kept is None and existing:  # re-adding a site to change its origins keeps its settings
+                    row = conn.execute("SELECT settings FROM sites WHERE id = ?", (site_id,)).fetchone()
+                    kept = msgspec.json.decode(row[0])
+                Database(conn).table("sites").upsert(
                     {
                         "id": site_id,
                         "name": name,
                         "write_key": write_key,
                         "origins": msgspec.json.encode(list(origins)).decode(),
-                        "settings": msgspec.json.encode(settings or {}).decode(),
+                        "settings": msgspec.json.encode(kept or {}).decode(),
                         "created_at": existing[1] if existing else int(time.time() * 1000),
                     },
                     pk="id",
@@ -206,6 +212,29 @@ class SQLiteStore:
         found = self.site_for_key(write_key)
         assert found is not None
         return found
+
+    def update_site_settings(self, site_id: str, changes: dict[str, object]) -> Site | None:
+        """Merge `changes` into a site's settings (a None value removes the key); None for no such site."""
+
+        def merge(conn: sqlite3.Connection) -> str | None:
+            with transaction(conn):  # read and write in one step: two editors never lose a change
+                row = conn.execute("SELECT settings, write_key FROM sites WHERE id = ?", (site_id,)).fetchone()
+                if row is None:
+                    return None
+                settings = msgspec.json.decode(row[0])
+                for name, value in changes.items():
+                    if value is None:
+                        settings.pop(name, None)
+                    else:
+                        settings[name] = value
+                conn.execute(
+                    "UPDATE sites SET settings = ? WHERE id = ?", (msgspec.json.encode(settings).decode(), site_id)
+                )
+                return str(row[1])
+
+        write_key = self._run(merge)
+        self._sites_by_key.clear()
+        return None if write_key is None else self.site_for_key(write_key)
 
     # -- questions ---------------------------------------------------------------------------
 
@@ -220,7 +249,7 @@ class SQLiteStore:
     def session(self, session_id: str, site_id: str | None) -> dict[str, Any] | None:
         return self._ask(sessions.get_session, session_id, site_id)
 
-    def funnel(self, scope: Scope, steps: list[funnel.Step], window_s: int) -> dict[str, Any]:
+    def funnel(self, scope: Scope, steps: list[Step], window_s: int) -> dict[str, Any]:
         return self._ask(funnel.funnel, scope, steps, window_s)
 
     def top_page(self, scope: Scope) -> str | None:
@@ -259,16 +288,16 @@ class SQLiteStore:
 
     # -- heatmaps ----------------------------------------------------------------------------
 
-    def heatmap_clicks(self, scope: heatmap.Scope) -> dict[str, Any]:
+    def heatmap_clicks(self, scope: HeatmapScope) -> dict[str, Any]:
         return self._ask(heatmap.clicks, scope)
 
-    def heatmap_scroll(self, scope: heatmap.Scope) -> dict[str, Any]:
+    def heatmap_scroll(self, scope: HeatmapScope) -> dict[str, Any]:
         return self._ask(heatmap.scroll, scope)
 
     def heatmap_pages(self, site_id: str, start: int, end: int) -> list[dict[str, Any]]:
         return self._ask(heatmap.pages, site_id, start, end)
 
-    def heatmap_snapshot(self, scope: heatmap.Scope) -> dict[str, Any] | None:
+    def heatmap_snapshot(self, scope: HeatmapScope) -> dict[str, Any] | None:
         return self._ask(heatmap.snapshot, scope)
 
     # -- replays -----------------------------------------------------------------------------

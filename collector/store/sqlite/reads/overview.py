@@ -161,6 +161,8 @@ def overview(conn: sqlite3.Connection, scope: Scope) -> dict[str, Any]:
         },
         "series": now.series(scope),
         "pages": _compare(_pages(conn, scope), _pages(conn, scope.previous), "pageviews"),
+        # Whether this looks like a shop: cart adds or orders now or in the period compared with.
+        "commerce_seen": any(f.totals["carts"] or f.totals["orders"] for f in (now, before)),
     }
     for name in BREAKDOWNS:
         result[name] = _compare(now.breakdowns[name], before.breakdowns[name], "sessions")

@@ -186,7 +186,7 @@ export const fmt = {
   num: (v, digits = 1) => (v === null || v === undefined ? "–" : Number(v).toFixed(digits)),
   pct: (v) => (v === null || v === undefined ? "–" : `${(v * 100).toFixed(1)}%`),
   /** An amount with its currency (the event's, else the site's) and thousands separators. */
-  money: (v, currency = site.currency) => (v === null || v === undefined ? "–" : moneyFormat(currency).format(Number(v))),
+  money: (v, currency) => (v === null || v === undefined ? "–" : moneyFormat(currency || site.currency).format(Number(v))),
   country: (code) => {
     if (!code) return "–";
     try {
