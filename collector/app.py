@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,10 +21,10 @@ from collector import api, heatmap_api, ingest, openapi, privacy, replay_api, ui
 from collector.config import Settings
 from collector.demo import shop as demo_shop
 from collector.enricher import Enricher
-from collector.errors import ClientError, error_response
+from collector.errors import ClientError, error_response, json_response
 from collector.limits import RateLimiter
 from collector.metrics import Metrics
-from collector.store import SQLiteStore
+from collector.store import SQLiteStore, StoreFault, fault_of
 from collector.ui.replay import routes as replay_page_routes
 
 log = logging.getLogger("trailmark")
@@ -81,9 +82,14 @@ class Bundle:
 
 
 async def healthz(request: Request) -> Response:
-    with request.app.state.store.read() as conn:
-        conn.execute("SELECT 1").fetchone()
-    return PlainTextResponse("ok")
+    """`ok` when the store can be read and written now; else 503 naming the fault."""
+    fault = await request.app.state.store.health()
+    if fault is None:
+        return PlainTextResponse("ok")
+    return json_response(
+        {"error": fault.message, "fault": fault.kind}, 503,
+        {"Retry-After": str(fault.retry_after), "Cache-Control": "no-store"},
+    )
 
 
 async def metrics(request: Request) -> Response:
@@ -94,6 +100,14 @@ async def metrics(request: Request) -> Response:
 async def client_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ClientError)
     return exc.response()
+
+
+async def store_fault(request: Request, exc: Exception) -> Response:
+    """A read or an analyst's write that met a locked, full or broken store: 503, not a 500."""
+    fault = fault_of(exc)
+    if fault is None:
+        raise exc  # an error of our own SQL: the server error it is
+    return error_response(503, fault.message, fault.retry_after)
 
 
 async def not_found(request: Request, exc: Exception) -> Response:
@@ -138,7 +152,10 @@ def create_app(settings: Settings, store: SQLiteStore | None = None) -> Starlett
         routes=routes,
         lifespan=lifespan,
         middleware=[Middleware(GZipMiddleware, minimum_size=1024)],
-        exception_handlers={ClientError: client_error, 404: not_found, 405: not_found},
+        exception_handlers={
+            ClientError: client_error, sqlite3.Error: store_fault, StoreFault: store_fault,
+            404: not_found, 405: not_found,
+        },
     )
     app.state.settings = settings
     app.state.store = store

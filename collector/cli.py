@@ -17,11 +17,15 @@ from collector.config import Settings
 from collector.demo import commands as demo_commands
 from collector.demo.shop import DEMO_KEY, DEMO_SITE
 from collector.query import rejected as rejected_queries
-from collector.store import SQLiteStore
+from collector.store import SQLiteStore, StoreUnusable
+from collector.store.sqlite import TOOL_BUSY_TIMEOUT
 
 
 def _store(db: str | None) -> SQLiteStore:
-    return SQLiteStore(Path(db or os.environ.get("TRAILMARK_DB", "trailmark.db")))
+    # A tool may wait out a serving collector's commits; requests do not (BUSY_TIMEOUT).
+    return SQLiteStore(
+        Path(db or os.environ.get("TRAILMARK_DB", "trailmark.db")), busy_timeout=TOOL_BUSY_TIMEOUT
+    )
 
 
 db_option = click.option(
@@ -52,8 +56,11 @@ def serve(host: str, port: int, db: str | None, geoip: str | None, demo: bool) -
     settings = Settings.from_env(
         db=Path(db) if db else None, geoip=Path(geoip) if geoip else None, demo=demo
     )
-    store = SQLiteStore(settings.db, max_pending=settings.max_pending,
-                        synchronous=settings.synchronous)
+    try:
+        store = SQLiteStore.for_serving(settings.db, max_pending=settings.max_pending,
+                                        synchronous=settings.synchronous)
+    except StoreUnusable as exc:
+        raise click.ClickException(str(exc)) from None
     if not os.environ.get("TRAILMARK_ADMIN_TOKEN"):
         # Stable across restarts: the first start picks the token and keeps it in the database.
         token = store.meta("admin_token", secrets.token_urlsafe(24))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import gzip
 import re
+import sqlite3
 import time
 import uuid
 from fnmatch import fnmatchcase
@@ -18,7 +19,7 @@ from collector import schema
 from collector.body import read_body
 from collector.errors import ClientError, decode, json_response
 from collector.normalize import Facts, TooOld, to_row
-from collector.store import Overloaded, Site, WriterStopped
+from collector.store import Overloaded, Site, StoreFault, WriterStopped, fault_of
 from collector.store.rows import ChunkRow, DeadLetter, EventRow, WriteBatch, WriteResult
 
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
@@ -86,6 +87,16 @@ async def _commit(request: Request, batch: WriteBatch) -> WriteResult:
         raise ClientError(503, "overloaded, retry later", RETRY_AFTER_OVERLOAD) from None
     except WriterStopped:
         raise ClientError(503, "shutting down, retry later", RETRY_AFTER_OVERLOAD) from None
+    except StoreFault as fault:  # nothing of the batch was stored: the SDK's retry is safe
+        raise ClientError(503, fault.message, fault.retry_after) from None
+
+
+def _store_fault(exc: sqlite3.Error) -> ClientError:
+    """The 503 a read that met a store fault answers; an error of our own SQL stays a 500."""
+    fault = fault_of(exc)
+    if fault is None:
+        raise exc
+    return ClientError(503, fault.message, fault.retry_after)
 
 
 def _admit(request: Request) -> None:
@@ -104,6 +115,10 @@ async def handle(request: Request, endpoint) -> Response:  # type: ignore[no-unt
     except ClientError as exc:
         metrics.refused[exc.status] += 1
         return exc.response(cors)
+    except sqlite3.Error as exc:  # a read (the site, replay bytes) met a store fault
+        error = _store_fault(exc)
+        metrics.refused[error.status] += 1
+        return error.response(cors)
     response.headers.update(cors)
     return response
 
@@ -196,6 +211,8 @@ async def pixel(request: Request) -> Response:
         request.app.state.metrics.accepted += 1
     except (ClientError, ValueError):
         pass  # an image tag cannot read an error; the GIF keeps the page intact
+    except sqlite3.Error as exc:
+        _store_fault(exc)  # a store fault gets the GIF too; our own SQL errors stay loud
     return gif
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from collector.store.sqlite import connect
+from collector.store.sqlite import TOOL_BUSY_TIMEOUT, connect
 
 # Rows deleted per transaction: short write locks, so a serving collector's group commits go on between them.
 CHUNK = 5_000
@@ -45,7 +45,7 @@ def purge_older_than(
     path: str, cutoff_ms: int, progress: Callable[[int], object] | None = None
 ) -> dict[str, int]:
     """Delete rows older than cutoff_ms in small transactions; returns the count per table."""
-    conn = connect(path)
+    conn = connect(path, busy_timeout=TOOL_BUSY_TIMEOUT)
     conn.execute("PRAGMA secure_delete = ON")  # retention is a promise about the file, not just the rows
     counts: dict[str, int] = {}
     try:
@@ -84,7 +84,7 @@ def purge_older_than(
 
 
 def _count_older(path: str, cutoff_ms: int) -> int:
-    conn = connect(path, readonly=True)
+    conn = connect(path, readonly=True, busy_timeout=TOOL_BUSY_TIMEOUT)
     try:
         return sum(
             conn.execute(f"SELECT count(*) FROM {table} WHERE {age} < ?", (cutoff_ms,)).fetchone()[0]
@@ -125,7 +125,7 @@ def backup(target: str, db: str | None, force: bool) -> None:
         raise click.ClickException(f"{target} exists (use --force to overwrite)")
     partial = out.with_name(out.name + ".partial")
     partial.unlink(missing_ok=True)
-    source = connect(path, readonly=True)
+    source = connect(path, readonly=True, busy_timeout=TOOL_BUSY_TIMEOUT)
     dest = sqlite3.connect(partial)
     try:
         # One step (pages=-1) reads one snapshot under a WAL read lock: writers go on, the copy is consistent.

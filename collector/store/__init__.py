@@ -7,6 +7,7 @@ import sqlite3
 from contextlib import AbstractContextManager
 from typing import Protocol
 
+from collector.store.faults import StoreFault, StoreUnusable, fault_of
 from collector.store.rows import WriteBatch, WriteResult
 from collector.store.sqlite import Site, SQLiteStore
 from collector.store.writer import Overloaded, WriterStopped
@@ -23,4 +24,7 @@ class Store(Protocol):
     def sites(self) -> list[Site]: ...
 
 
-__all__ = ["Overloaded", "Site", "SQLiteStore", "Store", "WriteBatch", "WriteResult", "WriterStopped"]
+__all__ = [
+    "Overloaded", "Site", "SQLiteStore", "Store", "StoreFault", "StoreUnusable", "WriteBatch",
+    "WriteResult", "WriterStopped", "fault_of",
+]

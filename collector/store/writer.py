@@ -16,6 +16,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from collector.store.faults import StoreFault, fault_of
 from collector.store.rows import WriteBatch, WriteResult
 from collector.store.transaction import apply_group
 
@@ -23,6 +24,9 @@ log = logging.getLogger("trailmark.writer")
 
 # Rows a single transaction takes at most: bounds commit latency for the requests waiting on it.
 MAX_GROUP_ROWS = 20_000
+# A commit this recent proves the store writable: /healthz need not queue a probe of its own.
+WROTE_LATELY_SECONDS = 1.0
+_PROBED = WriteResult(stored=0, duplicates=0)
 
 
 class Overloaded(Exception):
@@ -35,8 +39,12 @@ class WriterStopped(Exception):
 
 @dataclass
 class _Pending:
-    batch: WriteBatch
+    batch: WriteBatch | None  # None: a health probe, which commits one heartbeat row
     done: Callable[[WriteResult | BaseException], None]
+
+    @property
+    def size(self) -> int:
+        return self.batch.size if self.batch is not None else 0
 
 
 @dataclass
@@ -60,8 +68,11 @@ class WriterStats:
 class Writer:
     """Owns the only write connection; `submit` is called from the event loop."""
 
-    def __init__(self, connect: Callable[[], sqlite3.Connection], max_pending: int) -> None:
+    def __init__(
+        self, connect: Callable[[], sqlite3.Connection], max_pending: int, path: str | None = None
+    ) -> None:
         self._connect = connect
+        self._path = path  # to name the file behind a fault
         self._max_pending = max_pending
         self._queue: deque[_Pending] = deque()
         self._pending_rows = 0
@@ -69,6 +80,9 @@ class Writer:
         self._stopping = False
         self._thread: threading.Thread | None = None
         self.stats = WriterStats()
+        # The fault of the last transaction tried, None once one commits again.
+        self.fault: StoreFault | None = None
+        self._last_commit = float("-inf")
 
     @property
     def depth(self) -> int:
@@ -86,7 +100,15 @@ class Writer:
         if self._thread is not None:
             self._thread.join()
 
-    def submit(self, batch: WriteBatch) -> asyncio.Future[WriteResult]:
+    def wrote_lately(self) -> bool:
+        """Whether a transaction committed within WROTE_LATELY_SECONDS, with no fault since."""
+        return self.fault is None and time.monotonic() - self._last_commit < WROTE_LATELY_SECONDS
+
+    def probe(self) -> asyncio.Future[WriteResult]:
+        """Commit one heartbeat row through the queue; raises the StoreFault that stops writes."""
+        return self.submit(None)
+
+    def submit(self, batch: WriteBatch | None) -> asyncio.Future[WriteResult]:
         """Queue a batch; the future resolves after its transaction commits."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[WriteResult] = loop.create_future()
@@ -112,14 +134,17 @@ class Writer:
             raise box[0]
         return box[0]
 
-    def _put(self, batch: WriteBatch, done: Callable[[WriteResult | BaseException], None]) -> None:
+    def _put(
+        self, batch: WriteBatch | None, done: Callable[[WriteResult | BaseException], None]
+    ) -> None:
+        pending = _Pending(batch, done)
         with self._cond:
             if self._stopping or self._thread is None or not self._thread.is_alive():
                 raise WriterStopped("the writer is not running")
-            if self._pending_rows and self._pending_rows + batch.size > self._max_pending:
+            if self._pending_rows and self._pending_rows + pending.size > self._max_pending:
                 raise Overloaded(f"write queue full ({self._pending_rows} rows pending)")
-            self._queue.append(_Pending(batch, done))
-            self._pending_rows += batch.size
+            self._queue.append(pending)
+            self._pending_rows += pending.size
             self._cond.notify()
 
     def _take_group(self) -> list[_Pending] | None:
@@ -129,50 +154,97 @@ class Writer:
                     return None
                 self._cond.wait()
             group, rows = [], 0
-            while self._queue and (not group or rows + self._queue[0].batch.size <= MAX_GROUP_ROWS):
+            while self._queue and (not group or rows + self._queue[0].size <= MAX_GROUP_ROWS):
                 item = self._queue.popleft()
-                rows += item.batch.size
+                rows += item.size
                 group.append(item)
             return group
 
     def _release(self, group: list[_Pending]) -> None:
         with self._cond:
-            self._pending_rows -= sum(p.batch.size for p in group)
+            self._pending_rows -= sum(p.size for p in group)
 
     def _run(self) -> None:
-        conn = self._connect()
+        conn: sqlite3.Connection | None = None
         try:
             while (group := self._take_group()) is not None:
+                if conn is None:
+                    try:
+                        conn = self._connect()
+                    except sqlite3.Error as exc:  # the file or its folder is gone or read-only
+                        self._fail(group, fault_of(exc, self._path) or StoreFault("io_error", str(exc)))
+                        continue
                 self._commit(conn, group)
         finally:
-            conn.close()
+            if conn is not None:
+                conn.close()
 
     def _commit(self, conn: sqlite3.Connection, group: list[_Pending]) -> None:
         started = time.perf_counter()
+        batches = [p.batch for p in group if p.batch is not None]
         try:
-            results = apply_group(conn, [p.batch for p in group])
-        except Exception:  # noqa: BLE001 - isolate the batch that fails, keep the others
-            log.exception("group commit failed; retrying its %d batches one by one", len(group))
+            results = iter(apply_group(conn, batches, heartbeat=len(batches) < len(group)))
+        except Exception as exc:  # noqa: BLE001 - isolate the batch that fails, keep the others
             self.stats.failures += 1
+            fault = fault_of(exc, self._path)
+            if fault is not None:
+                self._fail(group, fault)
+                return
+            log.exception("group commit failed; retrying its %d batches one by one", len(group))
             self._release(group)
             for pending in group:
                 self._commit_alone(conn, pending)
             return
+        self._committed()
         self.stats.observe(time.perf_counter() - started)
-        self.stats.committed_events += sum(r.stored for r in results)
         self._release(group)
-        for pending, result in zip(group, results, strict=True):
+        for pending in group:
+            result = next(results) if pending.batch is not None else _PROBED
+            self.stats.committed_events += result.stored
             pending.done(result)
 
     def _commit_alone(self, conn: sqlite3.Connection, pending: _Pending) -> None:
+        batches = [pending.batch] if pending.batch is not None else []
         try:
-            (result,) = apply_group(conn, [pending.batch])
+            results = apply_group(conn, batches, heartbeat=not batches)
         except Exception as exc:  # noqa: BLE001 - answered to that request as a server error
-            log.exception("batch for site %s failed alone", pending.batch.site_id)
+            fault = fault_of(exc, self._path)
+            if fault is not None:
+                self._set_fault(fault)
+                pending.done(fault)
+                return
+            log.exception("batch for site %s failed alone", pending.batch and pending.batch.site_id)
             pending.done(exc)
         else:
+            self._committed()
+            result = results[0] if results else _PROBED
             self.stats.committed_events += result.stored
             pending.done(result)
+
+    def _fail(self, group: list[_Pending], fault: StoreFault) -> None:
+        """Answer the group and everything queued behind it with the fault, storing none of it.
+
+        The batches queued meanwhile would wait out the same lock or meet the same full disk;
+        answered now, no request waits longer than one attempt, and each SDK sends it again.
+        """
+        with self._cond:
+            group = group + list(self._queue)
+            self._queue.clear()
+        self._release(group)
+        self._set_fault(fault)
+        for pending in group:
+            pending.done(fault)
+
+    def _set_fault(self, fault: StoreFault) -> None:
+        if self.fault is None or self.fault.kind != fault.kind:
+            log.error("store fault, writes answer 503 until it passes: %s", fault)
+        self.fault = fault
+
+    def _committed(self) -> None:
+        self._last_commit = time.monotonic()
+        if self.fault is not None:
+            log.warning("store recovered from: %s", self.fault)
+            self.fault = None
 
 
 def _settle(future: asyncio.Future[WriteResult], outcome: WriteResult | BaseException) -> None:
