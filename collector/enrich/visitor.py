@@ -44,6 +44,11 @@ class Salts:
             return self._salt
 
     def _load(self, day: str) -> bytes:
+        # Read first: this runs on the request path, and a salt already made (by an earlier run or
+        # another process) needs no write lock, which another process may be holding.
+        found = self._conn.execute("SELECT salt FROM salts WHERE day = ?", (day,)).fetchone()
+        if found is not None:
+            return bytes(found[0])
         oldest_kept = (date.fromisoformat(day) - timedelta(days=KEEP_DAYS - 1)).isoformat()
         with self._conn:
             # INSERT OR IGNORE then SELECT: two processes racing on a new day agree on one salt.
