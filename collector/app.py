@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
-import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +23,7 @@ from collector.enricher import Enricher
 from collector.errors import ClientError, error_response, json_response
 from collector.limits import RateLimiter
 from collector.metrics import Metrics
-from collector.store import SQLiteStore, StoreFault, fault_of
+from collector.store import Store, StoreFault, open_store
 from collector.ui.replay import routes as replay_page_routes
 
 log = logging.getLogger("trailmark")
@@ -84,12 +83,14 @@ class Bundle:
 async def healthz(request: Request) -> Response:
     """`ok` when the store can be read and written now; else 503 naming the fault."""
     fault = await request.app.state.store.health()
-    if fault is None:
-        return PlainTextResponse("ok")
-    return json_response(
-        {"error": fault.message, "fault": fault.kind}, 503,
-        {"Retry-After": str(fault.retry_after), "Cache-Control": "no-store"},
-    )
+    if fault is not None:
+        return json_response(
+            {"error": fault.message, "fault": fault.kind}, 503,
+            {"Retry-After": str(fault.retry_after), "Cache-Control": "no-store"},
+        )
+    # Misconfiguration is a warning under the 200: the store is healthy, the data is not right.
+    warnings = request.app.state.enricher.proxy_alarm.warnings()
+    return PlainTextResponse("\n".join(["ok", *(f"warning: {w}" for w in warnings)]))
 
 
 async def metrics(request: Request) -> Response:
@@ -104,10 +105,8 @@ async def client_error(request: Request, exc: Exception) -> Response:
 
 async def store_fault(request: Request, exc: Exception) -> Response:
     """A read or an analyst's write that met a locked, full or broken store: 503, not a 500."""
-    fault = fault_of(exc)
-    if fault is None:
-        raise exc  # an error of our own SQL: the server error it is
-    return error_response(503, fault.message, fault.retry_after)
+    assert isinstance(exc, StoreFault)
+    return error_response(503, exc.message, exc.retry_after)
 
 
 async def not_found(request: Request, exc: Exception) -> Response:
@@ -115,12 +114,12 @@ async def not_found(request: Request, exc: Exception) -> Response:
     return error_response(getattr(exc, "status_code", 404), str(detail))
 
 
-def create_app(settings: Settings, store: SQLiteStore | None = None) -> Starlette:
+def create_app(settings: Settings, store: Store | None = None) -> Starlette:
     """The collector: ingest under /v1, the analyst API under /api, bundles, health, metrics."""
-    store = store or SQLiteStore(
-        settings.db, max_pending=settings.max_pending, synchronous=settings.synchronous
+    store = store or open_store(
+        settings.store_url, max_pending=settings.max_pending, synchronous=settings.synchronous
     )
-    enricher = Enricher(settings, store.path)
+    enricher = Enricher(settings, store)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -153,8 +152,7 @@ def create_app(settings: Settings, store: SQLiteStore | None = None) -> Starlett
         lifespan=lifespan,
         middleware=[Middleware(GZipMiddleware, minimum_size=1024)],
         exception_handlers={
-            ClientError: client_error, sqlite3.Error: store_fault, StoreFault: store_fault,
-            404: not_found, 405: not_found,
+            ClientError: client_error, StoreFault: store_fault, 404: not_found, 405: not_found,
         },
     )
     app.state.settings = settings

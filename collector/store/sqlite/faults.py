@@ -1,8 +1,4 @@
-"""Store faults: the disk, the file or another process stops SQLite, and the answer a client gets.
-
-A fault is not the client's doing and usually passes (a lock is released, space is freed), so
-every one is a `503` with `Retry-After`: the SDKs keep the events and send them again.
-"""
+"""SQLite's errors read as store faults, and the start-up check of a database's files."""
 
 from __future__ import annotations
 
@@ -11,38 +7,18 @@ import sqlite3
 import tempfile
 from pathlib import Path
 
+from collector.store.model import StoreFault, StoreUnusable
+
 # SQLite's primary result codes (the low byte of an extended code), from sqlite3.h.
 _PERM, _BUSY, _LOCKED, _READONLY, _IOERR, _CORRUPT, _FULL, _CANTOPEN, _NOTADB = (
     3, 5, 6, 8, 10, 11, 13, 14, 26,
 )
 
-# kind: (what the client reads, seconds to wait). A lock is usually a short job of another
-# process (a purge chunk, an erase, a backup); the others wait for an operator.
-_KINDS = {
-    "locked": ("the database is locked by another process, retry later", 2),
-    "disk_full": ("the disk holding the database is full, retry later", 30),
-    "read_only": ("the database is read-only, retry later", 30),
-    "io_error": ("the database could not be read or written (I/O error), retry later", 30),
-    "corrupt": ("the database file is damaged, retry later", 30),
-    "unresponsive": ("the database did not answer in time, retry later", 5),
-}
 _BY_CODE = {
     _BUSY: "locked", _LOCKED: "locked", _FULL: "disk_full", _READONLY: "read_only",
     _PERM: "read_only", _CANTOPEN: "read_only", _IOERR: "io_error", _CORRUPT: "corrupt",
     _NOTADB: "corrupt",
 }
-
-
-class StoreFault(Exception):
-    """The store cannot do its part right now; nothing of the request was stored."""
-
-    def __init__(self, kind: str, detail: str = "") -> None:
-        message, retry_after = _KINDS[kind]
-        super().__init__(f"{kind}: {detail}" if detail else kind)
-        self.kind = kind
-        self.message = message
-        self.retry_after = retry_after
-        self.detail = detail
 
 
 def fault_of(exc: BaseException, path: str | Path | None = None) -> StoreFault | None:
@@ -82,10 +58,6 @@ def free_bytes(folder: str | Path) -> int:
     # root may also fill the blocks the file system reserves for it
     blocks = stats.f_bfree if os.geteuid() == 0 else stats.f_bavail
     return blocks * stats.f_frsize
-
-
-class StoreUnusable(Exception):
-    """The database cannot be written at all; said once at start-up, in a sentence."""
 
 
 def check_files(path: str | Path, min_free: int) -> None:

@@ -2,7 +2,9 @@
 
 Every request waits for the commit that holds its rows, so an answered request is durable;
 throughput comes from many requests sharing one transaction (group commit), never from
-answering before the write.
+answering before the write. Every other write (sites, segments, salts, erasure, purge) is a
+function handed to the same thread (datasette's `execute_write_fn`), so one process has one
+write connection.
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
-from collector.store.faults import StoreFault, fault_of
-from collector.store.rows import WriteBatch, WriteResult
-from collector.store.transaction import apply_group
+from collector.store.model import Overloaded, StoreFault, WriteBatch, WriteResult, WriterStopped
+from collector.store.sqlite.connection import rollback
+from collector.store.sqlite.faults import fault_of
+from collector.store.sqlite.transaction import apply_group
 
 log = logging.getLogger("trailmark.writer")
 
@@ -26,25 +30,17 @@ log = logging.getLogger("trailmark.writer")
 MAX_GROUP_ROWS = 20_000
 # A commit this recent proves the store writable: /healthz need not queue a probe of its own.
 WROTE_LATELY_SECONDS = 1.0
-_PROBED = WriteResult(stored=0, duplicates=0)
 
 
-class Overloaded(Exception):
-    """The write queue is full; the client should retry after a pause."""
-
-
-class WriterStopped(Exception):
-    """The writer is shutting down or has failed; nothing was stored."""
+T = TypeVar("T")
+WriteFn = Callable[[sqlite3.Connection], Any]
 
 
 @dataclass
 class _Pending:
-    batch: WriteBatch | None  # None: a health probe, which commits one heartbeat row
-    done: Callable[[WriteResult | BaseException], None]
-
-    @property
-    def size(self) -> int:
-        return self.batch.size if self.batch is not None else 0
+    batch: WriteBatch
+    done: Callable[[Any], None]
+    fn: WriteFn | None = None  # an admin write: runs alone, on the write connection
 
 
 @dataclass
@@ -105,10 +101,10 @@ class Writer:
         return self.fault is None and time.monotonic() - self._last_commit < WROTE_LATELY_SECONDS
 
     def probe(self) -> asyncio.Future[WriteResult]:
-        """Commit one heartbeat row through the queue; raises the StoreFault that stops writes."""
-        return self.submit(None)
+        """Commit a heartbeat row through the queue; raises the StoreFault that stops writes."""
+        return self.submit(_NO_BATCH)
 
-    def submit(self, batch: WriteBatch | None) -> asyncio.Future[WriteResult]:
+    def submit(self, batch: WriteBatch) -> asyncio.Future[WriteResult]:
         """Queue a batch; the future resolves after its transaction commits."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[WriteResult] = loop.create_future()
@@ -134,17 +130,35 @@ class Writer:
             raise box[0]
         return box[0]
 
+    def call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `fn(connection)` on the writer thread, between group commits, and return its result.
+
+        `fn` gets the write connection outside any transaction and opens its own (see
+        `transaction`); its exception is raised here, a StoreFault when the store stopped it.
+        """
+        event = threading.Event()
+        box: list[Any] = []
+
+        def done(outcome: Any) -> None:
+            box.append(outcome)
+            event.set()
+
+        self._put(_NO_BATCH, done, fn)
+        event.wait()
+        if isinstance(box[0], _Failed):
+            raise box[0].error
+        return box[0]  # type: ignore[no-any-return]
+
     def _put(
-        self, batch: WriteBatch | None, done: Callable[[WriteResult | BaseException], None]
+        self, batch: WriteBatch, done: Callable[[Any], None], fn: WriteFn | None = None
     ) -> None:
-        pending = _Pending(batch, done)
         with self._cond:
             if self._stopping or self._thread is None or not self._thread.is_alive():
                 raise WriterStopped("the writer is not running")
-            if self._pending_rows and self._pending_rows + pending.size > self._max_pending:
+            if self._pending_rows and self._pending_rows + batch.size > self._max_pending:
                 raise Overloaded(f"write queue full ({self._pending_rows} rows pending)")
-            self._queue.append(pending)
-            self._pending_rows += pending.size
+            self._queue.append(_Pending(batch, done, fn))
+            self._pending_rows += batch.size
             self._cond.notify()
 
     def _take_group(self) -> list[_Pending] | None:
@@ -153,16 +167,21 @@ class Writer:
                 if self._stopping:
                     return None
                 self._cond.wait()
+            if self._queue[0].fn is not None:
+                return [self._queue.popleft()]
             group, rows = [], 0
-            while self._queue and (not group or rows + self._queue[0].size <= MAX_GROUP_ROWS):
+            while (
+                self._queue and self._queue[0].fn is None
+                and (not group or rows + self._queue[0].batch.size <= MAX_GROUP_ROWS)
+            ):
                 item = self._queue.popleft()
-                rows += item.size
+                rows += item.batch.size
                 group.append(item)
             return group
 
     def _release(self, group: list[_Pending]) -> None:
         with self._cond:
-            self._pending_rows -= sum(p.size for p in group)
+            self._pending_rows -= sum(p.batch.size for p in group)
 
     def _run(self) -> None:
         conn: sqlite3.Connection | None = None
@@ -174,16 +193,32 @@ class Writer:
                     except sqlite3.Error as exc:  # the file or its folder is gone or read-only
                         self._fail(group, fault_of(exc, self._path) or StoreFault("io_error", str(exc)))
                         continue
-                self._commit(conn, group)
+                if group[0].fn is not None:
+                    self._call(conn, group[0])
+                else:
+                    self._commit(conn, group)
         finally:
             if conn is not None:
                 conn.close()
 
+    def _call(self, conn: sqlite3.Connection, pending: _Pending) -> None:
+        assert pending.fn is not None
+        try:
+            result = pending.fn(conn)
+        except Exception as exc:  # noqa: BLE001 - raised to the caller, the writer goes on
+            rollback(conn)
+            fault = fault_of(exc, self._path)
+            if fault is not None:
+                self._set_fault(fault)
+            pending.done(_Failed(fault or exc))
+        else:
+            pending.done(result)
+
     def _commit(self, conn: sqlite3.Connection, group: list[_Pending]) -> None:
         started = time.perf_counter()
-        batches = [p.batch for p in group if p.batch is not None]
+        batches = [p.batch for p in group]
         try:
-            results = iter(apply_group(conn, batches, heartbeat=len(batches) < len(group)))
+            results = apply_group(conn, batches, heartbeat=any(b is _NO_BATCH for b in batches))
         except Exception as exc:  # noqa: BLE001 - isolate the batch that fails, keep the others
             self.stats.failures += 1
             fault = fault_of(exc, self._path)
@@ -197,34 +232,31 @@ class Writer:
             return
         self._committed()
         self.stats.observe(time.perf_counter() - started)
+        self.stats.committed_events += sum(r.stored for r in results)
         self._release(group)
-        for pending in group:
-            result = next(results) if pending.batch is not None else _PROBED
-            self.stats.committed_events += result.stored
+        for pending, result in zip(group, results, strict=True):
             pending.done(result)
 
     def _commit_alone(self, conn: sqlite3.Connection, pending: _Pending) -> None:
-        batches = [pending.batch] if pending.batch is not None else []
         try:
-            results = apply_group(conn, batches, heartbeat=not batches)
+            (result,) = apply_group(conn, [pending.batch], heartbeat=pending.batch is _NO_BATCH)
         except Exception as exc:  # noqa: BLE001 - answered to that request as a server error
             fault = fault_of(exc, self._path)
             if fault is not None:
                 self._set_fault(fault)
                 pending.done(fault)
                 return
-            log.exception("batch for site %s failed alone", pending.batch and pending.batch.site_id)
+            log.exception("batch for site %s failed alone", pending.batch.site_id)
             pending.done(exc)
         else:
             self._committed()
-            result = results[0] if results else _PROBED
             self.stats.committed_events += result.stored
             pending.done(result)
 
     def _fail(self, group: list[_Pending], fault: StoreFault) -> None:
         """Answer the group and everything queued behind it with the fault, storing none of it.
 
-        The batches queued meanwhile would wait out the same lock or meet the same full disk;
+        What was queued meanwhile would wait out the same lock or meet the same full disk;
         answered now, no request waits longer than one attempt, and each SDK sends it again.
         """
         with self._cond:
@@ -233,7 +265,7 @@ class Writer:
         self._release(group)
         self._set_fault(fault)
         for pending in group:
-            pending.done(fault)
+            pending.done(_Failed(fault) if pending.fn is not None else fault)
 
     def _set_fault(self, fault: StoreFault) -> None:
         if self.fault is None or self.fault.kind != fault.kind:
@@ -245,6 +277,14 @@ class Writer:
         if self.fault is not None:
             log.warning("store recovered from: %s", self.fault)
             self.fault = None
+
+
+@dataclass
+class _Failed:
+    error: Exception
+
+
+_NO_BATCH = WriteBatch(site_id=None, received_at=0)
 
 
 def _settle(future: asyncio.Future[WriteResult], outcome: WriteResult | BaseException) -> None:

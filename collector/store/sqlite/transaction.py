@@ -9,8 +9,9 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from collector.schema import json_encoder
-from collector.store.rollups import fold_clicks
-from collector.store.rows import Context, EventRow, WriteBatch, WriteResult
+from collector.store.model import Context, EventRow, WriteBatch, WriteResult
+from collector.store.sqlite.connection import transaction
+from collector.store.sqlite.rollups import fold_clicks
 
 SESSION_GAP_MS = 30 * 60 * 1000
 _SESSION_NS = uuid.UUID("6f1d2b8e-9a43-4c1e-8d0b-1b7e3c2a9f10")
@@ -175,24 +176,16 @@ def apply_group(
     """Store the batches in one transaction; one result per batch, in order.
 
     With `heartbeat` the transaction also writes a row of its own, so that it proves the store
-    writable (a health probe) even when it carries no batch.
+    writable (a health probe) even when it carries no events.
     """
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with transaction(conn):
         results = _apply(conn, batches)
         if heartbeat:
             conn.execute(
                 "INSERT OR REPLACE INTO meta (key, value) VALUES ('heartbeat', ?)",
                 (str(int(time.time() * 1000)),),
             )
-        conn.execute("COMMIT")
-    except BaseException:
-        # SQLite has already rolled back after some errors (a full disk, an I/O error):
-        # a second ROLLBACK would raise and hide the error that matters.
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-    return results
+        return results
 
 
 def _apply(conn: sqlite3.Connection, batches: list[WriteBatch]) -> list[WriteResult]:
