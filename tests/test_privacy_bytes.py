@@ -130,14 +130,14 @@ def _assert_nothing_typed_is_stored(db_path: Path) -> None:
 
 # Each secret sits in another place a recorder puts a URL, spelled as sites spell it.
 URL_SECRETS = [f"SECRET-{i}-{word}" for i, word in enumerate(
-    ["meta", "hash", "link", "form", "frame", "srcset", "attr", "added", "route", "dead"])]
+    ["meta", "hash", "link", "form", "frame", "srcset", "attr", "added", "css", "style"])]
 
 
 def _el(node_id: int, tag: str, children: list[object] | None = None, **attrs: str) -> dict[str, object]:
     return {"type": 2, "tagName": tag, "attributes": attrs, "childNodes": children or [], "id": node_id}
 
 
-def recording(session_id: str, t0: int) -> list[dict[str, object]]:
+def recording(t0: int) -> list[dict[str, object]]:
     """What rrweb sends for a page opened with secrets in its URL and links, then changed by script."""
     s = URL_SECRETS
     body = _el(4, "body", [
@@ -145,8 +145,12 @@ def recording(session_id: str, t0: int) -> list[dict[str, object]]:
         _el(6, "form", action=f"/pay?sessionId={s[3]}&step=1"),
         _el(7, "iframe", rr_src=f"https://pay.example/frame?accessToken={s[4]}"),
         _el(8, "img", src="/mug.png?w=200", srcset=f"/mug.png?SIG={s[5]} 1x, /mug@2.png?w=400 2x"),
+        _el(10, "div", style=f"background: url('https://shop.example/p?auth={s[9]}&n=/bg.png')"),
     ])
-    doc = {"type": 0, "id": 1, "childNodes": [_el(2, "html", [_el(3, "head"), body])]}
+    # rrweb rewrites relative url()s against the page URL: its query stays when it holds a "/"
+    css = f"h1 {{ background: url(https://shop.example/cb?token={s[8]}&next=/h.png) }}"
+    head = _el(3, "head", [_el(11, "style", _cssText=css)])
+    doc = {"type": 0, "id": 1, "childNodes": [_el(2, "html", [head, body])]}
     return [
         {"type": 4, "timestamp": t0,
          "data": {"href": f"https://shop.example/cb?q=mugs&token={s[0]}#access_token={s[1]}&state=ok",
@@ -166,7 +170,7 @@ def recording(session_id: str, t0: int) -> list[dict[str, object]]:
 def test_replay_chunks_are_stored_without_url_secrets(server: tuple[str, Path]) -> None:
     url, db_path = server
     t0 = int(time.time() * 1000)
-    events = recording("s-urls", t0)
+    events = recording(t0)
     chunk = {"key": KEY, "session_id": "s-urls", "anon_id": "a-urls", "seq": 0, "events": events}
     answer = httpx.post(f"{url}/v1/replay", json=chunk)
     assert (answer.status_code, answer.json()) == (200, {"accepted": 4, "stored": True})
@@ -179,11 +183,15 @@ def test_replay_chunks_are_stored_without_url_secrets(server: tuple[str, Path]) 
         assert secret.encode() not in raw, secret
     stored = json.loads(inside)
     assert stored[0]["data"]["href"] == "https://shop.example/cb?q=mugs#state=ok"
-    a, form, frame, img = stored[1]["data"]["node"]["childNodes"][0]["childNodes"][1]["childNodes"]
+    head, body = stored[1]["data"]["node"]["childNodes"][0]["childNodes"]
+    assert head["childNodes"][0]["attributes"] == {
+        "_cssText": "h1 { background: url(https://shop.example/cb?next=/h.png) }"}
+    a, form, frame, img, div = body["childNodes"]
     assert a["attributes"] == {"href": "https://shop.example/reset?page=2"}
     assert form["attributes"] == {"action": "/pay?step=1"}
     assert frame["attributes"] == {"rr_src": "https://pay.example/frame"}
     assert img["attributes"] == {"src": "/mug.png?w=200", "srcset": "/mug.png 1x, /mug@2.png?w=400 2x"}
+    assert div["attributes"] == {"style": "background: url('https://shop.example/p?n=/bg.png')"}
     mutation = stored[2]["data"]
     assert mutation["attributes"] == [{"id": 5, "attributes": {"href": "/account#/reset?x=1"}}]
     # only URL attributes are URLs: a title is text, and stays as recorded

@@ -17,6 +17,11 @@ URL_KEYS = frozenset({
     "background", "data", "xlink:href",
 })  # fmt: skip
 
+# CSS rrweb records (a stylesheet's text, a style attribute, an inserted rule): rrweb rewrites
+# relative url()s against the page URL, which keeps its query when the query holds a "/".
+CSS_KEYS = frozenset({"_cssText", "style", "rule"})
+_CSS_URL = re.compile(r"""url\(\s*(['"]?)([^'")]*)\1\s*\)""")
+
 _decode = msgspec.json.Decoder().decode
 _encode = msgspec.json.Encoder().encode
 _TOKEN = re.compile(r"\S+")  # srcset and ping hold several URLs apart by white space
@@ -44,13 +49,24 @@ def _scrub_event(raw: bytes, names: frozenset[str]) -> bytes:
         if isinstance(node, dict):
             for key, value in node.items():
                 if isinstance(value, str):
-                    if key in URL_KEYS and ("?" in value or "#" in value):
+                    if "=" not in value:
+                        continue
+                    if key in URL_KEYS:
                         stripped = _TOKEN.sub(lambda m: strip_url(m.group(), names), value)
-                        if stripped != value:
-                            node[key] = stripped
-                            changed = True
+                    elif key in CSS_KEYS:
+                        stripped = _CSS_URL.sub(lambda m: _css_url(m, names), value)
+                    else:
+                        continue
+                    if stripped != value:
+                        node[key] = stripped
+                        changed = True
                 elif isinstance(value, dict | list):
                     stack.append(value)
         elif isinstance(node, list):
             stack.extend(v for v in node if isinstance(v, dict | list))
     return _encode(event) if changed else raw
+
+
+def _css_url(match: re.Match[str], names: frozenset[str]) -> str:
+    quote, url = match.group(1), match.group(2)
+    return f"url({quote}{strip_url(url, names)}{quote})"
