@@ -22,6 +22,10 @@ URL_KEYS = frozenset({
 CSS_KEYS = frozenset({"_cssText", "style", "rule"})
 _CSS_URL = re.compile(r"""url\(\s*(['"]?)([^'")]*)\1\s*\)""")
 
+_KEYS = "|".join(re.escape(k) for k in sorted(URL_KEYS | CSS_KEYS))
+_ANY_VALUE = re.compile(rf'"({_KEYS})"\s*:\s*"')  # every string value under one of the keys
+_PLAIN_VALUE = re.compile(rf'"({_KEYS})":"([^"\\]*)"')  # those written without escapes or spaces
+
 _decode = msgspec.json.Decoder().decode
 _encode = msgspec.json.Encoder().encode
 _TOKEN = re.compile(r"\S+")  # srcset and ping hold several URLs apart by white space
@@ -38,6 +42,40 @@ def _scrub_event(raw: bytes, names: frozenset[str]) -> bytes:
     if b"?" not in raw and b"#" not in raw and b"\\u" not in raw:
         return raw
     try:
+        text = raw.decode()
+    except UnicodeDecodeError:
+        return _scrub_decoded(raw, names)
+    # A string without escapes reads the same in JSON and in Python, so when every URL or CSS
+    # value is such a string (as JSON.stringify writes them) the values are stripped in place:
+    # decoding a snapshot costs more than the rest together (bench/replay_scrub.py).
+    if "\\u" in text:
+        return _scrub_decoded(raw, names)
+    pieces: list[str] = []
+    done = plain = 0
+    for m in _PLAIN_VALUE.finditer(text):
+        plain += 1
+        stripped = _strip(m[1], m[2], names)
+        if stripped != m[2]:
+            pieces += (text[done : m.start(2)], stripped)
+            done = m.end(2)
+    if plain != len(_ANY_VALUE.findall(text)):  # an escaped or spaced value: decode after all
+        return _scrub_decoded(raw, names)
+    return ("".join(pieces) + text[done:]).encode() if pieces else raw
+
+
+def _strip(key: str, value: str, names: frozenset[str]) -> str:
+    if "=" not in value:
+        return value
+    if key in CSS_KEYS:
+        return _CSS_URL.sub(lambda m: _css_url(m, names), value)
+    if len(value.split()) == 1 and not value[0].isspace() and not value[-1].isspace():
+        return strip_url(value, names)
+    return _TOKEN.sub(lambda m: strip_url(m.group(), names), value)
+
+
+def _scrub_decoded(raw: bytes, names: frozenset[str]) -> bytes:
+    """The slow path, for escaped strings and odd spacing: decode, walk, encode."""
+    try:
         event = _decode(raw)
     except (msgspec.DecodeError, RecursionError):
         # Deeper than the decoder goes: strip every URL-like string in the text instead.
@@ -49,17 +87,11 @@ def _scrub_event(raw: bytes, names: frozenset[str]) -> bytes:
         if isinstance(node, dict):
             for key, value in node.items():
                 if isinstance(value, str):
-                    if "=" not in value:
-                        continue
-                    if key in URL_KEYS:
-                        stripped = _TOKEN.sub(lambda m: strip_url(m.group(), names), value)
-                    elif key in CSS_KEYS:
-                        stripped = _CSS_URL.sub(lambda m: _css_url(m, names), value)
-                    else:
-                        continue
-                    if stripped != value:
-                        node[key] = stripped
-                        changed = True
+                    if key in URL_KEYS or key in CSS_KEYS:
+                        stripped = _strip(key, value, names)
+                        if stripped != value:
+                            node[key] = stripped
+                            changed = True
                 elif isinstance(value, dict | list):
                     stack.append(value)
         elif isinstance(node, list):
