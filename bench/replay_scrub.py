@@ -76,6 +76,7 @@ def main() -> None:
     repeat = 5 if quick else 21
     print(f"{'chunk':<34}{'bytes':>10}{'scrub ms':>10}{'decode ms':>11}{'gzip ms':>10}"
           f"{'scrub/gzip':>12}{'decode/gzip':>13}")
+    ratios: dict[str, float] = {}
     for name, events in (
         ("full snapshot, 5,000 elements", snapshot(5000)),
         ("full snapshot, 20,000 elements", snapshot(20000)),
@@ -87,6 +88,11 @@ def main() -> None:
         pack = timed(lambda a: gzip.compress(a, 6), array, repeat)
         print(f"{name:<34}{len(array):>10,}{scrub * 1000:>10.1f}{slow * 1000:>11.1f}{pack * 1000:>10.1f}"
               f"{scrub / pack:>12.2f}{slow / pack:>13.2f}")
+        ratios[name] = scrub / pack
+    snap = ratios["full snapshot, 5,000 elements"]
+    moves = ratios["2,000 mouse moves and scrolls"]
+    print(f"RESULT replay_scrub: stripping URL secrets costs {snap:.1f}x gzip's time on a 5,000-element"
+          f" snapshot, {moves:.1f}x on mouse moves (lower is better)")
 
 
 if __name__ == "__main__":
