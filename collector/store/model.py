@@ -1,4 +1,4 @@
-"""What ingest hands to a store: validated, enriched rows grouped by request."""
+"""The engine-neutral values of the store: what ingest hands it, sites, and its write errors."""
 
 from __future__ import annotations
 
@@ -96,3 +96,20 @@ class WriteResult(Struct, kw_only=True):
     stored: int  # new events (duplicates excluded)
     duplicates: int
     chunks_stored: int = 0
+
+
+class Site(Struct, frozen=True, kw_only=True):
+    id: str
+    name: str
+    write_key: str
+    origins: tuple[str, ...] = ()
+    settings: dict[str, object] = {}
+    created_at: int = 0
+
+
+class Overloaded(Exception):
+    """The write queue is full; the client should retry after a pause."""
+
+
+class WriterStopped(Exception):
+    """The writer is shutting down or has failed; nothing was stored."""
