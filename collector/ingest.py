@@ -20,7 +20,7 @@ from collector.enrich.replay import scrub_events
 from collector.enrich.urls import strip_in_json
 from collector.errors import ClientError, decode, json_response
 from collector.normalize import Facts, TooOld, to_row
-from collector.store import Overloaded, Site, WriterStopped
+from collector.store import Overloaded, Site, StoreFault, WriterStopped
 from collector.store.model import ChunkRow, DeadLetter, EventRow, WriteBatch, WriteResult
 
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
@@ -82,6 +82,8 @@ async def _commit(request: Request, batch: WriteBatch) -> WriteResult:
         raise ClientError(503, "overloaded, retry later", RETRY_AFTER_OVERLOAD) from None
     except WriterStopped:
         raise ClientError(503, "shutting down, retry later", RETRY_AFTER_OVERLOAD) from None
+    except StoreFault as fault:  # nothing of the batch was stored: the SDK's retry is safe
+        raise ClientError(503, fault.message, fault.retry_after) from None
 
 
 def _admit(request: Request) -> None:
@@ -110,6 +112,9 @@ async def handle(request: Request, endpoint) -> Response:  # type: ignore[no-unt
     except ClientError as exc:
         metrics.refused[exc.status] += 1
         return exc.response(cors)
+    except StoreFault as fault:  # a read (the site, replay bytes) or the day's salt met a fault
+        metrics.refused[503] += 1
+        return ClientError(503, fault.message, fault.retry_after).response(cors)
     response.headers.update(cors)
     return response
 
@@ -202,7 +207,7 @@ async def pixel(request: Request) -> Response:
             site_id=site.id, received_at=received_at, context=facts.context, events=[row],
         ))
         request.app.state.metrics.accepted += 1
-    except (ClientError, ValueError):
+    except (ClientError, ValueError, StoreFault):
         pass  # an image tag cannot read an error; the GIF keeps the page intact
     return gif
 
