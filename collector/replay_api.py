@@ -3,7 +3,6 @@ whole or in pages of chunks (`from_seq`, `chunks`) that a player appends as it p
 
 from __future__ import annotations
 
-import sqlite3
 import zlib
 from collections.abc import Iterator
 
@@ -14,7 +13,7 @@ from starlette.routing import Route
 from collector.auth import require_admin
 from collector.errors import ClientError
 from collector.schema import json_encoder
-from collector.store import SQLiteStore
+from collector.store import Store
 
 PAGE_CHUNKS = 20
 MAX_PAGE_CHUNKS = 100
@@ -24,83 +23,45 @@ PAGE_JSON_BYTES = 8 * 1024 * 1024
 MAX_SEQ = 1_000_000
 
 
-def replay_site(conn: sqlite3.Connection, session_id: str, site_id: str | None) -> str | None:
-    """The site whose replay is asked for: given, else the session's site, else the only site."""
-    if site_id:
-        return site_id
-    row = conn.execute("SELECT site_id FROM sessions WHERE id = ? LIMIT 1", (session_id,)).fetchone()
-    if row is not None:
-        return str(row[0])
-    sites = conn.execute("SELECT id FROM sites LIMIT 2").fetchall()
-    return str(sites[0][0]) if len(sites) == 1 else None
-
-
-def has_replay(conn: sqlite3.Connection, site_id: str, session_id: str) -> bool:
-    found = conn.execute(
-        "SELECT 1 FROM replay_chunks WHERE site_id = ? AND session_id = ? LIMIT 1",
-        (site_id, session_id),
-    ).fetchone()
-    return found is not None
-
-
 def inner_events(data: bytes) -> bytes:
     """A stored chunk is a gzipped JSON array of events; its elements, without the brackets."""
     array = zlib.decompress(data, wbits=16 + zlib.MAX_WBITS)
     return array[1:-1].strip()
 
 
-def stream_events(store: SQLiteStore, site_id: str, session_id: str) -> Iterator[bytes]:
+def stream_events(store: Store, site_id: str, session_id: str) -> Iterator[bytes]:
     """`{"events":[...]}` one stored chunk at a time: memory holds one chunk, never the session."""
-    with store.read() as conn:
-        rows = conn.execute(
-            "SELECT data FROM replay_chunks WHERE site_id = ? AND session_id = ? ORDER BY seq",
-            (site_id, session_id),
-        )
-        yield b'{"events":['
-        first = True
-        for (data,) in rows:
-            events = inner_events(data)
-            if not events:
-                continue
-            yield events if first else b"," + events
-            first = False
-        yield b"]}"
+    yield b'{"events":['
+    first = True
+    for data in store.replay_chunks(site_id, session_id):
+        events = inner_events(data)
+        if not events:
+            continue
+        yield events if first else b"," + events
+        first = False
+    yield b"]}"
 
 
 def stream_page(
-    store: SQLiteStore, site_id: str, session_id: str, from_seq: int, chunks: int
+    store: Store, site_id: str, session_id: str, from_seq: int, chunks: int
 ) -> Iterator[bytes]:
     """One page: the events of up to `chunks` chunks from `from_seq` on, where the next page starts
     (`next_seq`, null after the last chunk), and the whole recording's extent for the timeline."""
-    where = "site_id = ? AND session_id = ?"
-    with store.read() as conn:
-        seqs = [seq for (seq,) in conn.execute(
-            f"SELECT seq FROM replay_chunks WHERE {where} AND seq >= ? ORDER BY seq LIMIT ?",
-            (site_id, session_id, from_seq, chunks + 1),
-        )]
-        count, first_ts, last_ts = conn.execute(
-            f"SELECT count(*), min(first_ts), max(last_ts) FROM replay_chunks WHERE {where}",
-            (site_id, session_id),
-        ).fetchone()
-        yield b'{"events":['
-        sent, to_seq, next_seq = 0, None, None
-        for index, seq in enumerate(seqs):
-            if index == chunks or sent >= PAGE_JSON_BYTES:
-                next_seq = seq
-                break
-            (data,) = conn.execute(
-                f"SELECT data FROM replay_chunks WHERE {where} AND seq = ?", (site_id, session_id, seq)
-            ).fetchone()
-            events = inner_events(data)
-            if events:
-                yield events if sent == 0 else b"," + events
-                sent += len(events)
-            to_seq = seq
-        tail = {
-            "from_seq": from_seq, "to_seq": to_seq, "next_seq": next_seq,
-            "recording": {"chunks": count, "first_ts": first_ts, "last_ts": last_ts},
-        }
-        yield b"]," + json_encoder.encode(tail)[1:]
+    recording = store.replay_extent(site_id, session_id)
+    yield b'{"events":['
+    sent, to_seq, next_seq = 0, None, None
+    # one chunk more than the page holds: its seq is where the next page starts
+    for index, (seq, data) in enumerate(store.replay_chunks_from(site_id, session_id, from_seq, chunks + 1)):
+        if index == chunks or sent >= PAGE_JSON_BYTES:
+            next_seq = seq
+            break
+        events = inner_events(data)
+        if events:
+            yield events if sent == 0 else b"," + events
+            sent += len(events)
+        to_seq = seq
+    tail = {"from_seq": from_seq, "to_seq": to_seq, "next_seq": next_seq, "recording": recording}
+    yield b"]," + json_encoder.encode(tail)[1:]
 
 
 def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
@@ -119,10 +80,9 @@ def replay(request: Request) -> Response:
     paged = "from_seq" in request.query_params or "chunks" in request.query_params
     from_seq = _int_param(request, "from_seq", 0, 0, MAX_SEQ)
     chunks = _int_param(request, "chunks", PAGE_CHUNKS, 1, MAX_PAGE_CHUNKS)
-    with store.read() as conn:
-        site_id = replay_site(conn, session_id, request.query_params.get("site"))
-        if site_id is None or not has_replay(conn, site_id, session_id):
-            raise ClientError(404, "no replay for this session")
+    site_id = store.replay_site(session_id, request.query_params.get("site"))
+    if site_id is None or not store.has_replay(site_id, session_id):
+        raise ClientError(404, "no replay for this session")
     body = (stream_page(store, site_id, session_id, from_seq, chunks) if paged
             else stream_events(store, site_id, session_id))
     return StreamingResponse(

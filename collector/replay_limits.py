@@ -16,8 +16,9 @@ import msgspec
 from msgspec import Meta, Struct
 
 from collector import schema
+from collector.enrich.replay import scrub_events
 from collector.errors import ClientError
-from collector.store import SQLiteStore
+from collector.store import Store
 
 # The recorder cuts a chunk at 300 KB of JSON, but one full snapshot of a large page (rrweb
 # inlines its stylesheets) can be far larger; 2 MiB inflated keeps every real chunk we measured.
@@ -111,8 +112,9 @@ class Packed:
     data: bytes
 
 
-def pack(chunk: schema.ReplayChunk) -> Packed:
-    """Check a chunk's events and compress them; a ClientError (400/413) names what is wrong."""
+def pack(chunk: schema.ReplayChunk, sensitive: frozenset[str]) -> Packed:
+    """Check a chunk's events, take secrets out of its recorded URLs (`sensitive` parameter names)
+    and compress it; a ClientError (400/413) names what is wrong."""
     if len(chunk.events) > MAX_CHUNK_EVENTS:
         raise ClientError(
             413, f"too many replay events: {len(chunk.events)} > {MAX_CHUNK_EVENTS} per chunk"
@@ -126,7 +128,7 @@ def pack(chunk: schema.ReplayChunk) -> Packed:
         _check_sizes(index, event)
     times = [e.timestamp for e in events]
     # Up to 2 MiB: callers run this off the event loop (zlib releases the GIL meanwhile).
-    return Packed(len(events), min(times), max(times), gzip.compress(array, 6))
+    return Packed(len(events), min(times), max(times), gzip.compress(scrub_events(chunk.events, sensitive), 6))
 
 
 class OverBudget(Exception):
@@ -162,7 +164,7 @@ class ReplayLedger:
     await between them, and a charge is settled only after the write it stands for is committed.
     """
 
-    def __init__(self, store: SQLiteStore, *, hour_bytes: int, day_bytes: int,
+    def __init__(self, store: Store, *, hour_bytes: int, day_bytes: int,
                  session_bytes: int = MAX_SESSION_BYTES) -> None:
         self.store = store
         self.session_bytes = session_bytes
@@ -218,11 +220,6 @@ class ReplayLedger:
         window = self._windows.get((site_id, name))
         if window is None or window.start != start:
             # A new window (or a restart) starts from what the store already holds for it.
-            with self.store.read() as conn:
-                (used,) = conn.execute(
-                    "SELECT coalesce(sum(size), 0) FROM replay_chunks"
-                    " WHERE site_id = ? AND received_at >= ? AND received_at < ?",
-                    (site_id, start, start + length),
-                ).fetchone()
-            window = self._windows[(site_id, name)] = _Window(start, int(used))
+            used = self.store.replay_bytes_received(site_id, start, start + length)
+            window = self._windows[(site_id, name)] = _Window(start, used)
         return window
