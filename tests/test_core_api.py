@@ -84,7 +84,7 @@ def test_healthz_and_metrics(client: Client) -> None:
     post(client, pageview("m1", NOW), {"id": "bad", "type": "nope", "ts": NOW})
     post(client, pageview("m1", NOW))  # a duplicate
     assert client.http.get("/healthz").text == "ok"
-    text = client.http.get("/metrics").text
+    text = client.http.get("/metrics", headers=client.admin).text
     assert "trailmark_events_accepted_total 2\n" in text
     assert "trailmark_events_duplicate_total 1\n" in text
     assert 'trailmark_events_rejected_total{reason="invalid"} 1\n' in text

@@ -398,6 +398,24 @@ def m011_fold_clicks_per_group(db: Database) -> None:
     db.execute("DROP TRIGGER IF EXISTS heatmap_click_insert")
 
 
+@migrations()
+def m012_verified_identity(db: Database) -> None:
+    """A secret server key per site (stored as its SHA-256 only), identify links marked verified when
+    the site's backend sent them, and logged-out dashboard logins (docs/security.md)."""
+    db.executescript(
+        """
+        ALTER TABLE sites ADD COLUMN secret_hash TEXT;
+        CREATE UNIQUE INDEX sites_secret ON sites (secret_hash) WHERE secret_hash IS NOT NULL;
+        -- Links stored before this version came from either key: they count as browser claims.
+        ALTER TABLE identities ADD COLUMN verified INTEGER NOT NULL DEFAULT 0;
+        CREATE TABLE revoked_logins (
+            id TEXT PRIMARY KEY,
+            expires_at INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        """
+    )
+
+
 def migrate(db: Database) -> None:
     """Bring the schema up to date; safe to run on every start."""
     migrations.apply(db)
