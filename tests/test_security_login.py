@@ -16,7 +16,14 @@ from collector.app import create_app
 from collector.auth import COOKIE, session_cookie
 from collector.config import Settings
 from tests.conftest import (
-    ADMIN_TOKEN, Client, Server, ThreadedServer, free_port, make_settings, make_store, read_rows,
+    ADMIN_TOKEN,
+    Client,
+    Server,
+    ThreadedServer,
+    free_port,
+    make_settings,
+    make_store,
+    read_rows,
 )
 
 BASE = "http://127.0.0.1:8000"
