@@ -8,7 +8,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import Client
+from tests.conftest import SECRET, Client
 
 NOW = int(time.time() * 1000)
 # Distinctive values: after erasure not one byte of them may remain in the database or its WAL.
@@ -29,24 +29,28 @@ def _event(type_: str, anon: str | None, session: str | None, ts: int, **fields:
 
 def _seed(client: Client) -> None:
     url = "https://shop.example/cart"
-    events = [
+    browser = [
         _event("pageview", ANON, SESSION, NOW - 9000, url=url, title="Cart"),
-        _event("identify", ANON, SESSION, NOW - 8000, user_id=USER, traits={"plan": "pro-erase"}),
         _event("survey", ANON, SESSION, NOW - 7000, kind="nps", score=3, comment=COMMENT, user_id=USER),
         _event("purchase", ANON, SESSION, NOW - 6000, order_id="order-erase-1", value=59.0, user_id=USER),
         # The same person on another device before logging in there too.
         _event("pageview", OTHER_ANON, OTHER_SESSION, NOW - 5000, url=url),
-        _event("identify", OTHER_ANON, OTHER_SESSION, NOW - 4000, user_id=USER),
-        # A backend event without a session: the collector sessionizes it per visitor.
-        _event("track", None, None, NOW - 3000, user_id=USER, name="invoice-erase-sent"),
         # Somebody else, who must stay.
         _event("pageview", KEEP_ANON, KEEP_SESSION, NOW - 2000, url=url),
         # A rejected event that names the person: dead letters are theirs too.
         {"type": "survey", "id": str(uuid.uuid4()), "ts": NOW, "anon_id": ANON, "kind": "ces", "score": 9},
     ]
-    answer = client.http.post("/v1/batch", json={"key": client.key, "events": events})
+    answer = client.http.post("/v1/batch", json={"key": client.key, "events": browser})
     assert answer.status_code == 200
-    assert answer.json()["accepted"] == 8
+    assert answer.json()["accepted"] == 5
+    # The site's backend, with its secret key: logins on both devices, and an event without a session.
+    backend = [
+        _event("identify", ANON, SESSION, NOW - 8000, user_id=USER, traits={"plan": "pro-erase"}),
+        _event("identify", OTHER_ANON, OTHER_SESSION, NOW - 4000, user_id=USER),
+        _event("track", None, None, NOW - 3000, user_id=USER, name="invoice-erase-sent"),
+    ]
+    answer = client.http.post("/v1/batch", json={"key": SECRET, "events": backend})
+    assert answer.json() == {"accepted": 3, "rejected": []}
     chunk = {"key": client.key, "session_id": SESSION, "anon_id": ANON, "seq": 0,
              "events": [{"type": 4, "timestamp": NOW - 9000, "data": {"href": url}}]}
     assert client.http.post("/v1/replay", json=chunk).json() == {"accepted": 1, "stored": True}

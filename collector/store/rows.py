@@ -82,6 +82,9 @@ class WriteBatch(Struct, kw_only=True):
 
     site_id: str | None
     received_at: int
+    # Sent with the site's secret server key (its backend), not the public write key: only such
+    # requests may set traits and vouch for who a user is (docs/privacy.md, identity).
+    verified: bool = False
     context: Context = msgspec.field(default_factory=Context)
     events: list[EventRow] = []
     dead: list[DeadLetter] = []

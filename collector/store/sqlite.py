@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import queue
 import secrets
 import sqlite3
@@ -28,6 +29,16 @@ class Site(msgspec.Struct, frozen=True, kw_only=True):
     origins: tuple[str, ...] = ()
     settings: dict[str, object] = {}
     created_at: int = 0
+    # The request's key was the site's secret server key, not its public write key.
+    verified: bool = False
+
+
+SECRET_PREFIX = "sk_"
+
+
+def secret_hash(secret: str) -> str:
+    """What the store keeps of a secret key: its SHA-256, so a copy of the database holds no key."""
+    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def connect(path: str | Path, *, readonly: bool = False, synchronous: str = "FULL") -> sqlite3.Connection:
@@ -128,12 +139,16 @@ class SQLiteStore:
         cached = self._sites_by_key.get(key)
         if cached is not None and now - cached[1] < SITE_CACHE_SECONDS:
             return cached[0]
+        verified = key.startswith(SECRET_PREFIX)
         with self.read() as conn:
-            row = conn.execute("SELECT * FROM sites WHERE write_key = ?", (key,)).fetchone()
+            if verified:
+                row = conn.execute("SELECT * FROM sites WHERE secret_hash = ?", (secret_hash(key),)).fetchone()
+            else:
+                row = conn.execute("SELECT * FROM sites WHERE write_key = ?", (key,)).fetchone()
         if row is None:
             self._sites_by_key.pop(key, None)
             return None
-        site = _site(row)
+        site = _site(row, verified=verified)
         self._sites_by_key[key] = (site, now)
         return site
 
@@ -167,9 +182,27 @@ class SQLiteStore:
         assert found is not None
         return found
 
+    def has_secret(self, site_id: str) -> bool:
+        with self.read() as conn:
+            row = conn.execute("SELECT secret_hash FROM sites WHERE id = ?", (site_id,)).fetchone()
+        return row is not None and row[0] is not None
 
-def _site(row: sqlite3.Row) -> Site:
+    def new_secret(self, site_id: str, secret: str | None = None) -> str:
+        """Give a site a new secret server key (the old one stops working); returns it, shown once."""
+        secret = secret or SECRET_PREFIX + secrets.token_urlsafe(24)
+        assert secret.startswith(SECRET_PREFIX), f"a secret server key starts with {SECRET_PREFIX}"
+        with self._admin() as db:
+            changed = db.execute(
+                "UPDATE sites SET secret_hash = ? WHERE id = ?", [secret_hash(secret), site_id]
+            ).rowcount
+        assert changed == 1, f"no site {site_id!r}: add it first with `trailmark sites add`"
+        self._sites_by_key.clear()
+        return secret
+
+
+def _site(row: sqlite3.Row, *, verified: bool = False) -> Site:
     return Site(
+        verified=verified,
         id=row["id"],
         name=row["name"],
         write_key=row["write_key"],
