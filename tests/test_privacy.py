@@ -91,8 +91,8 @@ def test_export_gives_everything_about_a_person_by_any_of_their_ids(client: Clie
         ]
         assert [e["data"].get("comment") for e in found["events"] if e["type"] == "survey"] == [COMMENT]
         assert [p["traits"] for p in found["persons"]] == [{"plan": "pro-erase"}]
-        assert {s["id"] for s in found["sessions"]} >= {SESSION, OTHER_SESSION}
-        assert len(found["sessions"]) == 3  # the backend event's session too
+        # The backend's session-less event joined the session its login had just vouched for.
+        assert sorted(s["id"] for s in found["sessions"]) == [SESSION, OTHER_SESSION]
         assert [(r["session_id"], r["seq"], r["events"][0]["type"]) for r in found["replays"]] == [(SESSION, 0, 4)]
         assert len(found["dead_letters"]) == 1 and ANON in found["dead_letters"][0]["raw"]
         assert KEEP_ANON not in json.dumps(found)
@@ -104,7 +104,7 @@ def test_delete_erases_a_person_everywhere_and_keeps_everyone_else(client: Clien
     _seed(client)
     ids = [USER, ANON, OTHER_ANON, SESSION, OTHER_SESSION]
     before = _counts(client, ids)
-    assert before == {"events": 7, "sessions": 3, "replay_chunks": 1, "identities": 2, "persons": 1,
+    assert before == {"events": 7, "sessions": 2, "replay_chunks": 1, "identities": 2, "persons": 1,
                       "dead_letters": 1}
     kept = client.rows("SELECT * FROM events WHERE anon_id = ? ORDER BY rowid", KEEP_ANON)
     kept_sessions = client.rows("SELECT * FROM sessions WHERE id = ?", KEEP_SESSION)
@@ -113,7 +113,7 @@ def test_delete_erases_a_person_everywhere_and_keeps_everyone_else(client: Clien
     assert client.http.delete(f"/api/persons/{USER}").status_code == 401
     answer = client.http.delete(f"/api/persons/{ANON}", headers=client.admin)  # any of their ids will do
     assert answer.status_code == 200, answer.text
-    assert answer.json() == {"deleted": {"events": 7, "sessions": 3, "replay_chunks": 1, "identities": 2,
+    assert answer.json() == {"deleted": {"events": 7, "sessions": 2, "replay_chunks": 1, "identities": 2,
                                          "persons": 1, "dead_letters": 1}}
     assert _counts(client, ids) == dict.fromkeys(before, 0)
     assert client.rows("SELECT * FROM events WHERE anon_id = ? ORDER BY rowid", KEEP_ANON) == kept

@@ -187,6 +187,17 @@ def apply_group(conn: sqlite3.Connection, batches: list[WriteBatch]) -> list[Wri
 def _apply(conn: sqlite3.Connection, batches: list[WriteBatch]) -> list[WriteResult]:
     fresh = _fresh_events(conn, batches)
     identified = _store_identities(conn, fresh)
+    # Before sessionizing: a backend event then finds the session its link just vouched for.
+    for (site_id, anon_id), (user_id, verified, previous) in identified.items():
+        # The anon id's sessions: still its own, or stitched to the user a browser claimed before.
+        # A verified link also vouches for them; a claim never moves sessions a backend vouched for.
+        conn.execute(
+            "UPDATE sessions SET visitor_id = ?1, user_id = coalesce(user_id, ?1),"
+            " verified_user = CASE WHEN ?5 THEN coalesce(verified_user, ?1) ELSE verified_user END"
+            " WHERE site_id = ?2 AND (visitor_id = ?3 OR (visitor_id = ?4 AND anon_id = ?3))"
+            " AND (?5 OR verified_user IS NULL)",
+            (user_id, site_id, anon_id, previous or anon_id, verified),
+        )
     visitors = _Visitors(conn, identified)
     sessions: dict[tuple[str, str], _Session] = {}
     event_rows = []
@@ -215,16 +226,6 @@ def _apply(conn: sqlite3.Connection, batches: list[WriteBatch]) -> list[WriteRes
     # Before the sessions: a session that turns out to be a bot in this group takes its clicks back.
     _insert_events(conn, event_rows, with_clicks=any(s.sums["clicks"] for s in sessions.values()))
     conn.executemany(_UPSERT_SESSION, [s.values() for s in sessions.values()])
-    for (site_id, anon_id), (user_id, verified, previous) in identified.items():
-        # The anon id's sessions: still its own, or stitched to the user a browser claimed before.
-        # A verified link also vouches for them; a claim never moves sessions a backend vouched for.
-        conn.execute(
-            "UPDATE sessions SET visitor_id = ?1, user_id = coalesce(user_id, ?1),"
-            " verified_user = CASE WHEN ?5 THEN coalesce(verified_user, ?1) ELSE verified_user END"
-            " WHERE site_id = ?2 AND (visitor_id = ?3 OR (visitor_id = ?4 AND anon_id = ?3))"
-            " AND (?5 OR verified_user IS NULL)",
-            (user_id, site_id, anon_id, previous or anon_id, verified),
-        )
     _store_dead_letters(conn, batches)
     chunks_stored = _store_chunks(conn, batches)
     stored: dict[int, int] = defaultdict(int)
@@ -344,6 +345,8 @@ class _Visitors:
     def resolve(self, site_id: str, anon_id: str | None, user_id: str | None, verified: bool) -> Visitor:
         link = self._link(site_id, anon_id) if anon_id else None
         vouched_link = link[0] if link is not None and link[1] else None
+        if user_id and not verified and vouched_link not in (None, user_id):
+            return vouched_link, vouched_link  # the backend's word about this browser beats a claim
         if user_id:
             return user_id, user_id if verified or vouched_link == user_id else None
         if link is not None:
