@@ -105,10 +105,27 @@ def sites() -> None:
 @db_option
 def sites_add(name: str, origins: tuple[str, ...], key: str | None, site_id: str | None,
               db: str | None) -> None:
-    """Add a site (or update it) and print its write key."""
+    """Add a site (or update it) and print its write key; a new site's secret server key follows."""
     site_id = site_id or re.sub(r"[^a-z0-9_-]+", "-", name.lower()).strip("-") or "site"
-    site = _store(db).add_site(site_id, name, origins=origins, key=key)
+    store = _store(db)
+    site = store.add_site(site_id, name, origins=origins, key=key)
     click.echo(site.write_key)
+    if not store.has_secret(site_id):
+        click.echo(store.new_secret(site_id))
+        click.echo("line 1: the public write key, for the page snippet; line 2: the secret server key,"
+                   " for your backend only (the Python SDK). The secret is shown once: store it now.",
+                   err=True)
+
+
+@sites.command("secret")
+@click.argument("site_id")
+@db_option
+def sites_secret(site_id: str, db: str | None) -> None:
+    """Make a new secret server key for a site and print it; the old one stops working."""
+    store = _store(db)
+    if site_id not in {s.id for s in store.sites()}:
+        raise click.ClickException(f"no site {site_id!r} (see `trailmark sites list`)")
+    click.echo(store.new_secret(site_id))
 
 
 @sites.command("list")
