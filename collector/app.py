@@ -24,7 +24,7 @@ from collector.enricher import Enricher
 from collector.errors import ClientError, error_response
 from collector.limits import RateLimiter
 from collector.metrics import Metrics
-from collector.store import SQLiteStore
+from collector.store import Store, open_store
 from collector.ui.replay import routes as replay_page_routes
 
 log = logging.getLogger("trailmark")
@@ -82,9 +82,10 @@ class Bundle:
 
 
 async def healthz(request: Request) -> Response:
-    with request.app.state.store.read() as conn:
-        conn.execute("SELECT 1").fetchone()
-    return PlainTextResponse("ok")
+    request.app.state.store.health()
+    # Misconfiguration is a warning under the 200: the store is healthy, the data is not right.
+    warnings = request.app.state.enricher.proxy_alarm.warnings()
+    return PlainTextResponse("\n".join(["ok", *(f"warning: {w}" for w in warnings)]))
 
 
 async def metrics(request: Request) -> Response:
@@ -110,12 +111,12 @@ async def not_found(request: Request, exc: Exception) -> Response:
     return error_response(getattr(exc, "status_code", 404), str(detail))
 
 
-def create_app(settings: Settings, store: SQLiteStore | None = None) -> Starlette:
+def create_app(settings: Settings, store: Store | None = None) -> Starlette:
     """The collector: ingest under /v1, the analyst API under /api, bundles, health, metrics."""
-    store = store or SQLiteStore(
-        settings.db, max_pending=settings.max_pending, synchronous=settings.synchronous
+    store = store or open_store(
+        settings.store_url, max_pending=settings.max_pending, synchronous=settings.synchronous
     )
-    enricher = Enricher(settings, store.path)
+    enricher = Enricher(settings, store)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -6,7 +6,6 @@ import hashlib
 import hmac
 import re
 import secrets
-import sqlite3
 import time
 
 from starlette.requests import Request
@@ -45,13 +44,6 @@ def cookie_login(token: str, value: str, now: float | None = None) -> str | None
     return login_id if hmac.compare_digest(mac, _mac(token, expires, login_id)) else None
 
 
-def revoke(conn: sqlite3.Connection, login_id: str, expires_at: int) -> None:
-    """Remember a logged-out login until its cookie would have expired anyway."""
-    conn.execute(
-        "INSERT OR REPLACE INTO revoked_logins (id, expires_at) VALUES (?, ?)", (login_id, expires_at)
-    )
-
-
 def current_login(request: Request) -> str | None:
     """The login id of the request's session cookie, unless it is malformed, expired or revoked."""
     value = request.cookies.get(COOKIE)
@@ -60,9 +52,7 @@ def current_login(request: Request) -> str | None:
     login_id = cookie_login(request.app.state.settings.admin_token, value)
     if login_id is None:
         return None
-    with request.app.state.store.read() as conn:
-        revoked = conn.execute("SELECT 1 FROM revoked_logins WHERE id = ?", (login_id,)).fetchone()
-    return None if revoked else login_id
+    return None if request.app.state.store.login_revoked(login_id) else login_id
 
 
 def bearer_ok(request: Request, token: str) -> bool | None:

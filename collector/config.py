@@ -19,6 +19,8 @@ MIN_TOKEN_CHARS = 20
 
 @dataclass(frozen=True, kw_only=True)
 class Settings:
+    # Where everything is kept: a store URL (docs/deployment.md); `db` is short for sqlite:///db.
+    store: str = ""
     db: Path = Path("trailmark.db")
     admin_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     geoip: Path | None = None
@@ -42,6 +44,7 @@ class Settings:
         """Settings from TRAILMARK_* variables; explicit overrides (CLI flags) win."""
         env = os.environ
         values: dict[str, object] = {
+            "store": env.get("TRAILMARK_STORE", ""),
             "db": Path(env.get("TRAILMARK_DB", "trailmark.db")),
             "rate_limit": _env_float("TRAILMARK_RATE_LIMIT", 50.0),
             "site_rate_limit": _env_float("TRAILMARK_SITE_RATE_LIMIT", 0.0),
@@ -71,3 +74,7 @@ class Settings:
             f"TRAILMARK_SYNC must be FULL, NORMAL or EXTRA, not {settings.synchronous!r}"
         )
         return settings
+
+    @property
+    def store_url(self) -> str:
+        return self.store or str(self.db)

@@ -19,7 +19,7 @@ from collector.body import read_body
 from collector.errors import ClientError, decode, json_response
 from collector.normalize import Facts, TooOld, to_row
 from collector.store import Overloaded, Site, WriterStopped
-from collector.store.rows import ChunkRow, DeadLetter, EventRow, WriteBatch, WriteResult
+from collector.store.model import ChunkRow, DeadLetter, EventRow, WriteBatch, WriteResult
 
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 # Replay uploads carry more than events; per-session bytes are capped too.
@@ -57,16 +57,10 @@ async def preflight(request: Request) -> Response:
     return Response(status_code=204, headers=headers)
 
 
-def _check_limits(request: Request, site: Site | None = None) -> None:
-    limits = request.app.state.limits
-    if site is None:
-        wait = limits.per_ip.retry_after(request.state.client_ip)
-        if wait:
-            raise ClientError(429, "too many requests from this address", wait)
-    else:
-        wait = limits.per_site.retry_after(site.id)
-        if wait:
-            raise ClientError(429, "too many requests for this site", wait)
+def _check_site_limit(request: Request, site: Site) -> None:
+    wait = request.app.state.limits.per_site.retry_after(site.id)
+    if wait:
+        raise ClientError(429, "too many requests for this site", wait)
 
 
 def _site(request: Request, key: str, *, page: bool = False) -> Site:
@@ -78,7 +72,7 @@ def _site(request: Request, key: str, *, page: bool = False) -> Site:
         raise ClientError(403, "the secret server key belongs on your server: browsers use the write key")
     if not origin_allowed(site, request.headers.get("origin")):
         raise ClientError(403, "origin not allowed for this site")
-    _check_limits(request, site)
+    _check_site_limit(request, site)
     return site
 
 
@@ -92,9 +86,19 @@ async def _commit(request: Request, batch: WriteBatch) -> WriteResult:
 
 
 def _admit(request: Request) -> None:
-    """Who is asking (client IP behind trusted proxies), and whether they may ask now."""
-    request.state.client_ip = request.app.state.enricher.client_ip(request)
-    _check_limits(request)
+    """Who is asking (client IP behind trusted proxies), and whether they may ask now.
+
+    The per-IP limit applies only when the address is the visitor's. Behind a proxy we were not
+    told to trust it is the proxy's, shared by every visitor: limiting it would refuse a busy
+    site's real traffic (the per-site limit and the writer's bounded queue still apply).
+    """
+    client_ip, behind_unknown_proxy = request.app.state.enricher.client(request)
+    request.state.client_ip = client_ip
+    if behind_unknown_proxy:
+        return
+    wait = request.app.state.limits.per_ip.retry_after(client_ip)
+    if wait:
+        raise ClientError(429, "too many requests from this address", wait)
 
 
 async def handle(request: Request, endpoint) -> Response:  # type: ignore[no-untyped-def]
@@ -214,15 +218,6 @@ _rrweb_decoder = msgspec.json.Decoder(list[RrwebEvent])
 _chunk_decoder = msgspec.json.Decoder(schema.ReplayChunk)
 
 
-def _chunk_held(request: Request, site_id: str, chunk: schema.ReplayChunk) -> bool:
-    with request.app.state.store.read() as conn:
-        row = conn.execute(
-            "SELECT 1 FROM replay_chunks WHERE site_id = ? AND session_id = ? AND seq = ?",
-            (site_id, chunk.session_id, chunk.seq),
-        ).fetchone()
-    return row is not None
-
-
 async def replay(request: Request) -> Response:
     """POST /v1/replay: one chunk of a session recording, stored compressed."""
     received_at = now_ms()
@@ -234,7 +229,8 @@ async def replay(request: Request) -> Response:
     # Up to 2 MiB: compressed off the event loop (zlib releases the GIL meanwhile).
     payload = await run_in_threadpool(gzip.compress, b"[" + b",".join(chunk.events) + b"]", 6)
     # a retry of a chunk already held is acknowledged below, not refused for the bytes it once added
-    if stored + len(payload) > MAX_REPLAY_SESSION_BYTES and not _chunk_held(request, site.id, chunk):
+    held = request.app.state.store.chunk_held
+    if stored + len(payload) > MAX_REPLAY_SESSION_BYTES and not held(site.id, chunk.session_id, chunk.seq):
         reason = f"replay of this session exceeds {MAX_REPLAY_SESSION_BYTES} bytes"
         await _commit(request, WriteBatch(
             site_id=site.id, received_at=received_at,

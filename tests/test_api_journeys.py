@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from collector.store.rows import Context, EventRow, WriteBatch
+from collector.store.model import Context, EventRow, WriteBatch
 from tests.analytics_journeys import DATE, NEXT_DATE, build
 from tests.conftest import Client
 

@@ -37,7 +37,8 @@ def test_api_needs_the_admin_token(client: Client) -> None:
             401, {"error": "admin token required (Authorization: Bearer <token>)"})
     assert client.http.get("/api/sites", headers=client.admin).json() == {"sites": [
         {"id": "test", "name": "Test site", "write_key": "wk_test",
-         "origins": ["http://127.0.0.1:*", "http://localhost:*", "https://shop.example"]}]}
+         "origins": ["http://127.0.0.1:*", "http://localhost:*", "https://shop.example"],
+         "settings": {"goal": "purchase", "currency": None, "shop": None}}]}
 
 
 def test_sessions_page_newest_first_with_a_cursor(client: Client) -> None:
@@ -112,13 +113,13 @@ def test_cli_sites_add_and_list(tmp_path: Path) -> None:
     assert store.site_for_key(secret) is None
     found = store.site_for_key(rotated)
     assert found is not None and (found.id, found.verified) == ("my-shop", True)
-    assert runner.invoke(main, ["sites", "secret", "nope", "--db", db]).exit_code == 1
+    assert runner.invoke(main, ["sites", "secret", "nope", "--db", db]).exit_code == 2
     listed = runner.invoke(main, ["sites", "list", "--db", db]).output.splitlines()
     assert listed == [f"my-shop\tMy Shop\t{key}\thttps://shop.example", "blog\tBlog\twk_blog\tany origin"]
 
 
 def test_a_site_changed_by_another_process_applies_without_a_restart(client: Client, monkeypatch: Any) -> None:
-    from collector.store import sqlite as sqlite_store
+    from collector.store.sqlite import store as sqlite_store
 
     body = json.dumps({"key": "wk_test", "events": [pageview("o1", NOW)]})
     headers = {"content-type": "text/plain", "origin": "https://new-shop.example"}

@@ -7,6 +7,7 @@ import datetime as dt
 from collector.errors import ClientError
 
 DAY_MS = 86_400_000
+MAX_DAYS = 1000  # a daily series longer than this is not a chart anyone reads
 MAX_MS = 4_102_444_800_000  # 2100-01-01, as in the wire protocol
 
 

@@ -27,6 +27,7 @@ routes = [
     Route("/people", pages.people),
     Route("/people/{id}", pages.person_page),
     Route("/segments", pages.segments),
+    Route("/settings", pages.settings),
     Route("/heatmaps", pages.heatmaps_placeholder),
     Mount("/ui/static", Assets(directory=STATIC_DIR), name="ui-static"),
 ]

@@ -13,8 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from collector.auth import COOKIE, SESSION_SECONDS, cookie_login, current_login, revoke, session_cookie
-from collector.store.sqlite import connect
+from collector.auth import COOKIE, SESSION_SECONDS, cookie_login, current_login, session_cookie
 from collector.ui.shell import login_page
 
 # Ten wrong tokens per address in ten minutes is plenty for typos. The right token is never
@@ -150,17 +149,6 @@ async def login_submit(request: Request) -> Response:
     return response
 
 
-def _revoke(db_path: str, login_id: str, expires_at: int) -> None:
-    conn = connect(db_path)
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-        revoke(conn, login_id, expires_at)
-        conn.execute("DELETE FROM revoked_logins WHERE expires_at < ?", (int(time.time()),))
-        conn.execute("COMMIT")
-    finally:
-        conn.close()
-
-
 async def logout(request: Request) -> Response:
     if not same_origin(request):
         return login_page(error="Sign out from the dashboard's own button.", status=403)
@@ -169,7 +157,7 @@ async def logout(request: Request) -> Response:
     if login_id is not None:
         # Server-side too: a copy of the cookie (stolen, or in another tab's jar) stops working now.
         expires_at = int(value.partition(".")[0])
-        await run_in_threadpool(_revoke, request.app.state.store.path, login_id, expires_at)
+        await run_in_threadpool(request.app.state.store.revoke_login, login_id, expires_at)
     response = RedirectResponse("/login", 303)
     response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict", secure=https(request))
     return response

@@ -8,8 +8,9 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from collector.schema import json_encoder
-from collector.store.rollups import fold_clicks
-from collector.store.rows import Context, EventRow, WriteBatch, WriteResult
+from collector.store.model import Context, EventRow, WriteBatch, WriteResult
+from collector.store.sqlite.connection import transaction
+from collector.store.sqlite.rollups import fold_clicks
 
 SESSION_GAP_MS = 30 * 60 * 1000
 _SESSION_NS = uuid.UUID("6f1d2b8e-9a43-4c1e-8d0b-1b7e3c2a9f10")
@@ -174,14 +175,8 @@ def _merge_contexts(first: Context, then: Context) -> Context:
 
 def apply_group(conn: sqlite3.Connection, batches: list[WriteBatch]) -> list[WriteResult]:
     """Store the batches in one transaction; one result per batch, in order."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        results = _apply(conn, batches)
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    return results
+    with transaction(conn):
+        return _apply(conn, batches)
 
 
 def _apply(conn: sqlite3.Connection, batches: list[WriteBatch]) -> list[WriteResult]:

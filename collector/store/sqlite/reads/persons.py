@@ -7,7 +7,7 @@ from typing import Any
 
 import msgspec
 
-from collector.query.sessions import event_dict
+from collector.store.sqlite.reads.sessions import event_dict
 
 
 def resolve(conn: sqlite3.Connection, site_id: str, person: str) -> str | None:

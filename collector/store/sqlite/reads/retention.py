@@ -6,8 +6,9 @@ import sqlite3
 from collections import defaultdict
 from typing import Any
 
-from collector.query.filters import Scope
-from collector.query.overview import day_name, ratio
+from collector.query.scope import Scope
+from collector.store.sqlite.reads.overview import day_name, ratio
+from collector.store.sqlite.reads.scope import scope_sql
 
 WEEK_MS = 7 * 86_400_000
 # 1970-01-01 was a Thursday: weeks start on Monday, three days later (ISO weeks, UTC).
@@ -29,7 +30,7 @@ def retention(conn: sqlite3.Connection, scope: Scope, weeks: int = 8) -> dict[st
     `retained[k]` counts the cohort's visitors with a session in cohort week + k (k = 0 is
     everyone); filters decide which sessions count, the first visit is over all time.
     """
-    where, args = scope.during(0, 1 << 62).sql()
+    where, args = scope_sql(scope.during(0, 1 << 62))
     firsts: dict[str, int] = {}
     active: dict[str, set[int]] = defaultdict(set)
     rows = conn.execute(f"SELECT s.visitor_id, s.first_ts FROM sessions s WHERE {where}", args)

@@ -2,7 +2,9 @@
 
 Every request waits for the commit that holds its rows, so an answered request is durable;
 throughput comes from many requests sharing one transaction (group commit), never from
-answering before the write.
+answering before the write. Every other write (sites, segments, salts, erasure, purge) is a
+function handed to the same thread (datasette's `execute_write_fn`), so one process has one
+write connection.
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
-from collector.store.rows import WriteBatch, WriteResult
-from collector.store.transaction import apply_group
+from collector.store.model import Overloaded, WriteBatch, WriteResult, WriterStopped
+from collector.store.sqlite.transaction import apply_group
 
 log = logging.getLogger("trailmark.writer")
 
@@ -25,18 +28,15 @@ log = logging.getLogger("trailmark.writer")
 MAX_GROUP_ROWS = 20_000
 
 
-class Overloaded(Exception):
-    """The write queue is full; the client should retry after a pause."""
-
-
-class WriterStopped(Exception):
-    """The writer is shutting down or has failed; nothing was stored."""
+T = TypeVar("T")
+WriteFn = Callable[[sqlite3.Connection], Any]
 
 
 @dataclass
 class _Pending:
     batch: WriteBatch
-    done: Callable[[WriteResult | BaseException], None]
+    done: Callable[[Any], None]
+    fn: WriteFn | None = None  # an admin write: runs alone, on the write connection
 
 
 @dataclass
@@ -112,13 +112,34 @@ class Writer:
             raise box[0]
         return box[0]
 
-    def _put(self, batch: WriteBatch, done: Callable[[WriteResult | BaseException], None]) -> None:
+    def call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `fn(connection)` on the writer thread, between group commits, and return its result.
+
+        `fn` gets the write connection outside any transaction and opens its own (see
+        `transaction`); its exception is raised here.
+        """
+        event = threading.Event()
+        box: list[Any] = []
+
+        def done(outcome: Any) -> None:
+            box.append(outcome)
+            event.set()
+
+        self._put(_NO_BATCH, done, fn)
+        event.wait()
+        if isinstance(box[0], _Failed):
+            raise box[0].error
+        return box[0]  # type: ignore[no-any-return]
+
+    def _put(
+        self, batch: WriteBatch, done: Callable[[Any], None], fn: WriteFn | None = None
+    ) -> None:
         with self._cond:
             if self._stopping or self._thread is None or not self._thread.is_alive():
                 raise WriterStopped("the writer is not running")
             if self._pending_rows and self._pending_rows + batch.size > self._max_pending:
                 raise Overloaded(f"write queue full ({self._pending_rows} rows pending)")
-            self._queue.append(_Pending(batch, done))
+            self._queue.append(_Pending(batch, done, fn))
             self._pending_rows += batch.size
             self._cond.notify()
 
@@ -128,8 +149,13 @@ class Writer:
                 if self._stopping:
                     return None
                 self._cond.wait()
+            if self._queue[0].fn is not None:
+                return [self._queue.popleft()]
             group, rows = [], 0
-            while self._queue and (not group or rows + self._queue[0].batch.size <= MAX_GROUP_ROWS):
+            while (
+                self._queue and self._queue[0].fn is None
+                and (not group or rows + self._queue[0].batch.size <= MAX_GROUP_ROWS)
+            ):
                 item = self._queue.popleft()
                 rows += item.batch.size
                 group.append(item)
@@ -143,9 +169,23 @@ class Writer:
         conn = self._connect()
         try:
             while (group := self._take_group()) is not None:
-                self._commit(conn, group)
+                if group[0].fn is not None:
+                    self._call(conn, group[0])
+                else:
+                    self._commit(conn, group)
         finally:
             conn.close()
+
+    def _call(self, conn: sqlite3.Connection, pending: _Pending) -> None:
+        assert pending.fn is not None
+        try:
+            result = pending.fn(conn)
+        except Exception as exc:  # noqa: BLE001 - raised to the caller, the writer goes on
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            pending.done(_Failed(exc))
+        else:
+            pending.done(result)
 
     def _commit(self, conn: sqlite3.Connection, group: list[_Pending]) -> None:
         started = time.perf_counter()
@@ -173,6 +213,14 @@ class Writer:
         else:
             self.stats.committed_events += result.stored
             pending.done(result)
+
+
+@dataclass
+class _Failed:
+    error: Exception
+
+
+_NO_BATCH = WriteBatch(site_id=None, received_at=0)
 
 
 def _settle(future: asyncio.Future[WriteResult], outcome: WriteResult | BaseException) -> None:

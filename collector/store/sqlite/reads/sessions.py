@@ -9,7 +9,8 @@ from typing import Any
 import msgspec
 
 from collector.errors import ClientError
-from collector.query.filters import Scope
+from collector.query.scope import Scope
+from collector.store.sqlite.reads.scope import filters_sql
 
 
 def encode_cursor(first_ts: int, session_id: str) -> str:
@@ -62,9 +63,10 @@ def list_in_scope(
     conn: sqlite3.Connection, scope: Scope, *, limit: int = 50, cursor: str | None = None
 ) -> dict[str, Any]:
     """A page of the scope's sessions (filters and segment applied), newest first."""
+    where, args = filters_sql(scope.filters, scope.goal)
     return list_sessions(
-        conn, scope.site_id, scope.start, scope.end, where=list(scope.where),
-        params=list(scope.args), limit=limit, cursor=cursor, include_bots=scope.include_bots,
+        conn, scope.site_id, scope.start, scope.end, where=where,
+        params=args, limit=limit, cursor=cursor, include_bots=scope.include_bots,
     )
 
 

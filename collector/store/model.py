@@ -1,6 +1,8 @@
-"""What ingest hands to a store: validated, enriched rows grouped by request."""
+"""The engine-neutral values of the store: what ingest hands it, sites, and its write errors."""
 
 from __future__ import annotations
+
+import hashlib
 
 import msgspec
 from msgspec import Struct
@@ -99,3 +101,30 @@ class WriteResult(Struct, kw_only=True):
     stored: int  # new events (duplicates excluded)
     duplicates: int
     chunks_stored: int = 0
+
+
+class Site(Struct, frozen=True, kw_only=True):
+    id: str
+    name: str
+    write_key: str
+    origins: tuple[str, ...] = ()
+    settings: dict[str, object] = {}
+    created_at: int = 0
+    # The request's key was the site's secret server key, not its public write key.
+    verified: bool = False
+
+
+SECRET_PREFIX = "sk_"
+
+
+def secret_hash(secret: str) -> str:
+    """What a store keeps of a secret key: its SHA-256, so a copy of the data holds no key."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class Overloaded(Exception):
+    """The write queue is full; the client should retry after a pause."""
+
+
+class WriterStopped(Exception):
+    """The writer is shutting down or has failed; nothing was stored."""
