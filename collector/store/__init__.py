@@ -14,8 +14,17 @@ from typing import Any, Protocol
 
 from collector.query.heatmap import Scope as HeatmapScope
 from collector.query.scope import Scope
-from collector.store.model import Overloaded, Site, WriteBatch, WriteResult, WriterStopped
+from collector.store.model import (
+    Overloaded,
+    Site,
+    StoreFault,
+    StoreUnusable,
+    WriteBatch,
+    WriteResult,
+    WriterStopped,
+)
 from collector.store.sqlite import SQLiteStore
+from collector.store.sqlite.connection import BUSY_TIMEOUT, TOOL_BUSY_TIMEOUT
 
 
 class Store(Protocol):
@@ -28,7 +37,7 @@ class Store(Protocol):
     def close(self) -> None: ...
     def write(self, batch: WriteBatch) -> asyncio.Future[WriteResult]: ...
     def write_sync(self, batch: WriteBatch) -> WriteResult: ...
-    def health(self) -> None: ...
+    async def health(self) -> StoreFault | None: ...
 
     # settings, salts, sites
     def meta(self, key: str, default: str) -> str: ...
@@ -47,7 +56,9 @@ class Store(Protocol):
 
     # the analyst's questions
     def overview(self, scope: Scope) -> dict[str, Any]: ...
-    def sessions_page(self, scope: Scope, *, limit: int, cursor: str | None) -> dict[str, Any]: ...
+    def sessions_page(
+        self, scope: Scope, *, limit: int, cursor: str | None, sort: str = "time", descending: bool = True,
+    ) -> dict[str, Any]: ...
     def session(self, session_id: str, site_id: str | None) -> dict[str, Any] | None: ...
     def funnel(self, scope: Scope, steps: list[Any], window_s: int) -> dict[str, Any]: ...
     def top_page(self, scope: Scope) -> str | None: ...
@@ -55,6 +66,9 @@ class Store(Protocol):
     def retention(self, scope: Scope, weeks: int) -> dict[str, Any]: ...
     def commerce(self, scope: Scope) -> dict[str, Any]: ...
     def surveys(self, scope: Scope, survey_id: str | None) -> dict[str, Any]: ...
+    def people(
+        self, scope: Scope, *, sort: str, descending: bool, limit: int, offset: int,
+    ) -> dict[str, Any]: ...
     def person(self, site_id: str, person_id: str) -> dict[str, Any] | None: ...
     def rejected(
         self, *, site_id: str | None = None, start: int = 0, end: int = 1 << 62, limit: int = 100
@@ -94,18 +108,28 @@ def sqlite_path(url: str) -> str | None:
     return None if "://" in url else url
 
 
-def open_store(url: str, *, max_pending: int = 100_000, synchronous: str = "FULL") -> Store:
-    """The store a URL names (docs/deployment.md lists them)."""
+def open_store(
+    url: str, *, max_pending: int = 100_000, synchronous: str = "FULL", serving: bool = False,
+    tool: bool = False,
+) -> Store:
+    """The store a URL names (docs/deployment.md lists them).
+
+    `serving`: first check that it can be written (StoreUnusable says why not, in a sentence).
+    `tool`: a command-line tool, which waits out a serving collector's locks instead of refusing.
+    """
     path = sqlite_path(url)
     if path is None:
         scheme = url.split("://", 1)[0]
         raise ValueError(f"unknown store {scheme!r}: use sqlite:///path.db")
     if not path:
         raise ValueError("a sqlite store URL needs a path: sqlite:///abs/path.db or sqlite://rel/path.db")
-    return SQLiteStore(path, max_pending=max_pending, synchronous=synchronous)
+    if serving:
+        return SQLiteStore.for_serving(path, max_pending=max_pending, synchronous=synchronous)
+    busy = TOOL_BUSY_TIMEOUT if tool else BUSY_TIMEOUT
+    return SQLiteStore(path, max_pending=max_pending, synchronous=synchronous, busy_timeout=busy)
 
 
 __all__ = [
-    "Overloaded", "Site", "SQLiteStore", "Store", "WriteBatch", "WriteResult", "WriterStopped",
-    "open_store", "sqlite_path",
+    "Overloaded", "Site", "SQLiteStore", "Store", "StoreFault", "StoreUnusable", "WriteBatch",
+    "WriteResult", "WriterStopped", "open_store", "sqlite_path",
 ]

@@ -20,6 +20,15 @@
     return m + ":" + String(s % 60).padStart(2, "0");
   }
 
+  // The session's length as the dashboard's facts and list write it (fmt.duration in js/app.js).
+  function sessionDuration(ms) {
+    var s = Math.round(ms / 1000);
+    if (s < 60) return s + "s";
+    var m = Math.floor(s / 60);
+    if (m < 60) return m + "m " + String(s % 60).padStart(2, "0") + "s";
+    return Math.floor(m / 60) + "h " + String(m % 60).padStart(2, "0") + "m";
+  }
+
   function getJson(url) {
     return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } }).then(function (r) {
       if (!r.ok) {
@@ -63,7 +72,7 @@
       ["Country", s.country_name || s.country],
       ["Channel", s.channel],
       ["Entry URL", s.entry_url],
-      ["Duration", clock(s.duration_ms || (s.last_ts - s.first_ts) || 0)],
+      ["Duration", sessionDuration(s.duration_ms || (s.last_ts - s.first_ts) || 0)],
     ];
     rows.forEach(function (r) {
       dl.appendChild(el("dt", null, r[0]));
