@@ -399,7 +399,19 @@ def m011_fold_clicks_per_group(db: Database) -> None:
 
 
 @migrations()
-def m012_verified_identity(db: Database) -> None:
+def m012_replay_chunk_received_at(db: Database) -> None:
+    """When each chunk was stored, so a site's replay bytes per hour and day are one index range
+    (replay_limits.ReplayLedger); chunks stored before this have 0, outside every window."""
+    db.executescript(
+        """
+        ALTER TABLE replay_chunks ADD COLUMN received_at INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX replay_chunks_received ON replay_chunks (site_id, received_at, size);
+        """
+    )
+
+
+@migrations()
+def m013_verified_identity(db: Database) -> None:
     """A secret server key per site (stored as its SHA-256 only), identify links and session owners
     vouched for by the site's backend, and logged-out dashboard logins (docs/security.md)."""
     db.executescript(

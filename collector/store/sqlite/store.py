@@ -426,6 +426,19 @@ class SQLiteStore:
     def chunk_held(self, site_id: str, session_id: str, seq: int) -> bool:
         return self._ask(replay.chunk_held, site_id, session_id, seq)
 
+    def replay_bytes_received(self, site_id: str, start: int, end: int) -> int:
+        return self._ask(replay.bytes_received, site_id, start, end)
+
+    def replay_extent(self, site_id: str, session_id: str) -> dict[str, int | None]:
+        return self._ask(replay.extent, site_id, session_id)
+
+    def replay_chunks_from(
+        self, site_id: str, session_id: str, from_seq: int, limit: int
+    ) -> Iterator[tuple[int, bytes]]:
+        """Up to `limit` chunks from seq `from_seq` on, as (seq, data), read one at a time."""
+        with self.read() as conn:
+            yield from replay.chunks_from(conn, site_id, session_id, from_seq, limit)
+
     # -- segments ----------------------------------------------------------------------------
 
     def segments(self, site_id: str) -> list[dict[str, Any]]:
