@@ -17,6 +17,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from collector import api, heatmap_api, ingest, openapi, privacy, replay_api, ui
+from collector.auth import bearer_ok
 from collector.config import Settings
 from collector.demo import shop as demo_shop
 from collector.enricher import Enricher
@@ -95,6 +96,14 @@ async def healthz(request: Request) -> Response:
 
 
 async def metrics(request: Request) -> Response:
+    settings = request.app.state.settings
+    if not settings.metrics_public:
+        tokens = [t for t in (settings.admin_token, settings.metrics_token) if t]
+        if not any(bearer_ok(request, token) for token in tokens):
+            return error_response(
+                401, "metrics token required (Authorization: Bearer <admin or metrics token>)",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
     text = request.app.state.metrics.render(request.app.state.store.writer)
     return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
 

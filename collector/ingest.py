@@ -63,10 +63,13 @@ def _check_site_limit(request: Request, site: Site) -> None:
         raise ClientError(429, "too many requests for this site", wait)
 
 
-def _site(request: Request, key: str) -> Site:
+def _site(request: Request, key: str, *, page: bool = False) -> Site:
     site = request.app.state.store.site_for_key(key)
     if site is None:
         raise ClientError(401, "unknown write key")
+    if site.verified and (page or request.headers.get("origin")):
+        # A browser sent it, so the key is in a page for anyone to copy: refuse it loudly.
+        raise ClientError(403, "the secret server key belongs on your server: browsers use the write key")
     if not origin_allowed(site, request.headers.get("origin")):
         raise ClientError(403, "origin not allowed for this site")
     _check_site_limit(request, site)
@@ -179,7 +182,8 @@ async def batch(request: Request) -> Response:
             dead.append(DeadLetter(source="batch", reason=reason, raw=strip_in_json(_text(raw), names)))
             metrics.rejected[_reason_kind(exc)] += 1
     result = await _commit(request, WriteBatch(
-        site_id=site.id, received_at=received_at, context=facts.context, events=rows, dead=dead,
+        site_id=site.id, received_at=received_at, verified=site.verified, context=facts.context,
+        events=rows, dead=dead,
     ))
     metrics.accepted += len(rows)
     metrics.duplicates += result.duplicates
@@ -194,7 +198,7 @@ async def pixel(request: Request) -> Response:
     received_at = now_ms()
     try:
         _admit(request)
-        site = _site(request, params.get("k", ""))
+        site = _site(request, params.get("k", ""), page=True)
         facts = request.app.state.enricher.facts(request, site, received_at, None)
         event = schema.Pageview(
             id=str(uuid.uuid4()), ts=received_at, url=params.get("u", "")[:2048] or None,
