@@ -16,6 +16,7 @@ from starlette.responses import Response
 
 from collector import schema
 from collector.body import read_body
+from collector.depth import MAX_DEPTH, MAX_REPLAY_DEPTH, deep_items, deeper_than
 from collector.errors import ClientError, decode, json_response
 from collector.normalize import Facts, TooOld, to_row
 from collector.store import Overloaded, Site, WriterStopped
@@ -116,7 +117,31 @@ _LONE_SURROGATE = re.compile(
 )
 
 
+# Stands in for an event nested too deep for msgspec to skip: the index stays, the event is refused.
+_TOO_DEEP = b'"\\u0000too deep"'
+TOO_DEEP = f"nested deeper than {MAX_DEPTH} levels"
+
+
+def _shallow(body: bytes) -> bytes:
+    """The body with each event deeper than MAX_DEPTH replaced by _TOO_DEEP, so that decoding
+    the envelope cannot recurse without bound and the good events of the batch still count."""
+    if not deeper_than(body, MAX_DEPTH + 2):  # the envelope object and its events array
+        return body
+    spans = deep_items(body, 2, MAX_DEPTH)
+    if spans is None:
+        raise ClientError(400, f"malformed JSON: {TOO_DEEP}, in a body too complex to split")
+    parts, last = [], 0
+    for start, end in spans:
+        parts += [body[last:start], _TOO_DEEP]
+        last = end
+    shallow = b"".join([*parts, body[last:]])
+    if deeper_than(shallow, MAX_DEPTH + 2):  # deep outside any event: not a batch we can read
+        raise ClientError(400, f"malformed JSON: {TOO_DEEP}")
+    return shallow
+
+
 def _decode_envelope(body: bytes) -> schema.Envelope:
+    body = _shallow(body)
     try:
         envelope = schema.envelope_decoder.decode(body)
     except (msgspec.DecodeError, UnicodeDecodeError):
@@ -133,6 +158,9 @@ def _decode_envelope(body: bytes) -> schema.Envelope:
 def _validate(raw: msgspec.Raw, facts: Facts) -> EventRow:
     if len(raw) > schema.MAX_EVENT_BYTES:
         raise ValueError(f"event is larger than {schema.MAX_EVENT_BYTES} bytes")
+    text = bytes(raw)  # msgspec.Raw is a buffer without bytes' methods
+    if text == _TOO_DEEP or deeper_than(text, MAX_DEPTH):
+        raise ValueError(TOO_DEEP)
     try:
         event = schema.event_decoder.decode(raw)
     except msgspec.DecodeError as exc:  # ValidationError is a DecodeError
@@ -145,6 +173,8 @@ def _validate(raw: msgspec.Raw, facts: Facts) -> EventRow:
 def _reason_kind(error: Exception) -> str:
     if isinstance(error, TooOld):
         return "too_old"
+    if str(error) == TOO_DEEP:
+        return "too_deep"
     return "too_large" if "larger than" in str(error) else "invalid"
 
 
@@ -223,7 +253,7 @@ async def replay(request: Request) -> Response:
     """POST /v1/replay: one chunk of a session recording, stored compressed."""
     received_at = now_ms()
     body = await read_body(request, MAX_REPLAY_BODY)
-    chunk = decode(_chunk_decoder, body, "replay chunk")
+    chunk = decode(_chunk_decoder, body, "replay chunk", MAX_REPLAY_DEPTH + 2)
     events = decode(_rrweb_decoder, b"[" + b",".join(chunk.events) + b"]", "replay chunk")
     site = _site(request, chunk.key)
     stored = request.app.state.store.replay_bytes(site.id, chunk.session_id)
