@@ -21,6 +21,13 @@ async def read_body(request: Request, limit: int) -> bytes:
     encoding = request.headers.get("content-encoding", "identity").strip().lower()
     if encoding not in ("identity", "gzip"):
         raise ClientError(415, f"content encoding must be gzip or none, not {encoding!r}")
+    raw = await read_limited(request, limit)
+    return gunzip(raw, limit) if encoding == "gzip" else raw
+
+
+async def read_limited(request: Request, limit: int) -> bytes:
+    """The raw body, refused with a 413 as soon as it passes `limit` bytes: a declared length
+    is refused before reading, and a chunked body is never held beyond the limit."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise ClientError(413, f"body is larger than {limit} bytes")
@@ -30,8 +37,7 @@ async def read_body(request: Request, limit: int) -> bytes:
         if size > limit:
             raise ClientError(413, f"body is larger than {limit} bytes")
         chunks.append(chunk)
-    raw = b"".join(chunks)
-    return gunzip(raw, limit) if encoding == "gzip" else raw
+    return b"".join(chunks)
 
 
 def gunzip(data: bytes, limit: int) -> bytes:

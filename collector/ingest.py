@@ -17,8 +17,9 @@ from starlette.responses import Response
 from collector import schema
 from collector.body import read_body
 from collector.depth import MAX_DEPTH, MAX_REPLAY_DEPTH, deep_items, deeper_than
+from collector.enrich import guess_sent_at
 from collector.errors import ClientError, decode, json_response
-from collector.normalize import Facts, TooOld, to_row
+from collector.normalize import TooOld, to_row
 from collector.store import Overloaded, Site, WriterStopped
 from collector.store.rows import ChunkRow, DeadLetter, EventRow, WriteBatch, WriteResult
 
@@ -155,19 +156,19 @@ def _decode_envelope(body: bytes) -> schema.Envelope:
     return envelope
 
 
-def _validate(raw: msgspec.Raw, facts: Facts) -> EventRow:
+def _event(raw: msgspec.Raw) -> schema.Event:
+    """One event of a batch decoded alone; a ValueError names what is wrong with it."""
     if len(raw) > schema.MAX_EVENT_BYTES:
         raise ValueError(f"event is larger than {schema.MAX_EVENT_BYTES} bytes")
     text = bytes(raw)  # msgspec.Raw is a buffer without bytes' methods
     if text == _TOO_DEEP or deeper_than(text, MAX_DEPTH):
         raise ValueError(TOO_DEEP)
     try:
-        event = schema.event_decoder.decode(raw)
+        return schema.event_decoder.decode(text)
     except msgspec.DecodeError as exc:  # ValidationError is a DecodeError
         raise ValueError(str(exc)) from None
     except UnicodeDecodeError:
         raise ValueError("event is not valid UTF-8") from None
-    return to_row(event, facts)
 
 
 def _reason_kind(error: Exception) -> str:
@@ -185,13 +186,25 @@ async def batch(request: Request) -> Response:
     envelope = _decode_envelope(body)
     site = _site(request, envelope.key)
     facts = request.app.state.enricher.facts(request, site, received_at, envelope.sent_at)
+    decoded: list[schema.Event | ValueError] = []
+    for raw in envelope.events:
+        try:
+            decoded.append(_event(raw))
+        except ValueError as exc:
+            decoded.append(exc)
+    if envelope.sent_at is None:
+        times = [e.ts for e in decoded if not isinstance(e, ValueError)]
+        facts.sent_at = guess_sent_at(times, received_at)
+        facts.clock_guessed = facts.sent_at is not None
     rows: list[EventRow] = []
     rejected: list[dict[str, object]] = []
     dead: list[DeadLetter] = []
     metrics = request.app.state.metrics
-    for index, raw in enumerate(envelope.events):
+    for index, (raw, event) in enumerate(zip(envelope.events, decoded, strict=True)):
         try:
-            rows.append(request.app.state.enricher.row(_validate(raw, facts), facts, site))
+            if isinstance(event, ValueError):
+                raise event
+            rows.append(request.app.state.enricher.row(to_row(event, facts), facts, site))
         except ValueError as exc:
             reason = str(exc)
             rejected.append({"index": index, "error": reason})
