@@ -45,9 +45,8 @@ def main() -> None:
 @click.option("--demo", is_flag=True, help="Create the demo site and serve the demo shop.")
 def serve(host: str, port: int, db: str | None, geoip: str | None, demo: bool) -> None:
     """Run the collector."""
-    import uvicorn
-
     from collector.app import create_app
+    from collector.server import serve as serve_http
 
     settings = Settings.from_env(
         db=Path(db) if db else None, geoip=Path(geoip) if geoip else None, demo=demo
@@ -72,10 +71,8 @@ def serve(host: str, port: int, db: str | None, geoip: str | None, demo: bool) -
     if demo:
         click.echo(f"  demo shop   : {base}/demo/")
     sys.stdout.flush()
-    uvicorn.run(
-        create_app(settings, store), host=host, port=port, log_level="warning",
-        access_log=False, proxy_headers=False, server_header=False,
-    )
+    # Bounded headers and bodies, slow clients timed out: safe without a proxy (collector/server.py).
+    serve_http(create_app(settings, store), host, port)
 
 
 def _seed_demo_once(store: SQLiteStore, base_url: str) -> None:
