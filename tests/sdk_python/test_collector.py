@@ -214,3 +214,21 @@ def test_shutdown_at_exit_delivers_what_was_queued(collector_server) -> None:
     assert (done.returncode, done.stderr) == (0, "")
     rows = collector_server.rows("SELECT user_id, COUNT(*) AS n FROM events GROUP BY user_id")
     assert rows == [{"user_id": "u1", "n": 250}, {"user_id": "u2", "n": 1}]
+
+
+def test_a_deeply_nested_prop_is_one_rejection_and_later_events_arrive(collector_server, make_client, errors):
+    client = make_client(collector_server.url)
+    deep: list = []
+    for _ in range(200):  # over the collector's 32 levels, under what Python's encoder can write
+        deep = [deep]
+    before = client.track("u1", "before")
+    poisoned = client.track("u1", "deep", {"p": deep})
+    after = client.track("u1", "after")
+    assert client.flush() is True
+    [(exc, events)] = errors
+    assert isinstance(exc, trailmark.RejectedError) and exc.reasons == ["nested deeper than 32 levels"]
+    assert [e["id"] for e in events] == [poisoned]
+    assert stored_ids(collector_server) == sorted([before, after])
+    later = client.track("u1", "later")
+    assert client.flush() is True
+    assert stored_ids(collector_server) == sorted([before, after, later])
