@@ -12,8 +12,9 @@ collector in a child process and measures, each with /healthz probed all along:
 
 Servers: `uvicorn` is how `trailmark serve` ran before (uvicorn defaults: httptools, no limit on
 header size, no timeout before the first request); `hardened` is `collector.server.serve` as
-shipped; `uvicorn-h11` (h11 with its 16 KiB header bound, no header timeout) and `granian`
-(embedded, experimental upstream) are the other candidates measured.
+shipped (uvicorn, h11 with a 16 KiB bound, GuardedH11's 5 s deadline). Other candidates, measured
+when installed: `uvicorn-h11` (the h11 bound alone), `hypercorn` (16 KiB, 5 s keep-alive, 15 s
+read timeout) and `granian` (embedded, experimental upstream; 5 s header timeout).
 
     .venv/bin/python bench/http_attack.py [--servers uvicorn,hardened] [--quick]
 """
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import os
 import socket
 import statistics
@@ -59,7 +61,15 @@ def child(server: str, port: int, db: str) -> None:
 
         uvicorn.run(app, host=HOST, port=port, log_level="warning", access_log=False, http="h11",
                     h11_max_incomplete_event_size=16 * 1024)
-    elif server == "granian":
+    elif server == "hypercorn":  # pip install hypercorn: built-in limits, measured as a candidate
+        from hypercorn.asyncio import serve as hypercorn_serve
+        from hypercorn.config import Config
+
+        cfg = Config()
+        cfg.bind = [f"{HOST}:{port}"]
+        cfg.h11_max_incomplete_size, cfg.keep_alive_timeout, cfg.read_timeout = 16 * 1024, 5, 15
+        asyncio.run(hypercorn_serve(app, cfg))
+    elif server == "granian":  # pip install granian: measured as a candidate
         from granian.constants import Interfaces
         from granian.http import HTTP1Settings
         from granian.server.embed import Server
@@ -212,7 +222,7 @@ async def measure(pid: int, attack: str, args: argparse.Namespace) -> dict[str, 
         await asyncio.sleep(args.baseline_s)
         result: dict[str, float] = {}
     elif attack == "ingest":
-        result = await ingest(8, args.baseline_s)
+        result = await ingest(8, args.ingest_s)
     elif attack == "header":
         result = await huge_header(args.header_conns, args.header_mb, args.attack_s)
     else:
@@ -259,10 +269,14 @@ def main() -> None:
     if args.child:
         child(args.child[0], int(args.child[1]), args.child[2])
         return
-    args.baseline_s = 3.0
+    args.baseline_s, args.ingest_s = 3.0, 5.0
     args.header_conns, args.header_mb, args.attack_s = (4, 50, 10.0) if args.quick else (10, 50, 20.0)
     args.slow_conns, args.slow_s = (500, 12.0) if args.quick else (2000, 20.0)
-    runs = {name: run_server(name, args) for name in args.servers.split(",")}
+    names = [n for n in args.servers.split(",") if n not in ("hypercorn", "granian") or importlib.util.find_spec(n)]
+    skipped = sorted(set(args.servers.split(",")) - set(names))
+    if skipped:
+        print(f"not installed, not measured: {', '.join(skipped)}")
+    runs = {name: run_server(name, args) for name in names}
     for name, results in runs.items():
         base = results["baseline"]
         print(f"{name}: baseline p50 {base['p50']:.1f} ms p99 {base['p99']:.1f} ms rss {base['rss']:.0f} MB; "

@@ -35,6 +35,7 @@ SUITE = [
     ("fuzz", ["--quick"], []),
     ("crash", ["--quick"], []),
     ("soak", ["--quick"], []),
+    ("http_attack", ["--quick"], []),
 ]
 
 

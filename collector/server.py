@@ -2,50 +2,84 @@
 
 The collector faces the internet without a proxy in front (the Docker image), so the server
 must refuse what a proxy would. Chosen by bench/http_attack.py (figures in docs/security.md):
-uvicorn's httptools parser read a 160 MB header line whole, and neither of its parsers times
-out a client that trickles its headers. Hypercorn (h11) bounds the bytes of an unfinished
-request and closes a connection that has not sent a whole request within the idle timeout,
-however slowly it sends.
+uvicorn's default httptools parser read a 160 MB header line whole, and neither of its parsers
+times out a client that trickles its headers. h11 bounds the bytes of an unfinished request;
+GuardedH11 adds the missing deadline. Hypercorn has both built in but used about twice the
+memory under the same attacks.
 """
 
 from __future__ import annotations
 
 import asyncio
 import resource
-import signal
-from collections.abc import Awaitable, Callable
 from typing import Any
 
-from hypercorn.asyncio import serve as hypercorn_serve
-from hypercorn.config import Config
+import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 # The request line and headers together; browsers send a few KiB, cookies included.
 MAX_HEADER_BYTES = 16 * 1024
-# From accept to the end of the headers, and between requests on a kept-alive connection.
-HEADER_TIMEOUT_S = 10.0
-# Longest wait for the next piece of a request body.
-READ_TIMEOUT_S = 15
+# While no request is being served: from accept, or from the last answer, to the end of the
+# next request's headers (or of a body the app did not read). Slow clients get no more.
+HEADER_TIMEOUT_S = 5.0
 
 
-def config(host: str, port: int, **overrides: Any) -> Config:
-    """Hypercorn's settings for the collector; `overrides` for tests that need short timeouts."""
-    cfg = Config()
-    cfg.bind = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
-    cfg.h11_max_incomplete_size = MAX_HEADER_BYTES
-    cfg.keep_alive_timeout = HEADER_TIMEOUT_S
-    cfg.read_timeout = READ_TIMEOUT_S
-    cfg.include_server_header = False
-    cfg.accesslog = None
-    cfg.errorlog = "-"
-    cfg.loglevel = "WARNING"
-    for name, value in overrides.items():
-        setattr(cfg, name, value)
-    return cfg
+class GuardedH11(H11Protocol):
+    """uvicorn's h11 protocol with a deadline whenever no request is being served.
+
+    uvicorn arms its keep-alive timer only after an answer and cancels it on the next byte, so a
+    client sending one byte a second kept a connection (and a file) forever. Here the deadline is
+    not moved by data: only a request whose headers are complete stops it, and the app's own
+    body deadline (collector/body.py) takes over while the request is served.
+    """
+
+    timeout_s = HEADER_TIMEOUT_S
+    _deadline: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._watch()
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        self._watch()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._watch()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._stop()
+        super().connection_lost(exc)
+
+    def _serving(self) -> bool:
+        return self.cycle is not None and not self.cycle.response_complete
+
+    def _watch(self) -> None:
+        if self._serving() or self.transport.is_closing():
+            self._stop()
+        elif self._deadline is None:
+            self._deadline = self.loop.call_later(self.timeout_s, self._expire)
+
+    def _stop(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _expire(self) -> None:
+        self._deadline = None
+        if not self._serving() and not self.transport.is_closing():
+            self.transport.close()
 
 
-async def run(app: Any, cfg: Config, stop: Callable[[], Awaitable[None]]) -> None:
-    """Serve with `cfg` until `stop()` returns; the app's lifespan then drains the writer."""
-    await hypercorn_serve(app, cfg, shutdown_trigger=stop)
+def config(app: Any, host: str, port: int, *, header_timeout_s: float = HEADER_TIMEOUT_S) -> uvicorn.Config:
+    """uvicorn's settings for the collector; tests shorten the header timeout."""
+    protocol = type("GuardedH11", (GuardedH11,), {"timeout_s": header_timeout_s})
+    return uvicorn.Config(
+        app, host=host, port=port, http=protocol, h11_max_incomplete_event_size=MAX_HEADER_BYTES,
+        timeout_keep_alive=int(header_timeout_s) or 1, log_level="warning", access_log=False,
+        proxy_headers=False, server_header=False, lifespan="on",
+    )
 
 
 def raise_file_limit() -> None:
@@ -57,15 +91,7 @@ def raise_file_limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
 
 
-def serve(app: Any, host: str, port: int, **overrides: Any) -> None:
+def serve(app: Any, host: str, port: int) -> None:
     """Serve until SIGINT or SIGTERM (what `trailmark serve` and the Docker image run)."""
     raise_file_limit()
-
-    async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        await run(app, config(host, port, **overrides), stop.wait)
-
-    asyncio.run(main())
+    uvicorn.Server(config(app, host, port)).run()
