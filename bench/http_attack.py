@@ -12,9 +12,10 @@ collector in a child process and measures, each with /healthz probed all along:
 
 Servers: `uvicorn` is how `trailmark serve` ran before (uvicorn defaults: httptools, no limit on
 header size, no timeout before the first request); `hardened` is `collector.server.serve` as
-shipped (uvicorn, h11 with a 16 KiB bound, GuardedH11's 5 s deadline). Other candidates, measured
-when installed: `uvicorn-h11` (the h11 bound alone), `hypercorn` (16 KiB, 5 s keep-alive, 15 s
-read timeout) and `granian` (embedded, experimental upstream; 5 s header timeout).
+shipped (httptools with a 16 KiB header bound and a 5 s deadline while no request is served).
+Other candidates: `guarded-h11` (h11's own 16 KiB bound and the same deadline), `uvicorn-h11`
+(the h11 bound alone) and, when installed, `hypercorn` (16 KiB, 5 s keep-alive, 15 s read
+timeout) and `granian` (embedded, experimental upstream; 5 s header timeout).
 
     .venv/bin/python bench/http_attack.py [--servers uvicorn,hardened] [--quick]
 """
@@ -56,6 +57,13 @@ def child(server: str, port: int, db: str) -> None:
         import uvicorn
 
         uvicorn.run(app, host=HOST, port=port, log_level="warning", access_log=False)
+    elif server == "guarded-h11":
+        import uvicorn
+
+        from collector.server import GuardedH11, config, raise_file_limit
+
+        raise_file_limit()
+        uvicorn.Server(config(app, HOST, port, protocol=GuardedH11)).run()
     elif server == "uvicorn-h11":
         import uvicorn
 
