@@ -21,13 +21,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from collector.query import commerce, funnel, overview, paths, persons, retention, sessions, surveys  # noqa: E402
-from collector.query.filters import Scope, build_scope  # noqa: E402
+from collector.query.scope import Scope, build_scope  # noqa: E402
 from collector.schema import json_encoder  # noqa: E402
 from collector.store import SQLiteStore  # noqa: E402
-from collector.store.rows import Acquisition, Context, EventRow, WriteBatch  # noqa: E402
+from collector.store.model import Acquisition, Context, EventRow, WriteBatch  # noqa: E402
 from collector.store.sqlite import connect  # noqa: E402
-from collector.store.transaction import apply_group  # noqa: E402
+from collector.store.sqlite.reads import commerce, funnel, overview, paths, persons, retention, sessions, surveys  # noqa: E402
+from collector.store.sqlite.transaction import apply_group  # noqa: E402
 
 DAY_MS = 86_400_000
 DAYS = 60
@@ -155,7 +155,7 @@ def main() -> None:
         end = gen.start + DAYS * DAY_MS
         everything = Scope(SITE, gen.start, end)
         last30 = Scope(SITE, end - 30 * DAY_MS, end)
-        mobile = build_scope(conn, SITE, {}, gen.start, end, {"device": "mobile", "converted": "1"})
+        mobile = build_scope(SITE, {}, gen.start, end, {"device": "mobile", "converted": "1"})
         steps = [funnel.Step(type="pageview", url="/"), funnel.Step(type="pageview", url="/product/*"),
                  funnel.Step(type="purchase")]
         cases: dict[str, Callable[[], object]] = {

@@ -1,22 +1,13 @@
-"""Funnels: ordered steps per visitor within a window, counted at each visitor's furthest step."""
+"""Funnels as data and their one counting rule: ordered steps per visitor within a window,
+each visitor counted at the furthest step reached by any of their attempts."""
 
 from __future__ import annotations
 
-import sqlite3
-import statistics
-from collections import defaultdict
-from typing import Annotated, Any
+from typing import Annotated
 
 from msgspec import Meta, Struct
 
-from collector.errors import ClientError
-from collector.query.filters import Scope
-from collector.query.overview import ratio
-from collector.query.patterns import url_match
-from collector.schema import EVENT_TYPES
-
 MAX_WINDOW_S = 90 * 86400
-DROPPED_SHOWN = 100  # session ids listed per step; the count is always complete
 
 
 class Step(Struct, kw_only=True, forbid_unknown_fields=True):
@@ -36,19 +27,6 @@ class FunnelRequest(Struct, kw_only=True, forbid_unknown_fields=True, rename={"f
     bots: bool = False
     from_: str | int | None = None
     to: str | int | None = None
-
-
-def step_clause(step: Step) -> tuple[str, list[object]]:
-    """SQL true for an event `e` that is this step."""
-    if step.type not in EVENT_TYPES:
-        raise ClientError(400, f"unknown step type {step.type!r}; types are {', '.join(EVENT_TYPES)}")
-    sql, args = "e.type = ?", [step.type]
-    if step.url is not None:
-        match, match_args = url_match(step.url, "e")
-        sql, args = f"{sql} AND {match}", args + match_args
-    if step.name is not None:
-        sql, args = f"{sql} AND e.name = ?", args + [step.name]
-    return f"({sql})", args
 
 
 Path = tuple[int, ...]  # the time of each step reached, in order
@@ -77,76 +55,3 @@ def furthest_attempt(events: list[tuple[int, int]], steps: int, window_ms: int) 
         if path is not None:
             return path
     return ()
-
-
-def funnel(conn: sqlite3.Connection, scope: Scope, steps: list[Step], window_s: int) -> dict[str, Any]:
-    """Visitors per step, step and overall conversion, median step times, dropped sessions."""
-    clauses = [step_clause(step) for step in steps]
-    mask_sql = " | ".join(f"(CASE WHEN {sql} THEN {1 << i} ELSE 0 END)" for i, (sql, _) in enumerate(clauses))
-    mask_args = [a for _, args in clauses for a in args]
-    where, args = scope.sql()
-    any_step = " OR ".join(sql for sql, _ in clauses)
-    types = sorted({step.type for step in steps})
-    # Few, narrow rows: their count is what this query costs. The type list lets the index
-    # seek each session's events of those types only.
-    rows = conn.execute(
-        f"SELECT s.visitor_id, e.ts, {mask_sql}"
-        " FROM sessions s JOIN events e ON e.site_id = s.site_id AND e.session_id = s.id"
-        f" AND e.type IN ({', '.join('?' for _ in types)})"
-        f" WHERE {where} AND ({any_step})",
-        [*mask_args, *types, *args, *mask_args],
-    )
-    by_visitor: dict[str, list[tuple[int, int]]] = defaultdict(list)
-    for visitor, ts, mask in rows:
-        by_visitor[visitor].append((ts, mask))
-    reached = [0] * len(steps)
-    gaps: list[list[float]] = [[] for _ in steps]
-    dropped: list[list[tuple[str, int]]] = [[] for _ in steps]
-    for visitor, events in by_visitor.items():
-        path = furthest_attempt(events, len(steps), window_s * 1000)
-        for j in range(len(path)):
-            reached[j] += 1
-            if j:
-                gaps[j].append((path[j] - path[j - 1]) / 1000)
-        if path and len(path) < len(steps):
-            dropped[len(path) - 1].append((visitor, path[-1]))
-    result = []
-    for j, step in enumerate(steps):
-        shown = _dropped_sessions(conn, scope, clauses[j], sorted(dropped[j])[:DROPPED_SHOWN])
-        result.append({
-            "step": j + 1,
-            "type": step.type,
-            "url": step.url,
-            "name": step.name,
-            "visitors": reached[j],
-            "conversion": ratio(reached[j], reached[j - 1] if j else reached[0]),
-            "conversion_from_start": ratio(reached[j], reached[0]),
-            "median_s_from_previous": statistics.median(gaps[j]) if gaps[j] else None,
-            "dropped": len(dropped[j]),
-            "dropped_sessions": shown,
-        })
-    return {
-        "window_s": window_s,
-        "steps": result,
-        "overall_conversion": ratio(reached[-1], reached[0]),
-    }
-
-
-def _dropped_sessions(
-    conn: sqlite3.Connection, scope: Scope, clause: tuple[str, list[object]],
-    visitors: list[tuple[str, int]],
-) -> list[dict[str, Any]]:
-    """The session of each dropped visitor's last step event, found again by its time."""
-    sql, args = clause
-    where, scope_args = scope.sql()
-    found = []
-    for visitor, ts in visitors:
-        row = conn.execute(
-            "SELECT s.id, s.has_replay FROM sessions s JOIN events e"
-            " ON e.site_id = s.site_id AND e.session_id = s.id"
-            f" WHERE {where} AND s.visitor_id = ? AND e.ts = ? AND {sql} LIMIT 1",
-            [*scope_args, visitor, ts, *args],
-        ).fetchone()
-        if row is not None:
-            found.append({"id": row[0], "visitor_id": visitor, "has_replay": bool(row[1])})
-    return sorted(found, key=lambda d: (d["id"], d["visitor_id"]))
