@@ -53,10 +53,11 @@ def test_a_server_fault_on_ingest_is_json_with_cors(collector_server: Server) ->
     body = json.dumps({"key": "wk_not_cached_yet", "events": [{"id": "e", "type": "pageview", "ts": 1}]})
     answer = httpx.post(f"{collector_server.url}/v1/batch", content=body,
                         headers={"content-type": "text/plain", "origin": ORIGIN})
-    assert answer.status_code >= 500
+    assert (answer.status_code, answer.json()) == (500, {"error": "internal error"})
     assert answer.headers["access-control-allow-origin"] == ORIGIN
     assert answer.headers["content-type"] == "application/json"
-    assert set(answer.json()) == {"error"}
+    # the collector keeps answering what does not need the broken table
+    assert httpx.get(f"{collector_server.url}/trailmark.js", headers={"origin": ORIGIN}).status_code == 200
 
 
 def _batch(client: Client, events: list[dict[str, Any]], **envelope: Any) -> Any:
