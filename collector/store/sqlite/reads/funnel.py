@@ -22,7 +22,7 @@ def step_clause(step: Step) -> tuple[str, list[object]]:
     """SQL true for an event `e` that is this step."""
     if step.type not in EVENT_TYPES:
         raise ClientError(400, f"unknown step type {step.type!r}; types are {', '.join(EVENT_TYPES)}")
-    sql, args = "e.type = ?", [step.type]
+    sql, args = "e.type = ?", list[object]([step.type])
     if step.url is not None:
         match, match_args = url_match(step.url, "e")
         sql, args = f"{sql} AND {match}", args + match_args
