@@ -4,14 +4,21 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8000
 DB     ?= trailmark.db
-STAMP  := $(VENV)/.installed
+# Two stamps: `make run` installs what running needs; the test extras and the Python SDK
+# (which the tests drive) come with the first `make test` or `make lint`.
+RUN_STAMP  := $(VENV)/.installed-run
+TEST_STAMP := $(VENV)/.installed-test
 JS     := collector/static/trailmark.js
 
 .PHONY: run test test-py test-js build lint bench chromium clean
 
-$(STAMP): pyproject.toml sdk_python/pyproject.toml
+$(RUN_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(TEST_STAMP): $(RUN_STAMP) pyproject.toml sdk_python/pyproject.toml
 	$(BIN)/pip install -q -e '.[test]' -e sdk_python
 	touch $@
 
@@ -21,12 +28,13 @@ sdk_js/node_modules/.package-lock.json: sdk_js/package-lock.json
 $(JS): sdk_js/node_modules/.package-lock.json $(shell find sdk_js/src -type f) sdk_js/build.mjs
 	cd sdk_js && npm run build --silent
 
-build: $(STAMP) $(JS)
+# Everything a developer needs (the test set-up too); `make run` takes only its own part.
+build: $(TEST_STAMP) $(JS)
 
 chromium:
 	@sh scripts/ensure_debian.sh chromium /usr/bin/chromium
 
-run: build
+run: $(RUN_STAMP) $(JS)
 	$(BIN)/trailmark serve --demo --db $(DB) --port $(PORT)
 
 test-js: build
@@ -37,7 +45,7 @@ test-py: build chromium
 
 test: test-js test-py
 
-lint: $(STAMP)
+lint: $(TEST_STAMP)
 	$(BIN)/ruff check collector tests e2e bench sdk_python scripts
 	cd sdk_js && npm run typecheck --silent
 

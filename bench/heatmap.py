@@ -23,9 +23,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from collector.query import heatmap  # noqa: E402
 from collector.store import SQLiteStore  # noqa: E402
-from collector.store.rollups import fold_clicks  # noqa: E402
+from collector.store.sqlite.reads import heatmap  # noqa: E402
+from collector.store.sqlite.rollups import fold_clicks  # noqa: E402
 
 DAY_MS = 86_400_000
 DAYS = 30

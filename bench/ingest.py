@@ -74,7 +74,7 @@ VALIDATE_APP = textwrap.dedent(
 NAIVE_SERVE = textwrap.dedent(
     """
     from collector.cli import main
-    from collector.store import writer
+    from collector.store.sqlite import writer
 
     writer.MAX_GROUP_ROWS = 1
     main()

@@ -30,6 +30,7 @@ SUITE = [
     ("query", [], ["--sessions", "120000"]),
     ("heatmap", ["--quick"], []),
     ("replay", ["--quick"], []),
+    ("replay_scrub", ["--quick"], []),
     ("bundle_size", [], []),
     ("sdk_python", ["--quick"], []),
     ("fuzz", ["--quick"], []),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from collections.abc import Mapping
 from functools import cache
 from typing import Annotated, Any
@@ -15,20 +14,21 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from collector import site_settings as site_settings_view
 from collector.auth import require_admin
 from collector.errors import ClientError, decode, json_response
-from collector.query import commerce as commerce_queries
-from collector.query import funnel as funnel_queries
-from collector.query import overview as overview_queries
-from collector.query import paths as path_queries
-from collector.query import persons as person_queries
-from collector.query import rejected as rejected_queries
-from collector.query import retention as retention_queries
-from collector.query import segments as segment_queries
-from collector.query import sessions as session_queries
-from collector.query import surveys as survey_queries
-from collector.query.filters import Scope, build_scope, check_filters
-from collector.query.params import DAY_MS, integer, time_bound, time_range
+from collector.query.funnel import FunnelRequest
+from collector.query.params import (
+    DAY_MS,
+    MAX_DAYS,
+    PEOPLE_SORTS,
+    SESSION_SORTS,
+    integer,
+    sort_order,
+    time_bound,
+    time_range,
+)
+from collector.query.scope import Scope, build_scope, check_filters
 
 DEFAULT_DAYS = 30
 
@@ -75,10 +75,15 @@ def site_settings(request: Request, site_id: str) -> Mapping[str, object]:
     raise ClientError(404, f"no site {site_id!r}")
 
 
+def reversed_range(start: str | None, end: str | None) -> ClientError:
+    """The one message for a range whose start comes after its end, in the words the analyst typed."""
+    return ClientError(400, f"the date range is reversed: from {start} is after to {end}; swap them")
+
+
 def checked_range(start: str | None, end: str | None) -> tuple[int, int]:
     lo, hi = time_range(start, end)
     if lo >= hi:
-        raise ClientError(400, "from must be before to")
+        raise reversed_range(start, end)
     return lo, hi
 
 
@@ -92,52 +97,81 @@ def charted_range(start: str | None, end: str | None) -> tuple[int, int]:
     if lo is None:
         lo = hi - DEFAULT_DAYS * DAY_MS
     if lo >= hi:
-        raise ClientError(400, "from must be before to")
-    if hi - lo > overview_queries.MAX_DAYS * DAY_MS:
-        raise ClientError(400, f"the range may span at most {overview_queries.MAX_DAYS} days")
+        raise reversed_range(start, end)
+    if hi - lo > MAX_DAYS * DAY_MS:
+        raise ClientError(400, f"the range may span at most {MAX_DAYS} days")
     return lo, hi
 
 
+def segment_of(request: Request, site_id: str, segment: str | None) -> dict[str, str] | None:
+    """A saved segment's filters, from `segment=<id>`."""
+    if not segment:
+        return None
+    if not (segment.isascii() and segment.isdigit()) or len(segment) > 18:  # "²" and 2**64 would be a 500
+        raise ClientError(400, "segment must be a segment id (see /api/segments)")
+    filters: dict[str, str] | None = request.app.state.store.segment_filters(site_id, int(segment))
+    if filters is None:
+        raise ClientError(404, f"no segment {segment} for this site")
+    return filters
+
+
 def scope_of(
-    request: Request, conn: sqlite3.Connection, *, charted: bool = False,
+    request: Request, *, charted: bool = False,
     params: Mapping[str, str] | None = None, site_id: str | None = None,
 ) -> Scope:
     """The sessions a request asks about: site, range, filters, segment, bots."""
     q = request.query_params if params is None else params
     site_id = site_id or site_param(request)
     start, end = (charted_range if charted else checked_range)(q.get("from"), q.get("to"))
-    return build_scope(conn, site_id, site_settings(request, site_id), start, end, q)
+    segment = segment_of(request, site_id, q.get("segment"))
+    return build_scope(site_id, site_settings(request, site_id), start, end, q, segment)
 
 
 @admin
 def sites(request: Request) -> Any:
     return {
         "sites": [
-            {"id": s.id, "name": s.name, "write_key": s.write_key, "origins": list(s.origins)}
+            {"id": s.id, "name": s.name, "write_key": s.write_key, "origins": list(s.origins),
+             "settings": site_settings_view.public(s.settings)}
             for s in request.app.state.store.sites()
         ]
     }
+
+
+@admin_post
+def update_site(request: Request, body: bytes) -> Any:
+    changes = decode_json(body, site_settings_view.SettingsChange).changes()
+    if not changes:
+        raise ClientError(400, f"nothing to change: send one of {', '.join(site_settings_view.FIELDS)}")
+    site = request.app.state.store.update_site_settings(request.path_params["id"], changes)
+    if site is None:
+        raise ClientError(404, f"no site {request.path_params['id']!r}")
+    return {"id": site.id, "name": site.name, "settings": site_settings_view.public(site.settings)}
 
 
 @admin
 def sessions(request: Request) -> Any:
     q = request.query_params
     limit = integer(q.get("limit"), 50, name="limit", lo=1, hi=500)
-    with request.app.state.store.read() as conn:
-        return session_queries.list_in_scope(
-            conn, scope_of(request, conn), limit=limit, cursor=q.get("cursor")
-        )
+    sort, descending = sort_order(q.get("sort"), q.get("order"), SESSION_SORTS)
+    return request.app.state.store.sessions_page(
+        scope_of(request), limit=limit, cursor=q.get("cursor"), sort=sort, descending=descending
+    )
 
 
 @admin
 def overview(request: Request) -> Any:
-    with request.app.state.store.read() as conn:
-        return overview_queries.overview(conn, scope_of(request, conn, charted=True))
+    scope = scope_of(request, charted=True)
+    result = request.app.state.store.overview(scope)
+    settings = dict(site_settings(request, scope.site_id))
+    result["shop"] = site_settings_view.is_shop(settings, result.pop("commerce_seen"))
+    result["currency"] = site_settings_view.public(settings)["currency"]
+    return result
 
 
 @admin_post
 def funnel(request: Request, body: bytes) -> Any:
-    ask = decode_json(body, funnel_queries.FunnelRequest)
+    ask = decode_json(body, FunnelRequest)
     params = {k: v for k, v in ask.filters.items()}
     for name, value in (("from", ask.from_), ("to", ask.to), ("segment", ask.segment)):
         if value is not None:
@@ -145,48 +179,54 @@ def funnel(request: Request, body: bytes) -> Any:
     params["bots"] = "1" if ask.bots else "0"
     site_id = ask.site or site_param(request)
     site_settings(request, site_id)
-    with request.app.state.store.read() as conn:
-        scope = scope_of(request, conn, params=params, site_id=site_id)
-        return funnel_queries.funnel(conn, scope, ask.steps, ask.window_s)
+    scope = scope_of(request, params=params, site_id=site_id)
+    return request.app.state.store.funnel(scope, ask.steps, ask.window_s)
 
 
 @admin
 def paths(request: Request) -> Any:
     q = request.query_params
     depth = integer(q.get("depth"), 3, name="depth", lo=1, hi=10)
-    with request.app.state.store.read() as conn:
-        scope = scope_of(request, conn)
-        # Without from_url: the site's most viewed page, so the first look already shows journeys.
-        from_url = q.get("from_url") or path_queries.top_page(conn, scope) or "/"
-        return {**path_queries.paths(conn, scope, from_url, depth), "from_url": from_url}
+    store = request.app.state.store
+    scope = scope_of(request)
+    # Without from_url: the site's most viewed page, so the first look already shows journeys.
+    from_url = q.get("from_url") or store.top_page(scope) or "/"
+    return {**store.paths(scope, from_url, depth), "from_url": from_url}
 
 
 @admin
 def retention(request: Request) -> Any:
     weeks = integer(request.query_params.get("weeks"), 8, name="weeks", lo=1, hi=52)
-    with request.app.state.store.read() as conn:
-        return retention_queries.retention(conn, scope_of(request, conn), weeks)
+    return request.app.state.store.retention(scope_of(request), weeks)
 
 
 @admin
 def commerce(request: Request) -> Any:
-    with request.app.state.store.read() as conn:
-        return commerce_queries.commerce(conn, scope_of(request, conn, charted=True))
+    return request.app.state.store.commerce(scope_of(request, charted=True))
 
 
 @admin
 def surveys(request: Request) -> Any:
-    with request.app.state.store.read() as conn:
-        return survey_queries.surveys(
-            conn, scope_of(request, conn, charted=True), request.query_params.get("survey_id")
-        )
+    return request.app.state.store.surveys(
+        scope_of(request, charted=True), request.query_params.get("survey_id")
+    )
+
+
+@admin
+def people(request: Request) -> Any:
+    q = request.query_params
+    limit = integer(q.get("limit"), 50, name="limit", lo=1, hi=500)
+    offset = integer(q.get("offset"), 0, name="offset", lo=0)
+    sort, descending = sort_order(q.get("sort"), q.get("order"), PEOPLE_SORTS)
+    return request.app.state.store.people(
+        scope_of(request), sort=sort, descending=descending, limit=limit, offset=offset
+    )
 
 
 @admin
 def person(request: Request) -> Any:
     site_id = site_param(request)
-    with request.app.state.store.read() as conn:
-        found = person_queries.person(conn, site_id, request.path_params["id"])
+    found = request.app.state.store.person(site_id, request.path_params["id"])
     if found is None:
         raise ClientError(404, "no such person")
     return found
@@ -200,8 +240,7 @@ class NewSegment(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 @admin
 def segments(request: Request) -> Any:
-    with request.app.state.store.read() as conn:
-        return {"segments": segment_queries.list_segments(conn, site_param(request))}
+    return {"segments": request.app.state.store.segments(site_param(request))}
 
 
 @admin_post
@@ -210,7 +249,7 @@ def create_segment(request: Request, body: bytes) -> Any:
     site_id = ask.site or site_param(request)
     site_settings(request, site_id)
     filters = check_filters(ask.filters)
-    segment = segment_queries.create_segment(request.app.state.store.path, site_id, ask.name, filters)
+    segment = request.app.state.store.create_segment(site_id, ask.name, filters)
     return json_response(segment, 201)
 
 
@@ -219,17 +258,14 @@ def delete_segment(request: Request, body: bytes) -> Any:
     segment_id = request.path_params["id"]
     if not (segment_id.isascii() and segment_id.isdigit() and len(segment_id) <= 18):
         raise ClientError(400, "a segment id is a number")
-    if not segment_queries.delete_segment(request.app.state.store.path, site_param(request), int(segment_id)):
+    if not request.app.state.store.delete_segment(site_param(request), int(segment_id)):
         raise ClientError(404, f"no segment {segment_id} for this site")
     return {"deleted": int(segment_id)}
 
 
 @admin
 def session(request: Request) -> Any:
-    with request.app.state.store.read() as conn:
-        found = session_queries.get_session(
-            conn, request.path_params["id"], request.query_params.get("site")
-        )
+    found = request.app.state.store.session(request.path_params["id"], request.query_params.get("site"))
     if found is None:
         raise ClientError(404, "no such session")
     return found
@@ -240,8 +276,7 @@ def rejected(request: Request) -> Any:
     q = request.query_params
     start, end = time_range(q.get("from"), q.get("to"))
     limit = integer(q.get("limit"), 100, name="limit", lo=1, hi=1000)
-    with request.app.state.store.read() as conn:
-        rows = rejected_queries.rejected(conn, site_id=site_param(request), start=start, end=end, limit=limit)
+    rows = request.app.state.store.rejected(site_id=site_param(request), start=start, end=end, limit=limit)
     return {"rejected": rows}
 
 
@@ -256,6 +291,7 @@ def decode_json(body: bytes, kind: type[Any]) -> Any:
 
 routes = [
     Route("/api/sites", sites),
+    Route("/api/sites/{id}", update_site, methods=["PATCH", "POST"]),
     Route("/api/sessions", sessions),
     Route("/api/sessions/{id}", session),
     Route("/api/overview", overview),
@@ -264,6 +300,7 @@ routes = [
     Route("/api/retention", retention),
     Route("/api/commerce", commerce),
     Route("/api/surveys", surveys),
+    Route("/api/persons", people),
     Route("/api/persons/{id}", person),
     Route("/api/segments", segments),
     Route("/api/segments", create_segment, methods=["POST"]),

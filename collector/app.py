@@ -20,10 +20,11 @@ from collector import api, heatmap_api, ingest, openapi, privacy, replay_api, ui
 from collector.config import Settings
 from collector.demo import shop as demo_shop
 from collector.enricher import Enricher
-from collector.errors import ClientError, error_response
+from collector.errors import ClientError, error_response, json_response
 from collector.limits import RateLimiter
 from collector.metrics import Metrics
-from collector.store import SQLiteStore
+from collector.replay_limits import ReplayLedger
+from collector.store import Store, StoreFault, open_store
 from collector.ui.replay import routes as replay_page_routes
 
 log = logging.getLogger("trailmark")
@@ -81,9 +82,16 @@ class Bundle:
 
 
 async def healthz(request: Request) -> Response:
-    with request.app.state.store.read() as conn:
-        conn.execute("SELECT 1").fetchone()
-    return PlainTextResponse("ok")
+    """`ok` when the store can be read and written now; else 503 naming the fault."""
+    fault = await request.app.state.store.health()
+    if fault is not None:
+        return json_response(
+            {"error": fault.message, "fault": fault.kind}, 503,
+            {"Retry-After": str(fault.retry_after), "Cache-Control": "no-store"},
+        )
+    # Misconfiguration is a warning under the 200: the store is healthy, the data is not right.
+    warnings = request.app.state.enricher.proxy_alarm.warnings()
+    return PlainTextResponse("\n".join(["ok", *(f"warning: {w}" for w in warnings)]))
 
 
 async def metrics(request: Request) -> Response:
@@ -96,17 +104,23 @@ async def client_error(request: Request, exc: Exception) -> Response:
     return exc.response()
 
 
+async def store_fault(request: Request, exc: Exception) -> Response:
+    """A read or an analyst's write that met a locked, full or broken store: 503, not a 500."""
+    assert isinstance(exc, StoreFault)
+    return error_response(503, exc.message, exc.retry_after)
+
+
 async def not_found(request: Request, exc: Exception) -> Response:
     detail = getattr(exc, "detail", "not found")
     return error_response(getattr(exc, "status_code", 404), str(detail))
 
 
-def create_app(settings: Settings, store: SQLiteStore | None = None) -> Starlette:
+def create_app(settings: Settings, store: Store | None = None) -> Starlette:
     """The collector: ingest under /v1, the analyst API under /api, bundles, health, metrics."""
-    store = store or SQLiteStore(
-        settings.db, max_pending=settings.max_pending, synchronous=settings.synchronous
+    store = store or open_store(
+        settings.store_url, max_pending=settings.max_pending, synchronous=settings.synchronous
     )
-    enricher = Enricher(settings, store.path)
+    enricher = Enricher(settings, store)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -138,11 +152,16 @@ def create_app(settings: Settings, store: SQLiteStore | None = None) -> Starlett
         routes=routes,
         lifespan=lifespan,
         middleware=[Middleware(GZipMiddleware, minimum_size=1024)],
-        exception_handlers={ClientError: client_error, 404: not_found, 405: not_found},
+        exception_handlers={
+            ClientError: client_error, StoreFault: store_fault, 404: not_found, 405: not_found,
+        },
     )
     app.state.settings = settings
     app.state.store = store
     app.state.enricher = enricher
     app.state.metrics = Metrics()
     app.state.limits = Limits(RateLimiter(settings.rate_limit), RateLimiter(settings.site_rate_limit))
+    app.state.replay_ledger = ReplayLedger(
+        store, hour_bytes=settings.replay_site_hour_bytes, day_bytes=settings.replay_site_day_bytes
+    )
     return app

@@ -12,22 +12,16 @@ from pathlib import Path
 import click
 import msgspec
 
-from collector import maintenance
+from collector import maintenance, site_settings
+from collector.cli_options import store_options, store_url
 from collector.config import Settings
 from collector.demo import commands as demo_commands
 from collector.demo.shop import DEMO_KEY, DEMO_SITE
-from collector.query import rejected as rejected_queries
-from collector.store import SQLiteStore
+from collector.store import Store, StoreUnusable, open_store, sqlite_path
 
 
-def _store(db: str | None) -> SQLiteStore:
-    return SQLiteStore(Path(db or os.environ.get("TRAILMARK_DB", "trailmark.db")))
-
-
-db_option = click.option(
-    "--db", type=click.Path(dir_okay=False), default=None,
-    help="SQLite file [env TRAILMARK_DB, default ./trailmark.db]",
-)
+def _store(store: str | None, db: str | None) -> Store:
+    return open_store(store_url(store, db), tool=True)
 
 
 @click.group()
@@ -39,33 +33,38 @@ def main() -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-@db_option
+@store_options
 @click.option("--geoip", type=click.Path(exists=True, dir_okay=False), default=None,
               help="MaxMind .mmdb City database [env TRAILMARK_GEOIP]")
 @click.option("--demo", is_flag=True, help="Create the demo site and serve the demo shop.")
-def serve(host: str, port: int, db: str | None, geoip: str | None, demo: bool) -> None:
+def serve(host: str, port: int, store: str | None, db: str | None, geoip: str | None, demo: bool) -> None:
     """Run the collector."""
     import uvicorn
 
     from collector.app import create_app
 
     settings = Settings.from_env(
-        db=Path(db) if db else None, geoip=Path(geoip) if geoip else None, demo=demo
+        store=store_url(store, db), geoip=Path(geoip) if geoip else None, demo=demo
     )
-    store = SQLiteStore(settings.db, max_pending=settings.max_pending,
-                        synchronous=settings.synchronous)
-    if not os.environ.get("TRAILMARK_ADMIN_TOKEN"):
-        # Stable across restarts: the first start picks the token and keeps it in the database.
-        token = store.meta("admin_token", secrets.token_urlsafe(24))
+    try:
+        kept = open_store(settings.store_url, max_pending=settings.max_pending,
+                          synchronous=settings.synchronous, serving=True)
+    except StoreUnusable as exc:
+        raise click.ClickException(str(exc)) from None
+    if os.environ.get("TRAILMARK_ADMIN_TOKEN"):
+        token_note = "from TRAILMARK_ADMIN_TOKEN"
+    else:
+        token, token_note = _stored_admin_token(kept, token_file(settings.store_url))
         settings = dataclasses.replace(settings, admin_token=token)
     base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     if demo:
-        store.add_site(DEMO_SITE, "Demo shop", key=DEMO_KEY)
-        _seed_demo_once(store, base)
-    click.echo(f"Trailmark collector on {base}  (database {settings.db})")
-    click.echo(f"  admin token : {settings.admin_token}")
+        kept.add_site(DEMO_SITE, "Demo shop", key=DEMO_KEY)
+        _seed_demo_once(kept, base)
+    click.echo(f"Trailmark collector on {base}  (store {settings.store_url})")
+    click.echo(f"  admin token : {token_note}")
+    click.echo(f"  proxies     : {_proxies_note(settings)}")
     click.echo(f"  geo         : {settings.geoip or 'off (no --geoip / TRAILMARK_GEOIP: geo fields stay empty)'}")
-    for site in store.sites():
+    for site in kept.sites():
         click.echo(f"  site {site.id!r}: write key {site.write_key}")
     click.echo(f"  dashboard   : {base}/")
     click.echo(f"  snippet     : {base}/trailmark.js")
@@ -73,21 +72,49 @@ def serve(host: str, port: int, db: str | None, geoip: str | None, demo: bool) -
         click.echo(f"  demo shop   : {base}/demo/")
     sys.stdout.flush()
     uvicorn.run(
-        create_app(settings, store), host=host, port=port, log_level="warning",
+        create_app(settings, kept), host=host, port=port, log_level="warning",
         access_log=False, proxy_headers=False, server_header=False,
     )
 
 
-def _seed_demo_once(store: SQLiteStore, base_url: str) -> None:
-    """A fresh demo database gets a week of believable journeys, so every page has data."""
-    with store.read() as conn:
-        seeded = conn.execute("SELECT 1 FROM events WHERE site_id = ? LIMIT 1", (DEMO_SITE,)).fetchone()
-    if seeded:
+def token_file(url: str) -> Path:
+    """Where the generated admin token is written for the operator: beside a SQLite file, else here."""
+    path = sqlite_path(url)
+    return Path(path + ".admin-token") if path else Path("trailmark.admin-token")
+
+
+def _stored_admin_token(store: Store, path: Path) -> tuple[str, str]:
+    """The token the first start picked and kept in the store, and what the banner says of it.
+
+    Logs are kept and shipped around, so the token appears in them once, when it is created;
+    after that the banner names the file (mode 0600) that holds it.
+    """
+    fresh = secrets.token_urlsafe(24)
+    token = store.meta("admin_token", fresh)
+    if token == fresh or not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as file:
+            os.fchmod(fd, 0o600)  # the mode given to open() only applies to a new file
+            file.write(token + "\n")
+    if token == fresh:
+        return token, f"{token}  (new: shown this once; also in {path}, mode 0600)"
+    return token, f"in {path} (not printed; set TRAILMARK_ADMIN_TOKEN to choose one)"
+
+
+def _proxies_note(settings: Settings) -> str:
+    if settings.trusted_proxies:
+        return "X-Forwarded-For believed from " + ", ".join(settings.trusted_proxies)
+    return "none trusted: X-Forwarded-For is ignored (behind a reverse proxy set TRAILMARK_TRUSTED_PROXIES)"
+
+
+def _seed_demo_once(store: Store, base_url: str) -> None:
+    """A fresh demo store gets a week of believable journeys, so every page has data."""
+    if store.has_events(DEMO_SITE):
         return
-    from collector.demo.seed import seed
+    from collector.demo.seed import plan_for, post_plan
 
     click.echo("Seeding the demo site with 500 visitors (first run only)...")
-    stored = seed(store.path, visitors=500, seed=1, base_url=base_url)
+    stored = post_plan(store, plan_for(500, 1, base_url=base_url))
     click.echo(f"  {stored} events stored through /v1/batch")
 
 
@@ -102,20 +129,55 @@ def sites() -> None:
               help="Allowed origin (repeatable, * wildcards); none allows any origin.")
 @click.option("--key", default=None, help="Write key to use instead of a generated one.")
 @click.option("--id", "site_id", default=None, help="Site id (default: NAME made URL-safe).")
-@db_option
+@store_options
 def sites_add(name: str, origins: tuple[str, ...], key: str | None, site_id: str | None,
-              db: str | None) -> None:
+              store: str | None, db: str | None) -> None:
     """Add a site (or update it) and print its write key."""
     site_id = site_id or re.sub(r"[^a-z0-9_-]+", "-", name.lower()).strip("-") or "site"
-    site = _store(db).add_site(site_id, name, origins=origins, key=key)
+    kept = _store(store, db)
+    try:
+        site = kept.add_site(site_id, name, origins=origins, key=key)
+    finally:
+        kept.close()
     click.echo(site.write_key)
 
 
+@sites.command("set")
+@click.argument("site_id", metavar="ID")
+@click.option("--goal", default=None,
+              help="Conversion goal: an event type (checkout) or a track event name (signup); purchase resets.")
+@click.option("--currency", default=None, help="ISO 4217 code revenue is shown in, e.g. EUR; 'none' clears it.")
+@click.option("--shop", type=click.Choice(["yes", "no", "auto"]), default=None,
+              help="Whether the overview shows cart and revenue cards; auto: when the data has carts or orders.")
+@store_options
+def sites_set(
+    site_id: str, goal: str | None, currency: str | None, shop: str | None, store: str | None, db: str | None
+) -> None:
+    """Set a site's conversion goal, currency or shop flag; prints its settings."""
+    fields: dict[str, object] = {}
+    if goal is not None:
+        fields["goal"] = goal
+    if currency is not None:
+        fields["currency"] = None if currency.lower() == "none" else currency.upper()
+    if shop is not None:
+        fields["shop"] = {"yes": True, "no": False, "auto": None}[shop]
+    if not fields:
+        raise click.UsageError("nothing to set: give --goal, --currency or --shop")
+    try:
+        change = msgspec.convert(fields, site_settings.SettingsChange)
+    except msgspec.ValidationError as error:
+        raise click.BadParameter(str(error)) from None
+    site = _store(store, db).update_site_settings(site_id, change.changes())
+    if site is None:
+        raise click.BadParameter(f"no site {site_id!r} (see `trailmark sites list`)", param_hint="ID")
+    click.echo(msgspec.json.encode(site_settings.public(site.settings)).decode())
+
+
 @sites.command("list")
-@db_option
-def sites_list(db: str | None) -> None:
+@store_options
+def sites_list(store: str | None, db: str | None) -> None:
     """List sites with their write keys and origins."""
-    for site in _store(db).sites():
+    for site in _store(store, db).sites():
         origins = ", ".join(site.origins) or "any origin"
         click.echo(f"{site.id}\t{site.name}\t{site.write_key}\t{origins}")
 
@@ -123,11 +185,10 @@ def sites_list(db: str | None) -> None:
 @main.command()
 @click.option("--site", default=None, help="Only this site's rejections.")
 @click.option("--limit", default=50, show_default=True, type=int)
-@db_option
-def rejected(site: str | None, limit: int, db: str | None) -> None:
+@store_options
+def rejected(site: str | None, limit: int, store: str | None, db: str | None) -> None:
     """List rejected events (the dead-letter table), newest first, as JSON lines."""
-    with _store(db).read() as conn:
-        rows = rejected_queries.rejected(conn, site_id=site, limit=limit)
+    rows = _store(store, db).rejected(site_id=site, limit=limit)
     for row in rows:
         click.echo(msgspec.json.encode(row).decode())
 

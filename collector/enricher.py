@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
-import threading
 from functools import lru_cache
 
 import msgspec
@@ -26,9 +24,9 @@ from collector.enrich import (
     visitor_hash,
 )
 from collector.normalize import Facts
-from collector.store import Site
-from collector.store.rows import Acquisition, Context, EventRow
-from collector.store.sqlite import connect
+from collector.proxy_alarm import ProxyAlarm
+from collector.store import Site, Store
+from collector.store.model import Acquisition, Context, EventRow
 
 # Longer user agents are junk or attacks; the prefix classifies just as well and bounds the cache.
 MAX_UA = 512
@@ -39,29 +37,31 @@ _encode = msgspec.json.Encoder().encode
 class Enricher:
     """Holds what enrichment opens once (GeoIP reader, trusted proxies, salts, caches)."""
 
-    def __init__(self, settings: Settings, db_path: str) -> None:
+    def __init__(self, settings: Settings, store: Store) -> None:
         self.settings = settings
-        self.db_path = db_path  # the store's file, which keeps the daily salts
         self.trusted = parse_trusted_proxies(",".join(settings.trusted_proxies))
+        self.proxy_alarm = ProxyAlarm(self.trusted)
         self.geo = GeoReader(settings.geoip)
         # ipaddress parsing costs more than the rest of a request's enrichment; repeat visitors
         # send the same (peer, header) pair.
         self._client_ip = lru_cache(maxsize=65536)(self._resolve_ip)
         self._sites: dict[str, tuple[Site, frozenset[str], tuple[str, ...]]] = {}
         self.sensitive = parse_param_names(",".join(settings.sensitive_params))
-        self._salts: Salts | None = None
-        self._salts_conn: sqlite3.Connection | None = None
-        self._lock = threading.Lock()
+        # The daily salts live in the store, so every collector sharing it derives the same ids.
+        self.salts = Salts(store.salt)
 
     def close(self) -> None:
         self.geo.close()
-        if self._salts_conn is not None:
-            self._salts_conn.close()
 
     def client_ip(self, request: Request) -> str:
         """The socket peer, or X-Forwarded-For's client when the peer is a trusted proxy."""
+        return self.client(request)[0]
+
+    def client(self, request: Request) -> tuple[str, bool]:
+        """(client IP, whether that IP is a proxy's we cannot see through rather than the visitor's)."""
         peer = request.client.host if request.client else None
-        return self._client_ip(peer, request.headers.get("x-forwarded-for"))
+        hidden = self.proxy_alarm.check(peer, request.headers)
+        return self._client_ip(peer, request.headers.get("x-forwarded-for")), hidden
 
     def _resolve_ip(self, peer: str | None, forwarded_for: str | None) -> str:
         return client_ip(peer, forwarded_for, self.trusted)
@@ -77,7 +77,7 @@ class Enricher:
             # A backend SDK's address and UA are the site's servers, not the visitor: no device,
             # no geo, and no derived visitor (backend events carry user_id or anon_id).
             return Facts(site_id=site.id, received_at=received_at, sent_at=sent_at)
-        salt = self.salts().salt_for(utc_day(received_at))
+        salt = self.salts.salt_for(utc_day(received_at))
         return Facts(
             site_id=site.id,
             received_at=received_at,
@@ -107,6 +107,10 @@ class Enricher:
                 row.data = _encode(data)
         return row
 
+    def sensitive_names(self, site: Site) -> frozenset[str]:
+        """The query parameters removed from a site's URLs: its own list, else the collector's."""
+        return self._site_config(site)[0]
+
     def _site_config(self, site: Site) -> tuple[frozenset[str], tuple[str, ...]]:
         """A site's sensitive names and route templates, parsed once per Site object."""
         cached = self._sites.get(site.id)
@@ -114,14 +118,6 @@ class Enricher:
             names = _sensitive_names(_setting(site, "sensitive_params")) or self.sensitive
             cached = self._sites[site.id] = (site, names, _setting(site, "route_templates"))
         return cached[1], cached[2]
-
-    def salts(self) -> Salts:
-        """Daily salts on a connection of our own: written once a day, read from memory after."""
-        with self._lock:
-            if self._salts is None:
-                self._salts_conn = connect(self.db_path, synchronous=self.settings.synchronous)
-                self._salts = Salts(self._salts_conn)
-            return self._salts
 
 
 def _setting(site: Site, name: str) -> tuple[str, ...]:

@@ -9,17 +9,17 @@ from starlette.routing import Route
 
 from collector.api import admin, checked_range, site_param
 from collector.errors import ClientError
-from collector.query import heatmap as queries
+from collector.query.heatmap import Scope
 from collector.ui.heatmap import routes as page_routes
 
 
-def _scope(request: Request) -> queries.Scope:
+def _scope(request: Request) -> Scope:
     q = request.query_params
     start, end = checked_range(q.get("from"), q.get("to"))
     rage = q.get("rage", "0")
     if rage not in ("0", "1", "true", "false"):
         raise ClientError(400, "rage must be 0 or 1")
-    return queries.Scope(
+    return Scope(
         site_id=site_param(request), url=q.get("url", ""), device=q.get("device", ""),
         start=start, end=end, rage=rage in ("1", "true"),
     )
@@ -31,8 +31,8 @@ def heatmap(request: Request) -> Any:
     if kind not in ("click", "scroll"):
         raise ClientError(400, "kind must be click or scroll")
     scope = _scope(request)
-    with request.app.state.store.read() as conn:
-        return queries.clicks(conn, scope) if kind == "click" else queries.scroll(conn, scope)
+    store = request.app.state.store
+    return store.heatmap_clicks(scope) if kind == "click" else store.heatmap_scroll(scope)
 
 
 @admin
@@ -40,15 +40,13 @@ def pages(request: Request) -> Any:
     q = request.query_params
     start, end = checked_range(q.get("from"), q.get("to"))
     site_id = site_param(request)
-    with request.app.state.store.read() as conn:
-        return {"pages": queries.pages(conn, site_id, start, end)}
+    return {"pages": request.app.state.store.heatmap_pages(site_id, start, end)}
 
 
 @admin
 def snapshot(request: Request) -> Any:
     scope = _scope(request)
-    with request.app.state.store.read() as conn:
-        found = queries.snapshot(conn, scope)
+    found = request.app.state.store.heatmap_snapshot(scope)
     if found is None:
         raise ClientError(404, "no recorded snapshot of this page for this device")
     return found

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import gzip
 import re
 import time
 import uuid
@@ -14,17 +13,18 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from collector import schema
+from collector import replay_limits, schema
 from collector.body import read_body
+from collector.enrich.urls import strip_in_json
 from collector.errors import ClientError, decode, json_response
 from collector.normalize import Facts, TooOld, to_row
-from collector.store import Overloaded, Site, WriterStopped
-from collector.store.rows import ChunkRow, DeadLetter, EventRow, WriteBatch, WriteResult
+from collector.store import Overloaded, Site, StoreFault, WriterStopped
+from collector.store.model import ChunkRow, DeadLetter, EventRow, WriteBatch, WriteResult
 
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
-# Replay uploads carry more than events; per-session bytes are capped too.
-MAX_REPLAY_BODY = 2 * 1024 * 1024
-MAX_REPLAY_SESSION_BYTES = 20 * 1024 * 1024
+# A replay chunk's body, compressed and inflated; a session's stored bytes (replay_limits.py).
+MAX_REPLAY_BODY = replay_limits.MAX_CHUNK_JSON_BYTES
+MAX_REPLAY_SESSION_BYTES = replay_limits.MAX_SESSION_BYTES
 RETRY_AFTER_OVERLOAD = 1
 
 
@@ -57,16 +57,10 @@ async def preflight(request: Request) -> Response:
     return Response(status_code=204, headers=headers)
 
 
-def _check_limits(request: Request, site: Site | None = None) -> None:
-    limits = request.app.state.limits
-    if site is None:
-        wait = limits.per_ip.retry_after(request.state.client_ip)
-        if wait:
-            raise ClientError(429, "too many requests from this address", wait)
-    else:
-        wait = limits.per_site.retry_after(site.id)
-        if wait:
-            raise ClientError(429, "too many requests for this site", wait)
+def _check_site_limit(request: Request, site: Site) -> None:
+    wait = request.app.state.limits.per_site.retry_after(site.id)
+    if wait:
+        raise ClientError(429, "too many requests for this site", wait)
 
 
 def _site(request: Request, key: str) -> Site:
@@ -75,7 +69,7 @@ def _site(request: Request, key: str) -> Site:
         raise ClientError(401, "unknown write key")
     if not origin_allowed(site, request.headers.get("origin")):
         raise ClientError(403, "origin not allowed for this site")
-    _check_limits(request, site)
+    _check_site_limit(request, site)
     return site
 
 
@@ -86,12 +80,24 @@ async def _commit(request: Request, batch: WriteBatch) -> WriteResult:
         raise ClientError(503, "overloaded, retry later", RETRY_AFTER_OVERLOAD) from None
     except WriterStopped:
         raise ClientError(503, "shutting down, retry later", RETRY_AFTER_OVERLOAD) from None
+    except StoreFault as fault:  # nothing of the batch was stored: the SDK's retry is safe
+        raise ClientError(503, fault.message, fault.retry_after) from None
 
 
 def _admit(request: Request) -> None:
-    """Who is asking (client IP behind trusted proxies), and whether they may ask now."""
-    request.state.client_ip = request.app.state.enricher.client_ip(request)
-    _check_limits(request)
+    """Who is asking (client IP behind trusted proxies), and whether they may ask now.
+
+    The per-IP limit applies only when the address is the visitor's. Behind a proxy we were not
+    told to trust it is the proxy's, shared by every visitor: limiting it would refuse a busy
+    site's real traffic (the per-site limit and the writer's bounded queue still apply).
+    """
+    client_ip, behind_unknown_proxy = request.app.state.enricher.client(request)
+    request.state.client_ip = client_ip
+    if behind_unknown_proxy:
+        return
+    wait = request.app.state.limits.per_ip.retry_after(client_ip)
+    if wait:
+        raise ClientError(429, "too many requests from this address", wait)
 
 
 async def handle(request: Request, endpoint) -> Response:  # type: ignore[no-untyped-def]
@@ -104,6 +110,9 @@ async def handle(request: Request, endpoint) -> Response:  # type: ignore[no-unt
     except ClientError as exc:
         metrics.refused[exc.status] += 1
         return exc.response(cors)
+    except StoreFault as fault:  # a read (the site, replay bytes) or the day's salt met a fault
+        metrics.refused[503] += 1
+        return ClientError(503, fault.message, fault.retry_after).response(cors)
     response.headers.update(cors)
     return response
 
@@ -159,13 +168,15 @@ async def batch(request: Request) -> Response:
     rejected: list[dict[str, object]] = []
     dead: list[DeadLetter] = []
     metrics = request.app.state.metrics
+    names = request.app.state.enricher.sensitive_names(site)
     for index, raw in enumerate(envelope.events):
         try:
             rows.append(request.app.state.enricher.row(_validate(raw, facts), facts, site))
         except ValueError as exc:
             reason = str(exc)
             rejected.append({"index": index, "error": reason})
-            dead.append(DeadLetter(source="batch", reason=reason, raw=_text(raw)))
+            # kept for debugging, but without the secrets its accepted twin would not keep
+            dead.append(DeadLetter(source="batch", reason=reason, raw=strip_in_json(_text(raw), names)))
             metrics.rejected[_reason_kind(exc)] += 1
     result = await _commit(request, WriteBatch(
         site_id=site.id, received_at=received_at, context=facts.context, events=rows, dead=dead,
@@ -194,58 +205,51 @@ async def pixel(request: Request) -> Response:
             site_id=site.id, received_at=received_at, context=facts.context, events=[row],
         ))
         request.app.state.metrics.accepted += 1
-    except (ClientError, ValueError):
+    except (ClientError, ValueError, StoreFault):
         pass  # an image tag cannot read an error; the GIF keeps the page intact
     return gif
 
 
-class RrwebEvent(msgspec.Struct):
-    """The part of an rrweb event the collector checks: its type and time."""
-
-    type: int
-    timestamp: schema.Ms
-
-
-_rrweb_decoder = msgspec.json.Decoder(list[RrwebEvent])
 _chunk_decoder = msgspec.json.Decoder(schema.ReplayChunk)
-
-
-def _chunk_held(request: Request, site_id: str, chunk: schema.ReplayChunk) -> bool:
-    with request.app.state.store.read() as conn:
-        row = conn.execute(
-            "SELECT 1 FROM replay_chunks WHERE site_id = ? AND session_id = ? AND seq = ?",
-            (site_id, chunk.session_id, chunk.seq),
-        ).fetchone()
-    return row is not None
 
 
 async def replay(request: Request) -> Response:
     """POST /v1/replay: one chunk of a session recording, stored compressed."""
-    received_at = now_ms()
     body = await read_body(request, MAX_REPLAY_BODY)
     chunk = decode(_chunk_decoder, body, "replay chunk")
-    events = decode(_rrweb_decoder, b"[" + b",".join(chunk.events) + b"]", "replay chunk")
     site = _site(request, chunk.key)
-    stored = request.app.state.store.replay_bytes(site.id, chunk.session_id)
-    # Up to 2 MiB: compressed off the event loop (zlib releases the GIL meanwhile).
-    payload = await run_in_threadpool(gzip.compress, b"[" + b",".join(chunk.events) + b"]", 6)
-    # a retry of a chunk already held is acknowledged below, not refused for the bytes it once added
-    if stored + len(payload) > MAX_REPLAY_SESSION_BYTES and not _chunk_held(request, site.id, chunk):
-        reason = f"replay of this session exceeds {MAX_REPLAY_SESSION_BYTES} bytes"
-        await _commit(request, WriteBatch(
+    names = request.app.state.enricher.sensitive_names(site)
+    # Up to 2 MiB: checked, scrubbed and compressed off the event loop (zlib releases the GIL).
+    packed = await run_in_threadpool(replay_limits.pack, chunk, names)
+    ledger: replay_limits.ReplayLedger = request.app.state.replay_ledger
+    received_at = now_ms()
+    try:
+        hold = ledger.reserve(site.id, chunk.session_id, len(packed.data), received_at)
+    except replay_limits.OverBudget as over:
+        # a retry of a chunk already held is acknowledged, not refused for the bytes it once added
+        if request.app.state.store.chunk_held(site.id, chunk.session_id, chunk.seq):
+            return json_response({"accepted": packed.count, "stored": False})
+        if over.error.status == 413:
+            await _commit(request, WriteBatch(
+                site_id=site.id, received_at=received_at,
+                dead=[DeadLetter(source="replay", reason=over.error.message,
+                                 raw=f"session {chunk.session_id} seq {chunk.seq}")],
+            ))
+        # a site over its hourly or daily budget is refused without a dead letter per request:
+        # a flood must not turn into dead-letter rows instead
+        raise over.error from None
+    stored = False
+    try:
+        result = await _commit(request, WriteBatch(
             site_id=site.id, received_at=received_at,
-            dead=[DeadLetter(source="replay", reason=reason,
-                             raw=f"session {chunk.session_id} seq {chunk.seq}")],
+            chunks=[ChunkRow(session_id=chunk.session_id, anon_id=chunk.anon_id, seq=chunk.seq,
+                             first_ts=packed.first_ts, last_ts=packed.last_ts, data=packed.data)],
         ))
-        raise ClientError(413, reason)
-    times = [e.timestamp for e in events]
-    result = await _commit(request, WriteBatch(
-        site_id=site.id, received_at=received_at,
-        chunks=[ChunkRow(session_id=chunk.session_id, anon_id=chunk.anon_id, seq=chunk.seq,
-                         first_ts=min(times), last_ts=max(times), data=payload)],
-    ))
+        stored = bool(result.chunks_stored)
+    finally:
+        ledger.settle(hold, stored=stored)
     request.app.state.metrics.replay_chunks += result.chunks_stored
-    return json_response({"accepted": len(events), "stored": bool(result.chunks_stored)})
+    return json_response({"accepted": packed.count, "stored": stored})
 
 
 def _text(raw: bytes) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from collector.store.writer import Writer
+from collector.store.sqlite.writer import Writer
 
 
 class Metrics:

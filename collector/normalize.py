@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from collector import schema
 from collector.enrich.clock import correct_ts, ts_problem
-from collector.store.rows import Acquisition, Context, EventRow
+from collector.store.model import Acquisition, Context, EventRow
 
 
 class TooOld(ValueError):

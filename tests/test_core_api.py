@@ -36,7 +36,8 @@ def test_api_needs_the_admin_token(client: Client) -> None:
             401, {"error": "admin token required (Authorization: Bearer <token>)"})
     assert client.http.get("/api/sites", headers=client.admin).json() == {"sites": [
         {"id": "test", "name": "Test site", "write_key": "wk_test",
-         "origins": ["http://127.0.0.1:*", "http://localhost:*", "https://shop.example"]}]}
+         "origins": ["http://127.0.0.1:*", "http://localhost:*", "https://shop.example"],
+         "settings": {"goal": "purchase", "currency": None, "shop": None}}]}
 
 
 def test_sessions_page_newest_first_with_a_cursor(client: Client) -> None:
@@ -52,7 +53,8 @@ def test_sessions_page_newest_first_with_a_cursor(client: Client) -> None:
             break
     assert seen == [["s4", "s3"], ["s2", "s1"], ["s0"]]
     bad = client.http.get("/api/sessions", params={"cursor": "%%%"}, headers=client.admin)
-    assert (bad.status_code, bad.json()) == (400, {"error": "bad cursor"})
+    assert (bad.status_code, bad.json()) == (
+        400, {"error": "bad cursor: pass back `next` with the sort and order it came from"})
 
 
 def test_one_session_with_its_events_in_order(client: Client) -> None:
@@ -106,7 +108,7 @@ def test_cli_sites_add_and_list(tmp_path: Path) -> None:
 
 
 def test_a_site_changed_by_another_process_applies_without_a_restart(client: Client, monkeypatch: Any) -> None:
-    from collector.store import sqlite as sqlite_store
+    from collector.store.sqlite import store as sqlite_store
 
     body = json.dumps({"key": "wk_test", "events": [pageview("o1", NOW)]})
     headers = {"content-type": "text/plain", "origin": "https://new-shop.example"}

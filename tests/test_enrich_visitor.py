@@ -1,22 +1,23 @@
 from __future__ import annotations
 
-import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from collector.enrich import Salts, utc_day, visitor_hash
+from collector.store import SQLiteStore
+from tests.conftest import read_rows
 
 SALT = bytes(range(32))
 UA = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
 
 
 @pytest.fixture
-def conn(tmp_path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(tmp_path / "salts.db")
-    # The lead's migrations own this table; the test makes its own.
-    conn.execute("CREATE TABLE salts (day TEXT PRIMARY KEY, salt BLOB)")
-    return conn
+def store(tmp_path: Path) -> Iterator[SQLiteStore]:
+    store = SQLiteStore(tmp_path / "salts.db")
+    yield store
+    store.close()
 
 
 def test_visitor_hash_is_keyed_and_separates_every_input() -> None:
@@ -42,23 +43,28 @@ def test_utc_day() -> None:
     assert utc_day(1_763_856_000_000) == "2025-11-23"
 
 
-def test_salt_is_created_once_per_day_and_shared(conn: sqlite3.Connection) -> None:
-    salts = Salts(conn)
+def test_salt_is_created_once_per_day_and_shared(store: SQLiteStore, tmp_path: Path) -> None:
+    salts = Salts(store.salt)
     first = salts.salt_for("2025-11-23")
     assert len(first) == 32
     assert salts.salt_for("2025-11-23") == first
-    # Another process (another Salts on the same file) agrees on the day's salt.
-    assert Salts(conn).salt_for("2025-11-23") == first
+    # Another process (another store on the same file) agrees on the day's salt.
+    other = SQLiteStore(tmp_path / "salts.db")
+    try:
+        assert Salts(other.salt).salt_for("2025-11-23") == first
+    finally:
+        other.close()
     assert salts.salt_for("2025-11-24") != first
-    assert conn.execute("SELECT count(*) FROM salts").fetchone() == (2,)
+    assert read_rows(tmp_path / "salts.db", "SELECT count(*) AS n FROM salts") == [{"n": 2}]
 
 
-def test_salts_older_than_two_days_are_deleted(conn: sqlite3.Connection) -> None:
-    salts = Salts(conn)
+def test_salts_older_than_two_days_are_deleted(store: SQLiteStore, tmp_path: Path) -> None:
+    salts = Salts(store.salt)
     for day in ("2025-11-20", "2025-11-21", "2025-11-22"):
-        Salts(conn).salt_for(day)
-    yesterday = conn.execute("SELECT salt FROM salts WHERE day = '2025-11-22'").fetchone()[0]
+        Salts(store.salt).salt_for(day)
+    db = tmp_path / "salts.db"
+    yesterday = read_rows(db, "SELECT salt FROM salts WHERE day = '2025-11-22'")[0]["salt"]
     salts.salt_for("2025-11-23")
-    rows = conn.execute("SELECT day, salt FROM salts ORDER BY day").fetchall()
-    assert [day for day, _ in rows] == ["2025-11-22", "2025-11-23"]
-    assert rows[0][1] == yesterday
+    rows = read_rows(db, "SELECT day, salt FROM salts ORDER BY day")
+    assert [r["day"] for r in rows] == ["2025-11-22", "2025-11-23"]
+    assert rows[0]["salt"] == yesterday

@@ -58,3 +58,37 @@ def test_trailmark_entry_point_is_installed() -> None:
     result = subprocess.run([Path(sys.executable).parent / "trailmark", "--help"], capture_output=True, text=True)
     assert result.returncode == 0
     assert "serve" in result.stdout and "sites" in result.stdout
+
+
+COMPOSE = ROOT / "deploy" / "compose.yaml"
+
+
+def test_compose_file_parses_and_names_paths_that_exist() -> None:
+    import yaml
+
+    compose = yaml.safe_load(COMPOSE.read_text())
+    collector, caddy = compose["services"]["collector"], compose["services"]["caddy"]
+    context = (COMPOSE.parent / collector["build"]["context"]).resolve()
+    assert context == ROOT and (context / collector["build"]["dockerfile"]).read_text() == DOCKERFILE
+    mounts = [v.split(":") for v in caddy["volumes"] if v.startswith("./")]
+    assert mounts == [["./Caddyfile", "/etc/caddy/Caddyfile", "ro"]]
+    assert (COMPOSE.parent / "Caddyfile").is_file()
+    # The collector is reached only through Caddy, on the port the image serves.
+    assert "ports" not in collector
+    assert "EXPOSE 8000" in DOCKERFILE
+    assert "reverse_proxy collector:8000" in (COMPOSE.parent / "Caddyfile").read_text()
+    assert sorted(caddy["ports"]) == ["443:443", "443:443/udp", "80:80"]
+    # Caddy's network is the one the collector trusts, so visitors keep their own addresses.
+    (subnet,) = [c["subnet"] for c in compose["networks"]["proxy"]["ipam"]["config"]]
+    assert collector["environment"]["TRAILMARK_TRUSTED_PROXIES"] == subnet
+    assert collector["environment"]["TRAILMARK_DB"] == "/data/trailmark.db"
+    assert [v.split(":")[1] for v in collector["volumes"]] == ["/data"]
+    assert set(compose["volumes"]) == {"trailmark-data", "caddy-data", "caddy-config"}
+
+
+def test_dockerignore_keeps_what_the_dockerfile_copies() -> None:
+    ignored = [line for line in (ROOT / ".dockerignore").read_text().splitlines() if line and not line.startswith("#")]
+    assert {".git", ".venv", "**/node_modules", "*.db", "collector/static"} <= set(ignored)
+    copied = ("sdk_js/package.json", "sdk_js/package-lock.json", "sdk_js", "pyproject.toml", "README.md", "collector")
+    for src in copied:
+        assert src not in ignored and (ROOT / src).exists()

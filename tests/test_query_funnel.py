@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from collector.query.funnel import furthest_attempt
-from collector.query.patterns import url_match
+from collector.store.sqlite.reads.funnel import furthest_attempt
+from collector.store.sqlite.reads.patterns import url_match
 
 S1, S2, S3 = 1, 2, 4  # step masks
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from collector.query.filters import FILTERS
+from collector.query.scope import FILTERS
 from tests.conftest import Client
 
 INJECTIONS = [

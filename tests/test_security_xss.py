@@ -99,7 +99,7 @@ FIND_INJECTED = """
 })
 """
 PAGES = ["/overview", "/sessions", f"/sessions/{SESSION}", "/people", f"/people/{quote(USER, safe='')}",
-         "/surveys", "/paths", "/commerce", "/funnels", "/retention", "/segments", "/heatmaps"]
+         "/surveys", "/paths", "/commerce", "/funnels", "/retention", "/segments", "/heatmaps", "/settings"]
 
 
 def test_hostile_strings_never_run_on_any_dashboard_page(server: str) -> None:

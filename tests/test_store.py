@@ -13,9 +13,9 @@ import httpx
 from collector import schema
 from collector.normalize import Facts, to_row
 from collector.store import SQLiteStore, WriteBatch
-from collector.store.rows import Context
+from collector.store.model import Context
 from collector.store.sqlite import connect
-from collector.store.transaction import apply_group
+from collector.store.sqlite.transaction import apply_group
 from tests.conftest import Client, Server
 
 NOW = int(time.time() * 1000) - 3 * 3_600_000  # room for events "later" in the tests (the future is clamped)

@@ -24,7 +24,7 @@ from collector.demo.commands import DEFAULT_BASE_URL, MAX_DAYS
 from collector.demo.journeys import HOUR_MS, Plan, Visit, plan
 from collector.demo.places import GEO_DB
 from collector.demo.shop import DEMO_KEY, DEMO_SITE
-from collector.store import SQLiteStore
+from collector.store import Store, open_store
 
 PROXY = "127.0.0.1"
 
@@ -43,20 +43,18 @@ def plan_for(visitors: int, seed: int, *, days: int = MAX_DAYS, end_ms: int | No
     return plan(visitors, seed, days=days, end_ms=end_ms, base_url=base_url)
 
 
-def seed(db_path: str | Path, visitors: int = 500, seed: int = 1, *, days: int = MAX_DAYS,
+def seed(store_url: str | Path, visitors: int = 500, seed: int = 1, *, days: int = MAX_DAYS,
          end_ms: int | None = None, base_url: str = DEFAULT_BASE_URL,
          progress: Callable[[int], None] | None = None) -> int:
     """Create the demo site if needed and post `visitors` people's journeys; returns events stored."""
     journeys = plan_for(visitors, seed, days=days, end_ms=end_ms, base_url=base_url)
-    return post_plan(Path(db_path), journeys, progress)
+    return post_plan(open_store(str(store_url), synchronous="NORMAL"), journeys, progress)
 
 
-def post_plan(db_path: Path, journeys: Plan, progress: Callable[[int], None] | None = None) -> int:
-    """Post every visit of a plan through /v1/batch of an in-process collector on `db_path`."""
-    store = SQLiteStore(db_path, synchronous="NORMAL")
+def post_plan(store: Store, journeys: Plan, progress: Callable[[int], None] | None = None) -> int:
+    """Post every visit of a plan through /v1/batch of an in-process collector on `store`."""
     store.add_site(DEMO_SITE, "Demo shop", key=DEMO_KEY)
-    settings = Settings(db=db_path, geoip=GEO_DB, trusted_proxies=(PROXY,), rate_limit=0.0,
-                        site_rate_limit=0.0, synchronous="NORMAL")
+    settings = Settings(geoip=GEO_DB, trusted_proxies=(PROXY,), rate_limit=0.0, site_rate_limit=0.0)
     app = create_app(settings, store)
     return asyncio.run(_post_all(app, journeys.visits, progress))
 

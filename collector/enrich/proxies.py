@@ -31,27 +31,28 @@ def client_ip(peer: str | None, forwarded_for: str | None, trusted: TrustedProxi
     is not a trusted proxy wins: anything left of it was written by the client and can be forged.
     An unparseable peer gives "".
     """
-    address = _parse(peer)
+    address = parse_address(peer)
     if address is None:
         return ""
-    if not forwarded_for or not _is_trusted(address, trusted):
+    if not forwarded_for or not is_trusted(address, trusted):
         return str(address)
     for entry in reversed(forwarded_for.split(",")):
-        hop = _parse(entry)
+        hop = parse_address(entry)
         if hop is None:
             # Garbage in the chain: stop at the last hop we could believe.
             break
         address = hop
-        if not _is_trusted(hop, trusted):
+        if not is_trusted(hop, trusted):
             break
     return str(address)
 
 
-def _is_trusted(address: Address, trusted: Iterable[Network]) -> bool:
+def is_trusted(address: Address, trusted: Iterable[Network]) -> bool:
+    """True when `address` lies in one of the trusted networks."""
     return any(address in network for network in trusted)
 
 
-def _parse(text: str | None) -> Address | None:
+def parse_address(text: str | None) -> Address | None:
     """An address from a peer or an XFF entry; tolerates `[v6]:port` and `v4:port`."""
     if not text:
         return None

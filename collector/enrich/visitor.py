@@ -3,15 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-import secrets
-import sqlite3
 import threading
-from datetime import UTC, date, datetime, timedelta
-
-SALT_BYTES = 32
-# Today's and yesterday's salts are kept; older ones are deleted, and with them any way to
-# recompute an old visitor hash from an IP and a user agent.
-KEEP_DAYS = 2
+from collections.abc import Callable
+from datetime import UTC, datetime
 
 
 def visitor_hash(salt: bytes, site_id: str, ip: str, ua: str) -> str:
@@ -27,30 +21,18 @@ def utc_day(epoch_ms: int) -> str:
 
 
 class Salts:
-    """Daily salts in the `salts(day TEXT PRIMARY KEY, salt BLOB)` table, memoised per day."""
+    """Daily salts kept by the store (`load(day)` makes or reads one), memoised per day."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self._conn = conn
+    def __init__(self, load: Callable[[str], bytes]) -> None:
+        self._load = load
         self._lock = threading.Lock()
         self._day = ""
         self._salt = b""
 
     def salt_for(self, day: str) -> bytes:
-        """The salt of a UTC day (YYYY-MM-DD), created on first use; prunes expired salts."""
+        """The salt of a UTC day (YYYY-MM-DD), asked of the store once a day."""
         with self._lock:
             if day != self._day:
                 self._salt = self._load(day)
                 self._day = day
             return self._salt
-
-    def _load(self, day: str) -> bytes:
-        oldest_kept = (date.fromisoformat(day) - timedelta(days=KEEP_DAYS - 1)).isoformat()
-        with self._conn:
-            # INSERT OR IGNORE then SELECT: two processes racing on a new day agree on one salt.
-            self._conn.execute(
-                "INSERT OR IGNORE INTO salts (day, salt) VALUES (?, ?)",
-                (day, secrets.token_bytes(SALT_BYTES)),
-            )
-            self._conn.execute("DELETE FROM salts WHERE day < ?", (oldest_kept,))
-            (salt,) = self._conn.execute("SELECT salt FROM salts WHERE day = ?", (day,)).fetchone()
-        return bytes(salt)

@@ -45,7 +45,8 @@ OVERVIEW = """<section class="cards" id="kpis" aria-label="Key figures"></sectio
 
 SESSIONS = """<details class="panel filters" id="filters" open><summary>Filters</summary>
 <form id="filter-form" class="filter-grid"></form></details>
-<section class="panel"><div class="table-wrap"><table class="table" id="sessions-table"></table></div>
+<section class="panel"><div class="panel-head"><h2>Sessions</h2><span class="muted" id="sessions-total"></span></div>
+<div class="table-wrap"><table class="table" id="sessions-table"></table></div>
 <div class="pager"><button type="button" id="more" hidden>Load more</button></div></section>"""
 
 SESSION = """<section class="panel" id="session-facts"></section>
@@ -91,6 +92,7 @@ commerce = simple("commerce", "Commerce", SECTION)
 surveys = simple("surveys", "Surveys", SECTION)
 people = simple("people", "People", SECTION)
 segments = simple("segments", "Segments", SECTION)
+settings = simple("settings", "Settings", SECTION)
 # Only reached when no heatmap viewer answers /heatmaps first (ui.routes come last in app.py).
 heatmaps_placeholder = simple("heatmaps", "Heatmaps", HEATMAPS_MISSING)
 person_page = protected(person)

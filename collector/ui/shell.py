@@ -22,6 +22,7 @@ NAV = [
     ("/surveys", "surveys", "Surveys"),
     ("/people", "people", "People"),
     ("/segments", "segments", "Segments"),
+    ("/settings", "settings", "Settings"),
 ]
 
 LOGO = (

@@ -1,6 +1,7 @@
 // Overview: KPI cards against the previous period, a daily traffic chart, ranked breakdowns.
 import { $, api, card, clear, delta, fmt, h, page, ranked, scope, timeChart } from "../app.js";
 
+// [key, label, format(value, data), lower is better, shops only]
 const KPIS = [
   ["visitors", "Visitors", fmt.int],
   ["sessions", "Sessions", fmt.int],
@@ -8,25 +9,27 @@ const KPIS = [
   ["bounce_rate", "Bounce rate", fmt.pct, true],
   ["avg_duration_s", "Avg. duration", fmt.duration],
   ["conversion_rate", "Conversion", fmt.pct],
-  ["cart_abandonment_rate", "Cart abandonment", fmt.pct, true],
-  ["revenue", "Revenue", (v) => fmt.money(v)],
-  ["aov", "Avg. order value", (v) => fmt.money(v)],
+  ["cart_abandonment_rate", "Cart abandonment", fmt.pct, true, true],
+  ["revenue", "Revenue", (v, data) => fmt.money(v, data.currency), false, true],
+  ["aov", "Avg. order value", (v, data) => fmt.money(v, data.currency), false, true],
 ];
 
 const BREAKDOWNS = [
   ["pages", "Top pages", "Page", "Pageviews", "pageviews"],
-  ["channels", "Channels", "Channel", "Sessions", "sessions"],
+  ["channels", "Channels", "Channel", "Sessions", "sessions", fmt.channel],
   ["campaigns", "UTM campaigns", "Campaign", "Sessions", "sessions"],
   ["devices", "Devices", "Device", "Sessions", "sessions"],
   ["browsers", "Browsers", "Browser", "Sessions", "sessions"],
-  ["countries", "Countries", "Country", "Sessions", "sessions"],
+  ["countries", "Countries", "Country", "Sessions", "sessions", fmt.country],
 ];
 
 page(async () => {
   const data = await api("/api/overview", { query: scope() });
-  clear($("#kpis"), KPIS.map(([key, label, format, lowerIsBetter]) => {
+  // A site that is not a shop (by its setting, or no carts and orders) has no cart or revenue cards.
+  const shown = KPIS.filter(([, , , , shopOnly]) => data.shop || !shopOnly);
+  clear($("#kpis"), shown.map(([key, label, format, lowerIsBetter]) => {
     const metric = data.metrics[key] || {};
-    return card(label, format(metric.value), delta(metric.change, { lowerIsBetter }), key);
+    return card(label, format(metric.value, data), delta(metric.change, { lowerIsBetter }), key);
   }));
   const xs = data.series.map((d) => Date.parse(`${d.date}T00:00:00Z`));
   timeChart($("#chart"), xs, [
@@ -34,6 +37,6 @@ page(async () => {
     { label: "Sessions", values: data.series.map((d) => d.sessions) },
     { label: "Pageviews", values: data.series.map((d) => d.pageviews) },
   ]);
-  clear($("#breakdowns"), BREAKDOWNS.map(([key, title, column, valueLabel, value]) =>
-    ranked(title, data[key] || [], { value, column, valueLabel, id: `breakdown-${key}` })));
+  clear($("#breakdowns"), BREAKDOWNS.map(([key, title, column, valueLabel, value, name]) =>
+    ranked(title, data[key] || [], { value, column, valueLabel, name, id: `breakdown-${key}` })));
 });

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 
 from collector.schema import json_encoder
-from collector.store.rollups import fold_clicks
-from collector.store.rows import Context, EventRow, WriteBatch, WriteResult
+from collector.store.model import Context, EventRow, WriteBatch, WriteResult
+from collector.store.sqlite.connection import transaction
+from collector.store.sqlite.rollups import fold_clicks
 
 SESSION_GAP_MS = 30 * 60 * 1000
 _SESSION_NS = uuid.UUID("6f1d2b8e-9a43-4c1e-8d0b-1b7e3c2a9f10")
@@ -168,16 +170,22 @@ def _merge_contexts(first: Context, then: Context) -> Context:
     return Context(**merged)
 
 
-def apply_group(conn: sqlite3.Connection, batches: list[WriteBatch]) -> list[WriteResult]:
-    """Store the batches in one transaction; one result per batch, in order."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+def apply_group(
+    conn: sqlite3.Connection, batches: list[WriteBatch], *, heartbeat: bool = False
+) -> list[WriteResult]:
+    """Store the batches in one transaction; one result per batch, in order.
+
+    With `heartbeat` the transaction also writes a row of its own, so that it proves the store
+    writable (a health probe) even when it carries no events.
+    """
+    with transaction(conn):
         results = _apply(conn, batches)
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    return results
+        if heartbeat:
+            conn.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('heartbeat', ?)",
+                (str(int(time.time() * 1000)),),
+            )
+        return results
 
 
 def _apply(conn: sqlite3.Connection, batches: list[WriteBatch]) -> list[WriteResult]:
@@ -357,10 +365,10 @@ def _store_chunks(conn: sqlite3.Connection, batches: list[WriteBatch]) -> dict[i
         for chunk in batch.chunks:
             cursor = conn.execute(
                 "INSERT OR IGNORE INTO replay_chunks"
-                " (site_id, session_id, seq, first_ts, last_ts, size, data)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                " (site_id, session_id, seq, first_ts, last_ts, size, data, received_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (batch.site_id, chunk.session_id, chunk.seq, chunk.first_ts, chunk.last_ts,
-                 len(chunk.data), chunk.data),
+                 len(chunk.data), chunk.data, batch.received_at),
             )
             if cursor.rowcount:
                 stored[id(batch)] += 1

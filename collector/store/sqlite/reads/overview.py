@@ -7,10 +7,10 @@ import sqlite3
 from collections import Counter
 from typing import Any
 
-from collector.query.filters import Scope
+from collector.query.params import DAY_MS
+from collector.query.scope import Scope
+from collector.store.sqlite.reads.scope import goal_sql, scope_sql
 
-DAY_MS = 86_400_000
-MAX_DAYS = 1000  # a daily series longer than this is not a chart anyone reads
 TOP = 10
 BREAKDOWNS = {
     "channels": "channel", "campaigns": "utm_campaign", "devices": "device",
@@ -54,7 +54,7 @@ class Figures:
         if scope.rolled_up:
             rows = conn.execute(_ROLLUP, (scope.site_id, scope.start // DAY_MS, scope.end // DAY_MS))
         else:
-            where, args = scope.sql()
+            where, args = scope_sql(scope)
             rows = conn.execute(_GROUPED.format(where=where), args)
         self.days: dict[int, Counter[str]] = {}
         self.totals: Counter[str] = Counter()
@@ -101,10 +101,10 @@ class Figures:
 
 def _visitors(conn: sqlite3.Connection, scope: Scope, daily: bool) -> tuple[int, int, dict[int, int]]:
     """Distinct visitors, converted visitors, and distinct visitors per day (no rollup sums these)."""
-    where, args = scope.sql()
-    goal_sql, goal_args = scope.goal.session_clause()
+    where, args = scope_sql(scope)
+    goal, goal_args = goal_sql(scope.goal)
     visitors, converted = conn.execute(
-        f"SELECT count(DISTINCT s.visitor_id), count(DISTINCT CASE WHEN {goal_sql}"
+        f"SELECT count(DISTINCT s.visitor_id), count(DISTINCT CASE WHEN {goal}"
         f" THEN s.visitor_id END) FROM sessions s WHERE {where}",
         [*goal_args, *args],
     ).fetchone()
@@ -127,7 +127,7 @@ def _pages(conn: sqlite3.Connection, scope: Scope) -> Counter[str]:
             (scope.site_id, scope.start // DAY_MS, scope.end // DAY_MS),
         )
     else:
-        where, args = scope.sql(started=False)
+        where, args = scope_sql(scope, started=False)
         rows = conn.execute(
             "SELECT coalesce(e.path, ''), count(*) FROM events e JOIN sessions s"
             " ON s.site_id = e.site_id AND s.id = e.session_id"
@@ -161,6 +161,8 @@ def overview(conn: sqlite3.Connection, scope: Scope) -> dict[str, Any]:
         },
         "series": now.series(scope),
         "pages": _compare(_pages(conn, scope), _pages(conn, scope.previous), "pageviews"),
+        # Whether this looks like a shop: cart adds or orders now or in the period compared with.
+        "commerce_seen": any(f.totals["carts"] or f.totals["orders"] for f in (now, before)),
     }
     for name in BREAKDOWNS:
         result[name] = _compare(now.breakdowns[name], before.breakdowns[name], "sessions")

@@ -6,8 +6,9 @@ import sqlite3
 from collections import Counter, defaultdict
 from typing import Any
 
-from collector.query.filters import Scope
-from collector.query.patterns import url_match
+from collector.query.scope import Scope
+from collector.store.sqlite.reads.patterns import url_match
+from collector.store.sqlite.reads.scope import scope_sql
 
 EXIT = "(exit)"
 ENTRANCE = "(entrance)"
@@ -30,7 +31,7 @@ def paths(conn: sqlite3.Connection, scope: Scope, from_url: str, depth: int = 3)
     Step k counts the sessions whose k-th page after (or before) the matched one is each path;
     a session that ends earlier counts once as "(exit)" (or "(entrance)") and then stops.
     """
-    where, args = scope.sql()
+    where, args = scope_sql(scope)
     hit, hit_args = url_match(from_url, "e")
     in_scope = {row[0] for row in conn.execute(f"SELECT s.id FROM sessions s WHERE {where}", args)}
     # One pass over the range's pageviews in the covering index events_type_ts_session (a

@@ -1,4 +1,4 @@
-"""Surveys: NPS, CSAT and CES exactly as DESIGN.md defines them, with their breakdowns."""
+"""Surveys: NPS, CSAT and CES exactly as docs/metrics.md defines them, with their breakdowns."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from collector.query.filters import Scope
-from collector.query.overview import day_name, days_of, ratio
+from collector.query.scope import Scope
+from collector.store.sqlite.reads.overview import day_name, days_of, ratio
+from collector.store.sqlite.reads.scope import scope_sql
 
 KINDS = ("nps", "csat", "ces")
 COMMENTS_SHOWN = 200
@@ -115,7 +116,7 @@ def _split(answers: Sequence[Answer], key: str) -> dict[str, list[dict[str, Any]
 
 
 def load_answers(conn: sqlite3.Connection, scope: Scope, survey_id: str | None = None) -> list[Answer]:
-    where, args = scope.sql()
+    where, args = scope_sql(scope)
     extra = ""
     if survey_id:
         extra, args = " AND json_extract(e.data, '$.survey_id') = ?", [*args, survey_id]

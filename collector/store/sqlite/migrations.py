@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlite_utils import Database, Migrations
 
-from collector.store.rollups import cell, clicks, device, human, keys, point, trigger_body
+from collector.store.sqlite.rollups import cell, clicks, device, human, keys, point, trigger_body
 
 migrations = Migrations("trailmark")
 
@@ -153,7 +153,7 @@ def m001_core(db: Database) -> None:
 
 @migrations()
 def m008_segments(db: Database) -> None:
-    """Saved session filters (issue 8), usable as `segment=<id>` on every analyst endpoint."""
+    """Saved session filters, usable as `segment=<id>` on every analyst endpoint."""
     db.executescript(
         """
         CREATE TABLE IF NOT EXISTS segments (
@@ -170,7 +170,7 @@ def m008_segments(db: Database) -> None:
 
 @migrations()
 def m008_query_indexes(db: Database) -> None:
-    """Indexes and rollups for the analyst queries (issue 8; bench/query.py measures them)."""
+    """Indexes and rollups for the analyst queries (bench/query.py measures them)."""
     dims = "channel, utm_campaign, device, browser, country"
     sums = "sessions, pageviews, viewed, bounces, duration_ms, carts, abandoned, revenue, orders"
 
@@ -261,7 +261,7 @@ def m008_query_indexes(db: Database) -> None:
 
 @migrations()
 def m006_heatmap(db: Database) -> None:
-    """Heatmap rollups (issue 6), kept in the writer's transaction: exact, never stale. Stored clicks
+    """Heatmap rollups, kept in the writer's transaction: exact, never stale. Stored clicks
     are added per commit group since m011 (store/rollups.py); deletes and bots still use triggers.
 
     docs/heatmaps.md explains the grids; collector/query/heatmap.py reads these tables.
@@ -399,7 +399,19 @@ def m011_fold_clicks_per_group(db: Database) -> None:
 
 
 @migrations()
-def m012_events_type_ts_session(db: Database) -> None:
+def m012_replay_chunk_received_at(db: Database) -> None:
+    """When each chunk was stored, so a site's replay bytes per hour and day are one index range
+    (replay_limits.ReplayLedger); chunks stored before this have 0, outside every window."""
+    db.executescript(
+        """
+        ALTER TABLE replay_chunks ADD COLUMN received_at INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX replay_chunks_received ON replay_chunks (site_id, received_at, size);
+        """
+    )
+
+
+@migrations()
+def m013_events_type_ts_session(db: Database) -> None:
     """Funnels and paths read the events of a few types over a range from this index alone, in
     one pass (the session, page and name beside the time). It replaces events_site_type_ts, whose
     columns are its prefix, so ingest still updates the same number of indexes per event."""

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections import defaultdict
 from typing import Any
 
-from collector.query.filters import Scope
-from collector.query.overview import day_name, ratio
+from collector.query.scope import Scope
+from collector.store.sqlite.reads.overview import day_name, ratio
+from collector.store.sqlite.reads.scope import scope_sql
 
 WEEK_MS = 7 * 86_400_000
 # 1970-01-01 was a Thursday: weeks start on Monday, three days later (ISO weeks, UTC).
@@ -23,13 +25,16 @@ def week_start(week: int) -> str:
     return day_name((week * WEEK_MS + MONDAY_MS) // 86_400_000)
 
 
-def retention(conn: sqlite3.Connection, scope: Scope, weeks: int = 8) -> dict[str, Any]:
+def retention(conn: sqlite3.Connection, scope: Scope, weeks: int = 8, now: int | None = None) -> dict[str, Any]:
     """Cohorts of visitors whose first session (ever) started in the range; their later weeks.
 
     `retained[k]` counts the cohort's visitors with a session in cohort week + k (k = 0 is
-    everyone); filters decide which sessions count, the first visit is over all time.
+    everyone); filters decide which sessions count, the first visit is over all time. A week
+    that has not begun yet is None (nobody could have come back), not 0; `current_week` is
+    the week still under way, whose count can only grow.
     """
-    where, args = scope.during(0, 1 << 62).sql()
+    current = week_of(int(time.time() * 1000) if now is None else now)
+    where, args = scope_sql(scope.during(0, 1 << 62))
     firsts: dict[str, int] = {}
     active: dict[str, set[int]] = defaultdict(set)
     rows = conn.execute(f"SELECT s.visitor_id, s.first_ts FROM sessions s WHERE {where}", args)
@@ -48,12 +53,13 @@ def retention(conn: sqlite3.Connection, scope: Scope, weeks: int = 8) -> dict[st
                 counts[week - cohort] += 1
     return {
         "weeks": weeks,
+        "current_week": week_start(current),
         "cohorts": [
             {
                 "week": week_start(cohort),
                 "visitors": counts[0],
-                "retained": counts,
-                "rates": [ratio(n, counts[0]) for n in counts],
+                "retained": [n if cohort + k <= current else None for k, n in enumerate(counts)],
+                "rates": [ratio(n, counts[0]) if cohort + k <= current else None for k, n in enumerate(counts)],
             }
             for cohort, counts in sorted(cohorts.items())
         ],

@@ -5,8 +5,9 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from collector.query.filters import Scope
-from collector.query.overview import DAY_MS, day_name, days_of, ratio
+from collector.query.scope import Scope
+from collector.store.sqlite.reads.overview import DAY_MS, day_name, days_of, ratio
+from collector.store.sqlite.reads.scope import scope_sql
 
 ABANDONED_SHOWN = 100
 TOP = 20
@@ -14,7 +15,7 @@ TOP = 20
 
 def commerce(conn: sqlite3.Connection, scope: Scope) -> dict[str, Any]:
     """Revenue and orders per day, products by revenue, abandoned carts (newest first)."""
-    where, args = scope.sql()
+    where, args = scope_sql(scope)
     if scope.rolled_up:  # whole days of humans without filters: the session_days rollup has the sums
         day_rows = conn.execute(
             "SELECT day, sum(revenue), sum(orders), sum(carts), sum(abandoned) FROM session_days"

@@ -1,0 +1,151 @@
+"""The scope every analyst question runs in: site, range, bots, session filters, as plain data.
+
+One rule for every endpoint: a session belongs to the range in which it starts, with all of its
+events (a session over midnight counts on the day it began). Filters are validated here once;
+each store engine compiles them to its own SQL in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+
+from collector.errors import ClientError
+from collector.schema import EVENT_TYPES
+
+# Filter name -> what it takes; docs/api.md lists them for the dashboard.
+FILTERS = (
+    "country", "device", "browser", "os", "page", "channel", "campaign", "source", "converted",
+    "abandoned", "replay", "frustrated", "min_duration", "user", "visitor",
+)
+# Filters that compare a session column with the value as given.
+COLUMN_FILTERS = ("country", "device", "browser", "os", "channel", "campaign", "source", "user", "visitor")
+# Filters that hold or negate a session property: converted=1, abandoned=0...
+FLAG_FILTERS = ("converted", "abandoned", "replay", "frustrated")
+_TRUE = {"1", "true", "yes"}
+_FALSE = {"0", "false", "no"}
+
+
+@dataclass(frozen=True)
+class Goal:
+    """The event that counts as a conversion: a purchase unless the site names another."""
+
+    type: str = "purchase"
+    name: str | None = None
+
+    @classmethod
+    def of_site(cls, settings: Mapping[str, object]) -> Goal:
+        """settings["goal"]: an event type (`checkout`) or a track event name (`signup`)."""
+        goal = settings.get("goal")
+        if not goal or not isinstance(goal, str) or goal == "purchase":
+            return cls()
+        return cls(goal) if goal in EVENT_TYPES else cls("track", goal)
+
+
+def boolean(value: str, name: str) -> bool:
+    """The one parser of yes/no parameters: 1/true/yes and 0/false/no, else a 400."""
+    lowered = value.lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ClientError(400, f"{name} must be 1 or 0, not {value!r}")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Validated session filters: exact columns, a page pattern, flags, a minimum duration."""
+
+    columns: tuple[tuple[str, str], ...] = ()
+    pages: tuple[str, ...] = ()
+    flags: tuple[tuple[str, bool], ...] = ()
+    min_duration_ms: tuple[float, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.columns or self.pages or self.flags or self.min_duration_ms)
+
+    def __add__(self, other: Filters) -> Filters:
+        return Filters(
+            self.columns + other.columns, self.pages + other.pages,
+            self.flags + other.flags, self.min_duration_ms + other.min_duration_ms,
+        )
+
+
+def parse_filters(params: Mapping[str, str]) -> Filters:
+    """The filters present in `params`, validated; unknown keys are ignored."""
+    columns = tuple((name, params[name]) for name in COLUMN_FILTERS if params.get(name))
+    flags = tuple((name, boolean(params[name], name)) for name in FLAG_FILTERS if params.get(name))
+    page = params.get("page")
+    min_duration = params.get("min_duration")
+    durations: tuple[float, ...] = ()
+    if min_duration:
+        try:
+            seconds = float(min_duration)
+        except ValueError:
+            raise ClientError(400, "min_duration must be a number of seconds") from None
+        if not 0 <= seconds < 1e9:
+            raise ClientError(400, "min_duration must be between 0 and 1e9 seconds")
+        durations = (seconds * 1000,)
+    return Filters(columns, (page,) if page else (), flags, durations)
+
+
+def check_filters(filters: Mapping[str, object]) -> dict[str, str]:
+    """A segment's filters, validated: known names with string values that parse."""
+    unknown = sorted(set(filters) - set(FILTERS))
+    if unknown:
+        raise ClientError(400, f"unknown filter {unknown[0]!r}; filters are {', '.join(FILTERS)}")
+    clean: dict[str, str] = {}
+    for name, value in filters.items():
+        if isinstance(value, bool):
+            value = "1" if value else "0"
+        if isinstance(value, int | float):
+            value = str(value)
+        if not isinstance(value, str):
+            raise ClientError(400, f"filter {name} must be a string")
+        clean[name] = value
+    parse_filters(clean)
+    return clean
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which sessions a query looks at: one site, started in [start, end), filtered."""
+
+    site_id: str
+    start: int
+    end: int
+    goal: Goal = Goal()
+    filters: Filters = Filters()
+    include_bots: bool = False
+
+    @property
+    def rolled_up(self) -> bool:
+        """Whether the day rollups answer this scope: whole UTC days, humans, no filters."""
+        return (
+            not self.filters and not self.include_bots
+            and self.start % 86_400_000 == 0 and self.end % 86_400_000 == 0
+        )
+
+    def during(self, start: int, end: int) -> Scope:
+        return replace(self, start=start, end=end)
+
+    @property
+    def previous(self) -> Scope:
+        """The period of equal length just before this one."""
+        return self.during(self.start - (self.end - self.start), self.start)
+
+
+def build_scope(
+    site_id: str,
+    settings: Mapping[str, object],
+    start: int,
+    end: int,
+    params: Mapping[str, str],
+    segment: Mapping[str, str] | None = None,
+) -> Scope:
+    """The scope from request parameters: filters, a saved segment's filters, `bots=1`."""
+    filters = parse_filters(params)
+    if segment:
+        filters = filters + parse_filters(segment)
+    include_bots = boolean(params["bots"], "bots") if params.get("bots") else False
+    return Scope(site_id, start, end, Goal.of_site(settings), filters, include_bots)

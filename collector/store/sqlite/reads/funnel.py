@@ -1,0 +1,113 @@
+"""Funnels: ordered steps per visitor within a window, counted at each visitor's furthest step."""
+
+from __future__ import annotations
+
+import sqlite3
+import statistics
+from collections import defaultdict
+from typing import Any
+
+from collector.errors import ClientError
+from collector.query.funnel import Step, furthest_attempt
+from collector.query.scope import Scope
+from collector.schema import EVENT_TYPES
+from collector.store.sqlite.reads.overview import ratio
+from collector.store.sqlite.reads.patterns import url_match
+from collector.store.sqlite.reads.scope import scope_sql
+
+DROPPED_SHOWN = 100  # session ids listed per step; the count is always complete
+
+
+def step_clause(step: Step) -> tuple[str, list[object]]:
+    """SQL true for an event `e` that is this step."""
+    if step.type not in EVENT_TYPES:
+        raise ClientError(400, f"unknown step type {step.type!r}; types are {', '.join(EVENT_TYPES)}")
+    sql, args = "e.type = ?", [step.type]
+    if step.url is not None:
+        match, match_args = url_match(step.url, "e")
+        sql, args = f"{sql} AND {match}", args + match_args
+    if step.name is not None:
+        sql, args = f"{sql} AND e.name = ?", args + [step.name]
+    return f"({sql})", args
+
+
+def funnel(conn: sqlite3.Connection, scope: Scope, steps: list[Step], window_s: int) -> dict[str, Any]:
+    """Visitors per step, step and overall conversion, median step times, dropped sessions."""
+    clauses = [step_clause(step) for step in steps]
+    mask_sql = " | ".join(f"(CASE WHEN {sql} THEN {1 << i} ELSE 0 END)" for i, (sql, _) in enumerate(clauses))
+    mask_args = [a for _, args in clauses for a in args]
+    where, args = scope_sql(scope)
+    # The scope's sessions and their visitors, from the covering index sessions_visitors.
+    visitor_of = dict(conn.execute(f"SELECT s.id, s.visitor_id FROM sessions s WHERE {where}", args).fetchall())
+    any_step = " OR ".join(sql for sql, _ in clauses)
+    types = sorted({step.type for step in steps})
+    # The step events, read in one pass over the covering index events_type_ts_session: every
+    # event of a session lies at or after the session's start, so `ts >= start` loses none.
+    # Joining the sessions here instead would cost one index seek per session.
+    rows = conn.execute(
+        f"SELECT e.session_id, e.ts, {mask_sql} FROM events e WHERE e.site_id = ?"
+        f" AND e.type IN ({', '.join('?' for _ in types)}) AND e.ts >= ? AND ({any_step})",
+        [*mask_args, scope.site_id, *types, scope.start, *mask_args],
+    )
+    by_visitor: dict[str, list[tuple[int, int, str]]] = defaultdict(list)
+    for session_id, ts, mask in rows:
+        visitor = visitor_of.get(session_id)
+        if visitor is not None:
+            by_visitor[visitor].append((ts, mask, session_id))
+    reached = [0] * len(steps)
+    gaps: list[list[float]] = [[] for _ in steps]
+    dropped: list[list[tuple[str, int]]] = [[] for _ in steps]
+    for visitor, events in by_visitor.items():
+        path = furthest_attempt(events, len(steps), window_s * 1000)
+        for j in range(len(path)):
+            reached[j] += 1
+            if j:
+                gaps[j].append((path[j] - path[j - 1]) / 1000)
+        if path and len(path) < len(steps):
+            dropped[len(path) - 1].append((visitor, path[-1]))
+    shown = [_dropped_sessions(conn, scope, j, sorted(dropped[j])[:DROPPED_SHOWN], by_visitor)
+             for j in range(len(steps))]
+    result = []
+    for j, step in enumerate(steps):
+        result.append({
+            "step": j + 1,
+            "type": step.type,
+            "url": step.url,
+            "name": step.name,
+            "visitors": reached[j],
+            "conversion": ratio(reached[j], reached[j - 1] if j else reached[0]),
+            "conversion_from_start": ratio(reached[j], reached[0]),
+            "median_s_from_previous": statistics.median(gaps[j]) if gaps[j] else None,
+            "dropped": len(dropped[j]),
+            "dropped_sessions": shown[j],
+        })
+    return {
+        "window_s": window_s,
+        "steps": result,
+        "overall_conversion": ratio(reached[-1], reached[0]),
+    }
+
+
+def _dropped_sessions(
+    conn: sqlite3.Connection, scope: Scope, step: int, visitors: list[tuple[str, int]],
+    by_visitor: dict[str, list[tuple[int, int, str]]],
+) -> list[dict[str, Any]]:
+    """The session of each dropped visitor's last step event (the first by id of those at that
+    instant), with its replay flag read in one query."""
+    found: dict[str, str] = {}
+    for visitor, ts in visitors:
+        found[visitor] = min(
+            session_id for at, mask, session_id in by_visitor[visitor] if at == ts and mask >> step & 1
+        )
+    if not found:
+        return []
+    ids = sorted(set(found.values()))
+    replay = dict(conn.execute(
+        f"SELECT id, has_replay FROM sessions WHERE site_id = ? AND id IN ({', '.join('?' for _ in ids)})",
+        [scope.site_id, *ids],
+    ).fetchall())
+    return sorted(
+        ({"id": session_id, "visitor_id": visitor, "has_replay": bool(replay[session_id])}
+         for visitor, session_id in found.items()),
+        key=lambda d: (d["id"], d["visitor_id"]),
+    )

@@ -1,0 +1,303 @@
+"""Heatmaps: clicks by element and position, scroll reach, and a recorded snapshot to draw them on.
+
+Route templates and plain paths read the rollups that migration m006_heatmap keeps on write;
+a concrete path of a templated route (`/product/42`), a wildcard or a full URL reads the events.
+docs/heatmaps.md has the response shapes and the grids.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import zlib
+from collections import defaultdict
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import msgspec
+
+from collector.query.heatmap import DEVICES, Scope, bucket
+from collector.query.params import DAY_MS
+from collector.store.sqlite.reads.patterns import url_match
+
+GRID = 16  # cells per side of an element box (heatmap_cells)
+POINT_PX = 32  # side of a page-coordinate cell in px (heatmap_points)
+MAX_ELEMENTS = 300  # the ranked list and the layer; the rest is summed as `other`
+SNAPSHOT_SESSIONS = 40  # recent recorded sessions searched for a full snapshot
+
+_decode_data = msgspec.json.Decoder(dict[str, Any])
+_decode_events = msgspec.json.Decoder(list[Any])
+
+
+def rollup_filter(scope: Scope, *, clicks: bool = True) -> tuple[str, list[object]]:
+    """WHERE over a rollup table: site, route, device(s), days, and for clicks the rage flag."""
+    devices = [scope.device] if scope.device else ["", *DEVICES]
+    marks = ", ".join("?" for _ in devices)
+    sql = f"site_id = ? AND route = ? AND device IN ({marks}) AND day BETWEEN ? AND ?"
+    params: list[object] = [scope.site_id, scope.url, *devices, *scope.days]
+    if clicks and scope.rage:
+        sql += " AND rage = 1"
+    return sql, params
+
+
+def rolled_up(conn: sqlite3.Connection, scope: Scope, table: str) -> bool:
+    """True when the rollups answer this page: a route template, or a path that is its own route."""
+    if not scope.url.startswith("/") or "*" in scope.url:
+        return False
+    found = conn.execute(
+        f"SELECT 1 FROM {table} WHERE site_id = ? AND route = ? LIMIT 1", (scope.site_id, scope.url)
+    ).fetchone()
+    return found is not None or ":" in scope.url
+
+
+# ---- clicks ----
+
+class Tally:
+    """Clicks of one page summed per element, with their box cells and page points."""
+
+    def __init__(self) -> None:
+        self.count: dict[str, int] = defaultdict(int)
+        self.dead: dict[str, int] = defaultdict(int)
+        self.label: dict[str, tuple[str | None, str | None]] = {}
+        self.cells: dict[str, dict[tuple[int, int], int]] = defaultdict(lambda: defaultdict(int))
+        self.points: dict[str, dict[tuple[int, int], int]] = defaultdict(lambda: defaultdict(int))
+
+    def answer(self, scope: Scope) -> dict[str, Any]:
+        total = sum(self.count.values())
+        ranked = sorted((s for s in self.count if self.count[s] > 0), key=lambda s: (-self.count[s], s))
+        shown = ranked[:MAX_ELEMENTS]
+        elements = []
+        for sel in shown:
+            tag, text = self.label.get(sel, (None, None))
+            elements.append({
+                "sel": sel or None,
+                "tag": tag,
+                "text": text,
+                "count": self.count[sel],
+                "share": self.count[sel] / total if total else 0.0,
+                "dead": self.dead[sel],
+                "cells": _triples(self.cells.get(sel, {})),
+                "points": _triples(self.points.get(sel, {})),
+            })
+        return {
+            "kind": "click",
+            "url": scope.url,
+            "device": scope.device or None,
+            "rage": scope.rage,
+            "total": total,
+            "other": sum(self.count[s] for s in ranked[MAX_ELEMENTS:]),
+            "grid": GRID,
+            "point_px": POINT_PX,
+            "elements": elements,
+        }
+
+
+def _triples(grid: dict[tuple[int, int], int]) -> list[list[int]]:
+    """[[x, y, n], ...] of the non-empty cells; -1 marks clicks sent without that coordinate."""
+    return [[x, y, n] for (x, y), n in sorted(grid.items()) if n > 0 and x >= 0 and y >= 0]
+
+
+def clicks(conn: sqlite3.Connection, scope: Scope) -> dict[str, Any]:
+    """Clicks of the page in the scope: elements ranked by count, each with cells and points."""
+    tally = Tally()
+    if rolled_up(conn, scope, "heatmap_elements"):
+        where, params = rollup_filter(scope)
+        for sel, n, dead, tag, text in conn.execute(
+            f"SELECT sel, sum(n), sum(dead), max(tag), max(text) FROM heatmap_elements"
+            f" WHERE {where} GROUP BY sel", params,
+        ):
+            tally.count[sel] = n
+            tally.dead[sel] = dead
+            tally.label[sel] = (tag, text)
+        for table, target in (("heatmap_cells", tally.cells), ("heatmap_points", tally.points)):
+            x, y = ("gx", "gy") if table == "heatmap_cells" else ("px", "py")
+            for sel, gx, gy, n in conn.execute(
+                f"SELECT sel, {x}, {y}, sum(n) FROM {table} WHERE {where} GROUP BY sel, {x}, {y}",
+                params,
+            ):
+                target[sel][(gx, gy)] = n
+    else:
+        for name, data in _scan(conn, scope, "click"):
+            fields = _decode_data.decode(data)
+            if scope.rage and not fields.get("rage"):
+                continue
+            sel = name or ""
+            tally.count[sel] += 1
+            tally.dead[sel] += bool(fields.get("dead"))
+            tally.label[sel] = _greater(tally.label.get(sel), (fields.get("tag"), fields.get("text")))
+            rx, ry = fields.get("rx"), fields.get("ry")
+            if rx is not None and ry is not None:
+                tally.cells[sel][(_cell(rx), _cell(ry))] += 1
+            x, y = fields.get("x"), fields.get("y")
+            if x is not None and y is not None:
+                tally.points[sel][(max(0, int(x)) // POINT_PX, max(0, int(y)) // POINT_PX)] += 1
+    return tally.answer(scope)
+
+
+def _greater(
+    old: tuple[str | None, str | None] | None, new: tuple[str | None, str | None]
+) -> tuple[str | None, str | None]:
+    """Per field the greatest non-null value, as the rollup keeps it: the same label either way."""
+    if old is None:
+        return new
+    return (
+        max(old[0], new[0]) if old[0] is not None and new[0] is not None else old[0] or new[0],
+        max(old[1], new[1]) if old[1] is not None and new[1] is not None else old[1] or new[1],
+    )
+
+
+def _cell(offset: float) -> int:
+    return min(GRID - 1, max(0, int(offset * GRID)))
+
+
+def _human(alias: str) -> str:
+    return (f"NOT EXISTS (SELECT 1 FROM sessions s WHERE s.site_id = {alias}.site_id"
+            f" AND s.id = {alias}.session_id AND s.is_bot = 1)")
+
+
+def _scan(conn: sqlite3.Connection, scope: Scope, kind: str) -> Iterator[tuple[str | None, bytes]]:
+    """(name, data) of the scope's events of one type, humans only, straight from `events`."""
+    match, params = url_match(scope.url, "e")
+    device = "" if not scope.device else (
+        " AND " + _device_sql("json_extract(e.data, '$.vw')") + " = ?"
+    )
+    sql = (
+        f"SELECT e.name, e.data FROM events e WHERE e.site_id = ? AND e.type = ? AND {match}"
+        f" AND e.ts >= ? AND e.ts < ? AND {_human('e')}{device}"
+    )
+    args: list[object] = [scope.site_id, kind, *params, scope.start, scope.end]
+    if scope.device:
+        args.append(scope.device)
+    for name, data in conn.execute(sql, args):
+        yield name, data.encode() if isinstance(data, str) else data
+
+
+def _device_sql(vw: str) -> str:
+    return (f"(CASE WHEN {vw} IS NULL THEN '' WHEN {vw} < 768 THEN 'mobile'"
+            f" WHEN {vw} < 1024 THEN 'tablet' ELSE 'desktop' END)")
+
+
+# ---- scroll ----
+
+def scroll(conn: sqlite3.Connection, scope: Scope) -> dict[str, Any]:
+    """Share of pageviews reaching each depth (0..100 % of the document) and the average fold."""
+    by_depth: dict[int, int] = defaultdict(int)
+    vh_sum = vh_n = 0
+    if rolled_up(conn, scope, "heatmap_scroll"):
+        where, params = rollup_filter(scope, clicks=False)
+        rows = conn.execute(
+            f"SELECT depth, sum(n), sum(vh_sum), sum(vh_n) FROM heatmap_scroll WHERE {where}"
+            " GROUP BY depth", params,
+        )
+    else:
+        match, params = url_match(scope.url, "v")
+        device = " AND v.device = ?" if scope.device else ""
+        rows = conn.execute(
+            f"SELECT v.depth, count(*), coalesce(sum(v.vh), 0), count(v.vh) FROM heatmap_scroll_views v"
+            f" WHERE v.site_id = ? AND {match} AND v.ts >= ? AND v.ts < ?{device} GROUP BY v.depth",
+            [scope.site_id, *params, scope.start, scope.end, *([scope.device] if scope.device else [])],
+        )
+    for depth, n, vh, vn in rows:
+        by_depth[min(100, max(0, int(depth)))] += n
+        vh_sum += vh
+        vh_n += vn
+    views = sum(by_depth.values())
+    reached = []
+    running = 0
+    for depth in range(100, -1, -1):  # pageviews whose deepest report is at or past `depth`
+        running += by_depth.get(depth, 0)
+        reached.append(running)
+    reached.reverse()
+    return {
+        "kind": "scroll",
+        "url": scope.url,
+        "device": scope.device or None,
+        "views": views,
+        "reached": reached,
+        "bands": [
+            {"depth": d, "views": reached[d], "share": reached[d] / views if views else 0.0}
+            for d in range(0, 101, 5)
+        ],
+        "avg_depth": sum(d * n for d, n in by_depth.items()) / views if views else None,
+        "avg_fold_px": vh_sum / vh_n if vh_n else None,
+    }
+
+
+# ---- pages and snapshots ----
+
+def pages(conn: sqlite3.Connection, site_id: str, start: int, end: int, limit: int = 50) -> list[dict[str, Any]]:
+    """Routes with clicks or scroll reports in the range, most clicked first."""
+    lo, hi = start // DAY_MS, max(start, end - 1) // DAY_MS
+    rows = conn.execute(
+        """
+        SELECT route, sum(clicks), sum(views) FROM (
+            SELECT route, n AS clicks, 0 AS views FROM heatmap_elements
+                WHERE site_id = ? AND day BETWEEN ? AND ?
+            UNION ALL
+            SELECT route, 0, n FROM heatmap_scroll WHERE site_id = ? AND day BETWEEN ? AND ?)
+        GROUP BY route HAVING sum(clicks) > 0 OR sum(views) > 0
+        ORDER BY sum(clicks) DESC, sum(views) DESC, route LIMIT ?
+        """,
+        (site_id, lo, hi, site_id, lo, hi, limit),
+    )
+    return [{"route": r, "clicks": c, "scroll_views": v} for r, c, v in rows]
+
+
+def snapshot(conn: sqlite3.Connection, scope: Scope) -> dict[str, Any] | None:
+    """The newest recorded full snapshot (rrweb type 2) of the page in the device bucket, with its meta."""
+    match, params = url_match(scope.url, "e")
+    candidates = conn.execute(
+        f"""
+        SELECT e.session_id, e.path FROM events e JOIN sessions s
+            ON s.site_id = e.site_id AND s.id = e.session_id AND s.has_replay = 1
+        WHERE e.site_id = ? AND e.type = 'pageview' AND {match} AND e.ts >= ? AND e.ts < ?
+        ORDER BY e.ts DESC LIMIT ?
+        """,
+        [scope.site_id, *params, scope.start, scope.end, SNAPSHOT_SESSIONS * 4],
+    ).fetchall()
+    tried: set[str] = set()
+    for session_id, path in candidates:
+        if session_id in tried:
+            continue
+        tried.add(session_id)
+        found = _full_snapshot(conn, scope, session_id, path)
+        if found is not None:
+            return found
+        if len(tried) >= SNAPSHOT_SESSIONS:
+            break
+    return None
+
+
+def _full_snapshot(
+    conn: sqlite3.Connection, scope: Scope, session_id: str, path: str | None
+) -> dict[str, Any] | None:
+    meta: dict[str, Any] | None = None
+    chunks = conn.execute(
+        "SELECT data FROM replay_chunks WHERE site_id = ? AND session_id = ? ORDER BY seq",
+        (scope.site_id, session_id),
+    )
+    for (data,) in chunks:
+        try:
+            events = _decode_events.decode(zlib.decompress(data, wbits=16 + zlib.MAX_WBITS))
+        except (zlib.error, msgspec.DecodeError):
+            continue  # a damaged chunk: the session's other chunks may still hold a snapshot
+        for event in events:
+            if not isinstance(event, dict):
+                continue
+            if event.get("type") == 4 and isinstance(event.get("data"), dict):
+                meta = event
+            elif event.get("type") == 2 and meta is not None and _fits(meta, scope, path):
+                return {"session_id": session_id, "meta": meta, "snapshot": event}
+    return None
+
+
+def _fits(meta: dict[str, Any], scope: Scope, path: str | None) -> bool:
+    data = meta["data"]
+    width = data.get("width")
+    if not isinstance(width, int | float) or (scope.device and bucket(width) != scope.device):
+        return False
+    try:
+        href_path = urlsplit(str(data.get("href", ""))).path or "/"
+    except ValueError:
+        return False
+    return path is None or href_path == path
