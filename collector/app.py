@@ -17,6 +17,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from collector import api, heatmap_api, ingest, openapi, privacy, replay_api, ui
+from collector.access import own_check, public, public_mount
 from collector.auth import bearer_ok
 from collector.config import Settings
 from collector.demo import shop as demo_shop
@@ -38,6 +39,7 @@ class Limits:
 
 
 def _ingest(endpoint: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+    @public  # a site's write key, checked by ingest itself
     async def run(request: Request) -> Response:
         return await ingest.handle(request, endpoint)
 
@@ -149,19 +151,19 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
 
     routes = [
         Route("/v1/batch", _ingest(ingest.batch), methods=["POST"]),
-        Route("/v1/batch", ingest.preflight, methods=["OPTIONS"]),
+        Route("/v1/batch", public(ingest.preflight), methods=["OPTIONS"]),
         Route("/v1/replay", _ingest(ingest.replay), methods=["POST"]),
-        Route("/v1/replay", ingest.preflight, methods=["OPTIONS"]),
-        Route("/v1/p.gif", ingest.pixel, methods=["GET"]),
-        *(Route(f"/{name}", Bundle(settings.static_dir / name).serve) for name in BUNDLES),
-        Route("/healthz", healthz),
-        Route("/metrics", metrics),
+        Route("/v1/replay", public(ingest.preflight), methods=["OPTIONS"]),
+        Route("/v1/p.gif", public(ingest.pixel), methods=["GET"]),
+        *(Route(f"/{name}", public(Bundle(settings.static_dir / name).serve)) for name in BUNDLES),
+        Route("/healthz", public(healthz)),
+        Route("/metrics", own_check(metrics)),
         *replay_api.routes, *replay_page_routes,  # before api: /replay wins over /api/sessions/{id}
         *heatmap_api.routes,  # before api and ui: its /heatmaps page replaces the placeholder
         *openapi.routes,
         *privacy.routes,
         *api.routes,
-        *demo_shop.routes(settings),
+        *(public_mount(route) for route in demo_shop.routes(settings)),
         *ui.routes,
     ]
     app = Starlette(

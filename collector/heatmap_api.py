@@ -7,7 +7,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.routing import Route
 
-from collector.api import admin, checked_range, site_param
+from collector.access import ANALYST, VIEWER, api
+from collector.api import checked_range, site_param
 from collector.errors import ClientError
 from collector.query.heatmap import Scope
 from collector.ui.heatmap import routes as page_routes
@@ -25,7 +26,7 @@ def _scope(request: Request) -> Scope:
     )
 
 
-@admin
+@api(VIEWER)
 def heatmap(request: Request) -> Any:
     kind = request.query_params.get("kind", "click")
     if kind not in ("click", "scroll"):
@@ -35,7 +36,7 @@ def heatmap(request: Request) -> Any:
     return store.heatmap_clicks(scope) if kind == "click" else store.heatmap_scroll(scope)
 
 
-@admin
+@api(VIEWER)
 def pages(request: Request) -> Any:
     q = request.query_params
     start, end = checked_range(q.get("from"), q.get("to"))
@@ -43,7 +44,7 @@ def pages(request: Request) -> Any:
     return {"pages": request.app.state.store.heatmap_pages(site_id, start, end)}
 
 
-@admin
+@api(ANALYST)
 def snapshot(request: Request) -> Any:
     scope = _scope(request)
     found = request.app.state.store.heatmap_snapshot(scope)

@@ -12,6 +12,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from collector import schema
+from collector.access import public
 
 
 class Batch(Struct, kw_only=True):
@@ -146,6 +147,7 @@ def document(routes: list[Any]) -> dict[str, Any]:
     }
 
 
+@public
 async def openapi(request: Request) -> Response:
     state = request.app.state
     if getattr(state, "openapi", None) is None:

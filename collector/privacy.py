@@ -7,7 +7,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.routing import Route
 
-from collector.api import admin, site_param
+from collector.access import ANALYST, OWNER, api
+from collector.api import site_param
 from collector.errors import ClientError, json_response
 
 
@@ -23,7 +24,7 @@ def _person_id(request: Request) -> str:
     return str(person_id)
 
 
-@admin
+@api(OWNER)
 def delete_person(request: Request) -> Any:
     """Erase a person: events, sessions, replays, identities, traits and rejected events."""
     site_id = site_param(request)
@@ -31,7 +32,7 @@ def delete_person(request: Request) -> Any:
     return {"deleted": counts}
 
 
-@admin
+@api(OWNER)
 def export_person(request: Request) -> Any:
     """Everything about a person as one JSON download."""
     site_id = site_param(request)
@@ -46,7 +47,7 @@ def export_person(request: Request) -> Any:
     })
 
 
-@admin
+@api(ANALYST)
 def view_person(request: Request) -> Any:
     """The 360 view by `?id=`, for ids a path cannot carry."""
     found = request.app.state.store.person(site_param(request), _person_id(request))

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from collector.access import UNAUTHORIZED
 from collector.app import create_app
 from collector.auth import COOKIE, session_cookie
 from collector.store import SQLiteStore
@@ -49,7 +50,7 @@ def test_every_api_route_refuses_without_the_token_or_a_valid_session(client: Cl
     for method, path in requests:
         answer = client.http.request(method, path, headers=headers)
         assert answer.status_code == 401, (method, path, answer.text)
-        assert answer.json() == {"error": "admin token required (Authorization: Bearer <token>)"}
+        assert answer.json() == {"error": UNAUTHORIZED}
 
 
 def test_the_token_and_a_login_session_both_open_the_api(client: Client) -> None:

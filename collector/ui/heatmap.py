@@ -8,8 +8,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
+from collector.access import VIEWER, page
 from collector.ui import shell
-from collector.ui.pages import protected
 from collector.ui.security import page_headers
 
 STATIC = shell.STATIC
@@ -48,4 +48,4 @@ async def heatmaps(request: Request) -> Response:
     return HTMLResponse(page_html(), headers=headers)
 
 
-routes = [Route("/heatmaps", protected(heatmaps))]
+routes = [Route("/heatmaps", page(VIEWER)(heatmaps))]

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from html import escape
-from urllib.parse import quote
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
+from collector.access import ANALYST, page
 from collector.ui import shell
-from collector.ui.login import logged_in
 from collector.ui.security import page_headers
 
 STATIC = shell.STATIC
@@ -31,10 +30,8 @@ def player_html(session_id: str) -> str:
 </body></html>"""
 
 
+@page(ANALYST)
 async def replay_page(request: Request) -> Response:
-    if not logged_in(request):
-        target = quote(request.url.path, safe="")
-        return RedirectResponse(f"/login?next={target}", 303)
     # The player posts nothing, so the whole page (and the frame it rebuilds recordings in)
     # sends no Referer anywhere.
     headers = page_headers(embeddable=True, recorded=True, referrer="no-referrer")

@@ -447,6 +447,61 @@ def m014_events_type_ts_session(db: Database) -> None:
     )
 
 
+@migrations()
+def m015_teams(db: Database) -> None:
+    """People with a password and a role per site, single-use invites, API keys (stored as their
+    SHA-256 only), read-only share links and scheduled e-mail reports (docs/security.md)."""
+    db.executescript(
+        """
+        CREATE TABLE accounts (
+            id INTEGER PRIMARY KEY,
+            email TEXT NOT NULL UNIQUE,
+            password_hash TEXT,
+            created_at INTEGER NOT NULL
+        );
+        -- site_id '*' is every site, present and future.
+        CREATE TABLE memberships (
+            account_id INTEGER NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+            site_id TEXT NOT NULL,
+            role TEXT NOT NULL,
+            PRIMARY KEY (account_id, site_id)
+        ) WITHOUT ROWID;
+        CREATE TABLE invites (
+            token_hash TEXT PRIMARY KEY,
+            account_id INTEGER NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+            expires_at INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE api_keys (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            key_hash TEXT NOT NULL UNIQUE,
+            role TEXT NOT NULL,
+            site_id TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            revoked_at INTEGER
+        );
+        CREATE TABLE share_links (
+            id TEXT PRIMARY KEY,
+            site_id TEXT NOT NULL,
+            view TEXT NOT NULL,
+            params TEXT NOT NULL,
+            people INTEGER NOT NULL DEFAULT 0,
+            created_at INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL,
+            revoked_at INTEGER
+        ) WITHOUT ROWID;
+        CREATE TABLE schedules (
+            id INTEGER PRIMARY KEY,
+            site_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            recipients TEXT NOT NULL,
+            settings TEXT NOT NULL,
+            last_sent INTEGER NOT NULL DEFAULT 0
+        );
+        """
+    )
+
+
 def migrate(db: Database) -> None:
     """Bring the schema up to date; safe to run on every start."""
     migrations.apply(db)
