@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from collector import api, heatmap_api, ingest, openapi, privacy, replay_api, ui
+from collector import api, heatmap_api, ingest, openapi, privacy, replay_api, teams_api, ui
 from collector.access import own_check, public, public_mount
 from collector.auth import bearer_ok
 from collector.config import Settings
@@ -27,6 +27,7 @@ from collector.limits import RateLimiter
 from collector.metrics import Metrics
 from collector.replay_limits import ReplayLedger
 from collector.store import Store, StoreFault, open_store
+from collector.ui import teams as ui_teams
 from collector.ui.replay import routes as replay_page_routes
 
 log = logging.getLogger("trailmark")
@@ -162,8 +163,10 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
         *heatmap_api.routes,  # before api and ui: its /heatmaps page replaces the placeholder
         *openapi.routes,
         *privacy.routes,
+        *teams_api.routes,
         *api.routes,
         *(public_mount(route) for route in demo_shop.routes(settings)),
+        *ui_teams.routes,
         *ui.routes,
     ]
     app = Starlette(

@@ -56,11 +56,14 @@ def serve(host: str, port: int, store: str | None, db: str | None, geoip: str | 
         token, token_note = _stored_admin_token(kept, token_file(settings.store_url))
         settings = dataclasses.replace(settings, admin_token=token)
     base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+    owner_note = _first_owner(kept, base)
     if demo:
         kept.add_site(DEMO_SITE, "Demo shop", key=DEMO_KEY)
         _seed_demo_once(kept, base)
     click.echo(f"Trailmark collector on {base}  (store {settings.store_url})")
     click.echo(f"  admin token : {token_note}")
+    if owner_note:
+        click.echo(f"  sign in     : {owner_note}")
     click.echo(f"  proxies     : {_proxies_note(settings)}")
     click.echo(f"  geo         : {settings.geoip or 'off (no --geoip / TRAILMARK_GEOIP: geo fields stay empty)'}")
     for site in kept.sites():
@@ -93,9 +96,26 @@ def _stored_admin_token(store: Store, path: Path) -> tuple[str, str]:
         with os.fdopen(fd, "w") as file:
             os.fchmod(fd, 0o600)  # the mode given to open() only applies to a new file
             file.write(token + "\n")
-    if token == fresh:
-        return token, f"{token}  (new: shown this once; also in {path}, mode 0600)"
-    return token, f"in {path} (not printed; set TRAILMARK_ADMIN_TOKEN to choose one)"
+    return token, f"in {path} (an owner key for automation; not printed; set TRAILMARK_ADMIN_TOKEN to choose one)"
+
+
+def _first_owner(store: Store, base: str) -> str | None:
+    """Until someone has a password, a single-use link that lets the owner choose one.
+
+    Each start makes a new link and voids the one before, so a link left in old logs opens
+    nothing; once a password is set, nothing is printed.
+    """
+    from collector.ui.login import make_invite
+
+    people = store.accounts()
+    if any(p["active"] for p in people):
+        return None
+    email = os.environ.get("TRAILMARK_OWNER_EMAIL", "").strip().lower() or "owner@localhost"
+    owner = next((p for p in people if p["email"] == email), None)
+    if people and owner is None:
+        return None  # invites are out, for other people: an owner made them, and has the token
+    link = make_invite(store, email, {"*": "owner"})
+    return f"{base}/invite/{link}  (once: choose a password for {email}, the owner of every site)"
 
 
 def _proxies_note(settings: Settings) -> str:
@@ -217,3 +237,80 @@ main.add_command(maintenance.backup)
 
 if __name__ == "__main__":
     main()
+
+
+ROLE_CHOICE = click.Choice(["viewer", "analyst", "owner"])
+
+
+@main.group()
+def keys() -> None:
+    """API keys for automation: each has a role on one site or on every site ('*')."""
+
+
+@keys.command("add")
+@click.option("--name", required=True, help="What the key is for, e.g. 'nightly export'.")
+@click.option("--role", type=ROLE_CHOICE, default="viewer", show_default=True)
+@click.option("--site", "site_id", default="*", show_default=True, help="A site id, or * for every site.")
+@store_options
+def keys_add(name: str, role: str, site_id: str, store: str | None, db: str | None) -> None:
+    """Make a key and print it once (the store keeps its SHA-256 only)."""
+    from collector.auth import key_hash, new_api_key
+
+    kept = _store(store, db)
+    if site_id != "*" and site_id not in {s.id for s in kept.sites()}:
+        raise click.ClickException(f"no site {site_id!r} (see `trailmark sites list`)")
+    key = new_api_key()
+    made = kept.add_api_key(name, key_hash(key), role, site_id)
+    click.echo(f"key {made['id']} ({role} on {'every site' if site_id == '*' else site_id}): {key}")
+    click.echo("  shown this once: send it as `Authorization: Bearer <key>`")
+
+
+@keys.command("list")
+@store_options
+def keys_list(store: str | None, db: str | None) -> None:
+    """The keys, revoked ones marked (never the keys themselves: they are not kept)."""
+    for key in _store(store, db).api_keys():
+        state = "revoked" if key["revoked"] else "active"
+        click.echo(f"{key['id']}\t{key['name']}\t{key['role']}\t{key['site']}\t{state}")
+
+
+@keys.command("revoke")
+@click.argument("key_id", type=int)
+@store_options
+def keys_revoke(key_id: int, store: str | None, db: str | None) -> None:
+    """Revoke a key: it stops working at once."""
+    if not _store(store, db).revoke_api_key(key_id):
+        raise click.ClickException(f"no active key {key_id}")
+    click.echo(f"key {key_id} revoked")
+
+
+@main.group()
+def members() -> None:
+    """People who sign in to the dashboard, with a role per site."""
+
+
+@members.command("invite")
+@click.argument("email")
+@click.option("--role", type=ROLE_CHOICE, default="viewer", show_default=True)
+@click.option("--site", "site_id", default="*", show_default=True, help="A site id, or * for every site.")
+@click.option("--base-url", default="http://127.0.0.1:8000", show_default=True, help="Where the dashboard is reached.")
+@store_options
+def members_invite(email: str, role: str, site_id: str, base_url: str, store: str | None, db: str | None) -> None:
+    """Give EMAIL a role and print a single-use link to choose a password (or a new one)."""
+    from collector.ui.login import make_invite
+
+    kept = _store(store, db)
+    if site_id != "*" and site_id not in {s.id for s in kept.sites()}:
+        raise click.ClickException(f"no site {site_id!r} (see `trailmark sites list`)")
+    token = make_invite(kept, email, {site_id: role})
+    click.echo(f"{base_url.rstrip('/')}/invite/{token}")
+    click.echo(f"  once, within 7 days: {email.strip().lower()} chooses a password ({role} on {site_id})")
+
+
+@members.command("list")
+@store_options
+def members_list(store: str | None, db: str | None) -> None:
+    """Everyone with an account and their roles."""
+    for person in _store(store, db).accounts():
+        roles = ", ".join(f"{role} on {site}" for site, role in sorted(person["roles"].items())) or "no role"
+        click.echo(f"{person['id']}\t{person['email']}\t{'active' if person['active'] else 'invited'}\t{roles}")

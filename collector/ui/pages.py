@@ -82,13 +82,13 @@ async def session_page(request: Request) -> Response:
 
 overview = simple("overview", "Overview", OVERVIEW)
 sessions = simple("sessions", "Sessions", SESSIONS, ANALYST)
-funnels = simple("funnels", "Funnels", FUNNELS)
+funnels = simple("funnels", "Funnels", FUNNELS, ANALYST)
 paths = simple("paths", "Paths", PATHS)
 retention = simple("retention", "Retention", SECTION)
 commerce = simple("commerce", "Commerce", SECTION)
 surveys = simple("surveys", "Surveys", SECTION)
 people = simple("people", "People", SECTION, ANALYST)
-segments = simple("segments", "Segments", SECTION)
+segments = simple("segments", "Segments", SECTION, ANALYST)
 settings = simple("settings", "Settings", SECTION, OWNER)
 # Only reached when no heatmap viewer answers /heatmaps first (ui.routes come last in app.py).
 heatmaps_placeholder = simple("heatmaps", "Heatmaps", HEATMAPS_MISSING)

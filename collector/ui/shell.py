@@ -23,6 +23,10 @@ NAV = [
     ("/people", "people", "People"),
     ("/segments", "segments", "Segments"),
     ("/settings", "settings", "Settings"),
+    ("/members", "members", "Members"),
+    ("/keys", "keys", "API keys"),
+    ("/shares", "shares", "Share links"),
+    ("/reports", "reports", "Reports"),
 ]
 
 LOGO = (

@@ -64,7 +64,8 @@ def delete_account(conn: sqlite3.Connection, account_id: int) -> bool:
 
 def add_invite(conn: sqlite3.Connection, token_hash: str, account_id: int, expires_at: int) -> None:
     with transaction(conn):
-        conn.execute("DELETE FROM invites WHERE expires_at < ?", (_now(),))
+        # Only the newest link of an account works: an older one, unused in some log, is void.
+        conn.execute("DELETE FROM invites WHERE expires_at < ? OR account_id = ?", (_now(), account_id))
         conn.execute("INSERT INTO invites (token_hash, account_id, expires_at) VALUES (?, ?, ?)",
                      (token_hash, account_id, expires_at))
 
