@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,7 +16,6 @@ from starlette.testclient import TestClient
 from collector.access import OWN_CHECK, PUBLIC, UNAUTHORIZED
 from collector.app import create_app
 from collector.auth import COOKIE, RANK, key_hash, session_cookie
-from collector.store import SQLiteStore
 from collector.ui.login import hash_password
 from tests.conftest import ADMIN_TOKEN, make_settings, make_store
 
