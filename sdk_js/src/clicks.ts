@@ -21,6 +21,7 @@ export function markRage(recent: Hit[], h: Hit): Hit[] {
 /** Offset of v inside [a, a + n] as a fraction 0..1. */
 export const within = (v: number, a: number, n: number): number => (n > 0 ? Math.max(0, Math.min(1, (v - a) / n)) : 0);
 
+const MASK = "[data-tm-mask],.tm-mask";
 const FORM = /^(INPUT|SELECT|TEXTAREA|OPTION)$/;
 
 export function clicks(t: Tracker, clickOn: boolean, outbound: boolean): void {
@@ -50,11 +51,13 @@ export function clicks(t: Tracker, clickOn: boolean, outbound: boolean): void {
       const link = raw.closest("a[href]") as HTMLAnchorElement | null;
       const href = link ? cleanUrl(link.href) : undefined;
       if (outbound && link && /^http/.test(href!) && link.host != location.host) t.emit("track", { name: "outbound", props: { href } });
-      if (!clickOn) return;
+      // the site's own element.click() or dispatchEvent (untrusted) and a click without a pointer
+      // (keyboard: detail 0 at 0,0) are no visitor's click on a place of the page: no heatmap click
+      if (!clickOn || !(e.isTrusted && e.detail)) return;
       const r = el.getBoundingClientRect();
       const [dw, dh] = docSize();
-      // the text of form fields is never read: it may be what the visitor typed
-      const text = FORM.test(el.tagName) || (el as HTMLElement).isContentEditable ? "" : ((el as HTMLElement).innerText || "").replace(/\s+/g, " ").trim().slice(0, 100);
+      // the text of form fields is never read (it may be what the visitor typed), nor masked text in or around el
+      const text = FORM.test(el.tagName) || (el as HTMLElement).isContentEditable || el.closest(MASK) || el.querySelector(MASK) ? "" : ((el as HTMLElement).innerText || "").replace(/\s+/g, " ").trim().slice(0, 100);
       const h: Hit = {
         ts: Date.now(),
         url: cleanUrl(location.href),
@@ -68,7 +71,6 @@ export function clicks(t: Tracker, clickOn: boolean, outbound: boolean): void {
         ry: within(e.clientY, r.top, r.height),
         dw,
         dh,
-        rage: false,
       };
       recent = markRage(recent, h);
       // dead: no DOM change, navigation, scroll or focus change within HOLD_MS of the click
