@@ -83,6 +83,32 @@ function withoutReferrer(build) {
   }
 }
 
+// Viewport-height units in the recorded page's CSS. The frame shows the whole page at once, so it
+// is as tall as the page: left alone, `height: 100vh` would become the page's height (a 3,800 px
+// hero pushing everything below it down), so they are pinned to the recorded viewport in px. A
+// number glued to a word or a dash before it (`img-100vh.png`) is no length and stays.
+const VIEWPORT_UNITS = /(?<![\w.-])(-?\d*\.?\d+)(s|l|d)?(vh|vmin|vmax)\b/g;
+
+/** CSS text with vh/svh/lvh/dvh/vmin/vmax lengths replaced by px for a `width` x `height` viewport. */
+export function pinViewportUnits(css, width, height) {
+  return css.replace(VIEWPORT_UNITS, (_, n, _kind, unit) => {
+    const base = unit === "vh" ? height : unit === "vmin" ? Math.min(width, height) : Math.max(width, height);
+    return `${Math.round(Number(n) * base) / 100}px`;
+  });
+}
+
+/** Pin the viewport units of every <style> and style attribute of the rebuilt page (see above). */
+function pinViewport(doc, width, height) {
+  const has = /\d(s|l|d)?(vh|vmin|vmax)\b/;
+  for (const style of doc.querySelectorAll("style")) {
+    if (has.test(style.textContent)) style.textContent = pinViewportUnits(style.textContent, width, height);
+  }
+  for (const el of doc.querySelectorAll("[style]")) {
+    const text = el.getAttribute("style");
+    if (has.test(text)) el.setAttribute("style", pinViewportUnits(text, width, height));
+  }
+}
+
 /** Rebuild the snapshot in a sandboxed iframe (no allow-scripts); resolves to its document or null. */
 async function rebuild(stage, found) {
   const vendor = window.TrailmarkHeatmapVendor;
@@ -98,6 +124,7 @@ async function rebuild(stage, found) {
   iframe.style.width = `${width}px`;
   iframe.style.height = `${recorded.height}px`;
   const doc = iframe.contentDocument;
+  pinViewport(doc, width, recorded.height);
   // Let recorded styles and images settle before measuring the page's full height.
   await new Promise((resolve) => setTimeout(resolve, 250));
   let height = clampSize(width, Math.max(doc.documentElement.scrollHeight, doc.body ? doc.body.scrollHeight : 0)).height;
@@ -148,6 +175,8 @@ function fit(stage, width, height) {
   stage.style.width = `${width}px`;
   stage.style.height = `${height}px`;
   stage.style.transform = scale < 1 ? `scale(${scale})` : "";
+  // a phone's page is narrow and tall: shown whole, the dashboard page scrolls, not a box inside it
+  $("#hm-scroller").classList.toggle("hm-whole", state.device === "mobile");
   const sizer = $("#hm-sizer");
   sizer.style.width = `${Math.ceil(width * scale)}px`;
   sizer.style.height = `${Math.ceil(height * scale)}px`;
