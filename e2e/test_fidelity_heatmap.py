@@ -109,7 +109,8 @@ def test_a_100vh_hero_keeps_its_recorded_height_and_heat_stays_on_the_element(
     whole = """() => { const s = document.getElementById('hm-scroller');
         const doc = document.querySelector('#hm-stage iframe').contentDocument;
         const scale = Number(document.getElementById('hm-stage').dataset.scale);
-        return [s.scrollHeight <= s.clientHeight + 1, s.clientHeight >= Math.floor(doc.documentElement.scrollHeight * scale)]; }"""
+        return [s.scrollHeight <= s.clientHeight + 1,
+                s.clientHeight >= Math.floor(doc.documentElement.scrollHeight * scale)]; }"""
     for dashboard_width in (1700, 390):
         page = open_viewer(browser, server, "/hero.html", "mobile", width=dashboard_width)
         assert page.evaluate(whole) == [True, True], dashboard_width
