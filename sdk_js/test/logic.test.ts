@@ -10,7 +10,7 @@ import { cls, inp } from "../src/vitals";
 /** A tiny element tree: enough DOM for the selector, built from (tag, attrs, children). */
 function el(tag: string, attrs: Record<string, string> = {}, kids: El[] = []): El {
   const e: El = {
-    tagName: tag.toUpperCase(),
+    localName: tag,
     id: attrs.id || "",
     parentElement: null,
     children: kids,
