@@ -118,3 +118,64 @@ def test_a_100vh_hero_keeps_its_recorded_height_and_heat_stays_on_the_element(
             page.context.close()
     page.screenshot(path=str(SCREENSHOTS / "fidelity_hero_mobile_on_phone.png"), full_page=True)
     page.context.close()
+
+
+# The stage position of an element inside the moment view's replay frame, and the heat there.
+MOMENT_BOX = """sel => {
+  const stage = document.getElementById('hm-stage');
+  const frame = stage.querySelector('.hm-moment iframe');
+  const el = frame && frame.contentDocument.querySelector(sel);
+  if (!el) return null;
+  const scale = Number(stage.dataset.scale) || 1;
+  const s = stage.getBoundingClientRect(), f = frame.getBoundingClientRect(), b = el.getBoundingClientRect();
+  const k = f.width / frame.offsetWidth / scale;
+  const left = (f.left - s.left) / scale + b.left * k, top = (f.top - s.top) / scale + b.top * k;
+  const ctx = document.getElementById('hm-canvas').getContext('2d');
+  const alpha = ctx.getImageData(Math.round(left + b.width * k / 2), Math.round(top + b.height * k / 2), 1, 1).data[3];
+  return {left, top, width: b.width * k, height: b.height * k, alpha};
+}"""
+
+
+def test_an_element_that_appeared_after_load_is_shown_as_it_stood_when_clicked(
+    browser: Browser, collector_server: Any
+) -> None:
+    server = collector_server
+    with fidelity_site(server.url, server.key) as site:
+        context = browser.new_context(viewport={"width": 1280, "height": 800})
+        page = context.new_page()
+        page.goto(site.url + "/app.html")
+        page.wait_for_function("window.trailmark && window.trailmark._replay === true")
+        page.wait_for_timeout(300)
+        page.click("#open")
+        page.wait_for_timeout(900)  # the menu has slid in
+        live = page.evaluate("() => { const b = document.querySelector('#menu-pricing').getBoundingClientRect();"
+                             " return {left: b.left, top: b.top, width: b.width, height: b.height}; }")
+        page.click("#menu-pricing")
+        page.wait_for_timeout(1200)
+        page.goto("about:blank")
+        context.close()
+    wait_until("the clicks are stored", lambda: len(server.rows("SELECT id FROM events WHERE type = 'click'")) == 2)
+
+    page = open_viewer(browser, server, "/app.html", "desktop")
+    # the menu item is not on the load snapshot: listed as such, and no heat on what lies at its
+    # page position there (the content under the menu)
+    shown = page.eval_on_selector_all("[data-show]", "bs => bs.map(b => b.dataset.show)")
+    assert shown == ["#menu-pricing"]
+    x, y = live["left"] + live["width"] / 2, live["top"] + live["height"] / 2
+    alpha = page.evaluate("([x, y]) => document.getElementById('hm-canvas').getContext('2d')"
+                          ".getImageData(x, y, 1, 1).data[3]", [round(x), round(y)])
+    assert alpha == 0
+    page.click("[data-show='#menu-pricing']")
+    page.wait_for_selector("body[data-heatmap='moment']")
+    assert "#menu-pricing as the page stood when it was clicked" in page.inner_text("#hm-status")
+    got = page.evaluate(MOMENT_BOX, "#menu-pricing")
+    assert got is not None
+    assert max(abs(got["left"] - live["left"]), abs(got["top"] - live["top"])) <= 1, (got, live)
+    assert got["alpha"] > 0
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.locator(".hm-layout").screenshot(path=str(SCREENSHOTS / "fidelity_moment_menu.png"))
+    # an element nobody clicked in a recorded session: said plainly
+    page.goto(f"{server.url}/heatmaps?site=test&hm_page=/app.html&hm_device=desktop&kind=click&hm_moment=%23nope")
+    page.wait_for_selector("body[data-heatmap='moment']")
+    assert page.inner_text("#hm-status").startswith("#nope: no clicks on this element in this range.")
+    page.context.close()
