@@ -177,16 +177,23 @@ function cellPoints(cells, grid, box) {
   return cells.map(([gx, gy, n]) => [box.left + ((gx + 0.5) / grid) * box.width, box.top + ((gy + 0.5) / grid) * box.height, n]);
 }
 
-/** The rrweb player bundle (the replay page's), loaded only when a moment is shown. */
-function loadPlayer() {
-  if (window.rrwebPlayer) return Promise.resolve(window.rrwebPlayer);
+/** A script of ours by its path next to this file, loaded once. */
+function loadScript(path) {
   return new Promise((resolve, reject) => {
-    document.head.append(h("link", { rel: "stylesheet", href: new URL("./vendor/rrweb-player.min.css", import.meta.url).href }));
-    const script = h("script", { src: new URL("./vendor/rrweb-player.min.js", import.meta.url).href });
-    script.addEventListener("load", () => resolve(window.rrwebPlayer));
-    script.addEventListener("error", () => reject(new Error("the replay player failed to load")));
+    const script = h("script", { src: new URL(path, import.meta.url).href });
+    script.addEventListener("load", resolve);
+    script.addEventListener("error", () => reject(new Error(`${path} failed to load`)));
     document.head.append(script);
   });
+}
+
+/** The replay page's player (rrweb-player and replay.js), loaded only when a moment is shown. */
+async function loadPlayer() {
+  if (!window.rrwebPlayer) {
+    document.head.append(h("link", { rel: "stylesheet", href: new URL("./vendor/rrweb-player.min.css", import.meta.url).href }));
+    await Promise.all([loadScript("./vendor/rrweb-player.min.js"), loadScript("./replay.js")]);
+  }
+  return window.rrwebPlayer;
 }
 
 /** The recording of a session from its start up to `ts` (page by page, as the replay page loads it). */
@@ -230,7 +237,7 @@ async function showMoment(stage, canvas, data, sel) {
   }));
   player.goto(Math.max(0, moment.ts - events[0].timestamp), false);
   await new Promise((resolve) => setTimeout(resolve, 300)); // recorded styles and images settle
-  finishAnimations(player.getReplayer(), events, moment.ts);
+  window.TrailmarkReplay.settleAnimations(player.getReplayer(), events, moment.ts);
   const frame = holder.querySelector("iframe");
   fit(stage, width, height);
   sizeCanvas(canvas, width, height);
@@ -246,39 +253,6 @@ async function showMoment(stage, canvas, data, sel) {
   drawHeat(canvas, cellPoints(el.cells, data.grid, at));
   document.body.dataset.moment = sel;
   return `${sel} as the page stood when it was clicked (${new Date(moment.ts).toLocaleString()}): ${fmt.int(el.count)} clicks in the range.`;
-}
-
-/**
- * After a jump, CSS animations and transitions in the rebuilt page start from their first frame:
- * rrweb applies the DOM state at once, as if every node had just been inserted. Each one is set to
- * where it would be had the recording played through: the time since the last recorded change
- * (insertion or attribute change) of its element or an ancestor.
- */
-export function finishAnimations(replayer, events, ts) {
-  const doc = replayer && replayer.iframe && replayer.iframe.contentDocument;
-  if (!doc || !doc.getAnimations) return;
-  const touched = new Map();
-  const mark = (id, t) => touched.set(id, t);
-  const walk = (node, t) => {
-    if (!node) return;
-    mark(node.id, t);
-    for (const child of node.childNodes || []) walk(child, t);
-  };
-  for (const e of events) {
-    if (e.timestamp > ts) break;
-    if (e.type === 2) walk(e.data.node, e.timestamp);
-    if (e.type !== 3 || e.data.source !== 0) continue;
-    for (const add of e.data.adds || []) walk(add.node, e.timestamp);
-    for (const attr of e.data.attributes || []) mark(attr.id, e.timestamp);
-  }
-  const mirror = replayer.getMirror();
-  for (const animation of doc.getAnimations()) {
-    let since = 0;
-    for (let node = animation.effect && animation.effect.target; node; node = node.parentNode) {
-      since = Math.max(since, touched.get(mirror.getId(node)) || 0);
-    }
-    if (since) animation.currentTime = Math.max(0, ts - since);
-  }
 }
 
 /** Show the page at its recorded width, scaled down (never up) to the panel's width. */
