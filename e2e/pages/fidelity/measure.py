@@ -11,7 +11,8 @@ from typing import Any
 TOLERANCE = 24
 
 _COMPARE = """async ([a, b, tolerance]) => {
-  const load = (src) => new Promise((ok, fail) => { const i = new Image(); i.onload = () => ok(i); i.onerror = fail; i.src = src; });
+  const load = (src) => new Promise((ok, fail) => {
+    const i = new Image(); i.onload = () => ok(i); i.onerror = fail; i.src = src; });
   const [ia, ib] = await Promise.all([load(a), load(b)]);
   const w = Math.min(ia.width, ib.width), h = Math.min(ia.height, ib.height);
   const pixels = (img) => { const c = document.createElement('canvas'); c.width = w; c.height = h;
