@@ -70,3 +70,30 @@ def test_a_jump_shows_entrance_animations_as_they_stood(browser: Browser, collec
     share = pixel_diff(browser, live, replay_frame_png(page))
     assert share <= 0.01, f"{share:.2%} of pixels differ from the live page"
     page.context.close()
+
+
+def test_a_multi_layer_background_keeps_its_sizes(browser: Browser, collector_server: Any) -> None:
+    server = collector_server
+    with fidelity_site(server.url, server.key) as site:
+        context = browser.new_context(viewport=LIVE)
+        page = context.new_page()
+        page.goto(site.url + "/layers.html")
+        page.wait_for_function("window.trailmark && window.trailmark._replay === true")
+        page.wait_for_timeout(500)
+        moment = page.evaluate("Date.now()")
+        live = page.screenshot()
+        sizes = page.evaluate("['hero', 'band'].map(id => getComputedStyle(document.getElementById(id)).backgroundSize)")
+        page.goto("about:blank")
+        context.close()
+    assert sizes == ["cover, cover", "24px 24px, 24px 24px"]  # what the page asks for, live
+    session_id = wait_until("the recording is stored",
+                            lambda: server.rows("SELECT session_id FROM replay_chunks LIMIT 1"))[0]["session_id"]
+
+    page = player(browser, server, session_id)
+    jump(page, moment)
+    replayed = page.evaluate("""() => { const d = document.querySelector('#replay iframe').contentDocument;
+        return ['hero', 'band'].map(id => getComputedStyle(d.getElementById(id)).backgroundSize); }""")
+    assert replayed == sizes
+    share = pixel_diff(browser, live, replay_frame_png(page))
+    assert share <= 0.01, f"{share:.2%} of pixels differ from the live page"
+    page.context.close()
