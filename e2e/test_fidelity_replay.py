@@ -82,7 +82,8 @@ def test_a_multi_layer_background_keeps_its_sizes(browser: Browser, collector_se
         page.wait_for_timeout(500)
         moment = page.evaluate("Date.now()")
         live = page.screenshot()
-        sizes = page.evaluate("['hero', 'band'].map(id => getComputedStyle(document.getElementById(id)).backgroundSize)")
+        sizes = page.evaluate("['hero', 'band'].map(id =>"
+                              " getComputedStyle(document.getElementById(id)).backgroundSize)")
         page.goto("about:blank")
         context.close()
     assert sizes == ["cover, cover", "24px 24px, 24px 24px"]  # what the page asks for, live
