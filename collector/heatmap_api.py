@@ -53,7 +53,7 @@ def snapshot(request: Request) -> Any:
     return found
 
 
-@admin
+@api(ANALYST)
 def moment(request: Request) -> Any:
     """Where to rebuild the page as it stood when an element was clicked: a session and its time."""
     scope = _scope(request)

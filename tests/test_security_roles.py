@@ -33,12 +33,20 @@ EXPECTED = {
     ("GET", "/api/sessions/{id}"): "analyst", ("GET", "/api/sessions/{id}/replay"): "analyst",
     ("GET", "/api/persons"): "analyst", ("GET", "/api/persons/{id}"): "analyst", ("GET", "/api/person"): "analyst",
     ("GET", "/api/rejected"): "analyst", ("GET", "/api/heatmap/snapshot"): "analyst",
+    ("GET", "/api/heatmap/moment"): "analyst",
     ("DELETE", "/api/persons/{id}"): "owner", ("DELETE", "/api/person"): "owner",
     ("GET", "/api/persons/{id}/export"): "owner", ("GET", "/api/person/export"): "owner",
     ("GET", "/overview"): "viewer", ("GET", "/sessions"): "analyst", ("GET", "/sessions/{id}"): "analyst",
     ("GET", "/sessions/{id}/replay"): "analyst", ("GET", "/people"): "analyst", ("GET", "/people/{id}"): "analyst",
     ("GET", "/settings"): "owner", ("GET", "/login"): PUBLIC, ("POST", "/login"): PUBLIC,
     ("POST", "/v1/batch"): PUBLIC, ("GET", "/metrics"): OWN_CHECK, ("GET", "/healthz"): PUBLIC,
+    ("GET", "/api/me"): "viewer", ("GET", "/api/members"): "owner", ("POST", "/api/members"): "owner",
+    ("DELETE", "/api/members/{id}"): "owner", ("GET", "/api/keys"): "owner", ("POST", "/api/keys"): "owner",
+    ("DELETE", "/api/keys/{id}"): "owner", ("GET", "/api/shares"): "owner", ("POST", "/api/shares"): "owner",
+    ("DELETE", "/api/shares/{id}"): "owner", ("GET", "/api/shared/{token}"): PUBLIC,
+    ("GET", "/share/{token}"): PUBLIC, ("GET", "/invite/{token}"): PUBLIC, ("POST", "/invite"): PUBLIC,
+    ("GET", "/members"): "owner", ("GET", "/keys"): "owner", ("GET", "/shares"): "owner",
+    ("GET", "/reports"): "owner",
 }
 
 
