@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import logging
@@ -16,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from collector import api, heatmap_api, ingest, openapi, privacy, replay_api, teams_api, ui
+from collector import api, heatmap_api, ingest, openapi, privacy, replay_api, reports, teams_api, ui
 from collector.access import own_check, public, public_mount
 from collector.auth import bearer_ok
 from collector.config import Settings
@@ -144,9 +145,12 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         store.start()
+        sender = asyncio.create_task(reports.loop(store, settings.smtp_url)) if settings.smtp_url else None
         try:
             yield
         finally:
+            if sender is not None:
+                sender.cancel()
             store.close()
             enricher.close()
 

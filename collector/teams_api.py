@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import smtplib
 import time
 from typing import Any
 
@@ -274,7 +275,90 @@ def shared(request: Request) -> Any:
     return json_response(shared_data(request, share), headers={"Cache-Control": "private, no-store"})
 
 
+# -- scheduled reports and alerts ---------------------------------------------------------------
+
+class NewSchedule(msgspec.Struct, forbid_unknown_fields=True):
+    kind: str  # report or alert
+    recipients: list[str]
+    site: str | None = None
+    period: str = "weekly"  # a report's
+    metric: str | None = None  # an alert's, with one or more of above, below, change
+    above: float | None = None
+    below: float | None = None
+    change: float | None = None
+
+
+@api(OWNER)
+def schedules(request: Request) -> Any:
+    return {"schedules": request.app.state.store.schedules(site_param(request)),
+            "smtp": request.app.state.settings.smtp_url is not None}
+
+
+@api_post(OWNER)
+def add_schedule(request: Request, body: bytes) -> Any:
+    from collector.reports import ALERT_METRICS, PERIODS
+
+    ask = decode_json(body, NewSchedule)
+    site_id = ask.site or site_param(request)
+    site_settings(request, site_id)
+    recipients = [r.strip().lower() for r in ask.recipients]
+    if not 1 <= len(recipients) <= 20 or not all(EMAIL.fullmatch(r) for r in recipients):
+        raise ClientError(400, "recipients must be 1 to 20 e-mail addresses")
+    if ask.kind == "report":
+        if ask.period not in PERIODS:
+            raise ClientError(400, f"period must be one of {', '.join(PERIODS)}")
+        settings: dict[str, Any] = {"period": ask.period}
+    elif ask.kind == "alert":
+        if ask.metric not in ALERT_METRICS:
+            raise ClientError(400, f"metric must be one of {', '.join(ALERT_METRICS)}")
+        if ask.above is None and ask.below is None and ask.change is None:
+            raise ClientError(400, "an alert needs above, below or change (a share such as 0.3)")
+        if ask.change is not None and not 0 < ask.change <= 10:
+            raise ClientError(400, "change is a share above 0, such as 0.3 for 30%")
+        settings = {"metric": ask.metric, "above": ask.above, "below": ask.below, "change": ask.change}
+    else:
+        raise ClientError(400, "kind must be report or alert")
+    return request.app.state.store.add_schedule(site_id, ask.kind, recipients, settings)
+
+
+@api_post(OWNER)
+def delete_schedule(request: Request, body: bytes) -> Any:
+    schedule_id = _id(request)
+    if not request.app.state.store.delete_schedule(site_param(request), schedule_id):
+        raise ClientError(404, f"no report or alert {schedule_id} on this site")
+    return {"deleted": schedule_id}
+
+
+@api_post(OWNER)
+def send_schedule(request: Request, body: bytes) -> Any:
+    """Send one report or alert now (an alert only if its rule holds), to check the set-up."""
+    from collector.reports import Smtp, alert, report
+
+    schedule_id, site_id = _id(request), site_param(request)
+    store: Store = request.app.state.store
+    found = next((s for s in store.schedules(site_id) if s["id"] == schedule_id), None)
+    if found is None:
+        raise ClientError(404, f"no report or alert {schedule_id} on this site")
+    smtp_url = request.app.state.settings.smtp_url
+    if smtp_url is None:
+        raise ClientError(409, "no SMTP server is set: TRAILMARK_SMTP_URL (docs/dashboard.md)")
+    now = time.time()
+    mail = report(store, site_id, found["settings"]["period"], now) if found["kind"] == "report" \
+        else alert(store, found, now)
+    if mail is None:
+        return {"sent": False, "why": "the alert's rule does not hold for yesterday"}
+    try:
+        Smtp.parse(smtp_url).send(found["recipients"], *mail)
+    except (OSError, smtplib.SMTPException) as exc:
+        raise ClientError(502, f"the SMTP server refused or could not be reached: {exc}") from None
+    return {"sent": True, "subject": mail[0]}
+
+
 routes = [
+    Route("/api/reports", schedules),
+    Route("/api/reports", add_schedule, methods=["POST"]),
+    Route("/api/reports/{id}", delete_schedule, methods=["DELETE"]),
+    Route("/api/reports/{id}/send", send_schedule, methods=["POST"]),
     Route("/api/me", me),
     Route("/api/members", members),
     Route("/api/members", invite, methods=["POST"]),

@@ -46,7 +46,8 @@ EXPECTED = {
     ("DELETE", "/api/shares/{id}"): "owner", ("GET", "/api/shared/{token}"): PUBLIC,
     ("GET", "/share/{token}"): PUBLIC, ("GET", "/invite/{token}"): PUBLIC, ("POST", "/invite"): PUBLIC,
     ("GET", "/members"): "owner", ("GET", "/keys"): "owner", ("GET", "/shares"): "owner",
-    ("GET", "/reports"): "owner",
+    ("GET", "/reports"): "owner", ("GET", "/api/reports"): "owner", ("POST", "/api/reports"): "owner",
+    ("DELETE", "/api/reports/{id}"): "owner", ("POST", "/api/reports/{id}/send"): "owner",
 }
 
 

@@ -389,6 +389,12 @@ class SQLiteStore:
     def schedule_sent(self, schedule_id: int, sent_at: int) -> None:
         self._run(lambda conn: teams.schedule_sent(conn, schedule_id, sent_at))
 
+    def count_events(self, site_id: str, event_type: str, start: int, end: int) -> int:
+        with self.read() as conn:
+            return int(conn.execute(
+                "SELECT count(*) FROM events WHERE site_id = ? AND type = ? AND ts >= ? AND ts < ?",
+                (site_id, event_type, start, end)).fetchone()[0])
+
     def update_site_settings(self, site_id: str, changes: dict[str, object]) -> Site | None:
         """Merge `changes` into a site's settings (a None value removes the key); None for no such site."""
 
