@@ -398,6 +398,23 @@ def m011_fold_clicks_per_group(db: Database) -> None:
     db.execute("DROP TRIGGER IF EXISTS heatmap_click_insert")
 
 
+@migrations()
+def m012_goals(db: Database) -> None:
+    """A site's goals (collector/query/goals.py), and the index the live view reads recent events by."""
+    db.executescript(
+        """
+        CREATE TABLE IF NOT EXISTS goals (
+            id INTEGER PRIMARY KEY,
+            site_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            definition TEXT NOT NULL,
+            created_at INTEGER NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS goals_site ON goals (site_id, id);
+        """
+    )
+
+
 def migrate(db: Database) -> None:
     """Bring the schema up to date; safe to run on every start."""
     migrations.apply(db)
