@@ -18,8 +18,8 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def tables(report: dict[str, Any]) -> list[str]:
-    """The keys of a report that hold a table: a list of objects."""
-    return [k for k, v in report.items() if isinstance(v, list) and v and all(isinstance(r, dict) for r in v)]
+    """The keys of a report that hold a table: a list of objects (an empty one exports no rows)."""
+    return [k for k, v in report.items() if isinstance(v, list) and all(isinstance(r, dict) for r in v)]
 
 
 def flat(row: dict[str, Any], prefix: str = "") -> dict[str, Any]:
