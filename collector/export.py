@@ -84,6 +84,8 @@ def table_csv(report: dict[str, Any], table: str | None) -> str:
         for column in flat(row):
             if column not in columns:
                 columns.append(column)
+    if not columns:  # no rows: nothing says which columns there would be
+        return ""
     writer = Writer(columns)
     return writer.header() + "".join(writer.row(r) for r in rows)
 
