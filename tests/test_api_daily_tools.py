@@ -75,6 +75,8 @@ def test_new_breakdowns_on_the_overview(client: Client) -> None:
     ("campaign=(none)", ["s1", "s2", "s3"]),
     ("clicked=button.buy", ["s3"]),
     ("clicked=a.nothing", []),
+    ("error=TypeError: x is undefined", ["s1", "s3"]),
+    ("error=ReferenceError: y is not defined", ["s2"]),
 ])
 def test_every_breakdown_row_is_a_filter(client: Client, query: str, expected: list[str]) -> None:
     build_daily(client)

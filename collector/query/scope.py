@@ -18,7 +18,7 @@ from collector.schema import EVENT_TYPES
 FILTERS = (
     "country", "region", "device", "browser", "os", "page", "entry", "exit", "referrer", "channel",
     "campaign", "source", "converted", "abandoned", "replay", "frustrated", "min_duration", "user",
-    "visitor", "clicked",
+    "visitor", "clicked", "error",
 )
 # Filters that compare a session column with the value as given; NONE matches an empty column.
 COLUMN_FILTERS = (
@@ -78,6 +78,7 @@ class Filters:
     exits: tuple[str, ...] = ()  # page patterns of the last pageview
     referrers: tuple[str, ...] = ()  # referrer hosts (NONE: no referrer)
     clicked: tuple[str, ...] = ()  # CSS selectors of a clicked element
+    errors: tuple[str, ...] = ()  # messages of a JS error the session had
 
     def __bool__(self) -> bool:
         return any(getattr(self, f.name) for f in fields(self))
@@ -93,6 +94,7 @@ def parse_filters(params: Mapping[str, str]) -> Filters:
     page, entry, exit_ = (params.get(name) for name in PAGE_FILTERS)
     referrer = params.get("referrer")
     clicked = params.get("clicked")
+    error = params.get("error")
     min_duration = params.get("min_duration")
     durations: tuple[float, ...] = ()
     if min_duration:
@@ -106,6 +108,7 @@ def parse_filters(params: Mapping[str, str]) -> Filters:
     one = lambda value: (value,) if value else ()  # noqa: E731
     return Filters(
         columns, one(page), flags, durations, one(entry), one(exit_), one(referrer_host(referrer)), one(clicked),
+        one(error),
     )
 
 

@@ -83,6 +83,13 @@ def filters_sql(filters: Filters, goal: Goal) -> tuple[list[str], list[object]]:
             " AND c.type = 'click' AND c.name = ?)"
         )
         args.append(selector)
+    for message in filters.errors:
+        # an error's message is its `name`
+        where.append(
+            "EXISTS (SELECT 1 FROM events x WHERE x.site_id = s.site_id AND x.session_id = s.id"
+            " AND x.type = 'error' AND x.name = ?)"
+        )
+        args.append(message)
     for page in filters.pages:
         sql, page_args = url_match(page, "p")
         where.append(

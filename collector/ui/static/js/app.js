@@ -22,6 +22,7 @@ export const FILTERS = [
   ["replay", "Has replay", "bool"],
   ["frustrated", "Frustrated", "bool"],
   ["clicked", "Clicked element", "text"],
+  ["error", "JS error", "text"],
 ];
 const FILTER_KEYS = FILTERS.map(([key]) => key);
 const CARRIED = ["site", "from", "to", "segment", "goal", ...FILTER_KEYS];
@@ -446,8 +447,24 @@ export function filterValue(key, value) {
 // their toolbar offers no segment and shows no filter chips, so it never claims what is not applied.
 const UNSCOPED = new Set(["heatmaps"]);
 
+// Pages about the site as a whole, not a range or a filtered set of sessions: their toolbar is the site alone.
+const SITE_ONLY = { live: "Live counts every visitor of the last 30 minutes: dates, segments and filters do not apply here.",
+  goals: "Goals belong to the site; the overview counts their conversions in its range and filters." };
+
 export async function initShell() {
   const { from, to } = range();
+  const siteOnly = SITE_ONLY[document.body.dataset.page];
+  if (siteOnly) {
+    for (const id of ["#f-preset", "#f-from", "#f-to", "#f-segment"]) $(id).closest(".field").hidden = true;
+    $("#f-apply").hidden = true;
+    $("#f-chips").replaceChildren(h("span", { class: "muted", id: "f-unscoped", text: siteOnly }));
+    for (const a of document.querySelectorAll("[data-nav]")) a.href = link(a.getAttribute("href").split("?")[0]);
+    const sites = await siteList;
+    for (const s of sites) $("#f-site").append(h("option", { value: s.id, text: s.name || s.id }));
+    if (params.get("site")) $("#f-site").value = params.get("site");
+    $("#f-site").addEventListener("change", () => navigate({ site: $("#f-site").value }));
+    return;
+  }
   if (UNSCOPED.has(document.body.dataset.page)) {
     $("#f-segment").closest(".field").hidden = true;
     $("#f-chips").replaceChildren(h("span", { class: "muted", id: "f-unscoped",

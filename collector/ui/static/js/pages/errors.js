@@ -21,7 +21,7 @@ page(async () => {
       ["Message", (e) => h("span", { class: "mono", title: e.message, text: e.message }), { cls: "url" }],
       ["Source", (e) => h("span", { title: e.source, text: e.source ? e.source.replace(/^https?:\/\/[^/]+/, "") : "–" }), { cls: "url", opt: true }],
       ["Count", (e) => fmt.int(e.count), { num: true }],
-      ["Sessions", (e) => h("a", { href: link("/sessions", { frustrated: "1" }), text: fmt.int(e.sessions) }), { num: true }],
+      ["Sessions", (e) => h("a", { href: link("/sessions", { error: e.message }), title: "These sessions", text: fmt.int(e.sessions) }), { num: true }],
       ["Last seen", (e) => fmt.short(e.last_seen), { opt: true }],
       ["Sessions to watch", examples],
     ], data.errors, { empty: "No JavaScript errors in this range.", id: "errors-table" }))));
