@@ -17,12 +17,14 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from collector import api, heatmap_api, ingest, openapi, privacy, replay_api, reports_api, ui
+from collector.auth import bearer_ok
 from collector.config import Settings
 from collector.demo import shop as demo_shop
 from collector.enricher import Enricher
 from collector.errors import ClientError, error_response, json_response
 from collector.limits import RateLimiter
 from collector.metrics import Metrics
+from collector.replay_limits import ReplayLedger
 from collector.store import Store, StoreFault, open_store
 from collector.ui.replay import routes as replay_page_routes
 
@@ -94,6 +96,14 @@ async def healthz(request: Request) -> Response:
 
 
 async def metrics(request: Request) -> Response:
+    settings = request.app.state.settings
+    if not settings.metrics_public:
+        tokens = [t for t in (settings.admin_token, settings.metrics_token) if t]
+        if not any(bearer_ok(request, token) for token in tokens):
+            return error_response(
+                401, "metrics token required (Authorization: Bearer <admin or metrics token>)",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
     text = request.app.state.metrics.render(request.app.state.store.writer)
     return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
 
@@ -161,4 +171,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
     app.state.enricher = enricher
     app.state.metrics = Metrics()
     app.state.limits = Limits(RateLimiter(settings.rate_limit), RateLimiter(settings.site_rate_limit))
+    app.state.replay_ledger = ReplayLedger(
+        store, hour_bytes=settings.replay_site_hour_bytes, day_bytes=settings.replay_site_day_bytes
+    )
     return app

@@ -132,14 +132,35 @@ def sites() -> None:
 @store_options
 def sites_add(name: str, origins: tuple[str, ...], key: str | None, site_id: str | None,
               store: str | None, db: str | None) -> None:
-    """Add a site (or update it) and print its write key."""
+    """Add a site (or update it) and print its write key; a new site's secret server key follows."""
     site_id = site_id or re.sub(r"[^a-z0-9_-]+", "-", name.lower()).strip("-") or "site"
     kept = _store(store, db)
     try:
         site = kept.add_site(site_id, name, origins=origins, key=key)
+        secret = None if kept.has_secret(site_id) else kept.new_secret(site_id)
     finally:
         kept.close()
     click.echo(site.write_key)
+    if secret is not None:
+        click.echo(secret)
+        click.echo("line 1: the public write key, for the page snippet; line 2: the secret server key,"
+                   " for your backend only (the Python SDK). The secret is shown once: store it now.",
+                   err=True)
+
+
+@sites.command("secret")
+@click.argument("site_id", metavar="ID")
+@store_options
+def sites_secret(site_id: str, store: str | None, db: str | None) -> None:
+    """Make a new secret server key for a site and print it; the old one stops working."""
+    kept = _store(store, db)
+    try:
+        secret = kept.new_secret(site_id)
+    finally:
+        kept.close()
+    if secret is None:
+        raise click.BadParameter(f"no site {site_id!r} (see `trailmark sites list`)", param_hint="ID")
+    click.echo(secret)
 
 
 @sites.command("set")
