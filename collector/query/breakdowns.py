@@ -12,12 +12,7 @@ from collector.query.scope import NONE, referrer_host
 
 def host(referrer: str | None) -> str:
     """A referrer URL as the host a referrer filter takes (`www.` dropped); NONE without one."""
-    if not referrer:
-        return NONE
-    try:
-        return referrer_host(referrer) or NONE
-    except ValueError:  # a malformed URL: shown as stored
-        return referrer
+    return (referrer_host(referrer) or NONE) if referrer else NONE
 
 
 def page(url: str | None) -> str:

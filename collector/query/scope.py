@@ -116,7 +116,10 @@ def referrer_host(value: str | None) -> str | None:
     """A referrer filter as its host: `news.example` from itself or from a whole referrer URL."""
     if not value or value == NONE:
         return value
-    host = urlsplit(value).hostname if "://" in value else value.split("/", 1)[0]
+    try:
+        host = urlsplit(value).hostname if "://" in value else value.split("/", 1)[0]
+    except ValueError:  # "http://[": not a URL, so matched as the text given
+        host = None
     return (host or value).lower().removeprefix("www.")
 
 
