@@ -21,12 +21,27 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from collector.query import vitals as vitals_report  # noqa: E402
+from collector.query.goals import goal_of  # noqa: E402
 from collector.query.scope import Scope, build_scope  # noqa: E402
 from collector.schema import json_encoder  # noqa: E402
 from collector.store import SQLiteStore  # noqa: E402
 from collector.store.model import Acquisition, Context, EventRow, WriteBatch  # noqa: E402
 from collector.store.sqlite import connect  # noqa: E402
-from collector.store.sqlite.reads import commerce, funnel, overview, paths, persons, retention, sessions, surveys  # noqa: E402
+from collector.store.sqlite.reads import (  # noqa: E402
+    commerce,
+    funnel,
+    live,
+    overview,
+    paths,
+    persons,
+    retention,
+    sessions,
+    suggest,
+    surveys,
+    vitals,
+)
+from collector.store.sqlite.reads import events as custom_events  # noqa: E402
 from collector.store.sqlite.transaction import apply_group  # noqa: E402
 
 DAY_MS = 86_400_000
@@ -48,6 +63,9 @@ class Generator:
         self.visitors = max(1, int(sessions * 0.6))
         self.start = (int(time.time() * 1000) // DAY_MS - DAYS + 1) * DAY_MS
         self.events = 0
+        # Vitals, custom events and errors draw from their own generator, so that every other
+        # event stays as it was before they were added.
+        self.extra = random.Random(seed + 1)
 
     def _row(self, kind: str, ts: int, anon: str, sid: str, url: str | None, name: str | None = None,
              data: dict[str, object] | None = None, **extra: object) -> EventRow:
@@ -99,6 +117,15 @@ class Generator:
             score = rng.randrange(11)
             rows.append(self._row("survey", ts, anon, sid, pages[-1], "nps",
                                   {"kind": "nps", "score": score, "comment": "ok" if score < 5 else None}))
+        extra = self.extra
+        rows.append(self._row("vital", rows[0].ts + 500, anon, sid, pages[0], "LCP",
+                              {"name": "LCP", "value": extra.randrange(500, 6000)}))
+        if extra.random() < 0.2:
+            rows.append(self._row("track", ts, anon, sid, pages[-1], "signup",
+                                  {"name": "signup", "props": {"plan": extra.choice(["free", "pro"])}}))
+        if extra.random() < 0.03:
+            rows.append(self._row("error", ts, anon, sid, pages[-1], "TypeError: x is undefined",
+                                  {"message": "TypeError: x is undefined", "source": "app.js"}))
         context = Context(device=device, browser=browser, country=rng.choice(COUNTRIES),
                           is_bot=rng.random() < 0.01)
         return WriteBatch(site_id=SITE, received_at=ts, context=context, events=rows)
@@ -156,6 +183,10 @@ def main() -> None:
         everything = Scope(SITE, gen.start, end)
         last30 = Scope(SITE, end - 30 * DAY_MS, end)
         mobile = build_scope(SITE, {}, gen.start, end, {"device": "mobile", "converted": "1"})
+        goals = tuple((i, d["value"], goal_of(d)) for i, d in enumerate([
+            {"kind": "pageview", "value": "/cart"}, {"kind": "event", "value": "cart"},
+            {"kind": "custom", "value": "signup", "property": {"key": "plan", "value": "pro"}},
+        ]))
         steps = [funnel.Step(type="pageview", url="/"), funnel.Step(type="pageview", url="/product/*"),
                  funnel.Step(type="purchase")]
         cases: dict[str, Callable[[], object]] = {
@@ -169,6 +200,14 @@ def main() -> None:
             "commerce_30d": lambda: commerce.commerce(conn, last30),
             "surveys_30d": lambda: surveys.surveys(conn, last30),
             "person": lambda: persons.person(conn, SITE, "v42"),
+            # the daily tools
+            "overview_1d_hourly": lambda: overview.overview(conn, Scope(SITE, end - DAY_MS, end), width=3_600_000),
+            "overview_30d_goals": lambda: overview.overview(conn, last30, goals=goals),
+            "suggest_page": lambda: suggest.suggest(conn, last30, "page", "prod", 20),
+            "events_30d": lambda: custom_events.custom_events(conn, last30, "signup"),
+            "vitals_30d": lambda: vitals_report.report(vitals.vital_values(conn, last30)),
+            "errors_30d": lambda: vitals.errors(conn, last30),
+            "live": lambda: live.live(conn, SITE, end - DAY_MS // 2),
         }
         results = {name: timed(run, args.repeat) for name, run in cases.items()}
     store.close()

@@ -5,16 +5,19 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from collector.query.scope import NONE, referrer_host
 
 
+@lru_cache(maxsize=16384)  # a few referrers and pages repeat across many sessions
 def host(referrer: str | None) -> str:
     """A referrer URL as the host a referrer filter takes (`www.` dropped); NONE without one."""
     return (referrer_host(referrer) or NONE) if referrer else NONE
 
 
+@lru_cache(maxsize=16384)
 def page(url: str | None) -> str:
     """An entry or exit URL as its path (as collector/normalize.py stores a pageview's path)."""
     if not url:
