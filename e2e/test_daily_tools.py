@@ -203,3 +203,19 @@ def test_sessions_export_with_progress(dash: Dashboard) -> None:
     assert answer.headers["content-type"].startswith("text/csv")
     assert answer.text.splitlines()[0] == "name,pageviews,previous"
     assert "channel=organic_search" in href
+
+
+def test_heatmap_legend_and_hotspot_sessions(dash: Dashboard) -> None:
+    dash.open("/heatmaps", hm_page="/product/1")
+    dash.page.wait_for_selector("#hm-legend .hm-legend-bar.heat")
+    assert dash.texts("#hm-legend span")[::2] == ["fewer clicks", "most clicks"]
+    dash.shot("daily-heatmap")
+    expected = dash.api("/api/sessions", clicked="button.add", page="/product/1")["sessions"]
+    assert len(expected) == 1
+    dash.page.click("#hm-elements tr[data-sel='button.add'] a.hm-sessions")
+    dash.page.wait_for_url("**/sessions?**clicked=button.add**")
+    dash.page.wait_for_selector("body[data-ready='1']")
+    assert dash.text("[data-filter=clicked]").startswith("Clicked element: button.add")
+    assert dash.page.locator("#sessions-table tbody tr").count() == 1
+    href = dash.page.get_attribute("#sessions-table tbody tr a.mono", "href") or ""
+    assert href.startswith(f"/sessions/{expected[0]['id']}")

@@ -2,7 +2,8 @@
 
 On day D (sessions s1..s5; the bot sb is left out):
 
-- s1 (a1): referrer https://www.google.com/search?q=x, DE/BY; signup {plan: pro}; LCP 1000, 2000,
+- s1 (a1): referrer https://www.google.com/search?q=x, DE/BY; clicks button.buy on /product/1 (s3
+  did on /product/2); signup {plan: pro}; LCP 1000, 2000,
   3000, 5000 on /; TypeError twice (app.js).
 - s2 (u1): referrer https://news.example/, DE/BY; signup {plan: pro}; ReferenceError (vendor.js).
 - s3 (u1): no referrer, DE/BE; signup {plan: free}; LCP 4500, CLS 0.05 and 0.3 on /product/2;
@@ -27,6 +28,7 @@ def build_daily(client: Client) -> None:
     build(client)
     send(client, [
         event("track", T1 + 100_000, "s1", "a1", "/product/1", name="signup", props={"plan": "pro"}),
+        event("click", T1 + 65_000, "s1", "a1", "/product/1", x=5, y=5, sel="button.buy"),
         *(event("vital", T1 + 1_000 + i, "s1", "a1", "/", name="LCP", value=v)
           for i, v in enumerate((1000, 2000, 3000, 5000))),
         event("error", T1 + 2_000, "s1", "a1", "/", message=TYPE_ERROR, source="https://shop.example/app.js"),

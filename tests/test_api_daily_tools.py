@@ -73,7 +73,11 @@ def test_new_breakdowns_on_the_overview(client: Client) -> None:
     ("country=DE&region=BY", ["s1", "s2"]),
     ("country=(none)", ["s5"]),  # the (none) row of a breakdown
     ("campaign=(none)", ["s1", "s2", "s3"]),
-    ("clicked=button.buy", ["s3"]),
+    ("clicked=button.buy", ["s1", "s3"]),
+    # a hotspot of one page: the click must be on it, not merely in a session that viewed it
+    ("clicked=button.buy&page=/product/2", ["s3"]),
+    ("clicked=button.buy&page=/", []),
+    ("clicked=button.buy&page=/product/*", ["s1", "s3"]),
     ("clicked=a.nothing", []),
     ("error=TypeError: x is undefined", ["s1", "s3"]),
     ("error=ReferenceError: y is not defined", ["s2"]),

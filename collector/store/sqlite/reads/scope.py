@@ -77,12 +77,16 @@ def filters_sql(filters: Filters, goal: Goal) -> tuple[list[str], list[object]]:
         where.append(sql)
         args += host_args
     for selector in filters.clicked:
-        # the click's selector is its `name` (collector/normalize.py)
-        where.append(
-            "EXISTS (SELECT 1 FROM events c WHERE c.site_id = s.site_id AND c.session_id = s.id"
-            " AND c.type = 'click' AND c.name = ?)"
-        )
+        # The click's selector is its `name` (collector/normalize.py). With a page filter the
+        # click must be on that page: the sessions behind one heatmap hotspot.
+        sql = ("EXISTS (SELECT 1 FROM events c WHERE c.site_id = s.site_id AND c.session_id = s.id"
+               " AND c.type = 'click' AND c.name = ?")
         args.append(selector)
+        for page in filters.pages:
+            page_sql, page_args = url_match(page, "c")
+            sql += f" AND {page_sql}"
+            args += page_args
+        where.append(sql + ")")
     for message in filters.errors:
         # an error's message is its `name`
         where.append(
