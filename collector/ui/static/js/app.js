@@ -325,6 +325,11 @@ export function ranked(title, rows, { label = "name", value = "count", column = 
   return h("section", { class: "panel", id }, head, h("div", { class: "table-wrap" }, list));
 }
 
+/** A link that downloads a whole report as JSON, within the page's scope. */
+export function jsonLink(path, extra = {}) {
+  return h("a", { class: "csv-link", href: `${path}?${scope({ ...extra, download: "1" })}`, download: "", text: "JSON", title: "Download this report as JSON" });
+}
+
 /** A link that downloads one table of a report as CSV, within the page's scope. */
 export function csvLink(path, tableName, extra = {}) {
   const q = scope({ ...extra, format: "csv", table: tableName });

@@ -1,6 +1,6 @@
 // JS errors grouped by message and source: how often, how many sessions, and the sessions (with
 // their replays first) to watch.
-import { $, api, clear, csvLink, fmt, h, link, page, plural, scope, table } from "../app.js";
+import { $, api, clear, csvLink, jsonLink, fmt, h, link, page, plural, scope, table } from "../app.js";
 
 function examples(e) {
   return h("span", { class: "row" }, e.examples.map((x) => h("a", {
@@ -16,7 +16,7 @@ page(async () => {
   clear($("#page-body"), h("section", { class: "panel" },
     h("div", { class: "panel-head" }, h("h2", { text: "JavaScript errors" }),
       h("span", { class: "muted", id: "errors-total", text: `${plural(total, "error")} in ${plural(data.errors.length, "group")}` }),
-      csvLink("/api/errors", "errors")),
+      csvLink("/api/errors", "errors"), jsonLink("/api/errors")),
     h("div", { class: "table-wrap" }, table([
       ["Message", (e) => h("span", { class: "mono", title: e.message, text: e.message }), { cls: "url" }],
       ["Source", (e) => h("span", { title: e.source, text: e.source ? e.source.replace(/^https?:\/\/[^/]+/, "") : "–" }), { cls: "url", opt: true }],

@@ -1,5 +1,5 @@
 // Custom events: each name with its count and visitors; choose one to see its property values.
-import { $, api, clear, csvLink, fmt, h, link, page, params, scope, table } from "../app.js";
+import { $, api, clear, csvLink, jsonLink, fmt, h, link, page, params, scope, table } from "../app.js";
 
 page(async () => {
   const name = params.get("name") || "";
@@ -10,7 +10,7 @@ page(async () => {
     ["Visitors", (e) => fmt.int(e.visitors), { num: true }],
   ], data.events, { empty: "No custom events in this range. Send them with trailmark.track(name, props).", id: "events-table" });
   const parts = [h("section", { class: "panel" },
-    h("div", { class: "panel-head" }, h("h2", { text: "Custom events" }), csvLink("/api/events", "events")),
+    h("div", { class: "panel-head" }, h("h2", { text: "Custom events" }), csvLink("/api/events", "events"), jsonLink("/api/events")),
     h("div", { class: "table-wrap" }, events))];
   if (name) {
     parts.push(h("section", { class: "panel", id: "properties" },

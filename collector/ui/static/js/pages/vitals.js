@@ -1,6 +1,6 @@
 // Web Vitals: p75 (nearest rank) of LCP, INP, CLS, FCP and TTFB with the share of good, needs
 // improvement and poor visits by web.dev's thresholds; by page and by device.
-import { $, api, card, clear, csvLink, h, link, page, scope, table } from "../app.js";
+import { $, api, card, clear, csvLink, jsonLink, h, link, page, scope, table } from "../app.js";
 
 const METRICS = ["LCP", "INP", "CLS", "FCP", "TTFB"];
 const WORDS = { good: "Good", needs_improvement: "Needs improvement", poor: "Poor" };
@@ -43,7 +43,7 @@ page(async () => {
   clear($("#page-body"),
     h("section", { class: "cards", id: "kpis" }, cards),
     h("p", { class: "muted", text: "p75: the value 75% of page loads reach or beat (nearest rank). Colours: good, needs improvement, poor (web.dev thresholds)." }),
-    h("section", { class: "panel" }, h("div", { class: "panel-head" }, h("h2", { text: "By page" }), csvLink("/api/vitals", "pages")),
+    h("section", { class: "panel" }, h("div", { class: "panel-head" }, h("h2", { text: "By page" }), csvLink("/api/vitals", "pages"), jsonLink("/api/vitals")),
       h("div", { class: "table-wrap" }, table(columns("page", "Page", "page"), data.pages, { empty: "No Web Vitals in this range.", id: "vitals-pages" }))),
     h("section", { class: "panel" }, h("div", { class: "panel-head" }, h("h2", { text: "By device" }), csvLink("/api/vitals", "devices")),
       h("div", { class: "table-wrap" }, table(columns("device", "Device", "device"), data.devices, { empty: "No Web Vitals in this range.", id: "vitals-devices" }))));
