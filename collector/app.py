@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,7 +37,7 @@ class Limits:
     per_site: RateLimiter
 
 
-def _ingest(endpoint):  # type: ignore[no-untyped-def]
+def _ingest(endpoint: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
     async def run(request: Request) -> Response:
         return await ingest.handle(request, endpoint)
 
@@ -119,6 +119,13 @@ async def store_fault(request: Request, exc: Exception) -> Response:
     return error_response(503, exc.message, exc.retry_after)
 
 
+async def server_error(request: Request, exc: Exception) -> Response:
+    """A fault of ours, answered in the one JSON error shape. Ingest answers carry CORS so the
+    browser SDK can read the status (without the header a 500 looks like a network failure)."""
+    headers = ingest.cors_headers(request) if request.url.path.startswith("/v1/") else {}
+    return error_response(500, "internal error", headers=headers)
+
+
 async def not_found(request: Request, exc: Exception) -> Response:
     detail = getattr(exc, "detail", "not found")
     return error_response(getattr(exc, "status_code", 404), str(detail))
@@ -164,6 +171,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
         middleware=[Middleware(GZipMiddleware, minimum_size=1024)],
         exception_handlers={
             ClientError: client_error, StoreFault: store_fault, 404: not_found, 405: not_found,
+            Exception: server_error,
         },
     )
     app.state.settings = settings

@@ -39,9 +39,8 @@ def main() -> None:
 @click.option("--demo", is_flag=True, help="Create the demo site and serve the demo shop.")
 def serve(host: str, port: int, store: str | None, db: str | None, geoip: str | None, demo: bool) -> None:
     """Run the collector."""
-    import uvicorn
-
     from collector.app import create_app
+    from collector.server import serve as serve_http
 
     settings = Settings.from_env(
         store=store_url(store, db), geoip=Path(geoip) if geoip else None, demo=demo
@@ -71,10 +70,8 @@ def serve(host: str, port: int, store: str | None, db: str | None, geoip: str | 
     if demo:
         click.echo(f"  demo shop   : {base}/demo/")
     sys.stdout.flush()
-    uvicorn.run(
-        create_app(settings, kept), host=host, port=port, log_level="warning",
-        access_log=False, proxy_headers=False, server_header=False,
-    )
+    # Bounded headers and bodies, slow clients timed out: safe without a proxy (collector/server.py).
+    serve_http(create_app(settings, kept), host, port)
 
 
 def token_file(url: str) -> Path:

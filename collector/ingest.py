@@ -6,6 +6,7 @@ import base64
 import re
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from fnmatch import fnmatchcase
 
 import msgspec
@@ -15,9 +16,11 @@ from starlette.responses import Response
 
 from collector import replay_limits, schema
 from collector.body import read_body
+from collector.depth import MAX_DEPTH, MAX_REPLAY_DEPTH, deep_items, deeper_than
+from collector.enrich import guess_sent_at
 from collector.enrich.urls import strip_in_json
 from collector.errors import ClientError, decode, json_response
-from collector.normalize import Facts, TooOld, to_row
+from collector.normalize import TooOld, to_row
 from collector.store import Overloaded, Site, StoreFault, WriterStopped
 from collector.store.model import ChunkRow, DeadLetter, EventRow, WriteBatch, WriteResult
 
@@ -64,7 +67,7 @@ def _check_site_limit(request: Request, site: Site) -> None:
 
 
 def _site(request: Request, key: str, *, page: bool = False) -> Site:
-    site = request.app.state.store.site_for_key(key)
+    site: Site | None = request.app.state.store.site_for_key(key)
     if site is None:
         raise ClientError(401, "unknown write key")
     if site.verified and (page or request.headers.get("origin")):
@@ -78,7 +81,8 @@ def _site(request: Request, key: str, *, page: bool = False) -> Site:
 
 async def _commit(request: Request, batch: WriteBatch) -> WriteResult:
     try:
-        return await request.app.state.store.write(batch)
+        result: WriteResult = await request.app.state.store.write(batch)
+        return result
     except Overloaded:
         raise ClientError(503, "overloaded, retry later", RETRY_AFTER_OVERLOAD) from None
     except WriterStopped:
@@ -103,7 +107,7 @@ def _admit(request: Request) -> None:
         raise ClientError(429, "too many requests from this address", wait)
 
 
-async def handle(request: Request, endpoint) -> Response:  # type: ignore[no-untyped-def]
+async def handle(request: Request, endpoint: Callable[[Request], Awaitable[Response]]) -> Response:
     """Run an ingest endpoint with the shared error handling, CORS and metrics."""
     cors = cors_headers(request)
     metrics = request.app.state.metrics
@@ -128,7 +132,31 @@ _LONE_SURROGATE = re.compile(
 )
 
 
+# Stands in for an event nested too deep for msgspec to skip: the index stays, the event is refused.
+_TOO_DEEP = b'"\\u0000too deep"'
+TOO_DEEP = f"nested deeper than {MAX_DEPTH} levels"
+
+
+def _shallow(body: bytes) -> bytes:
+    """The body with each event deeper than MAX_DEPTH replaced by _TOO_DEEP, so that decoding
+    the envelope cannot recurse without bound and the good events of the batch still count."""
+    if not deeper_than(body, MAX_DEPTH + 2):  # the envelope object and its events array
+        return body
+    spans = deep_items(body, 2, MAX_DEPTH)
+    if spans is None:
+        raise ClientError(400, f"malformed JSON: {TOO_DEEP}, in a body too complex to split")
+    parts, last = [], 0
+    for start, end in spans:
+        parts += [body[last:start], _TOO_DEEP]
+        last = end
+    shallow = b"".join([*parts, body[last:]])
+    if deeper_than(shallow, MAX_DEPTH + 2):  # deep outside any event: not a batch we can read
+        raise ClientError(400, f"malformed JSON: {TOO_DEEP}")
+    return shallow
+
+
 def _decode_envelope(body: bytes) -> schema.Envelope:
+    body = _shallow(body)
     try:
         envelope = schema.envelope_decoder.decode(body)
     except (msgspec.DecodeError, UnicodeDecodeError):
@@ -142,21 +170,27 @@ def _decode_envelope(body: bytes) -> schema.Envelope:
     return envelope
 
 
-def _validate(raw: msgspec.Raw, facts: Facts) -> EventRow:
+def _event(raw: msgspec.Raw) -> schema.Event:
+    """One event of a batch decoded alone; a ValueError names what is wrong with it."""
     if len(raw) > schema.MAX_EVENT_BYTES:
         raise ValueError(f"event is larger than {schema.MAX_EVENT_BYTES} bytes")
+    text = bytes(raw)  # msgspec.Raw is a buffer without bytes' methods
+    if text == _TOO_DEEP or deeper_than(text, MAX_DEPTH):
+        raise ValueError(TOO_DEEP)
     try:
-        event = schema.event_decoder.decode(raw)
+        event: schema.Event = schema.event_decoder.decode(text)
+        return event
     except msgspec.DecodeError as exc:  # ValidationError is a DecodeError
         raise ValueError(str(exc)) from None
     except UnicodeDecodeError:
         raise ValueError("event is not valid UTF-8") from None
-    return to_row(event, facts)
 
 
 def _reason_kind(error: Exception) -> str:
     if isinstance(error, TooOld):
         return "too_old"
+    if str(error) == TOO_DEEP:
+        return "too_deep"
     return "too_large" if "larger than" in str(error) else "invalid"
 
 
@@ -167,14 +201,26 @@ async def batch(request: Request) -> Response:
     envelope = _decode_envelope(body)
     site = _site(request, envelope.key)
     facts = request.app.state.enricher.facts(request, site, received_at, envelope.sent_at)
+    decoded: list[schema.Event | ValueError] = []
+    for raw in envelope.events:
+        try:
+            decoded.append(_event(raw))
+        except ValueError as exc:
+            decoded.append(exc)
+    if envelope.sent_at is None:
+        times = [e.ts for e in decoded if not isinstance(e, ValueError)]
+        facts.sent_at = guess_sent_at(times, received_at)
+        facts.clock_guessed = facts.sent_at is not None
     rows: list[EventRow] = []
     rejected: list[dict[str, object]] = []
     dead: list[DeadLetter] = []
     metrics = request.app.state.metrics
     names = request.app.state.enricher.sensitive_names(site)
-    for index, raw in enumerate(envelope.events):
+    for index, (raw, event) in enumerate(zip(envelope.events, decoded, strict=True)):
         try:
-            rows.append(request.app.state.enricher.row(_validate(raw, facts), facts, site))
+            if isinstance(event, ValueError):
+                raise event
+            rows.append(request.app.state.enricher.row(to_row(event, facts), facts, site))
         except ValueError as exc:
             reason = str(exc)
             rejected.append({"index": index, "error": reason})
@@ -220,7 +266,7 @@ _chunk_decoder = msgspec.json.Decoder(schema.ReplayChunk)
 async def replay(request: Request) -> Response:
     """POST /v1/replay: one chunk of a session recording, stored compressed."""
     body = await read_body(request, MAX_REPLAY_BODY)
-    chunk = decode(_chunk_decoder, body, "replay chunk")
+    chunk = decode(_chunk_decoder, body, "replay chunk", MAX_REPLAY_DEPTH + 2)
     site = _site(request, chunk.key)
     names = request.app.state.enricher.sensitive_names(site)
     # Up to 2 MiB: checked, scrubbed and compressed off the event loop (zlib releases the GIL).

@@ -246,3 +246,21 @@ def test_the_public_key_is_a_claim_and_says_so(collector_server, make_client, er
     assert collector_server.rows("SELECT * FROM persons") == []
     assert collector_server.rows("SELECT anon_id, user_id, verified FROM identities") == [
         {"anon_id": "a-claim", "user_id": "u-claim", "verified": 0}]
+
+
+def test_a_deeply_nested_prop_is_one_rejection_and_later_events_arrive(collector_server, make_client, errors):
+    client = make_client(collector_server.url)
+    deep: list = []
+    for _ in range(200):  # over the collector's 32 levels, under what Python's encoder can write
+        deep = [deep]
+    before = client.track("u1", "before")
+    poisoned = client.track("u1", "deep", {"p": deep})
+    after = client.track("u1", "after")
+    assert client.flush() is True
+    [(exc, events)] = errors
+    assert isinstance(exc, trailmark.RejectedError) and exc.reasons == ["nested deeper than 32 levels"]
+    assert [e["id"] for e in events] == [poisoned]
+    assert stored_ids(collector_server) == sorted([before, after])
+    later = client.track("u1", "later")
+    assert client.flush() is True
+    assert stored_ids(collector_server) == sorted([before, after, later])
