@@ -68,7 +68,8 @@ def test_injection_strings_in_every_filter_never_break_the_api(client: Client) -
                 assert answer.status_code in (200, 400, 404), (path, name, value, answer.text[:300])
                 # exports answer CSV; their refusals are JSON like every other
                 csv = path.startswith("/api/export/") and answer.status_code == 200
-                assert answer.headers["content-type"].startswith("text/csv" if csv else "application/json"), (path, name)
+                kind = "text/csv" if csv else "application/json"
+                assert answer.headers["content-type"].startswith(kind), (path, name)
                 if answer.status_code != 200:
                     assert "error" in answer.json()
     assert _fingerprint(client) == before

@@ -105,7 +105,9 @@ def parse_filters(params: Mapping[str, str]) -> Filters:
         if not 0 <= seconds < 1e9:
             raise ClientError(400, "min_duration must be between 0 and 1e9 seconds")
         durations = (seconds * 1000,)
-    one = lambda value: (value,) if value else ()  # noqa: E731
+    def one(value: str | None) -> tuple[str, ...]:
+        return (value,) if value else ()
+
     return Filters(
         columns, one(page), flags, durations, one(entry), one(exit_), one(referrer_host(referrer)), one(clicked),
         one(error),

@@ -59,13 +59,14 @@ def report(rows: Iterable[tuple[str, str, str, float]]) -> dict[str, Any]:
         by_device[device or "(none)"][metric].append(value)
 
     def table(groups: dict[str, dict[str, list[float]]], key: str) -> list[dict[str, Any]]:
-        rows_out = [
-            {key: name, "count": sum(len(v) for v in metrics.values()),
-             **{m: summary(m, metrics[m]) for m in METRICS if metrics.get(m)}}
-            for name, metrics in groups.items()
+        counted = sorted(
+            ((sum(len(v) for v in metrics.values()), name, metrics) for name, metrics in groups.items()),
+            key=lambda found: (-found[0], found[1]),
+        )
+        return [
+            {key: name, "count": count, **{m: summary(m, metrics[m]) for m in METRICS if metrics.get(m)}}
+            for count, name, metrics in counted[:TOP_PAGES]
         ]
-        rows_out.sort(key=lambda r: (-r["count"], r[key]))
-        return rows_out[:TOP_PAGES]
 
     return {
         "thresholds": {m: {"good": g, "poor": p} for m, (g, p) in THRESHOLDS.items()},
