@@ -256,7 +256,6 @@ def cases(http: httpx.Client, start: str, end: str) -> dict[str, tuple[str, str,
         "vitals": ("GET", f"/api/vitals?{rng}", None),
         "errors": ("GET", f"/api/errors?{rng}", None),
         "live": ("GET", f"/api/live?site={SITE}", None),
-        "export_sessions_csv": ("GET", f"/api/export/sessions?{rng}", None),
     }
 
 

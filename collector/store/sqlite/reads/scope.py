@@ -117,6 +117,23 @@ def filters_sql(filters: Filters, goal: Goal) -> tuple[list[str], list[object]]:
     return where, args
 
 
+def events_sql(scope: Scope, event_type: str) -> tuple[str, list[object]]:
+    """`FROM ... WHERE ...` over the events `e` of one type in the scope's sessions `s`.
+
+    The events drive (CROSS JOIN fixes the order): one range of the type's index, from the range's
+    start to the last event of its sessions, each event then finding its session by primary key.
+    Exact: a session's events lie between its first_ts, inside the range, and its last_ts. Led by
+    the sessions instead, SQLite would scan the type's events once per session.
+    """
+    where, args = scope_sql(scope)
+    return (
+        "FROM events e CROSS JOIN sessions s ON s.site_id = e.site_id AND s.id = e.session_id"
+        " WHERE e.site_id = ? AND e.type = ? AND e.ts >= ?"
+        f" AND e.ts <= (SELECT max(s.last_ts) FROM sessions s WHERE {where}) AND {where}",
+        [scope.site_id, event_type, scope.start, *args, *args],
+    )
+
+
 def scope_sql(scope: Scope, *, started: bool = True) -> tuple[str, list[object]]:
     """The WHERE body over `s` and its parameters (without the range if not `started`)."""
     clauses = ["s.site_id = ?"]

@@ -7,7 +7,7 @@ from collections import Counter
 
 from collector.query import breakdowns
 from collector.query.scope import Scope
-from collector.store.sqlite.reads.scope import scope_sql
+from collector.store.sqlite.reads.scope import events_sql, scope_sql
 
 _COLUMNS = {
     "country": "s.country", "region": "s.region", "device": "s.device", "browser": "s.browser",
@@ -32,12 +32,11 @@ def suggest(conn: sqlite3.Connection, scope: Scope, field: str, contains: str, l
         ).fetchall()
         return [(value, n) for value, n in rows]
     if field == "page":
+        viewed, view_args = events_sql(scope, "pageview")
         rows = conn.execute(
-            "SELECT e.path, count(DISTINCT s.id) FROM events e JOIN sessions s"
-            " ON s.site_id = e.site_id AND s.id = e.session_id"
-            f" WHERE e.type = 'pageview' AND {where} AND e.path LIKE ? ESCAPE '\\'"
+            f"SELECT e.path, count(DISTINCT s.id) {viewed} AND e.path LIKE ? ESCAPE '\\'"
             " GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ?",
-            [*args, like, limit],
+            [*view_args, like, limit],
         ).fetchall()
         return [(value, n) for value, n in rows]
     column, fold = _FOLDED[field]

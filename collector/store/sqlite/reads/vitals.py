@@ -8,19 +8,17 @@ from collections.abc import Iterator
 from typing import Any
 
 from collector.query.scope import Scope
-from collector.store.sqlite.reads.scope import scope_sql
+from collector.store.sqlite.reads.scope import events_sql
 
-_JOIN = "FROM events e JOIN sessions s ON s.site_id = e.site_id AND s.id = e.session_id"
 TOP_ERRORS = 100
 SAMPLE_SESSIONS = 5
 
 
 def vital_values(conn: sqlite3.Connection, scope: Scope) -> Iterator[tuple[str, str, str, float]]:
     """(metric, page path, device, value) of every vital in scope."""
-    where, args = scope_sql(scope)
+    measured, args = events_sql(scope, "vital")
     rows = conn.execute(
-        f"SELECT e.name, coalesce(e.path, ''), coalesce(s.device, ''), json_extract(e.data, '$.value')"
-        f" {_JOIN} WHERE e.type = 'vital' AND {where}",
+        f"SELECT e.name, coalesce(e.path, ''), coalesce(s.device, ''), json_extract(e.data, '$.value') {measured}",
         args,
     )
     for name, path, device, value in rows:
@@ -31,12 +29,12 @@ def vital_values(conn: sqlite3.Connection, scope: Scope) -> Iterator[tuple[str, 
 def errors(conn: sqlite3.Connection, scope: Scope) -> list[dict[str, Any]]:
     """JS errors grouped by message and source: counts, affected sessions and a few of them
     (those with a replay first)."""
-    where, args = scope_sql(scope)
+    raised, args = events_sql(scope, "error")
     source = "coalesce(json_extract(e.data, '$.source'), '')"
     groups = conn.execute(
         f"SELECT coalesce(e.name, ''), {source}, count(*), count(DISTINCT e.session_id),"
         f" count(DISTINCT s.visitor_id), min(e.ts), max(e.ts)"
-        f" {_JOIN} WHERE e.type = 'error' AND {where} GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2 LIMIT ?",
+        f" {raised} GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2 LIMIT ?",
         [*args, TOP_ERRORS],
     ).fetchall()
     found = {
@@ -49,7 +47,7 @@ def errors(conn: sqlite3.Connection, scope: Scope) -> list[dict[str, Any]]:
     if found:
         examples = conn.execute(
             f"SELECT coalesce(e.name, ''), {source}, e.session_id, s.has_replay, max(e.ts) AS at"
-            f" {_JOIN} WHERE e.type = 'error' AND {where} GROUP BY 1, 2, 3"
+            f" {raised} GROUP BY 1, 2, 3"
             " ORDER BY s.has_replay DESC, at DESC, e.session_id",
             args,
         )
