@@ -181,14 +181,23 @@ def _sources(conn: sqlite3.Connection, scope: Scope) -> dict[str, Counter[str]]:
     return found
 
 
-def goal_conversions(conn: sqlite3.Connection, scope: Scope, goal: Goal) -> tuple[int, int]:
-    """Visitors and sessions of the scope that reached the goal."""
+def goal_conversions(conn: sqlite3.Connection, scope: Scope, goals: list[Goal]) -> list[tuple[int, int]]:
+    """Visitors and sessions of the scope that reached each goal, in one pass over its sessions."""
+    if not goals:
+        return []
     where, args = scope_sql(scope)
-    sql, goal_args = goal_sql(goal)
-    visitors, sessions = conn.execute(
-        f"SELECT count(DISTINCT s.visitor_id), count(*) FROM sessions s WHERE {where} AND {sql}", [*args, *goal_args]
+    columns: list[str] = []
+    goal_args: list[object] = []
+    for index, goal in enumerate(goals):
+        sql, found_args = goal_sql(goal)
+        columns.append(f"({sql}) AS g{index}")
+        goal_args += found_args
+    flags = ", ".join(f"count(DISTINCT CASE WHEN g{i} THEN visitor_id END), sum(g{i})" for i in range(len(goals)))
+    row = conn.execute(
+        f"SELECT {flags} FROM (SELECT s.visitor_id, {', '.join(columns)} FROM sessions s WHERE {where})",
+        [*goal_args, *args],
     ).fetchone()
-    return visitors, sessions
+    return [(row[2 * i], row[2 * i + 1] or 0) for i in range(len(goals))]
 
 
 def overview(
@@ -224,9 +233,9 @@ def overview(
     for row in result["regions"]:
         row["country"], row["region"] = breakdowns.split_region(row["name"])
     result["goals"] = []
-    for goal_id, name, goal in goals:
-        visitors, sessions = goal_conversions(conn, scope, goal)
-        before_visitors, _ = goal_conversions(conn, scope.previous, goal)
+    counted = zip(goals, goal_conversions(conn, scope, [g for _, _, g in goals]),
+                  goal_conversions(conn, scope.previous, [g for _, _, g in goals]), strict=True)
+    for (goal_id, name, _goal), (visitors, sessions), (before_visitors, _) in counted:
         result["goals"].append({
             "id": goal_id, "name": name, "visitors": visitors, "sessions": sessions,
             "conversion_rate": ratio(visitors, now.visitors), "previous": before_visitors,
