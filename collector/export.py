@@ -10,6 +10,8 @@ import io
 from collections.abc import Iterator
 from typing import Any
 
+import msgspec
+
 from collector.errors import ClientError
 
 # A cell starting with one of these is a formula to a spreadsheet (OWASP "CSV injection"):
@@ -23,14 +25,17 @@ def tables(report: dict[str, Any]) -> list[str]:
 
 
 def flat(row: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Nested objects as dotted columns (`LCP.p75`); lists as their JSON-ish text."""
+    """Nested objects as dotted columns (`LCP.p75`), lists of numbers as numbered ones
+    (`retained.0`, `retained.1`), lists of objects as their JSON text."""
     out: dict[str, Any] = {}
     for key, value in row.items():
         name = f"{prefix}{key}"
         if isinstance(value, dict):
             out.update(flat(value, f"{name}."))
+        elif isinstance(value, list) and any(isinstance(v, dict | list) for v in value):
+            out[name] = msgspec.json.encode(value).decode()
         elif isinstance(value, list):
-            out[name] = " ".join(str(flat(v) if isinstance(v, dict) else v) for v in value)
+            out.update({f"{name}.{index}": v for index, v in enumerate(value)})
         else:
             out[name] = value
     return out

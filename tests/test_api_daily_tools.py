@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import time
 import uuid
 from typing import Any
@@ -346,6 +347,11 @@ def test_any_report_table_as_csv_and_json_download(client: Client) -> None:
     # one table needs no name
     errors_csv = client.http.get(f"/api/errors?{DAY}&format=csv", headers=client.admin).text
     assert errors_csv.splitlines()[0] == "message,source,count,sessions,visitors,first_seen,last_seen,examples"
+    first = next(csv.DictReader(io.StringIO(errors_csv)))
+    assert [e["session_id"] for e in json.loads(first["examples"])] == ["s3", "s1"]
+    # lists of numbers become numbered columns
+    cohorts = client.http.get(f"/api/retention?{DAY}&weeks=2&format=csv&table=cohorts", headers=client.admin).text
+    assert cohorts.splitlines()[0] == "week,visitors,retained.0,retained.1,rates.0,rates.1"
     download = client.http.get(f"/api/events?{DAY}&download=1", headers=client.admin)
     assert download.headers["content-disposition"] == 'attachment; filename="events.json"'
     assert download.json()["events"][0]["name"] == "signup"
