@@ -90,7 +90,7 @@ def test_every_breakdown_row_is_a_filter(client: Client, query: str, expected: l
     assert get(client, "/api/overview", f"{DAY}&{query}")["metrics"]["sessions"]["value"] == len(expected)
 
 
-def test_filtered_breakdown_answers_the_same_from_either_path(client: Client) -> None:
+def test_a_drilled_row_narrows_every_breakdown(client: Client) -> None:
     build_daily(client)
     # the drill-down of a referrer row narrows every other breakdown to those sessions
     result = get(client, "/api/overview", f"{DAY}&referrer=news.example")
