@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from collector import export
 from collector.auth import ANALYST, OWNER, RANK, VIEWER, Principal, principal
 from collector.body import read_limited
 from collector.errors import ClientError, json_response
@@ -26,7 +27,7 @@ from collector.errors import ClientError, json_response
 PUBLIC = "public"
 __all__ = [
     "ANALYST", "ANY", "MAX_API_BODY", "NAMED", "OWNER", "PATH", "PUBLIC", "VIEWER", "api", "api_post", "api_raw",
-    "check", "own_check", "page", "public", "public_mount", "who",
+    "answer", "check", "own_check", "page", "public", "public_mount", "who",
 ]
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -86,14 +87,35 @@ def _declared(run: Any, role: str, mode: str = NAMED) -> Any:
     return run
 
 
+def answer(request: Request, endpoint: Callable[[Request], Any]) -> Response:
+    """The endpoint's answer as JSON; every report also downloads: `format=csv&table=NAME` gives
+    one of its tables as CSV, `download=1` the JSON as a file."""
+    q = request.query_params
+    wanted = q.get("format", "json")
+    if wanted not in ("json", "csv"):
+        raise ClientError(400, f"format must be json or csv, not {wanted!r}")
+    result = endpoint(request)
+    if isinstance(result, Response):
+        return result
+    name = request.url.path.rsplit("/", 1)[-1] or "report"
+    if wanted == "csv":
+        if not isinstance(result, dict):
+            raise ClientError(400, "this answer has no table to export")
+        table = q.get("table") or None
+        return Response(export.table_csv(result, table), 200, {
+            "Content-Disposition": f'attachment; filename="{name}-{table or "table"}.csv"',
+        }, "text/csv; charset=utf-8")
+    headers = {"Content-Disposition": f'attachment; filename="{name}.json"'} if q.get("download") else None
+    return json_response(result, headers=headers)
+
+
 def api(role: str, mode: str = NAMED) -> Callable[[Callable[[Request], Any]], Callable[[Request], Response]]:
-    """A sync JSON endpoint: check the role, run it off the event loop (starlette does), answer JSON."""
+    """A sync endpoint: check the role, run it off the event loop (starlette does), answer JSON or CSV."""
 
     def wrap(endpoint: Callable[[Request], Any]) -> Callable[[Request], Response]:
         def run(request: Request) -> Response:
             check(request, role, mode)
-            result = endpoint(request)
-            return result if isinstance(result, Response) else json_response(result)
+            return answer(request, endpoint)
 
         return _declared(run, role, mode)  # type: ignore[no-any-return]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
 from functools import cache
 from typing import Annotated, Any
 
@@ -15,26 +16,27 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from collector import site_settings as site_settings_view
-from collector.access import ANALYST, ANY, MAX_API_BODY, OWNER, PATH, VIEWER, api, api_post, check, who
+from collector.access import ANALYST, ANY, MAX_API_BODY, OWNER, PATH, VIEWER, answer, api, api_post, check, who
 from collector.auth import RANK
 from collector.body import read_limited
 from collector.errors import ClientError, decode, json_response
 from collector.query.funnel import FunnelRequest
+from collector.query.goals import goal_id, goal_of
 from collector.query.params import (
     DAY_MS,
     MAX_DAYS,
     PEOPLE_SORTS,
     SESSION_SORTS,
     integer,
+    interval_width,
     sort_order,
     time_bound,
     time_range,
 )
-from collector.query.scope import Scope, build_scope, check_filters
+from collector.query.scope import Goal, Scope, build_scope, check_filters
 from collector.store import Site
 
 DEFAULT_DAYS = 30
-# Funnel steps, segment filters: a few KiB at most. Read no further than this.
 
 
 def site_param(request: Request) -> str:
@@ -55,8 +57,7 @@ def admin(endpoint: Callable[[Request], Any]) -> Callable[[Request], Response]:
 
     def run(request: Request) -> Response:
         check(request, OWNER)
-        result = endpoint(request)
-        return result if isinstance(result, Response) else json_response(result)
+        return answer(request, endpoint)
 
     return run
 
@@ -130,7 +131,22 @@ def scope_of(
     site_id = site_id or site_param(request)
     start, end = (charted_range if charted else checked_range)(q.get("from"), q.get("to"))
     segment = segment_of(request, site_id, q.get("segment"))
-    return build_scope(site_id, site_settings(request, site_id), start, end, q, segment)
+    scope = build_scope(site_id, site_settings(request, site_id), start, end, q, segment)
+    if q.get("goal"):  # a chosen goal: the conversion rate and `converted` follow it
+        scope = replace(scope, goal=chosen_goal(request, site_id, q["goal"]))
+    return scope
+
+
+def site_goals(request: Request, site_id: str) -> list[tuple[int, str, Goal]]:
+    return [(g["id"], g["name"], goal_of(g)) for g in request.app.state.store.goals(site_id)]
+
+
+def chosen_goal(request: Request, site_id: str, value: str) -> Goal:
+    wanted = goal_id(value)
+    for found, _name, goal in site_goals(request, site_id):
+        if found == wanted:
+            return goal
+    raise ClientError(404, f"no goal {wanted} for this site (see /api/goals)")
 
 
 @api(VIEWER, ANY)
@@ -168,7 +184,9 @@ def sessions(request: Request) -> Any:
 @api(VIEWER)
 def overview(request: Request) -> Any:
     scope = scope_of(request, charted=True)
-    result = request.app.state.store.overview(scope)
+    width = interval_width(request.query_params.get("interval"), scope.start, scope.end)
+    result = request.app.state.store.overview(scope, width=width, goals=tuple(site_goals(request, scope.site_id)))
+    result["goal"] = request.query_params.get("goal") or None
     settings = dict(site_settings(request, scope.site_id))
     result["shop"] = site_settings_view.is_shop(settings, result.pop("commerce_seen"))
     result["currency"] = site_settings_view.public(settings)["currency"]

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from collector import api, heatmap_api, ingest, openapi, privacy, replay_api, reports, teams_api, ui
+from collector import api, heatmap_api, ingest, openapi, privacy, replay_api, reports, reports_api, teams_api, ui
 from collector.access import own_check, public, public_mount
 from collector.auth import bearer_ok
 from collector.config import Settings
@@ -169,6 +169,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
         *privacy.routes,
         *teams_api.routes,
         *api.routes,
+        *reports_api.routes,
         *(public_mount(route) for route in demo_shop.routes(settings)),
         *ui_teams.routes,
         *ui.routes,

@@ -26,7 +26,8 @@ class Inbox:
         self.mails: list[tuple[list[str], Message]] = []
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd's name)
-        self.mails.append((list(envelope.rcpt_tos), email.message_from_bytes(envelope.content, policy=email.policy.default)))
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        self.mails.append((list(envelope.rcpt_tos), message))
         return "250 OK"
 
 

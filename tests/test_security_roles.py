@@ -48,6 +48,10 @@ EXPECTED = {
     ("GET", "/members"): "owner", ("GET", "/keys"): "owner", ("GET", "/shares"): "owner",
     ("GET", "/reports"): "owner", ("GET", "/api/reports"): "owner", ("POST", "/api/reports"): "owner",
     ("DELETE", "/api/reports/{id}"): "owner", ("POST", "/api/reports/{id}/send"): "owner",
+    ("GET", "/api/suggest"): "viewer", ("GET", "/api/goals"): "viewer", ("POST", "/api/goals"): "owner",
+    ("DELETE", "/api/goals/{id}"): "owner", ("GET", "/api/events"): "viewer", ("GET", "/api/vitals"): "viewer",
+    ("GET", "/api/errors"): "analyst", ("GET", "/api/live"): "analyst", ("GET", "/api/export/sessions"): "analyst",
+    ("GET", "/errors"): "analyst", ("GET", "/live"): "analyst", ("GET", "/goals"): "viewer",
 }
 
 

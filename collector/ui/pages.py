@@ -38,6 +38,7 @@ def simple(key: str, title: str, body: str, role: str = VIEWER) -> Endpoint:
 OVERVIEW = """<section class="cards" id="kpis" aria-label="Key figures"></section>
 <section class="panel"><div class="panel-head"><h2>Traffic</h2><div class="legend" id="chart-legend"></div></div>
 <div id="chart" class="chart"></div></section>
+<div id="goals-slot"></div>
 <section class="grid-2" id="breakdowns"></section>"""
 
 SESSIONS = """<details class="panel filters" id="filters" open><summary>Filters</summary>
@@ -90,6 +91,11 @@ surveys = simple("surveys", "Surveys", SECTION)
 people = simple("people", "People", SECTION, ANALYST)
 segments = simple("segments", "Segments", SECTION, ANALYST)
 settings = simple("settings", "Settings", SECTION, OWNER)
+goals = simple("goals", "Goals", SECTION)
+events = simple("events", "Custom events", SECTION)
+vitals = simple("vitals", "Web Vitals", SECTION)
+errors = simple("errors", "JavaScript errors", SECTION, ANALYST)
+live = simple("live", "Live", SECTION, ANALYST)
 # Only reached when no heatmap viewer answers /heatmaps first (ui.routes come last in app.py).
 heatmaps_placeholder = simple("heatmaps", "Heatmaps", HEATMAPS_MISSING)
 person_page = page(ANALYST)(person)
