@@ -64,11 +64,12 @@ def render_data(data: dict[str, Any]) -> str:
     parts = []
     if isinstance(data.get("metrics"), dict):
         parts.append(_cards(data["metrics"]))
-    facts = {k: v for k, v in data.items() if isinstance(v, (int, float, str)) and not isinstance(v, bool)}
+    facts = {k: v for k, v in data.items()
+             if isinstance(v, (int, float, str)) and not isinstance(v, bool) and k not in ("interval", "currency")}
     if facts:
         parts.append(_cards(facts))
     for key, value in data.items():
-        if key == "series":
+        if key.endswith("series"):  # the daily chart's points: the dashboard draws them, a table would not help
             continue
         if isinstance(value, list) and value and all(isinstance(row, dict) for row in value):
             parts.append(_table(key, value))
