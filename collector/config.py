@@ -27,7 +27,8 @@ def smtp_url_from(env: Mapping[str, str]) -> str | None:
     user, password = env.get("TRAILMARK_SMTP_USER", ""), env.get("TRAILMARK_SMTP_PASSWORD", "")
     auth = f"{quote(user, safe='')}:{quote(password, safe='')}@" if user else ""
     sender = quote(env.get("TRAILMARK_SMTP_FROM", ""), safe="@")
-    return f"smtp://{auth}{host}:{env.get('TRAILMARK_SMTP_PORT', '25')}" + (f"?from={sender}" if sender else "")
+    port = env.get("TRAILMARK_SMTP_PORT", "25")
+    return f"smtp://{auth}{host}:{port}" + (f"?from={sender}" if sender else "")
 
 
 # 20 random-looking characters are over 100 bits: out of reach of any online guessing.
