@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -169,3 +170,27 @@ def test_a_site_parameter_names_the_site_whose_role_counts(walk: Walk) -> None:
     # Listings show only the sites one has a role on.
     sites = walk.http.get("/api/sites", headers=walk.who["viewer"]).json()["sites"]
     assert [s["id"] for s in sites] == ["test"]
+
+
+def test_a_route_written_before_roles_is_caught_and_still_closed(tmp_path: Path) -> None:
+    """What the walk reports for a helper's route that still uses the old wrappers: no declared
+    role (so the first test above fails), and meanwhile only an owner of every site gets in."""
+    from starlette.routing import Route
+
+    from collector.api import admin
+    from collector.ui.pages import protected
+
+    db_path = tmp_path / "trailmark.db"
+    app = create_app(make_settings(db_path), make_store(db_path))
+    app.router.routes.append(Route("/api/old", admin(lambda request: {"ok": True})))
+    app.router.routes.append(Route("/old", protected(lambda request: None)))  # type: ignore[arg-type,return-value]
+    undeclared = [(m, p) for m, p, role in _routes(app.routes) if role is None]
+    assert undeclared == [("GET", "/api/old"), ("GET", "/old")]
+    store = app.state.store
+    viewer = store.create_account("v@example.com")
+    store.set_password(viewer, hash_password("a password for the walk"))
+    store.set_role(viewer, "test", "viewer")
+    with TestClient(app, base_url=BASE) as http:
+        assert http.get("/api/old").status_code == 401
+        assert http.get("/api/old", headers=_cookie(viewer)()).status_code == 403
+        assert http.get("/api/old", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}).json() == {"ok": True}
