@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable
+from html import escape
 from typing import Any
 from urllib.parse import quote
 
@@ -169,7 +170,7 @@ def page(role: str) -> Callable[[Endpoint], Endpoint]:
             except ClientError as exc:
                 from collector.ui import shell  # the shell imports nothing of ours: no cycle at runtime
 
-                refused = shell.page("", "Not allowed", f'<p class="alert" role="alert">{shell.escape(exc.message)}.'
+                refused = shell.page("", "Not allowed", f'<p class="alert" role="alert">{escape(exc.message)}.'
                                      " Ask an owner of the site for a role that includes it.</p>")
                 refused.status_code = 403
                 return refused

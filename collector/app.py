@@ -41,11 +41,10 @@ class Limits:
 
 
 def _ingest(endpoint: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
-    @public  # a site's write key, checked by ingest itself
     async def run(request: Request) -> Response:
         return await ingest.handle(request, endpoint)
 
-    return run
+    return public(run)  # type: ignore[no-any-return]  # a site's write key, checked by ingest itself
 
 
 # The browser SDK's bundles, built by sdk_js into settings.static_dir.

@@ -82,9 +82,10 @@ def period_of(period: str, now: float) -> tuple[int, int]:
 
 def due(schedule: dict[str, Any], now: float) -> bool:
     """A report is due once per period (after the period ends); an alert is checked once a day."""
+    last_sent: int = schedule["last_sent"]
     if schedule["kind"] == "alert":
-        return schedule["last_sent"] < _day_start(now).timestamp()
-    return schedule["last_sent"] * 1000 < period_of(schedule["settings"]["period"], now)[1]
+        return last_sent < _day_start(now).timestamp()
+    return last_sent * 1000 < period_of(schedule["settings"]["period"], now)[1]
 
 
 def _site(store: Store, site_id: str) -> Any:

@@ -168,7 +168,7 @@ def open_share(request: Request, token: str) -> dict[str, Any]:
     share_id, _, mac = token.partition(".")
     if not re.fullmatch(r"[A-Za-z0-9_-]{22}", share_id) or not re.fullmatch(r"[0-9a-f]{32}", mac):
         raise ClientError(404, "no such share link")
-    found = request.app.state.store.share(share_id)
+    found: dict[str, Any] | None = request.app.state.store.share(share_id)
     if found is None or not hmac.compare_digest(
             mac, _share_mac(request.app.state.settings.admin_token, share_id, found["expires_at"])):
         raise ClientError(404, "no such share link")
