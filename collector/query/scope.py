@@ -16,7 +16,7 @@ from collector.schema import EVENT_TYPES
 # Filter name -> what it takes; docs/api.md lists them for the dashboard.
 FILTERS = (
     "country", "device", "browser", "os", "page", "channel", "campaign", "source", "converted",
-    "abandoned", "replay", "frustrated", "min_duration", "user", "visitor",
+    "abandoned", "replay", "frustrated", "min_duration", "user", "visitor", "experiment", "variant",
 )
 # Filters that compare a session column with the value as given.
 COLUMN_FILTERS = ("country", "device", "browser", "os", "channel", "campaign", "source", "user", "visitor")
@@ -60,14 +60,17 @@ class Filters:
     pages: tuple[str, ...] = ()
     flags: tuple[tuple[str, bool], ...] = ()
     min_duration_ms: tuple[float, ...] = ()
+    # (experiment, variant or None): sessions of visitors exposed to it, from their first exposure
+    exposures: tuple[tuple[str, str | None], ...] = ()
 
     def __bool__(self) -> bool:
-        return bool(self.columns or self.pages or self.flags or self.min_duration_ms)
+        return bool(self.columns or self.pages or self.flags or self.min_duration_ms or self.exposures)
 
     def __add__(self, other: Filters) -> Filters:
         return Filters(
             self.columns + other.columns, self.pages + other.pages,
             self.flags + other.flags, self.min_duration_ms + other.min_duration_ms,
+            self.exposures + other.exposures,
         )
 
 
@@ -86,7 +89,18 @@ def parse_filters(params: Mapping[str, str]) -> Filters:
         if not 0 <= seconds < 1e9:
             raise ClientError(400, "min_duration must be between 0 and 1e9 seconds")
         durations = (seconds * 1000,)
-    return Filters(columns, (page,) if page else (), flags, durations)
+    return Filters(columns, (page,) if page else (), flags, durations, _exposures(params))
+
+
+def _exposures(params: Mapping[str, str]) -> tuple[tuple[str, str | None], ...]:
+    experiment, variant = params.get("experiment"), params.get("variant")
+    if variant and not experiment:
+        raise ClientError(400, "variant needs experiment: the key of the experiment it belongs to")
+    if not experiment:
+        return ()
+    if len(experiment) > 64 or (variant and len(variant) > 64):
+        raise ClientError(400, "experiment and variant are at most 64 characters")
+    return ((experiment, variant or None),)
 
 
 def check_filters(filters: Mapping[str, object]) -> dict[str, str]:

@@ -1,5 +1,5 @@
 /** Argument checks for the commerce, feedback and custom-event calls: warn in the console, never throw. */
-import type { Fields } from "./util";
+import { clip, type Fields } from "./util";
 
 const isObj = (v: unknown): v is Fields => !!v && typeof v == "object" && !Array.isArray(v);
 const isNum = (v: unknown, lo = 0, hi = 1e15): v is number => typeof v == "number" && v >= lo && v <= hi;
@@ -55,13 +55,13 @@ export function survey(kind: unknown, score: unknown, extra?: unknown): Fields {
   need(/^(nps|csat|ces)$/.test(kind as string), "kind (nps, csat or ces)");
   need(scale == 5 || scale == 7 || kind == "nps", "scale (5 or 7)");
   need(isInt(score, kind == "nps" ? 0 : 1, scale as number), "score for " + kind);
-  return { kind, score, scale: kind == "csat" ? scale : undefined, comment: x.comment == null ? undefined : String(x.comment).slice(0, 2000), survey_id: x.survey_id };
+  return { kind, score, scale: kind == "csat" ? scale : undefined, comment: clip(x.comment, 2000), survey_id: x.survey_id };
 }
 
 export function track(name: unknown, props?: unknown): Fields {
   need(isStr(name), "name");
   need(props == null || isObj(props), "props");
-  return { name: (name as string).slice(0, 200), props: props || {} };
+  return { name, props: props || {} }; // isStr keeps names within the collector's limits
 }
 
 export function identify(uid: unknown, traits?: unknown): Fields {

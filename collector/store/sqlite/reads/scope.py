@@ -57,7 +57,34 @@ def filters_sql(filters: Filters, goal: Goal) -> tuple[list[str], list[object]]:
     for ms in filters.min_duration_ms:
         where.append("s.duration_ms >= ?")
         args.append(ms)
+    for experiment, variant in filters.exposures:
+        sql, exposure_args = exposed_sql(experiment, variant)
+        where.append(sql)
+        args += exposure_args
     return where, args
+
+
+def _exposures_of_visitor(alias: str) -> str:
+    return (
+        f"SELECT 1 FROM sessions {alias}s JOIN events {alias} ON {alias}.site_id = {alias}s.site_id"
+        f" AND {alias}.session_id = {alias}s.id AND {alias}.type = 'exposure'"
+        f" WHERE {alias}s.site_id = s.site_id AND {alias}s.visitor_id = s.visitor_id"
+    )
+
+
+def exposed_sql(experiment: str, variant: str | None) -> tuple[str, list[object]]:
+    """True for a session `s` of a visitor exposed to the experiment (to `variant` first, the rule
+    the results count by) that ended at or after that exposure."""
+    sql = f"EXISTS ({_exposures_of_visitor('x')} AND x.name = ? AND x.ts <= s.last_ts"
+    if variant is None:
+        return sql + ")", [experiment]
+    variant_of = "json_extract({}.data, '$.variant')"
+    return (
+        sql + f" AND {variant_of.format('x')} = ? AND NOT EXISTS ({_exposures_of_visitor('y')}"
+        " AND y.name = x.name AND (y.ts < x.ts OR (y.ts = x.ts AND y.rowid < x.rowid))"
+        f" AND {variant_of.format('y')} <> {variant_of.format('x')}))",
+        [experiment, variant],
+    )
 
 
 def scope_sql(scope: Scope, *, started: bool = True) -> tuple[str, list[object]]:
