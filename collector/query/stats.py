@@ -119,10 +119,10 @@ def chi_square_p(observed: Sequence[int], shares: Sequence[float]) -> tuple[floa
     """
     total = sum(observed)
     arms = [(o, s) for o, s in zip(observed, shares, strict=True) if s > 0]
+    if total and any(o > 0 for o, s in zip(observed, shares, strict=True) if s <= 0):
+        return math.inf, 0.0
     if total == 0 or len(arms) < 2:
         return None
-    if any(o > 0 for o, s in zip(observed, shares, strict=True) if s <= 0):
-        return math.inf, 0.0
     share_sum = sum(s for _, s in arms)
     statistic = sum((o - total * s / share_sum) ** 2 / (total * s / share_sum) for o, s in arms)
     return statistic, _upper_gamma((len(arms) - 1) / 2, statistic / 2)
