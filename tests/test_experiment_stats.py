@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 import pytest
-from scipy import integrate, stats as sp
+from scipy import integrate
+from scipy import stats as sp
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
 
