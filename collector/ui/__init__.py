@@ -27,6 +27,8 @@ routes = [
     Route("/people", pages.people),
     Route("/people/{id}", pages.person_page),
     Route("/segments", pages.segments),
+    Route("/experiments", pages.experiments),
+    Route("/experiments/{key}", pages.experiment_page),
     Route("/settings", pages.settings),
     Route("/heatmaps", pages.heatmaps_placeholder),
     Mount("/ui/static", Assets(directory=STATIC_DIR), name="ui-static"),

@@ -77,6 +77,11 @@ async def person(request: Request) -> Response:
                       data={"person": request.path_params["id"]})
 
 
+async def experiment(request: Request) -> Response:
+    return shell.page("experiments", "Experiment", SECTION, script="experiment",
+                      data={"experiment": request.path_params["key"]})
+
+
 async def session_page(request: Request) -> Response:
     return shell.page("sessions", "Session", SESSION, script="session",
                       data={"session": request.path_params["id"]})
@@ -92,7 +97,9 @@ surveys = simple("surveys", "Surveys", SECTION)
 people = simple("people", "People", SECTION)
 segments = simple("segments", "Segments", SECTION)
 settings = simple("settings", "Settings", SECTION)
+experiments = simple("experiments", "Experiments", SECTION)
 # Only reached when no heatmap viewer answers /heatmaps first (ui.routes come last in app.py).
 heatmaps_placeholder = simple("heatmaps", "Heatmaps", HEATMAPS_MISSING)
 person_page = protected(person)
 session_detail = protected(session_page)
+experiment_page = protected(experiment)

@@ -20,6 +20,7 @@ NAV = [
     ("/commerce", "commerce", "Commerce"),
     ("/heatmaps", "heatmaps", "Heatmaps"),
     ("/surveys", "surveys", "Surveys"),
+    ("/experiments", "experiments", "Experiments"),
     ("/people", "people", "People"),
     ("/segments", "segments", "Segments"),
     ("/settings", "settings", "Settings"),

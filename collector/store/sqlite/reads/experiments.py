@@ -75,7 +75,7 @@ def _goal_events(goal: Goal) -> tuple[str, list[object]]:
 def counts(conn: sqlite3.Connection, scope: Scope, key: str, goal: Goal) -> Counts:
     """Per variant: visitors by the variant of their first exposure in the range and what they
     did from that moment to the end of the range (goal, revenue), in one pass."""
-    where, filter_args = filters_sql(scope.filters, scope.goal)
+    where, filter_args = filters_sql(scope.filters, scope.goal, scope.site_id)
     bots = "" if scope.include_bots else " AND s.is_bot = 0"
     extra = "".join(f" AND {w}" for w in where)
     goal_sql, goal_args = _goal_events(goal)
@@ -91,29 +91,33 @@ def counts(conn: sqlite3.Connection, scope: Scope, key: str, goal: Goal) -> Coun
         " row_number() OVER (PARTITION BY visitor ORDER BY ts, seq) AS n,"
         " min(variant) OVER (PARTITION BY visitor) <> max(variant) OVER (PARTITION BY visitor) AS crossed"
         " FROM seen"
-        "), firsts AS (SELECT * FROM ranked WHERE n = 1)"
+        "), firsts AS MATERIALIZED (SELECT * FROM ranked WHERE n = 1)"
     )
     args: list[object] = [scope.site_id, key, scope.start, scope.end, *filter_args]
+    # From each visitor's first exposure to their later sessions (sessions_visitor) and events
+    # (events_session_type): CROSS JOIN keeps that order, which reads only the exposed visitors.
+    later = (
+        " FROM firsts f CROSS JOIN sessions gs CROSS JOIN events g"
+        " WHERE gs.site_id = ? AND gs.visitor_id = f.visitor AND gs.last_ts >= f.ts"
+        " AND g.site_id = gs.site_id AND g.session_id = gs.id AND g.ts >= f.ts AND g.ts < ?"
+    )
+    # LEFT JOINs run in the order written: each exposed visitor once, with their later goal and
+    # purchase events (none: converted 0, revenue 0).
     rows = conn.execute(
-        exposed + ", outcomes AS ("
-        " SELECT f.variant, f.crossed, f.pageviews,"
-        " EXISTS (SELECT 1 FROM sessions gs JOIN events g ON g.site_id = gs.site_id AND g.session_id = gs.id"
-        f"  WHERE gs.site_id = ? AND gs.visitor_id = f.visitor AND {goal_sql} AND g.ts >= f.ts AND g.ts < ?)"
-        "  AS converted,"
-        " (SELECT coalesce(sum(json_extract(g.data, '$.value')), 0) FROM sessions gs JOIN events g"
-        "  ON g.site_id = gs.site_id AND g.session_id = gs.id WHERE gs.site_id = ? AND gs.visitor_id = f.visitor"
-        "  AND g.type = 'purchase' AND g.ts >= f.ts AND g.ts < ?) AS revenue"
-        " FROM firsts f)"
+        exposed + ", visitors AS ("
+        f" SELECT f.variant, f.crossed, f.pageviews, max(CASE WHEN {goal_sql} THEN 1 ELSE 0 END) AS converted,"
+        " total(CASE WHEN g.type = 'purchase' THEN json_extract(g.data, '$.value') END) AS revenue"
+        " FROM firsts f LEFT JOIN sessions gs ON gs.site_id = ? AND gs.visitor_id = f.visitor AND gs.last_ts >= f.ts"
+        " LEFT JOIN events g ON g.site_id = gs.site_id AND g.session_id = gs.id AND g.type IN (?, 'purchase')"
+        " AND g.ts >= f.ts AND g.ts < ? GROUP BY f.visitor)"
         " SELECT variant, count(*), sum(converted), total(revenue), total(revenue * revenue), sum(crossed),"
-        " sum(pageviews > 0), sum(pageviews = 1) FROM outcomes GROUP BY variant ORDER BY variant",
-        [*args, scope.site_id, *goal_args, scope.end, scope.site_id, scope.end],
+        " sum(pageviews > 0), sum(pageviews = 1) FROM visitors GROUP BY variant ORDER BY variant",
+        [*args, *goal_args, scope.site_id, goal.type, scope.end],
     ).fetchall()
     arms = [ArmCounts(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]) for r in rows]
     scores = conn.execute(
         exposed + " SELECT f.variant, g.name, json_extract(g.data, '$.scale'), json_extract(g.data, '$.score'),"
-        " count(*) FROM firsts f JOIN sessions gs ON gs.site_id = ? AND gs.visitor_id = f.visitor"
-        " JOIN events g ON g.site_id = gs.site_id AND g.session_id = gs.id AND g.type = 'survey'"
-        " AND g.ts >= f.ts AND g.ts < ? GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4",
+        f" count(*){later} AND g.type = 'survey' GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4",
         [*args, scope.site_id, scope.end],
     ).fetchall()
     return Counts(arms, [tuple(r) for r in scores])

@@ -63,7 +63,7 @@ def list_in_scope(
     conn: sqlite3.Connection, scope: Scope, *, limit: int = 50, cursor: str | None = None
 ) -> dict[str, Any]:
     """A page of the scope's sessions (filters and segment applied), newest first."""
-    where, args = filters_sql(scope.filters, scope.goal)
+    where, args = filters_sql(scope.filters, scope.goal, scope.site_id)
     return list_sessions(
         conn, scope.site_id, scope.start, scope.end, where=where,
         params=args, limit=limit, cursor=cursor, include_bots=scope.include_bots,

@@ -17,6 +17,8 @@ export const FILTERS = [
   ["abandoned", "Abandoned cart", "bool"],
   ["replay", "Has replay", "bool"],
   ["frustrated", "Frustrated", "bool"],
+  ["experiment", "Experiment", "text"],
+  ["variant", "Variant", "text"],
 ];
 const FILTER_KEYS = FILTERS.map(([key]) => key);
 const CARRIED = ["site", "from", "to", "segment", ...FILTER_KEYS];
