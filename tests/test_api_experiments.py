@@ -233,3 +233,24 @@ def test_exposures_with_bad_names_are_rejected_alone(client: Client) -> None:
     assert body["accepted"] == 1
     assert [r["index"] for r in body["rejected"]] == [0, 1, 2]
     assert all("$.variant" in r["error"] for r in body["rejected"])
+
+
+def test_the_variant_filter_cuts_heatmaps(client: Client) -> None:
+    build(client)
+    click = {"x": 10, "y": 20, "sel": "#buy", "tag": "button", "rx": 0.5, "ry": 0.5, "vw": 1280}
+    send(client, [
+        event("click", D + 10 * H + MIN, "s1", "a1", "/", **click),
+        event("click", D + 12 * H + 2 * MIN, "s4", "a4", "/", **click),
+        event("click", D + 12 * H + 3 * MIN, "s4", "a4", "/", **{**click, "sel": "#other"}),
+    ])
+
+    def counts(filters: str) -> dict[str, int]:
+        found = get(client, f"/api/heatmap?site=test&url=/&kind=click&from={DATE}&to={NEXT_DATE}{filters}")
+        return {e["sel"]: e["count"] for e in found["elements"]}
+
+    assert counts("") == {"#buy": 2, "#other": 1}
+    assert counts("&experiment=cta&variant=green") == {"#buy": 1, "#other": 1}
+    assert counts("&experiment=cta&variant=control") == {"#buy": 1}
+    assert counts("&experiment=hero") == {}
+    assert get(client, "/api/heatmap?site=test&url=/&variant=green", 400) == {
+        "error": "variant needs experiment: the key of the experiment it belongs to"}

@@ -89,10 +89,11 @@ def parse_filters(params: Mapping[str, str]) -> Filters:
         if not 0 <= seconds < 1e9:
             raise ClientError(400, "min_duration must be between 0 and 1e9 seconds")
         durations = (seconds * 1000,)
-    return Filters(columns, (page,) if page else (), flags, durations, _exposures(params))
+    return Filters(columns, (page,) if page else (), flags, durations, exposure_filters(params))
 
 
-def _exposures(params: Mapping[str, str]) -> tuple[tuple[str, str | None], ...]:
+def exposure_filters(params: Mapping[str, str]) -> tuple[tuple[str, str | None], ...]:
+    """`experiment` (and `variant`): sessions of visitors exposed to it, from their first exposure."""
     experiment, variant = params.get("experiment"), params.get("variant")
     if variant and not experiment:
         raise ClientError(400, "variant needs experiment: the key of the experiment it belongs to")

@@ -64,9 +64,12 @@ def filters_sql(filters: Filters, goal: Goal, site_id: str | None = None) -> tup
     return where, args
 
 
-def exposed_sql(experiment: str, variant: str | None, site_id: str | None = None) -> tuple[str, list[object]]:
+def exposed_sql(
+    experiment: str, variant: str | None, site_id: str | None = None, column: str = "s.id"
+) -> tuple[str, list[object]]:
     """True for a session `s` of a visitor whose first exposure to the experiment (to `variant`,
-    the rule the results count by) came at or before the session's end.
+    the rule the results count by) came at or before the session's end; `column` names the
+    session id to test when it is not `s.id` (heatmaps test their events' sessions).
 
     With `site_id` the qualifying sessions are found once (a subquery that does not depend on
     `s`, kept by SQLite as a lookup table); without it, per session, which is far slower.
@@ -82,7 +85,7 @@ def exposed_sql(experiment: str, variant: str | None, site_id: str | None = None
     sites = [site_id] if site_id is not None else []
     args: list[object] = [*sites, experiment, *sites]
     sql = (
-        f"s.id IN (SELECT fs.id FROM ({firsts}) f JOIN sessions fs ON fs.site_id = {site}"
+        f"{column} IN (SELECT fs.id FROM ({firsts}) f JOIN sessions fs ON fs.site_id = {site}"
         " AND fs.visitor_id = f.visitor AND fs.last_ts >= f.ts WHERE f.n = 1"
     )
     if variant is not None:
