@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from functools import cache
 from typing import Annotated, Any
 
@@ -16,19 +16,32 @@ from starlette.routing import Route
 
 from collector import site_settings as site_settings_view
 from collector.auth import require_admin
+from collector.body import read_limited
 from collector.errors import ClientError, decode, json_response
 from collector.query import experiments as ab
 from collector.query.funnel import FunnelRequest
-from collector.query.params import DAY_MS, MAX_DAYS, integer, time_bound, time_range
+from collector.query.params import (
+    DAY_MS,
+    MAX_DAYS,
+    PEOPLE_SORTS,
+    SESSION_SORTS,
+    integer,
+    sort_order,
+    time_bound,
+    time_range,
+)
 from collector.query.scope import Scope, build_scope, check_filters
+from collector.store import Site
 
 DEFAULT_DAYS = 30
+# Funnel steps, segment filters: a few KiB at most. Read no further than this.
+MAX_API_BODY = 64 * 1024
 
 
 def site_param(request: Request) -> str:
     site_id = request.query_params.get("site")
     if not site_id:
-        sites = request.app.state.store.sites()
+        sites: list[Site] = request.app.state.store.sites()
         if len(sites) == 1:  # one site: nothing to choose
             return sites[0].id
         raise ClientError(400, "site is required (see /api/sites)")
@@ -37,7 +50,7 @@ def site_param(request: Request) -> str:
     return site_id
 
 
-def admin(endpoint):  # type: ignore[no-untyped-def]
+def admin(endpoint: Callable[[Request], Any]) -> Callable[[Request], Response]:
     """Wrap a sync endpoint: check the admin, run it off the event loop, answer JSON."""
 
     def run(request: Request) -> Response:
@@ -48,12 +61,12 @@ def admin(endpoint):  # type: ignore[no-untyped-def]
     return run
 
 
-def admin_post(endpoint):  # type: ignore[no-untyped-def]
+def admin_post(endpoint: Callable[[Request, bytes], Any]) -> Callable[[Request], Awaitable[Response]]:
     """Like `admin` for endpoints that read a JSON body: `endpoint(request, body)`."""
 
     async def run(request: Request) -> Response:
         require_admin(request)
-        body = await request.body()
+        body = await read_limited(request, MAX_API_BODY)
         result = await run_in_threadpool(endpoint, request, body)
         return result if isinstance(result, Response) else json_response(result)
 
@@ -61,16 +74,22 @@ def admin_post(endpoint):  # type: ignore[no-untyped-def]
 
 
 def site_settings(request: Request, site_id: str) -> Mapping[str, object]:
-    for site in request.app.state.store.sites():
+    sites: list[Site] = request.app.state.store.sites()
+    for site in sites:
         if site.id == site_id:
             return site.settings
     raise ClientError(404, f"no site {site_id!r}")
 
 
+def reversed_range(start: str | None, end: str | None) -> ClientError:
+    """The one message for a range whose start comes after its end, in the words the analyst typed."""
+    return ClientError(400, f"the date range is reversed: from {start} is after to {end}; swap them")
+
+
 def checked_range(start: str | None, end: str | None) -> tuple[int, int]:
     lo, hi = time_range(start, end)
     if lo >= hi:
-        raise ClientError(400, "from must be before to")
+        raise reversed_range(start, end)
     return lo, hi
 
 
@@ -84,7 +103,7 @@ def charted_range(start: str | None, end: str | None) -> tuple[int, int]:
     if lo is None:
         lo = hi - DEFAULT_DAYS * DAY_MS
     if lo >= hi:
-        raise ClientError(400, "from must be before to")
+        raise reversed_range(start, end)
     if hi - lo > MAX_DAYS * DAY_MS:
         raise ClientError(400, f"the range may span at most {MAX_DAYS} days")
     return lo, hi
@@ -140,7 +159,10 @@ def update_site(request: Request, body: bytes) -> Any:
 def sessions(request: Request) -> Any:
     q = request.query_params
     limit = integer(q.get("limit"), 50, name="limit", lo=1, hi=500)
-    return request.app.state.store.sessions_page(scope_of(request), limit=limit, cursor=q.get("cursor"))
+    sort, descending = sort_order(q.get("sort"), q.get("order"), SESSION_SORTS)
+    return request.app.state.store.sessions_page(
+        scope_of(request), limit=limit, cursor=q.get("cursor"), sort=sort, descending=descending
+    )
 
 
 @admin
@@ -193,6 +215,17 @@ def commerce(request: Request) -> Any:
 def surveys(request: Request) -> Any:
     return request.app.state.store.surveys(
         scope_of(request, charted=True), request.query_params.get("survey_id")
+    )
+
+
+@admin
+def people(request: Request) -> Any:
+    q = request.query_params
+    limit = integer(q.get("limit"), 50, name="limit", lo=1, hi=500)
+    offset = integer(q.get("offset"), 0, name="offset", lo=0)
+    sort, descending = sort_order(q.get("sort"), q.get("order"), PEOPLE_SORTS)
+    return request.app.state.store.people(
+        scope_of(request), sort=sort, descending=descending, limit=limit, offset=offset
     )
 
 
@@ -294,11 +327,11 @@ def delete_experiment(request: Request, body: bytes) -> Any:
 
 
 @cache
-def _decoder(kind: type[Any]) -> msgspec.json.Decoder[Any]:
+def _decoder(kind: Any) -> msgspec.json.Decoder[Any]:
     return msgspec.json.Decoder(kind)
 
 
-def decode_json(body: bytes, kind: type[Any]) -> Any:
+def decode_json(body: bytes, kind: Any) -> Any:
     return decode(_decoder(kind), body, "request")
 
 
@@ -313,6 +346,7 @@ routes = [
     Route("/api/retention", retention),
     Route("/api/commerce", commerce),
     Route("/api/surveys", surveys),
+    Route("/api/persons", people),
     Route("/api/persons/{id}", person),
     Route("/api/segments", segments),
     Route("/api/segments", create_segment, methods=["POST"]),
