@@ -5,7 +5,6 @@ loads and after, one exposure per session, QA pins, and trailmark('exposure', ..
 from __future__ import annotations
 
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -39,9 +38,13 @@ def test_variant_exposures_and_pins(collector_server: Any, context: Any) -> None
         page = context.new_page()
         # the core arrives after the experiments script has run, as on a slow network: the
         # method must survive the core replacing window.trailmark
-        page.route("**/trailmark.js", lambda route: (time.sleep(0.5), route.continue_()))
+        held: list[Any] = []
+        page.route("**/trailmark.js", lambda route: held.append(route))
         page.goto(site + "/experiment.html", wait_until="domcontentloaded")
         assert page.evaluate("[window.trailmark.v, typeof window.trailmark.experiment]") == [None, "function"]
+        assert len(held) == 1
+        held[0].continue_()
+        page.unroute("**/trailmark.js")
         page.wait_for_function("window.trailmark && window.trailmark.v === 1")
         anon = page.evaluate("localStorage.getItem('tm_aid')")
         session = page.evaluate("localStorage.getItem('tm_sid').split('|')[0]")
