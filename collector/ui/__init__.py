@@ -41,6 +41,11 @@ routes = [
     Route("/experiments", pages.experiments),
     Route("/experiments/{key}", pages.experiment_page),
     Route("/settings", pages.settings),
+    Route("/goals", pages.goals),
+    Route("/events", pages.events),
+    Route("/vitals", pages.vitals),
+    Route("/errors", pages.errors),
+    Route("/live", pages.live),
     Route("/heatmaps", pages.heatmaps_placeholder),
     Mount("/ui/static", Assets(directory=STATIC_DIR), name="ui-static"),
 ]

@@ -448,7 +448,24 @@ def m014_events_type_ts_session(db: Database) -> None:
 
 
 @migrations()
-def m015_experiments(db: Database) -> None:
+def m015_goals(db: Database) -> None:
+    """A site's goals (collector/query/goals.py)."""
+    db.executescript(
+        """
+        CREATE TABLE IF NOT EXISTS goals (
+            id INTEGER PRIMARY KEY,
+            site_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            definition TEXT NOT NULL,
+            created_at INTEGER NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS goals_site ON goals (site_id, id);
+        """
+    )
+
+
+@migrations()
+def m016_experiments(db: Database) -> None:
     """Experiments defined per site, and the exposures of an experiment read from an index alone:
     an exposure is an event with type 'exposure', its experiment in `name`."""
     db.executescript(
