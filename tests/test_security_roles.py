@@ -52,7 +52,9 @@ EXPECTED = {
     ("GET", "/api/suggest"): "viewer", ("GET", "/api/goals"): "viewer", ("POST", "/api/goals"): "owner",
     ("DELETE", "/api/goals/{id}"): "owner", ("GET", "/api/events"): "viewer", ("GET", "/api/vitals"): "viewer",
     ("GET", "/api/errors"): "analyst", ("GET", "/api/live"): "analyst", ("GET", "/api/export/sessions"): "analyst",
-    ("GET", "/errors"): "analyst", ("GET", "/live"): "analyst", ("GET", "/goals"): "viewer",
+    ("GET", "/api/experiments"): "viewer", ("POST", "/api/experiments"): "analyst",
+    ("GET", "/api/experiments/{key}"): "viewer", ("DELETE", "/api/experiments/{key}"): "analyst",
+    ("GET", "/experiments"): "viewer", ("GET", "/errors"): "analyst", ("GET", "/live"): "analyst", ("GET", "/goals"): "viewer",
 }
 
 

@@ -18,7 +18,7 @@ from collector.schema import EVENT_TYPES
 FILTERS = (
     "country", "region", "device", "browser", "os", "page", "entry", "exit", "referrer", "channel",
     "campaign", "source", "converted", "abandoned", "replay", "frustrated", "min_duration", "user",
-    "visitor", "clicked", "error",
+    "visitor", "clicked", "error", "experiment", "variant",
 )
 # Filters that compare a session column with the value as given; NONE matches an empty column.
 COLUMN_FILTERS = (
@@ -85,6 +85,8 @@ class Filters:
 
     def __add__(self, other: Filters) -> Filters:
         return Filters(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)})
+    # (experiment, variant or None): sessions of visitors exposed to it, from their first exposure
+    exposures: tuple[tuple[str, str | None], ...] = ()
 
 
 def parse_filters(params: Mapping[str, str]) -> Filters:
@@ -110,7 +112,7 @@ def parse_filters(params: Mapping[str, str]) -> Filters:
 
     return Filters(
         columns, one(page), flags, durations, one(entry), one(exit_), one(referrer_host(referrer)), one(clicked),
-        one(error),
+        one(error), exposure_filters(params),
     )
 
 
@@ -123,6 +125,18 @@ def referrer_host(value: str | None) -> str | None:
     except ValueError:  # "http://[": not a URL, so matched as the text given
         host = None
     return (host or value).lower().removeprefix("www.")
+
+
+def exposure_filters(params: Mapping[str, str]) -> tuple[tuple[str, str | None], ...]:
+    """`experiment` (and `variant`): sessions of visitors exposed to it, from their first exposure."""
+    experiment, variant = params.get("experiment"), params.get("variant")
+    if variant and not experiment:
+        raise ClientError(400, "variant needs experiment: the key of the experiment it belongs to")
+    if not experiment:
+        return ()
+    if len(experiment) > 64 or (variant and len(variant) > 64):
+        raise ClientError(400, "experiment and variant are at most 64 characters")
+    return ((experiment, variant or None),)
 
 
 def check_filters(filters: Mapping[str, object]) -> dict[str, str]:

@@ -76,6 +76,11 @@ async def person(request: Request) -> Response:
                       data={"person": request.path_params["id"]})
 
 
+async def experiment(request: Request) -> Response:
+    return shell.page("experiments", "Experiment", SECTION, script="experiment",
+                      data={"experiment": request.path_params["key"]})
+
+
 async def session_page(request: Request) -> Response:
     return shell.page("sessions", "Session", SESSION, script="session",
                       data={"session": request.path_params["id"]})
@@ -91,6 +96,7 @@ surveys = simple("surveys", "Surveys", SECTION)
 people = simple("people", "People", SECTION, ANALYST)
 segments = simple("segments", "Segments", SECTION, ANALYST)
 settings = simple("settings", "Settings", SECTION, OWNER)
+experiments = simple("experiments", "Experiments", SECTION)
 goals = simple("goals", "Goals", SECTION)
 events = simple("events", "Custom events", SECTION)
 vitals = simple("vitals", "Web Vitals", SECTION)
@@ -100,3 +106,4 @@ live = simple("live", "Live", SECTION, ANALYST)
 heatmaps_placeholder = simple("heatmaps", "Heatmaps", HEATMAPS_MISSING)
 person_page = page(ANALYST)(person)
 session_detail = page(ANALYST)(session_page)
+experiment_page = page(VIEWER)(experiment)

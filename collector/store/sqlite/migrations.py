@@ -465,7 +465,30 @@ def m015_goals(db: Database) -> None:
 
 
 @migrations()
-def m016_teams(db: Database) -> None:
+def m016_experiments(db: Database) -> None:
+    """Experiments defined per site, and the exposures of an experiment read from an index alone:
+    an exposure is an event with type 'exposure', its experiment in `name`."""
+    db.executescript(
+        """
+        CREATE TABLE IF NOT EXISTS experiments (
+            site_id TEXT NOT NULL,
+            key TEXT NOT NULL,
+            name TEXT NOT NULL,
+            variants TEXT NOT NULL,
+            goal TEXT,
+            metrics TEXT NOT NULL DEFAULT '[]',
+            hypothesis TEXT NOT NULL DEFAULT '',
+            created_at INTEGER NOT NULL,
+            PRIMARY KEY (site_id, key)
+        ) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS events_exposure ON events (site_id, name, ts, session_id)
+            WHERE type = 'exposure';
+        """
+    )
+
+
+@migrations()
+def m017_teams(db: Database) -> None:
     """People with a password and a role per site, single-use invites, API keys (stored as their
     SHA-256 only), read-only share links and scheduled e-mail reports (docs/security.md)."""
     db.executescript(

@@ -23,6 +23,8 @@ export const FILTERS = [
   ["frustrated", "Frustrated", "bool"],
   ["clicked", "Clicked element", "text"],
   ["error", "JS error", "text"],
+  ["experiment", "Experiment", "text"],
+  ["variant", "Variant", "text"],
 ];
 const FILTER_KEYS = FILTERS.map(([key]) => key);
 const CARRIED = ["site", "from", "to", "segment", "goal", ...FILTER_KEYS];
