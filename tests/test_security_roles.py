@@ -54,7 +54,8 @@ EXPECTED = {
     ("GET", "/api/errors"): "analyst", ("GET", "/api/live"): "analyst", ("GET", "/api/export/sessions"): "analyst",
     ("GET", "/api/experiments"): "viewer", ("POST", "/api/experiments"): "analyst",
     ("GET", "/api/experiments/{key}"): "viewer", ("DELETE", "/api/experiments/{key}"): "analyst",
-    ("GET", "/experiments"): "viewer", ("GET", "/errors"): "analyst", ("GET", "/live"): "analyst", ("GET", "/goals"): "viewer",
+    ("GET", "/experiments"): "viewer", ("GET", "/errors"): "analyst", ("GET", "/live"): "analyst",
+    ("GET", "/goals"): "viewer",
 }
 
 
