@@ -447,6 +447,18 @@ def m014_events_type_ts_session(db: Database) -> None:
     )
 
 
+@migrations()
+def m015_event_touchpoint(db: Database) -> None:
+    """Where each contact happened (web, email, call_center, store...): events stored before this
+    were web when they had a page URL, else the site's server (normalize.default_touchpoint)."""
+    db.executescript(
+        """
+        ALTER TABLE events ADD COLUMN touchpoint TEXT NOT NULL DEFAULT 'web';
+        UPDATE events SET touchpoint = 'server' WHERE url IS NULL;
+        """
+    )
+
+
 def migrate(db: Database) -> None:
     """Bring the schema up to date; safe to run on every start."""
     migrations.apply(db)
