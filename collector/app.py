@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from collector import api, heatmap_api, ingest, openapi, privacy, replay_api, ui
+from collector import api, heatmap_api, ingest, journey_api, openapi, privacy, replay_api, ui
 from collector.auth import bearer_ok
 from collector.config import Settings
 from collector.demo import shop as demo_shop
@@ -160,6 +160,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
         *heatmap_api.routes,  # before api and ui: its /heatmaps page replaces the placeholder
         *openapi.routes,
         *privacy.routes,
+        *journey_api.routes,
         *api.routes,
         *demo_shop.routes(settings),
         *ui.routes,

@@ -19,6 +19,7 @@ from sqlite_utils import Database
 
 from collector.query.funnel import Step
 from collector.query.heatmap import Scope as HeatmapScope
+from collector.query.journey import Touch
 from collector.query.scope import Scope
 from collector.store.model import (
     SECRET_PREFIX,
@@ -38,6 +39,7 @@ from collector.store.sqlite.reads import (
     commerce,
     funnel,
     heatmap,
+    journey,
     overview,
     paths,
     persons,
@@ -373,6 +375,9 @@ class SQLiteStore:
 
     def surveys(self, scope: Scope, survey_id: str | None) -> dict[str, Any]:
         return self._ask(surveys.surveys, scope, survey_id)
+
+    def journey_touches(self, scope: Scope) -> list[Touch]:
+        return self._ask(journey.touches, scope)
 
     def people(
         self, scope: Scope, *, sort: str, descending: bool, limit: int, offset: int,
