@@ -15,6 +15,7 @@ NAV = [
     ("/overview", "overview", "Overview"),
     ("/sessions", "sessions", "Sessions"),
     ("/funnels", "funnels", "Funnels"),
+    ("/journey", "journey", "Journey map"),
     ("/paths", "paths", "Paths"),
     ("/retention", "retention", "Retention"),
     ("/commerce", "commerce", "Commerce"),

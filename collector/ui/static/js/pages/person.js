@@ -61,5 +61,6 @@ function what(e) {
   }
   if (e.type === "purchase") return `Purchase ${e.order_id}: ${fmt.money(e.value, e.currency)}`;
   if (e.type === "survey") return `${String(e.kind).toUpperCase()} answer ${e.score}${e.comment ? `: “${e.comment}”` : ""}`;
+  if (e.type === "track") return e.name;
   return e.name ? `${e.type} ${e.name}` : e.type;
 }
