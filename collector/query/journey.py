@@ -121,6 +121,7 @@ class Touch:
     scale: int | None = None
     rage: bool = False
     dead: bool = False
+    device: str | None = None  # the session's device bucket
 
 
 _PARAM = re.compile(r"^:[A-Za-z_][A-Za-z0-9_]*$")

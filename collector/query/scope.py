@@ -16,8 +16,10 @@ from collector.schema import EVENT_TYPES
 # Filter name -> what it takes; docs/api.md lists them for the dashboard.
 FILTERS = (
     "country", "device", "browser", "os", "page", "channel", "campaign", "source", "converted",
-    "abandoned", "replay", "frustrated", "min_duration", "user", "visitor",
+    "abandoned", "replay", "frustrated", "min_duration", "user", "visitor", "outcome",
 )
+# outcome=: the label the likely-outcome model gave the session's person (query/outcome.py).
+OUTCOMES = ("likely", "at_risk")
 # Filters that compare a session column with the value as given.
 COLUMN_FILTERS = ("country", "device", "browser", "os", "channel", "campaign", "source", "user", "visitor")
 # Filters that hold or negate a session property: converted=1, abandoned=0...
@@ -60,14 +62,16 @@ class Filters:
     pages: tuple[str, ...] = ()
     flags: tuple[tuple[str, bool], ...] = ()
     min_duration_ms: tuple[float, ...] = ()
+    outcomes: tuple[str, ...] = ()
 
     def __bool__(self) -> bool:
-        return bool(self.columns or self.pages or self.flags or self.min_duration_ms)
+        return bool(self.columns or self.pages or self.flags or self.min_duration_ms or self.outcomes)
 
     def __add__(self, other: Filters) -> Filters:
         return Filters(
             self.columns + other.columns, self.pages + other.pages,
             self.flags + other.flags, self.min_duration_ms + other.min_duration_ms,
+            self.outcomes + other.outcomes,
         )
 
 
@@ -86,7 +90,10 @@ def parse_filters(params: Mapping[str, str]) -> Filters:
         if not 0 <= seconds < 1e9:
             raise ClientError(400, "min_duration must be between 0 and 1e9 seconds")
         durations = (seconds * 1000,)
-    return Filters(columns, (page,) if page else (), flags, durations)
+    outcome = params.get("outcome")
+    if outcome and outcome not in OUTCOMES:
+        raise ClientError(400, f"outcome must be one of {', '.join(OUTCOMES)}, not {outcome!r}")
+    return Filters(columns, (page,) if page else (), flags, durations, (outcome,) if outcome else ())
 
 
 def check_filters(filters: Mapping[str, object]) -> dict[str, str]:

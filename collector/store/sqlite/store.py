@@ -8,7 +8,7 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
@@ -20,6 +20,7 @@ from sqlite_utils import Database
 from collector.query.funnel import Step
 from collector.query.heatmap import Scope as HeatmapScope
 from collector.query.journey import Touch
+from collector.query.outcome import Score
 from collector.query.scope import Scope
 from collector.store.model import (
     SECRET_PREFIX,
@@ -40,6 +41,7 @@ from collector.store.sqlite.reads import (
     funnel,
     heatmap,
     journey,
+    outcome,
     overview,
     paths,
     persons,
@@ -378,6 +380,21 @@ class SQLiteStore:
 
     def journey_touches(self, scope: Scope) -> list[Touch]:
         return self._ask(journey.touches, scope)
+
+    def save_outcome(self, site_id: str, report: dict[str, Any], scores: Sequence[Score]) -> None:
+        self._run(lambda conn: outcome.save(conn, site_id, report, scores))
+
+    def outcome_report(self, site_id: str) -> dict[str, Any] | None:
+        return self._ask(outcome.report, site_id)
+
+    def outcome_scores(self, site_id: str, label: str, limit: int) -> list[dict[str, Any]]:
+        return self._ask(outcome.scores, site_id, label, limit)
+
+    def outcome_counts(self, site_id: str) -> dict[str, int]:
+        return self._ask(outcome.counts, site_id)
+
+    def outcome_open_sessions(self, site_id: str, since: int, limit: int) -> list[dict[str, Any]]:
+        return self._ask(outcome.open_sessions, site_id, since, limit)
 
     def people(
         self, scope: Scope, *, sort: str, descending: bool, limit: int, offset: int,

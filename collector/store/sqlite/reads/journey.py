@@ -18,13 +18,13 @@ def touches(conn: sqlite3.Connection, scope: Scope) -> list[Touch]:
         " CASE WHEN e.type = 'survey' THEN e.data ->> '$.score' END,"
         " CASE WHEN e.type = 'survey' THEN e.data ->> '$.scale' END,"
         " CASE WHEN e.type = 'click' THEN coalesce(e.data ->> '$.rage', 0) ELSE 0 END,"
-        " CASE WHEN e.type = 'click' THEN coalesce(e.data ->> '$.dead', 0) ELSE 0 END"
+        " CASE WHEN e.type = 'click' THEN coalesce(e.data ->> '$.dead', 0) ELSE 0 END, s.device"
         " FROM sessions s JOIN events e ON e.site_id = s.site_id AND e.session_id = s.id"
         f" WHERE {where} ORDER BY s.visitor_id, e.ts, e.rowid",
         args,
     )
     return [
         Touch(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], bool(r[11]), r[12], r[13],
-              bool(r[14]), bool(r[15]))
+              bool(r[14]), bool(r[15]), r[16])
         for r in rows
     ]
