@@ -303,13 +303,13 @@ def _exits(dropped: list[str], held: dict[str, list[Touch]]) -> dict[str, Any]:
 
 def _replays(dropped: list[str], held: dict[str, list[Touch]]) -> list[dict[str, Any]]:
     """The recorded sessions in which people left at this stage, the latest first."""
-    found = {}
+    found: dict[str, Touch] = {}
     for visitor in dropped:
-        for t in reversed(held[visitor]):
-            if t.has_replay:
-                found[t.session] = {"session_id": t.session, "visitor_id": visitor, "ts": t.ts}
-                break
-    return sorted(found.values(), key=lambda r: (-r["ts"], r["session_id"]))[:REPLAYS_SHOWN]
+        last = next((t for t in reversed(held[visitor]) if t.has_replay), None)
+        if last is not None:
+            found[last.session] = last
+    latest = sorted(found.values(), key=lambda t: (-t.ts, t.session))[:REPLAYS_SHOWN]
+    return [{"session_id": t.session, "visitor_id": t.visitor, "ts": t.ts} for t in latest]
 
 
 def stages_json(stages: Stages) -> list[dict[str, Any]]:
