@@ -14,9 +14,12 @@ import httpx
 import pytest
 from playwright.sync_api import Browser
 
+from collector.outcome_api import retrain
+from collector.query.scope import Goal
 from e2e.dashboard_data import browser_fixture, seed, server_fixture  # noqa: F401
 from e2e.test_dashboard_pages import Dashboard, f_int
 from tests.conftest import SECRET
+from tests.outcome_traffic import planted, today_start
 
 pytestmark = pytest.mark.e2e
 
@@ -74,3 +77,29 @@ def test_person_timeline_across_channels(dash: Dashboard) -> None:
     assert rows == [e["touchpoint"] for e in person["timeline"]]
     assert "call_center" in rows and rows.count("web") >= 2
     dash.shot("person-timeline")
+
+
+def test_outcome_panel_says_when_it_cannot_predict_and_retrains_on_demand(dash: Dashboard) -> None:
+    page = dash.open("/journey")
+    assert page.get_attribute("#outcome [data-status]", "data-status") == "not_trained"
+    page.click("#retrain")
+    page.wait_for_selector("#outcome [data-status=insufficient_data]")
+    assert "too little history to predict" in dash.text("#outcome [data-status]")
+    assert page.locator("#calibration").count() == 0  # no model: no quality to show, no people listed
+    assert page.locator("#outcome-likely").count() == 0
+
+
+def test_outcome_panel_shows_the_model_quality_beside_who_is_likely(dash: Dashboard) -> None:
+    now = today_start()
+    planted(now).write(dash.server.store)
+    report = retrain(dash.server.store, "test", Goal(), now=now)
+    assert report["status"] == "ready"
+    page = dash.open("/journey")
+    q = report["quality"]
+    assert dash.text("#outcome-auc") == f"{q['auc']:.2f} (95% {q['auc_low']:.2f}–{q['auc_high']:.2f})"
+    assert len(dash.texts("#calibration tbody tr")) == len(q["calibration"])
+    assert dash.texts("#outcome-features tbody td:first-child") == [f["name"] for f in report["features"][:8]]
+    likely = dash.api("/api/predictions")["likely"]
+    assert dash.texts("#outcome-likely tbody td:first-child") == [p["visitor_id"] for p in likely]
+    page.locator("#outcome").scroll_into_view_if_needed()
+    dash.shot("journey-outcome")

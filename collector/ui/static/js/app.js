@@ -17,6 +17,7 @@ export const FILTERS = [
   ["abandoned", "Abandoned cart", "bool"],
   ["replay", "Has replay", "bool"],
   ["frustrated", "Frustrated", "bool"],
+  ["outcome", "Likely outcome", "select:likely,at_risk"],
 ];
 const FILTER_KEYS = FILTERS.map(([key]) => key);
 const CARRIED = ["site", "from", "to", "segment", ...FILTER_KEYS];

@@ -1,7 +1,7 @@
 // The journey map as journey-mapping practice draws it: stages left to right, and under each the
 // touchpoints, what people do, how they feel (a line through the survey scores), pain points and
 // where people drop out, with replays of those who left.
-import { $, api, clear, fmt, h, link, page, scope, sessionLink, svg } from "../app.js";
+import { $, api, clear, fmt, h, link, page, params, personLink, scope, sessionLink, svg, table } from "../app.js";
 
 const people = (n) => `${fmt.int(n)} ${n === 1 ? "person" : "people"}`;
 
@@ -91,6 +91,48 @@ function cell(stage, lane, worst) {
   ];
 }
 
+/** The likely outcome beside the map: the model's honesty first (status, AUC, calibration), then who. */
+function outcomePanel(p) {
+  const q = p.quality;
+  const filtered = (label) => h("a", { href: link("/sessions", { outcome: label }), text: "sessions" });
+  return h("section", { class: "panel", id: "outcome" },
+    h("div", { class: "panel-head" }, h("h2", { text: `Likely outcome: ${p.goal || "purchase"} in the next ${p.horizon_days || 7} days` }),
+      h("button", { type: "button", id: "retrain", text: "Retrain now" })),
+    h("p", { class: `jm-status ${p.status}`, "data-status": p.status, text: p.reason }),
+    q ? h("div", { class: "grid-2" },
+      h("div", {},
+        h("dl", { class: "facts" },
+          h("div", {}, h("dt", { text: "AUC on held-out people" }), h("dd", { id: "outcome-auc", text: `${fmt.num(q.auc, 2)} (95% ${fmt.num(q.auc_low, 2)}–${fmt.num(q.auc_high, 2)})` })),
+          h("div", {}, h("dt", { text: "Held out" }), h("dd", { text: `${fmt.int(q.test_rows)} rows: ${fmt.int(q.test_positives)} buyers, ${fmt.int(q.test_negatives)} others` }))),
+        h("div", { class: "table-wrap" }, table([
+          ["Predicted", (b) => `${fmt.pct(b.from)}–${fmt.pct(b.to)}`],
+          ["Rows", (b) => fmt.int(b.rows), { num: true }],
+          ["Mean predicted", (b) => fmt.pct(b.predicted), { num: true }],
+          ["Observed", (b) => fmt.pct(b.observed), { num: true }],
+        ], q.calibration, { id: "calibration" }))),
+      h("div", { class: "table-wrap" }, table([
+        ["Feature", (f) => f.name],
+        ["Weight", (f) => fmt.num(f.weight, 2), { num: true }],
+      ], p.features.slice(0, 8), { id: "outcome-features" }))) : null,
+    p.status === "ready" ? h("div", { class: "grid-2" },
+      h("div", {}, h("h3", {}, `Likely to buy (${fmt.int(p.counts.likely || 0)}) · `, filtered("likely")),
+        table([["Person", (r) => personLink(r.visitor_id)], ["Probability", (r) => fmt.pct(r.probability), { num: true }]], p.likely, { id: "outcome-likely", empty: "Nobody." })),
+      h("div", {}, h("h3", {}, `At risk (${fmt.int(p.counts.at_risk || 0)}) · `, filtered("at_risk")),
+        table([["Person", (r) => personLink(r.visitor_id)], ["Probability", (r) => fmt.pct(r.probability), { num: true }]], p.at_risk, { id: "outcome-at-risk", empty: "Nobody." }))) : null,
+    p.open_sessions && p.open_sessions.length ? h("div", {}, h("h3", { text: "Open sessions" }),
+      table([["Session", (r) => sessionLink(r.session_id)], ["Person", (r) => personLink(r.visitor_id)], ["Probability", (r) => fmt.pct(r.probability), { num: true }]], p.open_sessions, { id: "outcome-open" })) : null);
+}
+
+async function showOutcome(mount, query) {
+  const p = await api("/api/predictions", { query });
+  clear(mount, outcomePanel(p));
+  $("#retrain", mount).addEventListener("click", async (event) => {
+    event.target.disabled = true;
+    event.target.textContent = "Training…";
+    clear(mount, outcomePanel(await api("/api/predictions/train", { query, method: "POST" })));
+  });
+}
+
 page(async () => {
   const data = await api("/api/journey-map", { query: scope() });
   const stages = data.stages;
@@ -129,5 +171,9 @@ page(async () => {
         h("span", { class: "muted", text: data.custom_stages ? "the site's own stages" : "default shop stages" })),
       data.people ? grid : h("p", { class: "empty", text: "No visitors in this range." })),
     h("p", { class: "muted" }, "Stages and their rules: ", h("a", { href: link("/api/journey-map/stages"), text: "/api/journey-map/stages" }),
-      ". Emotion: each survey answer on -100..100, averaged per stage."));
+      ". Emotion: each survey answer on -100..100, averaged per stage."),
+    h("div", { id: "outcome-mount" }));
+  const site = new URLSearchParams();
+  if (params.get("site")) site.set("site", params.get("site"));
+  await showOutcome($("#outcome-mount"), site);
 });
