@@ -3,12 +3,14 @@ none or too little, and its labels become session filters. Fixed seeds; `now` is
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import math
 from typing import Any
 
 from sklearn.metrics import roc_auc_score
 
-from collector.outcome_api import retrain
+from collector.outcome_api import retrain, retrain_daily
 from collector.query import outcome
 from collector.query.scope import Goal, Scope
 from tests.conftest import Client
@@ -154,3 +156,19 @@ def test_erasing_a_person_erases_their_score(client: Client) -> None:
     answer = client.http.delete(f"/api/persons/{someone}?site=test", headers=client.admin)
     assert answer.status_code == 200, answer.text
     assert someone not in {s["visitor_id"] for s in stored_scores(client)}
+
+
+def test_the_schedule_retrains_every_site(client: Client) -> None:
+    store = client.http.app.state.store
+    assert store.outcome_report("test") is None
+
+    async def one_round() -> None:
+        task = asyncio.create_task(retrain_daily(store, every_s=0))
+        while store.outcome_report("test") is None:  # the first round trains every site
+            await asyncio.sleep(0.01)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    asyncio.run(one_round())
+    assert store.outcome_report("test")["status"] == "insufficient_data"
