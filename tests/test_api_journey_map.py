@@ -8,10 +8,13 @@ straight from /checkout, which is also its consideration.
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 import pytest
 
+from collector.query.journey import Touch, page_matches
+from collector.store.sqlite.reads.patterns import url_match
 from tests.analytics_journeys import DATE, MIN, NEXT_DATE, D, build, event, send
 from tests.conftest import SECRET, Client
 
@@ -162,3 +165,30 @@ def test_empty_range_has_every_stage_at_zero(client: Client) -> None:
 def test_journey_map_needs_the_admin(client: Client) -> None:
     answer = client.http.get(f"/api/journey-map?{RANGE}")
     assert answer.status_code == 401
+
+
+PAGES = [  # (path, route, url) as stored
+    ("/product/12", "/product/:id", "https://shop.example/product/12"),
+    ("/product/12/reviews", None, "https://shop.example/product/12/reviews"),
+    ("/products/a*b", None, "https://shop.example/products/a*b"),
+    ("/", None, "https://shop.example/"),
+    ("/cart", None, "https://shop.example/cart?x=1"),
+]
+
+
+@pytest.mark.parametrize("pattern", [
+    "/product/*", "/product/:id", "/product/:id/reviews", "/", "/cart", "https://shop.example/cart?x=1",
+    "https://shop.example/*", "/products/a*", "/nothing", "*reviews",
+])
+def test_stage_page_patterns_match_as_the_sql_patterns_do(pattern: str) -> None:
+    """The journey map matches pages in Python (any engine); it must agree with the SQL rule."""
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE events (path TEXT, route TEXT, url TEXT)")
+    conn.executemany("INSERT INTO events VALUES (?, ?, ?)", PAGES)
+    sql, args = url_match(pattern, "e")
+    in_sql = {r[0] for r in conn.execute(f"SELECT e.url FROM events e WHERE {sql}", args)}
+    in_python = {
+        url for path, route, url in PAGES
+        if page_matches(pattern, Touch("v", "s", 0, 0, "pageview", None, path, route, url, "web", None, False))
+    }
+    assert in_python == in_sql
