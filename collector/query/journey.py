@@ -7,10 +7,11 @@ so every store gives the same map for the same events. docs/metrics.md defines t
 
 from __future__ import annotations
 
+import functools
 import re
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -129,20 +130,35 @@ _PARAM = re.compile(r"^:[A-Za-z_][A-Za-z0-9_]*$")
 
 def page_matches(pattern: str, touch: Touch) -> bool:
     """The same rule as the API's page patterns (docs/api.md): exact URL, /path, * and /route/:id."""
+    return _page_rule(pattern)(touch)
+
+
+@functools.lru_cache(maxsize=256)  # a map reads every touch against the same few patterns
+def _page_rule(pattern: str) -> Callable[[Touch], bool]:
     segments = pattern.split("/")
     if pattern.startswith("/") and any(_PARAM.match(s) for s in segments):
-        if touch.route == pattern:
-            return True
-        if touch.path is None or touch.path.count("/") != pattern.count("/"):
-            return False
-        return all(_PARAM.match(p) or p == s for p, s in zip(segments, touch.path.split("/"), strict=True))
-    value = touch.path if pattern.startswith("/") else touch.url
-    if value is None:
-        return False
+        slashes = pattern.count("/")
+        fixed = [(i, s) for i, s in enumerate(segments) if not _PARAM.match(s)]
+
+        def template(t: Touch) -> bool:
+            if t.route == pattern:
+                return True
+            if t.path is None or t.path.count("/") != slashes:
+                return False
+            parts = t.path.split("/")
+            return all(parts[i] == s for i, s in fixed)
+
+        return template
+    on_path = pattern.startswith("/")
     if "*" not in pattern:
-        return value == pattern
-    regex = ".*".join(re.escape(part) for part in pattern.split("*"))
-    return re.fullmatch(regex, value, re.DOTALL) is not None
+        return lambda t: (t.path if on_path else t.url) == pattern
+    regex = re.compile(".*".join(re.escape(part) for part in pattern.split("*")), re.DOTALL)
+
+    def wildcard(t: Touch) -> bool:
+        value = t.path if on_path else t.url
+        return value is not None and regex.fullmatch(value) is not None
+
+    return wildcard
 
 
 class _Person:
