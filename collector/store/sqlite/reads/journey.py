@@ -19,7 +19,9 @@ def touches(conn: sqlite3.Connection, scope: Scope) -> list[Touch]:
         " CASE WHEN e.type = 'survey' THEN e.data ->> '$.scale' END,"
         " CASE WHEN e.type = 'click' THEN coalesce(e.data ->> '$.rage', 0) ELSE 0 END,"
         " CASE WHEN e.type = 'click' THEN coalesce(e.data ->> '$.dead', 0) ELSE 0 END, s.device"
-        " FROM sessions s JOIN events e ON e.site_id = s.site_id AND e.session_id = s.id"
+        # CROSS JOIN keeps the sessions in range outside, each one's events read from the session
+        # index; left to itself the planner walks every event of the site, whatever the range.
+        " FROM sessions s CROSS JOIN events e ON e.site_id = s.site_id AND e.session_id = s.id"
         f" WHERE {where} ORDER BY s.visitor_id, e.ts, e.rowid",
         args,
     )
