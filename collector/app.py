@@ -17,7 +17,18 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from collector import api, heatmap_api, ingest, journey_api, openapi, outcome_api, privacy, replay_api, ui
+from collector import (
+    api,
+    heatmap_api,
+    ingest,
+    journey_api,
+    openapi,
+    outcome_api,
+    privacy,
+    replay_api,
+    reports_api,
+    ui,
+)
 from collector.auth import bearer_ok
 from collector.config import Settings
 from collector.demo import shop as demo_shop
@@ -168,6 +179,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
         *journey_api.routes,
         *outcome_api.routes,
         *api.routes,
+        *reports_api.routes,
         *demo_shop.routes(settings),
         *ui.routes,
     ]

@@ -448,7 +448,24 @@ def m014_events_type_ts_session(db: Database) -> None:
 
 
 @migrations()
-def m015_event_touchpoint(db: Database) -> None:
+def m015_goals(db: Database) -> None:
+    """A site's goals (collector/query/goals.py)."""
+    db.executescript(
+        """
+        CREATE TABLE IF NOT EXISTS goals (
+            id INTEGER PRIMARY KEY,
+            site_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            definition TEXT NOT NULL,
+            created_at INTEGER NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS goals_site ON goals (site_id, id);
+        """
+    )
+
+
+@migrations()
+def m016_event_touchpoint(db: Database) -> None:
     """Where each contact happened (web, email, call_center, store...): events stored before this
     were web when they had a page URL, else the site's server (normalize.default_touchpoint)."""
     db.executescript(
@@ -460,7 +477,7 @@ def m015_event_touchpoint(db: Database) -> None:
 
 
 @migrations()
-def m016_outcome_scores(db: Database) -> None:
+def m017_outcome_scores(db: Database) -> None:
     """The likely-outcome model's last report per site and its scores per person, replaced whole
     by each training (query/outcome.py); the `outcome` session filter reads the labels."""
     db.executescript(
