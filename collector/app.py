@@ -57,7 +57,7 @@ def _ingest(endpoint: Callable[[Request], Awaitable[Response]]) -> Callable[[Req
 
 
 # The browser SDK's bundles, built by sdk_js into settings.static_dir.
-BUNDLES = ("trailmark.js", "trailmark-replay.js", "trailmark-vitals.js")
+BUNDLES = ("trailmark.js", "trailmark-replay.js", "trailmark-vitals.js", "trailmark-experiments.js")
 
 
 class Bundle:

@@ -1,4 +1,4 @@
-"""The `trailmark` command: serve, sites, rejected, demo, purge, backup."""
+"""The `trailmark` command: serve, sites, experiments, rejected, demo, purge, backup."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import click
 import msgspec
 
 from collector import maintenance, site_settings
+from collector.cli_experiments import experiments
 from collector.cli_options import store_options, store_url
 from collector.config import Settings
 from collector.demo import commands as demo_commands
@@ -215,6 +216,7 @@ def rejected(site: str | None, limit: int, store: str | None, db: str | None) ->
 
 
 main.add_command(demo_commands.demo)
+main.add_command(experiments)
 main.add_command(maintenance.purge)
 main.add_command(maintenance.backup)
 

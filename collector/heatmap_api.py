@@ -10,6 +10,7 @@ from starlette.routing import Route
 from collector.api import admin, checked_range, site_param
 from collector.errors import ClientError
 from collector.query.heatmap import Scope
+from collector.query.scope import exposure_filters
 from collector.ui.heatmap import routes as page_routes
 
 
@@ -21,7 +22,7 @@ def _scope(request: Request) -> Scope:
         raise ClientError(400, "rage must be 0 or 1")
     return Scope(
         site_id=site_param(request), url=q.get("url", ""), device=q.get("device", ""),
-        start=start, end=end, rage=rage in ("1", "true"),
+        start=start, end=end, rage=rage in ("1", "true"), exposures=exposure_filters(q),
     )
 
 

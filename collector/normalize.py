@@ -49,7 +49,7 @@ _COLUMNS = frozenset({"id", "ts", "anon_id", "session_id", "user_id", "url", "ro
 # The column `name` holds the field analysts group by for each type.
 _NAME_FIELD = {
     "track": "name", "vital": "name", "cart": "action", "survey": "kind", "click": "sel",
-    "purchase": "order_id", "error": "message",
+    "purchase": "order_id", "error": "message", "exposure": "experiment",
 }
 
 

@@ -223,7 +223,7 @@ def test_commerce_surveys_track_and_stub_queue(collector_server: Any, context: A
     assert warnings == [
         "[trailmark] cart.add: invalid item.sku",
         "[trailmark] purchase: invalid order_id",
-        "[trailmark] survey: invalid score for nps",
+        "[trailmark] survey: invalid score",
         "[trailmark] track: invalid name",
         "[trailmark] unknown method no.such.method",
     ]

@@ -18,7 +18,7 @@ from collector.schema import EVENT_TYPES
 FILTERS = (
     "country", "region", "device", "browser", "os", "page", "entry", "exit", "referrer", "channel",
     "campaign", "source", "converted", "abandoned", "replay", "frustrated", "min_duration", "user",
-    "visitor", "clicked", "error", "outcome",
+    "visitor", "clicked", "error", "experiment", "variant", "outcome",
 )
 # outcome=: the label the likely-outcome model gave the session's person (query/outcome.py).
 OUTCOMES = ("likely", "at_risk")
@@ -81,6 +81,8 @@ class Filters:
     referrers: tuple[str, ...] = ()  # referrer hosts (NONE: no referrer)
     clicked: tuple[str, ...] = ()  # CSS selectors of a clicked element
     errors: tuple[str, ...] = ()  # messages of a JS error the session had
+    # (experiment, variant or None): sessions of visitors exposed to it, from their first exposure
+    exposures: tuple[tuple[str, str | None], ...] = ()
     outcomes: tuple[str, ...] = ()  # likely-outcome labels of the session's person
 
     def __bool__(self) -> bool:
@@ -116,7 +118,7 @@ def parse_filters(params: Mapping[str, str]) -> Filters:
         raise ClientError(400, f"outcome must be one of {', '.join(OUTCOMES)}, not {outcome!r}")
     return Filters(
         columns, one(page), flags, durations, one(entry), one(exit_), one(referrer_host(referrer)), one(clicked),
-        one(error), one(outcome),
+        one(error), exposure_filters(params), one(outcome),
     )
 
 
@@ -129,6 +131,18 @@ def referrer_host(value: str | None) -> str | None:
     except ValueError:  # "http://[": not a URL, so matched as the text given
         host = None
     return (host or value).lower().removeprefix("www.")
+
+
+def exposure_filters(params: Mapping[str, str]) -> tuple[tuple[str, str | None], ...]:
+    """`experiment` (and `variant`): sessions of visitors exposed to it, from their first exposure."""
+    experiment, variant = params.get("experiment"), params.get("variant")
+    if variant and not experiment:
+        raise ClientError(400, "variant needs experiment: the key of the experiment it belongs to")
+    if not experiment:
+        return ()
+    if len(experiment) > 64 or (variant and len(variant) > 64):
+        raise ClientError(400, "experiment and variant are at most 64 characters")
+    return ((experiment, variant or None),)
 
 
 def check_filters(filters: Mapping[str, object]) -> dict[str, str]:

@@ -39,6 +39,8 @@ routes = [
     Route("/people", pages.people),
     Route("/people/{id}", pages.person_page),
     Route("/segments", pages.segments),
+    Route("/experiments", pages.experiments),
+    Route("/experiments/{key}", pages.experiment_page),
     Route("/settings", pages.settings),
     Route("/goals", pages.goals),
     Route("/events", pages.events),

@@ -79,6 +79,11 @@ async def person(request: Request) -> Response:
                       data={"person": request.path_params["id"]})
 
 
+async def experiment(request: Request) -> Response:
+    return shell.page("experiments", "Experiment", SECTION, script="experiment",
+                      data={"experiment": request.path_params["key"]})
+
+
 async def session_page(request: Request) -> Response:
     return shell.page("sessions", "Session", SESSION, script="session",
                       data={"session": request.path_params["id"]})
@@ -95,6 +100,7 @@ surveys = simple("surveys", "Surveys", SECTION)
 people = simple("people", "People", SECTION)
 segments = simple("segments", "Segments", SECTION)
 settings = simple("settings", "Settings", SECTION)
+experiments = simple("experiments", "Experiments", SECTION)
 goals = simple("goals", "Goals", SECTION)
 events = simple("events", "Custom events", SECTION)
 vitals = simple("vitals", "Web Vitals", SECTION)
@@ -104,3 +110,4 @@ live = simple("live", "Live", SECTION)
 heatmaps_placeholder = simple("heatmaps", "Heatmaps", HEATMAPS_MISSING)
 person_page = protected(person)
 session_detail = protected(session_page)
+experiment_page = protected(experiment)

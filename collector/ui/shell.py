@@ -26,6 +26,7 @@ NAV = [
     ("/vitals", "vitals", "Web Vitals"),
     ("/errors", "errors", "Errors"),
     ("/surveys", "surveys", "Surveys"),
+    ("/experiments", "experiments", "Experiments"),
     ("/people", "people", "People"),
     ("/segments", "segments", "Segments"),
     ("/settings", "settings", "Settings"),

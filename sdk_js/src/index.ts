@@ -63,6 +63,8 @@ function start(w: Window & { trailmark?: Api }): void {
     checkout: event("checkout", c.checkout),
     purchase: event("purchase", c.purchase),
     survey: event("survey", c.survey),
+    // assigned by trailmark-experiments.js or by the site itself; the collector checks the names
+    exposure: event("exposure", (experiment, variant) => ({ experiment, variant })),
     optOut: () => {
       setConsent("out");
       t.off = true;

@@ -465,7 +465,30 @@ def m015_goals(db: Database) -> None:
 
 
 @migrations()
-def m016_event_touchpoint(db: Database) -> None:
+def m016_experiments(db: Database) -> None:
+    """Experiments defined per site, and the exposures of an experiment read from an index alone:
+    an exposure is an event with type 'exposure', its experiment in `name`."""
+    db.executescript(
+        """
+        CREATE TABLE IF NOT EXISTS experiments (
+            site_id TEXT NOT NULL,
+            key TEXT NOT NULL,
+            name TEXT NOT NULL,
+            variants TEXT NOT NULL,
+            goal TEXT,
+            metrics TEXT NOT NULL DEFAULT '[]',
+            hypothesis TEXT NOT NULL DEFAULT '',
+            created_at INTEGER NOT NULL,
+            PRIMARY KEY (site_id, key)
+        ) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS events_exposure ON events (site_id, name, ts, session_id)
+            WHERE type = 'exposure';
+        """
+    )
+
+
+@migrations()
+def m017_event_touchpoint(db: Database) -> None:
     """Where each contact happened (web, email, call_center, store...): events stored before this
     were web when they had a page URL, else the site's server (normalize.default_touchpoint)."""
     db.executescript(
@@ -477,7 +500,7 @@ def m016_event_touchpoint(db: Database) -> None:
 
 
 @migrations()
-def m017_outcome_scores(db: Database) -> None:
+def m018_outcome_scores(db: Database) -> None:
     """The likely-outcome model's last report per site and its scores per person, replaced whole
     by each training (query/outcome.py); the `outcome` session filter reads the labels."""
     db.executescript(

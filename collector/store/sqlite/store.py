@@ -17,6 +17,8 @@ from typing import Any, TypeVar
 import msgspec
 from sqlite_utils import Database
 
+from collector.query.experiments import Counts as ExperimentCounts
+from collector.query.experiments import Experiment
 from collector.query.funnel import Step
 from collector.query.heatmap import Scope as HeatmapScope
 from collector.query.journey import Touch
@@ -40,6 +42,7 @@ from collector.store.sqlite.migrations import migrate
 from collector.store.sqlite.reads import (
     commerce,
     events,
+    experiments,
     funnel,
     goals,
     heatmap,
@@ -500,6 +503,23 @@ class SQLiteStore:
 
     def delete_segment(self, site_id: str, segment_id: int) -> bool:
         return self._run(lambda conn: segments.delete_segment(conn, site_id, segment_id))
+
+    # -- experiments -------------------------------------------------------------------------
+
+    def experiments(self, site_id: str) -> list[Experiment]:
+        return self._ask(experiments.list_experiments, site_id)
+
+    def experiment(self, site_id: str, key: str) -> Experiment | None:
+        return self._ask(experiments.get_experiment, site_id, key)
+
+    def create_experiment(self, site_id: str, experiment: Experiment) -> Experiment | None:
+        return self._run(lambda conn: experiments.create_experiment(conn, site_id, experiment))
+
+    def delete_experiment(self, site_id: str, key: str) -> bool:
+        return self._run(lambda conn: experiments.delete_experiment(conn, site_id, key))
+
+    def experiment_counts(self, scope: Scope, key: str, goal: Goal) -> ExperimentCounts:
+        return self._ask(experiments.counts, scope, key, goal)
 
     # -- goals -------------------------------------------------------------------------------
 

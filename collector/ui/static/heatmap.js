@@ -36,6 +36,8 @@ function query(extra = {}) {
   const { from, to } = range();
   q.set("from", from);
   q.set("to", to);
+  // a variant's heatmap, opened from an experiment's page
+  for (const key of ["experiment", "variant"]) if (params.get(key)) q.set(key, params.get(key));
   for (const [key, value] of Object.entries(extra)) if (value !== "" && value !== undefined) q.set(key, value);
   return q;
 }

@@ -19,6 +19,7 @@ import msgspec
 from collector.query.heatmap import DEVICES, Scope, bucket
 from collector.query.params import DAY_MS
 from collector.store.sqlite.reads.patterns import url_match
+from collector.store.sqlite.reads.scope import exposed_sql
 
 GRID = 16  # cells per side of an element box (heatmap_cells)
 POINT_PX = 32  # side of a page-coordinate cell in px (heatmap_points)
@@ -41,6 +42,8 @@ def rollup_filter(scope: Scope, *, clicks: bool = True) -> tuple[str, list[objec
 
 
 def rolled_up(conn: sqlite3.Connection, scope: Scope, table: str) -> bool:
+    if scope.exposures:  # the rollups do not know who saw which variant
+        return False
     """True when the rollups answer this page: a route template, or a path that is its own route."""
     if not scope.url.startswith("/") or "*" in scope.url:
         return False
@@ -168,8 +171,19 @@ def _scan(conn: sqlite3.Connection, scope: Scope, kind: str) -> Iterator[tuple[s
     args: list[object] = [scope.site_id, kind, *params, scope.start, scope.end]
     if scope.device:
         args.append(scope.device)
-    for name, data in conn.execute(sql, args):
+    exposed, exposed_args = _exposed(scope, "e.session_id")
+    for name, data in conn.execute(sql + exposed, args + exposed_args):
         yield name, data.encode() if isinstance(data, str) else data
+
+
+def _exposed(scope: Scope, column: str) -> tuple[str, list[object]]:
+    """" AND ..." keeping the events of sessions in the scope's experiment variants."""
+    sql, args = "", []
+    for experiment, variant in scope.exposures:
+        clause, clause_args = exposed_sql(experiment, variant, scope.site_id, column)
+        sql += f" AND {clause}"
+        args += clause_args
+    return sql, args
 
 
 def _device_sql(vw: str) -> str:
@@ -192,10 +206,11 @@ def scroll(conn: sqlite3.Connection, scope: Scope) -> dict[str, Any]:
     else:
         match, params = url_match(scope.url, "v")
         device = " AND v.device = ?" if scope.device else ""
+        exposed, exposed_args = _exposed(scope, "v.session_id")
         rows = conn.execute(
             f"SELECT v.depth, count(*), coalesce(sum(v.vh), 0), count(v.vh) FROM heatmap_scroll_views v"
-            f" WHERE v.site_id = ? AND {match} AND v.ts >= ? AND v.ts < ?{device} GROUP BY v.depth",
-            [scope.site_id, *params, scope.start, scope.end, *([scope.device] if scope.device else [])],
+            f" WHERE v.site_id = ? AND {match} AND v.ts >= ? AND v.ts < ?{device}{exposed} GROUP BY v.depth",
+            [scope.site_id, *params, scope.start, scope.end, *([scope.device] if scope.device else []), *exposed_args],
         )
     for depth, n, vh, vn in rows:
         by_depth[min(100, max(0, int(depth)))] += n

@@ -57,8 +57,9 @@ def referrer_sql(host: str) -> tuple[str, list[object]]:
     return "(" + " OR ".join("s.referrer GLOB ?" for _ in globs) + ")", list(globs)
 
 
-def filters_sql(filters: Filters, goal: Goal) -> tuple[list[str], list[object]]:
-    """SQL clauses over `s`, one per filter."""
+def filters_sql(filters: Filters, goal: Goal, site_id: str | None = None) -> tuple[list[str], list[object]]:
+    """SQL clauses over `s`, one per filter (`site_id`, when known, lets some run faster)."""
+
     where: list[str] = []
     args: list[object] = []
     for name, value in filters.columns:
@@ -120,7 +121,41 @@ def filters_sql(filters: Filters, goal: Goal) -> tuple[list[str], list[object]]:
     for ms in filters.min_duration_ms:
         where.append("s.duration_ms >= ?")
         args.append(ms)
+    for experiment, variant in filters.exposures:
+        sql, exposure_args = exposed_sql(experiment, variant, site_id)
+        where.append(sql)
+        args += exposure_args
     return where, args
+
+
+def exposed_sql(
+    experiment: str, variant: str | None, site_id: str | None = None, column: str = "s.id"
+) -> tuple[str, list[object]]:
+    """True for a session `s` of a visitor whose first exposure to the experiment (to `variant`,
+    the rule the results count by) came at or before the session's end; `column` names the
+    session id to test when it is not `s.id` (heatmaps test their events' sessions).
+
+    With `site_id` the qualifying sessions are found once (a subquery that does not depend on
+    `s`, kept by SQLite as a lookup table); without it, per session, which is far slower.
+    """
+    site = "?" if site_id is not None else "s.site_id"
+    firsts = (
+        "SELECT xs.visitor_id AS visitor, x.ts, json_extract(x.data, '$.variant') AS variant,"
+        " row_number() OVER (PARTITION BY xs.visitor_id ORDER BY x.ts, x.rowid) AS n"
+        " FROM events x INDEXED BY events_exposure"
+        " JOIN sessions xs ON xs.site_id = x.site_id AND xs.id = x.session_id"
+        f" WHERE x.site_id = {site} AND x.type = 'exposure' AND x.name = ?"
+    )
+    sites = [site_id] if site_id is not None else []
+    args: list[object] = [*sites, experiment, *sites]
+    sql = (
+        f"{column} IN (SELECT fs.id FROM ({firsts}) f JOIN sessions fs ON fs.site_id = {site}"
+        " AND fs.visitor_id = f.visitor AND fs.last_ts >= f.ts WHERE f.n = 1"
+    )
+    if variant is not None:
+        sql += " AND f.variant = ?"
+        args.append(variant)
+    return sql + ")", args
 
 
 def events_sql(scope: Scope, event_type: str) -> tuple[str, list[object]]:
@@ -149,5 +184,5 @@ def scope_sql(scope: Scope, *, started: bool = True) -> tuple[str, list[object]]
         args += [scope.start, scope.end]
     if not scope.include_bots:
         clauses.append("s.is_bot = 0")
-    where, filter_args = filters_sql(scope.filters, scope.goal)
+    where, filter_args = filters_sql(scope.filters, scope.goal, scope.site_id)
     return " AND ".join([*clauses, *where]), [*args, *filter_args]

@@ -23,6 +23,8 @@ export const FILTERS = [
   ["frustrated", "Frustrated", "bool"],
   ["clicked", "Clicked element", "text"],
   ["error", "JS error", "text"],
+  ["experiment", "Experiment", "text"],
+  ["variant", "Variant", "text"],
   ["outcome", "Likely outcome", "select:likely,at_risk"],
 ];
 const FILTER_KEYS = FILTERS.map(([key]) => key);
