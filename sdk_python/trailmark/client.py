@@ -280,6 +280,7 @@ class Client:
         anon_id: Id = None,
         session_id: Id = None,
         timestamp: datetime | None = None,
+        touchpoint: str | None = None,
     ) -> str:
         """The visitor's variant of experiment `key` (the same in every SDK), exposure recorded.
 
@@ -295,7 +296,8 @@ class Client:
         if pin is not None and pin in variants:
             return pin
         if self._exposures.first(f"{key}:{who}:{chosen}"):
-            self.exposure(distinct_id, key, chosen, anon_id=anon_id, session_id=session_id, timestamp=timestamp)
+            self.exposure(distinct_id, key, chosen, anon_id=anon_id, session_id=session_id, timestamp=timestamp,
+                          touchpoint=touchpoint)
         return chosen
 
     def exposure(
@@ -307,11 +309,13 @@ class Client:
         anon_id: Id = None,
         session_id: Id = None,
         timestamp: datetime | None = None,
+        touchpoint: str | None = None,
     ) -> str:
         """Record that the visitor saw `variant` of experiment `key` (assigned elsewhere)."""
         event = ev.base("exposure", distinct_id, anon_id, session_id, timestamp)
         event["experiment"] = ev.name("key", key, ev.MAX_ID)
         event["variant"] = ev.name("variant", variant, ev.MAX_ID)
+        ev.set_touchpoint(event, touchpoint)
         return self._enqueue(event)
 
     # -- delivery ---------------------------------------------------------------------------

@@ -90,6 +90,7 @@ def test_every_method_carries_its_touchpoint(collector_server, make_client, erro
         client.checkout("u1", [item], touchpoint="chat"): "chat",
         client.purchase("u1", order_id="o-1", value=25.0, touchpoint="store"): "store",
         client.survey("u1", "nps", 9, touchpoint="email"): "email",
+        client.exposure("u1", "cta", "green", touchpoint="email"): "email",
         client.track("u1", "nightly_sync"): "server",
         client.page("u1", "https://shop.example/"): "web",
     }
