@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import logging
@@ -16,7 +17,18 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from collector import api, heatmap_api, ingest, openapi, privacy, replay_api, reports_api, ui
+from collector import (
+    api,
+    heatmap_api,
+    ingest,
+    journey_api,
+    openapi,
+    outcome_api,
+    privacy,
+    replay_api,
+    reports_api,
+    ui,
+)
 from collector.auth import bearer_ok
 from collector.config import Settings
 from collector.demo import shop as demo_shop
@@ -141,9 +153,13 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         store.start()
+        retraining = asyncio.create_task(outcome_api.retrain_daily(store))
         try:
             yield
         finally:
+            retraining.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await retraining
             store.close()
             enricher.close()
 
@@ -160,6 +176,8 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
         *heatmap_api.routes,  # before api and ui: its /heatmaps page replaces the placeholder
         *openapi.routes,
         *privacy.routes,
+        *journey_api.routes,
+        *outcome_api.routes,
         *api.routes,
         *reports_api.routes,
         *demo_shop.routes(settings),
