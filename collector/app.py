@@ -17,7 +17,20 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from collector import api, heatmap_api, ingest, openapi, privacy, replay_api, reports, reports_api, teams_api, ui
+from collector import (
+    api,
+    heatmap_api,
+    ingest,
+    journey_api,
+    openapi,
+    outcome_api,
+    privacy,
+    replay_api,
+    reports,
+    reports_api,
+    teams_api,
+    ui,
+)
 from collector.access import own_check, public, public_mount
 from collector.auth import bearer_ok
 from collector.config import Settings
@@ -144,10 +157,14 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         store.start()
+        retraining = asyncio.create_task(outcome_api.retrain_daily(store))
         sender = asyncio.create_task(reports.loop(store, settings.smtp_url)) if settings.smtp_url else None
         try:
             yield
         finally:
+            retraining.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await retraining
             if sender is not None:
                 sender.cancel()
             store.close()
@@ -167,6 +184,8 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
         *openapi.routes,
         *privacy.routes,
         *teams_api.routes,
+        *journey_api.routes,
+        *outcome_api.routes,
         *api.routes,
         *reports_api.routes,
         *(public_mount(route) for route in demo_shop.routes(settings)),

@@ -44,7 +44,7 @@ def path_of(url: str | None) -> str | None:
 
 
 # Fields with a column of their own; all others go to the `data` JSON.
-_COLUMNS = frozenset({"id", "ts", "anon_id", "session_id", "user_id", "url", "route"})
+_COLUMNS = frozenset({"id", "ts", "anon_id", "session_id", "user_id", "url", "route", "touchpoint"})
 
 # The column `name` holds the field analysts group by for each type.
 _NAME_FIELD = {
@@ -62,6 +62,15 @@ _LAYOUT = {
     )
     for cls in schema.Event.__args__
 }
+
+
+def default_touchpoint(url: str | None) -> str:
+    """An event that names no touchpoint: `web` when it happened on a page, else `server`.
+
+    The browser SDK never sends one (its core has no bytes to spare) and always sends the page
+    URL; a backend event without a URL (a track from a job) is the site's server speaking.
+    """
+    return "web" if url else "server"
 
 
 def to_row(event: schema.Event, facts: Facts) -> EventRow:
@@ -92,6 +101,7 @@ def to_row(event: schema.Event, facts: Facts) -> EventRow:
         route=getattr(event, "route", None),
         name=name[:256] if isinstance(name, str) else None,
         data=schema.json_encoder.encode(data),
+        touchpoint=event.touchpoint or default_touchpoint(event.url),
         vw=event.vw,
         vh=event.vh,
     )

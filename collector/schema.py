@@ -22,6 +22,7 @@ Pct = Annotated[float, Meta(ge=0, le=100)]
 Unit = Annotated[float, Meta(ge=0, le=1)]
 Money = Annotated[float, Meta(ge=-1e12, le=1e12)]
 Currency = Annotated[str, Meta(pattern="^[A-Za-z]{3}$")]
+Touchpoint = Annotated[str, Meta(min_length=1, max_length=32)]
 Props = Annotated[dict[str, Any], Meta(max_length=100)]
 
 
@@ -46,6 +47,8 @@ class Base(Struct, kw_only=True, tag_field="type", forbid_unknown_fields=True):
     title: Short | None = None
     vw: Px | None = None
     vh: Px | None = None
+    # Where the contact happened (web, email, call_center, store...); defaulted in normalize.py.
+    touchpoint: Touchpoint | None = None
 
 
 class Item(Struct, kw_only=True, forbid_unknown_fields=True):

@@ -7,8 +7,8 @@ import uuid
 from typing import Any
 
 from collector.store.model import Context, EventRow, WriteBatch
-from tests.analytics_journeys import DATE, DAY_MS, NEXT_DATE, D, build, event, send
-from tests.conftest import Client
+from tests.analytics_journeys import DATE, DAY_MS, MIN, NEXT_DATE, D, build, event, send
+from tests.conftest import SECRET, Client
 
 
 def get(client: Client, path: str) -> dict[str, Any]:
@@ -233,3 +233,36 @@ def test_people_list_counts_every_session_of_a_visitor_in_the_range(client: Clie
     assert [page["total"] for page in pages] == [4, 4, 4]
     u1 = result["people"][0]
     assert (u1["first_ts"], u1["last_ts"]) == (D + 11 * 60 * 60_000, D + 12 * 60 * 60_000 + 20_000)
+
+
+def test_person_timeline_joins_web_visits_calls_emails_and_store_purchases(client: Client) -> None:
+    build(client)
+    t3 = D + 12 * 60 * MIN
+    # The site's backend reports u1's contacts elsewhere: no session, no page.
+    backend = [
+        {"id": "call", "type": "track", "ts": t3 + 120 * MIN, "user_id": "u1", "name": "support_call",
+         "props": {"topic": "refund"}, "touchpoint": "call_center"},
+        {"id": "mail", "type": "track", "ts": t3 + 180 * MIN, "user_id": "u1", "name": "email_opened",
+         "touchpoint": "email"},
+        {"id": "till", "type": "purchase", "ts": t3 + 300 * MIN, "user_id": "u1", "order_id": "pos-1",
+         "value": 40.0, "touchpoint": "store"},
+    ]
+    send(client, backend, key=SECRET)
+    u1 = get(client, "/api/persons/u1?site=test")
+    line = [
+        (e["entry"], e["touchpoint"], e.get("session_id") if e["entry"] == "visit" else e.get("name"),
+         e.get("has_replay"))
+        for e in u1["timeline"]
+    ]
+    assert line == [
+        ("visit", "web", "s2", True),
+        ("visit", "web", "s3", False),
+        ("contact", "web", "nps", None),
+        ("contact", "web", "ces", None),
+        ("contact", "call_center", "support_call", None),
+        ("contact", "email", "email_opened", None),
+        ("contact", "store", "pos-1", None),
+    ]
+    assert [e["ts"] for e in u1["timeline"]] == sorted(e["ts"] for e in u1["timeline"])
+    assert u1["revenue"] == 40.0
+    assert [p["order_id"] for p in u1["purchases"]] == ["pos-1"]

@@ -76,7 +76,7 @@ def test_segment_lifecycle_and_use_on_every_endpoint(client: Client) -> None:
     ("POST", "/api/segments", {"name": "x", "filters": {"colour": "red"}}, 400,
      "unknown filter 'colour'; filters are country, region, device, browser, os, page, entry, exit,"
      " referrer, channel, campaign, source, converted, abandoned, replay, frustrated, min_duration, user,"
-     " visitor, clicked, error, experiment, variant"),
+     " visitor, clicked, error, experiment, variant, outcome"),
     ("POST", "/api/segments", {"name": "x", "filters": {"converted": "perhaps"}}, 400,
      "converted must be 1 or 0, not 'perhaps'"),
     ("POST", "/api/segments", {"name": "", "filters": {}}, 400,

@@ -121,7 +121,23 @@ BAD_EVENTS = [
     pytest.param(event(colour="red"), "Object contains unknown field `colour`", id="unknown-field"),
     pytest.param(event(url="x" * 40_000), "event is larger than 32768 bytes", id="oversize-event"),
     pytest.param(event(ts=NOW - 8 * 86_400_000), "ts too old", id="too-old"),
+    pytest.param(event(touchpoint="x" * 33), "Expected `str` of length <= 32 - at `$.touchpoint`",
+                 id="touchpoint-too-long"),
+    pytest.param(event(touchpoint=""), "Expected `str` of length >= 1 - at `$.touchpoint`",
+                 id="touchpoint-empty"),
 ]
+
+
+def test_touchpoint_is_stored_and_defaults_to_web_with_a_page_else_server(client: Client) -> None:
+    page = event()
+    call = event("track", name="support_call", touchpoint="call_center", url=None)
+    job = event("track", name="nightly_sync", url=None)
+    till = event("purchase", order_id="pos-1", value=40.0, touchpoint="store")
+    assert post(client, batch(page, call, job, till)).json() == {"accepted": 4, "rejected": []}
+    rows = client.rows("SELECT id, touchpoint FROM events ORDER BY rowid")
+    assert [(r["id"], r["touchpoint"]) for r in rows] == [
+        (page["id"], "web"), (call["id"], "call_center"), (job["id"], "server"), (till["id"], "store"),
+    ]
 
 
 @pytest.mark.parametrize(("bad", "reason"), BAD_EVENTS)

@@ -55,7 +55,9 @@ EXPECTED = {
     ("GET", "/api/experiments"): "viewer", ("POST", "/api/experiments"): "analyst",
     ("GET", "/api/experiments/{key}"): "viewer", ("DELETE", "/api/experiments/{key}"): "analyst",
     ("GET", "/experiments"): "viewer", ("GET", "/errors"): "analyst", ("GET", "/live"): "analyst",
-    ("GET", "/goals"): "viewer",
+    ("GET", "/goals"): "viewer", ("GET", "/api/journey-map"): "viewer", ("GET", "/api/journey-map/stages"): "viewer",
+    ("PUT", "/api/journey-map/stages"): "analyst", ("DELETE", "/api/journey-map/stages"): "analyst",
+    ("GET", "/api/predictions"): "analyst", ("POST", "/api/predictions/train"): "analyst",
 }
 
 

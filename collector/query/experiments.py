@@ -15,6 +15,7 @@ from msgspec import Meta, Struct
 
 from collector.errors import ClientError
 from collector.query import stats
+from collector.query.cx import SCORERS
 from collector.query.scope import Goal
 from collector.schema import EVENT_TYPES
 
@@ -128,14 +129,18 @@ class Counts:
     scores: list[tuple[str, str, int | None, int, int]] = field(default_factory=list)
 
 
-def _arm_survey(scores: Sequence[tuple[str, str, int | None, int, int]], variant: str) -> dict[str, Any]:
-    # the surveys page's own arithmetic, so a variant's NPS is the NPS the product shows elsewhere
-    from collector.store.sqlite.reads.surveys import SCORERS, Answer
+@dataclass(frozen=True)
+class _Answer:
+    score: int
+    scale: int | None
 
+
+def _arm_survey(scores: Sequence[tuple[str, str, int | None, int, int]], variant: str) -> dict[str, Any]:
+    # the surveys page's own arithmetic (query/cx.py), so a variant's NPS is the NPS shown elsewhere
     out: dict[str, Any] = {}
     for kind in ("nps", "csat", "ces"):
         answers = [
-            Answer(kind, score, scale, None, None, 0, "", "", None, None, False, 0)
+            _Answer(score, scale)
             for v, k, scale, score, n in scores if v == variant and k == kind for _ in range(n)
         ]
         out[kind] = SCORERS[kind](answers)

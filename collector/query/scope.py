@@ -18,8 +18,10 @@ from collector.schema import EVENT_TYPES
 FILTERS = (
     "country", "region", "device", "browser", "os", "page", "entry", "exit", "referrer", "channel",
     "campaign", "source", "converted", "abandoned", "replay", "frustrated", "min_duration", "user",
-    "visitor", "clicked", "error", "experiment", "variant",
+    "visitor", "clicked", "error", "experiment", "variant", "outcome",
 )
+# outcome=: the label the likely-outcome model gave the session's person (query/outcome.py).
+OUTCOMES = ("likely", "at_risk")
 # Filters that compare a session column with the value as given; NONE matches an empty column.
 COLUMN_FILTERS = (
     "country", "region", "device", "browser", "os", "channel", "campaign", "source", "user", "visitor",
@@ -79,14 +81,15 @@ class Filters:
     referrers: tuple[str, ...] = ()  # referrer hosts (NONE: no referrer)
     clicked: tuple[str, ...] = ()  # CSS selectors of a clicked element
     errors: tuple[str, ...] = ()  # messages of a JS error the session had
+    # (experiment, variant or None): sessions of visitors exposed to it, from their first exposure
+    exposures: tuple[tuple[str, str | None], ...] = ()
+    outcomes: tuple[str, ...] = ()  # likely-outcome labels of the session's person
 
     def __bool__(self) -> bool:
         return any(getattr(self, f.name) for f in fields(self))
 
     def __add__(self, other: Filters) -> Filters:
         return Filters(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)})
-    # (experiment, variant or None): sessions of visitors exposed to it, from their first exposure
-    exposures: tuple[tuple[str, str | None], ...] = ()
 
 
 def parse_filters(params: Mapping[str, str]) -> Filters:
@@ -110,9 +113,12 @@ def parse_filters(params: Mapping[str, str]) -> Filters:
     def one(value: str | None) -> tuple[str, ...]:
         return (value,) if value else ()
 
+    outcome = params.get("outcome")
+    if outcome and outcome not in OUTCOMES:
+        raise ClientError(400, f"outcome must be one of {', '.join(OUTCOMES)}, not {outcome!r}")
     return Filters(
         columns, one(page), flags, durations, one(entry), one(exit_), one(referrer_host(referrer)), one(clicked),
-        one(error), exposure_filters(params),
+        one(error), exposure_filters(params), one(outcome),
     )
 
 

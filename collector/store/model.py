@@ -55,6 +55,7 @@ class EventRow(Struct, kw_only=True):
     route: str | None
     name: str | None
     data: bytes  # JSON object of the type-specific fields
+    touchpoint: str = "web"
     vw: int | None = None
     vh: int | None = None
     acquisition: Acquisition | None = None  # set on pageviews

@@ -36,6 +36,7 @@ routes = [
     Route("/sessions/{id}", pages.session_detail),
     Route("/funnels", pages.funnels),
     Route("/paths", pages.paths),
+    Route("/journey", pages.journey),
     Route("/retention", pages.retention),
     Route("/commerce", pages.commerce),
     Route("/surveys", pages.surveys),

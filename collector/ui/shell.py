@@ -16,6 +16,7 @@ NAV = [
     ("/live", "live", "Live"),
     ("/sessions", "sessions", "Sessions"),
     ("/funnels", "funnels", "Funnels"),
+    ("/journey", "journey", "Journey map"),
     ("/paths", "paths", "Paths"),
     ("/retention", "retention", "Retention"),
     ("/commerce", "commerce", "Commerce"),

@@ -126,12 +126,14 @@ class Client:
         session_id: Id = None,
         timestamp: datetime | None = None,
         url: str | None = None,
+        touchpoint: str | None = None,
     ) -> str:
         """Record a named action with free-form props; returns the event id."""
         event = ev.base("track", user_id, anon_id, session_id, timestamp)
         event["name"] = ev.name("name", name)
         event["props"] = ev.props("props", props)
         ev.set_text(event, "url", url, ev.MAX_TEXT)
+        ev.set_touchpoint(event, touchpoint)
         return self._enqueue(event)
 
     def identify(
@@ -142,12 +144,14 @@ class Client:
         anon_id: Id = None,
         session_id: Id = None,
         timestamp: datetime | None = None,
+        touchpoint: str | None = None,
     ) -> str:
         """Tie a known user (and the anon_id they had) to traits."""
         if user_id is None:
             raise ValueError("identify needs a user_id")
         event = ev.base("identify", user_id, anon_id, session_id, timestamp)
         event["traits"] = ev.props("traits", traits)
+        ev.set_touchpoint(event, touchpoint)
         return self._enqueue(event)
 
     def page(
@@ -161,6 +165,7 @@ class Client:
         anon_id: Id = None,
         session_id: Id = None,
         timestamp: datetime | None = None,
+        touchpoint: str | None = None,
     ) -> str:
         """Record a pageview rendered by the server."""
         event = ev.base("pageview", user_id, anon_id, session_id, timestamp)
@@ -168,6 +173,7 @@ class Client:
         ev.set_text(event, "title", title)
         ev.set_text(event, "referrer", referrer, ev.MAX_TEXT)
         ev.set_text(event, "route", route)
+        ev.set_touchpoint(event, touchpoint)
         return self._enqueue(event)
 
     def cart_add(
@@ -178,9 +184,10 @@ class Client:
         anon_id: Id = None,
         session_id: Id = None,
         timestamp: datetime | None = None,
+        touchpoint: str | None = None,
     ) -> str:
         """An item put in the cart: {sku, name, price, qty, currency, category}."""
-        return self._cart("add", item, user_id, anon_id, session_id, timestamp)
+        return self._cart("add", item, user_id, anon_id, session_id, timestamp, touchpoint)
 
     def cart_remove(
         self,
@@ -190,9 +197,10 @@ class Client:
         anon_id: Id = None,
         session_id: Id = None,
         timestamp: datetime | None = None,
+        touchpoint: str | None = None,
     ) -> str:
         """An item taken out of the cart."""
-        return self._cart("remove", item, user_id, anon_id, session_id, timestamp)
+        return self._cart("remove", item, user_id, anon_id, session_id, timestamp, touchpoint)
 
     def checkout(
         self,
@@ -204,6 +212,7 @@ class Client:
         anon_id: Id = None,
         session_id: Id = None,
         timestamp: datetime | None = None,
+        touchpoint: str | None = None,
     ) -> str:
         """The start of a checkout with the cart's items."""
         event = ev.base("checkout", user_id, anon_id, session_id, timestamp)
@@ -212,6 +221,7 @@ class Client:
             event["value"] = ev.money("value", value)
         if currency is not None:
             event["currency"] = ev.currency(currency)
+        ev.set_touchpoint(event, touchpoint)
         return self._enqueue(event)
 
     def purchase(
@@ -225,6 +235,7 @@ class Client:
         anon_id: Id = None,
         session_id: Id = None,
         timestamp: datetime | None = None,
+        touchpoint: str | None = None,
     ) -> str:
         """A completed order; order_id should be your own order number."""
         event = ev.base("purchase", user_id, anon_id, session_id, timestamp)
@@ -233,6 +244,7 @@ class Client:
         if currency is not None:
             event["currency"] = ev.currency(currency)
         event["items"] = ev.items(items) if items is not None else []
+        ev.set_touchpoint(event, touchpoint)
         return self._enqueue(event)
 
     def survey(
@@ -247,12 +259,14 @@ class Client:
         anon_id: Id = None,
         session_id: Id = None,
         timestamp: datetime | None = None,
+        touchpoint: str | None = None,
     ) -> str:
         """A survey answer: nps 0..10, csat 1..scale (5 or 7), ces 1..5 (5 = very easy)."""
         event = ev.base("survey", user_id, anon_id, session_id, timestamp)
         event.update(ev.survey_fields(kind, score, scale))
         ev.set_text(event, "comment", comment, ev.MAX_LONG)
         ev.set_text(event, "survey_id", survey_id)
+        ev.set_touchpoint(event, touchpoint)
         return self._enqueue(event)
 
     def variant(
@@ -266,6 +280,7 @@ class Client:
         anon_id: Id = None,
         session_id: Id = None,
         timestamp: datetime | None = None,
+        touchpoint: str | None = None,
     ) -> str:
         """The visitor's variant of experiment `key` (the same in every SDK), exposure recorded.
 
@@ -281,7 +296,8 @@ class Client:
         if pin is not None and pin in variants:
             return pin
         if self._exposures.first(f"{key}:{who}:{chosen}"):
-            self.exposure(distinct_id, key, chosen, anon_id=anon_id, session_id=session_id, timestamp=timestamp)
+            self.exposure(distinct_id, key, chosen, anon_id=anon_id, session_id=session_id, timestamp=timestamp,
+                          touchpoint=touchpoint)
         return chosen
 
     def exposure(
@@ -293,11 +309,13 @@ class Client:
         anon_id: Id = None,
         session_id: Id = None,
         timestamp: datetime | None = None,
+        touchpoint: str | None = None,
     ) -> str:
         """Record that the visitor saw `variant` of experiment `key` (assigned elsewhere)."""
         event = ev.base("exposure", distinct_id, anon_id, session_id, timestamp)
         event["experiment"] = ev.name("key", key, ev.MAX_ID)
         event["variant"] = ev.name("variant", variant, ev.MAX_ID)
+        ev.set_touchpoint(event, touchpoint)
         return self._enqueue(event)
 
     # -- delivery ---------------------------------------------------------------------------
@@ -336,10 +354,12 @@ class Client:
         anon_id: Id,
         session_id: Id,
         timestamp: datetime | None,
+        touchpoint: str | None,
     ) -> str:
         event = ev.base("cart", user_id, anon_id, session_id, timestamp)
         event["action"] = action
         event["item"] = ev.item(item)
+        ev.set_touchpoint(event, touchpoint)
         return self._enqueue(event)
 
     def _enqueue(self, event: dict[str, Any]) -> str:

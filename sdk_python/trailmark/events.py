@@ -58,6 +58,15 @@ def base(
     return event
 
 
+MAX_TOUCHPOINT = 32
+
+
+def set_touchpoint(event: dict[str, Any], touchpoint: object) -> None:
+    """Where the contact happened (email, call_center, store...); the collector defaults it."""
+    if touchpoint is not None:
+        event["touchpoint"] = name("touchpoint", touchpoint, MAX_TOUCHPOINT)
+
+
 def set_text(event: dict[str, Any], field: str, value: object, limit: int = MAX_SHORT) -> None:
     """Set an optional string field, checked against its length limit."""
     if value is not None:

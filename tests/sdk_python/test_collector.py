@@ -10,6 +10,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 import trailmark
 
 from collector.app import create_app
@@ -75,6 +76,35 @@ def test_every_method_is_accepted_by_the_collector(collector_server, make_client
          "survey", "survey"]
     )
     assert {r["user_id"] for r in rows} == {"u1"}
+
+
+def test_every_method_carries_its_touchpoint(collector_server, make_client, errors) -> None:
+    client = make_client(collector_server.url)
+    item = {"sku": "mug", "price": 12.5}
+    ids = {
+        client.identify("u1", {}, anon_id="a1", touchpoint="app"): "app",
+        client.page("u1", "https://shop.example/p/1", touchpoint="kiosk"): "kiosk",
+        client.track("u1", "support_call", {"topic": "refund"}, touchpoint="call_center"): "call_center",
+        client.cart_add("u1", item, touchpoint="store"): "store",
+        client.cart_remove("u1", item, touchpoint="store"): "store",
+        client.checkout("u1", [item], touchpoint="chat"): "chat",
+        client.purchase("u1", order_id="o-1", value=25.0, touchpoint="store"): "store",
+        client.survey("u1", "nps", 9, touchpoint="email"): "email",
+        client.exposure("u1", "cta", "green", touchpoint="email"): "email",
+        client.track("u1", "nightly_sync"): "server",
+        client.page("u1", "https://shop.example/"): "web",
+    }
+    assert client.flush() is True
+    assert errors == []
+    rows = collector_server.rows("SELECT id, touchpoint FROM events")
+    assert {r["id"]: r["touchpoint"] for r in rows} == ids
+
+
+def test_a_touchpoint_longer_than_32_characters_fails_at_the_call(make_client) -> None:
+    client = make_client("http://127.0.0.1:9")
+    with pytest.raises(ValueError, match="touchpoint is longer than 32 characters"):
+        client.track("u1", "x", touchpoint="c" * 33)
+    assert client.queued == 0
 
 
 def test_collector_down_at_start_then_up(tmp_path: Path, make_client, errors) -> None:

@@ -488,7 +488,42 @@ def m016_experiments(db: Database) -> None:
 
 
 @migrations()
-def m017_teams(db: Database) -> None:
+def m017_event_touchpoint(db: Database) -> None:
+    """Where each contact happened (web, email, call_center, store...): events stored before this
+    were web when they had a page URL, else the site's server (normalize.default_touchpoint)."""
+    db.executescript(
+        """
+        ALTER TABLE events ADD COLUMN touchpoint TEXT NOT NULL DEFAULT 'web';
+        UPDATE events SET touchpoint = 'server' WHERE url IS NULL;
+        """
+    )
+
+
+@migrations()
+def m018_outcome_scores(db: Database) -> None:
+    """The likely-outcome model's last report per site and its scores per person, replaced whole
+    by each training (query/outcome.py); the `outcome` session filter reads the labels."""
+    db.executescript(
+        """
+        CREATE TABLE IF NOT EXISTS outcome_models (
+            site_id TEXT PRIMARY KEY,
+            trained_at INTEGER NOT NULL,
+            report TEXT NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS outcome_scores (
+            site_id TEXT NOT NULL,
+            visitor_id TEXT NOT NULL,
+            probability REAL NOT NULL,
+            label TEXT NOT NULL,
+            PRIMARY KEY (site_id, visitor_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS outcome_scores_label ON outcome_scores (site_id, label, probability);
+        """
+    )
+
+
+@migrations()
+def m019_teams(db: Database) -> None:
     """People with a password and a role per site, single-use invites, API keys (stored as their
     SHA-256 only), read-only share links and scheduled e-mail reports (docs/security.md)."""
     db.executescript(

@@ -124,6 +124,11 @@ def erase(conn: sqlite3.Connection, site_id: str, person_id: str) -> dict[str, i
         for table in TABLES:
             where, params = _where(table, person, dead)
             counts[table] = conn.execute(f"DELETE FROM {table} WHERE {where}", params).rowcount
+        # A score is derived data, not something the person sent: gone with them, not counted.
+        ids = [*person.users, *person.anons]
+        conn.execute(f"DELETE FROM outcome_scores WHERE site_id = ? AND visitor_id IN {_marks(ids)}",
+                     (site_id, *ids))
+        conn.execute("REINDEX outcome_scores")
         # Interior index pages keep copies of deleted keys (user ids, paths) until rebuilt.
         for table in TABLES:
             conn.execute(f"REINDEX {table}")

@@ -8,7 +8,7 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
@@ -21,6 +21,8 @@ from collector.query.experiments import Counts as ExperimentCounts
 from collector.query.experiments import Experiment
 from collector.query.funnel import Step
 from collector.query.heatmap import Scope as HeatmapScope
+from collector.query.journey import Touch
+from collector.query.outcome import Score
 from collector.query.params import DAY_MS
 from collector.query.scope import Goal, Scope
 from collector.store.model import (
@@ -44,7 +46,9 @@ from collector.store.sqlite.reads import (
     funnel,
     goals,
     heatmap,
+    journey,
     live,
+    outcome,
     overview,
     paths,
     persons,
@@ -474,6 +478,24 @@ class SQLiteStore:
 
     def surveys(self, scope: Scope, survey_id: str | None) -> dict[str, Any]:
         return self._ask(surveys.surveys, scope, survey_id)
+
+    def journey_touches(self, scope: Scope) -> list[Touch]:
+        return self._ask(journey.touches, scope)
+
+    def save_outcome(self, site_id: str, report: dict[str, Any], scores: Sequence[Score]) -> None:
+        self._run(lambda conn: outcome.save(conn, site_id, report, scores))
+
+    def outcome_report(self, site_id: str) -> dict[str, Any] | None:
+        return self._ask(outcome.report, site_id)
+
+    def outcome_scores(self, site_id: str, label: str, limit: int) -> list[dict[str, Any]]:
+        return self._ask(outcome.scores, site_id, label, limit)
+
+    def outcome_counts(self, site_id: str) -> dict[str, int]:
+        return self._ask(outcome.counts, site_id)
+
+    def outcome_open_sessions(self, site_id: str, since: int, limit: int) -> list[dict[str, Any]]:
+        return self._ask(outcome.open_sessions, site_id, since, limit)
 
     def people(
         self, scope: Scope, *, sort: str, descending: bool, limit: int, offset: int,

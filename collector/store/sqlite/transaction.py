@@ -18,7 +18,7 @@ _SESSION_NS = uuid.UUID("6f1d2b8e-9a43-4c1e-8d0b-1b7e3c2a9f10")
 
 _EVENT_COLUMNS = (
     "site_id", "id", "session_id", "type", "ts", "client_ts", "received_at", "anon_id", "user_id",
-    "url", "path", "route", "name", "data",
+    "url", "path", "route", "name", "data", "touchpoint",
 )
 _INSERT_INTO_EVENTS = f"INSERT INTO events ({', '.join(_EVENT_COLUMNS)})"
 # A group's rows in one statement from a JSON array of rows, or (rows holding NUL) one by one.
@@ -229,7 +229,7 @@ def _apply(conn: sqlite3.Connection, batches: list[WriteBatch]) -> list[WriteRes
         session.add(row, visitor, batch.context)
         event_rows.append((
             site_id, row.id, row.session_id, row.type, row.ts, row.client_ts, batch.received_at,
-            row.anon_id, row.user_id, row.url, row.path, row.route, row.name, row.data.decode(),
+            row.anon_id, row.user_id, row.url, row.path, row.route, row.name, row.data.decode(), row.touchpoint,
         ))
     # Before the sessions: a session that turns out to be a bot in this group takes its clicks back.
     _insert_events(conn, event_rows, with_clicks=any(s.sums["clicks"] for s in sessions.values()))

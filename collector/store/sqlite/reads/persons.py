@@ -126,4 +126,36 @@ def person(conn: sqlite3.Connection, site_id: str, person_id: str) -> dict[str, 
         "purchases": [e for e in events if e["type"] == "purchase"],
         "revenue": float(sum(s["revenue"] for s in sessions)),
         "surveys": [e for e in events if e["type"] == "survey"],
+        "timeline": _timeline(conn, site_id, visitor, verified, sessions),
     }
+
+
+# The newest entries of a 360 timeline; a busy customer's older contacts are in their sessions.
+TIMELINE_LIMIT = 500
+
+
+def _timeline(
+    conn: sqlite3.Connection, site_id: str, visitor: str, verified: bool, sessions: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """One line across channels, oldest first: each web visit (with its replay) as one entry, and
+    every contact elsewhere (a call, an email, a store purchase) and every order and answer alone."""
+    visits = [
+        {"entry": "visit", "ts": s["first_ts"], "touchpoint": "web", "session_id": s["id"],
+         "pageviews": s["pageviews"], "duration_ms": s["duration_ms"], "entry_url": s["entry_url"],
+         "channel": s["channel"], "has_replay": bool(s["has_replay"])}
+        for s in sessions if s["pageviews"]
+    ]
+    contacts = [
+        {**event_dict(e), "entry": "contact"} for e in conn.execute(
+            # CROSS JOIN keeps the person's sessions outside: each one's events come from the session
+            # index, where the touchpoint condition would otherwise scan every event of the site.
+            "SELECT e.* FROM sessions s CROSS JOIN events e ON e.site_id = s.site_id AND e.session_id = s.id"
+            " WHERE s.site_id = ? AND s.visitor_id = ? AND (NOT ? OR s.verified_user = s.visitor_id)"
+            " AND (e.touchpoint != 'web' OR e.type IN ('purchase', 'survey'))"
+            " ORDER BY e.ts DESC, e.rowid DESC LIMIT ?",
+            (site_id, visitor, verified, TIMELINE_LIMIT),
+        )
+    ]
+    entries = sorted(visits + contacts, key=lambda e: e["ts"], reverse=True)[:TIMELINE_LIMIT]
+    return entries[::-1]
+

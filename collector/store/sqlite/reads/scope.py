@@ -112,6 +112,12 @@ def filters_sql(filters: Filters, goal: Goal, site_id: str | None = None) -> tup
         sql, flag_args = flag_sql[name]
         where.append(sql if wanted else f"NOT ({sql})")
         args += flag_args
+    for label in filters.outcomes:
+        where.append(
+            "EXISTS (SELECT 1 FROM outcome_scores o WHERE o.site_id = s.site_id"
+            " AND o.visitor_id = s.visitor_id AND o.label = ?)"
+        )
+        args.append(label)
     for ms in filters.min_duration_ms:
         where.append("s.duration_ms >= ?")
         args.append(ms)

@@ -25,6 +25,7 @@ export const FILTERS = [
   ["error", "JS error", "text"],
   ["experiment", "Experiment", "text"],
   ["variant", "Variant", "text"],
+  ["outcome", "Likely outcome", "select:likely,at_risk"],
 ];
 const FILTER_KEYS = FILTERS.map(([key]) => key);
 const CARRIED = ["site", "from", "to", "segment", "goal", ...FILTER_KEYS];

@@ -1,5 +1,6 @@
-// One person's 360 view: identities, traits, sessions, purchases and survey answers, over all time.
-import { $, api, card, clear, fmt, h, page, params, sessionLink, table } from "../app.js";
+// One person's 360 view: identities, traits, one timeline across touchpoints, sessions, purchases
+// and survey answers, over all time.
+import { $, api, card, clear, fmt, h, page, params, plural, sessionLink, table } from "../app.js";
 
 const id = document.body.dataset.person;
 
@@ -24,6 +25,12 @@ page(async () => {
       h("section", { class: "panel", id: "traits" }, h("h2", { text: "Traits" }), traits.length
         ? table([["Trait", (t) => t[0]], ["Value", (t) => (typeof t[1] === "string" ? t[1] : JSON.stringify(t[1]))]], traits)
         : h("p", { class: "muted", text: "No traits." }))),
+    h("section", { class: "panel" }, h("h2", { text: "Timeline across channels" }), h("div", { class: "table-wrap" }, table([
+      ["When (UTC)", (e) => fmt.short(e.ts), { cls: "nowrap" }],
+      ["Touchpoint", (e) => h("span", { class: `badge ${e.touchpoint === "web" ? "info" : "warn"}`, text: e.touchpoint })],
+      ["What", (e) => what(e)],
+      ["Session", (e) => e.session_id ? sessionLink(e.session_id, e.entry === "visit" && e.has_replay ? "replay" : undefined) : "–"],
+    ], p.timeline, { empty: "Nothing yet.", id: "person-timeline" }))),
     h("section", { class: "panel" }, h("h2", { text: "Sessions" }), h("div", { class: "table-wrap" }, table([
       ["Started (UTC)", (s) => sessionLink(s.id, fmt.short(s.first_ts)), { cls: "nowrap" }],
       ["Duration", (s) => fmt.duration(s.duration_ms / 1000), { num: true }],
@@ -46,3 +53,14 @@ page(async () => {
         ["Session", (e) => sessionLink(e.session_id)],
       ], p.surveys, { empty: "No answers.", id: "person-surveys" })))));
 });
+
+// One line of the timeline in words: a web visit by its pages, any other contact by its kind.
+function what(e) {
+  if (e.entry === "visit") {
+    return `Web visit: ${plural(e.pageviews, "page")} from ${e.entry_url || "?"}${e.channel ? ` (${e.channel})` : ""}`;
+  }
+  if (e.type === "purchase") return `Purchase ${e.order_id}: ${fmt.money(e.value, e.currency)}`;
+  if (e.type === "survey") return `${String(e.kind).toUpperCase()} answer ${e.score}${e.comment ? `: “${e.comment}”` : ""}`;
+  if (e.type === "track") return e.name;
+  return e.name ? `${e.type} ${e.name}` : e.type;
+}

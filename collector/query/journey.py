@@ -1,0 +1,336 @@
+"""The journey map: a site's stages, matched against each person's touches, and what each stage holds.
+
+Engine-neutral: an engine hands over plain `Touch` rows (one per event of the sessions in scope,
+with the session's facts beside it, ordered by person and time) and this module does the rest,
+so every store gives the same map for the same events. docs/metrics.md defines the numbers.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import statistics
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import msgspec
+from msgspec import Meta, Struct
+
+from collector.errors import ClientError
+from collector.query.cx import KINDS, SCORERS, ratio
+from collector.schema import EVENT_TYPES
+
+Word = Annotated[str, Meta(min_length=1, max_length=256)]
+TOP = 5  # the pages, touchpoints, actions and exits shown per stage
+REPLAYS_SHOWN = 5  # replays of people who dropped out, per stage
+
+
+class Matcher(Struct, kw_only=True, forbid_unknown_fields=True):
+    """One way to reach a stage: an event with every field given here (the others are free)."""
+
+    type: Word | None = None  # an event type (pageview, cart, purchase, survey, track...)
+    name: Word | None = None  # the event's name: track name, survey kind, cart action
+    page: Word | None = None  # a page pattern: exact URL, /path, * wildcard, /route/:id
+    touchpoint: Annotated[str, Meta(min_length=1, max_length=32)] | None = None
+    channel: Word | None = None  # the session's acquisition channel (organic, paid, email...)
+    min_score: Annotated[int, Meta(ge=0, le=10)] | None = None  # survey answers from this score
+    max_score: Annotated[int, Meta(ge=0, le=10)] | None = None
+    new_visit: bool = False  # in a session that began after the stage before was reached
+    nth: Annotated[int, Meta(ge=1, le=100)] | None = None  # the person's nth event of `type`
+
+    def __post_init__(self) -> None:
+        if self.type is not None and self.type not in EVENT_TYPES:
+            raise ValueError(f"unknown event type {self.type!r}")
+        if self.nth is not None and self.type is None:
+            raise ValueError("nth counts events of one type: give the type")
+        if not any(msgspec.structs.asdict(self).values()):
+            raise ValueError("a matcher needs at least one condition")
+
+
+class Stage(Struct, kw_only=True, forbid_unknown_fields=True):
+    key: Annotated[str, Meta(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
+    label: Annotated[str, Meta(min_length=1, max_length=64)]
+    match: Annotated[list[Matcher], Meta(min_length=1, max_length=20)]
+
+
+class Stages(Struct, kw_only=True, forbid_unknown_fields=True):
+    stages: Annotated[list[Stage], Meta(min_length=2, max_length=8)]
+
+    def __post_init__(self) -> None:
+        keys = [s.key for s in self.stages]
+        if len(set(keys)) != len(keys):
+            raise ValueError("stage keys must be unique")
+
+
+# A shop's journey, as journey-mapping practice draws it (docs/metrics.md, journey map).
+DEFAULT_STAGES = Stages(stages=[
+    Stage(key="awareness", label="Awareness", match=[
+        Matcher(type="pageview"), Matcher(touchpoint="social"), Matcher(touchpoint="email"),
+    ]),
+    Stage(key="consideration", label="Consideration", match=[
+        Matcher(type="pageview", page="/product/*"), Matcher(type="pageview", page="/products/*"),
+        Matcher(type="cart", name="add"), Matcher(type="checkout"), Matcher(type="purchase"),
+    ]),
+    Stage(key="purchase", label="Purchase", match=[Matcher(type="checkout"), Matcher(type="purchase")]),
+    Stage(key="retention", label="Retention", match=[
+        Matcher(type="pageview", new_visit=True), Matcher(type="purchase", nth=2),
+    ]),
+    Stage(key="advocacy", label="Advocacy", match=[
+        Matcher(type="survey", name="nps", min_score=9), Matcher(type="track", name="referral"),
+    ]),
+])
+
+_stages_decoder = msgspec.json.Decoder(Stages)
+
+
+def stages_of(settings: dict[str, object]) -> tuple[Stages, bool]:
+    """A site's stages and whether they are its own (else the shop default)."""
+    raw = settings.get("journey_stages")
+    if raw is None:
+        return DEFAULT_STAGES, False
+    return msgspec.convert(raw, Stages), True
+
+
+def parse_stages(body: bytes) -> Stages:
+    try:
+        return _stages_decoder.decode(body)
+    except msgspec.ValidationError as e:
+        raise ClientError(400, f"invalid stages: {e}") from None
+    except msgspec.DecodeError as e:
+        raise ClientError(400, f"malformed JSON: {e}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class Touch:
+    """One event as the journey map reads it."""
+
+    visitor: str
+    session: str
+    session_start: int
+    ts: int
+    type: str
+    name: str | None
+    path: str | None
+    route: str | None
+    url: str | None
+    touchpoint: str
+    channel: str | None
+    has_replay: bool
+    score: int | None = None  # survey answers
+    scale: int | None = None
+    rage: bool = False
+    dead: bool = False
+    device: str | None = None  # the session's device bucket
+
+
+_PARAM = re.compile(r"^:[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def page_matches(pattern: str, touch: Touch) -> bool:
+    """The same rule as the API's page patterns (docs/api.md): exact URL, /path, * and /route/:id."""
+    return _page_rule(pattern)(touch)
+
+
+@functools.lru_cache(maxsize=256)  # a map reads every touch against the same few patterns
+def _page_rule(pattern: str) -> Callable[[Touch], bool]:
+    segments = pattern.split("/")
+    if pattern.startswith("/") and any(_PARAM.match(s) for s in segments):
+        slashes = pattern.count("/")
+        fixed = [(i, s) for i, s in enumerate(segments) if not _PARAM.match(s)]
+
+        def template(t: Touch) -> bool:
+            if t.route == pattern:
+                return True
+            if t.path is None or t.path.count("/") != slashes:
+                return False
+            parts = t.path.split("/")
+            return all(parts[i] == s for i, s in fixed)
+
+        return template
+    on_path = pattern.startswith("/")
+    if "*" not in pattern:
+        return lambda t: (t.path if on_path else t.url) == pattern
+    regex = re.compile(".*".join(re.escape(part) for part in pattern.split("*")), re.DOTALL)
+
+    def wildcard(t: Touch) -> bool:
+        value = t.path if on_path else t.url
+        return value is not None and regex.fullmatch(value) is not None
+
+    return wildcard
+
+
+class _Person:
+    """Where one person is on the journey while their touches are read in order."""
+
+    __slots__ = ("reached", "counts")
+
+    def __init__(self, n: int) -> None:
+        self.reached: list[int | None] = [None] * n
+        self.counts: Counter[str] = Counter()
+
+
+def _matches(m: Matcher, t: Touch, person: _Person, last_reached: int | None) -> bool:
+    if m.type is not None and t.type != m.type:
+        return False
+    if m.name is not None and t.name != m.name:
+        return False
+    if m.touchpoint is not None and t.touchpoint != m.touchpoint:
+        return False
+    if m.channel is not None and t.channel != m.channel:
+        return False
+    if m.page is not None and not page_matches(m.page, t):
+        return False
+    if m.min_score is not None and (t.score is None or t.score < m.min_score):
+        return False
+    if m.max_score is not None and (t.score is None or t.score > m.max_score):
+        return False
+    if m.new_visit and (last_reached is None or t.session_start <= last_reached):
+        return False
+    return m.nth is None or person.counts[t.type] == m.nth
+
+
+def action_of(t: Touch) -> str:
+    """What a person did, in the words the map shows: `pageview`, `cart add`, `track support_call`."""
+    if t.type in ("track", "cart", "survey") and t.name:
+        return f"{t.type} {t.name}"
+    return t.type
+
+
+def feeling(touches: Iterable[Touch]) -> float | None:
+    """The emotion line: each answer on -100..100 (NPS 0..10, CSAT 1..scale, CES 1..5, each scale's
+    middle is 0), averaged; None without answers."""
+    values = []
+    for t in touches:
+        if t.score is None:
+            continue
+        if t.name == "nps":
+            values.append((t.score - 5) / 5)
+        elif t.name == "csat":
+            values.append(2 * (t.score - 1) / ((t.scale or 5) - 1) - 1)
+        elif t.name == "ces":
+            values.append((t.score - 3) / 2)
+    return round(100 * sum(values) / len(values), 1) if values else None
+
+
+def _top(counter: Counter[str]) -> list[dict[str, Any]]:
+    ranked = sorted(counter.items(), key=lambda item: (-item[1], item[0]))[:TOP]
+    return [{"name": name, "people": n} for name, n in ranked]
+
+
+def journey_map(stages: Stages, touches: Sequence[Touch]) -> dict[str, Any]:
+    """Per stage: reach, conversion, time to the next, touchpoints, actions, CX, friction, exits."""
+    n = len(stages.stages)
+    by_person: dict[str, list[Touch]] = defaultdict(list)
+    for t in touches:
+        by_person[t.visitor].append(t)
+    # Per stage: the touches of each person who reached it, from then until the next stage.
+    held: list[dict[str, list[Touch]]] = [{} for _ in range(n)]
+    reached_at: list[dict[str, int]] = [{} for _ in range(n)]
+    for visitor, own in by_person.items():
+        own.sort(key=lambda t: t.ts)
+        person = _Person(n)
+        current = -1  # the furthest stage reached so far
+        for t in own:
+            person.counts[t.type] += 1
+            # Stages are a sequence, like funnel steps: each is reached by its first matching touch
+            # once the one before is reached; one touch may reach several in a row (a purchase
+            # without a product view is also the consideration, when the stage says so).
+            while current + 1 < n:
+                last = person.reached[current] if current >= 0 else None
+                if not any(_matches(m, t, person, last) for m in stages.stages[current + 1].match):
+                    break
+                current += 1
+                person.reached[current] = t.ts
+                reached_at[current][visitor] = t.ts
+            if current >= 0:
+                held[current].setdefault(visitor, []).append(t)
+    people = len(by_person)
+    result = []
+    for k, stage in enumerate(stages.stages):
+        reached = reached_at[k]
+        following = reached_at[k + 1] if k + 1 < n else None
+        waits = [following[v] - reached[v] for v in following] if following is not None else []
+        dropped = [v for v in reached if following is not None and v not in following]
+        stage_touches = [t for own in held[k].values() for t in own]
+        result.append({
+            "key": stage.key,
+            "label": stage.label,
+            "people": len(reached),
+            "conversion": ratio(len(reached), people if k == 0 else len(reached_at[k - 1])),
+            "median_s_to_next": statistics.median(waits) / 1000 if waits else None,
+            "dropped": len(dropped) if following is not None else None,
+            **_what_happens(held[k]),
+            "cx": _cx(stage_touches),
+            "emotion": feeling(stage_touches),
+            "friction": _friction(stage_touches),
+            "exits": _exits(dropped, held[k]),
+            "dropped_replays": _replays(dropped, held[k]),
+        })
+    return {"people": people, "stages": result}
+
+
+def _what_happens(held: dict[str, list[Touch]]) -> dict[str, Any]:
+    pages: Counter[str] = Counter()
+    touchpoints: Counter[str] = Counter()
+    actions: Counter[str] = Counter()
+    for own in held.values():  # each counts the people, not the events
+        pages.update({t.path for t in own if t.type == "pageview" and t.path})
+        touchpoints.update({t.touchpoint for t in own})
+        actions.update({action_of(t) for t in own})
+    return {"pages": _top(pages), "touchpoints": _top(touchpoints), "actions": _top(actions)}
+
+
+def _cx(touches: list[Touch]) -> dict[str, Any]:
+    answers = [t for t in touches if t.type == "survey" and t.score is not None]
+    scores = {}
+    for kind in KINDS:
+        of_kind = [a for a in answers if a.name == kind]
+        full = SCORERS[kind](of_kind)  # type: ignore[arg-type]  # Touch has score and scale
+        scores[kind] = {"responses": full["responses"], "score": full["score"] if of_kind else None}
+    return scores
+
+
+def _friction(touches: list[Touch]) -> dict[str, Any]:
+    sessions = len({t.session for t in touches})
+    rage = sum(t.rage for t in touches)
+    dead = sum(t.dead for t in touches)
+    errors = sum(t.type == "error" for t in touches)
+    return {
+        "sessions": sessions, "rage_clicks": rage, "dead_clicks": dead, "errors": errors,
+        "rage_per_session": ratio(rage, sessions), "dead_per_session": ratio(dead, sessions),
+        "errors_per_session": ratio(errors, sessions),
+    }
+
+
+def _exits(dropped: list[str], held: dict[str, list[Touch]]) -> dict[str, Any]:
+    """Where those who left went instead: the last page they saw, the touchpoint they ended on."""
+    pages: Counter[str] = Counter()
+    touchpoints: Counter[str] = Counter()
+    for visitor in dropped:
+        own = held[visitor]
+        last_page = next((t.path for t in reversed(own) if t.type == "pageview" and t.path), None)
+        if last_page:
+            pages[last_page] += 1
+        touchpoints[own[-1].touchpoint] += 1
+    return {"pages": _top(pages), "touchpoints": _top(touchpoints)}
+
+
+def _replays(dropped: list[str], held: dict[str, list[Touch]]) -> list[dict[str, Any]]:
+    """The recorded sessions in which people left at this stage, the latest first."""
+    found: dict[str, Touch] = {}
+    for visitor in dropped:
+        last = next((t for t in reversed(held[visitor]) if t.has_replay), None)
+        if last is not None:
+            found[last.session] = last
+    latest = sorted(found.values(), key=lambda t: (-t.ts, t.session))[:REPLAYS_SHOWN]
+    return [{"session_id": t.session, "visitor_id": t.visitor, "ts": t.ts} for t in latest]
+
+
+def stages_json(stages: Stages) -> list[dict[str, Any]]:
+    return [
+        {"key": s.key, "label": s.label,
+         "match": [{k: v for k, v in msgspec.structs.asdict(m).items() if v not in (None, False)} for m in s.match]}
+        for s in stages.stages
+    ]
