@@ -241,7 +241,8 @@ def test_a_share_link_opens_its_one_view_until_revoked_or_expired(team: Team) ->
                          follow_redirects=False).status_code == 303
     # Tampered: another id, another signature, a truncated token.
     share_id, mac = token.split(".")
-    for bad in (f"{share_id[:-1]}A.{mac}", f"{share_id}.{'0' * 32}", share_id, f"{token}x"):
+    other_id = share_id[:-1] + ("B" if share_id[-1] == "A" else "A")
+    for bad in (f"{other_id}.{mac}", f"{share_id}.{'0' * 32}", share_id, f"{token}x"):
         assert anonymous.get(f"/api/shared/{bad}").status_code == 404, bad
         assert anonymous.get(f"/share/{bad}").status_code == 404
     listed = team.http.get("/api/shares", params={"site": "test"}, headers=OWNER).json()["shares"]
