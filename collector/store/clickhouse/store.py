@@ -1,0 +1,332 @@
+"""The ClickHouse store: embedded (chdb) or a server/cluster (clickhouse-connect), one writer per process."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import date, timedelta
+from typing import Any, TypeVar
+
+import msgspec
+
+from collector.query.scope import Scope
+from collector.store.clickhouse import schema
+from collector.store.clickhouse.client import Target, connect, lit, parse_url
+from collector.store.clickhouse.reads import overview, sessions
+from collector.store.clickhouse.transaction import VERSIONS, Db
+from collector.store.clickhouse.writer import ClickHouseWriter
+from collector.store.model import Site, WriteBatch, WriteResult
+
+SITE_CACHE_SECONDS = 10.0
+SALT_BYTES = 32
+SALT_DAYS = 2  # as on SQLite: today's and yesterday's salts are kept
+T = TypeVar("T")
+
+
+class ClickHouseStore:
+    """Everything Trailmark keeps, in ClickHouse tables: writes through one writer, reads by question."""
+
+    engine = "clickhouse"
+
+    def __init__(self, url: str, *, max_pending: int = 100_000) -> None:
+        self.url = url
+        self.target: Target = parse_url(url)
+        self.layout = schema.Layout(self.target.database, self.target.cluster)
+        self.conn = connect(self.target)
+        self.db = Db(self.conn, self.layout)
+        try:
+            schema.create(self.conn, self.layout)
+        except BaseException:
+            self.conn.close()
+            raise
+        self.writer = ClickHouseWriter(self.db, max_pending)
+        self._started = False
+        self._start_lock = threading.Lock()
+        self._sites_by_key: dict[str, tuple[Site, float]] = {}
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        with self._start_lock:
+            if not self._started:
+                self._started = True
+                self.writer.start()
+
+    def close(self) -> None:
+        if self._started:
+            self.writer.stop()
+            self._started = False
+        self.conn.close()
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def write(self, batch: WriteBatch) -> asyncio.Future[WriteResult]:
+        return self.writer.submit(batch)
+
+    def write_sync(self, batch: WriteBatch) -> WriteResult:
+        self.start()
+        return self.writer.write_sync(batch)
+
+    def _run(self, fn: Callable[[Db], T]) -> T:
+        """An admin write, run by the writer thread between group inserts."""
+        self.start()
+        return self.writer.call(fn)  # type: ignore[arg-type]
+
+    def _ask(self, question: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        return question(self.db, *args, **kwargs)
+
+    def health(self) -> None:
+        self.conn.rows("SELECT 1")
+
+    # -- settings and salts ------------------------------------------------------------------
+
+    def _first(self, table: str, key_column: str, key: str, value: str) -> str | None:
+        rows = self.conn.rows(
+            f"SELECT {value} FROM {self.db.t(table)} WHERE {key_column} = {lit(key)}"
+            f" ORDER BY inserted, {value} LIMIT 1"
+        )
+        return rows[0][0] if rows else None
+
+    def meta(self, key: str, default: str) -> str:
+        """A stored setting, set to `default` the first time it is asked for (the earliest insert wins)."""
+
+        def get_or_set(db: Db) -> str:
+            found = self._first("meta", "key", key, "value")
+            if found is None:
+                db.conn.insert(db.t("meta"), ("key", "value", "inserted"), [(key, default, time.time_ns())])
+                found = self._first("meta", "key", key, "value")
+            assert found is not None
+            return str(found)
+
+        return self._run(get_or_set)
+
+    def salt(self, day: str) -> bytes:
+        oldest_kept = (date.fromisoformat(day) - timedelta(days=SALT_DAYS - 1)).isoformat()
+
+        def get_or_make(db: Db) -> bytes:
+            found = self._first("salts", "day", day, "hex(salt)")
+            if found is None:
+                db.conn.insert(db.t("salts"), ("day", "salt", "inserted"),
+                               [(day, secrets.token_bytes(SALT_BYTES), time.time_ns())])
+                found = self._first("salts", "day", day, "hex(salt)")
+            if db.conn.rows(f"SELECT 1 FROM {db.t('salts')} WHERE day < {lit(oldest_kept)} LIMIT 1"):
+                self._delete(db, "salts", f"day < {lit(oldest_kept)}")
+            assert found is not None
+            return bytes.fromhex(found)
+
+        return self._run(get_or_make)
+
+    def _delete(self, db: Db, table: str, where: str) -> None:
+        """Rows gone for good: a mutation that rewrites the parts holding them, waited for."""
+        if self.layout.cluster:
+            db.conn.command(f"ALTER TABLE {db.t(table)}_local{self.layout.on_cluster} DELETE WHERE {where}"
+                            " SETTINGS mutations_sync = 2")
+        else:
+            db.conn.command(f"ALTER TABLE {db.t(table)} DELETE WHERE {where} SETTINGS mutations_sync = 2")
+
+    # -- sites -------------------------------------------------------------------------------
+
+    _SITE = "id, name, write_key, origins, settings, created_at"
+
+    def _site_rows(self, where: str) -> list[Site]:
+        rows = self.conn.rows(
+            f"SELECT {self._SITE} FROM {self.db.t('sites')} FINAL WHERE {where} ORDER BY created_at, id"
+        )
+        return [_site(r) for r in rows]
+
+    def site_for_key(self, key: str) -> Site | None:
+        now = time.monotonic()
+        cached = self._sites_by_key.get(key)
+        if cached is not None and now - cached[1] < SITE_CACHE_SECONDS:
+            return cached[0]
+        found = self._site_rows(f"write_key = {lit(key)}")
+        if not found:
+            self._sites_by_key.pop(key, None)
+            return None
+        self._sites_by_key[key] = (found[0], now)
+        return found[0]
+
+    def sites(self) -> list[Site]:
+        return self._site_rows("1")
+
+    def _put_site(self, db: Db, site: Site) -> None:
+        db.conn.insert(
+            db.t("sites"), ("id", "name", "write_key", "origins", "settings", "created_at", "version"),
+            [(site.id, site.name, site.write_key, msgspec.json.encode(list(site.origins)).decode(),
+              msgspec.json.encode(site.settings).decode(), site.created_at, VERSIONS.next())],
+        )
+
+    def add_site(
+        self, site_id: str, name: str, *, origins: tuple[str, ...] = (), key: str | None = None,
+        settings: dict[str, object] | None = None,
+    ) -> Site:
+        """Create a site (or update its origins and settings); returns it with its write key."""
+
+        def upsert(db: Db) -> Site:
+            existing = self._site_rows(f"id = {lit(site_id)}")
+            old = existing[0] if existing else None
+            site = Site(
+                id=site_id, name=name,
+                write_key=key or (old.write_key if old else "wk_" + secrets.token_urlsafe(18)),
+                origins=tuple(origins),
+                settings=settings if settings is not None else (dict(old.settings) if old else {}),
+                created_at=old.created_at if old else int(time.time() * 1000),
+            )
+            self._put_site(db, site)
+            return site
+
+        site = self._run(upsert)
+        self._sites_by_key.clear()
+        return site
+
+    def update_site_settings(self, site_id: str, changes: dict[str, object]) -> Site | None:
+        def merge(db: Db) -> Site | None:
+            existing = self._site_rows(f"id = {lit(site_id)}")
+            if not existing:
+                return None
+            settings = dict(existing[0].settings)
+            for name, value in changes.items():
+                if value is None:
+                    settings.pop(name, None)
+                else:
+                    settings[name] = value
+            site = msgspec.structs.replace(existing[0], settings=settings)
+            self._put_site(db, site)
+            return site
+
+        site = self._run(merge)
+        self._sites_by_key.clear()
+        return site
+
+    # -- questions ---------------------------------------------------------------------------
+
+    def overview(self, scope: Scope) -> dict[str, Any]:
+        return self._ask(overview.overview, scope)
+
+    def sessions_page(self, scope: Scope, *, limit: int, cursor: str | None) -> dict[str, Any]:
+        return self._ask(sessions.list_in_scope, scope, limit=limit, cursor=cursor)
+
+    def session(self, session_id: str, site_id: str | None) -> dict[str, Any] | None:
+        return self._ask(sessions.get_session, session_id, site_id)
+
+    def has_events(self, site_id: str) -> bool:
+        return bool(self.conn.rows(f"SELECT 1 FROM {self.db.t('events')} WHERE site_id = {lit(site_id)} LIMIT 1"))
+
+    # -- replays -----------------------------------------------------------------------------
+
+    def _chunks_where(self, site_id: str, session_id: str) -> str:
+        return f"site_id = {lit(site_id)} AND session_id = {lit(session_id)}"
+
+    def replay_site(self, session_id: str, site_id: str | None) -> str | None:
+        if site_id:
+            return site_id
+        found = self.conn.rows(f"SELECT site_id FROM {self.db.t('sessions')} WHERE id = {lit(session_id)} LIMIT 1")
+        if found:
+            return str(found[0][0])
+        sites = self.sites()
+        return sites[0].id if len(sites) == 1 else None
+
+    def has_replay(self, site_id: str, session_id: str) -> bool:
+        return bool(self.conn.rows(
+            f"SELECT 1 FROM {self.db.t('replay_chunks')} WHERE {self._chunks_where(site_id, session_id)} LIMIT 1"
+        ))
+
+    def replay_chunks(self, site_id: str, session_id: str) -> Iterator[bytes]:
+        """The session's stored chunks (gzipped JSON arrays) in order, read one at a time."""
+        seqs = self.conn.rows(
+            f"SELECT DISTINCT seq FROM {self.db.t('replay_chunks')} WHERE {self._chunks_where(site_id, session_id)}"
+            " ORDER BY seq"
+        )
+        for (seq,) in seqs:
+            found = self.conn.rows(
+                f"SELECT hex(data) FROM {self.db.t('replay_chunks')}"
+                f" WHERE {self._chunks_where(site_id, session_id)} AND seq = {lit(int(seq))} LIMIT 1"
+            )
+            if found:
+                yield bytes.fromhex(found[0][0])
+
+    def replay_bytes(self, site_id: str, session_id: str) -> int:
+        ((total,),) = self.conn.rows(
+            f"SELECT sum(size) FROM {self.db.t('replay_chunks')} FINAL WHERE {self._chunks_where(site_id, session_id)}"
+        )
+        return int(total or 0)
+
+    def chunk_held(self, site_id: str, session_id: str, seq: int) -> bool:
+        return bool(self.conn.rows(
+            f"SELECT 1 FROM {self.db.t('replay_chunks')}"
+            f" WHERE {self._chunks_where(site_id, session_id)} AND seq = {lit(int(seq))} LIMIT 1"
+        ))
+
+    def rejected(
+        self, *, site_id: str | None = None, start: int = 0, end: int = 1 << 62, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        site = f"site_id = {lit(site_id)} AND " if site_id is not None else ""
+        rows = self.conn.rows(
+            f"SELECT id, site_id, received_at, source, reason, raw FROM {self.db.t('dead_letters')}"
+            f" WHERE {site}received_at >= {lit(start)} AND received_at < {lit(end)}"
+            f" ORDER BY id DESC LIMIT {int(limit)}"
+        )
+        names = ("id", "site_id", "received_at", "source", "reason", "raw")
+        return [dict(zip(names, row, strict=True)) for row in rows]
+
+    # -- segments ----------------------------------------------------------------------------
+
+    _SEGMENT = "id, site_id, name, filters, created_at"
+
+    def segments(self, site_id: str) -> list[dict[str, Any]]:
+        rows = self.conn.rows(
+            f"SELECT {self._SEGMENT} FROM {self.db.t('segments')} FINAL WHERE site_id = {lit(site_id)} ORDER BY id"
+        )
+        return [_segment(r) for r in rows]
+
+    def segment_filters(self, site_id: str, segment_id: int) -> dict[str, str] | None:
+        rows = self.conn.rows(
+            f"SELECT filters FROM {self.db.t('segments')} FINAL"
+            f" WHERE site_id = {lit(site_id)} AND id = {lit(int(segment_id))}"
+        )
+        if not rows:
+            return None
+        filters: dict[str, str] = msgspec.json.decode(rows[0][0])
+        return filters
+
+    def create_segment(self, site_id: str, name: str, filters: dict[str, str]) -> dict[str, Any]:
+        def create(db: Db) -> dict[str, Any]:
+            # SQLite's INTEGER PRIMARY KEY rule: one more than the highest id of the rows there now.
+            ((top,),) = db.conn.rows(f"SELECT max(id) FROM {db.t('segments')} FINAL")
+            row = (int(top) + 1, site_id, name, msgspec.json.encode(filters).decode(), int(time.time() * 1000))
+            db.conn.insert(db.t("segments"), ("id", "site_id", "name", "filters", "created_at", "version", "deleted"),
+                           [(*row, VERSIONS.next(), 0)])
+            return _segment(list(row))
+
+        return self._run(create)
+
+    def delete_segment(self, site_id: str, segment_id: int) -> bool:
+        def delete(db: Db) -> bool:
+            rows = db.conn.rows(
+                f"SELECT {self._SEGMENT} FROM {db.t('segments')} FINAL"
+                f" WHERE site_id = {lit(site_id)} AND id = {lit(int(segment_id))}"
+            )
+            if not rows:
+                return False
+            db.conn.insert(db.t("segments"), ("id", "site_id", "name", "filters", "created_at", "version", "deleted"),
+                           [(*rows[0], VERSIONS.next(), 1)])
+            return True
+
+        return self._run(delete)
+
+
+def _site(row: list[Any]) -> Site:
+    return Site(
+        id=row[0], name=row[1], write_key=row[2], origins=tuple(msgspec.json.decode(row[3])),
+        settings=msgspec.json.decode(row[4]), created_at=int(row[5]),
+    )
+
+
+def _segment(row: list[Any]) -> dict[str, Any]:
+    segment_id, site_id, name, filters, created_at = row
+    return {"id": int(segment_id), "site": site_id, "name": name,
+            "filters": msgspec.json.decode(filters), "created_at": int(created_at)}
+
