@@ -30,6 +30,7 @@ SUITE = [
     ("query", ["--quick"], []),
     ("heatmap", ["--quick"], []),
     ("replay", ["--quick"], []),
+    ("replay_scrub", ["--quick"], []),
     ("bundle_size", [], []),
     ("sdk_python", ["--quick"], []),
     ("fuzz", ["--quick"], []),

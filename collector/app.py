@@ -20,10 +20,10 @@ from collector import api, heatmap_api, ingest, openapi, privacy, replay_api, ui
 from collector.config import Settings
 from collector.demo import shop as demo_shop
 from collector.enricher import Enricher
-from collector.errors import ClientError, error_response
+from collector.errors import ClientError, error_response, json_response
 from collector.limits import RateLimiter
 from collector.metrics import Metrics
-from collector.store import Store, open_store
+from collector.store import Store, StoreFault, open_store
 from collector.ui.replay import routes as replay_page_routes
 
 log = logging.getLogger("trailmark")
@@ -81,7 +81,13 @@ class Bundle:
 
 
 async def healthz(request: Request) -> Response:
-    request.app.state.store.health()
+    """`ok` when the store can be read and written now; else 503 naming the fault."""
+    fault = await request.app.state.store.health()
+    if fault is not None:
+        return json_response(
+            {"error": fault.message, "fault": fault.kind}, 503,
+            {"Retry-After": str(fault.retry_after), "Cache-Control": "no-store"},
+        )
     # Misconfiguration is a warning under the 200: the store is healthy, the data is not right.
     warnings = request.app.state.enricher.proxy_alarm.warnings()
     return PlainTextResponse("\n".join(["ok", *(f"warning: {w}" for w in warnings)]))
@@ -95,6 +101,12 @@ async def metrics(request: Request) -> Response:
 async def client_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ClientError)
     return exc.response()
+
+
+async def store_fault(request: Request, exc: Exception) -> Response:
+    """A read or an analyst's write that met a locked, full or broken store: 503, not a 500."""
+    assert isinstance(exc, StoreFault)
+    return error_response(503, exc.message, exc.retry_after)
 
 
 async def not_found(request: Request, exc: Exception) -> Response:
@@ -139,7 +151,9 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
         routes=routes,
         lifespan=lifespan,
         middleware=[Middleware(GZipMiddleware, minimum_size=1024)],
-        exception_handlers={ClientError: client_error, 404: not_found, 405: not_found},
+        exception_handlers={
+            ClientError: client_error, StoreFault: store_fault, 404: not_found, 405: not_found,
+        },
     )
     app.state.settings = settings
     app.state.store = store

@@ -17,11 +17,11 @@ from collector.cli_options import store_options, store_url
 from collector.config import Settings
 from collector.demo import commands as demo_commands
 from collector.demo.shop import DEMO_KEY, DEMO_SITE
-from collector.store import Store, open_store, sqlite_path
+from collector.store import Store, StoreUnusable, open_store, sqlite_path
 
 
 def _store(store: str | None, db: str | None) -> Store:
-    return open_store(store_url(store, db))
+    return open_store(store_url(store, db), tool=True)
 
 
 @click.group()
@@ -46,7 +46,11 @@ def serve(host: str, port: int, store: str | None, db: str | None, geoip: str | 
     settings = Settings.from_env(
         store=store_url(store, db), geoip=Path(geoip) if geoip else None, demo=demo
     )
-    kept = open_store(settings.store_url, max_pending=settings.max_pending, synchronous=settings.synchronous)
+    try:
+        kept = open_store(settings.store_url, max_pending=settings.max_pending,
+                          synchronous=settings.synchronous, serving=True)
+    except StoreUnusable as exc:
+        raise click.ClickException(str(exc)) from None
     if os.environ.get("TRAILMARK_ADMIN_TOKEN"):
         token_note = "from TRAILMARK_ADMIN_TOKEN"
     else:

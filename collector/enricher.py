@@ -107,6 +107,10 @@ class Enricher:
                 row.data = _encode(data)
         return row
 
+    def sensitive_names(self, site: Site) -> frozenset[str]:
+        """The query parameters removed from a site's URLs: its own list, else the collector's."""
+        return self._site_config(site)[0]
+
     def _site_config(self, site: Site) -> tuple[frozenset[str], tuple[str, ...]]:
         """A site's sensitive names and route templates, parsed once per Site object."""
         cached = self._sites.get(site.id)

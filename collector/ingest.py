@@ -16,9 +16,11 @@ from starlette.responses import Response
 
 from collector import schema
 from collector.body import read_body
+from collector.enrich.replay import scrub_events
+from collector.enrich.urls import strip_in_json
 from collector.errors import ClientError, decode, json_response
 from collector.normalize import Facts, TooOld, to_row
-from collector.store import Overloaded, Site, WriterStopped
+from collector.store import Overloaded, Site, StoreFault, WriterStopped
 from collector.store.model import ChunkRow, DeadLetter, EventRow, WriteBatch, WriteResult
 
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
@@ -80,6 +82,8 @@ async def _commit(request: Request, batch: WriteBatch) -> WriteResult:
         raise ClientError(503, "overloaded, retry later", RETRY_AFTER_OVERLOAD) from None
     except WriterStopped:
         raise ClientError(503, "shutting down, retry later", RETRY_AFTER_OVERLOAD) from None
+    except StoreFault as fault:  # nothing of the batch was stored: the SDK's retry is safe
+        raise ClientError(503, fault.message, fault.retry_after) from None
 
 
 def _admit(request: Request) -> None:
@@ -108,6 +112,9 @@ async def handle(request: Request, endpoint) -> Response:  # type: ignore[no-unt
     except ClientError as exc:
         metrics.refused[exc.status] += 1
         return exc.response(cors)
+    except StoreFault as fault:  # a read (the site, replay bytes) or the day's salt met a fault
+        metrics.refused[503] += 1
+        return ClientError(503, fault.message, fault.retry_after).response(cors)
     response.headers.update(cors)
     return response
 
@@ -163,13 +170,15 @@ async def batch(request: Request) -> Response:
     rejected: list[dict[str, object]] = []
     dead: list[DeadLetter] = []
     metrics = request.app.state.metrics
+    names = request.app.state.enricher.sensitive_names(site)
     for index, raw in enumerate(envelope.events):
         try:
             rows.append(request.app.state.enricher.row(_validate(raw, facts), facts, site))
         except ValueError as exc:
             reason = str(exc)
             rejected.append({"index": index, "error": reason})
-            dead.append(DeadLetter(source="batch", reason=reason, raw=_text(raw)))
+            # kept for debugging, but without the secrets its accepted twin would not keep
+            dead.append(DeadLetter(source="batch", reason=reason, raw=strip_in_json(_text(raw), names)))
             metrics.rejected[_reason_kind(exc)] += 1
     result = await _commit(request, WriteBatch(
         site_id=site.id, received_at=received_at, context=facts.context, events=rows, dead=dead,
@@ -198,7 +207,7 @@ async def pixel(request: Request) -> Response:
             site_id=site.id, received_at=received_at, context=facts.context, events=[row],
         ))
         request.app.state.metrics.accepted += 1
-    except (ClientError, ValueError):
+    except (ClientError, ValueError, StoreFault):
         pass  # an image tag cannot read an error; the GIF keeps the page intact
     return gif
 
@@ -222,8 +231,9 @@ async def replay(request: Request) -> Response:
     events = decode(_rrweb_decoder, b"[" + b",".join(chunk.events) + b"]", "replay chunk")
     site = _site(request, chunk.key)
     stored = request.app.state.store.replay_bytes(site.id, chunk.session_id)
-    # Up to 2 MiB: compressed off the event loop (zlib releases the GIL meanwhile).
-    payload = await run_in_threadpool(gzip.compress, b"[" + b",".join(chunk.events) + b"]", 6)
+    names = request.app.state.enricher.sensitive_names(site)
+    # Up to 2 MiB: scrubbed and compressed off the event loop (zlib releases the GIL meanwhile).
+    payload = await run_in_threadpool(_stored_chunk, chunk.events, names)
     # a retry of a chunk already held is acknowledged below, not refused for the bytes it once added
     held = request.app.state.store.chunk_held
     if stored + len(payload) > MAX_REPLAY_SESSION_BYTES and not held(site.id, chunk.session_id, chunk.seq):
@@ -242,6 +252,11 @@ async def replay(request: Request) -> Response:
     ))
     request.app.state.metrics.replay_chunks += result.chunks_stored
     return json_response({"accepted": len(events), "stored": bool(result.chunks_stored)})
+
+
+def _stored_chunk(events: list[msgspec.Raw], names: frozenset[str]) -> bytes:
+    """A chunk's events as stored: secrets out of recorded URLs, then gzip."""
+    return gzip.compress(scrub_events(events, names), 6)
 
 
 def _text(raw: bytes) -> str:

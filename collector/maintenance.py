@@ -31,7 +31,7 @@ def purge(older_than: str, store: str | None, db: str | None, yes: bool) -> None
     """Delete events, sessions, replays and rejected events older than an age (retention)."""
     url = existing_store(store, db)
     cutoff = int(time.time() * 1000) - parse_age(older_than)
-    kept = open_store(url)
+    kept = open_store(url, tool=True)
     try:
         total = kept.count_older(cutoff)
         when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(cutoff / 1000))
@@ -54,7 +54,7 @@ def backup(target: str, store: str | None, db: str | None, force: bool) -> None:
     out = Path(target)
     if out.exists() and not force:
         raise click.ClickException(f"{target} exists (use --force to overwrite)")
-    kept = open_store(url)
+    kept = open_store(url, tool=True)
     try:
         events = kept.backup(out)
     except RuntimeError as exc:

@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from collector.enrich import DEFAULT_SENSITIVE_PARAMS, Channel, classify, parse_param_names, strip_sensitive
+from collector.enrich.urls import normal_name, strip_in_json
 
 CHANNELS = set(get_args(Channel))
 
@@ -44,6 +45,50 @@ CHANNELS = set(get_args(Channel))
 )
 def test_strip_default_names(url: str, expected: str) -> None:
     assert strip_sensitive(url) == expected
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["api-key", "apiKey", "api_key", "API_KEY", "Api.Key", "api%2Dkey", "api+key", "access-token",
+     "accessToken", "ACCESS_TOKEN", "refreshToken", "id-token", "client-secret", "sessionId",
+     "session-id", "E_Mail", "token[]", "PassWord"],
+)
+def test_usual_spellings_of_a_sensitive_name_are_stripped(name: str) -> None:
+    url = f"https://a.example/p?q=1&{name}=SECRET&page=2#{name}=SECRET&x=y"
+    assert strip_sensitive(url) == "https://a.example/p?q=1&page=2#x=y"
+
+
+@pytest.mark.parametrize("name", ["tokens", "my_token", "keyword", "passage", "codes", "sessions"])
+def test_names_that_only_contain_a_sensitive_name_are_kept(name: str) -> None:
+    url = f"https://a.example/p?{name}=1"
+    assert strip_sensitive(url) == url
+
+
+def test_configured_names_match_every_spelling() -> None:
+    names = parse_param_names("order_ref")
+    url = "https://a.example/p?orderRef=1&ORDER-REF=2&order.ref=3&token=t"
+    assert strip_sensitive(url, names) == "https://a.example/p?token=t"
+    assert normal_name("Order-Ref") == normal_name("orderRef") == "orderref"
+
+
+def test_strip_in_json_strips_every_string_and_keeps_clean_text_as_is() -> None:
+    text = ('{"type":"pageview","id":"","url":"https://a.example/?apiKey=S1&q=1",'
+            '"props":{"next":["/cb#access_token=S2&state=ok",{"deep":"?Session-Id=S3"}],"n":3}}')
+    assert strip_in_json(text) == (
+        '{"type":"pageview","id":"","url":"https://a.example/?q=1",'
+        '"props":{"next":["/cb#state=ok",{"deep":""}],"n":3}}')
+    clean = '{ "url" : "https://a.example/?q=1" }'  # spacing and all
+    assert strip_in_json(clean) is clean
+    assert strip_in_json('"https://a.example/?token=S"') == '"https://a.example/"'
+    escaped = '{"url":"https://a.example/\\u003ftoken=S4"}'  # "?" hidden in an escape
+    assert "S4" not in strip_in_json(escaped)
+
+
+def test_strip_in_json_on_text_that_does_not_decode() -> None:
+    deep = '{"u":"https://a.example/?token=S1&q=1","x":' + "[" * 5000 + "]" * 5000 + "}"
+    assert strip_in_json(deep) == '{"u":"https://a.example/?q=1","x":' + "[" * 5000 + "]" * 5000 + "}"
+    broken = '{"u":"/cb#accessToken=S2", oops'
+    assert strip_in_json(broken) == '{"u":"/cb", oops'
 
 
 def test_configured_names_replace_the_default() -> None:
@@ -84,4 +129,4 @@ def test_classify_and_strip_never_raise(url: str, referrer: str) -> None:
 
 
 def _lower_name(part: str) -> str:
-    return unquote_plus(part.partition("=")[0]).strip().lower()
+    return normal_name(unquote_plus(part.partition("=")[0]))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 import threading
 import time
 import uuid
@@ -125,3 +126,102 @@ def _assert_nothing_typed_is_stored(db_path: Path) -> None:
         inside = gzip.decompress(chunk["data"])
         for value in TYPED:
             assert value.encode() not in inside, value
+
+
+# Each secret sits in another place a recorder puts a URL, spelled as sites spell it.
+URL_SECRETS = [f"SECRET-{i}-{word}" for i, word in enumerate(
+    ["meta", "hash", "link", "form", "frame", "srcset", "attr", "added", "css", "style"])]
+
+
+def _el(node_id: int, tag: str, children: list[object] | None = None, **attrs: str) -> dict[str, object]:
+    return {"type": 2, "tagName": tag, "attributes": attrs, "childNodes": children or [], "id": node_id}
+
+
+def recording(t0: int) -> list[dict[str, object]]:
+    """What rrweb sends for a page opened with secrets in its URL and links, then changed by script."""
+    s = URL_SECRETS
+    body = _el(4, "body", [
+        _el(5, "a", href=f"https://shop.example/reset?Api-Key={s[2]}&page=2"),
+        _el(6, "form", action=f"/pay?sessionId={s[3]}&step=1"),
+        _el(7, "iframe", rr_src=f"https://pay.example/frame?accessToken={s[4]}"),
+        _el(8, "img", src="/mug.png?w=200", srcset=f"/mug.png?SIG={s[5]} 1x, /mug@2.png?w=400 2x"),
+        _el(10, "div", style=f"background: url('https://shop.example/p?auth={s[9]}&n=/bg.png')"),
+    ])
+    # rrweb rewrites relative url()s against the page URL: its query stays when it holds a "/"
+    css = f"h1 {{ background: url(https://shop.example/cb?token={s[8]}&next=/h.png) }}"
+    head = _el(3, "head", [_el(11, "style", _cssText=css)])
+    doc = {"type": 0, "id": 1, "childNodes": [_el(2, "html", [head, body])]}
+    return [
+        {"type": 4, "timestamp": t0,
+         "data": {"href": f"https://shop.example/cb?q=mugs&token={s[0]}#access_token={s[1]}&state=ok",
+                  "width": 800, "height": 600}},
+        {"type": 2, "timestamp": t0 + 1, "data": {"node": doc, "initialOffset": {"left": 0, "top": 0}}},
+        {"type": 3, "timestamp": t0 + 2, "data": {
+            "source": 0, "texts": [], "removes": [],
+            "attributes": [{"id": 5, "attributes": {"href": f"/account#/reset?password={s[6]}&x=1"}}],
+            "adds": [{"parentId": 4, "nextId": None,
+                      "node": _el(9, "a", href=f"/next?API_KEY={s[7]}", title="?token=not-a-url")}],
+        }},
+        {"type": 3, "timestamp": t0 + 3,
+         "data": {"source": 1, "positions": [{"x": 1, "y": 2, "id": 5, "timeOffset": 0}]}},
+    ]
+
+
+def test_replay_chunks_are_stored_without_url_secrets(server: tuple[str, Path]) -> None:
+    url, db_path = server
+    t0 = int(time.time() * 1000)
+    events = recording(t0)
+    chunk = {"key": KEY, "session_id": "s-urls", "anon_id": "a-urls", "seq": 0, "events": events}
+    answer = httpx.post(f"{url}/v1/replay", json=chunk)
+    assert (answer.status_code, answer.json()) == (200, {"accepted": 4, "stored": True})
+
+    (row,) = read_rows(db_path, "SELECT data FROM replay_chunks WHERE session_id = 's-urls'")
+    inside = gzip.decompress(row["data"])
+    raw = file_bytes(db_path)
+    for secret in URL_SECRETS:
+        assert secret.encode() not in inside, secret
+        assert secret.encode() not in raw, secret
+    stored = json.loads(inside)
+    assert stored[0]["data"]["href"] == "https://shop.example/cb?q=mugs#state=ok"
+    head, body = stored[1]["data"]["node"]["childNodes"][0]["childNodes"]
+    assert head["childNodes"][0]["attributes"] == {
+        "_cssText": "h1 { background: url(https://shop.example/cb?next=/h.png) }"}
+    a, form, frame, img, div = body["childNodes"]
+    assert a["attributes"] == {"href": "https://shop.example/reset?page=2"}
+    assert form["attributes"] == {"action": "/pay?step=1"}
+    assert frame["attributes"] == {"rr_src": "https://pay.example/frame"}
+    assert img["attributes"] == {"src": "/mug.png?w=200", "srcset": "/mug.png 1x, /mug@2.png?w=400 2x"}
+    assert div["attributes"] == {"style": "background: url('https://shop.example/p?n=/bg.png')"}
+    mutation = stored[2]["data"]
+    assert mutation["attributes"] == [{"id": 5, "attributes": {"href": "/account#/reset?x=1"}}]
+    # only URL attributes are URLs: a title is text, and stays as recorded
+    assert mutation["adds"][0]["node"]["attributes"] == {"href": "/next", "title": "?token=not-a-url"}
+    assert stored[3] == events[3]  # events without URLs are stored as sent
+
+
+def test_dead_letters_keep_no_url_secrets(server: tuple[str, Path]) -> None:
+    url, db_path = server
+    s = URL_SECRETS
+    now = int(time.time() * 1000)
+    bad = {"type": "pageview", "id": "", "ts": now,  # an empty id: rejected
+           "url": f"https://shop.example/cb?code={s[0]}&q=1#accessToken={s[1]}",
+           "referrer": f"https://idp.example/?client-secret={s[2]}",
+           "props": {"links": [f"/a?api_key={s[3]}", {"next": f"/#/reset?Password={s[4]}&step=2"}]}}
+    good = {"type": "pageview", "id": "p-ok", "ts": now, "url": f"https://shop.example/?apiKey={s[5]}&q=2"}
+    big = {"type": "track", "id": "t-big", "ts": now, "name": "x", "url": f"/x?ACCESS-TOKEN={s[6]}&ok=1",
+           "props": {"pad": "x" * 70_000}}  # over the per-event limit: rejected before decoding
+    answer = httpx.post(f"{url}/v1/batch", json={"key": KEY, "events": [bad, good, big]})
+    assert answer.status_code == 200
+    assert [r["index"] for r in answer.json()["rejected"]] == [0, 2]
+
+    rows = read_rows(db_path, "SELECT source, raw FROM dead_letters ORDER BY rowid")
+    assert [r["source"] for r in rows] == ["batch", "batch"]
+    assert json.loads(rows[0]["raw"]) == {
+        "type": "pageview", "id": "", "ts": now, "url": "https://shop.example/cb?q=1",
+        "referrer": "https://idp.example/",
+        "props": {"links": ["/a", {"next": "/#/reset?step=2"}]}}
+    assert json.loads(rows[1]["raw"]) == {**big, "url": "/x?ok=1"}
+    assert read_rows(db_path, "SELECT url FROM events") == [{"url": "https://shop.example/?q=2"}]
+    raw = file_bytes(db_path)
+    for secret in s[:7]:
+        assert secret.encode() not in raw, secret

@@ -11,7 +11,7 @@ DEVICES = ("desktop", "tablet", "mobile")
 
 
 def bucket(vw: int | float | None) -> str:
-    """The device bucket of a viewport width (DESIGN.md): mobile < 768 <= tablet < 1024 <= desktop."""
+    """The device bucket of a viewport width (docs/metrics.md): mobile < 768 <= tablet < 1024 <= desktop."""
     if vw is None:
         return ""
     return "mobile" if vw < 768 else "tablet" if vw < 1024 else "desktop"

@@ -14,8 +14,17 @@ from typing import Any, Protocol
 
 from collector.query.heatmap import Scope as HeatmapScope
 from collector.query.scope import Scope
-from collector.store.model import Overloaded, Site, WriteBatch, WriteResult, WriterStopped
+from collector.store.model import (
+    Overloaded,
+    Site,
+    StoreFault,
+    StoreUnusable,
+    WriteBatch,
+    WriteResult,
+    WriterStopped,
+)
 from collector.store.sqlite import SQLiteStore
+from collector.store.sqlite.connection import BUSY_TIMEOUT, TOOL_BUSY_TIMEOUT
 
 
 class Store(Protocol):
@@ -28,7 +37,7 @@ class Store(Protocol):
     def close(self) -> None: ...
     def write(self, batch: WriteBatch) -> asyncio.Future[WriteResult]: ...
     def write_sync(self, batch: WriteBatch) -> WriteResult: ...
-    def health(self) -> None: ...
+    async def health(self) -> StoreFault | None: ...
 
     # settings, salts, sites
     def meta(self, key: str, default: str) -> str: ...
@@ -90,18 +99,28 @@ def sqlite_path(url: str) -> str | None:
     return None if "://" in url else url
 
 
-def open_store(url: str, *, max_pending: int = 100_000, synchronous: str = "FULL") -> Store:
-    """The store a URL names (docs/deployment.md lists them)."""
+def open_store(
+    url: str, *, max_pending: int = 100_000, synchronous: str = "FULL", serving: bool = False,
+    tool: bool = False,
+) -> Store:
+    """The store a URL names (docs/deployment.md lists them).
+
+    `serving`: first check that it can be written (StoreUnusable says why not, in a sentence).
+    `tool`: a command-line tool, which waits out a serving collector's locks instead of refusing.
+    """
     path = sqlite_path(url)
     if path is None:
         scheme = url.split("://", 1)[0]
         raise ValueError(f"unknown store {scheme!r}: use sqlite:///path.db")
     if not path:
         raise ValueError("a sqlite store URL needs a path: sqlite:///abs/path.db or sqlite://rel/path.db")
-    return SQLiteStore(path, max_pending=max_pending, synchronous=synchronous)
+    if serving:
+        return SQLiteStore.for_serving(path, max_pending=max_pending, synchronous=synchronous)
+    busy = TOOL_BUSY_TIMEOUT if tool else BUSY_TIMEOUT
+    return SQLiteStore(path, max_pending=max_pending, synchronous=synchronous, busy_timeout=busy)
 
 
 __all__ = [
-    "Overloaded", "Site", "SQLiteStore", "Store", "WriteBatch", "WriteResult", "WriterStopped",
-    "open_store", "sqlite_path",
+    "Overloaded", "Site", "SQLiteStore", "Store", "StoreFault", "StoreUnusable", "WriteBatch",
+    "WriteResult", "WriterStopped", "open_store", "sqlite_path",
 ]

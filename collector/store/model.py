@@ -113,3 +113,35 @@ class Overloaded(Exception):
 
 class WriterStopped(Exception):
     """The writer is shutting down or has failed; nothing was stored."""
+
+
+# A fault's kind: (what the client reads, seconds to wait). A lock is usually a short job of
+# another process (a purge step, a backup); the others wait for an operator.
+FAULTS = {
+    "locked": ("the database is locked by another process, retry later", 2),
+    "disk_full": ("the disk holding the database is full, retry later", 30),
+    "read_only": ("the database is read-only, retry later", 30),
+    "io_error": ("the database could not be read or written (I/O error), retry later", 30),
+    "corrupt": ("the database file is damaged, retry later", 30),
+    "unresponsive": ("the database did not answer in time, retry later", 5),
+}
+
+
+class StoreFault(Exception):
+    """The disk, the file or another process stops the store; nothing of the request was stored.
+
+    Not the client's doing and usually passing (a lock is released, space is freed): clients get
+    a 503 with Retry-After and send the same events again.
+    """
+
+    def __init__(self, kind: str, detail: str = "") -> None:
+        message, retry_after = FAULTS[kind]
+        super().__init__(f"{kind}: {detail}" if detail else kind)
+        self.kind = kind
+        self.message = message
+        self.retry_after = retry_after
+        self.detail = detail
+
+
+class StoreUnusable(Exception):
+    """The store cannot be written at all; said once at start-up, in a sentence."""

@@ -75,7 +75,7 @@ function start(w: Window & { trailmark?: Api }): void {
       t.page();
     },
     flush: () => tx.flush(),
-    // for the replay module (issue 5): who is recording and where to send it
+    // for the replay module: who is recording and where to send it
     // (no ids while tracking is off: reading them would store them)
     _ctx: () => ({
       key,

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { chunkBody, loadPending, nextSeq, PENDING_BYTES, savePending } from "../src/replay/chunks";
-import { recordOptions } from "../src/replay/options";
+import { MASKED_TEXT, recordOptions } from "../src/replay/options";
+import { serialize, stripAll, stripCss } from "../src/replay/scrub";
 import { type Post, uploader } from "../src/replay/upload";
 import { mapKv } from "./helpers";
 
@@ -35,11 +36,62 @@ test("pending chunks survive a page load, newest kept within the byte budget", (
   assert.deepEqual(loadPending(kv), []);
 });
 
-test("inputs are always masked; mask-all-text is opt-in", () => {
-  assert.equal(recordOptions({}).maskAllInputs, true);
-  assert.equal(recordOptions({}).maskTextSelector, "[data-tm-mask]");
-  assert.equal(recordOptions({ replayMask: "all" }).maskTextSelector, "*");
-  assert.equal(recordOptions({}).blockSelector, "[data-tm-block]");
+test("every typed or picked field is masked, hidden and file inputs too; mask-all-text is opt-in", () => {
+  const valid = () => true;
+  const masked = recordOptions({}, valid).maskInputOptions;
+  for (const t of ["text", "password", "email", "tel", "textarea", "select", "hidden", "file", "search", "number"]) {
+    assert.equal(masked[t], true, t);
+  }
+  assert.equal(masked.checkbox, undefined); // a checkbox's value is the site's, not typed
+  assert.equal(recordOptions({}, valid).maskTextSelector, MASKED_TEXT);
+  assert.equal(MASKED_TEXT, "[data-tm-mask],.tm-mask,[contenteditable]:not([contenteditable=false])");
+  assert.equal(recordOptions({ replayMask: "all" }, valid).maskTextSelector, "*");
+  assert.equal(recordOptions({}, valid).blockSelector, "[data-tm-block]");
+});
+
+test("a site's own mask selector adds to the mask; one the browser rejects masks all text", () => {
+  const own = { replayMaskSelector: "#preview, .echo" };
+  assert.equal(recordOptions(own, () => true).maskTextSelector, MASKED_TEXT + ",#preview, .echo");
+  assert.equal(recordOptions(own, () => false).maskTextSelector, "*");
+  assert.equal(recordOptions({ replayMask: "all", ...own }, () => true).maskTextSelector, "*");
+});
+
+test("recorded URLs lose their secrets in meta events, snapshots and mutations", () => {
+  const meta = { type: 4, timestamp: 1, data: { href: "https://s.example/cb?q=1&token=S1#access_token=S2&state=ok", width: 8 } };
+  assert.equal(JSON.parse(serialize(meta)).data.href, "https://s.example/cb?q=1#state=ok");
+  const node = (attributes: Record<string, string>) => ({ type: 2, tagName: "a", attributes, childNodes: [], id: 5 });
+  const snapshot = {
+    type: 2,
+    timestamp: 2,
+    data: {
+      node: {
+        type: 0,
+        childNodes: [
+          node({ href: "/reset?apiKey=S3&page=2", title: "?token=text" }),
+          node({ action: "/pay?Session-Id=S4", rr_src: "https://f.example/?accessToken=S5" }),
+          node({ srcset: "/a.png?sig=x 1x, /b.png?API_KEY=S6&w=2 2x", src: "data:image/svg+xml,<svg id='a'/>" }),
+        ],
+      },
+    },
+  };
+  const out = serialize(snapshot);
+  for (const s of ["S1", "S2", "S3", "S4", "S5", "S6"]) assert.ok(!serialize(meta).includes(s) && !out.includes(s), s);
+  const kids = JSON.parse(out).data.node.childNodes;
+  assert.deepEqual(kids[0].attributes, { href: "/reset?page=2", title: "?token=text" });
+  assert.deepEqual(kids[1].attributes, { action: "/pay", rr_src: "https://f.example/" });
+  assert.deepEqual(kids[2].attributes, { srcset: "/a.png?sig=x 1x, /b.png?w=2 2x", src: "data:image/svg+xml,<svg id='a'/>" });
+  const mutation = { type: 3, timestamp: 3, data: { source: 0, texts: [{ id: 1, value: "?password=typed" }],
+    attributes: [{ id: 5, attributes: { href: "/x#/reset?password=S7&y=1", style: { color: "red" } } }],
+    adds: [{ parentId: 1, nextId: null, node: node({ href: "?jwt=a&e-mail=S8" }) }] } };
+  const m = JSON.parse(serialize(mutation)).data;
+  assert.deepEqual(m.attributes[0].attributes, { href: "/x#/reset?y=1", style: { color: "red" } });
+  assert.deepEqual(m.adds[0].node.attributes, { href: "?jwt=a" }); // the collector's list takes jwt
+  assert.deepEqual(m.texts, [{ id: 1, value: "?password=typed" }]); // text is masked by selector, not here
+  assert.equal(JSON.stringify(mutation).includes("S7"), true); // rrweb's own object is left as it was
+  assert.equal(stripAll("/p?q=1"), "/p?q=1");
+  const css = { type: 2, tagName: "style", attributes: { _cssText: 'a { background: url("http://s.example/p?token=S9&next=/a.png") } b { color: red }' } };
+  assert.equal(JSON.parse(serialize(css)).attributes._cssText, 'a { background: url("http://s.example/p?next=/a.png") } b { color: red }');
+  assert.equal(stripCss("div { background: url(/i.png?w=2&Access-Token=S10) }"), "div { background: url(/i.png?w=2) }");
 });
 
 test("chunks go one at a time in seq order; 5xx retries, 4xx drops", async () => {

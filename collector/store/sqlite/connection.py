@@ -7,11 +7,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+# How long a statement waits for another process's lock before it fails as "locked". A request
+# waits BUSY_TIMEOUT at most, then answers 503 (a group commit holds the lock for milliseconds);
+# the command-line tools, which should outwait a serving collector, use TOOL_BUSY_TIMEOUT.
+BUSY_TIMEOUT = 1.0
+TOOL_BUSY_TIMEOUT = 30.0
 
-def connect(path: str | Path, *, readonly: bool = False, synchronous: str = "FULL") -> sqlite3.Connection:
+
+def connect(
+    path: str | Path, *, readonly: bool = False, synchronous: str = "FULL",
+    busy_timeout: float = BUSY_TIMEOUT,
+) -> sqlite3.Connection:
     """A connection in autocommit mode (transactions are explicit), WAL, with a busy timeout."""
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
-    conn.execute("PRAGMA busy_timeout = 30000")
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=busy_timeout)
     if readonly:
         conn.execute("PRAGMA query_only = ON")
     else:
@@ -29,10 +37,17 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield conn
+        conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        rollback(conn)
         raise
-    conn.execute("COMMIT")
+
+
+def rollback(conn: sqlite3.Connection) -> None:
+    """ROLLBACK if a transaction is still open: after a full disk or an I/O error SQLite has
+    already rolled back, and a second ROLLBACK would raise and hide the error that matters."""
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")
 
 
 @contextmanager

@@ -153,7 +153,7 @@ def m001_core(db: Database) -> None:
 
 @migrations()
 def m008_segments(db: Database) -> None:
-    """Saved session filters (issue 8), usable as `segment=<id>` on every analyst endpoint."""
+    """Saved session filters, usable as `segment=<id>` on every analyst endpoint."""
     db.executescript(
         """
         CREATE TABLE IF NOT EXISTS segments (
@@ -170,7 +170,7 @@ def m008_segments(db: Database) -> None:
 
 @migrations()
 def m008_query_indexes(db: Database) -> None:
-    """Indexes and rollups for the analyst queries (issue 8; bench/query.py measures them)."""
+    """Indexes and rollups for the analyst queries (bench/query.py measures them)."""
     dims = "channel, utm_campaign, device, browser, country"
     sums = "sessions, pageviews, viewed, bounces, duration_ms, carts, abandoned, revenue, orders"
 
@@ -261,7 +261,7 @@ def m008_query_indexes(db: Database) -> None:
 
 @migrations()
 def m006_heatmap(db: Database) -> None:
-    """Heatmap rollups (issue 6), kept in the writer's transaction: exact, never stale. Stored clicks
+    """Heatmap rollups, kept in the writer's transaction: exact, never stale. Stored clicks
     are added per commit group since m011 (store/rollups.py); deletes and bots still use triggers.
 
     docs/heatmaps.md explains the grids; collector/query/heatmap.py reads these tables.

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlite3
 
 
-# Device bucket from the event's viewport width (DESIGN.md); '' when the SDK sent none.
+# Device bucket from the event's viewport width (docs/metrics.md); '' when the SDK sent none.
 def device(e: str) -> str:
     vw = f"json_extract({e}.data, '$.vw')"
     return (f"CASE WHEN {vw} IS NULL THEN '' WHEN {vw} < 768 THEN 'mobile'"

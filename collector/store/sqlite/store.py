@@ -17,10 +17,13 @@ from typing import Any, TypeVar
 import msgspec
 from sqlite_utils import Database
 
+from collector.query.funnel import Step
+from collector.query.heatmap import Scope as HeatmapScope
 from collector.query.scope import Scope
-from collector.store.model import Site, WriteBatch, WriteResult
+from collector.store.model import Site, StoreFault, StoreUnusable, WriteBatch, WriteResult, WriterStopped
 from collector.store.sqlite import maintenance, rights
-from collector.store.sqlite.connection import connect, transaction
+from collector.store.sqlite.connection import BUSY_TIMEOUT, connect, transaction
+from collector.store.sqlite.faults import check_files, check_write, fault_of, free_bytes, unwritable
 from collector.store.sqlite.migrations import migrate
 from collector.store.sqlite.reads import (
     commerce,
@@ -39,6 +42,11 @@ from collector.store.sqlite.reads import (
 from collector.store.sqlite.writer import Writer
 
 SITE_CACHE_SECONDS = 10.0
+# Below this much free space on the database's file system /healthz reports the disk full:
+# a batch of up to 1 MiB may need that much of the WAL, while a small probe would still pass.
+MIN_FREE_BYTES = 1024 * 1024
+# How long /healthz waits for its probe to pass the writer queue.
+HEALTH_TIMEOUT = 5.0
 SALT_BYTES = 32
 # Today's and yesterday's salts are kept; older ones are deleted, and with them any way to
 # recompute an old visitor hash from an IP and a user agent.
@@ -52,21 +60,45 @@ class SQLiteStore:
     engine = "sqlite"
 
     def __init__(
-        self, path: str | Path, *, max_pending: int = 100_000, synchronous: str = "FULL"
+        self, path: str | Path, *, max_pending: int = 100_000, synchronous: str = "FULL",
+        busy_timeout: float = BUSY_TIMEOUT,
     ) -> None:
         self.path = str(path)
-        conn = connect(self.path, synchronous=synchronous)
+        self._busy_timeout = busy_timeout
+        conn = connect(self.path, synchronous=synchronous, busy_timeout=busy_timeout)
         try:
             migrate(Database(conn))
         finally:
             conn.close()
-        self.writer = Writer(lambda: connect(self.path, synchronous=synchronous), max_pending)
+        self.writer = Writer(
+            lambda: connect(self.path, synchronous=synchronous, busy_timeout=busy_timeout),
+            max_pending, self.path,
+        )
         self._started = False
         self._start_lock = threading.Lock()
         self._readers: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
         # Write key -> (site, when it was read): another process (`trailmark sites add`) may
         # change a site's origins or add a key, seen here within SITE_CACHE_SECONDS.
         self._sites_by_key: dict[str, tuple[Site, float]] = {}
+
+    @classmethod
+    def for_serving(
+        cls, path: str | Path, *, max_pending: int = 100_000, synchronous: str = "FULL"
+    ) -> SQLiteStore:
+        """The store `serve` runs on, or StoreUnusable saying in a sentence why it cannot write."""
+        check_files(path, MIN_FREE_BYTES)
+        try:
+            store = cls(path, max_pending=max_pending, synchronous=synchronous)
+            conn = connect(store.path)
+        except sqlite3.Error as exc:
+            fault = fault_of(exc, path)
+            what = fault.message.removesuffix(", retry later") if fault else "it failed"
+            raise StoreUnusable(f"cannot open {path}: {what} ({exc}).") from None
+        try:
+            check_write(conn, path)
+        finally:
+            conn.close()
+        return store
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -108,16 +140,22 @@ class SQLiteStore:
     def read(self) -> Iterator[sqlite3.Connection]:
         """A read-only connection from the pool (WAL lets readers run beside the writer)."""
         try:
-            conn = self._readers.get_nowait()
-        except queue.Empty:
-            conn = connect(self.path, readonly=True)
-            conn.row_factory = sqlite3.Row
-        try:
-            yield conn
-        finally:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            self._readers.put(conn)
+            try:
+                conn = self._readers.get_nowait()
+            except queue.Empty:
+                conn = connect(self.path, readonly=True, busy_timeout=self._busy_timeout)
+                conn.row_factory = sqlite3.Row
+            try:
+                yield conn
+            finally:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                self._readers.put(conn)
+        except sqlite3.Error as exc:  # engine-neutral past this door: a fault, or our own bug
+            fault = fault_of(exc, self.path)
+            if fault is None:
+                raise
+            raise fault from exc
 
     def _ask(self, question: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         with self.read() as conn:
@@ -137,6 +175,11 @@ class SQLiteStore:
 
     def salt(self, day: str) -> bytes:
         """The salt of a UTC day (YYYY-MM-DD), made on first use; salts past SALT_DAYS are deleted."""
+        # Read first: a salt already made (by an earlier run or another collector) needs no turn
+        # of the writer, and no write lock that another process may be holding.
+        found = self._ask(lambda conn: conn.execute("SELECT salt FROM salts WHERE day = ?", (day,)).fetchone())
+        if found is not None:
+            return bytes(found[0])
         oldest_kept = (date.fromisoformat(day) - timedelta(days=SALT_DAYS - 1)).isoformat()
 
         def get_or_make(conn: sqlite3.Connection) -> bytes:
@@ -152,9 +195,28 @@ class SQLiteStore:
 
         return self._run(get_or_make)
 
-    def health(self) -> None:
-        """Raises when the file cannot be read."""
-        self._ask(lambda conn: conn.execute("SELECT 1").fetchone())
+    async def health(self) -> StoreFault | None:
+        """None when the store can be read and written now, else the fault that stops it."""
+        try:
+            # count(*) reads a page of the file, which SELECT 1 never does
+            await asyncio.to_thread(self._ask, lambda conn: conn.execute("SELECT count(*) FROM sites").fetchone())
+            free = free_bytes(Path(self.path).parent)
+            if free < MIN_FREE_BYTES:
+                return StoreFault("disk_full", f"{free} bytes free")
+            # A read-only database file still takes commits into its WAL for a while, but could
+            # not be checkpointed, nor reopened after a restart.
+            if blocked := unwritable(self.path):
+                return StoreFault("read_only", f"{blocked} cannot be written")
+            if not self.writer.wrote_lately():
+                self.start()
+                await asyncio.wait_for(self.writer.probe(), HEALTH_TIMEOUT)
+        except TimeoutError:
+            return StoreFault("unresponsive", f"the write probe took over {HEALTH_TIMEOUT:g} s")
+        except WriterStopped as exc:
+            return StoreFault("unresponsive", str(exc))
+        except StoreFault as fault:
+            return fault
+        return None
 
     # -- sites -------------------------------------------------------------------------------
 
@@ -192,7 +254,7 @@ class SQLiteStore:
                 if kept is None and existing:  # re-adding a site to change its origins keeps its settings
                     row = conn.execute("SELECT settings FROM sites WHERE id = ?", (site_id,)).fetchone()
                     kept = msgspec.json.decode(row[0])
-                Database(conn)["sites"].upsert(
+                Database(conn).table("sites").upsert(
                     {
                         "id": site_id,
                         "name": name,
@@ -245,7 +307,7 @@ class SQLiteStore:
     def session(self, session_id: str, site_id: str | None) -> dict[str, Any] | None:
         return self._ask(sessions.get_session, session_id, site_id)
 
-    def funnel(self, scope: Scope, steps: list[funnel.Step], window_s: int) -> dict[str, Any]:
+    def funnel(self, scope: Scope, steps: list[Step], window_s: int) -> dict[str, Any]:
         return self._ask(funnel.funnel, scope, steps, window_s)
 
     def top_page(self, scope: Scope) -> str | None:
@@ -279,16 +341,16 @@ class SQLiteStore:
 
     # -- heatmaps ----------------------------------------------------------------------------
 
-    def heatmap_clicks(self, scope: heatmap.Scope) -> dict[str, Any]:
+    def heatmap_clicks(self, scope: HeatmapScope) -> dict[str, Any]:
         return self._ask(heatmap.clicks, scope)
 
-    def heatmap_scroll(self, scope: heatmap.Scope) -> dict[str, Any]:
+    def heatmap_scroll(self, scope: HeatmapScope) -> dict[str, Any]:
         return self._ask(heatmap.scroll, scope)
 
     def heatmap_pages(self, site_id: str, start: int, end: int) -> list[dict[str, Any]]:
         return self._ask(heatmap.pages, site_id, start, end)
 
-    def heatmap_snapshot(self, scope: heatmap.Scope) -> dict[str, Any] | None:
+    def heatmap_snapshot(self, scope: HeatmapScope) -> dict[str, Any] | None:
         return self._ask(heatmap.snapshot, scope)
 
     # -- replays -----------------------------------------------------------------------------

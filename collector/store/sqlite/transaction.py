@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
@@ -169,10 +170,22 @@ def _merge_contexts(first: Context, then: Context) -> Context:
     return Context(**merged)
 
 
-def apply_group(conn: sqlite3.Connection, batches: list[WriteBatch]) -> list[WriteResult]:
-    """Store the batches in one transaction; one result per batch, in order."""
+def apply_group(
+    conn: sqlite3.Connection, batches: list[WriteBatch], *, heartbeat: bool = False
+) -> list[WriteResult]:
+    """Store the batches in one transaction; one result per batch, in order.
+
+    With `heartbeat` the transaction also writes a row of its own, so that it proves the store
+    writable (a health probe) even when it carries no events.
+    """
     with transaction(conn):
-        return _apply(conn, batches)
+        results = _apply(conn, batches)
+        if heartbeat:
+            conn.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('heartbeat', ?)",
+                (str(int(time.time() * 1000)),),
+            )
+        return results
 
 
 def _apply(conn: sqlite3.Connection, batches: list[WriteBatch]) -> list[WriteResult]:

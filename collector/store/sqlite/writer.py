@@ -19,13 +19,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from collector.store.model import Overloaded, WriteBatch, WriteResult, WriterStopped
+from collector.store.model import Overloaded, StoreFault, WriteBatch, WriteResult, WriterStopped
+from collector.store.sqlite.connection import rollback
+from collector.store.sqlite.faults import fault_of
 from collector.store.sqlite.transaction import apply_group
 
 log = logging.getLogger("trailmark.writer")
 
 # Rows a single transaction takes at most: bounds commit latency for the requests waiting on it.
 MAX_GROUP_ROWS = 20_000
+# A commit this recent proves the store writable: /healthz need not queue a probe of its own.
+WROTE_LATELY_SECONDS = 1.0
 
 
 T = TypeVar("T")
@@ -60,8 +64,11 @@ class WriterStats:
 class Writer:
     """Owns the only write connection; `submit` is called from the event loop."""
 
-    def __init__(self, connect: Callable[[], sqlite3.Connection], max_pending: int) -> None:
+    def __init__(
+        self, connect: Callable[[], sqlite3.Connection], max_pending: int, path: str | None = None
+    ) -> None:
         self._connect = connect
+        self._path = path  # to name the file behind a fault
         self._max_pending = max_pending
         self._queue: deque[_Pending] = deque()
         self._pending_rows = 0
@@ -69,6 +76,9 @@ class Writer:
         self._stopping = False
         self._thread: threading.Thread | None = None
         self.stats = WriterStats()
+        # The fault of the last transaction tried, None once one commits again.
+        self.fault: StoreFault | None = None
+        self._last_commit = float("-inf")
 
     @property
     def depth(self) -> int:
@@ -85,6 +95,14 @@ class Writer:
             self._cond.notify()
         if self._thread is not None:
             self._thread.join()
+
+    def wrote_lately(self) -> bool:
+        """Whether a transaction committed within WROTE_LATELY_SECONDS, with no fault since."""
+        return self.fault is None and time.monotonic() - self._last_commit < WROTE_LATELY_SECONDS
+
+    def probe(self) -> asyncio.Future[WriteResult]:
+        """Commit a heartbeat row through the queue; raises the StoreFault that stops writes."""
+        return self.submit(_NO_BATCH)
 
     def submit(self, batch: WriteBatch) -> asyncio.Future[WriteResult]:
         """Queue a batch; the future resolves after its transaction commits."""
@@ -116,7 +134,7 @@ class Writer:
         """Run `fn(connection)` on the writer thread, between group commits, and return its result.
 
         `fn` gets the write connection outside any transaction and opens its own (see
-        `transaction`); its exception is raised here.
+        `transaction`); its exception is raised here, a StoreFault when the store stopped it.
         """
         event = threading.Event()
         box: list[Any] = []
@@ -166,38 +184,53 @@ class Writer:
             self._pending_rows -= sum(p.batch.size for p in group)
 
     def _run(self) -> None:
-        conn = self._connect()
+        conn: sqlite3.Connection | None = None
         try:
             while (group := self._take_group()) is not None:
+                if conn is None:
+                    try:
+                        conn = self._connect()
+                    except sqlite3.Error as exc:  # the file or its folder is gone or read-only
+                        self._fail(group, fault_of(exc, self._path) or StoreFault("io_error", str(exc)))
+                        continue
                 if group[0].fn is not None:
                     self._call(conn, group[0])
                 else:
                     self._commit(conn, group)
         finally:
-            conn.close()
+            if conn is not None:
+                conn.close()
 
     def _call(self, conn: sqlite3.Connection, pending: _Pending) -> None:
         assert pending.fn is not None
         try:
             result = pending.fn(conn)
         except Exception as exc:  # noqa: BLE001 - raised to the caller, the writer goes on
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            pending.done(_Failed(exc))
+            rollback(conn)
+            fault = fault_of(exc, self._path)
+            if fault is not None:
+                self._set_fault(fault)
+            pending.done(_Failed(fault or exc))
         else:
             pending.done(result)
 
     def _commit(self, conn: sqlite3.Connection, group: list[_Pending]) -> None:
         started = time.perf_counter()
+        batches = [p.batch for p in group]
         try:
-            results = apply_group(conn, [p.batch for p in group])
-        except Exception:  # noqa: BLE001 - isolate the batch that fails, keep the others
-            log.exception("group commit failed; retrying its %d batches one by one", len(group))
+            results = apply_group(conn, batches, heartbeat=any(b is _NO_BATCH for b in batches))
+        except Exception as exc:  # noqa: BLE001 - isolate the batch that fails, keep the others
             self.stats.failures += 1
+            fault = fault_of(exc, self._path)
+            if fault is not None:
+                self._fail(group, fault)
+                return
+            log.exception("group commit failed; retrying its %d batches one by one", len(group))
             self._release(group)
             for pending in group:
                 self._commit_alone(conn, pending)
             return
+        self._committed()
         self.stats.observe(time.perf_counter() - started)
         self.stats.committed_events += sum(r.stored for r in results)
         self._release(group)
@@ -206,13 +239,44 @@ class Writer:
 
     def _commit_alone(self, conn: sqlite3.Connection, pending: _Pending) -> None:
         try:
-            (result,) = apply_group(conn, [pending.batch])
+            (result,) = apply_group(conn, [pending.batch], heartbeat=pending.batch is _NO_BATCH)
         except Exception as exc:  # noqa: BLE001 - answered to that request as a server error
+            fault = fault_of(exc, self._path)
+            if fault is not None:
+                self._set_fault(fault)
+                pending.done(fault)
+                return
             log.exception("batch for site %s failed alone", pending.batch.site_id)
             pending.done(exc)
         else:
+            self._committed()
             self.stats.committed_events += result.stored
             pending.done(result)
+
+    def _fail(self, group: list[_Pending], fault: StoreFault) -> None:
+        """Answer the group and everything queued behind it with the fault, storing none of it.
+
+        What was queued meanwhile would wait out the same lock or meet the same full disk;
+        answered now, no request waits longer than one attempt, and each SDK sends it again.
+        """
+        with self._cond:
+            group = group + list(self._queue)
+            self._queue.clear()
+        self._release(group)
+        self._set_fault(fault)
+        for pending in group:
+            pending.done(_Failed(fault) if pending.fn is not None else fault)
+
+    def _set_fault(self, fault: StoreFault) -> None:
+        if self.fault is None or self.fault.kind != fault.kind:
+            log.error("store fault, writes answer 503 until it passes: %s", fault)
+        self.fault = fault
+
+    def _committed(self) -> None:
+        self._last_commit = time.monotonic()
+        if self.fault is not None:
+            log.warning("store recovered from: %s", self.fault)
+            self.fault = None
 
 
 @dataclass

@@ -3,6 +3,7 @@ import { record } from "@rrweb/record";
 import { safe } from "../util";
 import { CHUNK_BYTES, CHUNK_MS, chunkBody, guarded, loadPending, nextSeq, savePending, type Who } from "./chunks";
 import { recordOptions } from "./options";
+import { serialize } from "./scrub";
 import { uploader } from "./upload";
 
 /** What trailmark.js exposes for this module: see sdk_js/src/index.ts `_ctx`. */
@@ -61,7 +62,7 @@ function start(w: Window & { trailmark?: Core }): void {
   const stopRecording = record({
     ...recordOptions(ctx.ds),
     emit: safe((ev: { type: number; data?: { source?: number } }) => {
-      const s = JSON.stringify(ev);
+      const s = serialize(ev);
       buf.push(s);
       bytes += s.length;
       if (ev.type == 3 && ev.data && ACTIVE.indexOf(ev.data.source as number) >= 0) active = true;
