@@ -18,11 +18,13 @@ from collector.store.clickhouse.client import Target, connect, lit, parse_url
 from collector.store.clickhouse.reads import overview, sessions
 from collector.store.clickhouse.transaction import VERSIONS, Db
 from collector.store.clickhouse.writer import ClickHouseWriter
-from collector.store.model import Site, WriteBatch, WriteResult
+from collector.store.clickhouse.faults import fault_of
+from collector.store.model import Site, StoreFault, WriteBatch, WriteResult, WriterStopped
 
 SITE_CACHE_SECONDS = 10.0
 SALT_BYTES = 32
-SALT_DAYS = 2  # as on SQLite: today's and yesterday's salts are kept
+SALT_DAYS = 2
+HEALTH_TIMEOUT = 5.0  # as on SQLite: today's and yesterday's salts are kept
 T = TypeVar("T")
 
 
@@ -78,8 +80,20 @@ class ClickHouseStore:
     def _ask(self, question: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         return question(self.db, *args, **kwargs)
 
-    def health(self) -> None:
-        self.conn.rows("SELECT 1")
+    async def health(self) -> StoreFault | None:
+        """None when the store can be read and written now, else the fault that stops it."""
+        try:
+            await asyncio.to_thread(self.conn.rows, f"SELECT count() FROM {self.db.t('sites')}")
+            if not self.writer.wrote_lately():
+                self.start()
+                await asyncio.wait_for(self.writer.probe(), HEALTH_TIMEOUT)
+        except TimeoutError:
+            return StoreFault("unresponsive", f"the write probe took over {HEALTH_TIMEOUT:g} s")
+        except WriterStopped as exc:
+            return StoreFault("unresponsive", str(exc))
+        except Exception as exc:  # noqa: BLE001 - a read that fails is the fault this answers
+            return fault_of(exc) or StoreFault("io_error", str(exc)[:300])
+        return None
 
     # -- settings and salts ------------------------------------------------------------------
 
