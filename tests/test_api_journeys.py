@@ -7,7 +7,9 @@ from typing import Any
 
 from collector.store.model import Context, EventRow, WriteBatch
 from tests.analytics_journeys import DATE, NEXT_DATE, build
-from tests.conftest import Client
+from tests.conftest import Client, every_store
+
+pytestmark = every_store
 
 
 def get(client: Client, path: str) -> dict[str, Any]:

@@ -15,10 +15,10 @@ import msgspec
 from collector.query.scope import Scope
 from collector.store.clickhouse import schema
 from collector.store.clickhouse.client import Target, connect, lit, parse_url
-from collector.store.clickhouse.reads import overview, sessions
+from collector.store.clickhouse.faults import fault_of
+from collector.store.clickhouse.reads import commerce, funnel, overview, paths, persons, retention, sessions, surveys
 from collector.store.clickhouse.transaction import VERSIONS, Db
 from collector.store.clickhouse.writer import ClickHouseWriter
-from collector.store.clickhouse.faults import fault_of
 from collector.store.model import Site, StoreFault, WriteBatch, WriteResult, WriterStopped
 
 SITE_CACHE_SECONDS = 10.0
@@ -225,6 +225,27 @@ class ClickHouseStore:
 
     def session(self, session_id: str, site_id: str | None) -> dict[str, Any] | None:
         return self._ask(sessions.get_session, session_id, site_id)
+
+    def funnel(self, scope: Scope, steps: list[Any], window_s: int) -> dict[str, Any]:
+        return self._ask(funnel.funnel, scope, steps, window_s)
+
+    def top_page(self, scope: Scope) -> str | None:
+        return self._ask(paths.top_page, scope)
+
+    def paths(self, scope: Scope, from_url: str, depth: int) -> dict[str, Any]:
+        return self._ask(paths.paths, scope, from_url, depth)
+
+    def retention(self, scope: Scope, weeks: int) -> dict[str, Any]:
+        return self._ask(retention.retention, scope, weeks)
+
+    def commerce(self, scope: Scope) -> dict[str, Any]:
+        return self._ask(commerce.commerce, scope)
+
+    def surveys(self, scope: Scope, survey_id: str | None) -> dict[str, Any]:
+        return self._ask(surveys.surveys, scope, survey_id)
+
+    def person(self, site_id: str, person_id: str) -> dict[str, Any] | None:
+        return self._ask(persons.person, site_id, person_id)
 
     def has_events(self, site_id: str) -> bool:
         return bool(self.conn.rows(f"SELECT 1 FROM {self.db.t('events')} WHERE site_id = {lit(site_id)} LIMIT 1"))

@@ -1,0 +1,72 @@
+"""People on ClickHouse: the 360 view of one visitor, by user id or by any of their anonymous ids."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from collector.store.clickhouse.client import lit
+from collector.store.clickhouse.reads.scope import sessions_in
+from collector.store.clickhouse.reads.sessions import SESSION_SELECT, events_of, session_dict
+from collector.store.clickhouse.transaction import Db
+
+
+def resolve(db: Db, site_id: str, person: str) -> str | None:
+    """The visitor id (a user id once identified, else the anon id) behind an id, or None."""
+    site = lit(site_id)
+    linked = db.rows(
+        f"SELECT user_id FROM {db.t('identities')} FINAL WHERE site_id = {site} AND anon_id = {lit(person)}"
+    )
+    if linked:
+        return str(linked[0][0])
+    known = db.rows(
+        f"SELECT 1 FROM {db.t('persons')} FINAL WHERE site_id = {site} AND user_id = {lit(person)}"
+        f" UNION ALL SELECT 1 FROM {db.t('sessions')} FINAL WHERE site_id = {site} AND visitor_id = {lit(person)}"
+    )
+    return person if known else None
+
+
+def person(db: Db, site_id: str, person_id: str) -> dict[str, Any] | None:
+    """Identities, traits, sessions (newest first), purchases and survey answers; None if unknown."""
+    visitor = resolve(db, site_id, person_id)
+    if visitor is None:
+        return None
+    site = lit(site_id)
+    found = db.rows(
+        f"SELECT traits, first_ts, last_ts FROM {db.t('persons')} FINAL"
+        f" WHERE site_id = {site} AND user_id = {lit(visitor)}"
+    )
+    row = found[0] if found else None
+    anon_ids = [
+        r[0] for r in db.rows(
+            f"SELECT a FROM (SELECT anon_id AS a FROM {db.t('identities')} FINAL"
+            f" WHERE site_id = {site} AND user_id = {lit(visitor)}"
+            f" UNION DISTINCT SELECT assumeNotNull(anon_id) FROM {db.t('sessions')} FINAL"
+            f" WHERE site_id = {site} AND visitor_id = {lit(visitor)} AND anon_id IS NOT NULL) ORDER BY a"
+        )
+    ]
+    sessions = [
+        session_dict(r) for r in db.rows(
+            f"SELECT {SESSION_SELECT} FROM {sessions_in(db.layout)} WHERE s.site_id = {site}"
+            f" AND s.visitor_id = {lit(visitor)} ORDER BY s.first_ts DESC, s.id DESC"
+        )
+    ]
+    events = events_of(
+        db, site_id,
+        f"e.type IN ('purchase', 'survey') AND e.session_id IN (SELECT s.id FROM {sessions_in(db.layout)}"
+        f" WHERE s.site_id = {site} AND s.visitor_id = {lit(visitor)})",
+    ) if sessions else []
+    is_user = row is not None or any(s["user_id"] == visitor for s in sessions)
+    return {
+        "id": visitor,
+        "user_id": visitor if is_user else None,
+        "anon_ids": anon_ids,
+        "traits": msgspec.json.decode(row[0]) if row is not None else {},
+        "first_ts": min((s["first_ts"] for s in sessions), default=row[1] if row else None),
+        "last_ts": max((s["last_ts"] for s in sessions), default=row[2] if row else None),
+        "sessions": sessions,
+        "purchases": [e for e in events if e["type"] == "purchase"],
+        "revenue": float(sum(s["revenue"] for s in sessions)),
+        "surveys": [e for e in events if e["type"] == "survey"],
+    }
