@@ -64,6 +64,18 @@ ENGINES = ("sqlite", "chdb")
 every_store = pytest.mark.parametrize("engine", ENGINES, indirect=True)
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A test marked sqlite_only in a module of every_store runs on SQLite alone."""
+    keep, drop = [], []
+    for item in items:
+        params = getattr(item, "callspec", None)
+        engine = params.params.get("engine") if params is not None else None
+        (drop if engine not in (None, "sqlite") and item.get_closest_marker("sqlite_only") else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
 @pytest.fixture
 def engine(request: pytest.FixtureRequest) -> str:
     return str(getattr(request, "param", "sqlite"))

@@ -12,11 +12,22 @@ from typing import Any, TypeVar
 
 import msgspec
 
+from collector.query.heatmap import Scope as HeatmapScope
 from collector.query.scope import Scope
 from collector.store.clickhouse import schema
 from collector.store.clickhouse.client import Target, connect, lit, parse_url
 from collector.store.clickhouse.faults import fault_of
-from collector.store.clickhouse.reads import commerce, funnel, overview, paths, persons, retention, sessions, surveys
+from collector.store.clickhouse.reads import (
+    commerce,
+    funnel,
+    heatmap,
+    overview,
+    paths,
+    persons,
+    retention,
+    sessions,
+    surveys,
+)
 from collector.store.clickhouse.transaction import VERSIONS, Db
 from collector.store.clickhouse.writer import ClickHouseWriter
 from collector.store.model import Site, StoreFault, WriteBatch, WriteResult, WriterStopped
@@ -249,6 +260,20 @@ class ClickHouseStore:
 
     def has_events(self, site_id: str) -> bool:
         return bool(self.conn.rows(f"SELECT 1 FROM {self.db.t('events')} WHERE site_id = {lit(site_id)} LIMIT 1"))
+
+    # -- heatmaps ----------------------------------------------------------------------------
+
+    def heatmap_clicks(self, scope: HeatmapScope) -> dict[str, Any]:
+        return self._ask(heatmap.clicks, scope)
+
+    def heatmap_scroll(self, scope: HeatmapScope) -> dict[str, Any]:
+        return self._ask(heatmap.scroll, scope)
+
+    def heatmap_pages(self, site_id: str, start: int, end: int) -> list[dict[str, Any]]:
+        return self._ask(heatmap.pages, site_id, start, end)
+
+    def heatmap_snapshot(self, scope: HeatmapScope) -> dict[str, Any] | None:
+        return self._ask(heatmap.snapshot, scope, self.replay_chunks)
 
     # -- replays -----------------------------------------------------------------------------
 
