@@ -8,7 +8,11 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import Client
+import pytest
+
+from tests.conftest import Client, every_store
+
+pytestmark = every_store
 
 NOW = int(time.time() * 1000)
 # Distinctive values: after erasure not one byte of them may remain in the database or its WAL.
@@ -96,6 +100,7 @@ def test_export_gives_everything_about_a_person_by_any_of_their_ids(client: Clie
     assert client.http.get(f"/api/persons/{USER}/export").status_code == 401
 
 
+@pytest.mark.sqlite_only
 def test_delete_erases_a_person_everywhere_and_keeps_everyone_else(client: Client) -> None:
     _seed(client)
     ids = [USER, ANON, OTHER_ANON, SESSION, OTHER_SESSION]
@@ -125,6 +130,23 @@ def test_delete_erases_a_person_everywhere_and_keeps_everyone_else(client: Clien
     # Erasing again finds nothing.
     again = client.http.delete(f"/api/persons/{USER}", headers=client.admin).json()
     assert again == {"deleted": dict.fromkeys(before, 0)}
+
+
+def test_delete_through_the_api_answers_alike_on_every_store(client: Client) -> None:
+    _seed(client)
+    kept = client.http.get(f"/api/persons/{KEEP_ANON}/export", headers=client.admin).json()
+    answer = client.http.delete(f"/api/persons/{OTHER_ANON}", headers=client.admin)
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"deleted": {"events": 7, "sessions": 3, "replay_chunks": 1, "identities": 2,
+                                         "persons": 1, "dead_letters": 1}}
+    for person_id in (USER, ANON, OTHER_ANON):
+        assert client.http.get(f"/api/persons/{person_id}/export", headers=client.admin).status_code == 404
+        assert client.http.get(f"/api/persons/{person_id}", headers=client.admin).status_code == 404
+    assert client.http.get(f"/api/sessions/{SESSION}", headers=client.admin).status_code == 404
+    assert client.http.get(f"/api/sessions/{SESSION}/replay?site=test", headers=client.admin).status_code == 404
+    assert client.http.get(f"/api/persons/{KEEP_ANON}/export", headers=client.admin).json() == kept
+    again = client.http.delete(f"/api/persons/{USER}", headers=client.admin).json()
+    assert again == {"deleted": dict.fromkeys(answer.json()["deleted"], 0)}
 
 
 def test_person_ids_longer_than_the_protocol_allows_are_refused(client: Client) -> None:

@@ -8,13 +8,14 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any, TypeVar
 
 import msgspec
 
 from collector.query.heatmap import Scope as HeatmapScope
 from collector.query.scope import Scope
-from collector.store.clickhouse import schema
+from collector.store.clickhouse import maintenance, rights, schema
 from collector.store.clickhouse.client import Target, connect, lit, parse_url
 from collector.store.clickhouse.faults import fault_of
 from collector.store.clickhouse.reads import (
@@ -331,6 +332,28 @@ class ClickHouseStore:
         )
         names = ("id", "site_id", "received_at", "source", "reason", "raw")
         return [dict(zip(names, row, strict=True)) for row in rows]
+
+    # -- data rights, retention, backup ------------------------------------------------------
+
+    def export_person(self, site_id: str, person_id: str) -> dict[str, Any]:
+        return self._ask(rights.export, site_id, person_id)
+
+    def erase_person(self, site_id: str, person_id: str) -> dict[str, int]:
+        return self._run(lambda db: rights.erase(db, site_id, person_id, self._delete))
+
+    def count_older(self, cutoff_ms: int) -> int:
+        return self._ask(maintenance.count_older, cutoff_ms)
+
+    def purge(self, cutoff_ms: int, progress: Callable[[int], object] | None = None) -> dict[str, int]:
+        return self._run(lambda db: maintenance.purge(db, cutoff_ms, self._delete, progress))
+
+    def backup(self, target: Path) -> int:
+        """Not offered on ClickHouse: `trailmark store copy --to sqlite:///FILE` makes a portable copy,
+        and a server's own BACKUP command makes a native one (docs/deployment.md)."""
+        raise RuntimeError(
+            "backup copies SQLite files; for a ClickHouse store use `trailmark store copy --from URL"
+            " --to sqlite:///backup.db`, or ClickHouse's BACKUP on a server"
+        )
 
     # -- segments ----------------------------------------------------------------------------
 

@@ -1,0 +1,132 @@
+"""Data rights on ClickHouse: find everything about one person, erase it for good, or export it.
+
+Erasure is an ALTER TABLE ... DELETE per table, waited for (`mutations_sync = 2`): ClickHouse
+rewrites every part that held their rows, and the tables drop replaced parts at once
+(`old_parts_lifetime = 0`, schema.SETTINGS), so no part on disk keeps the erased values.
+"""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+from collector.store.clickhouse.client import lit, lits
+from collector.store.clickhouse.schema import EVENT_NAMES, SESSION_NAMES
+from collector.store.clickhouse.transaction import Db
+
+
+@dataclass
+class Person:
+    """Who an id stands for: the user ids and anonymous ids linked by identify, and their sessions."""
+
+    site_id: str
+    users: list[str]
+    anons: list[str]
+    sessions: list[str]
+
+    @property
+    def ids(self) -> list[str]:
+        return sorted(set(self.users) | set(self.anons))
+
+
+def find_person(db: Db, site_id: str, person_id: str) -> Person:
+    """Follow identify links both ways: a user id brings its anon ids, an anon id its user."""
+    site = lit(site_id)
+    identities = f"{db.t('identities')} FINAL"
+    users = {person_id}
+    anons = {person_id}
+    users.update(r[0] for r in db.rows(f"SELECT user_id FROM {identities} WHERE site_id = {site} AND anon_id = {lit(person_id)}"))
+    anons.update(r[0] for r in db.rows(f"SELECT anon_id FROM {identities} WHERE site_id = {site} AND user_id IN {lits(sorted(users))}"))
+    ids = lits(sorted(users | anons))
+    sessions = {
+        r[0] for r in db.rows(
+            f"SELECT id FROM {db.t('sessions')} FINAL WHERE site_id = {site}"
+            f" AND (visitor_id IN {ids} OR anon_id IN {ids} OR user_id IN {ids})"
+        )
+    }
+    sessions.update(
+        r[0] for r in db.rows(
+            f"SELECT DISTINCT session_id FROM {db.t('events')} WHERE site_id = {site}"
+            f" AND (anon_id IN {ids} OR user_id IN {ids})"
+        )
+    )
+    return Person(site_id, sorted(users), sorted(anons), sorted(sessions))
+
+
+def _where(person: Person) -> dict[str, str]:
+    """Each table's rows of a person."""
+    site = f"site_id = {lit(person.site_id)}"
+    sessions, users, anons = lits(person.sessions), lits(person.users), lits(person.anons)
+    # A rejected event is kept as the text it came as: it is theirs when it names one of their ids.
+    quoted = "[" + ", ".join(lit(msgspec.json.encode(i).decode()) for i in person.ids) + "]"
+    return {
+        "events": f"{site} AND (session_id IN {sessions} OR user_id IN {users} OR anon_id IN {anons})",
+        "sessions": f"{site} AND id IN {sessions}",
+        "replay_chunks": f"{site} AND session_id IN {sessions}",
+        "identities": f"{site} AND (user_id IN {users} OR anon_id IN {anons})",
+        "persons": f"{site} AND user_id IN {users}",
+        "dead_letters": f"{site} AND multiSearchAny(raw, {quoted})",
+    }
+
+
+_VERSIONED = {"sessions", "replay_chunks", "identities", "persons"}
+
+
+def erase(db: Db, site_id: str, person_id: str, delete: Callable[[Db, str, str], None]) -> dict[str, int]:
+    """Delete a person's rows from every table; the count of (current) rows per table."""
+    person = find_person(db, site_id, person_id)
+    counts = {}
+    for table, where in _where(person).items():
+        final = " FINAL" if table in _VERSIONED else ""
+        ((n,),) = db.rows(f"SELECT count() FROM {db.t(table)}{final} WHERE {where}")
+        counts[table] = int(n)
+        if n:
+            delete(db, table, where)
+    return counts
+
+
+_COLUMNS = {
+    "events": ("seq AS rowid", *EVENT_NAMES),
+    "sessions": SESSION_NAMES,
+    "replay_chunks": ("site_id", "session_id", "seq", "first_ts", "last_ts", "size", "hex(data) AS data"),
+    "identities": ("site_id", "anon_id", "user_id", "ts"),
+    "persons": ("site_id", "user_id", "traits", "first_ts", "last_ts"),
+    "dead_letters": ("id AS rowid", "site_id", "received_at", "source", "reason", "raw"),
+}
+_ORDER = {
+    "events": "seq", "sessions": "site_id, id", "replay_chunks": "site_id, session_id, seq",
+    "identities": "site_id, anon_id", "persons": "site_id, user_id", "dead_letters": "id",
+}
+
+
+def _rows(db: Db, table: str, where: str) -> list[dict[str, Any]]:
+    columns = _COLUMNS[table]
+    final = " FINAL" if table in _VERSIONED else ""
+    names = [c.rsplit(" AS ", 1)[-1] for c in columns]
+    rows = db.rows(f"SELECT {', '.join(columns)} FROM {db.t(table)}{final} WHERE {where} ORDER BY {_ORDER[table]}")
+    return [dict(zip(names, row, strict=True)) for row in rows]
+
+
+def export(db: Db, site_id: str, person_id: str) -> dict[str, Any]:
+    """Everything stored about a person, as plain JSON values."""
+    person = find_person(db, site_id, person_id)
+    where = _where(person)
+    events = _rows(db, "events", where["events"])
+    for event in events:
+        event["data"] = msgspec.json.decode(event["data"])
+    persons = _rows(db, "persons", where["persons"])
+    for row in persons:
+        row["traits"] = msgspec.json.decode(row["traits"])
+    replays = _rows(db, "replay_chunks", where["replay_chunks"])
+    for chunk in replays:
+        chunk["events"] = msgspec.json.decode(gzip.decompress(bytes.fromhex(chunk.pop("data"))))
+    return {
+        "site": site_id, "id": person_id, "linked_ids": person.ids,
+        "persons": persons, "identities": _rows(db, "identities", where["identities"]),
+        "sessions": _rows(db, "sessions", where["sessions"]), "events": events, "replays": replays,
+        "dead_letters": _rows(db, "dead_letters", where["dead_letters"]),
+    }
