@@ -39,8 +39,10 @@ def find_person(db: Db, site_id: str, person_id: str) -> Person:
     identities = f"{db.t('identities')} FINAL"
     users = {person_id}
     anons = {person_id}
-    users.update(r[0] for r in db.rows(f"SELECT user_id FROM {identities} WHERE site_id = {site} AND anon_id = {lit(person_id)}"))
-    anons.update(r[0] for r in db.rows(f"SELECT anon_id FROM {identities} WHERE site_id = {site} AND user_id IN {lits(sorted(users))}"))
+    found = db.rows(f"SELECT user_id FROM {identities} WHERE site_id = {site} AND anon_id = {lit(person_id)}")
+    users.update(r[0] for r in found)
+    found = db.rows(f"SELECT anon_id FROM {identities} WHERE site_id = {site} AND user_id IN {lits(sorted(users))}")
+    anons.update(r[0] for r in found)
     ids = lits(sorted(users | anons))
     sessions = {
         r[0] for r in db.rows(

@@ -416,7 +416,9 @@ def _chunks(
             if key in held:
                 continue
             held.add(key)
-            rows.append((site_id, chunk.session_id, chunk.seq, chunk.first_ts, chunk.last_ts, len(chunk.data), chunk.data))
+            rows.append((
+                site_id, chunk.session_id, chunk.seq, chunk.first_ts, chunk.last_ts, len(chunk.data), chunk.data,
+            ))
             stored[id(batch)] += 1
             session = sessions.get((site_id, chunk.session_id))
             if session is not None:

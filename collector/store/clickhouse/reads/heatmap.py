@@ -43,7 +43,8 @@ def _page_filter(scope: Scope, by_route: bool, alias: str = "e") -> str:
         route = ROUTE if alias == "e" else f"{alias}.route"
         where = f"{route} = {lit(scope.url)} AND {alias}.day BETWEEN {lo} AND {hi}"
     else:
-        where = f"{url_match(scope.url, alias)} AND {alias}.ts >= {lit(scope.start)} AND {alias}.ts < {lit(scope.end)}"
+        where = (f"{url_match(scope.url, alias)} AND {alias}.ts >= {lit(scope.start)}"
+                 f" AND {alias}.ts < {lit(scope.end)}")
     if scope.device:
         device = DEVICE if alias == "e" else f"{alias}.device"
         where += f" AND {device} = {lit(scope.device)}"
@@ -52,8 +53,8 @@ def _page_filter(scope: Scope, by_route: bool, alias: str = "e") -> str:
 
 def clicks(db: Db, scope: Scope) -> dict[str, Any]:
     """Clicks of the page in the scope: elements ranked by count, each with cells and points."""
-    where = (f"e.site_id = {lit(scope.site_id)} AND e.type = 'click' AND {_page_filter(scope, _by_route(db, scope, 'click'))}"
-             f" AND {_humans(db, scope.site_id)}")
+    page = _page_filter(scope, _by_route(db, scope, "click"))
+    where = f"e.site_id = {lit(scope.site_id)} AND e.type = 'click' AND {page} AND {_humans(db, scope.site_id)}"
     if scope.rage:
         where += " AND JSONExtractBool(e.data, 'rage')"
     sel = "coalesce(e.name, '')"
@@ -71,8 +72,10 @@ def clicks(db: Db, scope: Scope) -> dict[str, Any]:
         value = f"JSONExtract(e.data, '{field}', 'Nullable(Float64)')"
         return f"if({value} IS NULL, -1, {scale.format(value)})"
 
-    cells = (grid("rx", "least(15, greatest(0, toInt64({} * 16)))"), grid("ry", "least(15, greatest(0, toInt64({} * 16)))"))
-    points = (grid("x", "greatest(0, intDiv(toInt64({}), 32))"), grid("y", "greatest(0, intDiv(toInt64({}), 32))"))
+    in_box = "least(15, greatest(0, toInt64({} * 16)))"  # a 16 x 16 grid over the element
+    on_page = "greatest(0, intDiv(toInt64({}), 32))"  # 32 px cells over the page
+    cells = (grid("rx", in_box), grid("ry", in_box))
+    points = (grid("x", on_page), grid("y", on_page))
     for (x, y), target in ((cells, tally.cells), (points, tally.points)):
         for name, gx, gy, n in db.rows(
             f"SELECT {sel} AS sel, {x} AS gx, {y} AS gy, count() FROM {db.t('events')} AS e WHERE {where}"
@@ -112,8 +115,8 @@ def scroll(db: Db, scope: Scope) -> dict[str, Any]:
     lo, hi = scope.days
     where = _page_filter(scope, _by_route(db, scope, "scroll"), "v")
     rows = db.rows(
-        f"SELECT v.depth, count(), sum(coalesce(v.vh, 0)), count(v.vh) FROM ({views_sql(db, scope.site_id, lo, hi)}) AS v"
-        f" WHERE {where} GROUP BY v.depth"
+        f"SELECT v.depth, count(), sum(coalesce(v.vh, 0)), count(v.vh)"
+        f" FROM ({views_sql(db, scope.site_id, lo, hi)}) AS v WHERE {where} GROUP BY v.depth"
     )
     return scroll_answer(scope, ((float(d), int(n), int(vh), int(vn)) for d, n, vh, vn in rows))
 

@@ -43,7 +43,8 @@ def figures(db: Db, scope: Scope, *, daily: bool = True) -> Figures:
 def page_counts(db: Db, scope: Scope) -> Counter[str]:
     """Pageviews by path that happened in the range (by their own time, unlike sessions)."""
     if scope.filters:
-        sessions = f"e.session_id IN (SELECT s.id FROM {sessions_in(db.layout)} WHERE {scope_sql(db.layout, scope, started=False)})"
+        where = scope_sql(db.layout, scope, started=False)
+        sessions = f"e.session_id IN (SELECT s.id FROM {sessions_in(db.layout)} WHERE {where})"
     elif scope.include_bots:
         sessions = "1"
     else:  # the humans: fewer ids to hold than all the sessions that are not bots
