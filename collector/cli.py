@@ -1,4 +1,4 @@
-"""The `trailmark` command: serve, sites, rejected, demo, purge, backup."""
+"""The `trailmark` command: serve, sites, rejected, demo, purge, backup, store copy."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from collector.config import Settings
 from collector.demo import commands as demo_commands
 from collector.demo.shop import DEMO_KEY, DEMO_SITE
 from collector.store import Store, StoreUnusable, open_store, sqlite_path
+from collector.store import copy as store_commands
 
 
 def _store(store: str | None, db: str | None) -> Store:
@@ -196,6 +197,7 @@ def rejected(site: str | None, limit: int, store: str | None, db: str | None) ->
 main.add_command(demo_commands.demo)
 main.add_command(maintenance.purge)
 main.add_command(maintenance.backup)
+main.add_command(store_commands.store)
 
 if __name__ == "__main__":
     main()
