@@ -203,6 +203,7 @@ def apply_group(db: Db, batches: list[WriteBatch], *, heartbeat: bool = False) -
     fresh = _fresh_events(db, batches)
     identified, person_rows, identity_rows = _identities(db, fresh)
     visitors = _Visitors(db, identified)
+    visitors.preload(fresh)
     owners: list[str] = []
     unsessioned: dict[tuple[str, str], list[EventRow]] = defaultdict(list)
     for batch, row in fresh:
@@ -327,6 +328,20 @@ class _Visitors:
     def __init__(self, db: Db, linked: dict[tuple[str, str], str]) -> None:
         self._db = db
         self._known: dict[tuple[str, str], str | None] = dict(linked)
+
+    def preload(self, fresh: Iterable[tuple[WriteBatch, EventRow]]) -> None:
+        """Look up the links of every anonymous event of the group at once (one query per site)."""
+        wanted: dict[str, set[str]] = defaultdict(set)
+        for batch, row in fresh:
+            if not row.user_id and row.anon_id and (batch.site_id or "", row.anon_id) not in self._known:
+                wanted[batch.site_id or ""].add(row.anon_id)
+        for site_id, anons in wanted.items():
+            found = dict(self._db.rows(
+                f"SELECT anon_id, user_id FROM {self._db.t('identities')} FINAL"
+                f" WHERE site_id = {lit(site_id)} AND anon_id IN {lits(sorted(anons))}"
+            ))
+            for anon_id in anons:
+                self._known[(site_id, anon_id)] = found.get(anon_id)
 
     def resolve(self, site_id: str, anon_id: str | None, user_id: str | None) -> str:
         if user_id:
