@@ -23,6 +23,7 @@ from collector.enricher import Enricher
 from collector.errors import ClientError, error_response, json_response
 from collector.limits import RateLimiter
 from collector.metrics import Metrics
+from collector.replay_limits import ReplayLedger
 from collector.store import Store, StoreFault, open_store
 from collector.ui.replay import routes as replay_page_routes
 
@@ -160,4 +161,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
     app.state.enricher = enricher
     app.state.metrics = Metrics()
     app.state.limits = Limits(RateLimiter(settings.rate_limit), RateLimiter(settings.site_rate_limit))
+    app.state.replay_ledger = ReplayLedger(
+        store, hour_bytes=settings.replay_site_hour_bytes, day_bytes=settings.replay_site_day_bytes
+    )
     return app

@@ -7,6 +7,8 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+MIB = 1024 * 1024
+
 
 def _env_float(name: str, default: float) -> float:
     value = os.environ.get(name)
@@ -27,6 +29,10 @@ class Settings:
     rate_limit: float = 50.0
     # Requests per second per site (0 disables).
     site_rate_limit: float = 0.0
+    # Compressed replay bytes a site may store per UTC hour and per UTC day (0 disables either).
+    # 17 KiB per recorded minute (BENCHMARKS.md): 512 MiB is about 30,000 recorded minutes an hour.
+    replay_site_hour_bytes: int = 512 * MIB
+    replay_site_day_bytes: int = 4096 * MIB
     max_pending: int = 100_000
     synchronous: str = "FULL"
     static_dir: Path = Path(__file__).parent / "static"
@@ -45,6 +51,8 @@ class Settings:
                 p.strip() for p in env.get("TRAILMARK_TRUSTED_PROXIES", "").split(",") if p.strip()
             ),
             "synchronous": env.get("TRAILMARK_SYNC", "FULL").upper(),
+            "replay_site_hour_bytes": int(_env_float("TRAILMARK_REPLAY_HOURLY_MB", 512) * MIB),
+            "replay_site_day_bytes": int(_env_float("TRAILMARK_REPLAY_DAILY_MB", 4096) * MIB),
             "sensitive_params": tuple(
                 p.strip() for p in env.get("TRAILMARK_SENSITIVE_PARAMS", "").split(",") if p.strip()
             ),

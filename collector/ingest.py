@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import gzip
 import re
 import time
 import uuid
@@ -14,9 +13,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from collector import schema
+from collector import replay_limits, schema
 from collector.body import read_body
-from collector.enrich.replay import scrub_events
 from collector.enrich.urls import strip_in_json
 from collector.errors import ClientError, decode, json_response
 from collector.normalize import Facts, TooOld, to_row
@@ -24,9 +22,9 @@ from collector.store import Overloaded, Site, StoreFault, WriterStopped
 from collector.store.model import ChunkRow, DeadLetter, EventRow, WriteBatch, WriteResult
 
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
-# Replay uploads carry more than events; per-session bytes are capped too.
-MAX_REPLAY_BODY = 2 * 1024 * 1024
-MAX_REPLAY_SESSION_BYTES = 20 * 1024 * 1024
+# A replay chunk's body, compressed and inflated; a session's stored bytes (replay_limits.py).
+MAX_REPLAY_BODY = replay_limits.MAX_CHUNK_JSON_BYTES
+MAX_REPLAY_SESSION_BYTES = replay_limits.MAX_SESSION_BYTES
 RETRY_AFTER_OVERLOAD = 1
 
 
@@ -212,51 +210,46 @@ async def pixel(request: Request) -> Response:
     return gif
 
 
-class RrwebEvent(msgspec.Struct):
-    """The part of an rrweb event the collector checks: its type and time."""
-
-    type: int
-    timestamp: schema.Ms
-
-
-_rrweb_decoder = msgspec.json.Decoder(list[RrwebEvent])
 _chunk_decoder = msgspec.json.Decoder(schema.ReplayChunk)
 
 
 async def replay(request: Request) -> Response:
     """POST /v1/replay: one chunk of a session recording, stored compressed."""
-    received_at = now_ms()
     body = await read_body(request, MAX_REPLAY_BODY)
     chunk = decode(_chunk_decoder, body, "replay chunk")
-    events = decode(_rrweb_decoder, b"[" + b",".join(chunk.events) + b"]", "replay chunk")
     site = _site(request, chunk.key)
-    stored = request.app.state.store.replay_bytes(site.id, chunk.session_id)
     names = request.app.state.enricher.sensitive_names(site)
-    # Up to 2 MiB: scrubbed and compressed off the event loop (zlib releases the GIL meanwhile).
-    payload = await run_in_threadpool(_stored_chunk, chunk.events, names)
-    # a retry of a chunk already held is acknowledged below, not refused for the bytes it once added
-    held = request.app.state.store.chunk_held
-    if stored + len(payload) > MAX_REPLAY_SESSION_BYTES and not held(site.id, chunk.session_id, chunk.seq):
-        reason = f"replay of this session exceeds {MAX_REPLAY_SESSION_BYTES} bytes"
-        await _commit(request, WriteBatch(
+    # Up to 2 MiB: checked, scrubbed and compressed off the event loop (zlib releases the GIL).
+    packed = await run_in_threadpool(replay_limits.pack, chunk, names)
+    ledger: replay_limits.ReplayLedger = request.app.state.replay_ledger
+    received_at = now_ms()
+    try:
+        hold = ledger.reserve(site.id, chunk.session_id, len(packed.data), received_at)
+    except replay_limits.OverBudget as over:
+        # a retry of a chunk already held is acknowledged, not refused for the bytes it once added
+        if request.app.state.store.chunk_held(site.id, chunk.session_id, chunk.seq):
+            return json_response({"accepted": packed.count, "stored": False})
+        if over.error.status == 413:
+            await _commit(request, WriteBatch(
+                site_id=site.id, received_at=received_at,
+                dead=[DeadLetter(source="replay", reason=over.error.message,
+                                 raw=f"session {chunk.session_id} seq {chunk.seq}")],
+            ))
+        # a site over its hourly or daily budget is refused without a dead letter per request:
+        # a flood must not turn into dead-letter rows instead
+        raise over.error from None
+    stored = False
+    try:
+        result = await _commit(request, WriteBatch(
             site_id=site.id, received_at=received_at,
-            dead=[DeadLetter(source="replay", reason=reason,
-                             raw=f"session {chunk.session_id} seq {chunk.seq}")],
+            chunks=[ChunkRow(session_id=chunk.session_id, anon_id=chunk.anon_id, seq=chunk.seq,
+                             first_ts=packed.first_ts, last_ts=packed.last_ts, data=packed.data)],
         ))
-        raise ClientError(413, reason)
-    times = [e.timestamp for e in events]
-    result = await _commit(request, WriteBatch(
-        site_id=site.id, received_at=received_at,
-        chunks=[ChunkRow(session_id=chunk.session_id, anon_id=chunk.anon_id, seq=chunk.seq,
-                         first_ts=min(times), last_ts=max(times), data=payload)],
-    ))
+        stored = bool(result.chunks_stored)
+    finally:
+        ledger.settle(hold, stored=stored)
     request.app.state.metrics.replay_chunks += result.chunks_stored
-    return json_response({"accepted": len(events), "stored": bool(result.chunks_stored)})
-
-
-def _stored_chunk(events: list[msgspec.Raw], names: frozenset[str]) -> bytes:
-    """A chunk's events as stored: secrets out of recorded URLs, then gzip."""
-    return gzip.compress(scrub_events(events, names), 6)
+    return json_response({"accepted": packed.count, "stored": stored})
 
 
 def _text(raw: bytes) -> str:

@@ -53,7 +53,8 @@ def test_sessions_page_newest_first_with_a_cursor(client: Client) -> None:
             break
     assert seen == [["s4", "s3"], ["s2", "s1"], ["s0"]]
     bad = client.http.get("/api/sessions", params={"cursor": "%%%"}, headers=client.admin)
-    assert (bad.status_code, bad.json()) == (400, {"error": "bad cursor"})
+    assert (bad.status_code, bad.json()) == (
+        400, {"error": "bad cursor: pass back `next` with the sort and order it came from"})
 
 
 def test_one_session_with_its_events_in_order(client: Client) -> None:

@@ -398,6 +398,18 @@ def m011_fold_clicks_per_group(db: Database) -> None:
     db.execute("DROP TRIGGER IF EXISTS heatmap_click_insert")
 
 
+@migrations()
+def m012_replay_chunk_received_at(db: Database) -> None:
+    """When each chunk was stored, so a site's replay bytes per hour and day are one index range
+    (replay_limits.ReplayLedger); chunks stored before this have 0, outside every window."""
+    db.executescript(
+        """
+        ALTER TABLE replay_chunks ADD COLUMN received_at INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX replay_chunks_received ON replay_chunks (site_id, received_at, size);
+        """
+    )
+
+
 def migrate(db: Database) -> None:
     """Bring the schema up to date; safe to run on every start."""
     migrations.apply(db)

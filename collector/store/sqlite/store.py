@@ -301,8 +301,10 @@ class SQLiteStore:
     def overview(self, scope: Scope) -> dict[str, Any]:
         return self._ask(overview.overview, scope)
 
-    def sessions_page(self, scope: Scope, *, limit: int, cursor: str | None) -> dict[str, Any]:
-        return self._ask(sessions.list_in_scope, scope, limit=limit, cursor=cursor)
+    def sessions_page(
+        self, scope: Scope, *, limit: int, cursor: str | None, sort: str = "time", descending: bool = True,
+    ) -> dict[str, Any]:
+        return self._ask(sessions.list_in_scope, scope, limit=limit, cursor=cursor, sort=sort, descending=descending)
 
     def session(self, session_id: str, site_id: str | None) -> dict[str, Any] | None:
         return self._ask(sessions.get_session, session_id, site_id)
@@ -324,6 +326,11 @@ class SQLiteStore:
 
     def surveys(self, scope: Scope, survey_id: str | None) -> dict[str, Any]:
         return self._ask(surveys.surveys, scope, survey_id)
+
+    def people(
+        self, scope: Scope, *, sort: str, descending: bool, limit: int, offset: int,
+    ) -> dict[str, Any]:
+        return self._ask(persons.people, scope, sort=sort, descending=descending, limit=limit, offset=offset)
 
     def person(self, site_id: str, person_id: str) -> dict[str, Any] | None:
         return self._ask(persons.person, site_id, person_id)
@@ -371,6 +378,19 @@ class SQLiteStore:
 
     def chunk_held(self, site_id: str, session_id: str, seq: int) -> bool:
         return self._ask(replay.chunk_held, site_id, session_id, seq)
+
+    def replay_bytes_received(self, site_id: str, start: int, end: int) -> int:
+        return self._ask(replay.bytes_received, site_id, start, end)
+
+    def replay_extent(self, site_id: str, session_id: str) -> dict[str, int | None]:
+        return self._ask(replay.extent, site_id, session_id)
+
+    def replay_chunks_from(
+        self, site_id: str, session_id: str, from_seq: int, limit: int
+    ) -> Iterator[tuple[int, bytes]]:
+        """Up to `limit` chunks from seq `from_seq` on, as (seq, data), read one at a time."""
+        with self.read() as conn:
+            yield from replay.chunks_from(conn, site_id, session_id, from_seq, limit)
 
     # -- segments ----------------------------------------------------------------------------
 

@@ -365,10 +365,10 @@ def _store_chunks(conn: sqlite3.Connection, batches: list[WriteBatch]) -> dict[i
         for chunk in batch.chunks:
             cursor = conn.execute(
                 "INSERT OR IGNORE INTO replay_chunks"
-                " (site_id, session_id, seq, first_ts, last_ts, size, data)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                " (site_id, session_id, seq, first_ts, last_ts, size, data, received_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (batch.site_id, chunk.session_id, chunk.seq, chunk.first_ts, chunk.last_ts,
-                 len(chunk.data), chunk.data),
+                 len(chunk.data), chunk.data, batch.received_at),
             )
             if cursor.rowcount:
                 stored[id(batch)] += 1
