@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
@@ -23,9 +24,12 @@ def week_start(week: int) -> str:
     return day_name((week * WEEK_MS + MONDAY_MS) // 86_400_000)
 
 
-def answer(scope: Scope, sessions: Iterable[tuple[str, int]], weeks: int) -> dict[str, Any]:
+def answer(scope: Scope, sessions: Iterable[tuple[str, int]], weeks: int, now: int | None = None) -> dict[str, Any]:
     """From (visitor, session start) of every session the filters let count (over all time):
-    `retained[k]` of a cohort counts its visitors with a session in cohort week + k."""
+    `retained[k]` of a cohort counts its visitors with a session in cohort week + k (k = 0 is
+    everyone). A week that has not begun yet is None (nobody could have come back), not 0;
+    `current_week` is the week still under way, whose count can only grow."""
+    current = week_of(int(time.time() * 1000) if now is None else now)
     firsts: dict[str, int] = {}
     active: dict[str, set[int]] = defaultdict(set)
     for visitor, first_ts in sessions:
@@ -43,12 +47,13 @@ def answer(scope: Scope, sessions: Iterable[tuple[str, int]], weeks: int) -> dic
                 counts[week - cohort] += 1
     return {
         "weeks": weeks,
+        "current_week": week_start(current),
         "cohorts": [
             {
                 "week": week_start(cohort),
                 "visitors": counts[0],
-                "retained": counts,
-                "rates": [ratio(n, counts[0]) for n in counts],
+                "retained": [n if cohort + k <= current else None for k, n in enumerate(counts)],
+                "rates": [ratio(n, counts[0]) if cohort + k <= current else None for k, n in enumerate(counts)],
             }
             for cohort, counts in sorted(cohorts.items())
         ],

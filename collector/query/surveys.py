@@ -1,4 +1,4 @@
-"""Surveys, engine-neutral: NPS, CSAT and CES exactly as DESIGN.md defines them, with their breakdowns."""
+"""Surveys, engine-neutral: NPS, CSAT and CES exactly as docs/metrics.md defines them, with their breakdowns."""
 
 from __future__ import annotations
 

@@ -33,7 +33,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "identities": ("site_id", "anon_id", "user_id", "ts"),
     "persons": ("site_id", "user_id", "traits", "first_ts", "last_ts"),
     "sessions": SESSION_NAMES,
-    "replay_chunks": ("site_id", "session_id", "seq", "first_ts", "last_ts", "size", "data"),
+    "replay_chunks": ("site_id", "session_id", "seq", "first_ts", "last_ts", "size", "data", "received_at"),
     "dead_letters": ("rowid", "site_id", "received_at", "source", "reason", "raw"),
     "events": ("rowid", *EVENT_NAMES),
 }

@@ -94,7 +94,9 @@ def erase(db: Db, site_id: str, person_id: str, delete: Callable[[Db, str, str],
 _COLUMNS = {
     "events": ("seq AS rowid", *EVENT_NAMES),
     "sessions": SESSION_NAMES,
-    "replay_chunks": ("site_id", "session_id", "seq", "first_ts", "last_ts", "size", "hex(data) AS data"),
+    "replay_chunks": (
+        "site_id", "session_id", "seq", "first_ts", "last_ts", "size", "hex(data) AS data", "received_at",
+    ),
     "identities": ("site_id", "anon_id", "user_id", "ts"),
     "persons": ("site_id", "user_id", "traits", "first_ts", "last_ts"),
     "dead_letters": ("id AS rowid", "site_id", "received_at", "source", "reason", "raw"),

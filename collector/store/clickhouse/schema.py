@@ -90,7 +90,8 @@ TABLES: tuple[tuple[str, str, str, str, str], ...] = (
     (
         "replay_chunks",
         "site_id LowCardinality(String), session_id String, seq Int64, first_ts Int64, last_ts Int64,"
-        " size Int64, data String CODEC(NONE)",  # gzip already: another codec only costs time
+        " size Int64, data String CODEC(NONE),"  # gzip already: another codec only costs time
+        " received_at Int64 DEFAULT 0",
         "ReplacingMergeTree",
         "(site_id, session_id, seq)",
         "cityHash64(site_id, session_id)",
@@ -135,12 +136,20 @@ class Layout:
         return f" ON CLUSTER {self.cluster}" if self.cluster else ""
 
 
+# Columns added after a table was first created: (table, column definition), applied in order.
+ADDED = (("replay_chunks", "received_at Int64 DEFAULT 0"),)
+
+
 def create(conn: Connection, layout: Layout) -> None:
-    """Create the database and every table that is missing (safe on every start)."""
+    """Create the database and every table that is missing, and add later columns (safe on every start)."""
     conn.command(f"CREATE DATABASE IF NOT EXISTS {layout.database}{layout.on_cluster}")
     for name, columns, engine, order, shard in TABLES:
         for statement in table_ddl(layout, name, columns, engine, order, shard):
             conn.command(statement)
+    for name, column in ADDED:
+        tables = [f"{name}_local", name] if layout.cluster else [name]
+        for table in tables:
+            conn.command(f"ALTER TABLE {layout.table(table)}{layout.on_cluster} ADD COLUMN IF NOT EXISTS {column}")
 
 
 def table_ddl(layout: Layout, name: str, columns: str, engine: str, order: str, shard: str) -> list[str]:

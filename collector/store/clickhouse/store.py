@@ -232,8 +232,10 @@ class ClickHouseStore:
     def overview(self, scope: Scope) -> dict[str, Any]:
         return self._ask(overview.overview, scope)
 
-    def sessions_page(self, scope: Scope, *, limit: int, cursor: str | None) -> dict[str, Any]:
-        return self._ask(sessions.list_in_scope, scope, limit=limit, cursor=cursor)
+    def sessions_page(
+        self, scope: Scope, *, limit: int, cursor: str | None, sort: str = "time", descending: bool = True,
+    ) -> dict[str, Any]:
+        return self._ask(sessions.list_in_scope, scope, limit=limit, cursor=cursor, sort=sort, descending=descending)
 
     def session(self, session_id: str, site_id: str | None) -> dict[str, Any] | None:
         return self._ask(sessions.get_session, session_id, site_id)
@@ -255,6 +257,9 @@ class ClickHouseStore:
 
     def surveys(self, scope: Scope, survey_id: str | None) -> dict[str, Any]:
         return self._ask(surveys.surveys, scope, survey_id)
+
+    def people(self, scope: Scope, *, sort: str, descending: bool, limit: int, offset: int) -> dict[str, Any]:
+        return self._ask(persons.people, scope, sort=sort, descending=descending, limit=limit, offset=offset)
 
     def person(self, site_id: str, person_id: str) -> dict[str, Any] | None:
         return self._ask(persons.person, site_id, person_id)
@@ -320,6 +325,38 @@ class ClickHouseStore:
             f"SELECT 1 FROM {self.db.t('replay_chunks')}"
             f" WHERE {self._chunks_where(site_id, session_id)} AND seq = {lit(int(seq))} LIMIT 1"
         ))
+
+    def replay_bytes_received(self, site_id: str, start: int, end: int) -> int:
+        """Compressed replay bytes a site stored from `start` to before `end` (epoch ms)."""
+        ((total,),) = self.conn.rows(
+            f"SELECT sum(size) FROM {self.db.t('replay_chunks')} FINAL WHERE site_id = {lit(site_id)}"
+            f" AND received_at >= {lit(start)} AND received_at < {lit(end)}"
+        )
+        return int(total or 0)
+
+    def replay_extent(self, site_id: str, session_id: str) -> dict[str, int | None]:
+        """How many chunks a recording has, and the first and last rrweb time they cover."""
+        ((count, first_ts, last_ts),) = self.conn.rows(
+            f"SELECT count(), minOrNull(first_ts), maxOrNull(last_ts) FROM {self.db.t('replay_chunks')} FINAL"
+            f" WHERE {self._chunks_where(site_id, session_id)}"
+        )
+        return {"chunks": int(count), "first_ts": first_ts, "last_ts": last_ts}
+
+    def replay_chunks_from(
+        self, site_id: str, session_id: str, from_seq: int, limit: int
+    ) -> Iterator[tuple[int, bytes]]:
+        """Up to `limit` chunks from seq `from_seq` on, as (seq, data), read one at a time."""
+        seqs = self.conn.rows(
+            f"SELECT DISTINCT seq FROM {self.db.t('replay_chunks')} WHERE {self._chunks_where(site_id, session_id)}"
+            f" AND seq >= {lit(int(from_seq))} ORDER BY seq LIMIT {int(limit)}"
+        )
+        for (seq,) in seqs:
+            found = self.conn.rows(
+                f"SELECT hex(data) FROM {self.db.t('replay_chunks')}"
+                f" WHERE {self._chunks_where(site_id, session_id)} AND seq = {lit(int(seq))} LIMIT 1"
+            )
+            if found:
+                yield int(seq), bytes.fromhex(found[0][0])
 
     def rejected(
         self, *, site_id: str | None = None, start: int = 0, end: int = 1 << 62, limit: int = 100

@@ -253,7 +253,7 @@ def apply_group(db: Db, batches: list[WriteBatch], *, heartbeat: bool = False) -
         [(*(row[c] for c in SESSION_NAMES), version) for row in sessions.values()],
     )
     db.conn.insert(db.t("replay_chunks"),
-                   ("site_id", "session_id", "seq", "first_ts", "last_ts", "size", "data"), chunk_rows)
+                   ("site_id", "session_id", "seq", "first_ts", "last_ts", "size", "data", "received_at"), chunk_rows)
     db.conn.insert(db.t("dead_letters"), ("id", "site_id", "received_at", "source", "reason", "raw"), dead_rows)
     stored: dict[int, int] = defaultdict(int)
     for batch, _row in fresh:
@@ -433,6 +433,7 @@ def _chunks(
             held.add(key)
             rows.append((
                 site_id, chunk.session_id, chunk.seq, chunk.first_ts, chunk.last_ts, len(chunk.data), chunk.data,
+                batch.received_at,
             ))
             stored[id(batch)] += 1
             session = sessions.get((site_id, chunk.session_id))

@@ -6,10 +6,52 @@ from typing import Any
 
 import msgspec
 
+from collector.query.scope import Scope
 from collector.store.clickhouse.client import lit
-from collector.store.clickhouse.reads.scope import sessions_in
+from collector.store.clickhouse.reads.scope import scope_sql, sessions_in
 from collector.store.clickhouse.reads.sessions import SESSION_SELECT, events_of, session_dict
 from collector.store.clickhouse.transaction import Db
+
+# The column each `sort` of /api/persons (query/params.py PEOPLE_SORTS) orders by; the visitor id breaks ties.
+SORTS = {"last_seen": "last_ts", "first_seen": "first_ts", "sessions": "sessions", "revenue": "revenue",
+         "purchases": "purchases"}
+
+
+def people(
+    db: Db, scope: Scope, *, sort: str = "last_seen", descending: bool = True, limit: int = 50, offset: int = 0,
+) -> dict[str, Any]:
+    """The visitors with a session in the scope, one page in the asked order, and how many there are.
+
+    `sessions`, `revenue` and `purchases` add up every session of the visitor in the scope;
+    `all_sessions` counts their sessions over all time, as the 360 view does.
+    """
+    where = scope_sql(db.layout, scope)
+    direction = "DESC" if descending else "ASC"
+    order = f"{SORTS[sort]} {direction}, visitor_id {direction}"
+    bots = "" if scope.include_bots else " AND a.is_bot = 0"
+    rows = db.rows(
+        f"SELECT v.visitor_id, v.sessions, v.revenue, v.purchases, v.first_ts, v.last_ts, v.identified, a.n FROM ("
+        " SELECT s.visitor_id AS visitor_id, count() AS sessions, sum(s.revenue) AS revenue,"
+        " sum(s.purchases) AS purchases, min(s.first_ts) AS first_ts, max(s.last_ts) AS last_ts,"
+        " max(ifNull(s.user_id = s.visitor_id, 0)) AS identified"
+        f" FROM {sessions_in(db.layout)} WHERE {where} GROUP BY s.visitor_id"
+        f" ORDER BY {order} LIMIT {int(limit)} OFFSET {int(offset)}) AS v"
+        f" LEFT JOIN (SELECT a.visitor_id AS visitor_id, count() AS n FROM {db.t('sessions')} AS a FINAL"
+        f" WHERE a.site_id = {lit(scope.site_id)}{bots} GROUP BY a.visitor_id) AS a ON a.visitor_id = v.visitor_id"
+        f" ORDER BY {order.replace('visitor_id', 'v.visitor_id')}"
+    )
+    ((total,),) = db.rows(f"SELECT uniqExact(s.visitor_id) FROM {sessions_in(db.layout)} WHERE {where}")
+    return {
+        "total": int(total),
+        "people": [
+            {
+                "id": visitor, "user_id": visitor if identified else None, "sessions": int(sessions),
+                "all_sessions": int(n), "revenue": float(revenue or 0), "purchases": int(purchases),
+                "first_ts": int(first_ts), "last_ts": int(last_ts),
+            }
+            for visitor, sessions, revenue, purchases, first_ts, last_ts, identified, n in rows
+        ],
+    }
 
 
 def resolve(db: Db, site_id: str, person: str) -> str | None:
