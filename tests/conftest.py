@@ -189,7 +189,7 @@ class Server(Reads):
     url: str
     port: int
     db_path: Path
-    store: SQLiteStore
+    store: Store
     key: str = KEY
     admin_token: str = ADMIN_TOKEN
 
@@ -218,9 +218,9 @@ class ThreadedServer:
 
 
 @pytest.fixture
-def collector_server(tmp_path: Path) -> Iterator[Server]:
+def collector_server(tmp_path: Path, engine: str, request: pytest.FixtureRequest) -> Iterator[Server]:
     db_path = tmp_path / "trailmark.db"
-    store = make_store(db_path)
+    store = open_engine(engine, tmp_path, request)
     port = free_port()
     with ThreadedServer(create_app(make_settings(db_path), store), port):
         yield Server(f"http://127.0.0.1:{port}", port, db_path, store)
