@@ -143,3 +143,35 @@ def test_a_full_writer_queue_answers_503_and_stores_nothing_of_it(chdb: Chdb, tm
     assert all(stored.get(i) == 1 for ids in acked for i in ids)
     assert not any(i in stored for ids in refused for i in ids)
     assert len(stored) == batch * len(acked)
+
+
+def test_the_cluster_compose_file_runs_two_collectors_on_one_clickhouse() -> None:
+    """deploy/clickhouse/compose.yaml cannot be started here: check what it names and sets."""
+    import yaml
+
+    root = Path(__file__).resolve().parent.parent
+    folder = root / "deploy" / "clickhouse"
+    compose = yaml.safe_load((folder / "compose.yaml").read_text())
+    services = compose["services"]
+    one, two = services["collector-1"], services["collector-2"]
+    assert one == two  # the same service twice: collectors hold no state of their own
+    assert (folder / one["build"]["context"]).resolve() == root
+    assert one["build"]["args"] == {"EXTRAS": "[clickhouse]"}
+    dockerfile = (root / one["build"]["dockerfile"]).read_text()
+    assert 'ARG EXTRAS=""' in dockerfile and 'pip install --no-cache-dir ".${EXTRAS}"' in dockerfile
+    assert "clickhouse = [" in (root / "pyproject.toml").read_text()
+    url = one["environment"]["TRAILMARK_STORE"]
+    target = parse_url(url.replace("${CLICKHOUSE_PASSWORD:?set CLICKHOUSE_PASSWORD}", "pw"))
+    assert target == Target("server", database="trailmark", host="clickhouse", port=8123, username="trailmark",
+                            password="pw")
+    clickhouse = services["clickhouse"]
+    assert clickhouse["environment"]["CLICKHOUSE_USER"] == "trailmark"
+    assert clickhouse["environment"]["CLICKHOUSE_DB"] == "trailmark"
+    assert "ports" not in clickhouse and "ports" not in one
+    (subnet,) = [c["subnet"] for c in compose["networks"]["trailmark"]["ipam"]["config"]]
+    assert one["environment"]["TRAILMARK_TRUSTED_PROXIES"] == subnet
+    caddyfile = (folder / "Caddyfile").read_text()
+    assert "reverse_proxy collector-1:8000 collector-2:8000" in caddyfile and "lb_policy ip_hash" in caddyfile
+    assert [v.split(":")[:2] for v in services["caddy"]["volumes"] if v.startswith("./")] == [
+        ["./Caddyfile", "/etc/caddy/Caddyfile"]
+    ]
