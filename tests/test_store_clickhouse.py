@@ -175,3 +175,14 @@ def test_the_cluster_compose_file_runs_two_collectors_on_one_clickhouse() -> Non
     assert [v.split(":")[:2] for v in services["caddy"]["volumes"] if v.startswith("./")] == [
         ["./Caddyfile", "/etc/caddy/Caddyfile"]
     ]
+
+
+def test_a_chdb_directory_held_by_one_process_is_refused_to_another_in_a_sentence(chdb: Chdb) -> None:
+    import subprocess
+    import sys
+
+    trailmark = str(Path(sys.executable).parent / "trailmark")
+    done = subprocess.run([trailmark, "sites", "list", "--store", chdb.url()], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode != 0
+    assert f"the chdb store {chdb.path} is open in another process" in done.stderr

@@ -7,6 +7,7 @@ SQL text with values rendered by `lit`, so both clients run the very same statem
 
 from __future__ import annotations
 
+import fcntl
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -100,6 +101,19 @@ _chdb_lock = threading.Lock()
 _chdb: dict[str, Any] = {"path": None, "session": None, "users": 0, "lock": threading.RLock()}
 
 
+def _held_elsewhere(status: Path) -> bool:
+    """Whether another process's ClickHouse holds the directory (it keeps `status` flock'ed)."""
+    if not status.exists():
+        return False
+    with open(status, "rb") as file:
+        try:
+            fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(file, fcntl.LOCK_UN)
+    return False
+
+
 class ChdbConnection:
     """ClickHouse in this process. Calls are serialised: chdb's session is not safe to share
     between threads at once, and ClickHouse parallelises each query on its own anyway."""
@@ -114,6 +128,11 @@ class ChdbConnection:
                 )
             if _chdb["session"] is None:
                 Path(path).mkdir(parents=True, exist_ok=True)
+                if _held_elsewhere(Path(path) / "status"):
+                    raise RuntimeError(
+                        f"the chdb store {path} is open in another process (a running `trailmark serve`?):"
+                        " chdb serves a directory to one process; stop it, or use a ClickHouse server"
+                    )
                 _chdb["session"] = session.Session(path)
                 _chdb["path"] = path
                 _chdb["session"].query("SET output_format_json_quote_64bit_integers = 0")
