@@ -36,6 +36,7 @@ SUITE = [
     ("fuzz", ["--quick"], []),
     ("crash", ["--quick"], []),
     ("soak", ["--quick"], []),
+    ("http_attack", ["--quick"], []),
 ]
 
 

@@ -16,6 +16,7 @@ from starlette.routing import Route
 
 from collector import site_settings as site_settings_view
 from collector.auth import require_admin
+from collector.body import read_limited
 from collector.errors import ClientError, decode, json_response
 from collector.query.funnel import FunnelRequest
 from collector.query.params import (
@@ -31,6 +32,8 @@ from collector.query.params import (
 from collector.query.scope import Scope, build_scope, check_filters
 
 DEFAULT_DAYS = 30
+# Funnel steps, segment filters: a few KiB at most. Read no further than this.
+MAX_API_BODY = 64 * 1024
 
 
 def site_param(request: Request) -> str:
@@ -61,7 +64,7 @@ def admin_post(endpoint):  # type: ignore[no-untyped-def]
 
     async def run(request: Request) -> Response:
         require_admin(request)
-        body = await request.body()
+        body = await read_limited(request, MAX_API_BODY)
         result = await run_in_threadpool(endpoint, request, body)
         return result if isinstance(result, Response) else json_response(result)
 

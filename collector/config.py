@@ -15,6 +15,10 @@ def _env_float(name: str, default: float) -> float:
     return float(value) if value not in (None, "") else default
 
 
+# 20 random-looking characters are over 100 bits: out of reach of any online guessing.
+MIN_TOKEN_CHARS = 20
+
+
 @dataclass(frozen=True, kw_only=True)
 class Settings:
     # Where everything is kept: a store URL (docs/deployment.md); `db` is short for sqlite:///db.
@@ -37,6 +41,9 @@ class Settings:
     synchronous: str = "FULL"
     static_dir: Path = Path(__file__).parent / "static"
     demo: bool = False
+    # /metrics answers a Bearer admin token or this token; `metrics_public` opens it to anyone.
+    metrics_token: str | None = None
+    metrics_public: bool = False
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -59,6 +66,14 @@ class Settings:
         }
         if env.get("TRAILMARK_ADMIN_TOKEN"):
             values["admin_token"] = env["TRAILMARK_ADMIN_TOKEN"]
+            # A correct token is never locked out at login, so its length is what stops guessing.
+            assert len(env["TRAILMARK_ADMIN_TOKEN"].strip()) >= MIN_TOKEN_CHARS, (
+                f"TRAILMARK_ADMIN_TOKEN must be at least {MIN_TOKEN_CHARS} characters:"
+                " use `openssl rand -base64 24`"
+            )
+        if env.get("TRAILMARK_METRICS_TOKEN"):
+            values["metrics_token"] = env["TRAILMARK_METRICS_TOKEN"]
+        values["metrics_public"] = env.get("TRAILMARK_METRICS_PUBLIC", "").lower() in ("1", "true", "yes")
         if env.get("TRAILMARK_GEOIP"):
             values["geoip"] = Path(env["TRAILMARK_GEOIP"])
         values.update({k: v for k, v in overrides.items() if v is not None})

@@ -25,6 +25,7 @@ from collector.config import Settings
 from collector.store import SQLiteStore, Store
 
 KEY = "wk_test"
+SECRET = "sk_test_secret_server_key"  # the test site's secret server key (its backend's)
 ADMIN_TOKEN = "test-admin-token"
 ORIGINS = ("http://127.0.0.1:*", "http://localhost:*", "https://shop.example")
 
@@ -54,6 +55,7 @@ def make_settings(db_path: Path, **overrides: Any) -> Settings:
 def make_store(db_path: Path, **options: Any) -> SQLiteStore:
     store = SQLiteStore(db_path, **options)
     store.add_site("test", "Test site", origins=ORIGINS, key=KEY)
+    store.new_secret("test", SECRET)
     return store
 
 
@@ -120,6 +122,7 @@ def open_engine(engine: str, tmp_path: Path, request: pytest.FixtureRequest, **o
     store = ClickHouseStore(url, **options)
     request.addfinalizer(lambda: holder.drop(url))
     store.add_site("test", "Test site", origins=ORIGINS, key=KEY)
+    store.new_secret("test", SECRET)
     return store
 
 

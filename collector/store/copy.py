@@ -26,11 +26,12 @@ BATCH = 20_000
 
 # Each table's columns, named as both engines name them; `rowid` is SQLite's arrival order.
 COLUMNS: dict[str, tuple[str, ...]] = {
-    "sites": ("id", "name", "write_key", "origins", "settings", "created_at"),
+    "sites": ("id", "name", "write_key", "origins", "settings", "created_at", "secret_hash"),
+    "revoked_logins": ("id", "expires_at"),
     "meta": ("key", "value"),
     "salts": ("day", "salt"),
     "segments": ("id", "site_id", "name", "filters", "created_at"),
-    "identities": ("site_id", "anon_id", "user_id", "ts"),
+    "identities": ("site_id", "anon_id", "user_id", "ts", "verified"),
     "persons": ("site_id", "user_id", "traits", "first_ts", "last_ts"),
     "sessions": SESSION_NAMES,
     "replay_chunks": ("site_id", "session_id", "seq", "first_ts", "last_ts", "size", "data", "received_at"),
@@ -40,11 +41,11 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 # Where the target keeps each source column it renames.
 _CLICKHOUSE_NAMES = {("events", "rowid"): "seq", ("dead_letters", "rowid"): "id"}
 _KEY_ORDER = {
-    "sites": "id", "meta": "key", "salts": "day", "segments": "id", "identities": "site_id, anon_id",
+    "sites": "id", "revoked_logins": "id", "meta": "key", "salts": "day", "segments": "id", "identities": "site_id, anon_id",
     "persons": "site_id, user_id", "sessions": "site_id, id", "replay_chunks": "site_id, session_id, seq",
     "dead_letters": "rowid", "events": "rowid",
 }
-_VERSIONED = {"sites", "segments", "persons", "sessions"}
+_VERSIONED = {"sites", "segments", "persons", "sessions", "identities"}
 
 
 class SQLiteSource:
@@ -79,7 +80,7 @@ class ClickHouseSource:
             else f"{_CLICKHOUSE_NAMES.get((table, c), c)}"
             for c in COLUMNS[table]
         ]
-        final = " FINAL" if table in _VERSIONED or table in ("identities", "replay_chunks") else ""
+        final = " FINAL" if table in _VERSIONED or table in ("replay_chunks", "revoked_logins") else ""
         order = _KEY_ORDER[table].replace("rowid", _CLICKHOUSE_NAMES.get((table, "rowid"), "rowid"))
         if table in ("meta", "salts"):  # the earliest insert of each key is its value
             key = COLUMNS[table][0]

@@ -34,44 +34,72 @@ class Person:
 
 
 def find_person(db: Db, site_id: str, person_id: str) -> Person:
-    """Follow identify links both ways: a user id brings its anon ids, an anon id its user."""
+    """The rows an id owns (docs/privacy.md, identity): the SQLite engine's rules.
+
+    A user id brings every anon id linked to it, whoever made the link; an anon id brings its
+    user only through a link the site's backend vouched for.
+    """
     site = lit(site_id)
     identities = f"{db.t('identities')} FINAL"
     users = {person_id}
     anons = {person_id}
-    found = db.rows(f"SELECT user_id FROM {identities} WHERE site_id = {site} AND anon_id = {lit(person_id)}")
+    found = db.rows(
+        f"SELECT user_id FROM {identities} WHERE site_id = {site} AND anon_id = {lit(person_id)} AND verified = 1"
+    )
     users.update(r[0] for r in found)
     found = db.rows(f"SELECT anon_id FROM {identities} WHERE site_id = {site} AND user_id IN {lits(sorted(users))}")
     anons.update(r[0] for r in found)
-    ids = lits(sorted(users | anons))
-    sessions = {
+    user_list, anon_list = lits(sorted(users)), lits(sorted(anons))
+    # Sessions are theirs by the ids the session row names; an event of theirs inside someone
+    # else's session (a forged event naming a session id) is erased alone, not with that session.
+    sessions = sorted(
         r[0] for r in db.rows(
-            f"SELECT id FROM {db.t('sessions')} FINAL WHERE site_id = {site}"
-            f" AND (visitor_id IN {ids} OR anon_id IN {ids} OR user_id IN {ids})"
-        )
-    }
-    sessions.update(
-        r[0] for r in db.rows(
-            f"SELECT DISTINCT session_id FROM {db.t('events')} WHERE site_id = {site}"
-            f" AND (anon_id IN {ids} OR user_id IN {ids})"
+            f"SELECT id FROM {db.t('sessions')} FINAL WHERE site_id = {site} AND (anon_id IN {anon_list}"
+            f" OR visitor_id IN {anon_list} OR visitor_id IN {user_list} OR user_id IN {user_list}"
+            f" OR verified_user IN {user_list})"
         )
     )
-    return Person(site_id, sorted(users), sorted(anons), sorted(sessions))
+    return Person(site_id, sorted(users), sorted(anons), sessions)
 
 
-def _where(person: Person) -> dict[str, str]:
+_raw_event = msgspec.json.Decoder()
+
+
+def _dead_letters(db: Db, person: Person) -> list[int]:
+    """Rejected events whose id fields name one of theirs, exactly (never a substring of the text)."""
+    users, anons, sessions = set(person.users), set(person.anons), set(person.sessions)
+    found = []
+    for letter_id, source, raw in db.rows(
+        f"SELECT id, source, raw FROM {db.t('dead_letters')} WHERE site_id = {lit(person.site_id)}"
+    ):
+        if source == "replay":  # kept as "session <id> seq <n>"
+            session_id = raw.removeprefix("session ").rpartition(" seq ")[0]
+            if raw.startswith("session ") and session_id in sessions:
+                found.append(int(letter_id))
+            continue
+        try:
+            event = _raw_event.decode(raw)
+        except msgspec.DecodeError:
+            continue
+        if isinstance(event, dict) and any(
+            isinstance(event.get(field), str) and event[field] in ids
+            for field, ids in (("anon_id", anons), ("user_id", users), ("session_id", sessions))
+        ):
+            found.append(int(letter_id))
+    return found
+
+
+def _where(person: Person, dead: list[int]) -> dict[str, str]:
     """Each table's rows of a person."""
     site = f"site_id = {lit(person.site_id)}"
     sessions, users, anons = lits(person.sessions), lits(person.users), lits(person.anons)
-    # A rejected event is kept as the text it came as: it is theirs when it names one of their ids.
-    quoted = "[" + ", ".join(lit(msgspec.json.encode(i).decode()) for i in person.ids) + "]"
     return {
         "events": f"{site} AND (session_id IN {sessions} OR user_id IN {users} OR anon_id IN {anons})",
         "sessions": f"{site} AND id IN {sessions}",
         "replay_chunks": f"{site} AND session_id IN {sessions}",
         "identities": f"{site} AND (user_id IN {users} OR anon_id IN {anons})",
         "persons": f"{site} AND user_id IN {users}",
-        "dead_letters": f"{site} AND multiSearchAny(raw, {quoted})",
+        "dead_letters": f"id IN {lits(dead)}",
     }
 
 
@@ -82,7 +110,7 @@ def erase(db: Db, site_id: str, person_id: str, delete: Callable[[Db, str, str],
     """Delete a person's rows from every table; the count of (current) rows per table."""
     person = find_person(db, site_id, person_id)
     counts = {}
-    for table, where in _where(person).items():
+    for table, where in _where(person, _dead_letters(db, person)).items():
         final = " FINAL" if table in _VERSIONED else ""
         ((n,),) = db.rows(f"SELECT count() FROM {db.t(table)}{final} WHERE {where}")
         counts[table] = int(n)
@@ -97,7 +125,7 @@ _COLUMNS = {
     "replay_chunks": (
         "site_id", "session_id", "seq", "first_ts", "last_ts", "size", "hex(data) AS data", "received_at",
     ),
-    "identities": ("site_id", "anon_id", "user_id", "ts"),
+    "identities": ("site_id", "anon_id", "user_id", "ts", "verified"),
     "persons": ("site_id", "user_id", "traits", "first_ts", "last_ts"),
     "dead_letters": ("id AS rowid", "site_id", "received_at", "source", "reason", "raw"),
 }
@@ -118,7 +146,7 @@ def _rows(db: Db, table: str, where: str) -> list[dict[str, Any]]:
 def export(db: Db, site_id: str, person_id: str) -> dict[str, Any]:
     """Everything stored about a person, as plain JSON values."""
     person = find_person(db, site_id, person_id)
-    where = _where(person)
+    where = _where(person, _dead_letters(db, person))
     events = _rows(db, "events", where["events"])
     for event in events:
         event["data"] = msgspec.json.decode(event["data"])

@@ -40,6 +40,8 @@ SESSION_COLUMNS = (
     ("cart_adds", "Int64"), ("purchases", "Int64"), ("revenue", "Float64"), ("clicks", "Int64"),
     ("rage_clicks", "Int64"), ("dead_clicks", "Int64"), ("errors", "Int64"), ("has_replay", "UInt8"),
     ("replay_bytes", "Int64"),
+    # The user the site's backend vouched for in this session (user_id is what was claimed).
+    ("verified_user", NS),
 )
 SESSION_NAMES = tuple(name for name, _ in SESSION_COLUMNS)
 EVENT_NAMES = tuple(name for name, _ in EVENT_COLUMNS)
@@ -65,9 +67,10 @@ TABLES: tuple[tuple[str, str, str, str, str], ...] = (
     ),
     (
         "identities",
-        "site_id LowCardinality(String), anon_id String, user_id String, ts Int64",
-        # The latest identify wins; at equal times the later insert (ReplacingMergeTree's rule).
-        "ReplacingMergeTree(ts)",
+        # The writer applies the rules (a claim replaces only a claim, the backend's word anything
+        # older) and writes the link that results, with a rising version.
+        "site_id LowCardinality(String), anon_id String, user_id String, ts Int64, verified UInt8, version UInt64",
+        "ReplacingMergeTree(version)",
         "(site_id, anon_id)",
         "cityHash64(site_id, anon_id)",
     ),
@@ -99,7 +102,7 @@ TABLES: tuple[tuple[str, str, str, str, str], ...] = (
     (
         "sites",
         "id String, name String, write_key String, origins String, settings String, created_at Int64,"
-        " version UInt64",
+        " secret_hash Nullable(String), version UInt64",
         "ReplacingMergeTree(version)",
         "(id)",
         "cityHash64(id)",
@@ -112,6 +115,8 @@ TABLES: tuple[tuple[str, str, str, str, str], ...] = (
         "(site_id, id)",
         "cityHash64(site_id)",
     ),
+    # Logged-out dashboard logins, until their cookie would have expired anyway.
+    ("revoked_logins", "id String, expires_at Int64", "ReplacingMergeTree", "(id)", "cityHash64(id)"),
     ("meta", "key String, value String, inserted UInt64", "MergeTree", "(key, inserted)", "cityHash64(key)"),
     ("salts", "day String, salt String, inserted UInt64", "MergeTree", "(day, inserted)", "cityHash64(day)"),
 )

@@ -31,7 +31,15 @@ from collector.store.clickhouse.reads import (
 )
 from collector.store.clickhouse.transaction import VERSIONS, Db
 from collector.store.clickhouse.writer import ClickHouseWriter
-from collector.store.model import Site, StoreFault, WriteBatch, WriteResult, WriterStopped
+from collector.store.model import (
+    SECRET_PREFIX,
+    Site,
+    StoreFault,
+    WriteBatch,
+    WriteResult,
+    WriterStopped,
+    secret_hash,
+)
 
 SITE_CACHE_SECONDS = 10.0
 SALT_BYTES = 32
@@ -168,22 +176,63 @@ class ClickHouseStore:
         cached = self._sites_by_key.get(key)
         if cached is not None and now - cached[1] < SITE_CACHE_SECONDS:
             return cached[0]
-        found = self._site_rows(f"write_key = {lit(key)}")
+        verified = key.startswith(SECRET_PREFIX)
+        column, value = ("secret_hash", secret_hash(key)) if verified else ("write_key", key)
+        found = self._site_rows(f"{column} = {lit(value)}")
         if not found:
             self._sites_by_key.pop(key, None)
             return None
-        self._sites_by_key[key] = (found[0], now)
-        return found[0]
+        site = msgspec.structs.replace(found[0], verified=verified)
+        self._sites_by_key[key] = (site, now)
+        return site
 
     def sites(self) -> list[Site]:
         return self._site_rows("1")
 
-    def _put_site(self, db: Db, site: Site) -> None:
+    def _secret_hash(self, site_id: str) -> str | None:
+        rows = self.conn.rows(f"SELECT secret_hash FROM {self.db.t('sites')} FINAL WHERE id = {lit(site_id)}")
+        return rows[0][0] if rows else None
+
+    def _put_site(self, db: Db, site: Site, hashed: str | None = None, *, keep_secret: bool = True) -> None:
+        """Write a site's row whole; its secret key's hash is kept unless a new one is given."""
+        if keep_secret and hashed is None:
+            hashed = self._secret_hash(site.id)
         db.conn.insert(
-            db.t("sites"), ("id", "name", "write_key", "origins", "settings", "created_at", "version"),
+            db.t("sites"), ("id", "name", "write_key", "origins", "settings", "created_at", "secret_hash", "version"),
             [(site.id, site.name, site.write_key, msgspec.json.encode(list(site.origins)).decode(),
-              msgspec.json.encode(site.settings).decode(), site.created_at, VERSIONS.next())],
+              msgspec.json.encode(site.settings).decode(), site.created_at, hashed, VERSIONS.next())],
         )
+
+    def has_secret(self, site_id: str) -> bool:
+        return self._secret_hash(site_id) is not None
+
+    def new_secret(self, site_id: str, secret: str | None = None) -> str | None:
+        """Give a site a new secret server key (the old one stops working); returns it, shown once.
+        None when there is no such site."""
+        secret = secret or SECRET_PREFIX + secrets.token_urlsafe(24)
+        assert secret.startswith(SECRET_PREFIX), f"a secret server key starts with {SECRET_PREFIX}"
+
+        def change(db: Db) -> bool:
+            existing = self._site_rows(f"id = {lit(site_id)}")
+            if existing:
+                self._put_site(db, existing[0], secret_hash(secret))
+            return bool(existing)
+
+        changed = self._run(change)
+        self._sites_by_key.clear()
+        return secret if changed else None
+
+    # -- dashboard logins --------------------------------------------------------------------
+
+    def revoke_login(self, login_id: str, expires_at: int) -> None:
+        """Remember a logged-out login until its cookie would have expired anyway."""
+        self._run(lambda db: db.conn.insert(db.t("revoked_logins"), ("id", "expires_at"), [(login_id, expires_at)]))
+
+    def login_revoked(self, login_id: str) -> bool:
+        return bool(self.conn.rows(
+            f"SELECT 1 FROM {self.db.t('revoked_logins')} WHERE id = {lit(login_id)}"
+            f" AND expires_at >= {int(time.time())} LIMIT 1"
+        ))
 
     def add_site(
         self, site_id: str, name: str, *, origins: tuple[str, ...] = (), key: str | None = None,

@@ -82,6 +82,7 @@ class _Session:
         self.visitor_id = ""
         self.anon_id: str | None = None
         self.user_id: str | None = None
+        self.verified_user: str | None = None
         self.first_ts = 1 << 62
         self.last_ts = -1
         self.entry: EventRow | None = None
@@ -92,13 +93,15 @@ class _Session:
         self.context = context
         self._merged = context
 
-    def add(self, row: EventRow, visitor_id: str, context: Context) -> None:
+    def add(self, row: EventRow, visitor: Visitor, context: Context) -> None:
         if context is not self._merged:
             self._merged = context
             self.context = _merge_contexts(self.context, context)
         self.first_ts = min(self.first_ts, row.ts)
         self.last_ts = max(self.last_ts, row.ts)
         self.anon_id = self.anon_id or row.anon_id
+        visitor_id, vouched = visitor
+        self.verified_user = self.verified_user or vouched
         if row.user_id:
             self.user_id = row.user_id
             self.visitor_id = visitor_id
@@ -133,7 +136,8 @@ class _Session:
         acquisition = entry.acquisition if entry is not None else None
         row: dict[str, Any] = {
             "site_id": self.site_id, "id": self.id, "visitor_id": self.visitor_id,
-            "anon_id": self.anon_id, "user_id": self.user_id, "first_ts": self.first_ts,
+            "anon_id": self.anon_id, "user_id": self.user_id, "verified_user": self.verified_user,
+            "first_ts": self.first_ts,
             "last_ts": self.last_ts, "duration_ms": self.last_ts - self.first_ts,
             "entry_ts": entry.ts if entry else None, "entry_url": entry.url if entry else None,
             "exit_ts": exit_.ts if exit_ else None, "exit_url": exit_.url if exit_ else None,
@@ -169,6 +173,7 @@ def merge_session(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
         merged["exit_ts"], merged["exit_url"] = new["exit_ts"], new["exit_url"]
     merged["anon_id"] = old["anon_id"] if old["anon_id"] is not None else new["anon_id"]
     merged["user_id"] = new["user_id"] if new["user_id"] is not None else old["user_id"]
+    merged["verified_user"] = old["verified_user"] if old["verified_user"] is not None else new["verified_user"]
     if new["user_id"] is not None:
         merged["visitor_id"] = new["visitor_id"]
     for c in ("vw", "vh"):
@@ -202,17 +207,21 @@ def apply_group(db: Db, batches: list[WriteBatch], *, heartbeat: bool = False) -
         db.conn.insert(db.t("meta"), ("key", "value", "inserted"), [("heartbeat", str(time.time_ns()), 0)])
     fresh = _fresh_events(db, batches)
     identified, person_rows, identity_rows = _identities(db, fresh)
+    # Before sessionizing: a backend event then finds the session its link just vouched for.
+    relinked: dict[tuple[str, str], dict[str, Any]] = {}
+    for (site_id, anon_id), (user_id, verified, previous) in identified.items():
+        _relink(db, relinked, site_id, anon_id, user_id, verified, previous)
     visitors = _Visitors(db, identified)
     visitors.preload(fresh)
-    owners: list[str] = []
-    unsessioned: dict[tuple[str, str], list[EventRow]] = defaultdict(list)
+    owners: list[Visitor] = []
+    unsessioned: dict[tuple[str, str, str | None], list[EventRow]] = defaultdict(list)
     for batch, row in fresh:
         assert batch.site_id is not None, "events always belong to a site"
-        visitor = visitors.resolve(batch.site_id, row.anon_id, row.user_id)
+        visitor = visitors.resolve(batch.site_id, row.anon_id, row.user_id, batch.verified)
         owners.append(visitor)
         if row.session_id is None:
-            unsessioned[(batch.site_id, visitor)].append(row)
-    _sessionize(db, unsessioned)
+            unsessioned[(batch.site_id, *visitor)].append(row)
+    _sessionize(db, unsessioned, relinked)
     rollups: dict[tuple[str, str], _Session] = {}
     event_rows = []
     seq = VERSIONS.next()
@@ -228,22 +237,16 @@ def apply_group(db: Db, batches: list[WriteBatch], *, heartbeat: bool = False) -
             site_id, row.id, row.session_id, row.type, row.ts, row.client_ts, batch.received_at,
             row.anon_id, row.user_id, row.url, row.path, row.route, row.name, row.data.decode(), seq + index,
         ))
-    sessions = _upsert_sessions(db, rollups)
-    for (site_id, anon_id), user_id in identified.items():
-        # UPDATE sessions SET visitor_id = user, user_id = coalesce(user_id, user) WHERE visitor_id = anon
-        stored = db.sessions(site_id, f"visitor_id = {lit(anon_id)}")
-        for key, row in stored.items():
-            sessions.setdefault(key, row)
-        for key, row in sessions.items():
-            if key[0] == site_id and row["visitor_id"] == anon_id:
-                row["visitor_id"] = user_id
-                row["user_id"] = row["user_id"] if row["user_id"] is not None else user_id
+    sessions = _upsert_sessions(db, rollups, relinked)
     chunk_rows, chunks_stored = _chunks(db, batches, sessions)
     dead_rows = _dead_letters(db, batches)
     # Events first: every derived row below can be recomputed from them by a retry.
     db.conn.insert(db.t("events"), (*EVENT_NAMES, "seq"), event_rows)
-    db.conn.insert(db.t("identities"), ("site_id", "anon_id", "user_id", "ts"), identity_rows)
     version = VERSIONS.next()
+    db.conn.insert(
+        db.t("identities"), ("site_id", "anon_id", "user_id", "ts", "verified", "version"),
+        [(*row, version) for row in identity_rows],
+    )
     db.conn.insert(
         db.t("persons"), ("site_id", "user_id", "traits", "first_ts", "last_ts", "version"),
         [(*row, version) for row in person_rows],
@@ -287,86 +290,175 @@ def _fresh_events(db: Db, batches: list[WriteBatch]) -> list[tuple[WriteBatch, E
     return fresh
 
 
+# Who an event belongs to for counting (the visitor id) and who the site's backend vouched for.
+Visitor = tuple[str, "str | None"]
+# (user id, verified, the user id linked before or None), per (site, anon id) linked in a group.
+Links = dict[tuple[str, str], tuple[str, bool, "str | None"]]
+# A stored link: (user id, ts, verified).
+Link = tuple[str, int, bool]
+
+
+def _stored_links(db: Db, site_id: str, anons: Iterable[str]) -> dict[str, Link]:
+    return {
+        anon_id: (user_id, int(ts), bool(verified)) for anon_id, user_id, ts, verified in db.rows(
+            f"SELECT anon_id, user_id, ts, verified FROM {db.t('identities')} FINAL"
+            f" WHERE site_id = {lit(site_id)} AND anon_id IN {lits(sorted(set(anons)))}"
+        )
+    }
+
+
 def _identities(
     db: Db, fresh: Iterable[tuple[WriteBatch, EventRow]]
-) -> tuple[dict[tuple[str, str], str], list[tuple[object, ...]], list[tuple[object, ...]]]:
-    """Identify events: the anon ids linked in this group, the person rows and identity rows to store."""
-    linked: dict[tuple[str, str], str] = {}
-    persons: dict[tuple[str, str], dict[str, Any]] = {}
-    identities: list[tuple[object, ...]] = []
-    for batch, row in fresh:
-        if row.type != "identify" or batch.site_id is None or row.user_id is None:
-            continue
-        key = (batch.site_id, row.user_id)
-        if key not in persons:
-            found = db.rows(
-                f"SELECT traits, first_ts, last_ts FROM {db.t('persons')} FINAL"
-                f" WHERE site_id = {lit(key[0])} AND user_id = {lit(key[1])}"
-            )
-            persons[key] = (
-                {"traits": _decode_object.decode(found[0][0]), "first_ts": found[0][1], "last_ts": found[0][2]}
-                if found else {"traits": None, "first_ts": row.ts, "last_ts": row.ts}
-            )
-        person = persons[key]
-        traits = _decode_object.decode(row.traits or b"{}")
-        person["traits"] = traits if person["traits"] is None else merge_patch(person["traits"], traits)
-        person["first_ts"] = min(person["first_ts"], row.ts)
-        person["last_ts"] = max(person["last_ts"], row.ts)
+) -> tuple[Links, list[tuple[object, ...]], list[tuple[object, ...]]]:
+    """Identify events: the anon ids whose link this group changed, the person rows and the identity
+    rows to store. Only the site's backend (the secret key) sets traits and vouches for a link; an
+    identify sent with the public write key is a claim, which replaces only another claim."""
+    identifies = [
+        (batch, row) for batch, row in fresh
+        if row.type == "identify" and batch.site_id is not None and row.user_id is not None
+    ]
+    links: dict[tuple[str, str], Link | None] = {}
+    wanted: dict[str, set[str]] = defaultdict(set)
+    for batch, row in identifies:
         if row.anon_id:
-            identities.append((batch.site_id, row.anon_id, row.user_id, row.ts))
-            linked[(batch.site_id, row.anon_id)] = row.user_id
+            wanted[batch.site_id or ""].add(row.anon_id)
+    for site_id, anons in wanted.items():
+        stored = _stored_links(db, site_id, anons)
+        links.update({(site_id, anon_id): stored.get(anon_id) for anon_id in anons})
+    linked: Links = {}
+    changed: dict[tuple[str, str], Link] = {}
+    persons: dict[tuple[str, str], dict[str, Any]] = {}
+    for batch, row in identifies:
+        site_id, user_id = batch.site_id or "", row.user_id or ""
+        if batch.verified:
+            key = (site_id, user_id)
+            if key not in persons:
+                found = db.rows(
+                    f"SELECT traits, first_ts, last_ts FROM {db.t('persons')} FINAL"
+                    f" WHERE site_id = {lit(site_id)} AND user_id = {lit(user_id)}"
+                )
+                persons[key] = (
+                    {"traits": _decode_object.decode(found[0][0]), "first_ts": found[0][1], "last_ts": found[0][2]}
+                    if found else {"traits": None, "first_ts": row.ts, "last_ts": row.ts}
+                )
+            person = persons[key]
+            traits = _decode_object.decode(row.traits or b"{}")
+            person["traits"] = traits if person["traits"] is None else merge_patch(person["traits"], traits)
+            person["first_ts"] = min(person["first_ts"], row.ts)
+            person["last_ts"] = max(person["last_ts"], row.ts)
+        if row.anon_id:
+            key = (site_id, row.anon_id)
+            before = links[key]
+            if before is None or (batch.verified and (not before[2] or row.ts >= before[1])) or (
+                not batch.verified and not before[2] and row.ts >= before[1]
+            ):
+                after: Link = (user_id, row.ts, batch.verified or False)
+                links[key] = changed[key] = after
+            else:
+                after = before
+            # Compared as SQLite compares them: (user id, verified) before and after.
+            if before is None or (after[0], after[2]) != (before[0], before[2]):
+                linked[key] = (after[0], after[2], before[0] if before else None)
     person_rows = [
         (site_id, user_id, msgspec.json.encode(p["traits"]).decode(), p["first_ts"], p["last_ts"])
         for (site_id, user_id), p in persons.items()
     ]
-    return linked, person_rows, identities
+    identity_rows = [(site_id, anon_id, u, ts, int(v)) for (site_id, anon_id), (u, ts, v) in changed.items()]
+    return linked, person_rows, identity_rows
+
+
+def _relink(
+    db: Db, relinked: dict[tuple[str, str], dict[str, Any]], site_id: str, anon_id: str, user_id: str,
+    verified: bool, previous: str | None,
+) -> None:
+    """The anon id's sessions: still its own, or stitched to the user a browser claimed before. A
+    verified link also vouches for them; a claim never moves sessions a backend vouched for.
+    (SQLite's UPDATE, on the stored rows and those this group changed already.)"""
+    old = previous or anon_id
+
+    def matches(row: dict[str, Any]) -> bool:
+        mine = row["visitor_id"] == anon_id or (row["visitor_id"] == old and row["anon_id"] == anon_id)
+        return mine and (verified or row["verified_user"] is None)
+
+    stored = db.sessions(
+        site_id, f"visitor_id = {lit(anon_id)} OR (visitor_id = {lit(old)} AND anon_id = {lit(anon_id)})"
+    )
+    for key, row in stored.items():
+        relinked.setdefault(key, row)
+    for key, row in relinked.items():
+        if key[0] == site_id and matches(row):
+            row["visitor_id"] = user_id
+            row["user_id"] = row["user_id"] if row["user_id"] is not None else user_id
+            if verified and row["verified_user"] is None:
+                row["verified_user"] = user_id
 
 
 class _Visitors:
-    """Who an event belongs to: its user, the user its anon id was linked to, or the anon id."""
+    """Who an event belongs to: its user, the user its anon id was linked to, or the anon id;
+    and the user the site's backend vouched for, if any."""
 
-    def __init__(self, db: Db, linked: dict[tuple[str, str], str]) -> None:
+    def __init__(self, db: Db, linked: Links) -> None:
         self._db = db
-        self._known: dict[tuple[str, str], str | None] = dict(linked)
+        self._known: dict[tuple[str, str], tuple[str, bool] | None] = {
+            key: (user_id, verified) for key, (user_id, verified, _previous) in linked.items()
+        }
 
     def preload(self, fresh: Iterable[tuple[WriteBatch, EventRow]]) -> None:
-        """Look up the links of every anonymous event of the group at once (one query per site)."""
+        """Look up the links of every event of the group at once (one query per site)."""
         wanted: dict[str, set[str]] = defaultdict(set)
         for batch, row in fresh:
-            if not row.user_id and row.anon_id and (batch.site_id or "", row.anon_id) not in self._known:
+            if row.anon_id and (batch.site_id or "", row.anon_id) not in self._known:
                 wanted[batch.site_id or ""].add(row.anon_id)
         for site_id, anons in wanted.items():
-            found = dict(self._db.rows(
-                f"SELECT anon_id, user_id FROM {self._db.t('identities')} FINAL"
-                f" WHERE site_id = {lit(site_id)} AND anon_id IN {lits(sorted(anons))}"
-            ))
+            found = _stored_links(self._db, site_id, anons)
             for anon_id in anons:
-                self._known[(site_id, anon_id)] = found.get(anon_id)
+                link = found.get(anon_id)
+                self._known[(site_id, anon_id)] = (link[0], link[2]) if link else None
 
-    def resolve(self, site_id: str, anon_id: str | None, user_id: str | None) -> str:
-        if user_id:
-            return user_id
-        if not anon_id:
-            return "anonymous"
+    def _link(self, site_id: str, anon_id: str) -> tuple[str, bool] | None:
         key = (site_id, anon_id)
         if key not in self._known:
-            found = self._db.rows(
-                f"SELECT user_id FROM {self._db.t('identities')} FINAL"
-                f" WHERE site_id = {lit(site_id)} AND anon_id = {lit(anon_id)}"
-            )
-            self._known[key] = found[0][0] if found else None
-        return self._known[key] or anon_id
+            found = _stored_links(self._db, site_id, [anon_id]).get(anon_id)
+            self._known[key] = (found[0], found[2]) if found else None
+        return self._known[key]
+
+    def resolve(self, site_id: str, anon_id: str | None, user_id: str | None, verified: bool) -> Visitor:
+        link = self._link(site_id, anon_id) if anon_id else None
+        vouched_link = link[0] if link is not None and link[1] else None
+        if user_id and not verified and vouched_link not in (None, user_id):
+            return vouched_link, vouched_link  # the backend's word about this browser beats a claim
+        if user_id:
+            return user_id, user_id if verified or vouched_link == user_id else None
+        if link is not None:
+            return link[0], vouched_link
+        return (anon_id, None) if anon_id else ("anonymous", None)
 
 
-def _sessionize(db: Db, unsessioned: dict[tuple[str, str], list[EventRow]]) -> None:
-    """Give backend events without a session the visitor's session, rolled after 30 min idle."""
-    for (site_id, visitor), rows in unsessioned.items():
+def _sessionize(
+    db: Db, unsessioned: dict[tuple[str, str, str | None], list[EventRow]],
+    relinked: dict[tuple[str, str], dict[str, Any]],
+) -> None:
+    """Give backend events without a session the visitor's session, rolled after 30 min idle.
+
+    Events the backend vouched for join only sessions vouched for the same user: a browser that
+    claims a user id cannot draw that user's orders into a session of its own."""
+    for (site_id, visitor, vouched), rows in unsessioned.items():
         rows.sort(key=lambda row: row.ts)
-        found = db.rows(
-            f"SELECT id, first_ts, last_ts FROM {db.t('sessions')} FINAL"
-            f" WHERE site_id = {lit(site_id)} AND visitor_id = {lit(visitor)} ORDER BY last_ts DESC LIMIT 1"
-        )
-        current, first_ts, last_ts = found[0] if found else (None, 0, 0)
+        same = "verified_user IS NULL" if vouched is None else f"verified_user = {lit(vouched)}"
+        candidates = [
+            (row["last_ts"], row["id"], row["first_ts"]) for key, row in relinked.items()
+            if key[0] == site_id and row["visitor_id"] == visitor and row["verified_user"] == vouched
+        ]
+        changed = [key[1] for key in relinked if key[0] == site_id]
+        candidates += [
+            (int(last), sid, int(first)) for sid, first, last in db.rows(
+                f"SELECT id, first_ts, last_ts FROM {db.t('sessions')} FINAL"
+                f" WHERE site_id = {lit(site_id)} AND visitor_id = {lit(visitor)} AND {same}"
+                f" AND id NOT IN {lits(changed)} ORDER BY last_ts DESC LIMIT 1"
+            )
+        ]
+        latest = max(candidates, default=None, key=lambda c: c[0])
+        current, first_ts, last_ts = (latest[1], latest[2], latest[0]) if latest else (None, 0, 0)
         for row in rows:
             fits = first_ts - SESSION_GAP_MS <= row.ts <= last_ts + SESSION_GAP_MS
             if current is None or not fits:
@@ -376,8 +468,11 @@ def _sessionize(db: Db, unsessioned: dict[tuple[str, str], list[EventRow]]) -> N
             row.session_id = current
 
 
-def _upsert_sessions(db: Db, rollups: dict[tuple[str, str], _Session]) -> dict[tuple[str, str], dict[str, Any]]:
-    """The group's sessions merged into their stored rows; new ones take any replay already stored."""
+def _upsert_sessions(
+    db: Db, rollups: dict[tuple[str, str], _Session], relinked: dict[tuple[str, str], dict[str, Any]],
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """The group's sessions merged into their stored rows (as this group relinked them); new ones
+    take any replay already stored. The relinked sessions come back too, to be written."""
     by_site: dict[str, list[str]] = defaultdict(list)
     for site_id, session_id in rollups:
         by_site[site_id].append(session_id)
@@ -385,6 +480,7 @@ def _upsert_sessions(db: Db, rollups: dict[tuple[str, str], _Session]) -> dict[t
     replays: dict[tuple[str, str], int] = {}
     for site_id, ids in by_site.items():
         stored.update(db.sessions(site_id, f"id IN {lits(ids)}"))
+        stored.update({key: row for key, row in relinked.items() if key[0] == site_id and key[1] in ids})
         fresh = [i for i in ids if (site_id, i) not in stored]
         if fresh:
             for session_id, size in db.rows(
@@ -392,7 +488,7 @@ def _upsert_sessions(db: Db, rollups: dict[tuple[str, str], _Session]) -> dict[t
                 f" WHERE site_id = {lit(site_id)} AND session_id IN {lits(fresh)} GROUP BY session_id"
             ):
                 replays[(site_id, session_id)] = int(size)
-    result = {}
+    result = dict(relinked)
     for key, rollup in rollups.items():
         new = rollup.row()
         if key in stored:

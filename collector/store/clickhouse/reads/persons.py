@@ -94,13 +94,22 @@ def person(db: Db, site_id: str, person_id: str) -> dict[str, Any] | None:
             f" AND s.visitor_id = {lit(visitor)} ORDER BY s.first_ts DESC, s.id DESC"
         )
     ]
+    # A person the site's backend vouched for shows only what it vouched for: a browser that
+    # claims their user id (anyone holding the public write key) adds nothing to their profile.
+    verified = row is not None or any(s["verified_user"] == visitor for s in sessions)
+    claimed = [s for s in sessions if s["verified_user"] != visitor] if verified else []
+    if claimed:
+        sessions = [s for s in sessions if s["verified_user"] == visitor]
+    vouched = " AND s.verified_user = s.visitor_id" if verified else ""
     events = events_of(
         db, site_id,
         f"e.type IN ('purchase', 'survey') AND e.session_id IN (SELECT s.id FROM {sessions_in(db.layout)}"
-        f" WHERE s.site_id = {site} AND s.visitor_id = {lit(visitor)})",
-    ) if sessions else []
+        f" WHERE s.site_id = {site} AND s.visitor_id = {lit(visitor)}{vouched})",
+    )
     is_user = row is not None or any(s["user_id"] == visitor for s in sessions)
     return {
+        "verified": verified,
+        "unverified_sessions": len(claimed),
         "id": visitor,
         "user_id": visitor if is_user else None,
         "anon_ids": anon_ids,

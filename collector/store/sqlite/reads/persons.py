@@ -98,16 +98,24 @@ def person(conn: sqlite3.Connection, site_id: str, person_id: str) -> dict[str, 
             (site_id, visitor),
         )
     ]
+    # A person the site's backend vouched for shows only what it vouched for: a browser that
+    # claims their user id (anyone holding the public write key) adds nothing to their profile.
+    verified = row is not None or any(s["verified_user"] == visitor for s in sessions)
+    claimed = [s for s in sessions if s["verified_user"] != visitor] if verified else []
+    if claimed:
+        sessions = [s for s in sessions if s["verified_user"] == visitor]
     events = [
         event_dict(e) for e in conn.execute(
             "SELECT e.* FROM sessions s JOIN events e ON e.site_id = s.site_id AND e.session_id = s.id"
             " WHERE s.site_id = ? AND s.visitor_id = ? AND e.type IN ('purchase', 'survey')"
-            " ORDER BY e.ts, e.rowid",
-            (site_id, visitor),
+            " AND (NOT ? OR s.verified_user = s.visitor_id) ORDER BY e.ts, e.rowid",
+            (site_id, visitor, verified),
         )
     ]
     is_user = row is not None or any(s["user_id"] == visitor for s in sessions)
     return {
+        "verified": verified,
+        "unverified_sessions": len(claimed),
         "id": visitor,
         "user_id": visitor if is_user else None,
         "anon_ids": anon_ids,
