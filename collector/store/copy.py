@@ -41,7 +41,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 # Where the target keeps each source column it renames.
 _CLICKHOUSE_NAMES = {("events", "rowid"): "seq", ("dead_letters", "rowid"): "id"}
 _KEY_ORDER = {
-    "sites": "id", "revoked_logins": "id", "meta": "key", "salts": "day", "segments": "id", "identities": "site_id, anon_id",
+    "sites": "id", "revoked_logins": "id", "meta": "key", "salts": "day", "segments": "id",
+    "identities": "site_id, anon_id",
     "persons": "site_id, user_id", "sessions": "site_id, id", "replay_chunks": "site_id, session_id, seq",
     "dead_letters": "rowid", "events": "rowid",
 }
