@@ -38,30 +38,25 @@ def funnel(db: Db, scope: Scope, steps: list[Step], window_s: int) -> dict[str, 
     """Visitors per step, step and overall conversion, median step times, dropped sessions.
 
     The furthest-attempt rule (collector/query/funnel.py) is applied to each visitor's array of
-    (time, step mask): windowFunnel counts one attempt per visitor and gives no step times.
+    (time, step mask): windowFunnel counts one attempt per visitor and gives no step times. Each
+    element also names its session, so a dropped visitor's session is found in the same answer.
     """
     clauses = [step_clause(step) for step in steps]
     mask = " + ".join(f"if({sql}, {1 << i}, 0)" for i, sql in enumerate(clauses))
     types = sorted({step.type for step in steps})
     rows = db.rows(
-        f"SELECT s.visitor_id, groupArray((e.ts, {mask}))"
+        f"SELECT s.visitor_id, groupArray((e.ts, {mask}, s.id, s.has_replay))"
         f"{_scoped_events(db, scope, types, ' OR '.join(clauses))} GROUP BY s.visitor_id"
     )
-    count = Count({visitor: [(int(ts), int(m)) for ts, m in events] for visitor, events in rows}, len(steps), window_s)
-    shown = [_dropped_sessions(db, scope, clauses[j], step.type, count.shown(j)) for j, step in enumerate(steps)]
+    by_visitor = {visitor: [(int(ts), int(m), sid, int(replay)) for ts, m, sid, replay in events]
+                  for visitor, events in rows}
+    count = Count({v: [(ts, m) for ts, m, _, _ in events] for v, events in by_visitor.items()}, len(steps), window_s)
+    shown = []
+    for j in range(len(steps)):
+        found = []
+        for visitor, ts in count.shown(j):
+            # The session of the visitor's step-j event at that time (the least id if two).
+            sid, replay = min((sid, replay) for t, m, sid, replay in by_visitor[visitor] if t == ts and m >> j & 1)
+            found.append({"id": sid, "visitor_id": visitor, "has_replay": bool(replay)})
+        shown.append(found)
     return count.answer(steps, window_s, shown)
-
-
-def _dropped_sessions(
-    db: Db, scope: Scope, clause: str, kind: str, visitors: list[tuple[str, int]]
-) -> list[dict[str, Any]]:
-    """The session of each dropped visitor's last step event, found again by its time."""
-    if not visitors:
-        return []
-    pairs = ", ".join(f"({lit(v)}, {lit(ts)})" for v, ts in visitors)
-    rows = db.rows(
-        f"SELECT s.visitor_id, e.ts, min(s.id), argMin(s.has_replay, s.id)"
-        f"{_scoped_events(db, scope, [kind], clause)} AND (s.visitor_id, e.ts) IN ({pairs})"
-        " GROUP BY s.visitor_id, e.ts"
-    )
-    return [{"id": sid, "visitor_id": visitor, "has_replay": bool(replay)} for visitor, _ts, sid, replay in rows]
