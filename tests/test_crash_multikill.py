@@ -8,6 +8,8 @@ import pytest
 
 from bench import crash
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.mark.parametrize("on_chdb", [False, True], ids=["sqlite", "chdb"])
 def test_repeated_sigkill_loses_and_duplicates_nothing(tmp_path: Path, on_chdb: bool) -> None:

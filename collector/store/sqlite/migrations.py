@@ -434,6 +434,19 @@ def m013_verified_identity(db: Database) -> None:
     )
 
 
+@migrations()
+def m014_events_type_ts_session(db: Database) -> None:
+    """Funnels and paths read the events of a few types over a range from this index alone, in
+    one pass (the session, page and name beside the time). It replaces events_site_type_ts, whose
+    columns are its prefix, so ingest still updates the same number of indexes per event."""
+    db.executescript(
+        """
+        CREATE INDEX IF NOT EXISTS events_type_ts_session ON events (site_id, type, ts, session_id, path, route, name);
+        DROP INDEX IF EXISTS events_site_type_ts;
+        """
+    )
+
+
 def migrate(db: Database) -> None:
     """Bring the schema up to date; safe to run on every start."""
     migrations.apply(db)

@@ -50,7 +50,7 @@ def funnel(db: Db, scope: Scope, steps: list[Step], window_s: int) -> dict[str, 
     )
     by_visitor = {visitor: [(int(ts), int(m), sid, int(replay)) for ts, m, sid, replay in events]
                   for visitor, events in rows}
-    count = Count({v: [(ts, m) for ts, m, _, _ in events] for v, events in by_visitor.items()}, len(steps), window_s)
+    count = Count(by_visitor, len(steps), window_s)
     shown = []
     for j in range(len(steps)):
         found = []
