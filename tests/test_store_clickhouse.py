@@ -18,6 +18,7 @@ from collector.store import StoreUnusable, open_store
 from collector.store.clickhouse import ClickHouseStore
 from collector.store.clickhouse.client import Target, parse_url
 from collector.store.clickhouse.schema import TABLES, Layout, table_ddl
+from collector.store.model import Acquisition, EventRow, WriteBatch
 from tests.conftest import ADMIN_TOKEN, KEY, Chdb, ThreadedServer, free_port, make_settings
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -186,3 +187,26 @@ def test_a_chdb_directory_held_by_one_process_is_refused_to_another_in_a_sentenc
                           timeout=120)
     assert done.returncode != 0
     assert f"the chdb store {chdb.path} is open in another process" in done.stderr
+
+
+def test_erasure_writes_no_erased_id_into_clickhouse_mutation_files(chdb: Chdb) -> None:
+    """ClickHouse keeps each mutation's text on disk: an erasure must not name the person in it."""
+    store = ClickHouseStore(chdb.url())
+    store.add_site("test", "Test site", key=KEY)
+    now = int(time.time() * 1000)
+    batch = WriteBatch(site_id="test", received_at=now, events=[EventRow(
+        id="e-erase", type="pageview", ts=now, client_ts=now, anon_id="anon-erase-mut-4c1d", user_id=None,
+        session_id="sess-erase-mut-4c1d", url="https://shop.example/", path="/", route=None, name=None,
+        data=b"{}", acquisition=Acquisition(),
+    )])
+    store.write_sync(batch)
+    assert store.erase_person("test", "anon-erase-mut-4c1d") == {
+        "events": 1, "sessions": 1, "replay_chunks": 0, "identities": 0, "persons": 0, "dead_letters": 0}
+    assert store.session("sess-erase-mut-4c1d", None) is None
+    mutations = list(chdb.path.rglob("mutation_*.txt"))
+    assert mutations  # the deletes were mutations, kept as text
+    for path in mutations:
+        text = path.read_text(errors="replace")
+        assert "anon-erase-mut-4c1d" not in text and "sess-erase-mut-4c1d" not in text, path
+    assert not [t for (t,) in store.db.rows(f"SHOW TABLES FROM {store.layout.database}") if t.startswith("erasing_")]
+    store.close()

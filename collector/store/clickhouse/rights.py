@@ -8,6 +8,7 @@ rewrites every part that held their rows, and the tables drop replaced parts at 
 from __future__ import annotations
 
 import gzip
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -89,17 +90,21 @@ def _dead_letters(db: Db, person: Person) -> list[int]:
     return found
 
 
-def _where(person: Person, dead: list[int]) -> dict[str, str]:
-    """Each table's rows of a person."""
+def _where(person: Person, dead: list[int], keys: str | None = None) -> dict[str, str]:
+    """Each table's rows of a person: their ids written out, or read from the table `keys`."""
     site = f"site_id = {lit(person.site_id)}"
-    sessions, users, anons = lits(person.sessions), lits(person.users), lits(person.anons)
+
+    def ids(kind: str, values: list[str] | list[int]) -> str:
+        return f"(SELECT id FROM {keys} WHERE kind = '{kind}')" if keys else lits(values)
+
+    sessions, users, anons = ids("session", person.sessions), ids("user", person.users), ids("anon", person.anons)
     return {
         "events": f"{site} AND (session_id IN {sessions} OR user_id IN {users} OR anon_id IN {anons})",
         "sessions": f"{site} AND id IN {sessions}",
         "replay_chunks": f"{site} AND session_id IN {sessions}",
         "identities": f"{site} AND (user_id IN {users} OR anon_id IN {anons})",
         "persons": f"{site} AND user_id IN {users}",
-        "dead_letters": f"id IN {lits(dead)}",
+        "dead_letters": f"toString(id) IN {ids('dead', [str(d) for d in dead])}" if keys else f"id IN {lits(dead)}",
     }
 
 
@@ -107,15 +112,35 @@ _VERSIONED = {"sessions", "replay_chunks", "identities", "persons"}
 
 
 def erase(db: Db, site_id: str, person_id: str, delete: Callable[[Db, str, str], None]) -> dict[str, int]:
-    """Delete a person's rows from every table; the count of (current) rows per table."""
+    """Delete a person's rows from every table; the count of (current) rows per table.
+
+    ClickHouse keeps the text of every mutation on disk (`mutation_N.txt`), so the deletes name
+    no id: they read the ids from a table made for this erasure and dropped after it.
+    """
     person = find_person(db, site_id, person_id)
+    dead = _dead_letters(db, person)
     counts = {}
-    for table, where in _where(person, _dead_letters(db, person)).items():
+    for table, where in _where(person, dead).items():
         final = " FINAL" if table in _VERSIONED else ""
         ((n,),) = db.rows(f"SELECT count() FROM {db.t(table)}{final} WHERE {where}")
         counts[table] = int(n)
-        if n:
-            delete(db, table, where)
+    if not any(counts.values()):
+        return counts
+    keys = None
+    if not db.layout.cluster:  # a cluster's mutations run on every shard: the ids are written out there
+        keys = db.t(f"erasing_{uuid.uuid4().hex}")
+        db.conn.command(f"CREATE TABLE {keys} (kind String, id String) ENGINE = Memory")
+        db.conn.insert(keys, ("kind", "id"), [
+            *(("session", i) for i in person.sessions), *(("user", i) for i in person.users),
+            *(("anon", i) for i in person.anons), *(("dead", str(i)) for i in dead),
+        ])
+    try:
+        for table, where in _where(person, dead, keys).items():
+            if counts[table]:
+                delete(db, table, where)
+    finally:
+        if keys:
+            db.conn.command(f"DROP TABLE IF EXISTS {keys} SYNC")
     return counts
 
 
