@@ -3,7 +3,8 @@ and every analyst question's time side by side, with ClickHouse's time as a shar
 
     .venv/bin/python bench/scale.py [--quick] [--sessions N] [--repeat 3]
 
-Default 500,000 sessions (about 5M events over 60 days; bench/query.py's generator); --quick is
+Default 500,000 sessions (about 5M events over 60 days: shop sessions that browse, click, scroll,
+sometimes cart, buy or answer a survey); --quick is
 10,000 sessions. Both stores are filled through their own write path (each engine's group apply,
 500 sessions a group) and asked through the engine-neutral Store methods the API calls.
 """
@@ -11,28 +12,106 @@ Default 500,000 sessions (about 5M events over 60 days; bench/query.py's generat
 from __future__ import annotations
 
 import argparse
+import random
 import statistics
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.query import DAY_MS, DAYS, SITE, Generator  # noqa: E402
 from collector.query.funnel import Step  # noqa: E402
 from collector.query.heatmap import Scope as HeatmapScope  # noqa: E402
 from collector.query.scope import Scope, build_scope  # noqa: E402
+from collector.schema import json_encoder  # noqa: E402
 from collector.store import SQLiteStore, Store  # noqa: E402
 from collector.store.clickhouse import ClickHouseStore  # noqa: E402
 from collector.store.clickhouse.transaction import apply_group as clickhouse_group  # noqa: E402
-from collector.store.model import WriteBatch  # noqa: E402
+from collector.store.model import Acquisition, Context, EventRow, WriteBatch  # noqa: E402
 from collector.store.sqlite import connect  # noqa: E402
 from collector.store.sqlite.transaction import apply_group as sqlite_group  # noqa: E402
 
 GROUP = 500
+DAY_MS = 86_400_000
+DAYS = 60
+SITE = "bench"
+DEVICES = [("desktop", "Chrome"), ("desktop", "Firefox"), ("mobile", "Safari"), ("mobile", "Chrome"),
+           ("tablet", "Safari")]
+COUNTRIES = ["DE", "FR", "US", "GB", "NL", "ES", "IT", "PL"]
+CHANNELS = [("direct", None), ("organic", None), ("paid", "spring"), ("email", "newsletter"),
+            ("social", "launch")]
+
+
+class Generator:
+    """Sessions that look like a shop's: browse, sometimes cart, sometimes buy or answer a survey."""
+
+    def __init__(self, sessions: int, seed: int = 8) -> None:
+        self.rng = random.Random(seed)
+        self.sessions = sessions
+        self.visitors = max(1, int(sessions * 0.6))
+        self.start = (int(time.time() * 1000) // DAY_MS - DAYS + 1) * DAY_MS
+        self.events = 0
+
+    def _row(self, kind: str, ts: int, anon: str, sid: str, url: str | None, name: str | None = None,
+             data: dict[str, object] | None = None, **extra: object) -> EventRow:
+        self.events += 1
+        path = url.split("example", 1)[1] if url else None
+        return EventRow(
+            id=uuid.UUID(int=self.rng.getrandbits(128)).hex, type=kind, ts=ts, client_ts=ts,
+            anon_id=anon, user_id=None, session_id=sid, url=url, path=path, route=None, name=name,
+            data=json_encoder.encode(data or {}), **extra,  # type: ignore[arg-type]
+        )
+
+    def session(self, n: int) -> WriteBatch:
+        rng = self.rng
+        anon = f"v{rng.randrange(self.visitors)}"
+        sid = f"s{n}"
+        ts = self.start + rng.randrange(DAYS * DAY_MS - 3_600_000)
+        device, browser = rng.choice(DEVICES)
+        channel, campaign = rng.choice(CHANNELS)
+        rows: list[EventRow] = []
+        pages = ["https://shop.example/"] + [
+            f"https://shop.example/product/{rng.randrange(200)}" for _ in range(rng.randrange(0, 4))
+        ]
+        cart = rng.random() < 0.3
+        if cart:
+            pages.append("https://shop.example/cart")
+        for url in pages:
+            ts += rng.randrange(5_000, 60_000)
+            rows.append(self._row("pageview", ts, anon, sid, url, vw=1280, vh=800,
+                                  acquisition=Acquisition(channel=channel, utm_campaign=campaign)))
+            for _ in range(rng.randrange(1, 3)):
+                ts += rng.randrange(500, 5_000)
+                rage = rng.random() < 0.02
+                rows.append(self._row("click", ts, anon, sid, url, "button.buy", {"x": 10, "y": 20},
+                                      rage=rage))
+            ts += 1000
+            rows.append(self._row("scroll", ts, anon, sid, url, None, {"depth": 80}))
+        if cart:
+            sku = f"sku-{rng.randrange(50)}"
+            item = {"sku": sku, "name": sku.upper(), "price": 20.0, "qty": 1}
+            ts += 3000
+            rows.append(self._row("cart", ts, anon, sid, pages[-1], "add", {"action": "add", "item": item}))
+            if rng.random() < 0.4:
+                ts += 30_000
+                rows.append(self._row("purchase", ts, anon, sid, "https://shop.example/checkout",
+                                      f"o{n}", {"order_id": f"o{n}", "value": 20.0, "items": [item]},
+                                      revenue=20.0))
+        if rng.random() < 0.05:
+            ts += 2000
+            score = rng.randrange(11)
+            rows.append(self._row("survey", ts, anon, sid, pages[-1], "nps",
+                                  {"kind": "nps", "score": score, "comment": "ok" if score < 5 else None}))
+        context = Context(device=device, browser=browser, country=rng.choice(COUNTRIES),
+                          is_bot=rng.random() < 0.01)
+        return WriteBatch(site_id=SITE, received_at=ts, context=context, events=rows)
+
+
+
 
 
 def batches(sessions: int) -> tuple[Generator, list[list[WriteBatch]]]:
