@@ -26,7 +26,7 @@ from collector.store import SQLiteStore, Store
 
 KEY = "wk_test"
 SECRET = "sk_test_secret_server_key"  # the test site's secret server key (its backend's)
-ADMIN_TOKEN = "test-admin-token"
+ADMIN_TOKEN = "test-admin-token-0123456789"  # serve wants at least 20 characters
 ORIGINS = ("http://127.0.0.1:*", "http://localhost:*", "https://shop.example")
 
 
