@@ -52,9 +52,23 @@ def snapshot(request: Request) -> Any:
     return found
 
 
+@admin
+def moment(request: Request) -> Any:
+    """Where to rebuild the page as it stood when an element was clicked: a session and its time."""
+    scope = _scope(request)
+    sel = request.query_params.get("sel", "")
+    if not sel:
+        raise ClientError(400, "sel is required: the clicked element's selector")
+    found = request.app.state.store.heatmap_click_moment(scope, sel)
+    if found is None:
+        raise ClientError(404, "no recorded session holds a click on this element")
+    return found
+
+
 routes = [
     Route("/api/heatmap", heatmap),
     Route("/api/heatmap/pages", pages),
     Route("/api/heatmap/snapshot", snapshot),
+    Route("/api/heatmap/moment", moment),
     *page_routes,
 ]

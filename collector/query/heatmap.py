@@ -179,4 +179,6 @@ def _fits(meta: dict[str, Any], scope: Scope, path: str | None) -> bool:
         href_path = urlsplit(str(data.get("href", ""))).path or "/"
     except ValueError:
         return False
-    return path is None or href_path == path
+    # a hash route (`/todo#/active`) is drawn on its document's snapshot; elements the route
+    # rendered later are shown as they stood when clicked (click_moment)
+    return path is None or href_path == path.partition("#")[0]

@@ -36,7 +36,7 @@ function start(w: Window & { trailmark?: Api }): void {
   const el = (document.currentScript || document.querySelector('script[src*="trailmark.js"]')) as HTMLScriptElement | null;
   const ds = el ? el.dataset : {};
   const key = ds.key;
-  if (!el || !key) return warn("the script tag needs data-key");
+  if (!el || !key) return warn("no data-key");
   const base = (ds.collector || new URL(el.src, location.href).origin).replace(/\/+$/, "");
   const cookieless = ds.cookieless == "true";
   const ls = cookieless ? null : localKv();
@@ -45,7 +45,7 @@ function start(w: Window & { trailmark?: Api }): void {
   const consent = kv.get("tm_consent");
   const id = identity(cookieless ? null : kv);
   const tx = transport(base + "/v1/batch", key, queue(ls), send);
-  const t = tracker({ key, base, hash: ds.hash == "true", routes: (ds.routes || "").split(",").filter(Boolean) }, id, tx);
+  const t = tracker({ key, base, hash: ds.hashRoutes == "true", routes: (ds.routes || "").split(",").filter(Boolean) }, id, tx);
   t.off = consent == "out" || (ds.respectDnt != "false" && consent != "in" && privacyRequested(navigator, w as never));
 
   const event = (type: string, check: (...a: any[]) => Fields) => (...a: unknown[]) => t.emit(type, check(...a));

@@ -330,6 +330,9 @@ class ClickHouseStore:
     def heatmap_snapshot(self, scope: HeatmapScope) -> dict[str, Any] | None:
         return self._ask(heatmap.snapshot, scope, self.replay_chunks)
 
+    def heatmap_click_moment(self, scope: HeatmapScope, sel: str) -> dict[str, Any] | None:
+        return self._ask(heatmap.click_moment, scope, sel)
+
     # -- replays -----------------------------------------------------------------------------
 
     def _chunks_where(self, site_id: str, session_id: str) -> str:

@@ -407,6 +407,9 @@ class SQLiteStore:
     def heatmap_snapshot(self, scope: HeatmapScope) -> dict[str, Any] | None:
         return self._ask(heatmap.snapshot, scope)
 
+    def heatmap_click_moment(self, scope: HeatmapScope, sel: str) -> dict[str, Any] | None:
+        return self._ask(heatmap.click_moment, scope, sel)
+
     # -- replays -----------------------------------------------------------------------------
 
     def replay_site(self, session_id: str, site_id: str | None) -> str | None:

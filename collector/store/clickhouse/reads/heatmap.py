@@ -11,11 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import msgspec
+
 from collector.query.heatmap import SNAPSHOT_SESSIONS, Scope, Tally, full_snapshot, scroll_answer
 from collector.store.clickhouse.client import lit
 from collector.store.clickhouse.reads.scope import sessions_in, url_match
 from collector.store.clickhouse.transaction import Db
 
+_decode_fields = msgspec.json.Decoder(dict[str, Any])
 _VW = "JSONExtract(e.data, 'vw', 'Nullable(Float64)')"
 DEVICE = f"multiIf({_VW} IS NULL, '', {_VW} < 768, 'mobile', {_VW} < 1024, 'tablet', 'desktop')"
 ROUTE = "coalesce(e.route, e.path, '')"
@@ -161,3 +164,25 @@ def snapshot(db: Db, scope: Scope, chunks: Any) -> dict[str, Any] | None:
         if len(tried) >= SNAPSHOT_SESSIONS:
             break
     return None
+
+
+def click_moment(db: Db, scope: Scope, sel: str) -> dict[str, Any] | None:
+    """The newest human click on `sel` in the scope from a recorded session: where to rebuild the
+    page as it stood when that element was clicked. `ts` is the browser's clock, the clock of the
+    recording's own timestamps."""
+    device = f" AND {DEVICE} = {lit(scope.device)}" if scope.device else ""
+    rage = " AND JSONExtractBool(e.data, 'rage')" if scope.rage else ""
+    rows = db.rows(
+        f"SELECT e.session_id, e.client_ts, e.data FROM {db.t('events')} AS e"
+        f" WHERE e.site_id = {lit(scope.site_id)} AND e.type = 'click' AND e.name = {lit(sel)}"
+        f" AND {url_match(scope.url, 'e')} AND e.ts >= {lit(scope.start)} AND e.ts < {lit(scope.end)}{device}{rage}"
+        f" AND e.session_id IN (SELECT s.id FROM {sessions_in(db.layout)} WHERE s.site_id = {lit(scope.site_id)}"
+        " AND s.has_replay = 1 AND s.is_bot = 0)"
+        " ORDER BY e.ts DESC, e.seq DESC LIMIT 1"
+    )
+    if not rows:
+        return None
+    session_id, client_ts, data = rows[0]
+    fields = _decode_fields.decode(data)
+    return {"session_id": session_id, "ts": int(client_ts), "rx": fields.get("rx"), "ry": fields.get("ry"),
+            "x": fields.get("x"), "y": fields.get("y")}

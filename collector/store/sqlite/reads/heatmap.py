@@ -184,6 +184,30 @@ def snapshot(conn: sqlite3.Connection, scope: Scope) -> dict[str, Any] | None:
     return None
 
 
+def click_moment(conn: sqlite3.Connection, scope: Scope, sel: str) -> dict[str, Any] | None:
+    """The newest human click on `sel` in the scope from a recorded session: where to rebuild the
+    page as it stood when that element was clicked (an element that appeared after load). `ts` is
+    the browser's clock, the clock of the recording's own timestamps."""
+    match, params = url_match(scope.url, "e")
+    device = "" if not scope.device else " AND " + _device_sql("json_extract(e.data, '$.vw')") + " = ?"
+    rage = " AND json_extract(e.data, '$.rage') = 1" if scope.rage else ""
+    row = conn.execute(
+        f"""
+        SELECT e.session_id, e.client_ts, e.data FROM events e JOIN sessions s
+            ON s.site_id = e.site_id AND s.id = e.session_id AND s.has_replay = 1 AND s.is_bot = 0
+        WHERE e.site_id = ? AND e.type = 'click' AND e.name = ? AND {match}
+            AND e.ts >= ? AND e.ts < ?{device}{rage}
+        ORDER BY e.ts DESC LIMIT 1
+        """,
+        [scope.site_id, sel, *params, scope.start, scope.end, *([scope.device] if scope.device else [])],
+    ).fetchone()
+    if row is None:
+        return None
+    fields = _decode_data.decode(row[2].encode() if isinstance(row[2], str) else row[2])
+    return {"session_id": row[0], "ts": row[1], "rx": fields.get("rx"), "ry": fields.get("ry"),
+            "x": fields.get("x"), "y": fields.get("y")}
+
+
 def _full_snapshot(
     conn: sqlite3.Connection, scope: Scope, session_id: str, path: str | None
 ) -> dict[str, Any] | None:
@@ -192,5 +216,3 @@ def _full_snapshot(
         (scope.site_id, session_id),
     )
     return full_snapshot((bytes(data) for (data,) in chunks), scope, session_id, path)
-
-
