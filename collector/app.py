@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from collector import api, heatmap_api, ingest, openapi, privacy, replay_api, ui
+from collector import api, heatmap_api, ingest, openapi, privacy, replay_api, reports_api, ui
 from collector.auth import bearer_ok
 from collector.config import Settings
 from collector.demo import shop as demo_shop
@@ -161,6 +161,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
         *openapi.routes,
         *privacy.routes,
         *api.routes,
+        *reports_api.routes,
         *demo_shop.routes(settings),
         *ui.routes,
     ]

@@ -43,9 +43,12 @@ def serve(host: str, port: int, store: str | None, db: str | None, geoip: str | 
     from collector.app import create_app
     from collector.server import serve as serve_http
 
-    settings = Settings.from_env(
-        store=store_url(store, db), geoip=Path(geoip) if geoip else None, demo=demo
-    )
+    try:
+        settings = Settings.from_env(
+            store=store_url(store, db), geoip=Path(geoip) if geoip else None, demo=demo
+        )
+    except AssertionError as exc:  # a setting the operator must change: one sentence, no traceback
+        raise click.ClickException(str(exc)) from None
     try:
         kept = open_store(settings.store_url, max_pending=settings.max_pending,
                           synchronous=settings.synchronous, serving=True)

@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from collector.query import breakdowns
 from collector.query.params import DAY_MS
 from collector.query.scope import Scope
 
@@ -36,18 +37,27 @@ def day_name(day: int) -> str:
     return dt.datetime.fromtimestamp(day * 86400, dt.UTC).date().isoformat()
 
 
-def days_of(scope: Scope) -> range:
-    """The UTC day numbers of a bounded range (the API keeps ranges under MAX_DAYS)."""
-    return range(scope.start // DAY_MS, (scope.end - 1) // DAY_MS + 1)
+def bucket_name(bucket: int, width: int) -> dict[str, str]:
+    """A series point's label: `date` for a day, `hour` (ISO, UTC) for an hour."""
+    if width == DAY_MS:
+        return {"date": day_name(bucket)}
+    return {"hour": dt.datetime.fromtimestamp(bucket * width / 1000, dt.UTC).strftime("%Y-%m-%dT%H:%MZ")}
+
+
+def days_of(scope: Scope, width: int = DAY_MS) -> range:
+    """The UTC day (or hour) numbers of a bounded range (the API keeps ranges under MAX_DAYS)."""
+    return range(scope.start // width, (scope.end - 1) // width + 1)
 
 
 class Figures:
-    """Session sums by day and by breakdown value, from rows of
-    (day, *one value per BREAKDOWNS, *one sum per SUMS), with the visitor counts beside them."""
+    """Session sums by day (or hour: `width`) and by breakdown value, from rows of
+    (bucket, *one value per BREAKDOWNS, *one sum per SUMS), with the visitor counts beside them."""
 
     def __init__(
-        self, rows: Iterable[Sequence[Any]], visitors: int, converted: int, day_visitors: dict[int, int]
+        self, rows: Iterable[Sequence[Any]], visitors: int, converted: int, day_visitors: dict[int, int],
+        *, width: int = DAY_MS,
     ) -> None:
+        self.width = width
         self.days: dict[int, Counter[str]] = {}
         self.totals: Counter[str] = Counter()
         self.breakdowns: dict[str, Counter[str]] = {name: Counter() for name in BREAKDOWNS}
@@ -77,10 +87,10 @@ class Figures:
 
     def series(self, scope: Scope) -> list[dict[str, Any]]:
         series = []
-        for day in days_of(scope):
+        for day in days_of(scope, self.width):
             sums = self.days.get(day, Counter())
             series.append({
-                "date": day_name(day),
+                **bucket_name(day, self.width),
                 "visitors": self.day_visitors.get(day, 0),
                 "sessions": sums["sessions"],
                 "pageviews": sums["pageviews"],
@@ -101,11 +111,41 @@ def compare(current: Counter[str], previous: Counter[str], key: str) -> list[dic
     return [{"name": name, key: n, "previous": previous.get(name, 0)} for name, n in ranked]
 
 
+SOURCES = ("referrers", "entry_pages", "exit_pages", "regions")
+
+
+def sources(rows: Iterable[Sequence[Any]]) -> dict[str, Counter[str]]:
+    """Sessions by referrer host, entry page, exit page and region, from rows of
+    (referrer, entry_url, exit_url, country, region, sessions)."""
+    found: dict[str, Counter[str]] = {name: Counter() for name in SOURCES}
+    for referrer, entry, exit_, country, region, n in rows:
+        found["referrers"][breakdowns.host(referrer)] += n
+        found["entry_pages"][breakdowns.page(entry)] += n
+        found["exit_pages"][breakdowns.page(exit_)] += n
+        found["regions"][breakdowns.region_key(country, region)] += n
+    return found
+
+
+class Period:
+    """One period's inputs to the overview: its figures, pageviews by path, sources and the
+    (visitors, sessions) that reached each goal asked about."""
+
+    def __init__(
+        self, figures: Figures, pages: Counter[str], sources: dict[str, Counter[str]],
+        goals: Sequence[tuple[int, int]] = (),
+    ) -> None:
+        self.figures, self.pages, self.sources, self.goals = figures, pages, sources, list(goals)
+
+
 def answer(
-    scope: Scope, now: Figures, before: Figures, pages_now: Counter[str], pages_before: Counter[str]
+    scope: Scope, now: Period, before: Period, goals: Sequence[tuple[int, str]] = (),
 ) -> dict[str, Any]:
-    """Everything the overview page shows, for a scope and the period before it."""
-    metrics, previous = now.metrics(), before.metrics()
+    """Everything the overview page shows, for a scope and the period before it.
+
+    `goals`: (id, name) of the goals whose conversions each period counted, in the same order.
+    """
+    width = now.figures.width
+    metrics, previous = now.figures.metrics(), before.figures.metrics()
     result: dict[str, Any] = {
         "range": {"from": scope.start, "to": scope.end},
         "previous_range": {"from": scope.previous.start, "to": scope.previous.end},
@@ -113,11 +153,25 @@ def answer(
             name: {"value": value, "previous": previous[name], "change": change(value, previous[name])}
             for name, value in metrics.items()
         },
-        "series": now.series(scope),
-        "pages": compare(pages_now, pages_before, "pageviews"),
+        "interval": "day" if width == DAY_MS else "hour",
+        "series": now.figures.series(scope),
+        # the period before, bucket for bucket, to draw beside the series
+        "previous_series": before.figures.series(scope.previous),
+        "pages": compare(now.pages, before.pages, "pageviews"),
         # Whether this looks like a shop: cart adds or orders now or in the period compared with.
-        "commerce_seen": any(f.totals["carts"] or f.totals["orders"] for f in (now, before)),
+        "commerce_seen": any(f.totals["carts"] or f.totals["orders"] for f in (now.figures, before.figures)),
     }
     for name in BREAKDOWNS:
-        result[name] = compare(now.breakdowns[name], before.breakdowns[name], "sessions")
+        result[name] = compare(now.figures.breakdowns[name], before.figures.breakdowns[name], "sessions")
+    for name in SOURCES:
+        result[name] = compare(now.sources[name], before.sources[name], "sessions")
+    for row in result["regions"]:
+        row["country"], row["region"] = breakdowns.split_region(row["name"])
+    result["goals"] = []
+    for (goal_id, name), (visitors, sessions), (before_visitors, _) in zip(goals, now.goals, before.goals, strict=True):
+        result["goals"].append({
+            "id": goal_id, "name": name, "visitors": visitors, "sessions": sessions,
+            "conversion_rate": ratio(visitors, now.figures.visitors), "previous": before_visitors,
+            "previous_rate": ratio(before_visitors, before.figures.visitors),
+        })
     return result

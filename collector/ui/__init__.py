@@ -39,6 +39,11 @@ routes = [
     Route("/people/{id}", pages.person_page),
     Route("/segments", pages.segments),
     Route("/settings", pages.settings),
+    Route("/goals", pages.goals),
+    Route("/events", pages.events),
+    Route("/vitals", pages.vitals),
+    Route("/errors", pages.errors),
+    Route("/live", pages.live),
     Route("/heatmaps", pages.heatmaps_placeholder),
     Mount("/ui/static", Assets(directory=STATIC_DIR), name="ui-static"),
 ]

@@ -115,6 +115,14 @@ TABLES: tuple[tuple[str, str, str, str, str], ...] = (
         "(site_id, id)",
         "cityHash64(site_id)",
     ),
+    (
+        "goals",
+        "id Int64, site_id String, name String, definition String, created_at Int64, version UInt64,"
+        " deleted UInt8",
+        "ReplacingMergeTree(version, deleted)",
+        "(site_id, id)",
+        "cityHash64(site_id)",
+    ),
     # Logged-out dashboard logins, until their cookie would have expired anyway.
     ("revoked_logins", "id String, expires_at Int64", "ReplacingMergeTree", "(id)", "cityHash64(id)"),
     ("meta", "key String, value String, inserted UInt64", "MergeTree", "(key, inserted)", "cityHash64(key)"),

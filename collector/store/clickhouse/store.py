@@ -14,12 +14,14 @@ from typing import Any, TypeVar
 import msgspec
 
 from collector.query.heatmap import Scope as HeatmapScope
-from collector.query.scope import Scope
+from collector.query.params import DAY_MS
+from collector.query.scope import Goal, Scope
 from collector.store.clickhouse import maintenance, rights, schema
 from collector.store.clickhouse.client import Target, connect, lit, parse_url
 from collector.store.clickhouse.faults import fault_of
 from collector.store.clickhouse.reads import (
     commerce,
+    daily,
     funnel,
     heatmap,
     overview,
@@ -278,8 +280,25 @@ class ClickHouseStore:
 
     # -- questions ---------------------------------------------------------------------------
 
-    def overview(self, scope: Scope) -> dict[str, Any]:
-        return self._ask(overview.overview, scope)
+    def overview(
+        self, scope: Scope, *, width: int = DAY_MS, goals: tuple[tuple[int, str, Goal], ...] = (),
+    ) -> dict[str, Any]:
+        return self._ask(overview.overview, scope, width=width, goals=goals)
+
+    def suggest(self, scope: Scope, field: str, contains: str, limit: int) -> list[tuple[str, int]]:
+        return self._ask(daily.suggest, scope, field, contains, limit)
+
+    def custom_events(self, scope: Scope, name: str | None) -> dict[str, Any]:
+        return self._ask(daily.custom_events, scope, name)
+
+    def vital_values(self, scope: Scope) -> list[tuple[str, str, str, float]]:
+        return list(self._ask(daily.vital_values, scope))
+
+    def errors(self, scope: Scope) -> list[dict[str, Any]]:
+        return self._ask(daily.errors, scope)
+
+    def live(self, site_id: str, now: int) -> dict[str, Any]:
+        return self._ask(daily.live, site_id, now)
 
     def sessions_page(
         self, scope: Scope, *, limit: int, cursor: str | None, sort: str = "time", descending: bool = True,
@@ -488,6 +507,51 @@ class ClickHouseStore:
             return True
 
         return self._run(delete)
+
+    # -- goals -------------------------------------------------------------------------------
+
+    _GOAL = "id, name, definition, created_at"
+    _GOAL_COLUMNS = ("id", "site_id", "name", "definition", "created_at", "version", "deleted")
+
+    def goals(self, site_id: str) -> list[dict[str, Any]]:
+        rows = self.conn.rows(
+            f"SELECT {self._GOAL} FROM {self.db.t('goals')} FINAL WHERE site_id = {lit(site_id)} ORDER BY id"
+        )
+        return [_goal(r) for r in rows]
+
+    def create_goal(
+        self, site_id: str, name: str, definition: dict[str, Any], limit: int,
+    ) -> dict[str, Any] | None:
+        """Store a goal; None when the site already has `limit` goals (checked by the one writer)."""
+        def create(db: Db) -> dict[str, Any] | None:
+            ((count,),) = db.conn.rows(f"SELECT count() FROM {db.t('goals')} FINAL WHERE site_id = {lit(site_id)}")
+            if int(count) >= limit:
+                return None
+            # SQLite's INTEGER PRIMARY KEY rule: one more than the highest id of the rows there now.
+            ((top,),) = db.conn.rows(f"SELECT max(id) FROM {db.t('goals')} FINAL")
+            row = (int(top) + 1, name, msgspec.json.encode(definition).decode(), int(time.time() * 1000))
+            db.conn.insert(db.t("goals"), self._GOAL_COLUMNS, [(row[0], site_id, *row[1:], VERSIONS.next(), 0)])
+            return _goal(list(row))
+
+        return self._run(create)
+
+    def delete_goal(self, site_id: str, goal_id: int) -> bool:
+        def delete(db: Db) -> bool:
+            rows = db.conn.rows(
+                f"SELECT id, site_id, name, definition, created_at FROM {db.t('goals')} FINAL"
+                f" WHERE site_id = {lit(site_id)} AND id = {lit(int(goal_id))}"
+            )
+            if not rows:
+                return False
+            db.conn.insert(db.t("goals"), self._GOAL_COLUMNS, [(*rows[0], VERSIONS.next(), 1)])
+            return True
+
+        return self._run(delete)
+
+
+def _goal(row: list[Any]) -> dict[str, Any]:
+    goal_id, name, definition, created_at = row
+    return {"id": int(goal_id), "name": name, **msgspec.json.decode(definition), "created_at": int(created_at)}
 
 
 def _site(row: list[Any]) -> Site:

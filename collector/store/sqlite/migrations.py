@@ -447,6 +447,23 @@ def m014_events_type_ts_session(db: Database) -> None:
     )
 
 
+@migrations()
+def m015_goals(db: Database) -> None:
+    """A site's goals (collector/query/goals.py)."""
+    db.executescript(
+        """
+        CREATE TABLE IF NOT EXISTS goals (
+            id INTEGER PRIMARY KEY,
+            site_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            definition TEXT NOT NULL,
+            created_at INTEGER NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS goals_site ON goals (site_id, id);
+        """
+    )
+
+
 def migrate(db: Database) -> None:
     """Bring the schema up to date; safe to run on every start."""
     migrations.apply(db)

@@ -19,7 +19,8 @@ from sqlite_utils import Database
 
 from collector.query.funnel import Step
 from collector.query.heatmap import Scope as HeatmapScope
-from collector.query.scope import Scope
+from collector.query.params import DAY_MS
+from collector.query.scope import Goal, Scope
 from collector.store.model import (
     SECRET_PREFIX,
     Site,
@@ -36,8 +37,11 @@ from collector.store.sqlite.faults import check_files, check_write, fault_of, fr
 from collector.store.sqlite.migrations import migrate
 from collector.store.sqlite.reads import (
     commerce,
+    events,
     funnel,
+    goals,
     heatmap,
+    live,
     overview,
     paths,
     persons,
@@ -46,7 +50,9 @@ from collector.store.sqlite.reads import (
     retention,
     segments,
     sessions,
+    suggest,
     surveys,
+    vitals,
 )
 from collector.store.sqlite.writer import Writer
 
@@ -345,8 +351,25 @@ class SQLiteStore:
 
     # -- questions ---------------------------------------------------------------------------
 
-    def overview(self, scope: Scope) -> dict[str, Any]:
-        return self._ask(overview.overview, scope)
+    def overview(
+        self, scope: Scope, *, width: int = DAY_MS, goals: tuple[tuple[int, str, Goal], ...] = (),
+    ) -> dict[str, Any]:
+        return self._ask(overview.overview, scope, width=width, goals=goals)
+
+    def suggest(self, scope: Scope, field: str, contains: str, limit: int) -> list[tuple[str, int]]:
+        return self._ask(suggest.suggest, scope, field, contains, limit)
+
+    def custom_events(self, scope: Scope, name: str | None) -> dict[str, Any]:
+        return self._ask(events.custom_events, scope, name)
+
+    def vital_values(self, scope: Scope) -> list[tuple[str, str, str, float]]:
+        return self._ask(lambda conn: list(vitals.vital_values(conn, scope)))
+
+    def errors(self, scope: Scope) -> list[dict[str, Any]]:
+        return self._ask(vitals.errors, scope)
+
+    def live(self, site_id: str, now: int) -> dict[str, Any]:
+        return self._ask(live.live, site_id, now)
 
     def sessions_page(
         self, scope: Scope, *, limit: int, cursor: str | None, sort: str = "time", descending: bool = True,
@@ -455,6 +478,19 @@ class SQLiteStore:
 
     def delete_segment(self, site_id: str, segment_id: int) -> bool:
         return self._run(lambda conn: segments.delete_segment(conn, site_id, segment_id))
+
+    # -- goals -------------------------------------------------------------------------------
+
+    def goals(self, site_id: str) -> list[dict[str, Any]]:
+        return self._ask(goals.list_goals, site_id)
+
+    def create_goal(
+        self, site_id: str, name: str, definition: dict[str, Any], limit: int,
+    ) -> dict[str, Any] | None:
+        return self._run(lambda conn: goals.create_goal(conn, site_id, name, definition, limit))
+
+    def delete_goal(self, site_id: str, goal_id: int) -> bool:
+        return self._run(lambda conn: goals.delete_goal(conn, site_id, goal_id))
 
     # -- data rights, retention, backup ------------------------------------------------------
 

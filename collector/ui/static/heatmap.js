@@ -1,7 +1,7 @@
 // The heatmap viewer: a recorded page rebuilt in a sandboxed iframe, clicks placed in each element's
 // current box from rx/ry, a density layer on a canvas, the most clicked elements, and a scroll map.
 // Data never becomes markup: text goes through textContent (app.js `h`) or the canvas.
-import { $, api, clear, fmt, h, navigate, page, params, range } from "./js/app.js";
+import { $, api, clear, fmt, h, link, navigate, page, params, range } from "./js/app.js";
 
 const DEVICE_WIDTH = { desktop: 1280, tablet: 820, mobile: 390 }; // plain-page widths without a snapshot
 const KINDS = ["click", "rage", "scroll"];
@@ -349,14 +349,17 @@ function elementList(data) {
         h("span", { text: "Not on the page when it loaded (it appeared later): not drawn here. " }),
         h("button", { type: "button", class: "hm-show", "data-show": el.sel, text: "Show as clicked" })) : null),
     h("td", { class: "num", text: fmt.int(el.count) }),
-    h("td", { class: "num", text: fmt.pct(el.share) })));
+    h("td", { class: "num", text: fmt.pct(el.share) }),
+    // the sessions behind the hotspot (clicked on this page), with their replays
+    h("td", {}, el.sel ? h("a", { class: "hm-sessions", href: link("/sessions", { clicked: el.sel, page: state.page }),
+      title: "Sessions that clicked this element on this page", text: "Sessions" }) : "")));
   for (const row of rows) {
     const show = row.querySelector("[data-show]");
     if (show) show.addEventListener("click", () => navigate({ hm_moment: show.dataset.show }));
   }
   clear(list, h("table", { class: "table", id: "hm-elements" },
     h("thead", {}, h("tr", {}, h("th", { class: "num", text: "#" }), h("th", { text: "Element" }),
-      h("th", { class: "num", text: "Clicks" }), h("th", { class: "num", text: "Share" }))),
+      h("th", { class: "num", text: "Clicks" }), h("th", { class: "num", text: "Share" }), h("th", { text: "" }))),
     h("tbody", {}, rows)));
 }
 
@@ -400,6 +403,7 @@ async function render() {
     back.addEventListener("click", () => navigate({ hm_moment: "" }));
     status(await showMoment(stage, canvas, data, state.moment));
     $("#hm-status").append(" ", back);
+    legend(kind);
     document.body.dataset.heatmap = "moment";
     return;
   }
@@ -430,7 +434,21 @@ async function render() {
     scrollList(data);
     status(`${fmt.int(data.views)} pageviews with a scroll report on ${where}.${missing}`);
   }
+  legend(kind);
   document.body.dataset.heatmap = found ? "snapshot" : "plain";
+}
+
+/** What the colours mean: the heat layer's gradient, or the scroll map's reach. */
+function legend(kind) {
+  let node = $("#hm-legend");
+  if (!node) {
+    node = h("div", { class: "legend-scale", id: "hm-legend" });
+    $("#hm-status").after(node);
+  }
+  const [low, high, cls] = kind === "click"
+    ? ["fewer clicks", "most clicks", "hm-legend-bar heat"]
+    : ["few visitors reach", "most visitors reach", "hm-legend-bar reach"];
+  clear(node, h("span", { text: low }), h("span", { class: cls, role: "img", "aria-label": `colour scale from ${low} to ${high}` }), h("span", { text: high }));
 }
 
 page(render);

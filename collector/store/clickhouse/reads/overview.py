@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from collector.query.overview import BREAKDOWNS, Figures, answer, pages
-from collector.query.scope import Scope
+from collector.query.overview import BREAKDOWNS, Figures, Period, answer, pages, sources
+from collector.query.params import DAY_MS
+from collector.query.scope import Goal, Scope
 from collector.store.clickhouse.client import lit
 from collector.store.clickhouse.reads.scope import goal_sql, scope_sql, sessions_in
 from collector.store.clickhouse.transaction import Db
@@ -18,10 +19,11 @@ _SUMS = (
 )
 
 
-def figures(db: Db, scope: Scope, *, daily: bool = True) -> Figures:
+def figures(db: Db, scope: Scope, *, daily: bool = True, width: int = DAY_MS) -> Figures:
+    """Session sums by day (or hour: `width`) and breakdown value, with the visitor counts."""
     where = scope_sql(db.layout, scope)
     rows = db.rows(
-        f"SELECT intDiv(s.first_ts, 86400000) AS day, {_DIMS}, {_SUMS} FROM {sessions_in(db.layout)}"
+        f"SELECT intDiv(s.first_ts, {int(width)}) AS day, {_DIMS}, {_SUMS} FROM {sessions_in(db.layout)}"
         f" WHERE {where} GROUP BY day, {_DIMS} ORDER BY day, {_DIMS}"
     )
     goal = goal_sql(db.layout, scope.site_id, scope.goal)
@@ -33,11 +35,11 @@ def figures(db: Db, scope: Scope, *, daily: bool = True) -> Figures:
     if daily:
         by_day = {
             int(day): int(n) for day, n in db.rows(
-                f"SELECT intDiv(s.first_ts, 86400000) AS day, uniqExact(s.visitor_id)"
+                f"SELECT intDiv(s.first_ts, {int(width)}) AS day, uniqExact(s.visitor_id)"
                 f" FROM {sessions_in(db.layout)} WHERE {where} GROUP BY day"
             )
         }
-    return Figures(rows, int(visitors), int(converted), by_day)
+    return Figures(rows, int(visitors), int(converted), by_day, width=width)
 
 
 def page_counts(db: Db, scope: Scope) -> Counter[str]:
@@ -58,8 +60,37 @@ def page_counts(db: Db, scope: Scope) -> Counter[str]:
     return pages((path, int(n)) for path, n in rows)
 
 
-def overview(db: Db, scope: Scope) -> dict[str, Any]:
+def source_counts(db: Db, scope: Scope) -> dict[str, Counter[str]]:
+    """Sessions by referrer host, entry page, exit page and region, in one pass over the sessions."""
+    rows = db.rows(
+        f"SELECT s.referrer, s.entry_url, s.exit_url, s.country, s.region, count()"
+        f" FROM {sessions_in(db.layout)} WHERE {scope_sql(db.layout, scope)} GROUP BY 1, 2, 3, 4, 5"
+    )
+    return sources((*row[:5], int(row[5])) for row in rows)
+
+
+def goal_conversions(db: Db, scope: Scope, goals: list[Goal]) -> list[tuple[int, int]]:
+    """Visitors and sessions of the scope that reached each goal, in one pass over its sessions."""
+    if not goals:
+        return []
+    flags = [goal_sql(db.layout, scope.site_id, goal) for goal in goals]
+    counts = ", ".join(f"uniqExactIf(s.visitor_id, {f}), countIf({f})" for f in flags)
+    ((*row,),) = db.rows(f"SELECT {counts} FROM {sessions_in(db.layout)} WHERE {scope_sql(db.layout, scope)}")
+    return [(int(row[2 * i]), int(row[2 * i + 1])) for i in range(len(goals))]
+
+
+def _period(db: Db, scope: Scope, width: int, goals: list[Goal]) -> Period:
+    return Period(
+        figures(db, scope, width=width), page_counts(db, scope), source_counts(db, scope),
+        goal_conversions(db, scope, goals),
+    )
+
+
+def overview(
+    db: Db, scope: Scope, *, width: int = DAY_MS, goals: tuple[tuple[int, str, Goal], ...] = (),
+) -> dict[str, Any]:
+    asked = [goal for _, _, goal in goals]
     return answer(
-        scope, figures(db, scope), figures(db, scope.previous, daily=False),
-        page_counts(db, scope), page_counts(db, scope.previous),
+        scope, _period(db, scope, width, asked), _period(db, scope.previous, width, asked),
+        [(goal_id, name) for goal_id, name, _ in goals],
     )

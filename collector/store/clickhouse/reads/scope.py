@@ -5,13 +5,13 @@ value enters through `lit`.
 
 from __future__ import annotations
 
-from collector.query.scope import Filters, Goal, Scope
+from collector.query.scope import NONE, Filters, Goal, Scope
 from collector.store.clickhouse.client import lit
 from collector.store.clickhouse.schema import Layout
 from collector.store.sqlite.reads.patterns import _PARAM_SEGMENT, is_route_template
 
 _COLUMNS = {
-    "country": "s.country", "device": "s.device", "browser": "s.browser", "os": "s.os",
+    "country": "s.country", "region": "s.region", "device": "s.device", "browser": "s.browser", "os": "s.os",
     "channel": "s.channel", "campaign": "s.utm_campaign", "source": "s.utm_source",
     "user": "s.user_id", "visitor": "s.visitor_id",
 }
@@ -42,18 +42,71 @@ def url_match(pattern: str, alias: str = "e") -> str:
     return f"{column} = {lit(pattern)}"
 
 
+def json_text(data: str, *path: str) -> str:
+    """A JSON member as SQLite's CAST(json_extract(...) AS TEXT) gives it: a string unquoted, true
+    and false as 1 and 0, null or missing as NULL, any other value as its JSON text."""
+    keys = ", ".join(lit(p) for p in path)
+    kind = f"JSONType({data}, {keys})"
+    return (
+        f"multiIf({kind} = 'String', JSONExtractString({data}, {keys}),"
+        f" {kind} = 'Bool', if(JSONExtractBool({data}, {keys}), '1', '0'),"
+        f" {kind} = 'Null', NULL, JSONExtractRaw({data}, {keys}))"
+    )
+
+
 def goal_sql(layout: Layout, site_id: str, goal: Goal) -> str:
     """True for a session `s` holding a goal event."""
-    if goal.type == "purchase":
-        return "s.purchases > 0"
-    name = f" AND name = {lit(goal.name)}" if goal.name is not None else ""
-    return (f"s.id IN (SELECT session_id FROM {layout.table('events')} WHERE site_id = {lit(site_id)}"
-            f" AND type = {lit(goal.type)}{name})")
+    if goal == Goal():
+        return "s.purchases > 0"  # the session rollup counts purchases on write
+    sql = (f"s.id IN (SELECT g.session_id FROM {layout.table('events')} AS g WHERE g.site_id = {lit(site_id)}"
+           f" AND g.type = {lit(goal.type)}")
+    if goal.name is not None:
+        sql += f" AND g.name = {lit(goal.name)}"
+    if goal.page is not None:
+        sql += f" AND {url_match(goal.page, 'g')}"
+    if goal.prop is not None:
+        key, value = goal.prop
+        # numbers compare by their text (1 = '1'), as on SQLite
+        sql += f" AND {json_text('g.data', 'props', key.replace(chr(34), ''))} = {lit(value)}"
+    return sql + ")"
+
+
+def referrer_sql(host: str) -> str:
+    """The session's referrer comes from `host` (or its www. twin); NONE: no referrer."""
+    if host == NONE:
+        return "coalesce(s.referrer, '') = ''"
+    likes = [f"%://{like_literal(h)}{tail}" for h in (host, f"www.{host}") for tail in ("", "/%", ":%")]
+    return "(" + " OR ".join(f"s.referrer LIKE {lit(like)}" for like in likes) + ")"
 
 
 def filters_sql(layout: Layout, site_id: str, filters: Filters, goal: Goal) -> list[str]:
     """SQL clauses over `s`, one per filter."""
-    where = [f"{_COLUMNS[name]} = {lit(value)}" for name, value in filters.columns]
+    where = [
+        f"coalesce({_COLUMNS[name]}, '') = ''" if value == NONE else f"{_COLUMNS[name]} = {lit(value)}"
+        for name, value in filters.columns
+    ]
+    events = layout.table("events")
+    for column, patterns in (("entry_ts", filters.entries), ("exit_ts", filters.exits)):
+        for pattern in patterns:
+            # the session's pageview at its entry (or exit) time matches the pattern
+            where.append(
+                f"(s.id, s.{column}) IN (SELECT p.session_id, p.ts FROM {events} AS p"
+                f" WHERE p.site_id = {lit(site_id)} AND p.type = 'pageview' AND {url_match(pattern, 'p')})"
+            )
+    where += [referrer_sql(host) for host in filters.referrers]
+    for selector in filters.clicked:
+        # The click's selector is its `name`. With a page filter the click must be on that page:
+        # the sessions behind one heatmap hotspot.
+        on_page = "".join(f" AND {url_match(page, 'c')}" for page in filters.pages)
+        where.append(
+            f"s.id IN (SELECT c.session_id FROM {events} AS c WHERE c.site_id = {lit(site_id)}"
+            f" AND c.type = 'click' AND c.name = {lit(selector)}{on_page})"
+        )
+    for message in filters.errors:  # an error's message is its `name`
+        where.append(
+            f"s.id IN (SELECT x.session_id FROM {events} AS x WHERE x.site_id = {lit(site_id)}"
+            f" AND x.type = 'error' AND x.name = {lit(message)})"
+        )
     for page in filters.pages:
         where.append(
             f"s.id IN (SELECT p.session_id FROM {layout.table('events')} AS p WHERE p.site_id = {lit(site_id)}"

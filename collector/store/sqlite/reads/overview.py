@@ -9,25 +9,16 @@ import sqlite3
 from collections import Counter
 from typing import Any
 
-from collector.query.overview import (  # noqa: F401 - ratio, day_name, days_of: used by the other reads
-    BREAKDOWNS,
-    SUMS,
-    Figures,
-    answer,
-    day_name,
-    days_of,
-    pages,
-    ratio,
-)
+from collector.query.overview import BREAKDOWNS, SUMS, Figures, Period, answer, pages, sources
 from collector.query.params import DAY_MS
-from collector.query.scope import Scope
+from collector.query.scope import Goal, Scope
 from collector.store.sqlite.reads.scope import goal_sql, scope_sql
 
 _DIMS = ", ".join(f"s.{c}" for c in BREAKDOWNS.values())
 
 # Straight from the sessions table: the same figures as the session_days rollup holds.
 _GROUPED = f"""
-SELECT s.first_ts / 86400000 AS day, {_DIMS},
+SELECT s.first_ts / {{bucket}} AS day, {_DIMS},
        count(*), sum(s.pageviews), sum(s.pageviews > 0), sum(s.pageviews = 1), sum(s.duration_ms),
        sum(s.cart_adds > 0), sum(s.cart_adds > 0 AND s.purchases = 0), sum(s.revenue), sum(s.purchases)
 FROM sessions s WHERE {{where}} GROUP BY day, {_DIMS}
@@ -38,7 +29,9 @@ WHERE site_id = ? AND day >= ? AND day < ? AND is_bot = 0 AND sessions != 0
 """
 
 
-def _visitors(conn: sqlite3.Connection, scope: Scope, daily: bool) -> tuple[int, int, dict[int, int]]:
+def _visitors(
+    conn: sqlite3.Connection, scope: Scope, daily: bool, width: int = DAY_MS,
+) -> tuple[int, int, dict[int, int]]:
     """Distinct visitors, converted visitors, and distinct visitors per day (no rollup sums these)."""
     where, args = scope_sql(scope)
     goal, goal_args = goal_sql(scope.goal)
@@ -50,21 +43,21 @@ def _visitors(conn: sqlite3.Connection, scope: Scope, daily: bool) -> tuple[int,
     if not daily:
         return visitors, converted, {}
     by_day = dict(conn.execute(
-        f"SELECT s.first_ts / 86400000 AS day, count(DISTINCT s.visitor_id) FROM sessions s"
+        f"SELECT s.first_ts / {int(width)} AS day, count(DISTINCT s.visitor_id) FROM sessions s"
         f" WHERE {where} GROUP BY day",
         args,
     ).fetchall())
     return visitors, converted, by_day
 
 
-def figures(conn: sqlite3.Connection, scope: Scope, *, daily: bool = True) -> Figures:
-    """Session sums by day and by breakdown value, from the rollup or the sessions table."""
-    if scope.rolled_up:
+def figures(conn: sqlite3.Connection, scope: Scope, *, daily: bool = True, width: int = DAY_MS) -> Figures:
+    """Session sums by day (or hour) and by breakdown value, from the rollup or the sessions table."""
+    if scope.rolled_up and width == DAY_MS:
         rows = conn.execute(_ROLLUP, (scope.site_id, scope.start // DAY_MS, scope.end // DAY_MS))
     else:
         where, args = scope_sql(scope)
-        rows = conn.execute(_GROUPED.format(where=where), args)
-    return Figures(rows, *_visitors(conn, scope, daily))
+        rows = conn.execute(_GROUPED.format(where=where, bucket=int(width)), args)
+    return Figures(rows, *_visitors(conn, scope, daily, width), width=width)
 
 
 def _pages(conn: sqlite3.Connection, scope: Scope) -> Counter[str]:
@@ -87,9 +80,55 @@ def _pages(conn: sqlite3.Connection, scope: Scope) -> Counter[str]:
     return pages(rows)
 
 
-def overview(conn: sqlite3.Connection, scope: Scope) -> dict[str, Any]:
-    """Everything the overview page shows, for a scope and the period before it."""
+def _sources(conn: sqlite3.Connection, scope: Scope) -> dict[str, Counter[str]]:
+    """Sessions by referrer host, entry page, exit page and region (no rollup holds these).
+
+    One pass over the range's sessions: four GROUP BYs would each look every session up again.
+    """
+    where, args = scope_sql(scope)
+    return sources(conn.execute(
+        "SELECT s.referrer, s.entry_url, s.exit_url, s.country, s.region, count(*) FROM sessions s"
+        f" WHERE {where} GROUP BY 1, 2, 3, 4, 5",
+        args,
+    ))
+
+
+def goal_conversions(conn: sqlite3.Connection, scope: Scope, goals: list[Goal]) -> list[tuple[int, int]]:
+    """Visitors and sessions of the scope that reached each goal, in one pass over its sessions."""
+    if not goals:
+        return []
+    where, args = scope_sql(scope)
+    columns: list[str] = []
+    goal_args: list[object] = []
+    for index, goal in enumerate(goals):
+        sql, found_args = goal_sql(goal)
+        columns.append(f"({sql}) AS g{index}")
+        goal_args += found_args
+    flags = ", ".join(f"count(DISTINCT CASE WHEN g{i} THEN visitor_id END), sum(g{i})" for i in range(len(goals)))
+    row = conn.execute(
+        f"SELECT {flags} FROM (SELECT s.visitor_id, {', '.join(columns)} FROM sessions s WHERE {where})",
+        [*goal_args, *args],
+    ).fetchone()
+    return [(row[2 * i], row[2 * i + 1] or 0) for i in range(len(goals))]
+
+
+def _period(conn: sqlite3.Connection, scope: Scope, width: int, goals: list[Goal]) -> Period:
+    return Period(
+        figures(conn, scope, width=width), _pages(conn, scope), _sources(conn, scope),
+        goal_conversions(conn, scope, goals),
+    )
+
+
+def overview(
+    conn: sqlite3.Connection, scope: Scope, *, width: int = DAY_MS, goals: tuple[tuple[int, str, Goal], ...] = (),
+) -> dict[str, Any]:
+    """Everything the overview page shows, for a scope and the period before it.
+
+    `width`: the series' bucket (a day, or an hour for short ranges); `goals`: (id, name, goal)
+    whose conversions are counted beside the headline figures.
+    """
+    asked = [goal for _, _, goal in goals]
     return answer(
-        scope, figures(conn, scope), figures(conn, scope.previous, daily=False),
-        _pages(conn, scope), _pages(conn, scope.previous),
+        scope, _period(conn, scope, width, asked), _period(conn, scope.previous, width, asked),
+        [(goal_id, name) for goal_id, name, _ in goals],
     )
