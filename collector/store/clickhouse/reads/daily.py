@@ -84,9 +84,9 @@ def custom_events(db: Db, scope: Scope, name: str | None) -> dict[str, Any]:
         # each property of the matching events, its value as SQLite's json_each gives it as text
         value = json_text("concat('{\"v\":', p.2, '}')", "v")
         props = db.rows(
-            f"SELECT p.1 AS key, {value} AS value, count(), uniqExact(s.visitor_id)"
-            f" {tracked} AND e.name = {lit(name)}"
-            f" ARRAY JOIN JSONExtractKeysAndValuesRaw(e.data, 'props') AS p"
+            f"SELECT p.1 AS key, {value} AS value, count(), uniqExact(visitor) FROM"
+            " (SELECT arrayJoin(JSONExtractKeysAndValuesRaw(e.data, 'props')) AS p, s.visitor_id AS visitor"
+            f" {tracked} AND e.name = {lit(name)})"
             f" GROUP BY key, value ORDER BY key, 3 DESC, value NULLS FIRST LIMIT {TOP * 10}"
         )
         result["name"] = name
