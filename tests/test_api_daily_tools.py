@@ -19,7 +19,6 @@ from tests.analytics_journeys import DATE, GOOGLEBOT, NEXT_DATE, PREVIOUS_DATE, 
 from tests.conftest import Client, every_store
 from tests.daily_journeys import REFERENCE_ERROR, TYPE_ERROR, build_daily
 
-
 DAY = f"site=test&from={DATE}&to={DATE}"
 
 

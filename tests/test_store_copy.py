@@ -40,6 +40,13 @@ GETS = [
     f"/api/heatmap/pages?{RANGE}",
     "/api/rejected?site=test",
     "/api/segments?site=test",
+    "/api/goals?site=test",
+    f"/api/overview?{RANGE}&goal=1",
+    f"/api/sessions?{RANGE}&converted=1&goal=1",
+    f"/api/suggest?{RANGE}&field=page&q=pro",
+    f"/api/events?{RANGE}",
+    f"/api/vitals?{RANGE}",
+    f"/api/errors?{RANGE}",
 ]
 FUNNEL = {"site": "test", "from": PREVIOUS_DATE, "to": NEXT_DATE, "window_s": 3600,
           "steps": [{"type": "pageview", "url": "/"}, {"type": "cart"}, {"type": "purchase"}]}
@@ -57,10 +64,12 @@ def answers(http: TestClient) -> dict[str, Any]:
 
 @pytest.fixture
 def seeded(client: Client) -> Client:
-    """The analytics journeys on SQLite, with a segment, a rejected event and a replay."""
+    """The analytics journeys on SQLite, with a segment, a goal, a rejected event and a replay."""
     build(client)
     assert client.http.post("/api/segments?site=test", json={"name": "DE", "filters": {"country": "DE"}},
                             headers=ADMIN).status_code == 201
+    assert client.http.post("/api/goals", json={"site": "test", "name": "Product", "kind": "pageview",
+                                                "value": "/product/*"}, headers=ADMIN).json()["id"] == 1
     assert client.http.post("/v1/batch", json={"key": client.key, "events": [{"type": "nope"}]}).status_code == 200
     return client
 

@@ -118,7 +118,7 @@ def cell(offset: float) -> int:
     return min(GRID - 1, max(0, int(offset * GRID)))
 
 
-def scroll_answer(scope: Scope, rows: Iterable[tuple[int, int, int, int]]) -> dict[str, Any]:
+def scroll_answer(scope: Scope, rows: Iterable[tuple[float, int, int, int]]) -> dict[str, Any]:
     """Share of pageviews reaching each depth (0..100 % of the document) and the average fold,
     from (depth, pageviews, sum of viewport heights, pageviews with a height) rows."""
     by_depth: dict[int, int] = defaultdict(int)

@@ -133,9 +133,9 @@ class ChdbConnection:
                         f"the chdb store {path} is open in another process (a running `trailmark serve`?):"
                         " chdb serves a directory to one process; stop it, or use a ClickHouse server"
                     )
-                _chdb["session"] = session.Session(path)
-                _chdb["path"] = path
-                _chdb["session"].query("SET output_format_json_quote_64bit_integers = 0")
+                opened: Any = session.Session(path)  # type: ignore[no-untyped-call]
+                opened.query("SET output_format_json_quote_64bit_integers = 0")
+                _chdb["session"], _chdb["path"] = opened, path
             _chdb["users"] += 1
         self._session = _chdb["session"]
         self._lock: threading.RLock = _chdb["lock"]

@@ -226,8 +226,8 @@ def apply_group(db: Db, batches: list[WriteBatch], *, heartbeat: bool = False) -
     event_rows = []
     seq = VERSIONS.next()
     for index, ((batch, row), visitor) in enumerate(zip(fresh, owners, strict=True)):
+        assert batch.site_id is not None and row.session_id is not None
         site_id = batch.site_id
-        assert site_id is not None and row.session_id is not None
         key = (site_id, row.session_id)
         rollup = rollups.get(key)
         if rollup is None:
@@ -359,11 +359,13 @@ def _identities(
             # Compared as SQLite compares them: (user id, verified) before and after.
             if before is None or (after[0], after[2]) != (before[0], before[2]):
                 linked[key] = (after[0], after[2], before[0] if before else None)
-    person_rows = [
+    person_rows: list[tuple[object, ...]] = [
         (site_id, user_id, msgspec.json.encode(p["traits"]).decode(), p["first_ts"], p["last_ts"])
         for (site_id, user_id), p in persons.items()
     ]
-    identity_rows = [(site_id, anon_id, u, ts, int(v)) for (site_id, anon_id), (u, ts, v) in changed.items()]
+    identity_rows: list[tuple[object, ...]] = [
+        (site_id, anon_id, u, ts, int(v)) for (site_id, anon_id), (u, ts, v) in changed.items()
+    ]
     return linked, person_rows, identity_rows
 
 

@@ -22,7 +22,12 @@ def load_answers(db: Db, scope: Scope, survey_id: str | None = None) -> list[Ans
         f" s.first_ts FROM {sessions_in(db.layout)} WHERE {scope_sql(db.layout, scope)}) AS s ON e.session_id = s.id"
         f" WHERE e.site_id = {lit(scope.site_id)} AND e.type = 'survey'{extra} ORDER BY e.ts, e.seq"
     )
-    return [Answer(*row[:10], bool(row[10]), int(row[11])) for row in rows]
+    answers = []
+    for kind, score, scale, comment, survey, ts, session_id, visitor_id, channel, device, replay, day in rows:
+        answers.append(Answer(
+            kind, score, scale, comment, survey, ts, session_id, visitor_id, channel, device, bool(replay), int(day),
+        ))
+    return answers
 
 
 def surveys(db: Db, scope: Scope, survey_id: str | None = None) -> dict[str, Any]:
