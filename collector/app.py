@@ -37,7 +37,7 @@ from collector.errors import ClientError, error_response, json_response
 from collector.limits import RateLimiter
 from collector.metrics import Metrics
 from collector.replay_limits import ReplayLedger
-from collector.store import Store, StoreFault, open_store
+from collector.store import NotAnswered, Store, StoreFault, open_store
 from collector.ui.replay import routes as replay_page_routes
 
 log = logging.getLogger("trailmark")
@@ -131,6 +131,12 @@ async def store_fault(request: Request, exc: Exception) -> Response:
     return error_response(503, exc.message, exc.retry_after)
 
 
+async def not_answered(request: Request, exc: Exception) -> Response:
+    """A question the configured store's engine does not answer yet: said plainly, not a 500."""
+    assert isinstance(exc, NotAnswered)
+    return error_response(501, str(exc))
+
+
 async def server_error(request: Request, exc: Exception) -> Response:
     """A fault of ours, answered in the one JSON error shape. Ingest answers carry CORS so the
     browser SDK can read the status (without the header a 500 looks like a network failure)."""
@@ -188,7 +194,8 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
         lifespan=lifespan,
         middleware=[Middleware(GZipMiddleware, minimum_size=1024)],
         exception_handlers={
-            ClientError: client_error, StoreFault: store_fault, 404: not_found, 405: not_found,
+            ClientError: client_error, StoreFault: store_fault, NotAnswered: not_answered,
+            404: not_found, 405: not_found,
             Exception: server_error,
         },
     )

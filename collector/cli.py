@@ -1,4 +1,4 @@
-"""The `trailmark` command: serve, sites, experiments, rejected, demo, purge, backup."""
+"""The `trailmark` command: serve, sites, experiments, rejected, demo, purge, backup, store copy."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from collector.config import Settings
 from collector.demo import commands as demo_commands
 from collector.demo.shop import DEMO_KEY, DEMO_SITE
 from collector.store import Store, StoreUnusable, open_store, sqlite_path
+from collector.store import copy as store_commands
 
 
 def _store(store: str | None, db: str | None) -> Store:
@@ -219,6 +220,7 @@ main.add_command(demo_commands.demo)
 main.add_command(experiments)
 main.add_command(maintenance.purge)
 main.add_command(maintenance.backup)
+main.add_command(store_commands.store)
 
 if __name__ == "__main__":
     main()

@@ -20,6 +20,7 @@ from collector.query.outcome import Score
 from collector.query.params import DAY_MS
 from collector.query.scope import Goal, Scope
 from collector.store.model import (
+    NotAnswered,
     Overloaded,
     Site,
     StoreFault,
@@ -158,7 +159,11 @@ def open_store(
     path = sqlite_path(url)
     if path is None:
         scheme = url.split("://", 1)[0]
-        raise ValueError(f"unknown store {scheme!r}: use sqlite:///path.db")
+        if scheme in CLICKHOUSE_SCHEMES:
+            return _open_clickhouse(url, max_pending=max_pending, serving=serving)
+        raise ValueError(
+            f"unknown store {scheme!r}: use sqlite:///path.db, chdb:///dir or clickhouse://user:pass@host:8123/db"
+        )
     if not path:
         raise ValueError("a sqlite store URL needs a path: sqlite:///abs/path.db or sqlite://rel/path.db")
     if serving:
@@ -167,7 +172,29 @@ def open_store(
     return SQLiteStore(path, max_pending=max_pending, synchronous=synchronous, busy_timeout=busy)
 
 
+CLICKHOUSE_SCHEMES = ("chdb", "clickhouse", "clickhouses")
+
+
+def _open_clickhouse(url: str, *, max_pending: int, serving: bool) -> Store:
+    """A ClickHouse store (the `clickhouse` extra: chdb in the process, clickhouse-connect for a server)."""
+    try:
+        from collector.store.clickhouse import ClickHouseStore
+    except ImportError as exc:  # pragma: no cover - the extra is part of every test install
+        raise StoreUnusable(
+            f"{url.split('://', 1)[0]}:// stores need the clickhouse extra:"
+            " pip install 'trailmark-collector[clickhouse]'"
+        ) from exc
+    try:
+        return ClickHouseStore(url, max_pending=max_pending)
+    except ValueError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - said once, in a sentence, before serving
+        if not serving:
+            raise
+        raise StoreUnusable(f"cannot open the store {url.split('@')[-1]}: {str(exc).splitlines()[0][:300]}") from exc
+
+
 __all__ = [
-    "Overloaded", "Site", "SQLiteStore", "Store", "StoreFault", "StoreUnusable", "WriteBatch",
+    "NotAnswered", "Overloaded", "Site", "SQLiteStore", "Store", "StoreFault", "StoreUnusable", "WriteBatch",
     "WriteResult", "WriterStopped", "open_store", "sqlite_path",
 ]

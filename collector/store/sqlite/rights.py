@@ -137,9 +137,16 @@ def erase(conn: sqlite3.Connection, site_id: str, person_id: str) -> dict[str, i
     return counts
 
 
+# Rows in the order they were stored (or by key): an export is the same on every engine.
+_ORDER = {
+    "events": "rowid", "dead_letters": "rowid", "sessions": "site_id, id", "identities": "site_id, anon_id",
+    "persons": "site_id, user_id", "replay_chunks": "site_id, session_id, seq",
+}
+
+
 def _rows(conn: sqlite3.Connection, table: str, person: Person, dead: list[int]) -> list[dict[str, Any]]:
     where, params = _where(table, person, dead)
-    cursor = conn.execute(f"SELECT * FROM {table} WHERE {where}", params)
+    cursor = conn.execute(f"SELECT * FROM {table} WHERE {where} ORDER BY {_ORDER[table]}", params)
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, row, strict=True)) for row in cursor]
 
