@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from collector import api, heatmap_api, ingest, openapi, privacy, replay_api, ui
+from collector import api, heatmap_api, ingest, openapi, privacy, replay_api, trigger_api, ui
 from collector.config import Settings
 from collector.demo import shop as demo_shop
 from collector.enricher import Enricher
@@ -24,6 +24,7 @@ from collector.errors import ClientError, error_response, json_response
 from collector.limits import RateLimiter
 from collector.metrics import Metrics
 from collector.store import Store, StoreFault, open_store
+from collector.triggers.service import Triggers
 from collector.ui.replay import routes as replay_page_routes
 
 log = logging.getLogger("trailmark")
@@ -120,13 +121,16 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
         settings.store_url, max_pending=settings.max_pending, synchronous=settings.synchronous
     )
     enricher = Enricher(settings, store)
+    triggers = Triggers(store, settings.webhooks, settings.public_url or "http://127.0.0.1:8000")
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         store.start()
+        triggers.start()
         try:
             yield
         finally:
+            triggers.stop()  # before the store: its last attempts record their outcome
             store.close()
             enricher.close()
 
@@ -143,6 +147,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
         *heatmap_api.routes,  # before api and ui: its /heatmaps page replaces the placeholder
         *openapi.routes,
         *privacy.routes,
+        *trigger_api.routes,
         *api.routes,
         *demo_shop.routes(settings),
         *ui.routes,
@@ -158,6 +163,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
     app.state.settings = settings
     app.state.store = store
     app.state.enricher = enricher
+    app.state.triggers = triggers
     app.state.metrics = Metrics()
     app.state.limits = Limits(RateLimiter(settings.rate_limit), RateLimiter(settings.site_rate_limit))
     return app

@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 import msgspec
 
-from collector import maintenance, site_settings
+from collector import maintenance, site_settings, trigger_cli
 from collector.cli_options import store_options, store_url
 from collector.config import Settings
 from collector.demo import commands as demo_commands
@@ -57,6 +57,8 @@ def serve(host: str, port: int, store: str | None, db: str | None, geoip: str | 
         token, token_note = _stored_admin_token(kept, token_file(settings.store_url))
         settings = dataclasses.replace(settings, admin_token=token)
     base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+    if not settings.public_url:  # the dashboard links in webhooks
+        settings = dataclasses.replace(settings, public_url=base)
     if demo:
         kept.add_site(DEMO_SITE, "Demo shop", key=DEMO_KEY)
         _seed_demo_once(kept, base)
@@ -194,6 +196,7 @@ def rejected(site: str | None, limit: int, store: str | None, db: str | None) ->
 
 
 main.add_command(demo_commands.demo)
+main.add_command(trigger_cli.triggers)
 main.add_command(maintenance.purge)
 main.add_command(maintenance.backup)
 

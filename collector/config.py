@@ -7,6 +7,8 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from collector.triggers.service import Policy
+
 
 def _env_float(name: str, default: float) -> float:
     value = os.environ.get(name)
@@ -31,6 +33,9 @@ class Settings:
     synchronous: str = "FULL"
     static_dir: Path = Path(__file__).parent / "static"
     demo: bool = False
+    # Journey trigger webhooks (docs/triggers.md), and the dashboard address their links use.
+    webhooks: Policy = field(default_factory=Policy)
+    public_url: str = ""
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -49,6 +54,8 @@ class Settings:
                 p.strip() for p in env.get("TRAILMARK_SENSITIVE_PARAMS", "").split(",") if p.strip()
             ),
         }
+        values["webhooks"] = Policy.from_env(env)
+        values["public_url"] = env.get("TRAILMARK_PUBLIC_URL", "")
         if env.get("TRAILMARK_ADMIN_TOKEN"):
             values["admin_token"] = env["TRAILMARK_ADMIN_TOKEN"]
         if env.get("TRAILMARK_GEOIP"):

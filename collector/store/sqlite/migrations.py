@@ -398,6 +398,72 @@ def m011_fold_clicks_per_group(db: Database) -> None:
     db.execute("DROP TRIGGER IF EXISTS heatmap_click_insert")
 
 
+@migrations()
+def m012_triggers(db: Database) -> None:
+    """Journey triggers: rules, the outbox that is also the delivery log, pending absence checks."""
+    db.executescript(
+        """
+        CREATE TABLE trigger_rules (
+            id INTEGER PRIMARY KEY,
+            site_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            spec TEXT NOT NULL,
+            url TEXT NOT NULL,
+            secret TEXT NOT NULL,
+            cooldown_s INTEGER NOT NULL DEFAULT 0,
+            sample REAL NOT NULL DEFAULT 1,
+            max_per_hour INTEGER,
+            enabled INTEGER NOT NULL DEFAULT 1,
+            disabled_reason TEXT,
+            failures INTEGER NOT NULL DEFAULT 0,
+            created_at INTEGER NOT NULL
+        );
+        CREATE INDEX trigger_rules_site ON trigger_rules (site_id, enabled);
+
+        -- One row per firing: the outbox while next_at is set, the delivery log after.
+        CREATE TABLE trigger_deliveries (
+            id TEXT PRIMARY KEY,
+            rule_id INTEGER NOT NULL,
+            site_id TEXT NOT NULL,
+            visitor_id TEXT NOT NULL,
+            session_id TEXT,
+            fired_at INTEGER NOT NULL,
+            events TEXT NOT NULL,
+            status TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_at INTEGER,
+            first_attempt_at INTEGER,
+            last_attempt_at INTEGER,
+            response_code INTEGER,
+            error TEXT,
+            latency_ms INTEGER
+        ) WITHOUT ROWID;
+        CREATE INDEX trigger_deliveries_due ON trigger_deliveries (next_at) WHERE next_at IS NOT NULL;
+        CREATE INDEX trigger_deliveries_rule ON trigger_deliveries (rule_id, fired_at);
+
+        -- Absence checks waiting for their due time; the scheduler reads them by due_at only.
+        CREATE TABLE trigger_checks (
+            id TEXT PRIMARY KEY,
+            rule_id INTEGER NOT NULL,
+            site_id TEXT NOT NULL,
+            visitor_id TEXT NOT NULL,
+            session_id TEXT NOT NULL,
+            start TEXT NOT NULL,
+            start_ts INTEGER NOT NULL,
+            due_at INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX trigger_checks_due ON trigger_checks (due_at);
+
+        CREATE TABLE trigger_fired (
+            rule_id INTEGER NOT NULL,
+            visitor_id TEXT NOT NULL,
+            at INTEGER NOT NULL,
+            PRIMARY KEY (rule_id, visitor_id)
+        ) WITHOUT ROWID;
+        """
+    )
+
+
 def migrate(db: Database) -> None:
     """Bring the schema up to date; safe to run on every start."""
     migrations.apply(db)

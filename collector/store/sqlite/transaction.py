@@ -12,6 +12,7 @@ from collector.schema import json_encoder
 from collector.store.model import Context, EventRow, WriteBatch, WriteResult
 from collector.store.sqlite.connection import transaction
 from collector.store.sqlite.rollups import fold_clicks
+from collector.store.sqlite.triggers import evaluate_group as evaluate_triggers
 
 SESSION_GAP_MS = 30 * 60 * 1000
 _SESSION_NS = uuid.UUID("6f1d2b8e-9a43-4c1e-8d0b-1b7e3c2a9f10")
@@ -225,6 +226,8 @@ def _apply(conn: sqlite3.Connection, batches: list[WriteBatch]) -> list[WriteRes
             " WHERE site_id = ? AND visitor_id = ?",
             (user_id, user_id, site_id, anon_id),
         )
+    # In this transaction: the outbox row of an acknowledged event is as durable as the event.
+    evaluate_triggers(conn, fresh, owners)
     _store_dead_letters(conn, batches)
     chunks_stored = _store_chunks(conn, batches)
     stored: dict[int, int] = defaultdict(int)
