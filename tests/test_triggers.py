@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,7 @@ class Hooked:
         return httpx.get(f"{self.url}/api/triggers/{rule_id}?site=test", headers=self.admin).json()  # type: ignore[no-any-return]
 
 
+@contextmanager
 def serve(tmp_path: Path, policy: Policy) -> Iterator[Hooked]:
     db_path = tmp_path / "trailmark.db"
     port = free_port()
@@ -61,10 +63,13 @@ def serve(tmp_path: Path, policy: Policy) -> Iterator[Hooked]:
 
 @pytest.fixture
 def hooked(tmp_path: Path) -> Iterator[Hooked]:
-    yield from serve(tmp_path, FAST)
+    with serve(tmp_path, FAST) as served:
+        yield served
 
 
-def ev(type_: str, session: str, anon: str, path: str | None = None, ago_ms: int = 1000, **fields: Any) -> dict[str, Any]:
+def ev(
+    type_: str, session: str, anon: str, path: str | None = None, ago_ms: int = 1000, **fields: Any
+) -> dict[str, Any]:
     body = {"id": str(uuid.uuid4()), "type": type_, "ts": int(time.time() * 1000) - ago_ms,
             "session_id": session, "anon_id": anon, **fields}
     if path is not None:
@@ -269,7 +274,7 @@ def test_receiver_down_then_up(hooked: Hooked) -> None:
 
 def test_rule_disabled_after_consecutive_failures(tmp_path: Path) -> None:
     policy = Policy(allow_private=True, backoff_base_s=0.02, backoff_cap_s=0.1, max_attempts=100, disable_after=3)
-    for hooked in serve(tmp_path, policy):
+    with serve(tmp_path, policy) as hooked:
         with Receiver(default=500) as receiver:
             rule = hooked.rule(name="Signup", url=receiver.url, kind="event",
                                event={"type": "track", "name": "signup"})
@@ -300,7 +305,7 @@ def test_rule_disabled_after_consecutive_failures(tmp_path: Path) -> None:
     ("https://user:pw@example.com/hook", "the URL must not hold a user or password"),
 ])
 def test_internal_urls_are_refused_unless_allowed(tmp_path: Path, url: str, message: str) -> None:
-    for hooked in serve(tmp_path, Policy()):
+    with serve(tmp_path, Policy()) as hooked:
         answer = httpx.post(f"{hooked.url}/api/triggers", headers=hooked.admin, json={
             "site": "test", "name": "x", "url": url, "kind": "event", "event": {"type": "pageview"}})
         assert answer.status_code == 400
@@ -313,9 +318,9 @@ def test_delivery_rechecks_the_address(tmp_path: Path) -> None:
     """A rule stored while private addresses were allowed is refused at send time once they are not."""
     db_path = tmp_path / "trailmark.db"
     with Receiver() as receiver:
-        for hooked in serve(tmp_path, FAST):
+        with serve(tmp_path, FAST) as hooked:
             rule = hooked.rule(name="x", url=receiver.url, kind="event", event={"type": "track", "name": "go"})
-        for hooked in serve(tmp_path, Policy()):
+        with serve(tmp_path, Policy()) as hooked:
             hooked.send(ev("track", "s1", "a1", name="go"))
             wait_for(lambda: hooked.log(rule["id"])[0]["status"] == "failed", "the refusal")
             (logged,) = hooked.log(rule["id"])
@@ -360,7 +365,8 @@ def test_rule_lifecycle_through_the_api(hooked: Hooked) -> None:
         ("GET", "/api/triggers/abc", 400, "a trigger id is a number"),
         ("GET", "/api/triggers/999/deliveries", 404, "no trigger 999 for this site"),
     ]:
-        answer = httpx.request(method, f"{hooked.url}{path}?site=test", headers=hooked.admin, json={})
+        body = {} if "nothing" in error else {"name": "y"}
+        answer = httpx.request(method, f"{hooked.url}{path}?site=test", headers=hooked.admin, json=body)
         assert (answer.status_code, answer.json()["error"][:len(error)]) == (status, error)
     gone = httpx.delete(f"{hooked.url}/api/triggers/{rule['id']}?site=test", headers=hooked.admin)
     assert gone.json() == {"deleted": rule["id"]}
