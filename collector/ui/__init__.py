@@ -28,6 +28,7 @@ routes = [
     Route("/people/{id}", pages.person_page),
     Route("/segments", pages.segments),
     Route("/settings", pages.settings),
+    Route("/triggers", pages.triggers),
     Route("/heatmaps", pages.heatmaps_placeholder),
     Mount("/ui/static", Assets(directory=STATIC_DIR), name="ui-static"),
 ]

@@ -92,6 +92,7 @@ surveys = simple("surveys", "Surveys", SECTION)
 people = simple("people", "People", SECTION)
 segments = simple("segments", "Segments", SECTION)
 settings = simple("settings", "Settings", SECTION)
+triggers = simple("triggers", "Triggers", SECTION)
 # Only reached when no heatmap viewer answers /heatmaps first (ui.routes come last in app.py).
 heatmaps_placeholder = simple("heatmaps", "Heatmaps", HEATMAPS_MISSING)
 person_page = protected(person)

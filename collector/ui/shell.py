@@ -22,6 +22,7 @@ NAV = [
     ("/surveys", "surveys", "Surveys"),
     ("/people", "people", "People"),
     ("/segments", "segments", "Segments"),
+    ("/triggers", "triggers", "Triggers"),
     ("/settings", "settings", "Settings"),
 ]
 
