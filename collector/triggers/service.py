@@ -46,16 +46,16 @@ class Policy:
     def from_env(cls, env: Mapping[str, str]) -> Policy:
         """TRAILMARK_WEBHOOK_ALLOW_PRIVATE, _TIMEOUT, _MAX_ATTEMPTS, _BACKOFF_BASE, _BACKOFF_CAP, _DISABLE_AFTER."""
         def number(name: str, default: float) -> float:
-            value = env.get(f"TRAILMARK_WEBHOOK_{name}")
+            value = env.get(name)
             return float(value) if value not in (None, "") else default
 
         policy = cls(
             allow_private=env.get("TRAILMARK_WEBHOOK_ALLOW_PRIVATE", "").lower() in ("1", "true", "yes"),
-            timeout_s=number("TIMEOUT", cls.timeout_s),
-            max_attempts=int(number("MAX_ATTEMPTS", cls.max_attempts)),
-            backoff_base_s=number("BACKOFF_BASE", cls.backoff_base_s),
-            backoff_cap_s=number("BACKOFF_CAP", cls.backoff_cap_s),
-            disable_after=int(number("DISABLE_AFTER", cls.disable_after)),
+            timeout_s=number("TRAILMARK_WEBHOOK_TIMEOUT", cls.timeout_s),
+            max_attempts=int(number("TRAILMARK_WEBHOOK_MAX_ATTEMPTS", cls.max_attempts)),
+            backoff_base_s=number("TRAILMARK_WEBHOOK_BACKOFF_BASE", cls.backoff_base_s),
+            backoff_cap_s=number("TRAILMARK_WEBHOOK_BACKOFF_CAP", cls.backoff_cap_s),
+            disable_after=int(number("TRAILMARK_WEBHOOK_DISABLE_AFTER", cls.disable_after)),
         )
         assert policy.timeout_s > 0 and policy.max_attempts >= 1 and policy.disable_after >= 1, (
             "TRAILMARK_WEBHOOK_TIMEOUT must be positive, _MAX_ATTEMPTS and _DISABLE_AFTER at least 1"
