@@ -17,6 +17,7 @@ class Received:
     body: bytes
     at: float  # time.monotonic() on arrival
     status: int  # what the receiver answered
+    wall_ms: int = 0  # time.time() on arrival, in ms: to compare with a payload's fired_at
 
     @property
     def json(self) -> Any:
@@ -43,6 +44,7 @@ class Receiver:
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 - the http.server API
+                wall_ms = int(time.time() * 1000)
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 owner.arrived.set()
                 if owner.hold is not None:
@@ -50,7 +52,7 @@ class Receiver:
                 with owner._lock:
                     status, headers = owner.script.pop(0) if owner.script else (owner.default, {})
                     owner.received.append(Received(
-                        {k.lower(): v for k, v in self.headers.items()}, body, time.monotonic(), status))
+                        {k.lower(): v for k, v in self.headers.items()}, body, time.monotonic(), status, wall_ms))
                 self.send_response(status)
                 for name, value in headers.items():
                     self.send_header(name, value)

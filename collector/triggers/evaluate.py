@@ -55,12 +55,17 @@ class Ledger(Protocol):
     def fired_since(self, rule_id: int, since: int) -> int: ...
     def mark_fired(self, rule_id: int, visitor_id: str, at: int) -> None: ...
     def enqueue(self, delivery: Delivery, status: str = "pending") -> bool: ...
-    def add_check(self, check: Check) -> None: ...
+    def add_checks(self, checks: Sequence[Check]) -> None: ...
 
 
 def delivery_id(rule_id: int, kind: str, key: str) -> str:
-    """The delivery's id, made from what fired it: a replayed group or a restart makes the same one."""
-    return str(uuid.uuid5(_DELIVERY_NS, f"{rule_id}\n{kind}\n{key}"))
+    """The delivery's id, made from what fired it: a replayed group or a restart makes the same one.
+
+    A keyed BLAKE2b hash spelled as a UUID: a fifth of uuid5's cost, which showed in ingest
+    with a check per cart add.
+    """
+    h = hashlib.blake2b(f"{rule_id}\n{kind}\n{key}".encode(), digest_size=16, key=_DELIVERY_NS.bytes).hexdigest()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def sampled(rule: Rule, delivery: str) -> bool:
@@ -112,6 +117,7 @@ def evaluate(ledger: Ledger, events: Sequence[Event], now: int) -> int:
     for event in events:
         by_site[event.site_id].append(event)
     made = 0
+    checks: list[Check] = []
     for rule in rules:
         site_events = by_site.get(rule.site_id, [])
         spec = rule.spec
@@ -128,14 +134,15 @@ def evaluate(ledger: Ledger, events: Sequence[Event], now: int) -> int:
             assert spec.event is not None and spec.delay_s is not None
             for event in site_events:
                 if matches(spec.event, event):
-                    ledger.add_check(Check(
+                    checks.append(Check(
                         delivery_id(rule.id, "absence", event.id), rule.id, rule.site_id, event.visitor_id,
                         event.session_id, event.payload(), event.ts, event.ts + spec.delay_s * 1000,
                     ))
-                    made += 1
         else:
             made += _segment_entries(ledger, rule, site_events, now)
-    return made
+    if checks:
+        ledger.add_checks(checks)
+    return made + len(checks)
 
 
 def _segment_entries(ledger: Ledger, rule: Rule, events: Sequence[Event], now: int) -> int:

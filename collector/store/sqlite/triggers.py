@@ -98,13 +98,13 @@ class SQLiteLedger(Ledger):
         )
         return cursor.rowcount > 0
 
-    def add_check(self, check: Check) -> None:
-        self.conn.execute(
+    def add_checks(self, checks: Sequence[Check]) -> None:
+        self.conn.executemany(
             "INSERT OR IGNORE INTO trigger_checks"
             " (id, rule_id, site_id, visitor_id, session_id, start, start_ts, due_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (check.id, check.rule_id, check.site_id, check.visitor_id, check.session_id,
-             json_encoder.encode(check.start).decode(), check.start_ts, check.due_at),
+            [(c.id, c.rule_id, c.site_id, c.visitor_id, c.session_id, json_encoder.encode(c.start).decode(),
+              c.start_ts, c.due_at) for c in checks],
         )
 
 
