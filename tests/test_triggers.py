@@ -372,3 +372,19 @@ def test_rule_lifecycle_through_the_api(hooked: Hooked) -> None:
     assert gone.json() == {"deleted": rule["id"]}
     assert httpx.get(f"{hooked.url}/api/triggers?site=test", headers=hooked.admin).json() == {"triggers": []}
     assert httpx.get(f"{hooked.url}/api/triggers?site=test").status_code == 401
+
+
+def test_erasing_a_person_erases_their_deliveries_and_checks(hooked: Hooked) -> None:
+    with Receiver() as receiver:
+        hooked.rule(name="Signup", url=receiver.url, kind="event", event={"type": "track", "name": "signup"},
+                    cooldown_s=60)
+        hooked.rule(name="Abandoned cart", url=receiver.url, kind="absence", event={"type": "cart", "name": "add"},
+                    absent={"type": "purchase"}, delay_s=3600)
+        hooked.send(ev("track", "s1", "a1", name="signup"), cart_add("s1", "a1"),
+                    ev("track", "s2", "a2", name="signup"), cart_add("s2", "a2"))
+        wait_for(lambda: len(receiver.answered()) == 2, "both deliveries")
+        erased = httpx.delete(f"{hooked.url}/api/persons/a1?site=test", headers=hooked.admin).json()["deleted"]
+        assert (erased["trigger_deliveries"], erased["trigger_checks"], erased["trigger_fired"]) == (1, 1, 1)
+        left = [read_rows(hooked.db_path, f"SELECT visitor_id FROM {t}") for t in
+                ("trigger_deliveries", "trigger_checks", "trigger_fired")]
+        assert left == [[{"visitor_id": "a2"}]] * 3

@@ -74,6 +74,16 @@ _WHERE = {
     # A rejected event is kept as the text it came as: it is theirs when it names one of their ids.
     "dead_letters": "site_id = :site AND EXISTS (SELECT 1 FROM json_each(:quoted) AS q"
                     " WHERE instr(dead_letters.raw, q.value) > 0)",
+    # Webhook deliveries and waiting checks carry the person's id and events.
+    "trigger_deliveries": "site_id = :site AND (session_id IN (SELECT value FROM json_each(:sessions))"
+                          " OR visitor_id IN (SELECT value FROM json_each(:users))"
+                          " OR visitor_id IN (SELECT value FROM json_each(:anons)))",
+    "trigger_checks": "site_id = :site AND (session_id IN (SELECT value FROM json_each(:sessions))"
+                      " OR visitor_id IN (SELECT value FROM json_each(:users))"
+                      " OR visitor_id IN (SELECT value FROM json_each(:anons)))",
+    "trigger_fired": "rule_id IN (SELECT id FROM trigger_rules WHERE site_id = :site)"
+                     " AND (visitor_id IN (SELECT value FROM json_each(:users))"
+                     " OR visitor_id IN (SELECT value FROM json_each(:anons)))",
 }
 
 
