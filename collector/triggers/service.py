@@ -27,7 +27,7 @@ log = logging.getLogger("trailmark.triggers")
 
 # The scheduler looks again at least this often (another process may have queued work).
 IDLE_S = 5.0
-BATCH = 100
+BATCH = 500
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -128,12 +128,15 @@ class Triggers:
         """Fire each due absence check whose absent event did not happen; drop the others."""
         while not self._stopping:
             due = self.store.due_trigger_checks(now, BATCH)
+            settled = []
             for check, rule in due:
                 send = False
                 if rule is not None and rule.spec.absent is not None:
                     later = self.store.trigger_check_events(check, {rule.spec.absent.type})
                     send = not absent_seen(rule, check, later)
-                self.store.settle_trigger_check(check, send, now)
+                settled.append((check, send))
+            if settled:  # one transaction for the lot: a wave of carts coming due is not a commit each
+                self.store.settle_trigger_checks(settled, now)
             if len(due) < BATCH:
                 return
 

@@ -428,8 +428,8 @@ class SQLiteStore:
     def trigger_check_events(self, check: Check, types: set[str]) -> list[Event]:
         return self._ask(triggers.visitor_events, check, types)
 
-    def settle_trigger_check(self, check: Check, send: bool, now: int) -> bool:
-        return self._run(lambda conn: triggers.settle_check(conn, check, send, now))
+    def settle_trigger_checks(self, settled: list[tuple[Check, bool]], now: int) -> int:
+        return self._run(lambda conn: triggers.settle_checks(conn, settled, now))
 
     # -- data rights, retention, backup ------------------------------------------------------
 

@@ -343,17 +343,24 @@ def visitor_events(conn: sqlite3.Connection, check: Check, types: Collection[str
     ]
 
 
-def settle_check(conn: sqlite3.Connection, check: Check, send: bool, now: int) -> bool:
-    """Drop a check, enqueueing its delivery when `send` and its rule still admits it."""
+def settle_checks(conn: sqlite3.Connection, settled: Sequence[tuple[Check, bool]], now: int) -> int:
+    """Drop due checks in one transaction, enqueueing the delivery of each one marked to send
+    whose rule still admits it; the number of deliveries queued."""
+    made = 0
     with transaction(conn):
-        cursor = conn.execute("DELETE FROM trigger_checks WHERE id = ?", (check.id,))
-        if not cursor.rowcount or not send:
-            return False
         ledger = SQLiteLedger(conn)
-        row = conn.execute(
-            "SELECT id, site_id, name, spec, cooldown_s, sample, max_per_hour FROM trigger_rules"
-            " WHERE id = ? AND enabled = 1", (check.rule_id,),
-        ).fetchone()
-        if row is None:
-            return False
-        return fire(ledger, _rule(row), check_delivery(check), now)
+        rules: dict[int, Rule | None] = {}
+        for check, send in settled:
+            cursor = conn.execute("DELETE FROM trigger_checks WHERE id = ?", (check.id,))
+            if not cursor.rowcount or not send:
+                continue
+            if check.rule_id not in rules:
+                row = conn.execute(
+                    "SELECT id, site_id, name, spec, cooldown_s, sample, max_per_hour FROM trigger_rules"
+                    " WHERE id = ? AND enabled = 1", (check.rule_id,),
+                ).fetchone()
+                rules[check.rule_id] = None if row is None else _rule(row)
+            rule = rules[check.rule_id]
+            if rule is not None:
+                made += fire(ledger, rule, check_delivery(check), now)
+    return made
