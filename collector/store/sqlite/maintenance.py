@@ -20,7 +20,7 @@ TABLES = (
     ("identities", "site_id, anon_id", "ts"),
     ("persons", "site_id, user_id", "last_ts"),
     ("trigger_deliveries", "id", "fired_at"),
-    ("trigger_checks", "id", "start_ts"),
+    ("trigger_checks", "rowid", "start_ts"),
     ("trigger_fired", "rule_id, visitor_id", "at"),
 )
 

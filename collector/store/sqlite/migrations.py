@@ -442,8 +442,10 @@ def m012_triggers(db: Database) -> None:
         CREATE INDEX trigger_deliveries_rule ON trigger_deliveries (rule_id, fired_at);
 
         -- Absence checks waiting for their due time; the scheduler reads them by due_at only.
+        -- A rowid table with no index on the random id: a check per cart add appends to the end
+        -- of both B-trees (their events are deduplicated before any check is made).
         CREATE TABLE trigger_checks (
-            id TEXT PRIMARY KEY,
+            id TEXT NOT NULL,
             rule_id INTEGER NOT NULL,
             site_id TEXT NOT NULL,
             visitor_id TEXT NOT NULL,
@@ -451,7 +453,7 @@ def m012_triggers(db: Database) -> None:
             start TEXT NOT NULL,
             start_ts INTEGER NOT NULL,
             due_at INTEGER NOT NULL
-        ) WITHOUT ROWID;
+        );
         CREATE INDEX trigger_checks_due ON trigger_checks (due_at);
 
         CREATE TABLE trigger_fired (

@@ -100,7 +100,7 @@ class SQLiteLedger(Ledger):
 
     def add_checks(self, checks: Sequence[Check]) -> None:
         self.conn.executemany(
-            "INSERT OR IGNORE INTO trigger_checks"
+            "INSERT INTO trigger_checks"
             " (id, rule_id, site_id, visitor_id, session_id, start, start_ts, due_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [(c.id, c.rule_id, c.site_id, c.visitor_id, c.session_id, json_encoder.encode(c.start).decode(),
@@ -351,7 +351,9 @@ def settle_checks(conn: sqlite3.Connection, settled: Sequence[tuple[Check, bool]
         ledger = SQLiteLedger(conn)
         rules: dict[int, Rule | None] = {}
         for check, send in settled:
-            cursor = conn.execute("DELETE FROM trigger_checks WHERE id = ?", (check.id,))
+            cursor = conn.execute(
+                "DELETE FROM trigger_checks WHERE due_at = ? AND id = ?", (check.due_at, check.id)
+            )
             if not cursor.rowcount or not send:
                 continue
             if check.rule_id not in rules:
