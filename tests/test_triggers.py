@@ -3,6 +3,7 @@ signed POSTs to a real receiver on 127.0.0.1 (private addresses allowed for it).
 
 from __future__ import annotations
 
+import sqlite3
 import time
 import uuid
 from collections.abc import Iterator
@@ -388,3 +389,17 @@ def test_erasing_a_person_erases_their_deliveries_and_checks(hooked: Hooked) -> 
         left = [read_rows(hooked.db_path, f"SELECT visitor_id FROM {t}") for t in
                 ("trigger_deliveries", "trigger_checks", "trigger_fired")]
         assert left == [[{"visitor_id": "a2"}]] * 3
+
+
+def test_a_broken_rule_costs_no_event(hooked: Hooked) -> None:
+    """A rule the evaluator cannot read (here a damaged stored spec) is logged; the events are stored."""
+    conn = sqlite3.connect(hooked.db_path)
+    with conn:
+        conn.execute("INSERT INTO trigger_rules (site_id, name, spec, url, secret, created_at)"
+                     " VALUES ('test', 'broken', '{\"kind\": \"nope\"}', 'http://127.0.0.1:9/', 's', 0)")
+    conn.close()
+    sent = [ev("pageview", "s1", "a1", "/"), ev("track", "s1", "a1", name="signup")]
+    hooked.send(*sent)
+    stored = read_rows(hooked.db_path, "SELECT id FROM events ORDER BY rowid")
+    assert [r["id"] for r in stored] == [e["id"] for e in sent]
+    assert read_rows(hooked.db_path, "SELECT count(*) AS n FROM trigger_deliveries") == [{"n": 0}]

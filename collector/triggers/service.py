@@ -113,19 +113,23 @@ class Triggers:
     def _run(self) -> None:
         while not self._stopping:
             self._wake.clear()
+            progressed = False
             try:
                 now = _now()
-                self._settle_checks(now)
-                self._dispatch(now)
+                progressed = self._settle_checks(now) | self._dispatch(now)
                 due = self.store.triggers_next_due()
             except Exception:  # noqa: BLE001 - a store fault passes; the loop must not die
                 log.exception("trigger scheduling failed; trying again shortly")
                 due = None
             wait = IDLE_S if due is None else max(0.0, (due - _now()) / 1000)
+            if wait == 0 and not progressed:
+                # What is due is being sent already: its outcome, once recorded, wakes the loop.
+                wait = IDLE_S
             self._wake.wait(min(wait, IDLE_S))
 
-    def _settle_checks(self, now: int) -> None:
+    def _settle_checks(self, now: int) -> bool:
         """Fire each due absence check whose absent event did not happen; drop the others."""
+        settled_any = False
         while not self._stopping:
             due = self.store.due_trigger_checks(now, BATCH)
             settled = []
@@ -137,17 +141,23 @@ class Triggers:
                 settled.append((check, send))
             if settled:  # one transaction for the lot: a wave of carts coming due is not a commit each
                 self.store.settle_trigger_checks(settled, now)
+                settled_any = True
             if len(due) < BATCH:
-                return
+                return settled_any
+        return settled_any
 
-    def _dispatch(self, now: int) -> None:
+    def _dispatch(self, now: int) -> bool:
+        """Hand due deliveries not under way to the senders; whether any was handed."""
         assert self._pool is not None
+        handed = False
         for item in self.store.due_deliveries(now, BATCH):
             with self._lock:
                 if item.id in self._in_flight or item.attempts < self._recorded.get(item.id, 0):
                     continue
                 self._in_flight.add(item.id)
             self._pool.submit(self._deliver, item)
+            handed = True
+        return handed
 
     def _deliver(self, item: Outgoing) -> None:
         try:

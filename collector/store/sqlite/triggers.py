@@ -17,6 +17,7 @@ from collector.query.scope import Goal, parse_filters
 from collector.schema import json_encoder
 from collector.store.model import EventRow, WriteBatch
 from collector.store.sqlite.connection import transaction
+from collector.store.sqlite.faults import fault_of
 from collector.store.sqlite.reads.scope import filters_sql
 from collector.triggers.evaluate import Check, Delivery, Ledger, check_delivery, evaluate, fire
 from collector.triggers.outbox import Attempt, Outgoing, Status
@@ -143,9 +144,9 @@ def evaluate_group(
     conn.execute("SAVEPOINT triggers")
     try:
         made = evaluate(SQLiteLedger(conn), events, _now())
-    except sqlite3.OperationalError:
-        raise
-    except Exception:  # noqa: BLE001 - a bug in a rule must not cost the events
+    except Exception as exc:  # noqa: BLE001 - a bug in a rule must not cost the events
+        if fault_of(exc) is not None:  # the store's fault: the group fails and is retried
+            raise
         log.exception("trigger evaluation failed; this group's events are stored without their triggers")
         conn.execute("ROLLBACK TO triggers")
         made = 0
