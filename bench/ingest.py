@@ -1,7 +1,8 @@
 """Ingest throughput: the collector against a bare Starlette endpoint, same load, same run.
 
 wrk (Debian package) sends 50-event batches with unique event ids from concurrent connections
-to four servers, each one uvicorn process with the same settings, in alternating rounds:
+to four servers, each one process of the HTTP server `trailmark serve` runs (collector/server.py)
+with the same settings, in alternating rounds:
 
 - bare: a Starlette endpoint that reads the body and answers 204 (the target's baseline);
 - validate only: reads the body and validates every event with the collector's msgspec schema,
@@ -194,13 +195,14 @@ def main() -> None:
             subprocess.run([str(BIN / "trailmark"), "sites", "add", "bench", "--key", KEY, "--db", str(path)],
                            check=True, env=env, capture_output=True)
 
-        def uvicorn(app: str) -> Callable[[int], list[str]]:
-            return lambda port: [str(BIN / "uvicorn"), app, "--host", "127.0.0.1", "--port", str(port),
-                                 "--log-level", "warning", "--no-access-log"]
+        def same_server(module: str) -> Callable[[int], list[str]]:
+            # the HTTP server `trailmark serve` runs (collector/server.py), so that only the app differs
+            code = f"from {module} import app; from collector.server import serve; import sys; serve(app, '127.0.0.1', int(sys.argv[1]))"
+            return lambda port: [sys.executable, "-c", code, str(port)]
 
         servers: dict[str, tuple[Callable[[int], list[str]], int]] = {
-            "bare starlette": (uvicorn("bare_app:app"), 204),
-            "validate only": (uvicorn("validate_app:app"), 200),
+            "bare starlette": (same_server("bare_app"), 204),
+            "validate only": (same_server("validate_app"), 200),
             "commit per req.": (lambda port: [sys.executable, str(work / "naive_serve.py"), "serve", "--port",
                                               str(port), "--db", str(naive_db)], 200),
             "collector": (lambda port: [str(BIN / "trailmark"), "serve", "--port", str(port), "--db", str(db)],

@@ -37,6 +37,7 @@ SUITE = [
     ("crash", ["--quick"], []),
     ("soak", ["--quick"], []),
     ("triggers", ["--quick"], []),
+    ("http_attack", ["--quick"], []),
 ]
 
 

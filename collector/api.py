@@ -16,12 +16,24 @@ from starlette.routing import Route
 
 from collector import site_settings as site_settings_view
 from collector.auth import require_admin
+from collector.body import read_limited
 from collector.errors import ClientError, decode, json_response
 from collector.query.funnel import FunnelRequest
-from collector.query.params import DAY_MS, MAX_DAYS, integer, time_bound, time_range
+from collector.query.params import (
+    DAY_MS,
+    MAX_DAYS,
+    PEOPLE_SORTS,
+    SESSION_SORTS,
+    integer,
+    sort_order,
+    time_bound,
+    time_range,
+)
 from collector.query.scope import Scope, build_scope, check_filters
 
 DEFAULT_DAYS = 30
+# Funnel steps, segment filters: a few KiB at most. Read no further than this.
+MAX_API_BODY = 64 * 1024
 
 
 def site_param(request: Request) -> str:
@@ -52,7 +64,7 @@ def admin_post(endpoint):  # type: ignore[no-untyped-def]
 
     async def run(request: Request) -> Response:
         require_admin(request)
-        body = await request.body()
+        body = await read_limited(request, MAX_API_BODY)
         result = await run_in_threadpool(endpoint, request, body)
         return result if isinstance(result, Response) else json_response(result)
 
@@ -66,10 +78,15 @@ def site_settings(request: Request, site_id: str) -> Mapping[str, object]:
     raise ClientError(404, f"no site {site_id!r}")
 
 
+def reversed_range(start: str | None, end: str | None) -> ClientError:
+    """The one message for a range whose start comes after its end, in the words the analyst typed."""
+    return ClientError(400, f"the date range is reversed: from {start} is after to {end}; swap them")
+
+
 def checked_range(start: str | None, end: str | None) -> tuple[int, int]:
     lo, hi = time_range(start, end)
     if lo >= hi:
-        raise ClientError(400, "from must be before to")
+        raise reversed_range(start, end)
     return lo, hi
 
 
@@ -83,7 +100,7 @@ def charted_range(start: str | None, end: str | None) -> tuple[int, int]:
     if lo is None:
         lo = hi - DEFAULT_DAYS * DAY_MS
     if lo >= hi:
-        raise ClientError(400, "from must be before to")
+        raise reversed_range(start, end)
     if hi - lo > MAX_DAYS * DAY_MS:
         raise ClientError(400, f"the range may span at most {MAX_DAYS} days")
     return lo, hi
@@ -139,7 +156,10 @@ def update_site(request: Request, body: bytes) -> Any:
 def sessions(request: Request) -> Any:
     q = request.query_params
     limit = integer(q.get("limit"), 50, name="limit", lo=1, hi=500)
-    return request.app.state.store.sessions_page(scope_of(request), limit=limit, cursor=q.get("cursor"))
+    sort, descending = sort_order(q.get("sort"), q.get("order"), SESSION_SORTS)
+    return request.app.state.store.sessions_page(
+        scope_of(request), limit=limit, cursor=q.get("cursor"), sort=sort, descending=descending
+    )
 
 
 @admin
@@ -192,6 +212,17 @@ def commerce(request: Request) -> Any:
 def surveys(request: Request) -> Any:
     return request.app.state.store.surveys(
         scope_of(request, charted=True), request.query_params.get("survey_id")
+    )
+
+
+@admin
+def people(request: Request) -> Any:
+    q = request.query_params
+    limit = integer(q.get("limit"), 50, name="limit", lo=1, hi=500)
+    offset = integer(q.get("offset"), 0, name="offset", lo=0)
+    sort, descending = sort_order(q.get("sort"), q.get("order"), PEOPLE_SORTS)
+    return request.app.state.store.people(
+        scope_of(request), sort=sort, descending=descending, limit=limit, offset=offset
     )
 
 
@@ -272,6 +303,7 @@ routes = [
     Route("/api/retention", retention),
     Route("/api/commerce", commerce),
     Route("/api/surveys", surveys),
+    Route("/api/persons", people),
     Route("/api/persons/{id}", person),
     Route("/api/segments", segments),
     Route("/api/segments", create_segment, methods=["POST"]),

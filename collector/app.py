@@ -17,12 +17,14 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from collector import api, heatmap_api, ingest, openapi, privacy, replay_api, trigger_api, ui
+from collector.auth import bearer_ok
 from collector.config import Settings
 from collector.demo import shop as demo_shop
 from collector.enricher import Enricher
 from collector.errors import ClientError, error_response, json_response
 from collector.limits import RateLimiter
 from collector.metrics import Metrics
+from collector.replay_limits import ReplayLedger
 from collector.store import Store, StoreFault, open_store
 from collector.triggers.service import Triggers
 from collector.ui.replay import routes as replay_page_routes
@@ -95,6 +97,14 @@ async def healthz(request: Request) -> Response:
 
 
 async def metrics(request: Request) -> Response:
+    settings = request.app.state.settings
+    if not settings.metrics_public:
+        tokens = [t for t in (settings.admin_token, settings.metrics_token) if t]
+        if not any(bearer_ok(request, token) for token in tokens):
+            return error_response(
+                401, "metrics token required (Authorization: Bearer <admin or metrics token>)",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
     text = request.app.state.metrics.render(request.app.state.store.writer)
     return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
 
@@ -108,6 +118,13 @@ async def store_fault(request: Request, exc: Exception) -> Response:
     """A read or an analyst's write that met a locked, full or broken store: 503, not a 500."""
     assert isinstance(exc, StoreFault)
     return error_response(503, exc.message, exc.retry_after)
+
+
+async def server_error(request: Request, exc: Exception) -> Response:
+    """A fault of ours, answered in the one JSON error shape. Ingest answers carry CORS so the
+    browser SDK can read the status (without the header a 500 looks like a network failure)."""
+    headers = ingest.cors_headers(request) if request.url.path.startswith("/v1/") else {}
+    return error_response(500, "internal error", headers=headers)
 
 
 async def not_found(request: Request, exc: Exception) -> Response:
@@ -158,6 +175,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
         middleware=[Middleware(GZipMiddleware, minimum_size=1024)],
         exception_handlers={
             ClientError: client_error, StoreFault: store_fault, 404: not_found, 405: not_found,
+            Exception: server_error,
         },
     )
     app.state.settings = settings
@@ -166,4 +184,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
     app.state.triggers = triggers
     app.state.metrics = Metrics()
     app.state.limits = Limits(RateLimiter(settings.rate_limit), RateLimiter(settings.site_rate_limit))
+    app.state.replay_ledger = ReplayLedger(
+        store, hour_bytes=settings.replay_site_hour_bytes, day_bytes=settings.replay_site_day_bytes
+    )
     return app

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
+import secrets
 import time
 
 from starlette.requests import Request
@@ -12,33 +14,61 @@ from collector.errors import ClientError
 
 COOKIE = "tm_session"
 SESSION_SECONDS = 7 * 24 * 3600
+# expiry.login-id.mac: ASCII digits (no unicode digits such as "²", which int() refuses), an
+# expiry of at most 12 digits (int() refuses strings over 4,300 digits), a 22-character id.
+_COOKIE_SHAPE = re.compile(r"([1-9][0-9]{0,11})\.([A-Za-z0-9_-]{22})\.([0-9a-f]{64})")
 
 
-def _sign(token: str, expires: int) -> str:
-    mac = hmac.new(token.encode(), f"session:{expires}".encode(), hashlib.sha256).hexdigest()
-    return f"{expires}.{mac}"
+def _mac(token: str, expires: int, login_id: str) -> str:
+    return hmac.new(token.encode(), f"session:{expires}:{login_id}".encode(), hashlib.sha256).hexdigest()
 
 
-def session_cookie(token: str, now: float | None = None) -> str:
-    """A login cookie value that expires; it proves knowledge of the token without holding it."""
-    return _sign(token, int((now or time.time()) + SESSION_SECONDS))
+def session_cookie(token: str, now: float | None = None, login_id: str | None = None) -> str:
+    """A login cookie value that expires; it proves knowledge of the token without holding it.
+
+    Each login has its own random id, so one login can be revoked (logout) and not the others.
+    """
+    expires = int((now or time.time()) + SESSION_SECONDS)
+    login_id = login_id or secrets.token_urlsafe(16)
+    return f"{expires}.{login_id}.{_mac(token, expires, login_id)}"
 
 
-def valid_cookie(token: str, value: str, now: float | None = None) -> bool:
-    expires, _, _mac = value.partition(".")
-    if not expires.isdigit() or int(expires) < (now or time.time()):
-        return False
-    return hmac.compare_digest(value, _sign(token, int(expires)))
+def cookie_login(token: str, value: str, now: float | None = None) -> str | None:
+    """The login id of a well-formed, correctly signed, unexpired cookie; None for anything else."""
+    match = _COOKIE_SHAPE.fullmatch(value)
+    if match is None:
+        return None
+    expires, login_id, mac = int(match[1]), match[2], match[3]
+    if expires < (now or time.time()):
+        return None
+    return login_id if hmac.compare_digest(mac, _mac(token, expires, login_id)) else None
 
 
-def is_admin(request: Request) -> bool:
-    token: str = request.app.state.settings.admin_token
+def current_login(request: Request) -> str | None:
+    """The login id of the request's session cookie, unless it is malformed, expired or revoked."""
+    value = request.cookies.get(COOKIE)
+    if not value:
+        return None
+    login_id = cookie_login(request.app.state.settings.admin_token, value)
+    if login_id is None:
+        return None
+    return None if request.app.state.store.login_revoked(login_id) else login_id
+
+
+def bearer_ok(request: Request, token: str) -> bool | None:
+    """True or False for a Bearer header against `token`; None when there is no Bearer header."""
     header = request.headers.get("authorization", "")
     scheme, _, presented = header.partition(" ")
     if scheme.lower() == "bearer" and presented:
         return hmac.compare_digest(presented.strip().encode(), token.encode())
-    cookie = request.cookies.get(COOKIE)
-    if cookie and valid_cookie(token, cookie):
+    return None
+
+
+def is_admin(request: Request) -> bool:
+    bearer = bearer_ok(request, request.app.state.settings.admin_token)
+    if bearer is not None:
+        return bearer
+    if current_login(request) is not None:
         # A cookie rides along on cross-site requests: changes need a same-origin Origin header.
         if request.method not in ("GET", "HEAD"):
             origin = request.headers.get("origin")

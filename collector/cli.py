@@ -39,9 +39,8 @@ def main() -> None:
 @click.option("--demo", is_flag=True, help="Create the demo site and serve the demo shop.")
 def serve(host: str, port: int, store: str | None, db: str | None, geoip: str | None, demo: bool) -> None:
     """Run the collector."""
-    import uvicorn
-
     from collector.app import create_app
+    from collector.server import serve as serve_http
 
     settings = Settings.from_env(
         store=store_url(store, db), geoip=Path(geoip) if geoip else None, demo=demo
@@ -73,10 +72,8 @@ def serve(host: str, port: int, store: str | None, db: str | None, geoip: str | 
     if demo:
         click.echo(f"  demo shop   : {base}/demo/")
     sys.stdout.flush()
-    uvicorn.run(
-        create_app(settings, kept), host=host, port=port, log_level="warning",
-        access_log=False, proxy_headers=False, server_header=False,
-    )
+    # Bounded headers and bodies, slow clients timed out: safe without a proxy (collector/server.py).
+    serve_http(create_app(settings, kept), host, port)
 
 
 def token_file(url: str) -> Path:
@@ -134,14 +131,35 @@ def sites() -> None:
 @store_options
 def sites_add(name: str, origins: tuple[str, ...], key: str | None, site_id: str | None,
               store: str | None, db: str | None) -> None:
-    """Add a site (or update it) and print its write key."""
+    """Add a site (or update it) and print its write key; a new site's secret server key follows."""
     site_id = site_id or re.sub(r"[^a-z0-9_-]+", "-", name.lower()).strip("-") or "site"
     kept = _store(store, db)
     try:
         site = kept.add_site(site_id, name, origins=origins, key=key)
+        secret = None if kept.has_secret(site_id) else kept.new_secret(site_id)
     finally:
         kept.close()
     click.echo(site.write_key)
+    if secret is not None:
+        click.echo(secret)
+        click.echo("line 1: the public write key, for the page snippet; line 2: the secret server key,"
+                   " for your backend only (the Python SDK). The secret is shown once: store it now.",
+                   err=True)
+
+
+@sites.command("secret")
+@click.argument("site_id", metavar="ID")
+@store_options
+def sites_secret(site_id: str, store: str | None, db: str | None) -> None:
+    """Make a new secret server key for a site and print it; the old one stops working."""
+    kept = _store(store, db)
+    try:
+        secret = kept.new_secret(site_id)
+    finally:
+        kept.close()
+    if secret is None:
+        raise click.BadParameter(f"no site {site_id!r} (see `trailmark sites list`)", param_hint="ID")
+    click.echo(secret)
 
 
 @sites.command("set")

@@ -9,10 +9,16 @@ from pathlib import Path
 
 from collector.triggers.service import Policy
 
+MIB = 1024 * 1024
+
 
 def _env_float(name: str, default: float) -> float:
     value = os.environ.get(name)
     return float(value) if value not in (None, "") else default
+
+
+# 20 random-looking characters are over 100 bits: out of reach of any online guessing.
+MIN_TOKEN_CHARS = 20
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -29,6 +35,10 @@ class Settings:
     rate_limit: float = 50.0
     # Requests per second per site (0 disables).
     site_rate_limit: float = 0.0
+    # Compressed replay bytes a site may store per UTC hour and per UTC day (0 disables either).
+    # 17 KiB per recorded minute (BENCHMARKS.md): 512 MiB is about 30,000 recorded minutes an hour.
+    replay_site_hour_bytes: int = 512 * MIB
+    replay_site_day_bytes: int = 4096 * MIB
     max_pending: int = 100_000
     synchronous: str = "FULL"
     static_dir: Path = Path(__file__).parent / "static"
@@ -36,6 +46,9 @@ class Settings:
     # Journey trigger webhooks (docs/triggers.md), and the dashboard address their links use.
     webhooks: Policy = field(default_factory=Policy)
     public_url: str = ""
+    # /metrics answers a Bearer admin token or this token; `metrics_public` opens it to anyone.
+    metrics_token: str | None = None
+    metrics_public: bool = False
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -50,6 +63,8 @@ class Settings:
                 p.strip() for p in env.get("TRAILMARK_TRUSTED_PROXIES", "").split(",") if p.strip()
             ),
             "synchronous": env.get("TRAILMARK_SYNC", "FULL").upper(),
+            "replay_site_hour_bytes": int(_env_float("TRAILMARK_REPLAY_HOURLY_MB", 512) * MIB),
+            "replay_site_day_bytes": int(_env_float("TRAILMARK_REPLAY_DAILY_MB", 4096) * MIB),
             "sensitive_params": tuple(
                 p.strip() for p in env.get("TRAILMARK_SENSITIVE_PARAMS", "").split(",") if p.strip()
             ),
@@ -58,6 +73,14 @@ class Settings:
         values["public_url"] = env.get("TRAILMARK_PUBLIC_URL", "")
         if env.get("TRAILMARK_ADMIN_TOKEN"):
             values["admin_token"] = env["TRAILMARK_ADMIN_TOKEN"]
+            # A correct token is never locked out at login, so its length is what stops guessing.
+            assert len(env["TRAILMARK_ADMIN_TOKEN"].strip()) >= MIN_TOKEN_CHARS, (
+                f"TRAILMARK_ADMIN_TOKEN must be at least {MIN_TOKEN_CHARS} characters:"
+                " use `openssl rand -base64 24`"
+            )
+        if env.get("TRAILMARK_METRICS_TOKEN"):
+            values["metrics_token"] = env["TRAILMARK_METRICS_TOKEN"]
+        values["metrics_public"] = env.get("TRAILMARK_METRICS_PUBLIC", "").lower() in ("1", "true", "yes")
         if env.get("TRAILMARK_GEOIP"):
             values["geoip"] = Path(env["TRAILMARK_GEOIP"])
         values.update({k: v for k, v in overrides.items() if v is not None})

@@ -7,6 +7,7 @@ from typing import Protocol, TypeVar
 import msgspec
 from starlette.responses import Response
 
+from collector.depth import MAX_DEPTH, deeper_than
 from collector.schema import json_encoder
 
 
@@ -30,8 +31,10 @@ class Decoder(Protocol[T]):
     def decode(self, buf: bytes, /) -> T: ...
 
 
-def decode(decoder: Decoder[T], body: bytes, what: str) -> T:
+def decode(decoder: Decoder[T], body: bytes, what: str, max_depth: int = MAX_DEPTH) -> T:
     """A JSON body decoded, or the 400 its sender reads: `invalid <what>: ...` or `malformed JSON: ...`."""
+    if deeper_than(body, max_depth):  # msgspec recurses per level: bounded before it starts
+        raise ClientError(400, f"invalid {what}: JSON nested deeper than {max_depth} levels")
     try:
         return decoder.decode(body)
     except msgspec.ValidationError as exc:

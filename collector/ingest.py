@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import gzip
 import re
 import time
 import uuid
@@ -14,19 +13,20 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from collector import schema
+from collector import replay_limits, schema
 from collector.body import read_body
-from collector.enrich.replay import scrub_events
+from collector.depth import MAX_DEPTH, MAX_REPLAY_DEPTH, deep_items, deeper_than
+from collector.enrich import guess_sent_at
 from collector.enrich.urls import strip_in_json
 from collector.errors import ClientError, decode, json_response
-from collector.normalize import Facts, TooOld, to_row
+from collector.normalize import TooOld, to_row
 from collector.store import Overloaded, Site, StoreFault, WriterStopped
 from collector.store.model import ChunkRow, DeadLetter, EventRow, WriteBatch, WriteResult
 
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
-# Replay uploads carry more than events; per-session bytes are capped too.
-MAX_REPLAY_BODY = 2 * 1024 * 1024
-MAX_REPLAY_SESSION_BYTES = 20 * 1024 * 1024
+# A replay chunk's body, compressed and inflated; a session's stored bytes (replay_limits.py).
+MAX_REPLAY_BODY = replay_limits.MAX_CHUNK_JSON_BYTES
+MAX_REPLAY_SESSION_BYTES = replay_limits.MAX_SESSION_BYTES
 RETRY_AFTER_OVERLOAD = 1
 
 
@@ -65,10 +65,13 @@ def _check_site_limit(request: Request, site: Site) -> None:
         raise ClientError(429, "too many requests for this site", wait)
 
 
-def _site(request: Request, key: str) -> Site:
+def _site(request: Request, key: str, *, page: bool = False) -> Site:
     site = request.app.state.store.site_for_key(key)
     if site is None:
         raise ClientError(401, "unknown write key")
+    if site.verified and (page or request.headers.get("origin")):
+        # A browser sent it, so the key is in a page for anyone to copy: refuse it loudly.
+        raise ClientError(403, "the secret server key belongs on your server: browsers use the write key")
     if not origin_allowed(site, request.headers.get("origin")):
         raise ClientError(403, "origin not allowed for this site")
     _check_site_limit(request, site)
@@ -127,7 +130,31 @@ _LONE_SURROGATE = re.compile(
 )
 
 
+# Stands in for an event nested too deep for msgspec to skip: the index stays, the event is refused.
+_TOO_DEEP = b'"\\u0000too deep"'
+TOO_DEEP = f"nested deeper than {MAX_DEPTH} levels"
+
+
+def _shallow(body: bytes) -> bytes:
+    """The body with each event deeper than MAX_DEPTH replaced by _TOO_DEEP, so that decoding
+    the envelope cannot recurse without bound and the good events of the batch still count."""
+    if not deeper_than(body, MAX_DEPTH + 2):  # the envelope object and its events array
+        return body
+    spans = deep_items(body, 2, MAX_DEPTH)
+    if spans is None:
+        raise ClientError(400, f"malformed JSON: {TOO_DEEP}, in a body too complex to split")
+    parts, last = [], 0
+    for start, end in spans:
+        parts += [body[last:start], _TOO_DEEP]
+        last = end
+    shallow = b"".join([*parts, body[last:]])
+    if deeper_than(shallow, MAX_DEPTH + 2):  # deep outside any event: not a batch we can read
+        raise ClientError(400, f"malformed JSON: {TOO_DEEP}")
+    return shallow
+
+
 def _decode_envelope(body: bytes) -> schema.Envelope:
+    body = _shallow(body)
     try:
         envelope = schema.envelope_decoder.decode(body)
     except (msgspec.DecodeError, UnicodeDecodeError):
@@ -141,21 +168,26 @@ def _decode_envelope(body: bytes) -> schema.Envelope:
     return envelope
 
 
-def _validate(raw: msgspec.Raw, facts: Facts) -> EventRow:
+def _event(raw: msgspec.Raw) -> schema.Event:
+    """One event of a batch decoded alone; a ValueError names what is wrong with it."""
     if len(raw) > schema.MAX_EVENT_BYTES:
         raise ValueError(f"event is larger than {schema.MAX_EVENT_BYTES} bytes")
+    text = bytes(raw)  # msgspec.Raw is a buffer without bytes' methods
+    if text == _TOO_DEEP or deeper_than(text, MAX_DEPTH):
+        raise ValueError(TOO_DEEP)
     try:
-        event = schema.event_decoder.decode(raw)
+        return schema.event_decoder.decode(text)
     except msgspec.DecodeError as exc:  # ValidationError is a DecodeError
         raise ValueError(str(exc)) from None
     except UnicodeDecodeError:
         raise ValueError("event is not valid UTF-8") from None
-    return to_row(event, facts)
 
 
 def _reason_kind(error: Exception) -> str:
     if isinstance(error, TooOld):
         return "too_old"
+    if str(error) == TOO_DEEP:
+        return "too_deep"
     return "too_large" if "larger than" in str(error) else "invalid"
 
 
@@ -166,14 +198,26 @@ async def batch(request: Request) -> Response:
     envelope = _decode_envelope(body)
     site = _site(request, envelope.key)
     facts = request.app.state.enricher.facts(request, site, received_at, envelope.sent_at)
+    decoded: list[schema.Event | ValueError] = []
+    for raw in envelope.events:
+        try:
+            decoded.append(_event(raw))
+        except ValueError as exc:
+            decoded.append(exc)
+    if envelope.sent_at is None:
+        times = [e.ts for e in decoded if not isinstance(e, ValueError)]
+        facts.sent_at = guess_sent_at(times, received_at)
+        facts.clock_guessed = facts.sent_at is not None
     rows: list[EventRow] = []
     rejected: list[dict[str, object]] = []
     dead: list[DeadLetter] = []
     metrics = request.app.state.metrics
     names = request.app.state.enricher.sensitive_names(site)
-    for index, raw in enumerate(envelope.events):
+    for index, (raw, event) in enumerate(zip(envelope.events, decoded, strict=True)):
         try:
-            rows.append(request.app.state.enricher.row(_validate(raw, facts), facts, site))
+            if isinstance(event, ValueError):
+                raise event
+            rows.append(request.app.state.enricher.row(to_row(event, facts), facts, site))
         except ValueError as exc:
             reason = str(exc)
             rejected.append({"index": index, "error": reason})
@@ -181,7 +225,8 @@ async def batch(request: Request) -> Response:
             dead.append(DeadLetter(source="batch", reason=reason, raw=strip_in_json(_text(raw), names)))
             metrics.rejected[_reason_kind(exc)] += 1
     result = await _commit(request, WriteBatch(
-        site_id=site.id, received_at=received_at, context=facts.context, events=rows, dead=dead,
+        site_id=site.id, received_at=received_at, verified=site.verified, context=facts.context,
+        events=rows, dead=dead,
     ))
     metrics.accepted += len(rows)
     metrics.duplicates += result.duplicates
@@ -196,7 +241,7 @@ async def pixel(request: Request) -> Response:
     received_at = now_ms()
     try:
         _admit(request)
-        site = _site(request, params.get("k", ""))
+        site = _site(request, params.get("k", ""), page=True)
         facts = request.app.state.enricher.facts(request, site, received_at, None)
         event = schema.Pageview(
             id=str(uuid.uuid4()), ts=received_at, url=params.get("u", "")[:2048] or None,
@@ -212,51 +257,46 @@ async def pixel(request: Request) -> Response:
     return gif
 
 
-class RrwebEvent(msgspec.Struct):
-    """The part of an rrweb event the collector checks: its type and time."""
-
-    type: int
-    timestamp: schema.Ms
-
-
-_rrweb_decoder = msgspec.json.Decoder(list[RrwebEvent])
 _chunk_decoder = msgspec.json.Decoder(schema.ReplayChunk)
 
 
 async def replay(request: Request) -> Response:
     """POST /v1/replay: one chunk of a session recording, stored compressed."""
-    received_at = now_ms()
     body = await read_body(request, MAX_REPLAY_BODY)
-    chunk = decode(_chunk_decoder, body, "replay chunk")
-    events = decode(_rrweb_decoder, b"[" + b",".join(chunk.events) + b"]", "replay chunk")
+    chunk = decode(_chunk_decoder, body, "replay chunk", MAX_REPLAY_DEPTH + 2)
     site = _site(request, chunk.key)
-    stored = request.app.state.store.replay_bytes(site.id, chunk.session_id)
     names = request.app.state.enricher.sensitive_names(site)
-    # Up to 2 MiB: scrubbed and compressed off the event loop (zlib releases the GIL meanwhile).
-    payload = await run_in_threadpool(_stored_chunk, chunk.events, names)
-    # a retry of a chunk already held is acknowledged below, not refused for the bytes it once added
-    held = request.app.state.store.chunk_held
-    if stored + len(payload) > MAX_REPLAY_SESSION_BYTES and not held(site.id, chunk.session_id, chunk.seq):
-        reason = f"replay of this session exceeds {MAX_REPLAY_SESSION_BYTES} bytes"
-        await _commit(request, WriteBatch(
+    # Up to 2 MiB: checked, scrubbed and compressed off the event loop (zlib releases the GIL).
+    packed = await run_in_threadpool(replay_limits.pack, chunk, names)
+    ledger: replay_limits.ReplayLedger = request.app.state.replay_ledger
+    received_at = now_ms()
+    try:
+        hold = ledger.reserve(site.id, chunk.session_id, len(packed.data), received_at)
+    except replay_limits.OverBudget as over:
+        # a retry of a chunk already held is acknowledged, not refused for the bytes it once added
+        if request.app.state.store.chunk_held(site.id, chunk.session_id, chunk.seq):
+            return json_response({"accepted": packed.count, "stored": False})
+        if over.error.status == 413:
+            await _commit(request, WriteBatch(
+                site_id=site.id, received_at=received_at,
+                dead=[DeadLetter(source="replay", reason=over.error.message,
+                                 raw=f"session {chunk.session_id} seq {chunk.seq}")],
+            ))
+        # a site over its hourly or daily budget is refused without a dead letter per request:
+        # a flood must not turn into dead-letter rows instead
+        raise over.error from None
+    stored = False
+    try:
+        result = await _commit(request, WriteBatch(
             site_id=site.id, received_at=received_at,
-            dead=[DeadLetter(source="replay", reason=reason,
-                             raw=f"session {chunk.session_id} seq {chunk.seq}")],
+            chunks=[ChunkRow(session_id=chunk.session_id, anon_id=chunk.anon_id, seq=chunk.seq,
+                             first_ts=packed.first_ts, last_ts=packed.last_ts, data=packed.data)],
         ))
-        raise ClientError(413, reason)
-    times = [e.timestamp for e in events]
-    result = await _commit(request, WriteBatch(
-        site_id=site.id, received_at=received_at,
-        chunks=[ChunkRow(session_id=chunk.session_id, anon_id=chunk.anon_id, seq=chunk.seq,
-                         first_ts=min(times), last_ts=max(times), data=payload)],
-    ))
+        stored = bool(result.chunks_stored)
+    finally:
+        ledger.settle(hold, stored=stored)
     request.app.state.metrics.replay_chunks += result.chunks_stored
-    return json_response({"accepted": len(events), "stored": bool(result.chunks_stored)})
-
-
-def _stored_chunk(events: list[msgspec.Raw], names: frozenset[str]) -> bytes:
-    """A chunk's events as stored: secrets out of recorded URLs, then gzip."""
-    return gzip.compress(scrub_events(events, names), 6)
+    return json_response({"accepted": packed.count, "stored": stored})
 
 
 def _text(raw: bytes) -> str:

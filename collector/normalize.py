@@ -24,6 +24,7 @@ class Facts:
     sent_at: int | None
     context: Context = field(default_factory=Context)
     anon_id: str | None = None  # derived for cookieless visitors
+    clock_guessed: bool = False  # no sent_at and a clock far off: sent_at stood in by guess_sent_at
 
 
 @lru_cache(maxsize=8192)  # a visit repeats its page URL on every event
@@ -69,6 +70,8 @@ def to_row(event: schema.Event, facts: Facts) -> EventRow:
         value = getattr(event, data_field)
         if value is not None:
             data[data_field] = value
+    if facts.clock_guessed:  # the client's own time stays in client_ts
+        data["clock_guessed"] = True
     name = getattr(event, name_field) if name_field else None
     row = EventRow(
         id=event.id,

@@ -12,10 +12,15 @@ from collector.errors import ClientError, json_response
 
 
 def _person_id(request: Request) -> str:
-    person_id: str = request.path_params["id"]
+    """The id from the path, or from `?id=` for ids a path cannot carry (a `/`, say)."""
+    person_id = request.path_params.get("id")
+    if person_id is None:
+        person_id = request.query_params.get("id")
+        if person_id is None:
+            raise ClientError(400, "id is required: /api/person?site=SITE&id=ID")
     if not person_id or len(person_id) > 64:  # the wire protocol's id limit
         raise ClientError(400, "a person id is 1 to 64 characters")
-    return person_id
+    return str(person_id)
 
 
 @admin
@@ -34,13 +39,26 @@ def export_person(request: Request) -> Any:
     found = request.app.state.store.export_person(site_id, person_id)
     if not (found["events"] or found["persons"] or found["sessions"] or found["dead_letters"]):
         raise ClientError(404, f"nothing stored about {person_id!r}")
-    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in person_id)
+    # Header values are latin-1: anything else in an id becomes "_" in the file name.
+    safe = "".join(c if c.isascii() and (c.isalnum() or c in "-_") else "_" for c in person_id)
     return json_response(found, headers={
         "Content-Disposition": f'attachment; filename="trailmark-person-{safe}.json"',
     })
 
 
+@admin
+def view_person(request: Request) -> Any:
+    """The 360 view by `?id=`, for ids a path cannot carry."""
+    found = request.app.state.store.person(site_param(request), _person_id(request))
+    if found is None:
+        raise ClientError(404, "no such person")
+    return found
+
+
 routes = [
     Route("/api/persons/{id}", delete_person, methods=["DELETE"]),
     Route("/api/persons/{id}/export", export_person),
+    Route("/api/person", view_person),
+    Route("/api/person", delete_person, methods=["DELETE"]),
+    Route("/api/person/export", export_person),
 ]

@@ -1,4 +1,5 @@
-"""GET /api/sessions/{id}/replay: a session's rrweb events in order, streamed chunk by chunk."""
+"""GET /api/sessions/{id}/replay: a session's rrweb events in order, streamed chunk by chunk,
+whole or in pages of chunks (`from_seq`, `chunks`) that a player appends as it plays."""
 
 from __future__ import annotations
 
@@ -11,7 +12,15 @@ from starlette.routing import Route
 
 from collector.auth import require_admin
 from collector.errors import ClientError
+from collector.schema import json_encoder
 from collector.store import Store
+
+PAGE_CHUNKS = 20
+MAX_PAGE_CHUNKS = 100
+# A page ends after the chunk that takes its events past this much JSON (a chunk inflates to at
+# most 2 MiB, so a page holds at most about 10 MiB): a player's memory grows by pages as it plays.
+PAGE_JSON_BYTES = 8 * 1024 * 1024
+MAX_SEQ = 1_000_000
 
 
 def inner_events(data: bytes) -> bytes:
@@ -33,17 +42,51 @@ def stream_events(store: Store, site_id: str, session_id: str) -> Iterator[bytes
     yield b"]}"
 
 
+def stream_page(
+    store: Store, site_id: str, session_id: str, from_seq: int, chunks: int
+) -> Iterator[bytes]:
+    """One page: the events of up to `chunks` chunks from `from_seq` on, where the next page starts
+    (`next_seq`, null after the last chunk), and the whole recording's extent for the timeline."""
+    recording = store.replay_extent(site_id, session_id)
+    yield b'{"events":['
+    sent, to_seq, next_seq = 0, None, None
+    # one chunk more than the page holds: its seq is where the next page starts
+    for index, (seq, data) in enumerate(store.replay_chunks_from(site_id, session_id, from_seq, chunks + 1)):
+        if index == chunks or sent >= PAGE_JSON_BYTES:
+            next_seq = seq
+            break
+        events = inner_events(data)
+        if events:
+            yield events if sent == 0 else b"," + events
+            sent += len(events)
+        to_seq = seq
+    tail = {"from_seq": from_seq, "to_seq": to_seq, "next_seq": next_seq, "recording": recording}
+    yield b"]," + json_encoder.encode(tail)[1:]
+
+
+def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise ClientError(400, f"{name} must be an integer from {low} to {high}")
+    return int(raw)
+
+
 def replay(request: Request) -> Response:
     require_admin(request)
     session_id = request.path_params["id"]
     store = request.app.state.store
+    paged = "from_seq" in request.query_params or "chunks" in request.query_params
+    from_seq = _int_param(request, "from_seq", 0, 0, MAX_SEQ)
+    chunks = _int_param(request, "chunks", PAGE_CHUNKS, 1, MAX_PAGE_CHUNKS)
     site_id = store.replay_site(session_id, request.query_params.get("site"))
     if site_id is None or not store.has_replay(site_id, session_id):
         raise ClientError(404, "no replay for this session")
+    body = (stream_page(store, site_id, session_id, from_seq, chunks) if paged
+            else stream_events(store, site_id, session_id))
     return StreamingResponse(
-        stream_events(store, site_id, session_id),
-        media_type="application/json",
-        headers={"Cache-Control": "private, no-store"},
+        body, media_type="application/json", headers={"Cache-Control": "private, no-store"},
     )
 
 

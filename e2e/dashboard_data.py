@@ -16,7 +16,7 @@ from playwright.sync_api import Browser
 
 from collector.app import create_app
 from tests.browser import chromium
-from tests.conftest import Server, ThreadedServer, free_port, make_settings, make_store
+from tests.conftest import SECRET, Server, ThreadedServer, free_port, make_settings, make_store
 
 HOUR = 3_600_000
 DAY = 24 * HOUR
@@ -140,11 +140,17 @@ def seed(base_url: str, key: str, now: int | None = None) -> list[Journey]:
     made = journeys(now)
     with httpx.Client(base_url=base_url) as http:
         for journey in made:
-            events = journey.events()
-            answer = http.post("/v1/batch", json={"key": key, "sent_at": now, "events": events},
-                               headers={"User-Agent": journey.ua})
-            assert answer.status_code == 200, answer.text
-            assert answer.json() == {"accepted": len(events), "rejected": []}, answer.text
+            # identify comes from the site's backend (the secret key): it sets traits (docs/privacy.md).
+            made_events = journey.events()
+            events = [e for e in made_events if e["type"] != "identify"]
+            logins = [e for e in made_events if e["type"] == "identify"]
+            for batch_key, batch in ((key, events), (SECRET, logins)):
+                if not batch:
+                    continue
+                answer = http.post("/v1/batch", json={"key": batch_key, "sent_at": now, "events": batch},
+                                   headers={"User-Agent": journey.ua})
+                assert answer.status_code == 200, answer.text
+                assert answer.json() == {"accepted": len(batch), "rejected": []}, answer.text
             if journey.replay:
                 chunk = {"key": key, "session_id": journey.session_id, "anon_id": journey.anon_id, "seq": 0,
                          "events": recording(journey.start)}

@@ -21,6 +21,8 @@ from tests.conftest import ThreadedServer, free_port, make_settings, read_rows
 
 pytestmark = pytest.mark.e2e
 
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "artifacts" / "screenshots"
+
 CAMPAIGN = "?utm_source=newsletter&utm_medium=email&utm_campaign=autumn-launch"
 
 
@@ -125,3 +127,83 @@ def test_shopper_buys_and_answers_nps(shop: tuple[str, Path], page: Page) -> Non
         db, "SELECT channel, utm_campaign, device, is_bot, cart_adds, purchases, revenue FROM sessions")
     assert session == {"channel": "email", "utm_campaign": "autumn-launch", "device": "desktop", "is_bot": 0,
                        "cart_adds": 2, "purchases": 1, "revenue": 189.0}
+
+
+def fill_checkout(page: Page) -> None:
+    for field, value in {"#email": "ada@example.com", "#first-name": "Ada", "#last-name": "Lovelace",
+                         "#address": "1 Ridge Road", "#postcode": "10115", "#city": "Berlin",
+                         "#card": "4242 4242 4242 4242", "#expiry": "12/30", "#cvc": "123"}.items():
+        page.fill(field, value)
+
+
+def test_the_coupon_discount_is_what_checkout_charges_and_the_purchase_records(
+    shop: tuple[str, Path], page: Page
+) -> None:
+    base, db = shop
+    page.goto(base + "/demo/product/storm-shell-jacket")
+    page.click("#size-3")
+    page.click("#add-to-cart")
+    page.goto(base + "/demo/product/summit-cap")
+    page.click("#add-to-cart")
+    page.click("#cart-link")
+    assert page.text_content("#cart-total") == "€218.00"
+    page.fill("#coupon-input", "trail10")
+    page.click("#apply-coupon")
+    assert page.text_content("#coupon-notice") == "10% off applied"
+    assert page.text_content("#cart-discount") == "\u2212€21.80"
+    assert page.text_content("#cart-total") == "€196.20"
+    page.click("[data-testid=inc-1]")  # one more cap: the discount follows the cart
+    assert page.text_content("#cart-discount") == "\u2212€24.70"
+    assert page.text_content("#cart-total") == "€222.30"
+    page.click("#go-checkout")
+    assert page.text_content("[data-testid=checkout-discount]") == "\u2212€24.70"
+    assert page.text_content("[data-testid=checkout-total]") == "€222.30"
+    fill_checkout(page)
+    page.click("#place-order")
+    page.wait_for_url("**/demo/thanks?order=*")
+    page.click('[data-testid="account-link"]')
+    rows = _events(db, "/demo/account/")
+    (checkout,) = [json.loads(r["data"]) for r in rows if r["type"] == "checkout"]
+    (purchase,) = [json.loads(r["data"]) for r in rows if r["type"] == "purchase"]
+    assert (checkout["value"], purchase["value"]) == (222.3, 222.3)
+    (session,) = read_rows(db, "SELECT revenue FROM sessions")
+    assert session == {"revenue": 222.3}
+    # A code is for one order: the next cart is at full price.
+    page.goto(base + "/demo/product/summit-cap")
+    page.click("#add-to-cart")
+    page.click("#cart-link")
+    assert page.text_content("#cart-total") == "€33.95"  # 29.00 and 4.95 shipping
+    assert page.is_hidden("#cart-discount-row")
+
+
+def test_mobile_account_pages_fit_390_px_and_no_favicon_is_missing(shop: tuple[str, Path]) -> None:
+    base, _ = shop
+    mobile = USER_AGENTS["mobile"][0][0]
+    with chromium(mobile) as browser:
+        tab = browser.new_page(viewport={"width": 390, "height": 844}, user_agent=mobile)
+        missing: list[str] = []
+        tab.on("response", lambda r: missing.append(r.url) if r.status == 404 else None)
+        # Two orders in the history, so the orders table has rows to lay out.
+        tab.goto(base + "/demo/")
+        tab.evaluate("""localStorage.setItem('fernhill_orders', JSON.stringify([
+            {id: 'FH-LONGORDERID1', value: 1234.5, items: 3, at: '2026-01-02'},
+            {id: 'FH-LONGORDERID2', value: 29, items: 1, at: '2026-01-01'}]))""")
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        for route in ("", "orders", "wishlist", "profile"):
+            tab.goto(f"{base}/demo/account/{route}")
+            tab.wait_for_selector("#account-view *")
+            assert tab.evaluate("document.documentElement.scrollWidth") <= 390, route
+            tabs = tab.eval_on_selector_all("#account-tabs a", "els => els.map(e => e.getBoundingClientRect().right)")
+            assert max(tabs) <= 390, (route, tabs)
+            # Nothing in the view is cut off at the side: its box does not scroll sideways either.
+            view = tab.eval_on_selector("#account-view", "e => [e.scrollWidth, e.clientWidth]")
+            assert view[0] <= view[1], (route, view)
+            tab.screenshot(path=str(SCREENSHOTS / f"demo-account-{route or 'overview'}-390.png"), full_page=True)
+        for path in ("/demo/", "/demo/cart", "/demo/help", "/login"):
+            tab.goto(base + path)
+            icons = tab.eval_on_selector_all("link[rel~=icon]", "els => els.map(e => e.href)")
+            assert icons, path
+            for icon in [*icons, base + "/favicon.ico"]:
+                answer = tab.request.get(icon)
+                assert answer.status == 200 and answer.headers["content-type"].startswith("image/"), icon
+        assert missing == []

@@ -141,7 +141,10 @@ def test_recorded_visit_is_private_and_plays_back(browser: Browser, collector_se
     value = page.evaluate("document.querySelector('#replay iframe').contentDocument.getElementById('card').value")
     assert SECRET not in value
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    show_at(page, pay["offset"] - 900, PAGE_ONE)  # the secret typed, masked, just before leaving page one
+    # The secret typed, masked, just before leaving page one: timed from page two's pageview, since
+    # how long page two's recorder takes to start (and so the gap to the Pay click) depends on load.
+    page_two_view = [m for m in markers if m["kind"] == "pageview"][1]
+    show_at(page, page_two_view["offset"] - 200, PAGE_ONE)
     page.screenshot(path=str(SCREENSHOTS / "replay_player.png"))
 
     # a marker jumps playback to its event; the side list follows
@@ -156,7 +159,6 @@ def test_recorded_visit_is_private_and_plays_back(browser: Browser, collector_se
     page.evaluate("() => { const p = document.getElementById('replay').trailmarkPlayer; p.setSpeed(8); p.play(); }")
     wait_until("playback reaches page two", lambda: PAGE_TWO in frame_text(page))
     reached = page.evaluate("document.getElementById('replay').trailmarkPlayer.getReplayer().getCurrentTime()")
-    page_two_view = [m for m in markers if m["kind"] == "pageview"][1]
     assert reached >= page_two_view["offset"]
     page.context.close()
 

@@ -244,3 +244,25 @@ def test_a_blocked_script_leaves_the_stub_harmless(collector_server: Any, contex
         page.evaluate("trailmark('track', 'blocked'); trailmark('cart.add', {sku: 'x'})")
         queued = page.evaluate("trailmark.q.length")
     assert (errors, queued) == ([], 3)  # the page's own identify and these two wait; nothing thrown
+
+
+DEEP_PROP = "(() => { let v = []; for (let i = 0; i < 2000; i++) v = [v]; return {p: v}; })()"
+
+
+def test_an_event_with_a_2000_deep_property_does_not_stop_the_events_after_it(
+    collector_server: Any, context: Any,
+) -> None:
+    srv = collector_server
+    with sdk_site(srv.url, srv.key) as site:
+        page = context.new_page()
+        page.goto(site + "/shop2.html")
+        rows_until(srv, "SELECT id FROM events WHERE type = 'pageview'", n=1)
+        page.evaluate(f"trailmark.track('poisoned', {DEEP_PROP}); trailmark.track('after_1')")
+        page.evaluate("trailmark.flush()")
+        page.evaluate("trailmark.track('after_2'); trailmark.flush()")
+        assert tracks(srv, 2) == ["after_1", "after_2"]
+        page.wait_for_function("localStorage.getItem('tm_q') === null")  # the rejected one is dropped too
+        page.evaluate("trailmark.track('after_3'); trailmark.flush()")
+        assert tracks(srv, 3) == ["after_1", "after_2", "after_3"]
+    [dead] = srv.rows("SELECT source, reason FROM dead_letters")
+    assert dead == {"source": "batch", "reason": "nested deeper than 32 levels"}

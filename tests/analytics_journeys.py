@@ -21,7 +21,7 @@ import sqlite3
 import uuid
 from typing import Any
 
-from tests.conftest import Client
+from tests.conftest import SECRET, Client
 
 DAY_MS = 86_400_000
 MIN = 60_000
@@ -96,15 +96,17 @@ def build(client: Client) -> None:
         event("cart", t1 + 90_000, "s1", "a1", "/product/1", action="add", item=a),
         event("purchase", t1 + 150_000, "s1", "a1", "/checkout", order_id="o1", value=20.0, items=[a]),
     ])
-    send(client, [
-        event("pageview", t2, "s2", "a2", "/"),
-        event("identify", t2 + 5_000, "s2", "a2", "/", user_id="u1", traits={"plan": "pro"}),
-    ])
+    send(client, [event("pageview", t2, "s2", "a2", "/")])
+    # u1 logs in: the site's backend identifies them with the anon id of their browser.
+    send(client, [event("identify", t2 + 5_000, "s2", "a2", "/", user_id="u1", traits={"plan": "pro"})],
+         key=SECRET)
     send(client, [
         event("pageview", t3, "s3", "a3", "/product/2"),
         event("click", t3 + 5_000, "s3", "a3", "/product/2", x=10, y=10, sel="button.buy", rage=True),
-        event("identify", t3 + 10_000, "s3", "a3", "/product/2", user_id="u1",
-              traits={"email_domain": "example.com"}),
+    ])
+    send(client, [event("identify", t3 + 10_000, "s3", "a3", "/product/2", user_id="u1",
+                        traits={"email_domain": "example.com"})], key=SECRET)
+    send(client, [
         event("survey", t3 + 12_000, "s3", "a3", "/product/2", user_id="u1", kind="nps", score=3,
               comment="too slow"),
         event("survey", t3 + 14_000, "s3", "a3", "/product/2", user_id="u1", kind="ces", score=2),

@@ -20,6 +20,7 @@ from collector.config import Settings
 from collector.store import SQLiteStore
 
 KEY = "wk_test"
+SECRET = "sk_test_secret_server_key"  # the test site's secret server key (its backend's)
 ADMIN_TOKEN = "test-admin-token"
 ORIGINS = ("http://127.0.0.1:*", "http://localhost:*", "https://shop.example")
 
@@ -49,6 +50,7 @@ def make_settings(db_path: Path, **overrides: Any) -> Settings:
 def make_store(db_path: Path, **options: Any) -> SQLiteStore:
     store = SQLiteStore(db_path, **options)
     store.add_site("test", "Test site", origins=ORIGINS, key=KEY)
+    store.new_secret("test", SECRET)
     return store
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any
 
 from collector.store.model import Context, EventRow, WriteBatch
-from tests.analytics_journeys import DATE, NEXT_DATE, build
+from tests.analytics_journeys import DATE, NEXT_DATE, D, build, event, send
 from tests.conftest import Client
 
 
@@ -159,8 +160,6 @@ def test_anonymous_person_with_a_purchase(client: Client) -> None:
 def write_session(client: Client, visitor: str, day: str, hour: int = 10) -> None:
     """Retention spans weeks, past ingest's 7-day window: written through the store's writer
     (the same transaction code that /v1/batch uses), not over HTTP."""
-    import datetime as dt
-
     ts = int(dt.datetime.fromisoformat(f"{day}T{hour:02d}:00:00+00:00").timestamp() * 1000)
     row = EventRow(id=str(uuid.uuid4()), type="pageview", ts=ts, client_ts=ts, anon_id=visitor, user_id=None,
                    session_id=f"{visitor}-{day}", url="https://shop.example/", path="/", route=None,
@@ -179,8 +178,49 @@ def test_weekly_retention_by_first_visit(client: Client) -> None:
     ]:
         write_session(client, visitor, day, hour)
     result = get(client, "/api/retention?site=test&from=2025-03-03&to=2025-03-31&weeks=4")
-    assert result == {"weeks": 4, "cohorts": [
+    assert result == {"weeks": 4, "current_week": this_monday().isoformat(), "cohorts": [
         {"week": "2025-03-03", "visitors": 2, "retained": [2, 2, 0, 1], "rates": [1.0, 1.0, 0.0, 0.5]},
         {"week": "2025-03-10", "visitors": 1, "retained": [1, 0, 0, 0], "rates": [1.0, 0.0, 0.0, 0.0]},
     ]}
-    assert get(client, "/api/retention?site=test&from=2024-01-01&to=2024-02-01") == {"weeks": 8, "cohorts": []}
+    assert get(client, "/api/retention?site=test&from=2024-01-01&to=2024-02-01") == {
+        "weeks": 8, "current_week": this_monday().isoformat(), "cohorts": []}
+
+
+def this_monday() -> dt.date:
+    today = dt.datetime.now(dt.UTC).date()
+    return today - dt.timedelta(days=today.weekday())
+
+
+def test_retention_weeks_that_have_not_happened_are_none_not_zero(client: Client) -> None:
+    monday = this_monday()
+    last_week, this_week = monday - dt.timedelta(days=7), monday
+    for visitor, day in [("f1", last_week), ("f2", last_week), ("f2", this_week), ("f3", this_week)]:
+        write_session(client, visitor, day.isoformat(), 1)
+    start = (monday - dt.timedelta(days=7)).isoformat()
+    result = get(client, f"/api/retention?site=test&from={start}&to={monday.isoformat()}&weeks=3")
+    assert result == {"weeks": 3, "current_week": monday.isoformat(), "cohorts": [
+        {"week": last_week.isoformat(), "visitors": 2, "retained": [2, 1, None], "rates": [1.0, 0.5, None]},
+        {"week": this_week.isoformat(), "visitors": 1, "retained": [1, None, None], "rates": [1.0, None, None]},
+    ]}
+
+
+def test_people_list_counts_every_session_of_a_visitor_in_the_range(client: Client) -> None:
+    build(client)
+    send(client, [event("pageview", D - 2 * 3_600_000, "s0", "a1", "/")])  # a1 once more, the day before
+    q = f"/api/persons?site=test&from={DATE}&to={DATE}"
+    result = get(client, f"{q}&sort=sessions")
+    assert result["total"] == 4
+    assert [(p["id"], p["user_id"], p["sessions"], p["all_sessions"], p["purchases"], p["revenue"])
+            for p in result["people"]] == [
+        ("u1", "u1", 2, 2, 0, 0.0),  # s2 and s3 after identify
+        ("a5", None, 1, 1, 1, 30.0),
+        ("a4", None, 1, 1, 0, 0.0),
+        ("a1", None, 1, 2, 1, 20.0),  # s1 in the range; s0 and s1 over all time
+    ]
+    assert [p["id"] for p in get(client, f"{q}&sort=revenue")["people"]] == ["a5", "a1", "u1", "a4"]
+    assert [p["id"] for p in get(client, f"{q}&sort=revenue&order=asc")["people"]] == ["a4", "u1", "a1", "a5"]
+    pages = [get(client, f"{q}&sort=sessions&limit=3&offset={offset}") for offset in (0, 3, 6)]
+    assert [[p["id"] for p in page["people"]] for page in pages] == [["u1", "a5", "a4"], ["a1"], []]
+    assert [page["total"] for page in pages] == [4, 4, 4]
+    u1 = result["people"][0]
+    assert (u1["first_ts"], u1["last_ts"]) == (D + 11 * 60 * 60_000, D + 12 * 60 * 60_000 + 20_000)

@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from collector.cli import main
+from collector.store import SQLiteStore
 from tests.conftest import Client
 
 NOW = int(time.time() * 1000) - 600_000
@@ -53,7 +54,8 @@ def test_sessions_page_newest_first_with_a_cursor(client: Client) -> None:
             break
     assert seen == [["s4", "s3"], ["s2", "s1"], ["s0"]]
     bad = client.http.get("/api/sessions", params={"cursor": "%%%"}, headers=client.admin)
-    assert (bad.status_code, bad.json()) == (400, {"error": "bad cursor"})
+    assert (bad.status_code, bad.json()) == (
+        400, {"error": "bad cursor: pass back `next` with the sort and order it came from"})
 
 
 def test_one_session_with_its_events_in_order(client: Client) -> None:
@@ -85,7 +87,7 @@ def test_healthz_and_metrics(client: Client) -> None:
     post(client, pageview("m1", NOW), {"id": "bad", "type": "nope", "ts": NOW})
     post(client, pageview("m1", NOW))  # a duplicate
     assert client.http.get("/healthz").text == "ok"
-    text = client.http.get("/metrics").text
+    text = client.http.get("/metrics", headers=client.admin).text
     assert "trailmark_events_accepted_total 2\n" in text
     assert "trailmark_events_duplicate_total 1\n" in text
     assert 'trailmark_events_rejected_total{reason="invalid"} 1\n' in text
@@ -98,10 +100,21 @@ def test_cli_sites_add_and_list(tmp_path: Path) -> None:
     runner = CliRunner()
     added = runner.invoke(main, ["sites", "add", "My Shop", "--origin", "https://shop.example", "--db", db])
     assert added.exit_code == 0
-    key = added.output.strip()
+    key, secret = added.stdout.split()
     assert key.startswith("wk_") and len(key) == 27
+    assert secret.startswith("sk_") and len(secret) == 35
+    assert "shown once" in added.stderr
     fixed = runner.invoke(main, ["sites", "add", "Blog", "--key", "wk_blog", "--db", db])
-    assert fixed.output.strip() == "wk_blog"
+    assert fixed.stdout.split()[0] == "wk_blog" and fixed.stdout.split()[1].startswith("sk_")
+    again = runner.invoke(main, ["sites", "add", "My Shop", "--origin", "https://shop.example", "--db", db])
+    assert again.stdout.split() == [key]  # an update: the secret stays, and is not shown again
+    rotated = runner.invoke(main, ["sites", "secret", "my-shop", "--db", db]).stdout.strip()
+    assert rotated.startswith("sk_") and rotated != secret
+    store = SQLiteStore(Path(db))
+    assert store.site_for_key(secret) is None
+    found = store.site_for_key(rotated)
+    assert found is not None and (found.id, found.verified) == ("my-shop", True)
+    assert runner.invoke(main, ["sites", "secret", "nope", "--db", db]).exit_code == 2
     listed = runner.invoke(main, ["sites", "list", "--db", db]).output.splitlines()
     assert listed == [f"my-shop\tMy Shop\t{key}\thttps://shop.example", "blog\tBlog\twk_blog\tany origin"]
 

@@ -11,7 +11,7 @@ import httpx
 
 from collector.app import create_app
 from collector.store import SQLiteStore
-from tests.conftest import KEY, ThreadedServer, free_port, make_settings, read_rows
+from tests.conftest import ADMIN_TOKEN, KEY, ThreadedServer, free_port, make_settings, read_rows
 
 BATCH = 40
 
@@ -50,7 +50,7 @@ def test_a_full_writer_queue_answers_503_with_retry_after_and_recovers(tmp_path:
             {"type": "track", "id": "after-burst", "ts": int(time.time() * 1000), "anon_id": "a", "name": "calm"},
         ]})
         assert calm.status_code == 200 and calm.json() == {"accepted": 1, "rejected": []}
-        metrics = httpx.get(f"{url}/metrics").text
+        metrics = httpx.get(f"{url}/metrics", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}).text
 
     statuses = {status for status, _, _ in answers}
     assert statuses == {200, 503}, statuses

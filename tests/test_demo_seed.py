@@ -122,3 +122,14 @@ def test_cli_seeds_and_reports(tmp_path: Path) -> None:
     assert f"{stored} events in " in result.output and stored > 0
     result = CliRunner().invoke(main, ["demo", "seed", "--days", "30", "--db", str(db)])
     assert result.exit_code == 2 and "30 is not in the range 1<=x<=7" in result.output
+
+
+def test_the_shops_backend_vouches_for_every_customer(seeded: tuple[Path, Plan]) -> None:
+    """Identify comes from the shop's backend with the secret key: each buyer is a vouched person with traits."""
+    db, plan = seeded
+    buyers = {e["user_id"] for v in plan.visits for e in v.events if e["type"] == "identify"}
+    persons = read_rows(db, "SELECT user_id, traits FROM persons WHERE site_id = 'demo'")
+    assert {p["user_id"] for p in persons} == buyers
+    assert {p["traits"] for p in persons} == {'{"orders":1}'}
+    links = read_rows(db, "SELECT DISTINCT user_id, verified FROM identities WHERE site_id = 'demo'")
+    assert {r["user_id"] for r in links} == buyers and {r["verified"] for r in links} == {1}

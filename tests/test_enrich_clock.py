@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from collector.enrich import MAX_AGE_MS, TOO_OLD, correct_ts, ts_problem
+from collector.enrich import MAX_AGE_MS, TOO_OLD, correct_ts, guess_sent_at, ts_problem
 
 NOW = 1_763_892_000_000
 DAY = 86_400_000
@@ -50,3 +50,20 @@ def test_max_age_is_seven_days_and_the_reason_reads_well() -> None:
     assert MAX_AGE_MS == 7 * DAY
     assert TOO_OLD == "ts too old"
     assert ts_problem(NOW - 2 * DAY, NOW, max_age_ms=DAY) == "ts too old"
+
+
+@pytest.mark.parametrize(
+    ("times", "guess"),
+    [
+        ([], None),
+        # inside the age limit: taken at its word, even when old
+        ([NOW - 6 * DAY, NOW - 6 * DAY + 5_000], None),
+        # one event inside the limit: the batch is not a clock that jumped
+        ([NOW - 400 * DAY, NOW - 1_000], None),
+        # every event beyond the limit: the newest stands in for the send time
+        ([NOW - 365 * DAY, NOW - 365 * DAY + 9_000], NOW - 365 * DAY + 9_000),
+        ([0, 1], 1),
+    ],
+)
+def test_guess_sent_at_only_for_a_batch_wholly_beyond_the_limit(times: list[int], guess: int | None) -> None:
+    assert guess_sent_at(times, NOW) == guess

@@ -16,6 +16,7 @@ from starlette.testclient import TestClient
 
 from collector.app import create_app
 from collector.enrich import strip_sensitive
+from collector.replay_limits import MAX_PAGE_PX, MAX_VIEWPORT_PX
 from tests import fuzzing
 from tests.conftest import KEY, make_settings, make_store, read_rows
 
@@ -185,6 +186,30 @@ rrweb_events = st.one_of(
 )
 
 
+def _px(value: Any, bound: float, low: float = 0) -> bool:
+    return value is None or (type(value) in (int, float) and low <= value <= bound)
+
+
+def _sizes_fit(event: dict[str, Any]) -> bool:
+    """The page sizes a viewer would draw (replay_limits.py): checked in meta (4), full snapshot (2)
+    and viewport resize (3, source 4) events, where `data` is given."""
+    kind, data = event["type"], event.get("data")
+    if kind not in (2, 3, 4) or data is None:
+        return True
+    if not isinstance(data, dict):
+        return False
+    viewport = _px(data.get("width"), MAX_VIEWPORT_PX) and _px(data.get("height"), MAX_VIEWPORT_PX)
+    if kind == 4:
+        return viewport
+    if kind == 2:
+        offset = data.get("initialOffset", {})
+        return isinstance(offset, dict) and all(
+            _px(offset.get(side), MAX_PAGE_PX, -MAX_PAGE_PX) for side in ("top", "left")
+        )
+    source = data.get("source")
+    return (source is None or type(source) is int) and (source != 4 or viewport)
+
+
 @FUZZ
 @given(
     session=fuzzing.ids, seq=st.integers(-5, 1_000_005),
@@ -200,6 +225,7 @@ def test_replay_chunk_is_stored_once_or_refused(
         0 <= seq <= 1_000_000 and bool(events) and all(
             isinstance(e, dict) and type(e.get("type")) is int
             and type(e.get("timestamp")) is int and 0 <= e["timestamp"] <= 4_102_444_800_000
+            and _sizes_fit(e)
             for e in events
         )
     )

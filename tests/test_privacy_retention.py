@@ -14,7 +14,7 @@ import httpx
 from click.testing import CliRunner
 
 from collector.cli import main
-from tests.conftest import Client, Server
+from tests.conftest import SECRET, Client, Server
 
 NOW = int(time.time() * 1000)
 DAY = 86_400_000
@@ -25,11 +25,12 @@ def _send(client: Client, session: str, anon: str, marker: str) -> None:
     events = [
         {"type": "pageview", "id": str(uuid.uuid4()), "ts": NOW - 1000, "anon_id": anon, "session_id": session,
          "url": f"https://shop.example/{marker}"},
-        {"type": "identify", "id": str(uuid.uuid4()), "ts": NOW - 900, "anon_id": anon, "session_id": session,
-         "user_id": f"user-{marker}"},
         {"type": "survey", "id": "x", "ts": NOW, "anon_id": anon, "kind": "ces", "score": 9, "comment": marker},
     ]
-    assert client.http.post("/v1/batch", json={"key": client.key, "events": events}).json()["accepted"] == 2
+    assert client.http.post("/v1/batch", json={"key": client.key, "events": events}).json()["accepted"] == 1
+    login = {"type": "identify", "id": str(uuid.uuid4()), "ts": NOW - 900, "anon_id": anon, "session_id": session,
+             "user_id": f"user-{marker}"}  # sent by the site's backend: it creates the person
+    assert client.http.post("/v1/batch", json={"key": SECRET, "events": [login]}).json()["accepted"] == 1
     chunk = {"key": client.key, "session_id": session, "seq": 0, "events": [{"type": 2, "timestamp": NOW}]}
     assert client.http.post("/v1/replay", json=chunk).status_code == 200
 

@@ -15,7 +15,7 @@ import pytest
 from collector.app import create_app
 from collector.auth import COOKIE, session_cookie
 from tests.browser import chromium
-from tests.conftest import ADMIN_TOKEN, KEY, ThreadedServer, free_port, make_settings, make_store
+from tests.conftest import ADMIN_TOKEN, KEY, SECRET, ThreadedServer, free_port, make_settings, make_store
 
 pytestmark = pytest.mark.e2e
 
@@ -53,7 +53,6 @@ def seed(url: str) -> None:
         _event("click", NOW - 55_000, url=URL, sel=SELECTOR, text=SELECTOR[:100], href=JS_URL, x=5, y=5,
                rage=True, dead=True),
         _event("track", NOW - 50_000, url=URL, name=TRACK, props={PROP_KEY: PROP_VALUE}),
-        _event("identify", NOW - 45_000, user_id=USER, traits={PROP_KEY: PROP_VALUE}),
         _event("cart", NOW - 40_000, url=URL, user_id=USER, action="add",
                item={"sku": ITEM[:200], "name": ITEM, "price": 5.0}),
         _event("survey", NOW - 35_000, url=URL, user_id=USER, kind="nps", score=3, comment=COMMENT,
@@ -65,6 +64,10 @@ def seed(url: str) -> None:
     ]
     answer = httpx.post(f"{url}/v1/batch", json={"key": KEY, "events": events})
     assert answer.json() == {"accepted": len(events), "rejected": []}, answer.text
+    # Hostile traits from the site's backend (only the secret key sets traits), shown on the person page.
+    login = _event("identify", NOW - 45_000, user_id=USER, traits={PROP_KEY: PROP_VALUE})
+    answer = httpx.post(f"{url}/v1/batch", json={"key": SECRET, "events": [login]})
+    assert answer.json() == {"accepted": 1, "rejected": []}, answer.text
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from collector.store import SQLiteStore, WriteBatch
 from collector.store.model import Context
 from collector.store.sqlite import connect
 from collector.store.sqlite.transaction import apply_group
-from tests.conftest import Client, Server
+from tests.conftest import KEY, SECRET, Client, Server
 
 NOW = int(time.time() * 1000) - 3 * 3_600_000  # room for events "later" in the tests (the future is clamped)
 MIN = 60_000
@@ -27,11 +27,11 @@ def ev(kind: str, eid: str, ts: int, **fields: Any) -> dict[str, Any]:
     return {**base, **fields}
 
 
-def send(client: Client, *events: dict[str, Any], ua: str | None = None) -> dict[str, Any]:
+def send(client: Client, *events: dict[str, Any], ua: str | None = None, key: str = KEY) -> dict[str, Any]:
     headers = {"content-type": "application/json"}
     if ua:
         headers["user-agent"] = ua
-    body = json.dumps({"key": "wk_test", "events": list(events)})
+    body = json.dumps({"key": key, "events": list(events)})
     answer = client.http.post("/v1/batch", content=body, headers=headers)
     assert answer.status_code == 200, answer.text
     return answer.json()  # type: ignore[no-any-return]
@@ -68,9 +68,10 @@ def test_session_rollup_is_exact_when_batches_arrive_out_of_order(client: Client
 def test_identify_links_earlier_and_later_sessions_of_two_anon_ids_to_one_person(client: Client) -> None:
     send(client, ev("pageview", "a1", NOW, url="https://shop.example/"))
     send(client, ev("pageview", "b1", NOW + MIN, anon_id="anon-b", session_id="s2", url="https://shop.example/"))
-    send(client, ev("identify", "i1", NOW + 2 * MIN, user_id="user-42", traits={"plan": "pro"}))
+    # The site's backend links both anon ids at login (the secret key: traits and links it vouches for).
+    send(client, ev("identify", "i1", NOW + 2 * MIN, user_id="user-42", traits={"plan": "pro"}), key=SECRET)
     send(client, ev("identify", "i2", NOW + 3 * MIN, anon_id="anon-b", session_id="s2", user_id="user-42",
-                    traits={"country": "DE"}))
+                    traits={"country": "DE"}), key=SECRET)
     send(client, ev("pageview", "a2", NOW + 4 * MIN, session_id="s3", url="https://shop.example/again"))
     rows = client.rows("SELECT id, visitor_id, anon_id, user_id FROM sessions ORDER BY id")
     assert rows == [

@@ -24,9 +24,9 @@ def test_sigkill_mid_delivery_loses_nothing(tmp_path: Path) -> None:
     collector = Collector(db, free_port())
     collector.env.update({
         "TRAILMARK_WEBHOOK_ALLOW_PRIVATE": "1", "TRAILMARK_WEBHOOK_BACKOFF_BASE": "0.05",
-        "TRAILMARK_WEBHOOK_BACKOFF_CAP": "1",
+        "TRAILMARK_WEBHOOK_BACKOFF_CAP": "1", "TRAILMARK_ADMIN_TOKEN": "trigger-crash-admin-token",
     })
-    admin = {"Authorization": "Bearer crash-admin-token"}
+    admin = {"Authorization": "Bearer trigger-crash-admin-token"}
     with Receiver(hold=threading.Event()) as receiver:
         collector.start()
         try:

@@ -23,10 +23,12 @@ from collector.config import Settings
 from collector.demo.commands import DEFAULT_BASE_URL, MAX_DAYS
 from collector.demo.journeys import HOUR_MS, Plan, Visit, plan
 from collector.demo.places import GEO_DB
-from collector.demo.shop import DEMO_KEY, DEMO_SITE
+from collector.demo.shop import DEMO_KEY, DEMO_SECRET, DEMO_SITE
 from collector.store import Store, open_store
 
 PROXY = "127.0.0.1"
+
+BACKEND_UA = "trailmark-python/0.1.0 (demo shop backend)"
 
 
 class SeedError(RuntimeError):
@@ -54,6 +56,7 @@ def seed(store_url: str | Path, visitors: int = 500, seed: int = 1, *, days: int
 def post_plan(store: Store, journeys: Plan, progress: Callable[[int], None] | None = None) -> int:
     """Post every visit of a plan through /v1/batch of an in-process collector on `store`."""
     store.add_site(DEMO_SITE, "Demo shop", key=DEMO_KEY)
+    store.new_secret(DEMO_SITE, DEMO_SECRET)
     settings = Settings(geoip=GEO_DB, trusted_proxies=(PROXY,), rate_limit=0.0, site_rate_limit=0.0)
     app = create_app(settings, store)
     return asyncio.run(_post_all(app, journeys.visits, progress))
@@ -75,10 +78,22 @@ async def _post_all(app: Any, visits: list[Visit], progress: Callable[[int], Non
 
 
 async def _post(app: Any, visit: Visit) -> tuple[int, Any]:
+    """A visit's browser events, then its shop backend's identify (vouched with the secret key)."""
+    browser = [e for e in visit.events if e["type"] != "identify"]
+    backend = [e for e in visit.events if e["type"] == "identify"]
+    status, answer = await _send(app, DEMO_KEY, browser, visit.user_agent, visit.ip)
+    if status == 200 and backend:
+        status, vouched = await _send(app, DEMO_SECRET, backend, BACKEND_UA, visit.ip)
+        answer = {"accepted": answer["accepted"] + vouched.get("accepted", 0),
+                  "rejected": answer["rejected"] + vouched.get("rejected", [])}
+    return status, answer
+
+
+async def _send(app: Any, key: str, events: list[Any], user_agent: str, ip: str) -> tuple[int, Any]:
     """One POST /v1/batch through the ASGI interface, without sent_at: the times are history, not skew."""
-    body = msgspec.json.encode({"key": DEMO_KEY, "events": visit.events})
+    body = msgspec.json.encode({"key": key, "events": events})
     status, answer = await asgi.call(app, "POST", "/v1/batch", body=body, client=(PROXY, 50000), headers=[
         (b"content-type", b"text/plain"), (b"content-length", str(len(body)).encode()),
-        (b"user-agent", visit.user_agent.encode()), (b"x-forwarded-for", visit.ip.encode()),
+        (b"user-agent", user_agent.encode()), (b"x-forwarded-for", ip.encode()),
     ])
     return status, msgspec.json.decode(answer)

@@ -15,6 +15,9 @@ from collector.config import Settings
 
 HERE = Path(__file__).parent
 DEMO_SITE, DEMO_KEY = "demo", "wk_demo"
+# The demo shop's backend vouches for its customers (identify) with this secret server key. It is
+# well known on purpose: the demo site exists only under `serve --demo` and `demo seed`.
+DEMO_SECRET = "sk_demo_backend"
 
 # body file -> page title; the body's data-page tells shop.js what to render
 TITLES = {

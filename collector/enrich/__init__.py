@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collector.enrich.acquisition import Acquisition, Channel, classify
-from collector.enrich.clock import MAX_AGE_MS, TOO_OLD, correct_ts, ts_problem
+from collector.enrich.clock import MAX_AGE_MS, TOO_OLD, correct_ts, guess_sent_at, ts_problem
 from collector.enrich.device import Device, parse_device
 from collector.enrich.geo import EMPTY_GEO, Geo, GeoReader
 from collector.enrich.proxies import TrustedProxies, client_ip, parse_trusted_proxies
@@ -26,6 +26,7 @@ __all__ = [
     "classify",
     "client_ip",
     "correct_ts",
+    "guess_sent_at",
     "parse_device",
     "parse_param_names",
     "parse_trusted_proxies",

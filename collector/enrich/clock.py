@@ -20,3 +20,17 @@ def ts_problem(corrected: int, received_at: int, max_age_ms: int = MAX_AGE_MS) -
     if received_at - corrected > max_age_ms:
         return TOO_OLD
     return None
+
+
+def guess_sent_at(times: list[int], received_at: int, max_age_ms: int = MAX_AGE_MS) -> int | None:
+    """A stand-in for the missing `sent_at` of a batch whose every event lies beyond the age limit.
+
+    Without `sent_at` a clock that jumped back (a dead RTC battery, a phone set to the wrong year)
+    cannot be told from an offline queue, and refusing would lose the batch. Taking its newest
+    `ts` as the send time moves the batch to the receive time and keeps the gaps between its
+    events. A batch with any event inside the limit is taken at its word: None.
+    """
+    if not times:
+        return None
+    newest = max(times)
+    return newest if received_at - newest > max_age_ms else None

@@ -45,3 +45,19 @@ def integer(value: str | None, default: int, *, name: str, lo: int = 0, hi: int 
     if not lo <= number <= hi:
         raise ClientError(400, f"{name} must be between {lo} and {hi}")
     return number
+
+
+# The orders a list can be asked in: /api/sessions and /api/persons (`sort`, `order`).
+SESSION_SORTS = ("time", "duration", "pages", "revenue")
+PEOPLE_SORTS = ("last_seen", "first_seen", "sessions", "revenue", "purchases")
+
+
+def sort_order(sort: str | None, order: str | None, allowed: tuple[str, ...]) -> tuple[str, bool]:
+    """The sort key (the first allowed one by default) and whether it is descending (the default)."""
+    sort = sort or allowed[0]
+    if sort not in allowed:
+        raise ClientError(400, f"sort must be one of {', '.join(allowed)}, not {sort!r}")
+    order = order or "desc"
+    if order not in ("asc", "desc"):
+        raise ClientError(400, f"order must be asc or desc, not {order!r}")
+    return sort, order == "desc"

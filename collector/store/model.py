@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import msgspec
 from msgspec import Struct
 
@@ -82,6 +84,9 @@ class WriteBatch(Struct, kw_only=True):
 
     site_id: str | None
     received_at: int
+    # Sent with the site's secret server key (its backend), not the public write key: only such
+    # requests may set traits and vouch for who a user is (docs/privacy.md, identity).
+    verified: bool = False
     context: Context = msgspec.field(default_factory=Context)
     events: list[EventRow] = []
     dead: list[DeadLetter] = []
@@ -105,6 +110,16 @@ class Site(Struct, frozen=True, kw_only=True):
     origins: tuple[str, ...] = ()
     settings: dict[str, object] = {}
     created_at: int = 0
+    # The request's key was the site's secret server key, not its public write key.
+    verified: bool = False
+
+
+SECRET_PREFIX = "sk_"
+
+
+def secret_hash(secret: str) -> str:
+    """What a store keeps of a secret key: its SHA-256, so a copy of the data holds no key."""
+    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 class Overloaded(Exception):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
 from starlette.routing import Mount, Route
 
 from collector.ui import login, pages
@@ -11,7 +13,16 @@ from collector.ui.security import Assets
 
 STATIC_DIR = Path(__file__).parent / "static"
 
+
+
+async def favicon(request: Request) -> Response:
+    """Browsers ask for /favicon.ico on pages that name no icon (JSON, the replay player): the logo, not a 404."""
+    return FileResponse(STATIC_DIR / "favicon.svg", media_type="image/svg+xml",
+                        headers={"Cache-Control": "public, max-age=86400"})
+
+
 routes = [
+    Route("/favicon.ico", favicon),
     Route("/", pages.home),
     Route("/login", login.login_form, methods=["GET"]),
     Route("/login", login.login_submit, methods=["POST"]),

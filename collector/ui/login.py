@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import math
 import time
 from collections import OrderedDict, deque
 from urllib.parse import parse_qs, urlsplit
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from collector.auth import COOKIE, SESSION_SECONDS, session_cookie, valid_cookie
+from collector.auth import COOKIE, SESSION_SECONDS, cookie_login, current_login, session_cookie
 from collector.ui.shell import login_page
 
-# Ten wrong tokens per address in ten minutes is plenty for typos and far too few for guessing.
+# Ten wrong tokens per address in ten minutes is plenty for typos. The right token is never
+# refused (behind a proxy every visitor may share one address, and anyone could lock the analyst
+# out); guessing stays infeasible because the token is long (docs/security.md).
 MAX_FAILURES = 10
 WINDOW_S = 600.0
 
@@ -56,8 +60,22 @@ class FailedLogins:
 
 
 def logged_in(request: Request) -> bool:
-    cookie = request.cookies.get(COOKIE)
-    return bool(cookie) and valid_cookie(request.app.state.settings.admin_token, cookie or "")
+    return current_login(request) is not None
+
+
+def https(request: Request) -> bool:
+    """Whether the browser reached us over TLS: directly, or through a trusted proxy that says so."""
+    if request.url.scheme == "https":
+        return True
+    try:
+        peer = ipaddress.ip_address(request.client.host if request.client else "")
+    except ValueError:
+        return False
+    if not any(peer in network for network in request.app.state.enricher.trusted):
+        return False
+    # The nearest proxy's word is the last entry; anything before it came from further out.
+    proto = request.headers.get("x-forwarded-proto", "").split(",")[-1]
+    return proto.strip().lower() == "https"
 
 
 def safe_next(target: str | None) -> str:
@@ -110,23 +128,23 @@ async def login_submit(request: Request) -> Response:
     failures = _failures(request)
     form = await _form(request)
     next_path = safe_next(form.get("next"))
-    wait = failures.retry_after(ip)
-    if wait is not None:
-        minutes = max(1, math.ceil(wait / 60))
-        return login_page(
-            error=f"Too many failed attempts. Try again in {minutes} minute{'s' if minutes > 1 else ''}.",
-            status=429, next_path=next_path, headers={"Retry-After": str(wait)},
-        )
     presented = form.get("token", "").strip()
     token: str = request.app.state.settings.admin_token
     if not presented or not hmac.compare_digest(presented.encode(), token.encode()):
+        wait = failures.retry_after(ip)
         failures.record(ip)
+        if wait is not None:
+            minutes = max(1, math.ceil(wait / 60))
+            return login_page(
+                error=f"Too many failed attempts. Try again in {minutes} minute{'s' if minutes > 1 else ''}.",
+                status=429, next_path=next_path, headers={"Retry-After": str(wait)},
+            )
         return login_page(error="That token is not right.", status=401, next_path=next_path)
     failures.clear(ip)
     response = RedirectResponse(next_path, 303)
     response.set_cookie(
         COOKIE, session_cookie(token), max_age=SESSION_SECONDS, path="/",
-        httponly=True, samesite="strict", secure=request.url.scheme == "https",
+        httponly=True, samesite="strict", secure=https(request),
     )
     return response
 
@@ -134,7 +152,12 @@ async def login_submit(request: Request) -> Response:
 async def logout(request: Request) -> Response:
     if not same_origin(request):
         return login_page(error="Sign out from the dashboard's own button.", status=403)
+    value = request.cookies.get(COOKIE, "")
+    login_id = cookie_login(request.app.state.settings.admin_token, value)
+    if login_id is not None:
+        # Server-side too: a copy of the cookie (stolen, or in another tab's jar) stops working now.
+        expires_at = int(value.partition(".")[0])
+        await run_in_threadpool(request.app.state.store.revoke_login, login_id, expires_at)
     response = RedirectResponse("/login", 303)
-    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict",
-                           secure=request.url.scheme == "https")
+    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict", secure=https(request))
     return response

@@ -45,7 +45,8 @@ OVERVIEW = """<section class="cards" id="kpis" aria-label="Key figures"></sectio
 
 SESSIONS = """<details class="panel filters" id="filters" open><summary>Filters</summary>
 <form id="filter-form" class="filter-grid"></form></details>
-<section class="panel"><div class="table-wrap"><table class="table" id="sessions-table"></table></div>
+<section class="panel"><div class="panel-head"><h2>Sessions</h2><span class="muted" id="sessions-total"></span></div>
+<div class="table-wrap"><table class="table" id="sessions-table"></table></div>
 <div class="pager"><button type="button" id="more" hidden>Load more</button></div></section>"""
 
 SESSION = """<section class="panel" id="session-facts"></section>

@@ -35,7 +35,9 @@ async def replay_page(request: Request) -> Response:
     if not logged_in(request):
         target = quote(request.url.path, safe="")
         return RedirectResponse(f"/login?next={target}", 303)
-    headers = page_headers(embeddable=True, recorded=True)
+    # The player posts nothing, so the whole page (and the frame it rebuilds recordings in)
+    # sends no Referer anywhere.
+    headers = page_headers(embeddable=True, recorded=True, referrer="no-referrer")
     return HTMLResponse(player_html(request.path_params["id"]), headers=headers)
 
 

@@ -19,15 +19,21 @@ DIRECTIVES = {
     "form-action": "'self'",
     "frame-ancestors": "'none'",
 }
+# Where recorded content may load from while an analyst views it: the collector itself and
+# inline data, never the recorded site or any other host (a recording must not make the analyst's
+# browser call out, nor tell anyone what is being watched). Recorded assets served by the collector
+# later belong here: one more source, such as the collector's asset path.
+RECORDED_SOURCES = "'self' data: blob:"
 # Pages that rebuild a recorded page (replay player, heatmap viewer): rrweb rebuilds into an
-# about:blank iframe, which inherits the page's policy, and recorded pages carry <style> elements,
-# style attributes, images and fonts from their own site. Scripts stay 'self' only, and the
-# iframe's sandbox has no allow-scripts, so nothing recorded ever runs.
+# about:blank iframe, which inherits the page's policy, and recorded pages carry <style> elements
+# and style attributes. Scripts stay 'self' only, and the iframe's sandbox has no allow-scripts,
+# so nothing recorded ever runs; default-src 'self' covers preload, prefetch and manifests.
 RECORDED = {
     "style-src": "'self' 'unsafe-inline'",
-    "img-src": "'self' data: blob: http: https:",
-    "font-src": "'self' data: http: https:",
-    "media-src": "'none'",
+    "img-src": RECORDED_SOURCES,
+    "font-src": RECORDED_SOURCES,
+    "media-src": RECORDED_SOURCES,
+    "connect-src": "'self'",
 }
 
 
@@ -41,13 +47,19 @@ def csp(*, embeddable: bool = False, recorded: bool = False) -> str:
 CSP = csp()
 
 
-def page_headers(*, embeddable: bool = False, recorded: bool = False) -> dict[str, str]:
-    """Headers for an HTML page; `embeddable` pages (a replay player) may be framed by our own pages."""
+def page_headers(
+    *, embeddable: bool = False, recorded: bool = False, referrer: str = "same-origin"
+) -> dict[str, str]:
+    """Headers for an HTML page; `embeddable` pages (a replay player) may be framed by our own pages.
+
+    `referrer` no-referrer suits pages that post nothing: a browser sends `Origin: null` on a
+    form post from such a page, which the login and logout checks rightly refuse.
+    """
     return {
         "Content-Security-Policy": csp(embeddable=embeddable, recorded=recorded),
         "X-Frame-Options": "SAMEORIGIN" if embeddable else "DENY",
         "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "same-origin",
+        "Referrer-Policy": referrer,
         "Cache-Control": "no-store",
     }
 

@@ -73,17 +73,19 @@ export function transport(url: string, key: string, q: Queue, send: Send, clock 
   let attempt = 0;
   let retryAt = 0;
   let inflight: string[] = [];
+  // events per request: halved by each 500 so that one event the collector cannot take ends up alone
+  let cap = MAX_EVENTS;
 
   const later = (ms: number) => {
     if (!timer) timer = setTimeout(() => ((timer = 0), flush()), ms);
   };
   const ready = () => q.all().filter((e) => inflight.indexOf(e.id) < 0);
-  const batches = () => bodies(key, clock(), ready(), MAX_BODY);
+  const batches = () => bodies(key, clock(), ready(), MAX_BODY, cap);
 
   const retry = (ms?: number) => {
     const d = ms == null ? backoff(attempt++, rand()) : ms;
     retryAt = clock() + d;
-    if (timer) clearTimeout(timer);
+    clearTimeout(timer); // a no-op for 0
     timer = setTimeout(() => ((timer = retryAt = 0), flush()), d);
   };
 
@@ -98,10 +100,15 @@ export function transport(url: string, key: string, q: Queue, send: Send, clock 
         // the collector drops the copy by event id
         if (!r) return;
         const s = r.status;
-        if (s == 429 || s >= 500) return retry(retryAfter(r.headers.get("Retry-After"), clock()));
-        // delivered, or refused for good (4xx other than 429): either way never resend
+        // alone, it is parked (kept in flight) for the rest of this page: it stays queued, the next
+        // page retries it, and it no longer holds the events behind it
+        if (s == 500) ids[1] ? (cap = ids.length >> 1) : (inflight = inflight.concat(ids));
+        if (s == 408 || s == 429 || s >= 500) return retry(retryAfter(r.headers.get("Retry-After"), clock()));
+        // delivered (events the collector rejected one by one included), or refused for good
+        // (4xx other than 408 and 429): either way never resend
         q.drop(ids);
         attempt = retryAt = 0;
+        cap = MAX_EVENTS;
       },
       () => (done(), retry()),
     );

@@ -142,6 +142,52 @@ test("other 4xx answers are final: the events are dropped, not retried", async (
   assert.deepEqual(q.all(), []);
 });
 
+test("408 is retried like 429; a 200 with per-event rejections drops the whole batch", async (t) => {
+  t.mock.timers.enable({ apis: ["setTimeout", "Date"] });
+  const c = scripted([408, 200]);
+  const q = queue(mapKv());
+  const tx = transport("u", "wk", q, c.send, Date.now, () => 0);
+  tx.add(ev(1));
+  tx.add(ev(2));
+  await tx.flush();
+  assert.deepEqual(q.all().map((e) => e.id), ["e1", "e2"]);
+  t.mock.timers.tick(500);
+  await settle();
+  // the scripted 200 stands for {"accepted": 1, "rejected": [{"index": 1, ...}]}: never resent
+  assert.equal(c.calls.length, 2);
+  assert.deepEqual(q.all(), []);
+});
+
+test("a 500 halves the batch until the event behind it is alone, then parks it", async (t) => {
+  t.mock.timers.enable({ apis: ["setTimeout", "Date"] });
+  // e0 makes the collector fail: every request that carries it gets a 500
+  const calls: string[][] = [];
+  const send: Send = (_url, body) => {
+    const ids = (JSON.parse(body).events as Ev[]).map((e) => e.id);
+    calls.push(ids);
+    const reply: Reply = { status: ids.includes("e0") ? 500 : 200, headers: { get: () => null } };
+    return Promise.resolve(reply);
+  };
+  const q = queue(mapKv());
+  const tx = transport("u", "wk", q, send, Date.now, () => 0);
+  for (let i = 0; i < 8; i++) q.push(ev(i));
+  for (let i = 0; i < 40 && q.all().length > 1; i++) {
+    await tx.flush();
+    t.mock.timers.tick(60_000);
+    await settle();
+  }
+  assert.deepEqual(calls.slice(0, 4).map((ids) => ids.length), [8, 4, 2, 1]);
+  // every other event was delivered; e0 stays queued for the next page, no longer sent on this one
+  assert.deepEqual(q.all().map((e) => e.id), ["e0"]);
+  const sent = calls.length;
+  tx.add(ev(9));
+  await tx.flush();
+  t.mock.timers.tick(60_000);
+  await settle();
+  assert.deepEqual(calls.slice(sent).flat(), ["e9"]);
+  assert.deepEqual(q.all().map((e) => e.id), ["e0"]);
+});
+
 test("coming back online forgets the backoff and sends at once", async (t) => {
   t.mock.timers.enable({ apis: ["setTimeout", "Date"] });
   const c = scripted(["down", "down"]);

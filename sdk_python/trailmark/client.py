@@ -20,6 +20,8 @@ from .sender import OnError, Sender, Stats, encode
 log = logging.getLogger("trailmark")
 
 DEFAULT_HOST = "http://127.0.0.1:8000"
+# A site's secret server key, which `trailmark sites add` prints under its public write key.
+SECRET_PREFIX = "sk_"
 MAX_BATCH_EVENTS = 500  # the collector's limit per request
 Id = Union[str, int, None]
 
@@ -53,6 +55,12 @@ class Client:
     ) -> None:
         if not isinstance(write_key, str) or not write_key:
             raise ValueError("write_key must be a non-empty str (`trailmark sites add` prints one)")
+        if not disabled and not write_key.startswith(SECRET_PREFIX):
+            # The public key works, but the collector then takes identify as a browser's claim.
+            log.warning(
+                "trailmark: %s... is a public write key; pass the site's secret server key (sk_...)"
+                " so identify sets traits and links anon ids (docs/python-sdk.md)", write_key[:6],
+            )
         batch_url(host)
         if not 1 <= batch_size <= MAX_BATCH_EVENTS:
             raise ValueError(f"batch_size must be between 1 and {MAX_BATCH_EVENTS}")

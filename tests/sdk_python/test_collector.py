@@ -172,7 +172,7 @@ FORK_SCRIPT = """
     # Python 3.12+ warns about fork() with threads running; forking with the consumer thread
     # running is exactly the gunicorn --preload case under test.
     warnings.simplefilter("ignore", DeprecationWarning)
-    client = trailmark.Client("wk_test", os.environ["COLLECTOR_URL"], flush_interval=3600)
+    client = trailmark.Client("sk_test_secret_server_key", os.environ["COLLECTOR_URL"], flush_interval=3600)
     client.track("parent", "before-fork")
     client.flush()  # the parent's consumer thread is running, as in a gunicorn preload master
     client.track("parent", "queued-at-fork")
@@ -200,9 +200,9 @@ def test_a_forked_child_delivers_with_its_own_consumer(collector_server) -> None
 
 EXIT_SCRIPT = """
     import os, trailmark
-    trailmark.write_key = "wk_test"
+    trailmark.write_key = "sk_test_secret_server_key"
     trailmark.host = os.environ["COLLECTOR_URL"]
-    client = trailmark.Client("wk_test", os.environ["COLLECTOR_URL"], flush_interval=3600)
+    client = trailmark.Client("sk_test_secret_server_key", os.environ["COLLECTOR_URL"], flush_interval=3600)
     for i in range(250):
         client.track("u1", "at-exit", {"i": i})
     trailmark.track("u2", "module-level")
@@ -214,3 +214,53 @@ def test_shutdown_at_exit_delivers_what_was_queued(collector_server) -> None:
     assert (done.returncode, done.stderr) == (0, "")
     rows = collector_server.rows("SELECT user_id, COUNT(*) AS n FROM events GROUP BY user_id")
     assert rows == [{"user_id": "u1", "n": 250}, {"user_id": "u2", "n": 1}]
+
+
+def test_the_secret_key_sets_traits_and_links_the_browser(collector_server, make_client, errors, caplog) -> None:
+    import httpx
+
+    from tests.conftest import SECRET
+
+    browser = {"type": "pageview", "id": "web-1", "ts": int(time.time() * 1000) - 60_000, "anon_id": "web-anon",
+               "session_id": "web-session", "url": "https://shop.example/"}
+    answer = httpx.post(f"{collector_server.url}/v1/batch", json={"key": "wk_test", "events": [browser]})
+    assert answer.status_code == 200
+    backend = make_client(collector_server.url, key=SECRET)
+    backend.identify("u-sdk", {"plan": "pro"}, anon_id="web-anon")
+    backend.purchase("u-sdk", order_id="o-sdk", value=9.5, currency="EUR")
+    assert backend.flush() is True and errors == []
+    assert "public write key" not in caplog.text
+    assert collector_server.rows("SELECT user_id, traits FROM persons") == [
+        {"user_id": "u-sdk", "traits": '{"plan":"pro"}'}]
+    assert collector_server.rows("SELECT anon_id, user_id, verified FROM identities") == [
+        {"anon_id": "web-anon", "user_id": "u-sdk", "verified": 1}]
+    assert collector_server.rows("SELECT session_id FROM events WHERE type = 'purchase'") == [
+        {"session_id": "web-session"}]
+
+
+def test_the_public_key_is_a_claim_and_says_so(collector_server, make_client, errors, caplog) -> None:
+    public = make_client(collector_server.url, key="wk_test")
+    assert "wk_tes... is a public write key" in caplog.text
+    public.identify("u-claim", {"plan": "pro"}, anon_id="a-claim")
+    assert public.flush() is True and errors == []
+    assert collector_server.rows("SELECT * FROM persons") == []
+    assert collector_server.rows("SELECT anon_id, user_id, verified FROM identities") == [
+        {"anon_id": "a-claim", "user_id": "u-claim", "verified": 0}]
+
+
+def test_a_deeply_nested_prop_is_one_rejection_and_later_events_arrive(collector_server, make_client, errors):
+    client = make_client(collector_server.url)
+    deep: list = []
+    for _ in range(200):  # over the collector's 32 levels, under what Python's encoder can write
+        deep = [deep]
+    before = client.track("u1", "before")
+    poisoned = client.track("u1", "deep", {"p": deep})
+    after = client.track("u1", "after")
+    assert client.flush() is True
+    [(exc, events)] = errors
+    assert isinstance(exc, trailmark.RejectedError) and exc.reasons == ["nested deeper than 32 levels"]
+    assert [e["id"] for e in events] == [poisoned]
+    assert stored_ids(collector_server) == sorted([before, after])
+    later = client.track("u1", "later")
+    assert client.flush() is True
+    assert stored_ids(collector_server) == sorted([before, after, later])

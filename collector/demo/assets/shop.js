@@ -4,6 +4,8 @@
   var C = window.CATALOG;
   var CART_KEY = "fernhill_cart";
   var ORDERS_KEY = "fernhill_orders";
+  var COUPON_KEY = "fernhill_coupon";
+  var COUPON = "TRAIL10";  // 10% off the goods; shipping is decided by the subtotal before it
   var $ = function (id) { return document.getElementById(id); };
   // the stub from the snippet queues calls until trailmark.js has loaded, so calls never wait for it
   var tm = function () { window.trailmark.apply(null, arguments); };
@@ -22,6 +24,9 @@
   function cartTotal(lines) { return lines.reduce(function (s, l) { return s + l.price * l.qty; }, 0); }
   function shipping(subtotal) { return subtotal === 0 || subtotal >= 100 ? 0 : 4.95; }
   function round2(v) { return Math.round(v * 100) / 100; }
+  /** The applied code's discount on this subtotal: kept with the cart, so checkout charges what the cart showed. */
+  function discountOn(sub) { return localStorage.getItem(COUPON_KEY) === COUPON ? round2(sub * 0.1) : 0; }
+  function orderTotal(sub) { return round2(Math.max(0, sub - discountOn(sub)) + shipping(sub)); }
   /** The item shape of the wire protocol (sku, name, price, qty, currency, category). */
   function item(line, qty) {
     return { sku: line.sku, name: line.name, price: line.price, qty: qty || line.qty, currency: C.currency, category: line.category };
@@ -151,7 +156,6 @@
   };
 
   pages.cart = function () {
-    var discount = 0;
     var render = function () {
       var lines = cart();
       $("cart-lines").innerHTML = lines.length ? lines.map(function (l, i) {
@@ -165,7 +169,10 @@
       var sub = cartTotal(lines);
       $("cart-subtotal").textContent = money(sub);
       $("cart-shipping").textContent = money(shipping(sub));
-      $("cart-total").textContent = money(Math.max(0, sub - discount) + shipping(sub));
+      var discount = discountOn(sub);
+      $("cart-discount-row").hidden = !discount;
+      $("cart-discount").textContent = "\u2212" + money(discount);
+      $("cart-total").textContent = money(orderTotal(sub));
       $("go-checkout").hidden = !lines.length;
       updateBadge();
     };
@@ -190,7 +197,7 @@
       var code = $("coupon-input").value.trim().toUpperCase();
       var notice = $("coupon-notice");
       // only one code works: shoppers who found an expired code elsewhere click "Apply" again and again
-      if (code === "TRAIL10") { discount = round2(cartTotal(cart()) * 0.1); notice.className = "notice"; notice.textContent = "10% off applied"; }
+      if (code === COUPON) { localStorage.setItem(COUPON_KEY, COUPON); notice.className = "notice"; notice.textContent = "10% off applied"; }
       else { notice.className = "notice error"; notice.textContent = code ? "This code is not valid" : ""; }
       render();
     });
@@ -201,10 +208,12 @@
     var lines = cart();
     if (!lines.length) { location.replace("/demo/cart"); return; }
     var sub = cartTotal(lines);
-    var total = round2(sub + shipping(sub));
+    var discount = discountOn(sub);
+    var total = orderTotal(sub);
     $("checkout-summary").innerHTML = "<h2>Order summary</h2>" + lines.map(function (l) {
       return '<div class="row"><span>' + l.qty + " \u00d7 " + esc(l.name) + "</span><span>" + money(l.price * l.qty) + "</span></div>";
-    }).join("") + '<div class="row muted"><span>Shipping</span><span>' + money(shipping(sub)) + '</span></div>' +
+    }).join("") + (discount ? '<div class="row"><span>Discount (' + COUPON + ')</span><span data-testid="checkout-discount">\u2212' + money(discount) + "</span></div>" : "") +
+      '<div class="row muted"><span>Shipping</span><span>' + money(shipping(sub)) + '</span></div>' +
       '<div class="row total"><span>Total</span><strong data-testid="checkout-total">' + money(total) + "</strong></div>";
     var items = lines.map(function (l) { return item(l); });
     tm("checkout", { items: items, value: total, currency: C.currency });
@@ -221,6 +230,7 @@
       orders.unshift({ id: order, value: total, items: lines.length, at: new Date().toISOString().slice(0, 10) });
       save(ORDERS_KEY, orders.slice(0, 20));
       save(CART_KEY, []);
+      localStorage.removeItem(COUPON_KEY);  // a code is for one order
       var go = function () { location.href = "/demo/thanks?order=" + encodeURIComponent(order); };
       // send the purchase before leaving; the snippet also flushes on pagehide, this only makes it prompt
       var sent = window.trailmark.flush ? window.trailmark.flush() : null;

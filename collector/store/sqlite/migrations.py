@@ -399,7 +399,43 @@ def m011_fold_clicks_per_group(db: Database) -> None:
 
 
 @migrations()
-def m012_triggers(db: Database) -> None:
+def m012_replay_chunk_received_at(db: Database) -> None:
+    """When each chunk was stored, so a site's replay bytes per hour and day are one index range
+    (replay_limits.ReplayLedger); chunks stored before this have 0, outside every window."""
+    db.executescript(
+        """
+        ALTER TABLE replay_chunks ADD COLUMN received_at INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX replay_chunks_received ON replay_chunks (site_id, received_at, size);
+        """
+    )
+
+
+@migrations()
+def m013_verified_identity(db: Database) -> None:
+    """A secret server key per site (stored as its SHA-256 only), identify links and session owners
+    vouched for by the site's backend, and logged-out dashboard logins (docs/security.md)."""
+    db.executescript(
+        """
+        ALTER TABLE sites ADD COLUMN secret_hash TEXT;
+        CREATE UNIQUE INDEX sites_secret ON sites (secret_hash) WHERE secret_hash IS NOT NULL;
+        ALTER TABLE identities ADD COLUMN verified INTEGER NOT NULL DEFAULT 0;
+        -- The user the site's backend vouched for in this session (user_id is what was claimed).
+        ALTER TABLE sessions ADD COLUMN verified_user TEXT;
+        -- What was stored before this version keeps the trust it had then.
+        UPDATE identities SET verified = 1;
+        UPDATE sessions SET verified_user = user_id WHERE user_id IS NOT NULL;
+        CREATE INDEX sessions_verified_user ON sessions (site_id, verified_user, last_ts)
+            WHERE verified_user IS NOT NULL;
+        CREATE TABLE revoked_logins (
+            id TEXT PRIMARY KEY,
+            expires_at INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        """
+    )
+
+
+@migrations()
+def m014_triggers(db: Database) -> None:
     """Journey triggers: rules, the outbox that is also the delivery log, pending absence checks."""
     db.executescript(
         """

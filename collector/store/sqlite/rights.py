@@ -14,7 +14,7 @@ from collector.store.sqlite.connection import secure_delete, transaction
 
 @dataclass
 class Person:
-    """Who an id stands for: the user ids and anonymous ids linked by identify, and their sessions."""
+    """Who an id stands for: the user ids and anonymous ids linked to it, and their sessions."""
 
     site_id: str
     users: list[str]
@@ -26,71 +26,101 @@ class Person:
         return sorted(set(self.users) | set(self.anons))
 
 
-def _json(values: list[str]) -> str:
-    return msgspec.json.encode(sorted(set(values))).decode()
+def _marks(values: list[str]) -> str:
+    """Placeholders for an IN list. Bound one by one, not as a JSON array: SQLite's JSON functions
+    end a string at NUL, and an id with NUL is a valid id."""
+    return "(" + ", ".join("?" for _ in values) + ")"
 
 
 def find_person(conn: sqlite3.Connection, site_id: str, person_id: str) -> Person:
-    """Follow identify links both ways: a user id brings its anon ids, an anon id its user."""
+    """The rows an id owns (docs/privacy.md, identity).
+
+    A user id brings every anon id linked to it, whoever made the link: erasing or exporting a
+    user covers all that was labelled as theirs. An anon id brings its user only through a link
+    the site's backend vouched for: a browser that claimed someone's user id gets its own rows.
+    """
     users = {person_id}
     anons = {person_id}
-    for (user_id,) in conn.execute(
-        "SELECT user_id FROM identities WHERE site_id = ? AND anon_id = ?", (site_id, person_id)
+    users.update(row[0] for row in conn.execute(
+        "SELECT user_id FROM identities WHERE site_id = ? AND anon_id = ? AND verified = 1",
+        (site_id, person_id),
+    ))
+    user_list = sorted(users)
+    anons.update(row[0] for row in conn.execute(
+        f"SELECT anon_id FROM identities WHERE site_id = ? AND user_id IN {_marks(user_list)}",
+        (site_id, *user_list),
+    ))
+    anon_list = sorted(anons)
+    # Sessions are theirs by the ids the session row names; an event of theirs inside someone
+    # else's session (a forged event naming a session id) is erased alone, not with that session.
+    sessions = sorted(row[0] for row in conn.execute(
+        f"SELECT id FROM sessions WHERE site_id = ? AND (anon_id IN {_marks(anon_list)}"
+        f" OR visitor_id IN {_marks(anon_list)} OR visitor_id IN {_marks(user_list)}"
+        f" OR user_id IN {_marks(user_list)} OR verified_user IN {_marks(user_list)})",
+        (site_id, *anon_list, *anon_list, *user_list, *user_list, *user_list),
+    ))
+    return Person(site_id, user_list, anon_list, sessions)
+
+
+def _dead_letters(conn: sqlite3.Connection, person: Person) -> list[int]:
+    """Rejected events whose id fields name one of theirs, exactly (never a substring of the text)."""
+    users, anons, sessions = set(person.users), set(person.anons), set(person.sessions)
+    found = []
+    for rowid, source, raw in conn.execute(
+        "SELECT rowid, source, raw FROM dead_letters WHERE site_id = ?", (person.site_id,)
     ):
-        users.add(user_id)
-    for (anon_id,) in conn.execute(
-        "SELECT anon_id FROM identities WHERE site_id = ? AND user_id IN (SELECT value FROM json_each(?))",
-        (site_id, _json(list(users))),
-    ):
-        anons.add(anon_id)
-    ids = _json(list(users | anons))
-    sessions = {
-        row[0] for row in conn.execute(
-            "SELECT id FROM sessions WHERE site_id = ?1 AND (visitor_id IN (SELECT value FROM json_each(?2))"
-            " OR anon_id IN (SELECT value FROM json_each(?2)) OR user_id IN (SELECT value FROM json_each(?2)))",
-            (site_id, ids),
-        )
-    }
-    sessions.update(
-        row[0] for row in conn.execute(
-            "SELECT DISTINCT session_id FROM events WHERE site_id = ?1"
-            " AND (anon_id IN (SELECT value FROM json_each(?2)) OR user_id IN (SELECT value FROM json_each(?2)))",
-            (site_id, ids),
-        )
-    )
-    return Person(site_id, sorted(users), sorted(anons), sorted(sessions))
+        if source == "replay":  # kept as "session <id> seq <n>"
+            session_id = raw.removeprefix("session ").rpartition(" seq ")[0]
+            if raw.startswith("session ") and session_id in sessions:
+                found.append(rowid)
+            continue
+        try:
+            event = _raw_event.decode(raw)
+        except msgspec.DecodeError:
+            continue
+        if not isinstance(event, dict):
+            continue
+        if (_text(event.get("anon_id")) in anons or _text(event.get("user_id")) in users
+                or _text(event.get("session_id")) in sessions):
+            found.append(rowid)
+    return found
 
 
-# Each table's rows of a person, over :site, :users, :anons, :sessions (JSON arrays) and :quoted.
-_WHERE = {
-    "events": "site_id = :site AND (session_id IN (SELECT value FROM json_each(:sessions))"
-              " OR user_id IN (SELECT value FROM json_each(:users))"
-              " OR anon_id IN (SELECT value FROM json_each(:anons)))",
-    "sessions": "site_id = :site AND id IN (SELECT value FROM json_each(:sessions))",
-    "replay_chunks": "site_id = :site AND session_id IN (SELECT value FROM json_each(:sessions))",
-    "identities": "site_id = :site AND (user_id IN (SELECT value FROM json_each(:users))"
-                  " OR anon_id IN (SELECT value FROM json_each(:anons)))",
-    "persons": "site_id = :site AND user_id IN (SELECT value FROM json_each(:users))",
-    # A rejected event is kept as the text it came as: it is theirs when it names one of their ids.
-    "dead_letters": "site_id = :site AND EXISTS (SELECT 1 FROM json_each(:quoted) AS q"
-                    " WHERE instr(dead_letters.raw, q.value) > 0)",
-    # Webhook deliveries and waiting checks carry the person's id and events.
-    "trigger_deliveries": "site_id = :site AND (session_id IN (SELECT value FROM json_each(:sessions))"
-                          " OR visitor_id IN (SELECT value FROM json_each(:users))"
-                          " OR visitor_id IN (SELECT value FROM json_each(:anons)))",
-    "trigger_checks": "site_id = :site AND (session_id IN (SELECT value FROM json_each(:sessions))"
-                      " OR visitor_id IN (SELECT value FROM json_each(:users))"
-                      " OR visitor_id IN (SELECT value FROM json_each(:anons)))",
-    "trigger_fired": "rule_id IN (SELECT id FROM trigger_rules WHERE site_id = :site)"
-                     " AND (visitor_id IN (SELECT value FROM json_each(:users))"
-                     " OR visitor_id IN (SELECT value FROM json_each(:anons)))",
-}
+_raw_event = msgspec.json.Decoder()
 
 
-def _params(person: Person) -> dict[str, str]:
-    quoted = [msgspec.json.encode(i).decode() for i in person.ids]  # "id" with its JSON quotes
-    return {"site": person.site_id, "users": _json(person.users), "anons": _json(person.anons),
-            "sessions": _json(person.sessions), "quoted": _json(quoted)}
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _where(table: str, person: Person, dead: list[int]) -> tuple[str, tuple[object, ...]]:
+    """Each table's rows of a person."""
+    site, users, anons, sessions = person.site_id, person.users, person.anons, person.sessions
+    if table == "events":
+        return (f"site_id = ? AND (session_id IN {_marks(sessions)} OR user_id IN {_marks(users)}"
+                f" OR anon_id IN {_marks(anons)})", (site, *sessions, *users, *anons))
+    if table in ("sessions", "replay_chunks"):
+        column = "id" if table == "sessions" else "session_id"
+        return f"site_id = ? AND {column} IN {_marks(sessions)}", (site, *sessions)
+    if table == "identities":
+        return (f"site_id = ? AND (user_id IN {_marks(users)} OR anon_id IN {_marks(anons)})",
+                (site, *users, *anons))
+    if table == "persons":
+        return f"site_id = ? AND user_id IN {_marks(users)}", (site, *users)
+    if table in ("trigger_deliveries", "trigger_checks"):  # webhook payloads carry their id and events
+        return (f"site_id = ? AND (session_id IN {_marks(sessions)} OR visitor_id IN {_marks(users)}"
+                f" OR visitor_id IN {_marks(anons)})", (site, *sessions, *users, *anons))
+    if table == "trigger_fired":  # when a rule last fired for them (its cooldown)
+        return (f"rule_id IN (SELECT id FROM trigger_rules WHERE site_id = ?) AND (visitor_id IN {_marks(users)}"
+                f" OR visitor_id IN {_marks(anons)})", (site, *users, *anons))
+    assert table == "dead_letters"
+    return f"rowid IN {_marks([str(d) for d in dead])}", tuple(dead)
+
+
+TABLES = (
+    "events", "sessions", "replay_chunks", "identities", "persons", "dead_letters",
+    "trigger_deliveries", "trigger_checks", "trigger_fired",
+)
 
 
 def erase(conn: sqlite3.Connection, site_id: str, person_id: str) -> dict[str, int]:
@@ -98,21 +128,22 @@ def erase(conn: sqlite3.Connection, site_id: str, person_id: str) -> dict[str, i
     # Without secure_delete the deleted rows stay readable in free pages of the file.
     with secure_delete(conn), transaction(conn):
         person = find_person(conn, site_id, person_id)
-        params = _params(person)
-        counts = {
-            table: conn.execute(f"DELETE FROM {table} WHERE {where}", params).rowcount
-            for table, where in _WHERE.items()
-        }
+        dead = _dead_letters(conn, person)
+        counts = {}
+        for table in TABLES:
+            where, params = _where(table, person, dead)
+            counts[table] = conn.execute(f"DELETE FROM {table} WHERE {where}", params).rowcount
         # Interior index pages keep copies of deleted keys (user ids, paths) until rebuilt.
-        for table in _WHERE:
+        for table in TABLES:
             conn.execute(f"REINDEX {table}")
     # Older copies of the pages live on in the WAL until a checkpoint: truncate it when no reader holds it.
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return counts
 
 
-def _rows(conn: sqlite3.Connection, table: str, params: dict[str, str]) -> list[dict[str, Any]]:
-    cursor = conn.execute(f"SELECT * FROM {table} WHERE {_WHERE[table]}", params)
+def _rows(conn: sqlite3.Connection, table: str, person: Person, dead: list[int]) -> list[dict[str, Any]]:
+    where, params = _where(table, person, dead)
+    cursor = conn.execute(f"SELECT * FROM {table} WHERE {where}", params)
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, row, strict=True)) for row in cursor]
 
@@ -120,19 +151,19 @@ def _rows(conn: sqlite3.Connection, table: str, params: dict[str, str]) -> list[
 def export(conn: sqlite3.Connection, site_id: str, person_id: str) -> dict[str, Any]:
     """Everything stored about a person, as plain JSON values."""
     person = find_person(conn, site_id, person_id)
-    params = _params(person)
-    events = _rows(conn, "events", params)
+    dead = _dead_letters(conn, person)
+    events = _rows(conn, "events", person, dead)
     for event in events:
         event["data"] = msgspec.json.decode(event["data"])
-    persons = _rows(conn, "persons", params)
+    persons = _rows(conn, "persons", person, dead)
     for row in persons:
         row["traits"] = msgspec.json.decode(row["traits"])
-    replays = _rows(conn, "replay_chunks", params)
+    replays = _rows(conn, "replay_chunks", person, dead)
     for chunk in replays:
         chunk["events"] = msgspec.json.decode(gzip.decompress(chunk.pop("data")))
     return {
         "site": site_id, "id": person_id, "linked_ids": person.ids,
-        "persons": persons, "identities": _rows(conn, "identities", params),
-        "sessions": _rows(conn, "sessions", params), "events": events, "replays": replays,
-        "dead_letters": _rows(conn, "dead_letters", params),
+        "persons": persons, "identities": _rows(conn, "identities", person, dead),
+        "sessions": _rows(conn, "sessions", person, dead), "events": events, "replays": replays,
+        "dead_letters": _rows(conn, "dead_letters", person, dead),
     }

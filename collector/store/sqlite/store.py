@@ -20,7 +20,16 @@ from sqlite_utils import Database
 from collector.query.funnel import Step
 from collector.query.heatmap import Scope as HeatmapScope
 from collector.query.scope import Scope
-from collector.store.model import Site, StoreFault, StoreUnusable, WriteBatch, WriteResult, WriterStopped
+from collector.store.model import (
+    SECRET_PREFIX,
+    Site,
+    StoreFault,
+    StoreUnusable,
+    WriteBatch,
+    WriteResult,
+    WriterStopped,
+    secret_hash,
+)
 from collector.store.sqlite import maintenance, rights, triggers
 from collector.store.sqlite.connection import BUSY_TIMEOUT, connect, transaction
 from collector.store.sqlite.faults import check_files, check_write, fault_of, free_bytes, unwritable
@@ -228,12 +237,16 @@ class SQLiteStore:
         cached = self._sites_by_key.get(key)
         if cached is not None and now - cached[1] < SITE_CACHE_SECONDS:
             return cached[0]
+        verified = key.startswith(SECRET_PREFIX)
         with self.read() as conn:
-            row = conn.execute("SELECT * FROM sites WHERE write_key = ?", (key,)).fetchone()
+            if verified:
+                row = conn.execute("SELECT * FROM sites WHERE secret_hash = ?", (secret_hash(key),)).fetchone()
+            else:
+                row = conn.execute("SELECT * FROM sites WHERE write_key = ?", (key,)).fetchone()
         if row is None:
             self._sites_by_key.pop(key, None)
             return None
-        site = _site(row)
+        site = _site(row, verified=verified)
         self._sites_by_key[key] = (site, now)
         return site
 
@@ -276,6 +289,40 @@ class SQLiteStore:
         assert found is not None
         return found
 
+    def has_secret(self, site_id: str) -> bool:
+        with self.read() as conn:
+            row = conn.execute("SELECT secret_hash FROM sites WHERE id = ?", (site_id,)).fetchone()
+        return row is not None and row[0] is not None
+
+    def new_secret(self, site_id: str, secret: str | None = None) -> str | None:
+        """Give a site a new secret server key (the old one stops working); returns it, shown once.
+        None when there is no such site."""
+        secret = secret or SECRET_PREFIX + secrets.token_urlsafe(24)
+        assert secret.startswith(SECRET_PREFIX), f"a secret server key starts with {SECRET_PREFIX}"
+        hashed = secret_hash(secret)
+        changed = self._run(lambda conn: conn.execute(
+            "UPDATE sites SET secret_hash = ? WHERE id = ?", (hashed, site_id)
+        ).rowcount)
+        self._sites_by_key.clear()
+        return secret if changed else None
+
+    # -- dashboard logins --------------------------------------------------------------------
+
+    def revoke_login(self, login_id: str, expires_at: int) -> None:
+        """Remember a logged-out login until its cookie would have expired anyway."""
+
+        def revoke(conn: sqlite3.Connection) -> None:
+            with transaction(conn):
+                conn.execute("INSERT OR REPLACE INTO revoked_logins (id, expires_at) VALUES (?, ?)",
+                             (login_id, expires_at))
+                conn.execute("DELETE FROM revoked_logins WHERE expires_at < ?", (int(time.time()),))
+
+        self._run(revoke)
+
+    def login_revoked(self, login_id: str) -> bool:
+        with self.read() as conn:
+            return conn.execute("SELECT 1 FROM revoked_logins WHERE id = ?", (login_id,)).fetchone() is not None
+
     def update_site_settings(self, site_id: str, changes: dict[str, object]) -> Site | None:
         """Merge `changes` into a site's settings (a None value removes the key); None for no such site."""
 
@@ -304,8 +351,10 @@ class SQLiteStore:
     def overview(self, scope: Scope) -> dict[str, Any]:
         return self._ask(overview.overview, scope)
 
-    def sessions_page(self, scope: Scope, *, limit: int, cursor: str | None) -> dict[str, Any]:
-        return self._ask(sessions.list_in_scope, scope, limit=limit, cursor=cursor)
+    def sessions_page(
+        self, scope: Scope, *, limit: int, cursor: str | None, sort: str = "time", descending: bool = True,
+    ) -> dict[str, Any]:
+        return self._ask(sessions.list_in_scope, scope, limit=limit, cursor=cursor, sort=sort, descending=descending)
 
     def session(self, session_id: str, site_id: str | None) -> dict[str, Any] | None:
         return self._ask(sessions.get_session, session_id, site_id)
@@ -327,6 +376,11 @@ class SQLiteStore:
 
     def surveys(self, scope: Scope, survey_id: str | None) -> dict[str, Any]:
         return self._ask(surveys.surveys, scope, survey_id)
+
+    def people(
+        self, scope: Scope, *, sort: str, descending: bool, limit: int, offset: int,
+    ) -> dict[str, Any]:
+        return self._ask(persons.people, scope, sort=sort, descending=descending, limit=limit, offset=offset)
 
     def person(self, site_id: str, person_id: str) -> dict[str, Any] | None:
         return self._ask(persons.person, site_id, person_id)
@@ -374,6 +428,19 @@ class SQLiteStore:
 
     def chunk_held(self, site_id: str, session_id: str, seq: int) -> bool:
         return self._ask(replay.chunk_held, site_id, session_id, seq)
+
+    def replay_bytes_received(self, site_id: str, start: int, end: int) -> int:
+        return self._ask(replay.bytes_received, site_id, start, end)
+
+    def replay_extent(self, site_id: str, session_id: str) -> dict[str, int | None]:
+        return self._ask(replay.extent, site_id, session_id)
+
+    def replay_chunks_from(
+        self, site_id: str, session_id: str, from_seq: int, limit: int
+    ) -> Iterator[tuple[int, bytes]]:
+        """Up to `limit` chunks from seq `from_seq` on, as (seq, data), read one at a time."""
+        with self.read() as conn:
+            yield from replay.chunks_from(conn, site_id, session_id, from_seq, limit)
 
     # -- segments ----------------------------------------------------------------------------
 
@@ -464,8 +531,9 @@ class SQLiteStore:
         return maintenance.backup(self.path, target)
 
 
-def _site(row: sqlite3.Row) -> Site:
+def _site(row: sqlite3.Row, *, verified: bool = False) -> Site:
     return Site(
+        verified=verified,
         id=row["id"],
         name=row["name"],
         write_key=row["write_key"],

@@ -38,8 +38,8 @@ _SUM_COLUMNS = (
     "dead_clicks", "errors",
 )
 _SESSION_COLUMNS = (
-    "site_id", "id", "visitor_id", "anon_id", "user_id", "first_ts", "last_ts", "duration_ms",
-    "entry_ts", "entry_url", "exit_ts", "exit_url", "vw", "vh",
+    "site_id", "id", "visitor_id", "anon_id", "user_id", "verified_user", "first_ts", "last_ts",
+    "duration_ms", "entry_ts", "entry_url", "exit_ts", "exit_url", "vw", "vh",
     *_ACQUISITION_COLUMNS, *_SUM_COLUMNS, *_CONTEXT_COLUMNS,
 )
 
@@ -63,6 +63,7 @@ def _upsert_sessions_sql() -> str:
         f"exit_url = CASE WHEN {exit_is_later} THEN excluded.exit_url ELSE exit_url END",
         "anon_id = coalesce(anon_id, excluded.anon_id)",
         "user_id = coalesce(excluded.user_id, user_id)",
+        "verified_user = coalesce(verified_user, excluded.verified_user)",
         "visitor_id = CASE WHEN excluded.user_id IS NOT NULL THEN excluded.visitor_id"
         " ELSE visitor_id END",
         "vw = coalesce(vw, excluded.vw)",
@@ -90,8 +91,8 @@ class _Session:
     """The rollup of one session's new events within a group."""
 
     __slots__ = (
-        "site_id", "id", "visitor_id", "anon_id", "user_id", "first_ts", "last_ts", "entry",
-        "exit", "vw", "vh", "sums", "context", "_merged",
+        "site_id", "id", "visitor_id", "anon_id", "user_id", "verified_user", "first_ts", "last_ts",
+        "entry", "exit", "vw", "vh", "sums", "context", "_merged",
     )
 
     def __init__(self, site_id: str, session_id: str, context: Context) -> None:
@@ -100,6 +101,7 @@ class _Session:
         self.visitor_id = ""
         self.anon_id: str | None = None
         self.user_id: str | None = None
+        self.verified_user: str | None = None
         self.first_ts = 1 << 62
         self.last_ts = -1
         self.entry: EventRow | None = None
@@ -110,7 +112,7 @@ class _Session:
         self.context = context
         self._merged = context  # the last request context folded into self.context
 
-    def add(self, row: EventRow, visitor_id: str, context: Context) -> None:
+    def add(self, row: EventRow, visitor: Visitor, context: Context) -> None:
         if context is not self._merged:
             # Another request of this session in the same group: merge as the upsert would have.
             self._merged = context
@@ -118,6 +120,8 @@ class _Session:
         self.first_ts = min(self.first_ts, row.ts)
         self.last_ts = max(self.last_ts, row.ts)
         self.anon_id = self.anon_id or row.anon_id
+        visitor_id, vouched = visitor
+        self.verified_user = self.verified_user or vouched
         if row.user_id:
             self.user_id = row.user_id
             self.visitor_id = visitor_id
@@ -150,7 +154,7 @@ class _Session:
         entry, exit_, context = self.entry, self.exit, self.context
         acquisition = entry.acquisition if entry is not None else None
         return (
-            self.site_id, self.id, self.visitor_id, self.anon_id, self.user_id,
+            self.site_id, self.id, self.visitor_id, self.anon_id, self.user_id, self.verified_user,
             self.first_ts, self.last_ts, self.last_ts - self.first_ts,
             entry.ts if entry else None, entry.url if entry else None,
             exit_.ts if exit_ else None, exit_.url if exit_ else None,
@@ -192,18 +196,29 @@ def apply_group(
 def _apply(conn: sqlite3.Connection, batches: list[WriteBatch]) -> list[WriteResult]:
     fresh = _fresh_events(conn, batches)
     identified = _store_identities(conn, fresh)
+    # Before sessionizing: a backend event then finds the session its link just vouched for.
+    for (site_id, anon_id), (user_id, verified, previous) in identified.items():
+        # The anon id's sessions: still its own, or stitched to the user a browser claimed before.
+        # A verified link also vouches for them; a claim never moves sessions a backend vouched for.
+        conn.execute(
+            "UPDATE sessions SET visitor_id = ?1, user_id = coalesce(user_id, ?1),"
+            " verified_user = CASE WHEN ?5 THEN coalesce(verified_user, ?1) ELSE verified_user END"
+            " WHERE site_id = ?2 AND (visitor_id = ?3 OR (visitor_id = ?4 AND anon_id = ?3))"
+            " AND (?5 OR verified_user IS NULL)",
+            (user_id, site_id, anon_id, previous or anon_id, verified),
+        )
     visitors = _Visitors(conn, identified)
     sessions: dict[tuple[str, str], _Session] = {}
     event_rows = []
-    unsessioned: dict[tuple[str, str], list[tuple[WriteBatch, EventRow]]] = defaultdict(list)
-    owners: list[str] = []
+    unsessioned: dict[tuple[str, str, str | None], list[tuple[WriteBatch, EventRow]]] = defaultdict(list)
+    owners: list[Visitor] = []
     for batch, row in fresh:
         site_id = batch.site_id
         assert site_id is not None, "events always belong to a site"
-        visitor = visitors.resolve(site_id, row.anon_id, row.user_id)
+        visitor = visitors.resolve(site_id, row.anon_id, row.user_id, batch.verified)
         owners.append(visitor)
         if row.session_id is None:
-            unsessioned[(site_id, visitor)].append((batch, row))
+            unsessioned[(site_id, *visitor)].append((batch, row))
     _sessionize(conn, unsessioned)
     for (batch, row), visitor in zip(fresh, owners, strict=True):
         site_id = batch.site_id
@@ -220,14 +235,8 @@ def _apply(conn: sqlite3.Connection, batches: list[WriteBatch]) -> list[WriteRes
     # Before the sessions: a session that turns out to be a bot in this group takes its clicks back.
     _insert_events(conn, event_rows, with_clicks=any(s.sums["clicks"] for s in sessions.values()))
     conn.executemany(_UPSERT_SESSION, [s.values() for s in sessions.values()])
-    for (site_id, anon_id), user_id in identified.items():
-        conn.execute(
-            "UPDATE sessions SET visitor_id = ?, user_id = coalesce(user_id, ?)"
-            " WHERE site_id = ? AND visitor_id = ?",
-            (user_id, user_id, site_id, anon_id),
-        )
     # In this transaction: the outbox row of an acknowledged event is as durable as the event.
-    evaluate_triggers(conn, fresh, owners)
+    evaluate_triggers(conn, fresh, [visitor_id for visitor_id, _vouched in owners])
     _store_dead_letters(conn, batches)
     chunks_stored = _store_chunks(conn, batches)
     stored: dict[int, int] = defaultdict(int)
@@ -280,64 +289,96 @@ def _fresh_events(
     return fresh
 
 
-def _store_identities(
-    conn: sqlite3.Connection, fresh: Iterable[tuple[WriteBatch, EventRow]]
-) -> dict[tuple[str, str], str]:
-    """Record identify events; returns the anon ids this group linked to a user."""
-    linked: dict[tuple[str, str], str] = {}
+# Who an event belongs to for counting (the visitor id) and who the site's backend vouched for.
+Visitor = tuple[str, "str | None"]
+# (user id, verified, the user id linked before or None), per (site, anon id) linked in a group.
+Links = dict[tuple[str, str], tuple[str, bool, "str | None"]]
+
+_LINK = "SELECT user_id, verified FROM identities WHERE site_id = ? AND anon_id = ?"
+# A browser's claim replaces only another claim; the backend's word replaces anything older.
+_CLAIM = (
+    "INSERT INTO identities (site_id, anon_id, user_id, ts, verified) VALUES (?, ?, ?, ?, 0)"
+    " ON CONFLICT (site_id, anon_id) DO UPDATE SET user_id = excluded.user_id, ts = excluded.ts"
+    " WHERE identities.verified = 0 AND excluded.ts >= identities.ts"
+)
+_VOUCH = (
+    "INSERT INTO identities (site_id, anon_id, user_id, ts, verified) VALUES (?, ?, ?, ?, 1)"
+    " ON CONFLICT (site_id, anon_id) DO UPDATE SET user_id = excluded.user_id, ts = excluded.ts,"
+    " verified = 1 WHERE identities.verified = 0 OR excluded.ts >= identities.ts"
+)
+
+
+def _store_identities(conn: sqlite3.Connection, fresh: Iterable[tuple[WriteBatch, EventRow]]) -> Links:
+    """Record identify events; returns the anon ids whose link this group changed.
+
+    Only the site's backend (the secret key) sets traits and vouches for a link; an identify sent
+    with the public write key is a claim, used for counting visitors only (docs/privacy.md).
+    """
+    linked: Links = {}
     for batch, row in fresh:
         if row.type != "identify" or batch.site_id is None or row.user_id is None:
             continue
-        conn.execute(
-            "INSERT INTO persons (site_id, user_id, traits, first_ts, last_ts)"
-            " VALUES (?, ?, CAST(? AS TEXT), ?, ?)"
-            " ON CONFLICT (site_id, user_id) DO UPDATE SET traits = json_patch(traits, excluded.traits),"
-            " first_ts = min(first_ts, excluded.first_ts), last_ts = max(last_ts, excluded.last_ts)",
-            (batch.site_id, row.user_id, row.traits or b"{}", row.ts, row.ts),
-        )
-        if row.anon_id:
+        if batch.verified:
             conn.execute(
-                "INSERT INTO identities (site_id, anon_id, user_id, ts) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (site_id, anon_id) DO UPDATE SET user_id = excluded.user_id,"
-                " ts = excluded.ts WHERE excluded.ts >= identities.ts",
-                (batch.site_id, row.anon_id, row.user_id, row.ts),
+                "INSERT INTO persons (site_id, user_id, traits, first_ts, last_ts)"
+                " VALUES (?, ?, CAST(? AS TEXT), ?, ?)"
+                " ON CONFLICT (site_id, user_id) DO UPDATE SET traits = json_patch(traits, excluded.traits),"
+                " first_ts = min(first_ts, excluded.first_ts), last_ts = max(last_ts, excluded.last_ts)",
+                (batch.site_id, row.user_id, row.traits or b"{}", row.ts, row.ts),
             )
-            linked[(batch.site_id, row.anon_id)] = row.user_id
+        if row.anon_id:
+            key = (batch.site_id, row.anon_id)
+            before = conn.execute(_LINK, key).fetchone()
+            conn.execute(_VOUCH if batch.verified else _CLAIM, (*key, row.user_id, row.ts))
+            after = conn.execute(_LINK, key).fetchone()
+            if after != before:
+                linked[key] = (after[0], bool(after[1]), before[0] if before else None)
     return linked
 
 
 class _Visitors:
-    """Who an event belongs to: its user, the user its anon id was linked to, or the anon id."""
+    """Who an event belongs to: its user, the user its anon id was linked to, or the anon id;
+    and the user the site's backend vouched for, if any."""
 
-    def __init__(self, conn: sqlite3.Connection, linked: dict[tuple[str, str], str]) -> None:
+    def __init__(self, conn: sqlite3.Connection, linked: Links) -> None:
         self._conn = conn
-        self._known: dict[tuple[str, str], str | None] = dict(linked)
+        self._known: dict[tuple[str, str], tuple[str, bool] | None] = {
+            key: (user_id, verified) for key, (user_id, verified, _previous) in linked.items()
+        }
 
-    def resolve(self, site_id: str, anon_id: str | None, user_id: str | None) -> str:
-        if user_id:
-            return user_id
-        if not anon_id:
-            return "anonymous"
+    def _link(self, site_id: str, anon_id: str) -> tuple[str, bool] | None:
         key = (site_id, anon_id)
         if key not in self._known:
-            found = self._conn.execute(
-                "SELECT user_id FROM identities WHERE site_id = ? AND anon_id = ?", key
-            ).fetchone()
-            self._known[key] = found[0] if found else None
-        return self._known[key] or anon_id
+            found = self._conn.execute(_LINK, key).fetchone()
+            self._known[key] = (found[0], bool(found[1])) if found else None
+        return self._known[key]
+
+    def resolve(self, site_id: str, anon_id: str | None, user_id: str | None, verified: bool) -> Visitor:
+        link = self._link(site_id, anon_id) if anon_id else None
+        vouched_link = link[0] if link is not None and link[1] else None
+        if user_id and not verified and vouched_link not in (None, user_id):
+            return vouched_link, vouched_link  # the backend's word about this browser beats a claim
+        if user_id:
+            return user_id, user_id if verified or vouched_link == user_id else None
+        if link is not None:
+            return link[0], vouched_link
+        return (anon_id, None) if anon_id else ("anonymous", None)
 
 
 def _sessionize(
     conn: sqlite3.Connection,
-    unsessioned: dict[tuple[str, str], list[tuple[WriteBatch, EventRow]]],
+    unsessioned: dict[tuple[str, str, str | None], list[tuple[WriteBatch, EventRow]]],
 ) -> None:
-    """Give backend events without a session the visitor's session, rolled after 30 min idle."""
-    for (site_id, visitor), items in unsessioned.items():
+    """Give backend events without a session the visitor's session, rolled after 30 min idle.
+
+    Events the backend vouched for join only sessions vouched for the same user: a browser that
+    claims a user id cannot draw that user's orders into a session of its own."""
+    for (site_id, visitor, vouched), items in unsessioned.items():
         items.sort(key=lambda item: item[1].ts)
         found = conn.execute(
             "SELECT id, first_ts, last_ts FROM sessions WHERE site_id = ? AND visitor_id = ?"
-            " ORDER BY last_ts DESC LIMIT 1",
-            (site_id, visitor),
+            " AND verified_user IS ? ORDER BY last_ts DESC LIMIT 1",
+            (site_id, visitor, vouched),
         ).fetchone()
         current, first_ts, last_ts = found if found else (None, 0, 0)
         for _batch, row in items:
@@ -368,10 +409,10 @@ def _store_chunks(conn: sqlite3.Connection, batches: list[WriteBatch]) -> dict[i
         for chunk in batch.chunks:
             cursor = conn.execute(
                 "INSERT OR IGNORE INTO replay_chunks"
-                " (site_id, session_id, seq, first_ts, last_ts, size, data)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                " (site_id, session_id, seq, first_ts, last_ts, size, data, received_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (batch.site_id, chunk.session_id, chunk.seq, chunk.first_ts, chunk.last_ts,
-                 len(chunk.data), chunk.data),
+                 len(chunk.data), chunk.data, batch.received_at),
             )
             if cursor.rowcount:
                 stored[id(batch)] += 1

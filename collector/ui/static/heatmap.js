@@ -5,6 +5,20 @@ import { $, api, clear, fmt, h, navigate, page, params, range } from "./js/app.j
 
 const DEVICE_WIDTH = { desktop: 1280, tablet: 820, mobile: 390 }; // plain-page widths without a snapshot
 const KINDS = ["click", "rage", "scroll"];
+// A recorded or forged page may claim any size (2e9 px); the frame and the canvas drawn over it
+// stay within what a tab can hold: Chromium refuses canvases over 32,767 px a side, and 32 Mpx
+// of RGBA is already 128 MB.
+const MIN_WIDTH = 320;
+const MAX_WIDTH = 3840;
+const MAX_HEIGHT = 20000;
+const MAX_AREA = 32e6;
+
+/** A page size the viewer can draw: whole pixels within the bounds above (not a number: the floor). */
+export function clampSize(width, height) {
+  const w = Math.min(MAX_WIDTH, Math.max(MIN_WIDTH, Math.round(Number(width)) || MIN_WIDTH));
+  const h = Math.min(MAX_HEIGHT, Math.floor(MAX_AREA / w), Math.max(200, Math.round(Number(height)) || 200));
+  return { width: w, height: h };
+}
 
 // The viewer's own choices carry an hm_ prefix: `page` and `device` are the dashboard's session
 // filters, which would otherwise show as filter chips and be saved into segments.
@@ -52,24 +66,46 @@ function controls() {
   }
 }
 
+/**
+ * Run `build` while this page's referrer policy is no-referrer. An about:blank frame takes the
+ * policy its parent has when the frame is created, so the frame that shows recorded content sends
+ * no Referer, not even to the collector; the dashboard itself goes back to same-origin, because a
+ * form post from a no-referrer page carries `Origin: null`, which the logout check refuses.
+ */
+function withoutReferrer(build) {
+  let meta = document.querySelector('meta[name="referrer"]');
+  if (!meta) meta = document.head.appendChild(h("meta", { name: "referrer" }));
+  meta.setAttribute("content", "no-referrer");
+  try {
+    return build();
+  } finally {
+    meta.setAttribute("content", "same-origin");
+  }
+}
+
 /** Rebuild the snapshot in a sandboxed iframe (no allow-scripts); resolves to its document or null. */
 async function rebuild(stage, found) {
   const vendor = window.TrailmarkHeatmapVendor;
   if (!vendor) throw new Error("the heatmap bundle failed to load");
-  const width = Math.round(found.meta.data.width);
-  const { iframe } = vendor.rebuildIntoSandboxedIframe(found.snapshot.data.node, {
+  const recorded = clampSize(found.meta.data.width, found.meta.data.height || 800);
+  const width = recorded.width;
+  const { iframe } = withoutReferrer(() => vendor.rebuildIntoSandboxedIframe(found.snapshot.data.node, {
     root: stage,
-    iframeAttributes: { class: "hm-frame", title: "Recorded page", scrolling: "no", tabindex: "-1" },
-  });
+    iframeAttributes: {
+      class: "hm-frame", title: "Recorded page", scrolling: "no", tabindex: "-1", referrerpolicy: "no-referrer",
+    },
+  }));
   iframe.style.width = `${width}px`;
-  iframe.style.height = `${Math.round(found.meta.data.height || 800)}px`;
+  iframe.style.height = `${recorded.height}px`;
   const doc = iframe.contentDocument;
   // Let recorded styles and images settle before measuring the page's full height.
   await new Promise((resolve) => setTimeout(resolve, 250));
-  const height = Math.max(doc.documentElement.scrollHeight, doc.body ? doc.body.scrollHeight : 0, 200);
+  let height = clampSize(width, Math.max(doc.documentElement.scrollHeight, doc.body ? doc.body.scrollHeight : 0)).height;
   iframe.style.height = `${height}px`;
   await new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
-  return { doc, width, height: Math.max(height, doc.documentElement.scrollHeight) };
+  height = clampSize(width, Math.max(height, doc.documentElement.scrollHeight)).height;
+  iframe.style.height = `${height}px`;
+  return { doc, width, height };
 }
 
 /** The element a selector names in the rebuilt page, or null (invalid, missing or not laid out). */
@@ -246,7 +282,7 @@ async function render() {
   const points = kind === "click" ? placeClicks(data, doc) : [];
   if (!found) {
     const lowest = Math.max(0, ...points.map((p) => p[1]));
-    height = Math.max(900, lowest + 120, data.avg_fold_px ? data.avg_fold_px * 2 : 0);
+    height = clampSize(width, Math.max(900, lowest + 120, data.avg_fold_px ? data.avg_fold_px * 2 : 0)).height;
   }
   fit(stage, width, height);
   sizeCanvas(canvas, width, height);

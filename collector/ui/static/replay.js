@@ -5,6 +5,10 @@
   "use strict";
 
   var SPEEDS = [1, 2, 4, 8];
+  // A recording comes in pages of chunks (GET .../replay?from_seq=N); the player keeps this much
+  // recording loaded ahead of the playhead and appends the next page as it plays, so a long or
+  // huge recording never sits in the tab whole.
+  var AHEAD_MS = 120000;
   var KINDS = ["pageview", "click", "cart", "checkout", "purchase", "error", "survey"];
 
   function el(tag, cls, text) {
@@ -18,6 +22,15 @@
     var s = Math.max(0, Math.floor(ms / 1000));
     var m = Math.floor(s / 60);
     return m + ":" + String(s % 60).padStart(2, "0");
+  }
+
+  // The session's length as the dashboard's facts and list write it (fmt.duration in js/app.js).
+  function sessionDuration(ms) {
+    var s = Math.round(ms / 1000);
+    if (s < 60) return s + "s";
+    var m = Math.floor(s / 60);
+    if (m < 60) return m + "m " + String(s % 60).padStart(2, "0") + "s";
+    return Math.floor(m / 60) + "h " + String(m % 60).padStart(2, "0") + "m";
   }
 
   function getJson(url) {
@@ -63,7 +76,7 @@
       ["Country", s.country_name || s.country],
       ["Channel", s.channel],
       ["Entry URL", s.entry_url],
-      ["Duration", clock(s.duration_ms || (s.last_ts - s.first_ts) || 0)],
+      ["Duration", sessionDuration(s.duration_ms || (s.last_ts - s.first_ts) || 0)],
     ];
     rows.forEach(function (r) {
       dl.appendChild(el("dt", null, r[0]));
@@ -85,15 +98,80 @@
     var status = el("p", "tm-status", "Loading replay…");
     root.appendChild(status);
     var sid = encodeURIComponent(sessionId);
-    Promise.all([getJson("/api/sessions/" + sid), getJson("/api/sessions/" + sid + "/replay")])
-      .then(function (got) { render(root, got[0], got[1].events || []); })
+    var pages = "/api/sessions/" + sid + "/replay?from_seq=";
+    Promise.all([getJson("/api/sessions/" + sid), getJson(pages + "0")])
+      .then(function (got) { render(root, got[0], got[1], pages); })
       .catch(function (err) {
         status.textContent = "No replay: " + err.message;
         status.classList.add("tm-error");
       });
   }
 
-  function render(root, session, events) {
+  function lastTime(events, fallback) {
+    var t = fallback;
+    events.forEach(function (e) { if (e.timestamp > t) t = e.timestamp; });
+    return t;
+  }
+
+  /**
+   * Appends the pages after `first` to the player while they are within AHEAD_MS of the playhead.
+   * Returns {at, seek}: `at(t)` follows the playhead; `seek(t, play)` jumps to `t` ms, loading the
+   * pages up to it first (rrweb only casts events it holds, and seeks no further than them).
+   */
+  function pager(root, player, first, pages) {
+    var next = first.next_seq;
+    var loadedEnd = lastTime(first.events, 0);
+    var busy = false;
+    var at = 0;
+    var target = null;
+    root.dataset.pages = "1";
+    function start() {
+      return player.getMetaData().startTime;
+    }
+    function settle() {
+      if (target && (next == null || loadedEnd >= start() + target.t)) {
+        var t = target;
+        target = null;
+        player.goto(t.t, t.play);
+      }
+    }
+    function pump() {
+      settle();
+      if (busy || next == null) return;
+      var wanted = Math.max(at, target ? target.t : 0);
+      if (loadedEnd - (start() + wanted) > AHEAD_MS) return;
+      busy = true;
+      getJson(pages + next).then(function (page) {
+        page.events.forEach(function (e) { player.addEvent(e); });
+        loadedEnd = lastTime(page.events, loadedEnd);
+        next = page.next_seq;
+        root.dataset.pages = String(Number(root.dataset.pages) + 1);
+        if (next == null) root.dataset.complete = "1";
+        // rrweb takes added events in a microtask: seek only once it holds them all
+        setTimeout(function () {
+          busy = false;
+          pump();
+        }, 0);
+      }, function (err) {
+        busy = false;
+        root.dataset.pageError = err.message;
+      });
+    }
+    if (next == null) root.dataset.complete = "1";
+    return {
+      at: function (t) {
+        at = t;
+        pump();
+      },
+      seek: function (t, play) {
+        target = { t: t, play: Boolean(play) };
+        pump();
+      },
+    };
+  }
+
+  function render(root, session, first, pages) {
+    var events = first.events || [];
     root.textContent = "";
     if (events.length < 2) {
       root.appendChild(el("p", "tm-status tm-error", "This recording has too few events to play."));
@@ -135,7 +213,10 @@
 
     var info = player.getMetaData();
     var start = info.startTime;
-    var total = Math.max(1, info.totalTime);
+    // the whole recording's extent, not only the first page's, places the markers
+    var recorded = first.recording || {};
+    var total = Math.max(1, info.totalTime, (recorded.last_ts || 0) - start);
+    var more = pager(root, player, first, pages);
     var items = [];
     (session.events || []).forEach(function (e) {
       if (KINDS.indexOf(e.type) < 0) return;
@@ -148,7 +229,7 @@
     items.sort(function (a, b) { return a.offset - b.offset; });
 
     items.forEach(function (it, i) {
-      var jump = function () { player.goto(it.offset, false); highlight(it.offset); };
+      var jump = function () { more.seek(it.offset, false); highlight(it.offset); };
       var mark = el("button", "tm-marker tm-" + it.kind);
       mark.type = "button";
       mark.title = clock(it.offset) + " " + it.label;
@@ -186,9 +267,13 @@
       }
     }
     player.addEventListener("ui-update-current-time", function (e) {
-      highlight(e && typeof e.payload === "number" ? e.payload : 0);
+      var t = e && typeof e.payload === "number" ? e.payload : 0;
+      highlight(t);
+      more.at(t);
     });
     highlight(0);
+    more.at(0);
+    root.trailmarkSeek = more.seek;
     root.dataset.ready = "1";
   }
 

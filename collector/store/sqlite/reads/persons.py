@@ -7,7 +7,57 @@ from typing import Any
 
 import msgspec
 
+from collector.query.scope import Scope
+from collector.store.sqlite.reads.scope import scope_sql
 from collector.store.sqlite.reads.sessions import event_dict
+
+# The column each `sort` of /api/persons (query/params.py PEOPLE_SORTS) orders by; the visitor id breaks ties.
+SORTS = {"last_seen": "last_ts", "first_seen": "first_ts", "sessions": "sessions", "revenue": "revenue",
+         "purchases": "purchases"}
+
+
+def people(
+    conn: sqlite3.Connection, scope: Scope, *, sort: str = "last_seen", descending: bool = True,
+    limit: int = 50, offset: int = 0,
+) -> dict[str, Any]:
+    """The visitors with a session in the scope, one page in the asked order, and how many there are.
+
+    `sessions`, `revenue` and `purchases` add up every session of the visitor in the scope (not a
+    page of sessions); `all_sessions` counts their sessions over all time, as the 360 view does.
+    """
+    where, args = scope_sql(scope)
+    direction = "DESC" if descending else "ASC"
+    bots = "" if scope.include_bots else " AND a.is_bot = 0"
+    rows = conn.execute(
+        "WITH v AS (SELECT s.visitor_id, COUNT(*) AS sessions, SUM(s.revenue) AS revenue,"
+        " SUM(s.purchases) AS purchases, MIN(s.first_ts) AS first_ts, MAX(s.last_ts) AS last_ts,"
+        " MAX(s.user_id IS NOT NULL AND s.user_id = s.visitor_id) AS identified"
+        f" FROM sessions s WHERE {where} GROUP BY s.visitor_id)"
+        " SELECT v.*, COUNT(*) OVER () AS total,"
+        " (SELECT COUNT(*) FROM sessions a WHERE a.site_id = ? AND a.visitor_id = v.visitor_id"
+        f"{bots}) AS all_sessions"
+        f" FROM v ORDER BY {SORTS[sort]} {direction}, visitor_id {direction} LIMIT ? OFFSET ?",
+        [*args, scope.site_id, limit, offset],
+    ).fetchall()
+    total = rows[0]["total"] if rows else _count(conn, where, args)
+    return {
+        "total": total,
+        "people": [
+            {
+                "id": r["visitor_id"], "user_id": r["visitor_id"] if r["identified"] else None,
+                "sessions": r["sessions"], "all_sessions": r["all_sessions"],
+                "revenue": float(r["revenue"] or 0), "purchases": r["purchases"],
+                "first_ts": r["first_ts"], "last_ts": r["last_ts"],
+            }
+            for r in rows
+        ],
+    }
+
+
+def _count(conn: sqlite3.Connection, where: str, args: list[object]) -> int:
+    """The number of visitors when the asked page is past the end (the window count has no row)."""
+    (n,) = conn.execute(f"SELECT COUNT(DISTINCT s.visitor_id) FROM sessions s WHERE {where}", args).fetchone()
+    return int(n)
 
 
 def resolve(conn: sqlite3.Connection, site_id: str, person: str) -> str | None:
@@ -48,16 +98,24 @@ def person(conn: sqlite3.Connection, site_id: str, person_id: str) -> dict[str, 
             (site_id, visitor),
         )
     ]
+    # A person the site's backend vouched for shows only what it vouched for: a browser that
+    # claims their user id (anyone holding the public write key) adds nothing to their profile.
+    verified = row is not None or any(s["verified_user"] == visitor for s in sessions)
+    claimed = [s for s in sessions if s["verified_user"] != visitor] if verified else []
+    if claimed:
+        sessions = [s for s in sessions if s["verified_user"] == visitor]
     events = [
         event_dict(e) for e in conn.execute(
             "SELECT e.* FROM sessions s JOIN events e ON e.site_id = s.site_id AND e.session_id = s.id"
             " WHERE s.site_id = ? AND s.visitor_id = ? AND e.type IN ('purchase', 'survey')"
-            " ORDER BY e.ts, e.rowid",
-            (site_id, visitor),
+            " AND (NOT ? OR s.verified_user = s.visitor_id) ORDER BY e.ts, e.rowid",
+            (site_id, visitor, verified),
         )
     ]
     is_user = row is not None or any(s["user_id"] == visitor for s in sessions)
     return {
+        "verified": verified,
+        "unverified_sessions": len(claimed),
         "id": visitor,
         "user_id": visitor if is_user else None,
         "anon_ids": anon_ids,

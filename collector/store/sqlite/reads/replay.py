@@ -50,3 +50,38 @@ def chunk_held(conn: sqlite3.Connection, site_id: str, session_id: str, seq: int
         (site_id, session_id, seq),
     ).fetchone()
     return row is not None
+
+
+def bytes_received(conn: sqlite3.Connection, site_id: str, start: int, end: int) -> int:
+    """Compressed replay bytes a site stored from `start` to before `end` (epoch ms)."""
+    (total,) = conn.execute(
+        "SELECT coalesce(sum(size), 0) FROM replay_chunks"
+        " WHERE site_id = ? AND received_at >= ? AND received_at < ?",
+        (site_id, start, end),
+    ).fetchone()
+    return int(total)
+
+
+def extent(conn: sqlite3.Connection, site_id: str, session_id: str) -> dict[str, int | None]:
+    """How many chunks a recording has, and the first and last rrweb time they cover."""
+    count, first_ts, last_ts = conn.execute(
+        "SELECT count(*), min(first_ts), max(last_ts) FROM replay_chunks WHERE site_id = ? AND session_id = ?",
+        (site_id, session_id),
+    ).fetchone()
+    return {"chunks": count, "first_ts": first_ts, "last_ts": last_ts}
+
+
+def chunks_from(
+    conn: sqlite3.Connection, site_id: str, session_id: str, from_seq: int, limit: int
+) -> Iterator[tuple[int, bytes]]:
+    """Up to `limit` stored chunks with seq >= `from_seq` as (seq, data), in order, one at a time."""
+    where = "site_id = ? AND session_id = ?"
+    seqs = [seq for (seq,) in conn.execute(
+        f"SELECT seq FROM replay_chunks WHERE {where} AND seq >= ? ORDER BY seq LIMIT ?",
+        (site_id, session_id, from_seq, limit),
+    )]
+    for seq in seqs:
+        (data,) = conn.execute(
+            f"SELECT data FROM replay_chunks WHERE {where} AND seq = ?", (site_id, session_id, seq)
+        ).fetchone()
+        yield seq, bytes(data)

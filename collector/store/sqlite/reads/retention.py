@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections import defaultdict
 from typing import Any
 
@@ -24,12 +25,15 @@ def week_start(week: int) -> str:
     return day_name((week * WEEK_MS + MONDAY_MS) // 86_400_000)
 
 
-def retention(conn: sqlite3.Connection, scope: Scope, weeks: int = 8) -> dict[str, Any]:
+def retention(conn: sqlite3.Connection, scope: Scope, weeks: int = 8, now: int | None = None) -> dict[str, Any]:
     """Cohorts of visitors whose first session (ever) started in the range; their later weeks.
 
     `retained[k]` counts the cohort's visitors with a session in cohort week + k (k = 0 is
-    everyone); filters decide which sessions count, the first visit is over all time.
+    everyone); filters decide which sessions count, the first visit is over all time. A week
+    that has not begun yet is None (nobody could have come back), not 0; `current_week` is
+    the week still under way, whose count can only grow.
     """
+    current = week_of(int(time.time() * 1000) if now is None else now)
     where, args = scope_sql(scope.during(0, 1 << 62))
     firsts: dict[str, int] = {}
     active: dict[str, set[int]] = defaultdict(set)
@@ -49,12 +53,13 @@ def retention(conn: sqlite3.Connection, scope: Scope, weeks: int = 8) -> dict[st
                 counts[week - cohort] += 1
     return {
         "weeks": weeks,
+        "current_week": week_start(current),
         "cohorts": [
             {
                 "week": week_start(cohort),
                 "visitors": counts[0],
-                "retained": counts,
-                "rates": [ratio(n, counts[0]) for n in counts],
+                "retained": [n if cohort + k <= current else None for k, n in enumerate(counts)],
+                "rates": [ratio(n, counts[0]) if cohort + k <= current else None for k, n in enumerate(counts)],
             }
             for cohort, counts in sorted(cohorts.items())
         ],

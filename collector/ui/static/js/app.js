@@ -2,7 +2,7 @@
 // Every string that comes from data goes through textContent or an attribute setter, never markup.
 
 export const FILTERS = [
-  // [param, label, kind]: the analyst API's session filters (collector/query/filters.py), applied on every page.
+  // [param, label, kind]: the analyst API's session filters (collector/query/scope.py), applied on every page.
   ["country", "Country", "text"],
   ["device", "Device", "select:desktop,tablet,mobile"],
   ["browser", "Browser", "text"],
@@ -141,26 +141,61 @@ export async function api(path, { query, method = "GET", body } = {}) {
 
 /** Show an API failure in place of the content it should have produced. */
 export function failure(node, error) {
+  const text = error && error.message ? error.message : String(error);
+  // A 400 is about what was asked (a reversed date range, a bad filter): its sentence is the message.
   const message = error && error.status === 404 && /not found|no route/i.test(error.message)
     ? "This report is not available on this collector yet."
-    : `Could not load: ${error && error.message ? error.message : error}`;
+    : error && error.status === 400 ? `${text.charAt(0).toUpperCase()}${text.slice(1)}.` : `Could not load: ${text}`;
   clear(node, h("p", { class: "alert", role: "alert", text: message }));
 }
 
 // ---- formatting ----
 
 const intFormat = new Intl.NumberFormat("en-US");
+const decimalMoney = new Intl.NumberFormat("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+const moneyFormats = new Map();
+const regionNames = new Intl.DisplayNames(["en"], { type: "region" });
 export const plural = (n, word) => `${fmt.int(n)} ${word}${n === 1 ? "" : "s"}`;
+
+/** What the page knows about the chosen site once the toolbar has loaded it: its currency. */
+export const site = { currency: null };
+
+function moneyFormat(currency) {
+  if (!currency) return decimalMoney;
+  if (!moneyFormats.has(currency)) {
+    let format = decimalMoney;
+    try {
+      format = new Intl.NumberFormat("en-US", { style: "currency", currency, currencyDisplay: "code" });
+    } catch {
+      // not an ISO 4217 code: the amount alone, the code after it
+      format = { format: (v) => `${decimalMoney.format(v)} ${currency}` };
+    }
+    moneyFormats.set(currency, format);
+  }
+  return moneyFormats.get(currency);
+}
+
+// Acquisition channels as collector/enrich/acquisition.py names them, in words.
+const CHANNELS = {
+  direct: "Direct", organic_search: "Organic search", paid_search: "Paid search", organic_social: "Organic social",
+  paid_social: "Paid social", email: "Email", referral: "Referral", internal: "Internal",
+};
 
 export const fmt = {
   int: (v) => (v === null || v === undefined ? "–" : intFormat.format(Math.round(v))),
   num: (v, digits = 1) => (v === null || v === undefined ? "–" : Number(v).toFixed(digits)),
   pct: (v) => (v === null || v === undefined ? "–" : `${(v * 100).toFixed(1)}%`),
-  money: (v, currency) => {
-    if (v === null || v === undefined) return "–";
-    const text = Number(v).toFixed(2);
-    return currency ? `${text} ${currency}` : text;
+  /** An amount with its currency (the event's, else the site's) and thousands separators. */
+  money: (v, currency) => (v === null || v === undefined ? "–" : moneyFormat(currency || site.currency).format(Number(v))),
+  country: (code) => {
+    if (!code) return "–";
+    try {
+      return regionNames.of(String(code).toUpperCase()) || code;
+    } catch {
+      return code;  // not a region code (a hand-made value): shown as stored
+    }
   },
+  channel: (name) => (name ? CHANNELS[name] || String(name).replace(/_/g, " ").replace(/^./, (c) => c.toUpperCase()) : "–"),
   duration: (seconds) => {
     if (seconds === null || seconds === undefined) return "–";
     const s = Math.round(seconds);
@@ -178,6 +213,12 @@ export const fmt = {
   time: (ms) => (ms ? new Date(ms).toISOString().slice(11, 19) : "–"),
   day: (ms) => new Date(ms).toISOString().slice(0, 10),
 };
+
+/** A long visitor id cut to its start; the whole id is on hover and in the link. */
+export function shortId(id, keep = 10) {
+  const text = String(id ?? "");
+  return text.length > keep + 1 ? `${text.slice(0, keep)}…` : text;
+}
 
 /** A delta badge: `change` is the relative change against the previous period (null: nothing before). */
 export function delta(change, { lowerIsBetter = false } = {}) {
@@ -197,11 +238,20 @@ export function card(label, value, deltaNode, key, { small = false } = {}) {
     h("div", { class: small ? "value small" : "value", text: value }), deltaNode);
 }
 
-/** A table: columns are [label, render(row) -> node|text, {num, cls}]. */
-export function table(columns, rows, { empty = "Nothing in this range.", id } = {}) {
+/** A table: columns are [label, render(row) -> node|text, {num, cls, opt, sort}].
+ * With `sorted` = {sort, order, href(sort, order)}, a column with a `sort` key heads with a link that orders by it. */
+export function table(columns, rows, { empty = "Nothing in this range.", id, sorted } = {}) {
   // `opt` columns give way first on narrow screens (see .table .opt in app.css).
   const classes = (opts, ...more) => [opts.num ? "num" : "", opts.opt ? "opt" : "", ...more].filter(Boolean).join(" ");
-  const head = h("thead", {}, h("tr", {}, columns.map(([label, , opts = {}]) => h("th", { class: classes(opts), text: label }))));
+  const headClass = (opts, ...more) => classes(opts, ...(opts.cls || "").split(" ").filter((c) => c === "wide"), ...more);
+  const heading = (label, opts) => {
+    if (!sorted || !opts.sort) return h("th", { class: headClass(opts), text: label });
+    const active = sorted.sort === opts.sort;
+    const order = active && sorted.order === "desc" ? "asc" : "desc";
+    return h("th", { class: headClass(opts, "sortable"), "aria-sort": active ? (sorted.order === "asc" ? "ascending" : "descending") : "none" },
+      h("a", { href: sorted.href(opts.sort, order), "data-sort": opts.sort, text: `${label}${active ? (sorted.order === "asc" ? " ▲" : " ▼") : ""}` }));
+  };
+  const head = h("thead", {}, h("tr", {}, columns.map(([label, , opts = {}]) => heading(label, opts))));
   const body = h("tbody", {}, rows.length
     ? rows.map((row) => h("tr", {}, columns.map(([, render, opts = {}]) => h("td", { class: classes(opts, opts.cls || "") }, render(row)))))
     : h("tr", {}, h("td", { colspan: columns.length, class: "empty", text: empty })));
@@ -209,13 +259,14 @@ export function table(columns, rows, { empty = "Nothing in this range.", id } = 
 }
 
 /** A ranked list with proportional bars (top pages, channels, ...). */
-export function ranked(title, rows, { label = "name", value = "count", column = "Name", valueLabel = "Sessions", format = fmt.int, id } = {}) {
+export function ranked(title, rows, { label = "name", value = "count", column = "Name", valueLabel = "Sessions", format = fmt.int, name = (v) => v, id } = {}) {
   const max = Math.max(1, ...rows.map((r) => r[value] || 0));
   const list = table([
     [column, (r) => {
       const bar = h("span", { class: "bar" });
       bar.style.width = `${((r[value] || 0) / max) * 100}%`;
-      return h("div", { class: "bar-cell" }, bar, h("span", { text: r[label] ?? "(none)" }));
+      const raw = r[label];
+      return h("div", { class: "bar-cell" }, bar, h("span", { title: raw ?? undefined, text: raw === null || raw === undefined || raw === "(none)" ? "(none)" : name(raw) }));
     }, { cls: "url" }],
     [valueLabel, (r) => format(r[value]), { num: true }],
   ], rows, { empty: "No data" });
@@ -232,21 +283,34 @@ export function timeChart(node, xs, series, { height = 280, yFormat } = {}) {
     return null;
   }
   const axis = { stroke: "#6b7280", grid: { stroke: "#f1f2f4" }, size: 56 };
+  // Counts (visitors, orders) tick on whole numbers only: a "2.5 orders" gridline is a wrong picture.
+  // The labels drawn (on the canvas) are also left on the chart as data-ticks-SCALE, for tests and tools.
+  const wholeOn = (scale) => ({ incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 2e5, 5e5, 1e6, 1e7, 1e8],
+    values: (u, ticks) => {
+      const labels = ticks.map((t) => fmt.int(t));
+      u.root.setAttribute(`data-ticks-${scale}`, labels.join(" "));
+      return labels;
+    } });
+  const counts = (scale) => series.filter((s) => (s.scale || "y") === scale).every((s) => !s.format);
   // Daily series: ticks fall on whole days and read as dates, never as hours.
   const day = (t) => new Date(t * 1000).toLocaleDateString("en-US", { month: "short", day: "numeric", timeZone: "UTC" });
   const axes = [{ stroke: "#6b7280", grid: { stroke: "#f1f2f4" }, incrs: [86400, 2 * 86400, 7 * 86400, 14 * 86400, 28 * 86400],
     values: (u, ticks) => ticks.map(day) },
-    { ...axis, scale: "y", values: yFormat ? (u, ticks) => ticks.map(yFormat) : undefined }];
+    { ...axis, scale: "y", ...(counts("y") ? wholeOn("y") : {}), ...(yFormat ? { values: (u, ticks) => ticks.map(yFormat) } : {}) }];
   // A series with its own `scale` (orders beside revenue) gets a right-hand axis.
   for (const s of series) {
-    if (s.scale && !axes.some((a) => a.scale === s.scale)) axes.push({ ...axis, scale: s.scale, side: 1, grid: { show: false } });
+    if (s.scale && !axes.some((a) => a.scale === s.scale)) {
+      axes.push({ ...axis, scale: s.scale, side: 1, grid: { show: false }, ...(counts(s.scale) ? wholeOn(s.scale) : {}) });
+    }
   }
   const opts = {
     width: Math.max(320, node.clientWidth || 800),
     height,
     legend: { show: true },
     cursor: { drag: { x: false, y: false } },
-    scales: { x: { time: true } },
+    // A count scale starts at 0 and reaches at least 1, so that a day with one visit is not drawn as 0.5.
+    scales: { x: { time: true }, ...Object.fromEntries(["y", ...series.map((s) => s.scale).filter(Boolean)]
+      .filter((k) => counts(k)).map((k) => [k, { range: (u, lo, hi) => [0, Math.max(1, hi)] }])) },
     axes,
     series: [{}, ...series.map((s, i) => ({
       label: s.label, stroke: PALETTE[i % PALETTE.length], width: 2, scale: s.scale || "y",
@@ -304,8 +368,25 @@ function filterLabel(key) {
   return found ? found[1] : key;
 }
 
+// Pages whose reports count every visit in the range (heatmaps read per-page grids, not sessions):
+// their toolbar offers no segment and shows no filter chips, so it never claims what is not applied.
+const UNSCOPED = new Set(["heatmaps"]);
+
 export async function initShell() {
   const { from, to } = range();
+  if (UNSCOPED.has(document.body.dataset.page)) {
+    $("#f-segment").closest(".field").hidden = true;
+    $("#f-chips").replaceChildren(h("span", { class: "muted", id: "f-unscoped",
+      text: "Heatmaps count every visit in the range: segments and filters do not apply here." }));
+    for (const a of document.querySelectorAll("[data-nav]")) a.href = link(a.getAttribute("href").split("?")[0]);
+    $("#f-apply").addEventListener("click", () => navigate({ site: $("#f-site").value, from: $("#f-from").value, to: $("#f-to").value }));
+    $("#f-from").value = from;
+    $("#f-to").value = to;
+    const sites = await siteList;
+    for (const s of sites) $("#f-site").append(h("option", { value: s.id, text: s.name || s.id }));
+    if (params.get("site")) $("#f-site").value = params.get("site");
+    return;
+  }
   $("#f-from").value = from;
   $("#f-to").value = to;
   for (const a of document.querySelectorAll("[data-nav]")) a.href = link(a.getAttribute("href").split("?")[0]);
@@ -318,7 +399,7 @@ export async function initShell() {
       h("button", { type: "button", "aria-label": `Remove ${filterLabel(key)}`, text: "×", onclick: () => navigate({ [key]: null }) })));
   }
   const [sites, saved] = await Promise.all([
-    api("/api/sites").then((d) => d.sites || []).catch(() => []),
+    siteList,
     segments.list().catch(() => []),  // a collector without segments still shows its reports
   ]);
   const siteSelect = $("#f-site");
@@ -344,9 +425,21 @@ export async function initShell() {
   }
 }
 
+let siteList = null;
+
+/** The sites, asked once; the chosen one (or the only one) gives the page its currency. */
+async function loadSites() {
+  siteList = siteList || api("/api/sites").then((d) => d.sites || []).catch(() => []);
+  const sites = await siteList;
+  const chosen = sites.find((s) => s.id === params.get("site")) || (sites.length === 1 ? sites[0] : null);
+  site.currency = (chosen && (chosen.currency || (chosen.settings && chosen.settings.currency))) || null;
+  return sites;
+}
+
 /** Run a page: the toolbar, then the page's own rendering, with one error shape. */
 export function page(render, { toolbar = true } = {}) {
   const start = async () => {
+    await loadSites();
     if (toolbar && $("#toolbar")) initShell().catch((e) => console.error(e));
     try {
       await render();

@@ -1,5 +1,5 @@
 // Funnels: a step builder (kept in the URL as `steps`), a bar chart of visitors per step, drop-offs.
-import { $, api, card, clear, filters, fmt, h, navigate, page, params, plural, range, sessionLink } from "../app.js";
+import { $, api, card, clear, filters, fmt, h, navigate, page, params, plural, range, sessionLink, shortId } from "../app.js";
 
 const TYPES = ["pageview", "click", "cart", "checkout", "purchase", "track", "identify", "survey", "error"];
 // Any pageview first: a site whose pages live under a prefix (the demo shop) still shows a funnel.
@@ -46,12 +46,17 @@ function stepLabel(step) {
 
 function chart(result) {
   const top = Math.max(1, result.steps[0].visitors);
+  // A bar is as tall as the visitors who reached the step (step 1 is the full height); its hatched
+  // top is the share of them that went no further, the solid rest went on to the next step.
   const bars = h("div", { class: "funnel-bars", id: "funnel-chart" }, result.steps.map((s) => {
-    const kept = h("div", { class: "kept", title: plural(s.visitors, "visitor") });
-    kept.style.height = `${(s.visitors / top) * 100}%`;
-    const lost = h("div", { class: "lost", title: `${s.dropped} dropped here` });
-    lost.style.height = `${(s.dropped / top) * 100}%`;
-    return h("div", { class: "funnel-col" }, h("div", { class: "stack" }, lost, kept));
+    const stack = h("div", { class: "stack", "data-step": s.step, title: plural(s.visitors, "visitor") });
+    stack.style.height = `${(s.visitors / top) * 100}%`;
+    const lost = h("div", { class: "lost", title: `${fmt.int(s.dropped)} dropped here` });
+    lost.style.height = `${s.visitors ? (s.dropped / s.visitors) * 100 : 0}%`;
+    const kept = h("div", { class: "kept" });
+    kept.style.height = `${s.visitors ? ((s.visitors - s.dropped) / s.visitors) * 100 : 0}%`;
+    stack.append(lost, kept);
+    return h("div", { class: "funnel-col" }, stack);
   }));
   const labels = h("div", { class: "funnel-labels" }, result.steps.map((s) => h("div", { "data-step": s.step },
     h("div", { class: "name", text: `${s.step}. ${stepLabel(s)}` }),
@@ -62,13 +67,36 @@ function chart(result) {
   return [bars, labels];
 }
 
-function dropoffs(result) {
-  const lists = result.steps.filter((s) => s.dropped > 0).map((s) => h("div", { class: "panel", "data-dropped-step": s.step },
-    h("h2", { text: `Dropped after step ${s.step}: ${fmt.int(s.dropped)}` }),
-    h("ul", { class: "comments" }, s.dropped_sessions.map((d) => h("li", {},
+const PAGE = 10;
+
+/** One step's dropped sessions, PAGE at a time with previous/next. */
+function dropList(s) {
+  const list = h("ul", { class: "comments" });
+  const status = h("span", { class: "muted", "data-field": "page" });
+  const prev = h("button", { type: "button", "data-action": "prev", text: "← Previous" });
+  const next = h("button", { type: "button", "data-action": "next", text: "Next →" });
+  const rows = s.dropped_sessions;
+  let at = 0;
+  const show = () => {
+    clear(list, rows.slice(at, at + PAGE).map((d) => h("li", {},
       sessionLink(d.id, `Session ${String(d.id).slice(0, 12)}`), " ",
-      h("span", { class: "muted mono", text: d.visitor_id }), " ",
-      d.has_replay ? h("a", { class: "badge info", href: `/sessions/${encodeURIComponent(d.id)}/replay`, text: "replay" }) : null)))));
+      h("span", { class: "muted mono", title: d.visitor_id, text: shortId(d.visitor_id, 16) }), " ",
+      d.has_replay ? h("a", { class: "badge info", href: `/sessions/${encodeURIComponent(d.id)}/replay`, text: "replay" }) : null)));
+    status.textContent = `${fmt.int(at + 1)}–${fmt.int(Math.min(at + PAGE, rows.length))} of ${fmt.int(rows.length)}`
+      + (rows.length < s.dropped ? ` listed (${fmt.int(s.dropped)} dropped)` : "");
+    prev.disabled = at === 0;
+    next.disabled = at + PAGE >= rows.length;
+  };
+  prev.addEventListener("click", () => { at = Math.max(0, at - PAGE); show(); });
+  next.addEventListener("click", () => { at += PAGE; show(); });
+  show();
+  return h("div", { class: "panel", "data-dropped-step": s.step },
+    h("h2", { text: `Dropped after step ${s.step}: ${fmt.int(s.dropped)}` }), list,
+    rows.length > PAGE ? h("div", { class: "pager row" }, prev, status, next) : null);
+}
+
+function dropoffs(result) {
+  const lists = result.steps.filter((s) => s.dropped > 0).map(dropList);
   return lists.length ? h("div", { class: "grid-2" }, lists) : h("p", { class: "muted", text: "Nobody dropped out." });
 }
 

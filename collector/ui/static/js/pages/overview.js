@@ -16,11 +16,11 @@ const KPIS = [
 
 const BREAKDOWNS = [
   ["pages", "Top pages", "Page", "Pageviews", "pageviews"],
-  ["channels", "Channels", "Channel", "Sessions", "sessions"],
+  ["channels", "Channels", "Channel", "Sessions", "sessions", fmt.channel],
   ["campaigns", "UTM campaigns", "Campaign", "Sessions", "sessions"],
   ["devices", "Devices", "Device", "Sessions", "sessions"],
   ["browsers", "Browsers", "Browser", "Sessions", "sessions"],
-  ["countries", "Countries", "Country", "Sessions", "sessions"],
+  ["countries", "Countries", "Country", "Sessions", "sessions", fmt.country],
 ];
 
 page(async () => {
@@ -37,6 +37,6 @@ page(async () => {
     { label: "Sessions", values: data.series.map((d) => d.sessions) },
     { label: "Pageviews", values: data.series.map((d) => d.pageviews) },
   ]);
-  clear($("#breakdowns"), BREAKDOWNS.map(([key, title, column, valueLabel, value]) =>
-    ranked(title, data[key] || [], { value, column, valueLabel, id: `breakdown-${key}` })));
+  clear($("#breakdowns"), BREAKDOWNS.map(([key, title, column, valueLabel, value, name]) =>
+    ranked(title, data[key] || [], { value, column, valueLabel, name, id: `breakdown-${key}` })));
 });

@@ -1,39 +1,62 @@
 // Paths: from one page, the most common pages before and after, as a flow diagram and as tables.
 import { $, api, clear, fmt, h, navigate, page, params, scope, svg } from "../app.js";
 
-const PER_COLUMN = 7;
+const PER_COLUMN = 7;  // nodes drawn per column; the rest fold into one "(other)" node
+const OTHER = "(other)";
+const LABEL_H = 32;  // a node's two label lines (path, count) need this much height
+const MARGIN = 170;  // room for the labels left of the first column and right of the last
 
 /** Columns -depth..depth of nodes, and links between adjacent columns, from the API's link lists. */
 function graph(data) {
-  const nodes = new Map(); // "col|path" -> {col, path, value}
-  const links = [];
+  const raw = [];
+  for (const l of data.next_links) raw.push({ ac: l.step - 1, a: l.source, bc: l.step, b: l.target, value: l.sessions });
+  for (const l of data.previous_links) raw.push({ ac: -l.step, a: l.target, bc: -(l.step - 1), b: l.source, value: l.sessions });
+  // Each column keeps its biggest pages; the others become one node, so no session leaves the drawing.
+  const weight = new Map();  // "col|path" -> sessions through it
+  const add = (col, path, v, side) => {
+    const key = `${col}|${path}`;
+    const w = weight.get(key) || { in: 0, out: 0 };
+    w[side] += v;
+    weight.set(key, w);
+  };
+  for (const l of raw) { add(l.ac, l.a, l.value, "out"); add(l.bc, l.b, l.value, "in"); }
+  const byCol = new Map();
+  for (const [key, w] of weight) {
+    const col = Number(key.slice(0, key.indexOf("|")));
+    const path = key.slice(key.indexOf("|") + 1);
+    if (!byCol.has(col)) byCol.set(col, []);
+    byCol.get(col).push({ path, value: Math.max(w.in, w.out) });
+  }
+  const kept = new Set();
+  for (const [col, list] of byCol) {
+    list.sort((x, y) => y.value - x.value || x.path.localeCompare(y.path));
+    const keep = list.length > PER_COLUMN ? list.slice(0, PER_COLUMN - 1) : list;
+    for (const n of keep) kept.add(`${col}|${n.path}`);
+  }
+  const nameOf = (col, path) => (col === 0 || kept.has(`${col}|${path}`) ? path : OTHER);
+  const nodes = new Map();
   const node = (col, path) => {
     const key = `${col}|${path}`;
-    if (!nodes.has(key)) nodes.set(key, { col, path, in: 0, out: 0 });
+    if (!nodes.has(key)) nodes.set(key, { col, path, in: 0, out: 0, folded: new Set() });
     return nodes.get(key);
   };
-  for (const l of data.next_links) {
-    const a = node(l.step - 1, l.source);
-    const b = node(l.step, l.target);
-    a.out += l.sessions; b.in += l.sessions;
-    links.push({ a, b, value: l.sessions });
-  }
-  for (const l of data.previous_links) {
-    const b = node(-(l.step - 1), l.source);
-    const a = node(-l.step, l.target);
-    a.out += l.sessions; b.in += l.sessions;
-    links.push({ a, b, value: l.sessions });
+  const merged = new Map();
+  for (const l of raw) {
+    const a = node(l.ac, nameOf(l.ac, l.a));
+    const b = node(l.bc, nameOf(l.bc, l.b));
+    if (a.path === OTHER) a.folded.add(l.a);
+    if (b.path === OTHER) b.folded.add(l.b);
+    const key = `${l.ac}|${a.path}→${b.path}`;
+    if (!merged.has(key)) merged.set(key, { a, b, value: 0 });
+    merged.get(key).value += l.value;
+    a.out += l.value;
+    b.in += l.value;
   }
   for (const n of nodes.values()) n.value = Math.max(n.in, n.out);
-  // Keep the biggest nodes per column; links to the rest are left out of the drawing.
-  const kept = new Set();
   const cols = [...new Set([...nodes.values()].map((n) => n.col))].sort((x, y) => x - y);
-  const columns = cols.map((c) => {
-    const list = [...nodes.values()].filter((n) => n.col === c).sort((x, y) => y.value - x.value || x.path.localeCompare(y.path)).slice(0, PER_COLUMN);
-    list.forEach((n) => kept.add(n));
-    return list;
-  });
-  return { columns, links: links.filter((l) => kept.has(l.a) && kept.has(l.b)) };
+  const columns = cols.map((c) => [...nodes.values()].filter((n) => n.col === c)
+    .sort((x, y) => (x.path === OTHER) - (y.path === OTHER) || y.value - x.value || x.path.localeCompare(y.path)));
+  return { columns, links: [...merged.values()] };
 }
 
 function flow(data, available) {
@@ -42,29 +65,37 @@ function flow(data, available) {
   // Drawn at the panel's own width so that labels keep their size on a tablet.
   const width = Math.max(640, Math.min(1400, available || 1100));
   const colW = 14;
-  const gap = 14;
+  const gap = 12;
   const top = 28;
   const totals = columns.map((col) => col.reduce((sum, n) => sum + n.value, 0));
   const maxTotal = Math.max(1, ...totals);
   const maxCount = Math.max(...columns.map((c) => c.length));
-  const height = Math.max(260, 40 + maxCount * 46);
-  const scale = (height - top - 10 - gap * (maxCount - 1)) / maxTotal;
-  const step = (width - 180) / Math.max(1, columns.length - 1);
-  const maxChars = Math.max(8, Math.floor((step - colW - 14) / 7));
-  const root = svg("svg", { viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": "Page flow" });
+  const left = columns[0][0].col < 0 ? MARGIN : 24;
+  const right = columns[columns.length - 1][0].col >= 0 ? MARGIN : 24;
+  const step = (width - left - right) / Math.max(1, columns.length - 1);
+  // Bands share what is left once every node has room for its label.
+  const bandRoom = Math.max(120, 40 + maxCount * 46 - maxCount * (LABEL_H + gap));
+  const scale = bandRoom / maxTotal;
+  let height = 0;
+  const root = svg("svg", { role: "img", "aria-label": "Page flow" });
   columns.forEach((col, i) => {
     let y = top;
+    const cx = left + i * step;
     const label = col[0].col === 0 ? "Page" : col[0].col > 0 ? `Next ${col[0].col}` : `Before ${-col[0].col}`;
-    root.append(svg("text", { x: 90 + i * step, y: 14, "text-anchor": "middle", class: "count", text: label }));
+    root.append(svg("text", { x: cx, y: 14, "text-anchor": "middle", class: "count", text: label }));
     for (const n of col) {
-      n.x = 90 + i * step - colW / 2;
+      n.x = cx - colW / 2;
       n.y = y;
       n.h = Math.max(3, n.value * scale);
       n.inY = n.y;
       n.outY = n.y;
-      y += n.h + gap;
+      // Labels sit beside their node; the labels' heights, not only the bands', space the nodes.
+      y += Math.max(n.h, LABEL_H) + gap;
     }
+    height = Math.max(height, y);
   });
+  height = Math.max(200, height + 4);
+  root.setAttribute("viewBox", `0 0 ${width} ${height}`);
   for (const l of links.sort((p, q) => q.value - p.value)) {
     const w = Math.max(1.5, l.value * scale);
     const x1 = l.a.x + colW;
@@ -77,19 +108,41 @@ function flow(data, available) {
     root.append(svg("path", { class: "link", d: `M${x1},${y1} C${mid},${y1} ${mid},${y2} ${x2},${y2}`, "stroke-width": w },
       svg("title", { text: `${l.a.path} → ${l.b.path}: ${l.value} sessions` })));
   }
-  for (const col of columns) {
+  columns.forEach((col, i) => {
     for (const n of col) {
       const anchorEnd = n.col < 0;
-      const g = svg("g", { class: `node${n.col === 0 ? " center" : ""}`, "data-col": n.col, "data-path": n.path });
-      g.append(svg("rect", { x: n.x, y: n.y, width: colW, height: n.h }, svg("title", { text: `${n.path}: ${n.value}` })));
+      // The room a label has: up to the neighbouring column's node, or to the drawing's edge.
+      const room = anchorEnd ? (i === 0 ? n.x - 10 : step - colW - 16) : (i === columns.length - 1 ? width - (n.x + colW) - 10 : step - colW - 16);
+      const g = svg("g", { class: `node${n.col === 0 ? " center" : ""}${n.path === OTHER ? " other" : ""}`, "data-col": n.col, "data-path": n.path });
+      const folded = n.path === OTHER ? `${n.folded.size} pages: ${[...n.folded].join(", ")}` : n.path;
+      g.append(svg("rect", { x: n.x, y: n.y, width: colW, height: n.h }, svg("title", { text: `${folded}: ${n.value}` })));
       const tx = anchorEnd ? n.x - 6 : n.x + colW + 6;
-      const text = n.path.length > maxChars ? `${n.path.slice(0, maxChars - 1)}…` : n.path;
-      g.append(svg("text", { x: tx, y: n.y + Math.min(n.h, 28) / 2 + 4, "text-anchor": anchorEnd ? "end" : "start", text }));
-      g.append(svg("text", { x: tx, y: n.y + Math.min(n.h, 28) / 2 + 18, "text-anchor": anchorEnd ? "end" : "start", class: "count", text: fmt.int(n.value) }));
+      const anchor = anchorEnd ? "end" : "start";
+      const text = n.path === OTHER ? `other (${n.folded.size} pages)` : n.path;
+      g.append(svg("text", { x: tx, y: n.y + 12, "text-anchor": anchor, class: "label", "data-room": Math.floor(room), "data-full": text, text },
+        svg("title", { text: folded })));
+      g.append(svg("text", { x: tx, y: n.y + 26, "text-anchor": anchor, class: "count", text: fmt.int(n.value) }));
       root.append(g);
     }
-  }
+  });
   return root;
+}
+
+/** Shorten each label (with an ellipsis) until it fits the room beside its node; needs the SVG on the page. */
+function fitLabels(root) {
+  const ratio = root.getBoundingClientRect().width / root.viewBox.baseVal.width || 1;
+  for (const text of root.querySelectorAll("text.label")) {
+    const room = Number(text.dataset.room) * ratio;
+    const full = text.dataset.full;
+    const title = text.querySelector("title");
+    let keep = full.length;
+    const set = (value) => { text.firstChild.nodeValue = value; };
+    while (keep > 1 && text.getBoundingClientRect().width > room) {
+      keep -= 1;
+      set(`${full.slice(0, keep)}…`);
+    }
+    if (title) text.append(title);
+  }
 }
 
 function levels(title, levelsList, id) {
@@ -112,5 +165,7 @@ page(async () => {
   $("#from-url").value = fromUrl;
   clear($("#flow"), h("div", { class: "panel-head" }, h("h2", { text: `Journeys through ${fromUrl}` }),
     h("span", { class: "muted", id: "paths-sessions", text: `${fmt.int(data.sessions)} sessions` })), flow(data, $("#flow").clientWidth));
+  const drawn = $("#flow svg");
+  if (drawn) fitLabels(drawn);
   clear($("#path-tables"), levels("Before", data.previous, "paths-previous"), levels("Next", data.next, "paths-next"));
 });

@@ -30,13 +30,34 @@ function facts(s) {
     ["Pageviews", fmt.int(s.pageviews)],
     ["Entry", s.entry_url || "–"],
     ["Exit", s.exit_url || "–"],
-    ["Channel", [s.channel, s.utm_campaign].filter(Boolean).join(" · ") || "–"],
+    ["Channel", [s.channel && fmt.channel(s.channel), s.utm_campaign].filter(Boolean).join(" · ") || "–"],
     ["Device", [s.device, s.os, s.browser].filter(Boolean).join(" · ") || "–"],
-    ["Location", [s.city, s.country_name || s.country].filter(Boolean).join(", ") || "–"],
+    ["Location", [s.city, s.country_name || (s.country && fmt.country(s.country))].filter(Boolean).join(", ") || "–"],
     ["Revenue", s.purchases ? `${fmt.money(s.revenue)} (${s.purchases} order${s.purchases > 1 ? "s" : ""})` : "–"],
     ["Frustration", `${s.rage_clicks} rage · ${s.dead_clicks} dead · ${s.errors} errors`],
   ];
   return h("dl", { class: "facts" }, rows.map(([k, v]) => h("div", { "data-fact": k }, h("dt", { text: k }), h("dd", {}, v))));
+}
+
+// Types that say little about the journey: shown only on demand.
+const NOISE = new Set(["vital", "scroll", "page_leave"]);
+
+/** One checkbox per event type in the session, with its count; unticking hides that type's rows. */
+function typeFilter(events, items) {
+  const counts = new Map();
+  for (const e of events) counts.set(e.type, (counts.get(e.type) || 0) + 1);
+  const boxes = [...counts].map(([type, n]) => {
+    const box = h("input", { type: "checkbox", value: type, "data-type": type });
+    box.checked = !NOISE.has(type);
+    box.addEventListener("change", apply);
+    return h("label", { class: "type-toggle" }, box, ` ${type} (${fmt.int(n)})`);
+  });
+  function apply() {
+    const shown = new Set(boxes.map((l) => l.querySelector("input")).filter((b) => b.checked).map((b) => b.value));
+    for (const li of items) li.hidden = !shown.has(li.dataset.type);
+  }
+  apply();
+  return h("div", { class: "type-filter", id: "type-filter", role: "group", "aria-label": "Event types shown" }, boxes);
 }
 
 async function mountReplay(s) {
@@ -65,9 +86,11 @@ page(async () => {
   clear($("#session-facts"), h("div", { class: "panel-head" }, h("h2", { text: "Session" }),
     h("a", { href: link("/sessions"), text: "← All sessions" })), facts(s));
   const start = s.first_ts;
-  clear($("#timeline"), s.events.map((e) => h("li", { "data-type": e.type },
+  const items = s.events.map((e) => h("li", { "data-type": e.type },
     h("span", { class: "t", text: `+${fmt.duration((e.ts - start) / 1000)}` }),
     h("span", {}, h("span", { class: `badge ${TYPE_BADGE[e.type] || ""}`, text: e.type })),
-    h("span", { class: "what", text: describe(e) }))));
+    h("span", { class: "what", text: describe(e) })));
+  clear($("#timeline"), items);
+  $("#timeline").before(typeFilter(s.events, items));
   await mountReplay(s);
 });

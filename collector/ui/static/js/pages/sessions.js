@@ -1,5 +1,5 @@
-// Sessions: the filter form (shared filters, kept in the URL) and the newest-first list with cursor paging.
-import { $, FILTERS, api, clear, filters, fmt, h, navigate, page, personLink, scope, sessionLink, table } from "../app.js";
+// Sessions: the filter form (shared filters, kept in the URL) and the session list, sortable, with cursor paging.
+import { $, FILTERS, api, clear, filters, fmt, h, link, navigate, page, params, personLink, plural, scope, sessionLink, shortId, table } from "../app.js";
 
 function filterForm() {
   const form = $("#filter-form");
@@ -29,25 +29,36 @@ function filterForm() {
   if (!Object.keys(current).length) $("#filters").removeAttribute("open");
 }
 
+/** The outcome badges; the revenue has its own column, so the purchase badge stays short. */
 function flags(s) {
   const out = [];
-  if (s.purchases > 0) out.push(h("span", { class: "badge good", text: `purchase ${fmt.money(s.revenue)}` }));
+  if (s.purchases > 0) out.push(h("span", { class: "badge good", text: "purchase" }));
   else if (s.cart_adds > 0) out.push(h("span", { class: "badge warn", text: "cart abandoned" }));
   if (s.rage_clicks > 0 || s.dead_clicks > 0 || s.errors > 0) out.push(h("span", { class: "badge bad", text: "frustrated" }));
   if (s.has_replay) out.push(h("span", { class: "badge info", text: "replay" }));
-  return h("span", { class: "row" }, out);
+  return h("span", { class: "badges" }, out);
+}
+
+function visitor(s) {
+  const a = personLink(s.visitor_id, { mono: !s.user_id });
+  if (a instanceof Node) {
+    a.textContent = shortId(s.visitor_id);
+    a.title = s.visitor_id;
+  }
+  return a;
 }
 
 const COLUMNS = [
-  ["Started (UTC)", (s) => sessionLink(s.id, fmt.short(s.first_ts)), { cls: "nowrap" }],
-  ["Visitor", (s) => personLink(s.visitor_id, { mono: !s.user_id })],
-  ["Duration", (s) => fmt.duration(s.duration_ms / 1000), { num: true, cls: "nowrap" }],
-  ["Pages", (s) => fmt.int(s.pageviews), { num: true }],
+  ["Started (UTC)", (s) => sessionLink(s.id, fmt.short(s.first_ts)), { sort: "time" }],
+  ["Visitor", visitor, { cls: "visitor" }],
+  ["Duration", (s) => fmt.duration(s.duration_ms / 1000), { num: true, sort: "duration" }],
+  ["Pages", (s) => fmt.int(s.pageviews), { num: true, sort: "pages" }],
+  ["Revenue", (s) => (s.purchases > 0 ? fmt.money(s.revenue) : "–"), { num: true, sort: "revenue" }],
   ["Entry page", (s) => h("span", { title: s.entry_url || "", text: pathOf(s.entry_url) }), { cls: "url", opt: true }],
-  ["Channel", (s) => s.channel || "–"],
-  ["Device", (s) => [s.device, s.browser].filter(Boolean).join(" · ") || "–", { cls: "nowrap" }],
-  ["Country", (s) => s.country || "–", { opt: true }],
-  ["", flags, { cls: "nowrap" }],
+  ["Channel", (s) => fmt.channel(s.channel), { opt: true }],
+  ["Device", (s) => h("span", { title: [s.device, s.os, s.browser].filter(Boolean).join(" · "), text: s.device || "–" })],
+  ["Country", (s) => fmt.country(s.country), { opt: true, cls: "country wide" }],
+  ["Outcome", flags, { cls: "outcome" }],
 ];
 
 function pathOf(url) {
@@ -64,15 +75,20 @@ page(async () => {
   filterForm();
   const wrap = $("#sessions-table").parentElement;
   const more = $("#more");
+  const sort = params.get("sort") || "time";
+  const order = params.get("order") || "desc";
+  const sorted = { sort, order, href: (key, dir) => link(location.pathname, { sort: key, order: dir }) };
   let rows = [];
   let cursor = null;
   const load = async () => {
-    const q = scope({ limit: "50" });
+    const q = scope({ limit: "50", sort, order });
     if (cursor) q.set("cursor", cursor);
     const data = await api("/api/sessions", { query: q });
     rows = rows.concat(data.sessions);
     cursor = data.next;
-    clear(wrap, table(COLUMNS, rows, { empty: "No sessions match these filters.", id: "sessions-table" }));
+    $("#sessions-total").textContent = rows.length < data.total
+      ? `${plural(data.total, "session")} · showing ${fmt.int(rows.length)}` : plural(data.total, "session");
+    clear(wrap, table(COLUMNS, rows, { empty: "No sessions match these filters.", id: "sessions-table", sorted }));
     more.hidden = !cursor;
   };
   more.addEventListener("click", () => load().catch((e) => console.error(e)));

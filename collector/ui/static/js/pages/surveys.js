@@ -33,7 +33,7 @@ function split(title, groups, id) {
   for (const kind of ["nps", "csat", "ces"]) for (const g of groups[kind] || []) rows.push({ kind, ...g });
   return h("section", { class: "panel", id }, h("h2", { text: `By ${title.toLowerCase()}` }), h("div", { class: "table-wrap" }, table([
     ["Metric", (r) => r.kind.toUpperCase()],
-    [title, (r) => r.name],
+    [title, (r) => (title === "Channel" ? fmt.channel(r.name) : r.name)],
     ["Responses", (r) => fmt.int(r.responses), { num: true }],
     ["Score", (r) => fmt.num(r.score, 1), { num: true }],
   ], rows, { empty: "No answers." })));
