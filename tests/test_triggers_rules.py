@@ -142,3 +142,34 @@ def test_cli_add_list_disable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     assert [json.loads(x)["name"] for x in listed.output.splitlines()] == ["Abandoned cart"]
     missing = runner.invoke(main, ["triggers", "disable", "test", "99", "--db", str(db)])
     assert missing.exit_code == 2 and "no trigger 99 for 'test'" in missing.output
+
+
+def test_scheduler_reads_go_through_indexes(tmp_path: Path) -> None:
+    """The delay checks and the outbox are read by due time, the cancelling event by visitor: no scans."""
+    from collector.store.sqlite import triggers
+    from collector.triggers.evaluate import Check
+
+    store = make_store(tmp_path / "t.db")
+    store.close()
+    conn = sqlite3.connect(tmp_path / "t.db")
+    plans: dict[str, list[str]] = {}
+    real = conn.execute
+
+    def explain(sql: str, args: object = ()) -> object:
+        plans[sql] = [row[3] for row in real(f"EXPLAIN QUERY PLAN {sql}", args)]
+        return real(sql, args)
+
+    spy = type("Spy", (), {"execute": staticmethod(explain)})()
+    check = Check("c1", 1, "test", "v1", "s1", {}, 0, 10)
+    triggers.next_due(spy)  # type: ignore[arg-type]
+    triggers.due_checks(spy, 10, 100)  # type: ignore[arg-type]
+    triggers.due_deliveries(spy, 10, 100)  # type: ignore[arg-type]
+    triggers.visitor_events(spy, check, {"purchase"})  # type: ignore[arg-type]
+    steps = [step for plan in plans.values() for step in plan]
+    assert len(plans) == 6
+    scans = [s for s in steps if s.startswith("SCAN") and "json_each" not in s]
+    assert scans == [], plans
+    assert any("trigger_checks_due" in s for s in steps) and any("trigger_deliveries_due" in s for s in steps)
+    assert any("sessions_visitor" in s or "sessions_visitors" in s for s in steps)
+    assert any("events_session_type" in s for s in steps)
+    conn.close()
