@@ -12,6 +12,13 @@ from collector.errors import ClientError, json_response
 from collector.query.params import integer
 from collector.triggers import netguard, signing
 from collector.triggers.rules import NewRule, RuleChange, check_spec
+from collector.triggers.service import supported
+
+
+def _available(request: Request) -> None:
+    store = request.app.state.store
+    if not supported(store):
+        raise ClientError(501, f"journey triggers are not available on the {store.engine} store yet")
 
 
 def _rule_id(request: Request) -> int:
@@ -31,11 +38,13 @@ def _check_url(request: Request, url: str) -> None:
 
 @admin
 def list_rules(request: Request) -> Any:
+    _available(request)
     return {"triggers": request.app.state.store.trigger_rules(site_param(request))}
 
 
 @admin_post
 def create_rule(request: Request, body: bytes) -> Any:
+    _available(request)
     new = decode_json(body, NewRule)
     site_id = new.site or site_param(request)
     site_settings(request, site_id)
@@ -52,6 +61,7 @@ def create_rule(request: Request, body: bytes) -> Any:
 
 @admin
 def get_rule(request: Request) -> Any:
+    _available(request)
     rule = request.app.state.store.trigger_rule(site_param(request), _rule_id(request))
     if rule is None:
         raise ClientError(404, f"no trigger {request.path_params['id']} for this site")
@@ -60,6 +70,7 @@ def get_rule(request: Request) -> Any:
 
 @admin_post
 def update_rule(request: Request, body: bytes) -> Any:
+    _available(request)
     rule_id = _rule_id(request)
     changes = decode_json(body, RuleChange).changes()
     if not changes:
@@ -74,6 +85,7 @@ def update_rule(request: Request, body: bytes) -> Any:
 
 @admin_post
 def delete_rule(request: Request, body: bytes) -> Any:
+    _available(request)
     rule_id = _rule_id(request)
     if not request.app.state.store.delete_trigger_rule(site_param(request), rule_id):
         raise ClientError(404, f"no trigger {rule_id} for this site")
@@ -82,6 +94,7 @@ def delete_rule(request: Request, body: bytes) -> Any:
 
 @admin
 def deliveries(request: Request) -> Any:
+    _available(request)
     site_id, rule_id = site_param(request), _rule_id(request)
     limit = integer(request.query_params.get("limit"), 100, name="limit", lo=1, hi=1000)
     store = request.app.state.store

@@ -17,7 +17,7 @@ import pytest
 
 from collector.app import create_app
 from collector.triggers import signing
-from collector.triggers.service import Policy
+from collector.triggers.service import STORE_METHODS, Policy
 from tests.conftest import KEY, ThreadedServer, free_port, make_settings, make_store, read_rows
 from tests.receiver import Receiver, wait_for
 
@@ -403,3 +403,31 @@ def test_a_broken_rule_costs_no_event(hooked: Hooked) -> None:
     stored = read_rows(hooked.db_path, "SELECT id FROM events ORDER BY rowid")
     assert [r["id"] for r in stored] == [e["id"] for e in sent]
     assert read_rows(hooked.db_path, "SELECT count(*) AS n FROM trigger_deliveries") == [{"n": 0}]
+
+
+class _StoreWithoutTriggers:
+    """A store engine that does not keep triggers yet: everything else is the SQLite store's."""
+
+    def __init__(self, store: Any) -> None:
+        self._store = store
+
+    def __getattr__(self, name: str) -> Any:
+        if name in STORE_METHODS:
+            raise AttributeError(name)
+        return getattr(self._store, name)
+
+
+def test_an_engine_without_triggers_still_serves(tmp_path: Path) -> None:
+    db_path = tmp_path / "trailmark.db"
+    port = free_port()
+    settings = make_settings(db_path, webhooks=FAST)
+    store = _StoreWithoutTriggers(make_store(db_path))
+    with ThreadedServer(create_app(settings, store), port):  # type: ignore[arg-type]
+        url = f"http://127.0.0.1:{port}"
+        admin = {"Authorization": f"Bearer {settings.admin_token}"}
+        answer = httpx.get(f"{url}/api/triggers?site=test", headers=admin)
+        assert (answer.status_code, answer.json()) == (
+            501, {"error": "journey triggers are not available on the sqlite store yet"})
+        sent = httpx.post(f"{url}/v1/batch", json={"key": KEY, "events": [ev("pageview", "s1", "a1", "/")]},
+                          headers={"User-Agent": CHROME})
+        assert sent.json() == {"accepted": 1, "rejected": []}

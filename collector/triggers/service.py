@@ -71,6 +71,19 @@ def _now() -> int:
     return int(time.time() * 1000)
 
 
+# What a store engine offers for triggers (the Store protocol's trigger methods).
+STORE_METHODS = (
+    "trigger_rules", "trigger_rule", "create_trigger_rule", "update_trigger_rule", "delete_trigger_rule",
+    "trigger_deliveries", "on_commit", "triggers_next_due", "due_deliveries", "record_delivery_attempt",
+    "due_trigger_checks", "trigger_check_events", "settle_trigger_checks",
+)
+
+
+def supported(store: object) -> bool:
+    """Whether a store engine keeps triggers: an engine without them still serves everything else."""
+    return all(hasattr(store, name) for name in STORE_METHODS)
+
+
 def retryable(outcome: sender.Outcome) -> bool:
     """Network errors, 5xx and 429 are tried again; other answers are final."""
     if outcome.refused:
@@ -96,6 +109,9 @@ class Triggers:
         self._pool: ThreadPoolExecutor | None = None
 
     def start(self) -> None:
+        if not supported(self.store):
+            log.warning("the %s store does not keep journey triggers: none will fire", self.store.engine)
+            return
         self.store.on_commit(self._wake.set)
         self._pool = ThreadPoolExecutor(self.policy.senders, thread_name_prefix="trailmark-webhook")
         self._thread = threading.Thread(target=self._run, name="trailmark-triggers", daemon=True)
