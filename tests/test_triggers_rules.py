@@ -173,3 +173,19 @@ def test_scheduler_reads_go_through_indexes(tmp_path: Path) -> None:
     assert any("sessions_visitor" in s or "sessions_visitors" in s for s in steps)
     assert any("events_session_type" in s for s in steps)
     conn.close()
+
+
+def test_the_request_goes_to_the_checked_address_not_a_new_lookup() -> None:
+    """Against DNS rebinding: the connection is made to the address that passed the check, whatever
+    the name would resolve to now (here a name that resolves nowhere); Host still names the URL's host."""
+    from collector.triggers.sender import _PinnedHTTP
+    from tests.receiver import Receiver
+
+    with Receiver() as receiver:
+        target = netguard.Target("http", "hooks.rebind.invalid", receiver.port, "/hook", "127.0.0.1")
+        conn = _PinnedHTTP(target, 10)
+        conn.request("POST", target.path, body=b"{}", headers={"Trailmark-Delivery": "d1"})
+        assert conn.getresponse().status == 200
+        conn.close()
+        (got,) = receiver.received
+        assert got.headers["host"] == f"hooks.rebind.invalid:{receiver.port}"
