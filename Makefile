@@ -1,4 +1,4 @@
-# One command per job: `make run`, `make test`, `make lint`, `make bench`.
+# One command per job: `make run`, `make test`, `make check`, `make lint`, `make bench`.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -10,7 +10,7 @@ RUN_STAMP  := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
 JS     := collector/static/trailmark.js
 
-.PHONY: run test test-py test-js build lint bench chromium clean
+.PHONY: run test test-py test-js build lint check bench chromium clean
 
 $(RUN_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,7 +47,12 @@ test: test-js test-py
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check collector tests e2e bench sdk_python scripts
+	$(BIN)/mypy
 	cd sdk_js && npm run typecheck --silent
+
+# The quick loop: lint, types and the tests that need no browser and kill no server.
+check: lint build
+	$(BIN)/python -m pytest -q -m "not e2e and not slow" tests
 
 bench: build chromium
 	@sh scripts/ensure_debian.sh wrk /usr/bin/wrk

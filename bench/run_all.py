@@ -27,7 +27,7 @@ BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 SUITE = [
     ("ingest", ["--quick"], []),
     ("enrich", ["--quick"], []),
-    ("query", ["--quick"], []),
+    ("query", [], ["--sessions", "120000"]),
     ("heatmap", ["--quick"], []),
     ("replay", ["--quick"], []),
     ("replay_scrub", ["--quick"], []),

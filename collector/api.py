@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from functools import cache
 from typing import Annotated, Any
 
@@ -30,6 +30,7 @@ from collector.query.params import (
     time_range,
 )
 from collector.query.scope import Scope, build_scope, check_filters
+from collector.store import Site
 
 DEFAULT_DAYS = 30
 # Funnel steps, segment filters: a few KiB at most. Read no further than this.
@@ -39,7 +40,7 @@ MAX_API_BODY = 64 * 1024
 def site_param(request: Request) -> str:
     site_id = request.query_params.get("site")
     if not site_id:
-        sites = request.app.state.store.sites()
+        sites: list[Site] = request.app.state.store.sites()
         if len(sites) == 1:  # one site: nothing to choose
             return sites[0].id
         raise ClientError(400, "site is required (see /api/sites)")
@@ -48,7 +49,7 @@ def site_param(request: Request) -> str:
     return site_id
 
 
-def admin(endpoint):  # type: ignore[no-untyped-def]
+def admin(endpoint: Callable[[Request], Any]) -> Callable[[Request], Response]:
     """Wrap a sync endpoint: check the admin, run it off the event loop, answer JSON."""
 
     def run(request: Request) -> Response:
@@ -59,7 +60,7 @@ def admin(endpoint):  # type: ignore[no-untyped-def]
     return run
 
 
-def admin_post(endpoint):  # type: ignore[no-untyped-def]
+def admin_post(endpoint: Callable[[Request, bytes], Any]) -> Callable[[Request], Awaitable[Response]]:
     """Like `admin` for endpoints that read a JSON body: `endpoint(request, body)`."""
 
     async def run(request: Request) -> Response:
@@ -72,7 +73,8 @@ def admin_post(endpoint):  # type: ignore[no-untyped-def]
 
 
 def site_settings(request: Request, site_id: str) -> Mapping[str, object]:
-    for site in request.app.state.store.sites():
+    sites: list[Site] = request.app.state.store.sites()
+    for site in sites:
         if site.id == site_id:
             return site.settings
     raise ClientError(404, f"no site {site_id!r}")
@@ -284,11 +286,11 @@ def rejected(request: Request) -> Any:
 
 
 @cache
-def _decoder(kind: type[Any]) -> msgspec.json.Decoder[Any]:
+def _decoder(kind: Any) -> msgspec.json.Decoder[Any]:
     return msgspec.json.Decoder(kind)
 
 
-def decode_json(body: bytes, kind: type[Any]) -> Any:
+def decode_json(body: bytes, kind: Any) -> Any:
     return decode(_decoder(kind), body, "request")
 
 

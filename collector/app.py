@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,7 +38,7 @@ class Limits:
     per_site: RateLimiter
 
 
-def _ingest(endpoint):  # type: ignore[no-untyped-def]
+def _ingest(endpoint: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
     async def run(request: Request) -> Response:
         return await ingest.handle(request, endpoint)
 

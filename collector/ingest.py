@@ -6,6 +6,7 @@ import base64
 import re
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from fnmatch import fnmatchcase
 
 import msgspec
@@ -66,7 +67,7 @@ def _check_site_limit(request: Request, site: Site) -> None:
 
 
 def _site(request: Request, key: str, *, page: bool = False) -> Site:
-    site = request.app.state.store.site_for_key(key)
+    site: Site | None = request.app.state.store.site_for_key(key)
     if site is None:
         raise ClientError(401, "unknown write key")
     if site.verified and (page or request.headers.get("origin")):
@@ -80,7 +81,8 @@ def _site(request: Request, key: str, *, page: bool = False) -> Site:
 
 async def _commit(request: Request, batch: WriteBatch) -> WriteResult:
     try:
-        return await request.app.state.store.write(batch)
+        result: WriteResult = await request.app.state.store.write(batch)
+        return result
     except Overloaded:
         raise ClientError(503, "overloaded, retry later", RETRY_AFTER_OVERLOAD) from None
     except WriterStopped:
@@ -105,7 +107,7 @@ def _admit(request: Request) -> None:
         raise ClientError(429, "too many requests from this address", wait)
 
 
-async def handle(request: Request, endpoint) -> Response:  # type: ignore[no-untyped-def]
+async def handle(request: Request, endpoint: Callable[[Request], Awaitable[Response]]) -> Response:
     """Run an ingest endpoint with the shared error handling, CORS and metrics."""
     cors = cors_headers(request)
     metrics = request.app.state.metrics
@@ -176,7 +178,8 @@ def _event(raw: msgspec.Raw) -> schema.Event:
     if text == _TOO_DEEP or deeper_than(text, MAX_DEPTH):
         raise ValueError(TOO_DEEP)
     try:
-        return schema.event_decoder.decode(text)
+        event: schema.Event = schema.event_decoder.decode(text)
+        return event
     except msgspec.DecodeError as exc:  # ValidationError is a DecodeError
         raise ValueError(str(exc)) from None
     except UnicodeDecodeError:

@@ -54,7 +54,7 @@ _LAYOUT = {
         tuple(f for f in cls.__struct_fields__ if f not in _COLUMNS),
         _NAME_FIELD.get(cls.__struct_config__.tag),
     )
-    for cls in schema.Event.__args__  # type: ignore[attr-defined]
+    for cls in schema.Event.__args__
 }
 
 

@@ -19,7 +19,7 @@ class Batch(Struct, kw_only=True):
 
     key: Annotated[str, Meta(min_length=1, max_length=128)]
     sent_at: schema.Ms | None = None
-    events: Annotated[list[schema.Event], Meta(min_length=1, max_length=schema.MAX_EVENTS)]  # type: ignore[valid-type]
+    events: Annotated[list[schema.Event], Meta(min_length=1, max_length=schema.MAX_EVENTS)]
 
 
 class RrwebEvent(Struct):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import gzip
 import time
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 from msgspec import Meta, Struct
@@ -80,7 +80,7 @@ _snapshot = msgspec.json.Decoder(FullSnapshot | None)
 _incremental = msgspec.json.Decoder(Incremental | None)
 
 
-def _check_data(index: int, decoder: msgspec.json.Decoder, data: msgspec.Raw) -> object:
+def _check_data(index: int, decoder: msgspec.json.Decoder[Any], data: msgspec.Raw) -> object:
     try:
         return decoder.decode(data)
     except msgspec.ValidationError as exc:

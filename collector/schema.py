@@ -108,7 +108,7 @@ class Purchase(Base, tag="purchase"):
 
 
 class Identify(Base, tag="identify"):
-    user_id: Id  # type: ignore[assignment]  # required here, optional elsewhere
+    user_id: Id  # required here, optional elsewhere
     traits: Props = {}
 
 
@@ -148,7 +148,7 @@ Event = (
     | Survey | Error | Vital
 )
 
-EVENT_TYPES: tuple[str, ...] = tuple(t.__struct_config__.tag for t in Event.__args__)  # type: ignore[attr-defined]
+EVENT_TYPES: tuple[str, ...] = tuple(t.__struct_config__.tag for t in Event.__args__)
 
 
 def survey_range(kind: str, scale: int | None) -> tuple[int, int]:

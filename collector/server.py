@@ -41,7 +41,7 @@ class _Deadline:
     loop: asyncio.AbstractEventLoop
     transport: asyncio.Transport
 
-    def connection_made(self, transport: asyncio.Transport) -> None:
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)  # type: ignore[misc]
         self._watch()
 
@@ -121,7 +121,8 @@ def config(
     base = protocol or GuardedHttpTools
     protocol = type(base.__name__, (base,), {"timeout_s": header_timeout_s})
     return uvicorn.Config(
-        app, host=host, port=port, http=protocol, h11_max_incomplete_event_size=MAX_HEADER_BYTES,
+        app, host=host, port=port, http=protocol,  # type: ignore[arg-type]  # uvicorn types its own classes only
+        h11_max_incomplete_event_size=MAX_HEADER_BYTES,
         timeout_keep_alive=int(header_timeout_s) or 1, log_level="warning", access_log=False,
         proxy_headers=False, server_header=False, lifespan="on",
     )

@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 from collector.store.model import Context, EventRow, WriteBatch
-from tests.analytics_journeys import DATE, NEXT_DATE, D, build, event, send
+from tests.analytics_journeys import DATE, DAY_MS, NEXT_DATE, D, build, event, send
 from tests.conftest import Client
 
 
@@ -73,6 +73,15 @@ def test_commerce(client: Client) -> None:
     assert {k: abandoned[k] for k in ("id", "visitor_id", "cart_adds", "cart_value", "has_replay")} == {
         "id": "s3", "visitor_id": "u1", "cart_adds": 1, "cart_value": 5.0, "has_replay": False,
     }
+
+
+def test_commerce_from_the_rollup_equals_commerce_from_the_sessions(client: Client) -> None:
+    build(client)
+    whole_days = get(client, f"/api/commerce?site=test&from={DATE}&to={NEXT_DATE}")
+    # the same sessions, but a range that does not end on a UTC midnight: read from the sessions
+    inner = get(client, f"/api/commerce?site=test&from={D + 1}&to={D + 2 * DAY_MS - 2}")
+    assert inner == whole_days
+    assert (inner["revenue"], inner["cart_sessions"], inner["abandoned_sessions"]) == (50.0, 2, 1)
 
 
 def test_commerce_empty_range(client: Client) -> None:

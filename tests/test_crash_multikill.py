@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from bench import crash
+
+pytestmark = pytest.mark.slow
 
 
 def test_repeated_sigkill_loses_and_duplicates_nothing(tmp_path: Path) -> None:

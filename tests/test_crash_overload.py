@@ -8,10 +8,13 @@ import uuid
 from pathlib import Path
 
 import httpx
+import pytest
 
 from collector.app import create_app
 from collector.store import SQLiteStore
 from tests.conftest import ADMIN_TOKEN, KEY, ThreadedServer, free_port, make_settings, read_rows
+
+pytestmark = pytest.mark.slow
 
 BATCH = 40
 

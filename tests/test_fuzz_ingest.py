@@ -20,6 +20,8 @@ from collector.replay_limits import MAX_PAGE_PX, MAX_VIEWPORT_PX
 from tests import fuzzing
 from tests.conftest import KEY, make_settings, make_store, read_rows
 
+pytestmark = pytest.mark.slow
+
 FUZZ = settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow],
     derandomize=True,

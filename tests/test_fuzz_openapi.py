@@ -14,6 +14,8 @@ from schemathesis import GenerationMode
 from collector.app import create_app
 from tests.conftest import ADMIN_TOKEN, KEY, ThreadedServer, free_port, make_settings, make_store, read_rows
 
+pytestmark = pytest.mark.slow
+
 MAX_EXAMPLES = 25
 HEADERS = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 

@@ -26,6 +26,8 @@ from collector.app import create_app
 from collector.server import MAX_HEADER_BYTES, config
 from tests.conftest import free_port, make_settings, make_store
 
+pytestmark = pytest.mark.slow
+
 IDLE_S = 0.5  # the header timeout the tests run with
 
 

@@ -92,3 +92,17 @@ def test_dockerignore_keeps_what_the_dockerfile_copies() -> None:
     copied = ("sdk_js/package.json", "sdk_js/package-lock.json", "sdk_js", "pyproject.toml", "README.md", "collector")
     for src in copied:
         assert src not in ignored and (ROOT / src).exists()
+
+
+def test_no_file_holds_a_merge_conflict_marker() -> None:
+    """A marker left by a merge in a doc or a test file breaks nothing that runs, so look for it."""
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    marked = []
+    for name in tracked.split():
+        path = ROOT / name
+        if path.suffix not in {".py", ".md", ".ts", ".js", ".css", ".html", ".toml", ".yaml", ".yml"}:
+            continue
+        lines = path.read_text(errors="replace").splitlines()
+        if any(line.startswith(("<<<<<<< ", ">>>>>>> ")) for line in lines):
+            marked.append(name)
+    assert marked == []

@@ -50,3 +50,17 @@ def test_route_template_match() -> None:
     sql, args = url_match("/product/:id")
     assert args == ["/product/:id", "/product/*", 2]
     assert "e.route = ?" in sql
+
+
+@pytest.mark.parametrize(("events", "expected"), [
+    # a new start at the same instant as step 2 does not take step 2 away from the attempt before
+    ([(0, S1), (10, S1), (10, S2)], (0, 10)),
+    ([(0, S1), (10, S2), (10, S1)], (0, 10)),
+    # nor does a step-2 event at the same instant as step 3 take step 3 away
+    ([(0, S1), (5, S2), (10, S2), (10, S3)], (0, 5, 10)),
+    ([(0, S1), (5, S2), (10, S3), (10, S2)], (0, 5, 10)),
+])
+def test_events_at_one_instant_extend_the_attempts_before_it(
+    events: list[tuple[int, int]], expected: tuple[int, ...]
+) -> None:
+    assert furthest_attempt(events, 3, 60) == expected

@@ -10,8 +10,11 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.conftest import free_port
+
+pytestmark = pytest.mark.slow
 
 TRAILMARK = Path(sys.executable).parent / "trailmark"
 

@@ -21,6 +21,8 @@ from collector.app import create_app
 from collector.store import SQLiteStore, StoreUnusable
 from tests.conftest import ADMIN_TOKEN, KEY, ThreadedServer, free_port, make_settings, make_store, read_rows
 
+pytestmark = pytest.mark.slow
+
 LOCKED = '{"error":"the database is locked by another process, retry later"}'
 FULL = '{"error":"the disk holding the database is full, retry later"}'
 READ_ONLY = '{"error":"the database is read-only, retry later"}'

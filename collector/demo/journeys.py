@@ -211,7 +211,8 @@ def _item(product: dict[str, Any], rng: random.Random, currency: str) -> dict[st
     colour = rng.choice(product["colours"])["name"]
     size = rng.choice(product["sizes"])
     sku = "-".join([product["sku"], colour, size]).upper().replace(" ", "")
-    category = next(c["name"] for c in catalog()["categories"] if c["slug"] == product["category"])  # type: ignore[index]
+    categories: list[dict[str, Any]] = catalog()["categories"]  # type: ignore[assignment]
+    category = next(c["name"] for c in categories if c["slug"] == product["category"])
     return {"sku": sku, "name": f"{product['name']} ({colour}, {size})", "price": product["price"], "qty": 1,
             "currency": currency, "category": category}
 

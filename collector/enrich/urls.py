@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from functools import lru_cache
+from typing import Any
 from urllib.parse import unquote_plus
 
 import msgspec
@@ -100,7 +101,7 @@ def strip_in_json(text: str, names: frozenset[str] = DEFAULT_SENSITIVE_PARAMS) -
         stripped = strip_url(value, names)
         return text if stripped == value else _encode_json(stripped).decode()
     changed = False
-    stack: list[dict | list] = [value] if isinstance(value, dict | list) else []
+    stack: list[dict[str, Any] | list[Any]] = [value] if isinstance(value, dict | list) else []
     while stack:  # by hand: a recursive walk would overflow on hostile nesting
         node = stack.pop()
         items = node.items() if isinstance(node, dict) else enumerate(node)
@@ -108,7 +109,7 @@ def strip_in_json(text: str, names: frozenset[str] = DEFAULT_SENSITIVE_PARAMS) -
             if isinstance(item, str):
                 stripped = strip_url(item, names)
                 if stripped != item:
-                    node[key] = stripped  # type: ignore[index]
+                    node[key] = stripped  # type: ignore[index]  # a dict key or a list index, as iterated
                     changed = True
             elif isinstance(item, dict | list):
                 stack.append(item)

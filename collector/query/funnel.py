@@ -3,7 +3,8 @@ each visitor counted at the furthest step reached by any of their attempts."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Sequence
+from typing import Annotated, Any
 
 from msgspec import Meta, Struct
 
@@ -32,16 +33,24 @@ class FunnelRequest(Struct, kw_only=True, forbid_unknown_fields=True, rename={"f
 Path = tuple[int, ...]  # the time of each step reached, in order
 
 
-def furthest_attempt(events: list[tuple[int, int]], steps: int, window_ms: int) -> Path:
-    """The attempt that got furthest, from a visitor's (ts, step mask) events.
+def furthest_attempt(events: Sequence[tuple[Any, ...]], steps: int, window_ms: int) -> Path:
+    """The attempt that got furthest, from a visitor's (ts, step mask, ...) events.
 
     For each step we keep the attempt with the latest start among those that reached it: a
     later start leaves the most of the window for the steps still to come, so it dominates.
-    Events at one instant need no order: a step must come strictly after the one before.
+    A step must come strictly after the one before, so the events of one instant all extend
+    the attempts as they stood before that instant: they act as one event with their masks
+    joined (otherwise a step-1 event would restart the attempt that a later step at the same
+    instant should extend).
     """
     starts: list[int] = [0] * (steps + 1)
     paths: list[Path | None] = [None] * (steps + 1)
-    for ts, mask in sorted(events):
+    instants: dict[int, int] = {}
+    for event in events:
+        ts = event[0]
+        instants[ts] = instants.get(ts, 0) | event[1]
+    for ts in sorted(instants):
+        mask = instants[ts]
         if mask > 1:  # a later step: try it on the best attempt one step short of it
             for j in range(steps, 1, -1):  # high steps first: one event serves one step of an attempt
                 path = paths[j - 1]

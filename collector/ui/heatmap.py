@@ -31,7 +31,7 @@ BODY = """<section class="panel hm-controls" aria-label="Heatmap settings">
 
 
 def page_html() -> str:
-    html = shell.page("heatmaps", "Heatmaps", BODY).body.decode()
+    html = bytes(shell.page("heatmaps", "Heatmaps", BODY).body).decode()
     # The shell links the dashboard's own page script; the viewer brings its own files instead.
     own = (
         f'<link rel="stylesheet" href="{STATIC}/heatmap.css">\n'

@@ -108,7 +108,7 @@ class _Session:
         self.exit: EventRow | None = None
         self.vw: int | None = None
         self.vh: int | None = None
-        self.sums = dict.fromkeys(_SUM_COLUMNS, 0)
+        self.sums: dict[str, float] = dict.fromkeys(_SUM_COLUMNS, 0)
         self.context = context
         self._merged = context  # the last request context folded into self.context
 
@@ -197,7 +197,7 @@ def _apply(conn: sqlite3.Connection, batches: list[WriteBatch]) -> list[WriteRes
     fresh = _fresh_events(conn, batches)
     identified = _store_identities(conn, fresh)
     # Before sessionizing: a backend event then finds the session its link just vouched for.
-    for (site_id, anon_id), (user_id, verified, previous) in identified.items():
+    for (site, anon_id), (user_id, verified, previous) in identified.items():
         # The anon id's sessions: still its own, or stitched to the user a browser claimed before.
         # A verified link also vouches for them; a claim never moves sessions a backend vouched for.
         conn.execute(
@@ -205,11 +205,11 @@ def _apply(conn: sqlite3.Connection, batches: list[WriteBatch]) -> list[WriteRes
             " verified_user = CASE WHEN ?5 THEN coalesce(verified_user, ?1) ELSE verified_user END"
             " WHERE site_id = ?2 AND (visitor_id = ?3 OR (visitor_id = ?4 AND anon_id = ?3))"
             " AND (?5 OR verified_user IS NULL)",
-            (user_id, site_id, anon_id, previous or anon_id, verified),
+            (user_id, site, anon_id, previous or anon_id, verified),
         )
     visitors = _Visitors(conn, identified)
     sessions: dict[tuple[str, str], _Session] = {}
-    event_rows = []
+    event_rows: list[tuple[object, ...]] = []
     unsessioned: dict[tuple[str, str, str | None], list[tuple[WriteBatch, EventRow]]] = defaultdict(list)
     owners: list[Visitor] = []
     for batch, row in fresh:

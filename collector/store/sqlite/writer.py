@@ -171,7 +171,8 @@ class Writer:
                 self._cond.wait()
             if self._queue[0].fn is not None:
                 return [self._queue.popleft()]
-            group, rows = [], 0
+            group: list[_Pending] = []
+            rows = 0
             while (
                 self._queue and self._queue[0].fn is None
                 and (not group or rows + self._queue[0].batch.size <= MAX_GROUP_ROWS)

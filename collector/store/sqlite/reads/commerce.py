@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from collector.query.params import DAY_MS
 from collector.query.scope import Scope
 from collector.store.sqlite.reads.overview import day_name, days_of, ratio
 from collector.store.sqlite.reads.scope import scope_sql
@@ -16,14 +17,22 @@ TOP = 20
 def commerce(conn: sqlite3.Connection, scope: Scope) -> dict[str, Any]:
     """Revenue and orders per day, products by revenue, abandoned carts (newest first)."""
     where, args = scope_sql(scope)
-    by_day = {
-        day: (revenue, orders)
-        for day, revenue, orders in conn.execute(
-            "SELECT s.first_ts / 86400000 AS day, sum(s.revenue), sum(s.purchases)"
+    if scope.rolled_up:  # whole days of humans without filters: the session_days rollup has the sums
+        day_rows = conn.execute(
+            "SELECT day, sum(revenue), sum(orders), sum(carts), sum(abandoned) FROM session_days"
+            " WHERE site_id = ? AND day >= ? AND day < ? AND is_bot = 0 AND sessions != 0 GROUP BY day",
+            (scope.site_id, scope.start // DAY_MS, scope.end // DAY_MS),
+        ).fetchall()
+    else:
+        day_rows = conn.execute(
+            "SELECT s.first_ts / 86400000 AS day, sum(s.revenue), sum(s.purchases),"
+            " sum(s.cart_adds > 0), sum(s.cart_adds > 0 AND s.purchases = 0)"
             f" FROM sessions s WHERE {where} GROUP BY day",
             args,
-        )
-    }
+        ).fetchall()
+    by_day = {day: (revenue, orders) for day, revenue, orders, _, _ in day_rows}
+    carts = sum(row[3] for row in day_rows)
+    abandoned = sum(row[4] for row in day_rows)
     revenue = float(sum(r for r, _ in by_day.values()))
     orders = sum(o for _, o in by_day.values())
     series = [
@@ -43,11 +52,6 @@ def commerce(conn: sqlite3.Connection, scope: Scope) -> dict[str, Any]:
             [*args, TOP],
         )
     ]
-    carts, abandoned = conn.execute(
-        "SELECT coalesce(sum(s.cart_adds > 0), 0), coalesce(sum(s.cart_adds > 0 AND s.purchases = 0), 0)"
-        f" FROM sessions s WHERE {where}",
-        args,
-    ).fetchone()
     sessions = [
         dict(r) for r in conn.execute(
             "SELECT s.id, s.visitor_id, s.first_ts, s.cart_adds, s.has_replay,"

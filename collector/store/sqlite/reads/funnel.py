@@ -22,7 +22,7 @@ def step_clause(step: Step) -> tuple[str, list[object]]:
     """SQL true for an event `e` that is this step."""
     if step.type not in EVENT_TYPES:
         raise ClientError(400, f"unknown step type {step.type!r}; types are {', '.join(EVENT_TYPES)}")
-    sql, args = "e.type = ?", [step.type]
+    sql, args = "e.type = ?", list[object]([step.type])
     if step.url is not None:
         match, match_args = url_match(step.url, "e")
         sql, args = f"{sql} AND {match}", args + match_args
@@ -37,20 +37,23 @@ def funnel(conn: sqlite3.Connection, scope: Scope, steps: list[Step], window_s: 
     mask_sql = " | ".join(f"(CASE WHEN {sql} THEN {1 << i} ELSE 0 END)" for i, (sql, _) in enumerate(clauses))
     mask_args = [a for _, args in clauses for a in args]
     where, args = scope_sql(scope)
+    # The scope's sessions and their visitors, from the covering index sessions_visitors.
+    visitor_of = dict(conn.execute(f"SELECT s.id, s.visitor_id FROM sessions s WHERE {where}", args).fetchall())
     any_step = " OR ".join(sql for sql, _ in clauses)
     types = sorted({step.type for step in steps})
-    # Few, narrow rows: their count is what this query costs. The type list lets the index
-    # seek each session's events of those types only.
+    # The step events, read in one pass over the covering index events_type_ts_session: every
+    # event of a session lies at or after the session's start, so `ts >= start` loses none.
+    # Joining the sessions here instead would cost one index seek per session.
     rows = conn.execute(
-        f"SELECT s.visitor_id, e.ts, {mask_sql}"
-        " FROM sessions s JOIN events e ON e.site_id = s.site_id AND e.session_id = s.id"
-        f" AND e.type IN ({', '.join('?' for _ in types)})"
-        f" WHERE {where} AND ({any_step})",
-        [*mask_args, *types, *args, *mask_args],
+        f"SELECT e.session_id, e.ts, {mask_sql} FROM events e WHERE e.site_id = ?"
+        f" AND e.type IN ({', '.join('?' for _ in types)}) AND e.ts >= ? AND ({any_step})",
+        [*mask_args, scope.site_id, *types, scope.start, *mask_args],
     )
-    by_visitor: dict[str, list[tuple[int, int]]] = defaultdict(list)
-    for visitor, ts, mask in rows:
-        by_visitor[visitor].append((ts, mask))
+    by_visitor: dict[str, list[tuple[int, int, str]]] = defaultdict(list)
+    for session_id, ts, mask in rows:
+        visitor = visitor_of.get(session_id)
+        if visitor is not None:
+            by_visitor[visitor].append((ts, mask, session_id))
     reached = [0] * len(steps)
     gaps: list[list[float]] = [[] for _ in steps]
     dropped: list[list[tuple[str, int]]] = [[] for _ in steps]
@@ -62,9 +65,10 @@ def funnel(conn: sqlite3.Connection, scope: Scope, steps: list[Step], window_s: 
                 gaps[j].append((path[j] - path[j - 1]) / 1000)
         if path and len(path) < len(steps):
             dropped[len(path) - 1].append((visitor, path[-1]))
+    shown = [_dropped_sessions(conn, scope, j, sorted(dropped[j])[:DROPPED_SHOWN], by_visitor)
+             for j in range(len(steps))]
     result = []
     for j, step in enumerate(steps):
-        shown = _dropped_sessions(conn, scope, clauses[j], sorted(dropped[j])[:DROPPED_SHOWN])
         result.append({
             "step": j + 1,
             "type": step.type,
@@ -75,7 +79,7 @@ def funnel(conn: sqlite3.Connection, scope: Scope, steps: list[Step], window_s: 
             "conversion_from_start": ratio(reached[j], reached[0]),
             "median_s_from_previous": statistics.median(gaps[j]) if gaps[j] else None,
             "dropped": len(dropped[j]),
-            "dropped_sessions": shown,
+            "dropped_sessions": shown[j],
         })
     return {
         "window_s": window_s,
@@ -85,20 +89,25 @@ def funnel(conn: sqlite3.Connection, scope: Scope, steps: list[Step], window_s: 
 
 
 def _dropped_sessions(
-    conn: sqlite3.Connection, scope: Scope, clause: tuple[str, list[object]],
-    visitors: list[tuple[str, int]],
+    conn: sqlite3.Connection, scope: Scope, step: int, visitors: list[tuple[str, int]],
+    by_visitor: dict[str, list[tuple[int, int, str]]],
 ) -> list[dict[str, Any]]:
-    """The session of each dropped visitor's last step event, found again by its time."""
-    sql, args = clause
-    where, scope_args = scope_sql(scope)
-    found = []
+    """The session of each dropped visitor's last step event (the first by id of those at that
+    instant), with its replay flag read in one query."""
+    found: dict[str, str] = {}
     for visitor, ts in visitors:
-        row = conn.execute(
-            "SELECT s.id, s.has_replay FROM sessions s JOIN events e"
-            " ON e.site_id = s.site_id AND e.session_id = s.id"
-            f" WHERE {where} AND s.visitor_id = ? AND e.ts = ? AND {sql} LIMIT 1",
-            [*scope_args, visitor, ts, *args],
-        ).fetchone()
-        if row is not None:
-            found.append({"id": row[0], "visitor_id": visitor, "has_replay": bool(row[1])})
-    return sorted(found, key=lambda d: (d["id"], d["visitor_id"]))
+        found[visitor] = min(
+            session_id for at, mask, session_id in by_visitor[visitor] if at == ts and mask >> step & 1
+        )
+    if not found:
+        return []
+    ids = sorted(set(found.values()))
+    replay = dict(conn.execute(
+        f"SELECT id, has_replay FROM sessions WHERE site_id = ? AND id IN ({', '.join('?' for _ in ids)})",
+        [scope.site_id, *ids],
+    ).fetchall())
+    return sorted(
+        ({"id": session_id, "visitor_id": visitor, "has_replay": bool(replay[session_id])}
+         for visitor, session_id in found.items()),
+        key=lambda d: (d["id"], d["visitor_id"]),
+    )

@@ -110,9 +110,9 @@ def clicks(conn: sqlite3.Connection, scope: Scope) -> dict[str, Any]:
             tally.dead[sel] = dead
             tally.label[sel] = (tag, text)
         for table, target in (("heatmap_cells", tally.cells), ("heatmap_points", tally.points)):
-            x, y = ("gx", "gy") if table == "heatmap_cells" else ("px", "py")
+            cx, cy = ("gx", "gy") if table == "heatmap_cells" else ("px", "py")
             for sel, gx, gy, n in conn.execute(
-                f"SELECT sel, {x}, {y}, sum(n) FROM {table} WHERE {where} GROUP BY sel, {x}, {y}",
+                f"SELECT sel, {cx}, {cy}, sum(n) FROM {table} WHERE {where} GROUP BY sel, {cx}, {cy}",
                 params,
             ):
                 target[sel][(gx, gy)] = n

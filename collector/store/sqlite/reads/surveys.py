@@ -128,7 +128,7 @@ def load_answers(conn: sqlite3.Connection, scope: Scope, survey_id: str | None =
         f" AND e.type = 'survey' WHERE {where}{extra} ORDER BY e.ts, e.rowid",
         args,
     )
-    return [Answer(*row[:10], bool(row[10]), row[11]) for row in rows]
+    return [Answer(*row[:10], bool(row[10]), row[11]) for row in rows]  # type: ignore[call-arg]  # the 12 fields in order
 
 
 def surveys(conn: sqlite3.Connection, scope: Scope, survey_id: str | None = None) -> dict[str, Any]:
