@@ -62,6 +62,10 @@ def test_create_a_trigger_and_read_its_deliveries(server: Any, browser: Browser)
             page.wait_for_selector("#new-secret")
             secret = dash.text("#secret")
             assert secret.startswith("whsec_")
+            assert page.is_hidden("#on-min")  # survey scores only for survey events
+            page.select_option("#on-type", "survey")
+            assert page.is_visible("#on-min") and page.is_visible("#on-max")
+            dash.shot("triggers-created")
             (rule,) = dash.http.get("/api/triggers", params={"site": "test"}).json()["triggers"]
             assert (rule["kind"], rule["event"], rule["absent"], rule["delay_s"], rule["cooldown_s"]) == (
                 "absence", {"type": "cart", "name": "add"}, {"type": "purchase"}, 3, 3600)

@@ -42,8 +42,8 @@ function conditionFields(prefix, legend) {
     prefix === "on" ? [
       field("Page pattern", h("input", { name: "on-page", id: "on-page", placeholder: "/checkout, /product/:id" })),
       field("Property equals (path=value)", h("input", { name: "on-prop", id: "on-prop", placeholder: "plan=pro" })),
-      field("Score from", h("input", { name: "on-min", id: "on-min", type: "number", step: "any" })),
-      field("Score up to", h("input", { name: "on-max", id: "on-max", type: "number", step: "any" })),
+      field("Survey score from", h("input", { name: "on-min", id: "on-min", type: "number", step: "any" })),
+      field("Survey score up to", h("input", { name: "on-max", id: "on-max", type: "number", step: "any" })),
     ] : []);
 }
 
@@ -60,8 +60,8 @@ function readCondition(data, prefix) {
     if (at < 1) throw new Error("write the property as path=value");
     c.properties = { [prop.slice(0, at).trim()]: prop.slice(at + 1).trim() };
   }
-  if (data.get("on-min") !== "") c.score_min = Number(data.get("on-min"));
-  if (data.get("on-max") !== "") c.score_max = Number(data.get("on-max"));
+  if (c.type === "survey" && data.get("on-min") !== "") c.score_min = Number(data.get("on-min"));
+  if (c.type === "survey" && data.get("on-max") !== "") c.score_max = Number(data.get("on-max"));
   return c;
 }
 
@@ -84,12 +84,16 @@ function form(saved, onSaved) {
       field("Sample (%)", h("input", { name: "sample", id: "t-sample", type: "number", min: 1, max: 100, value: 100 })),
       field("At most per hour", h("input", { name: "max_per_hour", id: "t-max", type: "number", min: 1, placeholder: "no limit" }))),
     h("div", { class: "actions" }, h("button", { type: "submit", class: "primary", text: "Create trigger" })), error);
+  const onType = onFields.querySelector("#on-type");
+  const scores = [...onFields.querySelectorAll("#on-min, #on-max")].map((input) => input.closest("label"));
   const sync = () => {
+    for (const label of scores) label.hidden = onType.value !== "survey";  // scores are survey answers'
     onFields.hidden = kind.value === "segment";
     absentFields.hidden = delay.hidden = kind.value !== "absence";
     segmentField.hidden = kind.value !== "segment";
   };
   kind.addEventListener("change", sync);
+  onType.addEventListener("change", sync);
   sync();
   node.addEventListener("submit", async (event) => {
     event.preventDefault();
