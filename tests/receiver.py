@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -38,6 +39,7 @@ class Receiver:
     hold: threading.Event | None = None  # set: answer; unset: keep the request waiting
     received: list[Received] = field(default_factory=list)
     arrived: threading.Event = field(default_factory=threading.Event)  # a request came in (held or not)
+    tls: ssl.SSLContext | None = None  # serve HTTPS with this context
 
     def __post_init__(self) -> None:
         owner = self
@@ -66,6 +68,8 @@ class Receiver:
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self._server.daemon_threads = True
+        if self.tls is not None:
+            self._server.socket = self.tls.wrap_socket(self._server.socket, server_side=True)
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -189,3 +190,41 @@ def test_the_request_goes_to_the_checked_address_not_a_new_lookup() -> None:
         conn.close()
         (got,) = receiver.received
         assert got.headers["host"] == f"hooks.rebind.invalid:{receiver.port}"
+
+
+def _certificate(tmp_path: Path, host: str) -> tuple[Path, Path]:
+    """A self-signed certificate for `host` (openssl), trusted by the test through SSL_CERT_FILE."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", f"/CN={host}",
+         "-addext", f"subjectAltName=DNS:{host}", "-addext", "basicConstraints=critical,CA:TRUE",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )
+    return cert, key
+
+
+def test_https_goes_to_the_checked_address_and_verifies_the_urls_host(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """TLS to the pinned address: SNI and the certificate check name the URL's host, not the address."""
+    import ssl
+
+    from collector.triggers.sender import _PinnedHTTPS
+    from tests.receiver import Receiver
+
+    cert, key = _certificate(tmp_path, "hooks.example.test")
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # the sender's default context trusts it
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(cert, key)
+    with Receiver(tls=tls) as receiver:
+        target = netguard.Target("https", "hooks.example.test", receiver.port, "/hook", "127.0.0.1")
+        conn = _PinnedHTTPS(target, 10)
+        conn.request("POST", "/hook", body=b"{}", headers={"Trailmark-Delivery": "d1"})
+        assert conn.getresponse().status == 200
+        conn.close()
+        assert receiver.received[0].headers["host"] == f"hooks.example.test:{receiver.port}"
+        wrong = _PinnedHTTPS(netguard.Target("https", "other.example.test", receiver.port, "/", "127.0.0.1"), 10)
+        with pytest.raises(ssl.SSLCertVerificationError, match="Hostname mismatch"):
+            wrong.request("POST", "/hook", body=b"{}")
+        wrong.close()
