@@ -61,6 +61,10 @@ def serve(host: str, port: int, store: str | None, db: str | None, geoip: str | 
     if demo:
         kept.add_site(DEMO_SITE, "Demo shop", key=DEMO_KEY)
         _seed_demo_once(kept, base)
+    # Built before the banner: a SIGINT sent as soon as the banner shows (a script, a test) then
+    # meets uvicorn's handler sooner, rather than a garbage collection in app building, where
+    # Python drops a KeyboardInterrupt raised inside a weakref callback and serve runs on.
+    app = create_app(settings, kept)
     click.echo(f"Trailmark collector on {base}  (store {settings.store_url})")
     click.echo(f"  admin token : {token_note}")
     click.echo(f"  proxies     : {_proxies_note(settings)}")
@@ -73,7 +77,7 @@ def serve(host: str, port: int, store: str | None, db: str | None, geoip: str | 
         click.echo(f"  demo shop   : {base}/demo/")
     sys.stdout.flush()
     # Bounded headers and bodies, slow clients timed out: safe without a proxy (collector/server.py).
-    serve_http(create_app(settings, kept), host, port)
+    serve_http(app, host, port)
 
 
 def token_file(url: str) -> Path:
