@@ -47,7 +47,7 @@ class Collector:
         self.db, self.port = db, port
         self.url = f"http://127.0.0.1:{port}"
         self.proc: subprocess.Popen[bytes] | None = None
-        self.env = {**os.environ, "TRAILMARK_RATE_LIMIT": "0", "TRAILMARK_ADMIN_TOKEN": "crash-admin-token"}
+        self.env = {**os.environ, "TRAILMARK_RATE_LIMIT": "0", "TRAILMARK_ADMIN_TOKEN": "crash-admin-token-0123456789"}
 
     def start(self) -> None:
         log = self.db.with_suffix(".log")

@@ -25,7 +25,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "wk_lock"
-TOKEN = "lock-bench-token"
+TOKEN = "lock-bench-token-0123456789"
 HOLD = """
 import sqlite3, sys
 conn = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=30)

@@ -63,6 +63,9 @@ class Shop:
         self.end = end_ms
         self.start = end_ms - DAYS * DAY_MS
         self.events = 0
+        # Vitals, custom events and errors draw from their own generator, so that every other
+        # event stays as it was before they were added.
+        self.extra = random.Random(seed + 1)
 
     def _id(self) -> str:
         return str(uuid.UUID(int=self.rng.getrandbits(128)))
@@ -115,6 +118,12 @@ class Shop:
             ts += 2000
             add("survey", BASE + pages[-1], kind="nps", score=rng.randrange(11),
                 comment="ok" if rng.random() < 0.3 else None)
+        extra = self.extra
+        add("vital", BASE + pages[0], name="LCP", value=extra.randrange(500, 6000))
+        if extra.random() < 0.2:
+            add("track", BASE + pages[-1], name="signup", props={"plan": extra.choice(["free", "pro"])})
+        if extra.random() < 0.03:
+            add("error", BASE + pages[-1], message="TypeError: x is undefined", source=BASE + "/app.js")
         self.events += len(events)
         return {"key": KEY, "events": events}, agent, place.address(rng.randrange(1 << 16))
 
@@ -212,6 +221,10 @@ def cases(http: httpx.Client, start: str, end: str) -> dict[str, tuple[str, str,
     segment_id = segment.json()["id"]
     steps = [{"type": "pageview", "url": "/"}, {"type": "pageview", "url": "/product/*"},
              {"type": "purchase"}]
+    for goal in ({"name": "cart page", "kind": "pageview", "value": "/cart"},
+                 {"name": "pro signup", "kind": "custom", "value": "signup",
+                  "property": {"key": "plan", "value": "pro"}}):
+        http.post("/api/goals", json={"site": SITE, **goal}).raise_for_status()
     return {
         "sites (baseline)": ("GET", "/api/sites", None),
         "overview": ("GET", f"/api/overview?{rng}", None),
@@ -235,6 +248,14 @@ def cases(http: httpx.Client, start: str, end: str) -> dict[str, tuple[str, str,
         "heatmap_clicks_page": ("GET", f"/api/heatmap?{rng}&url=/product/7&kind=click&device=mobile", None),
         "heatmap_scroll": ("GET", f"/api/heatmap?{rng}&url=/&kind=scroll", None),
         "rejected": ("GET", f"/api/rejected?site={SITE}", None),
+        # the daily tools
+        "overview_hourly_day": ("GET", f"/api/overview?site={SITE}&from={end}&to={end}&interval=auto", None),
+        "overview_referrer": ("GET", f"/api/overview?{rng}&referrer=news.example", None),
+        "suggest_page": ("GET", f"/api/suggest?{rng}&field=page&q=prod", None),
+        "events": ("GET", f"/api/events?{rng}&name=signup", None),
+        "vitals": ("GET", f"/api/vitals?{rng}", None),
+        "errors": ("GET", f"/api/errors?{rng}", None),
+        "live": ("GET", f"/api/live?site={SITE}", None),
     }
 
 

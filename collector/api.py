@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
 from functools import cache
 from typing import Annotated, Any
 
@@ -14,22 +15,26 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from collector import export
 from collector import site_settings as site_settings_view
 from collector.auth import require_admin
 from collector.body import read_limited
 from collector.errors import ClientError, decode, json_response
+from collector.query import experiments as ab
 from collector.query.funnel import FunnelRequest
+from collector.query.goals import goal_id, goal_of
 from collector.query.params import (
     DAY_MS,
     MAX_DAYS,
     PEOPLE_SORTS,
     SESSION_SORTS,
     integer,
+    interval_width,
     sort_order,
     time_bound,
     time_range,
 )
-from collector.query.scope import Scope, build_scope, check_filters
+from collector.query.scope import Goal, Scope, build_scope, check_filters
 from collector.store import Site
 
 DEFAULT_DAYS = 30
@@ -50,12 +55,31 @@ def site_param(request: Request) -> str:
 
 
 def admin(endpoint: Callable[[Request], Any]) -> Callable[[Request], Response]:
-    """Wrap a sync endpoint: check the admin, run it off the event loop, answer JSON."""
+    """Wrap a sync endpoint: check the admin, run it off the event loop, answer JSON.
+
+    Every report also downloads: `format=csv&table=NAME` gives one of its tables as CSV,
+    `download=1` the JSON as a file.
+    """
 
     def run(request: Request) -> Response:
         require_admin(request)
+        q = request.query_params
+        wanted = q.get("format", "json")
+        if wanted not in ("json", "csv"):
+            raise ClientError(400, f"format must be json or csv, not {wanted!r}")
         result = endpoint(request)
-        return result if isinstance(result, Response) else json_response(result)
+        if isinstance(result, Response):
+            return result
+        name = request.url.path.rsplit("/", 1)[-1] or "report"
+        if wanted == "csv":
+            if not isinstance(result, dict):
+                raise ClientError(400, "this answer has no table to export")
+            table = q.get("table") or None
+            return Response(export.table_csv(result, table), 200, {
+                "Content-Disposition": f'attachment; filename="{name}-{table or "table"}.csv"',
+            }, "text/csv; charset=utf-8")
+        headers = {"Content-Disposition": f'attachment; filename="{name}.json"'} if q.get("download") else None
+        return json_response(result, headers=headers)
 
     return run
 
@@ -129,7 +153,22 @@ def scope_of(
     site_id = site_id or site_param(request)
     start, end = (charted_range if charted else checked_range)(q.get("from"), q.get("to"))
     segment = segment_of(request, site_id, q.get("segment"))
-    return build_scope(site_id, site_settings(request, site_id), start, end, q, segment)
+    scope = build_scope(site_id, site_settings(request, site_id), start, end, q, segment)
+    if q.get("goal"):  # a chosen goal: the conversion rate and `converted` follow it
+        scope = replace(scope, goal=chosen_goal(request, site_id, q["goal"]))
+    return scope
+
+
+def site_goals(request: Request, site_id: str) -> list[tuple[int, str, Goal]]:
+    return [(g["id"], g["name"], goal_of(g)) for g in request.app.state.store.goals(site_id)]
+
+
+def chosen_goal(request: Request, site_id: str, value: str) -> Goal:
+    wanted = goal_id(value)
+    for found, _name, goal in site_goals(request, site_id):
+        if found == wanted:
+            return goal
+    raise ClientError(404, f"no goal {wanted} for this site (see /api/goals)")
 
 
 @admin
@@ -167,7 +206,9 @@ def sessions(request: Request) -> Any:
 @admin
 def overview(request: Request) -> Any:
     scope = scope_of(request, charted=True)
-    result = request.app.state.store.overview(scope)
+    width = interval_width(request.query_params.get("interval"), scope.start, scope.end)
+    result = request.app.state.store.overview(scope, width=width, goals=tuple(site_goals(request, scope.site_id)))
+    result["goal"] = request.query_params.get("goal") or None
     settings = dict(site_settings(request, scope.site_id))
     result["shop"] = site_settings_view.is_shop(settings, result.pop("commerce_seen"))
     result["currency"] = site_settings_view.public(settings)["currency"]
@@ -285,6 +326,46 @@ def rejected(request: Request) -> Any:
     return {"rejected": rows}
 
 
+@admin
+def experiments(request: Request) -> Any:
+    site_id = site_param(request)
+    return {"experiments": [e.as_dict() for e in request.app.state.store.experiments(site_id)]}
+
+
+@admin_post
+def create_experiment(request: Request, body: bytes) -> Any:
+    ask = decode_json(body, ab.NewExperiment)
+    site_id = ask.site or site_param(request)
+    site_settings(request, site_id)
+    created = request.app.state.store.create_experiment(site_id, ab.checked(ask))
+    if created is None:
+        raise ClientError(409, f"experiment {ask.key!r} exists on this site: delete it first to redefine it")
+    return json_response(created.as_dict(), 201)
+
+
+@admin
+def experiment_results(request: Request) -> Any:
+    scope = scope_of(request, charted=True)
+    key = request.path_params["key"]
+    store = request.app.state.store
+    found = store.experiment(scope.site_id, key)
+    if found is None:
+        raise ClientError(404, f"no experiment {key!r} for this site (see /api/experiments)")
+    goal = found.goal_of(site_settings(request, scope.site_id))
+    result = ab.results(found, store.experiment_counts(scope, key, goal))
+    result["goal"] = {"type": goal.type, "name": goal.name}
+    result["from"], result["to"] = scope.start, scope.end
+    return result
+
+
+@admin_post
+def delete_experiment(request: Request, body: bytes) -> Any:
+    key = request.path_params["key"]
+    if not request.app.state.store.delete_experiment(site_param(request), key):
+        raise ClientError(404, f"no experiment {key!r} for this site")
+    return {"deleted": key}
+
+
 @cache
 def _decoder(kind: Any) -> msgspec.json.Decoder[Any]:
     return msgspec.json.Decoder(kind)
@@ -311,4 +392,8 @@ routes = [
     Route("/api/segments", create_segment, methods=["POST"]),
     Route("/api/segments/{id}", delete_segment, methods=["DELETE"]),
     Route("/api/rejected", rejected),
+    Route("/api/experiments", experiments),
+    Route("/api/experiments", create_experiment, methods=["POST"]),
+    Route("/api/experiments/{key}", experiment_results),
+    Route("/api/experiments/{key}", delete_experiment, methods=["DELETE"]),
 ]

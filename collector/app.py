@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from collector import api, heatmap_api, ingest, openapi, privacy, replay_api, trigger_api, ui
+from collector import api, heatmap_api, ingest, openapi, privacy, replay_api, reports_api, trigger_api, ui
 from collector.auth import bearer_ok
 from collector.config import Settings
 from collector.demo import shop as demo_shop
@@ -46,7 +46,7 @@ def _ingest(endpoint: Callable[[Request], Awaitable[Response]]) -> Callable[[Req
 
 
 # The browser SDK's bundles, built by sdk_js into settings.static_dir.
-BUNDLES = ("trailmark.js", "trailmark-replay.js", "trailmark-vitals.js")
+BUNDLES = ("trailmark.js", "trailmark-replay.js", "trailmark-vitals.js", "trailmark-experiments.js")
 
 
 class Bundle:
@@ -166,6 +166,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
         *privacy.routes,
         *trigger_api.routes,
         *api.routes,
+        *reports_api.routes,
         *demo_shop.routes(settings),
         *ui.routes,
     ]

@@ -1,4 +1,4 @@
-"""The `trailmark` command: serve, sites, rejected, demo, purge, backup."""
+"""The `trailmark` command: serve, sites, experiments, rejected, demo, purge, backup."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import click
 import msgspec
 
 from collector import maintenance, site_settings, trigger_cli
+from collector.cli_experiments import experiments
 from collector.cli_options import store_options, store_url
 from collector.config import Settings
 from collector.demo import commands as demo_commands
@@ -42,9 +43,12 @@ def serve(host: str, port: int, store: str | None, db: str | None, geoip: str | 
     from collector.app import create_app
     from collector.server import serve as serve_http
 
-    settings = Settings.from_env(
-        store=store_url(store, db), geoip=Path(geoip) if geoip else None, demo=demo
-    )
+    try:
+        settings = Settings.from_env(
+            store=store_url(store, db), geoip=Path(geoip) if geoip else None, demo=demo
+        )
+    except AssertionError as exc:  # a setting the operator must change: one sentence, no traceback
+        raise click.ClickException(str(exc)) from None
     try:
         kept = open_store(settings.store_url, max_pending=settings.max_pending,
                           synchronous=settings.synchronous, serving=True)
@@ -219,6 +223,7 @@ def rejected(site: str | None, limit: int, store: str | None, db: str | None) ->
 
 main.add_command(demo_commands.demo)
 main.add_command(trigger_cli.triggers)
+main.add_command(experiments)
 main.add_command(maintenance.purge)
 main.add_command(maintenance.backup)
 

@@ -10,6 +10,7 @@ from starlette.routing import Route
 from collector.api import admin, checked_range, site_param
 from collector.errors import ClientError
 from collector.query.heatmap import Scope
+from collector.query.scope import exposure_filters
 from collector.ui.heatmap import routes as page_routes
 
 
@@ -21,7 +22,7 @@ def _scope(request: Request) -> Scope:
         raise ClientError(400, "rage must be 0 or 1")
     return Scope(
         site_id=site_param(request), url=q.get("url", ""), device=q.get("device", ""),
-        start=start, end=end, rage=rage in ("1", "true"),
+        start=start, end=end, rage=rage in ("1", "true"), exposures=exposure_filters(q),
     )
 
 
@@ -52,9 +53,23 @@ def snapshot(request: Request) -> Any:
     return found
 
 
+@admin
+def moment(request: Request) -> Any:
+    """Where to rebuild the page as it stood when an element was clicked: a session and its time."""
+    scope = _scope(request)
+    sel = request.query_params.get("sel", "")
+    if not sel:
+        raise ClientError(400, "sel is required: the clicked element's selector")
+    found = request.app.state.store.heatmap_click_moment(scope, sel)
+    if found is None:
+        raise ClientError(404, "no recorded session holds a click on this element")
+    return found
+
+
 routes = [
     Route("/api/heatmap", heatmap),
     Route("/api/heatmap/pages", pages),
     Route("/api/heatmap/snapshot", snapshot),
+    Route("/api/heatmap/moment", moment),
     *page_routes,
 ]

@@ -29,12 +29,18 @@ class Facts:
 
 @lru_cache(maxsize=8192)  # a visit repeats its page URL on every event
 def path_of(url: str | None) -> str | None:
+    """The URL's path; a hash router's route (`#/active`, `#!/inbox`) is part of it, a `#section` anchor is not."""
     if url is None:
         return None
     try:
-        return urlsplit(url).path or "/"
+        parts = urlsplit(url)
     except ValueError:
         return None
+    path = parts.path or "/"
+    fragment = parts.fragment
+    if fragment.startswith(("/", "!/")):
+        path += "#" + fragment.partition("?")[0]
+    return path
 
 
 # Fields with a column of their own; all others go to the `data` JSON.
@@ -43,7 +49,7 @@ _COLUMNS = frozenset({"id", "ts", "anon_id", "session_id", "user_id", "url", "ro
 # The column `name` holds the field analysts group by for each type.
 _NAME_FIELD = {
     "track": "name", "vital": "name", "cart": "action", "survey": "kind", "click": "sel",
-    "purchase": "order_id", "error": "message",
+    "purchase": "order_id", "error": "message", "exposure": "experiment",
 }
 
 

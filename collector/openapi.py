@@ -72,6 +72,16 @@ _QUERY = {
     "kind": {"type": "string"},
     "device": {"type": "string"},
     "from_url": {"type": "string"},
+    "field": {"type": "string"},
+    "q": {"type": "string"},
+    "interval": {"type": "string", "description": "day (default), hour or auto"},
+    "goal": {"type": "string", "description": "a goal id: the conversion rate follows it"},
+    "format": {"type": "string", "description": "json (default) or csv (with table)"},
+    "table": {"type": "string"},
+    "name": {"type": "string"},
+    "referrer": {"type": "string"},
+    "entry": {"type": "string"},
+    "error": {"type": "string"},
 }
 
 

@@ -143,9 +143,19 @@ class Vital(Base, tag="vital"):
     value: Annotated[float, Meta(ge=0, le=3_600_000)]
 
 
+Key = Annotated[str, Meta(min_length=1, max_length=64)]
+
+
+class Exposure(Base, tag="exposure"):
+    """The visitor saw `variant` of the experiment `experiment` (docs/experiments.md)."""
+
+    experiment: Key
+    variant: Key
+
+
 Event = (
     Pageview | Click | Scroll | PageLeave | Cart | Checkout | Purchase | Identify | Track
-    | Survey | Error | Vital
+    | Survey | Error | Vital | Exposure
 )
 
 EVENT_TYPES: tuple[str, ...] = tuple(t.__struct_config__.tag for t in Event.__args__)

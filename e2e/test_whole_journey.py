@@ -146,8 +146,12 @@ def check_session(analyst: Analyst, session_id: str, order_id: str) -> None:
     page = analyst.open("/sessions")
     link = page.locator(f"#sessions-table tbody a[href^='/sessions/{session_id}']")
     expect(link).to_have_count(1)
-    cells = page.locator("#sessions-table tbody tr").first.locator("td").all_text_contents()
-    assert "email" in cells and "desktop · Chrome" in cells and LONDON.country in cells
+    row_cells = page.locator("#sessions-table tbody tr").first.locator("td")
+    cells = row_cells.all_text_contents()
+    # channel in words, the device type with its browser on hover, the country by name
+    assert "Email" in cells and "desktop" in cells and LONDON.country_name in cells
+    device = row_cells.nth(cells.index("desktop")).locator("span")
+    expect(device).to_have_attribute("title", "desktop · Windows · Chrome")
     analyst.shot("sessions")
 
     one = analyst.api(f"/api/sessions/{session_id}")

@@ -26,6 +26,7 @@ const squeeze = { ecma: 2020, compress: { passes: 3, unsafe: true, unsafe_arrows
 const bundles = [
   ["src/index.ts", "trailmark.js", true],
   ["src/ext/vitals.ts", "trailmark-vitals.js", true],
+  ["src/ext/experiments.ts", "trailmark-experiments.js", true],
   ["src/replay.ts", "trailmark-replay.js"],
   ["src/replay/index.ts", "trailmark-replay.js"],
 ];

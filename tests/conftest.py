@@ -21,7 +21,7 @@ from collector.store import SQLiteStore
 
 KEY = "wk_test"
 SECRET = "sk_test_secret_server_key"  # the test site's secret server key (its backend's)
-ADMIN_TOKEN = "test-admin-token"
+ADMIN_TOKEN = "test-admin-token-0123456789"
 ORIGINS = ("http://127.0.0.1:*", "http://localhost:*", "https://shop.example")
 
 

@@ -96,6 +96,7 @@ valid_events = st.one_of(
                                                "stack": hostile_text}),
     _event("vital", {"name": st.sampled_from(["LCP", "CLS", "INP", "FCP", "TTFB"]),
                      "value": st.floats(0, 60_000)}),
+    _event("exposure", {"experiment": ids, "variant": ids}),
 )
 
 # Ways to break one field of a good event: wrong type, out of range, unknown field, bad tag.

@@ -74,8 +74,9 @@ def test_segment_lifecycle_and_use_on_every_endpoint(client: Client) -> None:
     ("DELETE", "/api/segments/x", None, 400, "a segment id is a number"),
     ("DELETE", "/api/segments/7", None, 404, "no segment 7 for this site"),
     ("POST", "/api/segments", {"name": "x", "filters": {"colour": "red"}}, 400,
-     "unknown filter 'colour'; filters are country, device, browser, os, page, channel, campaign, source,"
-     " converted, abandoned, replay, frustrated, min_duration, user, visitor"),
+     "unknown filter 'colour'; filters are country, region, device, browser, os, page, entry, exit,"
+     " referrer, channel, campaign, source, converted, abandoned, replay, frustrated, min_duration, user,"
+     " visitor, clicked, error, experiment, variant"),
     ("POST", "/api/segments", {"name": "x", "filters": {"converted": "perhaps"}}, 400,
      "converted must be 1 or 0, not 'perhaps'"),
     ("POST", "/api/segments", {"name": "", "filters": {}}, 400,
@@ -84,7 +85,7 @@ def test_segment_lifecycle_and_use_on_every_endpoint(client: Client) -> None:
      "invalid request: Expected `array` of length >= 2 - at `$.steps`"),
     ("POST", "/api/funnel", {"steps": [{"type": "pageview"}, {"type": "teleport"}]}, 400,
      "unknown step type 'teleport'; types are pageview, click, scroll, page_leave, cart, checkout, purchase,"
-     " identify, track, survey, error, vital"),
+     " identify, track, survey, error, vital, exposure"),
     ("POST", "/api/funnel", {"steps": [{"type": "pageview"}, {"type": "purchase"}], "window_s": 0}, 400,
      "invalid request: Expected `int` >= 1 - at `$.window_s`"),
     ("POST", "/api/funnel", {"steps": [{"type": "pageview"}, {"type": "purchase"}], "from": "x"}, 400,

@@ -54,6 +54,22 @@ def trusted(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     yield from _serve(tmp_path, trusted_proxies=("127.0.0.1",))
 
 
+# Tests of whether the limit refuses use 1 request/s (a burst of 2): 300 requests sent one after
+# another exceed it unless each takes over a second. The default 50/s is not exceeded by a busy
+# test machine, whose requests can take longer than 20 ms each.
+SLOW_LIMIT = 1.0
+
+
+@pytest.fixture
+def untrusted_limited(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    yield from _serve(tmp_path, rate_limit=SLOW_LIMIT)
+
+
+@pytest.fixture
+def trusted_limited(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    yield from _serve(tmp_path, trusted_proxies=("127.0.0.1",), rate_limit=SLOW_LIMIT)
+
+
 def _three_hundred_visitors(url: str, header: str = "X-Forwarded-For") -> Counter[int]:
     statuses: Counter[int] = Counter()
     with httpx.Client(base_url=url) as http:
@@ -74,8 +90,8 @@ def test_behind_a_trusted_proxy_300_visitors_are_300_visitors(trusted: tuple[str
     assert (health.status_code, health.text) == (200, "ok")
 
 
-def test_behind_a_trusted_proxy_one_visitor_is_still_rate_limited(trusted: tuple[str, Path]) -> None:
-    url, _ = trusted
+def test_behind_a_trusted_proxy_one_visitor_is_still_rate_limited(trusted_limited: tuple[str, Path]) -> None:
+    url, _ = trusted_limited
     statuses: Counter[int] = Counter()
     with httpx.Client(base_url=url) as http:
         for n in range(VISITORS):
@@ -85,18 +101,18 @@ def test_behind_a_trusted_proxy_one_visitor_is_still_rate_limited(trusted: tuple
             statuses[answer.status_code] += 1
             if answer.status_code == 429:
                 assert answer.json()["error"] == "too many requests from this address"
-    # The default is 50/s with a burst of 100: one address sending 300 at once is refused some.
-    assert statuses[429] > 0 and statuses[200] >= 100
+    # One address sending 300 at once is refused some: the burst passes, the rest mostly not.
+    assert statuses[429] > 0 and statuses[200] >= 2
 
 
-def test_a_client_without_a_proxy_is_still_rate_limited(untrusted: tuple[str, Path]) -> None:
-    url, _ = untrusted
+def test_a_client_without_a_proxy_is_still_rate_limited(untrusted_limited: tuple[str, Path]) -> None:
+    url, _ = untrusted_limited
     statuses: Counter[int] = Counter()
     with httpx.Client(base_url=url) as http:
         for n in range(VISITORS):
             answer = http.post("/v1/batch", content=_pageview(n), headers={"Content-Type": "text/plain"})
             statuses[answer.status_code] += 1
-    assert statuses[429] > 0 and statuses[200] >= 100
+    assert statuses[429] > 0 and statuses[200] >= 2
 
 
 @pytest.mark.parametrize("header", ["X-Forwarded-For", "X-Real-IP", "Forwarded"])

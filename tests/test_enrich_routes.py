@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from collector.enrich import route_for
+from collector.normalize import path_of
 
 TEMPLATES = ["/product/:id", "/c/:category/:page", "/docs/*", "/product/:id/reviews"]
 
@@ -43,3 +44,25 @@ def test_route_for(path: str, expected: str) -> None:
 def test_without_templates_only_folding_applies() -> None:
     assert route_for("/product/123") == "/product/:id"
     assert route_for("/product/blue-shoes") == "/product/blue-shoes"
+
+
+@pytest.mark.parametrize(
+    ("url", "path"),
+    [
+        ("https://a.example/todo/#/active", "/todo/#/active"),
+        ("https://a.example/#!/inbox/12?tab=2", "/#!/inbox/12"),
+        ("https://a.example/app?x=1#/orders/9", "/app#/orders/9"),
+        ("https://a.example/docs#pricing", "/docs"),
+        ("https://a.example/docs#", "/docs"),
+        ("https://a.example", "/"),
+    ],
+)
+def test_hash_routes_are_part_of_the_path_and_anchors_are_not(url: str, path: str) -> None:
+    assert path_of(url) == path
+
+
+def test_hash_routes_match_templates_on_their_fragment_else_fold_both_parts() -> None:
+    assert route_for("/app#/orders/9", ["/orders/:id"]) == "/orders/:id"
+    assert route_for("/app/42#/orders/9") == "/app/:id#/orders/:id"
+    assert route_for("/#!/inbox/12") == "/#!/inbox/:id"
+    assert route_for("/todo/#/active", ["/todo/"]) == "/todo/#/active"

@@ -210,3 +210,27 @@ def test_snapshot_of_the_page_per_device(client: Client) -> None:
                               headers=client.admin)
     assert missing.status_code == 404
     assert missing.json() == {"error": "no recorded snapshot of this page for this device"}
+
+
+def test_a_hash_route_is_drawn_on_its_documents_snapshot(client: Client) -> None:
+    send(client, [view("h1", "/todo#/active", T, "desktop")])
+    replay(client, "h1", 1280, "/todo", "todo")
+    found = get(client, "url=/todo%23/active&device=desktop", "/api/heatmap/snapshot")
+    assert found["snapshot"]["data"]["node"]["childNodes"][0]["attributes"] == {"data-marker": "todo"}
+
+
+def test_click_moment_is_the_newest_recorded_click_on_the_element(client: Client) -> None:
+    send(client, [view("m1", "/product/1", T, "desktop"), view("m2", "/product/1", T + 5, "desktop"),
+                  click("m1", "/product/1", T + 1000, "desktop", "#menu-item", rx=0.25, ry=0.75, x=12, y=34),
+                  click("m2", "/product/1", T + 2000, "desktop", "#menu-item", rx=0.5, ry=0.5, x=56, y=78),
+                  click("m2", "/product/1", T + 3000, "desktop", "#other")])
+    replay(client, "m1", 1280, "/product/1", "one")  # m2 has no recording
+    found = get(client, "url=/product/:id&device=desktop&sel=%23menu-item", "/api/heatmap/moment")
+    assert found == {"session_id": "m1", "ts": T + 1000, "rx": 0.25, "ry": 0.75, "x": 12, "y": 34}
+    for query, status, error in (
+        ("url=/product/:id&sel=%23other", 404, "no recorded session holds a click on this element"),
+        ("url=/product/:id&device=mobile&sel=%23menu-item", 404, "no recorded session holds a click on this element"),
+        ("url=/product/:id", 400, "sel is required: the clicked element's selector"),
+    ):
+        answer = client.http.get(f"/api/heatmap/moment?site=test&from={DATE}&to={DATE}&{query}", headers=client.admin)
+        assert (answer.status_code, answer.json()) == (status, {"error": error})

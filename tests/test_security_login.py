@@ -177,3 +177,16 @@ def test_settings_read_the_metrics_options_and_refuse_a_short_admin_token(
         Settings.from_env()
     assert dataclasses.fields(Settings)  # the defaults stay: metrics closed, no metrics token
     assert (Settings().metrics_token, Settings().metrics_public) == (None, False)
+
+
+def test_serve_refuses_a_short_admin_token_in_one_sentence(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from collector.cli import main
+
+    result = CliRunner().invoke(
+        main, ["serve", "--db", str(tmp_path / "t.db")], env={"TRAILMARK_ADMIN_TOKEN": "hunter2"}
+    )
+    assert (result.exit_code, result.output) == (
+        1, "Error: TRAILMARK_ADMIN_TOKEN must be at least 20 characters: use `openssl rand -base64 24`\n")
+    assert not (tmp_path / "t.db").exists()  # refused before anything is made

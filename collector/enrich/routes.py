@@ -16,8 +16,20 @@ Template = tuple[str, tuple[str, ...], bool]  # (text, segments, ends with "*")
 
 
 def route_for(path: str, templates: Sequence[str] = ()) -> str:
-    """The first matching site template, else the path with id-like segments folded."""
-    return _route(path, tuple(templates))
+    """The first matching site template, else the path with id-like segments folded.
+
+    A hash route (`/app#/orders/9`, see normalize.path_of) is matched on its fragment path, as the
+    browser SDK matches it, so a click gets the route of its pageview; unmatched, both parts are folded.
+    """
+    base, mark, fragment = path.partition("#")
+    if not mark:
+        return _route(path, tuple(templates))
+    bang = "!" if fragment.startswith("!") else ""
+    inner = fragment[len(bang):]
+    matched = _route(inner, tuple(templates))
+    if matched in templates:
+        return matched
+    return f"{_route(base, ())}#{bang}{_route(inner, ())}"
 
 
 @lru_cache(maxsize=16384)

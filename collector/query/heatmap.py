@@ -27,6 +27,8 @@ class Scope:
     start: int
     end: int
     rage: bool = False
+    # (experiment, variant or None): only the sessions of its exposed visitors (query/scope.py)
+    exposures: tuple[tuple[str, str | None], ...] = ()
 
     def __post_init__(self) -> None:
         if not self.url:

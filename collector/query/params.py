@@ -7,6 +7,9 @@ import datetime as dt
 from collector.errors import ClientError
 
 DAY_MS = 86_400_000
+HOUR_MS = 3_600_000
+# With `interval=auto` (the dashboard's), ranges up to this long are charted by the hour.
+HOURLY_UP_TO_MS = 2 * DAY_MS
 MAX_DAYS = 1000  # a daily series longer than this is not a chart anyone reads
 MAX_MS = 4_102_444_800_000  # 2100-01-01, as in the wire protocol
 
@@ -61,3 +64,17 @@ def sort_order(sort: str | None, order: str | None, allowed: tuple[str, ...]) ->
     if order not in ("asc", "desc"):
         raise ClientError(400, f"order must be asc or desc, not {order!r}")
     return sort, order == "desc"
+
+
+def interval_width(value: str | None, start: int, end: int) -> int:
+    """The series bucket in ms: `interval=day` (the default), `hour`, or `auto`: hours for ranges
+    up to two days, else days."""
+    if value in (None, "", "day"):
+        return DAY_MS
+    if value == "auto":
+        return HOUR_MS if end - start <= HOURLY_UP_TO_MS else DAY_MS
+    if value == "hour":
+        if end - start > 31 * DAY_MS:
+            raise ClientError(400, "interval=hour covers at most 31 days; use interval=day")
+        return HOUR_MS
+    raise ClientError(400, f"interval must be day, hour or auto, not {value!r}")

@@ -8,18 +8,26 @@ each store engine compiles them to its own SQL in one place.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
+from urllib.parse import urlsplit
 
 from collector.errors import ClientError
 from collector.schema import EVENT_TYPES
 
 # Filter name -> what it takes; docs/api.md lists them for the dashboard.
 FILTERS = (
-    "country", "device", "browser", "os", "page", "channel", "campaign", "source", "converted",
-    "abandoned", "replay", "frustrated", "min_duration", "user", "visitor",
+    "country", "region", "device", "browser", "os", "page", "entry", "exit", "referrer", "channel",
+    "campaign", "source", "converted", "abandoned", "replay", "frustrated", "min_duration", "user",
+    "visitor", "clicked", "error", "experiment", "variant",
 )
-# Filters that compare a session column with the value as given.
-COLUMN_FILTERS = ("country", "device", "browser", "os", "channel", "campaign", "source", "user", "visitor")
+# Filters that compare a session column with the value as given; NONE matches an empty column.
+COLUMN_FILTERS = (
+    "country", "region", "device", "browser", "os", "channel", "campaign", "source", "user", "visitor",
+)
+# Filters on a page of the session: any pageview (`page`), the first one (`entry`), the last (`exit`).
+PAGE_FILTERS = ("page", "entry", "exit")
+# The value a breakdown shows for sessions without one (a direct visit has no referrer).
+NONE = "(none)"
 # Filters that hold or negate a session property: converted=1, abandoned=0...
 FLAG_FILTERS = ("converted", "abandoned", "replay", "frustrated")
 _TRUE = {"1", "true", "yes"}
@@ -28,10 +36,16 @@ _FALSE = {"0", "false", "no"}
 
 @dataclass(frozen=True)
 class Goal:
-    """The event that counts as a conversion: a purchase unless the site names another."""
+    """The event that counts as a conversion: a purchase unless the site or a chosen goal names another.
+
+    `page` narrows pageviews to a page pattern; `prop` = (key, value) asks a custom event's
+    property to equal a value (compared as text).
+    """
 
     type: str = "purchase"
     name: str | None = None
+    page: str | None = None
+    prop: tuple[str, str] | None = None
 
     @classmethod
     def of_site(cls, settings: Mapping[str, object]) -> Goal:
@@ -60,22 +74,29 @@ class Filters:
     pages: tuple[str, ...] = ()
     flags: tuple[tuple[str, bool], ...] = ()
     min_duration_ms: tuple[float, ...] = ()
+    entries: tuple[str, ...] = ()  # page patterns of the first pageview
+    exits: tuple[str, ...] = ()  # page patterns of the last pageview
+    referrers: tuple[str, ...] = ()  # referrer hosts (NONE: no referrer)
+    clicked: tuple[str, ...] = ()  # CSS selectors of a clicked element
+    errors: tuple[str, ...] = ()  # messages of a JS error the session had
 
     def __bool__(self) -> bool:
-        return bool(self.columns or self.pages or self.flags or self.min_duration_ms)
+        return any(getattr(self, f.name) for f in fields(self))
 
     def __add__(self, other: Filters) -> Filters:
-        return Filters(
-            self.columns + other.columns, self.pages + other.pages,
-            self.flags + other.flags, self.min_duration_ms + other.min_duration_ms,
-        )
+        return Filters(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)})
+    # (experiment, variant or None): sessions of visitors exposed to it, from their first exposure
+    exposures: tuple[tuple[str, str | None], ...] = ()
 
 
 def parse_filters(params: Mapping[str, str]) -> Filters:
     """The filters present in `params`, validated; unknown keys are ignored."""
     columns = tuple((name, params[name]) for name in COLUMN_FILTERS if params.get(name))
     flags = tuple((name, boolean(params[name], name)) for name in FLAG_FILTERS if params.get(name))
-    page = params.get("page")
+    page, entry, exit_ = (params.get(name) for name in PAGE_FILTERS)
+    referrer = params.get("referrer")
+    clicked = params.get("clicked")
+    error = params.get("error")
     min_duration = params.get("min_duration")
     durations: tuple[float, ...] = ()
     if min_duration:
@@ -86,7 +107,36 @@ def parse_filters(params: Mapping[str, str]) -> Filters:
         if not 0 <= seconds < 1e9:
             raise ClientError(400, "min_duration must be between 0 and 1e9 seconds")
         durations = (seconds * 1000,)
-    return Filters(columns, (page,) if page else (), flags, durations)
+    def one(value: str | None) -> tuple[str, ...]:
+        return (value,) if value else ()
+
+    return Filters(
+        columns, one(page), flags, durations, one(entry), one(exit_), one(referrer_host(referrer)), one(clicked),
+        one(error), exposure_filters(params),
+    )
+
+
+def referrer_host(value: str | None) -> str | None:
+    """A referrer filter as its host: `news.example` from itself or from a whole referrer URL."""
+    if not value or value == NONE:
+        return value
+    try:
+        host = urlsplit(value).hostname if "://" in value else value.split("/", 1)[0]
+    except ValueError:  # "http://[": not a URL, so matched as the text given
+        host = None
+    return (host or value).lower().removeprefix("www.")
+
+
+def exposure_filters(params: Mapping[str, str]) -> tuple[tuple[str, str | None], ...]:
+    """`experiment` (and `variant`): sessions of visitors exposed to it, from their first exposure."""
+    experiment, variant = params.get("experiment"), params.get("variant")
+    if variant and not experiment:
+        raise ClientError(400, "variant needs experiment: the key of the experiment it belongs to")
+    if not experiment:
+        return ()
+    if len(experiment) > 64 or (variant and len(variant) > 64):
+        raise ClientError(400, "experiment and variant are at most 64 characters")
+    return ((experiment, variant or None),)
 
 
 def check_filters(filters: Mapping[str, object]) -> dict[str, str]:

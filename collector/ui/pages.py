@@ -41,6 +41,7 @@ def simple(key: str, title: str, body: str) -> Endpoint:
 OVERVIEW = """<section class="cards" id="kpis" aria-label="Key figures"></section>
 <section class="panel"><div class="panel-head"><h2>Traffic</h2><div class="legend" id="chart-legend"></div></div>
 <div id="chart" class="chart"></div></section>
+<div id="goals-slot"></div>
 <section class="grid-2" id="breakdowns"></section>"""
 
 SESSIONS = """<details class="panel filters" id="filters" open><summary>Filters</summary>
@@ -78,6 +79,11 @@ async def person(request: Request) -> Response:
                       data={"person": request.path_params["id"]})
 
 
+async def experiment(request: Request) -> Response:
+    return shell.page("experiments", "Experiment", SECTION, script="experiment",
+                      data={"experiment": request.path_params["key"]})
+
+
 async def session_page(request: Request) -> Response:
     return shell.page("sessions", "Session", SESSION, script="session",
                       data={"session": request.path_params["id"]})
@@ -94,7 +100,14 @@ people = simple("people", "People", SECTION)
 segments = simple("segments", "Segments", SECTION)
 settings = simple("settings", "Settings", SECTION)
 triggers = simple("triggers", "Triggers", SECTION)
+experiments = simple("experiments", "Experiments", SECTION)
+goals = simple("goals", "Goals", SECTION)
+events = simple("events", "Custom events", SECTION)
+vitals = simple("vitals", "Web Vitals", SECTION)
+errors = simple("errors", "JavaScript errors", SECTION)
+live = simple("live", "Live", SECTION)
 # Only reached when no heatmap viewer answers /heatmaps first (ui.routes come last in app.py).
 heatmaps_placeholder = simple("heatmaps", "Heatmaps", HEATMAPS_MISSING)
 person_page = protected(person)
 session_detail = protected(session_page)
+experiment_page = protected(experiment)

@@ -13,13 +13,19 @@ STATIC = "/ui/static"
 # (path, key, label): the left nav in order. Heatmaps and replays are other engineers' pages.
 NAV = [
     ("/overview", "overview", "Overview"),
+    ("/live", "live", "Live"),
     ("/sessions", "sessions", "Sessions"),
     ("/funnels", "funnels", "Funnels"),
     ("/paths", "paths", "Paths"),
     ("/retention", "retention", "Retention"),
     ("/commerce", "commerce", "Commerce"),
     ("/heatmaps", "heatmaps", "Heatmaps"),
+    ("/events", "events", "Events"),
+    ("/goals", "goals", "Goals"),
+    ("/vitals", "vitals", "Web Vitals"),
+    ("/errors", "errors", "Errors"),
     ("/surveys", "surveys", "Surveys"),
+    ("/experiments", "experiments", "Experiments"),
     ("/people", "people", "People"),
     ("/segments", "segments", "Segments"),
     ("/triggers", "triggers", "Triggers"),
@@ -49,10 +55,12 @@ def _nav(active: str) -> str:
 
 TOOLBAR = """<header class="toolbar" id="toolbar">
 <label class="field"><span>Site</span><select id="f-site" aria-label="Site"></select></label>
+<label class="field"><span>Dates</span><select id="f-preset" aria-label="Date range"></select></label>
 <label class="field"><span>From</span><input type="date" id="f-from" aria-label="From"></label>
 <label class="field"><span>To</span><input type="date" id="f-to" aria-label="To"></label>
 <label class="field"><span>Segment</span><select id="f-segment" aria-label="Segment"></select></label>
 <button type="button" id="f-apply" class="primary">Apply</button>
+<div id="f-add"></div>
 <div class="chips" id="f-chips" aria-label="Active filters"></div>
 </header>"""
 

@@ -21,7 +21,8 @@ export function markRage(recent: Hit[], h: Hit): Hit[] {
 /** Offset of v inside [a, a + n] as a fraction 0..1. */
 export const within = (v: number, a: number, n: number): number => (n > 0 ? Math.max(0, Math.min(1, (v - a) / n)) : 0);
 
-const FORM = /^(INPUT|SELECT|TEXTAREA|OPTION)$/;
+const MASK = "[data-tm-mask],.tm-mask,[contenteditable]";
+const FORM = /^(input|select|textarea|option)$/;
 
 export function clicks(t: Tracker, clickOn: boolean, outbound: boolean): void {
   const d = document;
@@ -48,27 +49,29 @@ export function clicks(t: Tracker, clickOn: boolean, outbound: boolean): void {
       if (!raw.closest || raw.closest("[data-tm-ignore]")) return;
       const el = raw.closest("a,button,input,select,textarea,label,[role=button]") || raw;
       const link = raw.closest("a[href]") as HTMLAnchorElement | null;
-      const href = link ? cleanUrl(link.href) : undefined;
+      const href = link && cleanUrl(link.href); // null without a link: the collector stores no href
       if (outbound && link && /^http/.test(href!) && link.host != location.host) t.emit("track", { name: "outbound", props: { href } });
-      if (!clickOn) return;
+      // the site's own element.click() or dispatchEvent (untrusted) and a click without a pointer
+      // (keyboard: detail 0 at 0,0) are no visitor's click on a place of the page: no heatmap click
+      if (!clickOn || !(e.isTrusted && e.detail)) return;
       const r = el.getBoundingClientRect();
       const [dw, dh] = docSize();
-      // the text of form fields is never read: it may be what the visitor typed
-      const text = FORM.test(el.tagName) || (el as HTMLElement).isContentEditable ? "" : ((el as HTMLElement).innerText || "").replace(/\s+/g, " ").trim().slice(0, 100);
+      // the text of form fields and editable elements is never read (it may be what the visitor typed),
+      // nor masked text, in or around el
+      const text = FORM.test(el.localName) || el.closest(MASK) || el.querySelector(MASK) ? "" : ((el as HTMLElement).innerText || "").replace(/\s+/g, " ").trim().slice(0, 100);
       const h: Hit = {
         ts: Date.now(),
         url: cleanUrl(location.href),
         x: Math.round(e.pageX),
         y: Math.round(e.pageY),
         sel: selector(el),
-        tag: el.tagName.toLowerCase(),
+        tag: el.localName,
         text: text || undefined,
         href,
         rx: within(e.clientX, r.left, r.width),
         ry: within(e.clientY, r.top, r.height),
         dw,
         dh,
-        rage: false,
       };
       recent = markRage(recent, h);
       // dead: no DOM change, navigation, scroll or focus change within HOLD_MS of the click
@@ -77,7 +80,7 @@ export function clicks(t: Tracker, clickOn: boolean, outbound: boolean): void {
       const snap = () => [changes, location.href, scrollX, scrollY].join() + (d.activeElement == focus);
       const focus = d.activeElement;
       const before = snap();
-      setTimeout(() => emit(h, !FORM.test(el.tagName) && before == snap()), HOLD_MS);
+      setTimeout(() => emit(h, !FORM.test(el.localName) && before == snap()), HOLD_MS);
     },
     true,
   );

@@ -1,7 +1,9 @@
 /** Argument checks for the commerce, feedback and custom-event calls: warn in the console, never throw. */
-import type { Fields } from "./util";
+import { clip, type Fields } from "./util";
 
 const isObj = (v: unknown): v is Fields => !!v && typeof v == "object" && !Array.isArray(v);
+/** v when it is a plain object, else {}: optional arguments read the same either way. */
+const obj = (v: unknown): Fields => (isObj(v) ? v : {});
 const isNum = (v: unknown, lo = 0, hi = 1e15): v is number => typeof v == "number" && v >= lo && v <= hi;
 /** A non-empty string of at most 64 characters: the collector's limit for ids. */
 const isStr = (v: unknown): v is string => typeof v == "string" && v != "" && v.length < 65;
@@ -21,7 +23,7 @@ const pick = (o: Fields, names: string): Fields => {
 
 /** A cart item: sku required; price >= 0, integer qty >= 1 (default 1); name, currency, category optional. */
 export function item(v: unknown): Fields {
-  const i = (isObj(v) ? v : {}) as Fields;
+  const i = obj(v);
   need(isStr(i.sku), "item.sku");
   need(i.price == null || isNum(i.price), "item.price");
   need(i.qty == null || isInt(i.qty, 1, 1e9), "item.qty");
@@ -36,13 +38,13 @@ function items(v: unknown): Fields[] {
 export const cart = (action: string, v: unknown): Fields => ({ action, item: item(v) });
 
 export function checkout(o: unknown): Fields {
-  const c = (isObj(o) ? o : {}) as Fields;
+  const c = obj(o);
   need(c.value == null || isNum(c.value), "value");
   return { ...pick(c, "value currency"), items: items(c.items) };
 }
 
 export function purchase(o: unknown): Fields {
-  const p = (isObj(o) ? o : {}) as Fields;
+  const p = obj(o);
   need(isStr(p.order_id), "order_id");
   need(isNum(p.value), "value");
   return { ...pick(p, "order_id value currency"), items: items(p.items) };
@@ -50,21 +52,21 @@ export function purchase(o: unknown): Fields {
 
 /** NPS 0..10, CSAT 1..scale (5 or 7), CES 1..5; `extra` may hold comment, survey_id, scale. */
 export function survey(kind: unknown, score: unknown, extra?: unknown): Fields {
-  const x = (isObj(extra) ? extra : {}) as Fields;
+  const x = obj(extra);
   const scale = kind == "nps" ? 10 : kind == "csat" && x.scale ? x.scale : 5;
-  need(/^(nps|csat|ces)$/.test(kind as string), "kind (nps, csat or ces)");
-  need(scale == 5 || scale == 7 || kind == "nps", "scale (5 or 7)");
-  need(isInt(score, kind == "nps" ? 0 : 1, scale as number), "score for " + kind);
-  return { kind, score, scale: kind == "csat" ? scale : undefined, comment: x.comment == null ? undefined : String(x.comment).slice(0, 2000), survey_id: x.survey_id };
+  need(/^(nps|csat|ces)$/.test(kind as string), "kind");
+  need(scale == 5 || scale == 7 || kind == "nps", "scale");
+  need(isInt(score, kind == "nps" ? 0 : 1, scale as number), "score");
+  return { kind, score, scale: kind == "csat" ? scale : undefined, comment: clip(x.comment, 2000), survey_id: x.survey_id };
 }
 
 export function track(name: unknown, props?: unknown): Fields {
   need(isStr(name), "name");
   need(props == null || isObj(props), "props");
-  return { name: (name as string).slice(0, 200), props: props || {} };
+  return { name, props: props || {} }; // isStr keeps names within the collector's limits
 }
 
 export function identify(uid: unknown, traits?: unknown): Fields {
   need(isStr(uid), "user id");
-  return { user_id: uid, traits: isObj(traits) ? traits : {} };
+  return { user_id: uid, traits: obj(traits) };
 }

@@ -36,7 +36,7 @@ function start(w: Window & { trailmark?: Api }): void {
   const el = (document.currentScript || document.querySelector('script[src*="trailmark.js"]')) as HTMLScriptElement | null;
   const ds = el ? el.dataset : {};
   const key = ds.key;
-  if (!el || !key) return warn("the script tag needs data-key");
+  if (!el || !key) return warn("no data-key");
   const base = (ds.collector || new URL(el.src, location.href).origin).replace(/\/+$/, "");
   const cookieless = ds.cookieless == "true";
   const ls = cookieless ? null : localKv();
@@ -45,7 +45,7 @@ function start(w: Window & { trailmark?: Api }): void {
   const consent = kv.get("tm_consent");
   const id = identity(cookieless ? null : kv);
   const tx = transport(base + "/v1/batch", key, queue(ls), send);
-  const t = tracker({ key, base, hash: ds.hash == "true", routes: (ds.routes || "").split(",").filter(Boolean) }, id, tx);
+  const t = tracker({ key, base, hash: ds.hashRoutes == "true", routes: (ds.routes || "").split(",").filter(Boolean) }, id, tx);
   t.off = consent == "out" || (ds.respectDnt != "false" && consent != "in" && privacyRequested(navigator, w as never));
 
   const event = (type: string, check: (...a: any[]) => Fields) => (...a: unknown[]) => t.emit(type, check(...a));
@@ -63,6 +63,8 @@ function start(w: Window & { trailmark?: Api }): void {
     checkout: event("checkout", c.checkout),
     purchase: event("purchase", c.purchase),
     survey: event("survey", c.survey),
+    // assigned by trailmark-experiments.js or by the site itself; the collector checks the names
+    exposure: event("exposure", (experiment, variant) => ({ experiment, variant })),
     optOut: () => {
       setConsent("out");
       t.off = true;

@@ -1,8 +1,11 @@
 /** Pure page maths: SPA pageview identity, route templates, scroll depth. */
 
-/** The key that decides whether a navigation is a new pageview; the fragment counts only in hash mode. */
+/** A `#/path` or `#!/path` fragment is a hash router's route: a page of its own (`#section` anchors are not). */
+export const HASH_ROUTE = /#!?(\/[^?]*)/;
+
+/** The key that decides whether a navigation is a new pageview; the fragment counts when it is a route or in hash mode. */
 export function pageKey(href: string, hashRoutes: boolean): string {
-  return hashRoutes ? href : href.split("#")[0];
+  return hashRoutes || HASH_ROUTE.test(href) ? href : href.split("#")[0];
 }
 
 /** The first template (`/product/:id`, `*` for any segment) matching the path, if any. */

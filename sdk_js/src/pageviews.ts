@@ -13,7 +13,8 @@ export function pageviews(t: Tracker): void {
       return r;
     };
   }
+  // fragment navigations fire popstate too (then hashchange); t.page() ignores fragments that are
+  // neither routes nor, in hash mode, any fragment
   on(window, "popstate", () => t.page());
-  if (t.cfg.hash) on(window, "hashchange", () => t.page());
   t.page();
 }

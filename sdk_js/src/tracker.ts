@@ -1,5 +1,5 @@
 /** The tracker: builds events with the common fields and hands them to the transport. */
-import { matchRoute, pageKey } from "./page";
+import { HASH_ROUTE, matchRoute, pageKey } from "./page";
 import { cleanUrl } from "./privacy";
 import type { Identity } from "./session";
 import type { Transport } from "./transport";
@@ -61,8 +61,8 @@ export function tracker(cfg: Config, id: Identity, tx: Transport): Tracker {
       if (last) t.leave.forEach((f) => safe(f)());
       last = key;
       t.pageUrl = cleanUrl(href);
-      const h = location.hash;
-      const path = cfg.hash && h[1] == "/" ? h.slice(1).split("?")[0] : location.pathname;
+      const h = HASH_ROUTE.exec(location.hash);
+      const path = h ? h[1] : location.pathname;
       t.emit("pageview", {
         route: matchRoute(path, cfg.routes),
         referrer: prev || cleanUrl(document.referrer) || undefined,

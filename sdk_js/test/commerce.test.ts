@@ -41,13 +41,13 @@ test("surveys: NPS 0..10, CSAT 1..5 or 1..7, CES 1..5", () => {
   assert.equal((c.survey("csat", 7, { scale: 7 }) as { scale: number }).scale, 7);
   assert.equal((c.survey("ces", 5) as { scale: number }).scale, undefined);
   const bad: [unknown, unknown, unknown, string][] = [
-    ["nps", 11, undefined, "score for nps"],
-    ["nps", 7.5, undefined, "score for nps"],
-    ["csat", 0, undefined, "score for csat"],
-    ["csat", 6, undefined, "score for csat"],
-    ["csat", 3, { scale: 10 }, "scale (5 or 7)"],
-    ["ces", 6, undefined, "score for ces"],
-    ["stars", 3, undefined, "kind (nps, csat or ces)"],
+    ["nps", 11, undefined, "score"],
+    ["nps", 7.5, undefined, "score"],
+    ["csat", 0, undefined, "score"],
+    ["csat", 6, undefined, "score"],
+    ["csat", 3, { scale: 10 }, "scale"],
+    ["ces", 6, undefined, "score"],
+    ["stars", 3, undefined, "kind"],
   ];
   for (const [kind, score, extra, what] of bad) assert.equal(run(() => c.survey(kind, score, extra)), "warn: invalid " + what);
 });

@@ -10,7 +10,7 @@ import { cls, inp } from "../src/vitals";
 /** A tiny element tree: enough DOM for the selector, built from (tag, attrs, children). */
 function el(tag: string, attrs: Record<string, string> = {}, kids: El[] = []): El {
   const e: El = {
-    tagName: tag.toUpperCase(),
+    localName: tag,
     id: attrs.id || "",
     parentElement: null,
     children: kids,
@@ -57,10 +57,14 @@ test("scroll depth is the viewport bottom over the document height", () => {
   assert.equal(scrollDepth(0, 800, 600), 100);
 });
 
-test("SPA pageviews: the fragment counts only for hash routers", () => {
+test("SPA pageviews: the fragment counts for hash routes (#/, #!/) and in hash mode, not for anchors", () => {
   assert.equal(pageKey("http://a/p?x=1#top", false), "http://a/p?x=1");
+  assert.equal(pageKey("http://a/p#top", true), "http://a/p#top");
   assert.equal(pageKey("http://a/#/cart", true), "http://a/#/cart");
-  assert.notEqual(pageKey("http://a/#/cart", true), pageKey("http://a/#/shop", true));
+  assert.equal(pageKey("http://a/#/cart", false), "http://a/#/cart");
+  assert.equal(pageKey("http://a/#!/cart", false), "http://a/#!/cart");
+  assert.equal(pageKey("http://a/#cart/x", false), "http://a/");
+  assert.notEqual(pageKey("http://a/#/cart", false), pageKey("http://a/#/shop", false));
 });
 
 test("route templates match whole segments", () => {

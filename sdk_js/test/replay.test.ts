@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { chunkBody, loadPending, nextSeq, PENDING_BYTES, savePending } from "../src/replay/chunks";
+import { lostLonghands } from "../src/replay/css";
 import { MASKED_TEXT, recordOptions } from "../src/replay/options";
 import { serialize, stripAll, stripCss } from "../src/replay/scrub";
 import { type Post, uploader } from "../src/replay/upload";
@@ -116,4 +117,18 @@ test("chunks go one at a time in seq order; 5xx retries, 4xx drops", async () =>
   } finally {
     g.CompressionStream = saved;
   }
+});
+
+test("a multi-layer background shorthand gets back the longhands its serialisation loses", () => {
+  const style = (v: Record<string, string>) => ({ getPropertyValue: (p: string) => v[p] || "" }) as unknown as CSSStyleDeclaration;
+  const two = { "background-image": 'url("a.jpg"), linear-gradient(red, rgb(0, 0, 255))' };
+  // background-size given once for two images: CSS repeats it, Chromium's shorthand text does not
+  assert.equal(lostLonghands(style({ ...two, "background-size": "cover", "background-repeat": "no-repeat, initial" }), ".a { background: x; }"),
+    "background-size: cover; ");
+  // every layer given, or set by the shorthand itself: nothing lost
+  assert.equal(lostLonghands(style({ ...two, "background-size": "cover, auto" }), ".a { background: x; }"), "");
+  assert.equal(lostLonghands(style({ ...two, "background-size": "cover, initial" }), ".a { background: x; }"), "");
+  // one layer, or no shorthand in the text: nothing to fix
+  assert.equal(lostLonghands(style({ "background-image": 'url("a.jpg")', "background-size": "cover" }), ".a { background: x; }"), "");
+  assert.equal(lostLonghands(style({ ...two, "background-size": "cover" }), ".a { background-image: x; }"), "");
 });

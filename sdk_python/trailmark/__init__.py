@@ -21,6 +21,7 @@ __all__ = [
     "cart_add",
     "cart_remove",
     "checkout",
+    "exposure",
     "flush",
     "identify",
     "page",
@@ -28,6 +29,7 @@ __all__ = [
     "shutdown",
     "survey",
     "track",
+    "variant",
 ]
 
 # Settings of the default client, read when the first module-level call creates it.
@@ -94,6 +96,16 @@ def purchase(*args: Any, **kwargs: Any) -> str:
 def survey(*args: Any, **kwargs: Any) -> str:
     """Client.survey on the default client."""
     return _default().survey(*args, **kwargs)
+
+
+def variant(*args: Any, **kwargs: Any) -> str:
+    """Client.variant on the default client."""
+    return _default().variant(*args, **kwargs)
+
+
+def exposure(*args: Any, **kwargs: Any) -> str:
+    """Client.exposure on the default client."""
+    return _default().exposure(*args, **kwargs)
 
 
 def flush(timeout: float | None = None) -> bool:

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Union
 
+from . import assign
 from . import events as ev
 from .consumer import Consumer
 from .errors import EncodeError, ShutdownError
@@ -254,6 +255,51 @@ class Client:
         ev.set_text(event, "survey_id", survey_id)
         return self._enqueue(event)
 
+    def variant(
+        self,
+        distinct_id: Id,
+        key: str,
+        variants: Sequence[str],
+        weights: Sequence[float] | None = None,
+        *,
+        pin: str | None = None,
+        anon_id: Id = None,
+        session_id: Id = None,
+        timestamp: datetime | None = None,
+    ) -> str:
+        """The visitor's variant of experiment `key` (the same in every SDK), exposure recorded.
+
+        `pin` (a variant name, e.g. from a QA query parameter) overrides the assignment and
+        records nothing: QA views stay out of the results. The exposure is recorded once per
+        visitor and experiment per 30 minutes in this process.
+        """
+        ev.name("key", key, ev.MAX_ID)
+        who = distinct_id if distinct_id is not None else anon_id
+        if who is None:
+            raise ValueError("variant needs a distinct_id or an anon_id")
+        chosen = assign.assign(key, str(who), variants, weights)
+        if pin is not None and pin in variants:
+            return pin
+        if self._exposures.first(f"{key}:{who}:{chosen}"):
+            self.exposure(distinct_id, key, chosen, anon_id=anon_id, session_id=session_id, timestamp=timestamp)
+        return chosen
+
+    def exposure(
+        self,
+        distinct_id: Id,
+        key: str,
+        variant: str,
+        *,
+        anon_id: Id = None,
+        session_id: Id = None,
+        timestamp: datetime | None = None,
+    ) -> str:
+        """Record that the visitor saw `variant` of experiment `key` (assigned elsewhere)."""
+        event = ev.base("exposure", distinct_id, anon_id, session_id, timestamp)
+        event["experiment"] = ev.name("key", key, ev.MAX_ID)
+        event["variant"] = ev.name("variant", variant, ev.MAX_ID)
+        return self._enqueue(event)
+
     # -- delivery ---------------------------------------------------------------------------
 
     def flush(self, timeout: float | None = None) -> bool:
@@ -373,6 +419,7 @@ class Client:
         self._sync_lock = threading.Lock()
         self._consumer = None
         self._sync_sender = None
+        self._exposures = assign.Recent()
 
 
 def _after_fork_in_child() -> None:

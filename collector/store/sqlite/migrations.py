@@ -448,7 +448,47 @@ def m014_events_type_ts_session(db: Database) -> None:
 
 
 @migrations()
-def m015_triggers(db: Database) -> None:
+def m015_goals(db: Database) -> None:
+    """A site's goals (collector/query/goals.py)."""
+    db.executescript(
+        """
+        CREATE TABLE IF NOT EXISTS goals (
+            id INTEGER PRIMARY KEY,
+            site_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            definition TEXT NOT NULL,
+            created_at INTEGER NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS goals_site ON goals (site_id, id);
+        """
+    )
+
+
+@migrations()
+def m016_experiments(db: Database) -> None:
+    """Experiments defined per site, and the exposures of an experiment read from an index alone:
+    an exposure is an event with type 'exposure', its experiment in `name`."""
+    db.executescript(
+        """
+        CREATE TABLE IF NOT EXISTS experiments (
+            site_id TEXT NOT NULL,
+            key TEXT NOT NULL,
+            name TEXT NOT NULL,
+            variants TEXT NOT NULL,
+            goal TEXT,
+            metrics TEXT NOT NULL DEFAULT '[]',
+            hypothesis TEXT NOT NULL DEFAULT '',
+            created_at INTEGER NOT NULL,
+            PRIMARY KEY (site_id, key)
+        ) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS events_exposure ON events (site_id, name, ts, session_id)
+            WHERE type = 'exposure';
+        """
+    )
+
+
+@migrations()
+def m017_triggers(db: Database) -> None:
     """Journey triggers: rules, the outbox that is also the delivery log, pending absence checks
     (IF NOT EXISTS: a database made while this migration had another number is left as it is)."""
     db.executescript(

@@ -17,9 +17,12 @@ from typing import Any, TypeVar
 import msgspec
 from sqlite_utils import Database
 
+from collector.query.experiments import Counts as ExperimentCounts
+from collector.query.experiments import Experiment
 from collector.query.funnel import Step
 from collector.query.heatmap import Scope as HeatmapScope
-from collector.query.scope import Scope
+from collector.query.params import DAY_MS
+from collector.query.scope import Goal, Scope
 from collector.store.model import (
     SECRET_PREFIX,
     Site,
@@ -36,8 +39,12 @@ from collector.store.sqlite.faults import check_files, check_write, fault_of, fr
 from collector.store.sqlite.migrations import migrate
 from collector.store.sqlite.reads import (
     commerce,
+    events,
+    experiments,
     funnel,
+    goals,
     heatmap,
+    live,
     overview,
     paths,
     persons,
@@ -46,7 +53,9 @@ from collector.store.sqlite.reads import (
     retention,
     segments,
     sessions,
+    suggest,
     surveys,
+    vitals,
 )
 from collector.store.sqlite.writer import Writer
 from collector.triggers.evaluate import Check
@@ -348,8 +357,25 @@ class SQLiteStore:
 
     # -- questions ---------------------------------------------------------------------------
 
-    def overview(self, scope: Scope) -> dict[str, Any]:
-        return self._ask(overview.overview, scope)
+    def overview(
+        self, scope: Scope, *, width: int = DAY_MS, goals: tuple[tuple[int, str, Goal], ...] = (),
+    ) -> dict[str, Any]:
+        return self._ask(overview.overview, scope, width=width, goals=goals)
+
+    def suggest(self, scope: Scope, field: str, contains: str, limit: int) -> list[tuple[str, int]]:
+        return self._ask(suggest.suggest, scope, field, contains, limit)
+
+    def custom_events(self, scope: Scope, name: str | None) -> dict[str, Any]:
+        return self._ask(events.custom_events, scope, name)
+
+    def vital_values(self, scope: Scope) -> list[tuple[str, str, str, float]]:
+        return self._ask(lambda conn: list(vitals.vital_values(conn, scope)))
+
+    def errors(self, scope: Scope) -> list[dict[str, Any]]:
+        return self._ask(vitals.errors, scope)
+
+    def live(self, site_id: str, now: int) -> dict[str, Any]:
+        return self._ask(live.live, site_id, now)
 
     def sessions_page(
         self, scope: Scope, *, limit: int, cursor: str | None, sort: str = "time", descending: bool = True,
@@ -409,6 +435,9 @@ class SQLiteStore:
 
     def heatmap_snapshot(self, scope: HeatmapScope) -> dict[str, Any] | None:
         return self._ask(heatmap.snapshot, scope)
+
+    def heatmap_click_moment(self, scope: HeatmapScope, sel: str) -> dict[str, Any] | None:
+        return self._ask(heatmap.click_moment, scope, sel)
 
     # -- replays -----------------------------------------------------------------------------
 
@@ -497,6 +526,35 @@ class SQLiteStore:
 
     def settle_trigger_checks(self, settled: list[tuple[Check, bool]], now: int) -> int:
         return self._run(lambda conn: triggers.settle_checks(conn, settled, now))
+    # -- experiments -------------------------------------------------------------------------
+
+    def experiments(self, site_id: str) -> list[Experiment]:
+        return self._ask(experiments.list_experiments, site_id)
+
+    def experiment(self, site_id: str, key: str) -> Experiment | None:
+        return self._ask(experiments.get_experiment, site_id, key)
+
+    def create_experiment(self, site_id: str, experiment: Experiment) -> Experiment | None:
+        return self._run(lambda conn: experiments.create_experiment(conn, site_id, experiment))
+
+    def delete_experiment(self, site_id: str, key: str) -> bool:
+        return self._run(lambda conn: experiments.delete_experiment(conn, site_id, key))
+
+    def experiment_counts(self, scope: Scope, key: str, goal: Goal) -> ExperimentCounts:
+        return self._ask(experiments.counts, scope, key, goal)
+
+    # -- goals -------------------------------------------------------------------------------
+
+    def goals(self, site_id: str) -> list[dict[str, Any]]:
+        return self._ask(goals.list_goals, site_id)
+
+    def create_goal(
+        self, site_id: str, name: str, definition: dict[str, Any], limit: int,
+    ) -> dict[str, Any] | None:
+        return self._run(lambda conn: goals.create_goal(conn, site_id, name, definition, limit))
+
+    def delete_goal(self, site_id: str, goal_id: int) -> bool:
+        return self._run(lambda conn: goals.delete_goal(conn, site_id, goal_id))
 
     # -- data rights, retention, backup ------------------------------------------------------
 

@@ -1,7 +1,7 @@
 // The heatmap viewer: a recorded page rebuilt in a sandboxed iframe, clicks placed in each element's
 // current box from rx/ry, a density layer on a canvas, the most clicked elements, and a scroll map.
 // Data never becomes markup: text goes through textContent (app.js `h`) or the canvas.
-import { $, api, clear, fmt, h, navigate, page, params, range } from "./js/app.js";
+import { $, api, clear, fmt, h, link, navigate, page, params, range } from "./js/app.js";
 
 const DEVICE_WIDTH = { desktop: 1280, tablet: 820, mobile: 390 }; // plain-page widths without a snapshot
 const KINDS = ["click", "rage", "scroll"];
@@ -26,6 +26,8 @@ const state = {
   page: params.get("hm_page") || "",
   device: params.get("hm_device") || "desktop",
   kind: KINDS.includes(params.get("kind")) ? params.get("kind") : "click",
+  // an element that was not on the page when it loaded, shown as the page stood when it was clicked
+  moment: params.get("hm_moment") || "",
 };
 
 function query(extra = {}) {
@@ -34,6 +36,8 @@ function query(extra = {}) {
   const { from, to } = range();
   q.set("from", from);
   q.set("to", to);
+  // a variant's heatmap, opened from an experiment's page
+  for (const key of ["experiment", "variant"]) if (params.get(key)) q.set(key, params.get(key));
   for (const [key, value] of Object.entries(extra)) if (value !== "" && value !== undefined) q.set(key, value);
   return q;
 }
@@ -83,6 +87,32 @@ function withoutReferrer(build) {
   }
 }
 
+// Viewport-height units in the recorded page's CSS. The frame shows the whole page at once, so it
+// is as tall as the page: left alone, `height: 100vh` would become the page's height (a 3,800 px
+// hero pushing everything below it down), so they are pinned to the recorded viewport in px. A
+// number glued to a word or a dash before it (`img-100vh.png`) is no length and stays.
+const VIEWPORT_UNITS = /(?<![\w.-])(-?\d*\.?\d+)(s|l|d)?(vh|vmin|vmax)\b/g;
+
+/** CSS text with vh/svh/lvh/dvh/vmin/vmax lengths replaced by px for a `width` x `height` viewport. */
+export function pinViewportUnits(css, width, height) {
+  return css.replace(VIEWPORT_UNITS, (_, n, _kind, unit) => {
+    const base = unit === "vh" ? height : unit === "vmin" ? Math.min(width, height) : Math.max(width, height);
+    return `${Math.round(Number(n) * base) / 100}px`;
+  });
+}
+
+/** Pin the viewport units of every <style> and style attribute of the rebuilt page (see above). */
+function pinViewport(doc, width, height) {
+  const has = /\d(s|l|d)?(vh|vmin|vmax)\b/;
+  for (const style of doc.querySelectorAll("style")) {
+    if (has.test(style.textContent)) style.textContent = pinViewportUnits(style.textContent, width, height);
+  }
+  for (const el of doc.querySelectorAll("[style]")) {
+    const text = el.getAttribute("style");
+    if (has.test(text)) el.setAttribute("style", pinViewportUnits(text, width, height));
+  }
+}
+
 /** Rebuild the snapshot in a sandboxed iframe (no allow-scripts); resolves to its document or null. */
 async function rebuild(stage, found) {
   const vendor = window.TrailmarkHeatmapVendor;
@@ -98,6 +128,7 @@ async function rebuild(stage, found) {
   iframe.style.width = `${width}px`;
   iframe.style.height = `${recorded.height}px`;
   const doc = iframe.contentDocument;
+  pinViewport(doc, width, recorded.height);
   // Let recorded styles and images settle before measuring the page's full height.
   await new Promise((resolve) => setTimeout(resolve, 250));
   let height = clampSize(width, Math.max(doc.documentElement.scrollHeight, doc.body ? doc.body.scrollHeight : 0)).height;
@@ -131,14 +162,99 @@ function placeClicks(data, doc) {
     const box = resolve(doc, el.sel);
     el.resolved = doc ? Boolean(box) : undefined; // without a snapshot nothing can be found
     if (box && el.cells.length) {
-      for (const [gx, gy, n] of el.cells) {
-        points.push([box.left + ((gx + 0.5) / grid) * box.width, box.top + ((gy + 0.5) / grid) * box.height, n]);
-      }
-    } else {
+      points.push(...cellPoints(el.cells, grid, box));
+    } else if (!doc || !el.sel) {
+      // a plain page, or a click with no element: its page position is all there is
       for (const [px, py, n] of el.points) points.push([(px + 0.5) * size, (py + 0.5) * size, n]);
     }
+    // else: the element was not on the page when the snapshot was taken (a menu opened later, a
+    // list the app rendered after load). Its page position would put heat on whatever the snapshot
+    // shows there instead; the list offers it as the page stood when it was clicked (showMoment).
   }
   return points;
+}
+
+/** [x, y, n] at the centre of each grid cell of `box` (cells [gx, gy, n] from the API). */
+function cellPoints(cells, grid, box) {
+  return cells.map(([gx, gy, n]) => [box.left + ((gx + 0.5) / grid) * box.width, box.top + ((gy + 0.5) / grid) * box.height, n]);
+}
+
+/** A script of ours by its path next to this file, loaded once. */
+function loadScript(path) {
+  return new Promise((resolve, reject) => {
+    const script = h("script", { src: new URL(path, import.meta.url).href });
+    script.addEventListener("load", resolve);
+    script.addEventListener("error", () => reject(new Error(`${path} failed to load`)));
+    document.head.append(script);
+  });
+}
+
+/** The replay page's player (rrweb-player and replay.js), loaded only when a moment is shown. */
+async function loadPlayer() {
+  if (!window.rrwebPlayer) {
+    document.head.append(h("link", { rel: "stylesheet", href: new URL("./vendor/rrweb-player.min.css", import.meta.url).href }));
+    await Promise.all([loadScript("./vendor/rrweb-player.min.js"), loadScript("./replay.js")]);
+  }
+  return window.rrwebPlayer;
+}
+
+/** The recording of a session from its start up to `ts` (page by page, as the replay page loads it). */
+async function recordingUntil(sessionId, ts) {
+  const events = [];
+  let from = 0;
+  for (;;) {
+    const page = await api(`/api/sessions/${encodeURIComponent(sessionId)}/replay`, { query: query({ from_seq: from }) });
+    events.push(...page.events);
+    const last = page.events.length ? page.events[page.events.length - 1].timestamp : 0;
+    if (page.next_seq === null || page.next_seq === undefined || last > ts) return events;
+    from = page.next_seq;
+  }
+}
+
+/**
+ * Rebuild the page as it stood when `sel` was clicked: the newest recorded click on it, the
+ * session's recording replayed (rrweb, sandboxed, nothing recorded runs) up to that moment, and
+ * that element's heat drawn on it there. Resolves to a sentence for the status line.
+ */
+async function showMoment(stage, canvas, data, sel) {
+  const el = data.elements.find((e) => e.sel === sel);
+  if (!el) return `${sel}: no clicks on this element in this range.`;
+  let moment;
+  try {
+    moment = await api("/api/heatmap/moment", { query: query({ url: state.page, device: state.device, sel }) });
+  } catch (error) {
+    if (error.status === 404) return `${sel} cannot be shown: no recorded session holds a click on it (turn on session replay, data-replay, to record some).`;
+    throw error;
+  }
+  const [vendor, events] = await Promise.all([loadPlayer(), recordingUntil(moment.session_id, moment.ts)]);
+  const meta = events.find((e) => e.type === 4);
+  if (events.length < 2 || !meta) return `${sel} cannot be shown: its recording is incomplete.`;
+  const { width, height } = clampSize(meta.data.width, meta.data.height);
+  const Player = vendor.Player || vendor.default || vendor;
+  const holder = h("div", { class: "hm-moment" });
+  stage.prepend(holder);
+  const player = withoutReferrer(() => new Player({
+    target: holder,
+    props: { events, width, height, autoPlay: false, showController: false, mouseTail: false, skipInactive: false },
+  }));
+  player.goto(Math.max(0, moment.ts - events[0].timestamp), false);
+  await new Promise((resolve) => setTimeout(resolve, 300)); // recorded styles and images settle
+  window.TrailmarkReplay.settleAnimations(player.getReplayer(), events, moment.ts);
+  const frame = holder.querySelector("iframe");
+  fit(stage, width, height);
+  sizeCanvas(canvas, width, height);
+  const box = resolve(frame.contentDocument, sel);
+  if (!box) return `${sel} cannot be shown: it is not on the recorded page at the moment it was clicked.`;
+  // the frame's place in the stage, in page px (the player may scale and centre it)
+  const scale = Number(stage.dataset.scale) || 1;
+  const s = stage.getBoundingClientRect();
+  const f = frame.getBoundingClientRect();
+  const k = f.width / frame.offsetWidth / scale;
+  const at = { left: (f.left - s.left) / scale + box.left * k, top: (f.top - s.top) / scale + box.top * k,
+    width: box.width * k, height: box.height * k };
+  drawHeat(canvas, cellPoints(el.cells, data.grid, at));
+  document.body.dataset.moment = sel;
+  return `${sel} as the page stood when it was clicked (${new Date(moment.ts).toLocaleString()}): ${fmt.int(el.count)} clicks in the range.`;
 }
 
 /** Show the page at its recorded width, scaled down (never up) to the panel's width. */
@@ -148,6 +264,8 @@ function fit(stage, width, height) {
   stage.style.width = `${width}px`;
   stage.style.height = `${height}px`;
   stage.style.transform = scale < 1 ? `scale(${scale})` : "";
+  // a phone's page is narrow and tall: shown whole, the dashboard page scrolls, not a box inside it
+  $("#hm-scroller").classList.toggle("hm-whole", state.device === "mobile");
   const sizer = $("#hm-sizer");
   sizer.style.width = `${Math.ceil(width * scale)}px`;
   sizer.style.height = `${Math.ceil(height * scale)}px`;
@@ -229,12 +347,21 @@ function elementList(data) {
     h("td", { class: "hm-el" },
       h("div", { text: el.text || (el.tag ? `<${el.tag}>` : "(no element)") }),
       h("div", { class: "mono muted", text: el.sel || "page position only" }),
-      el.resolved === false && el.sel ? h("div", { class: "hm-missing", text: "not on this snapshot: drawn at page position" }) : null),
+      el.resolved === false && el.sel ? h("div", { class: "hm-missing" },
+        h("span", { text: "Not on the page when it loaded (it appeared later): not drawn here. " }),
+        h("button", { type: "button", class: "hm-show", "data-show": el.sel, text: "Show as clicked" })) : null),
     h("td", { class: "num", text: fmt.int(el.count) }),
-    h("td", { class: "num", text: fmt.pct(el.share) })));
+    h("td", { class: "num", text: fmt.pct(el.share) }),
+    // the sessions behind the hotspot (clicked on this page), with their replays
+    h("td", {}, el.sel ? h("a", { class: "hm-sessions", href: link("/sessions", { clicked: el.sel, page: state.page }),
+      title: "Sessions that clicked this element on this page", text: "Sessions" }) : "")));
+  for (const row of rows) {
+    const show = row.querySelector("[data-show]");
+    if (show) show.addEventListener("click", () => navigate({ hm_moment: show.dataset.show }));
+  }
   clear(list, h("table", { class: "table", id: "hm-elements" },
     h("thead", {}, h("tr", {}, h("th", { class: "num", text: "#" }), h("th", { text: "Element" }),
-      h("th", { class: "num", text: "Clicks" }), h("th", { class: "num", text: "Share" }))),
+      h("th", { class: "num", text: "Clicks" }), h("th", { class: "num", text: "Share" }), h("th", { text: "" }))),
     h("tbody", {}, rows)));
 }
 
@@ -270,6 +397,18 @@ async function render() {
       throw error;
     }),
   ]);
+  if (state.moment && kind === "click") {
+    stage.classList.remove("plain");
+    placeClicks(data, null);
+    elementList(data);
+    const back = h("button", { type: "button", class: "hm-back", text: "Back to the page" });
+    back.addEventListener("click", () => navigate({ hm_moment: "" }));
+    status(await showMoment(stage, canvas, data, state.moment));
+    $("#hm-status").append(" ", back);
+    legend(kind);
+    document.body.dataset.heatmap = "moment";
+    return;
+  }
   let doc = null;
   let width = DEVICE_WIDTH[state.device];
   let height = 0;
@@ -297,7 +436,21 @@ async function render() {
     scrollList(data);
     status(`${fmt.int(data.views)} pageviews with a scroll report on ${where}.${missing}`);
   }
+  legend(kind);
   document.body.dataset.heatmap = found ? "snapshot" : "plain";
+}
+
+/** What the colours mean: the heat layer's gradient, or the scroll map's reach. */
+function legend(kind) {
+  let node = $("#hm-legend");
+  if (!node) {
+    node = h("div", { class: "legend-scale", id: "hm-legend" });
+    $("#hm-status").after(node);
+  }
+  const [low, high, cls] = kind === "click"
+    ? ["fewer clicks", "most clicks", "hm-legend-bar heat"]
+    : ["few visitors reach", "most visitors reach", "hm-legend-bar reach"];
+  clear(node, h("span", { text: low }), h("span", { class: cls, role: "img", "aria-label": `colour scale from ${low} to ${high}` }), h("span", { text: high }));
 }
 
 page(render);

@@ -118,9 +118,42 @@
    * Returns {at, seek}: `at(t)` follows the playhead; `seek(t, play)` jumps to `t` ms, loading the
    * pages up to it first (rrweb only casts events it holds, and seeks no further than them).
    */
+  /**
+   * After a jump rrweb applies the DOM state at once, as if every node had just been inserted, so
+   * CSS animations start from their first frame (a lightbox frozen invisible). Each one is set to
+   * where it would be had the recording played through: the time since the last recorded change
+   * (insertion or attribute change) of its element or an ancestor, up to `ts`.
+   */
+  function settleAnimations(replayer, events, ts) {
+    var doc = replayer && replayer.iframe && replayer.iframe.contentDocument;
+    if (!doc || !doc.getAnimations) return;
+    var touched = new Map();
+    function walk(node, t) {
+      if (!node) return;
+      touched.set(node.id, t);
+      (node.childNodes || []).forEach(function (child) { walk(child, t); });
+    }
+    events.forEach(function (e) {
+      if (e.timestamp > ts) return;
+      if (e.type === 2) walk(e.data.node, e.timestamp);
+      if (e.type !== 3 || e.data.source !== 0) return;
+      (e.data.adds || []).forEach(function (add) { walk(add.node, e.timestamp); });
+      (e.data.attributes || []).forEach(function (attr) { touched.set(attr.id, e.timestamp); });
+    });
+    var mirror = replayer.getMirror();
+    doc.getAnimations().forEach(function (animation) {
+      var since = 0;
+      for (var node = animation.effect && animation.effect.target; node; node = node.parentNode) {
+        since = Math.max(since, touched.get(mirror.getId(node)) || 0);
+      }
+      if (since) animation.currentTime = Math.max(0, ts - since);
+    });
+  }
+
   function pager(root, player, first, pages) {
     var next = first.next_seq;
     var loadedEnd = lastTime(first.events, 0);
+    var held = first.events.slice(); // every event given to the player, for settleAnimations
     var busy = false;
     var at = 0;
     var target = null;
@@ -133,6 +166,11 @@
         var t = target;
         target = null;
         player.goto(t.t, t.play);
+        // rrweb rebuilds the moment synchronously; its animations then start in the next frames
+        requestAnimationFrame(function () {
+          settleAnimations(player.getReplayer(), held, start() + t.t);
+          root.dataset.settled = String(t.t);
+        });
       }
     }
     function pump() {
@@ -142,7 +180,7 @@
       if (loadedEnd - (start() + wanted) > AHEAD_MS) return;
       busy = true;
       getJson(pages + next).then(function (page) {
-        page.events.forEach(function (e) { player.addEvent(e); });
+        page.events.forEach(function (e) { player.addEvent(e); held.push(e); });
         loadedEnd = lastTime(page.events, loadedEnd);
         next = page.next_seq;
         root.dataset.pages = String(Number(root.dataset.pages) + 1);
@@ -284,7 +322,7 @@
     });
   }
 
-  window.TrailmarkReplay = { mount: mount };
+  window.TrailmarkReplay = { mount: mount, settleAnimations: settleAnimations };
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", mountAll);
   else mountAll();
 })();

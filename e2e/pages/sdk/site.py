@@ -37,6 +37,7 @@ def site_app(collector: str, key: str, attrs: dict[str, str], outbound: str) -> 
         if not name.endswith(".html") or not path.is_file():
             return PlainTextResponse("not found", 404)
         body = path.read_text().replace("{{SNIPPET}}", snippet(collector, key, attrs))
+        body = body.replace("{{COLLECTOR}}", collector)
         return HTMLResponse(body.replace("{{OUTBOUND}}", outbound))
 
     return Starlette(routes=[Route("/{name:path}", page)])

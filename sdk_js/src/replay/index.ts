@@ -2,6 +2,7 @@
 import { record } from "@rrweb/record";
 import { safe } from "../util";
 import { CHUNK_BYTES, CHUNK_MS, chunkBody, guarded, loadPending, nextSeq, savePending, type Who } from "./chunks";
+import { fixEvent } from "./css";
 import { recordOptions } from "./options";
 import { serialize } from "./scrub";
 import { uploader } from "./upload";
@@ -62,6 +63,8 @@ function start(w: Window & { trailmark?: Core }): void {
   const stopRecording = record({
     ...recordOptions(ctx.ds),
     emit: safe((ev: { type: number; data?: { source?: number } }) => {
+      // the node ids of this event are in the mirror while emit runs: rrweb emits synchronously
+      safe(fixEvent)(ev, (id) => record.mirror.getNode(id));
       const s = serialize(ev);
       buf.push(s);
       bytes += s.length;

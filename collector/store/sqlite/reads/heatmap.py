@@ -19,6 +19,7 @@ import msgspec
 from collector.query.heatmap import DEVICES, Scope, bucket
 from collector.query.params import DAY_MS
 from collector.store.sqlite.reads.patterns import url_match
+from collector.store.sqlite.reads.scope import exposed_sql
 
 GRID = 16  # cells per side of an element box (heatmap_cells)
 POINT_PX = 32  # side of a page-coordinate cell in px (heatmap_points)
@@ -41,6 +42,8 @@ def rollup_filter(scope: Scope, *, clicks: bool = True) -> tuple[str, list[objec
 
 
 def rolled_up(conn: sqlite3.Connection, scope: Scope, table: str) -> bool:
+    if scope.exposures:  # the rollups do not know who saw which variant
+        return False
     """True when the rollups answer this page: a route template, or a path that is its own route."""
     if not scope.url.startswith("/") or "*" in scope.url:
         return False
@@ -168,8 +171,19 @@ def _scan(conn: sqlite3.Connection, scope: Scope, kind: str) -> Iterator[tuple[s
     args: list[object] = [scope.site_id, kind, *params, scope.start, scope.end]
     if scope.device:
         args.append(scope.device)
-    for name, data in conn.execute(sql, args):
+    exposed, exposed_args = _exposed(scope, "e.session_id")
+    for name, data in conn.execute(sql + exposed, args + exposed_args):
         yield name, data.encode() if isinstance(data, str) else data
+
+
+def _exposed(scope: Scope, column: str) -> tuple[str, list[object]]:
+    """" AND ..." keeping the events of sessions in the scope's experiment variants."""
+    sql, args = "", []
+    for experiment, variant in scope.exposures:
+        clause, clause_args = exposed_sql(experiment, variant, scope.site_id, column)
+        sql += f" AND {clause}"
+        args += clause_args
+    return sql, args
 
 
 def _device_sql(vw: str) -> str:
@@ -192,10 +206,11 @@ def scroll(conn: sqlite3.Connection, scope: Scope) -> dict[str, Any]:
     else:
         match, params = url_match(scope.url, "v")
         device = " AND v.device = ?" if scope.device else ""
+        exposed, exposed_args = _exposed(scope, "v.session_id")
         rows = conn.execute(
             f"SELECT v.depth, count(*), coalesce(sum(v.vh), 0), count(v.vh) FROM heatmap_scroll_views v"
-            f" WHERE v.site_id = ? AND {match} AND v.ts >= ? AND v.ts < ?{device} GROUP BY v.depth",
-            [scope.site_id, *params, scope.start, scope.end, *([scope.device] if scope.device else [])],
+            f" WHERE v.site_id = ? AND {match} AND v.ts >= ? AND v.ts < ?{device}{exposed} GROUP BY v.depth",
+            [scope.site_id, *params, scope.start, scope.end, *([scope.device] if scope.device else []), *exposed_args],
         )
     for depth, n, vh, vn in rows:
         by_depth[min(100, max(0, int(depth)))] += n
@@ -268,6 +283,30 @@ def snapshot(conn: sqlite3.Connection, scope: Scope) -> dict[str, Any] | None:
     return None
 
 
+def click_moment(conn: sqlite3.Connection, scope: Scope, sel: str) -> dict[str, Any] | None:
+    """The newest human click on `sel` in the scope from a recorded session: where to rebuild the
+    page as it stood when that element was clicked (an element that appeared after load). `ts` is
+    the browser's clock, the clock of the recording's own timestamps."""
+    match, params = url_match(scope.url, "e")
+    device = "" if not scope.device else " AND " + _device_sql("json_extract(e.data, '$.vw')") + " = ?"
+    rage = " AND json_extract(e.data, '$.rage') = 1" if scope.rage else ""
+    row = conn.execute(
+        f"""
+        SELECT e.session_id, e.client_ts, e.data FROM events e JOIN sessions s
+            ON s.site_id = e.site_id AND s.id = e.session_id AND s.has_replay = 1 AND s.is_bot = 0
+        WHERE e.site_id = ? AND e.type = 'click' AND e.name = ? AND {match}
+            AND e.ts >= ? AND e.ts < ?{device}{rage}
+        ORDER BY e.ts DESC LIMIT 1
+        """,
+        [scope.site_id, sel, *params, scope.start, scope.end, *([scope.device] if scope.device else [])],
+    ).fetchone()
+    if row is None:
+        return None
+    fields = _decode_data.decode(row[2].encode() if isinstance(row[2], str) else row[2])
+    return {"session_id": row[0], "ts": row[1], "rx": fields.get("rx"), "ry": fields.get("ry"),
+            "x": fields.get("x"), "y": fields.get("y")}
+
+
 def _full_snapshot(
     conn: sqlite3.Connection, scope: Scope, session_id: str, path: str | None
 ) -> dict[str, Any] | None:
@@ -300,4 +339,6 @@ def _fits(meta: dict[str, Any], scope: Scope, path: str | None) -> bool:
         href_path = urlsplit(str(data.get("href", ""))).path or "/"
     except ValueError:
         return False
-    return path is None or href_path == path
+    # a hash route (`/todo#/active`) is drawn on its document's snapshot; elements the route
+    # rendered later are shown as they stood when clicked (click_moment)
+    return path is None or href_path == path.partition("#")[0]

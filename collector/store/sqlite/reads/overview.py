@@ -7,8 +7,9 @@ import sqlite3
 from collections import Counter
 from typing import Any
 
+from collector.query import breakdowns
 from collector.query.params import DAY_MS
-from collector.query.scope import Scope
+from collector.query.scope import Goal, Scope
 from collector.store.sqlite.reads.scope import goal_sql, scope_sql
 
 TOP = 10
@@ -22,7 +23,7 @@ _DIMS = ", ".join(f"s.{c}" for c in BREAKDOWNS.values())
 
 # Straight from the sessions table: the same figures as the session_days rollup holds.
 _GROUPED = f"""
-SELECT s.first_ts / 86400000 AS day, {_DIMS},
+SELECT s.first_ts / {{bucket}} AS day, {_DIMS},
        count(*), sum(s.pageviews), sum(s.pageviews > 0), sum(s.pageviews = 1), sum(s.duration_ms),
        sum(s.cart_adds > 0), sum(s.cart_adds > 0 AND s.purchases = 0), sum(s.revenue), sum(s.purchases)
 FROM sessions s WHERE {{where}} GROUP BY day, {_DIMS}
@@ -42,31 +43,41 @@ def day_name(day: int) -> str:
     return dt.datetime.fromtimestamp(day * 86400, dt.UTC).date().isoformat()
 
 
-def days_of(scope: Scope) -> range:
-    """The UTC day numbers of a bounded range (the API keeps ranges under MAX_DAYS)."""
-    return range(scope.start // DAY_MS, (scope.end - 1) // DAY_MS + 1)
+def bucket_name(bucket: int, width: int) -> dict[str, str]:
+    """A series point's label: `date` for a day, `hour` (ISO, UTC) for an hour."""
+    if width == DAY_MS:
+        return {"date": day_name(bucket)}
+    return {"hour": dt.datetime.fromtimestamp(bucket * width / 1000, dt.UTC).strftime("%Y-%m-%dT%H:%MZ")}
+
+
+def days_of(scope: Scope, width: int = DAY_MS) -> range:
+    """The UTC day (or hour) numbers of a bounded range (the API keeps ranges under MAX_DAYS)."""
+    return range(scope.start // width, (scope.end - 1) // width + 1)
 
 
 class Figures:
-    """Session sums by day and by breakdown value, from the rollup or the sessions table."""
+    """Session sums by day (or hour) and by breakdown value, from the rollup or the sessions table."""
 
-    def __init__(self, conn: sqlite3.Connection, scope: Scope, *, daily: bool = True) -> None:
-        if scope.rolled_up:
+    def __init__(
+        self, conn: sqlite3.Connection, scope: Scope, *, daily: bool = True, width: int = DAY_MS,
+    ) -> None:
+        self.width = width
+        if scope.rolled_up and width == DAY_MS:
             rows = conn.execute(_ROLLUP, (scope.site_id, scope.start // DAY_MS, scope.end // DAY_MS))
         else:
             where, args = scope_sql(scope)
-            rows = conn.execute(_GROUPED.format(where=where), args)
+            rows = conn.execute(_GROUPED.format(where=where, bucket=width), args)
         self.days: dict[int, Counter[str]] = {}
         self.totals: Counter[str] = Counter()
         self.breakdowns: dict[str, Counter[str]] = {name: Counter() for name in BREAKDOWNS}
-        width = len(BREAKDOWNS)
+        dims = len(BREAKDOWNS)
         for row in rows:
-            sums = dict(zip(SUMS, row[1 + width:], strict=True))
+            sums = dict(zip(SUMS, row[1 + dims:], strict=True))
             self.days.setdefault(row[0], Counter()).update(sums)
             self.totals.update(sums)
             for index, name in enumerate(BREAKDOWNS):
                 self.breakdowns[name][row[1 + index] or "(none)"] += sums["sessions"]
-        self.visitors, self.converted, self.day_visitors = _visitors(conn, scope, daily)
+        self.visitors, self.converted, self.day_visitors = _visitors(conn, scope, daily, width)
 
     def metrics(self) -> dict[str, float]:
         sums = self.totals
@@ -85,10 +96,10 @@ class Figures:
 
     def series(self, scope: Scope) -> list[dict[str, Any]]:
         series = []
-        for day in days_of(scope):
+        for day in days_of(scope, self.width):
             sums = self.days.get(day, Counter())
             series.append({
-                "date": day_name(day),
+                **bucket_name(day, self.width),
                 "visitors": self.day_visitors.get(day, 0),
                 "sessions": sums["sessions"],
                 "pageviews": sums["pageviews"],
@@ -99,7 +110,9 @@ class Figures:
         return series
 
 
-def _visitors(conn: sqlite3.Connection, scope: Scope, daily: bool) -> tuple[int, int, dict[int, int]]:
+def _visitors(
+    conn: sqlite3.Connection, scope: Scope, daily: bool, width: int = DAY_MS,
+) -> tuple[int, int, dict[int, int]]:
     """Distinct visitors, converted visitors, and distinct visitors per day (no rollup sums these)."""
     where, args = scope_sql(scope)
     goal, goal_args = goal_sql(scope.goal)
@@ -111,7 +124,7 @@ def _visitors(conn: sqlite3.Connection, scope: Scope, daily: bool) -> tuple[int,
     if not daily:
         return visitors, converted, {}
     by_day = dict(conn.execute(
-        f"SELECT s.first_ts / 86400000 AS day, count(DISTINCT s.visitor_id) FROM sessions s"
+        f"SELECT s.first_ts / {int(width)} AS day, count(DISTINCT s.visitor_id) FROM sessions s"
         f" WHERE {where} GROUP BY day",
         args,
     ).fetchall())
@@ -148,9 +161,54 @@ def change(value: float, previous: float) -> float | None:
     return (value - previous) / previous if previous else None
 
 
-def overview(conn: sqlite3.Connection, scope: Scope) -> dict[str, Any]:
-    """Everything the overview page shows, for a scope and the period before it."""
-    now, before = Figures(conn, scope), Figures(conn, scope.previous, daily=False)
+def _sources(conn: sqlite3.Connection, scope: Scope) -> dict[str, Counter[str]]:
+    """Sessions by referrer host, entry page, exit page and region (no rollup holds these).
+
+    One pass over the range's sessions: four GROUP BYs would each look every session up again.
+    """
+    where, args = scope_sql(scope)
+    found: dict[str, Counter[str]] = {name: Counter() for name in ("referrers", "entry_pages", "exit_pages", "regions")}
+    rows = conn.execute(
+        "SELECT s.referrer, s.entry_url, s.exit_url, s.country, s.region, count(*) FROM sessions s"
+        f" WHERE {where} GROUP BY 1, 2, 3, 4, 5",
+        args,
+    )
+    for referrer, entry, exit_, country, region, n in rows:
+        found["referrers"][breakdowns.host(referrer)] += n
+        found["entry_pages"][breakdowns.page(entry)] += n
+        found["exit_pages"][breakdowns.page(exit_)] += n
+        found["regions"][breakdowns.region_key(country, region)] += n
+    return found
+
+
+def goal_conversions(conn: sqlite3.Connection, scope: Scope, goals: list[Goal]) -> list[tuple[int, int]]:
+    """Visitors and sessions of the scope that reached each goal, in one pass over its sessions."""
+    if not goals:
+        return []
+    where, args = scope_sql(scope)
+    columns: list[str] = []
+    goal_args: list[object] = []
+    for index, goal in enumerate(goals):
+        sql, found_args = goal_sql(goal)
+        columns.append(f"({sql}) AS g{index}")
+        goal_args += found_args
+    flags = ", ".join(f"count(DISTINCT CASE WHEN g{i} THEN visitor_id END), sum(g{i})" for i in range(len(goals)))
+    row = conn.execute(
+        f"SELECT {flags} FROM (SELECT s.visitor_id, {', '.join(columns)} FROM sessions s WHERE {where})",
+        [*goal_args, *args],
+    ).fetchone()
+    return [(row[2 * i], row[2 * i + 1] or 0) for i in range(len(goals))]
+
+
+def overview(
+    conn: sqlite3.Connection, scope: Scope, *, width: int = DAY_MS, goals: tuple[tuple[int, str, Goal], ...] = (),
+) -> dict[str, Any]:
+    """Everything the overview page shows, for a scope and the period before it.
+
+    `width`: the series' bucket (a day, or an hour for short ranges); `goals`: (id, name, goal)
+    whose conversions are counted beside the headline figures.
+    """
+    now, before = Figures(conn, scope, width=width), Figures(conn, scope.previous, width=width)
     metrics, previous = now.metrics(), before.metrics()
     result: dict[str, Any] = {
         "range": {"from": scope.start, "to": scope.end},
@@ -159,11 +217,28 @@ def overview(conn: sqlite3.Connection, scope: Scope) -> dict[str, Any]:
             name: {"value": value, "previous": previous[name], "change": change(value, previous[name])}
             for name, value in metrics.items()
         },
+        "interval": "day" if width == DAY_MS else "hour",
         "series": now.series(scope),
+        # the period before, bucket for bucket, to draw beside the series
+        "previous_series": before.series(scope.previous),
         "pages": _compare(_pages(conn, scope), _pages(conn, scope.previous), "pageviews"),
         # Whether this looks like a shop: cart adds or orders now or in the period compared with.
         "commerce_seen": any(f.totals["carts"] or f.totals["orders"] for f in (now, before)),
     }
     for name in BREAKDOWNS:
         result[name] = _compare(now.breakdowns[name], before.breakdowns[name], "sessions")
+    sources, sources_before = _sources(conn, scope), _sources(conn, scope.previous)
+    for name, counts in sources.items():
+        result[name] = _compare(counts, sources_before[name], "sessions")
+    for row in result["regions"]:
+        row["country"], row["region"] = breakdowns.split_region(row["name"])
+    result["goals"] = []
+    counted = zip(goals, goal_conversions(conn, scope, [g for _, _, g in goals]),
+                  goal_conversions(conn, scope.previous, [g for _, _, g in goals]), strict=True)
+    for (goal_id, name, _goal), (visitors, sessions), (before_visitors, _) in counted:
+        result["goals"].append({
+            "id": goal_id, "name": name, "visitors": visitors, "sessions": sessions,
+            "conversion_rate": ratio(visitors, now.visitors), "previous": before_visitors,
+            "previous_rate": ratio(before_visitors, before.visitors),
+        })
     return result

@@ -5,11 +5,11 @@ The one place where session filters become SQL for this engine, always with boun
 
 from __future__ import annotations
 
-from collector.query.scope import Filters, Goal, Scope
-from collector.store.sqlite.reads.patterns import url_match
+from collector.query.scope import NONE, Filters, Goal, Scope
+from collector.store.sqlite.reads.patterns import glob_literal, url_match
 
 _COLUMNS = {
-    "country": "s.country", "device": "s.device", "browser": "s.browser", "os": "s.os",
+    "country": "s.country", "region": "s.region", "device": "s.device", "browser": "s.browser", "os": "s.os",
     "channel": "s.channel", "campaign": "s.utm_campaign", "source": "s.utm_source",
     "user": "s.user_id", "visitor": "s.visitor_id",
 }
@@ -17,26 +17,84 @@ _COLUMNS = {
 
 def goal_sql(goal: Goal) -> tuple[str, list[object]]:
     """True for a session `s` holding a goal event."""
-    if goal.type == "purchase":
+    if goal == Goal():
         return "s.purchases > 0", []  # the session rollup counts purchases on write
     sql = (
-        "EXISTS (SELECT 1 FROM events g WHERE g.session_id = s.id AND g.site_id = s.site_id"
+        "EXISTS (SELECT 1 FROM events g WHERE g.site_id = s.site_id AND g.session_id = s.id"
         " AND g.type = ?"
     )
     args: list[object] = [goal.type]
     if goal.name is not None:
         sql += " AND g.name = ?"
         args.append(goal.name)
+    if goal.page is not None:
+        page_sql, page_args = url_match(goal.page, "g")
+        sql += f" AND {page_sql}"
+        args += page_args
+    if goal.prop is not None:
+        key, value = goal.prop
+        # The key is a JSON path member, quoted; numbers compare by their text (1 = '1').
+        sql += " AND CAST(json_extract(g.data, ?) AS TEXT) = ?"
+        args += ['$.props."' + key.replace('"', "") + '"', value]
     return sql + ")", args
 
 
-def filters_sql(filters: Filters, goal: Goal) -> tuple[list[str], list[object]]:
-    """SQL clauses over `s`, one per filter."""
+def _pageview_at(column: str, pattern: str) -> tuple[str, list[object]]:
+    """The session's pageview at `column` (its entry or exit time) matches the pattern."""
+    sql, args = url_match(pattern, "p")
+    return (
+        "EXISTS (SELECT 1 FROM events p WHERE p.site_id = s.site_id AND p.session_id = s.id"
+        f" AND p.type = 'pageview' AND p.ts = s.{column} AND {sql})",
+        args,
+    )
+
+
+def referrer_sql(host: str) -> tuple[str, list[object]]:
+    """The session's referrer comes from `host` (or its www. twin); NONE: no referrer."""
+    if host == NONE:
+        return "coalesce(s.referrer, '') = ''", []
+    globs = [f"*://{glob_literal(h)}{tail}" for h in (host, f"www.{host}") for tail in ("", "/*", ":*")]
+    return "(" + " OR ".join("s.referrer GLOB ?" for _ in globs) + ")", list(globs)
+
+
+def filters_sql(filters: Filters, goal: Goal, site_id: str | None = None) -> tuple[list[str], list[object]]:
+    """SQL clauses over `s`, one per filter (`site_id`, when known, lets some run faster)."""
+
     where: list[str] = []
     args: list[object] = []
     for name, value in filters.columns:
-        where.append(f"{_COLUMNS[name]} = ?")
-        args.append(value)
+        if value == NONE:
+            where.append(f"coalesce({_COLUMNS[name]}, '') = ''")
+        else:
+            where.append(f"{_COLUMNS[name]} = ?")
+            args.append(value)
+    for column, patterns in (("entry_ts", filters.entries), ("exit_ts", filters.exits)):
+        for pattern in patterns:
+            sql, page_args = _pageview_at(column, pattern)
+            where.append(sql)
+            args += page_args
+    for host in filters.referrers:
+        sql, host_args = referrer_sql(host)
+        where.append(sql)
+        args += host_args
+    for selector in filters.clicked:
+        # The click's selector is its `name` (collector/normalize.py). With a page filter the
+        # click must be on that page: the sessions behind one heatmap hotspot.
+        sql = ("EXISTS (SELECT 1 FROM events c WHERE c.site_id = s.site_id AND c.session_id = s.id"
+               " AND c.type = 'click' AND c.name = ?")
+        args.append(selector)
+        for page in filters.pages:
+            page_sql, page_args = url_match(page, "c")
+            sql += f" AND {page_sql}"
+            args += page_args
+        where.append(sql + ")")
+    for message in filters.errors:
+        # an error's message is its `name`
+        where.append(
+            "EXISTS (SELECT 1 FROM events x WHERE x.site_id = s.site_id AND x.session_id = s.id"
+            " AND x.type = 'error' AND x.name = ?)"
+        )
+        args.append(message)
     for page in filters.pages:
         sql, page_args = url_match(page, "p")
         where.append(
@@ -57,7 +115,58 @@ def filters_sql(filters: Filters, goal: Goal) -> tuple[list[str], list[object]]:
     for ms in filters.min_duration_ms:
         where.append("s.duration_ms >= ?")
         args.append(ms)
+    for experiment, variant in filters.exposures:
+        sql, exposure_args = exposed_sql(experiment, variant, site_id)
+        where.append(sql)
+        args += exposure_args
     return where, args
+
+
+def exposed_sql(
+    experiment: str, variant: str | None, site_id: str | None = None, column: str = "s.id"
+) -> tuple[str, list[object]]:
+    """True for a session `s` of a visitor whose first exposure to the experiment (to `variant`,
+    the rule the results count by) came at or before the session's end; `column` names the
+    session id to test when it is not `s.id` (heatmaps test their events' sessions).
+
+    With `site_id` the qualifying sessions are found once (a subquery that does not depend on
+    `s`, kept by SQLite as a lookup table); without it, per session, which is far slower.
+    """
+    site = "?" if site_id is not None else "s.site_id"
+    firsts = (
+        "SELECT xs.visitor_id AS visitor, x.ts, json_extract(x.data, '$.variant') AS variant,"
+        " row_number() OVER (PARTITION BY xs.visitor_id ORDER BY x.ts, x.rowid) AS n"
+        " FROM events x INDEXED BY events_exposure"
+        " JOIN sessions xs ON xs.site_id = x.site_id AND xs.id = x.session_id"
+        f" WHERE x.site_id = {site} AND x.type = 'exposure' AND x.name = ?"
+    )
+    sites = [site_id] if site_id is not None else []
+    args: list[object] = [*sites, experiment, *sites]
+    sql = (
+        f"{column} IN (SELECT fs.id FROM ({firsts}) f JOIN sessions fs ON fs.site_id = {site}"
+        " AND fs.visitor_id = f.visitor AND fs.last_ts >= f.ts WHERE f.n = 1"
+    )
+    if variant is not None:
+        sql += " AND f.variant = ?"
+        args.append(variant)
+    return sql + ")", args
+
+
+def events_sql(scope: Scope, event_type: str) -> tuple[str, list[object]]:
+    """`FROM ... WHERE ...` over the events `e` of one type in the scope's sessions `s`.
+
+    The events drive (CROSS JOIN fixes the order): one range of the type's index, from the range's
+    start to the last event of its sessions, each event then finding its session by primary key.
+    Exact: a session's events lie between its first_ts, inside the range, and its last_ts. Led by
+    the sessions instead, SQLite would scan the type's events once per session.
+    """
+    where, args = scope_sql(scope)
+    return (
+        "FROM events e CROSS JOIN sessions s ON s.site_id = e.site_id AND s.id = e.session_id"
+        " WHERE e.site_id = ? AND e.type = ? AND e.ts >= ?"
+        f" AND e.ts <= (SELECT max(s.last_ts) FROM sessions s WHERE {where}) AND {where}",
+        [scope.site_id, event_type, scope.start, *args, *args],
+    )
 
 
 def scope_sql(scope: Scope, *, started: bool = True) -> tuple[str, list[object]]:
@@ -69,5 +178,5 @@ def scope_sql(scope: Scope, *, started: bool = True) -> tuple[str, list[object]]
         args += [scope.start, scope.end]
     if not scope.include_bots:
         clauses.append("s.is_bot = 0")
-    where, filter_args = filters_sql(scope.filters, scope.goal)
+    where, filter_args = filters_sql(scope.filters, scope.goal, scope.site_id)
     return " AND ".join([*clauses, *where]), [*args, *filter_args]

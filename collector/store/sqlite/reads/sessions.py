@@ -74,7 +74,7 @@ def list_in_scope(
     sort: str = "time", descending: bool = True,
 ) -> dict[str, Any]:
     """A page of the scope's sessions (filters and segment applied), newest first by default."""
-    where, args = filters_sql(scope.filters, scope.goal)
+    where, args = filters_sql(scope.filters, scope.goal, scope.site_id)
     return list_sessions(
         conn, scope.site_id, scope.start, scope.end, where=where,
         params=args, limit=limit, cursor=cursor, include_bots=scope.include_bots,

@@ -4,10 +4,14 @@
 export const FILTERS = [
   // [param, label, kind]: the analyst API's session filters (collector/query/scope.py), applied on every page.
   ["country", "Country", "text"],
+  ["region", "Region", "text"],
   ["device", "Device", "select:desktop,tablet,mobile"],
   ["browser", "Browser", "text"],
   ["os", "OS", "text"],
   ["page", "Page visited", "text"],
+  ["entry", "Entry page", "text"],
+  ["exit", "Exit page", "text"],
+  ["referrer", "Referrer", "text"],
   ["channel", "Channel", "text"],
   ["campaign", "Campaign", "text"],
   ["source", "UTM source", "text"],
@@ -17,9 +21,15 @@ export const FILTERS = [
   ["abandoned", "Abandoned cart", "bool"],
   ["replay", "Has replay", "bool"],
   ["frustrated", "Frustrated", "bool"],
+  ["clicked", "Clicked element", "text"],
+  ["error", "JS error", "text"],
+  ["experiment", "Experiment", "text"],
+  ["variant", "Variant", "text"],
 ];
 const FILTER_KEYS = FILTERS.map(([key]) => key);
-const CARRIED = ["site", "from", "to", "segment", ...FILTER_KEYS];
+const CARRIED = ["site", "from", "to", "segment", "goal", ...FILTER_KEYS];
+// The filters /api/suggest knows values for.
+const SUGGESTED = new Set(["country", "region", "device", "browser", "os", "channel", "campaign", "source", "page", "entry", "exit", "referrer"]);
 
 export const $ = (selector, root = document) => root.querySelector(selector);
 
@@ -68,6 +78,39 @@ export function range() {
   return { from: params.get("from") || isoDay(from), to: params.get("to") || isoDay(today) };
 }
 
+/** The date presets (UTC days, as the API counts them): [key, label, () => {from, to}]. */
+export const PRESETS = [
+  ["today", "Today", (d) => ({ from: d(0), to: d(0) })],
+  ["yesterday", "Yesterday", (d) => ({ from: d(-1), to: d(-1) })],
+  ["7d", "Last 7 days", (d) => ({ from: d(-6), to: d(0) })],
+  ["30d", "Last 30 days", (d) => ({ from: d(-29), to: d(0) })],
+  ["90d", "Last 90 days", (d) => ({ from: d(-89), to: d(0) })],
+  ["month", "This month", (d, m) => ({ from: m(0), to: d(0) })],
+  ["last-month", "Last month", (d, m) => ({ from: m(-1), to: isoDay(new Date(Date.parse(`${m(0)}T00:00:00Z`) - 86400000)) })],
+];
+
+/** A preset's dates from `now` (ms). */
+export function presetRange(key, now = Date.now()) {
+  const found = PRESETS.find(([k]) => k === key);
+  if (!found) return null;
+  const day = (offset) => isoDay(new Date(now + offset * 86400000));
+  const month = (offset) => {
+    const t = new Date(now);
+    return isoDay(new Date(Date.UTC(t.getUTCFullYear(), t.getUTCMonth() + offset, 1)));
+  };
+  return found[2](day, month);
+}
+
+/** The preset the current dates are, or "custom". */
+function currentPreset() {
+  const { from, to } = range();
+  const found = PRESETS.find(([key]) => {
+    const r = presetRange(key);
+    return r.from === from && r.to === to;
+  });
+  return found ? found[0] : "custom";
+}
+
 export function filters() {
   const out = {};
   for (const key of FILTER_KEYS) if (params.get(key)) out[key] = params.get(key);
@@ -82,6 +125,7 @@ export function scope(extra = {}) {
   q.set("from", from);
   q.set("to", to);
   if (params.get("segment")) q.set("segment", params.get("segment"));
+  if (params.get("goal")) q.set("goal", params.get("goal"));
   for (const [key, value] of Object.entries({ ...filters(), ...extra })) {
     if (value !== undefined && value !== null && value !== "") q.set(key, value);
   }
@@ -258,25 +302,46 @@ export function table(columns, rows, { empty = "Nothing in this range.", id, sor
   return h("table", { class: "table", id }, head, body);
 }
 
-/** A ranked list with proportional bars (top pages, channels, ...). */
-export function ranked(title, rows, { label = "name", value = "count", column = "Name", valueLabel = "Sessions", format = fmt.int, name = (v) => v, id } = {}) {
+/** A ranked list with proportional bars (top pages, channels, ...).
+ * `filter`: the filter a row sets (a param name, or row => {param: value}): each row links to the
+ * same page filtered by it. `csv`: [API path, table] for a CSV download of the whole table. */
+export function ranked(title, rows, { label = "name", value = "count", column = "Name", valueLabel = "Sessions", format = fmt.int, name = (v) => v, id, filter, csv, extra = [] } = {}) {
   const max = Math.max(1, ...rows.map((r) => r[value] || 0));
+  const changes = typeof filter === "function" ? filter : filter ? (r) => ({ [filter]: r[label] }) : null;
   const list = table([
     [column, (r) => {
       const bar = h("span", { class: "bar" });
       bar.style.width = `${((r[value] || 0) / max) * 100}%`;
       const raw = r[label];
-      return h("div", { class: "bar-cell" }, bar, h("span", { title: raw ?? undefined, text: raw === null || raw === undefined || raw === "(none)" ? "(none)" : name(raw) }));
+      const text = raw === null || raw === undefined || raw === "(none)" ? "(none)" : name(raw, r);
+      const wanted = changes && changes(r);
+      const shown = wanted
+        ? h("a", { class: "drill", href: link(location.pathname, wanted), title: `Filter by ${text}`, "data-drill": JSON.stringify(wanted), text })
+        : h("span", { title: raw ?? undefined, text });
+      return h("div", { class: "bar-cell" }, bar, shown);
     }, { cls: "url" }],
+    ...extra,
     [valueLabel, (r) => format(r[value]), { num: true }],
   ], rows, { empty: "No data" });
-  return h("section", { class: "panel", id }, h("h2", { text: title }), h("div", { class: "table-wrap" }, list));
+  const head = h("div", { class: "panel-head" }, h("h2", { text: title }), csv ? csvLink(csv[0], csv[1]) : null);
+  return h("section", { class: "panel", id }, head, h("div", { class: "table-wrap" }, list));
+}
+
+/** A link that downloads a whole report as JSON, within the page's scope. */
+export function jsonLink(path, extra = {}) {
+  return h("a", { class: "csv-link", href: `${path}?${scope({ ...extra, download: "1" })}`, download: "", text: "JSON", title: "Download this report as JSON" });
+}
+
+/** A link that downloads one table of a report as CSV, within the page's scope. */
+export function csvLink(path, tableName, extra = {}) {
+  const q = scope({ ...extra, format: "csv", table: tableName });
+  return h("a", { class: "csv-link", href: `${path}?${q}`, download: "", text: "CSV", title: "Download this table as CSV" });
 }
 
 const PALETTE = ["#4f46e5", "#0ea5e9", "#10b981", "#f59e0b", "#ef4444", "#8b5cf6"];
 
 /** A uPlot time-series chart that follows its container's width. */
-export function timeChart(node, xs, series, { height = 280, yFormat } = {}) {
+export function timeChart(node, xs, series, { height = 280, yFormat, hourly = false } = {}) {
   clear(node);
   if (!window.uPlot) {
     node.append(h("p", { class: "alert", text: "Chart library failed to load." }));
@@ -294,8 +359,12 @@ export function timeChart(node, xs, series, { height = 280, yFormat } = {}) {
   const counts = (scale) => series.filter((s) => (s.scale || "y") === scale).every((s) => !s.format);
   // Daily series: ticks fall on whole days and read as dates, never as hours.
   const day = (t) => new Date(t * 1000).toLocaleDateString("en-US", { month: "short", day: "numeric", timeZone: "UTC" });
-  const axes = [{ stroke: "#6b7280", grid: { stroke: "#f1f2f4" }, incrs: [86400, 2 * 86400, 7 * 86400, 14 * 86400, 28 * 86400],
-    values: (u, ticks) => ticks.map(day) },
+  // Hourly series (ranges up to two days): ticks on whole hours, read as UTC clock times.
+  const hour = (t) => (t % 86400 === 0 ? `${day(t)} ` : "") + new Date(t * 1000).toISOString().slice(11, 16);
+  const axes = [hourly
+    ? { stroke: "#6b7280", grid: { stroke: "#f1f2f4" }, incrs: [3600, 2 * 3600, 3 * 3600, 6 * 3600, 12 * 3600], values: (u, ticks) => ticks.map(hour) }
+    : { stroke: "#6b7280", grid: { stroke: "#f1f2f4" }, incrs: [86400, 2 * 86400, 7 * 86400, 14 * 86400, 28 * 86400],
+      values: (u, ticks) => ticks.map(day) },
     { ...axis, scale: "y", ...(counts("y") ? wholeOn("y") : {}), ...(yFormat ? { values: (u, ticks) => ticks.map(yFormat) } : {}) }];
   // A series with its own `scale` (orders beside revenue) gets a right-hand axis.
   for (const s of series) {
@@ -313,8 +382,10 @@ export function timeChart(node, xs, series, { height = 280, yFormat } = {}) {
       .filter((k) => counts(k)).map((k) => [k, { range: (u, lo, hi) => [0, Math.max(1, hi)] }])) },
     axes,
     series: [{}, ...series.map((s, i) => ({
-      label: s.label, stroke: PALETTE[i % PALETTE.length], width: 2, scale: s.scale || "y",
-      fill: i === 0 ? "rgba(79,70,229,0.08)" : undefined, points: { show: xs.length < 40 },
+      // A previous-period line wears the colour of the series it compares with, dashed and paler.
+      label: s.label, stroke: s.previousOf !== undefined ? `${PALETTE[s.previousOf % PALETTE.length]}99` : PALETTE[i % PALETTE.length],
+      width: s.previousOf !== undefined ? 1.5 : 2, dash: s.previousOf !== undefined ? [6, 4] : undefined, scale: s.scale || "y",
+      fill: i === 0 ? "rgba(79,70,229,0.08)" : undefined, points: { show: xs.length < 40 && s.previousOf === undefined },
       value: (u, v) => (v === null || v === undefined ? "–" : (s.format || fmt.int)(v)),
     }))],
   };
@@ -368,12 +439,39 @@ function filterLabel(key) {
   return found ? found[1] : key;
 }
 
+/** A filter's value as words: country names, channel words, yes/no. */
+export function filterValue(key, value) {
+  if (value === "(none)") return "(none)";
+  const kind = (FILTERS.find(([k]) => k === key) || [])[2];
+  if (kind === "bool") return ["1", "true", "yes"].includes(String(value).toLowerCase()) ? "yes" : "no";
+  if (key === "country") return fmt.country(value);
+  if (key === "channel") return fmt.channel(value);
+  if (key === "min_duration") return fmt.duration(Number(value));
+  return value;
+}
+
 // Pages whose reports count every visit in the range (heatmaps read per-page grids, not sessions):
 // their toolbar offers no segment and shows no filter chips, so it never claims what is not applied.
 const UNSCOPED = new Set(["heatmaps"]);
 
+// Pages about the site as a whole, not a range or a filtered set of sessions: their toolbar is the site alone.
+const SITE_ONLY = { live: "Live counts every visitor of the last 30 minutes: dates, segments and filters do not apply here.",
+  goals: "Goals belong to the site; the overview counts their conversions in its range and filters." };
+
 export async function initShell() {
   const { from, to } = range();
+  const siteOnly = SITE_ONLY[document.body.dataset.page];
+  if (siteOnly) {
+    for (const id of ["#f-preset", "#f-from", "#f-to", "#f-segment"]) $(id).closest(".field").hidden = true;
+    $("#f-apply").hidden = true;
+    $("#f-chips").replaceChildren(h("span", { class: "muted", id: "f-unscoped", text: siteOnly }));
+    for (const a of document.querySelectorAll("[data-nav]")) a.href = link(a.getAttribute("href").split("?")[0]);
+    const sites = await siteList;
+    for (const s of sites) $("#f-site").append(h("option", { value: s.id, text: s.name || s.id }));
+    if (params.get("site")) $("#f-site").value = params.get("site");
+    $("#f-site").addEventListener("change", () => navigate({ site: $("#f-site").value }));
+    return;
+  }
   if (UNSCOPED.has(document.body.dataset.page)) {
     $("#f-segment").closest(".field").hidden = true;
     $("#f-chips").replaceChildren(h("span", { class: "muted", id: "f-unscoped",
@@ -382,6 +480,8 @@ export async function initShell() {
     $("#f-apply").addEventListener("click", () => navigate({ site: $("#f-site").value, from: $("#f-from").value, to: $("#f-to").value }));
     $("#f-from").value = from;
     $("#f-to").value = to;
+    datesApplyOnChange();
+    $("#f-add").hidden = true;
     const sites = await siteList;
     for (const s of sites) $("#f-site").append(h("option", { value: s.id, text: s.name || s.id }));
     if (params.get("site")) $("#f-site").value = params.get("site");
@@ -393,9 +493,11 @@ export async function initShell() {
   $("#f-apply").addEventListener("click", () => navigate({
     site: $("#f-site").value, from: $("#f-from").value, to: $("#f-to").value,
   }));
+  datesApplyOnChange();
+  addFilterControl();
   const chips = $("#f-chips");
   for (const [key, value] of Object.entries(filters())) {
-    chips.append(h("span", { class: "chip", "data-filter": key }, `${filterLabel(key)}: ${value}`,
+    chips.append(h("span", { class: "chip", "data-filter": key, title: `${key}=${value}` }, `${filterLabel(key)}: ${filterValue(key, value)}`,
       h("button", { type: "button", "aria-label": `Remove ${filterLabel(key)}`, text: "×", onclick: () => navigate({ [key]: null }) })));
   }
   const [sites, saved] = await Promise.all([
@@ -423,6 +525,75 @@ export async function initShell() {
       location.assign(segmentUrl(made.id ?? (made.segment && made.segment.id)));
     } }));
   }
+}
+
+/** Presets and date fields apply as soon as they change; the site select too. */
+function datesApplyOnChange() {
+  const preset = $("#f-preset");
+  if (!preset) return;
+  preset.replaceChildren(...PRESETS.map(([key, label]) => h("option", { value: key, text: label })),
+    h("option", { value: "custom", text: "Custom" }));
+  preset.value = currentPreset();
+  preset.addEventListener("change", () => {
+    const chosen = presetRange(preset.value);
+    if (chosen) navigate(chosen);
+    else $("#f-from").focus();
+  });
+  for (const id of ["#f-from", "#f-to"]) {
+    $(id).addEventListener("change", () => {
+      const from = $("#f-from").value;
+      const to = $("#f-to").value;
+      if (from && to) navigate({ from, to });
+    });
+  }
+  $("#f-site").addEventListener("change", () => navigate({ site: $("#f-site").value, segment: null, goal: null }));
+}
+
+/** "Add filter": a field, a value with suggestions of the values seen in range, and Add. */
+function addFilterControl() {
+  const slot = $("#f-add");
+  if (!slot) return;
+  const field = h("select", { id: "f-add-field", "aria-label": "Filter field" },
+    FILTERS.map(([key, label]) => h("option", { value: key, text: label })));
+  const list = h("datalist", { id: "f-add-values" });
+  const value = h("input", { id: "f-add-value", list: "f-add-values", placeholder: "value", "aria-label": "Filter value", autocomplete: "off" });
+  const kindOf = () => (FILTERS.find(([k]) => k === field.value) || [])[2];
+  let asked = 0;
+  const suggestNow = async () => {
+    const key = field.value;
+    const kind = kindOf();
+    if (kind === "bool") return clear(list, ["1", "0"].map((v) => h("option", { value: v, text: v === "1" ? "yes" : "no" })));
+    if (!SUGGESTED.has(key)) return clear(list);
+    const mine = ++asked;
+    try {
+      // country names are matched here by the page: the API knows codes only
+      const q = scope({ field: key, q: key === "country" ? "" : value.value, limit: key === "country" ? 100 : 20 });
+      const data = await api("/api/suggest", { query: q });
+      if (mine !== asked) return;  // a later keystroke already asked again
+      const typed = value.value.toLowerCase();
+      const shown = data.values.filter((v) => key !== "country" || !typed || `${v.value} ${fmt.country(v.value)}`.toLowerCase().includes(typed));
+      clear(list, shown.map((v) => h("option", { value: v.value, text: `${filterValue(key, v.value)} · ${plural(v.sessions, "session")}` })));
+    } catch {
+      clear(list);  // suggestions are a help, never a blocker
+    }
+  };
+  let timer = null;
+  value.addEventListener("input", () => {
+    clearTimeout(timer);
+    timer = setTimeout(suggestNow, 150);
+  });
+  value.addEventListener("focus", suggestNow);
+  field.addEventListener("change", () => {
+    value.value = "";
+    suggestNow();
+  });
+  const add = h("button", { type: "submit", text: "Add filter" });
+  const form = h("form", { class: "add-filter", id: "f-add-form" }, field, value, list, add);
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    if (value.value.trim()) navigate({ [field.value]: value.value.trim() });
+  });
+  slot.replaceChildren(form);
 }
 
 let siteList = null;

@@ -1,5 +1,5 @@
 // Commerce: revenue and orders per day, top products, cart abandonment with the abandoned sessions.
-import { $, api, card, clear, fmt, h, page, personLink, scope, sessionLink, table, timeChart } from "../app.js";
+import { $, api, card, clear, csvLink, fmt, h, page, personLink, scope, sessionLink, table, timeChart } from "../app.js";
 
 page(async () => {
   const data = await api("/api/commerce", { query: scope() });
@@ -14,13 +14,13 @@ page(async () => {
       card("Cart abandonment", fmt.pct(data.cart_abandonment_rate), null, "cart_abandonment_rate")),
     h("section", { class: "panel" }, h("h2", { text: "Revenue per day" }), chartNode),
     h("div", { class: "grid-2" },
-      h("section", { class: "panel" }, h("h2", { text: "Top products" }), h("div", { class: "table-wrap" }, table([
+      h("section", { class: "panel" }, h("div", { class: "panel-head" }, h("h2", { text: "Top products" }), csvLink("/api/commerce", "products")), h("div", { class: "table-wrap" }, table([
         ["Product", (p) => h("span", {}, p.name || p.sku, " ", h("span", { class: "muted mono", text: p.sku }))],
         ["Qty", (p) => fmt.int(p.quantity), { num: true }],
         ["Orders", (p) => fmt.int(p.orders), { num: true }],
         ["Revenue", (p) => fmt.money(p.revenue), { num: true }],
       ], data.products, { empty: "No purchases in this range.", id: "products" }))),
-      h("section", { class: "panel" }, h("h2", { text: `Abandoned carts (${fmt.int(data.abandoned_sessions)})` }), h("div", { class: "table-wrap" }, table([
+      h("section", { class: "panel" }, h("div", { class: "panel-head" }, h("h2", { text: `Abandoned carts (${fmt.int(data.abandoned_sessions)})` }), csvLink("/api/commerce", "abandoned")), h("div", { class: "table-wrap" }, table([
         ["Session", (s) => sessionLink(s.id, fmt.short(s.first_ts)), { cls: "nowrap" }],
         ["Visitor", (s) => personLink(s.visitor_id)],
         ["Cart value", (s) => fmt.money(s.cart_value), { num: true }],

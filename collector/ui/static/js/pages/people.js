@@ -1,5 +1,5 @@
 // People: find a person by user id or anonymous id; the visitors of the range, paged and sortable.
-import { $, api, clear, fmt, h, link, page, params, personLink, plural, scope, shortId, table } from "../app.js";
+import { $, api, clear, csvLink, fmt, h, link, page, params, personLink, plural, scope, shortId, table } from "../app.js";
 
 const PAGE = 50;
 
@@ -32,7 +32,7 @@ page(async () => {
   clear($("#page-body"), h("section", { class: "panel" }, h("h2", { text: "Find a person" }), form),
     h("section", { class: "panel" },
       h("div", { class: "panel-head" }, h("h2", { text: "Visitors in this range" }),
-        h("span", { class: "muted", id: "people-total", text: plural(data.total, "visitor") })),
+        h("span", { class: "muted", id: "people-total", text: plural(data.total, "visitor") }), csvLink("/api/persons", "people", { sort, order, limit: "500", offset: String(offset) })),
       h("div", { class: "table-wrap" }, table([
         ["Person", person, { cls: "nowrap" }],
         ["Known user", (p) => (p.user_id ? h("span", { class: "badge good", text: "identified" }) : h("span", { class: "badge", text: "anonymous" })), { opt: true }],

@@ -1,5 +1,5 @@
 // Retention: weekly cohorts by first visit, the share of each cohort that came back week by week.
-import { $, api, clear, fmt, h, page, scope } from "../app.js";
+import { $, api, clear, csvLink, fmt, h, page, scope } from "../app.js";
 
 const WEEK_MS = 7 * 86400000;
 
@@ -34,7 +34,7 @@ page(async () => {
   });
   clear(body, h("section", { class: "panel" },
     h("div", { class: "panel-head" }, h("h2", { text: "Weekly cohorts by first visit" }),
-      h("span", { class: "muted", text: "Share of each cohort active again k weeks later" })),
+      h("span", { class: "muted", text: "Share of each cohort active again k weeks later" }), csvLink("/api/retention", "cohorts")),
     h("div", { class: "table-wrap" }, h("table", { class: "table cohorts", id: "cohorts" },
       h("thead", {}, h("tr", {}, h("th", { text: "Cohort" }), h("th", { class: "num", text: "Visitors" }),
         weeks.map((k) => h("th", { class: "num", text: `Week ${k}` })))),

@@ -71,8 +71,51 @@ function pathOf(url) {
   }
 }
 
+/** Download every session in scope as CSV: the API streams it; the bar counts rows as they come. */
+async function exportAll(button, bar, note) {
+  button.disabled = true;
+  bar.hidden = false;
+  bar.removeAttribute("value");
+  note.textContent = "Starting…";
+  try {
+    const response = await fetch(`/api/export/sessions?${scope()}`, { credentials: "same-origin" });
+    if (!response.ok) throw new Error((await response.json().catch(() => ({}))).error || `HTTP ${response.status}`);
+    const total = Number(response.headers.get("X-Total-Count")) || 0;
+    bar.max = Math.max(1, total);
+    const reader = response.body.getReader();
+    const parts = [];
+    let lines = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      parts.push(value);
+      for (const byte of value) if (byte === 10) lines += 1;
+      const rows = Math.max(0, lines - 1);  // the header is a line too
+      bar.value = rows;
+      note.textContent = `${fmt.int(rows)} of ${fmt.int(total)} sessions`;
+    }
+    const url = URL.createObjectURL(new Blob(parts, { type: "text/csv" }));
+    const a = h("a", { href: url, download: `sessions-${new Date().toISOString().slice(0, 10)}.csv` });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10000);
+    note.textContent = `Downloaded ${plural(total, "session")}`;
+  } catch (e) {
+    note.textContent = `Export failed: ${e.message}`;
+  } finally {
+    button.disabled = false;
+  }
+}
+
 page(async () => {
   filterForm();
+  const bar = h("progress", { class: "progress", id: "export-progress", hidden: true });
+  const note = h("span", { class: "muted", id: "export-note", "aria-live": "polite" });
+  const button = h("button", { type: "button", id: "export-sessions", text: "Export CSV" });
+  button.addEventListener("click", () => exportAll(button, bar, note));
+  $("#sessions-total").after(h("span", { class: "row" }, note, button));
+  $("#sessions-table").closest(".panel").querySelector(".panel-head").after(bar);
   const wrap = $("#sessions-table").parentElement;
   const more = $("#more");
   const sort = params.get("sort") || "time";

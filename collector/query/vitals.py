@@ -1,0 +1,76 @@
+"""Web Vitals at the 75th percentile with web.dev's good / needs-improvement / poor bands.
+
+p75 is the nearest-rank percentile: the values sorted ascending, the one at rank ceil(0.75 * n)
+(1-based). It is always a measured value, and every engine gets the same answer from the same
+values (docs/metrics.md).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+# metric -> (good up to and including, poor above); ms, CLS unitless (web.dev/articles/vitals)
+THRESHOLDS: dict[str, tuple[float, float]] = {
+    "LCP": (2500, 4000), "INP": (200, 500), "CLS": (0.1, 0.25), "FCP": (1800, 3000), "TTFB": (800, 1800),
+}
+METRICS = tuple(THRESHOLDS)
+TOP_PAGES = 50
+
+
+def p75(values: list[float]) -> float | None:
+    """Nearest-rank 75th percentile; None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[math.ceil(0.75 * len(ordered)) - 1]
+
+
+def rating(metric: str, value: float) -> str:
+    good, poor = THRESHOLDS[metric]
+    return "good" if value <= good else "poor" if value > poor else "needs_improvement"
+
+
+def summary(metric: str, values: list[float]) -> dict[str, Any]:
+    """p75, the count and the share of each band."""
+    counts = {"good": 0, "needs_improvement": 0, "poor": 0}
+    for value in values:
+        counts[rating(metric, value)] += 1
+    n = len(values)
+    found = p75(values)
+    return {
+        "p75": found, "rating": rating(metric, found) if found is not None else None, "count": n,
+        **{band: (c / n if n else 0.0) for band, c in counts.items()},
+    }
+
+
+def report(rows: Iterable[tuple[str, str, str, float]]) -> dict[str, Any]:
+    """From (metric, page, device, value) rows: every metric overall, by page and by device."""
+    overall: dict[str, list[float]] = defaultdict(list)
+    by_page: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    by_device: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for metric, page, device, value in rows:
+        if metric not in THRESHOLDS:
+            continue
+        overall[metric].append(value)
+        by_page[page or "(none)"][metric].append(value)
+        by_device[device or "(none)"][metric].append(value)
+
+    def table(groups: dict[str, dict[str, list[float]]], key: str) -> list[dict[str, Any]]:
+        counted = sorted(
+            ((sum(len(v) for v in metrics.values()), name, metrics) for name, metrics in groups.items()),
+            key=lambda found: (-found[0], found[1]),
+        )
+        return [
+            {key: name, "count": count, **{m: summary(m, metrics[m]) for m in METRICS if metrics.get(m)}}
+            for count, name, metrics in counted[:TOP_PAGES]
+        ]
+
+    return {
+        "thresholds": {m: {"good": g, "poor": p} for m, (g, p) in THRESHOLDS.items()},
+        "metrics": {m: summary(m, overall.get(m, [])) for m in METRICS},
+        "pages": table(by_page, "page"),
+        "devices": table(by_device, "device"),
+    }
