@@ -27,6 +27,7 @@ from collector import (
     privacy,
     replay_api,
     reports_api,
+    trigger_api,
     ui,
 )
 from collector.auth import bearer_ok
@@ -38,6 +39,7 @@ from collector.limits import RateLimiter
 from collector.metrics import Metrics
 from collector.replay_limits import ReplayLedger
 from collector.store import NotAnswered, Store, StoreFault, open_store
+from collector.triggers.service import Triggers
 from collector.ui.replay import routes as replay_page_routes
 
 log = logging.getLogger("trailmark")
@@ -155,10 +157,12 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
         settings.store_url, max_pending=settings.max_pending, synchronous=settings.synchronous
     )
     enricher = Enricher(settings, store)
+    triggers = Triggers(store, settings.webhooks, settings.public_url or "http://127.0.0.1:8000")
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         store.start()
+        triggers.start()
         retraining = asyncio.create_task(outcome_api.retrain_daily(store))
         try:
             yield
@@ -166,6 +170,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
             retraining.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await retraining
+            triggers.stop()  # before the store: its last attempts record their outcome
             store.close()
             enricher.close()
 
@@ -184,6 +189,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
         *privacy.routes,
         *journey_api.routes,
         *outcome_api.routes,
+        *trigger_api.routes,
         *api.routes,
         *reports_api.routes,
         *demo_shop.routes(settings),
@@ -202,6 +208,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
     app.state.settings = settings
     app.state.store = store
     app.state.enricher = enricher
+    app.state.triggers = triggers
     app.state.metrics = Metrics()
     app.state.limits = Limits(RateLimiter(settings.rate_limit), RateLimiter(settings.site_rate_limit))
     app.state.replay_ledger = ReplayLedger(

@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 import msgspec
 
-from collector import maintenance, site_settings
+from collector import maintenance, site_settings, trigger_cli
 from collector.cli_experiments import experiments
 from collector.cli_options import store_options, store_url
 from collector.config import Settings
@@ -61,9 +61,15 @@ def serve(host: str, port: int, store: str | None, db: str | None, geoip: str | 
         token, token_note = _stored_admin_token(kept, token_file(settings.store_url))
         settings = dataclasses.replace(settings, admin_token=token)
     base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+    if not settings.public_url:  # the dashboard links in webhooks
+        settings = dataclasses.replace(settings, public_url=base)
     if demo:
         kept.add_site(DEMO_SITE, "Demo shop", key=DEMO_KEY)
         _seed_demo_once(kept, base)
+    # Built before the banner: a SIGINT sent as soon as the banner shows (a script, a test) then
+    # meets uvicorn's handler sooner, rather than a garbage collection in app building, where
+    # Python drops a KeyboardInterrupt raised inside a weakref callback and serve runs on.
+    app = create_app(settings, kept)
     click.echo(f"Trailmark collector on {base}  (store {settings.store_url})")
     click.echo(f"  admin token : {token_note}")
     click.echo(f"  proxies     : {_proxies_note(settings)}")
@@ -76,7 +82,7 @@ def serve(host: str, port: int, store: str | None, db: str | None, geoip: str | 
         click.echo(f"  demo shop   : {base}/demo/")
     sys.stdout.flush()
     # Bounded headers and bodies, slow clients timed out: safe without a proxy (collector/server.py).
-    serve_http(create_app(settings, kept), host, port)
+    serve_http(app, host, port)
 
 
 def token_file(url: str) -> Path:
@@ -217,6 +223,7 @@ def rejected(site: str | None, limit: int, store: str | None, db: str | None) ->
 
 
 main.add_command(demo_commands.demo)
+main.add_command(trigger_cli.triggers)
 main.add_command(experiments)
 main.add_command(maintenance.purge)
 main.add_command(maintenance.backup)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from collector.query.experiments import Counts as ExperimentCounts
 from collector.query.experiments import Experiment
@@ -31,6 +31,9 @@ from collector.store.model import (
 )
 from collector.store.sqlite import SQLiteStore
 from collector.store.sqlite.connection import BUSY_TIMEOUT, TOOL_BUSY_TIMEOUT
+from collector.triggers.evaluate import Check
+from collector.triggers.outbox import Attempt, Outgoing
+from collector.triggers.rules import Event, NewRule, Rule
 
 
 class Store(Protocol):
@@ -139,6 +142,27 @@ class Store(Protocol):
     def backup(self, target: Path) -> int: ...
 
 
+@runtime_checkable
+class TriggerStore(Store, Protocol):
+    """What an engine offers for journey triggers: rules, their outbox and delivery log, pending
+    absence checks (the evaluation, signing and sending are engine-neutral, in collector/triggers/).
+    An engine without it serves everything else, and answers 501 for triggers."""
+
+    def trigger_rules(self, site_id: str) -> list[dict[str, Any]]: ...
+    def trigger_rule(self, site_id: str, rule_id: int) -> dict[str, Any] | None: ...
+    def create_trigger_rule(self, site_id: str, rule: NewRule, secret: str) -> dict[str, Any]: ...
+    def update_trigger_rule(self, site_id: str, rule_id: int, changes: dict[str, object]) -> dict[str, Any] | None: ...
+    def delete_trigger_rule(self, site_id: str, rule_id: int) -> bool: ...
+    def trigger_deliveries(self, site_id: str, rule_id: int, limit: int) -> list[dict[str, Any]]: ...
+    def on_commit(self, listener: Callable[[], None]) -> None: ...
+    def triggers_next_due(self) -> int | None: ...
+    def due_deliveries(self, now: int, limit: int) -> list[Outgoing]: ...
+    def record_delivery_attempt(self, attempt: Attempt) -> None: ...
+    def due_trigger_checks(self, now: int, limit: int) -> list[tuple[Check, Rule | None]]: ...
+    def trigger_check_events(self, check: Check, types: set[str]) -> list[Event]: ...
+    def settle_trigger_checks(self, settled: list[tuple[Check, bool]], now: int) -> int: ...
+
+
 def sqlite_path(url: str) -> str | None:
     """The file of a SQLite store URL (`sqlite:///abs/path.db`, `sqlite://rel/path.db` or a plain
     path); None for another engine's URL."""
@@ -195,6 +219,6 @@ def _open_clickhouse(url: str, *, max_pending: int, serving: bool) -> Store:
 
 
 __all__ = [
-    "NotAnswered", "Overloaded", "Site", "SQLiteStore", "Store", "StoreFault", "StoreUnusable", "WriteBatch",
-    "WriteResult", "WriterStopped", "open_store", "sqlite_path",
+    "NotAnswered", "Overloaded", "Site", "SQLiteStore", "Store", "StoreFault", "StoreUnusable", "TriggerStore",
+    "WriteBatch", "WriteResult", "WriterStopped", "open_store", "sqlite_path",
 ]

@@ -522,6 +522,75 @@ def m018_outcome_scores(db: Database) -> None:
     )
 
 
+@migrations()
+def m019_triggers(db: Database) -> None:
+    """Journey triggers: rules, the outbox that is also the delivery log, pending absence checks
+    (IF NOT EXISTS: a database made while this migration had another number is left as it is)."""
+    db.executescript(
+        """
+        CREATE TABLE IF NOT EXISTS trigger_rules (
+            id INTEGER PRIMARY KEY,
+            site_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            spec TEXT NOT NULL,
+            url TEXT NOT NULL,
+            secret TEXT NOT NULL,
+            cooldown_s INTEGER NOT NULL DEFAULT 0,
+            sample REAL NOT NULL DEFAULT 1,
+            max_per_hour INTEGER,
+            enabled INTEGER NOT NULL DEFAULT 1,
+            disabled_reason TEXT,
+            failures INTEGER NOT NULL DEFAULT 0,
+            created_at INTEGER NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS trigger_rules_site ON trigger_rules (site_id, enabled);
+
+        -- One row per firing: the outbox while next_at is set, the delivery log after.
+        CREATE TABLE IF NOT EXISTS trigger_deliveries (
+            id TEXT PRIMARY KEY,
+            rule_id INTEGER NOT NULL,
+            site_id TEXT NOT NULL,
+            visitor_id TEXT NOT NULL,
+            session_id TEXT,
+            fired_at INTEGER NOT NULL,
+            events TEXT NOT NULL,
+            status TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_at INTEGER,
+            first_attempt_at INTEGER,
+            last_attempt_at INTEGER,
+            response_code INTEGER,
+            error TEXT,
+            latency_ms INTEGER
+        ) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS trigger_deliveries_due ON trigger_deliveries (next_at) WHERE next_at IS NOT NULL;
+        CREATE INDEX IF NOT EXISTS trigger_deliveries_rule ON trigger_deliveries (rule_id, fired_at);
+
+        -- Absence checks waiting for their due time; the scheduler reads them by due_at only.
+        -- A rowid table with no index on the random id: a check per cart add appends to the end
+        -- of both B-trees (their events are deduplicated before any check is made).
+        CREATE TABLE IF NOT EXISTS trigger_checks (
+            id TEXT NOT NULL,
+            rule_id INTEGER NOT NULL,
+            site_id TEXT NOT NULL,
+            visitor_id TEXT NOT NULL,
+            session_id TEXT NOT NULL,
+            start TEXT NOT NULL,
+            start_ts INTEGER NOT NULL,
+            due_at INTEGER NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS trigger_checks_due ON trigger_checks (due_at);
+
+        CREATE TABLE IF NOT EXISTS trigger_fired (
+            rule_id INTEGER NOT NULL,
+            visitor_id TEXT NOT NULL,
+            at INTEGER NOT NULL,
+            PRIMARY KEY (rule_id, visitor_id)
+        ) WITHOUT ROWID;
+        """
+    )
+
+
 def migrate(db: Database) -> None:
     """Bring the schema up to date; safe to run on every start."""
     migrations.apply(db)

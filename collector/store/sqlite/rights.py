@@ -107,11 +107,20 @@ def _where(table: str, person: Person, dead: list[int]) -> tuple[str, tuple[obje
                 (site, *users, *anons))
     if table == "persons":
         return f"site_id = ? AND user_id IN {_marks(users)}", (site, *users)
+    if table in ("trigger_deliveries", "trigger_checks"):  # webhook payloads carry their id and events
+        return (f"site_id = ? AND (session_id IN {_marks(sessions)} OR visitor_id IN {_marks(users)}"
+                f" OR visitor_id IN {_marks(anons)})", (site, *sessions, *users, *anons))
+    if table == "trigger_fired":  # when a rule last fired for them (its cooldown)
+        return (f"rule_id IN (SELECT id FROM trigger_rules WHERE site_id = ?) AND (visitor_id IN {_marks(users)}"
+                f" OR visitor_id IN {_marks(anons)})", (site, *users, *anons))
     assert table == "dead_letters"
     return f"rowid IN {_marks([str(d) for d in dead])}", tuple(dead)
 
 
-TABLES = ("events", "sessions", "replay_chunks", "identities", "persons", "dead_letters")
+TABLES = (
+    "events", "sessions", "replay_chunks", "identities", "persons", "dead_letters",
+    "trigger_deliveries", "trigger_checks", "trigger_fired",
+)
 
 
 def erase(conn: sqlite3.Connection, site_id: str, person_id: str) -> dict[str, int]:

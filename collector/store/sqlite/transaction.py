@@ -12,6 +12,7 @@ from collector.schema import json_encoder
 from collector.store.model import Context, EventRow, WriteBatch, WriteResult
 from collector.store.sqlite.connection import transaction
 from collector.store.sqlite.rollups import fold_clicks
+from collector.store.sqlite.triggers import evaluate_group as evaluate_triggers
 
 SESSION_GAP_MS = 30 * 60 * 1000
 _SESSION_NS = uuid.UUID("6f1d2b8e-9a43-4c1e-8d0b-1b7e3c2a9f10")
@@ -234,6 +235,8 @@ def _apply(conn: sqlite3.Connection, batches: list[WriteBatch]) -> list[WriteRes
     # Before the sessions: a session that turns out to be a bot in this group takes its clicks back.
     _insert_events(conn, event_rows, with_clicks=any(s.sums["clicks"] for s in sessions.values()))
     conn.executemany(_UPSERT_SESSION, [s.values() for s in sessions.values()])
+    # In this transaction: the outbox row of an acknowledged event is as durable as the event.
+    evaluate_triggers(conn, fresh, [visitor_id for visitor_id, _vouched in owners])
     _store_dead_letters(conn, batches)
     chunks_stored = _store_chunks(conn, batches)
     stored: dict[int, int] = defaultdict(int)
