@@ -66,23 +66,23 @@ def serve(host: str, port: int, store: str | None, db: str | None, geoip: str | 
     if demo:
         kept.add_site(DEMO_SITE, "Demo shop", key=DEMO_KEY)
         _seed_demo_once(kept, base)
-    # Built before the banner: a SIGINT sent as soon as the banner shows (a script, a test) then
-    # meets uvicorn's handler sooner, rather than a garbage collection in app building, where
-    # Python drops a KeyboardInterrupt raised inside a weakref callback and serve runs on.
     app = create_app(settings, kept)
-    click.echo(f"Trailmark collector on {base}  (store {settings.store_url})")
-    click.echo(f"  admin token : {token_note}")
-    click.echo(f"  proxies     : {_proxies_note(settings)}")
-    click.echo(f"  geo         : {settings.geoip or 'off (no --geoip / TRAILMARK_GEOIP: geo fields stay empty)'}")
-    for site in kept.sites():
-        click.echo(f"  site {site.id!r}: write key {site.write_key}")
-    click.echo(f"  dashboard   : {base}/")
-    click.echo(f"  snippet     : {base}/trailmark.js")
-    if demo:
-        click.echo(f"  demo shop   : {base}/demo/")
-    sys.stdout.flush()
+
+    def banner() -> None:
+        click.echo(f"Trailmark collector on {base}  (store {settings.store_url})")
+        click.echo(f"  admin token : {token_note}")
+        click.echo(f"  proxies     : {_proxies_note(settings)}")
+        click.echo(f"  geo         : {settings.geoip or 'off (no --geoip / TRAILMARK_GEOIP: geo fields stay empty)'}")
+        for site in kept.sites():
+            click.echo(f"  site {site.id!r}: write key {site.write_key}")
+        click.echo(f"  dashboard   : {base}/")
+        click.echo(f"  snippet     : {base}/trailmark.js")
+        if demo:
+            click.echo(f"  demo shop   : {base}/demo/")
+        sys.stdout.flush()
+
     # Bounded headers and bodies, slow clients timed out: safe without a proxy (collector/server.py).
-    serve_http(app, host, port)
+    serve_http(app, host, port, banner)
 
 
 def token_file(url: str) -> Path:
