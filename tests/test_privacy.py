@@ -146,7 +146,8 @@ def test_delete_through_the_api_answers_alike_on_every_store(client: Client) -> 
     answer = client.http.delete(f"/api/persons/{ANON}", headers=client.admin)
     assert answer.status_code == 200, answer.text
     assert answer.json() == {"deleted": {"events": 7, "sessions": 2, "replay_chunks": 1, "identities": 2,
-                                         "persons": 1, "dead_letters": 1}}
+                                         "persons": 1, "dead_letters": 1, "trigger_deliveries": 0,
+                                         "trigger_checks": 0, "trigger_fired": 0}}
     for person_id in (USER, ANON, OTHER_ANON):
         assert client.http.get(f"/api/persons/{person_id}/export", headers=client.admin).status_code == 404
         assert client.http.get(f"/api/persons/{person_id}", headers=client.admin).status_code == 404
