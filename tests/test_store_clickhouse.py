@@ -217,6 +217,8 @@ def test_erasure_writes_no_erased_id_into_clickhouse_mutation_files(chdb: Chdb) 
     ("/api/experiments?site=test", "experiments"),
     ("/api/journey-map?site=test&from=2026-01-01&to=2026-01-31", "the journey map"),
     ("/api/predictions?site=test", "the likely-outcome model"),
+    ("/api/sessions?site=test&experiment=cta&variant=green", "the experiment and variant filters"),
+    ("/api/overview?site=test&outcome=likely", "the outcome filter"),
 ])
 def test_a_question_the_engine_does_not_answer_yet_is_a_clear_501(client: Client, path: str, question: str) -> None:
     answer = client.http.get(path, headers=client.admin)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collector.query.scope import NONE, Filters, Goal, Scope
 from collector.store.clickhouse.client import lit
 from collector.store.clickhouse.schema import Layout
+from collector.store.model import NotAnswered
 from collector.store.sqlite.reads.patterns import _PARAM_SEGMENT, is_route_template
 
 _COLUMNS = {
@@ -81,6 +82,10 @@ def referrer_sql(host: str) -> str:
 
 def filters_sql(layout: Layout, site_id: str, filters: Filters, goal: Goal) -> list[str]:
     """SQL clauses over `s`, one per filter."""
+    if filters.exposures:  # never an unfiltered answer given as a filtered one
+        raise NotAnswered("ClickHouse", "the experiment and variant filters")
+    if filters.outcomes:
+        raise NotAnswered("ClickHouse", "the outcome filter")
     where = [
         f"coalesce({_COLUMNS[name]}, '') = ''" if value == NONE else f"{_COLUMNS[name]} = {lit(value)}"
         for name, value in filters.columns
