@@ -201,7 +201,8 @@ def test_erasure_writes_no_erased_id_into_clickhouse_mutation_files(chdb: Chdb) 
     )])
     store.write_sync(batch)
     assert store.erase_person("test", "anon-erase-mut-4c1d") == {
-        "events": 1, "sessions": 1, "replay_chunks": 0, "identities": 0, "persons": 0, "dead_letters": 0}
+        "events": 1, "sessions": 1, "replay_chunks": 0, "identities": 0, "persons": 0, "dead_letters": 0,
+        "trigger_deliveries": 0, "trigger_checks": 0, "trigger_fired": 0}
     assert store.session("sess-erase-mut-4c1d", None) is None
     mutations = list(chdb.path.rglob("mutation_*.txt"))
     assert mutations  # the deletes were mutations, kept as text

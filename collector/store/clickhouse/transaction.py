@@ -21,19 +21,17 @@ import msgspec
 
 from collector.store.clickhouse.client import Connection, lit, lits
 from collector.store.clickhouse.schema import EVENT_NAMES, SESSION_NAMES, Layout
-from collector.store.model import Context, EventRow, WriteBatch, WriteResult
-
-SESSION_GAP_MS = 30 * 60 * 1000
-_SESSION_NS = uuid.UUID("6f1d2b8e-9a43-4c1e-8d0b-1b7e3c2a9f10")  # the SQLite engine's: same ids
-
-_CONTEXT_COLUMNS = tuple(Context.__struct_fields__)
-_ACQUISITION_COLUMNS = (
-    "referrer", "channel", "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content",
+from collector.store.model import EventRow, WriteBatch, WriteResult
+from collector.store.sessions import (
+    ACQUISITION_COLUMNS,
+    CONTEXT_COLUMNS,
+    SESSION_GAP_MS,
+    SESSION_NS,
+    SUM_COLUMNS,
+    SessionRollup,
+    Visitor,
 )
-_SUM_COLUMNS = (
-    "events", "pageviews", "cart_adds", "purchases", "revenue", "clicks", "rage_clicks",
-    "dead_clicks", "errors",
-)
+
 _decode_object = msgspec.json.Decoder(dict[str, Any])
 
 
@@ -73,62 +71,10 @@ class Db:
         return {(site_id, row[1]): dict(zip(SESSION_NAMES, row, strict=True)) for row in found}
 
 
-class _Session:
-    """The rollup of one session's new events within a group (the SQLite engine's rules)."""
+class _Session(SessionRollup):
+    """The rollup of one session's new events within a group, as this engine stores it."""
 
-    def __init__(self, site_id: str, session_id: str, context: Context) -> None:
-        self.site_id = site_id
-        self.id = session_id
-        self.visitor_id = ""
-        self.anon_id: str | None = None
-        self.user_id: str | None = None
-        self.verified_user: str | None = None
-        self.first_ts = 1 << 62
-        self.last_ts = -1
-        self.entry: EventRow | None = None
-        self.exit: EventRow | None = None
-        self.vw: int | None = None
-        self.vh: int | None = None
-        self.sums: dict[str, Any] = dict.fromkeys(_SUM_COLUMNS, 0)
-        self.context = context
-        self._merged = context
-
-    def add(self, row: EventRow, visitor: Visitor, context: Context) -> None:
-        if context is not self._merged:
-            self._merged = context
-            self.context = _merge_contexts(self.context, context)
-        self.first_ts = min(self.first_ts, row.ts)
-        self.last_ts = max(self.last_ts, row.ts)
-        self.anon_id = self.anon_id or row.anon_id
-        visitor_id, vouched = visitor
-        self.verified_user = self.verified_user or vouched
-        if row.user_id:
-            self.user_id = row.user_id
-            self.visitor_id = visitor_id
-        elif not self.visitor_id:
-            self.visitor_id = visitor_id
-        if self.vw is None and row.vw is not None:
-            self.vw, self.vh = row.vw, row.vh
-        sums = self.sums
-        sums["events"] += 1
-        kind = row.type
-        if kind == "pageview":
-            sums["pageviews"] += 1
-            if self.entry is None or row.ts < self.entry.ts:
-                self.entry = row
-            if self.exit is None or row.ts >= self.exit.ts:
-                self.exit = row
-        elif kind == "click":
-            sums["clicks"] += 1
-            sums["rage_clicks"] += row.rage
-            sums["dead_clicks"] += row.dead
-        elif kind == "cart":
-            sums["cart_adds"] += row.name == "add"
-        elif kind == "purchase":
-            sums["purchases"] += 1
-            sums["revenue"] += row.revenue
-        elif kind == "error":
-            sums["errors"] += 1
+    __slots__ = ()
 
     def row(self) -> dict[str, Any]:
         """This rollup as a new session row (what SQLite's INSERT branch stores)."""
@@ -143,21 +89,15 @@ class _Session:
             "exit_ts": exit_.ts if exit_ else None, "exit_url": exit_.url if exit_ else None,
             "vw": self.vw, "vh": self.vh,
         }
-        for c in _ACQUISITION_COLUMNS:
+        for c in ACQUISITION_COLUMNS:
             row[c] = getattr(acquisition, c) if acquisition is not None else None
         row.update(self.sums)
-        for c in _CONTEXT_COLUMNS:
+        for c in CONTEXT_COLUMNS:
             row[c] = getattr(context, c)
         row["is_bot"] = int(bool(context.is_bot))
         row["has_replay"] = 0
         row["replay_bytes"] = 0
         return row
-
-
-def _merge_contexts(first: Context, then: Context) -> Context:
-    merged = {c: getattr(first, c) if getattr(first, c) is not None else getattr(then, c) for c in _CONTEXT_COLUMNS}
-    merged["is_bot"] = first.is_bot or then.is_bot
-    return Context(**merged)
 
 
 def merge_session(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
@@ -167,7 +107,7 @@ def merge_session(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     merged["last_ts"] = max(old["last_ts"], new["last_ts"])
     merged["duration_ms"] = merged["last_ts"] - merged["first_ts"]
     if new["entry_ts"] is not None and (old["entry_ts"] is None or new["entry_ts"] < old["entry_ts"]):
-        for c in ("entry_ts", "entry_url", *_ACQUISITION_COLUMNS):
+        for c in ("entry_ts", "entry_url", *ACQUISITION_COLUMNS):
             merged[c] = new[c]
     if new["exit_ts"] is not None and (old["exit_ts"] is None or new["exit_ts"] >= old["exit_ts"]):
         merged["exit_ts"], merged["exit_url"] = new["exit_ts"], new["exit_url"]
@@ -178,9 +118,9 @@ def merge_session(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
         merged["visitor_id"] = new["visitor_id"]
     for c in ("vw", "vh"):
         merged[c] = old[c] if old[c] is not None else new[c]
-    for c in _SUM_COLUMNS:
+    for c in SUM_COLUMNS:
         merged[c] = old[c] + new[c]
-    for c in _CONTEXT_COLUMNS:
+    for c in CONTEXT_COLUMNS:
         if c != "is_bot":
             merged[c] = old[c] if old[c] is not None else new[c]
     merged["is_bot"] = max(old["is_bot"], new["is_bot"])
@@ -291,7 +231,6 @@ def _fresh_events(db: Db, batches: list[WriteBatch]) -> list[tuple[WriteBatch, E
 
 
 # Who an event belongs to for counting (the visitor id) and who the site's backend vouched for.
-Visitor = tuple[str, "str | None"]
 # (user id, verified, the user id linked before or None), per (site, anon id) linked in a group.
 Links = dict[tuple[str, str], tuple[str, bool, "str | None"]]
 # A stored link: (user id, ts, verified).
@@ -464,7 +403,7 @@ def _sessionize(
         for row in rows:
             fits = first_ts - SESSION_GAP_MS <= row.ts <= last_ts + SESSION_GAP_MS
             if current is None or not fits:
-                current = str(uuid.uuid5(_SESSION_NS, f"{site_id}\n{visitor}\n{row.ts}"))
+                current = str(uuid.uuid5(SESSION_NS, f"{site_id}\n{visitor}\n{row.ts}"))
                 first_ts = row.ts
             first_ts, last_ts = min(first_ts, row.ts), max(last_ts, row.ts)
             row.session_id = current
