@@ -9,13 +9,15 @@ RUN mkdir -p collector/static collector/ui/static/vendor && cd sdk_js && npm run
 
 # Stage 2: a slim Python image runs the collector as a non-root user.
 FROM python:3.11-slim
+# Optional extras, e.g. --build-arg EXTRAS="[clickhouse]" for a ClickHouse store.
+ARG EXTRAS=""
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 TRAILMARK_DB=/data/trailmark.db
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY collector/ collector/
 COPY --from=bundles /src/collector/static/ collector/static/
 COPY --from=bundles /src/collector/ui/static/vendor/ collector/ui/static/vendor/
-RUN pip install --no-cache-dir . \
+RUN pip install --no-cache-dir ".${EXTRAS}" \
     && useradd --system --uid 10001 --home-dir /data trailmark \
     && mkdir -p /data && chown trailmark /data
 USER trailmark

@@ -19,7 +19,7 @@ $(RUN_STAMP): pyproject.toml
 	touch $@
 
 $(TEST_STAMP): $(RUN_STAMP) pyproject.toml sdk_python/pyproject.toml
-	$(BIN)/pip install -q -e '.[test]' -e sdk_python
+	$(BIN)/pip install -q -e '.[test,clickhouse]' -e sdk_python
 	touch $@
 
 sdk_js/node_modules/.package-lock.json: sdk_js/package-lock.json

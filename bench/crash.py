@@ -3,12 +3,15 @@
 After the last restart every acknowledged event must be stored exactly once, nothing unsent may appear,
 and the SDK (which retries) must have delivered exactly what it was given. Prints `RESULT crash: ...`.
 
-    .venv/bin/python bench/crash.py [--kills 10] [--interval 1.5] [--clients 4] [--quick]
+    .venv/bin/python bench/crash.py [--kills 10] [--interval 1.5] [--clients 4] [--quick] [--chdb]
+
+With --chdb the collector keeps everything in ClickHouse in its process (chdb) instead of SQLite.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import socket
@@ -43,8 +46,9 @@ def free_port() -> int:
 class Collector:
     """`trailmark serve` as a child process on 127.0.0.1, restartable on the same port and file."""
 
-    def __init__(self, db: Path, port: int) -> None:
+    def __init__(self, db: Path, port: int, store: str | None = None) -> None:
         self.db, self.port = db, port
+        self.store = ["--store", store] if store else ["--db", str(db)]
         self.url = f"http://127.0.0.1:{port}"
         self.proc: subprocess.Popen[bytes] | None = None
         self.env = {**os.environ, "TRAILMARK_RATE_LIMIT": "0", "TRAILMARK_ADMIN_TOKEN": "crash-admin-token-0123456789"}
@@ -53,7 +57,7 @@ class Collector:
         log = self.db.with_suffix(".log")
         with open(log, "ab") as sink:  # the child keeps its own descriptor
             self.proc = subprocess.Popen(
-                [TRAILMARK, "serve", "--host", "127.0.0.1", "--port", str(self.port), "--db", str(self.db)],
+                [TRAILMARK, "serve", "--host", "127.0.0.1", "--port", str(self.port), *self.store],
                 env=self.env, stdout=subprocess.DEVNULL, stderr=sink,
             )
         deadline = time.monotonic() + 30
@@ -123,12 +127,28 @@ class RawClient:
                     time.sleep(0.05)
 
 
-def run(db: Path, *, kills: int, interval: float, clients: int, batch: int, sdk_rate: float) -> dict[str, Any]:
-    conn = sqlite3.connect(db)
-    conn.close()
-    subprocess.run([TRAILMARK, "sites", "add", "crash", "--key", KEY, "--db", str(db)],
+# Counts what a ClickHouse store holds, in a process of its own (chdb serves a directory to one process).
+CHDB_COUNTS = """
+import json, sys
+from collector.store.clickhouse import ClickHouseStore
+store = ClickHouseStore(sys.argv[1])
+db = store.db
+counts = db.rows(f"SELECT id, count() FROM {db.t('events')} WHERE site_id = 'crash' GROUP BY id")
+checks = db.rows(f"CHECK TABLE {db.t('events')}") + db.rows(f"CHECK TABLE {db.t('sessions')}")
+store.close()
+print(json.dumps({"counts": dict(counts), "integrity": "ok" if all(c[1] == 1 for c in checks) else str(checks)}))
+"""
+
+
+def run(
+    db: Path, *, kills: int, interval: float, clients: int, batch: int, sdk_rate: float, chdb: bool = False
+) -> dict[str, Any]:
+    store = f"chdb://{db.with_suffix('.chdb')}" if chdb else None
+    if store is None:
+        sqlite3.connect(db).close()
+    subprocess.run([TRAILMARK, "sites", "add", "crash", "--key", KEY, *(["--store", store] if store else ["--db", str(db)])],
                    check=True, capture_output=True)
-    collector = Collector(db, free_port())
+    collector = Collector(db, free_port(), store)
     collector.start()
     stop = threading.Event()
     raws = [RawClient(collector.url, f"raw{i}", batch, stop) for i in range(clients)]
@@ -169,10 +189,15 @@ def run(db: Path, *, kills: int, interval: float, clients: int, batch: int, sdk_
         collector.stop()
     elapsed = time.monotonic() - started
 
-    conn = sqlite3.connect(db)
-    counts = dict(conn.execute("SELECT id, count(*) FROM events WHERE site_id = 'crash' GROUP BY id"))
-    integrity = conn.execute("PRAGMA integrity_check").fetchone()[0]
-    conn.close()
+    if store is None:
+        conn = sqlite3.connect(db)
+        counts = dict(conn.execute("SELECT id, count(*) FROM events WHERE site_id = 'crash' GROUP BY id"))
+        integrity = conn.execute("PRAGMA integrity_check").fetchone()[0]
+        conn.close()
+    else:
+        found = json.loads(subprocess.run([sys.executable, "-c", CHDB_COUNTS, store], check=True,
+                                          capture_output=True, text=True, cwd=ROOT).stdout.splitlines()[-1])
+        counts, integrity = found["counts"], found["integrity"]
     acked = [i for r in raws for i in r.acked]
     sent = {i for r in raws for i in r.sent} | set(sdk_ids)
     errors: dict[str, int] = {}
@@ -207,10 +232,11 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=20, help="events per raw batch")
     parser.add_argument("--sdk-rate", type=float, default=500, help="SDK track() calls per second")
     parser.add_argument("--quick", action="store_true", help="3 kills")
+    parser.add_argument("--chdb", action="store_true", help="the collector on a chdb store instead of SQLite")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         result = run(Path(tmp) / "crash.db", kills=3 if args.quick else args.kills, interval=args.interval,
-                     clients=args.clients, batch=args.batch, sdk_rate=args.sdk_rate)
+                     clients=args.clients, batch=args.batch, sdk_rate=args.sdk_rate, chdb=args.chdb)
     for key, value in result.items():
         print(f"  {key}: {value}")
     print(

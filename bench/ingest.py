@@ -10,7 +10,9 @@ with the same settings, in alternating rounds:
 - commit per request: `trailmark serve` with group commit off (one transaction per request),
   the naive design the issue compares with;
 - collector: `trailmark serve` as shipped, on a fresh SQLite file; its stored row count is
-  checked against the events it acknowledged.
+  checked against the events it acknowledged;
+- collector chdb: `trailmark serve --store chdb://DIR`, the same on ClickHouse in the process
+  (the `clickhouse` extra); its stored count is checked the same way.
 
     .venv/bin/python bench/ingest.py [--seconds 10] [--connections 32] [--quick]
 """
@@ -191,8 +193,9 @@ def main() -> None:
         (work / "naive_serve.py").write_text(NAIVE_SERVE)
         env = {**os.environ, "PYTHONPATH": f"{work}{os.pathsep}{ROOT}", "TRAILMARK_RATE_LIMIT": "0"}
         db, naive_db = work / "bench.db", work / "naive.db"
-        for path in (db, naive_db):
-            subprocess.run([str(BIN / "trailmark"), "sites", "add", "bench", "--key", KEY, "--db", str(path)],
+        chdb = f"chdb://{work / 'chdb'}"
+        for store in (f"sqlite://{db}", f"sqlite://{naive_db}", chdb):
+            subprocess.run([str(BIN / "trailmark"), "sites", "add", "bench", "--key", KEY, "--store", store],
                            check=True, env=env, capture_output=True)
 
         def same_server(module: str) -> Callable[[int], list[str]]:
@@ -207,6 +210,8 @@ def main() -> None:
                                               str(port), "--db", str(naive_db)], 200),
             "collector": (lambda port: [str(BIN / "trailmark"), "serve", "--port", str(port), "--db", str(db)],
                           200),
+            "collector chdb": (lambda port: [str(BIN / "trailmark"), "serve", "--port", str(port), "--store", chdb],
+                               200),
         }
         # Alternate the servers and keep each one's best round: a burst of load from elsewhere
         # on the machine then cannot decide a ratio alone.
@@ -223,6 +228,13 @@ def main() -> None:
         (stored,) = conn.execute("SELECT count(*) FROM events").fetchone()
         (sessions,) = conn.execute("SELECT count(*) FROM sessions").fetchone()
         conn.close()
+        from collector.store.clickhouse import ClickHouseStore
+
+        on_chdb = ClickHouseStore(chdb)
+        ((chdb_stored, chdb_ids),) = on_chdb.db.rows(
+            f"SELECT count(), uniqExact(id) FROM {on_chdb.db.t('events')}"
+        )
+        on_chdb.close()
 
     best = {name: max(rounds, key=lambda r: r["rps"]) for name, rounds in runs.items()}
     base, ours, naive = best["bare starlette"], best["collector"], best["commit per req."]
@@ -234,6 +246,8 @@ def main() -> None:
     # (up to one per connection and round), so stored = 50 x answered + a little.
     acked = sum((r["total"] - r["non2xx"]) * 50 for r in runs["collector"]) + opts.rounds
     print(f"stored          : {stored} events in {sessions} sessions; answered 200 for {acked} (+ probes)")
+    chdb_acked = sum((r["total"] - r["non2xx"]) * 50 for r in runs["collector chdb"]) + opts.rounds
+    print(f"stored on chdb  : {chdb_stored} events ({chdb_ids} distinct ids); answered 200 for {chdb_acked} (+ probes)")
     ratio = ours["rps"] / base["rps"]
     ceiling = best["validate only"]["rps"] / base["rps"]
     print(f"ratio           : {ratio:.3f} of the bare endpoint (target >= 0.5); validating alone reaches"
@@ -242,6 +256,11 @@ def main() -> None:
           f"bare {base['rps']:.0f} req/s, ratio {ratio:.3f} (target 0.5) {'MET' if ratio >= 0.5 else 'MISSED'}; "
           f"validate only {ceiling:.2f}, commit per request {naive['rps'] / base['rps']:.3f} "
           f"(collector {ours['rps'] / naive['rps']:.1f}x)")
+    on = best["collector chdb"]["rps"]
+    validated = best["validate only"]["rps"]
+    print(f"RESULT ingest chdb: {on:.0f} req/s = {on * 50:.0f} events/s, {on / validated:.2f} of validate only"
+          f" (target 0.5), SQLite collector {ours['rps'] / validated:.2f} of validate only;"
+          f" {on / ours['rps']:.2f}x the SQLite collector")
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ SUITE = [
     ("fuzz", ["--quick"], []),
     ("crash", ["--quick"], []),
     ("soak", ["--quick"], []),
+    ("triggers", ["--quick"], []),
     ("http_attack", ["--quick"], []),
 ]
 

@@ -29,6 +29,7 @@ from collector import (
     reports,
     reports_api,
     teams_api,
+    trigger_api,
     ui,
 )
 from collector.access import own_check, public, public_mount
@@ -40,7 +41,8 @@ from collector.errors import ClientError, error_response, json_response
 from collector.limits import RateLimiter
 from collector.metrics import Metrics
 from collector.replay_limits import ReplayLedger
-from collector.store import Store, StoreFault, open_store
+from collector.store import NotAnswered, Store, StoreFault, open_store
+from collector.triggers.service import Triggers
 from collector.ui import teams as ui_teams
 from collector.ui.replay import routes as replay_page_routes
 
@@ -135,6 +137,12 @@ async def store_fault(request: Request, exc: Exception) -> Response:
     return error_response(503, exc.message, exc.retry_after)
 
 
+async def not_answered(request: Request, exc: Exception) -> Response:
+    """A question the configured store's engine does not answer yet: said plainly, not a 500."""
+    assert isinstance(exc, NotAnswered)
+    return error_response(501, str(exc))
+
+
 async def server_error(request: Request, exc: Exception) -> Response:
     """A fault of ours, answered in the one JSON error shape. Ingest answers carry CORS so the
     browser SDK can read the status (without the header a 500 looks like a network failure)."""
@@ -153,10 +161,12 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
         settings.store_url, max_pending=settings.max_pending, synchronous=settings.synchronous
     )
     enricher = Enricher(settings, store)
+    triggers = Triggers(store, settings.webhooks, settings.public_url or "http://127.0.0.1:8000")
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         store.start()
+        triggers.start()
         retraining = asyncio.create_task(outcome_api.retrain_daily(store))
         sender = asyncio.create_task(reports.loop(store, settings.smtp_url)) if settings.smtp_url else None
         try:
@@ -167,6 +177,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
                 await retraining
             if sender is not None:
                 sender.cancel()
+            triggers.stop()  # before the store: its last attempts record their outcome
             store.close()
             enricher.close()
 
@@ -186,6 +197,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
         *teams_api.routes,
         *journey_api.routes,
         *outcome_api.routes,
+        *trigger_api.routes,
         *api.routes,
         *reports_api.routes,
         *(public_mount(route) for route in demo_shop.routes(settings)),
@@ -197,13 +209,15 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
         lifespan=lifespan,
         middleware=[Middleware(GZipMiddleware, minimum_size=1024)],
         exception_handlers={
-            ClientError: client_error, StoreFault: store_fault, 404: not_found, 405: not_found,
+            ClientError: client_error, StoreFault: store_fault, NotAnswered: not_answered,
+            404: not_found, 405: not_found,
             Exception: server_error,
         },
     )
     app.state.settings = settings
     app.state.store = store
     app.state.enricher = enricher
+    app.state.triggers = triggers
     app.state.metrics = Metrics()
     app.state.limits = Limits(RateLimiter(settings.rate_limit), RateLimiter(settings.site_rate_limit))
     app.state.replay_ledger = ReplayLedger(

@@ -1,4 +1,4 @@
-"""The `trailmark` command: serve, sites, experiments, rejected, demo, purge, backup."""
+"""The `trailmark` command: serve, sites, experiments, rejected, demo, purge, backup, store copy."""
 
 from __future__ import annotations
 
@@ -12,13 +12,14 @@ from pathlib import Path
 import click
 import msgspec
 
-from collector import maintenance, site_settings
+from collector import maintenance, site_settings, trigger_cli
 from collector.cli_experiments import experiments
 from collector.cli_options import store_options, store_url
 from collector.config import Settings
 from collector.demo import commands as demo_commands
 from collector.demo.shop import DEMO_KEY, DEMO_SITE
 from collector.store import Store, StoreUnusable, open_store, sqlite_path
+from collector.store import copy as store_commands
 
 
 def _store(store: str | None, db: str | None) -> Store:
@@ -60,25 +61,31 @@ def serve(host: str, port: int, store: str | None, db: str | None, geoip: str | 
         token, token_note = _stored_admin_token(kept, token_file(settings.store_url))
         settings = dataclasses.replace(settings, admin_token=token)
     base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+    if not settings.public_url:  # the dashboard links in webhooks
+        settings = dataclasses.replace(settings, public_url=base)
     owner_note = _first_owner(kept, base)
     if demo:
         kept.add_site(DEMO_SITE, "Demo shop", key=DEMO_KEY)
         _seed_demo_once(kept, base)
-    click.echo(f"Trailmark collector on {base}  (store {settings.store_url})")
-    click.echo(f"  admin token : {token_note}")
-    if owner_note:
-        click.echo(f"  sign in     : {owner_note}")
-    click.echo(f"  proxies     : {_proxies_note(settings)}")
-    click.echo(f"  geo         : {settings.geoip or 'off (no --geoip / TRAILMARK_GEOIP: geo fields stay empty)'}")
-    for site in kept.sites():
-        click.echo(f"  site {site.id!r}: write key {site.write_key}")
-    click.echo(f"  dashboard   : {base}/")
-    click.echo(f"  snippet     : {base}/trailmark.js")
-    if demo:
-        click.echo(f"  demo shop   : {base}/demo/")
-    sys.stdout.flush()
+    app = create_app(settings, kept)
+
+    def banner() -> None:
+        click.echo(f"Trailmark collector on {base}  (store {settings.store_url})")
+        click.echo(f"  admin token : {token_note}")
+        if owner_note:
+            click.echo(f"  sign in     : {owner_note}")
+        click.echo(f"  proxies     : {_proxies_note(settings)}")
+        click.echo(f"  geo         : {settings.geoip or 'off (no --geoip / TRAILMARK_GEOIP: geo fields stay empty)'}")
+        for site in kept.sites():
+            click.echo(f"  site {site.id!r}: write key {site.write_key}")
+        click.echo(f"  dashboard   : {base}/")
+        click.echo(f"  snippet     : {base}/trailmark.js")
+        if demo:
+            click.echo(f"  demo shop   : {base}/demo/")
+        sys.stdout.flush()
+
     # Bounded headers and bodies, slow clients timed out: safe without a proxy (collector/server.py).
-    serve_http(create_app(settings, kept), host, port)
+    serve_http(app, host, port, banner)
 
 
 def token_file(url: str) -> Path:
@@ -236,9 +243,11 @@ def rejected(site: str | None, limit: int, store: str | None, db: str | None) ->
 
 
 main.add_command(demo_commands.demo)
+main.add_command(trigger_cli.triggers)
 main.add_command(experiments)
 main.add_command(maintenance.purge)
 main.add_command(maintenance.backup)
+main.add_command(store_commands.store)
 
 if __name__ == "__main__":
     main()

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
+from collector.triggers.service import Policy
+
 MIB = 1024 * 1024
 
 
@@ -57,6 +59,9 @@ class Settings:
     synchronous: str = "FULL"
     static_dir: Path = Path(__file__).parent / "static"
     demo: bool = False
+    # Journey trigger webhooks (docs/triggers.md), and the dashboard address their links use.
+    webhooks: Policy = field(default_factory=Policy)
+    public_url: str = ""
     # /metrics answers a Bearer admin token or this token; `metrics_public` opens it to anyone.
     metrics_token: str | None = None
     metrics_public: bool = False
@@ -83,6 +88,8 @@ class Settings:
                 p.strip() for p in env.get("TRAILMARK_SENSITIVE_PARAMS", "").split(",") if p.strip()
             ),
         }
+        values["webhooks"] = Policy.from_env(env)
+        values["public_url"] = env.get("TRAILMARK_PUBLIC_URL", "")
         if env.get("TRAILMARK_ADMIN_TOKEN"):
             values["admin_token"] = env["TRAILMARK_ADMIN_TOKEN"]
             # A correct token is never locked out at login, so its length is what stops guessing.

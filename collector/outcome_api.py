@@ -15,7 +15,7 @@ from collector.api import site_param, site_settings
 from collector.query import outcome
 from collector.query.params import integer
 from collector.query.scope import Goal, Scope
-from collector.store import Store
+from collector.store import NotAnswered, Store
 
 log = logging.getLogger("trailmark")
 
@@ -42,6 +42,8 @@ async def retrain_daily(store: Store, every_s: float = RETRAIN_EVERY_S) -> None:
         for site in store.sites():
             try:
                 await asyncio.to_thread(retrain, store, site.id, Goal.of_site(site.settings))
+            except NotAnswered:  # an engine without the model yet: nothing to retrain, nothing wrong
+                return
             except Exception:  # one site's bad day must not stop the others' retraining
                 log.exception("retraining the outcome model of site %s failed", site.id)
 

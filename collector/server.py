@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import resource
+import signal
+from collections.abc import Callable
 from typing import Any
 
 import uvicorn
@@ -137,7 +139,16 @@ def raise_file_limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
 
 
-def serve(app: Any, host: str, port: int) -> None:
-    """Serve until SIGINT or SIGTERM (what `trailmark serve` and the Docker image run)."""
+def serve(app: Any, host: str, port: int, announce: Callable[[], None] = lambda: None) -> None:
+    """Serve until SIGINT or SIGTERM (what `trailmark serve` and the Docker image run); `announce`
+    prints the banner once a signal can no longer be lost."""
     raise_file_limit()
-    uvicorn.Server(config(app, host, port)).run()
+    server = uvicorn.Server(config(app, host, port))
+    # From here a SIGINT or SIGTERM asks the server to stop, even one sent as soon as the banner
+    # shows (a script, a test) and before uvicorn installs its handlers: with Python's default
+    # handler it could land in a garbage collection's weakref callback, where the
+    # KeyboardInterrupt is dropped, and serve would run on.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, server.handle_exit)
+    announce()
+    server.run()

@@ -17,11 +17,10 @@ session can run over midnight into D+1 without reaching the future.
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 import uuid
 from typing import Any
 
-from tests.conftest import SECRET, Client
+from tests.conftest import SECRET, Client, stamp_session
 
 DAY_MS = 86_400_000
 MIN = 60_000
@@ -58,21 +57,15 @@ def send(client: Client, events: list[dict[str, Any]], ua: str = CHROME, key: st
 def stamp_session_context(client: Client, session_id: str, **columns: Any) -> None:
     """Set device, geo and channel columns as enrichment would: the test does not depend on
     which user agents, GeoIP database or referrer rules the enrichment layer knows."""
-    conn = sqlite3.connect(client.db_path)
-    try:
-        with conn:
-            sets = ", ".join(f"{name} = ?" for name in columns)
-            cursor = conn.execute(f"UPDATE sessions SET {sets} WHERE id = ?", [*columns.values(), session_id])
-            assert cursor.rowcount == 1
-    finally:
-        conn.close()
+    stamp_session(client.store, session_id, **columns)
 
 
 def mark_bot_if_enrichment_missed(client: Client, session_id: str) -> None:
     """The bot session's request carried a Googlebot user agent; when enrichment is not wired
     (or does not flag it) the flag is set through the store's table, as enrichment would."""
-    (row,) = client.rows("SELECT is_bot FROM sessions WHERE id = ?", session_id)
-    if not row["is_bot"]:
+    found = client.store.session(session_id, None)
+    assert found is not None
+    if not found["is_bot"]:
         stamp_session_context(client, session_id, is_bot=1)
 
 

@@ -1,4 +1,9 @@
-"""Shared fixtures: a real SQLite file, the app in process, and a real uvicorn on loopback."""
+"""Shared fixtures: a real store (a SQLite file, or ClickHouse through chdb), the app in process,
+and a real uvicorn on loopback.
+
+`client` runs on SQLite unless a module parametrizes `engine` (`pytestmark = every_store`): then
+each of its tests runs once per engine with the same expected answers.
+"""
 
 from __future__ import annotations
 
@@ -17,11 +22,11 @@ from starlette.testclient import TestClient
 
 from collector.app import create_app
 from collector.config import Settings
-from collector.store import SQLiteStore
+from collector.store import SQLiteStore, Store
 
 KEY = "wk_test"
 SECRET = "sk_test_secret_server_key"  # the test site's secret server key (its backend's)
-ADMIN_TOKEN = "test-admin-token-0123456789"
+ADMIN_TOKEN = "test-admin-token-0123456789"  # serve wants at least 20 characters
 ORIGINS = ("http://127.0.0.1:*", "http://localhost:*", "https://shop.example")
 
 
@@ -54,6 +59,98 @@ def make_store(db_path: Path, **options: Any) -> SQLiteStore:
     return store
 
 
+# ---- engines ------------------------------------------------------------------------------
+
+ENGINES = ("sqlite", "chdb")
+# A module's tests, each run on every engine: `pytestmark = every_store`.
+every_store = pytest.mark.parametrize("engine", ENGINES, indirect=True)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A test marked sqlite_only (or clickhouse_pending) in a module of every_store runs on SQLite alone."""
+    keep, drop = [], []
+    for item in items:
+        params = getattr(item, "callspec", None)
+        engine = params.params.get("engine") if params is not None else None
+        sqlite_alone = item.get_closest_marker("sqlite_only") or item.get_closest_marker("clickhouse_pending")
+        (drop if engine not in (None, "sqlite") and sqlite_alone else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+@pytest.fixture
+def engine(request: pytest.FixtureRequest) -> str:
+    return str(getattr(request, "param", "sqlite"))
+
+
+class Chdb:
+    """The one chdb directory of the test run (chdb serves one directory per process), held open,
+    with a fresh database per store."""
+
+    def __init__(self, path: Path) -> None:
+        from collector.store.clickhouse.client import ChdbConnection
+
+        self.path = path
+        self.keeper = ChdbConnection(str(path))
+        self.count = 0
+
+    def url(self) -> str:
+        self.count += 1
+        database = f"t{self.count}"
+        self.keeper.command(f"DROP DATABASE IF EXISTS {database}")
+        return f"chdb://{self.path}?database={database}"
+
+    def drop(self, url: str) -> None:
+        self.keeper.command(f"DROP DATABASE IF EXISTS {url.rsplit('=', 1)[1]} SYNC")
+
+
+@pytest.fixture(scope="session")
+def chdb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chdb]:
+    holder = Chdb(tmp_path_factory.mktemp("chdb") / "data")
+    yield holder
+    holder.keeper.close()
+
+
+def open_engine(engine: str, tmp_path: Path, request: pytest.FixtureRequest, **options: Any) -> Store:
+    """A store of the engine with the test site, dropped (chdb) when the test ends."""
+    if engine == "sqlite":
+        return make_store(tmp_path / "trailmark.db", **options)
+    from collector.store.clickhouse import ClickHouseStore
+
+    holder: Chdb = request.getfixturevalue("chdb")
+    url = holder.url()
+    store = ClickHouseStore(url, **options)
+    request.addfinalizer(lambda: holder.drop(url))
+    store.add_site("test", "Test site", origins=ORIGINS, key=KEY)
+    store.new_secret("test", SECRET)
+    return store
+
+
+def stamp_session(store: Store, session_id: str, **columns: Any) -> None:
+    """Set columns of a stored session as enrichment would have (tests that must not depend on
+    which user agents, GeoIP database or referrer rules the enrichment layer knows)."""
+    if isinstance(store, SQLiteStore):
+        conn = sqlite3.connect(store.path)
+        try:
+            with conn:
+                sets = ", ".join(f"{name} = ?" for name in columns)
+                cursor = conn.execute(f"UPDATE sessions SET {sets} WHERE id = ?", [*columns.values(), session_id])
+                assert cursor.rowcount == 1
+        finally:
+            conn.close()
+        return
+    from collector.store.clickhouse.client import lit
+    from collector.store.clickhouse.schema import SESSION_NAMES
+    from collector.store.clickhouse.transaction import VERSIONS
+
+    db = store.db  # type: ignore[attr-defined]
+    rows = db.rows(f"SELECT {', '.join(SESSION_NAMES)} FROM {db.t('sessions')} FINAL WHERE id = {lit(session_id)}")
+    assert len(rows) == 1
+    row = {**dict(zip(SESSION_NAMES, rows[0], strict=True)), **columns}
+    db.conn.insert(db.t("sessions"), (*SESSION_NAMES, "version"), [(*row.values(), VERSIONS.next())])
+
+
 class Reads:
     """What every fixture shares: read the SQLite file, and the admin header."""
 
@@ -74,16 +171,19 @@ class Client(Reads):
 
     http: TestClient
     db_path: Path
+    store: Store
+    engine: str = "sqlite"
     key: str = KEY
     admin_token: str = ADMIN_TOKEN
 
 
 @pytest.fixture
-def client(tmp_path: Path) -> Iterator[Client]:
+def client(tmp_path: Path, engine: str, request: pytest.FixtureRequest) -> Iterator[Client]:
     db_path = tmp_path / "trailmark.db"
-    app = create_app(make_settings(db_path), make_store(db_path))
+    store = open_engine(engine, tmp_path, request)
+    app = create_app(make_settings(db_path), store)
     with TestClient(app, base_url="http://127.0.0.1:8000") as http:
-        yield Client(http, db_path)
+        yield Client(http, db_path, store, engine)
 
 
 @dataclass
@@ -93,7 +193,7 @@ class Server(Reads):
     url: str
     port: int
     db_path: Path
-    store: SQLiteStore
+    store: Store
     key: str = KEY
     admin_token: str = ADMIN_TOKEN
 
@@ -122,9 +222,9 @@ class ThreadedServer:
 
 
 @pytest.fixture
-def collector_server(tmp_path: Path) -> Iterator[Server]:
+def collector_server(tmp_path: Path, engine: str, request: pytest.FixtureRequest) -> Iterator[Server]:
     db_path = tmp_path / "trailmark.db"
-    store = make_store(db_path)
+    store = open_engine(engine, tmp_path, request)
     port = free_port()
     with ThreadedServer(create_app(make_settings(db_path), store), port):
         yield Server(f"http://127.0.0.1:{port}", port, db_path, store)

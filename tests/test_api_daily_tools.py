@@ -16,7 +16,7 @@ import pytest
 from collector import export
 from collector.query import vitals
 from tests.analytics_journeys import DATE, GOOGLEBOT, NEXT_DATE, PREVIOUS_DATE, SHOP, send
-from tests.conftest import Client
+from tests.conftest import Client, every_store
 from tests.daily_journeys import REFERENCE_ERROR, TYPE_ERROR, build_daily
 
 DAY = f"site=test&from={DATE}&to={DATE}"
@@ -35,6 +35,7 @@ def session_ids(client: Client, query: str) -> list[str]:
 # -- drill-down ----------------------------------------------------------------------------
 
 
+@every_store
 def test_new_breakdowns_on_the_overview(client: Client) -> None:
     build_daily(client)
     result = get(client, "/api/overview")
@@ -83,6 +84,7 @@ def test_new_breakdowns_on_the_overview(client: Client) -> None:
     ("error=TypeError: x is undefined", ["s1", "s3"]),
     ("error=ReferenceError: y is not defined", ["s2"]),
 ])
+@every_store
 def test_every_breakdown_row_is_a_filter(client: Client, query: str, expected: list[str]) -> None:
     build_daily(client)
     assert session_ids(client, query) == expected
@@ -90,6 +92,7 @@ def test_every_breakdown_row_is_a_filter(client: Client, query: str, expected: l
     assert get(client, "/api/overview", f"{DAY}&{query}")["metrics"]["sessions"]["value"] == len(expected)
 
 
+@every_store
 def test_a_drilled_row_narrows_every_breakdown(client: Client) -> None:
     build_daily(client)
     # the drill-down of a referrer row narrows every other breakdown to those sessions
@@ -99,6 +102,7 @@ def test_a_drilled_row_narrows_every_breakdown(client: Client) -> None:
                                    {"name": "FR", "sessions": 1, "previous": 0}]
 
 
+@every_store
 def test_suggestions(client: Client) -> None:
     build_daily(client)
     assert get(client, "/api/suggest", f"{DAY}&field=country")["values"] == [
@@ -132,6 +136,7 @@ def test_suggestions(client: Client) -> None:
 # -- time ----------------------------------------------------------------------------------
 
 
+@every_store
 def test_hourly_series_with_the_previous_period(client: Client) -> None:
     build_daily(client)
     result = get(client, "/api/overview", f"{DAY}&interval=auto")
@@ -167,6 +172,7 @@ def make_goal(client: Client, body: dict[str, Any], status: int = 201) -> dict[s
     return result
 
 
+@every_store
 def test_goals_count_conversions_and_drive_the_rate(client: Client) -> None:
     build_daily(client)
     pro = make_goal(client, {"name": "Pro signup", "kind": "custom", "value": "signup",
@@ -211,6 +217,7 @@ def test_goals_count_conversions_and_drive_the_rate(client: Client) -> None:
      "invalid request: Object contains unknown field"),
     ({"name": "x", "kind": "custom", "value": "s", "site": "nope"}, 404, "no site 'nope'"),
 ])
+@every_store
 def test_bad_goals_are_clear_4xx(client: Client, body: dict[str, Any], status: int, message: str) -> None:
     answer = client.http.post("/api/goals", headers=client.admin, json={"site": "test", **body})
     assert answer.status_code == status
@@ -218,6 +225,7 @@ def test_bad_goals_are_clear_4xx(client: Client, body: dict[str, Any], status: i
     assert get(client, "/api/goals", "site=test") == {"goals": []}
 
 
+@every_store
 def test_goal_ids_and_limits(client: Client) -> None:
     assert get(client, "/api/overview", f"{DAY}&goal=abc", 400) == {"error": "a goal id is a number (see /api/goals)"}
     assert client.http.delete("/api/goals/7?site=test", headers=client.admin).status_code == 404
@@ -229,6 +237,7 @@ def test_goal_ids_and_limits(client: Client) -> None:
     }
 
 
+@every_store
 def test_custom_events_report(client: Client) -> None:
     build_daily(client)
     assert get(client, "/api/events") == {"events": [
@@ -265,6 +274,7 @@ def test_web_dev_thresholds(metric: str, value: float, band: str) -> None:
     assert vitals.rating(metric, value) == band
 
 
+@every_store
 def test_vitals_report(client: Client) -> None:
     build_daily(client)
     result = get(client, "/api/vitals")
@@ -287,6 +297,7 @@ def test_vitals_report(client: Client) -> None:
     assert get(client, "/api/vitals", f"{DAY}&device=mobile")["metrics"]["LCP"]["count"] == 1
 
 
+@every_store
 def test_errors_report(client: Client) -> None:
     build_daily(client)
     errors = get(client, "/api/errors")["errors"]
@@ -304,6 +315,7 @@ def test_errors_report(client: Client) -> None:
 # -- live ----------------------------------------------------------------------------------
 
 
+@every_store
 def test_live_view(client: Client) -> None:
     build_daily(client)  # days ago: not live
     now = int(time.time() * 1000)
@@ -332,6 +344,7 @@ def test_live_view(client: Client) -> None:
 # -- export --------------------------------------------------------------------------------
 
 
+@every_store
 def test_any_report_table_as_csv_and_json_download(client: Client) -> None:
     build_daily(client)
     answer = client.http.get(f"/api/overview?{DAY}&format=csv&table=channels", headers=client.admin)
@@ -374,6 +387,7 @@ def test_csv_cells_never_run_as_formulas(value: Any, cell: Any) -> None:
     assert export.cell(value) == cell
 
 
+@every_store
 def test_sessions_export_streams_every_session_once(client: Client) -> None:
     start = int(time.time() * 1000) - 3_600_000
     count = 1203  # more than one export page of 1000

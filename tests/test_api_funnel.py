@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from tests.analytics_journeys import DATE, build
-from tests.conftest import Client
+from tests.conftest import Client, every_store
+
+pytestmark = every_store
 
 STEPS = [
     {"type": "pageview", "url": "/"},

@@ -7,7 +7,9 @@ from typing import Any
 import pytest
 
 from tests.analytics_journeys import DATE, DAY_MS, NEXT_DATE, PREVIOUS_DATE, D, build, event, send
-from tests.conftest import Client
+from tests.conftest import Client, every_store
+
+pytestmark = every_store
 
 
 def overview(client: Client, query: str) -> dict[str, Any]:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from tests.analytics_journeys import DATE, build
-from tests.conftest import Client
+from tests.conftest import Client, every_store
+
+pytestmark = every_store
 
 
 def test_segment_lifecycle_and_use_on_every_endpoint(client: Client) -> None:

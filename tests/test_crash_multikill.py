@@ -11,8 +11,9 @@ from bench import crash
 pytestmark = pytest.mark.slow
 
 
-def test_repeated_sigkill_loses_and_duplicates_nothing(tmp_path: Path) -> None:
-    result = crash.run(tmp_path / "crash.db", kills=3, interval=1.0, clients=3, batch=10, sdk_rate=300)
+@pytest.mark.parametrize("on_chdb", [False, True], ids=["sqlite", "chdb"])
+def test_repeated_sigkill_loses_and_duplicates_nothing(tmp_path: Path, on_chdb: bool) -> None:
+    result = crash.run(tmp_path / "crash.db", kills=3, interval=1.0, clients=3, batch=10, sdk_rate=300, chdb=on_chdb)
     # Every kill cut requests off (the clients saw it) and traffic went on after each restart.
     assert sum(result["raw_errors"].values()) >= 3, result
     assert result["raw_acked"] > 0 and result["sdk_sent"] > 0

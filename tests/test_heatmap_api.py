@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 
 from tests.analytics_journeys import CHROME, DATE, DAY_MS, GOOGLEBOT, NEXT_DATE, PREVIOUS_DATE, SHOP, D
-from tests.conftest import Client
+from tests.conftest import Client, every_store
+
+pytestmark = every_store
 
 WIDTHS = {"desktop": (1280, 800), "tablet": (800, 1000), "mobile": (390, 700)}
 
@@ -122,6 +124,7 @@ def test_rollup_and_scan_agree(client: Client) -> None:
             assert rolled["elements"] == scanned["elements"], (device, rage)
 
 
+@pytest.mark.sqlite_only
 def test_erasure_and_late_bots_take_clicks_back(client: Client) -> None:
     build_clicks(client)
     conn = sqlite3.connect(client.db_path)

@@ -19,6 +19,9 @@ ATTACKER_ANON, ATTACKER_SESSION = "attacker-anon-1", "attacker-session-1"
 ORDER = "victim-order-1"
 ATTACK_COMMENT = "attacker-comment-in-the-victims-profile"
 
+# A person with no webhook deliveries, trigger checks or trigger cooldowns.
+NO_TRIGGERS = {"trigger_deliveries": 0, "trigger_checks": 0, "trigger_fired": 0}
+
 
 def _event(type_: str, ts: int, anon: str | None = None, session: str | None = None, **fields: Any) -> dict[str, Any]:
     event: dict[str, Any] = {"type": type_, "id": str(uuid.uuid4()), "ts": ts, **fields}
@@ -149,7 +152,7 @@ def test_erasing_the_attackers_own_anon_id_leaves_the_victim_whole(client: Clien
     before = _victim_rows(client)
     answer = client.http.delete(f"/api/persons/{ATTACKER_ANON}", headers=client.admin)
     assert answer.json() == {"deleted": {"events": 4, "sessions": 1, "replay_chunks": 0, "identities": 1,
-                                         "persons": 0, "dead_letters": 0}}
+                                         "persons": 0, "dead_letters": 0, **NO_TRIGGERS}}
     assert _victim_rows(client) == before
     assert client.rows("SELECT count(*) AS n FROM events WHERE anon_id = ?", ATTACKER_ANON) == [{"n": 0}]
 
@@ -160,7 +163,7 @@ def test_erasing_the_victim_by_user_id_takes_what_was_labelled_theirs(client: Cl
     answer = client.http.delete(f"/api/persons/{VICTIM}", headers=client.admin)
     # Their own rows, and the rows a browser labelled with their user id: gone too.
     assert answer.json() == {"deleted": {"events": 7, "sessions": 2, "replay_chunks": 0, "identities": 2,
-                                         "persons": 1, "dead_letters": 0}}
+                                         "persons": 1, "dead_letters": 0, **NO_TRIGGERS}}
     assert client.rows("SELECT count(*) AS n FROM events") == [{"n": 0}]
 
 

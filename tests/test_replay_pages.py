@@ -11,7 +11,9 @@ import httpx
 import pytest
 
 from collector.replay_api import MAX_PAGE_CHUNKS, PAGE_JSON_BYTES
-from tests.conftest import collector_server  # noqa: F401
+from tests.conftest import collector_server, every_store  # noqa: F401
+
+pytestmark = every_store
 
 T0 = int(time.time() * 1000)
 

@@ -13,7 +13,7 @@ from collector.ui.shell import NAV
 
 ORIGIN = {"Origin": "http://127.0.0.1:8000"}
 PAGES = ["/overview", "/sessions", "/sessions/abc", "/funnels", "/paths", "/retention", "/commerce",
-         "/surveys", "/people", "/people/user_42", "/segments", "/settings"]
+         "/surveys", "/people", "/people/user_42", "/segments", "/settings", "/triggers"]
 
 
 def login(client: Any) -> None:

@@ -3,10 +3,13 @@ each visitor counted at the furthest step reached by any of their attempts."""
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Sequence
 from typing import Annotated, Any
 
 from msgspec import Meta, Struct
+
+from collector.query.overview import ratio
 
 MAX_WINDOW_S = 90 * 86400
 
@@ -64,3 +67,46 @@ def furthest_attempt(events: Sequence[tuple[Any, ...]], steps: int, window_ms: i
         if path is not None:
             return path
     return ()
+
+
+DROPPED_SHOWN = 100  # session ids listed per step; the count is always complete
+
+
+class Count:
+    """Visitors at each step, the time between steps, and the visitors who dropped at each step
+    (with the time of their last step event), from each visitor's (ts, step mask, ...) events."""
+
+    def __init__(self, by_visitor: dict[str, list[tuple[Any, ...]]], steps: int, window_s: int) -> None:
+        self.reached = [0] * steps
+        self.gaps: list[list[float]] = [[] for _ in range(steps)]
+        self.dropped: list[list[tuple[str, int]]] = [[] for _ in range(steps)]
+        for visitor, events in by_visitor.items():
+            path = furthest_attempt(events, steps, window_s * 1000)
+            for j in range(len(path)):
+                self.reached[j] += 1
+                if j:
+                    self.gaps[j].append((path[j] - path[j - 1]) / 1000)
+            if path and len(path) < steps:
+                self.dropped[len(path) - 1].append((visitor, path[-1]))
+
+    def shown(self, j: int) -> list[tuple[str, int]]:
+        """The dropped visitors of step j whose sessions are listed."""
+        return sorted(self.dropped[j])[:DROPPED_SHOWN]
+
+    def answer(self, steps: list[Step], window_s: int, shown: list[list[dict[str, Any]]]) -> dict[str, Any]:
+        reached = self.reached
+        result = []
+        for j, step in enumerate(steps):
+            result.append({
+                "step": j + 1,
+                "type": step.type,
+                "url": step.url,
+                "name": step.name,
+                "visitors": reached[j],
+                "conversion": ratio(reached[j], reached[j - 1] if j else reached[0]),
+                "conversion_from_start": ratio(reached[j], reached[0]),
+                "median_s_from_previous": statistics.median(self.gaps[j]) if self.gaps[j] else None,
+                "dropped": len(self.dropped[j]),
+                "dropped_sessions": sorted(shown[j], key=lambda d: (d["id"], d["visitor_id"])),
+            })
+        return {"window_s": window_s, "steps": result, "overall_conversion": ratio(reached[-1], reached[0])}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from collector.query.experiments import Counts as ExperimentCounts
 from collector.query.experiments import Experiment
@@ -20,6 +20,7 @@ from collector.query.outcome import Score
 from collector.query.params import DAY_MS
 from collector.query.scope import Goal, Scope
 from collector.store.model import (
+    NotAnswered,
     Overloaded,
     Site,
     StoreFault,
@@ -30,6 +31,9 @@ from collector.store.model import (
 )
 from collector.store.sqlite import SQLiteStore
 from collector.store.sqlite.connection import BUSY_TIMEOUT, TOOL_BUSY_TIMEOUT
+from collector.triggers.evaluate import Check
+from collector.triggers.outbox import Attempt, Outgoing
+from collector.triggers.rules import Event, NewRule, Rule
 
 
 class Store(Protocol):
@@ -167,6 +171,27 @@ class Store(Protocol):
     def backup(self, target: Path) -> int: ...
 
 
+@runtime_checkable
+class TriggerStore(Store, Protocol):
+    """What an engine offers for journey triggers: rules, their outbox and delivery log, pending
+    absence checks (the evaluation, signing and sending are engine-neutral, in collector/triggers/).
+    An engine without it serves everything else, and answers 501 for triggers."""
+
+    def trigger_rules(self, site_id: str) -> list[dict[str, Any]]: ...
+    def trigger_rule(self, site_id: str, rule_id: int) -> dict[str, Any] | None: ...
+    def create_trigger_rule(self, site_id: str, rule: NewRule, secret: str) -> dict[str, Any]: ...
+    def update_trigger_rule(self, site_id: str, rule_id: int, changes: dict[str, object]) -> dict[str, Any] | None: ...
+    def delete_trigger_rule(self, site_id: str, rule_id: int) -> bool: ...
+    def trigger_deliveries(self, site_id: str, rule_id: int, limit: int) -> list[dict[str, Any]]: ...
+    def on_commit(self, listener: Callable[[], None]) -> None: ...
+    def triggers_next_due(self) -> int | None: ...
+    def due_deliveries(self, now: int, limit: int) -> list[Outgoing]: ...
+    def record_delivery_attempt(self, attempt: Attempt) -> None: ...
+    def due_trigger_checks(self, now: int, limit: int) -> list[tuple[Check, Rule | None]]: ...
+    def trigger_check_events(self, check: Check, types: set[str]) -> list[Event]: ...
+    def settle_trigger_checks(self, settled: list[tuple[Check, bool]], now: int) -> int: ...
+
+
 def sqlite_path(url: str) -> str | None:
     """The file of a SQLite store URL (`sqlite:///abs/path.db`, `sqlite://rel/path.db` or a plain
     path); None for another engine's URL."""
@@ -187,7 +212,11 @@ def open_store(
     path = sqlite_path(url)
     if path is None:
         scheme = url.split("://", 1)[0]
-        raise ValueError(f"unknown store {scheme!r}: use sqlite:///path.db")
+        if scheme in CLICKHOUSE_SCHEMES:
+            return _open_clickhouse(url, max_pending=max_pending, serving=serving)
+        raise ValueError(
+            f"unknown store {scheme!r}: use sqlite:///path.db, chdb:///dir or clickhouse://user:pass@host:8123/db"
+        )
     if not path:
         raise ValueError("a sqlite store URL needs a path: sqlite:///abs/path.db or sqlite://rel/path.db")
     if serving:
@@ -196,7 +225,29 @@ def open_store(
     return SQLiteStore(path, max_pending=max_pending, synchronous=synchronous, busy_timeout=busy)
 
 
+CLICKHOUSE_SCHEMES = ("chdb", "clickhouse", "clickhouses")
+
+
+def _open_clickhouse(url: str, *, max_pending: int, serving: bool) -> Store:
+    """A ClickHouse store (the `clickhouse` extra: chdb in the process, clickhouse-connect for a server)."""
+    try:
+        from collector.store.clickhouse import ClickHouseStore
+    except ImportError as exc:  # pragma: no cover - the extra is part of every test install
+        raise StoreUnusable(
+            f"{url.split('://', 1)[0]}:// stores need the clickhouse extra:"
+            " pip install 'trailmark-collector[clickhouse]'"
+        ) from exc
+    try:
+        return ClickHouseStore(url, max_pending=max_pending)
+    except ValueError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - said once, in a sentence, before serving
+        if not serving:
+            raise
+        raise StoreUnusable(f"cannot open the store {url.split('@')[-1]}: {str(exc).splitlines()[0][:300]}") from exc
+
+
 __all__ = [
-    "Overloaded", "Site", "SQLiteStore", "Store", "StoreFault", "StoreUnusable", "WriteBatch",
-    "WriteResult", "WriterStopped", "open_store", "sqlite_path",
+    "NotAnswered", "Overloaded", "Site", "SQLiteStore", "Store", "StoreFault", "StoreUnusable", "TriggerStore",
+    "WriteBatch", "WriteResult", "WriterStopped", "open_store", "sqlite_path",
 ]

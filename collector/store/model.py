@@ -143,6 +143,13 @@ FAULTS = {
 }
 
 
+class NotAnswered(Exception):
+    """A question this store's engine does not answer yet (docs/deployment.md lists them)."""
+
+    def __init__(self, engine: str, question: str) -> None:
+        super().__init__(f"the {engine} store does not answer {question} yet")
+
+
 class StoreFault(Exception):
     """The disk, the file or another process stops the store; nothing of the request was stored.
 

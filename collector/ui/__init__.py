@@ -46,6 +46,7 @@ routes = [
     Route("/experiments", pages.experiments),
     Route("/experiments/{key}", pages.experiment_page),
     Route("/settings", pages.settings),
+    Route("/triggers", pages.triggers),
     Route("/goals", pages.goals),
     Route("/events", pages.events),
     Route("/vitals", pages.vitals),

@@ -29,6 +29,7 @@ NAV = [
     ("/experiments", "experiments", "Experiments"),
     ("/people", "people", "People"),
     ("/segments", "segments", "Segments"),
+    ("/triggers", "triggers", "Triggers"),
     ("/settings", "settings", "Settings"),
     ("/members", "members", "Members"),
     ("/keys", "keys", "API keys"),

@@ -19,6 +19,9 @@ TABLES = (
     ("dead_letters", "rowid", "received_at"),
     ("identities", "site_id, anon_id", "ts"),
     ("persons", "site_id, user_id", "last_ts"),
+    ("trigger_deliveries", "id", "fired_at"),
+    ("trigger_checks", "rowid", "start_ts"),
+    ("trigger_fired", "rule_id, visitor_id", "at"),
 )
 
 

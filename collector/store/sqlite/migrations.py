@@ -523,30 +523,100 @@ def m018_outcome_scores(db: Database) -> None:
 
 
 @migrations()
-def m019_teams(db: Database) -> None:
-    """People with a password and a role per site, single-use invites, API keys (stored as their
-    SHA-256 only), read-only share links and scheduled e-mail reports (docs/security.md)."""
+def m019_triggers(db: Database) -> None:
+    """Journey triggers: rules, the outbox that is also the delivery log, pending absence checks
+    (IF NOT EXISTS: a database made while this migration had another number is left as it is)."""
     db.executescript(
         """
-        CREATE TABLE accounts (
+        CREATE TABLE IF NOT EXISTS trigger_rules (
+            id INTEGER PRIMARY KEY,
+            site_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            spec TEXT NOT NULL,
+            url TEXT NOT NULL,
+            secret TEXT NOT NULL,
+            cooldown_s INTEGER NOT NULL DEFAULT 0,
+            sample REAL NOT NULL DEFAULT 1,
+            max_per_hour INTEGER,
+            enabled INTEGER NOT NULL DEFAULT 1,
+            disabled_reason TEXT,
+            failures INTEGER NOT NULL DEFAULT 0,
+            created_at INTEGER NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS trigger_rules_site ON trigger_rules (site_id, enabled);
+
+        -- One row per firing: the outbox while next_at is set, the delivery log after.
+        CREATE TABLE IF NOT EXISTS trigger_deliveries (
+            id TEXT PRIMARY KEY,
+            rule_id INTEGER NOT NULL,
+            site_id TEXT NOT NULL,
+            visitor_id TEXT NOT NULL,
+            session_id TEXT,
+            fired_at INTEGER NOT NULL,
+            events TEXT NOT NULL,
+            status TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_at INTEGER,
+            first_attempt_at INTEGER,
+            last_attempt_at INTEGER,
+            response_code INTEGER,
+            error TEXT,
+            latency_ms INTEGER
+        ) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS trigger_deliveries_due ON trigger_deliveries (next_at) WHERE next_at IS NOT NULL;
+        CREATE INDEX IF NOT EXISTS trigger_deliveries_rule ON trigger_deliveries (rule_id, fired_at);
+
+        -- Absence checks waiting for their due time; the scheduler reads them by due_at only.
+        -- A rowid table with no index on the random id: a check per cart add appends to the end
+        -- of both B-trees (their events are deduplicated before any check is made).
+        CREATE TABLE IF NOT EXISTS trigger_checks (
+            id TEXT NOT NULL,
+            rule_id INTEGER NOT NULL,
+            site_id TEXT NOT NULL,
+            visitor_id TEXT NOT NULL,
+            session_id TEXT NOT NULL,
+            start TEXT NOT NULL,
+            start_ts INTEGER NOT NULL,
+            due_at INTEGER NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS trigger_checks_due ON trigger_checks (due_at);
+
+        CREATE TABLE IF NOT EXISTS trigger_fired (
+            rule_id INTEGER NOT NULL,
+            visitor_id TEXT NOT NULL,
+            at INTEGER NOT NULL,
+            PRIMARY KEY (rule_id, visitor_id)
+        ) WITHOUT ROWID;
+        """
+    )
+
+
+@migrations()
+def m020_teams(db: Database) -> None:
+    """People with a password and a role per site, single-use invites, API keys (stored as their
+    SHA-256 only), read-only share links and scheduled e-mail reports (docs/security.md)
+    (IF NOT EXISTS: a database made while this migration had another number is left as it is)."""
+    db.executescript(
+        """
+        CREATE TABLE IF NOT EXISTS accounts (
             id INTEGER PRIMARY KEY,
             email TEXT NOT NULL UNIQUE,
             password_hash TEXT,
             created_at INTEGER NOT NULL
         );
         -- site_id '*' is every site, present and future.
-        CREATE TABLE memberships (
+        CREATE TABLE IF NOT EXISTS memberships (
             account_id INTEGER NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
             site_id TEXT NOT NULL,
             role TEXT NOT NULL,
             PRIMARY KEY (account_id, site_id)
         ) WITHOUT ROWID;
-        CREATE TABLE invites (
+        CREATE TABLE IF NOT EXISTS invites (
             token_hash TEXT PRIMARY KEY,
             account_id INTEGER NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
             expires_at INTEGER NOT NULL
         ) WITHOUT ROWID;
-        CREATE TABLE api_keys (
+        CREATE TABLE IF NOT EXISTS api_keys (
             id INTEGER PRIMARY KEY,
             name TEXT NOT NULL,
             key_hash TEXT NOT NULL UNIQUE,
@@ -555,7 +625,7 @@ def m019_teams(db: Database) -> None:
             created_at INTEGER NOT NULL,
             revoked_at INTEGER
         );
-        CREATE TABLE share_links (
+        CREATE TABLE IF NOT EXISTS share_links (
             id TEXT PRIMARY KEY,
             site_id TEXT NOT NULL,
             view TEXT NOT NULL,
@@ -565,7 +635,7 @@ def m019_teams(db: Database) -> None:
             expires_at INTEGER NOT NULL,
             revoked_at INTEGER
         ) WITHOUT ROWID;
-        CREATE TABLE schedules (
+        CREATE TABLE IF NOT EXISTS schedules (
             id INTEGER PRIMARY KEY,
             site_id TEXT NOT NULL,
             kind TEXT NOT NULL,

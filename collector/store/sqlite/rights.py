@@ -107,11 +107,20 @@ def _where(table: str, person: Person, dead: list[int]) -> tuple[str, tuple[obje
                 (site, *users, *anons))
     if table == "persons":
         return f"site_id = ? AND user_id IN {_marks(users)}", (site, *users)
+    if table in ("trigger_deliveries", "trigger_checks"):  # webhook payloads carry their id and events
+        return (f"site_id = ? AND (session_id IN {_marks(sessions)} OR visitor_id IN {_marks(users)}"
+                f" OR visitor_id IN {_marks(anons)})", (site, *sessions, *users, *anons))
+    if table == "trigger_fired":  # when a rule last fired for them (its cooldown)
+        return (f"rule_id IN (SELECT id FROM trigger_rules WHERE site_id = ?) AND (visitor_id IN {_marks(users)}"
+                f" OR visitor_id IN {_marks(anons)})", (site, *users, *anons))
     assert table == "dead_letters"
     return f"rowid IN {_marks([str(d) for d in dead])}", tuple(dead)
 
 
-TABLES = ("events", "sessions", "replay_chunks", "identities", "persons", "dead_letters")
+TABLES = (
+    "events", "sessions", "replay_chunks", "identities", "persons", "dead_letters",
+    "trigger_deliveries", "trigger_checks", "trigger_fired",
+)
 
 
 def erase(conn: sqlite3.Connection, site_id: str, person_id: str) -> dict[str, int]:
@@ -137,9 +146,16 @@ def erase(conn: sqlite3.Connection, site_id: str, person_id: str) -> dict[str, i
     return counts
 
 
+# Rows in the order they were stored (or by key): an export is the same on every engine.
+_ORDER = {
+    "events": "rowid", "dead_letters": "rowid", "sessions": "site_id, id", "identities": "site_id, anon_id",
+    "persons": "site_id, user_id", "replay_chunks": "site_id, session_id, seq",
+}
+
+
 def _rows(conn: sqlite3.Connection, table: str, person: Person, dead: list[int]) -> list[dict[str, Any]]:
     where, params = _where(table, person, dead)
-    cursor = conn.execute(f"SELECT * FROM {table} WHERE {where}", params)
+    cursor = conn.execute(f"SELECT * FROM {table} WHERE {where} ORDER BY {_ORDER[table]}", params)
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, row, strict=True)) for row in cursor]
 

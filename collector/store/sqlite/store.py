@@ -35,7 +35,7 @@ from collector.store.model import (
     WriterStopped,
     secret_hash,
 )
-from collector.store.sqlite import maintenance, rights, teams
+from collector.store.sqlite import maintenance, rights, teams, triggers
 from collector.store.sqlite.connection import BUSY_TIMEOUT, connect, transaction
 from collector.store.sqlite.faults import check_files, check_write, fault_of, free_bytes, unwritable
 from collector.store.sqlite.migrations import migrate
@@ -62,6 +62,9 @@ from collector.store.sqlite.reads import (
     vitals,
 )
 from collector.store.sqlite.writer import Writer
+from collector.triggers.evaluate import Check
+from collector.triggers.outbox import Attempt, Outgoing
+from collector.triggers.rules import Event, NewRule, Rule
 
 SITE_CACHE_SECONDS = 10.0
 # Below this much free space on the database's file system /healthz reports the disk full:
@@ -579,6 +582,47 @@ class SQLiteStore:
     def delete_segment(self, site_id: str, segment_id: int) -> bool:
         return self._run(lambda conn: segments.delete_segment(conn, site_id, segment_id))
 
+    # -- journey triggers --------------------------------------------------------------------
+
+    def trigger_rules(self, site_id: str) -> list[dict[str, Any]]:
+        return self._ask(triggers.list_rules, site_id)
+
+    def trigger_rule(self, site_id: str, rule_id: int) -> dict[str, Any] | None:
+        return self._ask(triggers.get_rule, site_id, rule_id)
+
+    def create_trigger_rule(self, site_id: str, rule: NewRule, secret: str) -> dict[str, Any]:
+        return self._run(lambda conn: triggers.create_rule(conn, site_id, rule, secret))
+
+    def update_trigger_rule(self, site_id: str, rule_id: int, changes: dict[str, object]) -> dict[str, Any] | None:
+        return self._run(lambda conn: triggers.update_rule(conn, site_id, rule_id, changes))
+
+    def delete_trigger_rule(self, site_id: str, rule_id: int) -> bool:
+        return self._run(lambda conn: triggers.delete_rule(conn, site_id, rule_id))
+
+    def trigger_deliveries(self, site_id: str, rule_id: int, limit: int) -> list[dict[str, Any]]:
+        return self._ask(triggers.deliveries, site_id, rule_id, limit)
+
+    def on_commit(self, listener: Callable[[], None]) -> None:
+        """Call `listener` (on the writer thread, briefly) after every commit."""
+        self.writer.on_commit.append(listener)
+
+    def triggers_next_due(self) -> int | None:
+        return self._ask(triggers.next_due)
+
+    def due_deliveries(self, now: int, limit: int) -> list[Outgoing]:
+        return self._ask(triggers.due_deliveries, now, limit)
+
+    def record_delivery_attempt(self, attempt: Attempt) -> None:
+        self._run(lambda conn: triggers.record_attempt(conn, attempt))
+
+    def due_trigger_checks(self, now: int, limit: int) -> list[tuple[Check, Rule | None]]:
+        return self._ask(triggers.due_checks, now, limit)
+
+    def trigger_check_events(self, check: Check, types: set[str]) -> list[Event]:
+        return self._ask(triggers.visitor_events, check, types)
+
+    def settle_trigger_checks(self, settled: list[tuple[Check, bool]], now: int) -> int:
+        return self._run(lambda conn: triggers.settle_checks(conn, settled, now))
     # -- experiments -------------------------------------------------------------------------
 
     def experiments(self, site_id: str) -> list[Experiment]:

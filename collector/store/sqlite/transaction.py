@@ -9,12 +9,19 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from collector.schema import json_encoder
-from collector.store.model import Context, EventRow, WriteBatch, WriteResult
+from collector.store.model import EventRow, WriteBatch, WriteResult
+from collector.store.sessions import (
+    ACQUISITION_COLUMNS,
+    CONTEXT_COLUMNS,
+    SESSION_GAP_MS,
+    SESSION_NS,
+    SUM_COLUMNS,
+    SessionRollup,
+    Visitor,
+)
 from collector.store.sqlite.connection import transaction
 from collector.store.sqlite.rollups import fold_clicks
-
-SESSION_GAP_MS = 30 * 60 * 1000
-_SESSION_NS = uuid.UUID("6f1d2b8e-9a43-4c1e-8d0b-1b7e3c2a9f10")
+from collector.store.sqlite.triggers import evaluate_group as evaluate_triggers
 
 _EVENT_COLUMNS = (
     "site_id", "id", "session_id", "type", "ts", "client_ts", "received_at", "anon_id", "user_id",
@@ -28,18 +35,10 @@ _INSERT_EVENTS = (
 )
 _INSERT_EVENT = f"{_INSERT_INTO_EVENTS} VALUES ({', '.join('?' for _ in _EVENT_COLUMNS)})"
 
-_CONTEXT_COLUMNS = tuple(Context.__struct_fields__)
-_ACQUISITION_COLUMNS = (
-    "referrer", "channel", "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content",
-)
-_SUM_COLUMNS = (
-    "events", "pageviews", "cart_adds", "purchases", "revenue", "clicks", "rage_clicks",
-    "dead_clicks", "errors",
-)
 _SESSION_COLUMNS = (
     "site_id", "id", "visitor_id", "anon_id", "user_id", "verified_user", "first_ts", "last_ts",
     "duration_ms", "entry_ts", "entry_url", "exit_ts", "exit_url", "vw", "vh",
-    *_ACQUISITION_COLUMNS, *_SUM_COLUMNS, *_CONTEXT_COLUMNS,
+    *ACQUISITION_COLUMNS, *SUM_COLUMNS, *CONTEXT_COLUMNS,
 )
 
 
@@ -56,7 +55,7 @@ def _upsert_sessions_sql() -> str:
         f"entry_url = CASE WHEN {entry_is_earlier} THEN excluded.entry_url ELSE entry_url END",
         *(
             f"{c} = CASE WHEN {entry_is_earlier} THEN excluded.{c} ELSE {c} END"
-            for c in _ACQUISITION_COLUMNS
+            for c in ACQUISITION_COLUMNS
         ),
         f"exit_ts = CASE WHEN {exit_is_later} THEN excluded.exit_ts ELSE exit_ts END",
         f"exit_url = CASE WHEN {exit_is_later} THEN excluded.exit_url ELSE exit_url END",
@@ -67,9 +66,9 @@ def _upsert_sessions_sql() -> str:
         " ELSE visitor_id END",
         "vw = coalesce(vw, excluded.vw)",
         "vh = coalesce(vh, excluded.vh)",
-        *(f"{c} = {c} + excluded.{c}" for c in _SUM_COLUMNS),
+        *(f"{c} = {c} + excluded.{c}" for c in SUM_COLUMNS),
         # A session first seen from a backend SDK has no device: the browser's request fills it in.
-        *(f"{c} = coalesce({c}, excluded.{c})" for c in _CONTEXT_COLUMNS if c != "is_bot"),
+        *(f"{c} = coalesce({c}, excluded.{c})" for c in CONTEXT_COLUMNS if c != "is_bot"),
         "is_bot = max(is_bot, excluded.is_bot)",
     ]
     columns = ", ".join(_SESSION_COLUMNS)
@@ -86,68 +85,10 @@ def _upsert_sessions_sql() -> str:
 _UPSERT_SESSION = _upsert_sessions_sql()
 
 
-class _Session:
-    """The rollup of one session's new events within a group."""
+class _Session(SessionRollup):
+    """The rollup of one session's new events within a group, as this engine stores it."""
 
-    __slots__ = (
-        "site_id", "id", "visitor_id", "anon_id", "user_id", "verified_user", "first_ts", "last_ts",
-        "entry", "exit", "vw", "vh", "sums", "context", "_merged",
-    )
-
-    def __init__(self, site_id: str, session_id: str, context: Context) -> None:
-        self.site_id = site_id
-        self.id = session_id
-        self.visitor_id = ""
-        self.anon_id: str | None = None
-        self.user_id: str | None = None
-        self.verified_user: str | None = None
-        self.first_ts = 1 << 62
-        self.last_ts = -1
-        self.entry: EventRow | None = None
-        self.exit: EventRow | None = None
-        self.vw: int | None = None
-        self.vh: int | None = None
-        self.sums: dict[str, float] = dict.fromkeys(_SUM_COLUMNS, 0)
-        self.context = context
-        self._merged = context  # the last request context folded into self.context
-
-    def add(self, row: EventRow, visitor: Visitor, context: Context) -> None:
-        if context is not self._merged:
-            # Another request of this session in the same group: merge as the upsert would have.
-            self._merged = context
-            self.context = _merge_contexts(self.context, context)
-        self.first_ts = min(self.first_ts, row.ts)
-        self.last_ts = max(self.last_ts, row.ts)
-        self.anon_id = self.anon_id or row.anon_id
-        visitor_id, vouched = visitor
-        self.verified_user = self.verified_user or vouched
-        if row.user_id:
-            self.user_id = row.user_id
-            self.visitor_id = visitor_id
-        elif not self.visitor_id:
-            self.visitor_id = visitor_id
-        if self.vw is None and row.vw is not None:
-            self.vw, self.vh = row.vw, row.vh
-        sums = self.sums
-        sums["events"] += 1
-        kind = row.type
-        if kind == "pageview":
-            sums["pageviews"] += 1
-            if self.entry is None or row.ts < self.entry.ts:
-                self.entry = row
-            if self.exit is None or row.ts >= self.exit.ts:
-                self.exit = row
-        elif kind == "click":
-            sums["clicks"] += 1
-            sums["rage_clicks"] += row.rage
-            sums["dead_clicks"] += row.dead
-        elif kind == "cart":
-            sums["cart_adds"] += row.name == "add"
-        elif kind == "purchase":
-            sums["purchases"] += 1
-            sums["revenue"] += row.revenue
-        elif kind == "error":
-            sums["errors"] += 1
+    __slots__ = ()
 
     def values(self) -> tuple[object, ...]:
         entry, exit_, context = self.entry, self.exit, self.context
@@ -159,19 +100,12 @@ class _Session:
             exit_.ts if exit_ else None, exit_.url if exit_ else None,
             self.vw, self.vh,
             *(
-                (getattr(acquisition, c) for c in _ACQUISITION_COLUMNS)
-                if acquisition is not None else (None,) * len(_ACQUISITION_COLUMNS)
+                (getattr(acquisition, c) for c in ACQUISITION_COLUMNS)
+                if acquisition is not None else (None,) * len(ACQUISITION_COLUMNS)
             ),
             *self.sums.values(),
-            *(getattr(context, c) for c in _CONTEXT_COLUMNS),
+            *(getattr(context, c) for c in CONTEXT_COLUMNS),
         )
-
-
-def _merge_contexts(first: Context, then: Context) -> Context:
-    """A session's device and geo: the first known value of each field; a bot once seen stays one."""
-    merged = {c: getattr(first, c) if getattr(first, c) is not None else getattr(then, c) for c in _CONTEXT_COLUMNS}
-    merged["is_bot"] = first.is_bot or then.is_bot
-    return Context(**merged)
 
 
 def apply_group(
@@ -234,6 +168,8 @@ def _apply(conn: sqlite3.Connection, batches: list[WriteBatch]) -> list[WriteRes
     # Before the sessions: a session that turns out to be a bot in this group takes its clicks back.
     _insert_events(conn, event_rows, with_clicks=any(s.sums["clicks"] for s in sessions.values()))
     conn.executemany(_UPSERT_SESSION, [s.values() for s in sessions.values()])
+    # In this transaction: the outbox row of an acknowledged event is as durable as the event.
+    evaluate_triggers(conn, fresh, [visitor_id for visitor_id, _vouched in owners])
     _store_dead_letters(conn, batches)
     chunks_stored = _store_chunks(conn, batches)
     stored: dict[int, int] = defaultdict(int)
@@ -287,7 +223,6 @@ def _fresh_events(
 
 
 # Who an event belongs to for counting (the visitor id) and who the site's backend vouched for.
-Visitor = tuple[str, "str | None"]
 # (user id, verified, the user id linked before or None), per (site, anon id) linked in a group.
 Links = dict[tuple[str, str], tuple[str, bool, "str | None"]]
 
@@ -381,7 +316,7 @@ def _sessionize(
         for _batch, row in items:
             fits = first_ts - SESSION_GAP_MS <= row.ts <= last_ts + SESSION_GAP_MS
             if current is None or not fits:
-                current = str(uuid.uuid5(_SESSION_NS, f"{site_id}\n{visitor}\n{row.ts}"))
+                current = str(uuid.uuid5(SESSION_NS, f"{site_id}\n{visitor}\n{row.ts}"))
                 first_ts = row.ts
             first_ts, last_ts = min(first_ts, row.ts), max(last_ts, row.ts)
             row.session_id = current

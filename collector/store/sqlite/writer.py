@@ -79,6 +79,8 @@ class Writer:
         # The fault of the last transaction tried, None once one commits again.
         self.fault: StoreFault | None = None
         self._last_commit = float("-inf")
+        # Called on the writer thread after each commit (never before): wakes trigger delivery.
+        self.on_commit: list[Callable[[], None]] = []
 
     @property
     def depth(self) -> int:
@@ -213,6 +215,8 @@ class Writer:
                 self._set_fault(fault)
             pending.done(_Failed(fault or exc))
         else:
+            for listener in self.on_commit:
+                listener()
             pending.done(result)
 
     def _commit(self, conn: sqlite3.Connection, group: list[_Pending]) -> None:
@@ -275,6 +279,8 @@ class Writer:
 
     def _committed(self) -> None:
         self._last_commit = time.monotonic()
+        for listener in self.on_commit:
+            listener()
         if self.fault is not None:
             log.warning("store recovered from: %s", self.fault)
             self.fault = None

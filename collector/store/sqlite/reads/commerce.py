@@ -5,9 +5,9 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from collector.query.overview import day_name, days_of, ratio
 from collector.query.params import DAY_MS
 from collector.query.scope import Scope
-from collector.store.sqlite.reads.overview import day_name, days_of, ratio
 from collector.store.sqlite.reads.scope import scope_sql
 
 ABANDONED_SHOWN = 100

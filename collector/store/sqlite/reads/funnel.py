@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import sqlite3
-import statistics
 from collections import defaultdict
 from typing import Any
 
 from collector.errors import ClientError
-from collector.query.funnel import Step, furthest_attempt
+from collector.query.funnel import Count, Step, furthest_attempt  # noqa: F401 - tests import it here
 from collector.query.scope import Scope
 from collector.schema import EVENT_TYPES
-from collector.store.sqlite.reads.overview import ratio
 from collector.store.sqlite.reads.patterns import url_match
 from collector.store.sqlite.reads.scope import scope_sql
-
-DROPPED_SHOWN = 100  # session ids listed per step; the count is always complete
 
 
 def step_clause(step: Step) -> tuple[str, list[object]]:
@@ -54,38 +50,9 @@ def funnel(conn: sqlite3.Connection, scope: Scope, steps: list[Step], window_s: 
         visitor = visitor_of.get(session_id)
         if visitor is not None:
             by_visitor[visitor].append((ts, mask, session_id))
-    reached = [0] * len(steps)
-    gaps: list[list[float]] = [[] for _ in steps]
-    dropped: list[list[tuple[str, int]]] = [[] for _ in steps]
-    for visitor, events in by_visitor.items():
-        path = furthest_attempt(events, len(steps), window_s * 1000)
-        for j in range(len(path)):
-            reached[j] += 1
-            if j:
-                gaps[j].append((path[j] - path[j - 1]) / 1000)
-        if path and len(path) < len(steps):
-            dropped[len(path) - 1].append((visitor, path[-1]))
-    shown = [_dropped_sessions(conn, scope, j, sorted(dropped[j])[:DROPPED_SHOWN], by_visitor)
-             for j in range(len(steps))]
-    result = []
-    for j, step in enumerate(steps):
-        result.append({
-            "step": j + 1,
-            "type": step.type,
-            "url": step.url,
-            "name": step.name,
-            "visitors": reached[j],
-            "conversion": ratio(reached[j], reached[j - 1] if j else reached[0]),
-            "conversion_from_start": ratio(reached[j], reached[0]),
-            "median_s_from_previous": statistics.median(gaps[j]) if gaps[j] else None,
-            "dropped": len(dropped[j]),
-            "dropped_sessions": shown[j],
-        })
-    return {
-        "window_s": window_s,
-        "steps": result,
-        "overall_conversion": ratio(reached[-1], reached[0]),
-    }
+    count = Count(by_visitor, len(steps), window_s)
+    shown = [_dropped_sessions(conn, scope, j, count.shown(j), by_visitor) for j in range(len(steps))]
+    return count.answer(steps, window_s, shown)
 
 
 def _dropped_sessions(

@@ -8,23 +8,25 @@ docs/heatmaps.md has the response shapes and the grids.
 from __future__ import annotations
 
 import sqlite3
-import zlib
-from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlsplit
 
 import msgspec
 
-from collector.query.heatmap import DEVICES, Scope, bucket
+from collector.query.heatmap import (
+    DEVICES,
+    POINT_PX,
+    SNAPSHOT_SESSIONS,
+    Scope,
+    Tally,
+    cell,
+    full_snapshot,
+    greater,
+    scroll_answer,
+)
 from collector.query.params import DAY_MS
 from collector.store.sqlite.reads.patterns import url_match
 from collector.store.sqlite.reads.scope import exposed_sql
-
-GRID = 16  # cells per side of an element box (heatmap_cells)
-POINT_PX = 32  # side of a page-coordinate cell in px (heatmap_points)
-MAX_ELEMENTS = 300  # the ranked list and the layer; the rest is summed as `other`
-SNAPSHOT_SESSIONS = 40  # recent recorded sessions searched for a full snapshot
 
 _decode_data = msgspec.json.Decoder(dict[str, Any])
 _decode_events = msgspec.json.Decoder(list[Any])
@@ -55,51 +57,6 @@ def rolled_up(conn: sqlite3.Connection, scope: Scope, table: str) -> bool:
 
 # ---- clicks ----
 
-class Tally:
-    """Clicks of one page summed per element, with their box cells and page points."""
-
-    def __init__(self) -> None:
-        self.count: dict[str, int] = defaultdict(int)
-        self.dead: dict[str, int] = defaultdict(int)
-        self.label: dict[str, tuple[str | None, str | None]] = {}
-        self.cells: dict[str, dict[tuple[int, int], int]] = defaultdict(lambda: defaultdict(int))
-        self.points: dict[str, dict[tuple[int, int], int]] = defaultdict(lambda: defaultdict(int))
-
-    def answer(self, scope: Scope) -> dict[str, Any]:
-        total = sum(self.count.values())
-        ranked = sorted((s for s in self.count if self.count[s] > 0), key=lambda s: (-self.count[s], s))
-        shown = ranked[:MAX_ELEMENTS]
-        elements = []
-        for sel in shown:
-            tag, text = self.label.get(sel, (None, None))
-            elements.append({
-                "sel": sel or None,
-                "tag": tag,
-                "text": text,
-                "count": self.count[sel],
-                "share": self.count[sel] / total if total else 0.0,
-                "dead": self.dead[sel],
-                "cells": _triples(self.cells.get(sel, {})),
-                "points": _triples(self.points.get(sel, {})),
-            })
-        return {
-            "kind": "click",
-            "url": scope.url,
-            "device": scope.device or None,
-            "rage": scope.rage,
-            "total": total,
-            "other": sum(self.count[s] for s in ranked[MAX_ELEMENTS:]),
-            "grid": GRID,
-            "point_px": POINT_PX,
-            "elements": elements,
-        }
-
-
-def _triples(grid: dict[tuple[int, int], int]) -> list[list[int]]:
-    """[[x, y, n], ...] of the non-empty cells; -1 marks clicks sent without that coordinate."""
-    return [[x, y, n] for (x, y), n in sorted(grid.items()) if n > 0 and x >= 0 and y >= 0]
-
-
 def clicks(conn: sqlite3.Connection, scope: Scope) -> dict[str, Any]:
     """Clicks of the page in the scope: elements ranked by count, each with cells and points."""
     tally = Tally()
@@ -127,30 +84,14 @@ def clicks(conn: sqlite3.Connection, scope: Scope) -> dict[str, Any]:
             sel = name or ""
             tally.count[sel] += 1
             tally.dead[sel] += bool(fields.get("dead"))
-            tally.label[sel] = _greater(tally.label.get(sel), (fields.get("tag"), fields.get("text")))
+            tally.label[sel] = greater(tally.label.get(sel), (fields.get("tag"), fields.get("text")))
             rx, ry = fields.get("rx"), fields.get("ry")
             if rx is not None and ry is not None:
-                tally.cells[sel][(_cell(rx), _cell(ry))] += 1
+                tally.cells[sel][(cell(rx), cell(ry))] += 1
             x, y = fields.get("x"), fields.get("y")
             if x is not None and y is not None:
                 tally.points[sel][(max(0, int(x)) // POINT_PX, max(0, int(y)) // POINT_PX)] += 1
     return tally.answer(scope)
-
-
-def _greater(
-    old: tuple[str | None, str | None] | None, new: tuple[str | None, str | None]
-) -> tuple[str | None, str | None]:
-    """Per field the greatest non-null value, as the rollup keeps it: the same label either way."""
-    if old is None:
-        return new
-    return (
-        max(old[0], new[0]) if old[0] is not None and new[0] is not None else old[0] or new[0],
-        max(old[1], new[1]) if old[1] is not None and new[1] is not None else old[1] or new[1],
-    )
-
-
-def _cell(offset: float) -> int:
-    return min(GRID - 1, max(0, int(offset * GRID)))
 
 
 def _human(alias: str) -> str:
@@ -195,8 +136,6 @@ def _device_sql(vw: str) -> str:
 
 def scroll(conn: sqlite3.Connection, scope: Scope) -> dict[str, Any]:
     """Share of pageviews reaching each depth (0..100 % of the document) and the average fold."""
-    by_depth: dict[int, int] = defaultdict(int)
-    vh_sum = vh_n = 0
     if rolled_up(conn, scope, "heatmap_scroll"):
         where, params = rollup_filter(scope, clicks=False)
         rows = conn.execute(
@@ -212,30 +151,7 @@ def scroll(conn: sqlite3.Connection, scope: Scope) -> dict[str, Any]:
             f" WHERE v.site_id = ? AND {match} AND v.ts >= ? AND v.ts < ?{device}{exposed} GROUP BY v.depth",
             [scope.site_id, *params, scope.start, scope.end, *([scope.device] if scope.device else []), *exposed_args],
         )
-    for depth, n, vh, vn in rows:
-        by_depth[min(100, max(0, int(depth)))] += n
-        vh_sum += vh
-        vh_n += vn
-    views = sum(by_depth.values())
-    reached = []
-    running = 0
-    for depth in range(100, -1, -1):  # pageviews whose deepest report is at or past `depth`
-        running += by_depth.get(depth, 0)
-        reached.append(running)
-    reached.reverse()
-    return {
-        "kind": "scroll",
-        "url": scope.url,
-        "device": scope.device or None,
-        "views": views,
-        "reached": reached,
-        "bands": [
-            {"depth": d, "views": reached[d], "share": reached[d] / views if views else 0.0}
-            for d in range(0, 101, 5)
-        ],
-        "avg_depth": sum(d * n for d, n in by_depth.items()) / views if views else None,
-        "avg_fold_px": vh_sum / vh_n if vh_n else None,
-    }
+    return scroll_answer(scope, rows)
 
 
 # ---- pages and snapshots ----
@@ -310,35 +226,8 @@ def click_moment(conn: sqlite3.Connection, scope: Scope, sel: str) -> dict[str, 
 def _full_snapshot(
     conn: sqlite3.Connection, scope: Scope, session_id: str, path: str | None
 ) -> dict[str, Any] | None:
-    meta: dict[str, Any] | None = None
     chunks = conn.execute(
         "SELECT data FROM replay_chunks WHERE site_id = ? AND session_id = ? ORDER BY seq",
         (scope.site_id, session_id),
     )
-    for (data,) in chunks:
-        try:
-            events = _decode_events.decode(zlib.decompress(data, wbits=16 + zlib.MAX_WBITS))
-        except (zlib.error, msgspec.DecodeError):
-            continue  # a damaged chunk: the session's other chunks may still hold a snapshot
-        for event in events:
-            if not isinstance(event, dict):
-                continue
-            if event.get("type") == 4 and isinstance(event.get("data"), dict):
-                meta = event
-            elif event.get("type") == 2 and meta is not None and _fits(meta, scope, path):
-                return {"session_id": session_id, "meta": meta, "snapshot": event}
-    return None
-
-
-def _fits(meta: dict[str, Any], scope: Scope, path: str | None) -> bool:
-    data = meta["data"]
-    width = data.get("width")
-    if not isinstance(width, int | float) or (scope.device and bucket(width) != scope.device):
-        return False
-    try:
-        href_path = urlsplit(str(data.get("href", ""))).path or "/"
-    except ValueError:
-        return False
-    # a hash route (`/todo#/active`) is drawn on its document's snapshot; elements the route
-    # rendered later are shown as they stood when clicked (click_moment)
-    return path is None or href_path == path.partition("#")[0]
+    return full_snapshot((bytes(data) for (data,) in chunks), scope, session_id, path)

@@ -1,66 +1,18 @@
-"""Weekly retention: visitors grouped by the week of their first visit, and who came back."""
+"""Weekly retention on SQLite: each visitor's session starts; the cohorts are counted in
+collector/query/retention.py."""
 
 from __future__ import annotations
 
 import sqlite3
-import time
-from collections import defaultdict
 from typing import Any
 
+from collector.query import retention as shared
 from collector.query.scope import Scope
-from collector.store.sqlite.reads.overview import day_name, ratio
 from collector.store.sqlite.reads.scope import scope_sql
-
-WEEK_MS = 7 * 86_400_000
-# 1970-01-01 was a Thursday: weeks start on Monday, three days later (ISO weeks, UTC).
-MONDAY_MS = 4 * 86_400_000
-
-
-def week_of(ts: int) -> int:
-    """The index of the UTC Monday-to-Sunday week holding `ts`."""
-    return (ts - MONDAY_MS) // WEEK_MS
-
-
-def week_start(week: int) -> str:
-    return day_name((week * WEEK_MS + MONDAY_MS) // 86_400_000)
 
 
 def retention(conn: sqlite3.Connection, scope: Scope, weeks: int = 8, now: int | None = None) -> dict[str, Any]:
-    """Cohorts of visitors whose first session (ever) started in the range; their later weeks.
-
-    `retained[k]` counts the cohort's visitors with a session in cohort week + k (k = 0 is
-    everyone); filters decide which sessions count, the first visit is over all time. A week
-    that has not begun yet is None (nobody could have come back), not 0; `current_week` is
-    the week still under way, whose count can only grow.
-    """
-    current = week_of(int(time.time() * 1000) if now is None else now)
+    """Cohorts of visitors whose first session (ever) started in the range; their later weeks."""
     where, args = scope_sql(scope.during(0, 1 << 62))
-    firsts: dict[str, int] = {}
-    active: dict[str, set[int]] = defaultdict(set)
     rows = conn.execute(f"SELECT s.visitor_id, s.first_ts FROM sessions s WHERE {where}", args)
-    for visitor, first_ts in rows:
-        if visitor not in firsts or first_ts < firsts[visitor]:
-            firsts[visitor] = first_ts
-        active[visitor].add(week_of(first_ts))
-    cohorts: dict[int, list[int]] = {}
-    for visitor, first_ts in firsts.items():
-        if not scope.start <= first_ts < scope.end:
-            continue
-        cohort = week_of(first_ts)
-        counts = cohorts.setdefault(cohort, [0] * weeks)
-        for week in active[visitor]:
-            if 0 <= week - cohort < weeks:
-                counts[week - cohort] += 1
-    return {
-        "weeks": weeks,
-        "current_week": week_start(current),
-        "cohorts": [
-            {
-                "week": week_start(cohort),
-                "visitors": counts[0],
-                "retained": [n if cohort + k <= current else None for k, n in enumerate(counts)],
-                "rates": [ratio(n, counts[0]) if cohort + k <= current else None for k, n in enumerate(counts)],
-            }
-            for cohort, counts in sorted(cohorts.items())
-        ],
-    }
+    return shared.answer(scope, rows, weeks, now)

@@ -2,30 +2,14 @@
 
 from __future__ import annotations
 
-import base64
 import sqlite3
 from typing import Any
 
 import msgspec
 
-from collector.errors import ClientError
 from collector.query.scope import Scope
+from collector.query.sessions import SORTS, causal_order, decode_cursor, encode_cursor
 from collector.store.sqlite.reads.scope import filters_sql
-
-# The session column each `sort` of /api/sessions (query/params.py SESSION_SORTS) orders by.
-SORTS = {"time": "first_ts", "duration": "duration_ms", "pages": "pageviews", "revenue": "revenue"}
-
-
-def encode_cursor(value: float, session_id: str) -> str:
-    return base64.urlsafe_b64encode(f"{value!r}:{session_id}".encode()).decode()
-
-
-def decode_cursor(cursor: str, sort: str = "time") -> tuple[float, str]:
-    try:
-        text, _, session_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
-        return (float(text) if sort == "revenue" else int(text)), session_id
-    except (ValueError, UnicodeDecodeError):
-        raise ClientError(400, "bad cursor: pass back `next` with the sort and order it came from") from None
 
 
 def list_sessions(
@@ -103,30 +87,3 @@ def get_session(conn: sqlite3.Connection, session_id: str, site_id: str | None =
     return {**dict(row), "events": [event_dict(e) for e in causal_order(events)]}
 
 
-# Two batches of one browser get clock offsets (received_at - sent_at) that differ by their
-# network delays; offsets closer than this are taken as one clock.
-SAME_CLOCK_MS = 2_000
-# On one client millisecond a cause comes first: the click (held by the SDK until it knows
-# whether the click was dead, so sent after) before the cart add its handler made.
-CAUSE_RANK = {"pageview": 0, "click": 1, "page_leave": 3}
-
-
-def causal_order(events: list[sqlite3.Row]) -> list[sqlite3.Row]:
-    """Events in the order they happened: by time on one offset per client clock, causes first.
-
-    The stored `ts` is each batch's client time moved by that batch's own offset, so a cart add
-    sent at once and its click sent a second later can swap by a few milliseconds. Events whose
-    offsets agree within SAME_CLOCK_MS share the offset of the first of them, which keeps one
-    client's own order (its `client_ts`) while events of another clock (a backend) stay where
-    their corrected time puts them.
-    """
-    clocks: list[int] = []
-    keyed = []
-    for event in events:
-        offset = event["ts"] - event["client_ts"]
-        base = next((c for c in clocks if abs(c - offset) <= SAME_CLOCK_MS), None)
-        if base is None:
-            clocks.append(offset)
-            base = offset
-        keyed.append(((event["client_ts"] + base, CAUSE_RANK.get(event["type"], 2), event["rowid"]), event))
-    return [event for _, event in sorted(keyed, key=lambda pair: pair[0])]

@@ -1,0 +1,235 @@
+"""The same shop traffic in SQLite and in ClickHouse (chdb), same run: load time, bytes per event,
+and every analyst question's time side by side, with ClickHouse's time as a share of SQLite's.
+
+    .venv/bin/python bench/scale.py [--quick] [--sessions N] [--repeat 3]
+
+Default 500,000 sessions (about 5M events over 60 days: shop sessions that browse, click, scroll,
+sometimes cart, buy or answer a survey); --quick is
+10,000 sessions. Both stores are filled through their own write path (each engine's group apply,
+500 sessions a group) and asked through the engine-neutral Store methods the API calls.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from collector.query.funnel import Step  # noqa: E402
+from collector.query.heatmap import Scope as HeatmapScope  # noqa: E402
+from collector.query.scope import Scope, build_scope  # noqa: E402
+from collector.schema import json_encoder  # noqa: E402
+from collector.store import SQLiteStore, Store  # noqa: E402
+from collector.store.clickhouse import ClickHouseStore  # noqa: E402
+from collector.store.clickhouse.transaction import apply_group as clickhouse_group  # noqa: E402
+from collector.store.model import Acquisition, Context, EventRow, WriteBatch  # noqa: E402
+from collector.store.sqlite import connect  # noqa: E402
+from collector.store.sqlite.transaction import apply_group as sqlite_group  # noqa: E402
+
+GROUP = 500
+DAY_MS = 86_400_000
+DAYS = 60
+SITE = "bench"
+DEVICES = [("desktop", "Chrome"), ("desktop", "Firefox"), ("mobile", "Safari"), ("mobile", "Chrome"),
+           ("tablet", "Safari")]
+COUNTRIES = ["DE", "FR", "US", "GB", "NL", "ES", "IT", "PL"]
+CHANNELS = [("direct", None), ("organic", None), ("paid", "spring"), ("email", "newsletter"),
+            ("social", "launch")]
+
+
+class Generator:
+    """Sessions that look like a shop's: browse, sometimes cart, sometimes buy or answer a survey."""
+
+    def __init__(self, sessions: int, seed: int = 8) -> None:
+        self.rng = random.Random(seed)
+        self.sessions = sessions
+        self.visitors = max(1, int(sessions * 0.6))
+        self.start = (int(time.time() * 1000) // DAY_MS - DAYS + 1) * DAY_MS
+        self.events = 0
+
+    def _row(self, kind: str, ts: int, anon: str, sid: str, url: str | None, name: str | None = None,
+             data: dict[str, object] | None = None, **extra: object) -> EventRow:
+        self.events += 1
+        path = url.split("example", 1)[1] if url else None
+        return EventRow(
+            id=uuid.UUID(int=self.rng.getrandbits(128)).hex, type=kind, ts=ts, client_ts=ts,
+            anon_id=anon, user_id=None, session_id=sid, url=url, path=path, route=None, name=name,
+            data=json_encoder.encode(data or {}), **extra,  # type: ignore[arg-type]
+        )
+
+    def session(self, n: int) -> WriteBatch:
+        rng = self.rng
+        anon = f"v{rng.randrange(self.visitors)}"
+        sid = f"s{n}"
+        ts = self.start + rng.randrange(DAYS * DAY_MS - 3_600_000)
+        device, browser = rng.choice(DEVICES)
+        channel, campaign = rng.choice(CHANNELS)
+        rows: list[EventRow] = []
+        pages = ["https://shop.example/"] + [
+            f"https://shop.example/product/{rng.randrange(200)}" for _ in range(rng.randrange(0, 4))
+        ]
+        cart = rng.random() < 0.3
+        if cart:
+            pages.append("https://shop.example/cart")
+        for url in pages:
+            ts += rng.randrange(5_000, 60_000)
+            rows.append(self._row("pageview", ts, anon, sid, url, vw=1280, vh=800,
+                                  acquisition=Acquisition(channel=channel, utm_campaign=campaign)))
+            for _ in range(rng.randrange(1, 3)):
+                ts += rng.randrange(500, 5_000)
+                rage = rng.random() < 0.02
+                rows.append(self._row("click", ts, anon, sid, url, "button.buy", {"x": 10, "y": 20},
+                                      rage=rage))
+            ts += 1000
+            rows.append(self._row("scroll", ts, anon, sid, url, None, {"depth": 80}))
+        if cart:
+            sku = f"sku-{rng.randrange(50)}"
+            item = {"sku": sku, "name": sku.upper(), "price": 20.0, "qty": 1}
+            ts += 3000
+            rows.append(self._row("cart", ts, anon, sid, pages[-1], "add", {"action": "add", "item": item}))
+            if rng.random() < 0.4:
+                ts += 30_000
+                rows.append(self._row("purchase", ts, anon, sid, "https://shop.example/checkout",
+                                      f"o{n}", {"order_id": f"o{n}", "value": 20.0, "items": [item]},
+                                      revenue=20.0))
+        if rng.random() < 0.05:
+            ts += 2000
+            score = rng.randrange(11)
+            rows.append(self._row("survey", ts, anon, sid, pages[-1], "nps",
+                                  {"kind": "nps", "score": score, "comment": "ok" if score < 5 else None}))
+        context = Context(device=device, browser=browser, country=rng.choice(COUNTRIES),
+                          is_bot=rng.random() < 0.01)
+        return WriteBatch(site_id=SITE, received_at=ts, context=context, events=rows)
+
+
+
+
+
+def batches(sessions: int) -> tuple[Generator, list[list[WriteBatch]]]:
+    gen = Generator(sessions)
+    groups: list[list[WriteBatch]] = []
+    for n in range(sessions):
+        if n % GROUP == 0:
+            groups.append([])
+        groups[-1].append(gen.session(n))
+    return gen, groups
+
+
+def load_sqlite(path: Path, groups: list[list[WriteBatch]]) -> float:
+    store = SQLiteStore(path, synchronous="OFF")
+    store.add_site(SITE, "Bench shop", key="wk_bench")
+    store.close()
+    conn = connect(path, synchronous="OFF")
+    started = time.perf_counter()
+    for group in groups:
+        sqlite_group(conn, group)
+    conn.execute("ANALYZE")
+    seconds = time.perf_counter() - started
+    conn.close()
+    return seconds
+
+
+def load_clickhouse(store: ClickHouseStore, groups: list[list[WriteBatch]]) -> float:
+    store.add_site(SITE, "Bench shop", key="wk_bench")
+    started = time.perf_counter()
+    for group in groups:
+        clickhouse_group(store.db, group)
+    return time.perf_counter() - started
+
+
+def clickhouse_bytes(store: ClickHouseStore) -> int:
+    ((size,),) = store.db.rows(
+        f"SELECT sum(bytes_on_disk) FROM system.parts WHERE database = '{store.layout.database}' AND active"
+    )
+    return int(size)
+
+
+def cases(gen: Generator) -> dict[str, Callable[[Store], Any]]:
+    end = gen.start + DAYS * DAY_MS
+    everything = Scope(SITE, gen.start, end)
+    last30 = Scope(SITE, end - 30 * DAY_MS, end)
+    mobile = build_scope(SITE, {}, gen.start, end, {"device": "mobile", "converted": "1"})
+    steps = [Step(type="pageview", url="/"), Step(type="pageview", url="/product/*"), Step(type="purchase")]
+    clicks = HeatmapScope(SITE, "/product/*", "", end - 30 * DAY_MS, end)
+    return {
+        "overview_30d": lambda s: s.overview(last30),
+        "sessions_page": lambda s: s.sessions_page(everything, limit=50, cursor=None),
+        "sessions_filtered": lambda s: s.sessions_page(mobile, limit=50, cursor=None),
+        "funnel_3_steps": lambda s: s.funnel(everything, steps, 3600),
+        "paths": lambda s: s.paths(last30, "/cart", 3),
+        "retention": lambda s: s.retention(everything, 8),
+        "commerce_30d": lambda s: s.commerce(last30),
+        "surveys_30d": lambda s: s.surveys(last30, None),
+        "person": lambda s: s.person(SITE, "v42"),
+        "heatmap_clicks": lambda s: s.heatmap_clicks(clicks),
+        "heatmap_scroll": lambda s: s.heatmap_scroll(clicks),
+    }
+
+
+def timed(run: Callable[[], object], repeat: int) -> tuple[float, object]:
+    """Median wall time of `repeat` runs in ms, and the answer."""
+    times, answer = [], None
+    for _ in range(repeat):
+        started = time.perf_counter()
+        answer = run()
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times), answer
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="10,000 sessions instead of 500,000")
+    parser.add_argument("--sessions", type=int, default=None)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    n_sessions = args.sessions or (10_000 if args.quick else 500_000)
+    folder = tempfile.TemporaryDirectory()
+    work = Path(folder.name)
+    gen, groups = batches(n_sessions)
+    events = gen.events
+
+    sqlite_path = work / "scale.db"
+    sqlite_load = load_sqlite(sqlite_path, groups)
+    sqlite_bytes = sum(p.stat().st_size for p in work.glob("scale.db*"))
+    chdb = ClickHouseStore(f"chdb://{work / 'chdb'}")
+    clickhouse_load = load_clickhouse(chdb, groups)
+    chdb.conn.command(f"OPTIMIZE TABLE {chdb.db.t('sessions')} FINAL")  # as background merges would, given time
+    chdb_bytes = clickhouse_bytes(chdb)
+    sqlite = SQLiteStore(sqlite_path, synchronous="OFF")
+
+    print(f"{events} events in {n_sessions} sessions over {DAYS} days")
+    print(f"{'':<20}{'SQLite':>12}{'chdb':>12}{'ratio':>8}")
+    print(f"{'load s':<20}{sqlite_load:>12.1f}{clickhouse_load:>12.1f}{clickhouse_load / sqlite_load:>8.2f}")
+    print(f"{'bytes per event':<20}{sqlite_bytes / events:>12.0f}{chdb_bytes / events:>12.0f}"
+          f"{chdb_bytes / sqlite_bytes:>8.2f}")
+    totals = [0.0, 0.0]
+    mismatched = []
+    for name, ask in cases(gen).items():
+        ms_sqlite, answer_sqlite = timed(lambda ask=ask: ask(sqlite), args.repeat)
+        ms_chdb, answer_chdb = timed(lambda ask=ask: ask(chdb), args.repeat)
+        totals[0] += ms_sqlite
+        totals[1] += ms_chdb
+        same = answer_sqlite == answer_chdb
+        if not same:
+            mismatched.append(name)
+        print(f"{name + ' ms':<20}{ms_sqlite:>12.1f}{ms_chdb:>12.1f}{ms_chdb / ms_sqlite:>8.2f}"
+              f"{'' if same else '  ANSWERS DIFFER'}")
+    print(f"{'all endpoints ms':<20}{totals[0]:>12.1f}{totals[1]:>12.1f}{totals[1] / totals[0]:>8.2f}")
+    sqlite.close()
+    chdb.close()
+    print(f"RESULT scale: {events} events; chdb/SQLite time {totals[1] / totals[0]:.2f} (target 0.2),"
+          f" bytes {chdb_bytes / sqlite_bytes:.2f} (target 0.3), load {clickhouse_load / sqlite_load:.2f};"
+          f" answers {'identical' if not mismatched else 'DIFFER in ' + ', '.join(mismatched)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,177 @@
+"""The overview's arithmetic, engine-neutral: session sums by day and breakdown in, the answer out.
+
+Each store engine runs its own SQL for the rows (`Figures` takes them as plain tuples) and for the
+pageviews by path; the ratios, the series, the ranking and the comparison live here once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from collector.query import breakdowns
+from collector.query.params import DAY_MS
+from collector.query.scope import Scope
+
+TOP = 10
+BREAKDOWNS = {
+    "channels": "channel", "campaigns": "utm_campaign", "devices": "device",
+    "browsers": "browser", "countries": "country",
+}
+SUMS = ("sessions", "pageviews", "viewed", "bounces", "duration_ms", "carts", "abandoned", "revenue", "orders")
+
+
+def ratio(part: float, whole: float) -> float:
+    """part / whole, 0.0 for an empty whole (an empty range shows zeros, never NaN)."""
+    return part / whole if whole else 0.0
+
+
+def change(value: float, previous: float) -> float | None:
+    """Relative change against the previous period; None when there is nothing to compare."""
+    return (value - previous) / previous if previous else None
+
+
+def day_name(day: int) -> str:
+    return dt.datetime.fromtimestamp(day * 86400, dt.UTC).date().isoformat()
+
+
+def bucket_name(bucket: int, width: int) -> dict[str, str]:
+    """A series point's label: `date` for a day, `hour` (ISO, UTC) for an hour."""
+    if width == DAY_MS:
+        return {"date": day_name(bucket)}
+    return {"hour": dt.datetime.fromtimestamp(bucket * width / 1000, dt.UTC).strftime("%Y-%m-%dT%H:%MZ")}
+
+
+def days_of(scope: Scope, width: int = DAY_MS) -> range:
+    """The UTC day (or hour) numbers of a bounded range (the API keeps ranges under MAX_DAYS)."""
+    return range(scope.start // width, (scope.end - 1) // width + 1)
+
+
+class Figures:
+    """Session sums by day (or hour: `width`) and by breakdown value, from rows of
+    (bucket, *one value per BREAKDOWNS, *one sum per SUMS), with the visitor counts beside them."""
+
+    def __init__(
+        self, rows: Iterable[Sequence[Any]], visitors: int, converted: int, day_visitors: dict[int, int],
+        *, width: int = DAY_MS,
+    ) -> None:
+        self.width = width
+        self.days: dict[int, Counter[str]] = {}
+        self.totals: Counter[str] = Counter()
+        self.breakdowns: dict[str, Counter[str]] = {name: Counter() for name in BREAKDOWNS}
+        width = len(BREAKDOWNS)
+        for row in rows:
+            sums = dict(zip(SUMS, row[1 + width:], strict=True))
+            self.days.setdefault(row[0], Counter()).update(sums)
+            self.totals.update(sums)
+            for index, name in enumerate(BREAKDOWNS):
+                self.breakdowns[name][row[1 + index] or "(none)"] += sums["sessions"]
+        self.visitors, self.converted, self.day_visitors = visitors, converted, day_visitors
+
+    def metrics(self) -> dict[str, float]:
+        sums = self.totals
+        return {
+            "visitors": self.visitors,
+            "sessions": sums["sessions"],
+            "pageviews": sums["pageviews"],
+            "bounce_rate": ratio(sums["bounces"], sums["viewed"]),
+            "avg_duration_s": ratio(sums["duration_ms"], sums["sessions"]) / 1000,
+            "conversion_rate": ratio(self.converted, self.visitors),
+            "cart_abandonment_rate": ratio(sums["abandoned"], sums["carts"]),
+            "revenue": float(sums["revenue"]),
+            "orders": sums["orders"],
+            "aov": ratio(sums["revenue"], sums["orders"]),
+        }
+
+    def series(self, scope: Scope) -> list[dict[str, Any]]:
+        series = []
+        for day in days_of(scope, self.width):
+            sums = self.days.get(day, Counter())
+            series.append({
+                **bucket_name(day, self.width),
+                "visitors": self.day_visitors.get(day, 0),
+                "sessions": sums["sessions"],
+                "pageviews": sums["pageviews"],
+                "bounce_rate": ratio(sums["bounces"], sums["viewed"]),
+                "revenue": float(sums["revenue"]),
+                "orders": sums["orders"],
+            })
+        return series
+
+
+def pages(rows: Iterable[tuple[str | None, int]]) -> Counter[str]:
+    """Pageviews by path from (path, count) rows; an empty path shows as "(none)"."""
+    return Counter({path or "(none)": n for path, n in rows})
+
+
+def compare(current: Counter[str], previous: Counter[str], key: str) -> list[dict[str, Any]]:
+    ranked = sorted(current.items(), key=lambda item: (-item[1], item[0]))[:TOP]
+    return [{"name": name, key: n, "previous": previous.get(name, 0)} for name, n in ranked]
+
+
+SOURCES = ("referrers", "entry_pages", "exit_pages", "regions")
+
+
+def sources(rows: Iterable[Sequence[Any]]) -> dict[str, Counter[str]]:
+    """Sessions by referrer host, entry page, exit page and region, from rows of
+    (referrer, entry_url, exit_url, country, region, sessions)."""
+    found: dict[str, Counter[str]] = {name: Counter() for name in SOURCES}
+    for referrer, entry, exit_, country, region, n in rows:
+        found["referrers"][breakdowns.host(referrer)] += n
+        found["entry_pages"][breakdowns.page(entry)] += n
+        found["exit_pages"][breakdowns.page(exit_)] += n
+        found["regions"][breakdowns.region_key(country, region)] += n
+    return found
+
+
+class Period:
+    """One period's inputs to the overview: its figures, pageviews by path, sources and the
+    (visitors, sessions) that reached each goal asked about."""
+
+    def __init__(
+        self, figures: Figures, pages: Counter[str], sources: dict[str, Counter[str]],
+        goals: Sequence[tuple[int, int]] = (),
+    ) -> None:
+        self.figures, self.pages, self.sources, self.goals = figures, pages, sources, list(goals)
+
+
+def answer(
+    scope: Scope, now: Period, before: Period, goals: Sequence[tuple[int, str]] = (),
+) -> dict[str, Any]:
+    """Everything the overview page shows, for a scope and the period before it.
+
+    `goals`: (id, name) of the goals whose conversions each period counted, in the same order.
+    """
+    width = now.figures.width
+    metrics, previous = now.figures.metrics(), before.figures.metrics()
+    result: dict[str, Any] = {
+        "range": {"from": scope.start, "to": scope.end},
+        "previous_range": {"from": scope.previous.start, "to": scope.previous.end},
+        "metrics": {
+            name: {"value": value, "previous": previous[name], "change": change(value, previous[name])}
+            for name, value in metrics.items()
+        },
+        "interval": "day" if width == DAY_MS else "hour",
+        "series": now.figures.series(scope),
+        # the period before, bucket for bucket, to draw beside the series
+        "previous_series": before.figures.series(scope.previous),
+        "pages": compare(now.pages, before.pages, "pageviews"),
+        # Whether this looks like a shop: cart adds or orders now or in the period compared with.
+        "commerce_seen": any(f.totals["carts"] or f.totals["orders"] for f in (now.figures, before.figures)),
+    }
+    for name in BREAKDOWNS:
+        result[name] = compare(now.figures.breakdowns[name], before.figures.breakdowns[name], "sessions")
+    for name in SOURCES:
+        result[name] = compare(now.sources[name], before.sources[name], "sessions")
+    for row in result["regions"]:
+        row["country"], row["region"] = breakdowns.split_region(row["name"])
+    result["goals"] = []
+    for (goal_id, name), (visitors, sessions), (before_visitors, _) in zip(goals, now.goals, before.goals, strict=True):
+        result["goals"].append({
+            "id": goal_id, "name": name, "visitors": visitors, "sessions": sessions,
+            "conversion_rate": ratio(visitors, now.figures.visitors), "previous": before_visitors,
+            "previous_rate": ratio(before_visitors, before.figures.visitors),
+        })
+    return result

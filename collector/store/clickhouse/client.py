@@ -1,0 +1,220 @@
+"""The one seam between the ClickHouse store and a ClickHouse: run a statement, read rows, insert rows.
+
+Two clients sit behind it: chdb (ClickHouse in this process, `chdb://DIR`) and clickhouse-connect
+(a server over HTTP, `clickhouse://` and `clickhouses://`). Everything above this module speaks
+SQL text with values rendered by `lit`, so both clients run the very same statements.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import msgspec
+
+_decode_result = msgspec.json.Decoder(dict[str, Any])
+
+
+class Connection(Protocol):
+    """What the store needs from a ClickHouse client."""
+
+    def command(self, sql: str) -> None: ...
+    def rows(self, sql: str) -> list[list[Any]]: ...
+    def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> None: ...
+    def close(self) -> None: ...
+
+
+def lit(value: object) -> str:
+    """A Python value as a ClickHouse literal: the only way a value enters a statement."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value) if value == value and value not in (float("inf"), float("-inf")) else "NULL"
+    if isinstance(value, bytes | bytearray | memoryview):
+        return "'" + "".join(f"\\x{c:02x}" for c in bytes(value)) + "'"
+    if isinstance(value, str):
+        # Backslash and quote are the only characters a quoted ClickHouse string treats specially.
+        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    raise TypeError(f"no ClickHouse literal for {type(value).__name__}")
+
+
+def lits(values: Sequence[object]) -> str:
+    """A parenthesised list for IN; never empty (an empty list matches nothing)."""
+    return "(" + ", ".join(lit(v) for v in values) + ")" if values else "(NULL)"
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a ClickHouse store lives, parsed from its URL."""
+
+    kind: str  # "chdb" or "server"
+    path: str = ""  # chdb: the data directory
+    database: str = "trailmark"
+    host: str = "localhost"
+    port: int = 8123
+    username: str = "default"
+    password: str = ""
+    secure: bool = False
+    cluster: str | None = None
+
+
+def parse_url(url: str) -> Target:
+    """chdb:///abs/dir, chdb://rel/dir, clickhouse://user:pass@host:8123/db, clickhouses://... (?cluster=)."""
+    parts = urlsplit(url)
+    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    if parts.scheme == "chdb":
+        # chdb://rel/dir puts "rel" in the netloc; chdb:///abs/dir leaves it empty.
+        path = url.removeprefix("chdb://").split("?", 1)[0]
+        if not path:
+            raise ValueError("a chdb store URL needs a directory: chdb:///abs/dir or chdb://rel/dir")
+        return Target("chdb", path=str(Path(path).resolve()), database=query.get("database", "trailmark"))
+    if parts.scheme in ("clickhouse", "clickhouses"):
+        secure = parts.scheme == "clickhouses"
+        return Target(
+            "server",
+            database=parts.path.strip("/") or query.get("database", "trailmark"),
+            host=parts.hostname or "localhost",
+            port=parts.port or (8443 if secure else 8123),
+            username=unquote(parts.username or "default"),
+            password=unquote(parts.password or ""),
+            secure=secure,
+            cluster=query.get("cluster") or None,
+        )
+    raise ValueError(f"not a ClickHouse store URL: {url!r}")
+
+
+# ---- chdb ---------------------------------------------------------------------------------
+
+# chdb runs one embedded server per process, on one directory: every store of the process on that
+# directory shares it (so two app instances see each other's writes at once), and a store on
+# another directory has to wait until the first is closed.
+_chdb_lock = threading.Lock()
+_chdb: dict[str, Any] = {"path": None, "session": None, "users": 0, "lock": threading.RLock()}
+
+
+def _held_elsewhere(status: Path) -> bool:
+    """Whether another process's ClickHouse holds the directory (it keeps `status` flock'ed)."""
+    if not status.exists():
+        return False
+    with open(status, "rb") as file:
+        try:
+            fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(file, fcntl.LOCK_UN)
+    return False
+
+
+class ChdbConnection:
+    """ClickHouse in this process. Calls are serialised: chdb's session is not safe to share
+    between threads at once, and ClickHouse parallelises each query on its own anyway."""
+
+    def __init__(self, path: str) -> None:
+        from chdb import session  # the `clickhouse` extra
+
+        with _chdb_lock:
+            if _chdb["session"] is not None and _chdb["path"] != path:
+                raise RuntimeError(
+                    f"chdb already serves {_chdb['path']} in this process; it holds one directory at a time"
+                )
+            if _chdb["session"] is None:
+                Path(path).mkdir(parents=True, exist_ok=True)
+                if _held_elsewhere(Path(path) / "status"):
+                    raise RuntimeError(
+                        f"the chdb store {path} is open in another process (a running `trailmark serve`?):"
+                        " chdb serves a directory to one process; stop it, or use a ClickHouse server"
+                    )
+                opened: Any = session.Session(path)  # type: ignore[no-untyped-call]
+                opened.query("SET output_format_json_quote_64bit_integers = 0")
+                _chdb["session"], _chdb["path"] = opened, path
+            _chdb["users"] += 1
+        self._session = _chdb["session"]
+        self._lock: threading.RLock = _chdb["lock"]
+        self._closed = False
+
+    def command(self, sql: str) -> None:
+        with self._lock:
+            self._session.query(sql)
+
+    def rows(self, sql: str) -> list[list[Any]]:
+        with self._lock:
+            result = self._session.query(sql, "JSONCompact")
+            raw = result.bytes()
+        if not raw:
+            return []
+        return list(_decode_result.decode(raw)["data"])
+
+    def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+        if not rows:
+            return
+        values = ",".join("(" + ",".join(lit(v) for v in row) + ")" for row in rows)
+        with self._lock:
+            self._session.query(f"INSERT INTO {table} ({', '.join(columns)}) VALUES {values}")
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        with _chdb_lock:
+            _chdb["users"] -= 1
+            if _chdb["users"] == 0:
+                _chdb["session"].close()
+                _chdb["session"] = None
+                _chdb["path"] = None
+
+
+# ---- clickhouse-connect -------------------------------------------------------------------
+
+class ServerConnection:
+    """A ClickHouse server over HTTP(S) through clickhouse-connect (one client per thread:
+    its HTTP session is not meant to run two queries at once)."""
+
+    def __init__(self, target: Target) -> None:
+        import clickhouse_connect  # the `clickhouse` extra
+
+        self._target = target
+        self._connect = clickhouse_connect.get_client
+        self._local = threading.local()
+
+    def _client(self) -> Any:
+        client = getattr(self._local, "client", None)
+        if client is None:
+            t = self._target
+            client = self._local.client = self._connect(
+                host=t.host, port=t.port, username=t.username, password=t.password, secure=t.secure,
+                # The acknowledgement waits for the insert: synchronous inserts, no async buffer.
+                settings={"async_insert": 0},
+            )
+        return client
+
+    def command(self, sql: str) -> None:
+        self._client().command(sql)
+
+    def rows(self, sql: str) -> list[list[Any]]:
+        return [list(row) for row in self._client().query(sql).result_rows]
+
+    def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+        if rows:
+            database, _, name = table.rpartition(".")
+            self._client().insert(name, [list(r) for r in rows], column_names=list(columns),
+                                  database=database or None)
+
+    def close(self) -> None:
+        client = getattr(self._local, "client", None)
+        if client is not None:
+            client.close()
+
+
+def connect(target: Target) -> Connection:
+    if target.kind == "chdb":
+        return ChdbConnection(target.path)
+    return ServerConnection(target)

@@ -1,0 +1,1 @@
+"""The analyst's questions in ClickHouse SQL, one module per question (as in the SQLite engine)."""

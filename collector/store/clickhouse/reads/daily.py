@@ -1,0 +1,185 @@
+"""The analyst's daily tools on ClickHouse: filter suggestions, custom events, Web Vitals, JS
+errors and the live view, each answering as the SQLite engine's reads (suggest.py, events.py,
+vitals.py, live.py) do."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+from collector.query import breakdowns
+from collector.query.scope import NONE, Scope
+from collector.schema import EVENT_TYPES
+from collector.store.clickhouse.client import lit, lits
+from collector.store.clickhouse.reads.scope import json_text, like_literal, scope_sql, sessions_in
+from collector.store.clickhouse.transaction import Db
+from collector.store.sqlite.reads.events import TOP
+from collector.store.sqlite.reads.live import ACTIVE_MIN, LATEST, MINUTE_MS, WINDOW_MIN
+from collector.store.sqlite.reads.suggest import FIELDS
+from collector.store.sqlite.reads.vitals import SAMPLE_SESSIONS, TOP_ERRORS
+
+_COLUMNS = {
+    "country": "s.country", "region": "s.region", "device": "s.device", "browser": "s.browser",
+    "os": "s.os", "channel": "s.channel", "campaign": "s.utm_campaign", "source": "s.utm_source",
+}
+_FOLDED = {"entry": ("s.entry_url", breakdowns.page), "exit": ("s.exit_url", breakdowns.page),
+           "referrer": ("s.referrer", breakdowns.host)}
+assert set(FIELDS) == {*_COLUMNS, "page", *_FOLDED}  # the same fields as the SQLite engine
+
+
+def events_in(db: Db, scope: Scope, event_type: str) -> str:
+    """`FROM ... WHERE ...` over the events `e` of one type in the scope's sessions `s`."""
+    return (
+        f"FROM {db.t('events')} AS e INNER JOIN (SELECT s.id, s.visitor_id, s.device, s.country, s.has_replay"
+        f" FROM {sessions_in(db.layout)} WHERE {scope_sql(db.layout, scope)}) AS s ON e.session_id = s.id"
+        f" WHERE e.site_id = {lit(scope.site_id)} AND e.type = {lit(event_type)} AND e.ts >= {lit(scope.start)}"
+    )
+
+
+def _like(contains: str) -> str:
+    # SQLite's LIKE ignores the case of ASCII letters
+    return lit("%" + like_literal(contains) + "%")
+
+
+def suggest(db: Db, scope: Scope, field: str, contains: str, limit: int) -> list[tuple[str, int]]:
+    """(value, sessions) pairs whose value contains `contains` (case-insensitive)."""
+    if field in _COLUMNS:
+        column = _COLUMNS[field]
+        rows = db.rows(
+            f"SELECT {column} AS v, count() FROM {sessions_in(db.layout)} WHERE {scope_sql(db.layout, scope)}"
+            f" AND v ILIKE {_like(contains)} GROUP BY v ORDER BY 2 DESC, 1 LIMIT {int(limit)}"
+        )
+        return [(value, int(n)) for value, n in rows]
+    if field == "page":
+        rows = db.rows(
+            f"SELECT e.path AS v, uniqExact(s.id) {events_in(db, scope, 'pageview')} AND v ILIKE {_like(contains)}"
+            f" GROUP BY v ORDER BY 2 DESC, 1 LIMIT {int(limit)}"
+        )
+        return [(value, int(n)) for value, n in rows]
+    column, fold = _FOLDED[field]
+    counts: Counter[str] = breakdowns.fold(
+        ((value, int(n)) for value, n in db.rows(
+            f"SELECT {column}, count() FROM {sessions_in(db.layout)} WHERE {scope_sql(db.layout, scope)} GROUP BY 1"
+        )),
+        fold,
+    )
+    wanted = contains.lower()
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return [(value, n) for value, n in ranked if wanted in value.lower() and value != NONE][:limit]
+
+
+def custom_events(db: Db, scope: Scope, name: str | None) -> dict[str, Any]:
+    """Each custom event name with its count and distinct visitors; with `name`, that event's
+    property values too."""
+    tracked = events_in(db, scope, "track")
+    rows = db.rows(
+        f"SELECT e.name, count(), uniqExact(s.visitor_id) {tracked}"
+        f" GROUP BY e.name ORDER BY 2 DESC, 1 NULLS FIRST LIMIT {TOP}"
+    )
+    result: dict[str, Any] = {
+        "events": [{"name": n, "count": int(count), "visitors": int(visitors)} for n, count, visitors in rows],
+    }
+    if name is not None:
+        # each property of the matching events, its value as SQLite's json_each gives it as text
+        value = json_text("concat('{\"v\":', p.2, '}')", "v")
+        props = db.rows(
+            f"SELECT p.1 AS key, {value} AS value, count(), uniqExact(visitor) FROM"
+            " (SELECT arrayJoin(JSONExtractKeysAndValuesRaw(e.data, 'props')) AS p, s.visitor_id AS visitor"
+            f" {tracked} AND e.name = {lit(name)})"
+            f" GROUP BY key, value ORDER BY key, 3 DESC, value NULLS FIRST LIMIT {TOP * 10}"
+        )
+        result["name"] = name
+        result["properties"] = [
+            {"key": key, "value": value, "count": int(count), "visitors": int(visitors)}
+            for key, value, count, visitors in props
+        ]
+    return result
+
+
+def vital_values(db: Db, scope: Scope) -> Iterator[tuple[str, str, str, float]]:
+    """(metric, page path, device, value) of every vital in scope."""
+    rows = db.rows(
+        "SELECT e.name, coalesce(e.path, ''), coalesce(s.device, ''),"
+        " multiIf(JSONType(e.data, 'value') = 'Bool', toFloat64(JSONExtractBool(e.data, 'value')),"
+        " JSONType(e.data, 'value') IN ('Int64', 'UInt64', 'Double'), JSONExtractFloat(e.data, 'value'), NULL)"
+        f" {events_in(db, scope, 'vital')}"
+    )
+    for name, path, device, value in rows:
+        if value is not None:
+            yield name, path, device, float(value)
+
+
+def errors(db: Db, scope: Scope) -> list[dict[str, Any]]:
+    """JS errors grouped by message and source: counts, affected sessions and a few of them
+    (those with a replay first)."""
+    raised = events_in(db, scope, "error")
+    source = f"coalesce({json_text('e.data', 'source')}, '')"
+    groups = db.rows(
+        f"SELECT coalesce(e.name, '') AS message, {source} AS src, count(), uniqExact(e.session_id),"
+        f" uniqExact(s.visitor_id), min(e.ts), max(e.ts)"
+        f" {raised} GROUP BY message, src ORDER BY 3 DESC, message, src LIMIT {TOP_ERRORS}"
+    )
+    found = {
+        (message, src): {
+            "message": message, "source": src, "count": int(count), "sessions": int(sessions),
+            "visitors": int(visitors), "first_seen": int(first), "last_seen": int(last), "examples": [],
+        }
+        for message, src, count, sessions, visitors, first, last in groups
+    }
+    if found:
+        examples = db.rows(
+            f"SELECT coalesce(e.name, '') AS message, {source} AS src, e.session_id, s.has_replay, max(e.ts) AS at"
+            f" {raised} GROUP BY message, src, e.session_id, s.has_replay"
+            " ORDER BY s.has_replay DESC, at DESC, e.session_id"
+        )
+        for message, src, session_id, has_replay, at in examples:
+            group = found.get((message, src))
+            if group is not None and len(group["examples"]) < SAMPLE_SESSIONS:
+                group["examples"].append({"session_id": session_id, "replay": bool(has_replay), "ts": int(at)})
+    return list(found.values())
+
+
+def live(db: Db, site_id: str, now: int) -> dict[str, Any]:
+    """Visitors of the last 5 and 30 minutes, the pages the active ones are on, visitors per
+    minute and the latest events (humans only)."""
+    since, active = now - WINDOW_MIN * MINUTE_MS, now - ACTIVE_MIN * MINUTE_MS
+    # A client clock a little ahead still counts as now.
+    recent = (
+        f"FROM {db.t('events')} AS e INNER JOIN (SELECT s.id, s.visitor_id, s.country, s.device"
+        f" FROM {sessions_in(db.layout)} WHERE s.site_id = {lit(site_id)} AND s.is_bot = 0) AS s"
+        f" ON e.session_id = s.id WHERE e.site_id = {lit(site_id)} AND e.type IN {lits(EVENT_TYPES)}"
+        f" AND e.ts >= {lit(since)} AND e.ts < {lit(now + MINUTE_MS)}"
+    )
+    ((visitors_active, visitors_window),) = db.rows(
+        f"SELECT uniqExactIf(s.visitor_id, e.ts >= {lit(active)}), uniqExact(s.visitor_id) {recent}"
+    )
+    # Each active visitor's latest pageview.
+    pages = db.rows(
+        "SELECT path, count() FROM (SELECT s.visitor_id, argMax(coalesce(e.path, ''), (e.ts, e.seq)) AS path"
+        f" {recent} AND e.ts >= {lit(active)} AND e.type = 'pageview' GROUP BY s.visitor_id)"
+        " GROUP BY path ORDER BY 2 DESC, 1 LIMIT 20"
+    )
+    minutes = {
+        int(m): int(n) for m, n in db.rows(
+            f"SELECT least({WINDOW_MIN - 1}, intDiv(e.ts - {lit(since)}, {MINUTE_MS})) AS m,"
+            f" uniqExact(s.visitor_id) {recent} GROUP BY m"
+        )
+    }
+    latest = db.rows(
+        "SELECT e.ts, e.type, e.name, e.path, e.session_id, s.visitor_id, s.country, s.device"
+        f" {recent} ORDER BY e.ts DESC, e.seq DESC LIMIT {LATEST}"
+    )
+    return {
+        "now": now,
+        "visitors_5m": int(visitors_active),
+        "visitors_30m": int(visitors_window),
+        "pages": [{"path": path, "visitors": int(n)} for path, n in pages],
+        # distinct visitors per minute, oldest first; a clock ahead of ours counts in the last minute
+        "minutes": [minutes.get(m, 0) for m in range(WINDOW_MIN)],
+        "events": [
+            {"ts": int(ts), "type": kind, "name": name, "path": path, "session_id": session_id,
+             "visitor_id": visitor, "country": country, "device": device}
+            for ts, kind, name, path, session_id, visitor, country, device in latest
+        ],
+    }

@@ -1,0 +1,62 @@
+"""Funnels on ClickHouse: each visitor's step events as one array, counted by the shared rule."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from collector.errors import ClientError
+from collector.query.funnel import Count, Step
+from collector.query.scope import Scope
+from collector.schema import EVENT_TYPES
+from collector.store.clickhouse.client import lit, lits
+from collector.store.clickhouse.reads.scope import scope_sql, sessions_in, url_match
+from collector.store.clickhouse.transaction import Db
+
+
+def step_clause(step: Step) -> str:
+    """SQL true for an event `e` that is this step."""
+    if step.type not in EVENT_TYPES:
+        raise ClientError(400, f"unknown step type {step.type!r}; types are {', '.join(EVENT_TYPES)}")
+    sql = f"e.type = {lit(step.type)}"
+    if step.url is not None:
+        sql += f" AND {url_match(step.url, 'e')}"
+    if step.name is not None:
+        sql += f" AND e.name = {lit(step.name)}"
+    return f"({sql})"
+
+
+def _scoped_events(db: Db, scope: Scope, types: list[str], where: str) -> str:
+    """FROM ... WHERE over the scope's sessions `s` joined to their events `e` of some types."""
+    return (
+        f" FROM {db.t('events')} AS e INNER JOIN (SELECT s.id, s.visitor_id, s.has_replay"
+        f" FROM {sessions_in(db.layout)} WHERE {scope_sql(db.layout, scope)}) AS s ON e.session_id = s.id"
+        f" WHERE e.site_id = {lit(scope.site_id)} AND e.type IN {lits(types)} AND ({where})"
+    )
+
+
+def funnel(db: Db, scope: Scope, steps: list[Step], window_s: int) -> dict[str, Any]:
+    """Visitors per step, step and overall conversion, median step times, dropped sessions.
+
+    The furthest-attempt rule (collector/query/funnel.py) is applied to each visitor's array of
+    (time, step mask): windowFunnel counts one attempt per visitor and gives no step times. Each
+    element also names its session, so a dropped visitor's session is found in the same answer.
+    """
+    clauses = [step_clause(step) for step in steps]
+    mask = " + ".join(f"if({sql}, {1 << i}, 0)" for i, sql in enumerate(clauses))
+    types = sorted({step.type for step in steps})
+    rows = db.rows(
+        f"SELECT s.visitor_id, groupArray((e.ts, {mask}, s.id, s.has_replay))"
+        f"{_scoped_events(db, scope, types, ' OR '.join(clauses))} GROUP BY s.visitor_id"
+    )
+    by_visitor = {visitor: [(int(ts), int(m), sid, int(replay)) for ts, m, sid, replay in events]
+                  for visitor, events in rows}
+    count = Count(by_visitor, len(steps), window_s)
+    shown = []
+    for j in range(len(steps)):
+        found = []
+        for visitor, ts in count.shown(j):
+            # The session of the visitor's step-j event at that time (the least id if two).
+            sid, replay = min((sid, replay) for t, m, sid, replay in by_visitor[visitor] if t == ts and m >> j & 1)
+            found.append({"id": sid, "visitor_id": visitor, "has_replay": bool(replay)})
+        shown.append(found)
+    return count.answer(steps, window_s, shown)

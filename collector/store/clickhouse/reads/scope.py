@@ -1,0 +1,146 @@
+"""A Scope compiled to ClickHouse: the WHERE body over the `sessions` table aliased `s`, and page
+patterns over an events alias. The one place where filters become SQL for this engine; every
+value enters through `lit`.
+"""
+
+from __future__ import annotations
+
+from collector.query.scope import NONE, Filters, Goal, Scope
+from collector.store.clickhouse.client import lit
+from collector.store.clickhouse.schema import Layout
+from collector.store.model import NotAnswered
+from collector.store.sqlite.reads.patterns import _PARAM_SEGMENT, is_route_template
+
+_COLUMNS = {
+    "country": "s.country", "region": "s.region", "device": "s.device", "browser": "s.browser", "os": "s.os",
+    "channel": "s.channel", "campaign": "s.utm_campaign", "source": "s.utm_source",
+    "user": "s.user_id", "visitor": "s.visitor_id",
+}
+
+
+def like_literal(text: str) -> str:
+    """Text with LIKE's special characters escaped, so that only our `*` (as %) are wildcards."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def url_match(pattern: str, alias: str = "e") -> str:
+    """SQL matching a stored event's page: exact URL, `/path` only, `*` wildcard, or `/route/:id`
+    (the SQLite engine's GLOB rules, as LIKE)."""
+    if not pattern:
+        raise ValueError("a page pattern must not be empty")
+    if is_route_template(pattern):
+        segments = pattern.split("/")
+        like = "/".join("%" if _PARAM_SEGMENT.match(s) else like_literal(s) for s in segments)
+        slashes = pattern.count("/")
+        path = f"{alias}.path"
+        return (
+            f"({alias}.route = {lit(pattern)} OR ({path} LIKE {lit(like)}"
+            f" AND length({path}) - length(replaceAll({path}, '/', '')) = {slashes}))"
+        )
+    column = f"{alias}.path" if pattern.startswith("/") else f"{alias}.url"
+    if "*" in pattern:
+        return f"{column} LIKE {lit('%'.join(like_literal(part) for part in pattern.split('*')))}"
+    return f"{column} = {lit(pattern)}"
+
+
+def json_text(data: str, *path: str) -> str:
+    """A JSON member as SQLite's CAST(json_extract(...) AS TEXT) gives it: a string unquoted, true
+    and false as 1 and 0, null or missing as NULL, any other value as its JSON text."""
+    keys = ", ".join(lit(p) for p in path)
+    kind = f"JSONType({data}, {keys})"
+    return (
+        f"multiIf({kind} = 'String', JSONExtractString({data}, {keys}),"
+        f" {kind} = 'Bool', if(JSONExtractBool({data}, {keys}), '1', '0'),"
+        f" {kind} = 'Null', NULL, JSONExtractRaw({data}, {keys}))"
+    )
+
+
+def goal_sql(layout: Layout, site_id: str, goal: Goal) -> str:
+    """True for a session `s` holding a goal event."""
+    if goal == Goal():
+        return "s.purchases > 0"  # the session rollup counts purchases on write
+    sql = (f"s.id IN (SELECT g.session_id FROM {layout.table('events')} AS g WHERE g.site_id = {lit(site_id)}"
+           f" AND g.type = {lit(goal.type)}")
+    if goal.name is not None:
+        sql += f" AND g.name = {lit(goal.name)}"
+    if goal.page is not None:
+        sql += f" AND {url_match(goal.page, 'g')}"
+    if goal.prop is not None:
+        key, value = goal.prop
+        # numbers compare by their text (1 = '1'), as on SQLite
+        sql += f" AND {json_text('g.data', 'props', key.replace(chr(34), ''))} = {lit(value)}"
+    return sql + ")"
+
+
+def referrer_sql(host: str) -> str:
+    """The session's referrer comes from `host` (or its www. twin); NONE: no referrer."""
+    if host == NONE:
+        return "coalesce(s.referrer, '') = ''"
+    likes = [f"%://{like_literal(h)}{tail}" for h in (host, f"www.{host}") for tail in ("", "/%", ":%")]
+    return "(" + " OR ".join(f"s.referrer LIKE {lit(like)}" for like in likes) + ")"
+
+
+def filters_sql(layout: Layout, site_id: str, filters: Filters, goal: Goal) -> list[str]:
+    """SQL clauses over `s`, one per filter."""
+    if filters.exposures:  # never an unfiltered answer given as a filtered one
+        raise NotAnswered("ClickHouse", "the experiment and variant filters")
+    if filters.outcomes:
+        raise NotAnswered("ClickHouse", "the outcome filter")
+    where = [
+        f"coalesce({_COLUMNS[name]}, '') = ''" if value == NONE else f"{_COLUMNS[name]} = {lit(value)}"
+        for name, value in filters.columns
+    ]
+    events = layout.table("events")
+    for column, patterns in (("entry_ts", filters.entries), ("exit_ts", filters.exits)):
+        for pattern in patterns:
+            # the session's pageview at its entry (or exit) time matches the pattern
+            where.append(
+                f"(s.id, s.{column}) IN (SELECT p.session_id, p.ts FROM {events} AS p"
+                f" WHERE p.site_id = {lit(site_id)} AND p.type = 'pageview' AND {url_match(pattern, 'p')})"
+            )
+    where += [referrer_sql(host) for host in filters.referrers]
+    for selector in filters.clicked:
+        # The click's selector is its `name`. With a page filter the click must be on that page:
+        # the sessions behind one heatmap hotspot.
+        on_page = "".join(f" AND {url_match(page, 'c')}" for page in filters.pages)
+        where.append(
+            f"s.id IN (SELECT c.session_id FROM {events} AS c WHERE c.site_id = {lit(site_id)}"
+            f" AND c.type = 'click' AND c.name = {lit(selector)}{on_page})"
+        )
+    for message in filters.errors:  # an error's message is its `name`
+        where.append(
+            f"s.id IN (SELECT x.session_id FROM {events} AS x WHERE x.site_id = {lit(site_id)}"
+            f" AND x.type = 'error' AND x.name = {lit(message)})"
+        )
+    for page in filters.pages:
+        where.append(
+            f"s.id IN (SELECT p.session_id FROM {layout.table('events')} AS p WHERE p.site_id = {lit(site_id)}"
+            f" AND p.type = 'pageview' AND {url_match(page, 'p')})"
+        )
+    flag_sql = {
+        "converted": goal_sql(layout, site_id, goal),
+        "abandoned": "s.cart_adds > 0 AND s.purchases = 0",
+        "replay": "s.has_replay = 1",
+        "frustrated": "(s.rage_clicks > 0 OR s.dead_clicks > 0 OR s.errors > 0)",
+    }
+    for name, wanted in filters.flags:
+        sql = flag_sql[name]
+        where.append(sql if wanted else f"NOT ({sql})")
+    for ms in filters.min_duration_ms:
+        where.append(f"s.duration_ms >= {lit(float(ms))}")
+    return where
+
+
+def scope_sql(layout: Layout, scope: Scope, *, started: bool = True) -> str:
+    """The WHERE body over `s` (without the range if not `started`)."""
+    clauses = [f"s.site_id = {lit(scope.site_id)}"]
+    if started:
+        clauses += [f"s.first_ts >= {lit(scope.start)}", f"s.first_ts < {lit(scope.end)}"]
+    if not scope.include_bots:
+        clauses.append("s.is_bot = 0")
+    return " AND ".join([*clauses, *filters_sql(layout, scope.site_id, scope.filters, scope.goal)])
+
+
+def sessions_in(layout: Layout) -> str:
+    """The sessions table as every question reads it: the newest version of each row."""
+    return f"{layout.table('sessions')} AS s FINAL"

@@ -1,0 +1,85 @@
+"""Sessions on ClickHouse: the newest-first list with cursor pagination, and one session with its events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from collector.query.scope import Scope
+from collector.query.sessions import SORTS, causal_order, decode_cursor, encode_cursor
+from collector.store.clickhouse.client import lit
+from collector.store.clickhouse.reads.scope import filters_sql, sessions_in
+from collector.store.clickhouse.schema import EVENT_NAMES, SESSION_NAMES
+from collector.store.clickhouse.transaction import Db
+
+SESSION_SELECT = ", ".join(f"s.{c}" for c in SESSION_NAMES)
+EVENT_SELECT = ", ".join(f"e.{c}" for c in EVENT_NAMES)
+_decode_data = msgspec.json.Decoder(dict[str, Any])
+
+
+def session_dict(row: list[Any]) -> dict[str, Any]:
+    return dict(zip(SESSION_NAMES, row, strict=True))
+
+
+def event_dict(row: list[Any]) -> dict[str, Any]:
+    """A stored event as the API shows it: its columns with its type-specific fields."""
+    event = dict(zip(EVENT_NAMES, row, strict=True))
+    data = _decode_data.decode(event.pop("data"))
+    return {**event, **data}
+
+
+def list_in_scope(
+    db: Db, scope: Scope, *, limit: int = 50, cursor: str | None = None, sort: str = "time", descending: bool = True,
+) -> dict[str, Any]:
+    """A page of the scope's sessions (filters and segment applied) in the asked order, the total
+    and the next cursor; the session id breaks ties, so a page boundary loses and repeats nothing."""
+    clauses = [
+        f"s.site_id = {lit(scope.site_id)}", f"s.first_ts >= {lit(scope.start)}", f"s.first_ts < {lit(scope.end)}",
+        *filters_sql(db.layout, scope.site_id, scope.filters, scope.goal),
+    ]
+    if not scope.include_bots:
+        clauses.append("s.is_bot = 0")
+    ((total,),) = db.rows(f"SELECT count() FROM {sessions_in(db.layout)} WHERE {' AND '.join(clauses)}")
+    column = SORTS[sort]
+    before, direction = ("<", "DESC") if descending else (">", "ASC")
+    if cursor:
+        value, session_id = decode_cursor(cursor, sort)
+        clauses.append(
+            f"(s.{column} {before} {lit(value)} OR (s.{column} = {lit(value)} AND s.id {before} {lit(session_id)}))"
+        )
+    rows = db.rows(
+        f"SELECT {SESSION_SELECT} FROM {sessions_in(db.layout)} WHERE {' AND '.join(clauses)}"
+        f" ORDER BY s.{column} {direction}, s.id {direction} LIMIT {int(limit) + 1}"
+    )
+    page = [session_dict(r) for r in rows[:limit]]
+    more = len(rows) > limit
+    return {
+        "sessions": page,
+        "total": int(total),
+        "next": encode_cursor(page[-1][column], page[-1]["id"]) if more else None,
+    }
+
+
+def events_of(db: Db, site_id: str, where: str, *, causal: bool = False) -> list[dict[str, Any]]:
+    """Events of a site matching `where` over `e`, in stored order (time, then arrival), or in
+    the order they happened (collector/query/sessions.py causal_order)."""
+    rows = db.rows(
+        f"SELECT {EVENT_SELECT}, e.seq FROM {db.t('events')} AS e WHERE e.site_id = {lit(site_id)} AND ({where})"
+        " ORDER BY e.ts, e.seq"
+    )
+    if causal:
+        keyed = [{"ts": r[4], "client_ts": r[5], "type": r[3], "rowid": r[-1], "row": r} for r in rows]
+        rows = [k["row"] for k in causal_order(keyed)]
+    return [event_dict(r[:-1]) for r in rows]
+
+
+def get_session(db: Db, session_id: str, site_id: str | None = None) -> dict[str, Any] | None:
+    """One session with its events in order, or None."""
+    clause = f"s.id = {lit(session_id)}" + (f" AND s.site_id = {lit(site_id)}" if site_id else "")
+    rows = db.rows(f"SELECT {SESSION_SELECT} FROM {sessions_in(db.layout)} WHERE {clause} LIMIT 1")
+    if not rows:
+        return None
+    session = session_dict(rows[0])
+    events = events_of(db, session["site_id"], f"e.session_id = {lit(session_id)}", causal=True)
+    return {**session, "events": events}

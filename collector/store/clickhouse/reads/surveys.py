@@ -1,0 +1,34 @@
+"""Surveys on ClickHouse: the scope's answers in stored order, scored by the shared definitions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from collector.query.scope import Scope
+from collector.query.surveys import Answer, summary
+from collector.store.clickhouse.client import lit
+from collector.store.clickhouse.reads.scope import scope_sql, sessions_in
+from collector.store.clickhouse.transaction import Db
+
+
+def load_answers(db: Db, scope: Scope, survey_id: str | None = None) -> list[Answer]:
+    extra = f" AND JSONExtract(e.data, 'survey_id', 'Nullable(String)') = {lit(survey_id)}" if survey_id else ""
+    rows = db.rows(
+        "SELECT e.name, JSONExtract(e.data, 'score', 'Nullable(Int64)'),"
+        " JSONExtract(e.data, 'scale', 'Nullable(Int64)'),"
+        " JSONExtract(e.data, 'comment', 'Nullable(String)'), JSONExtract(e.data, 'survey_id', 'Nullable(String)'),"
+        " e.ts, e.session_id, s.visitor_id, s.channel, s.device, s.has_replay, intDiv(s.first_ts, 86400000)"
+        f" FROM {db.t('events')} AS e INNER JOIN (SELECT s.id, s.visitor_id, s.channel, s.device, s.has_replay,"
+        f" s.first_ts FROM {sessions_in(db.layout)} WHERE {scope_sql(db.layout, scope)}) AS s ON e.session_id = s.id"
+        f" WHERE e.site_id = {lit(scope.site_id)} AND e.type = 'survey'{extra} ORDER BY e.ts, e.seq"
+    )
+    answers = []
+    for kind, score, scale, comment, survey, ts, session_id, visitor_id, channel, device, replay, day in rows:
+        answers.append(Answer(
+            kind, score, scale, comment, survey, ts, session_id, visitor_id, channel, device, bool(replay), int(day),
+        ))
+    return answers
+
+
+def surveys(db: Db, scope: Scope, survey_id: str | None = None) -> dict[str, Any]:
+    return summary(scope, load_answers(db, scope, survey_id))

@@ -1,0 +1,182 @@
+"""The ClickHouse schema: MergeTree tables ordered for the questions asked, created if missing.
+
+Events are append-only and ordered by site, UTC day and session, so a range of days of one site
+is a contiguous read and a session's events sit together. Rows that change (sessions, persons,
+identities, sites, segments) are ReplacingMergeTree tables written whole by the store's writer
+with a rising version, read with FINAL: the newest version of each key is the row. Single-value
+settings (meta, salts) keep every insert and the earliest one wins, so two collectors racing on
+a new day's salt agree on one.
+
+With `?cluster=NAME` each table is a Replicated table created ON CLUSTER, with a Distributed
+table of the plain name in front, sharded so that every version of a row lands on one shard.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from collector.store.clickhouse.client import Connection
+
+LC = "LowCardinality(Nullable(String))"
+NS = "Nullable(String)"
+
+EVENT_COLUMNS = (
+    ("site_id", "LowCardinality(String)"), ("id", "String"), ("session_id", "String"),
+    ("type", "LowCardinality(String)"), ("ts", "Int64"), ("client_ts", "Int64"), ("received_at", "Int64"),
+    ("anon_id", NS), ("user_id", NS), ("url", NS), ("path", NS), ("route", NS), ("name", NS),
+    ("data", "String"),
+)
+# The order SQLite's `sessions` table has: `SELECT *` answers list the columns in it.
+SESSION_COLUMNS = (
+    ("site_id", "LowCardinality(String)"), ("id", "String"), ("visitor_id", "String"), ("anon_id", NS),
+    ("user_id", NS), ("first_ts", "Int64"), ("last_ts", "Int64"), ("duration_ms", "Int64"),
+    ("events", "Int64"), ("pageviews", "Int64"), ("entry_ts", "Nullable(Int64)"), ("entry_url", NS),
+    ("exit_ts", "Nullable(Int64)"), ("exit_url", NS), ("referrer", NS), ("channel", LC),
+    ("utm_source", LC), ("utm_medium", LC), ("utm_campaign", LC), ("utm_term", NS), ("utm_content", NS),
+    ("browser", LC), ("browser_version", LC), ("os", LC), ("os_version", LC), ("device", LC),
+    ("device_brand", LC), ("device_model", LC), ("is_bot", "UInt8"), ("country", LC),
+    ("country_name", LC), ("region", LC), ("city", LC), ("timezone", LC), ("lat", "Nullable(Float64)"),
+    ("lon", "Nullable(Float64)"), ("vw", "Nullable(Int64)"), ("vh", "Nullable(Int64)"),
+    ("cart_adds", "Int64"), ("purchases", "Int64"), ("revenue", "Float64"), ("clicks", "Int64"),
+    ("rage_clicks", "Int64"), ("dead_clicks", "Int64"), ("errors", "Int64"), ("has_replay", "UInt8"),
+    ("replay_bytes", "Int64"),
+    # The user the site's backend vouched for in this session (user_id is what was claimed).
+    ("verified_user", NS),
+)
+SESSION_NAMES = tuple(name for name, _ in SESSION_COLUMNS)
+EVENT_NAMES = tuple(name for name, _ in EVENT_COLUMNS)
+
+# (name, columns, engine, ORDER BY, shard key, extra): the versioned engines name their version column.
+TABLES: tuple[tuple[str, str, str, str, str], ...] = (
+    (
+        "events",
+        ", ".join(f"{n} {t}" for n, t in EVENT_COLUMNS)
+        + ", seq UInt64, day Int32 MATERIALIZED intDiv(ts, 86400000)"
+        # Retried batches are found by id before insert: a skip index keeps that lookup to a few granules.
+        + ", INDEX id_bloom id TYPE bloom_filter GRANULARITY 4",
+        "MergeTree",
+        "(site_id, day, session_id, ts, seq)",
+        "cityHash64(site_id, session_id)",
+    ),
+    (
+        "sessions",
+        ", ".join(f"{n} {t}" for n, t in SESSION_COLUMNS) + ", version UInt64",
+        "ReplacingMergeTree(version)",
+        "(site_id, id)",
+        "cityHash64(site_id, id)",
+    ),
+    (
+        "identities",
+        # The writer applies the rules (a claim replaces only a claim, the backend's word anything
+        # older) and writes the link that results, with a rising version.
+        "site_id LowCardinality(String), anon_id String, user_id String, ts Int64, verified UInt8, version UInt64",
+        "ReplacingMergeTree(version)",
+        "(site_id, anon_id)",
+        "cityHash64(site_id, anon_id)",
+    ),
+    (
+        "persons",
+        "site_id LowCardinality(String), user_id String, traits String, first_ts Int64, last_ts Int64,"
+        " version UInt64",
+        "ReplacingMergeTree(version)",
+        "(site_id, user_id)",
+        "cityHash64(site_id, user_id)",
+    ),
+    (
+        "dead_letters",
+        "id UInt64, site_id Nullable(String), received_at Int64, source LowCardinality(String),"
+        " reason String, raw String",
+        "MergeTree",
+        "(id)",
+        "id",
+    ),
+    (
+        "replay_chunks",
+        "site_id LowCardinality(String), session_id String, seq Int64, first_ts Int64, last_ts Int64,"
+        " size Int64, data String CODEC(NONE),"  # gzip already: another codec only costs time
+        " received_at Int64 DEFAULT 0",
+        "ReplacingMergeTree",
+        "(site_id, session_id, seq)",
+        "cityHash64(site_id, session_id)",
+    ),
+    (
+        "sites",
+        "id String, name String, write_key String, origins String, settings String, created_at Int64,"
+        " secret_hash Nullable(String), version UInt64",
+        "ReplacingMergeTree(version)",
+        "(id)",
+        "cityHash64(id)",
+    ),
+    (
+        "segments",
+        "id Int64, site_id String, name String, filters String, created_at Int64, version UInt64,"
+        " deleted UInt8",
+        "ReplacingMergeTree(version, deleted)",
+        "(site_id, id)",
+        "cityHash64(site_id)",
+    ),
+    (
+        "goals",
+        "id Int64, site_id String, name String, definition String, created_at Int64, version UInt64,"
+        " deleted UInt8",
+        "ReplacingMergeTree(version, deleted)",
+        "(site_id, id)",
+        "cityHash64(site_id)",
+    ),
+    # Logged-out dashboard logins, until their cookie would have expired anyway.
+    ("revoked_logins", "id String, expires_at Int64", "ReplacingMergeTree", "(id)", "cityHash64(id)"),
+    ("meta", "key String, value String, inserted UInt64", "MergeTree", "(key, inserted)", "cityHash64(key)"),
+    ("salts", "day String, salt String, inserted UInt64", "MergeTree", "(day, inserted)", "cityHash64(day)"),
+)
+
+# Durable before acknowledged: each insert's part files and directory are fsynced before it returns.
+# Replaced parts go at once, so erased or purged rows do not linger on disk in old parts.
+SETTINGS = "fsync_after_insert = 1, fsync_part_directory = 1, old_parts_lifetime = 0"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where the tables are: a database, and a cluster when replicated."""
+
+    database: str
+    cluster: str | None = None
+
+    def table(self, name: str) -> str:
+        return f"{self.database}.{name}"
+
+    @property
+    def on_cluster(self) -> str:
+        return f" ON CLUSTER {self.cluster}" if self.cluster else ""
+
+
+# Columns added after a table was first created: (table, column definition), applied in order.
+ADDED = (("replay_chunks", "received_at Int64 DEFAULT 0"),)
+
+
+def create(conn: Connection, layout: Layout) -> None:
+    """Create the database and every table that is missing, and add later columns (safe on every start)."""
+    conn.command(f"CREATE DATABASE IF NOT EXISTS {layout.database}{layout.on_cluster}")
+    for name, columns, engine, order, shard in TABLES:
+        for statement in table_ddl(layout, name, columns, engine, order, shard):
+            conn.command(statement)
+    for name, column in ADDED:
+        tables = [f"{name}_local", name] if layout.cluster else [name]
+        for table in tables:
+            conn.command(f"ALTER TABLE {layout.table(table)}{layout.on_cluster} ADD COLUMN IF NOT EXISTS {column}")
+
+
+def table_ddl(layout: Layout, name: str, columns: str, engine: str, order: str, shard: str) -> list[str]:
+    full = layout.table(name)
+    if layout.cluster is None:
+        return [f"CREATE TABLE IF NOT EXISTS {full} ({columns}) ENGINE = {engine}"
+                f" ORDER BY {order} SETTINGS {SETTINGS}"]
+    kind, _, args = engine.partition("(")
+    replica = f"'/clickhouse/tables/{{shard}}/{layout.database}/{name}', '{{replica}}'"
+    replicated = f"Replicated{kind}({replica}{', ' + args if args.rstrip(')') else ')'}"
+    local = f"{full}_local"
+    return [
+        f"CREATE TABLE IF NOT EXISTS {local}{layout.on_cluster} ({columns}) ENGINE = {replicated}"
+        f" ORDER BY {order} SETTINGS {SETTINGS}",
+        f"CREATE TABLE IF NOT EXISTS {full}{layout.on_cluster} AS {local}"
+        f" ENGINE = Distributed({layout.cluster}, {layout.database}, {name}_local, {shard})",
+    ]

@@ -1,0 +1,488 @@
+"""One group commit on ClickHouse: dedup, identities, sessionizing and session rows, then the inserts.
+
+ClickHouse has no multi-statement transaction, so the rules SQLite applies inside one are applied
+here by the single writer: it looks up what the group needs (known event ids, identities, the
+sessions it touches), works out every new row in Python with exactly SQLite's upsert rules, and
+inserts them: events first, then the rows derived from them. The requests wait for all of it.
+What this cannot give is SQLite's all-or-nothing: a process killed between the events insert and
+the session rows keeps the events (acknowledged or not) with their sessions short of them;
+docs/deployment.md says so.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+import msgspec
+
+from collector.store.clickhouse.client import Connection, lit, lits
+from collector.store.clickhouse.schema import EVENT_NAMES, SESSION_NAMES, Layout
+from collector.store.model import EventRow, WriteBatch, WriteResult
+from collector.store.sessions import (
+    ACQUISITION_COLUMNS,
+    CONTEXT_COLUMNS,
+    SESSION_GAP_MS,
+    SESSION_NS,
+    SUM_COLUMNS,
+    SessionRollup,
+    Visitor,
+)
+
+_decode_object = msgspec.json.Decoder(dict[str, Any])
+
+
+class Versions:
+    """Rising version numbers for replaced rows: nanoseconds, never repeating within a process."""
+
+    def __init__(self) -> None:
+        self._last = 0
+
+    def next(self) -> int:
+        self._last = max(self._last + 1, time.time_ns())
+        return self._last
+
+
+VERSIONS = Versions()
+
+
+class Db:
+    """A connection and where its tables are."""
+
+    def __init__(self, conn: Connection, layout: Layout) -> None:
+        self.conn = conn
+        self.layout = layout
+
+    def t(self, name: str) -> str:
+        return self.layout.table(name)
+
+    def rows(self, sql: str) -> list[list[Any]]:
+        return self.conn.rows(sql)
+
+    def sessions(self, site_id: str, where: str) -> dict[tuple[str, str], dict[str, Any]]:
+        """Stored session rows of a site matching `where`, by (site, id)."""
+        found = self.rows(
+            f"SELECT {', '.join(SESSION_NAMES)} FROM {self.t('sessions')} FINAL"
+            f" WHERE site_id = {lit(site_id)} AND ({where})"
+        )
+        return {(site_id, row[1]): dict(zip(SESSION_NAMES, row, strict=True)) for row in found}
+
+
+class _Session(SessionRollup):
+    """The rollup of one session's new events within a group, as this engine stores it."""
+
+    __slots__ = ()
+
+    def row(self) -> dict[str, Any]:
+        """This rollup as a new session row (what SQLite's INSERT branch stores)."""
+        entry, exit_, context = self.entry, self.exit, self.context
+        acquisition = entry.acquisition if entry is not None else None
+        row: dict[str, Any] = {
+            "site_id": self.site_id, "id": self.id, "visitor_id": self.visitor_id,
+            "anon_id": self.anon_id, "user_id": self.user_id, "verified_user": self.verified_user,
+            "first_ts": self.first_ts,
+            "last_ts": self.last_ts, "duration_ms": self.last_ts - self.first_ts,
+            "entry_ts": entry.ts if entry else None, "entry_url": entry.url if entry else None,
+            "exit_ts": exit_.ts if exit_ else None, "exit_url": exit_.url if exit_ else None,
+            "vw": self.vw, "vh": self.vh,
+        }
+        for c in ACQUISITION_COLUMNS:
+            row[c] = getattr(acquisition, c) if acquisition is not None else None
+        row.update(self.sums)
+        for c in CONTEXT_COLUMNS:
+            row[c] = getattr(context, c)
+        row["is_bot"] = int(bool(context.is_bot))
+        row["has_replay"] = 0
+        row["replay_bytes"] = 0
+        return row
+
+
+def merge_session(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """A stored session updated by a group's rollup: SQLite's ON CONFLICT DO UPDATE, field by field."""
+    merged = dict(old)
+    merged["first_ts"] = min(old["first_ts"], new["first_ts"])
+    merged["last_ts"] = max(old["last_ts"], new["last_ts"])
+    merged["duration_ms"] = merged["last_ts"] - merged["first_ts"]
+    if new["entry_ts"] is not None and (old["entry_ts"] is None or new["entry_ts"] < old["entry_ts"]):
+        for c in ("entry_ts", "entry_url", *ACQUISITION_COLUMNS):
+            merged[c] = new[c]
+    if new["exit_ts"] is not None and (old["exit_ts"] is None or new["exit_ts"] >= old["exit_ts"]):
+        merged["exit_ts"], merged["exit_url"] = new["exit_ts"], new["exit_url"]
+    merged["anon_id"] = old["anon_id"] if old["anon_id"] is not None else new["anon_id"]
+    merged["user_id"] = new["user_id"] if new["user_id"] is not None else old["user_id"]
+    merged["verified_user"] = old["verified_user"] if old["verified_user"] is not None else new["verified_user"]
+    if new["user_id"] is not None:
+        merged["visitor_id"] = new["visitor_id"]
+    for c in ("vw", "vh"):
+        merged[c] = old[c] if old[c] is not None else new[c]
+    for c in SUM_COLUMNS:
+        merged[c] = old[c] + new[c]
+    for c in CONTEXT_COLUMNS:
+        if c != "is_bot":
+            merged[c] = old[c] if old[c] is not None else new[c]
+    merged["is_bot"] = max(old["is_bot"], new["is_bot"])
+    return merged
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7396 JSON merge patch, as SQLite's json_patch applies identify traits."""
+    if not isinstance(patch, dict):
+        return patch
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result
+
+
+def apply_group(db: Db, batches: list[WriteBatch], *, heartbeat: bool = False) -> list[WriteResult]:
+    """Store the batches; one result per batch, in order. With `heartbeat` a row of its own is
+    written too, so that the group proves the store takes writes (the health probe)."""
+    if heartbeat:
+        db.conn.insert(db.t("meta"), ("key", "value", "inserted"), [("heartbeat", str(time.time_ns()), 0)])
+    fresh = _fresh_events(db, batches)
+    identified, person_rows, identity_rows = _identities(db, fresh)
+    # Before sessionizing: a backend event then finds the session its link just vouched for.
+    relinked: dict[tuple[str, str], dict[str, Any]] = {}
+    for (site_id, anon_id), (user_id, verified, previous) in identified.items():
+        _relink(db, relinked, site_id, anon_id, user_id, verified, previous)
+    visitors = _Visitors(db, identified)
+    visitors.preload(fresh)
+    owners: list[Visitor] = []
+    unsessioned: dict[tuple[str, str, str | None], list[EventRow]] = defaultdict(list)
+    for batch, row in fresh:
+        assert batch.site_id is not None, "events always belong to a site"
+        visitor = visitors.resolve(batch.site_id, row.anon_id, row.user_id, batch.verified)
+        owners.append(visitor)
+        if row.session_id is None:
+            unsessioned[(batch.site_id, *visitor)].append(row)
+    _sessionize(db, unsessioned, relinked)
+    rollups: dict[tuple[str, str], _Session] = {}
+    event_rows = []
+    seq = VERSIONS.next()
+    for index, ((batch, row), visitor) in enumerate(zip(fresh, owners, strict=True)):
+        assert batch.site_id is not None and row.session_id is not None
+        site_id = batch.site_id
+        key = (site_id, row.session_id)
+        rollup = rollups.get(key)
+        if rollup is None:
+            rollup = rollups[key] = _Session(site_id, row.session_id, batch.context)
+        rollup.add(row, visitor, batch.context)
+        event_rows.append((
+            site_id, row.id, row.session_id, row.type, row.ts, row.client_ts, batch.received_at,
+            row.anon_id, row.user_id, row.url, row.path, row.route, row.name, row.data.decode(), seq + index,
+        ))
+    sessions = _upsert_sessions(db, rollups, relinked)
+    chunk_rows, chunks_stored = _chunks(db, batches, sessions)
+    dead_rows = _dead_letters(db, batches)
+    # Events first: every derived row below can be recomputed from them by a retry.
+    db.conn.insert(db.t("events"), (*EVENT_NAMES, "seq"), event_rows)
+    version = VERSIONS.next()
+    db.conn.insert(
+        db.t("identities"), ("site_id", "anon_id", "user_id", "ts", "verified", "version"),
+        [(*row, version) for row in identity_rows],
+    )
+    db.conn.insert(
+        db.t("persons"), ("site_id", "user_id", "traits", "first_ts", "last_ts", "version"),
+        [(*row, version) for row in person_rows],
+    )
+    db.conn.insert(
+        db.t("sessions"), (*SESSION_NAMES, "version"),
+        [(*(row[c] for c in SESSION_NAMES), version) for row in sessions.values()],
+    )
+    db.conn.insert(db.t("replay_chunks"),
+                   ("site_id", "session_id", "seq", "first_ts", "last_ts", "size", "data", "received_at"), chunk_rows)
+    db.conn.insert(db.t("dead_letters"), ("id", "site_id", "received_at", "source", "reason", "raw"), dead_rows)
+    stored: dict[int, int] = defaultdict(int)
+    for batch, _row in fresh:
+        stored[id(batch)] += 1
+    return [
+        WriteResult(stored=stored[id(b)], duplicates=len(b.events) - stored[id(b)], chunks_stored=chunks_stored[id(b)])
+        for b in batches
+    ]
+
+
+def _fresh_events(db: Db, batches: list[WriteBatch]) -> list[tuple[WriteBatch, EventRow]]:
+    """The events not stored before, nor earlier in this group (ids are the dedup key)."""
+    ids_by_site: dict[str, list[str]] = defaultdict(list)
+    for batch in batches:
+        if batch.site_id is not None:
+            ids_by_site[batch.site_id].extend(row.id for row in batch.events)
+    seen: set[tuple[str, str]] = set()
+    for site_id, ids in ids_by_site.items():
+        if ids:
+            found = db.rows(
+                f"SELECT DISTINCT id FROM {db.t('events')} WHERE site_id = {lit(site_id)} AND id IN {lits(ids)}"
+            )
+            seen.update((site_id, event_id) for (event_id,) in found)
+    fresh = []
+    for batch in batches:
+        for row in batch.events:
+            key = (batch.site_id or "", row.id)
+            if key not in seen:
+                seen.add(key)
+                fresh.append((batch, row))
+    return fresh
+
+
+# Who an event belongs to for counting (the visitor id) and who the site's backend vouched for.
+# (user id, verified, the user id linked before or None), per (site, anon id) linked in a group.
+Links = dict[tuple[str, str], tuple[str, bool, "str | None"]]
+# A stored link: (user id, ts, verified).
+Link = tuple[str, int, bool]
+
+
+def _stored_links(db: Db, site_id: str, anons: Iterable[str]) -> dict[str, Link]:
+    return {
+        anon_id: (user_id, int(ts), bool(verified)) for anon_id, user_id, ts, verified in db.rows(
+            f"SELECT anon_id, user_id, ts, verified FROM {db.t('identities')} FINAL"
+            f" WHERE site_id = {lit(site_id)} AND anon_id IN {lits(sorted(set(anons)))}"
+        )
+    }
+
+
+def _identities(
+    db: Db, fresh: Iterable[tuple[WriteBatch, EventRow]]
+) -> tuple[Links, list[tuple[object, ...]], list[tuple[object, ...]]]:
+    """Identify events: the anon ids whose link this group changed, the person rows and the identity
+    rows to store. Only the site's backend (the secret key) sets traits and vouches for a link; an
+    identify sent with the public write key is a claim, which replaces only another claim."""
+    identifies = [
+        (batch, row) for batch, row in fresh
+        if row.type == "identify" and batch.site_id is not None and row.user_id is not None
+    ]
+    links: dict[tuple[str, str], Link | None] = {}
+    wanted: dict[str, set[str]] = defaultdict(set)
+    for batch, row in identifies:
+        if row.anon_id:
+            wanted[batch.site_id or ""].add(row.anon_id)
+    for site_id, anons in wanted.items():
+        stored = _stored_links(db, site_id, anons)
+        links.update({(site_id, anon_id): stored.get(anon_id) for anon_id in anons})
+    linked: Links = {}
+    changed: dict[tuple[str, str], Link] = {}
+    persons: dict[tuple[str, str], dict[str, Any]] = {}
+    for batch, row in identifies:
+        site_id, user_id = batch.site_id or "", row.user_id or ""
+        if batch.verified:
+            key = (site_id, user_id)
+            if key not in persons:
+                found = db.rows(
+                    f"SELECT traits, first_ts, last_ts FROM {db.t('persons')} FINAL"
+                    f" WHERE site_id = {lit(site_id)} AND user_id = {lit(user_id)}"
+                )
+                persons[key] = (
+                    {"traits": _decode_object.decode(found[0][0]), "first_ts": found[0][1], "last_ts": found[0][2]}
+                    if found else {"traits": None, "first_ts": row.ts, "last_ts": row.ts}
+                )
+            person = persons[key]
+            traits = _decode_object.decode(row.traits or b"{}")
+            person["traits"] = traits if person["traits"] is None else merge_patch(person["traits"], traits)
+            person["first_ts"] = min(person["first_ts"], row.ts)
+            person["last_ts"] = max(person["last_ts"], row.ts)
+        if row.anon_id:
+            key = (site_id, row.anon_id)
+            before = links[key]
+            if before is None or (batch.verified and (not before[2] or row.ts >= before[1])) or (
+                not batch.verified and not before[2] and row.ts >= before[1]
+            ):
+                after: Link = (user_id, row.ts, batch.verified or False)
+                links[key] = changed[key] = after
+            else:
+                after = before
+            # Compared as SQLite compares them: (user id, verified) before and after.
+            if before is None or (after[0], after[2]) != (before[0], before[2]):
+                linked[key] = (after[0], after[2], before[0] if before else None)
+    person_rows: list[tuple[object, ...]] = [
+        (site_id, user_id, msgspec.json.encode(p["traits"]).decode(), p["first_ts"], p["last_ts"])
+        for (site_id, user_id), p in persons.items()
+    ]
+    identity_rows: list[tuple[object, ...]] = [
+        (site_id, anon_id, u, ts, int(v)) for (site_id, anon_id), (u, ts, v) in changed.items()
+    ]
+    return linked, person_rows, identity_rows
+
+
+def _relink(
+    db: Db, relinked: dict[tuple[str, str], dict[str, Any]], site_id: str, anon_id: str, user_id: str,
+    verified: bool, previous: str | None,
+) -> None:
+    """The anon id's sessions: still its own, or stitched to the user a browser claimed before. A
+    verified link also vouches for them; a claim never moves sessions a backend vouched for.
+    (SQLite's UPDATE, on the stored rows and those this group changed already.)"""
+    old = previous or anon_id
+
+    def matches(row: dict[str, Any]) -> bool:
+        mine = row["visitor_id"] == anon_id or (row["visitor_id"] == old and row["anon_id"] == anon_id)
+        return mine and (verified or row["verified_user"] is None)
+
+    stored = db.sessions(
+        site_id, f"visitor_id = {lit(anon_id)} OR (visitor_id = {lit(old)} AND anon_id = {lit(anon_id)})"
+    )
+    for key, row in stored.items():
+        relinked.setdefault(key, row)
+    for key, row in relinked.items():
+        if key[0] == site_id and matches(row):
+            row["visitor_id"] = user_id
+            row["user_id"] = row["user_id"] if row["user_id"] is not None else user_id
+            if verified and row["verified_user"] is None:
+                row["verified_user"] = user_id
+
+
+class _Visitors:
+    """Who an event belongs to: its user, the user its anon id was linked to, or the anon id;
+    and the user the site's backend vouched for, if any."""
+
+    def __init__(self, db: Db, linked: Links) -> None:
+        self._db = db
+        self._known: dict[tuple[str, str], tuple[str, bool] | None] = {
+            key: (user_id, verified) for key, (user_id, verified, _previous) in linked.items()
+        }
+
+    def preload(self, fresh: Iterable[tuple[WriteBatch, EventRow]]) -> None:
+        """Look up the links of every event of the group at once (one query per site)."""
+        wanted: dict[str, set[str]] = defaultdict(set)
+        for batch, row in fresh:
+            if row.anon_id and (batch.site_id or "", row.anon_id) not in self._known:
+                wanted[batch.site_id or ""].add(row.anon_id)
+        for site_id, anons in wanted.items():
+            found = _stored_links(self._db, site_id, anons)
+            for anon_id in anons:
+                link = found.get(anon_id)
+                self._known[(site_id, anon_id)] = (link[0], link[2]) if link else None
+
+    def _link(self, site_id: str, anon_id: str) -> tuple[str, bool] | None:
+        key = (site_id, anon_id)
+        if key not in self._known:
+            found = _stored_links(self._db, site_id, [anon_id]).get(anon_id)
+            self._known[key] = (found[0], found[2]) if found else None
+        return self._known[key]
+
+    def resolve(self, site_id: str, anon_id: str | None, user_id: str | None, verified: bool) -> Visitor:
+        link = self._link(site_id, anon_id) if anon_id else None
+        vouched_link = link[0] if link is not None and link[1] else None
+        if user_id and not verified and vouched_link not in (None, user_id):
+            return vouched_link, vouched_link  # the backend's word about this browser beats a claim
+        if user_id:
+            return user_id, user_id if verified or vouched_link == user_id else None
+        if link is not None:
+            return link[0], vouched_link
+        return (anon_id, None) if anon_id else ("anonymous", None)
+
+
+def _sessionize(
+    db: Db, unsessioned: dict[tuple[str, str, str | None], list[EventRow]],
+    relinked: dict[tuple[str, str], dict[str, Any]],
+) -> None:
+    """Give backend events without a session the visitor's session, rolled after 30 min idle.
+
+    Events the backend vouched for join only sessions vouched for the same user: a browser that
+    claims a user id cannot draw that user's orders into a session of its own."""
+    for (site_id, visitor, vouched), rows in unsessioned.items():
+        rows.sort(key=lambda row: row.ts)
+        same = "verified_user IS NULL" if vouched is None else f"verified_user = {lit(vouched)}"
+        candidates = [
+            (row["last_ts"], row["id"], row["first_ts"]) for key, row in relinked.items()
+            if key[0] == site_id and row["visitor_id"] == visitor and row["verified_user"] == vouched
+        ]
+        changed = [key[1] for key in relinked if key[0] == site_id]
+        candidates += [
+            (int(last), sid, int(first)) for sid, first, last in db.rows(
+                f"SELECT id, first_ts, last_ts FROM {db.t('sessions')} FINAL"
+                f" WHERE site_id = {lit(site_id)} AND visitor_id = {lit(visitor)} AND {same}"
+                f" AND id NOT IN {lits(changed)} ORDER BY last_ts DESC LIMIT 1"
+            )
+        ]
+        latest = max(candidates, default=None, key=lambda c: c[0])
+        current, first_ts, last_ts = (latest[1], latest[2], latest[0]) if latest else (None, 0, 0)
+        for row in rows:
+            fits = first_ts - SESSION_GAP_MS <= row.ts <= last_ts + SESSION_GAP_MS
+            if current is None or not fits:
+                current = str(uuid.uuid5(SESSION_NS, f"{site_id}\n{visitor}\n{row.ts}"))
+                first_ts = row.ts
+            first_ts, last_ts = min(first_ts, row.ts), max(last_ts, row.ts)
+            row.session_id = current
+
+
+def _upsert_sessions(
+    db: Db, rollups: dict[tuple[str, str], _Session], relinked: dict[tuple[str, str], dict[str, Any]],
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """The group's sessions merged into their stored rows (as this group relinked them); new ones
+    take any replay already stored. The relinked sessions come back too, to be written."""
+    by_site: dict[str, list[str]] = defaultdict(list)
+    for site_id, session_id in rollups:
+        by_site[site_id].append(session_id)
+    stored: dict[tuple[str, str], dict[str, Any]] = {}
+    replays: dict[tuple[str, str], int] = {}
+    for site_id, ids in by_site.items():
+        stored.update(db.sessions(site_id, f"id IN {lits(ids)}"))
+        stored.update({key: row for key, row in relinked.items() if key[0] == site_id and key[1] in ids})
+        fresh = [i for i in ids if (site_id, i) not in stored]
+        if fresh:
+            for session_id, size in db.rows(
+                f"SELECT session_id, sum(size) FROM {db.t('replay_chunks')} FINAL"
+                f" WHERE site_id = {lit(site_id)} AND session_id IN {lits(fresh)} GROUP BY session_id"
+            ):
+                replays[(site_id, session_id)] = int(size)
+    result = dict(relinked)
+    for key, rollup in rollups.items():
+        new = rollup.row()
+        if key in stored:
+            result[key] = merge_session(stored[key], new)
+        else:
+            if key in replays:
+                new["has_replay"], new["replay_bytes"] = 1, replays[key]
+            result[key] = new
+    return result
+
+
+def _chunks(
+    db: Db, batches: list[WriteBatch], sessions: dict[tuple[str, str], dict[str, Any]]
+) -> tuple[list[tuple[object, ...]], dict[int, int]]:
+    """Replay chunks new by (site, session, seq), and their sessions marked as having a replay."""
+    wanted: dict[str, set[str]] = defaultdict(set)
+    for batch in batches:
+        for chunk in batch.chunks:
+            wanted[batch.site_id or ""].add(chunk.session_id)
+    held: set[tuple[str, str, int]] = set()
+    for site_id, ids in wanted.items():
+        held.update(
+            (site_id, s, int(q)) for s, q in db.rows(
+                f"SELECT session_id, seq FROM {db.t('replay_chunks')} FINAL"
+                f" WHERE site_id = {lit(site_id)} AND session_id IN {lits(sorted(ids))}"
+            )
+        )
+        missing = [i for i in ids if (site_id, i) not in sessions]
+        sessions.update(db.sessions(site_id, f"id IN {lits(sorted(missing))}") if missing else {})
+    rows: list[tuple[object, ...]] = []
+    stored: dict[int, int] = defaultdict(int)
+    for batch in batches:
+        site_id = batch.site_id or ""
+        for chunk in batch.chunks:
+            key = (site_id, chunk.session_id, chunk.seq)
+            if key in held:
+                continue
+            held.add(key)
+            rows.append((
+                site_id, chunk.session_id, chunk.seq, chunk.first_ts, chunk.last_ts, len(chunk.data), chunk.data,
+                batch.received_at,
+            ))
+            stored[id(batch)] += 1
+            session = sessions.get((site_id, chunk.session_id))
+            if session is not None:
+                session["has_replay"] = 1
+                session["replay_bytes"] += len(chunk.data)
+    return rows, stored
+
+
+def _dead_letters(db: Db, batches: list[WriteBatch]) -> list[tuple[object, ...]]:
+    letters = [(b.site_id, b.received_at, d.source, d.reason, d.raw) for b in batches for d in b.dead]
+    if not letters:
+        return []
+    ((top,),) = db.rows(f"SELECT max(id) FROM {db.t('dead_letters')}")
+    return [(int(top) + i + 1, *letter) for i, letter in enumerate(letters)]

@@ -1,0 +1,202 @@
+"""`trailmark store copy --from URL --to URL`: move a whole installation into a ClickHouse store.
+
+Every table is copied as stored (sessions as their rows, not recomputed from events), so every
+answer is the same on the target. The target keys every row (events and dead letters by id,
+settings and salts by key, the rest are versioned rows replaced by a newer copy), so a copy
+interrupted and run again completes without storing anything twice.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import click
+
+from collector.cli_options import store_url
+from collector.store import open_store, sqlite_path
+from collector.store.clickhouse.client import lit, lits
+from collector.store.clickhouse.schema import EVENT_NAMES, SESSION_NAMES
+from collector.store.clickhouse.store import ClickHouseStore
+from collector.store.clickhouse.transaction import VERSIONS, Db
+
+BATCH = 20_000
+
+# Each table's columns, named as both engines name them; `rowid` is SQLite's arrival order.
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "sites": ("id", "name", "write_key", "origins", "settings", "created_at", "secret_hash"),
+    "revoked_logins": ("id", "expires_at"),
+    "meta": ("key", "value"),
+    "salts": ("day", "salt"),
+    "segments": ("id", "site_id", "name", "filters", "created_at"),
+    "goals": ("id", "site_id", "name", "definition", "created_at"),
+    "identities": ("site_id", "anon_id", "user_id", "ts", "verified"),
+    "persons": ("site_id", "user_id", "traits", "first_ts", "last_ts"),
+    "sessions": SESSION_NAMES,
+    "replay_chunks": ("site_id", "session_id", "seq", "first_ts", "last_ts", "size", "data", "received_at"),
+    "dead_letters": ("rowid", "site_id", "received_at", "source", "reason", "raw"),
+    "events": ("rowid", *EVENT_NAMES),
+}
+# Where the target keeps each source column it renames.
+_CLICKHOUSE_NAMES = {("events", "rowid"): "seq", ("dead_letters", "rowid"): "id"}
+_KEY_ORDER = {
+    "sites": "id", "revoked_logins": "id", "meta": "key", "salts": "day", "segments": "id",
+    "goals": "id", "identities": "site_id, anon_id",
+    "persons": "site_id, user_id", "sessions": "site_id, id", "replay_chunks": "site_id, session_id, seq",
+    "dead_letters": "rowid", "events": "rowid",
+}
+_VERSIONED = {"sites", "segments", "goals", "persons", "sessions", "identities"}
+
+
+class SQLiteSource:
+    """A SQLite store's tables, read on one read-only connection (one snapshot of the file)."""
+
+    def __init__(self, path: str) -> None:
+        self.conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        self.conn.execute("BEGIN")  # one read transaction: a serving collector's writes do not tear the copy
+
+    def count(self, table: str) -> int:
+        return int(self.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+
+    def rows(self, table: str) -> Iterator[list[tuple[Any, ...]]]:
+        cursor = self.conn.execute(f"SELECT {', '.join(COLUMNS[table])} FROM {table} ORDER BY {_KEY_ORDER[table]}")
+        while batch := cursor.fetchmany(BATCH):
+            yield batch
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+class ClickHouseSource:
+    """A ClickHouse store's tables, each row as every answer sees it (FINAL)."""
+
+    def __init__(self, store: ClickHouseStore) -> None:
+        self.store = store
+        self.db: Db = store.db
+
+    def _select(self, table: str) -> str:
+        columns = [
+            "hex(data)" if (table, c) == ("replay_chunks", "data") else "hex(salt)" if c == "salt"
+            else f"{_CLICKHOUSE_NAMES.get((table, c), c)}"
+            for c in COLUMNS[table]
+        ]
+        final = " FINAL" if table in _VERSIONED or table in ("replay_chunks", "revoked_logins") else ""
+        order = _KEY_ORDER[table].replace("rowid", _CLICKHOUSE_NAMES.get((table, "rowid"), "rowid"))
+        if table in ("meta", "salts"):  # the earliest insert of each key is its value
+            key = COLUMNS[table][0]
+            return (f"SELECT {key}, argMin({columns[1]}, inserted) FROM {self.db.t(table)}"
+                    f" WHERE {key} != 'heartbeat' GROUP BY {key} ORDER BY {key}")
+        return f"SELECT {', '.join(columns)} FROM {self.db.t(table)}{final} ORDER BY {order}"
+
+    def count(self, table: str) -> int:
+        ((n,),) = self.db.rows(f"SELECT count() FROM ({self._select(table)})")
+        return int(n)
+
+    def rows(self, table: str) -> Iterator[list[tuple[Any, ...]]]:
+        rows = self.db.rows(self._select(table))
+        binary = {"replay_chunks": "data", "salts": "salt"}.get(table)
+        index = COLUMNS[table].index(binary) if binary else -1
+        for start in range(0, len(rows), BATCH):
+            batch = [tuple(r) for r in rows[start:start + BATCH]]
+            if binary:  # read as hex: JSON carries no raw bytes
+                batch = [(*r[:index], bytes.fromhex(r[index]), *r[index + 1:]) for r in batch]
+            yield batch
+
+    def close(self) -> None:
+        pass
+
+
+def load(target: ClickHouseStore, table: str, rows: list[tuple[Any, ...]]) -> int:
+    """Store source rows in the target, skipping what an earlier run stored; how many were new."""
+    db = target.db
+    names = [_CLICKHOUSE_NAMES.get((table, c), c) for c in COLUMNS[table]]
+    if table == "events":
+        seen: set[tuple[str, str]] = set()
+        for site_id in {r[1] for r in rows}:
+            ids = [r[2] for r in rows if r[1] == site_id]
+            found = db.rows(
+                f"SELECT DISTINCT id FROM {db.t('events')} WHERE site_id = {lit(site_id)} AND id IN {lits(ids)}"
+            )
+            seen.update((site_id, i) for (i,) in found)
+        rows = [r for r in rows if (r[1], r[2]) not in seen]
+    elif table == "dead_letters":
+        held = {int(i) for (i,) in db.rows(
+            f"SELECT id FROM {db.t('dead_letters')} WHERE id IN {lits([int(r[0]) for r in rows])}"
+        )}
+        rows = [r for r in rows if int(r[0]) not in held]
+    elif table in ("meta", "salts"):
+        key = names[0]
+        wanted = lits([r[0] for r in rows])
+        held_keys = {k for (k,) in db.rows(f"SELECT DISTINCT {key} FROM {db.t(table)} WHERE {key} IN {wanted}")}
+        rows = [(*r, 0) for r in rows if r[0] not in held_keys]  # inserted 0: older than any value made here
+        names.append("inserted")
+    elif table in _VERSIONED:
+        version = VERSIONS.next()
+        rows = [(*r, version) for r in rows]
+        names.append("version")
+        if table in ("segments", "goals"):
+            rows = [(*r, 0) for r in rows]
+            names.append("deleted")
+    if table == "sessions":
+        flags = {names.index("is_bot"), names.index("has_replay")}
+        rows = [tuple(int(v) if i in flags else v for i, v in enumerate(r)) for r in rows]
+    db.conn.insert(db.t(table), names, rows)
+    return len(rows)
+
+
+def copy(
+    source_url: str, target_url: str, progress: Callable[[int], object] | None = None,
+    totals: Callable[[int], object] | None = None,
+) -> dict[str, int]:
+    """Copy every table of the source store into the target; the rows newly stored per table."""
+    target = open_store(target_url, tool=True)
+    if not isinstance(target, ClickHouseStore):
+        target.close()
+        raise click.UsageError("store copy writes into a ClickHouse store (chdb://, clickhouse://, clickhouses://)")
+    source_store = None
+    path = sqlite_path(source_url)
+    source: SQLiteSource | ClickHouseSource
+    if path is not None:
+        source = SQLiteSource(path)
+    else:
+        source_store = open_store(source_url, tool=True)
+        assert isinstance(source_store, ClickHouseStore)
+        source = ClickHouseSource(source_store)
+    try:
+        if totals is not None:
+            totals(sum(source.count(table) for table in COLUMNS))
+        copied = {}
+        for table in COLUMNS:
+            copied[table] = 0
+            for batch in source.rows(table):
+                copied[table] += load(target, table, batch)
+                if progress is not None:
+                    progress(len(batch))
+        return copied
+    finally:
+        source.close()
+        if source_store is not None:
+            source_store.close()
+        target.close()
+
+
+@click.group()
+def store() -> None:
+    """Work on whole stores: copy one into another."""
+
+
+@store.command("copy")
+@click.option("--from", "source", required=True, help="The store to copy, e.g. sqlite:///trailmark.db")
+@click.option("--to", "target", required=True, help="The ClickHouse store to fill, e.g. chdb:///var/lib/trailmark")
+def copy_command(source: str, target: str) -> None:
+    """Copy every table of one store into a ClickHouse store (run again to finish an interrupted copy)."""
+    source = store_url(source, None)
+    with click.progressbar(length=1, label="copying", file=sys.stderr) as bar:
+
+        def totals(n: int) -> None:
+            bar.length = max(n, 1)
+
+        counts = copy(source, target, bar.update, totals)
+    click.echo(" ".join(f"{table}={n}" for table, n in counts.items()))
