@@ -1,4 +1,4 @@
-"""Scheduled reports and alerts, sent to a real SMTP server (aiosmtpd) on 127.0.0.1."""
+"""Scheduled reports and alerts, sent to a real SMTP server (aiosmtpd) on 127.0.0.1, from every store."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from collector.app import create_app
 from collector.config import smtp_url_from
 from collector.reports import Smtp, period_of, send_due
 from tests.analytics_journeys import DAY_MS, D, build
-from tests.conftest import Client, free_port, make_settings, make_store
+from tests.conftest import Client, every_store, free_port, make_settings, open_engine
 
 
 class Inbox:
@@ -44,11 +44,14 @@ def inbox() -> Iterator[tuple[Inbox, str]]:
 
 
 @pytest.fixture
-def mailing(tmp_path: Path, inbox: tuple[Inbox, str]) -> Iterator[Client]:
+def mailing(
+    tmp_path: Path, inbox: tuple[Inbox, str], engine: str, request: pytest.FixtureRequest,
+) -> Iterator[Client]:
     db_path = tmp_path / "trailmark.db"
-    app = create_app(make_settings(db_path, smtp_url=inbox[1]), make_store(db_path))
+    store = open_engine(engine, tmp_path, request)
+    app = create_app(make_settings(db_path, smtp_url=inbox[1]), store)
     with TestClient(app, base_url="http://127.0.0.1:8000") as http:
-        yield Client(http, db_path)
+        yield Client(http, db_path, store, engine)
 
 
 def _parts(message: Message) -> dict[str, str]:
@@ -63,6 +66,7 @@ def _week_after(ms: int) -> float:
     return dt.datetime(monday.year, monday.month, monday.day, 1, tzinfo=dt.UTC).timestamp()
 
 
+@every_store
 def test_a_weekly_report_mails_the_overview_goals_and_cx_in_html_and_text(
     mailing: Client, inbox: tuple[Inbox, str],
 ) -> None:
@@ -95,6 +99,7 @@ def test_a_weekly_report_mails_the_overview_goals_and_cx_in_html_and_text(
     assert send_due(store, Smtp.parse(inbox[1]), now + 7 * 86400) == 1
 
 
+@every_store
 def test_alerts_fire_on_a_threshold_or_a_move_against_the_usual_level(
     mailing: Client, inbox: tuple[Inbox, str],
 ) -> None:
@@ -119,8 +124,9 @@ def test_alerts_fire_on_a_threshold_or_a_move_against_the_usual_level(
     assert send_due(store, Smtp.parse(inbox[1]), day_after + 60) == 0  # once a day at most
 
 
+@every_store
 def test_report_settings_are_checked_and_an_unreachable_server_is_a_clear_error(
-    tmp_path: Path, mailing: Client,
+    tmp_path: Path, mailing: Client, request: pytest.FixtureRequest,
 ) -> None:
     def post(body: dict[str, object]) -> tuple[int, str]:
         answer = mailing.http.post("/api/reports", params={"site": "test"}, headers=mailing.admin, json=body)
@@ -132,9 +138,10 @@ def test_report_settings_are_checked_and_an_unreachable_server_is_a_clear_error(
     assert post({"kind": "alert", "metric": "visitors", "recipients": ["a@b.c"]}) == (
         400, "an alert needs above, below or change (a share such as 0.3)")
     assert post({"kind": "alert", "metric": "mood", "above": 1, "recipients": ["a@b.c"]})[0] == 400
-    db_path = tmp_path / "down.db"
+    down = tmp_path / "down"
+    down.mkdir()
     dead = f"smtp://127.0.0.1:{free_port()}"
-    app = create_app(make_settings(db_path, smtp_url=dead), make_store(db_path))
+    app = create_app(make_settings(down / "trailmark.db", smtp_url=dead), open_engine(mailing.engine, down, request))
     with TestClient(app, base_url="http://127.0.0.1:8000") as http:
         made = http.post("/api/reports", params={"site": "test"}, headers=mailing.admin,
                          json={"kind": "report", "recipients": ["a@b.c"]}).json()

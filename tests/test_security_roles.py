@@ -58,6 +58,9 @@ EXPECTED = {
     ("GET", "/goals"): "viewer", ("GET", "/api/journey-map"): "viewer", ("GET", "/api/journey-map/stages"): "viewer",
     ("PUT", "/api/journey-map/stages"): "analyst", ("DELETE", "/api/journey-map/stages"): "analyst",
     ("GET", "/api/predictions"): "analyst", ("POST", "/api/predictions/train"): "analyst",
+    ("GET", "/api/triggers"): "owner", ("POST", "/api/triggers"): "owner", ("GET", "/api/triggers/{id}"): "owner",
+    ("PATCH", "/api/triggers/{id}"): "owner", ("DELETE", "/api/triggers/{id}"): "owner",
+    ("GET", "/api/triggers/{id}/deliveries"): "owner", ("GET", "/triggers"): "owner",
 }
 
 

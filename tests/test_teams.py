@@ -1,4 +1,5 @@
-"""Accounts, invites, password sign-in and its limits, API keys, share links: through real HTTP."""
+"""Accounts, invites, password sign-in and its limits, API keys, share links: through real HTTP,
+on every store (accounts live in the store, so collectors sharing a ClickHouse share them)."""
 
 from __future__ import annotations
 
@@ -13,11 +14,14 @@ from starlette.testclient import TestClient
 
 from collector.access import UNAUTHORIZED
 from collector.app import create_app
-from collector.auth import COOKIE, session_cookie
+from collector.auth import COOKIE, key_hash, session_cookie
 from collector.cli import main
+from collector.store import Store
 from collector.teams_api import share_token
 from collector.ui.login import DEVICE_COOKIE, MAX_FAILURES
-from tests.conftest import ADMIN_TOKEN, make_settings, make_store
+from tests.conftest import ADMIN_TOKEN, every_store, make_settings, open_engine
+
+pytestmark = every_store
 
 BASE = "http://127.0.0.1:8000"
 ORIGIN = {"Origin": BASE}
@@ -29,6 +33,12 @@ PASSWORD = "correct horse battery"
 class Team:
     http: TestClient
     db_path: Path
+    store: Store
+
+    @property
+    def url(self) -> str:
+        """The store's URL, for the command line."""
+        return getattr(self.store, "url", f"sqlite:///{self.db_path}")
 
     def invite(self, email: str, role: str, site: str = "test") -> str:
         made = self.http.post("/api/members", params={"site": site}, headers=OWNER, json={"email": email, "role": role})
@@ -48,12 +58,12 @@ class Team:
 
 
 @pytest.fixture
-def team(tmp_path: Path) -> Iterator[Team]:
+def team(tmp_path: Path, engine: str, request: pytest.FixtureRequest) -> Iterator[Team]:
     db_path = tmp_path / "trailmark.db"
-    store = make_store(db_path)
+    store = open_engine(engine, tmp_path, request)
     store.add_site("other", "Other site", key="wk_other")
     with TestClient(create_app(make_settings(db_path), store), base_url=BASE) as http:
-        yield Team(http, db_path)
+        yield Team(http, db_path, store)
 
 
 def _login(http: TestClient, email: str, password: str, **cookies: str) -> int:
@@ -174,7 +184,7 @@ def test_api_keys_carry_their_role_and_stop_working_when_revoked(team: Team) -> 
     assert [(k["id"], k["name"], k["role"], k["site"], k["revoked"]) for k in listed] == [
         (key_id, "ci", "analyst", "test", False)]
     assert key not in team.http.get("/api/keys", headers=OWNER).text
-    assert [r["key_hash"] != key for r in _rows(team, "SELECT key_hash FROM api_keys")] == [True]
+    assert _stored_key_hashes(team) == [key_hash(key)]  # the key itself is nowhere in the store
     # An owner of one site cannot make a key for every site.
     owner = team.join("own@example.com", "owner")
     every = owner.post("/api/keys", params={"site": "test"}, headers=ORIGIN,
@@ -185,34 +195,55 @@ def test_api_keys_carry_their_role_and_stop_working_when_revoked(team: Team) -> 
     assert answer.status_code == 401 and answer.json() == {"error": UNAUTHORIZED}
 
 
-def _rows(team: Team, sql: str) -> list[dict[str, object]]:
-    from tests.conftest import read_rows
+def _stored_key_hashes(team: Team) -> list[str]:
+    if team.store.engine == "sqlite":
+        from tests.conftest import read_rows
 
-    return read_rows(team.db_path, sql)
+        return [str(r["key_hash"]) for r in read_rows(team.db_path, "SELECT key_hash FROM api_keys")]
+    db = team.store.db  # type: ignore[attr-defined]
+    return [row[0] for row in db.rows(f"SELECT key_hash FROM {db.t('api_keys')}")]
+
+
+def _move_expiry(team: Team, share: dict[str, object], expires_at: int) -> None:
+    """What an edit of the stored row would do: the expiry moved behind the signed token's back."""
+    if team.store.engine == "sqlite":
+        import sqlite3
+
+        with sqlite3.connect(team.db_path) as conn:
+            conn.execute("UPDATE share_links SET expires_at = ? WHERE id = ?", (expires_at, share["id"]))
+        return
+    from collector.store.clickhouse import teams
+    from collector.store.clickhouse.client import lit
+
+    db = team.store.db  # type: ignore[attr-defined]
+    ((params, people, created_at),) = db.rows(
+        f"SELECT params, people, created_at FROM {db.t('share_links')} FINAL WHERE id = {lit(share['id'])}")
+    teams._put(db, "share_links", teams.SHARE,
+               (share["id"], share["site"], share["view"], params, people, created_at, expires_at, None))
 
 
 def test_keys_from_the_command_line(team: Team) -> None:
     runner = CliRunner()
-    db = str(team.db_path)
-    made = runner.invoke(main, ["keys", "add", "--name", "export", "--role", "viewer", "--site", "test", "--db", db])
+    db = team.url
+    made = runner.invoke(main, ["keys", "add", "--name", "export", "--role", "viewer", "--site", "test", "--store", db])
     assert made.exit_code == 0, made.output
     key = made.output.split(": ", 1)[1].split()[0]
     bearer = {"Authorization": f"Bearer {key}"}
     assert team.http.get("/api/overview", params={"site": "test"}, headers=bearer).status_code == 200
     assert team.http.get("/api/persons", params={"site": "test"}, headers=bearer).status_code == 403
-    listed = runner.invoke(main, ["keys", "list", "--db", db])
+    listed = runner.invoke(main, ["keys", "list", "--store", db])
     assert listed.output == "1\texport\tviewer\ttest\tactive\n"
-    assert runner.invoke(main, ["keys", "revoke", "1", "--db", db]).output == "key 1 revoked\n"
+    assert runner.invoke(main, ["keys", "revoke", "1", "--store", db]).output == "key 1 revoked\n"
     assert team.http.get("/api/overview", params={"site": "test"}, headers=bearer).status_code == 401
-    again = runner.invoke(main, ["keys", "revoke", "1", "--db", db])
+    again = runner.invoke(main, ["keys", "revoke", "1", "--store", db])
     assert again.exit_code == 1 and "no active key 1" in again.output
-    missing = runner.invoke(main, ["keys", "add", "--name", "x", "--site", "nope", "--db", db])
+    missing = runner.invoke(main, ["keys", "add", "--name", "x", "--site", "nope", "--store", db])
     assert missing.exit_code == 1 and "no site 'nope'" in missing.output
     invited = runner.invoke(main, ["members", "invite", "cli@example.com", "--role", "analyst", "--site", "test",
-                                   "--base-url", BASE, "--db", db])
+                                   "--base-url", BASE, "--store", db])
     link = invited.output.splitlines()[0].removeprefix(BASE)
     assert team.http.get(link).status_code == 200
-    assert runner.invoke(main, ["members", "list", "--db", db]).output == \
+    assert runner.invoke(main, ["members", "list", "--store", db]).output == \
         "1\tcli@example.com\tinvited\tanalyst on test\n"
 
 
@@ -260,10 +291,7 @@ def test_an_expired_share_link_is_refused(team: Team) -> None:
     made = team.http.post("/api/shares", params={"site": "test"}, headers=OWNER, json={"view": "retention", "days": 1})
     share = made.json()
     past = int(time.time()) - 1
-    import sqlite3
-
-    with sqlite3.connect(team.db_path) as conn:
-        conn.execute("UPDATE share_links SET expires_at = ? WHERE id = ?", (past, share["id"]))
+    _move_expiry(team, share, past)
     # The old token signed the old expiry: moving it in the store voids it; the owner's new one is expired.
     assert team.http.get(share["url"].removeprefix(BASE)).status_code == 404
     token = share_token(ADMIN_TOKEN, {**share, "expires_at": past})
