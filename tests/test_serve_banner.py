@@ -21,13 +21,16 @@ pytestmark = pytest.mark.slow
 TRAILMARK = Path(sys.executable).parent / "trailmark"
 
 
-def _start(db: Path, port: int, **env: str) -> tuple[subprocess.Popen[str], list[str]]:
-    """Run `trailmark serve` until its banner is printed; returns the process and the banner."""
+def _start(db: Path | str, port: int, **env: str) -> tuple[subprocess.Popen[str], list[str]]:
+    """Run `trailmark serve` until its banner is printed; returns the process and the banner.
+    `db` is a SQLite file, or a store URL (run in the URL's directory, where its token file goes)."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith("TRAILMARK_")}
     environ.update(env)
+    where = ["--db", str(db)] if isinstance(db, Path) else ["--store", db]
     process = subprocess.Popen(
-        [TRAILMARK, "serve", "--db", str(db), "--port", str(port)],
+        [TRAILMARK, "serve", *where, "--port", str(port)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=environ,
+        cwd=None if isinstance(db, Path) else db.split("://", 1)[1].rsplit("/", 1)[0],
     )
     assert process.stdout is not None
     banner: list[str] = []
@@ -129,6 +132,38 @@ def test_an_upgraded_installation_keeps_its_token_and_a_restart_voids_the_unused
         assert old_link is not None and _sign_in_link(second) not in (None, old_link)
         assert httpx.get(old_link).status_code == 404  # the newer link voided it
         assert httpx.get(str(_sign_in_link(second))).status_code == 200
+    finally:
+        _stop(process)
+
+
+def test_the_first_owner_signs_in_on_a_clickhouse_store_too(tmp_path: Path) -> None:
+    """Accounts live in the store on every engine: the first run of a chdb store prints the link,
+    the owner chooses a password, and the next start knows them (no link)."""
+    store = f"chdb://{tmp_path}/ch"
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    process, first = _start(store, port)
+    try:
+        link = _sign_in_link(first)
+        assert link is not None and link.startswith(f"{url}/invite/")
+        _wait_until_up(process, url)
+        chosen = httpx.post(f"{url}/invite", data={"invite": link.rsplit("/", 1)[1], "password": "a long passphrase"},
+                            headers={"Origin": url})
+        assert chosen.status_code == 303 and chosen.headers["location"] == "/overview"
+    finally:
+        _stop(process)
+    token = (tmp_path / "trailmark.admin-token").read_text().strip()
+    assert f"  admin token : in {Path('trailmark.admin-token')} (an owner key" in "\n".join(first)
+    process, second = _start(store, port)
+    try:
+        assert _sign_in_link(second) is None
+        _wait_until_up(process, url)
+        signed_in = httpx.post(f"{url}/login", data={"email": "owner@localhost", "password": "a long passphrase"},
+                               headers={"Origin": url})
+        assert signed_in.status_code == 303
+        me = httpx.get(f"{url}/api/me", cookies={"tm_session": signed_in.cookies["tm_session"]})
+        assert me.json() == {"kind": "account", "name": "owner@localhost", "roles": {"*": "owner"}}
+        assert httpx.get(f"{url}/api/sites", headers={"Authorization": f"Bearer {token}"}).status_code == 200
     finally:
         _stop(process)
 

@@ -17,6 +17,7 @@ import click
 
 from collector.cli_options import store_url
 from collector.store import open_store, sqlite_path
+from collector.store.clickhouse import teams
 from collector.store.clickhouse.client import lit, lits
 from collector.store.clickhouse.schema import EVENT_NAMES, SESSION_NAMES
 from collector.store.clickhouse.store import ClickHouseStore
@@ -32,6 +33,12 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "salts": ("day", "salt"),
     "segments": ("id", "site_id", "name", "filters", "created_at"),
     "goals": ("id", "site_id", "name", "definition", "created_at"),
+    "accounts": teams.ACCOUNT,
+    "memberships": teams.MEMBERSHIP,
+    "invites": teams.INVITE,
+    "api_keys": teams.API_KEY,
+    "share_links": teams.SHARE,
+    "schedules": teams.SCHEDULE,
     "identities": ("site_id", "anon_id", "user_id", "ts", "verified"),
     "persons": ("site_id", "user_id", "traits", "first_ts", "last_ts"),
     "sessions": SESSION_NAMES,
@@ -43,11 +50,12 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 _CLICKHOUSE_NAMES = {("events", "rowid"): "seq", ("dead_letters", "rowid"): "id"}
 _KEY_ORDER = {
     "sites": "id", "revoked_logins": "id", "meta": "key", "salts": "day", "segments": "id",
-    "goals": "id", "identities": "site_id, anon_id",
+    "goals": "id", "accounts": "id", "memberships": "account_id, site_id", "invites": "token_hash",
+    "api_keys": "id", "share_links": "id", "schedules": "id", "identities": "site_id, anon_id",
     "persons": "site_id, user_id", "sessions": "site_id, id", "replay_chunks": "site_id, session_id, seq",
     "dead_letters": "rowid", "events": "rowid",
 }
-_VERSIONED = {"sites", "segments", "goals", "persons", "sessions", "identities"}
+_VERSIONED = {"sites", "segments", "goals", "persons", "sessions", "identities", *teams.TABLES}
 
 
 class SQLiteSource:
@@ -136,7 +144,7 @@ def load(target: ClickHouseStore, table: str, rows: list[tuple[Any, ...]]) -> in
         version = VERSIONS.next()
         rows = [(*r, version) for r in rows]
         names.append("version")
-        if table in ("segments", "goals"):
+        if table in ("segments", "goals", *teams.DELETABLE):
             rows = [(*r, 0) for r in rows]
             names.append("deleted")
     if table == "sessions":

@@ -27,6 +27,7 @@ INVITE = ("token_hash", "account_id", "expires_at")
 API_KEY = ("id", "name", "key_hash", "role", "site_id", "created_at", "revoked_at")
 SHARE = ("id", "site_id", "view", "params", "people", "created_at", "expires_at", "revoked_at")
 SCHEDULE = ("id", "site_id", "kind", "recipients", "settings", "last_sent")
+TABLES = ("accounts", "memberships", "invites", "api_keys", "share_links", "schedules")
 # The tables with a `deleted` column (ReplacingMergeTree(version, deleted)): a row deleted by a
 # newer version is gone from every FINAL read. Keys and share links are revoked, never deleted.
 DELETABLE = {"accounts", "memberships", "invites", "schedules"}
