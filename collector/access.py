@@ -20,10 +20,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from collector import export
+from collector.api import export
 from collector.auth import ANALYST, OWNER, RANK, VIEWER, Principal, principal
-from collector.body import read_limited
 from collector.errors import ClientError, json_response
+from collector.ingest.http import read_limited
 
 PUBLIC = "public"
 __all__ = [

@@ -17,30 +17,27 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from collector import (
-    api,
-    heatmap_api,
-    ingest,
-    journey_api,
-    openapi,
-    outcome_api,
-    privacy,
-    replay_api,
-    reports,
-    reports_api,
-    teams_api,
-    trigger_api,
-    ui,
-)
+from collector import schedules, ui
 from collector.access import own_check, public, public_mount
+from collector.api import goals as reports_api
+from collector.api import heatmap as heatmap_api
+from collector.api import journey as journey_api
+from collector.api import openapi
+from collector.api import outcome as outcome_api
+from collector.api import persons as privacy
+from collector.api import replay as replay_api
+from collector.api import reports as api
+from collector.api import teams as teams_api
+from collector.api import triggers as trigger_api
 from collector.auth import bearer_ok
 from collector.config import Settings
 from collector.demo import shop as demo_shop
 from collector.enricher import Enricher
 from collector.errors import ClientError, error_response, json_response
+from collector.ingest import batch as ingest
+from collector.ingest.replay_limits import ReplayLedger
 from collector.limits import RateLimiter
-from collector.metrics import Metrics
-from collector.replay_limits import ReplayLedger
+from collector.ops import Metrics
 from collector.store import NotAnswered, Store, StoreFault, open_store
 from collector.triggers.service import Triggers
 from collector.ui import teams as ui_teams
@@ -168,7 +165,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
         store.start()
         triggers.start()
         retraining = asyncio.create_task(outcome_api.retrain_daily(store))
-        sender = asyncio.create_task(reports.loop(store, settings.smtp_url)) if settings.smtp_url else None
+        sender = asyncio.create_task(schedules.loop(store, settings.smtp_url)) if settings.smtp_url else None
         try:
             yield
         finally:

@@ -16,7 +16,7 @@ from starlette.testclient import TestClient
 
 from collector.app import create_app
 from collector.config import smtp_url_from
-from collector.reports import Smtp, period_of, send_due
+from collector.schedules import Smtp, period_of, send_due
 from tests.analytics_journeys import DAY_MS, D, build
 from tests.conftest import Client, every_store, free_port, make_settings, open_engine
 

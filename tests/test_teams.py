@@ -13,11 +13,11 @@ from click.testing import CliRunner
 from starlette.testclient import TestClient
 
 from collector.access import UNAUTHORIZED
+from collector.api.teams import share_token
 from collector.app import create_app
 from collector.auth import COOKIE, key_hash, session_cookie
 from collector.cli import main
 from collector.store import Store
-from collector.teams_api import share_token
 from collector.ui.login import DEVICE_COOKIE, MAX_FAILURES
 from tests.conftest import ADMIN_TOKEN, every_store, make_settings, open_engine
 

@@ -12,8 +12,8 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from collector.access import OWNER, public
+from collector.api.teams import open_share, shared_data
 from collector.errors import ClientError
-from collector.teams_api import open_share, shared_data
 from collector.ui import shell
 from collector.ui.pages import simple
 from collector.ui.security import page_headers

@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from collector.access import ANALYST, VIEWER, api
-from collector.api import checked_range, site_param
+from collector.api.reports import checked_range, site_param
 from collector.errors import ClientError
 from collector.query.heatmap import Scope
 from collector.query.scope import exposure_filters

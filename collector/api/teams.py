@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from collector.access import ANY, OWNER, VIEWER, api, api_post, public, who
-from collector.api import decode_json, scope_of, site_param, site_settings
+from collector.api.reports import decode_json, scope_of, site_param, site_settings
 from collector.auth import EVERY_SITE, RANK, key_hash, new_api_key
 from collector.errors import ClientError, json_response
 from collector.query.funnel import FunnelRequest
@@ -296,7 +296,7 @@ def schedules(request: Request) -> Any:
 
 @api_post(OWNER)
 def add_schedule(request: Request, body: bytes) -> Any:
-    from collector.reports import ALERT_METRICS, PERIODS
+    from collector.schedules import ALERT_METRICS, PERIODS
 
     ask = decode_json(body, NewSchedule)
     site_id = ask.site or site_param(request)
@@ -332,7 +332,7 @@ def delete_schedule(request: Request, body: bytes) -> Any:
 @api_post(OWNER)
 def send_schedule(request: Request, body: bytes) -> Any:
     """Send one report or alert now (an alert only if its rule holds), to check the set-up."""
-    from collector.reports import Smtp, alert, report
+    from collector.schedules import Smtp, alert, report
 
     schedule_id, site_id = _id(request), site_param(request)
     store: Store = request.app.state.store

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from collector.access import ANALYST, VIEWER, api, api_post
-from collector.api import scope_of, site_param, site_settings
+from collector.api.reports import scope_of, site_param, site_settings
 from collector.errors import ClientError
 from collector.query.journey import journey_map, parse_stages, stages_json, stages_of
 

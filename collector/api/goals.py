@@ -11,9 +11,9 @@ from starlette.requests import Request
 from starlette.responses import StreamingResponse
 from starlette.routing import Route
 
-from collector import export
 from collector.access import ANALYST, OWNER, VIEWER, api, api_post
-from collector.api import decode_json, scope_of, site_param, site_settings
+from collector.api import export
+from collector.api.reports import decode_json, scope_of, site_param, site_settings
 from collector.errors import ClientError, json_response
 from collector.query import vitals as vitals_report
 from collector.query.goals import MAX_GOALS, GoalDefinition, goal_id

@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from collector.access import ANALYST, OWNER, api
-from collector.api import site_param
+from collector.api.reports import site_param
 from collector.errors import ClientError, json_response
 
 

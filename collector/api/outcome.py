@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from collector.access import ANALYST, api, api_post
-from collector.api import site_param, site_settings
+from collector.api.reports import site_param, site_settings
 from collector.query import outcome
 from collector.query.params import integer
 from collector.query.scope import Goal, Scope

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from collector.access import OWNER, api, api_post
-from collector.api import decode_json, site_param, site_settings
+from collector.api.reports import decode_json, site_param, site_settings
 from collector.errors import ClientError, json_response
 from collector.query.params import integer
 from collector.triggers import netguard, signing
