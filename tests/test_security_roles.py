@@ -185,7 +185,7 @@ def test_a_route_written_before_roles_is_caught_and_still_closed(tmp_path: Path)
     role (so the first test above fails), and meanwhile only an owner of every site gets in."""
     from starlette.routing import Route
 
-    from collector.api import admin
+    from collector.api.reports import admin
     from collector.ui.pages import protected
 
     db_path = tmp_path / "trailmark.db"
