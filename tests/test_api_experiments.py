@@ -23,8 +23,9 @@ from typing import Any
 import pytest
 
 from tests.analytics_journeys import DATE, GOOGLEBOT, MIN, NEXT_DATE, D, event, send
-from tests.conftest import Client
+from tests.conftest import Client, every_store
 
+pytestmark = every_store
 H = 60 * MIN
 CTA = {"site": "test", "key": "cta", "name": "Checkout button", "variants": ["control", "green"],
        "metrics": ["revenue", "nps"], "hypothesis": "A green button is seen more easily"}
@@ -78,8 +79,7 @@ def build(client: Client) -> None:
     ], ua=GOOGLEBOT)
     send(client, [event("pageview", D + 16 * H, "s6", "a6", "/"), exposure(D + 16 * H, "s6", "a6", "purple")])
     send(client, [event("pageview", D + 17 * H, "s7", "a7", "/"), exposure(D + 17 * H, "s7", "a7", "b", key="hero")])
-    (bot,) = client.rows("SELECT is_bot FROM sessions WHERE id = 'sb'")
-    assert bot["is_bot"] == 1
+    assert client.store.session("sb", "test")["is_bot"] == 1
 
 
 def get(client: Client, path: str, status: int = 200) -> Any:
@@ -90,10 +90,8 @@ def get(client: Client, path: str, status: int = 200) -> Any:
 
 def test_exposures_are_stored_as_events_named_by_their_experiment(client: Client) -> None:
     build(client)
-    rows = client.rows(
-        "SELECT session_id, name, json_extract(data, '$.variant') AS variant FROM events"
-        " WHERE type = 'exposure' AND session_id = 's4' ORDER BY ts"
-    )
+    stored = client.store.session("s4", "test")["events"]
+    rows = [{k: e[k] for k in ("session_id", "name", "variant")} for e in stored if e["type"] == "exposure"]
     assert rows == [{"session_id": "s4", "name": "cta", "variant": "green"},
                     {"session_id": "s4", "name": "cta", "variant": "control"}]
 
