@@ -110,7 +110,7 @@ class Experiment:
 
 
 def checked(ask: NewExperiment, saved_goals: Sequence[Mapping[str, Any]] = ()) -> Experiment:
-    """An experiment from a request, or a 4xx that says what is wrong; a goal given by id is
+    """An experiment from a request, or a 4xx that says what is wrong; a goal given by its id is
     looked up in `saved_goals` (the site's, as the goals API lists them)."""
     variants = tuple(
         (v, 1.0) if isinstance(v, str) else (v.name, float(v.weight)) for v in ask.variants
@@ -134,12 +134,11 @@ def checked(ask: NewExperiment, saved_goals: Sequence[Mapping[str, Any]] = ()) -
 
 
 def saved(goal_id: int, saved_goals: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """A saved goal's id, name and definition, or a 400 naming the id that is not there."""
+    """A saved goal's id, name and definition, or the 404 a goal id of the overview gets."""
     for found in saved_goals:
         if found["id"] == goal_id:
             return {key: value for key, value in found.items() if key != "created_at"}
-    raise ClientError(400, f"no goal {goal_id} on this site: a goal given by number is a saved goal's id"
-                           " (see /api/goals)")
+    raise ClientError(404, f"no goal {goal_id} for this site (see /api/goals)")
 
 
 @dataclass(frozen=True)
