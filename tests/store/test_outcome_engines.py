@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from collector.outcome_api import retrain
+from collector.api.outcome import retrain
 from collector.query.outcome import Score
 from collector.query.scope import Goal
 from tests.conftest import ENGINES, Client, every_store, open_engine
