@@ -32,6 +32,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "salts": ("day", "salt"),
     "segments": ("id", "site_id", "name", "filters", "created_at"),
     "goals": ("id", "site_id", "name", "definition", "created_at"),
+    "experiments": ("site_id", "key", "name", "variants", "goal", "metrics", "hypothesis", "saved_goal", "created_at"),
     "identities": ("site_id", "anon_id", "user_id", "ts", "verified"),
     "persons": ("site_id", "user_id", "traits", "first_ts", "last_ts"),
     "sessions": SESSION_NAMES,
@@ -43,11 +44,11 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 _CLICKHOUSE_NAMES = {("events", "rowid"): "seq", ("dead_letters", "rowid"): "id"}
 _KEY_ORDER = {
     "sites": "id", "revoked_logins": "id", "meta": "key", "salts": "day", "segments": "id",
-    "goals": "id", "identities": "site_id, anon_id",
+    "goals": "id", "experiments": "site_id, key", "identities": "site_id, anon_id",
     "persons": "site_id, user_id", "sessions": "site_id, id", "replay_chunks": "site_id, session_id, seq",
     "dead_letters": "rowid", "events": "rowid",
 }
-_VERSIONED = {"sites", "segments", "goals", "persons", "sessions", "identities"}
+_VERSIONED = {"sites", "segments", "goals", "experiments", "persons", "sessions", "identities"}
 
 
 class SQLiteSource:
@@ -136,7 +137,7 @@ def load(target: ClickHouseStore, table: str, rows: list[tuple[Any, ...]]) -> in
         version = VERSIONS.next()
         rows = [(*r, version) for r in rows]
         names.append("version")
-        if table in ("segments", "goals"):
+        if table in ("segments", "goals", "experiments"):
             rows = [(*r, 0) for r in rows]
             names.append("deleted")
     if table == "sessions":

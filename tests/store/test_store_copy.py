@@ -41,6 +41,8 @@ GETS = [
     "/api/rejected?site=test",
     "/api/segments?site=test",
     "/api/goals?site=test",
+    "/api/experiments?site=test",
+    f"/api/experiments/cta?{RANGE}",
     f"/api/overview?{RANGE}&goal=1",
     f"/api/sessions?{RANGE}&converted=1&goal=1",
     f"/api/suggest?{RANGE}&field=page&q=pro",
@@ -77,12 +79,14 @@ def answers(http: TestClient) -> dict[str, Any]:
 
 @pytest.fixture
 def seeded(client: Client) -> Client:
-    """The analytics journeys on SQLite, with a segment, a goal, a rejected event and a replay."""
+    """The analytics journeys on SQLite, with a segment, a goal, an experiment, a rejected event and a replay."""
     build(client)
     assert client.http.post("/api/segments?site=test", json={"name": "DE", "filters": {"country": "DE"}},
                             headers=ADMIN).status_code == 201
     assert client.http.post("/api/goals", json={"site": "test", "name": "Product", "kind": "pageview",
                                                 "value": "/product/*"}, headers=ADMIN).json()["id"] == 1
+    assert client.http.post("/api/experiments", json={"site": "test", "key": "cta", "variants": ["a", "b"],
+                                                      "goal": 1}, headers=ADMIN).status_code == 201
     assert client.http.post("/v1/batch", json={"key": client.key, "events": [{"type": "nope"}]}).status_code == 200
     return client
 

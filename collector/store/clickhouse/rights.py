@@ -141,10 +141,20 @@ def erase(db: Db, site_id: str, person_id: str, delete: Callable[[Db, str, str],
         for table, where in _where(person, dead, keys).items():
             if counts[table]:
                 delete(db, table, where)
+        _erase_scores(db, person, keys, delete)
     finally:
         if keys:
             db.conn.command(f"DROP TABLE IF EXISTS {keys} SYNC")
     return counts | untouched
+
+
+def _erase_scores(db: Db, person: Person, keys: str | None, delete: Callable[[Db, str, str], None]) -> None:
+    """A likely-outcome score is derived data, not something the person sent: gone with them, not counted."""
+    ids = (f"(SELECT id FROM {keys} WHERE kind IN ('user', 'anon'))" if keys
+           else lits([*person.users, *person.anons]))
+    where = f"site_id = {lit(person.site_id)} AND visitor_id IN {ids}"
+    if db.rows(f"SELECT 1 FROM {db.t('outcome_scores')} WHERE {where} LIMIT 1"):
+        delete(db, "outcome_scores", where)
 
 
 _COLUMNS = {

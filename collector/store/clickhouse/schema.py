@@ -2,8 +2,9 @@
 
 Events are append-only and ordered by site, UTC day and session, so a range of days of one site
 is a contiguous read and a session's events sit together. Rows that change (sessions, persons,
-identities, sites, segments) are ReplacingMergeTree tables written whole by the store's writer
-with a rising version, read with FINAL: the newest version of each key is the row. Single-value
+identities, sites, segments, goals, experiments) are ReplacingMergeTree tables written whole by
+the store's writer with a rising version, read with FINAL: the newest version of each key is the
+row. Single-value
 settings (meta, salts) keep every insert and the earliest one wins, so two collectors racing on
 a new day's salt agree on one.
 
@@ -121,6 +122,32 @@ TABLES: tuple[tuple[str, str, str, str, str], ...] = (
         " deleted UInt8",
         "ReplacingMergeTree(version, deleted)",
         "(site_id, id)",
+        "cityHash64(site_id)",
+    ),
+    # Experiment definitions (query/experiments.py); their exposures are events.
+    (
+        "experiments",
+        "site_id String, key String, name String, variants String, goal Nullable(String), metrics String,"
+        " hypothesis String, created_at Int64, saved_goal Nullable(String), version UInt64, deleted UInt8",
+        "ReplacingMergeTree(version, deleted)",
+        "(site_id, key)",
+        "cityHash64(site_id)",
+    ),
+    # The likely-outcome model's last report per site; its version names the scores that go with it.
+    (
+        "outcome_models",
+        "site_id String, trained_at Int64, report String, version UInt64",
+        "ReplacingMergeTree(version)",
+        "(site_id)",
+        "cityHash64(site_id)",
+    ),
+    # Each training's scores, under the version of the model row written after them: readers take
+    # the scores of the model they read, so they see the old model's or the new one's, never a mix.
+    (
+        "outcome_scores",
+        "site_id String, model UInt64, visitor_id String, probability Float64, label LowCardinality(String)",
+        "MergeTree",
+        "(site_id, model, label, visitor_id)",
         "cityHash64(site_id)",
     ),
     # Logged-out dashboard logins, until their cookie would have expired anyway.

@@ -26,8 +26,10 @@ from collector.store.clickhouse.faults import fault_of
 from collector.store.clickhouse.reads import (
     commerce,
     daily,
+    experiments,
     funnel,
     heatmap,
+    outcome,
     overview,
     paths,
     persons,
@@ -553,6 +555,41 @@ class ClickHouseStore:
 
         return self._run(delete)
 
+    # -- experiments -------------------------------------------------------------------------
+
+    def experiments(self, site_id: str) -> list[Experiment]:
+        return self._ask(experiments.list_experiments, site_id)
+
+    def experiment(self, site_id: str, key: str) -> Experiment | None:
+        return self._ask(experiments.get_experiment, site_id, key)
+
+    def create_experiment(self, site_id: str, experiment: Experiment) -> Experiment | None:
+        now = int(time.time() * 1000)
+        return self._run(lambda db: experiments.create_experiment(db, site_id, experiment, now))
+
+    def delete_experiment(self, site_id: str, key: str) -> bool:
+        return self._run(lambda db: experiments.delete_experiment(db, site_id, key))
+
+    def experiment_counts(self, scope: Scope, key: str, goal: Goal) -> ExperimentCounts:
+        return self._ask(experiments.counts, scope, key, goal)
+
+    # -- the likely-outcome model ------------------------------------------------------------
+
+    def save_outcome(self, site_id: str, report: dict[str, Any], scores: Sequence[Score]) -> None:
+        self._run(lambda db: outcome.save(db, site_id, report, scores, self._delete))
+
+    def outcome_report(self, site_id: str) -> dict[str, Any] | None:
+        return self._ask(outcome.report, site_id)
+
+    def outcome_scores(self, site_id: str, label: str, limit: int) -> list[dict[str, Any]]:
+        return self._ask(outcome.scores, site_id, label, limit)
+
+    def outcome_counts(self, site_id: str) -> dict[str, int]:
+        return self._ask(outcome.counts, site_id)
+
+    def outcome_open_sessions(self, site_id: str, since: int, limit: int) -> list[dict[str, Any]]:
+        return self._ask(outcome.open_sessions, site_id, since, limit)
+
 
     # -- questions this engine does not answer yet: a clear 501, never a wrong answer -------
 
@@ -561,36 +598,6 @@ class ClickHouseStore:
 
     def journey_touches(self, scope: Scope) -> list[Touch]:
         raise self._pending("the journey map")
-
-    def save_outcome(self, site_id: str, report: dict[str, Any], scores: Sequence[Score]) -> None:
-        raise self._pending("the likely-outcome model")
-
-    def outcome_report(self, site_id: str) -> dict[str, Any] | None:
-        raise self._pending("the likely-outcome model")
-
-    def outcome_scores(self, site_id: str, label: str, limit: int) -> list[dict[str, Any]]:
-        raise self._pending("the likely-outcome model")
-
-    def outcome_counts(self, site_id: str) -> dict[str, int]:
-        raise self._pending("the likely-outcome model")
-
-    def outcome_open_sessions(self, site_id: str, since: int, limit: int) -> list[dict[str, Any]]:
-        raise self._pending("the likely-outcome model")
-
-    def experiments(self, site_id: str) -> list[Experiment]:
-        raise self._pending("experiments")
-
-    def experiment(self, site_id: str, key: str) -> Experiment | None:
-        raise self._pending("experiments")
-
-    def create_experiment(self, site_id: str, experiment: Experiment) -> Experiment | None:
-        raise self._pending("experiments")
-
-    def delete_experiment(self, site_id: str, key: str) -> bool:
-        raise self._pending("experiments")
-
-    def experiment_counts(self, scope: Scope, key: str, goal: Goal) -> ExperimentCounts:
-        raise self._pending("experiments")
 
 
 def _goal(row: list[Any]) -> dict[str, Any]:
