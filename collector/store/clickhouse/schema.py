@@ -25,6 +25,8 @@ EVENT_COLUMNS = (
     ("type", "LowCardinality(String)"), ("ts", "Int64"), ("client_ts", "Int64"), ("received_at", "Int64"),
     ("anon_id", NS), ("user_id", NS), ("url", NS), ("path", NS), ("route", NS), ("name", NS),
     ("data", "String"),
+    # Where the contact happened (web, email, call_center...): the journey map and the 360 timeline.
+    ("touchpoint", "LowCardinality(String)"),
 )
 # The order SQLite's `sessions` table has: `SELECT *` answers list the columns in it.
 SESSION_COLUMNS = (
@@ -150,7 +152,12 @@ class Layout:
 
 
 # Columns added after a table was first created: (table, column definition), applied in order.
-ADDED = (("replay_chunks", "received_at Int64 DEFAULT 0"),)
+ADDED = (
+    ("replay_chunks", "received_at Int64 DEFAULT 0"),
+    # Events stored before touchpoints were: web when they had a page URL, else the site's
+    # server (normalize.default_touchpoint), computed for the old parts as they are read.
+    ("events", "touchpoint LowCardinality(String) DEFAULT if(url IS NULL, 'server', 'web')"),
+)
 
 
 def create(conn: Connection, layout: Layout) -> None:

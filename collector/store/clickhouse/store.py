@@ -28,6 +28,7 @@ from collector.store.clickhouse.reads import (
     daily,
     funnel,
     heatmap,
+    journey,
     overview,
     paths,
     persons,
@@ -337,6 +338,9 @@ class ClickHouseStore:
     def person(self, site_id: str, person_id: str) -> dict[str, Any] | None:
         return self._ask(persons.person, site_id, person_id)
 
+    def journey_touches(self, scope: Scope) -> list[Touch]:
+        return self._ask(journey.touches, scope)
+
     def has_events(self, site_id: str) -> bool:
         return bool(self.conn.rows(f"SELECT 1 FROM {self.db.t('events')} WHERE site_id = {lit(site_id)} LIMIT 1"))
 
@@ -558,9 +562,6 @@ class ClickHouseStore:
 
     def _pending(self, question: str) -> NotAnswered:
         return NotAnswered("ClickHouse", question)
-
-    def journey_touches(self, scope: Scope) -> list[Touch]:
-        raise self._pending("the journey map")
 
     def save_outcome(self, site_id: str, report: dict[str, Any], scores: Sequence[Score]) -> None:
         raise self._pending("the likely-outcome model")

@@ -175,7 +175,8 @@ def apply_group(db: Db, batches: list[WriteBatch], *, heartbeat: bool = False) -
         rollup.add(row, visitor, batch.context)
         event_rows.append((
             site_id, row.id, row.session_id, row.type, row.ts, row.client_ts, batch.received_at,
-            row.anon_id, row.user_id, row.url, row.path, row.route, row.name, row.data.decode(), seq + index,
+            row.anon_id, row.user_id, row.url, row.path, row.route, row.name, row.data.decode(), row.touchpoint,
+            seq + index,
         ))
     sessions = _upsert_sessions(db, rollups, relinked)
     chunk_rows, chunks_stored = _chunks(db, batches, sessions)
