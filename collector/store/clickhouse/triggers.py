@@ -238,10 +238,10 @@ def evaluate_group(
     """
     sites = {b.site_id for b in batches if b.site_id is not None and b.events}
     ledger = ClickHouseLedger(db)
-    rules = ledger.rules(sites)
-    if not rules:
-        return 0
     try:
+        rules = ledger.rules(sites)
+        if not rules:
+            return 0
         events = group_events(fresh, owners)
         events += _stored_again(db, batches, {(b.site_id or "", r.id) for b, r in fresh})
         ledger.preload(possible_ids(rules, events))
