@@ -48,6 +48,7 @@ GETS = [
     f"/api/vitals?{RANGE}",
     f"/api/errors?{RANGE}",
     f"/api/journey-map?{RANGE}",
+    "/api/triggers?site=test",
 ]
 FUNNEL = {"site": "test", "from": PREVIOUS_DATE, "to": NEXT_DATE, "window_s": 3600,
           "steps": [{"type": "pageview", "url": "/"}, {"type": "cart"}, {"type": "purchase"}]}
@@ -72,6 +73,9 @@ def seeded(client: Client) -> Client:
     assert client.http.post("/api/goals", json={"site": "test", "name": "Product", "kind": "pageview",
                                                 "value": "/product/*"}, headers=ADMIN).json()["id"] == 1
     assert client.http.post("/v1/batch", json={"key": client.key, "events": [{"type": "nope"}]}).status_code == 200
+    assert client.http.post("/api/triggers", json={
+        "site": "test", "name": "Detractor", "url": "https://93.184.216.34/nps", "kind": "event",
+        "event": {"type": "survey", "score_max": 6}, "cooldown_s": 60}, headers=ADMIN).status_code == 201
     return client
 
 
