@@ -216,7 +216,6 @@ def test_erasure_writes_no_erased_id_into_clickhouse_mutation_files(chdb: Chdb) 
 @pytest.mark.parametrize("engine", ["chdb"], indirect=True)
 @pytest.mark.parametrize(("path", "question"), [
     ("/api/experiments?site=test", "experiments"),
-    ("/api/journey-map?site=test&from=2026-01-01&to=2026-01-31", "the journey map"),
     ("/api/predictions?site=test", "the likely-outcome model"),
     ("/api/sessions?site=test&experiment=cta&variant=green", "the experiment and variant filters"),
     ("/api/overview?site=test&outcome=likely", "the outcome filter"),
