@@ -36,7 +36,7 @@ from collector import schema  # noqa: E402
 from collector.app import create_app  # noqa: E402
 from collector.config import Settings  # noqa: E402
 from collector.enrich import parse_device  # noqa: E402
-from collector.normalize import Facts, to_row  # noqa: E402
+from collector.ingest.pipeline import Facts, to_row  # noqa: E402
 from collector.store import SQLiteStore  # noqa: E402
 from collector.store.model import Context  # noqa: E402
 from tests.geo_fixture import build_city_mmdb  # noqa: E402

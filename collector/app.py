@@ -17,27 +17,25 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from collector import (
-    api,
-    heatmap_api,
-    ingest,
-    journey_api,
-    openapi,
-    outcome_api,
-    privacy,
-    replay_api,
-    reports_api,
-    trigger_api,
-    ui,
-)
+from collector import ui
+from collector.api import goals as reports_api
+from collector.api import heatmap as heatmap_api
+from collector.api import journey as journey_api
+from collector.api import openapi
+from collector.api import outcome as outcome_api
+from collector.api import persons as privacy
+from collector.api import replay as replay_api
+from collector.api import reports as api
+from collector.api import triggers as trigger_api
 from collector.auth import bearer_ok
 from collector.config import Settings
 from collector.demo import shop as demo_shop
 from collector.enricher import Enricher
 from collector.errors import ClientError, error_response, json_response
+from collector.ingest import batch as ingest
+from collector.ingest.replay_limits import ReplayLedger
 from collector.limits import RateLimiter
-from collector.metrics import Metrics
-from collector.replay_limits import ReplayLedger
+from collector.ops import Metrics
 from collector.store import NotAnswered, Store, StoreFault, open_store
 from collector.triggers.service import Triggers
 from collector.ui.replay import routes as replay_page_routes

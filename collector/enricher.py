@@ -23,8 +23,8 @@ from collector.enrich import (
     utc_day,
     visitor_hash,
 )
-from collector.normalize import Facts
-from collector.proxy_alarm import ProxyAlarm
+from collector.ingest.pipeline import Facts
+from collector.ingest.proxy_alarm import ProxyAlarm
 from collector.store import Site, Store
 from collector.store.model import Acquisition, Context, EventRow
 

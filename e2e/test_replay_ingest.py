@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from collector.ingest import MAX_REPLAY_BODY, MAX_REPLAY_SESSION_BYTES
+from collector.ingest.batch import MAX_REPLAY_BODY, MAX_REPLAY_SESSION_BYTES
 from tests.conftest import collector_server  # noqa: F401
 
 pytestmark = pytest.mark.e2e

@@ -12,7 +12,7 @@ import uuid
 import httpx
 import pytest
 
-from collector.depth import MAX_DEPTH, MAX_REPLAY_DEPTH, deep_items, deeper_than
+from collector.ingest.depth import MAX_DEPTH, MAX_REPLAY_DEPTH, deep_items, deeper_than
 from tests.conftest import Server
 
 NOW = int(time.time() * 1000)

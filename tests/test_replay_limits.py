@@ -17,8 +17,8 @@ import httpx
 import pytest
 
 from collector.app import create_app
-from collector.ingest import MAX_REPLAY_BODY, MAX_REPLAY_SESSION_BYTES
-from collector.replay_limits import (
+from collector.ingest.batch import MAX_REPLAY_BODY, MAX_REPLAY_SESSION_BYTES
+from collector.ingest.replay_limits import (
     DAY_MS,
     HOUR_MS,
     MAX_CHUNK_EVENTS,

@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from collector.cli_options import store_url
+from collector.cli.options import store_url
 from collector.store import open_store, sqlite_path
 from collector.store.clickhouse.client import lit, lits
 from collector.store.clickhouse.schema import EVENT_NAMES, SESSION_NAMES

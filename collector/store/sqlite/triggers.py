@@ -14,7 +14,6 @@ from typing import Any
 import msgspec
 
 from collector.query.scope import Goal, parse_filters
-from collector.schema import json_encoder
 from collector.store.model import EventRow, WriteBatch
 from collector.store.sqlite.connection import transaction
 from collector.store.sqlite.faults import fault_of
@@ -36,6 +35,7 @@ from collector.triggers.records import (
     stored_event,
 )
 from collector.triggers.rules import Event, NewRule, Rule, spec_encoder
+from collector.wire import json_encoder
 
 log = logging.getLogger("trailmark.triggers")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 import msgspec
 
-from collector.cli_options import store_options, store_url
+from collector.cli.options import store_options, store_url
 from collector.errors import ClientError
 from collector.query import experiments as ab
 from collector.query.params import time_range

@@ -14,13 +14,14 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from collector import replay_limits, schema
-from collector.body import read_body
-from collector.depth import MAX_DEPTH, MAX_REPLAY_DEPTH, deep_items, deeper_than
+from collector import wire
 from collector.enrich import guess_sent_at
 from collector.enrich.urls import strip_in_json
 from collector.errors import ClientError, decode, json_response
-from collector.normalize import TooOld, to_row
+from collector.ingest import replay_limits
+from collector.ingest.depth import MAX_DEPTH, MAX_REPLAY_DEPTH, deep_items, deeper_than
+from collector.ingest.http import read_body
+from collector.ingest.pipeline import TooOld, to_row
 from collector.store import Overloaded, Site, StoreFault, WriterStopped
 from collector.store.model import ChunkRow, DeadLetter, EventRow, WriteBatch, WriteResult
 
@@ -155,30 +156,30 @@ def _shallow(body: bytes) -> bytes:
     return shallow
 
 
-def _decode_envelope(body: bytes) -> schema.Envelope:
+def _decode_envelope(body: bytes) -> wire.Envelope:
     body = _shallow(body)
     try:
-        envelope = schema.envelope_decoder.decode(body)
+        envelope = wire.envelope_decoder.decode(body)
     except (msgspec.DecodeError, UnicodeDecodeError):
         # Only when decoding failed: repair lone surrogates, or raise the 400 this body earns.
         repaired, count = _LONE_SURROGATE.subn(rb"\\ufffd", body)
-        envelope = decode(schema.envelope_decoder, repaired if count else body, "batch")
-    if len(envelope.events) > schema.MAX_EVENTS:
+        envelope = decode(wire.envelope_decoder, repaired if count else body, "batch")
+    if len(envelope.events) > wire.MAX_EVENTS:
         raise ClientError(
-            413, f"too many events: {len(envelope.events)} > {schema.MAX_EVENTS} per batch"
+            413, f"too many events: {len(envelope.events)} > {wire.MAX_EVENTS} per batch"
         )
     return envelope
 
 
-def _event(raw: msgspec.Raw) -> schema.Event:
+def _event(raw: msgspec.Raw) -> wire.Event:
     """One event of a batch decoded alone; a ValueError names what is wrong with it."""
-    if len(raw) > schema.MAX_EVENT_BYTES:
-        raise ValueError(f"event is larger than {schema.MAX_EVENT_BYTES} bytes")
+    if len(raw) > wire.MAX_EVENT_BYTES:
+        raise ValueError(f"event is larger than {wire.MAX_EVENT_BYTES} bytes")
     text = bytes(raw)  # msgspec.Raw is a buffer without bytes' methods
     if text == _TOO_DEEP or deeper_than(text, MAX_DEPTH):
         raise ValueError(TOO_DEEP)
     try:
-        event: schema.Event = schema.event_decoder.decode(text)
+        event: wire.Event = wire.event_decoder.decode(text)
         return event
     except msgspec.DecodeError as exc:  # ValidationError is a DecodeError
         raise ValueError(str(exc)) from None
@@ -197,11 +198,11 @@ def _reason_kind(error: Exception) -> str:
 async def batch(request: Request) -> Response:
     """POST /v1/batch: store every valid event, report the others by index."""
     received_at = now_ms()
-    body = await read_body(request, schema.MAX_BODY_BYTES)
+    body = await read_body(request, wire.MAX_BODY_BYTES)
     envelope = _decode_envelope(body)
     site = _site(request, envelope.key)
     facts = request.app.state.enricher.facts(request, site, received_at, envelope.sent_at)
-    decoded: list[schema.Event | ValueError] = []
+    decoded: list[wire.Event | ValueError] = []
     for raw in envelope.events:
         try:
             decoded.append(_event(raw))
@@ -246,7 +247,7 @@ async def pixel(request: Request) -> Response:
         _admit(request)
         site = _site(request, params.get("k", ""), page=True)
         facts = request.app.state.enricher.facts(request, site, received_at, None)
-        event = schema.Pageview(
+        event = wire.Pageview(
             id=str(uuid.uuid4()), ts=received_at, url=params.get("u", "")[:2048] or None,
             referrer=params.get("r", "")[:2048] or None,
         )
@@ -260,7 +261,7 @@ async def pixel(request: Request) -> Response:
     return gif
 
 
-_chunk_decoder = msgspec.json.Decoder(schema.ReplayChunk)
+_chunk_decoder = msgspec.json.Decoder(wire.ReplayChunk)
 
 
 async def replay(request: Request) -> Response:

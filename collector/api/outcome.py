@@ -10,7 +10,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.routing import Route
 
-from collector.api import admin, admin_post, site_param, site_settings
+from collector.api.reports import admin, admin_post, site_param, site_settings
 from collector.query import outcome
 from collector.query.params import integer
 from collector.query.scope import Goal, Scope

@@ -12,9 +12,11 @@ from pathlib import Path
 import click
 import msgspec
 
-from collector import maintenance, site_settings, trigger_cli
-from collector.cli_experiments import experiments
-from collector.cli_options import store_options, store_url
+from collector.api import sites as site_settings
+from collector.cli import maintenance
+from collector.cli import triggers as trigger_cli
+from collector.cli.experiments import experiments
+from collector.cli.options import store_options, store_url
 from collector.config import Settings
 from collector.demo import commands as demo_commands
 from collector.demo.shop import DEMO_KEY, DEMO_SITE

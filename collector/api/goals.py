@@ -11,8 +11,8 @@ from starlette.requests import Request
 from starlette.responses import StreamingResponse
 from starlette.routing import Route
 
-from collector import export
-from collector.api import admin, admin_post, decode_json, scope_of, site_param, site_settings
+from collector.api import export
+from collector.api.reports import admin, admin_post, decode_json, scope_of, site_param, site_settings
 from collector.auth import require_admin
 from collector.errors import ClientError, json_response
 from collector.query import vitals as vitals_report

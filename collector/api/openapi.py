@@ -11,28 +11,28 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from collector import schema
+from collector import wire
 
 
 class Batch(Struct, kw_only=True):
     """POST /v1/batch as documented: events are validated one by one, so each is one of the types."""
 
     key: Annotated[str, Meta(min_length=1, max_length=128)]
-    sent_at: schema.Ms | None = None
-    events: Annotated[list[schema.Event], Meta(min_length=1, max_length=schema.MAX_EVENTS)]
+    sent_at: wire.Ms | None = None
+    events: Annotated[list[wire.Event], Meta(min_length=1, max_length=wire.MAX_EVENTS)]
 
 
 class RrwebEvent(Struct):
     """The part of an rrweb event the collector checks; the rest is stored as sent."""
 
     type: int
-    timestamp: schema.Ms
+    timestamp: wire.Ms
 
 
 class Replay(Struct, kw_only=True):
     key: Annotated[str, Meta(min_length=1, max_length=128)]
-    session_id: schema.Id
-    anon_id: schema.Id | None = None
+    session_id: wire.Id
+    anon_id: wire.Id | None = None
     seq: Annotated[int, Meta(ge=0, le=1_000_000)]
     events: Annotated[list[RrwebEvent], Meta(min_length=1)]
 

@@ -7,7 +7,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.routing import Route
 
-from collector.api import admin, admin_post, decode_json, site_param, site_settings
+from collector.api.reports import admin, admin_post, decode_json, site_param, site_settings
 from collector.errors import ClientError, json_response
 from collector.query.params import integer
 from collector.triggers import netguard, signing

@@ -8,7 +8,7 @@ import msgspec
 from starlette.requests import Request
 from starlette.routing import Route
 
-from collector.api import admin, admin_post, scope_of, site_param, site_settings
+from collector.api.reports import admin, admin_post, scope_of, site_param, site_settings
 from collector.errors import ClientError
 from collector.query.journey import journey_map, parse_stages, stages_json, stages_of
 

@@ -7,7 +7,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.routing import Route
 
-from collector.api import admin, site_param
+from collector.api.reports import admin, site_param
 from collector.errors import ClientError, json_response
 
 

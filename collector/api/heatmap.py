@@ -7,7 +7,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.routing import Route
 
-from collector.api import admin, checked_range, site_param
+from collector.api.reports import admin, checked_range, site_param
 from collector.errors import ClientError
 from collector.query.heatmap import Scope
 from collector.query.scope import exposure_filters

@@ -15,11 +15,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from collector import export
-from collector import site_settings as site_settings_view
+from collector.api import export
+from collector.api import sites as site_settings_view
 from collector.auth import require_admin
-from collector.body import read_limited
 from collector.errors import ClientError, decode, json_response
+from collector.ingest.http import read_limited
 from collector.query import experiments as ab
 from collector.query.funnel import FunnelRequest
 from collector.query.goals import goal_id, goal_of

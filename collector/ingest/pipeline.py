@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from urllib.parse import urlsplit
 
-from collector import schema
+from collector import wire
 from collector.enrich.clock import correct_ts, ts_problem
 from collector.store.model import Acquisition, Context, EventRow
 
@@ -60,7 +60,7 @@ _LAYOUT = {
         tuple(f for f in cls.__struct_fields__ if f not in _COLUMNS),
         _NAME_FIELD.get(cls.__struct_config__.tag),
     )
-    for cls in schema.Event.__args__
+    for cls in wire.Event.__args__
 }
 
 
@@ -73,7 +73,7 @@ def default_touchpoint(url: str | None) -> str:
     return "web" if url else "server"
 
 
-def to_row(event: schema.Event, facts: Facts) -> EventRow:
+def to_row(event: wire.Event, facts: Facts) -> EventRow:
     """The stored row of one event; raises TooOld for events past the retention of ingest."""
     kind, data_fields, name_field = _LAYOUT[type(event)]
     ts = correct_ts(event.ts, facts.sent_at, facts.received_at)
@@ -100,17 +100,17 @@ def to_row(event: schema.Event, facts: Facts) -> EventRow:
         path=path_of(event.url),
         route=getattr(event, "route", None),
         name=name[:256] if isinstance(name, str) else None,
-        data=schema.json_encoder.encode(data),
+        data=wire.json_encoder.encode(data),
         touchpoint=event.touchpoint or default_touchpoint(event.url),
         vw=event.vw,
         vh=event.vh,
     )
-    if isinstance(event, schema.Pageview):
+    if isinstance(event, wire.Pageview):
         row.acquisition = Acquisition(referrer=event.referrer)
-    elif isinstance(event, schema.Click):
+    elif isinstance(event, wire.Click):
         row.rage, row.dead = event.rage, event.dead
-    elif isinstance(event, schema.Purchase):
+    elif isinstance(event, wire.Purchase):
         row.revenue = event.value
-    elif isinstance(event, schema.Identify):
-        row.traits = schema.json_encoder.encode(event.traits)
+    elif isinstance(event, wire.Identify):
+        row.traits = wire.json_encoder.encode(event.traits)
     return row
