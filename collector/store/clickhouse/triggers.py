@@ -278,7 +278,7 @@ def create_rule(db: Db, site_id: str, new: NewRule, secret: str) -> dict[str, An
            "max_per_hour": new.max_per_hour, "enabled": 1, "disabled_reason": None, "failures": 0,
            "created_at": _now()}
     _put(db, "trigger_rules", _RULE_NAMES, [row], deleted=0)
-    found = get_rule(db, site_id, row["id"])
+    found = get_rule(db, site_id, int(top) + 1)
     assert found is not None
     return found
 
