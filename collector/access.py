@@ -4,7 +4,7 @@ these decorators, each with a declared minimum role (viewer < analyst < owner) p
 The site is the one the request names (`?site=`, a JSON body's `site`, or the path for
 /api/sites/{id}); a request that names none acts on the only site, or else on every site, and
 then needs the role on all of them. `min_role` on the wrapped endpoint is what
-tests/test_security_roles.py reads to walk every route of the app with every role.
+tests/security/test_security_roles.py reads to walk every route of the app with every role.
 """
 
 from __future__ import annotations
@@ -20,10 +20,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from collector.api import export
 from collector.auth import ANALYST, OWNER, RANK, VIEWER, Principal, principal
 from collector.errors import ClientError, json_response
-from collector.ingest.http import read_limited
 
 PUBLIC = "public"
 __all__ = [
@@ -100,6 +98,10 @@ def answer(request: Request, endpoint: Callable[[Request], Any]) -> Response:
         return result
     name = request.url.path.rsplit("/", 1)[-1] or "report"
     if wanted == "csv":
+        # Imported here: the collector.api package imports every resource module, each of which
+        # imports this one.
+        from collector.api import export
+
         if not isinstance(result, dict):
             raise ClientError(400, "this answer has no table to export")
         table = q.get("table") or None
@@ -129,6 +131,9 @@ def api_post(role: str, mode: str = NAMED) -> Callable[[Callable[[Request, bytes
 
     def wrap(endpoint: Callable[[Request, bytes], Any]) -> Callable[[Request], Awaitable[Response]]:
         async def run(request: Request) -> Response:
+            # Imported here: the ingest package declares its routes public with this module.
+            from collector.ingest.http import read_limited
+
             check(request, role, mode)  # before reading: no body from strangers
             body = await read_limited(request, MAX_API_BODY)
             await run_in_threadpool(check, request, role, mode, _body_site(body))

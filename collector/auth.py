@@ -157,7 +157,7 @@ def current_login(request: Request) -> str | None:
 
 def require_admin(request: Request) -> None:
     """Kept for code written before roles: the owner of every site. A route using it declares no
-    role, so tests/test_security_roles.py fails until it says what it needs (collector/access.py)."""
+    role, so tests/security/test_security_roles.py fails until it says what it needs (collector/access.py)."""
     from collector.access import check  # access builds on this module
 
     check(request, OWNER)

@@ -7,7 +7,7 @@ from typing import Protocol, TypeVar
 import msgspec
 from starlette.responses import Response
 
-from collector.ingest.depth import MAX_DEPTH, deeper_than
+from collector.depth import MAX_DEPTH, deeper_than
 from collector.wire import json_encoder
 
 

@@ -1,9 +1,19 @@
-"""Counters exposed at /metrics in the Prometheus text format."""
+"""What an operator reads: /healthz, /metrics (Prometheus text) and the SDK bundles' files."""
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
+from pathlib import Path
 
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from collector.access import own_check, public
+from collector.auth import bearer_ok
+from collector.errors import error_response, json_response
+from collector.store.model import REJECT_KINDS
 from collector.store.sqlite.writer import Writer
 
 
@@ -11,7 +21,7 @@ class Metrics:
     def __init__(self) -> None:
         self.accepted = 0
         self.duplicates = 0
-        self.rejected: Counter[str] = Counter()  # per-event rejections by reason
+        self.rejected: Counter[str] = Counter({kind: 0 for kind in REJECT_KINDS})  # per-event, by kind
         self.refused: Counter[int] = Counter()  # whole requests by status
         self.replay_chunks = 0
 
@@ -24,7 +34,7 @@ class Metrics:
             "# HELP trailmark_events_duplicate_total Accepted events already stored before.",
             "# TYPE trailmark_events_duplicate_total counter",
             f"trailmark_events_duplicate_total {self.duplicates}",
-            "# HELP trailmark_events_rejected_total Events rejected, by reason.",
+            "# HELP trailmark_events_rejected_total Events not stored, by kind of rejection.",
             "# TYPE trailmark_events_rejected_total counter",
             *(
                 f'trailmark_events_rejected_total{{reason="{reason}"}} {n}'
@@ -57,3 +67,75 @@ class Metrics:
             f"trailmark_commit_failures_total {stats.failures}",
         ]
         return "\n".join(lines) + "\n"
+
+
+# The browser SDK's bundles, built by sdk_js into settings.static_dir.
+BUNDLES = ("trailmark.js", "trailmark-replay.js", "trailmark-vitals.js", "trailmark-experiments.js")
+
+
+class Bundle:
+    """A built SDK bundle served with an ETag, re-read when the file changes."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._cached: tuple[float, bytes, str] | None = None
+
+    def _load(self) -> tuple[bytes, str] | None:
+        try:
+            mtime = self.path.stat().st_mtime
+        except FileNotFoundError:
+            return None
+        if self._cached is None or self._cached[0] != mtime:
+            body = self.path.read_bytes()
+            self._cached = (mtime, body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"')
+        return self._cached[1], self._cached[2]
+
+    async def serve(self, request: Request) -> Response:
+        loaded = self._load()
+        if loaded is None:
+            return PlainTextResponse(
+                f"{self.path.name} is not built: run `make build`", 404
+            )
+        body, etag = loaded
+        headers = {
+            "ETag": etag,
+            "Cache-Control": "public, max-age=3600",
+            "Access-Control-Allow-Origin": "*",
+        }
+        if etag in request.headers.get("if-none-match", ""):
+            return Response(status_code=304, headers=headers)
+        return Response(body, 200, headers, "text/javascript; charset=utf-8")
+
+
+async def healthz(request: Request) -> Response:
+    """`ok` when the store can be read and written now; else 503 naming the fault."""
+    fault = await request.app.state.store.health()
+    if fault is not None:
+        return json_response(
+            {"error": fault.message, "fault": fault.kind}, 503,
+            {"Retry-After": str(fault.retry_after), "Cache-Control": "no-store"},
+        )
+    # Misconfiguration is a warning under the 200: the store is healthy, the data is not right.
+    warnings = request.app.state.pipeline.proxy_alarm.warnings()
+    return PlainTextResponse("\n".join(["ok", *(f"warning: {w}" for w in warnings)]))
+
+
+async def metrics(request: Request) -> Response:
+    settings = request.app.state.settings
+    if not settings.metrics_public:
+        tokens = [t for t in (settings.admin_token, settings.metrics_token) if t]
+        if not any(bearer_ok(request, token) for token in tokens):
+            return error_response(
+                401, "metrics token required (Authorization: Bearer <admin or metrics token>)",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+    text = request.app.state.metrics.render(request.app.state.store.writer)
+    return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
+
+
+def routes(static_dir: Path) -> list[Route]:
+    return [
+        *(Route(f"/{name}", public(Bundle(static_dir / name).serve)) for name in BUNDLES),
+        Route("/healthz", public(healthz)),
+        Route("/metrics", own_check(metrics)),  # a metrics token or the admin token
+    ]

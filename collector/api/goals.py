@@ -1,28 +1,23 @@
-"""The analyst's daily tools under /api: filter suggestions, goals, custom events, Web Vitals,
-JS errors, the live view and exports."""
+"""Saved goals under /api/goals, and filter suggestions (GET /api/suggest)."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import StreamingResponse
 from starlette.routing import Route
 
-from collector.access import ANALYST, OWNER, VIEWER, api, api_post
-from collector.api import export
-from collector.api.reports import decode_json, scope_of, site_param, site_settings
+from collector.access import OWNER, VIEWER, api, api_post
+from collector.api.base import decode_json, scope_of, site_param, site_settings
 from collector.errors import ClientError, json_response
-from collector.query import vitals as vitals_report
 from collector.query.goals import MAX_GOALS, GoalDefinition, goal_id
-from collector.query.params import integer
+from collector.query.params import (
+    integer,
+)
 
 # The filter fields that have suggestions (collector/query/scope.py FILTERS that take free text).
 SUGGESTED = ("country", "region", "device", "browser", "os", "channel", "campaign", "source", "page",
              "entry", "exit", "referrer")
-EXPORT_PAGE = 1000
 
 
 @api(VIEWER)
@@ -63,61 +58,9 @@ def delete_goal(request: Request, body: bytes) -> Any:
     return {"deleted": found}
 
 
-@api(VIEWER)
-def custom_events(request: Request) -> Any:
-    name = request.query_params.get("name") or None
-    return request.app.state.store.custom_events(scope_of(request, charted=True), name)
-
-
-@api(VIEWER)
-def vitals(request: Request) -> Any:
-    return vitals_report.report(request.app.state.store.vital_values(scope_of(request, charted=True)))
-
-
-@api(ANALYST)  # examples name sessions
-def errors(request: Request) -> Any:
-    return {"errors": request.app.state.store.errors(scope_of(request, charted=True))}
-
-
-@api(ANALYST)  # the latest events name sessions and visitors
-def live(request: Request) -> Any:
-    return request.app.state.store.live(site_param(request), int(time.time() * 1000))
-
-
-@api(ANALYST)
-def export_sessions(request: Request) -> StreamingResponse:
-    """Every session in scope (filters, segment, goal) as CSV, streamed a page at a time;
-    X-Total-Count says how many rows will come, for a progress bar."""
-    scope = scope_of(request)
-    store = request.app.state.store
-    first = store.sessions_page(scope, limit=EXPORT_PAGE, cursor=None)
-
-    def pages() -> Iterator[list[dict[str, Any]]]:
-        page = first
-        while True:
-            yield page["sessions"]
-            if not page["next"]:
-                return
-            page = store.sessions_page(scope, limit=EXPORT_PAGE, cursor=page["next"])
-
-    return StreamingResponse(
-        export.stream_csv(pages(), export.SESSION_COLUMNS),
-        media_type="text/csv; charset=utf-8",
-        headers={
-            "Content-Disposition": f'attachment; filename="sessions-{scope.site_id}.csv"',
-            "X-Total-Count": str(first["total"]),
-        },
-    )
-
-
 routes = [
-    Route("/api/suggest", suggest),
-    Route("/api/goals", goals),
-    Route("/api/goals", create_goal, methods=["POST"]),
-    Route("/api/goals/{id}", delete_goal, methods=["DELETE"]),
-    Route("/api/events", custom_events),
-    Route("/api/vitals", vitals),
-    Route("/api/errors", errors),
-    Route("/api/live", live),
-    Route("/api/export/sessions", export_sessions),
+    Route("/suggest", suggest),
+    Route("/goals", goals),
+    Route("/goals", create_goal, methods=["POST"]),
+    Route("/goals/{id}", delete_goal, methods=["DELETE"]),
 ]

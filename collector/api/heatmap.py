@@ -8,11 +8,10 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from collector.access import ANALYST, VIEWER, api
-from collector.api.reports import checked_range, site_param
+from collector.api.base import checked_range, site_param
 from collector.errors import ClientError
 from collector.query.heatmap import Scope
 from collector.query.scope import exposure_filters
-from collector.ui.heatmap import routes as page_routes
 
 
 def _scope(request: Request) -> Scope:
@@ -68,9 +67,8 @@ def moment(request: Request) -> Any:
 
 
 routes = [
-    Route("/api/heatmap", heatmap),
-    Route("/api/heatmap/pages", pages),
-    Route("/api/heatmap/snapshot", snapshot),
-    Route("/api/heatmap/moment", moment),
-    *page_routes,
+    Route("/heatmap", heatmap),
+    Route("/heatmap/pages", pages),
+    Route("/heatmap/snapshot", snapshot),
+    Route("/heatmap/moment", moment),
 ]

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from collector.access import ANALYST, VIEWER, api, api_post
-from collector.api.reports import scope_of, site_param, site_settings
+from collector.api.base import scope_of, site_param, site_settings
 from collector.errors import ClientError
 from collector.query.journey import journey_map, parse_stages, stages_json, stages_of
 
@@ -52,8 +52,8 @@ def reset_stages(request: Request, body: bytes) -> Any:
 
 
 routes = [
-    Route("/api/journey-map", journey),
-    Route("/api/journey-map/stages", get_stages),
-    Route("/api/journey-map/stages", put_stages, methods=["PUT"]),
-    Route("/api/journey-map/stages", reset_stages, methods=["DELETE"]),
+    Route("/journey-map", journey),
+    Route("/journey-map/stages", get_stages),
+    Route("/journey-map/stages", put_stages, methods=["PUT"]),
+    Route("/journey-map/stages", reset_stages, methods=["DELETE"]),
 ]

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 import msgspec
 from msgspec import Meta, Struct
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from collector import wire
 from collector.access import public
@@ -118,12 +119,20 @@ def _ingest_paths() -> dict[str, Any]:
     }
 
 
+def walk(routes: list[Any], prefix: str = "") -> Iterator[tuple[str, Route]]:
+    """Every Route of the app with its full path, Mounts followed."""
+    for route in routes:
+        if isinstance(route, Mount):
+            yield from walk(route.routes, prefix + route.path)
+        elif isinstance(route, Route):
+            yield prefix + route.path, route
+
+
 def _api_paths(routes: list[Any]) -> dict[str, Any]:
     """Every /api route of the running app, with the common query parameters and its path ids."""
     paths: dict[str, Any] = {}
-    for route in routes:
-        path = getattr(route, "path", "")
-        if not path.startswith("/api/") or not isinstance(route, Route):
+    for path, route in walk(routes):
+        if not path.startswith("/api/"):
             continue
         names = re.findall(r"{(\w+)(?::\w+)?}", path)
         clean = re.sub(r"{(\w+):\w+}", r"{\1}", path)

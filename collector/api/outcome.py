@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from collector.access import ANALYST, api, api_post
-from collector.api.reports import site_param, site_settings
+from collector.api.base import site_param, site_settings
 from collector.query import outcome
 from collector.query.params import integer
 from collector.query.scope import Goal, Scope
@@ -78,6 +78,6 @@ def train(request: Request, body: bytes) -> Any:
 
 
 routes = [
-    Route("/api/predictions", predictions),
-    Route("/api/predictions/train", train, methods=["POST"]),
+    Route("/predictions", predictions),
+    Route("/predictions/train", train, methods=["POST"]),
 ]

@@ -90,4 +90,4 @@ def replay(request: Request) -> Response:
     )
 
 
-routes = [Route("/api/sessions/{id}/replay", replay)]
+routes = [Route("/sessions/{id}/replay", replay)]

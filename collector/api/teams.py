@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from collector.access import ANY, OWNER, VIEWER, api, api_post, public, who
-from collector.api.reports import decode_json, scope_of, site_param, site_settings
+from collector.api.base import decode_json, scope_of, site_param, site_settings
 from collector.auth import EVERY_SITE, RANK, key_hash, new_api_key
 from collector.errors import ClientError, json_response
 from collector.query.funnel import FunnelRequest
@@ -355,19 +355,19 @@ def send_schedule(request: Request, body: bytes) -> Any:
 
 
 routes = [
-    Route("/api/reports", schedules),
-    Route("/api/reports", add_schedule, methods=["POST"]),
-    Route("/api/reports/{id}", delete_schedule, methods=["DELETE"]),
-    Route("/api/reports/{id}/send", send_schedule, methods=["POST"]),
-    Route("/api/me", me),
-    Route("/api/members", members),
-    Route("/api/members", invite, methods=["POST"]),
-    Route("/api/members/{id}", remove_member, methods=["DELETE"]),
-    Route("/api/keys", keys),
-    Route("/api/keys", add_key, methods=["POST"]),
-    Route("/api/keys/{id}", revoke_key, methods=["DELETE"]),
-    Route("/api/shares", shares),
-    Route("/api/shares", add_share, methods=["POST"]),
-    Route("/api/shares/{id}", revoke_share, methods=["DELETE"]),
-    Route("/api/shared/{token}", shared),
+    Route("/reports", schedules),
+    Route("/reports", add_schedule, methods=["POST"]),
+    Route("/reports/{id}", delete_schedule, methods=["DELETE"]),
+    Route("/reports/{id}/send", send_schedule, methods=["POST"]),
+    Route("/me", me),
+    Route("/members", members),
+    Route("/members", invite, methods=["POST"]),
+    Route("/members/{id}", remove_member, methods=["DELETE"]),
+    Route("/keys", keys),
+    Route("/keys", add_key, methods=["POST"]),
+    Route("/keys/{id}", revoke_key, methods=["DELETE"]),
+    Route("/shares", shares),
+    Route("/shares", add_share, methods=["POST"]),
+    Route("/shares/{id}", revoke_share, methods=["DELETE"]),
+    Route("/shared/{token}", shared),
 ]

@@ -1,5 +1,4 @@
-"""Journey triggers under /api/triggers: rules per site, their delivery log; an owner's (the
-rules send visitor ids to outside URLs, and the log names visitors)."""
+"""Journey triggers under /api/triggers: rules per site, their delivery log; admin only."""
 
 from __future__ import annotations
 
@@ -9,7 +8,7 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from collector.access import OWNER, api, api_post
-from collector.api.reports import decode_json, site_param, site_settings
+from collector.api.base import decode_json, site_param, site_settings
 from collector.errors import ClientError, json_response
 from collector.query.params import integer
 from collector.triggers import netguard, signing
@@ -106,10 +105,10 @@ def deliveries(request: Request) -> Any:
 
 
 routes = [
-    Route("/api/triggers", list_rules),
-    Route("/api/triggers", create_rule, methods=["POST"]),
-    Route("/api/triggers/{id}", get_rule),
-    Route("/api/triggers/{id}", update_rule, methods=["PATCH"]),
-    Route("/api/triggers/{id}", delete_rule, methods=["DELETE"]),
-    Route("/api/triggers/{id}/deliveries", deliveries),
+    Route("/triggers", list_rules),
+    Route("/triggers", create_rule, methods=["POST"]),
+    Route("/triggers/{id}", get_rule),
+    Route("/triggers/{id}", update_rule, methods=["PATCH"]),
+    Route("/triggers/{id}", delete_rule, methods=["DELETE"]),
+    Route("/triggers/{id}/deliveries", deliveries),
 ]

@@ -9,7 +9,7 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import Mount, Route
 
 from collector.access import public, public_mount
-from collector.ui import login, pages
+from collector.ui import heatmap, login, pages, replay
 from collector.ui.security import Assets
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -52,6 +52,7 @@ routes = [
     Route("/vitals", pages.vitals),
     Route("/errors", pages.errors),
     Route("/live", pages.live),
-    Route("/heatmaps", pages.heatmaps_placeholder),
+    *heatmap.routes,
+    *replay.routes,
     public_mount(Mount("/ui/static", Assets(directory=STATIC_DIR), name="ui-static")),
 ]

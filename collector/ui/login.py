@@ -89,7 +89,7 @@ def https(request: Request) -> bool:
         peer = ipaddress.ip_address(request.client.host if request.client else "")
     except ValueError:
         return False
-    if not any(peer in network for network in request.app.state.enricher.trusted):
+    if not any(peer in network for network in request.app.state.pipeline.trusted):
         return False
     # The nearest proxy's word is the last entry; anything before it came from further out.
     proto = request.headers.get("x-forwarded-proto", "").split(",")[-1]
@@ -198,7 +198,8 @@ def _verify(password_hash: str | None, password: str) -> bool:
 async def login_submit(request: Request) -> Response:
     if not same_origin(request):
         return login_page(error="This form must be sent from the login page.", status=403)
-    ip = "ip:" + (request.app.state.enricher.client_ip(request) or "unknown")
+    peer = request.client.host if request.client else None
+    ip = "ip:" + (request.app.state.pipeline.client(peer, request.headers)[0] or "unknown")
     failures = _failures(request)
     form = await _form(request)
     next_path = safe_next(form.get("next"))

@@ -16,7 +16,7 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 
 def protected(endpoint: Endpoint) -> Endpoint:
     """Kept for pages written before roles: any login, and no declared role, so the route walk
-    in tests/test_security_roles.py fails until the page says what it needs."""
+    in tests/security/test_security_roles.py fails until the page says what it needs."""
     wrapped = page(VIEWER)(endpoint)
     del wrapped.min_role  # type: ignore[attr-defined]
     return wrapped
@@ -67,9 +67,6 @@ PATHS = """<section class="panel"><form id="paths-form" class="row">
 
 SECTION = '<section id="page-body"></section>'
 
-HEATMAPS_MISSING = """<section class="panel" id="heatmap"><p class="note">The heatmap viewer is not installed on this
-collector. It registers its own <code>/heatmaps</code> page ahead of the dashboard's routes.</p></section>"""
-
 
 async def person(request: Request) -> Response:
     return shell.page("people", "Person", SECTION, script="person",
@@ -104,8 +101,6 @@ events = simple("events", "Custom events", SECTION)
 vitals = simple("vitals", "Web Vitals", SECTION)
 errors = simple("errors", "JavaScript errors", SECTION, ANALYST)
 live = simple("live", "Live", SECTION, ANALYST)
-# Only reached when no heatmap viewer answers /heatmaps first (ui.routes come last in app.py).
-heatmaps_placeholder = simple("heatmaps", "Heatmaps", HEATMAPS_MISSING)
 person_page = page(ANALYST)(person)
 session_detail = page(ANALYST)(session_page)
 experiment_page = page(VIEWER)(experiment)

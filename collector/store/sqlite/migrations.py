@@ -592,7 +592,38 @@ def m019_triggers(db: Database) -> None:
 
 
 @migrations()
-def m020_teams(db: Database) -> None:
+def m022_experiment_saved_goal(db: Database) -> None:
+    """An experiment's goal may be a saved goal: its id, name and definition as they were when the
+    experiment was defined (query/experiments.py), as JSON; NULL for the others."""
+    if "saved_goal" not in db["experiments"].columns_dict:
+        db.execute("ALTER TABLE experiments ADD COLUMN saved_goal TEXT")
+
+
+def migrate(db: Database) -> None:
+    """Bring the schema up to date; safe to run on every start."""
+    migrations.apply(db)
+
+
+@migrations()
+def m024_dead_letter_kind(db: Database) -> None:
+    """Why each dead letter was refused, as one of a closed set of kinds (store.model.RejectKind),
+    so that nobody reads the kind out of the sentence again. Rows stored before it get the kind
+    their sentence stood for."""
+    db.executescript(
+        """
+        ALTER TABLE dead_letters ADD COLUMN kind TEXT NOT NULL DEFAULT 'invalid';
+        UPDATE dead_letters SET kind = CASE
+            WHEN source = 'replay' THEN 'over_budget'
+            WHEN reason LIKE '%larger than%' THEN 'too_large'
+            WHEN reason LIKE 'nested deeper than%' THEN 'too_deep'
+            WHEN reason = 'ts too old' THEN 'too_old'
+            ELSE 'invalid' END;
+        """
+    )
+
+
+@migrations()
+def m025_teams(db: Database) -> None:
     """People with a password and a role per site, single-use invites, API keys (stored as their
     SHA-256 only), read-only share links and scheduled e-mail reports (docs/security.md)
     (IF NOT EXISTS: a database made while this migration had another number is left as it is)."""
@@ -645,8 +676,3 @@ def m020_teams(db: Database) -> None:
         );
         """
     )
-
-
-def migrate(db: Database) -> None:
-    """Bring the schema up to date; safe to run on every start."""
-    migrations.apply(db)

@@ -324,12 +324,12 @@ def _sessionize(
 
 def _store_dead_letters(conn: sqlite3.Connection, batches: list[WriteBatch]) -> None:
     rows = [
-        (b.site_id, b.received_at, d.source, d.reason, d.raw) for b in batches for d in b.dead
+        (b.site_id, b.received_at, d.source, d.reason, d.kind, d.raw) for b in batches for d in b.dead
     ]
     if rows:
         conn.executemany(
-            "INSERT INTO dead_letters (site_id, received_at, source, reason, raw)"
-            " VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO dead_letters (site_id, received_at, source, reason, kind, raw)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
             rows,
         )
 
