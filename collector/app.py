@@ -30,6 +30,8 @@ from collector import (
     trigger_api,
     ui,
 )
+from collector.assets import route as asset_route
+from collector.assets.service import AssetCopies, budget_charge
 from collector.auth import bearer_ok
 from collector.config import Settings
 from collector.demo import shop as demo_shop
@@ -158,11 +160,17 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
     )
     enricher = Enricher(settings, store)
     triggers = Triggers(store, settings.webhooks, settings.public_url or "http://127.0.0.1:8000")
+    ledger = ReplayLedger(
+        store, hour_bytes=settings.replay_site_hour_bytes, day_bytes=settings.replay_site_day_bytes
+    )
+    asset_copies = AssetCopies(store, settings.asset_copies)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         store.start()
         triggers.start()
+        asset_copies.charge = budget_charge(asyncio.get_running_loop(), ledger.charge_site)
+        asset_copies.start()
         retraining = asyncio.create_task(outcome_api.retrain_daily(store))
         try:
             yield
@@ -171,6 +179,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
             with contextlib.suppress(asyncio.CancelledError):
                 await retraining
             triggers.stop()  # before the store: its last attempts record their outcome
+            await asyncio.to_thread(asset_copies.stop)  # off the loop: its budget charges run on it
             store.close()
             enricher.close()
 
@@ -186,6 +195,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
         *replay_api.routes, *replay_page_routes,  # before api: /replay wins over /api/sessions/{id}
         *heatmap_api.routes,  # before api and ui: its /heatmaps page replaces the placeholder
         *openapi.routes,
+        *asset_route.routes,
         *privacy.routes,
         *journey_api.routes,
         *outcome_api.routes,
@@ -211,7 +221,6 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
     app.state.triggers = triggers
     app.state.metrics = Metrics()
     app.state.limits = Limits(RateLimiter(settings.rate_limit), RateLimiter(settings.site_rate_limit))
-    app.state.replay_ledger = ReplayLedger(
-        store, hour_bytes=settings.replay_site_hour_bytes, day_bytes=settings.replay_site_day_bytes
-    )
+    app.state.replay_ledger = ledger
+    app.state.asset_copies = asset_copies
     return app
