@@ -11,7 +11,7 @@ from __future__ import annotations
 import http.client
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from collector.assets.refs import origin
 from collector.triggers import netguard
@@ -31,6 +31,16 @@ IMAGE_TYPES = frozenset({
     "image/vnd.microsoft.icon", "image/bmp",
 })
 TYPES = CSS_TYPES | FONT_TYPES | IMAGE_TYPES
+# Many servers (object stores, older web servers) send fonts as plain bytes: such an answer is a
+# font only when its URL names one, and is kept with that font's type.
+UNTYPED = frozenset({"application/octet-stream", "binary/octet-stream"})
+FONT_EXTENSIONS = {".woff2": "font/woff2", ".woff": "font/woff", ".ttf": "font/ttf", ".otf": "font/otf",
+                   ".eot": "application/vnd.ms-fontobject"}
+
+
+def _font_type(url: str) -> str | None:
+    path = urlsplit(url).path.lower()
+    return next((kind for ext, kind in FONT_EXTENSIONS.items() if path.endswith(ext)), None)
 
 
 class NotCopied(Exception):
@@ -88,6 +98,8 @@ def fetch(url: str, origins: tuple[str, ...], limits: Limits) -> Fetched:
             if response.status != 200:
                 raise NotCopied(f"{url} answered {response.status}")
             content_type = (response.getheader("Content-Type") or "").split(";")[0].strip().lower()
+            if content_type in UNTYPED:
+                content_type = _font_type(url) or content_type
             if content_type not in TYPES:
                 raise NotCopied(f"{url} is {content_type or 'of no type'}, not a stylesheet, font or image")
             length = response.getheader("Content-Length")

@@ -89,6 +89,7 @@ class AssetCopies:
         self.limits = limits
         self.charge: Charge = charge or (lambda _site, _size: True)
         self.counts = Counts()
+        self.fresh_ms = FRESH_MS
         self._queue: queue.Queue[Offered | None] = queue.Queue(QUEUE_CHUNKS)
         self._refused_until: dict[tuple[str, str], int] = {}
         self._thread: threading.Thread | None = None
@@ -171,7 +172,7 @@ class AssetCopies:
         if url in found.refs:
             return found.refs[url]
         latest = self.store.latest_asset_copy(site.id, url)
-        if latest is not None and now - latest[1] < FRESH_MS and self.store.asset_copy(latest[0]) is not None:
+        if latest is not None and now - latest[1] < self.fresh_ms and self.store.asset_copy(latest[0]) is not None:
             found.refs[url] = latest[0]
             return latest[0]
         if self._refused_until.get((site.id, url), 0) > now:
