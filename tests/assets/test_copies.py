@@ -178,7 +178,7 @@ def test_the_copy_route_wants_a_login_and_an_id(collector: Collector, site: Asse
     record(collector, "s-one", img(site.put("/a.png", PNG, "image/png")))
     (asset_id,) = copies(collector, "s-one").values()
     assert httpx.get(f"{collector.url}/replay-assets/{asset_id}").status_code == 401
-    for wrong in ("0" * 40, asset_id.upper(), "..", "x" * 40):
+    for wrong in ("0" * 40, asset_id.upper(), "x" * 40):
         answer = httpx.get(f"{collector.url}/replay-assets/{wrong}", headers=collector.admin)
         assert (answer.status_code, answer.json()) == (404, {"error": "no such asset copy"})
 
