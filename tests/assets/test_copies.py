@@ -19,7 +19,7 @@ from collector.assets.service import AssetCopies
 from collector.store import SQLiteStore
 from tests.assets.site import AssetSite, asset_site
 from tests.browser import wait_until
-from tests.conftest import ThreadedServer, free_port, make_settings, make_store, read_rows
+from tests.conftest import ThreadedServer, collector_server, free_port, make_settings, make_store, read_rows  # noqa: F401
 
 KEY = "wk_own"
 NOW = int(time.time() * 1000)
@@ -299,3 +299,19 @@ def test_a_site_without_origins_gets_no_copies(tmp_path: Path, site: AssetSite) 
         record(collector, "s-open", img(url))
         assert collector.copies.counts.refused[url] == "the site lists no origins, so no host is known to be its own"
         assert site.seen == []
+
+
+@pytest.mark.parametrize("engine", ["chdb"], indirect=True)
+def test_a_clickhouse_store_keeps_no_copies_and_says_so(collector_server: Any) -> None:  # noqa: F811
+    server = collector_server
+    answer = httpx.get(f"{server.url}/replay-assets/{'0' * 40}", headers=server.admin)
+    assert (answer.status_code, answer.json()) == (
+        501, {"error": "the clickhouse store does not answer copies of recorded assets yet"})
+    events = [{"type": 4, "timestamp": NOW, "data": {"href": "https://shop.example/", "width": 1280, "height": 800}},
+              {"type": 2, "timestamp": NOW + 1, "data": {"node": img("https://shop.example/x.png"),
+                                                         "initialOffset": {"top": 0, "left": 0}}}]
+    chunk = {"key": "wk_test", "session_id": "s-ch", "anon_id": "a1", "seq": 0, "events": events}
+    assert httpx.post(f"{server.url}/v1/replay", json=chunk).json() == {"accepted": 2, "stored": True}
+    replay = httpx.get(f"{server.url}/api/sessions/s-ch/replay", headers=server.admin).json()
+    assert replay["events"][1]["data"]["node"]["childNodes"][0]["childNodes"][1]["childNodes"][0]["attributes"] == {
+        "src": "https://shop.example/x.png"}  # as recorded
