@@ -61,7 +61,7 @@ def test_a_blog_has_no_shop_cards_until_its_settings_say_so(server: Any, browser
         page.wait_for_selector("#s-status:not([hidden])")
         assert dash.text("#s-status") == "Saved: goal signup, currency EUR, shop yes."
         (blog,) = [s for s in dash.http.get("/api/sites").json()["sites"] if s["id"] == "blog"]
-        assert blog["settings"] == {"goal": "signup", "currency": "EUR", "shop": True}
+        assert blog["settings"] == {"goal": "signup", "currency": "EUR", "shop": True, "replay_assets": True}
         dash.shot("settings-saved")
 
         page.reload()
@@ -81,6 +81,6 @@ def test_a_blog_has_no_shop_cards_until_its_settings_say_so(server: Any, browser
         # The browser's own pattern check stops a wrong code before it is sent.
         assert page.evaluate("document.querySelector('#s-currency').validity.valid") is False
         assert [s for s in dash.http.get("/api/sites").json()["sites"] if s["id"] == "blog"][0]["settings"] == {
-            "goal": "signup", "currency": "EUR", "shop": True}
+            "goal": "signup", "currency": "EUR", "shop": True, "replay_assets": True}
     finally:
         dash.close()
