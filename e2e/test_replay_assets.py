@@ -1,7 +1,6 @@
 """A replay still looks as recorded after the site changed its stylesheet, font and images, or went
 away: the collector's copies of them, in real Chromium. The site serves everything without CORS
 headers from its own 127.0.0.1 port; the replay and heatmap viewer only ever load from the collector."""
-# ruff: noqa: F811  (pytest fixtures imported above are test parameters of the same name)
 
 from __future__ import annotations
 
@@ -21,9 +20,8 @@ from collector.assets.fetch import Limits
 from collector.auth import COOKIE, session_cookie
 from e2e.pages.fidelity.measure import pixel_diff, replay_frame_png
 from e2e.pages.fidelity.site import Site, fidelity_site
-from e2e.test_fidelity_replay import LIVE, jump, player
-from tests.browser import DESKTOP_UA, chromium, wait_until
-from tests.conftest import KEY, Server, ThreadedServer, free_port, make_settings, make_store
+from tests.support.browser import DESKTOP_UA, chromium, wait_until
+from tests.support.collector import KEY, Server, ThreadedServer, free_port, make_settings, make_store
 
 pytestmark = pytest.mark.e2e
 
@@ -31,6 +29,25 @@ ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSerif-Bold.ttf")
 DAY = time.strftime("%Y-%m-%d", time.gmtime())
+LIVE = {"width": 800, "height": 500}  # the replay page shows this at scale 1 (rrweb-player never scales up)
+
+
+def player(browser: Browser, server: Server, session_id: str) -> Page:
+    context = browser.new_context(viewport={"width": 1500, "height": 1000})
+    context.add_cookies([{"name": COOKIE, "value": session_cookie(server.admin_token), "url": server.url}])
+    page = context.new_page()
+    page.goto(f"{server.url}/sessions/{session_id}/replay")
+    page.wait_for_selector("#replay[data-ready='1']")
+    return page
+
+
+def jump(page: Page, client_ms: int) -> None:
+    """Seek the player to the visitor's clock time `client_ms`, as a marker or the event list does."""
+    page.evaluate("""ms => { const root = document.getElementById('replay');
+        delete root.dataset.settled;
+        root.trailmarkSeek(ms - root.trailmarkPlayer.getMetaData().startTime, false); }""", client_ms)
+    page.wait_for_selector("#replay[data-settled]")
+    page.wait_for_timeout(200)
 
 
 def png(width: int, height: int, pixel: Any) -> bytes:

@@ -17,9 +17,9 @@ from collector.app import create_app
 from collector.assets.fetch import Limits
 from collector.assets.service import AssetCopies
 from collector.store import SQLiteStore
-from tests.assets.site import AssetSite, asset_site
-from tests.browser import wait_until
-from tests.conftest import ThreadedServer, collector_server, free_port, make_settings, make_store, read_rows  # noqa: F401
+from tests.support.asset_site import AssetSite, asset_site
+from tests.support.browser import wait_until
+from tests.support.collector import ThreadedServer, free_port, make_settings, make_store, read_rows
 
 KEY = "wk_own"
 NOW = int(time.time() * 1000)
@@ -302,7 +302,7 @@ def test_a_site_without_origins_gets_no_copies(tmp_path: Path, site: AssetSite) 
 
 
 @pytest.mark.parametrize("engine", ["chdb"], indirect=True)
-def test_a_clickhouse_store_keeps_no_copies_and_says_so(collector_server: Any) -> None:  # noqa: F811
+def test_a_clickhouse_store_keeps_no_copies_and_says_so(collector_server: Any) -> None:
     server = collector_server
     answer = httpx.get(f"{server.url}/replay-assets/{'0' * 40}", headers=server.admin)
     assert (answer.status_code, answer.json()) == (
