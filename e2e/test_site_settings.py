@@ -53,21 +53,23 @@ def test_a_blog_has_no_shop_cards_until_its_settings_say_so(server: Any, browser
         assert page.input_value("#s-goal") == "purchase"
         assert page.input_value("#s-currency") == ""
         assert page.input_value("#s-shop") == "auto"
+        assert page.input_value("#s-replay-assets") == "on"
         dash.shot("settings")
         page.fill("#s-goal", "signup")
         page.fill("#s-currency", "eur")
         page.select_option("#s-shop", "yes")
+        page.select_option("#s-replay-assets", "off")
         page.click("#settings-form button[type=submit]")
         page.wait_for_selector("#s-status:not([hidden])")
         assert dash.text("#s-status") == "Saved: goal signup, currency EUR, shop yes."
         (blog,) = [s for s in dash.http.get("/api/sites").json()["sites"] if s["id"] == "blog"]
-        assert blog["settings"] == {"goal": "signup", "currency": "EUR", "shop": True}
+        assert blog["settings"] == {"goal": "signup", "currency": "EUR", "shop": True, "replay_assets": False}
         dash.shot("settings-saved")
 
         page.reload()
         page.wait_for_selector("body[data-ready='1']")
-        assert (page.input_value("#s-goal"), page.input_value("#s-currency"), page.input_value("#s-shop")) == (
-            "signup", "EUR", "yes")
+        assert (page.input_value("#s-goal"), page.input_value("#s-currency"), page.input_value("#s-shop"),
+                page.input_value("#s-replay-assets")) == ("signup", "EUR", "yes", "off")
 
         page = dash.open("/overview", site="blog")
         assert [c.get_attribute("data-kpi") for c in page.locator("#kpis [data-kpi]").all()] == ALWAYS + SHOP_ONLY
@@ -81,6 +83,6 @@ def test_a_blog_has_no_shop_cards_until_its_settings_say_so(server: Any, browser
         # The browser's own pattern check stops a wrong code before it is sent.
         assert page.evaluate("document.querySelector('#s-currency').validity.valid") is False
         assert [s for s in dash.http.get("/api/sites").json()["sites"] if s["id"] == "blog"][0]["settings"] == {
-            "goal": "signup", "currency": "EUR", "shop": True}
+            "goal": "signup", "currency": "EUR", "shop": True, "replay_assets": False}
     finally:
         dash.close()

@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from collector.api.base import admin, checked_range, site_param
+from collector.assets.service import rewrite_found
 from collector.errors import ClientError
 from collector.query.heatmap import Scope
 from collector.query.scope import exposure_filters
@@ -46,10 +47,11 @@ def pages(request: Request) -> Any:
 @admin
 def snapshot(request: Request) -> Any:
     scope = _scope(request)
-    found = request.app.state.store.heatmap_snapshot(scope)
+    store = request.app.state.store
+    found = store.heatmap_snapshot(scope)
     if found is None:
         raise ClientError(404, "no recorded snapshot of this page for this device")
-    return found
+    return rewrite_found(store, scope.site_id, found)
 
 
 @admin

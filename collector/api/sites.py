@@ -1,4 +1,5 @@
-"""A site's analysis settings: its conversion goal, its currency, whether it is a shop.
+"""A site's settings: its conversion goal, its currency, whether it is a shop, whether the collector
+keeps copies of the assets its recordings load.
 
 Set from `trailmark sites set` or PATCH/POST /api/sites/{id} (the dashboard's settings page);
 kept in the site's `settings` JSON beside its other settings.
@@ -18,20 +19,24 @@ from collector.errors import ClientError
 
 Goal = Annotated[str, Meta(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f]+$")]
 Currency = Annotated[str, Meta(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, e.g. EUR")]
-FIELDS = ("goal", "currency", "shop")
+FIELDS = ("goal", "currency", "shop", "replay_assets")
 
 
 class SettingsChange(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """Fields left out are kept; null resets one (goal: purchase, currency: none, shop: decided by the data)."""
+    """Fields left out are kept; null resets one (goal: purchase, currency: none, shop: decided by
+    the data, replay_assets: on)."""
 
     goal: Goal | None | UnsetType = UNSET
     currency: Currency | None | UnsetType = UNSET
     shop: bool | None | UnsetType = UNSET
+    replay_assets: bool | None | UnsetType = UNSET
 
     def changes(self) -> dict[str, object]:
         changed = {name: getattr(self, name) for name in FIELDS if getattr(self, name) is not UNSET}
         if changed.get("goal") == "purchase":
             changed["goal"] = None  # the default, stored as no setting
+        if changed.get("replay_assets") is True:
+            changed["replay_assets"] = None  # on is the default
         return changed
 
 
@@ -41,6 +46,7 @@ def public(settings: dict[str, object]) -> dict[str, Any]:
         "goal": settings.get("goal") or "purchase",
         "currency": settings.get("currency"),
         "shop": settings.get("shop") if isinstance(settings.get("shop"), bool) else None,
+        "replay_assets": settings.get("replay_assets") is not False,
     }
 
 

@@ -39,16 +39,16 @@ def _overview(client: Client) -> dict[str, Any]:
 
 
 def test_settings_default_then_change_and_reset(client: Client) -> None:
-    assert _settings(client) == {"goal": "purchase", "currency": None, "shop": None}
+    assert _settings(client) == {"goal": "purchase", "currency": None, "shop": None, "replay_assets": True}
     answer = client.http.patch("/api/sites/test", json={"goal": "signup", "currency": "EUR"}, headers=client.admin)
     assert answer.json() == {"id": "test", "name": "Test site",
-                             "settings": {"goal": "signup", "currency": "EUR", "shop": None}}
+                             "settings": {"goal": "signup", "currency": "EUR", "shop": None, "replay_assets": True}}
     # POST works too (a plain form), and a field left out is kept.
     answer = client.http.post("/api/sites/test", json={"shop": False}, headers=client.admin)
-    assert answer.json()["settings"] == {"goal": "signup", "currency": "EUR", "shop": False}
+    assert answer.json()["settings"] == {"goal": "signup", "currency": "EUR", "shop": False, "replay_assets": True}
     answer = client.http.patch("/api/sites/test", json={"goal": "purchase", "currency": None, "shop": None},
                                headers=client.admin)
-    assert answer.json()["settings"] == {"goal": "purchase", "currency": None, "shop": None}
+    assert answer.json()["settings"] == {"goal": "purchase", "currency": None, "shop": None, "replay_assets": True}
     # Stored as the site's settings JSON, other settings untouched; the default goal is no setting.
     assert client.rows("SELECT settings FROM sites") == [{"settings": "{}"}]
 
@@ -65,7 +65,7 @@ def test_bad_settings_are_a_clear_400_and_change_nothing(client: Client, body: d
     answer = client.http.patch("/api/sites/test", json=body, headers=client.admin)
     assert answer.status_code == status
     assert error in answer.json()["error"]
-    assert _settings(client) == {"goal": "purchase", "currency": None, "shop": None}
+    assert _settings(client) == {"goal": "purchase", "currency": None, "shop": None, "replay_assets": True}
 
 
 def test_settings_need_the_admin_and_an_existing_site(client: Client) -> None:
@@ -102,19 +102,27 @@ def test_sites_set_from_the_cli(client: Client) -> None:
     db = str(client.db_path)
     runner = CliRunner()
     result = runner.invoke(main, ["sites", "set", "test", "--goal", "signup", "--currency", "eur", "--db", db])
-    assert (result.exit_code, json.loads(result.output)) == (0, {"goal": "signup", "currency": "EUR", "shop": None})
+    assert (result.exit_code, json.loads(result.output)) == (
+        0, {"goal": "signup", "currency": "EUR", "shop": None, "replay_assets": True})
     result = runner.invoke(main, ["sites", "set", "test", "--shop", "no", "--db", db])
-    assert json.loads(result.output) == {"goal": "signup", "currency": "EUR", "shop": False}
+    assert json.loads(result.output) == {"goal": "signup", "currency": "EUR", "shop": False, "replay_assets": True}
     # Re-adding the site to change its origins keeps these settings.
     assert runner.invoke(main, ["sites", "add", "Test site", "--id", "test", "--db", db]).exit_code == 0
     assert json.loads(client.rows("SELECT settings FROM sites")[0]["settings"]) == {
         "goal": "signup", "currency": "EUR", "shop": False}
     result = runner.invoke(main, ["sites", "set", "test", "--currency", "none", "--shop", "auto", "--db", db])
-    assert json.loads(result.output) == {"goal": "signup", "currency": None, "shop": None}
+    assert json.loads(result.output) == {"goal": "signup", "currency": None, "shop": None, "replay_assets": True}
+    # Copies of recorded assets are on by default; off is stored, on again is the default (no setting).
+    result = runner.invoke(main, ["sites", "set", "test", "--replay-assets", "off", "--db", db])
+    assert json.loads(result.output) == {"goal": "signup", "currency": None, "shop": None, "replay_assets": False}
+    assert json.loads(client.rows("SELECT settings FROM sites")[0]["settings"])["replay_assets"] is False
+    result = runner.invoke(main, ["sites", "set", "test", "--replay-assets", "on", "--db", db])
+    assert json.loads(result.output)["replay_assets"] is True
+    assert "replay_assets" not in json.loads(client.rows("SELECT settings FROM sites")[0]["settings"])
 
     bad = runner.invoke(main, ["sites", "set", "test", "--currency", "euro", "--db", db])
     assert bad.exit_code == 2 and "Expected `str` matching regex '^[A-Z]{3}$' - at `$.currency`" in bad.output
     missing = runner.invoke(main, ["sites", "set", "nope", "--goal", "x", "--db", db])
     assert missing.exit_code == 2 and "no site 'nope'" in missing.output
     empty = runner.invoke(main, ["sites", "set", "test", "--db", db])
-    assert empty.exit_code == 2 and "nothing to set: give --goal, --currency or --shop" in empty.output
+    assert empty.exit_code == 2 and "nothing to set: give --goal, --currency, --shop or --replay-assets" in empty.output
