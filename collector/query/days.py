@@ -145,10 +145,9 @@ class Calendar:
             return [(end, 0)]
         pieces: list[tuple[int, int]] = []
         at, current = start, self.offset(start)
-        while at < end:
-            probe = min(at + _STEP_MS, end)
-            found = self.offset(probe) if probe < end else current
-            if found != current:
+        while at < end - 1:
+            probe = min(at + _STEP_MS, end - 1)  # the last instant inside is end - 1
+            if self.offset(probe) != current:
                 lo, hi = at, probe  # offset(lo) == current != offset(hi): the change is in (lo, hi]
                 while hi - lo > 1:
                     mid = (lo + hi) // 2
