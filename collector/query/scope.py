@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from collector.errors import ClientError
 from collector.query.days import DAY_MS, UTC_DAYS, Calendar
-from collector.schema import EVENT_TYPES
+from collector.wire import EVENT_TYPES
 
 # Filter name -> what it takes; docs/api.md lists them for the dashboard.
 FILTERS = (

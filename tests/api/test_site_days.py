@@ -34,7 +34,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from collector.store.model import Context, EventRow, WriteBatch
-from tests.conftest import Client, every_store
+from tests.support.collector import Client, every_store
 
 pytestmark = every_store
 SHOP = "https://shop.example"
