@@ -45,21 +45,27 @@ def experiments() -> None:
               help="A variant as NAME or NAME:WEIGHT (repeat; the first is the control).")
 @click.option("--name", default="", help="A readable name (default: the key).")
 @click.option("--goal", default=None, help="Goal: an event type (checkout) or a track event name; default the site's.")
+@click.option("--goal-id", type=int, default=None, help="Goal: a saved goal's id (see /api/goals), not with --goal.")
 @click.option("--metric", "metrics", multiple=True, type=click.Choice(ab.METRICS), help="A secondary metric (repeat).")
 @click.option("--hypothesis", default="", help="What the experiment is expected to show, and why.")
 @store_options
-def add(site_id: str, key: str, variants: tuple[str, ...], name: str, goal: str | None, metrics: tuple[str, ...],
-        hypothesis: str, store: str | None, db: str | None) -> None:
+def add(site_id: str, key: str, variants: tuple[str, ...], name: str, goal: str | None, goal_id: int | None,
+        metrics: tuple[str, ...], hypothesis: str, store: str | None, db: str | None) -> None:
     """Define experiment KEY on SITE; prints it as JSON."""
-    body = {"key": key, "name": name, "variants": [_variant(v) for v in variants], "goal": goal,
-            "metrics": list(metrics), "hypothesis": hypothesis}
+    if goal is not None and goal_id is not None:
+        raise click.UsageError("give --goal or --goal-id, not both")
+    body = {"key": key, "name": name, "variants": [_variant(v) for v in variants],
+            "goal": goal if goal_id is None else goal_id, "metrics": list(metrics), "hypothesis": hypothesis}
     try:
-        experiment = ab.checked(msgspec.convert(body, ab.NewExperiment))
-    except (msgspec.ValidationError, ClientError) as error:
+        ask = msgspec.convert(body, ab.NewExperiment)
+    except msgspec.ValidationError as error:
         raise click.UsageError(str(error)) from None
     kept = _open(store, db, site_id)
     try:
+        experiment = ab.checked(ask, kept.goals(site_id) if goal_id is not None else [])
         created = kept.create_experiment(site_id, experiment)
+    except ClientError as error:
+        raise click.UsageError(error.message) from None
     finally:
         kept.close()
     if created is None:
@@ -76,7 +82,8 @@ def list_(site_id: str, store: str | None, db: str | None) -> None:
     try:
         for e in kept.experiments(site_id):
             variants = ", ".join(f"{n}:{w:g}" for n, w in e.variants)
-            click.echo(f"{e.key}\t{e.name}\t{variants}\t{e.goal or 'site goal'}")
+            goal = f"goal {e.saved_goal['id']} ({e.saved_goal['name']})" if e.saved_goal else e.goal or "site goal"
+            click.echo(f"{e.key}\t{e.name}\t{variants}\t{goal}")
     finally:
         kept.close()
 

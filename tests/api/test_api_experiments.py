@@ -23,8 +23,9 @@ from typing import Any
 import pytest
 
 from tests.support.analytics_journeys import DATE, GOOGLEBOT, MIN, NEXT_DATE, D, event, send
-from tests.support.collector import Client
+from tests.support.collector import Client, every_store
 
+pytestmark = every_store
 H = 60 * MIN
 CTA = {"site": "test", "key": "cta", "name": "Checkout button", "variants": ["control", "green"],
        "metrics": ["revenue", "nps"], "hypothesis": "A green button is seen more easily"}
@@ -78,8 +79,7 @@ def build(client: Client) -> None:
     ], ua=GOOGLEBOT)
     send(client, [event("pageview", D + 16 * H, "s6", "a6", "/"), exposure(D + 16 * H, "s6", "a6", "purple")])
     send(client, [event("pageview", D + 17 * H, "s7", "a7", "/"), exposure(D + 17 * H, "s7", "a7", "b", key="hero")])
-    (bot,) = client.rows("SELECT is_bot FROM sessions WHERE id = 'sb'")
-    assert bot["is_bot"] == 1
+    assert client.store.session("sb", "test")["is_bot"] == 1
 
 
 def get(client: Client, path: str, status: int = 200) -> Any:
@@ -90,10 +90,8 @@ def get(client: Client, path: str, status: int = 200) -> Any:
 
 def test_exposures_are_stored_as_events_named_by_their_experiment(client: Client) -> None:
     build(client)
-    rows = client.rows(
-        "SELECT session_id, name, json_extract(data, '$.variant') AS variant FROM events"
-        " WHERE type = 'exposure' AND session_id = 's4' ORDER BY ts"
-    )
+    stored = client.store.session("s4", "test")["events"]
+    rows = [{k: e[k] for k in ("session_id", "name", "variant")} for e in stored if e["type"] == "exposure"]
     assert rows == [{"session_id": "s4", "name": "cta", "variant": "green"},
                     {"session_id": "s4", "name": "cta", "variant": "control"}]
 
@@ -135,6 +133,60 @@ def test_a_custom_goal_and_a_track_event(client: Client) -> None:
     result = get(client, f"/api/experiments/cta?site=test&from={DATE}&to={NEXT_DATE}")
     assert [v["conversions"] for v in result["variants"]] == [0, 1]
     assert result["goal"] == {"type": "track", "name": "signup"}
+
+
+def saved_goal(client: Client, body: dict[str, Any]) -> dict[str, Any]:
+    made = client.http.post("/api/goals", headers=client.admin, json={"site": "test", **body})
+    assert made.status_code == 201, made.text
+    return dict(made.json())
+
+
+def test_a_saved_goal_by_id_with_its_property_condition(client: Client) -> None:
+    build(client)
+    send(client, [
+        event("track", D + 10 * H + 2 * MIN, "s1", "a1", "/", name="signup", props={"plan": "free"}),
+        event("track", D + 12 * H + 30 * MIN, "s4", "a4", "/", name="signup", props={"plan": "pro"}),
+        event("track", D + 11 * H + MIN, "s3", "a3", "/", name="signup", props={"plan": "pro"}),
+    ])
+    pro = saved_goal(client, {"name": "Pro signups", "kind": "custom", "value": "signup",
+                              "property": {"key": "plan", "value": "pro"}})
+    created = client.http.post("/api/experiments", headers=client.admin, json={**CTA, "goal": pro["id"]})
+    assert created.status_code == 201, created.text
+    definition = {"id": pro["id"], "name": "Pro signups", "kind": "custom", "value": "signup",
+                  "property": {"key": "plan", "value": "pro"}}
+    assert (created.json()["goal"], created.json()["saved_goal"]) == (pro["id"], definition)
+    result = get(client, f"/api/experiments/cta?site=test&from={DATE}&to={NEXT_DATE}")
+    # a1's signup is on the free plan: only the green visitors' pro signups count
+    assert [v["conversions"] for v in result["variants"]] == [0, 2]
+    assert result["goal"] == {"type": "track", "name": "signup"}
+    # The experiment keeps the goal as it was defined: deleting the saved goal changes nothing.
+    assert client.http.delete(f"/api/goals/{pro['id']}?site=test", headers=client.admin).status_code == 200
+    again = get(client, f"/api/experiments/cta?site=test&from={DATE}&to={NEXT_DATE}")
+    assert [v["conversions"] for v in again["variants"]] == [0, 2]
+    [listed] = get(client, "/api/experiments?site=test")["experiments"]
+    assert (listed["goal"], listed["saved_goal"]) == (pro["id"], definition)
+
+
+def test_a_saved_pageview_goal_matches_its_page_pattern(client: Client) -> None:
+    build(client)
+    send(client, [
+        event("pageview", D + 10 * H + 3 * MIN, "s1", "a1", "/thanks/o1"),
+        event("pageview", D + 11 * H + 3 * MIN, "s3", "a3", "/thanks-not"),
+        event("pageview", D + 12 * H + 3 * MIN, "s4", "a4", "/thanks/o4"),
+    ])
+    thanks = saved_goal(client, {"name": "Thank-you page", "kind": "pageview", "value": "/thanks/*"})
+    client.http.post("/api/experiments", headers=client.admin, json={**CTA, "goal": thanks["id"]})
+    result = get(client, f"/api/experiments/cta?site=test&from={DATE}&to={NEXT_DATE}")
+    assert [v["conversions"] for v in result["variants"]] == [1, 1]
+
+
+def test_an_unknown_saved_goal_is_a_clear_404_and_stores_nothing(client: Client) -> None:
+    answer = client.http.post("/api/experiments", headers=client.admin, json={**CTA, "goal": 41})
+    assert (answer.status_code, answer.json()) == (404, {"error": "no goal 41 for this site (see /api/goals)"})
+    assert get(client, "/api/experiments?site=test") == {"experiments": []}
+    negative = client.http.post("/api/experiments", headers=client.admin, json={**CTA, "goal": -1})
+    assert negative.status_code == 400
+    assert "Expected `int` >= 0 - at `$.goal`" in negative.json()["error"]
 
 
 @pytest.mark.parametrize(

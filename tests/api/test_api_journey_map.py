@@ -16,7 +16,9 @@ import pytest
 from collector.query.journey import Touch, page_matches
 from collector.store.sqlite.reads.patterns import url_match
 from tests.support.analytics_journeys import DATE, MIN, NEXT_DATE, D, build, event, send
-from tests.support.collector import SECRET, Client
+from tests.support.collector import SECRET, Chdb, Client, every_store
+
+pytestmark = every_store
 
 T1, T3, T4 = D + 10 * 60 * MIN, D + 12 * 60 * MIN, D + (23 * 60 + 50) * MIN
 RANGE = f"site=test&from={DATE}&to={NEXT_DATE}"
@@ -176,19 +178,38 @@ PAGES = [  # (path, route, url) as stored
 ]
 
 
+def _sql_matches(engine: str, request: pytest.FixtureRequest, pattern: str) -> set[str]:
+    """The stored URLs the engine's SQL page rule matches."""
+    if engine == "sqlite":
+        conn = sqlite3.connect(":memory:")
+        conn.execute("CREATE TABLE events (path TEXT, route TEXT, url TEXT)")
+        conn.executemany("INSERT INTO events VALUES (?, ?, ?)", PAGES)
+        sql, args = url_match(pattern, "e")
+        return {r[0] for r in conn.execute(f"SELECT e.url FROM events e WHERE {sql}", args)}
+    from collector.store.clickhouse.reads.scope import url_match as clickhouse_url_match
+
+    holder: Chdb = request.getfixturevalue("chdb")
+    url = holder.url()
+    request.addfinalizer(lambda: holder.drop(url))
+    table = f"{url.rsplit('=', 1)[1]}.events"
+    holder.keeper.command(f"CREATE DATABASE IF NOT EXISTS {table.split('.')[0]}")
+    holder.keeper.command(
+        f"CREATE TABLE {table} (path Nullable(String), route Nullable(String), url Nullable(String)) ENGINE = Memory"
+    )
+    holder.keeper.insert(table, ("path", "route", "url"), PAGES)
+    return {r[0] for r in holder.keeper.rows(f"SELECT e.url FROM {table} AS e WHERE {clickhouse_url_match(pattern)}")}
+
+
 @pytest.mark.parametrize("pattern", [
     "/product/*", "/product/:id", "/product/:id/reviews", "/", "/cart", "https://shop.example/cart?x=1",
     "https://shop.example/*", "/products/a*", "/nothing", "*reviews",
 ])
-def test_stage_page_patterns_match_as_the_sql_patterns_do(pattern: str) -> None:
-    """The journey map matches pages in Python (any engine); it must agree with the SQL rule."""
-    conn = sqlite3.connect(":memory:")
-    conn.execute("CREATE TABLE events (path TEXT, route TEXT, url TEXT)")
-    conn.executemany("INSERT INTO events VALUES (?, ?, ?)", PAGES)
-    sql, args = url_match(pattern, "e")
-    in_sql = {r[0] for r in conn.execute(f"SELECT e.url FROM events e WHERE {sql}", args)}
+def test_stage_page_patterns_match_as_the_sql_patterns_do(
+    pattern: str, engine: str, request: pytest.FixtureRequest
+) -> None:
+    """The journey map matches pages in Python (any engine); it must agree with each engine's SQL rule."""
     in_python = {
         url for path, route, url in PAGES
         if page_matches(pattern, Touch("v", "s", 0, 0, "pageview", None, path, route, url, "web", None, False))
     }
-    assert in_python == in_sql
+    assert in_python == _sql_matches(engine, request, pattern)

@@ -591,6 +591,14 @@ def m019_triggers(db: Database) -> None:
     )
 
 
+@migrations()
+def m022_experiment_saved_goal(db: Database) -> None:
+    """An experiment's goal may be a saved goal: its id, name and definition as they were when the
+    experiment was defined (query/experiments.py), as JSON; NULL for the others."""
+    if "saved_goal" not in db["experiments"].columns_dict:
+        db.execute("ALTER TABLE experiments ADD COLUMN saved_goal TEXT")
+
+
 def migrate(db: Database) -> None:
     """Bring the schema up to date; safe to run on every start."""
     migrations.apply(db)
