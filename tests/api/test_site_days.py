@@ -227,3 +227,27 @@ def test_an_unknown_zone_is_a_400_and_changes_nothing(fall: Client) -> None:
     days = sessions_by_day(get(fall, "/api/overview", RANGE))
     assert days == [("2024-11-02", 1), ("2024-11-03", 6), ("2024-11-04", 1)]
     assert json.loads(fall.http.get("/api/sites", headers=fall.admin).text)["sites"][0]["settings"]["timezone"] == NY
+
+
+def test_heatmaps_count_the_sites_days(client: Client) -> None:
+    """The heatmap rollups count whole UTC days: a site's own midnights are read from the events."""
+    clicks = [("#a", "2024-11-03T03:59:00"), ("#b", "2024-11-03T04:00:30"),
+              ("#c", "2024-11-04T04:59:00"), ("#d", "2024-11-04T05:00:30")]
+    rows = []
+    for n, (sel, when) in enumerate(clicks):
+        ts = utc(when)
+        rows.append(EventRow(id=f"k{n}", type="click", ts=ts, client_ts=ts, anon_id=f"k{n}", user_id=None,
+                             session_id=f"k{n}", url=SHOP + "/product/1", path="/product/1", route="/product/:id",
+                             name=sel, data=b'{"x": 10, "y": 20, "rx": 0.5, "ry": 0.5, "vw": 1280}'))
+    client.store.write_sync(WriteBatch(site_id="test", received_at=max(r.ts for r in rows),
+                                       context=Context(device="desktop"), events=rows))
+
+    def sels(url: str) -> dict[str, int]:
+        answer = get(client, "/api/heatmap", f"url={url}&from=2024-11-03&to=2024-11-03")
+        return {e["sel"]: e["count"] for e in answer["elements"]}
+
+    assert sels("/product/:id") == sels("/product/1") == {"#a": 1, "#b": 1}
+    zone(client, NY)
+    assert sels("/product/:id") == sels("/product/1") == {"#b": 1, "#c": 1}
+    zone(client, HCM)  # 2024-11-03 in Ho Chi Minh City: 11-02 17:00Z to 11-03 17:00Z
+    assert sels("/product/:id") == sels("/product/1") == {"#a": 1, "#b": 1}
