@@ -5,7 +5,7 @@ import { backoff, retryAfter, retryable, type Reply } from "../src/retry";
 import { bodies, MAX_BODY, transport, type Send } from "../src/transport";
 import { mapKv } from "./helpers";
 
-const ev = (i: number, pad = 0): Ev => ({ id: "e" + i, type: "track", name: "x".repeat(pad) });
+const ev = (i: number, pad = 0): Ev => ({ id: "e" + i, type: "track", ts: 0, name: "x".repeat(pad) });
 
 test("backoff doubles from 1 s with jitter in the upper half, capped at 60 s", () => {
   assert.equal(backoff(0, 0), 500);
@@ -47,7 +47,7 @@ test("bodies are valid batches that respect the byte and count limits", () => {
 });
 
 test("multi-byte text is counted in bytes, not characters", () => {
-  const out = bodies("wk", 5, [ev(1, 0), { id: "e2", type: "track", name: "é".repeat(100) }], 150);
+  const out = bodies("wk", 5, [ev(1, 0), { id: "e2", type: "track", ts: 0, name: "é".repeat(100) }], 150);
   assert.equal(out.length, 2);
 });
 
