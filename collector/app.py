@@ -40,7 +40,6 @@ from collector.metrics import Metrics
 from collector.replay_limits import ReplayLedger
 from collector.store import NotAnswered, Store, StoreFault, open_store
 from collector.triggers.service import Triggers
-from collector.ui.replay import routes as replay_page_routes
 
 log = logging.getLogger("trailmark")
 
@@ -183,8 +182,8 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
         *(Route(f"/{name}", Bundle(settings.static_dir / name).serve) for name in BUNDLES),
         Route("/healthz", healthz),
         Route("/metrics", metrics),
-        *replay_api.routes, *replay_page_routes,  # before api: /replay wins over /api/sessions/{id}
-        *heatmap_api.routes,  # before api and ui: its /heatmaps page replaces the placeholder
+        *replay_api.routes,  # before api: /replay wins over /api/sessions/{id}
+        *heatmap_api.routes,
         *openapi.routes,
         *privacy.routes,
         *journey_api.routes,

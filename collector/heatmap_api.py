@@ -1,4 +1,4 @@
-"""GET /api/heatmap, /api/heatmap/pages and /api/heatmap/snapshot, and the viewer page's routes."""
+"""GET /api/heatmap, /api/heatmap/pages, /api/heatmap/snapshot and /api/heatmap/moment."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from collector.api import admin, checked_range, site_param
 from collector.errors import ClientError
 from collector.query.heatmap import Scope
 from collector.query.scope import exposure_filters
-from collector.ui.heatmap import routes as page_routes
 
 
 def _scope(request: Request) -> Scope:
@@ -71,5 +70,4 @@ routes = [
     Route("/api/heatmap/pages", pages),
     Route("/api/heatmap/snapshot", snapshot),
     Route("/api/heatmap/moment", moment),
-    *page_routes,
 ]

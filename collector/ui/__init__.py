@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Mount, Route
 
-from collector.ui import login, pages
+from collector.ui import choices, login, pages
 from collector.ui.security import Assets
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -30,6 +30,7 @@ routes = [
     Route("/overview", pages.overview),
     Route("/sessions", pages.sessions),
     Route("/sessions/{id}", pages.session_detail),
+    Route("/sessions/{id}/replay", pages.replay),
     Route("/funnels", pages.funnels),
     Route("/paths", pages.paths),
     Route("/journey", pages.journey),
@@ -48,6 +49,7 @@ routes = [
     Route("/vitals", pages.vitals),
     Route("/errors", pages.errors),
     Route("/live", pages.live),
-    Route("/heatmaps", pages.heatmaps_placeholder),
+    Route("/heatmaps", pages.heatmaps),
+    *choices.routes,
     Mount("/ui/static", Assets(directory=STATIC_DIR), name="ui-static"),
 ]

@@ -8,7 +8,8 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from collector.ui import shell
+from collector.ui import heatmap, shell
+from collector.ui import replay as replay_page
 from collector.ui.login import logged_in
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -70,9 +71,6 @@ PATHS = """<section class="panel"><form id="paths-form" class="row">
 
 SECTION = '<section id="page-body"></section>'
 
-HEATMAPS_MISSING = """<section class="panel" id="heatmap"><p class="note">The heatmap viewer is not installed on this
-collector. It registers its own <code>/heatmaps</code> page ahead of the dashboard's routes.</p></section>"""
-
 
 async def person(request: Request) -> Response:
     return shell.page("people", "Person", SECTION, script="person",
@@ -107,8 +105,8 @@ events = simple("events", "Custom events", SECTION)
 vitals = simple("vitals", "Web Vitals", SECTION)
 errors = simple("errors", "JavaScript errors", SECTION)
 live = simple("live", "Live", SECTION)
-# Only reached when no heatmap viewer answers /heatmaps first (ui.routes come last in app.py).
-heatmaps_placeholder = simple("heatmaps", "Heatmaps", HEATMAPS_MISSING)
+heatmaps = protected(heatmap.heatmaps)
+replay = protected(replay_page.replay)
 person_page = protected(person)
 session_detail = protected(session_page)
 experiment_page = protected(experiment)

@@ -1,21 +1,22 @@
 // Trailmark replay player: rrweb-player plus Trailmark's own events as timeline markers and a side list.
-// Mounts on every `#replay[data-session]` (the standalone page, or a dashboard mount point); also
-// `TrailmarkReplay.mount(element, sessionId)`. Plain script, no build step, no inline code (strict CSP).
-(function () {
-  "use strict";
+// `mount(element, sessionId)` plays a session in `element` (the replay page, js/pages/replay.js);
+// `settleAnimations` serves the heatmap page's "as clicked" view too. It needs rrweb-player's script
+// (window.rrwebPlayer) loaded first. Data never becomes markup: text goes through app.js `h`.
+import { api, fmt, h } from "./app.js";
 
   var SPEEDS = [1, 2, 4, 8];
   // A recording comes in pages of chunks (GET .../replay?from_seq=N); the player keeps this much
   // recording loaded ahead of the playhead and appends the next page as it plays, so a long or
   // huge recording never sits in the tab whole.
   var AHEAD_MS = 120000;
-  var KINDS = ["pageview", "click", "cart", "checkout", "purchase", "error", "survey"];
+  // rrweb's event kinds (EventType and IncrementalSource in @rrweb/types) that the player reads
+  var FULL_SNAPSHOT = 2;
+  var INCREMENTAL_SNAPSHOT = 3;
+  var META = 4;
+  var MUTATION = 0;
 
   function el(tag, cls, text) {
-    var e = document.createElement(tag);
-    if (cls) e.className = cls;
-    if (text != null) e.textContent = String(text);
-    return e;
+    return h(tag, { class: cls || undefined, text: text == null ? undefined : text });
   }
 
   function clock(ms) {
@@ -24,25 +25,9 @@
     return m + ":" + String(s % 60).padStart(2, "0");
   }
 
-  // The session's length as the dashboard's facts and list write it (fmt.duration in js/app.js).
+  // The session's length as the dashboard's facts and list write it.
   function sessionDuration(ms) {
-    var s = Math.round(ms / 1000);
-    if (s < 60) return s + "s";
-    var m = Math.floor(s / 60);
-    if (m < 60) return m + "m " + String(s % 60).padStart(2, "0") + "s";
-    return Math.floor(m / 60) + "h " + String(m % 60).padStart(2, "0") + "m";
-  }
-
-  function getJson(url) {
-    return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } }).then(function (r) {
-      if (!r.ok) {
-        return r.json().then(
-          function (b) { throw new Error((b && b.error) || r.status + " " + r.statusText); },
-          function () { throw new Error(r.status + " " + r.statusText); }
-        );
-      }
-      return r.json();
-    });
+    return fmt.duration(ms / 1000);
   }
 
   function path(url) {
@@ -90,7 +75,7 @@
     return m && (m.Player || m.default || m);
   }
 
-  function mount(root, sessionId) {
+  export function mount(root, sessionId) {
     if (!root || root.dataset.mounted) return;
     root.dataset.mounted = "1";
     root.classList.add("tm-replay");
@@ -98,10 +83,12 @@
     var status = el("p", "tm-status", "Loading replay…");
     root.appendChild(status);
     var sid = encodeURIComponent(sessionId);
-    var pages = "/api/sessions/" + sid + "/replay?from_seq=";
-    Promise.all([getJson("/api/sessions/" + sid), getJson(pages + "0")])
-      .then(function (got) { render(root, got[0], got[1], pages); })
+    var pages = function (seq) { return api("/api/sessions/" + sid + "/replay", { query: "from_seq=" + seq }); };
+    // the event types the timeline marks are the collector's (GET /api/ui/choices)
+    Promise.all([api("/api/sessions/" + sid), pages(0), api("/api/ui/choices")])
+      .then(function (got) { render(root, got[0], got[1], pages, got[2].timeline_types); })
       .catch(function (err) {
+        if (err.status === 401) return; // app.js `api` is taking the visitor to the login page
         status.textContent = "No replay: " + err.message;
         status.classList.add("tm-error");
       });
@@ -124,7 +111,7 @@
    * where it would be had the recording played through: the time since the last recorded change
    * (insertion or attribute change) of its element or an ancestor, up to `ts`.
    */
-  function settleAnimations(replayer, events, ts) {
+  export function settleAnimations(replayer, events, ts) {
     var doc = replayer && replayer.iframe && replayer.iframe.contentDocument;
     if (!doc || !doc.getAnimations) return;
     var touched = new Map();
@@ -135,8 +122,8 @@
     }
     events.forEach(function (e) {
       if (e.timestamp > ts) return;
-      if (e.type === 2) walk(e.data.node, e.timestamp);
-      if (e.type !== 3 || e.data.source !== 0) return;
+      if (e.type === FULL_SNAPSHOT) walk(e.data.node, e.timestamp);
+      if (e.type !== INCREMENTAL_SNAPSHOT || e.data.source !== MUTATION) return;
       (e.data.adds || []).forEach(function (add) { walk(add.node, e.timestamp); });
       (e.data.attributes || []).forEach(function (attr) { touched.set(attr.id, e.timestamp); });
     });
@@ -179,7 +166,7 @@
       var wanted = Math.max(at, target ? target.t : 0);
       if (loadedEnd - (start() + wanted) > AHEAD_MS) return;
       busy = true;
-      getJson(pages + next).then(function (page) {
+      pages(next).then(function (page) {
         page.events.forEach(function (e) { player.addEvent(e); held.push(e); });
         loadedEnd = lastTime(page.events, loadedEnd);
         next = page.next_seq;
@@ -208,7 +195,7 @@
     };
   }
 
-  function render(root, session, first, pages) {
+  function render(root, session, first, pages, kinds) {
     var events = first.events || [];
     root.textContent = "";
     if (events.length < 2) {
@@ -230,7 +217,7 @@
     root.appendChild(side);
 
     // size the replay to the recorded viewport, scaled into the stage's width
-    var meta = events.filter(function (e) { return e.type === 4; })[0];
+    var meta = events.filter(function (e) { return e.type === META; })[0];
     var width = Math.max(320, Math.min(stage.clientWidth || 960, 1280));
     var ratio = meta && meta.data && meta.data.width ? meta.data.height / meta.data.width : 0.5625;
     var Player = playerClass();
@@ -257,7 +244,7 @@
     var more = pager(root, player, first, pages);
     var items = [];
     (session.events || []).forEach(function (e) {
-      if (KINDS.indexOf(e.type) < 0) return;
+      if (kinds.indexOf(e.type) < 0) return;
       var d = describe(e);
       if (!d) return;
       // rrweb times are the visitor's clock, so compare with the event's client time, not the corrected one
@@ -314,15 +301,3 @@
     root.trailmarkSeek = more.seek;
     root.dataset.ready = "1";
   }
-
-  function mountAll() {
-    var nodes = document.querySelectorAll("#replay[data-session], [data-trailmark-replay]");
-    Array.prototype.forEach.call(nodes, function (n) {
-      mount(n, n.dataset.session || n.dataset.trailmarkReplay);
-    });
-  }
-
-  window.TrailmarkReplay = { mount: mount, settleAnimations: settleAnimations };
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", mountAll);
-  else mountAll();
-})();

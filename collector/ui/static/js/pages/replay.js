@@ -1,0 +1,5 @@
+// The replay page (/sessions/{id}/replay): the player alone, framed by the session page or opened by itself.
+import { $ } from "../app.js";
+import { mount } from "../replay-player.js";
+
+mount($("#replay"), document.body.dataset.session);
