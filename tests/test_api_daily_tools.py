@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from collector import export
+from collector.api import export
 from collector.query import vitals
 from tests.analytics_journeys import DATE, GOOGLEBOT, NEXT_DATE, PREVIOUS_DATE, SHOP, send
 from tests.conftest import Client, every_store

@@ -158,7 +158,7 @@ def test_a_trusted_proxy_sending_only_x_real_ip_is_named(trusted: tuple[str, Pat
 
 
 def test_a_public_peer_with_a_forged_header_raises_no_alarm() -> None:
-    from collector.proxy_alarm import ProxyAlarm
+    from collector.ingest.proxy_alarm import ProxyAlarm
 
     alarm = ProxyAlarm(trusted=())
     alarm.check("81.2.69.142", {"x-forwarded-for": "1.1.1.1"})

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from collector.enrich import route_for
-from collector.normalize import path_of
+from collector.ingest.pipeline import path_of
 
 TEMPLATES = ["/product/:id", "/c/:category/:page", "/docs/*", "/product/:id/reviews"]
 

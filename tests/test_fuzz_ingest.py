@@ -16,7 +16,7 @@ from starlette.testclient import TestClient
 
 from collector.app import create_app
 from collector.enrich import strip_sensitive
-from collector.replay_limits import MAX_PAGE_PX, MAX_VIEWPORT_PX
+from collector.ingest.replay_limits import MAX_PAGE_PX, MAX_VIEWPORT_PX
 from tests import fuzzing
 from tests.conftest import KEY, make_settings, make_store, read_rows
 

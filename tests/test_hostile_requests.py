@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from collector.api import MAX_API_BODY
+from collector.api.base import MAX_API_BODY
 from tests.conftest import Client, Server
 
 DAY = 86_400_000

@@ -21,8 +21,8 @@ import httpx
 import pytest
 import uvicorn
 
-from collector import body as body_module
 from collector.app import create_app
+from collector.ingest import http as body_module
 from collector.server import MAX_HEADER_BYTES, config
 from tests.conftest import free_port, make_settings, make_store
 

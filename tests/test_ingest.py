@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from collector.schema import MAX_BODY_BYTES
+from collector.wire import MAX_BODY_BYTES
 from tests.conftest import Client
 
 NOW = int(time.time() * 1000)

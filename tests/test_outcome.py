@@ -10,7 +10,7 @@ from typing import Any
 
 from sklearn.metrics import roc_auc_score
 
-from collector.outcome_api import retrain, retrain_daily
+from collector.api.outcome import retrain, retrain_daily
 from collector.query import outcome
 from collector.query.scope import Goal, Scope
 from tests.conftest import Client

@@ -17,8 +17,7 @@ import httpx
 import pytest
 
 from collector.app import create_app
-from collector.ingest import MAX_REPLAY_BODY, MAX_REPLAY_SESSION_BYTES
-from collector.replay_limits import (
+from collector.ingest.replay_limits import (
     DAY_MS,
     HOUR_MS,
     MAX_CHUNK_EVENTS,
@@ -28,6 +27,8 @@ from collector.replay_limits import (
     OverBudget,
     ReplayLedger,
 )
+from collector.ingest.replay_limits import MAX_CHUNK_JSON_BYTES as MAX_REPLAY_BODY
+from collector.ingest.replay_limits import MAX_SESSION_BYTES as MAX_REPLAY_SESSION_BYTES
 from tests.conftest import Server, ThreadedServer, free_port, make_settings, make_store
 
 T0 = int(time.time() * 1000)

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from collector.replay_api import MAX_PAGE_CHUNKS, PAGE_JSON_BYTES
+from collector.api.replay import MAX_PAGE_CHUNKS, PAGE_JSON_BYTES
 from tests.conftest import collector_server, every_store  # noqa: F401
 
 pytestmark = every_store

@@ -10,8 +10,8 @@ from typing import Any
 
 import httpx
 
-from collector import schema
-from collector.normalize import Facts, to_row
+from collector import wire
+from collector.ingest.pipeline import Facts, to_row
 from collector.store import SQLiteStore, WriteBatch
 from collector.store.model import Context
 from collector.store.sqlite import connect
@@ -161,7 +161,7 @@ def test_cookieless_salts_live_in_the_store_file(tmp_path: Any) -> None:
 
 def _batch(events: list[dict[str, Any]], *, bot: bool = False) -> WriteBatch:
     facts = Facts(site_id="test", received_at=NOW + 10 * MIN, sent_at=None, context=Context(is_bot=bot))
-    rows = [to_row(schema.event_decoder.decode(json.dumps(e)), facts) for e in events]
+    rows = [to_row(wire.event_decoder.decode(json.dumps(e)), facts) for e in events]
     return WriteBatch(site_id="test", received_at=facts.received_at, context=facts.context, events=rows)
 
 

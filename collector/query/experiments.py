@@ -17,7 +17,7 @@ from collector.errors import ClientError
 from collector.query import stats
 from collector.query.cx import SCORERS
 from collector.query.scope import Goal
-from collector.schema import EVENT_TYPES
+from collector.wire import EVENT_TYPES
 
 MAX_VARIANTS = 20
 ALPHA = 0.05

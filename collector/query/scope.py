@@ -12,7 +12,7 @@ from dataclasses import dataclass, fields, replace
 from urllib.parse import urlsplit
 
 from collector.errors import ClientError
-from collector.schema import EVENT_TYPES
+from collector.wire import EVENT_TYPES
 
 # Filter name -> what it takes; docs/api.md lists them for the dashboard.
 FILTERS = (

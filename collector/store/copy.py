@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from collector.cli_options import store_url
+from collector.cli.options import store_url
 from collector.store import open_store, sqlite_path
 from collector.store.clickhouse.client import lit, lits
 from collector.store.clickhouse.schema import EVENT_NAMES, SESSION_NAMES
@@ -36,7 +36,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "persons": ("site_id", "user_id", "traits", "first_ts", "last_ts"),
     "sessions": SESSION_NAMES,
     "replay_chunks": ("site_id", "session_id", "seq", "first_ts", "last_ts", "size", "data", "received_at"),
-    "dead_letters": ("rowid", "site_id", "received_at", "source", "reason", "raw"),
+    "dead_letters": ("rowid", "site_id", "received_at", "source", "reason", "kind", "raw"),
     "events": ("rowid", *EVENT_NAMES),
 }
 # Where the target keeps each source column it renames.

@@ -11,9 +11,9 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote
 
-from collector.schema import json_encoder
 from collector.triggers import netguard, signing
 from collector.triggers.outbox import Outgoing
+from collector.wire import json_encoder
 
 USER_AGENT = "Trailmark-Webhooks/1"
 # A response bigger than this is not read: only its status matters.

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 
 from collector.ui import shell
+from collector.ui.pages import protected
 
 # The devices and layers are filled in by the page from GET /api/ui/choices.
 BODY = """<section class="panel hm-controls" aria-label="Heatmap settings">
@@ -23,3 +25,6 @@ async def heatmaps(request: Request) -> Response:
     # recorded: the rebuilt page's own styles and images are shown (security.csp)
     return shell.page("heatmaps", "Heatmaps", BODY, styles=("heatmap.css",),
                       scripts=("vendor/heatmap-vendor.js",), recorded=True)
+
+
+routes = [Route("/heatmaps", protected(heatmaps))]

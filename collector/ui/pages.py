@@ -8,8 +8,7 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from collector.ui import heatmap, shell
-from collector.ui import replay as replay_page
+from collector.ui import shell
 from collector.ui.login import logged_in
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -105,8 +104,6 @@ events = simple("events", "Custom events", SECTION)
 vitals = simple("vitals", "Web Vitals", SECTION)
 errors = simple("errors", "JavaScript errors", SECTION)
 live = simple("live", "Live", SECTION)
-heatmaps = protected(heatmap.heatmaps)
-replay = protected(replay_page.replay)
 person_page = protected(person)
 session_detail = protected(session_page)
 experiment_page = protected(experiment)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 
 from collector.ui import shell
+from collector.ui.pages import protected
 
 
 async def replay(request: Request) -> Response:
@@ -16,3 +18,6 @@ async def replay(request: Request) -> Response:
                       data={"session": session_id}, chrome=False, embeddable=True, recorded=True,
                       referrer="no-referrer", styles=("vendor/rrweb-player.min.css", "replay.css"),
                       scripts=("vendor/rrweb-player.min.js",))
+
+
+routes = [Route("/sessions/{id}/replay", protected(replay))]

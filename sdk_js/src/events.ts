@@ -1,6 +1,6 @@
 /**
  * The events of wire protocol v1 (docs/protocol.md), one type per kind, as the collector decodes
- * them (collector/schema.py: the tagged `Event` union). Types only: they cost the bundles nothing.
+ * them (collector/wire.py: the tagged `Event` union). Types only: they cost the bundles nothing.
  */
 
 /** Fields every event may carry; the tracker fills them, an event's own fields may override some. */

@@ -1,5 +1,5 @@
 """The browser SDK's event types (sdk_js/src/events.ts) name the same kinds and fields as the wire
-types the collector decodes (collector/schema.py): a field added on one side only fails here."""
+types the collector decodes (collector/wire.py): a field added on one side only fails here."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import msgspec
 
-from collector import schema
+from collector import wire
 
 EVENTS_TS = Path(__file__).resolve().parents[2] / "sdk_js" / "src" / "events.ts"
 
@@ -53,18 +53,18 @@ def wire_fields(struct: type[msgspec.Struct]) -> dict[str, bool]:
 
 
 def test_the_sdk_types_every_event_kind_the_collector_decodes() -> None:
-    assert sorted(ts_kinds()) == sorted(schema.EVENT_TYPES)
+    assert sorted(ts_kinds()) == sorted(wire.EVENT_TYPES)
 
 
 def test_each_kind_has_the_wire_fields_and_requires_what_the_collector_requires() -> None:
-    base = wire_fields(schema.Base)
+    base = wire_fields(wire.Base)
     common = members(block(source(), "export type Common = {"))
     assert sorted(common) == sorted(base)
-    structs = {t.__struct_config__.tag: t for t in schema.Event.__args__}
+    structs = {t.__struct_config__.tag: t for t in wire.Event.__args__}
     for kind, ts in ts_kinds().items():
-        wire = wire_fields(structs[kind])
+        fields = wire_fields(structs[kind])
         # identify restates user_id: required there, optional on every other kind
-        own = {name: required for name, required in wire.items() if name not in base or required != base[name]}
+        own = {name: required for name, required in fields.items() if name not in base or required != base[name]}
         # a kind may restate a common field it sets itself (a pageview's referrer and title)
-        assert set(own) <= set(ts) <= set(wire), kind
+        assert set(own) <= set(ts) <= set(fields), kind
         assert [name for name, required in own.items() if required and not ts[name]] == [], kind

@@ -155,7 +155,7 @@ _COLUMNS = {
     ),
     "identities": ("site_id", "anon_id", "user_id", "ts", "verified"),
     "persons": ("site_id", "user_id", "traits", "first_ts", "last_ts"),
-    "dead_letters": ("id AS rowid", "site_id", "received_at", "source", "reason", "raw"),
+    "dead_letters": ("id AS rowid", "site_id", "received_at", "source", "reason", "kind", "raw"),
 }
 _ORDER = {
     "events": "seq", "sessions": "site_id, id", "replay_chunks": "site_id, session_id, seq",

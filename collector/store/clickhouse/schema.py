@@ -150,7 +150,10 @@ class Layout:
 
 
 # Columns added after a table was first created: (table, column definition), applied in order.
-ADDED = (("replay_chunks", "received_at Int64 DEFAULT 0"),)
+ADDED = (
+    ("replay_chunks", "received_at Int64 DEFAULT 0"),
+    ("dead_letters", "kind LowCardinality(String) DEFAULT 'invalid'"),
+)
 
 
 def create(conn: Connection, layout: Layout) -> None:

@@ -439,11 +439,11 @@ class ClickHouseStore:
     ) -> list[dict[str, Any]]:
         site = f"site_id = {lit(site_id)} AND " if site_id is not None else ""
         rows = self.conn.rows(
-            f"SELECT id, site_id, received_at, source, reason, raw FROM {self.db.t('dead_letters')}"
+            f"SELECT id, site_id, received_at, source, reason, kind, raw FROM {self.db.t('dead_letters')}"
             f" WHERE {site}received_at >= {lit(start)} AND received_at < {lit(end)}"
             f" ORDER BY id DESC LIMIT {int(limit)}"
         )
-        names = ("id", "site_id", "received_at", "source", "reason", "raw")
+        names = ("id", "site_id", "received_at", "source", "reason", "kind", "raw")
         return [dict(zip(names, row, strict=True)) for row in rows]
 
     # -- data rights, retention, backup ------------------------------------------------------

@@ -197,7 +197,7 @@ def apply_group(db: Db, batches: list[WriteBatch], *, heartbeat: bool = False) -
     )
     db.conn.insert(db.t("replay_chunks"),
                    ("site_id", "session_id", "seq", "first_ts", "last_ts", "size", "data", "received_at"), chunk_rows)
-    db.conn.insert(db.t("dead_letters"), ("id", "site_id", "received_at", "source", "reason", "raw"), dead_rows)
+    db.conn.insert(db.t("dead_letters"), ("id", "site_id", "received_at", "source", "reason", "kind", "raw"), dead_rows)
     stored: dict[int, int] = defaultdict(int)
     for batch, _row in fresh:
         stored[id(batch)] += 1
@@ -481,7 +481,7 @@ def _chunks(
 
 
 def _dead_letters(db: Db, batches: list[WriteBatch]) -> list[tuple[object, ...]]:
-    letters = [(b.site_id, b.received_at, d.source, d.reason, d.raw) for b in batches for d in b.dead]
+    letters = [(b.site_id, b.received_at, d.source, d.reason, d.kind, d.raw) for b in batches for d in b.dead]
     if not letters:
         return []
     ((top,),) = db.rows(f"SELECT max(id) FROM {db.t('dead_letters')}")

@@ -594,3 +594,21 @@ def m019_triggers(db: Database) -> None:
 def migrate(db: Database) -> None:
     """Bring the schema up to date; safe to run on every start."""
     migrations.apply(db)
+
+
+@migrations()
+def m024_dead_letter_kind(db: Database) -> None:
+    """Why each dead letter was refused, as one of a closed set of kinds (store.model.RejectKind),
+    so that nobody reads the kind out of the sentence again. Rows stored before it get the kind
+    their sentence stood for."""
+    db.executescript(
+        """
+        ALTER TABLE dead_letters ADD COLUMN kind TEXT NOT NULL DEFAULT 'invalid';
+        UPDATE dead_letters SET kind = CASE
+            WHEN source = 'replay' THEN 'over_budget'
+            WHEN reason LIKE '%larger than%' THEN 'too_large'
+            WHEN reason LIKE 'nested deeper than%' THEN 'too_deep'
+            WHEN reason = 'ts too old' THEN 'too_old'
+            ELSE 'invalid' END;
+        """
+    )

@@ -14,7 +14,6 @@ from typing import Any
 import msgspec
 
 from collector.query.scope import Goal, parse_filters
-from collector.schema import json_encoder
 from collector.store.model import EventRow, WriteBatch
 from collector.store.sqlite.connection import transaction
 from collector.store.sqlite.faults import fault_of
@@ -22,6 +21,7 @@ from collector.store.sqlite.reads.scope import filters_sql
 from collector.triggers.evaluate import Check, Delivery, Ledger, check_delivery, evaluate, fire
 from collector.triggers.outbox import Attempt, Outgoing, Status
 from collector.triggers.rules import Event, NewRule, Rule, spec_decoder, spec_encoder
+from collector.wire import json_encoder
 
 log = logging.getLogger("trailmark.triggers")
 

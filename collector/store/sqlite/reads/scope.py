@@ -78,7 +78,7 @@ def filters_sql(filters: Filters, goal: Goal, site_id: str | None = None) -> tup
         where.append(sql)
         args += host_args
     for selector in filters.clicked:
-        # The click's selector is its `name` (collector/normalize.py). With a page filter the
+        # The click's selector is its `name` (collector/ingest/pipeline.py). With a page filter the
         # click must be on that page: the sessions behind one heatmap hotspot.
         sql = ("EXISTS (SELECT 1 FROM events c WHERE c.site_id = s.site_id AND c.session_id = s.id"
                " AND c.type = 'click' AND c.name = ?")

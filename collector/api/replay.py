@@ -12,8 +12,8 @@ from starlette.routing import Route
 
 from collector.auth import require_admin
 from collector.errors import ClientError
-from collector.schema import json_encoder
 from collector.store import Store
+from collector.wire import json_encoder
 
 PAGE_CHUNKS = 20
 MAX_PAGE_CHUNKS = 100
@@ -90,4 +90,4 @@ def replay(request: Request) -> Response:
     )
 
 
-routes = [Route("/api/sessions/{id}/replay", replay)]
+routes = [Route("/sessions/{id}/replay", replay)]

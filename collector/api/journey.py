@@ -8,7 +8,7 @@ import msgspec
 from starlette.requests import Request
 from starlette.routing import Route
 
-from collector.api import admin, admin_post, scope_of, site_param, site_settings
+from collector.api.base import admin, admin_post, scope_of, site_param, site_settings
 from collector.errors import ClientError
 from collector.query.journey import journey_map, parse_stages, stages_json, stages_of
 
@@ -51,8 +51,8 @@ def reset_stages(request: Request, body: bytes) -> Any:
 
 
 routes = [
-    Route("/api/journey-map", journey),
-    Route("/api/journey-map/stages", get_stages),
-    Route("/api/journey-map/stages", put_stages, methods=["PUT"]),
-    Route("/api/journey-map/stages", reset_stages, methods=["DELETE"]),
+    Route("/journey-map", journey),
+    Route("/journey-map/stages", get_stages),
+    Route("/journey-map/stages", put_stages, methods=["PUT"]),
+    Route("/journey-map/stages", reset_stages, methods=["DELETE"]),
 ]

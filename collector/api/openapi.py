@@ -3,36 +3,37 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 import msgspec
 from msgspec import Meta, Struct
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
-from collector import schema
+from collector import wire
 
 
 class Batch(Struct, kw_only=True):
     """POST /v1/batch as documented: events are validated one by one, so each is one of the types."""
 
     key: Annotated[str, Meta(min_length=1, max_length=128)]
-    sent_at: schema.Ms | None = None
-    events: Annotated[list[schema.Event], Meta(min_length=1, max_length=schema.MAX_EVENTS)]
+    sent_at: wire.Ms | None = None
+    events: Annotated[list[wire.Event], Meta(min_length=1, max_length=wire.MAX_EVENTS)]
 
 
 class RrwebEvent(Struct):
     """The part of an rrweb event the collector checks; the rest is stored as sent."""
 
     type: int
-    timestamp: schema.Ms
+    timestamp: wire.Ms
 
 
 class Replay(Struct, kw_only=True):
     key: Annotated[str, Meta(min_length=1, max_length=128)]
-    session_id: schema.Id
-    anon_id: schema.Id | None = None
+    session_id: wire.Id
+    anon_id: wire.Id | None = None
     seq: Annotated[int, Meta(ge=0, le=1_000_000)]
     events: Annotated[list[RrwebEvent], Meta(min_length=1)]
 
@@ -117,12 +118,20 @@ def _ingest_paths() -> dict[str, Any]:
     }
 
 
+def _walk(routes: list[Any], prefix: str = "") -> Iterator[tuple[str, Route]]:
+    """Every Route of the app with its full path, Mounts followed."""
+    for route in routes:
+        if isinstance(route, Mount):
+            yield from _walk(route.routes, prefix + route.path)
+        elif isinstance(route, Route):
+            yield prefix + route.path, route
+
+
 def _api_paths(routes: list[Any]) -> dict[str, Any]:
     """Every /api route of the running app, with the common query parameters and its path ids."""
     paths: dict[str, Any] = {}
-    for route in routes:
-        path = getattr(route, "path", "")
-        if not path.startswith("/api/") or not isinstance(route, Route):
+    for path, route in _walk(routes):
+        if not path.startswith("/api/"):
             continue
         names = re.findall(r"{(\w+)(?::\w+)?}", path)
         clean = re.sub(r"{(\w+):\w+}", r"{\1}", path)

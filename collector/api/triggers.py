@@ -7,7 +7,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.routing import Route
 
-from collector.api import admin, admin_post, decode_json, site_param, site_settings
+from collector.api.base import admin, admin_post, decode_json, site_param, site_settings
 from collector.errors import ClientError, json_response
 from collector.query.params import integer
 from collector.triggers import netguard, signing
@@ -104,10 +104,10 @@ def deliveries(request: Request) -> Any:
 
 
 routes = [
-    Route("/api/triggers", list_rules),
-    Route("/api/triggers", create_rule, methods=["POST"]),
-    Route("/api/triggers/{id}", get_rule),
-    Route("/api/triggers/{id}", update_rule, methods=["PATCH"]),
-    Route("/api/triggers/{id}", delete_rule, methods=["DELETE"]),
-    Route("/api/triggers/{id}/deliveries", deliveries),
+    Route("/triggers", list_rules),
+    Route("/triggers", create_rule, methods=["POST"]),
+    Route("/triggers/{id}", get_rule),
+    Route("/triggers/{id}", update_rule, methods=["PATCH"]),
+    Route("/triggers/{id}", delete_rule, methods=["DELETE"]),
+    Route("/triggers/{id}/deliveries", deliveries),
 ]

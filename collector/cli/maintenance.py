@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from collector.cli_options import store_options, store_url
+from collector.cli.options import store_options, store_url
 from collector.store import open_store, sqlite_path
 
 _UNITS = {"h": 3600, "d": 86_400, "w": 7 * 86_400}

@@ -8,6 +8,8 @@ from typing import Any
 
 import click
 
+from collector.store import Store, open_store
+
 DEFAULT_DB = "trailmark.db"
 
 
@@ -27,3 +29,8 @@ def store_url(store: str | None, db: str | None) -> str:
         raise click.UsageError("give --store or --db, not both")
     env = os.environ
     return store or db or env.get("TRAILMARK_STORE") or env.get("TRAILMARK_DB") or DEFAULT_DB
+
+
+def open_tool_store(store: str | None, db: str | None) -> Store:
+    """The store a one-off command works on (no serving writer thread of its own to keep)."""
+    return open_store(store_url(store, db), tool=True)

@@ -9,9 +9,9 @@ from msgspec import Struct
 from starlette.requests import Request
 from starlette.routing import Route
 
-from collector.api import admin
+from collector.api.base import admin
 from collector.query.heatmap import DEVICES
-from collector.schema import EVENT_TYPES
+from collector.wire import EVENT_TYPES
 
 
 class Choice(Struct):
@@ -54,4 +54,4 @@ def choices(request: Request) -> Any:
     return CHOICES
 
 
-routes = [Route("/api/ui/choices", choices)]
+routes = [Route("/ui/choices", choices)]

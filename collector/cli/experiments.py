@@ -5,16 +5,16 @@ from __future__ import annotations
 import click
 import msgspec
 
-from collector.cli_options import store_options, store_url
+from collector.cli.options import open_tool_store, store_options
 from collector.errors import ClientError
 from collector.query import experiments as ab
 from collector.query.params import time_range
 from collector.query.scope import Scope
-from collector.store import Store, open_store
+from collector.store import Store
 
 
 def _open(store: str | None, db: str | None, site_id: str) -> Store:
-    opened = open_store(store_url(store, db), tool=True)
+    opened = open_tool_store(store, db)
     if site_id not in {s.id for s in opened.sites()}:
         opened.close()
         raise click.BadParameter(f"no site {site_id!r} (see `trailmark sites list`)", param_hint="SITE")

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import msgspec
 from msgspec import Meta, Struct
 
-from collector import schema
+from collector import wire
 from collector.enrich.replay import scrub_events
 from collector.errors import ClientError
 from collector.store import Store
@@ -31,7 +31,7 @@ MAX_SESSION_BYTES = 20 * 1024 * 1024
 # No browser window is wider or taller than this (an 8K screen at 25 % zoom is 30,720 px); a meta
 # event claiming more would make the viewers size frames and canvases beyond what a tab can hold.
 MAX_VIEWPORT_PX = 100_000
-# Scroll offsets: the same bound the wire protocol puts on page coordinates (schema.Px).
+# Scroll offsets: the same bound the wire protocol puts on page coordinates (wire.Px).
 MAX_PAGE_PX = 10_000_000
 
 HOUR_MS = 3_600_000
@@ -45,7 +45,7 @@ class RrwebEvent(Struct):
     """The part of an rrweb event the collector checks: its type and time; `data` is looked into below."""
 
     type: int
-    timestamp: schema.Ms
+    timestamp: wire.Ms
     data: msgspec.Raw = msgspec.Raw(b"null")
 
 
@@ -112,7 +112,7 @@ class Packed:
     data: bytes
 
 
-def pack(chunk: schema.ReplayChunk, sensitive: frozenset[str]) -> Packed:
+def pack(chunk: wire.ReplayChunk, sensitive: frozenset[str]) -> Packed:
     """Check a chunk's events, take secrets out of its recorded URLs (`sensitive` parameter names)
     and compress it; a ClientError (400/413) names what is wrong."""
     if len(chunk.events) > MAX_CHUNK_EVENTS:

@@ -1,4 +1,5 @@
-"""Data rights: erase everything about one person (DELETE /api/persons/{id}) or hand it all over (export)."""
+"""People under /api/persons: the list in scope, the 360 view, and data rights: erase everything
+about one person (DELETE) or hand it all over (export)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from typing import Any
 from starlette.requests import Request
 from starlette.routing import Route
 
-from collector.api import admin, site_param
+from collector.api.base import admin, scope_of, site_param
 from collector.errors import ClientError, json_response
+from collector.query.params import PEOPLE_SORTS, integer, sort_order
 
 
 def _person_id(request: Request) -> str:
@@ -55,10 +57,32 @@ def view_person(request: Request) -> Any:
     return found
 
 
+@admin
+def people(request: Request) -> Any:
+    q = request.query_params
+    limit = integer(q.get("limit"), 50, name="limit", lo=1, hi=500)
+    offset = integer(q.get("offset"), 0, name="offset", lo=0)
+    sort, descending = sort_order(q.get("sort"), q.get("order"), PEOPLE_SORTS)
+    return request.app.state.store.people(
+        scope_of(request), sort=sort, descending=descending, limit=limit, offset=offset
+    )
+
+
+@admin
+def person(request: Request) -> Any:
+    site_id = site_param(request)
+    found = request.app.state.store.person(site_id, request.path_params["id"])
+    if found is None:
+        raise ClientError(404, "no such person")
+    return found
+
+
 routes = [
-    Route("/api/persons/{id}", delete_person, methods=["DELETE"]),
-    Route("/api/persons/{id}/export", export_person),
-    Route("/api/person", view_person),
-    Route("/api/person", delete_person, methods=["DELETE"]),
-    Route("/api/person/export", export_person),
+    Route("/persons", people),
+    Route("/persons/{id}", person),
+    Route("/persons/{id}", delete_person, methods=["DELETE"]),
+    Route("/persons/{id}/export", export_person),
+    Route("/person", view_person),
+    Route("/person", delete_person, methods=["DELETE"]),
+    Route("/person/export", export_person),
 ]

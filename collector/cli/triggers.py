@@ -7,7 +7,7 @@ import os
 import click
 import msgspec
 
-from collector.cli_options import store_options, store_url
+from collector.cli.options import store_options, store_url
 from collector.errors import ClientError
 from collector.store import TriggerStore, open_store
 from collector.triggers import netguard, signing

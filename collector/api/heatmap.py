@@ -1,4 +1,4 @@
-"""GET /api/heatmap, /api/heatmap/pages, /api/heatmap/snapshot and /api/heatmap/moment."""
+"""GET /api/heatmap, /api/heatmap/pages and /api/heatmap/snapshot, and the viewer page's routes."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.routing import Route
 
-from collector.api import admin, checked_range, site_param
+from collector.api.base import admin, checked_range, site_param
 from collector.errors import ClientError
 from collector.query.heatmap import Scope
 from collector.query.scope import exposure_filters
@@ -66,8 +66,8 @@ def moment(request: Request) -> Any:
 
 
 routes = [
-    Route("/api/heatmap", heatmap),
-    Route("/api/heatmap/pages", pages),
-    Route("/api/heatmap/snapshot", snapshot),
-    Route("/api/heatmap/moment", moment),
+    Route("/heatmap", heatmap),
+    Route("/heatmap/pages", pages),
+    Route("/heatmap/snapshot", snapshot),
+    Route("/heatmap/moment", moment),
 ]

@@ -10,6 +10,11 @@ from typing import Annotated, Any
 
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
+from starlette.requests import Request
+from starlette.routing import Route
+
+from collector.api.base import admin, admin_post, decode_json
+from collector.errors import ClientError
 
 Goal = Annotated[str, Meta(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f]+$")]
 Currency = Annotated[str, Meta(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, e.g. EUR")]
@@ -43,3 +48,31 @@ def is_shop(settings: dict[str, object], commerce_seen: bool) -> bool:
     """A shop by setting, else when the data has cart adds or orders."""
     shop = settings.get("shop")
     return shop if isinstance(shop, bool) else commerce_seen
+
+
+@admin
+def sites(request: Request) -> Any:
+    return {
+        "sites": [
+            {"id": s.id, "name": s.name, "write_key": s.write_key, "origins": list(s.origins),
+             "settings": public(s.settings)}
+            for s in request.app.state.store.sites()
+        ]
+    }
+
+
+@admin_post
+def update_site(request: Request, body: bytes) -> Any:
+    changes = decode_json(body, SettingsChange).changes()
+    if not changes:
+        raise ClientError(400, f"nothing to change: send one of {', '.join(FIELDS)}")
+    site = request.app.state.store.update_site_settings(request.path_params["id"], changes)
+    if site is None:
+        raise ClientError(404, f"no site {request.path_params['id']!r}")
+    return {"id": site.id, "name": site.name, "settings": public(site.settings)}
+
+
+routes = [
+    Route("/sites", sites),
+    Route("/sites/{id}", update_site, methods=["PATCH", "POST"]),
+]
