@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from html import escape
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -14,8 +16,8 @@ async def replay(request: Request) -> Response:
     # The player posts nothing, so the whole page (and the frame it rebuilds recordings in)
     # sends no Referer anywhere.
     session_id = request.path_params["id"]
-    return shell.page("replay", f"Replay {session_id}", '<div id="replay"></div>',
-                      data={"session": session_id}, chrome=False, embeddable=True, recorded=True,
+    mount = f'<div id="replay" data-session="{escape(session_id)}"></div>'
+    return shell.page("replay", f"Replay {session_id}", mount, chrome=False, embeddable=True, recorded=True,
                       referrer="no-referrer", styles=("vendor/rrweb-player.min.css", "replay.css"),
                       scripts=("vendor/rrweb-player.min.js",))
 

@@ -2,4 +2,5 @@
 import { $ } from "../app.js";
 import { mount } from "../replay-player.js";
 
-mount($("#replay"), document.body.dataset.session);
+const root = $("#replay");
+mount(root, root.dataset.session);
