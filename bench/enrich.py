@@ -39,7 +39,7 @@ from collector.enrich import parse_device  # noqa: E402
 from collector.ingest.pipeline import Facts, to_row  # noqa: E402
 from collector.store import SQLiteStore  # noqa: E402
 from collector.store.model import Context  # noqa: E402
-from tests.geo_fixture import build_city_mmdb  # noqa: E402
+from tests.support.geo_fixture import build_city_mmdb  # noqa: E402
 
 KEY = "wk_bench"
 PROXY = "10.0.0.1"

@@ -14,7 +14,6 @@ import pytest
 
 from collector.ingest.replay_limits import MAX_CHUNK_JSON_BYTES as MAX_REPLAY_BODY
 from collector.ingest.replay_limits import MAX_SESSION_BYTES as MAX_REPLAY_SESSION_BYTES
-from tests.conftest import collector_server  # noqa: F401
 
 pytestmark = pytest.mark.e2e
 

@@ -30,7 +30,9 @@ def create_experiment(request: Request, body: bytes) -> Any:
     ask = decode_json(body, ab.NewExperiment)
     site_id = ask.site or site_param(request)
     site_settings(request, site_id)
-    created = request.app.state.store.create_experiment(site_id, ab.checked(ask))
+    store = request.app.state.store
+    saved_goals = store.goals(site_id) if isinstance(ask.goal, int) else []
+    created = store.create_experiment(site_id, ab.checked(ask, saved_goals))
     if created is None:
         raise ClientError(409, f"experiment {ask.key!r} exists on this site: delete it first to redefine it")
     return json_response(created.as_dict(), 201)

@@ -65,8 +65,8 @@ _REF = "#/components/schemas/{name}"
 # Query parameters the analyst API understands, documented for every /api route that reads them.
 _QUERY = {
     "site": {"type": "string"},
-    "from": {"type": "string", "description": "UTC date YYYY-MM-DD or epoch ms, inclusive"},
-    "to": {"type": "string", "description": "UTC date YYYY-MM-DD or epoch ms, inclusive"},
+    "from": {"type": "string", "description": "date YYYY-MM-DD of the site's time zone or epoch ms, inclusive"},
+    "to": {"type": "string", "description": "date YYYY-MM-DD of the site's time zone or epoch ms, inclusive"},
     "limit": {"type": "integer"},
     "cursor": {"type": "string"},
     "url": {"type": "string"},
@@ -118,11 +118,11 @@ def _ingest_paths() -> dict[str, Any]:
     }
 
 
-def _walk(routes: list[Any], prefix: str = "") -> Iterator[tuple[str, Route]]:
+def walk(routes: list[Any], prefix: str = "") -> Iterator[tuple[str, Route]]:
     """Every Route of the app with its full path, Mounts followed."""
     for route in routes:
         if isinstance(route, Mount):
-            yield from _walk(route.routes, prefix + route.path)
+            yield from walk(route.routes, prefix + route.path)
         elif isinstance(route, Route):
             yield prefix + route.path, route
 
@@ -130,7 +130,7 @@ def _walk(routes: list[Any], prefix: str = "") -> Iterator[tuple[str, Route]]:
 def _api_paths(routes: list[Any]) -> dict[str, Any]:
     """Every /api route of the running app, with the common query parameters and its path ids."""
     paths: dict[str, Any] = {}
-    for path, route in _walk(routes):
+    for path, route in walk(routes):
         if not path.startswith("/api/"):
             continue
         names = re.findall(r"{(\w+)(?::\w+)?}", path)

@@ -8,6 +8,7 @@ import msgspec
 from collector.cli.options import open_tool_store, store_options
 from collector.errors import ClientError
 from collector.query import experiments as ab
+from collector.query.days import Calendar
 from collector.query.params import time_range
 from collector.query.scope import Scope
 from collector.store import Store
@@ -44,21 +45,27 @@ def experiments() -> None:
               help="A variant as NAME or NAME:WEIGHT (repeat; the first is the control).")
 @click.option("--name", default="", help="A readable name (default: the key).")
 @click.option("--goal", default=None, help="Goal: an event type (checkout) or a track event name; default the site's.")
+@click.option("--goal-id", type=int, default=None, help="Goal: a saved goal's id (see /api/goals), not with --goal.")
 @click.option("--metric", "metrics", multiple=True, type=click.Choice(ab.METRICS), help="A secondary metric (repeat).")
 @click.option("--hypothesis", default="", help="What the experiment is expected to show, and why.")
 @store_options
-def add(site_id: str, key: str, variants: tuple[str, ...], name: str, goal: str | None, metrics: tuple[str, ...],
-        hypothesis: str, store: str | None, db: str | None) -> None:
+def add(site_id: str, key: str, variants: tuple[str, ...], name: str, goal: str | None, goal_id: int | None,
+        metrics: tuple[str, ...], hypothesis: str, store: str | None, db: str | None) -> None:
     """Define experiment KEY on SITE; prints it as JSON."""
-    body = {"key": key, "name": name, "variants": [_variant(v) for v in variants], "goal": goal,
-            "metrics": list(metrics), "hypothesis": hypothesis}
+    if goal is not None and goal_id is not None:
+        raise click.UsageError("give --goal or --goal-id, not both")
+    body = {"key": key, "name": name, "variants": [_variant(v) for v in variants],
+            "goal": goal if goal_id is None else goal_id, "metrics": list(metrics), "hypothesis": hypothesis}
     try:
-        experiment = ab.checked(msgspec.convert(body, ab.NewExperiment))
-    except (msgspec.ValidationError, ClientError) as error:
+        ask = msgspec.convert(body, ab.NewExperiment)
+    except msgspec.ValidationError as error:
         raise click.UsageError(str(error)) from None
     kept = _open(store, db, site_id)
     try:
+        experiment = ab.checked(ask, kept.goals(site_id) if goal_id is not None else [])
         created = kept.create_experiment(site_id, experiment)
+    except ClientError as error:
+        raise click.UsageError(error.message) from None
     finally:
         kept.close()
     if created is None:
@@ -75,7 +82,8 @@ def list_(site_id: str, store: str | None, db: str | None) -> None:
     try:
         for e in kept.experiments(site_id):
             variants = ", ".join(f"{n}:{w:g}" for n, w in e.variants)
-            click.echo(f"{e.key}\t{e.name}\t{variants}\t{e.goal or 'site goal'}")
+            goal = f"goal {e.saved_goal['id']} ({e.saved_goal['name']})" if e.saved_goal else e.goal or "site goal"
+            click.echo(f"{e.key}\t{e.name}\t{variants}\t{goal}")
     finally:
         kept.close()
 
@@ -98,7 +106,7 @@ def remove(site_id: str, key: str, store: str | None, db: str | None) -> None:
 @experiments.command("results")
 @click.argument("site_id", metavar="SITE")
 @click.argument("key")
-@click.option("--from", "start", default=None, help="First day, YYYY-MM-DD (default: all).")
+@click.option("--from", "start", default=None, help="First day, YYYY-MM-DD in the site's time zone (default: all).")
 @click.option("--to", "end", default=None, help="Last day, YYYY-MM-DD (default: all).")
 @store_options
 def results(site_id: str, key: str, start: str | None, end: str | None, store: str | None, db: str | None) -> None:
@@ -108,13 +116,14 @@ def results(site_id: str, key: str, start: str | None, end: str | None, store: s
         found = kept.experiment(site_id, key)
         if found is None:
             raise click.BadParameter(f"no experiment {key!r} on {site_id}", param_hint="KEY")
+        settings = next(s.settings for s in kept.sites() if s.id == site_id)
+        calendar = Calendar.of_site(settings)
         try:
-            lo, hi = time_range(start, end)
+            lo, hi = time_range(start, end, calendar)
         except ClientError as error:
             raise click.UsageError(error.message) from None
-        settings = next(s.settings for s in kept.sites() if s.id == site_id)
         goal = found.goal_of(settings)
-        answer = ab.results(found, kept.experiment_counts(Scope(site_id, lo, hi, goal), key, goal))
+        answer = ab.results(found, kept.experiment_counts(Scope(site_id, lo, hi, goal, calendar=calendar), key, goal))
     finally:
         kept.close()
     click.echo(msgspec.json.encode(answer).decode())
