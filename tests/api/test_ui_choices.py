@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import collector_server  # noqa: F401
+from tests.support.fixtures import collector_server  # noqa: F401
 
 
 def test_the_pages_lists_are_the_collectors_definitions(collector_server: Any) -> None:  # noqa: F811
