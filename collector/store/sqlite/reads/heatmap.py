@@ -102,7 +102,7 @@ def _human(alias: str) -> str:
 def _scan(conn: sqlite3.Connection, scope: Scope, kind: str, route: bool) -> Iterator[tuple[str | None, bytes]]:
     """(name, data) of the scope's events of one type, humans only, straight from `events`: of the
     route (as the rollups count it) or of the pages the URL pattern matches."""
-    match, params = ("coalesce(e.route, e.path) = ?", [scope.url]) if route else url_match(scope.url, "e")
+    match, params = _page(scope, "coalesce(e.route, e.path)", route, "e")
     device = "" if not scope.device else (
         " AND " + _device_sql("json_extract(e.data, '$.vw')") + " = ?"
     )
@@ -116,6 +116,14 @@ def _scan(conn: sqlite3.Connection, scope: Scope, kind: str, route: bool) -> Ite
     exposed, exposed_args = _exposed(scope, "e.session_id")
     for name, data in conn.execute(sql + exposed, args + exposed_args):
         yield name, data.encode() if isinstance(data, str) else data
+
+
+def _page(scope: Scope, route_column: str, route: bool, alias: str) -> tuple[str, list[object]]:
+    """The page of a heatmap read from rows `alias`: its route (as the rollups count it), or the
+    pages its URL pattern matches."""
+    if route:
+        return f"{route_column} = ?", [scope.url]
+    return url_match(scope.url, alias)
 
 
 def _exposed(scope: Scope, column: str) -> tuple[str, list[object]]:
@@ -145,7 +153,7 @@ def scroll(conn: sqlite3.Connection, scope: Scope) -> dict[str, Any]:
             " GROUP BY depth", params,
         )
     else:
-        match, params = ("v.route = ?", [scope.url]) if route else url_match(scope.url, "v")
+        match, params = _page(scope, "v.route", route, "v")
         device = " AND v.device = ?" if scope.device else ""
         exposed, exposed_args = _exposed(scope, "v.session_id")
         rows = conn.execute(
