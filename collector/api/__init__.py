@@ -8,6 +8,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute
 
 from collector.api import (
+    choices,
     experiments,
     goals,
     heatmap,
@@ -25,5 +26,5 @@ from collector.api import (
 )
 
 RESOURCES = (sites, sessions, replay, reports, goals, heatmap, persons, segments, rejected, experiments,
-             journey, outcome, triggers, teams)
+             journey, outcome, triggers, choices, teams)
 routes: list[BaseRoute] = [route for resource in RESOURCES for route in resource.routes]

@@ -8,7 +8,8 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from collector.access import ANALYST, VIEWER, api
-from collector.api.base import checked_range, site_param
+from collector.api.base import calendar_of, checked_range, site_param
+from collector.assets.service import rewrite_found
 from collector.errors import ClientError
 from collector.query.heatmap import Scope
 from collector.query.scope import exposure_filters
@@ -16,12 +17,13 @@ from collector.query.scope import exposure_filters
 
 def _scope(request: Request) -> Scope:
     q = request.query_params
-    start, end = checked_range(q.get("from"), q.get("to"))
+    site_id = site_param(request)
+    start, end = checked_range(q.get("from"), q.get("to"), calendar_of(request, site_id))
     rage = q.get("rage", "0")
     if rage not in ("0", "1", "true", "false"):
         raise ClientError(400, "rage must be 0 or 1")
     return Scope(
-        site_id=site_param(request), url=q.get("url", ""), device=q.get("device", ""),
+        site_id=site_id, url=q.get("url", ""), device=q.get("device", ""),
         start=start, end=end, rage=rage in ("1", "true"), exposures=exposure_filters(q),
     )
 
@@ -39,18 +41,19 @@ def heatmap(request: Request) -> Any:
 @api(VIEWER)
 def pages(request: Request) -> Any:
     q = request.query_params
-    start, end = checked_range(q.get("from"), q.get("to"))
     site_id = site_param(request)
+    start, end = checked_range(q.get("from"), q.get("to"), calendar_of(request, site_id))
     return {"pages": request.app.state.store.heatmap_pages(site_id, start, end)}
 
 
 @api(ANALYST)
 def snapshot(request: Request) -> Any:
     scope = _scope(request)
-    found = request.app.state.store.heatmap_snapshot(scope)
+    store = request.app.state.store
+    found = store.heatmap_snapshot(scope)
     if found is None:
         raise ClientError(404, "no recorded snapshot of this page for this device")
-    return found
+    return rewrite_found(store, scope.site_id, found)
 
 
 @api(ANALYST)
