@@ -61,6 +61,7 @@ EXPECTED = {
     ("GET", "/api/triggers"): "owner", ("POST", "/api/triggers"): "owner", ("GET", "/api/triggers/{id}"): "owner",
     ("PATCH", "/api/triggers/{id}"): "owner", ("DELETE", "/api/triggers/{id}"): "owner",
     ("GET", "/api/triggers/{id}/deliveries"): "owner", ("GET", "/triggers"): "owner",
+    ("GET", "/api/ui/choices"): "viewer", ("GET", "/heatmaps"): "viewer", ("GET", "/replay-assets/{id}"): "analyst",
 }
 
 
@@ -137,7 +138,7 @@ def test_every_route_with_every_role_is_allowed_or_refused_exactly(walk: Walk) -
         if role in (OWN_CHECK, None) or template.startswith("/ui/static"):
             continue
         path = _concrete(template)
-        is_api = path.startswith("/api/")
+        is_api = path.startswith(("/api/", "/replay-assets/"))  # answers, not pages: no login redirect
         for name, headers in walk.who.items():
             answer = walk.http.request(method, path, params={"site": "test"}, headers=headers,
                                        follow_redirects=False)
@@ -203,3 +204,20 @@ def test_a_route_written_before_roles_is_caught_and_still_closed(tmp_path: Path)
         assert http.get("/api/old").status_code == 401
         assert http.get("/api/old", headers=_cookie(viewer)()).status_code == 403
         assert http.get("/api/old", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}).json() == {"ok": True}
+
+
+def test_a_recorded_asset_copy_opens_only_for_an_analyst_of_its_own_site(walk: Walk) -> None:
+    """Its id names no site: the copy's own site decides, and elsewhere it does not exist (404)."""
+    from collector.store.assets import AssetCopy, AssetRef, copy_id
+
+    store = walk.http.app.state.store  # type: ignore[attr-defined]
+    data = b"body { color: teal }"
+    asset_id = copy_id("other", "text/css", data)
+    store.save_asset_copies("other", [AssetCopy(id=asset_id, site_id="other", content_type="text/css", data=data)],
+                            [AssetRef(session_id="s-other", url="https://other.example/a.css", asset_id=asset_id,
+                                      ts=1)], 1)
+    path = f"/replay-assets/{asset_id}"
+    got = {name: walk.http.get(path, headers=headers).status_code for name, headers in walk.who.items()}
+    assert got == {"anonymous": 401, "viewer": 403, "analyst": 404, "owner": 404, "owner-elsewhere": 200,
+                   "analyst-key": 404, "admin-token": 200}
+    assert walk.http.get(path, headers=walk.who["admin-token"]).content == data
