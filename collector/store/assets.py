@@ -30,6 +30,30 @@ class AssetRef(Struct, frozen=True, kw_only=True):
     ts: int
 
 
+# The stored columns, in the order both engines keep them (exports and `trailmark store copy`).
+COPY_COLUMNS = ("id", "site_id", "content_type", "size", "data", "stored_at")
+REF_COLUMNS = ("site_id", "session_id", "url", "asset_id", "ts", "fetched_at")
+
+
+def new_rows(
+    site_id: str, copies: list[AssetCopy], refs: list[AssetRef], now: int,
+    held_copies: set[str], held_refs: set[tuple[str, str]],
+) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+    """The rows of `copies` and `refs` to add, as COPY_COLUMNS and REF_COLUMNS, given the copy ids
+    and the (session, url) references already held: a copy is kept once, and the first copy a
+    session was given for a URL stays (a later fetch is for later recordings)."""
+    copy_rows: dict[str, tuple[object, ...]] = {}
+    for copy in copies:
+        if copy.id not in held_copies and copy.id not in copy_rows:
+            copy_rows[copy.id] = (copy.id, site_id, copy.content_type, len(copy.data), copy.data, now)
+    ref_rows: dict[tuple[str, str], tuple[object, ...]] = {}
+    for ref in refs:
+        key = (ref.session_id, ref.url)
+        if key not in held_refs and key not in ref_rows:
+            ref_rows[key] = (site_id, ref.session_id, ref.url, ref.asset_id, ref.ts, now)
+    return list(copy_rows.values()), list(ref_rows.values())
+
+
 def copy_id(site_id: str, content_type: str, data: bytes) -> str:
     """Content-addressed, per site: the same bytes a site serves under two URLs are kept once."""
     digest = hashlib.sha256()
