@@ -5,6 +5,9 @@ real HTTP both ways."""
 
 from __future__ import annotations
 
+import gzip
+import json
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,9 +18,10 @@ import httpx
 import pytest
 
 from collector.app import create_app
-from collector.assets.fetch import Limits
-from collector.assets.service import AssetCopies
+from collector.assets.fetch import REASONS, Limits
+from collector.assets.service import QUEUE_CHUNKS, AssetCopies
 from collector.store import Store
+from collector.store.assets import copy_id
 from tests.support.asset_site import AssetSite, asset_site
 from tests.support.browser import wait_until
 from tests.support.collector import ThreadedServer, every_store, free_port, make_settings, open_engine, stored_rows
@@ -319,3 +323,78 @@ def test_a_site_without_origins_gets_no_copies(
         record(collector, "s-open", img(url))
         assert collector.copies.counts.refused[url] == "the site lists no origins, so no host is known to be its own"
         assert site.seen == []
+
+
+def test_a_persons_export_lists_their_asset_references(collector: Collector, site: AssetSite) -> None:
+    url = site.put("/shared.png", PNG, "image/png")
+    record(collector, "s-exported", img(url), anon="exported")
+    record(collector, "s-someone", img(url), anon="someone")
+    asset_id = copies(collector, "s-exported")[url]
+    found = httpx.get(f"{collector.url}/api/persons/exported/export?site=own", headers=collector.admin).json()
+    (ref,) = found["asset_refs"]
+    assert list(ref) == ["site_id", "session_id", "url", "asset_id", "ts", "fetched_at"]
+    assert {k: v for k, v in ref.items() if k != "fetched_at"} == {
+        "site_id": "own", "session_id": "s-exported", "url": url, "asset_id": asset_id, "ts": NOW + 1}
+    assert NOW <= ref["fetched_at"] <= int(time.time() * 1000)
+
+
+def asset_metrics(collector: Collector) -> dict[str, int]:
+    text = httpx.get(f"{collector.url}/metrics", headers=collector.admin).text
+    return {name: int(value) for name, value in (
+        line.rsplit(" ", 1) for line in text.splitlines() if line.startswith("trailmark_asset_"))}
+
+
+NO_REFUSALS = {f'trailmark_asset_refused_total{{reason="{reason}"}}': 0 for reason in REASONS}
+
+
+def test_the_copiers_counts_are_on_metrics(collector: Collector, site: AssetSite, other: AssetSite) -> None:
+    assert asset_metrics(collector) == {
+        "trailmark_asset_chunks_offered_total": 0, "trailmark_asset_chunks_dropped_total": 0,
+        "trailmark_asset_fetches_total": 0, **NO_REFUSALS, "trailmark_asset_stored_bytes_total": 0}
+    css = site.put("/a.css", b"body { background: url(bg.png) }", "text/css")
+    site.put("/bg.png", PNG + b"bg", "image/png")
+    ok = site.put("/ok.png", PNG + b"ok", "image/png")
+    refused = [site.url + "/gone.png", other.put("/x.png", PNG, "image/png"),
+               site.put("/big.png", PNG + b"\0" * MAX_BYTES, "image/png"),
+               site.put("/page.png", b"<html>", "text/html")]
+    node = page([el(6, "link", {"rel": "stylesheet", "href": css})],
+                [el(10 + i, "img", {"src": src}) for i, src in enumerate([ok, *refused])])
+    record(collector, "s-counted", node)
+    record(collector, "s-fresh", img(ok))  # its copy is fresh: nothing fetched
+    bg = copies(collector, "s-counted")[site.url + "/bg.png"]
+    stored_css = f'body {{ background: url("/replay-assets/{bg}") }}'.encode()
+    assert served(collector, copies(collector, "s-counted")[css]).content == stored_css
+    assert asset_metrics(collector) == {
+        "trailmark_asset_chunks_offered_total": 2, "trailmark_asset_chunks_dropped_total": 0,
+        "trailmark_asset_fetches_total": 3,
+        **NO_REFUSALS, **{f'trailmark_asset_refused_total{{reason="{r}"}}': 1
+                          for r in ("status", "other_origin", "size", "type")},
+        "trailmark_asset_stored_bytes_total": len(stored_css) + len(PNG + b"bg") + len(PNG + b"ok")}
+
+
+def test_a_full_copier_queue_drops_offers_and_counts_them(collector: Collector, site: AssetSite) -> None:
+    entered, release = threading.Event(), threading.Event()
+
+    def held_charge(_site: str, _size: int) -> bool:  # the copier waits inside its first chunk
+        entered.set()
+        release.wait()
+        return True
+
+    collector.copies.charge = held_charge
+    url = site.put("/x.png", PNG, "image/png")
+    events = [{"type": 2, "timestamp": NOW, "data": {"node": img(url), "initialOffset": {"top": 0, "left": 0}}}]
+    chunk = {"key": KEY, "session_id": "s-first", "anon_id": "a1", "seq": 0, "events": events}
+    assert httpx.post(f"{collector.url}/v1/replay", json=chunk).json() == {"accepted": 1, "stored": True}
+    assert entered.wait(60)
+    own = collector.store.site_for_key(KEY)
+    assert own is not None
+    stored = gzip.compress(json.dumps(events).encode())
+    for _ in range(QUEUE_CHUNKS + 5):  # as ingest offers each stored chunk
+        collector.copies.offer(own, "s-flood", NOW, stored)
+    release.set()
+    collector.idle()
+    counts = asset_metrics(collector)
+    assert (counts["trailmark_asset_chunks_offered_total"], counts["trailmark_asset_chunks_dropped_total"],
+            counts["trailmark_asset_fetches_total"]) == (1 + QUEUE_CHUNKS + 5, 5, 1)
+    assert counts["trailmark_asset_stored_bytes_total"] == len(PNG)
+    assert copies(collector, "s-flood") == copies(collector, "s-first") == {url: copy_id("own", "image/png", PNG)}
