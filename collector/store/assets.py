@@ -9,9 +9,12 @@ recorded, not what it serves now. Copies no reference holds are deleted with the
 from __future__ import annotations
 
 import hashlib
-from typing import Protocol, runtime_checkable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 from msgspec import Struct
+
+T = TypeVar("T")
 
 
 class AssetCopy(Struct, frozen=True, kw_only=True):
@@ -72,3 +75,33 @@ class AssetStore(Protocol):
     def asset_copies(self, site_id: str, session_id: str) -> dict[str, str]: ...
     def asset_copy(self, asset_id: str) -> AssetCopy | None: ...
     def asset_bytes_received(self, site_id: str, start: int, end: int) -> int: ...
+
+
+class EngineAssets:
+    """AssetStore for an engine class: its module of copies (`assets_module`, with save, latest,
+    of_session, one and bytes_received taking the engine's connection first), written through the
+    engine's one writer (`_run`) and read on its readers (`_ask`)."""
+
+    assets_module: Any
+
+    if TYPE_CHECKING:
+        def _run(self, fn: Callable[[Any], T]) -> T: ...
+        def _ask(self, question: Callable[..., T], *args: Any) -> T: ...
+
+    def save_asset_copies(self, site_id: str, copies: list[AssetCopy], refs: list[AssetRef], now: int) -> int:
+        return self._run(lambda conn: int(self.assets_module.save(conn, site_id, copies, refs, now)))
+
+    def latest_asset_copy(self, site_id: str, url: str) -> tuple[str, int] | None:
+        found: tuple[str, int] | None = self._ask(self.assets_module.latest, site_id, url)
+        return found
+
+    def asset_copies(self, site_id: str, session_id: str) -> dict[str, str]:
+        found: dict[str, str] = self._ask(self.assets_module.of_session, site_id, session_id)
+        return found
+
+    def asset_copy(self, asset_id: str) -> AssetCopy | None:
+        found: AssetCopy | None = self._ask(self.assets_module.one, asset_id)
+        return found
+
+    def asset_bytes_received(self, site_id: str, start: int, end: int) -> int:
+        return int(self._ask(self.assets_module.bytes_received, site_id, start, end))

@@ -20,7 +20,7 @@ from collector.query.journey import Touch
 from collector.query.outcome import Score
 from collector.query.params import DAY_MS
 from collector.query.scope import Goal, Scope
-from collector.store.assets import AssetCopy, AssetRef
+from collector.store.assets import EngineAssets
 from collector.store.clickhouse import assets, maintenance, rights, schema, triggers
 from collector.store.clickhouse.client import Target, connect, lit, parse_url
 from collector.store.clickhouse.faults import fault_of
@@ -61,8 +61,10 @@ HEALTH_TIMEOUT = 5.0  # as on SQLite: today's and yesterday's salts are kept
 T = TypeVar("T")
 
 
-class ClickHouseStore:
+class ClickHouseStore(EngineAssets):
     """Everything Trailmark keeps, in ClickHouse tables: writes through one writer, reads by question."""
+
+    assets_module = assets  # copies of recorded assets (collector/store/assets.py)
 
     engine = "clickhouse"
 
@@ -442,23 +444,6 @@ class ClickHouseStore:
             )
             if found:
                 yield int(seq), bytes.fromhex(found[0][0])
-
-    # -- copies of recorded assets (collector/store/assets.py) --------------------------------
-
-    def save_asset_copies(self, site_id: str, copies: list[AssetCopy], refs: list[AssetRef], now: int) -> int:
-        return self._run(lambda db: assets.save(db, site_id, copies, refs, now))
-
-    def latest_asset_copy(self, site_id: str, url: str) -> tuple[str, int] | None:
-        return self._ask(assets.latest, site_id, url)
-
-    def asset_copies(self, site_id: str, session_id: str) -> dict[str, str]:
-        return self._ask(assets.of_session, site_id, session_id)
-
-    def asset_copy(self, asset_id: str) -> AssetCopy | None:
-        return self._ask(assets.one, asset_id)
-
-    def asset_bytes_received(self, site_id: str, start: int, end: int) -> int:
-        return self._ask(assets.bytes_received, site_id, start, end)
 
     def rejected(
         self, *, site_id: str | None = None, start: int = 0, end: int = 1 << 62, limit: int = 100
