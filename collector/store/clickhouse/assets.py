@@ -74,9 +74,10 @@ def drop_refs(db: Db, where: str, delete: Delete) -> None:
     shared with a session that stays, stays)."""
     if db.rows(f"SELECT 1 FROM {db.t('replay_asset_refs')} WHERE {where} LIMIT 1"):
         delete(db, "replay_asset_refs", where)
+    # GLOBAL: on a cluster both tables are Distributed, and the references of every shard count.
     unreferenced = [r[0] for r in db.rows(
         f"SELECT DISTINCT id FROM {db.t('replay_assets')}"
-        f" WHERE id NOT IN (SELECT asset_id FROM {db.t('replay_asset_refs')}) ORDER BY id"
+        f" WHERE id GLOBAL NOT IN (SELECT asset_id FROM {db.t('replay_asset_refs')}) ORDER BY id"
     )]
     if unreferenced:
         # Copy ids are hashes of a site's files, not anyone's ids: written out in the mutation.
