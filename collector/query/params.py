@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 from collector.errors import ClientError
+from collector.query.definitions import DAY_MS as DAY_MS  # re-exported: the day is defined there
 
-DAY_MS = 86_400_000
 HOUR_MS = 3_600_000
 # With `interval=auto` (the dashboard's), ranges up to this long are charted by the hour.
 HOURLY_UP_TO_MS = 2 * DAY_MS

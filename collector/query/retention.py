@@ -7,12 +7,13 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
+from collector.query.definitions import DAY_MS, day_of
 from collector.query.overview import day_name, ratio
 from collector.query.scope import Scope
 
-WEEK_MS = 7 * 86_400_000
+WEEK_MS = 7 * DAY_MS
 # 1970-01-01 was a Thursday: weeks start on Monday, three days later (ISO weeks, UTC).
-MONDAY_MS = 4 * 86_400_000
+MONDAY_MS = 4 * DAY_MS
 
 
 def week_of(ts: int) -> int:
@@ -21,7 +22,7 @@ def week_of(ts: int) -> int:
 
 
 def week_start(week: int) -> str:
-    return day_name((week * WEEK_MS + MONDAY_MS) // 86_400_000)
+    return day_name(day_of(week * WEEK_MS + MONDAY_MS))
 
 
 def answer(scope: Scope, sessions: Iterable[tuple[str, int]], weeks: int, now: int | None = None) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, fields, replace
 from urllib.parse import urlsplit
 
 from collector.errors import ClientError
+from collector.query.definitions import DAY_MS, yes_no
 from collector.wire import EVENT_TYPES
 
 # Filter name -> what it takes; docs/api.md lists them for the dashboard.
@@ -32,8 +33,6 @@ PAGE_FILTERS = ("page", "entry", "exit")
 NONE = "(none)"
 # Filters that hold or negate a session property: converted=1, abandoned=0...
 FLAG_FILTERS = ("converted", "abandoned", "replay", "frustrated")
-_TRUE = {"1", "true", "yes"}
-_FALSE = {"0", "false", "no"}
 
 
 @dataclass(frozen=True)
@@ -60,12 +59,10 @@ class Goal:
 
 def boolean(value: str, name: str) -> bool:
     """The one parser of yes/no parameters: 1/true/yes and 0/false/no, else a 400."""
-    lowered = value.lower()
-    if lowered in _TRUE:
-        return True
-    if lowered in _FALSE:
-        return False
-    raise ClientError(400, f"{name} must be 1 or 0, not {value!r}")
+    answer = yes_no(value)
+    if answer is None:
+        raise ClientError(400, f"{name} must be 1 or 0, not {value!r}")
+    return answer
 
 
 @dataclass(frozen=True)
@@ -179,7 +176,7 @@ class Scope:
         """Whether the day rollups answer this scope: whole UTC days, humans, no filters."""
         return (
             not self.filters and not self.include_bots
-            and self.start % 86_400_000 == 0 and self.end % 86_400_000 == 0
+            and self.start % DAY_MS == 0 and self.end % DAY_MS == 0
         )
 
     def during(self, start: int, end: int) -> Scope:

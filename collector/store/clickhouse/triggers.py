@@ -36,7 +36,7 @@ import msgspec
 from collector.query.scope import Goal, parse_filters
 from collector.store.clickhouse.client import lit, lits
 from collector.store.clickhouse.faults import fault_of
-from collector.store.clickhouse.reads.scope import filters_sql, sessions_in
+from collector.store.clickhouse.reads.scope import filters_sql, human_sql, sessions_in
 from collector.store.clickhouse.transaction import VERSIONS, Db
 from collector.store.model import EventRow, WriteBatch
 from collector.triggers.evaluate import Check, Delivery, Ledger, check_delivery, evaluate, fire, possible_ids
@@ -141,7 +141,7 @@ class ClickHouseLedger(Ledger):
         where = filters_sql(db.layout, site_id, parse_filters(msgspec.json.decode(found[0][0])), goal)
         rows = db.rows(
             f"SELECT s.id FROM {sessions_in(db.layout)} WHERE " + " AND ".join([
-                f"s.site_id = {lit(site_id)}", "s.is_bot = 0", f"s.id IN {lits(list(session_ids))}", *where,
+                f"s.site_id = {lit(site_id)}", human_sql("s"), f"s.id IN {lits(list(session_ids))}", *where,
             ])
         )
         return {r[0] for r in rows}
@@ -221,7 +221,7 @@ def _stored_again(db: Db, batches: Sequence[WriteBatch], fresh_ids: set[tuple[st
             rows = db.rows(
                 f"SELECT s.visitor_id, {EVENT_COLUMNS} FROM {db.t('events')} AS e"
                 f" INNER JOIN (SELECT s.id AS id, s.visitor_id AS visitor_id FROM {sessions_in(db.layout)}"
-                f" WHERE s.site_id = {site} AND s.is_bot = 0) AS s ON s.id = e.session_id"
+                f" WHERE s.site_id = {site} AND {human_sql('s')}) AS s ON s.id = e.session_id"
                 f" WHERE e.site_id = {site} AND e.id IN {lits(ids)} ORDER BY e.seq"
             )
             events += [stored_event(site_id, r[0], r[1:]) for r in rows]

@@ -17,7 +17,7 @@ from collector.query.scope import Goal, parse_filters
 from collector.store.model import EventRow, WriteBatch
 from collector.store.sqlite.connection import transaction
 from collector.store.sqlite.faults import fault_of
-from collector.store.sqlite.reads.scope import filters_sql
+from collector.store.sqlite.reads.scope import filters_sql, human_sql
 from collector.triggers.evaluate import Check, Delivery, Ledger, check_delivery, evaluate, fire
 from collector.triggers.outbox import Attempt, Outgoing, Status
 from collector.triggers.records import (
@@ -69,7 +69,7 @@ class SQLiteLedger(Ledger):
         goal = Goal.of_site(msgspec.json.decode(settings[0]) if settings else {})
         where, args = filters_sql(parse_filters(msgspec.json.decode(found[0])), goal)
         sql = (
-            "SELECT s.id FROM sessions s WHERE s.site_id = ? AND s.is_bot = 0"
+            f"SELECT s.id FROM sessions s WHERE s.site_id = ? AND {human_sql('s')}"
             " AND s.id IN (SELECT value FROM json_each(?))"
         )
         rows = self.conn.execute(

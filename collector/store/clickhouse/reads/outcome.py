@@ -13,7 +13,7 @@ import msgspec
 
 from collector.query.outcome import Score
 from collector.store.clickhouse.client import lit
-from collector.store.clickhouse.reads.scope import current_model
+from collector.store.clickhouse.reads.scope import current_model, human_sql
 from collector.store.clickhouse.transaction import VERSIONS, Db
 
 
@@ -57,7 +57,7 @@ def open_sessions(db: Db, site_id: str, since: int, limit: int) -> list[dict[str
         f"SELECT s.id, s.visitor_id, s.last_ts, o.probability, o.label FROM {db.t('sessions')} AS s FINAL"
         f" INNER JOIN (SELECT visitor_id, probability, label FROM {db.t('outcome_scores')} AS o"
         f" WHERE {_current(db, site_id)}) AS o ON o.visitor_id = s.visitor_id"
-        f" WHERE s.site_id = {lit(site_id)} AND s.last_ts >= {lit(since)} AND s.is_bot = 0"
+        f" WHERE s.site_id = {lit(site_id)} AND s.last_ts >= {lit(since)} AND {human_sql('s')}"
         f" ORDER BY o.probability DESC, s.id LIMIT {int(limit)}"
     )
     names = ("session_id", "visitor_id", "last_ts", "probability", "label")

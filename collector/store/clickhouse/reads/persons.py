@@ -9,7 +9,7 @@ import msgspec
 from collector.query.scope import Scope
 from collector.query.timeline import CONTACT_TYPES, TIMELINE_LIMIT, timeline
 from collector.store.clickhouse.client import lit
-from collector.store.clickhouse.reads.scope import scope_sql, sessions_in
+from collector.store.clickhouse.reads.scope import human_sql, scope_sql, sessions_in
 from collector.store.clickhouse.reads.sessions import (
     EVENT_SELECT,
     SESSION_SELECT,
@@ -35,7 +35,7 @@ def people(
     where = scope_sql(db.layout, scope)
     direction = "DESC" if descending else "ASC"
     order = f"{SORTS[sort]} {direction}, visitor_id {direction}"
-    bots = "" if scope.include_bots else " AND a.is_bot = 0"
+    bots = "" if scope.include_bots else f" AND {human_sql('a')}"
     rows = db.rows(
         f"SELECT v.visitor_id, v.sessions, v.revenue, v.purchases, v.first_ts, v.last_ts, v.identified, a.n FROM ("
         " SELECT s.visitor_id AS visitor_id, count() AS sessions, sum(s.revenue) AS revenue,"

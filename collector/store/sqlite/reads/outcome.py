@@ -10,6 +10,7 @@ import msgspec
 
 from collector.query.outcome import Score
 from collector.store.sqlite.connection import transaction
+from collector.store.sqlite.reads.scope import human_sql
 
 
 def save(conn: sqlite3.Connection, site_id: str, report: dict[str, Any], scores: Sequence[Score]) -> None:
@@ -49,7 +50,7 @@ def open_sessions(conn: sqlite3.Connection, site_id: str, since: int, limit: int
         dict(r) for r in conn.execute(
             "SELECT s.id AS session_id, s.visitor_id, s.last_ts, o.probability, o.label FROM sessions s"
             " JOIN outcome_scores o ON o.site_id = s.site_id AND o.visitor_id = s.visitor_id"
-            " WHERE s.site_id = ? AND s.last_ts >= ? AND s.is_bot = 0"
+            f" WHERE s.site_id = ? AND s.last_ts >= ? AND {human_sql('s')}"
             " ORDER BY o.probability DESC, s.id LIMIT ?",
             (site_id, since, limit),
         )

@@ -7,6 +7,7 @@ from collections import defaultdict
 from typing import Any
 
 from collector.query import paths as shared
+from collector.query.definitions import day_of
 from collector.query.scope import Scope
 from collector.store.sqlite.reads.patterns import url_match
 from collector.store.sqlite.reads.scope import scope_sql
@@ -17,7 +18,7 @@ def top_page(conn: sqlite3.Connection, scope: Scope) -> str | None:
     found = conn.execute(
         "SELECT path FROM page_days WHERE site_id = ? AND day >= ? AND day <= ? AND path != ''"
         " GROUP BY path ORDER BY sum(pageviews) DESC, path LIMIT 1",
-        (scope.site_id, scope.start // 86_400_000, (scope.end - 1) // 86_400_000),
+        (scope.site_id, day_of(scope.start), day_of(scope.end - 1)),
     ).fetchone()
     return found[0] if found else None
 

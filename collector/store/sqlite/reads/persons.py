@@ -9,7 +9,7 @@ import msgspec
 
 from collector.query.scope import Scope
 from collector.query.timeline import CONTACT_TYPES, TIMELINE_LIMIT, timeline
-from collector.store.sqlite.reads.scope import scope_sql
+from collector.store.sqlite.reads.scope import human_sql, scope_sql
 from collector.store.sqlite.reads.sessions import event_dict
 
 # The column each `sort` of /api/persons (query/params.py PEOPLE_SORTS) orders by; the visitor id breaks ties.
@@ -28,7 +28,7 @@ def people(
     """
     where, args = scope_sql(scope)
     direction = "DESC" if descending else "ASC"
-    bots = "" if scope.include_bots else " AND a.is_bot = 0"
+    bots = "" if scope.include_bots else f" AND {human_sql('a')}"
     rows = conn.execute(
         "WITH v AS (SELECT s.visitor_id, COUNT(*) AS sessions, SUM(s.revenue) AS revenue,"
         " SUM(s.purchases) AS purchases, MIN(s.first_ts) AS first_ts, MAX(s.last_ts) AS last_ts,"

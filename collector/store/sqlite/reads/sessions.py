@@ -9,7 +9,7 @@ import msgspec
 
 from collector.query.scope import Scope
 from collector.query.sessions import SORTS, causal_order, decode_cursor, encode_cursor
-from collector.store.sqlite.reads.scope import filters_sql
+from collector.store.sqlite.reads.scope import filters_sql, human_sql
 
 
 def list_sessions(
@@ -30,7 +30,7 @@ def list_sessions(
     clauses = ["s.site_id = ?", "s.first_ts >= ?", "s.first_ts < ?", *(where or [])]
     args: list[object] = [site_id, start, end, *(params or [])]
     if not include_bots:
-        clauses.append("s.is_bot = 0")
+        clauses.append(human_sql("s"))
     (total,) = conn.execute(f"SELECT COUNT(*) FROM sessions s WHERE {' AND '.join(clauses)}", args).fetchone()
     column = SORTS[sort]
     # The session id breaks ties, so that a page boundary inside equal values loses and repeats nothing.
