@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from collector.query.definitions import yes_no
 from collector.triggers.service import Policy
 
 MIB = 1024 * 1024
@@ -80,7 +81,7 @@ class Settings:
             )
         if env.get("TRAILMARK_METRICS_TOKEN"):
             values["metrics_token"] = env["TRAILMARK_METRICS_TOKEN"]
-        values["metrics_public"] = env.get("TRAILMARK_METRICS_PUBLIC", "").lower() in ("1", "true", "yes")
+        values["metrics_public"] = yes_no(env.get("TRAILMARK_METRICS_PUBLIC", "")) is True
         if env.get("TRAILMARK_GEOIP"):
             values["geoip"] = Path(env["TRAILMARK_GEOIP"])
         values.update({k: v for k, v in overrides.items() if v is not None})

@@ -32,6 +32,7 @@ from collector.store.sessions import (
     SessionRollup,
     Visitor,
 )
+from collector.wire import json_encoder
 
 _decode_object = msgspec.json.Decoder(dict[str, Any])
 
@@ -306,7 +307,7 @@ def _identities(
             if before is None or (after[0], after[2]) != (before[0], before[2]):
                 linked[key] = (after[0], after[2], before[0] if before else None)
     person_rows: list[tuple[object, ...]] = [
-        (site_id, user_id, msgspec.json.encode(p["traits"]).decode(), p["first_ts"], p["last_ts"])
+        (site_id, user_id, json_encoder.encode(p["traits"]).decode(), p["first_ts"], p["last_ts"])
         for (site_id, user_id), p in persons.items()
     ]
     identity_rows: list[tuple[object, ...]] = [

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
-
 from collector.query.scope import Scope
 from collector.query.timeline import CONTACT_TYPES, TIMELINE_LIMIT, timeline
 from collector.store.clickhouse.client import lit
@@ -18,6 +16,7 @@ from collector.store.clickhouse.reads.sessions import (
     session_dict,
 )
 from collector.store.clickhouse.transaction import Db
+from collector.wire import json_decoder
 
 # The column each `sort` of /api/persons (query/params.py PEOPLE_SORTS) orders by; the visitor id breaks ties.
 SORTS = {"last_seen": "last_ts", "first_seen": "first_ts", "sessions": "sessions", "revenue": "revenue",
@@ -123,7 +122,7 @@ def person(db: Db, site_id: str, person_id: str) -> dict[str, Any] | None:
         "id": visitor,
         "user_id": visitor if is_user else None,
         "anon_ids": anon_ids,
-        "traits": msgspec.json.decode(row[0]) if row is not None else {},
+        "traits": json_decoder.decode(row[0]) if row is not None else {},
         "first_ts": min((s["first_ts"] for s in sessions), default=row[1] if row else None),
         "last_ts": max((s["last_ts"] for s in sessions), default=row[2] if row else None),
         "sessions": sessions,

@@ -6,11 +6,10 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
-import msgspec
-
 from collector.query.outcome import Score
 from collector.store.sqlite.connection import transaction
 from collector.store.sqlite.reads.scope import human_sql
+from collector.wire import json_decoder, json_encoder
 
 
 def save(conn: sqlite3.Connection, site_id: str, report: dict[str, Any], scores: Sequence[Score]) -> None:
@@ -18,7 +17,7 @@ def save(conn: sqlite3.Connection, site_id: str, report: dict[str, Any], scores:
     with transaction(conn):
         conn.execute(
             "INSERT OR REPLACE INTO outcome_models (site_id, trained_at, report) VALUES (?, ?, ?)",
-            (site_id, report["trained_at"], msgspec.json.encode(report).decode()),
+            (site_id, report["trained_at"], json_encoder.encode(report).decode()),
         )
         conn.execute("DELETE FROM outcome_scores WHERE site_id = ?", (site_id,))
         conn.executemany(
@@ -29,7 +28,7 @@ def save(conn: sqlite3.Connection, site_id: str, report: dict[str, Any], scores:
 
 def report(conn: sqlite3.Connection, site_id: str) -> dict[str, Any] | None:
     row = conn.execute("SELECT report FROM outcome_models WHERE site_id = ?", (site_id,)).fetchone()
-    return None if row is None else dict(msgspec.json.decode(row[0]))
+    return None if row is None else dict(json_decoder.decode(row[0]))
 
 
 def scores(conn: sqlite3.Connection, site_id: str, label: str, limit: int) -> list[dict[str, Any]]:
