@@ -66,8 +66,8 @@ _REF = "#/components/schemas/{name}"
 # Query parameters the analyst API understands, documented for every /api route that reads them.
 _QUERY = {
     "site": {"type": "string"},
-    "from": {"type": "string", "description": "UTC date YYYY-MM-DD or epoch ms, inclusive"},
-    "to": {"type": "string", "description": "UTC date YYYY-MM-DD or epoch ms, inclusive"},
+    "from": {"type": "string", "description": "date YYYY-MM-DD of the site's time zone or epoch ms, inclusive"},
+    "to": {"type": "string", "description": "date YYYY-MM-DD of the site's time zone or epoch ms, inclusive"},
     "limit": {"type": "integer"},
     "cursor": {"type": "string"},
     "url": {"type": "string"},

@@ -1,5 +1,6 @@
-"""What the reports' words mean, each defined once (docs/metrics.md): a day, a human, a bounce,
-an abandoned cart, a device bucket, who a person is, and how a yes/no parameter reads.
+"""What the reports' words mean, each defined once (docs/metrics.md): a human, a bounce, an
+abandoned cart, a device bucket, who a person is, and how a yes/no parameter reads; a day is
+collector/query/days.py's (the site's local day), and the UTC day that stored rollups keep.
 
 Every query, trigger and filter uses these. Each store engine spells the SQL concepts in its
 own one place (store/sqlite/reads/scope.py, store/clickhouse/reads/scope.py), built from the
@@ -9,13 +10,16 @@ on both engines, and that no module spells a concept a second time.
 
 from __future__ import annotations
 
+from collector.query.days import DAY_MS as DAY_MS
+
 # ---- day ----------------------------------------------------------------------------------
 
-DAY_MS = 86_400_000
+# A report's days are the site's local days: collector/query/days.py (Calendar) defines them.
+# What is stored by day (the SQLite rollups, ClickHouse's `day` column) is kept by UTC day.
 
 
 def day_of(ts: int) -> int:
-    """The day number (days since 1970-01-01, UTC) of an epoch-ms time."""
+    """The UTC day number (days since 1970-01-01) of an epoch-ms time: the stored rollups' day."""
     return ts // DAY_MS
 
 

@@ -195,12 +195,11 @@ def test_scheduler_reads_go_through_indexes(tmp_path: Path) -> None:
 def test_the_request_goes_to_the_checked_address_not_a_new_lookup() -> None:
     """Against DNS rebinding: the connection is made to the address that passed the check, whatever
     the name would resolve to now (here a name that resolves nowhere); Host still names the URL's host."""
-    from collector.triggers.sender import _PinnedHTTP
     from tests.support.receiver import Receiver
 
     with Receiver() as receiver:
         target = netguard.Target("http", "hooks.rebind.invalid", receiver.port, "/hook", "127.0.0.1")
-        conn = _PinnedHTTP(target, 10)
+        conn = netguard.connection(target, 10)
         conn.request("POST", target.path, body=b"{}", headers={"Trailmark-Delivery": "d1"})
         assert conn.getresponse().status == 200
         conn.close()
@@ -226,7 +225,6 @@ def test_https_goes_to_the_checked_address_and_verifies_the_urls_host(
     """TLS to the pinned address: SNI and the certificate check name the URL's host, not the address."""
     import ssl
 
-    from collector.triggers.sender import _PinnedHTTPS
     from tests.support.receiver import Receiver
 
     cert, key = _certificate(tmp_path, "hooks.example.test")
@@ -235,12 +233,12 @@ def test_https_goes_to_the_checked_address_and_verifies_the_urls_host(
     tls.load_cert_chain(cert, key)
     with Receiver(tls=tls) as receiver:
         target = netguard.Target("https", "hooks.example.test", receiver.port, "/hook", "127.0.0.1")
-        conn = _PinnedHTTPS(target, 10)
+        conn = netguard.connection(target, 10)
         conn.request("POST", "/hook", body=b"{}", headers={"Trailmark-Delivery": "d1"})
         assert conn.getresponse().status == 200
         conn.close()
         assert receiver.received[0].headers["host"] == f"hooks.example.test:{receiver.port}"
-        wrong = _PinnedHTTPS(netguard.Target("https", "other.example.test", receiver.port, "/", "127.0.0.1"), 10)
+        wrong = netguard.connection(netguard.Target("https", "other.example.test", receiver.port, "/", "127.0.0.1"), 10)
         with pytest.raises(ssl.SSLCertVerificationError, match="Hostname mismatch"):
             wrong.request("POST", "/hook", body=b"{}")
         wrong.close()

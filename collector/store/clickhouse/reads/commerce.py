@@ -21,7 +21,8 @@ def commerce(db: Db, scope: Scope) -> dict[str, Any]:
     by_day = {
         int(day): (revenue, int(orders))
         for day, revenue, orders in db.rows(
-            f"SELECT {day_sql('s.first_ts')} AS day, sum(s.revenue), sum(s.purchases)"
+            f"SELECT {day_sql(scope.calendar.local_sql('s.first_ts', scope.start, scope.end))} AS day,"
+            " sum(s.revenue), sum(s.purchases)"
             f" FROM {sessions} WHERE {where} GROUP BY day ORDER BY day"
         )
     }

@@ -13,10 +13,15 @@ from collector.store.clickhouse.transaction import Db
 
 
 def top_page(db: Db, scope: Scope) -> str | None:
-    """The most viewed path of human pageviews in the scope's UTC days."""
+    """The most viewed path of human pageviews in the scope's days (whole UTC days, as the SQLite
+    engine's page_days rollup counts them, where the site's zone is at UTC)."""
+    if scope.calendar.zero_offset(scope.start, scope.end):
+        days = f"e.day >= {lit(day_of(scope.start))} AND e.day <= {lit(day_of(scope.end - 1))}"
+    else:
+        days = f"e.ts >= {lit(scope.start)} AND e.ts < {lit(scope.end)}"
     rows = db.rows(
         f"SELECT e.path FROM {db.t('events')} AS e WHERE e.site_id = {lit(scope.site_id)} AND e.type = 'pageview'"
-        f" AND e.day >= {lit(day_of(scope.start))} AND e.day <= {lit(day_of(scope.end - 1))}"
+        f" AND {days}"
         f" AND e.path != '' AND {human_event_sql(db.layout, scope.site_id, 'e')}"
         " GROUP BY e.path ORDER BY count() DESC, e.path LIMIT 1"
     )

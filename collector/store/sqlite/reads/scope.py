@@ -65,7 +65,7 @@ def device_sql(vw: str) -> str:
 
 def day_sql(ms: str) -> str:
     """The day number of an epoch-ms integer expression."""
-    return f"{ms} / {DAY_MS}"
+    return f"({ms}) / {DAY_MS}"
 
 
 def goal_sql(goal: Goal) -> tuple[str, list[object]]:
