@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, cast
 from collector.assets import refs
 from collector.assets.fetch import CSS_TYPES, REASONS, Fetched, Limits, NotCopied, fetch
 from collector.store.assets import AssetCopy, AssetRef, AssetStore, copy_id
+from collector.wire import json_decoder, json_encoder
 
 if TYPE_CHECKING:
     from collector.store import Site, Store
@@ -248,10 +249,9 @@ def budget_charge(loop: asyncio.AbstractEventLoop, reserve: Callable[[str, int],
 
 def rewrite_found(store: object, site_id: str, found: Mapping[str, object]) -> Mapping[str, object]:
     """A heatmap snapshot answer with its recorded URLs pointed at the session's copies."""
-    import msgspec
 
     session_id = found.get("session_id")
     copies = copies_of(store, site_id, session_id) if isinstance(session_id, str) else {}
     if not copies:
         return found
-    return cast("Mapping[str, object]", msgspec.json.decode(refs.rewrite_json(msgspec.json.encode(found), copies)))
+    return cast("Mapping[str, object]", json_decoder.decode(refs.rewrite_json(json_encoder.encode(found), copies)))

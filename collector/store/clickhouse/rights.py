@@ -19,6 +19,7 @@ from collector.store.clickhouse import assets
 from collector.store.clickhouse.client import lit, lits
 from collector.store.clickhouse.schema import EVENT_NAMES, SESSION_NAMES
 from collector.store.clickhouse.transaction import Db
+from collector.wire import json_decoder
 
 
 @dataclass
@@ -64,7 +65,6 @@ def find_person(db: Db, site_id: str, person_id: str) -> Person:
     return Person(site_id, sorted(users), sorted(anons), sessions)
 
 
-_raw_event = msgspec.json.Decoder()
 
 
 def _dead_letters(db: Db, person: Person) -> list[int]:
@@ -80,7 +80,7 @@ def _dead_letters(db: Db, person: Person) -> list[int]:
                 found.append(int(letter_id))
             continue
         try:
-            event = _raw_event.decode(raw)
+            event = json_decoder.decode(raw)
         except msgspec.DecodeError:
             continue
         if isinstance(event, dict) and any(
@@ -204,13 +204,13 @@ def export(db: Db, site_id: str, person_id: str) -> dict[str, Any]:
     where = _where(person, _dead_letters(db, person))
     events = _rows(db, "events", where["events"])
     for event in events:
-        event["data"] = msgspec.json.decode(event["data"])
+        event["data"] = json_decoder.decode(event["data"])
     persons = _rows(db, "persons", where["persons"])
     for row in persons:
-        row["traits"] = msgspec.json.decode(row["traits"])
+        row["traits"] = json_decoder.decode(row["traits"])
     replays = _rows(db, "replay_chunks", where["replay_chunks"])
     for chunk in replays:
-        chunk["events"] = msgspec.json.decode(gzip.decompress(bytes.fromhex(chunk.pop("data"))))
+        chunk["events"] = json_decoder.decode(gzip.decompress(bytes.fromhex(chunk.pop("data"))))
     return {
         "site": site_id, "id": person_id, "linked_ids": person.ids,
         "persons": persons, "identities": _rows(db, "identities", where["identities"]),
