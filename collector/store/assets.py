@@ -43,8 +43,10 @@ def new_rows(
     held_copies: set[str], held_refs: set[tuple[str, str]],
 ) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
     """The rows of `copies` and `refs` to add, as COPY_COLUMNS and REF_COLUMNS, given the copy ids
-    and the (session, url) references already held: a copy is kept once, and the first copy a
-    session was given for a URL stays (a later fetch is for later recordings)."""
+    (of `copies` and of the refs' copies) and the (session, url) references already held: a copy is
+    kept once, the first copy a session was given for a URL stays (a later fetch is for later
+    recordings), and a reference to a copy that is gone (erased since the copier found it) is not
+    stored."""
     copy_rows: dict[str, tuple[object, ...]] = {}
     for copy in copies:
         if copy.id not in held_copies and copy.id not in copy_rows:
@@ -52,7 +54,8 @@ def new_rows(
     ref_rows: dict[tuple[str, str], tuple[object, ...]] = {}
     for ref in refs:
         key = (ref.session_id, ref.url)
-        if key not in held_refs and key not in ref_rows:
+        there = ref.asset_id in held_copies or ref.asset_id in copy_rows
+        if there and key not in held_refs and key not in ref_rows:
             ref_rows[key] = (site_id, ref.session_id, ref.url, ref.asset_id, ref.ts, now)
     return list(copy_rows.values()), list(ref_rows.values())
 

@@ -21,7 +21,7 @@ from collector.app import create_app
 from collector.assets.fetch import REASONS, Limits
 from collector.assets.service import QUEUE_CHUNKS, AssetCopies
 from collector.store import Store
-from collector.store.assets import copy_id
+from collector.store.assets import AssetCopy, AssetRef, AssetStore, copy_id
 from tests.support.asset_site import AssetSite, asset_site
 from tests.support.browser import wait_until
 from tests.support.collector import ThreadedServer, every_store, free_port, make_settings, open_engine, stored_rows
@@ -398,3 +398,19 @@ def test_a_full_copier_queue_drops_offers_and_counts_them(collector: Collector, 
             counts["trailmark_asset_fetches_total"]) == (1 + QUEUE_CHUNKS + 5, 5, 1)
     assert counts["trailmark_asset_stored_bytes_total"] == len(PNG)
     assert copies(collector, "s-flood") == copies(collector, "s-first") == {url: copy_id("own", "image/png", PNG)}
+
+
+def test_a_reference_to_a_copy_erased_meanwhile_is_not_stored(collector: Collector) -> None:
+    # The copier found a fresh copy, then an erasure removed it before the copier's write: the
+    # session gets no reference to a copy that is gone (its replay keeps the recorded URL).
+    kept = AssetCopy(id=copy_id("own", "image/png", PNG), site_id="own", content_type="image/png", data=PNG)
+    gone = copy_id("own", "image/png", PNG + b"erased")
+    refs = [AssetRef(session_id="s-late", url="https://own.example/gone.png", asset_id=gone, ts=NOW),
+            AssetRef(session_id="s-late", url="https://own.example/kept.png", asset_id=kept.id, ts=NOW)]
+    store = collector.store
+    assert isinstance(store, AssetStore)
+    assert store.save_asset_copies("own", [kept], refs, NOW) == len(PNG)
+    assert collector.refs() == [("s-late", "https://own.example/kept.png", kept.id)]
+    # stored again, nothing is added: the copy and the reference are held
+    assert store.save_asset_copies("own", [kept], refs, NOW) == 0
+    assert collector.refs() == [("s-late", "https://own.example/kept.png", kept.id)]

@@ -18,9 +18,10 @@ Delete = Callable[[Db, str, str], None]
 
 def save(db: Db, site_id: str, copies: list[AssetCopy], refs: list[AssetRef], now: int) -> int:
     """Store the copies and references not held yet; the bytes newly stored."""
+    named = sorted({c.id for c in copies} | {r.asset_id for r in refs})
     held_copies = {r[0] for r in db.rows(
-        f"SELECT DISTINCT id FROM {db.t('replay_assets')} WHERE id IN {lits(sorted({c.id for c in copies}))}"
-    )} if copies else set()
+        f"SELECT DISTINCT id FROM {db.t('replay_assets')} WHERE id IN {lits(named)}"
+    )} if named else set()
     held_refs = {(r[0], r[1]) for r in db.rows(
         f"SELECT DISTINCT session_id, url FROM {db.t('replay_asset_refs')} WHERE site_id = {lit(site_id)}"
         f" AND session_id IN {lits(sorted({r.session_id for r in refs}))}"
