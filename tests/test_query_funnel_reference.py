@@ -17,7 +17,9 @@ from typing import Any
 import pytest
 
 from tests.analytics_journeys import DATE, MIN, D, event, send
-from tests.conftest import Client
+from tests.conftest import Client, every_store
+
+pytestmark = every_store
 
 WINDOW_S = 600
 W = WINDOW_S * 1000
