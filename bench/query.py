@@ -287,14 +287,19 @@ def day(ms: int) -> str:
     return time.strftime("%Y-%m-%d", time.gmtime(ms / 1000))
 
 
-def measure(url: str, start: str, end: str, repeat: int) -> dict[str, tuple[float | None, Any]]:
+def measure(url: str, start: str, end: str, repeat: int, only: set[str]) -> dict[str, tuple[float | None, Any]]:
     """Each endpoint's median time in ms and its answer, over HTTP from a store served alone."""
     results: dict[str, tuple[float | None, Any]] = {}
     with serving(url) as base, httpx.Client(base_url=base, timeout=600,
                                             headers={"Authorization": f"Bearer {TOKEN}"}) as http:
         for name, (method, target, body) in cases(http, start, end).items():
+            if only and name not in only | {"sites (baseline)", "overview"}:
+                continue
             timed(http, method, target, body, 1)  # warm the page cache and the reader pool
             results[name] = timed(http, method, target, body, repeat)
+            ms = results[name][0]
+            print(f"  {url.split(':', 1)[0]} {name}: {'501' if ms is None else f'{ms:.0f} ms'}",
+                  file=sys.stderr, flush=True)
     return results
 
 
@@ -309,7 +314,9 @@ def main() -> None:
                         help="the engines to load and time (both: side by side, same data)")
     parser.add_argument("--dir", type=Path, help="keep the stores in this folder; reuse what is there")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--only", default="", help="comma-separated endpoints to time (and the baseline)")
     args = parser.parse_args()
+    only = {name for name in args.only.split(",") if name}
     temporary = tempfile.TemporaryDirectory()
     folder = args.dir or Path(temporary.name)
     folder.mkdir(parents=True, exist_ok=True)
@@ -329,12 +336,10 @@ def main() -> None:
             print(f"{engine}: loaded {events} events in {n_sessions} sessions through /v1/batch in"
                   f" {seconds:.0f} s ({events / seconds:.0f} events/s)")
     start, end = day(end_ms - DAYS * DAY_MS), day(end_ms)
-    results = {engine: measure(store_url(engine, folder), start, end, args.repeat) for engine in engines}
+    results = {engine: measure(store_url(engine, folder), start, end, args.repeat, only) for engine in engines}
     first = results[engines[0]]
     baseline = first["sites (baseline)"][0] or 1.0
-    overview = first["overview"][1]
-    print(f"{events} events in {n_sessions} sessions ({overview['sessions']} in range,"
-          f" {overview['pageviews']} pageviews),"
+    print(f"{events} events in {n_sessions} sessions,"
           f" {start}..{end}; median of {args.repeat} over HTTP, in ms")
     print(f"{'endpoint':<22}" + "".join(f"{engine:>10}" for engine in engines)
           + ("     CH/SQLite" if len(engines) == 2 else "   x sites"))
