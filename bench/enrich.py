@@ -32,14 +32,14 @@ sys.path.insert(0, str(ROOT))
 
 from starlette.requests import Request  # noqa: E402
 
-from collector import schema  # noqa: E402
+from collector import wire  # noqa: E402
 from collector.app import create_app  # noqa: E402
 from collector.config import Settings  # noqa: E402
 from collector.enrich import parse_device  # noqa: E402
-from collector.normalize import Facts, to_row  # noqa: E402
+from collector.ingest.pipeline import Facts, to_row  # noqa: E402
 from collector.store import SQLiteStore  # noqa: E402
 from collector.store.model import Context  # noqa: E402
-from tests.geo_fixture import build_city_mmdb  # noqa: E402
+from tests.support.geo_fixture import build_city_mmdb  # noqa: E402
 
 KEY = "wk_bench"
 PROXY = "10.0.0.1"
@@ -49,16 +49,19 @@ TARGET = 0.20
 
 
 class NoEnrichment:
-    """The collector's seam without enrichment: peer address, empty context, rows unchanged."""
+    """The pipeline without enrichment: peer address, empty context, no URL scrubbing or routes."""
 
-    def client_ip(self, request: Any) -> str:
-        return request.client.host if request.client else "0.0.0.0"
+    def client(self, peer: str | None, headers: Any) -> tuple[str, bool]:
+        return peer or "0.0.0.0", False
 
-    def facts(self, request: Any, site: Any, received_at: int, sent_at: int | None) -> Facts:
+    def facts(self, ip: str, user_agent: str, site: Any, received_at: int, sent_at: int | None) -> Facts:
         return Facts(site_id=site.id, received_at=received_at, sent_at=sent_at, context=Context())
 
-    def row(self, row: Any, facts: Facts, site: Any) -> Any:
-        return row
+    def row(self, event: Any, facts: Facts, site: Any) -> Any:
+        return to_row(event, facts)
+
+    def sensitive_names(self, site: Any) -> frozenset[str]:
+        return frozenset()
 
     def close(self) -> None:
         pass
@@ -137,8 +140,8 @@ class Path_:
         self.store.add_site("bench", "Bench", key=KEY)
         self.app = create_app(settings, self.store)
         if not enriched:
-            self.app.state.enricher.close()
-            self.app.state.enricher = NoEnrichment()
+            self.app.state.pipeline.close()
+            self.app.state.pipeline = NoEnrichment()
         self.store.start()
 
     async def run(self, work: list[tuple[bytes, str, str]]) -> tuple[float, float]:
@@ -157,7 +160,7 @@ class Path_:
 
     def close(self) -> None:
         self.store.close()
-        self.app.state.enricher.close()
+        self.app.state.pipeline.close()
 
 
 async def measure(
@@ -201,13 +204,13 @@ async def measure(
 def enricher_cost(path: Path_, work: list[tuple[bytes, str, str]]) -> float:
     """CPU us per event of the Enricher's calls alone, replaying `work` with warm caches: decoded
     events through to_row with and without client_ip/facts/row, the difference per event."""
-    enricher = path.app.state.enricher
+    pipeline = path.app.state.pipeline
     site = path.store.site_for_key(KEY)
     assert site is not None
     prepared = []
     for payload, ip, ua in work:
-        envelope = schema.envelope_decoder.decode(payload)
-        events = [schema.event_decoder.decode(raw) for raw in envelope.events]
+        envelope = wire.envelope_decoder.decode(payload)
+        events = [wire.event_decoder.decode(raw) for raw in envelope.events]
         scope = {"type": "http", "client": (PROXY, 40000), "headers": [
             (b"user-agent", ua.encode()), (b"x-forwarded-for", ip.encode())]}  # fmt: skip
         prepared.append((scope, events, envelope.sent_at))
@@ -222,10 +225,10 @@ def enricher_cost(path: Path_, work: list[tuple[bytes, str, str]]) -> float:
     def enriched() -> None:
         for scope, events, sent_at in prepared:
             request = Request(scope)
-            request.state.client_ip = enricher.client_ip(request)
-            facts = enricher.facts(request, site, sent_at, sent_at)
+            ip, _ = pipeline.client(PROXY, request.headers)
+            facts = pipeline.facts(ip, request.headers.get("user-agent", ""), site, sent_at, sent_at)
             for event in events:
-                enricher.row(to_row(event, facts), facts, site)
+                pipeline.row(event, facts, site)
 
     times = {}
     for run in (plain, enriched, plain, enriched):

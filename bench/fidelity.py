@@ -25,8 +25,8 @@ from collector.app import create_app  # noqa: E402
 from collector.auth import COOKIE, session_cookie  # noqa: E402
 from e2e.pages.fidelity.measure import pixel_diff, replay_frame_png  # noqa: E402
 from e2e.pages.fidelity.site import fidelity_site  # noqa: E402
-from tests.browser import DESKTOP_UA, chromium  # noqa: E402
-from tests.conftest import ADMIN_TOKEN, KEY, ThreadedServer, free_port, make_settings, make_store, read_rows  # noqa: E402
+from tests.support.browser import DESKTOP_UA, chromium  # noqa: E402
+from tests.support.collector import ADMIN_TOKEN, KEY, ThreadedServer, free_port, make_settings, make_store, read_rows  # noqa: E402
 
 VIEWPORTS = {"desktop": (1280, 800), "tablet": (768, 1024), "mobile": (390, 844)}
 LIVE = (800, 500)  # replay comparisons: shown at scale 1 by the player

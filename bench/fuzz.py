@@ -40,7 +40,7 @@ ODD_VALUES: list[Any] = [
     None, True, -1, 0, 2**63, -(2**63) - 1, 1e308, -0.0, 1.5, "", "x" * 70, [], {}, [1, [2]],
     {"a": {"b": None}}, "2026-01-01",
 ]
-# Values each field refuses (contract limits in collector/schema.py).
+# Values each field refuses (contract limits in collector/wire.py).
 INVALID: dict[str, list[Any]] = {
     "id": [None, "", "x" * 70, 5], "ts": [None, -1, "now", 2**70], "type": ["nope", None, 3],
     "vw": ["wide", 1.5, -(10**9)], "url": [5, [], "u" * 3000],

@@ -60,14 +60,14 @@ VALIDATE_APP = textwrap.dedent(
     from starlette.responses import Response
     from starlette.routing import Route
 
-    from collector import schema
+    from collector import wire
 
     async def batch(request):
-        envelope = schema.envelope_decoder.decode(await request.body())
+        envelope = wire.envelope_decoder.decode(await request.body())
         for raw in envelope.events:
-            schema.event_decoder.decode(raw)
+            wire.event_decoder.decode(raw)
         answer = {"accepted": len(envelope.events), "rejected": []}
-        return Response(schema.json_encoder.encode(answer), media_type="application/json")
+        return Response(wire.json_encoder.encode(answer), media_type="application/json")
 
     app = Starlette(routes=[Route("/v1/batch", batch, methods=["POST"])])
     """

@@ -27,7 +27,7 @@ from playwright.sync_api import Browser, sync_playwright  # noqa: E402
 
 from collector.app import create_app  # noqa: E402
 from e2e.replay_site import site_app  # noqa: E402
-from tests.conftest import ThreadedServer, free_port, make_settings, make_store, read_rows  # noqa: E402
+from tests.support.collector import ThreadedServer, free_port, make_settings, make_store, read_rows  # noqa: E402
 
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]

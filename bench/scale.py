@@ -27,13 +27,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from collector.query.funnel import Step  # noqa: E402
 from collector.query.heatmap import Scope as HeatmapScope  # noqa: E402
 from collector.query.scope import Scope, build_scope  # noqa: E402
-from collector.schema import json_encoder  # noqa: E402
 from collector.store import SQLiteStore, Store  # noqa: E402
 from collector.store.clickhouse import ClickHouseStore  # noqa: E402
 from collector.store.clickhouse.transaction import apply_group as clickhouse_group  # noqa: E402
 from collector.store.model import Acquisition, Context, EventRow, WriteBatch  # noqa: E402
 from collector.store.sqlite import connect  # noqa: E402
 from collector.store.sqlite.transaction import apply_group as sqlite_group  # noqa: E402
+from collector.wire import json_encoder  # noqa: E402
 
 GROUP = 500
 DAY_MS = 86_400_000

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import httpx
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from crash import KEY, TRAILMARK, Collector, free_port  # noqa: E402
+from tests.support.crash import KEY, TRAILMARK, Collector, free_port  # noqa: E402
 
 BATCH = 10  # events per request, a browser-sized batch
 

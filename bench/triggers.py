@@ -32,7 +32,7 @@ from collector.store import SQLiteStore  # noqa: E402
 from collector.store.model import EventRow, WriteBatch  # noqa: E402
 from collector.triggers.rules import Condition, NewRule  # noqa: E402
 from collector.triggers.service import Policy, Triggers  # noqa: E402
-from tests.receiver import Receiver, wait_for  # noqa: E402
+from tests.support.receiver import Receiver, wait_for  # noqa: E402
 
 SITE = "bench"
 BATCH = 500

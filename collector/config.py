@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from collector.assets.fetch import Limits as AssetLimits
 from collector.triggers.service import Policy
 
 MIB = 1024 * 1024
@@ -43,6 +44,8 @@ class Settings:
     synchronous: str = "FULL"
     static_dir: Path = Path(__file__).parent / "static"
     demo: bool = False
+    # Copies of the assets recordings load (docs/replay.md, "Asset copies").
+    asset_copies: AssetLimits = field(default_factory=AssetLimits)
     # Journey trigger webhooks (docs/triggers.md), and the dashboard address their links use.
     webhooks: Policy = field(default_factory=Policy)
     public_url: str = ""
@@ -70,6 +73,11 @@ class Settings:
             ),
         }
         values["webhooks"] = Policy.from_env(env)
+        values["asset_copies"] = AssetLimits(
+            allow_private=env.get("TRAILMARK_ASSETS_ALLOW_PRIVATE", "").lower() in ("1", "true", "yes"),
+            max_bytes=int(_env_float("TRAILMARK_ASSETS_MAX_MB", AssetLimits.max_bytes / MIB) * MIB),
+            timeout_s=_env_float("TRAILMARK_ASSETS_TIMEOUT", AssetLimits.timeout_s),
+        )
         values["public_url"] = env.get("TRAILMARK_PUBLIC_URL", "")
         if env.get("TRAILMARK_ADMIN_TOKEN"):
             values["admin_token"] = env["TRAILMARK_ADMIN_TOKEN"]

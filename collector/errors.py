@@ -8,7 +8,7 @@ import msgspec
 from starlette.responses import Response
 
 from collector.depth import MAX_DEPTH, deeper_than
-from collector.schema import json_encoder
+from collector.wire import json_encoder
 
 
 class ClientError(Exception):

@@ -33,7 +33,7 @@ class _Deadline:
     uvicorn arms its keep-alive timer only after an answer and cancels it on the next byte, so a
     client sending one byte a second kept a connection (and a file) forever. Here data does not
     move the deadline: only a request whose headers are complete stops it, and the app's own body
-    deadline (collector/body.py) takes over while the request is served.
+    deadline (collector/ingest/http.py) takes over while the request is served.
     """
 
     timeout_s = HEADER_TIMEOUT_S

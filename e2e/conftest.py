@@ -1,3 +1,3 @@
-"""The browser tests use the collector fixtures of tests/conftest.py, on SQLite (their default engine)."""
+"""The browser tests use the collector fixtures of tests/support/fixtures.py, on SQLite (their default engine)."""
 
-from tests.conftest import engine  # noqa: F401  (a fixture the collector fixtures ask for)
+from tests.support.fixtures import chdb, client, collector_server, engine  # noqa: F401  (fixtures)

@@ -15,8 +15,8 @@ import pytest
 from playwright.sync_api import Browser
 
 from collector.app import create_app
-from tests.browser import chromium
-from tests.conftest import SECRET, Server, ThreadedServer, free_port, make_settings, make_store
+from tests.support.browser import chromium
+from tests.support.collector import SECRET, Server, ThreadedServer, free_port, make_settings, make_store
 
 HOUR = 3_600_000
 DAY = 24 * HOUR
@@ -180,7 +180,7 @@ def dates(now_ms: int | None = None) -> tuple[str, str]:
 
 @pytest.fixture(name="server")
 def server_fixture(tmp_path: Path) -> Iterator[Server]:
-    """The real collector on loopback, built as tests/conftest.py's collector_server builds it."""
+    """The real collector on loopback, built as tests/support/fixtures.py builds collector_server."""
     db_path = tmp_path / "trailmark.db"
     store = make_store(db_path)
     port = free_port()

@@ -15,7 +15,7 @@ from playwright.sync_api import Browser
 
 from e2e.dashboard_data import DESKTOP, MOBILE, SITE, Journey, browser_fixture, page, seed, server_fixture  # noqa: F401
 from e2e.test_dashboard_pages import Dashboard, f_int, f_pct
-from tests.browser import wait_until
+from tests.support.browser import wait_until
 
 pytestmark = pytest.mark.e2e
 WIDTHS = [1280, 390]

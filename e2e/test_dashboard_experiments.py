@@ -15,7 +15,7 @@ import pytest
 
 from e2e.dashboard_data import browser_fixture, server_fixture  # noqa: F401
 from e2e.test_dashboard_pages import Dashboard, f_int, f_pct
-from tests.analytics_journeys import CHROME
+from tests.support.analytics_journeys import CHROME
 
 pytestmark = pytest.mark.e2e
 

@@ -19,7 +19,7 @@ from playwright.sync_api import Browser
 
 from e2e.dashboard_data import HOUR, SITE, browser_fixture, recording, seed, server_fixture  # noqa: F401
 from e2e.test_dashboard_pages import CHANNELS, Dashboard, f_duration, f_int, f_pct
-from tests.conftest import KEY, ORIGINS
+from tests.support.collector import KEY, ORIGINS
 
 pytestmark = pytest.mark.e2e
 

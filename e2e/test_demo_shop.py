@@ -16,8 +16,8 @@ from collector.demo.journeys import USER_AGENTS
 from collector.demo.places import GEO_DB
 from collector.demo.shop import DEMO_KEY, DEMO_SITE
 from collector.store import SQLiteStore
-from tests.browser import chromium
-from tests.conftest import ThreadedServer, free_port, make_settings, read_rows
+from tests.support.browser import chromium
+from tests.support.collector import ThreadedServer, free_port, make_settings, read_rows
 
 pytestmark = pytest.mark.e2e
 

@@ -13,8 +13,7 @@ import pytest
 
 from e2e.pages.sdk.site import sdk_site
 from e2e.test_sdk_capture import rows_until
-from tests.browser import DESKTOP_UA, chromium
-from tests.conftest import collector_server  # noqa: F401  (a fixture)
+from tests.support.browser import DESKTOP_UA, chromium
 
 pytestmark = pytest.mark.e2e
 

@@ -12,8 +12,7 @@ from playwright.sync_api import Browser, Page
 from collector.auth import COOKIE, session_cookie
 from e2e.pages.fidelity.measure import pixel_diff, replay_frame_png
 from e2e.pages.fidelity.site import fidelity_site
-from tests.browser import DESKTOP_UA, chromium, wait_until
-from tests.conftest import collector_server  # noqa: F401  (a fixture)
+from tests.support.browser import DESKTOP_UA, chromium, wait_until
 
 pytestmark = pytest.mark.e2e
 

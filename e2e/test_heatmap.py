@@ -17,8 +17,8 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
 from collector.auth import COOKIE, session_cookie
-from tests.browser import DESKTOP_UA, chromium, wait_until
-from tests.conftest import ThreadedServer, collector_server, free_port  # noqa: F401
+from tests.support.browser import DESKTOP_UA, chromium, wait_until
+from tests.support.collector import ThreadedServer, free_port
 
 pytestmark = pytest.mark.e2e
 

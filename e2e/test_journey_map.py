@@ -14,12 +14,12 @@ import httpx
 import pytest
 from playwright.sync_api import Browser
 
-from collector.outcome_api import retrain
+from collector.api.outcome import retrain
 from collector.query.scope import Goal
 from e2e.dashboard_data import browser_fixture, seed, server_fixture  # noqa: F401
 from e2e.test_dashboard_pages import Dashboard, f_int
-from tests.conftest import SECRET
-from tests.outcome_traffic import planted, today_start
+from tests.support.collector import SECRET
+from tests.support.outcome_traffic import planted, today_start
 
 pytestmark = pytest.mark.e2e
 

@@ -19,8 +19,7 @@ import pytest
 from playwright.sync_api import Browser, Page
 
 from collector.auth import COOKIE, session_cookie
-from tests.browser import DESKTOP_UA, chromium, wait_until
-from tests.conftest import collector_server  # noqa: F401
+from tests.support.browser import DESKTOP_UA, chromium, wait_until
 
 pytestmark = pytest.mark.e2e
 

@@ -23,8 +23,8 @@ from e2e.replay_site import (
     SECRET,
     site_app,
 )
-from tests.browser import chromium, wait_until
-from tests.conftest import ThreadedServer, collector_server, free_port  # noqa: F401
+from tests.support.browser import chromium, wait_until
+from tests.support.collector import ThreadedServer, free_port
 
 pytestmark = pytest.mark.e2e
 

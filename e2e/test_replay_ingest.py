@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from collector.ingest import MAX_REPLAY_BODY, MAX_REPLAY_SESSION_BYTES
-from tests.conftest import collector_server  # noqa: F401
+from collector.ingest.replay_limits import MAX_CHUNK_JSON_BYTES as MAX_REPLAY_BODY
+from collector.ingest.replay_limits import MAX_SESSION_BYTES as MAX_REPLAY_SESSION_BYTES
 
 pytestmark = pytest.mark.e2e
 

@@ -13,10 +13,9 @@ import httpx
 import pytest
 from playwright.sync_api import Browser
 
+from collector.api.replay import PAGE_CHUNKS
 from collector.auth import COOKIE, session_cookie
-from collector.replay_api import PAGE_CHUNKS
-from tests.browser import DESKTOP_UA, chromium, wait_until
-from tests.conftest import collector_server  # noqa: F401
+from tests.support.browser import DESKTOP_UA, chromium, wait_until
 
 pytestmark = pytest.mark.e2e
 

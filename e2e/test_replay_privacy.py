@@ -17,8 +17,8 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
 from e2e.test_replay import SCREENSHOTS, frame_text, replay_player
-from tests.browser import chromium, wait_until
-from tests.conftest import ThreadedServer, collector_server, free_port  # noqa: F401
+from tests.support.browser import chromium, wait_until
+from tests.support.collector import ThreadedServer, free_port
 
 pytestmark = pytest.mark.e2e
 

@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 
 from e2e.pages.sdk.site import browser, sdk_site  # noqa: F401  (`browser` is a fixture)
-from tests.conftest import collector_server  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.e2e
 

@@ -11,7 +11,7 @@ import pytest
 
 from e2e.pages.sdk.site import browser, sdk_site  # noqa: F401  (`browser` is a fixture)
 from e2e.test_sdk_capture import VIEWPORT, data, rows_until
-from tests.conftest import collector_server, free_port  # noqa: F401  (a fixture)
+from tests.support.collector import free_port
 
 pytestmark = pytest.mark.e2e
 

@@ -13,7 +13,6 @@ import pytest
 
 from e2e.pages.sdk.site import browser, sdk_site  # noqa: F401  (`browser` is a fixture)
 from e2e.test_sdk_capture import rows_until
-from tests.conftest import collector_server  # noqa: F401  (a fixture)
 
 SDK_PATH = str(Path(__file__).resolve().parents[1] / "sdk_python")
 if SDK_PATH not in sys.path:

@@ -18,8 +18,8 @@ from collector.triggers import signing
 from collector.triggers.service import Policy
 from e2e.dashboard_data import Server, browser_fixture  # noqa: F401
 from e2e.test_dashboard_pages import Dashboard
-from tests.conftest import KEY, ThreadedServer, free_port, make_settings, make_store
-from tests.receiver import Receiver, wait_for
+from tests.support.collector import KEY, ThreadedServer, free_port, make_settings, make_store
+from tests.support.receiver import Receiver, wait_for
 
 pytestmark = pytest.mark.e2e
 

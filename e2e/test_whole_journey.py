@@ -26,8 +26,8 @@ from collector.demo.shop import DEMO_KEY, DEMO_SITE
 from collector.store import SQLiteStore
 from e2e.test_demo_shop import buy_and_answer_nps
 from e2e.test_replay import stored_events
-from tests.browser import chromium, wait_until
-from tests.conftest import Server, ThreadedServer, free_port, make_settings
+from tests.support.browser import chromium, wait_until
+from tests.support.collector import Server, ThreadedServer, free_port, make_settings
 
 pytestmark = pytest.mark.e2e
 

@@ -23,7 +23,7 @@ from collector.app import create_app  # noqa: E402
 from collector.config import Settings  # noqa: E402
 from collector.demo.shop import DEMO_KEY, DEMO_SITE  # noqa: E402
 from collector.store import SQLiteStore  # noqa: E402
-from tests.conftest import ThreadedServer, free_port  # noqa: E402
+from tests.support.collector import ThreadedServer, free_port  # noqa: E402
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]

@@ -106,3 +106,22 @@ def test_no_file_holds_a_merge_conflict_marker() -> None:
         if any(line.startswith(("<<<<<<< ", ">>>>>>> ")) for line in lines):
             marked.append(name)
     assert marked == []
+
+
+def test_tests_import_helpers_from_support_never_from_other_tests_or_bench() -> None:
+    """Shared helpers live in tests/support/: a test importing another test module (or a benchmark)
+    would run that module's tests' setup in its own and tie two test files together."""
+    bad = []
+    for path in sorted([*(ROOT / "tests").rglob("*.py"), *(ROOT / "e2e").rglob("*.py")]):
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            if re.match(r"\s*(from|import) (bench\b|tests(\.\w+)*\.test_\w+|tests\.conftest\b)", line):
+                bad.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
+    assert bad == []
+
+
+def test_the_tests_mirror_the_collector() -> None:
+    """A test folder per part of the collector, named as the part is."""
+    folders = {p.name for p in (ROOT / "tests").iterdir() if p.is_dir() and (p / "__init__.py").exists()}
+    parts = {p.name for p in (ROOT / "collector").iterdir() if p.is_dir() and (p / "__init__.py").exists()}
+    assert parts <= folders, sorted(parts - folders)
+    assert list((ROOT / "tests").glob("test_*.py")) == [ROOT / "tests" / "test_packaging.py"]

@@ -6,7 +6,7 @@ import time
 
 import click
 
-from collector.cli_options import store_options, store_url
+from collector.cli.options import store_options, store_url
 from collector.enrich.clock import DAY_MS, MAX_AGE_MS
 from collector.store import open_store
 

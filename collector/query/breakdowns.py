@@ -19,7 +19,7 @@ def host(referrer: str | None) -> str:
 
 @lru_cache(maxsize=16384)
 def page(url: str | None) -> str:
-    """An entry or exit URL as its path (as collector/normalize.py stores a pageview's path)."""
+    """An entry or exit URL as its path (as collector/ingest/pipeline.py stores a pageview's path)."""
     if not url:
         return NONE
     try:

@@ -11,13 +11,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
+import msgspec
 from msgspec import Meta, Struct
 
 from collector.errors import ClientError
-from collector.query import stats
+from collector.query import goals, stats
 from collector.query.cx import SCORERS
 from collector.query.scope import Goal
-from collector.schema import EVENT_TYPES
+from collector.wire import EVENT_TYPES
 
 MAX_VARIANTS = 20
 ALPHA = 0.05
@@ -36,12 +37,13 @@ class VariantSpec(Struct, kw_only=True, forbid_unknown_fields=True):
 
 
 class NewExperiment(Struct, kw_only=True, forbid_unknown_fields=True):
-    """The body of POST /api/experiments: the first variant is the control."""
+    """The body of POST /api/experiments: the first variant is the control; `goal` is an event
+    type, a custom event name, or the id (a number) of one of the site's saved goals."""
 
     key: Key
     variants: Annotated[list[Key | VariantSpec], Meta(min_length=2, max_length=MAX_VARIANTS)]
     name: Annotated[str, Meta(max_length=200)] = ""
-    goal: Annotated[str, Meta(min_length=1, max_length=256)] | None = None
+    goal: Annotated[str, Meta(min_length=1, max_length=256)] | Annotated[int, Meta(ge=0)] | None = None
     metrics: Annotated[list[Metric], Meta(max_length=len(METRICS))] = []
     hypothesis: Annotated[str, Meta(max_length=2000)] = ""
     site: str | None = None
@@ -54,10 +56,13 @@ class Experiment:
     key: str
     name: str
     variants: tuple[tuple[str, float], ...]  # (name, weight); the first is the control
-    goal: str | None = None  # None: the site's goal
+    goal: str | None = None  # None: the saved goal if there is one, else the site's goal
     metrics: tuple[str, ...] = ()
     hypothesis: str = ""
     created_at: int = 0
+    # A saved goal as it was when the experiment was defined (query/goals.py: id, name and the
+    # definition), so that a goal edited or deleted later does not change what was measured.
+    saved_goal: dict[str, Any] | None = None
 
     @property
     def names(self) -> list[str]:
@@ -69,27 +74,44 @@ class Experiment:
         return [weight / total for _, weight in self.variants]
 
     def goal_of(self, site_settings: Mapping[str, object]) -> Goal:
+        if self.saved_goal is not None:
+            return goals.goal_of(self.saved_goal)
         return Goal.of_site({"goal": self.goal} if self.goal else site_settings)
 
     def as_dict(self) -> dict[str, Any]:
+        """The definition as the API shows it: `goal` as it was given (a saved goal by its id)."""
         return {
             "key": self.key, "name": self.name or self.key,
             "variants": [{"name": n, "weight": w} for n, w in self.variants],
-            "goal": self.goal, "metrics": list(self.metrics), "hypothesis": self.hypothesis,
+            "goal": self.saved_goal["id"] if self.saved_goal is not None else self.goal,
+            "saved_goal": self.saved_goal, "metrics": list(self.metrics), "hypothesis": self.hypothesis,
             "created_at": self.created_at,
         }
 
+    def stored(self) -> tuple[str, str, str | None, str, str, str | None]:
+        """(name, variants, goal, metrics, hypothesis, saved_goal) as every store keeps them: JSON text."""
+        return (
+            self.name or self.key, msgspec.json.encode([list(v) for v in self.variants]).decode(), self.goal,
+            msgspec.json.encode(list(self.metrics)).decode(), self.hypothesis,
+            None if self.saved_goal is None else msgspec.json.encode(self.saved_goal).decode(),
+        )
+
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> Experiment:
+    def from_stored(
+        cls, key: str, name: str, variants: str, goal: str | None, metrics: str, hypothesis: str,
+        saved_goal: str | None, created_at: int,
+    ) -> Experiment:
+        """An experiment from the columns of `stored`, its key and its creation time."""
         return cls(
-            key=d["key"], name=d["name"], variants=tuple((v["name"], float(v["weight"])) for v in d["variants"]),
-            goal=d.get("goal"), metrics=tuple(d.get("metrics") or ()), hypothesis=d.get("hypothesis") or "",
-            created_at=int(d.get("created_at") or 0),
+            key=key, name=name, variants=tuple((v, float(w)) for v, w in msgspec.json.decode(variants)),
+            goal=goal, metrics=tuple(msgspec.json.decode(metrics)), hypothesis=hypothesis,
+            created_at=int(created_at), saved_goal=None if saved_goal is None else msgspec.json.decode(saved_goal),
         )
 
 
-def checked(ask: NewExperiment) -> Experiment:
-    """An experiment from a request, or a 400 that says what is wrong."""
+def checked(ask: NewExperiment, saved_goals: Sequence[Mapping[str, Any]] = ()) -> Experiment:
+    """An experiment from a request, or a 4xx that says what is wrong; a goal given by its id is
+    looked up in `saved_goals` (the site's, as the goals API lists them)."""
     variants = tuple(
         (v, 1.0) if isinstance(v, str) else (v.name, float(v.weight)) for v in ask.variants
     )
@@ -98,14 +120,25 @@ def checked(ask: NewExperiment) -> Experiment:
         raise ClientError(400, "variant names must be distinct")
     if not any(weight > 0 for _, weight in variants):
         raise ClientError(400, "at least one variant needs a weight above 0")
-    if ask.goal in ("exposure", "identify"):
+    saved_goal = None
+    if isinstance(ask.goal, int):
+        saved_goal = saved(ask.goal, saved_goals)
+    elif ask.goal in ("exposure", "identify"):
         raise ClientError(400, f"{ask.goal} cannot be a goal: pick an event type or a custom event name")
-    if ask.goal is not None and ask.goal not in EVENT_TYPES and not ask.goal.strip():
+    elif ask.goal is not None and ask.goal not in EVENT_TYPES and not ask.goal.strip():
         raise ClientError(400, "goal must be an event type or a custom event name")
     return Experiment(
-        key=ask.key, name=ask.name, variants=variants, goal=ask.goal,
-        metrics=tuple(dict.fromkeys(ask.metrics)), hypothesis=ask.hypothesis,
+        key=ask.key, name=ask.name, variants=variants, goal=ask.goal if isinstance(ask.goal, str) else None,
+        metrics=tuple(dict.fromkeys(ask.metrics)), hypothesis=ask.hypothesis, saved_goal=saved_goal,
     )
+
+
+def saved(goal_id: int, saved_goals: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """A saved goal's id, name and definition, or the 404 a goal id of the overview gets."""
+    for found in saved_goals:
+        if found["id"] == goal_id:
+            return {key: value for key, value in found.items() if key != "created_at"}
+    raise ClientError(404, f"no goal {goal_id} for this site (see /api/goals)")
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from msgspec import Meta
 
 from collector.errors import ClientError
 from collector.query.scope import Goal
-from collector.schema import EVENT_TYPES
+from collector.wire import EVENT_TYPES
 
 MAX_GOALS = 50  # the overview counts every goal: a few queries each
 PropKey = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_.$-]{1,64}$")]

@@ -44,6 +44,12 @@ class Scope:
             raise ClientError(400, "device must be desktop, tablet or mobile")
 
     @property
+    def whole_utc_days(self) -> bool:
+        """Whether the range is whole UTC days, the unit the day rollups count in. A site outside
+        UTC asks for its own midnights: those ranges are read from the events, exactly."""
+        return self.start % DAY_MS == 0 and self.end % DAY_MS == 0
+
+    @property
     def days(self) -> tuple[int, int]:
         """The rollups' UTC days touched by the range; epoch-ms bounds widen to whole days."""
         return self.start // DAY_MS, max(self.start, self.end - 1) // DAY_MS

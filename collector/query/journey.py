@@ -20,7 +20,7 @@ from msgspec import Meta, Struct
 
 from collector.errors import ClientError
 from collector.query.cx import KINDS, SCORERS, ratio
-from collector.schema import EVENT_TYPES
+from collector.wire import EVENT_TYPES
 
 Word = Annotated[str, Meta(min_length=1, max_length=256)]
 TOP = 5  # the pages, touchpoints, actions and exits shown per stage

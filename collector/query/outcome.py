@@ -99,12 +99,20 @@ def features_at(own: Sequence[Touch], cutoff: int, goal: Goal) -> dict[str, Any]
 
 
 def _by_person(touches: Iterable[Touch]) -> dict[str, list[Touch]]:
+    """Each person's touches in one order whatever order an engine read them in: a person's last
+    touch before a cutoff gives the channel and device, so two touches at one instant must not
+    swap between engines (or the same data would not give the same scores to the last digit)."""
     people: dict[str, list[Touch]] = defaultdict(list)
     for t in touches:
         people[t.visitor].append(t)
     for own in people.values():
-        own.sort(key=lambda t: t.ts)
+        own.sort(key=_order)
     return people
+
+
+def _order(t: Touch) -> tuple[object, ...]:
+    return (t.ts, t.session, t.type, t.name or "", t.url or "", t.score if t.score is not None else -1,
+            t.channel or "", t.device or "")
 
 
 def training_rows(

@@ -1,6 +1,6 @@
 """The statistics of experiments, in plain Python: tests, intervals, posteriors, corrections.
 
-Every function is checked against scipy and statsmodels in tests/test_experiment_stats.py; the
+Every function is checked against scipy and statsmodels in tests/query/test_experiment_stats.py; the
 collector itself needs neither (docs/experiments.md explains each figure in plain words).
 """
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Literal, get_args
 
 import msgspec
 from msgspec import Struct
@@ -54,7 +55,7 @@ class EventRow(Struct, kw_only=True):
     path: str | None
     route: str | None
     name: str | None
-    data: bytes  # JSON object of the type-specific fields
+    data: bytes = b"{}"  # JSON object of the type-specific fields, encoded last by the pipeline
     touchpoint: str = "web"
     vw: int | None = None
     vh: int | None = None
@@ -65,10 +66,16 @@ class EventRow(Struct, kw_only=True):
     traits: bytes | None = None  # identify
 
 
+# Why an event or a chunk was not stored: a closed set, read by the dead letters and /metrics.
+RejectKind = Literal["invalid", "too_large", "too_deep", "too_old", "over_budget"]
+REJECT_KINDS: tuple[RejectKind, ...] = get_args(RejectKind)
+
+
 class DeadLetter(Struct, kw_only=True):
     source: str
-    reason: str
+    reason: str  # the sentence the sender read
     raw: str
+    kind: RejectKind = "invalid"
 
 
 class ChunkRow(Struct, kw_only=True):

@@ -15,7 +15,7 @@ import msgspec
 from msgspec import Meta, Struct
 
 from collector.errors import ClientError
-from collector.schema import EVENT_TYPES
+from collector.wire import EVENT_TYPES
 
 KINDS = ("event", "absence", "segment")
 # An absence rule waits at most this long: a pending check per start event is kept until then.

@@ -8,11 +8,10 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Mount, Route
 
-from collector.ui import login, pages
+from collector.ui import heatmap, login, pages, replay
 from collector.ui.security import Assets
 
 STATIC_DIR = Path(__file__).parent / "static"
-
 
 
 async def favicon(request: Request) -> Response:
@@ -48,6 +47,7 @@ routes = [
     Route("/vitals", pages.vitals),
     Route("/errors", pages.errors),
     Route("/live", pages.live),
-    Route("/heatmaps", pages.heatmaps_placeholder),
+    *heatmap.routes,
+    *replay.routes,
     Mount("/ui/static", Assets(directory=STATIC_DIR), name="ui-static"),
 ]

@@ -71,7 +71,7 @@ def https(request: Request) -> bool:
         peer = ipaddress.ip_address(request.client.host if request.client else "")
     except ValueError:
         return False
-    if not any(peer in network for network in request.app.state.enricher.trusted):
+    if not any(peer in network for network in request.app.state.pipeline.trusted):
         return False
     # The nearest proxy's word is the last entry; anything before it came from further out.
     proto = request.headers.get("x-forwarded-proto", "").split(",")[-1]
@@ -124,7 +124,8 @@ async def login_form(request: Request) -> Response:
 async def login_submit(request: Request) -> Response:
     if not same_origin(request):
         return login_page(error="This form must be sent from the login page.", status=403)
-    ip = request.app.state.enricher.client_ip(request) or "unknown"
+    peer = request.client.host if request.client else None
+    ip = request.app.state.pipeline.client(peer, request.headers)[0] or "unknown"
     failures = _failures(request)
     form = await _form(request)
     next_path = safe_next(form.get("next"))

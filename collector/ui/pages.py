@@ -70,9 +70,6 @@ PATHS = """<section class="panel"><form id="paths-form" class="row">
 
 SECTION = '<section id="page-body"></section>'
 
-HEATMAPS_MISSING = """<section class="panel" id="heatmap"><p class="note">The heatmap viewer is not installed on this
-collector. It registers its own <code>/heatmaps</code> page ahead of the dashboard's routes.</p></section>"""
-
 
 async def person(request: Request) -> Response:
     return shell.page("people", "Person", SECTION, script="person",
@@ -107,8 +104,6 @@ events = simple("events", "Custom events", SECTION)
 vitals = simple("vitals", "Web Vitals", SECTION)
 errors = simple("errors", "JavaScript errors", SECTION)
 live = simple("live", "Live", SECTION)
-# Only reached when no heatmap viewer answers /heatmaps first (ui.routes come last in app.py).
-heatmaps_placeholder = simple("heatmaps", "Heatmaps", HEATMAPS_MISSING)
 person_page = protected(person)
 session_detail = protected(session_page)
 experiment_page = protected(experiment)

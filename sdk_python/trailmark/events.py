@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
-# Limits mirror the collector's schema (collector/schema.py) so that a bad call fails in the
+# Limits mirror the collector's schema (collector/wire.py) so that a bad call fails in the
 # caller's stack trace instead of as a rejected event minutes later.
 MAX_ID = 64
 MAX_SHORT = 256

@@ -19,7 +19,7 @@ log = logging.getLogger("trailmark")
 
 OnError = Callable[[Exception, list[dict[str, Any]]], Any]
 
-# The collector's limit on one encoded event (collector/schema.py MAX_EVENT_BYTES).
+# The collector's limit on one encoded event (collector/wire.py MAX_EVENT_BYTES).
 MAX_EVENT_BYTES = 32 * 1024
 # 408 and 429 say "later"; every 5xx may be a restart or an overload.
 RETRY_4XX = frozenset((408, 429))

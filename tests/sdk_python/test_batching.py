@@ -99,7 +99,7 @@ def test_flush_times_out_while_the_collector_hangs(stub, make_client) -> None:
 
 def test_shutdown_runs_out_of_time_and_reports_what_was_left(make_client, errors) -> None:
     # Nothing listens on this port: every attempt is refused and retried with long backoff.
-    from tests.conftest import free_port
+    from tests.support.collector import free_port
 
     client = make_client(f"http://127.0.0.1:{free_port()}", backoff_base=60, max_backoff=60)
     ids = [client.track("u1", "e") for _ in range(3)]

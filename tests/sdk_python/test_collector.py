@@ -14,7 +14,7 @@ import pytest
 import trailmark
 
 from collector.app import create_app
-from tests.conftest import ThreadedServer, free_port, make_settings, make_store, read_rows
+from tests.support.collector import ThreadedServer, free_port, make_settings, make_store, read_rows
 
 from .conftest import SDK_PATH
 from .stub import Reply, serve_stub
@@ -249,7 +249,7 @@ def test_shutdown_at_exit_delivers_what_was_queued(collector_server) -> None:
 def test_the_secret_key_sets_traits_and_links_the_browser(collector_server, make_client, errors, caplog) -> None:
     import httpx
 
-    from tests.conftest import SECRET
+    from tests.support.collector import SECRET
 
     browser = {"type": "pageview", "id": "web-1", "ts": int(time.time() * 1000) - 60_000, "anon_id": "web-anon",
                "session_id": "web-session", "url": "https://shop.example/"}

@@ -61,7 +61,7 @@ def test_other_4xx_are_reported_and_not_retried(stub, make_client, errors, statu
 
 
 def test_network_errors_are_retried_then_reported(make_client, errors) -> None:
-    from tests.conftest import free_port
+    from tests.support.collector import free_port
 
     client = make_client(f"http://127.0.0.1:{free_port()}", max_retries=3, backoff_base=0.01)
     event_id = client.track("u1", "e")

@@ -8,7 +8,7 @@ import uuid
 
 from collector.store.clickhouse import ClickHouseStore
 from collector.store.model import Acquisition, EventRow, WriteBatch
-from tests.conftest import KEY, Chdb
+from tests.support.collector import KEY, Chdb
 
 EVENTS = 8_000  # ids of 36 characters: about 330 KB of `id IN (...)`
 

@@ -90,14 +90,16 @@ def _dead_letters(db: Db, person: Person) -> list[int]:
     return found
 
 
-def _where(person: Person, dead: list[int], keys: str | None = None) -> dict[str, str]:
-    """Each table's rows of a person: their ids written out, or read from the table `keys`."""
+def _where(person: Person, dead: list[int], keys: str | None = None, rules: list[int] | None = None) -> dict[str, str]:
+    """Each table's rows of a person: their ids written out, or read from the table `keys`; with
+    `rules` (the site's trigger rules), their trigger rows too."""
     site = f"site_id = {lit(person.site_id)}"
 
     def ids(kind: str, values: list[str] | list[int]) -> str:
         return f"(SELECT id FROM {keys} WHERE kind = '{kind}')" if keys else lits(values)
 
     sessions, users, anons = ids("session", person.sessions), ids("user", person.users), ids("anon", person.anons)
+    triggered = f"(session_id IN {sessions} OR visitor_id IN {users} OR visitor_id IN {anons})"
     return {
         "events": f"{site} AND (session_id IN {sessions} OR user_id IN {users} OR anon_id IN {anons})",
         "sessions": f"{site} AND id IN {sessions}",
@@ -105,10 +107,17 @@ def _where(person: Person, dead: list[int], keys: str | None = None) -> dict[str
         "identities": f"{site} AND (user_id IN {users} OR anon_id IN {anons})",
         "persons": f"{site} AND user_id IN {users}",
         "dead_letters": f"toString(id) IN {ids('dead', [str(d) for d in dead])}" if keys else f"id IN {lits(dead)}",
-    }
+    } | ({} if rules is None else {
+        # Webhook payloads carry their id and events; when a rule last fired for them (its cooldown).
+        "trigger_deliveries": f"{site} AND {triggered}",
+        "trigger_checks": f"{site} AND {triggered}",
+        "trigger_fired": f"rule_id IN {lits(rules)} AND (visitor_id IN {users} OR visitor_id IN {anons})",
+    })
 
 
-_VERSIONED = {"sessions", "replay_chunks", "identities", "persons"}
+_VERSIONED = {
+    "sessions", "replay_chunks", "identities", "persons", "trigger_deliveries", "trigger_checks", "trigger_fired",
+}
 
 
 def erase(db: Db, site_id: str, person_id: str, delete: Callable[[Db, str, str], None]) -> dict[str, int]:
@@ -119,16 +128,19 @@ def erase(db: Db, site_id: str, person_id: str, delete: Callable[[Db, str, str],
     """
     person = find_person(db, site_id, person_id)
     dead = _dead_letters(db, person)
+    rules = [int(r[0]) for r in db.rows(
+        f"SELECT DISTINCT id FROM {db.t('trigger_rules')} WHERE site_id = {lit(site_id)}"
+    )]
     counts: dict[str, int] = {}
-    for table, where in _where(person, dead).items():
+    held: set[str] = set()  # tables with a row of theirs in any version (a settled check is a deleted one)
+    for table, where in _where(person, dead, rules=rules).items():
         final = " FINAL" if table in _VERSIONED else ""
         ((n,),) = db.rows(f"SELECT count() FROM {db.t(table)}{final} WHERE {where}")
         counts[table] = int(n)
-    # This engine keeps no journey triggers yet: none of their rows to delete, and the answer
-    # names the same tables as on every other store.
-    untouched = dict.fromkeys(("trigger_deliveries", "trigger_checks", "trigger_fired"), 0)
-    if not any(counts.values()):
-        return counts | untouched
+        if n or (final and db.rows(f"SELECT 1 FROM {db.t(table)} WHERE {where} LIMIT 1")):
+            held.add(table)
+    if not held:
+        return counts
     keys = None
     if not db.layout.cluster:  # a cluster's mutations run on every shard: the ids are written out there
         keys = db.t(f"erasing_{uuid.uuid4().hex}")
@@ -138,13 +150,23 @@ def erase(db: Db, site_id: str, person_id: str, delete: Callable[[Db, str, str],
             *(("anon", i) for i in person.anons), *(("dead", str(i)) for i in dead),
         ])
     try:
-        for table, where in _where(person, dead, keys).items():
-            if counts[table]:
+        for table, where in _where(person, dead, keys, rules).items():
+            if table in held:
                 delete(db, table, where)
+        _erase_scores(db, person, keys, delete)
     finally:
         if keys:
             db.conn.command(f"DROP TABLE IF EXISTS {keys} SYNC")
-    return counts | untouched
+    return counts
+
+
+def _erase_scores(db: Db, person: Person, keys: str | None, delete: Callable[[Db, str, str], None]) -> None:
+    """A likely-outcome score is derived data, not something the person sent: gone with them, not counted."""
+    ids = (f"(SELECT id FROM {keys} WHERE kind IN ('user', 'anon'))" if keys
+           else lits([*person.users, *person.anons]))
+    where = f"site_id = {lit(person.site_id)} AND visitor_id IN {ids}"
+    if db.rows(f"SELECT 1 FROM {db.t('outcome_scores')} WHERE {where} LIMIT 1"):
+        delete(db, "outcome_scores", where)
 
 
 _COLUMNS = {
@@ -155,7 +177,7 @@ _COLUMNS = {
     ),
     "identities": ("site_id", "anon_id", "user_id", "ts", "verified"),
     "persons": ("site_id", "user_id", "traits", "first_ts", "last_ts"),
-    "dead_letters": ("id AS rowid", "site_id", "received_at", "source", "reason", "raw"),
+    "dead_letters": ("id AS rowid", "site_id", "received_at", "source", "reason", "kind", "raw"),
 }
 _ORDER = {
     "events": "seq", "sessions": "site_id, id", "replay_chunks": "site_id, session_id, seq",

@@ -20,14 +20,17 @@ from collector.query.journey import Touch
 from collector.query.outcome import Score
 from collector.query.params import DAY_MS
 from collector.query.scope import Goal, Scope
-from collector.store.clickhouse import maintenance, rights, schema
+from collector.store.clickhouse import maintenance, rights, schema, triggers
 from collector.store.clickhouse.client import Target, connect, lit, parse_url
 from collector.store.clickhouse.faults import fault_of
 from collector.store.clickhouse.reads import (
     commerce,
     daily,
+    experiments,
     funnel,
     heatmap,
+    journey,
+    outcome,
     overview,
     paths,
     persons,
@@ -39,7 +42,6 @@ from collector.store.clickhouse.transaction import VERSIONS, Db
 from collector.store.clickhouse.writer import ClickHouseWriter
 from collector.store.model import (
     SECRET_PREFIX,
-    NotAnswered,
     Site,
     StoreFault,
     WriteBatch,
@@ -47,6 +49,9 @@ from collector.store.model import (
     WriterStopped,
     secret_hash,
 )
+from collector.triggers.evaluate import Check
+from collector.triggers.outbox import Attempt, Outgoing
+from collector.triggers.rules import Event, NewRule, Rule
 
 SITE_CACHE_SECONDS = 10.0
 SALT_BYTES = 32
@@ -337,6 +342,9 @@ class ClickHouseStore:
     def person(self, site_id: str, person_id: str) -> dict[str, Any] | None:
         return self._ask(persons.person, site_id, person_id)
 
+    def journey_touches(self, scope: Scope) -> list[Touch]:
+        return self._ask(journey.touches, scope)
+
     def has_events(self, site_id: str) -> bool:
         return bool(self.conn.rows(f"SELECT 1 FROM {self.db.t('events')} WHERE site_id = {lit(site_id)} LIMIT 1"))
 
@@ -439,11 +447,11 @@ class ClickHouseStore:
     ) -> list[dict[str, Any]]:
         site = f"site_id = {lit(site_id)} AND " if site_id is not None else ""
         rows = self.conn.rows(
-            f"SELECT id, site_id, received_at, source, reason, raw FROM {self.db.t('dead_letters')}"
+            f"SELECT id, site_id, received_at, source, reason, kind, raw FROM {self.db.t('dead_letters')}"
             f" WHERE {site}received_at >= {lit(start)} AND received_at < {lit(end)}"
             f" ORDER BY id DESC LIMIT {int(limit)}"
         )
-        names = ("id", "site_id", "received_at", "source", "reason", "raw")
+        names = ("id", "site_id", "received_at", "source", "reason", "kind", "raw")
         return [dict(zip(names, row, strict=True)) for row in rows]
 
     # -- data rights, retention, backup ------------------------------------------------------
@@ -553,44 +561,84 @@ class ClickHouseStore:
 
         return self._run(delete)
 
-
-    # -- questions this engine does not answer yet: a clear 501, never a wrong answer -------
-
-    def _pending(self, question: str) -> NotAnswered:
-        return NotAnswered("ClickHouse", question)
-
-    def journey_touches(self, scope: Scope) -> list[Touch]:
-        raise self._pending("the journey map")
-
-    def save_outcome(self, site_id: str, report: dict[str, Any], scores: Sequence[Score]) -> None:
-        raise self._pending("the likely-outcome model")
-
-    def outcome_report(self, site_id: str) -> dict[str, Any] | None:
-        raise self._pending("the likely-outcome model")
-
-    def outcome_scores(self, site_id: str, label: str, limit: int) -> list[dict[str, Any]]:
-        raise self._pending("the likely-outcome model")
-
-    def outcome_counts(self, site_id: str) -> dict[str, int]:
-        raise self._pending("the likely-outcome model")
-
-    def outcome_open_sessions(self, site_id: str, since: int, limit: int) -> list[dict[str, Any]]:
-        raise self._pending("the likely-outcome model")
+    # -- experiments -------------------------------------------------------------------------
 
     def experiments(self, site_id: str) -> list[Experiment]:
-        raise self._pending("experiments")
+        return self._ask(experiments.list_experiments, site_id)
 
     def experiment(self, site_id: str, key: str) -> Experiment | None:
-        raise self._pending("experiments")
+        return self._ask(experiments.get_experiment, site_id, key)
 
     def create_experiment(self, site_id: str, experiment: Experiment) -> Experiment | None:
-        raise self._pending("experiments")
+        now = int(time.time() * 1000)
+        return self._run(lambda db: experiments.create_experiment(db, site_id, experiment, now))
 
     def delete_experiment(self, site_id: str, key: str) -> bool:
-        raise self._pending("experiments")
+        return self._run(lambda db: experiments.delete_experiment(db, site_id, key))
 
     def experiment_counts(self, scope: Scope, key: str, goal: Goal) -> ExperimentCounts:
-        raise self._pending("experiments")
+        return self._ask(experiments.counts, scope, key, goal)
+
+    # -- the likely-outcome model ------------------------------------------------------------
+
+    def save_outcome(self, site_id: str, report: dict[str, Any], scores: Sequence[Score]) -> None:
+        self._run(lambda db: outcome.save(db, site_id, report, scores, self._delete))
+
+    def outcome_report(self, site_id: str) -> dict[str, Any] | None:
+        return self._ask(outcome.report, site_id)
+
+    def outcome_scores(self, site_id: str, label: str, limit: int) -> list[dict[str, Any]]:
+        return self._ask(outcome.scores, site_id, label, limit)
+
+    def outcome_counts(self, site_id: str) -> dict[str, int]:
+        return self._ask(outcome.counts, site_id)
+
+    def outcome_open_sessions(self, site_id: str, since: int, limit: int) -> list[dict[str, Any]]:
+        return self._ask(outcome.open_sessions, site_id, since, limit)
+
+
+    # -- journey triggers (collector/store/clickhouse/triggers.py) ---------------------------
+
+    def trigger_rules(self, site_id: str) -> list[dict[str, Any]]:
+        return self._ask(triggers.list_rules, site_id)
+
+    def trigger_rule(self, site_id: str, rule_id: int) -> dict[str, Any] | None:
+        return self._ask(triggers.get_rule, site_id, rule_id)
+
+    def create_trigger_rule(self, site_id: str, rule: NewRule, secret: str) -> dict[str, Any]:
+        return self._run(lambda db: triggers.create_rule(db, site_id, rule, secret))
+
+    def update_trigger_rule(self, site_id: str, rule_id: int, changes: dict[str, object]) -> dict[str, Any] | None:
+        return self._run(lambda db: triggers.update_rule(db, site_id, rule_id, changes))
+
+    def delete_trigger_rule(self, site_id: str, rule_id: int) -> bool:
+        return self._run(lambda db: triggers.delete_rule(db, site_id, rule_id, self._delete))
+
+    def trigger_deliveries(self, site_id: str, rule_id: int, limit: int) -> list[dict[str, Any]]:
+        return self._ask(triggers.deliveries, site_id, rule_id, limit)
+
+    def on_commit(self, listener: Callable[[], None]) -> None:
+        """Call `listener` (on the writer thread, briefly) after every group written."""
+        self.writer.on_commit.append(listener)
+
+    def triggers_next_due(self) -> int | None:
+        return self._ask(triggers.next_due)
+
+    def due_deliveries(self, now: int, limit: int) -> list[Outgoing]:
+        return self._ask(triggers.due_deliveries, now, limit)
+
+    def record_delivery_attempt(self, attempt: Attempt) -> None:
+        self._run(lambda db: triggers.record_attempt(db, attempt))
+
+    def due_trigger_checks(self, now: int, limit: int) -> list[tuple[Check, Rule | None]]:
+        return self._ask(triggers.due_checks, now, limit)
+
+    def trigger_check_events(self, check: Check, types: set[str]) -> list[Event]:
+        return self._ask(triggers.visitor_events, check, types)
+
+    def settle_trigger_checks(self, settled: list[tuple[Check, bool]], now: int) -> int:
+        return self._run(lambda db: triggers.settle_checks(db, settled, now))
+
 
 
 def _goal(row: list[Any]) -> dict[str, Any]:

@@ -591,6 +591,65 @@ def m019_triggers(db: Database) -> None:
     )
 
 
+@migrations()
+def m021_replay_assets(db: Database) -> None:
+    """Copies of the stylesheets, fonts and images recordings use (collector/store/assets.py): the
+    bytes once per site and content, and which copy each session's recorded URL is shown with."""
+    db.executescript(
+        """
+        CREATE TABLE IF NOT EXISTS replay_assets (
+            id TEXT PRIMARY KEY,
+            site_id TEXT NOT NULL,
+            content_type TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            data BLOB NOT NULL,
+            stored_at INTEGER NOT NULL
+        );
+        -- A site's copy bytes per hour and day (the replay budgets) are one index range.
+        CREATE INDEX IF NOT EXISTS replay_assets_stored ON replay_assets (site_id, stored_at, size);
+
+        CREATE TABLE IF NOT EXISTS replay_asset_refs (
+            site_id TEXT NOT NULL,
+            session_id TEXT NOT NULL,
+            url TEXT NOT NULL,
+            asset_id TEXT NOT NULL,
+            ts INTEGER NOT NULL,
+            fetched_at INTEGER NOT NULL,
+            PRIMARY KEY (site_id, session_id, url)
+        ) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS replay_asset_refs_url ON replay_asset_refs (site_id, url, fetched_at);
+        CREATE INDEX IF NOT EXISTS replay_asset_refs_asset ON replay_asset_refs (asset_id);
+        CREATE INDEX IF NOT EXISTS replay_asset_refs_ts ON replay_asset_refs (ts);
+        """
+    )
+
+
+@migrations()
+def m022_experiment_saved_goal(db: Database) -> None:
+    """An experiment's goal may be a saved goal: its id, name and definition as they were when the
+    experiment was defined (query/experiments.py), as JSON; NULL for the others."""
+    if "saved_goal" not in db["experiments"].columns_dict:
+        db.execute("ALTER TABLE experiments ADD COLUMN saved_goal TEXT")
+
+
 def migrate(db: Database) -> None:
     """Bring the schema up to date; safe to run on every start."""
     migrations.apply(db)
+
+
+@migrations()
+def m024_dead_letter_kind(db: Database) -> None:
+    """Why each dead letter was refused, as one of a closed set of kinds (store.model.RejectKind),
+    so that nobody reads the kind out of the sentence again. Rows stored before it get the kind
+    their sentence stood for."""
+    db.executescript(
+        """
+        ALTER TABLE dead_letters ADD COLUMN kind TEXT NOT NULL DEFAULT 'invalid';
+        UPDATE dead_letters SET kind = CASE
+            WHEN source = 'replay' THEN 'over_budget'
+            WHEN reason LIKE '%larger than%' THEN 'too_large'
+            WHEN reason LIKE 'nested deeper than%' THEN 'too_deep'
+            WHEN reason = 'ts too old' THEN 'too_old'
+            ELSE 'invalid' END;
+        """
+    )

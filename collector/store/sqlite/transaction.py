@@ -8,7 +8,6 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 
-from collector.schema import json_encoder
 from collector.store.model import EventRow, WriteBatch, WriteResult
 from collector.store.sessions import (
     ACQUISITION_COLUMNS,
@@ -22,6 +21,7 @@ from collector.store.sessions import (
 from collector.store.sqlite.connection import transaction
 from collector.store.sqlite.rollups import fold_clicks
 from collector.store.sqlite.triggers import evaluate_group as evaluate_triggers
+from collector.wire import json_encoder
 
 _EVENT_COLUMNS = (
     "site_id", "id", "session_id", "type", "ts", "client_ts", "received_at", "anon_id", "user_id",
@@ -324,12 +324,12 @@ def _sessionize(
 
 def _store_dead_letters(conn: sqlite3.Connection, batches: list[WriteBatch]) -> None:
     rows = [
-        (b.site_id, b.received_at, d.source, d.reason, d.raw) for b in batches for d in b.dead
+        (b.site_id, b.received_at, d.source, d.reason, d.kind, d.raw) for b in batches for d in b.dead
     ]
     if rows:
         conn.executemany(
-            "INSERT INTO dead_letters (site_id, received_at, source, reason, raw)"
-            " VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO dead_letters (site_id, received_at, source, reason, kind, raw)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
             rows,
         )
 

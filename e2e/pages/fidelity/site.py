@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from tests.conftest import ThreadedServer, free_port
+from tests.support.collector import ThreadedServer, free_port
 
 PAGES = Path(__file__).parent
 STUB = "<script>window.trailmark=window.trailmark||function(){(trailmark.q=trailmark.q||[]).push(arguments)}</script>"

@@ -14,8 +14,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from tests.browser import chromium
-from tests.conftest import ThreadedServer, free_port
+from tests.support.browser import chromium
+from tests.support.collector import ThreadedServer, free_port
 
 PAGES = Path(__file__).parent
 STUB = "<script>window.trailmark=window.trailmark||function(){(trailmark.q=trailmark.q||[]).push(arguments)}</script>"

@@ -21,7 +21,8 @@ def commerce(db: Db, scope: Scope) -> dict[str, Any]:
     by_day = {
         int(day): (revenue, int(orders))
         for day, revenue, orders in db.rows(
-            f"SELECT intDiv(s.first_ts, 86400000) AS day, sum(s.revenue), sum(s.purchases)"
+            f"SELECT intDiv({scope.calendar.local_sql('s.first_ts', scope.start, scope.end)}, 86400000) AS day,"
+            " sum(s.revenue), sum(s.purchases)"
             f" FROM {sessions} WHERE {where} GROUP BY day ORDER BY day"
         )
     }

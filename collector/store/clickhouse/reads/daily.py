@@ -10,7 +10,6 @@ from typing import Any
 
 from collector.query import breakdowns
 from collector.query.scope import NONE, Scope
-from collector.schema import EVENT_TYPES
 from collector.store.clickhouse.client import lit, lits
 from collector.store.clickhouse.reads.scope import json_text, like_literal, scope_sql, sessions_in
 from collector.store.clickhouse.transaction import Db
@@ -18,6 +17,7 @@ from collector.store.sqlite.reads.events import TOP
 from collector.store.sqlite.reads.live import ACTIVE_MIN, LATEST, MINUTE_MS, WINDOW_MIN
 from collector.store.sqlite.reads.suggest import FIELDS
 from collector.store.sqlite.reads.vitals import SAMPLE_SESSIONS, TOP_ERRORS
+from collector.wire import EVENT_TYPES
 
 _COLUMNS = {
     "country": "s.country", "region": "s.region", "device": "s.device", "browser": "s.browser",

@@ -10,10 +10,10 @@ from collector.errors import ClientError
 from collector.query.funnel import Step
 from collector.query.funnel_columns import ColumnCount, Instants, columns
 from collector.query.scope import Scope
-from collector.schema import EVENT_TYPES
 from collector.store.clickhouse.client import lit, lits
 from collector.store.clickhouse.reads.scope import scope_sql, sessions_in, url_match
 from collector.store.clickhouse.transaction import Db
+from collector.wire import EVENT_TYPES
 
 
 def step_clause(step: Step) -> str:

@@ -15,7 +15,8 @@ import msgspec
 
 from collector.query.heatmap import SNAPSHOT_SESSIONS, Scope, Tally, full_snapshot, scroll_answer
 from collector.store.clickhouse.client import lit
-from collector.store.clickhouse.reads.scope import sessions_in, url_match
+from collector.store.clickhouse.reads.scope import exposed_sql, sessions_in, url_match
+from collector.store.clickhouse.schema import Layout
 from collector.store.clickhouse.transaction import Db
 
 _decode_fields = msgspec.json.Decoder(dict[str, Any])
@@ -30,8 +31,9 @@ def _humans(db: Db, site_id: str, alias: str = "e") -> str:
 
 
 def _by_route(db: Db, scope: Scope, kind: str) -> bool:
-    """Whether the SQLite engine's rollups answer this page: a route template, or a path that is a route."""
-    if not scope.url.startswith("/") or "*" in scope.url:
+    """Whether the SQLite engine's rollups answer this page: a route template, or a path that is a
+    route (never with an experiment filter: the rollups do not know who saw which variant)."""
+    if scope.exposures or not scope.url.startswith("/") or "*" in scope.url:
         return False
     return ":" in scope.url or bool(db.rows(
         f"SELECT 1 FROM {db.t('events')} AS e WHERE e.site_id = {lit(scope.site_id)} AND e.type = {lit(kind)}"
@@ -39,24 +41,28 @@ def _by_route(db: Db, scope: Scope, kind: str) -> bool:
     ))
 
 
-def _page_filter(scope: Scope, by_route: bool, alias: str = "e") -> str:
+def _page_filter(layout: Layout, scope: Scope, by_route: bool, alias: str = "e") -> str:
     """The page, range and device of a heatmap over events (or views) `alias`."""
     lo, hi = scope.days
     if by_route:
         route = ROUTE if alias == "e" else f"{alias}.route"
         where = f"{route} = {lit(scope.url)} AND {alias}.day BETWEEN {lo} AND {hi}"
+        if not scope.whole_utc_days:  # a site's own midnights: the exact range, as SQLite reads it
+            where += f" AND {alias}.ts >= {lit(scope.start)} AND {alias}.ts < {lit(scope.end)}"
     else:
         where = (f"{url_match(scope.url, alias)} AND {alias}.ts >= {lit(scope.start)}"
                  f" AND {alias}.ts < {lit(scope.end)}")
     if scope.device:
         device = DEVICE if alias == "e" else f"{alias}.device"
         where += f" AND {device} = {lit(scope.device)}"
+    for experiment, variant in scope.exposures:  # only the sessions of the variant's visitors
+        where += f" AND {exposed_sql(layout, scope.site_id, experiment, variant, f'{alias}.session_id')}"
     return where
 
 
 def clicks(db: Db, scope: Scope) -> dict[str, Any]:
     """Clicks of the page in the scope: elements ranked by count, each with cells and points."""
-    page = _page_filter(scope, _by_route(db, scope, "click"))
+    page = _page_filter(db.layout, scope, _by_route(db, scope, "click"))
     where = f"e.site_id = {lit(scope.site_id)} AND e.type = 'click' AND {page} AND {_humans(db, scope.site_id)}"
     if scope.rage:
         where += " AND JSONExtractBool(e.data, 'rage')"
@@ -116,7 +122,7 @@ def views_sql(db: Db, site_id: str, lo: int, hi: int) -> str:
 def scroll(db: Db, scope: Scope) -> dict[str, Any]:
     """Share of pageviews reaching each depth (0..100 % of the document) and the average fold."""
     lo, hi = scope.days
-    where = _page_filter(scope, _by_route(db, scope, "scroll"), "v")
+    where = _page_filter(db.layout, scope, _by_route(db, scope, "scroll"), "v")
     rows = db.rows(
         f"SELECT v.depth, count(), sum(coalesce(v.vh, 0)), count(v.vh)"
         f" FROM ({views_sql(db, scope.site_id, lo, hi)}) AS v WHERE {where} GROUP BY v.depth"

@@ -22,8 +22,10 @@ _SUMS = (
 def figures(db: Db, scope: Scope, *, daily: bool = True, width: int = DAY_MS) -> Figures:
     """Session sums by day (or hour: `width`) and breakdown value, with the visitor counts."""
     where = scope_sql(db.layout, scope)
+    # the site's local days (or hours): the same offsets as the SQLite engine (query/days.py)
+    local = scope.calendar.local_sql("s.first_ts", scope.start, scope.end, width)
     rows = db.rows(
-        f"SELECT intDiv(s.first_ts, {int(width)}) AS day, {_DIMS}, {_SUMS} FROM {sessions_in(db.layout)}"
+        f"SELECT intDiv({local}, {int(width)}) AS day, {_DIMS}, {_SUMS} FROM {sessions_in(db.layout)}"
         f" WHERE {where} GROUP BY day, {_DIMS} ORDER BY day, {_DIMS}"
     )
     goal = goal_sql(db.layout, scope.site_id, scope.goal)
@@ -35,7 +37,7 @@ def figures(db: Db, scope: Scope, *, daily: bool = True, width: int = DAY_MS) ->
     if daily:
         by_day = {
             int(day): int(n) for day, n in db.rows(
-                f"SELECT intDiv(s.first_ts, {int(width)}) AS day, uniqExact(s.visitor_id)"
+                f"SELECT intDiv({local}, {int(width)}) AS day, uniqExact(s.visitor_id)"
                 f" FROM {sessions_in(db.layout)} WHERE {where} GROUP BY day"
             )
         }

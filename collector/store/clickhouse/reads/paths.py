@@ -16,10 +16,15 @@ def bot_sessions(db: Db, site_id: str) -> str:
 
 
 def top_page(db: Db, scope: Scope) -> str | None:
-    """The most viewed path of human pageviews in the scope's UTC days."""
+    """The most viewed path of human pageviews in the scope's days (whole UTC days, as the SQLite
+    engine's page_days rollup counts them, where the site's zone is at UTC)."""
+    if scope.calendar.zero_offset(scope.start, scope.end):
+        days = f"e.day >= {lit(scope.start // 86_400_000)} AND e.day <= {lit((scope.end - 1) // 86_400_000)}"
+    else:
+        days = f"e.ts >= {lit(scope.start)} AND e.ts < {lit(scope.end)}"
     rows = db.rows(
         f"SELECT e.path FROM {db.t('events')} AS e WHERE e.site_id = {lit(scope.site_id)} AND e.type = 'pageview'"
-        f" AND e.day >= {lit(scope.start // 86_400_000)} AND e.day <= {lit((scope.end - 1) // 86_400_000)}"
+        f" AND {days}"
         f" AND e.path != '' AND e.session_id NOT IN ({bot_sessions(db, scope.site_id)})"
         " GROUP BY e.path ORDER BY count() DESC, e.path LIMIT 1"
     )

@@ -7,9 +7,16 @@ from typing import Any
 import msgspec
 
 from collector.query.scope import Scope
+from collector.query.timeline import CONTACT_TYPES, TIMELINE_LIMIT, timeline
 from collector.store.clickhouse.client import lit
 from collector.store.clickhouse.reads.scope import scope_sql, sessions_in
-from collector.store.clickhouse.reads.sessions import SESSION_SELECT, events_of, session_dict
+from collector.store.clickhouse.reads.sessions import (
+    EVENT_SELECT,
+    SESSION_SELECT,
+    event_dict,
+    events_of,
+    session_dict,
+)
 from collector.store.clickhouse.transaction import Db
 
 # The column each `sort` of /api/persons (query/params.py PEOPLE_SORTS) orders by; the visitor id breaks ties.
@@ -101,10 +108,13 @@ def person(db: Db, site_id: str, person_id: str) -> dict[str, Any] | None:
     if claimed:
         sessions = [s for s in sessions if s["verified_user"] == visitor]
     vouched = " AND s.verified_user = s.visitor_id" if verified else ""
-    events = events_of(
-        db, site_id,
-        f"e.type IN ('purchase', 'survey') AND e.session_id IN (SELECT s.id FROM {sessions_in(db.layout)}"
-        f" WHERE s.site_id = {site} AND s.visitor_id = {lit(visitor)}{vouched})",
+    theirs = (f"e.session_id IN (SELECT s.id FROM {sessions_in(db.layout)}"
+              f" WHERE s.site_id = {site} AND s.visitor_id = {lit(visitor)}{vouched})")
+    events = events_of(db, site_id, f"e.type IN ('purchase', 'survey') AND {theirs}")
+    contacts = db.rows(
+        f"SELECT {EVENT_SELECT} FROM {db.t('events')} AS e WHERE e.site_id = {site} AND {theirs}"
+        f" AND (e.touchpoint != 'web' OR e.type IN {CONTACT_TYPES})"
+        f" ORDER BY e.ts DESC, e.seq DESC LIMIT {TIMELINE_LIMIT}"
     )
     is_user = row is not None or any(s["user_id"] == visitor for s in sessions)
     return {
@@ -120,4 +130,5 @@ def person(db: Db, site_id: str, person_id: str) -> dict[str, Any] | None:
         "purchases": [e for e in events if e["type"] == "purchase"],
         "revenue": float(sum(s["revenue"] for s in sessions)),
         "surveys": [e for e in events if e["type"] == "survey"],
+        "timeline": timeline(sessions, [event_dict(r) for r in contacts]),
     }

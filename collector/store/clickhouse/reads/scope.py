@@ -8,7 +8,6 @@ from __future__ import annotations
 from collector.query.scope import NONE, Filters, Goal, Scope
 from collector.store.clickhouse.client import lit
 from collector.store.clickhouse.schema import Layout
-from collector.store.model import NotAnswered
 from collector.store.sqlite.reads.patterns import _PARAM_SEGMENT, is_route_template
 
 _COLUMNS = {
@@ -59,17 +58,22 @@ def goal_sql(layout: Layout, site_id: str, goal: Goal) -> str:
     """True for a session `s` holding a goal event."""
     if goal == Goal():
         return "s.purchases > 0"  # the session rollup counts purchases on write
-    sql = (f"s.id IN (SELECT g.session_id FROM {layout.table('events')} AS g WHERE g.site_id = {lit(site_id)}"
-           f" AND g.type = {lit(goal.type)}")
+    return (f"s.id IN (SELECT g.session_id FROM {layout.table('events')} AS g WHERE g.site_id = {lit(site_id)}"
+            f" AND {goal_event_sql(goal, 'g')})")
+
+
+def goal_event_sql(goal: Goal, alias: str) -> str:
+    """True for an event `alias` that is a goal event."""
+    sql = f"{alias}.type = {lit(goal.type)}"
     if goal.name is not None:
-        sql += f" AND g.name = {lit(goal.name)}"
+        sql += f" AND {alias}.name = {lit(goal.name)}"
     if goal.page is not None:
-        sql += f" AND {url_match(goal.page, 'g')}"
+        sql += f" AND {url_match(goal.page, alias)}"
     if goal.prop is not None:
         key, value = goal.prop
         # numbers compare by their text (1 = '1'), as on SQLite
-        sql += f" AND {json_text('g.data', 'props', key.replace(chr(34), ''))} = {lit(value)}"
-    return sql + ")"
+        sql += f" AND {json_text(f'{alias}.data', 'props', key.replace(chr(34), ''))} = {lit(value)}"
+    return sql
 
 
 def referrer_sql(host: str) -> str:
@@ -82,10 +86,6 @@ def referrer_sql(host: str) -> str:
 
 def filters_sql(layout: Layout, site_id: str, filters: Filters, goal: Goal) -> list[str]:
     """SQL clauses over `s`, one per filter."""
-    if filters.exposures:  # never an unfiltered answer given as a filtered one
-        raise NotAnswered("ClickHouse", "the experiment and variant filters")
-    if filters.outcomes:
-        raise NotAnswered("ClickHouse", "the outcome filter")
     where = [
         f"coalesce({_COLUMNS[name]}, '') = ''" if value == NONE else f"{_COLUMNS[name]} = {lit(value)}"
         for name, value in filters.columns
@@ -128,7 +128,42 @@ def filters_sql(layout: Layout, site_id: str, filters: Filters, goal: Goal) -> l
         where.append(sql if wanted else f"NOT ({sql})")
     for ms in filters.min_duration_ms:
         where.append(f"s.duration_ms >= {lit(float(ms))}")
+    where += [outcome_sql(layout, site_id, label) for label in filters.outcomes]
+    where += [exposed_sql(layout, site_id, experiment, variant) for experiment, variant in filters.exposures]
     return where
+
+
+def outcome_sql(layout: Layout, site_id: str, label: str) -> str:
+    """True for a session `s` whose person has this label in the site's current model's scores."""
+    return (
+        f"s.visitor_id IN (SELECT o.visitor_id FROM {layout.table('outcome_scores')} AS o"
+        f" WHERE o.site_id = {lit(site_id)} AND o.model = ({current_model(layout, site_id)})"
+        f" AND o.label = {lit(label)})"
+    )
+
+
+def current_model(layout: Layout, site_id: str) -> str:
+    """A scalar subquery: the version of the site's last trained model, whose scores are the ones read."""
+    return f"SELECT max(m.version) FROM {layout.table('outcome_models')} AS m WHERE m.site_id = {lit(site_id)}"
+
+
+def exposed_sql(layout: Layout, site_id: str, experiment: str, variant: str | None, column: str = "s.id") -> str:
+    """True for a session (id in `column`) of a visitor whose first exposure to the experiment (to
+    `variant`, the rule the results count by) came at or before the session's end."""
+    events, sessions = layout.table("events"), layout.table("sessions")
+    site = lit(site_id)
+    firsts = (
+        f"SELECT xs.visitor_id AS visitor, min(x.ts) AS first_ts,"
+        f" argMin(JSONExtractString(x.data, 'variant'), (x.ts, x.seq)) AS first_variant"
+        f" FROM {events} AS x INNER JOIN (SELECT id, visitor_id FROM {sessions} FINAL WHERE site_id = {site}) AS xs"
+        f" ON x.session_id = xs.id"
+        f" WHERE x.site_id = {site} AND x.type = 'exposure' AND x.name = {lit(experiment)} GROUP BY xs.visitor_id"
+    )
+    chosen = "" if variant is None else f" AND f.first_variant = {lit(variant)}"
+    return (
+        f"{column} IN (SELECT fs.id FROM {sessions} AS fs FINAL INNER JOIN ({firsts}) AS f ON fs.visitor_id = f.visitor"
+        f" WHERE fs.site_id = {site} AND fs.last_ts >= f.first_ts{chosen})"
+    )
 
 
 def scope_sql(layout: Layout, scope: Scope, *, started: bool = True) -> str:

@@ -17,7 +17,7 @@ TOP = 20
 def commerce(conn: sqlite3.Connection, scope: Scope) -> dict[str, Any]:
     """Revenue and orders per day, products by revenue, abandoned carts (newest first)."""
     where, args = scope_sql(scope)
-    if scope.rolled_up:  # whole days of humans without filters: the session_days rollup has the sums
+    if scope.rolled_up:  # whole UTC days of humans without filters: the session_days rollup has the sums
         day_rows = conn.execute(
             "SELECT day, sum(revenue), sum(orders), sum(carts), sum(abandoned) FROM session_days"
             " WHERE site_id = ? AND day >= ? AND day < ? AND is_bot = 0 AND sessions != 0 GROUP BY day",
@@ -25,7 +25,8 @@ def commerce(conn: sqlite3.Connection, scope: Scope) -> dict[str, Any]:
         ).fetchall()
     else:
         day_rows = conn.execute(
-            "SELECT s.first_ts / 86400000 AS day, sum(s.revenue), sum(s.purchases),"
+            f"SELECT {scope.calendar.local_sql('s.first_ts', scope.start, scope.end)} / {DAY_MS} AS day,"
+            " sum(s.revenue), sum(s.purchases),"
             " sum(s.cart_adds > 0), sum(s.cart_adds > 0 AND s.purchases = 0)"
             f" FROM sessions s WHERE {where} GROUP BY day",
             args,

@@ -10,22 +10,16 @@ import sqlite3
 import time
 from typing import Any
 
-import msgspec
-
 from collector.query.experiments import ArmCounts, Counts, Experiment
 from collector.query.scope import Goal, Scope
 from collector.store.sqlite.connection import transaction
-from collector.store.sqlite.reads.scope import filters_sql
+from collector.store.sqlite.reads.scope import filters_sql, goal_event_sql
 
-_COLUMNS = "key, name, variants, goal, metrics, created_at, hypothesis"
+_COLUMNS = "key, name, variants, goal, metrics, hypothesis, saved_goal, created_at"
 
 
 def _experiment(row: sqlite3.Row | tuple[Any, ...]) -> Experiment:
-    key, name, variants, goal, metrics, created_at, hypothesis = tuple(row)
-    return Experiment(
-        key=key, name=name, variants=tuple((v, float(w)) for v, w in msgspec.json.decode(variants)),
-        goal=goal, metrics=tuple(msgspec.json.decode(metrics)), hypothesis=hypothesis, created_at=created_at,
-    )
+    return Experiment.from_stored(*tuple(row))
 
 
 def list_experiments(conn: sqlite3.Connection, site_id: str) -> list[Experiment]:
@@ -44,14 +38,8 @@ def create_experiment(conn: sqlite3.Connection, site_id: str, experiment: Experi
     """Store a new experiment (on the write connection); None when its key is taken."""
     with transaction(conn):
         cursor = conn.execute(
-            "INSERT OR IGNORE INTO experiments (site_id, key, name, variants, goal, metrics, created_at, hypothesis)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                site_id, experiment.key, experiment.name or experiment.key,
-                msgspec.json.encode([list(v) for v in experiment.variants]).decode(), experiment.goal,
-                msgspec.json.encode(list(experiment.metrics)).decode(), int(time.time() * 1000),
-                experiment.hypothesis,
-            ),
+            f"INSERT OR IGNORE INTO experiments (site_id, {_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (site_id, experiment.key, *experiment.stored(), int(time.time() * 1000)),
         )
     return get_experiment(conn, site_id, experiment.key) if cursor.rowcount else None
 
@@ -63,22 +51,13 @@ def delete_experiment(conn: sqlite3.Connection, site_id: str, key: str) -> bool:
     return cursor.rowcount > 0
 
 
-def _goal_events(goal: Goal) -> tuple[str, list[object]]:
-    sql = "g.type = ?"
-    args: list[object] = [goal.type]
-    if goal.name is not None:
-        sql += " AND g.name = ?"
-        args.append(goal.name)
-    return sql, args
-
-
 def counts(conn: sqlite3.Connection, scope: Scope, key: str, goal: Goal) -> Counts:
     """Per variant: visitors by the variant of their first exposure in the range and what they
     did from that moment to the end of the range (goal, revenue), in one pass."""
     where, filter_args = filters_sql(scope.filters, scope.goal, scope.site_id)
     bots = "" if scope.include_bots else " AND s.is_bot = 0"
     extra = "".join(f" AND {w}" for w in where)
-    goal_sql, goal_args = _goal_events(goal)
+    goal_sql, goal_args = goal_event_sql(goal, "g")
     exposed = (
         "WITH seen AS ("
         " SELECT s.visitor_id AS visitor, e.ts, e.rowid AS seq, e.session_id,"

@@ -11,9 +11,9 @@ from collector.errors import ClientError
 from collector.query.funnel import Step, furthest_attempt  # noqa: F401 - tests import it here
 from collector.query.funnel_columns import ColumnCount, Instants, columns
 from collector.query.scope import Scope
-from collector.schema import EVENT_TYPES
 from collector.store.sqlite.reads.patterns import url_match
 from collector.store.sqlite.reads.scope import scope_sql
+from collector.wire import EVENT_TYPES
 
 
 def step_clause(step: Step) -> tuple[str, list[object]]:

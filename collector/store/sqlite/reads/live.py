@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from collector.schema import EVENT_TYPES
+from collector.wire import EVENT_TYPES
 
 MINUTE_MS = 60_000
 LATEST = 25

@@ -14,6 +14,15 @@ from collector.store.sqlite.reads.scope import scope_sql
 
 def top_page(conn: sqlite3.Connection, scope: Scope) -> str | None:
     """The most viewed path of human pageviews in the scope's days (the page_days rollup)."""
+    if not scope.calendar.zero_offset(scope.start, scope.end):
+        # page_days counts UTC days, not this site's: count the range's own pageviews
+        found = conn.execute(
+            "SELECT e.path FROM events e JOIN sessions s ON s.site_id = e.site_id AND s.id = e.session_id"
+            " AND s.is_bot = 0 WHERE e.site_id = ? AND e.type = 'pageview' AND e.ts >= ? AND e.ts < ?"
+            " AND e.path != '' GROUP BY e.path ORDER BY count(*) DESC, e.path LIMIT 1",
+            (scope.site_id, scope.start, scope.end),
+        ).fetchone()
+        return found[0] if found else None
     found = conn.execute(
         "SELECT path FROM page_days WHERE site_id = ? AND day >= ? AND day <= ? AND path != ''"
         " GROUP BY path ORDER BY sum(pageviews) DESC, path LIMIT 1",

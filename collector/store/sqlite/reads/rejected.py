@@ -12,7 +12,7 @@ def rejected(
 ) -> list[dict[str, Any]]:
     """Rejections received in [start, end), of one site or of all sites."""
     rows = conn.execute(
-        "SELECT rowid AS id, site_id, received_at, source, reason, raw FROM dead_letters"
+        "SELECT rowid AS id, site_id, received_at, source, reason, kind, raw FROM dead_letters"
         " WHERE (?1 IS NULL OR site_id = ?1) AND received_at >= ?2 AND received_at < ?3"
         " ORDER BY rowid DESC LIMIT ?4",
         (site_id, start, end, limit),

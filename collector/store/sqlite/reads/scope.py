@@ -19,24 +19,27 @@ def goal_sql(goal: Goal) -> tuple[str, list[object]]:
     """True for a session `s` holding a goal event."""
     if goal == Goal():
         return "s.purchases > 0", []  # the session rollup counts purchases on write
-    sql = (
-        "EXISTS (SELECT 1 FROM events g WHERE g.site_id = s.site_id AND g.session_id = s.id"
-        " AND g.type = ?"
-    )
+    sql, args = goal_event_sql(goal, "g")
+    return f"EXISTS (SELECT 1 FROM events g WHERE g.site_id = s.site_id AND g.session_id = s.id AND {sql})", args
+
+
+def goal_event_sql(goal: Goal, alias: str) -> tuple[str, list[object]]:
+    """True for an event `alias` that is a goal event."""
+    sql = f"{alias}.type = ?"
     args: list[object] = [goal.type]
     if goal.name is not None:
-        sql += " AND g.name = ?"
+        sql += f" AND {alias}.name = ?"
         args.append(goal.name)
     if goal.page is not None:
-        page_sql, page_args = url_match(goal.page, "g")
+        page_sql, page_args = url_match(goal.page, alias)
         sql += f" AND {page_sql}"
         args += page_args
     if goal.prop is not None:
         key, value = goal.prop
         # The key is a JSON path member, quoted; numbers compare by their text (1 = '1').
-        sql += " AND CAST(json_extract(g.data, ?) AS TEXT) = ?"
+        sql += f" AND CAST(json_extract({alias}.data, ?) AS TEXT) = ?"
         args += ['$.props."' + key.replace('"', "") + '"', value]
-    return sql + ")", args
+    return sql, args
 
 
 def _pageview_at(column: str, pattern: str) -> tuple[str, list[object]]:
@@ -78,7 +81,7 @@ def filters_sql(filters: Filters, goal: Goal, site_id: str | None = None) -> tup
         where.append(sql)
         args += host_args
     for selector in filters.clicked:
-        # The click's selector is its `name` (collector/normalize.py). With a page filter the
+        # The click's selector is its `name` (collector/ingest/pipeline.py). With a page filter the
         # click must be on that page: the sessions behind one heatmap hotspot.
         sql = ("EXISTS (SELECT 1 FROM events c WHERE c.site_id = s.site_id AND c.session_id = s.id"
                " AND c.type = 'click' AND c.name = ?")

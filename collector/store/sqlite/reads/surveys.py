@@ -24,7 +24,8 @@ def load_answers(conn: sqlite3.Connection, scope: Scope, survey_id: str | None =
     rows = conn.execute(
         "SELECT e.name, json_extract(e.data, '$.score'), json_extract(e.data, '$.scale'),"
         " json_extract(e.data, '$.comment'), json_extract(e.data, '$.survey_id'), e.ts,"
-        " e.session_id, s.visitor_id, s.channel, s.device, s.has_replay, s.first_ts / 86400000"
+        " e.session_id, s.visitor_id, s.channel, s.device, s.has_replay,"
+        f" {scope.calendar.local_sql('s.first_ts', scope.start, scope.end)} / 86400000"
         f" {source}{extra} ORDER BY e.ts, e.rowid",
         args,
     )

@@ -131,10 +131,11 @@ function secondary(result) {
 
 function definition(result) {
   const e = result.experiment;
-  const goal = result.goal.name ? `custom event “${result.goal.name}”` : `${result.goal.type} event`;
+  const goal = e.saved_goal ? `saved goal “${e.saved_goal.name}”`
+    : result.goal.name ? `custom event “${result.goal.name}”` : `${result.goal.type} event`;
   return h("section", { class: "panel", id: "definition" }, h("h2", { text: "Definition" }), h("dl", { class: "definition" },
     h("dt", { text: "Hypothesis" }), h("dd", { text: e.hypothesis || "–" }),
-    h("dt", { text: "Goal" }), h("dd", { text: `${goal}${e.goal ? "" : " (the site's goal)"}, counted from each visitor's first exposure` }),
+    h("dt", { text: "Goal" }), h("dd", { text: `${goal}${e.goal != null ? "" : " (the site's goal)"}, counted from each visitor's first exposure` }),
     h("dt", { text: "Variants" }), h("dd", { text: e.variants.map((v) => `${v.name} × ${v.weight}`).join(", ") }),
     h("dt", { text: "Key" }), h("dd", { class: "mono", text: e.key })));
 }
@@ -153,7 +154,7 @@ page(async () => {
       card("Visitors exposed", fmt.int(total), null, "visitors"),
       card("Variants", String(result.variants.length), null, "variants"),
       card("Sample split", result.sample.srm ? "Mismatch" : result.sample.srm_p_value === null ? "–" : "As planned", null, "srm", { small: true }),
-      card("Goal", result.goal.name || result.goal.type, null, "goal", { small: true })),
+      card("Goal", result.experiment.saved_goal?.name || result.goal.name || result.goal.type, null, "goal", { small: true })),
     variantsTable(result),
     h("div", { class: "grid-2" }, liftChart(result), healthPanel(result)),
     secondary(result),

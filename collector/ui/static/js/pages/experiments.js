@@ -66,7 +66,7 @@ async function render() {
       ["Experiment", (e) => h("a", { href: link(`/experiments/${encodeURIComponent(e.key)}`), class: "variant-name", text: e.name })],
       ["Key", (e) => h("span", { class: "mono", text: e.key })],
       ["Variants", (e) => e.variants.map((v) => `${v.name} (${v.weight})`).join(", ")],
-      ["Goal", (e) => e.goal || "site goal"],
+      ["Goal", (e) => (e.saved_goal ? e.saved_goal.name : e.goal || "site goal")],
       ["Created", (e) => fmt.day(e.created_at)],
       ["", (e) => h("button", { type: "button", class: "link danger", text: "Delete", onclick: async () => {
         if (!window.confirm(`Delete the definition of ${e.key}? Its exposures stay.`)) return;

@@ -1,0 +1,69 @@
+"""Experiments under /api/experiments: defined, listed, measured on the whole journey, deleted."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.routing import Route
+
+from collector.api.base import (
+    admin,
+    admin_post,
+    decode_json,
+    scope_of,
+    site_param,
+    site_settings,
+)
+from collector.errors import ClientError, json_response
+from collector.query import experiments as ab
+
+
+@admin
+def experiments(request: Request) -> Any:
+    site_id = site_param(request)
+    return {"experiments": [e.as_dict() for e in request.app.state.store.experiments(site_id)]}
+
+
+@admin_post
+def create_experiment(request: Request, body: bytes) -> Any:
+    ask = decode_json(body, ab.NewExperiment)
+    site_id = ask.site or site_param(request)
+    site_settings(request, site_id)
+    store = request.app.state.store
+    saved_goals = store.goals(site_id) if isinstance(ask.goal, int) else []
+    created = store.create_experiment(site_id, ab.checked(ask, saved_goals))
+    if created is None:
+        raise ClientError(409, f"experiment {ask.key!r} exists on this site: delete it first to redefine it")
+    return json_response(created.as_dict(), 201)
+
+
+@admin
+def experiment_results(request: Request) -> Any:
+    scope = scope_of(request, charted=True)
+    key = request.path_params["key"]
+    store = request.app.state.store
+    found = store.experiment(scope.site_id, key)
+    if found is None:
+        raise ClientError(404, f"no experiment {key!r} for this site (see /api/experiments)")
+    goal = found.goal_of(site_settings(request, scope.site_id))
+    result = ab.results(found, store.experiment_counts(scope, key, goal))
+    result["goal"] = {"type": goal.type, "name": goal.name}
+    result["from"], result["to"] = scope.start, scope.end
+    return result
+
+
+@admin_post
+def delete_experiment(request: Request, body: bytes) -> Any:
+    key = request.path_params["key"]
+    if not request.app.state.store.delete_experiment(site_param(request), key):
+        raise ClientError(404, f"no experiment {key!r} for this site")
+    return {"deleted": key}
+
+
+routes = [
+    Route("/experiments", experiments),
+    Route("/experiments", create_experiment, methods=["POST"]),
+    Route("/experiments/{key}", experiment_results),
+    Route("/experiments/{key}", delete_experiment, methods=["DELETE"]),
+]

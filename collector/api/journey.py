@@ -1,0 +1,58 @@
+"""The journey map API: a site's stages (the shop default until it sets its own) and the map itself."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from starlette.requests import Request
+from starlette.routing import Route
+
+from collector.api.base import admin, admin_post, scope_of, site_param, site_settings
+from collector.errors import ClientError
+from collector.query.journey import journey_map, parse_stages, stages_json, stages_of
+
+
+def _stages(request: Request, site_id: str) -> Any:
+    try:
+        return stages_of(dict(site_settings(request, site_id)))
+    except msgspec.ValidationError:  # written by an older version with other rules: say so, not 500
+        raise ClientError(409, "the site's journey stages no longer validate: PUT them again") from None
+
+
+@admin
+def journey(request: Request) -> Any:
+    scope = scope_of(request, charted=True)
+    stages, own = _stages(request, scope.site_id)
+    result = journey_map(stages, request.app.state.store.journey_touches(scope))
+    return {**result, "custom_stages": own, "definitions": stages_json(stages)}
+
+
+@admin
+def get_stages(request: Request) -> Any:
+    stages, own = _stages(request, site_param(request))
+    return {"custom_stages": own, "stages": stages_json(stages)}
+
+
+@admin_post
+def put_stages(request: Request, body: bytes) -> Any:
+    site_id = site_param(request)
+    stages = parse_stages(body)
+    request.app.state.store.update_site_settings(site_id, {"journey_stages": msgspec.to_builtins(stages)})
+    return {"custom_stages": True, "stages": stages_json(stages)}
+
+
+@admin_post
+def reset_stages(request: Request, body: bytes) -> Any:
+    site_id = site_param(request)
+    request.app.state.store.update_site_settings(site_id, {"journey_stages": None})
+    stages, own = _stages(request, site_id)
+    return {"custom_stages": own, "stages": stages_json(stages)}
+
+
+routes = [
+    Route("/journey-map", journey),
+    Route("/journey-map/stages", get_stages),
+    Route("/journey-map/stages", put_stages, methods=["PUT"]),
+    Route("/journey-map/stages", reset_stages, methods=["DELETE"]),
+]

@@ -1,0 +1,86 @@
+"""POST /api/funnel on journeys with known answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.support.analytics_journeys import DATE, build
+from tests.support.collector import Client, every_store
+
+pytestmark = every_store
+
+STEPS = [
+    {"type": "pageview", "url": "/"},
+    {"type": "pageview", "url": "/product/*"},
+    {"type": "purchase"},
+]
+
+
+def funnel(client: Client, **body: Any) -> dict[str, Any]:
+    answer = client.http.post("/api/funnel", json={"site": "test", "from": DATE, "to": DATE, **body},
+                              headers=client.admin)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def summary(result: dict[str, Any]) -> list[tuple[Any, ...]]:
+    return [
+        (s["visitors"], s["conversion"], s["median_s_from_previous"], s["dropped"],
+         [d["id"] for d in s["dropped_sessions"]])
+        for s in result["steps"]
+    ]
+
+
+def test_three_steps_merge_identities_and_count_the_window_edge(client: Client) -> None:
+    build(client)
+    result = funnel(client, steps=STEPS, window_s=3600)
+    # a1 buys; u1 sees / in s2 (as a2) and /product/2 in s3 (as a3) exactly 3600 s later:
+    # one visitor, within the window; a4 reaches /product/1 after midnight; a5 never sees /.
+    assert summary(result) == [
+        (3, 1.0, None, 0, []),
+        (3, 1.0, 1800.0, 2, ["s3", "s4"]),
+        (1, 1 / 3, 90.0, 0, []),
+    ]
+    assert result["overall_conversion"] == 1 / 3
+    assert [s["conversion_from_start"] for s in result["steps"]] == [1.0, 1.0, 1 / 3]
+    dropped = result["steps"][1]["dropped_sessions"]
+    assert dropped == [
+        {"id": "s3", "visitor_id": "u1", "has_replay": False},
+        {"id": "s4", "visitor_id": "a4", "has_replay": False},
+    ]
+
+
+def test_shorter_window_drops_the_merged_visitor_at_step_one(client: Client) -> None:
+    build(client)
+    result = funnel(client, steps=STEPS, window_s=1800)
+    assert summary(result) == [
+        (3, 1.0, None, 1, ["s2"]),
+        (2, 2 / 3, 930.0, 1, ["s4"]),
+        (1, 1 / 2, 90.0, 0, []),
+    ]
+    assert result["steps"][0]["dropped_sessions"][0]["has_replay"] is True
+
+
+def test_route_template_names_and_filters(client: Client) -> None:
+    build(client)
+    steps = [{"type": "pageview", "url": "/product/:id"}, {"type": "cart", "name": "add"}]
+    assert summary(funnel(client, steps=steps, window_s=600)) == [
+        (3, 1.0, None, 1, ["s4"]),  # a1, u1 and a4 saw a product; a4 added nothing
+        (2, 2 / 3, 25.0, 0, []),    # a1 after 30 s, u1 after 20 s
+    ]
+    mobile = funnel(client, steps=steps, window_s=600, filters={"device": "mobile"})
+    assert summary(mobile) == [(1, 1.0, None, 0, []), (1, 1.0, 20.0, 0, [])]
+
+
+def test_bots_are_left_out_unless_asked(client: Client) -> None:
+    build(client)
+    steps = [{"type": "pageview", "url": "https://shop.example/"}, {"type": "purchase"}]
+    assert [s["visitors"] for s in funnel(client, steps=steps)["steps"]] == [3, 1]
+    assert [s["visitors"] for s in funnel(client, steps=steps, bots=True)["steps"]] == [4, 2]
+
+
+def test_empty_range(client: Client) -> None:
+    build(client)
+    result = funnel(client, steps=STEPS, **{"from": "2020-01-01", "to": "2020-01-01"})
+    assert summary(result) == [(0, 0.0, None, 0, [])] * 3
+    assert result["overall_conversion"] == 0.0

@@ -1,0 +1,220 @@
+"""The write side: session rollups, identity, backend sessionizing and group commit, on real SQLite."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import sqlite3
+import time
+from typing import Any
+
+import httpx
+
+from collector import wire
+from collector.ingest.pipeline import Facts, to_row
+from collector.store import SQLiteStore, WriteBatch
+from collector.store.model import Context
+from collector.store.sqlite import connect
+from collector.store.sqlite.transaction import apply_group
+from tests.support.collector import KEY, SECRET, Client, Server
+
+NOW = int(time.time() * 1000) - 3 * 3_600_000  # room for events "later" in the tests (the future is clamped)
+MIN = 60_000
+
+
+def ev(kind: str, eid: str, ts: int, **fields: Any) -> dict[str, Any]:
+    base = {"id": eid, "type": kind, "ts": ts, "anon_id": "anon-a", "session_id": "s1"}
+    return {**base, **fields}
+
+
+def send(client: Client, *events: dict[str, Any], ua: str | None = None, key: str = KEY) -> dict[str, Any]:
+    headers = {"content-type": "application/json"}
+    if ua:
+        headers["user-agent"] = ua
+    body = json.dumps({"key": key, "events": list(events)})
+    answer = client.http.post("/v1/batch", content=body, headers=headers)
+    assert answer.status_code == 200, answer.text
+    return answer.json()  # type: ignore[no-any-return]
+
+
+def session(client: Client, session_id: str = "s1") -> dict[str, Any]:
+    (row,) = client.rows("SELECT * FROM sessions WHERE id = ?", session_id)
+    return row
+
+
+def test_session_rollup_is_exact_when_batches_arrive_out_of_order(client: Client) -> None:
+    send(client,
+         ev("pageview", "p2", NOW + 5 * MIN, url="https://shop.example/cart"),
+         ev("cart", "c1", NOW + 4 * MIN, action="add", item={"sku": "a", "price": 10.0}),
+         ev("click", "k1", NOW + 4 * MIN, sel="#add", rage=True))
+    send(client,
+         ev("pageview", "p1", NOW, url="https://shop.example/product/1?utm_source=news&utm_medium=email",
+            referrer="https://mail.example/"),
+         ev("purchase", "o1", NOW + 9 * MIN, order_id="o-1", value=25.5),
+         ev("error", "e1", NOW + 2 * MIN, message="boom"),
+         ev("click", "k2", NOW + 3 * MIN, sel="#buy", dead=True))
+    row = session(client)
+    assert {k: row[k] for k in (
+        "first_ts", "last_ts", "duration_ms", "events", "pageviews", "entry_url", "exit_url", "cart_adds",
+        "purchases", "revenue", "clicks", "rage_clicks", "dead_clicks", "errors", "channel", "utm_source",
+        "utm_medium", "visitor_id")} == {
+        "first_ts": NOW, "last_ts": NOW + 9 * MIN, "duration_ms": 9 * MIN, "events": 7, "pageviews": 2,
+        "entry_url": "https://shop.example/product/1?utm_source=news&utm_medium=email",
+        "exit_url": "https://shop.example/cart", "cart_adds": 1, "purchases": 1, "revenue": 25.5,
+        "clicks": 2, "rage_clicks": 1, "dead_clicks": 1, "errors": 1, "channel": "email",
+        "utm_source": "news", "utm_medium": "email", "visitor_id": "anon-a"}
+
+
+def test_identify_links_earlier_and_later_sessions_of_two_anon_ids_to_one_person(client: Client) -> None:
+    send(client, ev("pageview", "a1", NOW, url="https://shop.example/"))
+    send(client, ev("pageview", "b1", NOW + MIN, anon_id="anon-b", session_id="s2", url="https://shop.example/"))
+    # The site's backend links both anon ids at login (the secret key: traits and links it vouches for).
+    send(client, ev("identify", "i1", NOW + 2 * MIN, user_id="user-42", traits={"plan": "pro"}), key=SECRET)
+    send(client, ev("identify", "i2", NOW + 3 * MIN, anon_id="anon-b", session_id="s2", user_id="user-42",
+                    traits={"country": "DE"}), key=SECRET)
+    send(client, ev("pageview", "a2", NOW + 4 * MIN, session_id="s3", url="https://shop.example/again"))
+    rows = client.rows("SELECT id, visitor_id, anon_id, user_id FROM sessions ORDER BY id")
+    assert rows == [
+        {"id": "s1", "visitor_id": "user-42", "anon_id": "anon-a", "user_id": "user-42"},
+        {"id": "s2", "visitor_id": "user-42", "anon_id": "anon-b", "user_id": "user-42"},
+        {"id": "s3", "visitor_id": "user-42", "anon_id": "anon-a", "user_id": None},
+    ]
+    assert client.rows("SELECT anon_id, user_id FROM identities ORDER BY anon_id") == [
+        {"anon_id": "anon-a", "user_id": "user-42"}, {"anon_id": "anon-b", "user_id": "user-42"}]
+    (person,) = client.rows("SELECT user_id, traits FROM persons")
+    assert person["user_id"] == "user-42"
+    assert json.loads(person["traits"]) == {"plan": "pro", "country": "DE"}
+
+
+def test_backend_events_without_session_join_the_visitor_session_within_30_minutes(client: Client) -> None:
+    send(client, ev("pageview", "web", NOW, user_id="u1", url="https://shop.example/"))
+    backend = "trailmark-python/0.1.0"
+    send(client,
+         {"id": "b1", "type": "track", "ts": NOW + 20 * MIN, "user_id": "u1", "name": "invoice_sent"},
+         {"id": "b2", "type": "track", "ts": NOW + 49 * MIN, "user_id": "u1", "name": "reminder"},
+         {"id": "b3", "type": "track", "ts": NOW + 90 * MIN, "user_id": "u1", "name": "late"},
+         ua=backend)
+    rows = client.rows("SELECT id, session_id FROM events ORDER BY ts")
+    assert [r["session_id"] == "s1" for r in rows] == [True, True, True, False]
+    late = rows[3]["session_id"]
+    assert session(client, late)["first_ts"] == NOW + 90 * MIN
+    assert session(client)["last_ts"] == NOW + 49 * MIN
+
+
+def test_a_session_first_seen_from_a_backend_takes_the_browser_device(client: Client) -> None:
+    chrome = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+              "Chrome/131.0.0.0 Safari/537.36")
+    send(client, ev("track", "t1", NOW, name="api_call"), ua="trailmark-python/0.1.0")
+    assert session(client)["browser"] is None
+    send(client, ev("pageview", "p1", NOW + MIN, url="https://shop.example/"), ua=chrome)
+    row = session(client)
+    assert (row["browser"], row["os"], row["device"], row["is_bot"]) == ("Chrome", "Windows", "desktop", 0)
+
+
+def test_concurrent_requests_share_commits_and_each_is_stored(collector_server: Server) -> None:
+    requests = 64
+
+    def post(i: int) -> int:
+        events = [{"id": f"r{i}-e{j}", "type": "track", "ts": NOW, "anon_id": f"a{i}", "session_id": f"s{i}",
+                   "name": "load"} for j in range(50)]
+        answer = httpx.post(f"{collector_server.url}/v1/batch", json={"key": "wk_test", "events": events},
+                            timeout=30)
+        assert answer.json() == {"accepted": 50, "rejected": []}
+        return answer.status_code
+
+    writer = collector_server.store.writer
+    before = writer.stats.commits
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        assert list(pool.map(post, range(requests))) == [200] * requests
+    commits = writer.stats.commits - before
+    assert collector_server.rows("SELECT count(*) AS n FROM events") == [{"n": requests * 50}]
+    assert collector_server.rows("SELECT count(DISTINCT session_id) AS n FROM events") == [{"n": requests}]
+    assert 1 <= commits < requests  # group commit: several requests shared a transaction
+
+
+def test_replay_chunk_before_and_after_the_session_row_marks_it(client: Client) -> None:
+    chunk = {"key": "wk_test", "session_id": "s1", "anon_id": "anon-a", "seq": 0,
+             "events": [{"type": 4, "timestamp": NOW, "data": {"href": "https://shop.example/"}}]}
+    assert client.http.post("/v1/replay", json=chunk).status_code == 200
+    send(client, ev("pageview", "p1", NOW, url="https://shop.example/"))
+    assert session(client)["has_replay"] == 1
+    assert client.http.post("/v1/replay", json={**chunk, "seq": 1}).status_code == 200
+    stored = client.rows("SELECT sum(length(data)) AS n FROM replay_chunks")[0]["n"]
+    assert session(client)["replay_bytes"] == stored
+
+
+def test_cookieless_salts_live_in_the_store_file(tmp_path: Any) -> None:
+    from starlette.testclient import TestClient
+
+    from collector.app import create_app
+    from tests.support.collector import make_settings, make_store, read_rows
+
+    store_db, elsewhere = tmp_path / "store.db", tmp_path / "settings.db"
+    app = create_app(make_settings(elsewhere), make_store(store_db))
+    cookieless = {"id": "c1", "type": "pageview", "ts": NOW, "url": "https://shop.example/"}
+    with TestClient(app) as http:
+        answer = http.post("/v1/batch", json={"key": "wk_test", "events": [cookieless]})
+    assert answer.json() == {"accepted": 1, "rejected": []}
+    assert len(read_rows(store_db, "SELECT day FROM salts")) == 1
+    assert not elsewhere.exists()
+
+
+def _batch(events: list[dict[str, Any]], *, bot: bool = False) -> WriteBatch:
+    facts = Facts(site_id="test", received_at=NOW + 10 * MIN, sent_at=None, context=Context(is_bot=bot))
+    rows = [to_row(wire.event_decoder.decode(json.dumps(e)), facts) for e in events]
+    return WriteBatch(site_id="test", received_at=facts.received_at, context=facts.context, events=rows)
+
+
+ROLLUPS = ("heatmap_elements", "heatmap_cells", "heatmap_points", "heatmap_scroll", "page_days",
+           "session_days", "sessions")
+
+
+def _tables(path: Any) -> dict[str, list[tuple[Any, ...]]]:
+    conn = sqlite3.connect(path)
+    try:
+        return {t: sorted(conn.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in ROLLUPS}
+    finally:
+        conn.close()
+
+
+def test_a_group_of_many_batches_stores_what_the_batches_store_one_by_one(tmp_path: Any) -> None:
+    """Clicks are folded into the heatmaps once per commit group: one group of many requests must
+    leave every rollup exactly as those requests committed alone would."""
+    def click(eid: str, session_id: str, ts: int, sel: str, **more: Any) -> dict[str, Any]:
+        return ev("click", eid, ts, session_id=session_id, url="https://shop.example/p/1",
+                  sel=sel, vw=1280, x=100, y=200, rx=0.5, ry=0.25, tag="button", **more)
+
+    batches = [
+        _batch([ev("pageview", "v1", NOW, url="https://shop.example/p/1"), click("c1", "s1", NOW + 1, "#buy")]),
+        _batch([click("c2", "s1", NOW + 2, "#buy", text="Buy", dead=True), click("c1", "s1", NOW + 1, "#buy")]),
+        _batch([ev("pageview", "v2", NOW, session_id="s2", url="https://shop.example/p/1"),
+                click("c3", "s2", NOW + 3, "#buy", rage=True)]),
+        _batch([click("c4", "s2", NOW + 4, "nav a")], bot=True),  # s2 turns out to be a bot
+        _batch([click("c\x00a", "s3", NOW + 5, "#nul\x00sel"), click("c\x00b", "s3", NOW + 6, "#buy")]),
+    ]
+    grouped, alone = SQLiteStore(tmp_path / "grouped.db"), SQLiteStore(tmp_path / "alone.db")
+    for store in (grouped, alone):
+        store.add_site("test", "Test", key="wk_test")
+    conn = connect(grouped.path)
+    results = apply_group(conn, batches)
+    conn.close()
+    conn = connect(alone.path)
+    assert [apply_group(conn, [b]) for b in batches] == [[r] for r in results]
+    conn.close()
+    assert [(r.stored, r.duplicates) for r in results] == [(2, 0), (1, 1), (2, 0), (1, 0), (2, 0)]
+    assert _tables(grouped.path) == _tables(alone.path)
+    elements = _tables(grouped.path)["heatmap_elements"]
+    assert [(e[4], e[5], e[6], e[7], e[9]) for e in elements] == [  # rage, sel, n, dead, text
+        (0, "#buy", 3, 1, "Buy"), (0, "#nul\x00sel", 1, 0, None), (0, "nav a", 0, 0, None), (1, "#buy", 0, 0, None),
+    ]  # the bot session s2's clicks are taken back
+
+
+def test_text_with_nul_is_stored_exactly(client: Client) -> None:
+    """Rows holding NUL are bound one by one: SQLite's JSON functions would cut them short."""
+    answer = send(client, ev("track", "id\x00a", NOW, name="a\x00b", url="https://shop.example/?q=\x00"),
+                  ev("track", "id\x00b", NOW + 1, name="plain"))
+    assert answer == {"accepted": 2, "rejected": []}
+    assert client.rows("SELECT id, name, url FROM events ORDER BY ts") == [
+        {"id": "id\x00a", "name": "a\x00b", "url": "https://shop.example/?q=\x00"},
+        {"id": "id\x00b", "name": "plain", "url": None},
+    ]

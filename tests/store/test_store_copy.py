@@ -1,0 +1,133 @@
+"""`trailmark store copy`: an installation moved from SQLite into ClickHouse answers every API question
+alike, and a copy interrupted and run again stores nothing twice."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from starlette.testclient import TestClient
+
+from collector.app import create_app
+from collector.cli import main
+from collector.store import copy as store_copy
+from collector.store.clickhouse import ClickHouseStore
+from collector.store.copy import copy
+from tests.support.analytics_journeys import DATE, NEXT_DATE, PREVIOUS_DATE, build
+from tests.support.collector import ADMIN_TOKEN, Chdb, Client, make_settings
+
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+RANGE = f"site=test&from={PREVIOUS_DATE}&to={NEXT_DATE}"
+GETS = [
+    "/api/sites",
+    f"/api/overview?{RANGE}",
+    f"/api/overview?site=test&from={DATE}&to={DATE}&device=desktop",
+    f"/api/sessions?{RANGE}&bots=1",
+    f"/api/sessions?{RANGE}&page=/product/:id",
+    "/api/sessions/s1?site=test",
+    "/api/sessions/s4?site=test",
+    f"/api/paths?{RANGE}&from_url=/",
+    f"/api/retention?{RANGE}",
+    f"/api/commerce?{RANGE}",
+    f"/api/surveys?{RANGE}",
+    "/api/persons/u1?site=test",
+    "/api/persons/a1?site=test",
+    "/api/persons/u1/export?site=test",
+    f"/api/heatmap?{RANGE}&url=/product/:id&kind=click",
+    f"/api/heatmap?{RANGE}&url=/product/*&kind=scroll",
+    f"/api/heatmap/pages?{RANGE}",
+    "/api/rejected?site=test",
+    "/api/segments?site=test",
+    "/api/goals?site=test",
+    "/api/experiments?site=test",
+    f"/api/experiments/cta?{RANGE}",
+    f"/api/overview?{RANGE}&goal=1",
+    f"/api/sessions?{RANGE}&converted=1&goal=1",
+    f"/api/suggest?{RANGE}&field=page&q=pro",
+    f"/api/events?{RANGE}",
+    f"/api/vitals?{RANGE}",
+    f"/api/errors?{RANGE}",
+    f"/api/journey-map?{RANGE}",
+    "/api/triggers?site=test",
+]
+FUNNEL = {"site": "test", "from": PREVIOUS_DATE, "to": NEXT_DATE, "window_s": 3600,
+          "steps": [{"type": "pageview", "url": "/"}, {"type": "cart"}, {"type": "purchase"}]}
+
+
+def answers(http: TestClient) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for path in GETS:
+        answer = http.get(path, headers=ADMIN)
+        assert answer.status_code == 200, (path, answer.text)
+        found[path] = answer.json()
+    found["funnel"] = http.post("/api/funnel", json=FUNNEL, headers=ADMIN).json()
+    return found
+
+
+@pytest.fixture
+def seeded(client: Client) -> Client:
+    """The analytics journeys on SQLite, with a segment, a goal, an experiment, a rejected event and a replay."""
+    build(client)
+    assert client.http.post("/api/segments?site=test", json={"name": "DE", "filters": {"country": "DE"}},
+                            headers=ADMIN).status_code == 201
+    assert client.http.post("/api/goals", json={"site": "test", "name": "Product", "kind": "pageview",
+                                                "value": "/product/*"}, headers=ADMIN).json()["id"] == 1
+    assert client.http.post("/api/experiments", json={"site": "test", "key": "cta", "variants": ["a", "b"],
+                                                      "goal": 1}, headers=ADMIN).status_code == 201
+    assert client.http.post("/v1/batch", json={"key": client.key, "events": [{"type": "nope"}]}).status_code == 200
+    assert client.http.post("/api/triggers", json={
+        "site": "test", "name": "Detractor", "url": "https://93.184.216.34/nps", "kind": "event",
+        "event": {"type": "survey", "score_max": 6}, "cooldown_s": 60}, headers=ADMIN).status_code == 201
+    return client
+
+
+def test_a_copied_installation_answers_every_question_alike(seeded: Client, chdb: Chdb, tmp_path: Path) -> None:
+    before = answers(seeded.http)
+    assert before["/api/sessions/s1?site=test"]["events"] and before["/api/rejected?site=test"]["rejected"]
+    url = chdb.url()
+    result = CliRunner().invoke(main, ["store", "copy", "--from", f"sqlite://{seeded.db_path}", "--to", url])
+    assert result.exit_code == 0, result.output
+    counts = dict(pair.split("=") for pair in result.stdout.split())
+    assert int(counts["events"]) == len(seeded.rows("SELECT id FROM events"))
+    assert int(counts["sessions"]) == len(seeded.rows("SELECT id FROM sessions")) and int(counts["replay_chunks"]) == 1
+    target = ClickHouseStore(url)
+    app = create_app(make_settings(tmp_path / "unused.db"), target)
+    with TestClient(app, base_url="http://127.0.0.1:8000") as http:
+        assert answers(http) == before
+
+
+def test_an_interrupted_copy_run_again_stores_nothing_twice(
+    seeded: Client, chdb: Chdb, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store_copy, "BATCH", 4)  # many batches per table: the cut falls inside one
+    before = answers(seeded.http)
+    url = chdb.url()
+    source = f"sqlite://{seeded.db_path}"
+
+    class Cut(Exception):
+        pass
+
+    seen, total = [0], [0]
+
+    def cut_part_way(n: int) -> None:
+        seen[0] += n
+        if seen[0] > total[0] - 10:  # the last table, events, is part way in
+            raise Cut
+
+    with pytest.raises(Cut):
+        copy(source, url, cut_part_way, lambda n: total.__setitem__(0, n))
+    first = copy(source, url)
+    again = copy(source, url)
+    # A third run finds every event, rejection, setting and salt there; versioned rows (sites,
+    # sessions...) are written again and replace themselves.
+    assert (again["events"], again["dead_letters"], again["meta"], again["salts"]) == (0, 0, 0, 0)
+    assert 0 < first["events"] < len(seeded.rows("SELECT id FROM events"))
+    target = ClickHouseStore(url)
+    db = target.db
+    (((events, ids),),) = (db.rows(f"SELECT count(), uniqExact(site_id, id) FROM {db.t('events')}"),)
+    assert events == ids == len(seeded.rows("SELECT id FROM events"))
+    app = create_app(make_settings(tmp_path / "unused.db"), target)
+    with TestClient(app, base_url="http://127.0.0.1:8000") as http:
+        assert answers(http) == before
