@@ -369,7 +369,8 @@ def main() -> None:
         print(f"{'all answered by both':<22}{totals['sqlite']:>10.1f}{totals['chdb']:>10.1f}{ratio:>14.2f}")
     key = ("overview", "sessions", "funnel_3_steps", "paths_cart", "commerce", "retention")
     for engine in engines:
-        figures = ", ".join(f"{name} {results[engine][name][0] or 0:.0f} ms" for name in key)
+        figures = ", ".join(f"{name} {results[engine][name][0] or 0:.0f} ms" for name in key
+                            if name in results[engine])
         slowest = max((n for n, (ms, _) in results[engine].items() if ms is not None),
                       key=lambda n: results[engine][n][0] or 0.0)
         print(f"RESULT query {engine}: {events} events, {n_sessions} sessions over HTTP; {figures};"
