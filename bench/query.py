@@ -364,19 +364,20 @@ def main() -> None:
         else:
             ms = times[0]
             print(f"{name:<22}{cells}" + ("" if ms is None else f"{ms / baseline:>10.1f}"))
+    summary = ""
     if len(engines) == 2:
         ratio = totals["chdb"] / totals["sqlite"]
         print(f"{'all answered by both':<22}{totals['sqlite']:>10.1f}{totals['chdb']:>10.1f}{ratio:>14.2f}")
+        summary = f" chdb/SQLite time {ratio:.2f} (target 0.2), answers differ: {', '.join(differ) or 'none'};"
     key = ("overview", "sessions", "funnel_3_steps", "paths_cart", "commerce", "retention")
     for engine in engines:
         figures = ", ".join(f"{name} {results[engine][name][0] or 0:.0f} ms" for name in key
                             if name in results[engine])
         slowest = max((n for n, (ms, _) in results[engine].items() if ms is not None),
                       key=lambda n: results[engine][n][0] or 0.0)
-        print(f"RESULT query {engine}: {events} events, {n_sessions} sessions over HTTP; {figures};"
-              f" slowest {slowest} {results[engine][slowest][0]:.0f} ms")
-    print(f"over 500 ms: {', '.join(over_500) or 'none'}; answers differ: {', '.join(differ) or 'none'}")
-
+        summary += f" {engine}: {figures}; slowest {slowest} {results[engine][slowest][0]:.0f} ms;"
+    print(f"over 500 ms: {', '.join(over_500) or 'none'}")
+    print(f"RESULT query: {events} events, {n_sessions} sessions over HTTP;{summary.rstrip(';')}")
 
 if __name__ == "__main__":
     main()
