@@ -18,7 +18,7 @@ from collector.query.outcome import Score
 from collector.store import StoreUnusable, open_store
 from collector.store.assets import AssetCopy, AssetRef, copy_id
 from collector.store.clickhouse import ClickHouseStore
-from collector.store.clickhouse.client import Target, parse_url
+from collector.store.clickhouse.client import Target, lit, parse_url
 from collector.store.clickhouse.schema import TABLES, Layout, table_ddl
 from collector.store.model import Acquisition, EventRow, WriteBatch
 from tests.support import ROOT
@@ -233,3 +233,17 @@ def test_a_question_the_engine_does_not_answer_yet_is_a_clear_501(client: Client
     answer = client.http.get(path, headers=client.admin)
     assert (answer.status_code, answer.json()) == (
         501, {"error": f"the ClickHouse store does not answer {question} yet"})
+
+
+def test_bytes_go_in_and_come_out_whole(chdb: Chdb) -> None:
+    """Binary values (replay chunks, asset copies) enter statements as \\xHH literals: every byte
+    value, quote and backslash included, reads back as it was written."""
+    assert lit(b"") == "''" and lit(b"'\\\0") == "'\\x27\\x5c\\x00'"
+    store = ClickHouseStore(chdb.url())
+    data = bytes(range(256)) * 3 + b"'\\"
+    image = AssetCopy(id=copy_id("test", "image/png", data), site_id="test", content_type="image/png", data=data)
+    try:
+        assert store.save_asset_copies("test", [image], [], 1) == len(data)
+        assert store.asset_copy(image.id) == image
+    finally:
+        store.close()
