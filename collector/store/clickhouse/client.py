@@ -44,7 +44,10 @@ def lit(value: object) -> str:
     if isinstance(value, float):
         return repr(value) if value == value and value not in (float("inf"), float("-inf")) else "NULL"
     if isinstance(value, bytes | bytearray | memoryview):
-        return "'" + "".join(f"\\x{c:02x}" for c in bytes(value)) + "'"
+        # Every byte as \xHH, spelled by bytes.hex in C: a copied 5 MiB image is one such literal,
+        # built on the writer thread (a Python loop per byte held group commits for seconds).
+        hexed = bytes(value).hex("x")
+        return "'\\x" + hexed.replace("x", "\\x") + "'" if hexed else "''"
     if isinstance(value, str):
         # Backslash and quote are the only characters a quoted ClickHouse string treats specially.
         return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"

@@ -20,7 +20,8 @@ from collector.query.journey import Touch
 from collector.query.outcome import Score
 from collector.query.params import DAY_MS
 from collector.query.scope import Goal, Scope
-from collector.store.clickhouse import maintenance, rights, schema, triggers
+from collector.store.assets import EngineAssets
+from collector.store.clickhouse import assets, maintenance, rights, schema, triggers
 from collector.store.clickhouse.client import Target, connect, lit, parse_url
 from collector.store.clickhouse.faults import fault_of
 from collector.store.clickhouse.reads import (
@@ -61,8 +62,10 @@ HEALTH_TIMEOUT = 5.0  # as on SQLite: today's and yesterday's salts are kept
 T = TypeVar("T")
 
 
-class ClickHouseStore:
+class ClickHouseStore(EngineAssets):
     """Everything Trailmark keeps, in ClickHouse tables: writes through one writer, reads by question."""
+
+    assets_module = assets  # copies of recorded assets (collector/store/assets.py)
 
     engine = "clickhouse"
 

@@ -24,7 +24,7 @@ from collector.query.journey import Touch
 from collector.query.outcome import Score
 from collector.query.params import DAY_MS
 from collector.query.scope import Goal, Scope
-from collector.store.assets import AssetCopy, AssetRef
+from collector.store.assets import EngineAssets
 from collector.store.model import (
     SECRET_PREFIX,
     Site,
@@ -80,8 +80,10 @@ SALT_DAYS = 2
 T = TypeVar("T")
 
 
-class SQLiteStore:
+class SQLiteStore(EngineAssets):
     """Everything Trailmark keeps, in one SQLite file: writes through one writer, reads by question."""
+
+    assets_module = assets  # copies of recorded assets (collector/store/assets.py)
 
     engine = "sqlite"
 
@@ -492,23 +494,6 @@ class SQLiteStore:
         """Up to `limit` chunks from seq `from_seq` on, as (seq, data), read one at a time."""
         with self.read() as conn:
             yield from replay.chunks_from(conn, site_id, session_id, from_seq, limit)
-
-    # -- copies of recorded assets (collector/store/assets.py) --------------------------------
-
-    def save_asset_copies(self, site_id: str, copies: list[AssetCopy], refs: list[AssetRef], now: int) -> int:
-        return self._run(lambda conn: assets.save(conn, site_id, copies, refs, now))
-
-    def latest_asset_copy(self, site_id: str, url: str) -> tuple[str, int] | None:
-        return self._ask(assets.latest, site_id, url)
-
-    def asset_copies(self, site_id: str, session_id: str) -> dict[str, str]:
-        return self._ask(assets.of_session, site_id, session_id)
-
-    def asset_copy(self, asset_id: str) -> AssetCopy | None:
-        return self._ask(assets.one, asset_id)
-
-    def asset_bytes_received(self, site_id: str, start: int, end: int) -> int:
-        return self._ask(assets.bytes_received, site_id, start, end)
 
     # -- segments ----------------------------------------------------------------------------
 
