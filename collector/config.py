@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from collector.assets.fetch import Limits as AssetLimits
+from collector.query.definitions import yes_no
 from collector.triggers.service import Policy
 
 MIB = 1024 * 1024
@@ -93,7 +94,7 @@ class Settings:
         }
         values["webhooks"] = Policy.from_env(env)
         values["asset_copies"] = AssetLimits(
-            allow_private=env.get("TRAILMARK_ASSETS_ALLOW_PRIVATE", "").lower() in ("1", "true", "yes"),
+            allow_private=yes_no(env.get("TRAILMARK_ASSETS_ALLOW_PRIVATE", "")) is True,
             max_bytes=int(_env_float("TRAILMARK_ASSETS_MAX_MB", AssetLimits.max_bytes / MIB) * MIB),
             timeout_s=_env_float("TRAILMARK_ASSETS_TIMEOUT", AssetLimits.timeout_s),
         )
@@ -107,7 +108,7 @@ class Settings:
             )
         if env.get("TRAILMARK_METRICS_TOKEN"):
             values["metrics_token"] = env["TRAILMARK_METRICS_TOKEN"]
-        values["metrics_public"] = env.get("TRAILMARK_METRICS_PUBLIC", "").lower() in ("1", "true", "yes")
+        values["metrics_public"] = yes_no(env.get("TRAILMARK_METRICS_PUBLIC", "")) is True
         values["smtp_url"] = smtp_url_from(env)
         if env.get("TRAILMARK_GEOIP"):
             values["geoip"] = Path(env["TRAILMARK_GEOIP"])

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from collector.access import ANY, VIEWER, api
-from collector.query.heatmap import DEVICES
+from collector.query.definitions import DEVICES
 from collector.wire import EVENT_TYPES
 
 

@@ -12,19 +12,17 @@ from collector.api.base import calendar_of, checked_range, site_param
 from collector.assets.service import rewrite_found
 from collector.errors import ClientError
 from collector.query.heatmap import Scope
-from collector.query.scope import exposure_filters
+from collector.query.scope import boolean, exposure_filters
 
 
 def _scope(request: Request) -> Scope:
     q = request.query_params
     site_id = site_param(request)
     start, end = checked_range(q.get("from"), q.get("to"), calendar_of(request, site_id))
-    rage = q.get("rage", "0")
-    if rage not in ("0", "1", "true", "false"):
-        raise ClientError(400, "rage must be 0 or 1")
+    rage = boolean(q.get("rage") or "0", "rage")
     return Scope(
         site_id=site_id, url=q.get("url", ""), device=q.get("device", ""),
-        start=start, end=end, rage=rage in ("1", "true"), exposures=exposure_filters(q),
+        start=start, end=end, rage=rage, exposures=exposure_filters(q),
     )
 
 

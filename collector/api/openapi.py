@@ -14,6 +14,7 @@ from starlette.routing import Mount, Route
 
 from collector import wire
 from collector.access import public
+from collector.wire import json_encoder
 
 
 class Batch(Struct, kw_only=True):
@@ -170,7 +171,7 @@ def document(routes: list[Any]) -> dict[str, Any]:
 async def openapi(request: Request) -> Response:
     state = request.app.state
     if getattr(state, "openapi", None) is None:
-        state.openapi = msgspec.json.encode(document(request.app.routes))
+        state.openapi = json_encoder.encode(document(request.app.routes))
     return Response(state.openapi, media_type="application/json")
 
 

@@ -15,6 +15,8 @@ from urllib.parse import urljoin, urlsplit
 
 import msgspec
 
+from collector.wire import json_decoder, json_encoder
+
 # url(...) with or without quotes, and `@import "x.css"` without url().
 _CSS_URL = re.compile(r"""url\(\s*(?:"([^"]*)"|'([^']*)'|([^)'"\s]*))\s*\)""", re.IGNORECASE)
 _CSS_IMPORT = re.compile(r"""@import\s+(?:"([^"]*)"|'([^']*)')""", re.IGNORECASE)
@@ -88,7 +90,7 @@ def _walk(value: Any) -> Iterator[str]:
 def recorded_urls(events_json: bytes) -> set[str]:
     """The asset URLs a chunk's events (a JSON array) load; empty for a chunk that is not JSON."""
     try:
-        events = msgspec.json.decode(events_json)
+        events = json_decoder.decode(events_json)
     except msgspec.DecodeError:
         return set()
     return {url for url in _walk(events) if is_asset_url(url)}
@@ -96,7 +98,7 @@ def recorded_urls(events_json: bytes) -> set[str]:
 
 def _json_text(url: str) -> bytes:
     """How a URL reads inside a JSON string."""
-    return msgspec.json.encode(url)[1:-1]
+    return json_encoder.encode(url)[1:-1]
 
 
 # A URL is replaced only whole: between the delimiters it has in an attribute, a srcset or a

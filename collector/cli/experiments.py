@@ -12,6 +12,7 @@ from collector.query.days import Calendar
 from collector.query.params import time_range
 from collector.query.scope import Scope
 from collector.store import Store
+from collector.wire import json_encoder
 
 
 def _open(store: str | None, db: str | None, site_id: str) -> Store:
@@ -70,7 +71,7 @@ def add(site_id: str, key: str, variants: tuple[str, ...], name: str, goal: str 
         kept.close()
     if created is None:
         raise click.UsageError(f"experiment {key!r} exists on {site_id}: remove it first to redefine it")
-    click.echo(msgspec.json.encode(created.as_dict()).decode())
+    click.echo(json_encoder.encode(created.as_dict()).decode())
 
 
 @experiments.command("list")
@@ -126,4 +127,4 @@ def results(site_id: str, key: str, start: str | None, end: str | None, store: s
         answer = ab.results(found, kept.experiment_counts(Scope(site_id, lo, hi, goal, calendar=calendar), key, goal))
     finally:
         kept.close()
-    click.echo(msgspec.json.encode(answer).decode())
+    click.echo(json_encoder.encode(answer).decode())

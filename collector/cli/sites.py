@@ -9,6 +9,7 @@ import msgspec
 
 from collector.api import sites as site_settings
 from collector.cli.options import open_tool_store, store_options
+from collector.wire import json_encoder
 
 
 @click.group()
@@ -93,7 +94,7 @@ def sites_set(
     site = open_tool_store(store, db).update_site_settings(site_id, change.changes())
     if site is None:
         raise click.BadParameter(f"no site {site_id!r} (see `trailmark sites list`)", param_hint="ID")
-    click.echo(msgspec.json.encode(site_settings.public(site.settings)).decode())
+    click.echo(json_encoder.encode(site_settings.public(site.settings)).decode())
 
 
 @sites.command("list")

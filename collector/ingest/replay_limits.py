@@ -18,6 +18,7 @@ from msgspec import Meta, Struct
 from collector import wire
 from collector.enrich.replay import scrub_events
 from collector.errors import ClientError
+from collector.query.definitions import DAY_MS
 from collector.store import Store
 from collector.store.assets import AssetStore
 
@@ -36,7 +37,6 @@ MAX_VIEWPORT_PX = 100_000
 MAX_PAGE_PX = 10_000_000
 
 HOUR_MS = 3_600_000
-DAY_MS = 24 * HOUR_MS
 
 ViewportPx = Annotated[float, Meta(ge=0, le=MAX_VIEWPORT_PX)]
 PagePx = Annotated[float, Meta(ge=-MAX_PAGE_PX, le=MAX_PAGE_PX)]

@@ -12,16 +12,7 @@ from urllib.parse import urlsplit
 import msgspec
 
 from collector.errors import ClientError
-from collector.query.params import DAY_MS
-
-DEVICES = ("desktop", "tablet", "mobile")
-
-
-def bucket(vw: int | float | None) -> str:
-    """The device bucket of a viewport width (docs/metrics.md): mobile < 768 <= tablet < 1024 <= desktop."""
-    if vw is None:
-        return ""
-    return "mobile" if vw < 768 else "tablet" if vw < 1024 else "desktop"
+from collector.query.definitions import DAY_MS, DEVICES, device_bucket
 
 
 @dataclass(frozen=True)
@@ -181,7 +172,7 @@ def full_snapshot(
 def _fits(meta: dict[str, Any], scope: Scope, path: str | None) -> bool:
     data = meta["data"]
     width = data.get("width")
-    if not isinstance(width, int | float) or (scope.device and bucket(width) != scope.device):
+    if not isinstance(width, int | float) or (scope.device and device_bucket(width) != scope.device):
         return False
     try:
         href_path = urlsplit(str(data.get("href", ""))).path or "/"

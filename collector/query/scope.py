@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from collector.errors import ClientError
 from collector.query.days import DAY_MS, UTC_DAYS, Calendar
+from collector.query.definitions import yes_no
 from collector.wire import EVENT_TYPES
 
 # Filter name -> what it takes; docs/api.md lists them for the dashboard.
@@ -33,8 +34,6 @@ PAGE_FILTERS = ("page", "entry", "exit")
 NONE = "(none)"
 # Filters that hold or negate a session property: converted=1, abandoned=0...
 FLAG_FILTERS = ("converted", "abandoned", "replay", "frustrated")
-_TRUE = {"1", "true", "yes"}
-_FALSE = {"0", "false", "no"}
 
 
 @dataclass(frozen=True)
@@ -61,12 +60,10 @@ class Goal:
 
 def boolean(value: str, name: str) -> bool:
     """The one parser of yes/no parameters: 1/true/yes and 0/false/no, else a 400."""
-    lowered = value.lower()
-    if lowered in _TRUE:
-        return True
-    if lowered in _FALSE:
-        return False
-    raise ClientError(400, f"{name} must be 1 or 0, not {value!r}")
+    answer = yes_no(value)
+    if answer is None:
+        raise ClientError(400, f"{name} must be 1 or 0, not {value!r}")
+    return answer
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import msgspec
-
 from collector.store.model import EventRow, WriteBatch
 from collector.triggers.outbox import Attempt, Outgoing, Status
 from collector.triggers.rules import Event, Rule, spec_decoder
+from collector.wire import json_decoder
 
 # The rule columns the API shows, in this order.
 PUBLIC_RULE_COLUMNS = (
@@ -43,7 +42,7 @@ def public_rule(row: Sequence[Any]) -> dict[str, Any]:
     (rule_id, site_id, name, spec, url, cooldown_s, sample, max_per_hour, enabled, reason,
      failures, created_at) = tuple(row)
     return {
-        "id": int(rule_id), "site": site_id, "name": name, **msgspec.json.decode(spec), "url": url,
+        "id": int(rule_id), "site": site_id, "name": name, **json_decoder.decode(spec), "url": url,
         "cooldown_s": int(cooldown_s), "sample": float(sample),
         "max_per_hour": None if max_per_hour is None else int(max_per_hour),
         "enabled": bool(enabled), "disabled_reason": reason, "consecutive_failures": int(failures),
@@ -64,14 +63,14 @@ def outgoing(row: Sequence[Any]) -> Outgoing:
     (delivery_id, rule_id, name, spec, url, secret, site_id, visitor_id, session_id, fired_at, events,
      attempts) = tuple(row)
     return Outgoing(delivery_id, int(rule_id), name, spec_decoder.decode(spec).kind, url, secret, site_id, visitor_id,
-                    session_id, int(fired_at), msgspec.json.decode(events), int(attempts))
+                    session_id, int(fired_at), json_decoder.decode(events), int(attempts))
 
 
 def stored_event(site_id: str, visitor: str, row: Sequence[Any]) -> Event:
     """An event read back from the store (EVENT_COLUMNS), as rules read it."""
     event_id, kind, ts, session_id, anon_id, user_id, url, path, route, name, data = tuple(row)
     return Event(event_id, site_id, kind, int(ts), session_id, visitor, anon_id, user_id, url, path, route, name,
-                 msgspec.json.decode(data))
+                 json_decoder.decode(data))
 
 
 def group_events(fresh: Sequence[tuple[WriteBatch, EventRow]], owners: Sequence[str]) -> list[Event]:
@@ -79,7 +78,7 @@ def group_events(fresh: Sequence[tuple[WriteBatch, EventRow]], owners: Sequence[
     leaves them out by default."""
     return [
         Event(row.id, batch.site_id, row.type, row.ts, row.session_id, visitor, row.anon_id, row.user_id,
-              row.url, row.path, row.route, row.name, msgspec.json.decode(row.data))
+              row.url, row.path, row.route, row.name, json_decoder.decode(row.data))
         for (batch, row), visitor in zip(fresh, owners, strict=True)
         if not batch.context.is_bot and batch.site_id is not None and row.session_id is not None
     ]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from collector.store.clickhouse import ClickHouseStore
-from tests.conftest import open_engine
+from tests.support.collector import open_engine
 
 
 def test_events_stored_before_touchpoints_read_as_web_or_server(tmp_path: Path, request: pytest.FixtureRequest) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from collector.store.clickhouse import ClickHouseStore
-from tests.conftest import open_engine
+from tests.support.collector import open_engine
 
 
 def test_purge_removes_old_trigger_rows(tmp_path: Path, request: pytest.FixtureRequest) -> None:

@@ -15,9 +15,11 @@ from typing import Any
 
 import msgspec
 
+from collector.store.clickhouse import assets
 from collector.store.clickhouse.client import lit, lits
 from collector.store.clickhouse.schema import EVENT_NAMES, SESSION_NAMES
 from collector.store.clickhouse.transaction import Db
+from collector.wire import json_decoder
 
 
 @dataclass
@@ -63,7 +65,6 @@ def find_person(db: Db, site_id: str, person_id: str) -> Person:
     return Person(site_id, sorted(users), sorted(anons), sessions)
 
 
-_raw_event = msgspec.json.Decoder()
 
 
 def _dead_letters(db: Db, person: Person) -> list[int]:
@@ -79,7 +80,7 @@ def _dead_letters(db: Db, person: Person) -> list[int]:
                 found.append(int(letter_id))
             continue
         try:
-            event = _raw_event.decode(raw)
+            event = json_decoder.decode(raw)
         except msgspec.DecodeError:
             continue
         if isinstance(event, dict) and any(
@@ -154,6 +155,10 @@ def erase(db: Db, site_id: str, person_id: str, delete: Callable[[Db, str, str],
             if table in held:
                 delete(db, table, where)
         _erase_scores(db, person, keys, delete)
+        # Copies of recorded assets are the site's files, not the person's: the references of their
+        # sessions go, and a copy no other session uses goes with them (not counted, as scores).
+        sessions = f"(SELECT id FROM {keys} WHERE kind = 'session')" if keys else lits(person.sessions)
+        assets.drop_refs(db, f"site_id = {lit(site_id)} AND session_id IN {sessions}", delete)
     finally:
         if keys:
             db.conn.command(f"DROP TABLE IF EXISTS {keys} SYNC")
@@ -199,16 +204,17 @@ def export(db: Db, site_id: str, person_id: str) -> dict[str, Any]:
     where = _where(person, _dead_letters(db, person))
     events = _rows(db, "events", where["events"])
     for event in events:
-        event["data"] = msgspec.json.decode(event["data"])
+        event["data"] = json_decoder.decode(event["data"])
     persons = _rows(db, "persons", where["persons"])
     for row in persons:
-        row["traits"] = msgspec.json.decode(row["traits"])
+        row["traits"] = json_decoder.decode(row["traits"])
     replays = _rows(db, "replay_chunks", where["replay_chunks"])
     for chunk in replays:
-        chunk["events"] = msgspec.json.decode(gzip.decompress(bytes.fromhex(chunk.pop("data"))))
+        chunk["events"] = json_decoder.decode(gzip.decompress(bytes.fromhex(chunk.pop("data"))))
     return {
         "site": site_id, "id": person_id, "linked_ids": person.ids,
         "persons": persons, "identities": _rows(db, "identities", where["identities"]),
         "sessions": _rows(db, "sessions", where["sessions"]), "events": events, "replays": replays,
         "dead_letters": _rows(db, "dead_letters", where["dead_letters"]),
+        "asset_refs": assets.export_rows(db, site_id, lits(person.sessions)),
     }

@@ -241,6 +241,32 @@ TRIGGER_TABLES: tuple[tuple[str, str, str, str, str], ...] = (
      "cityHash64(rule_id, visitor_id)"),
 )
 
+# Copies of recorded assets (collector/store/assets.py): the bytes once per site and content (the id
+# is a hash of both, so a row never changes and a second insert of it is the same row again), and
+# which copy each session's recorded URL is shown with (the first one given stays: the writer
+# stores only references the session does not hold yet). Read with FINAL where two collectors may
+# have stored the same row.
+ASSET_TABLES: tuple[tuple[str, str, str, str, str], ...] = (
+    (
+        "replay_assets",
+        "id String, site_id LowCardinality(String), content_type LowCardinality(String), size Int64,"
+        " data String, stored_at Int64",
+        "ReplacingMergeTree",
+        "(id)",
+        "cityHash64(id)",
+    ),
+    (
+        "replay_asset_refs",
+        "site_id LowCardinality(String), session_id String, url String, asset_id String, ts Int64,"
+        " fetched_at Int64,"
+        # The copier asks for the copy last fetched for a URL: a skip index keeps that to a few granules.
+        " INDEX url_bloom url TYPE bloom_filter GRANULARITY 4",
+        "ReplacingMergeTree",
+        "(site_id, session_id, url)",
+        "cityHash64(site_id, session_id)",
+    ),
+)
+
 # Durable before acknowledged: each insert's part files and directory are fsynced before it returns.
 # Replaced parts go at once, so erased or purged rows do not linger on disk in old parts.
 SETTINGS = "fsync_after_insert = 1, fsync_part_directory = 1, old_parts_lifetime = 0"
@@ -274,7 +300,7 @@ ADDED = (
 def create(conn: Connection, layout: Layout) -> None:
     """Create the database and every table that is missing, and add later columns (safe on every start)."""
     conn.command(f"CREATE DATABASE IF NOT EXISTS {layout.database}{layout.on_cluster}")
-    for name, columns, engine, order, shard in (*TABLES, *TRIGGER_TABLES):
+    for name, columns, engine, order, shard in (*TABLES, *TRIGGER_TABLES, *ASSET_TABLES):
         for statement in table_ddl(layout, name, columns, engine, order, shard):
             conn.command(statement)
     for name, column in ADDED:

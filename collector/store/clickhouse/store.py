@@ -20,7 +20,8 @@ from collector.query.journey import Touch
 from collector.query.outcome import Score
 from collector.query.params import DAY_MS
 from collector.query.scope import Goal, Scope
-from collector.store.clickhouse import maintenance, rights, schema, teams, triggers
+from collector.store.assets import EngineAssets
+from collector.store.clickhouse import assets, maintenance, rights, schema, teams, triggers
 from collector.store.clickhouse.client import Target, connect, lit, parse_url
 from collector.store.clickhouse.faults import fault_of
 from collector.store.clickhouse.reads import (
@@ -52,6 +53,7 @@ from collector.store.model import (
 from collector.triggers.evaluate import Check
 from collector.triggers.outbox import Attempt, Outgoing
 from collector.triggers.rules import Event, NewRule, Rule
+from collector.wire import json_decoder, json_encoder
 
 SITE_CACHE_SECONDS = 10.0
 SALT_BYTES = 32
@@ -60,8 +62,10 @@ HEALTH_TIMEOUT = 5.0  # as on SQLite: today's and yesterday's salts are kept
 T = TypeVar("T")
 
 
-class ClickHouseStore:
+class ClickHouseStore(EngineAssets):
     """Everything Trailmark keeps, in ClickHouse tables: writes through one writer, reads by question."""
+
+    assets_module = assets  # copies of recorded assets (collector/store/assets.py)
 
     engine = "clickhouse"
 
@@ -211,8 +215,8 @@ class ClickHouseStore:
             hashed = self._secret_hash(site.id)
         db.conn.insert(
             db.t("sites"), ("id", "name", "write_key", "origins", "settings", "created_at", "secret_hash", "version"),
-            [(site.id, site.name, site.write_key, msgspec.json.encode(list(site.origins)).decode(),
-              msgspec.json.encode(site.settings).decode(), site.created_at, hashed, VERSIONS.next())],
+            [(site.id, site.name, site.write_key, json_encoder.encode(list(site.origins)).decode(),
+              json_encoder.encode(site.settings).decode(), site.created_at, hashed, VERSIONS.next())],
         )
 
     def has_secret(self, site_id: str) -> bool:
@@ -570,14 +574,14 @@ class ClickHouseStore:
         )
         if not rows:
             return None
-        filters: dict[str, str] = msgspec.json.decode(rows[0][0])
+        filters: dict[str, str] = json_decoder.decode(rows[0][0])
         return filters
 
     def create_segment(self, site_id: str, name: str, filters: dict[str, str]) -> dict[str, Any]:
         def create(db: Db) -> dict[str, Any]:
             # SQLite's INTEGER PRIMARY KEY rule: one more than the highest id of the rows there now.
             ((top,),) = db.conn.rows(f"SELECT max(id) FROM {db.t('segments')} FINAL")
-            row = (int(top) + 1, site_id, name, msgspec.json.encode(filters).decode(), int(time.time() * 1000))
+            row = (int(top) + 1, site_id, name, json_encoder.encode(filters).decode(), int(time.time() * 1000))
             db.conn.insert(db.t("segments"), ("id", "site_id", "name", "filters", "created_at", "version", "deleted"),
                            [(*row, VERSIONS.next(), 0)])
             return _segment(list(row))
@@ -619,7 +623,7 @@ class ClickHouseStore:
                 return None
             # SQLite's INTEGER PRIMARY KEY rule: one more than the highest id of the rows there now.
             ((top,),) = db.conn.rows(f"SELECT max(id) FROM {db.t('goals')} FINAL")
-            row = (int(top) + 1, name, msgspec.json.encode(definition).decode(), int(time.time() * 1000))
+            row = (int(top) + 1, name, json_encoder.encode(definition).decode(), int(time.time() * 1000))
             db.conn.insert(db.t("goals"), self._GOAL_COLUMNS, [(row[0], site_id, *row[1:], VERSIONS.next(), 0)])
             return _goal(list(row))
 
@@ -720,18 +724,18 @@ class ClickHouseStore:
 
 def _goal(row: list[Any]) -> dict[str, Any]:
     goal_id, name, definition, created_at = row
-    return {"id": int(goal_id), "name": name, **msgspec.json.decode(definition), "created_at": int(created_at)}
+    return {"id": int(goal_id), "name": name, **json_decoder.decode(definition), "created_at": int(created_at)}
 
 
 def _site(row: list[Any]) -> Site:
     return Site(
-        id=row[0], name=row[1], write_key=row[2], origins=tuple(msgspec.json.decode(row[3])),
-        settings=msgspec.json.decode(row[4]), created_at=int(row[5]),
+        id=row[0], name=row[1], write_key=row[2], origins=tuple(json_decoder.decode(row[3])),
+        settings=json_decoder.decode(row[4]), created_at=int(row[5]),
     )
 
 
 def _segment(row: list[Any]) -> dict[str, Any]:
     segment_id, site_id, name, filters, created_at = row
     return {"id": int(segment_id), "site": site_id, "name": name,
-            "filters": msgspec.json.decode(filters), "created_at": int(created_at)}
+            "filters": json_decoder.decode(filters), "created_at": int(created_at)}
 

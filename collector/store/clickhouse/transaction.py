@@ -19,6 +19,7 @@ from typing import Any
 
 import msgspec
 
+from collector.query.definitions import person
 from collector.store.clickhouse.client import Connection, lit, lits
 from collector.store.clickhouse.schema import EVENT_NAMES, SESSION_NAMES, Layout
 from collector.store.model import EventRow, WriteBatch, WriteResult
@@ -31,6 +32,7 @@ from collector.store.sessions import (
     SessionRollup,
     Visitor,
 )
+from collector.wire import json_encoder
 
 _decode_object = msgspec.json.Decoder(dict[str, Any])
 
@@ -305,7 +307,7 @@ def _identities(
             if before is None or (after[0], after[2]) != (before[0], before[2]):
                 linked[key] = (after[0], after[2], before[0] if before else None)
     person_rows: list[tuple[object, ...]] = [
-        (site_id, user_id, msgspec.json.encode(p["traits"]).decode(), p["first_ts"], p["last_ts"])
+        (site_id, user_id, json_encoder.encode(p["traits"]).decode(), p["first_ts"], p["last_ts"])
         for (site_id, user_id), p in persons.items()
     ]
     identity_rows: list[tuple[object, ...]] = [
@@ -370,15 +372,7 @@ class _Visitors:
         return self._known[key]
 
     def resolve(self, site_id: str, anon_id: str | None, user_id: str | None, verified: bool) -> Visitor:
-        link = self._link(site_id, anon_id) if anon_id else None
-        vouched_link = link[0] if link is not None and link[1] else None
-        if user_id and not verified and vouched_link not in (None, user_id):
-            return vouched_link, vouched_link  # the backend's word about this browser beats a claim
-        if user_id:
-            return user_id, user_id if verified or vouched_link == user_id else None
-        if link is not None:
-            return link[0], vouched_link
-        return (anon_id, None) if anon_id else ("anonymous", None)
+        return person(anon_id, user_id, verified, self._link(site_id, anon_id) if anon_id else None)
 
 
 def _sessionize(

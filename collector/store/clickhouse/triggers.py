@@ -31,12 +31,10 @@ from collections import Counter
 from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
-import msgspec
-
 from collector.query.scope import Goal, parse_filters
 from collector.store.clickhouse.client import lit, lits
 from collector.store.clickhouse.faults import fault_of
-from collector.store.clickhouse.reads.scope import filters_sql, sessions_in
+from collector.store.clickhouse.reads.scope import filters_sql, human_sql, sessions_in
 from collector.store.clickhouse.transaction import VERSIONS, Db
 from collector.store.model import EventRow, WriteBatch
 from collector.triggers.evaluate import Check, Delivery, Ledger, check_delivery, evaluate, fire, possible_ids
@@ -56,6 +54,7 @@ from collector.triggers.records import (
     stored_event,
 )
 from collector.triggers.rules import Event, NewRule, Rule, spec_encoder
+from collector.wire import json_decoder, json_encoder
 
 log = logging.getLogger("trailmark.triggers")
 
@@ -137,11 +136,11 @@ class ClickHouseLedger(Ledger):
         if not found:
             return None
         settings = db.rows(f"SELECT settings FROM {db.t('sites')} FINAL WHERE id = {lit(site_id)}")
-        goal = Goal.of_site(msgspec.json.decode(settings[0][0]) if settings else {})
-        where = filters_sql(db.layout, site_id, parse_filters(msgspec.json.decode(found[0][0])), goal)
+        goal = Goal.of_site(json_decoder.decode(settings[0][0]) if settings else {})
+        where = filters_sql(db.layout, site_id, parse_filters(json_decoder.decode(found[0][0])), goal)
         rows = db.rows(
             f"SELECT s.id FROM {sessions_in(db.layout)} WHERE " + " AND ".join([
-                f"s.site_id = {lit(site_id)}", "s.is_bot = 0", f"s.id IN {lits(list(session_ids))}", *where,
+                f"s.site_id = {lit(site_id)}", human_sql("s"), f"s.id IN {lits(list(session_ids))}", *where,
             ])
         )
         return {r[0] for r in rows}
@@ -174,7 +173,7 @@ class ClickHouseLedger(Ledger):
         self._deliveries.append({
             "id": delivery.id, "rule_id": delivery.rule_id, "site_id": delivery.site_id,
             "visitor_id": delivery.visitor_id, "session_id": delivery.session_id, "fired_at": delivery.fired_at,
-            "events": msgspec.json.encode(delivery.events).decode(), "status": status, "attempts": 0,
+            "events": json_encoder.encode(delivery.events).decode(), "status": status, "attempts": 0,
             "next_at": delivery.fired_at if pending else None, "first_attempt_at": None, "last_attempt_at": None,
             "response_code": None, "error": None, "latency_ms": None,
         })
@@ -198,7 +197,7 @@ class ClickHouseLedger(Ledger):
 
 def _check_row(check: Check) -> dict[str, Any]:
     return {"id": check.id, "rule_id": check.rule_id, "site_id": check.site_id, "visitor_id": check.visitor_id,
-            "session_id": check.session_id, "start": msgspec.json.encode(check.start).decode(),
+            "session_id": check.session_id, "start": json_encoder.encode(check.start).decode(),
             "start_ts": check.start_ts, "due_at": check.due_at}
 
 
@@ -221,7 +220,7 @@ def _stored_again(db: Db, batches: Sequence[WriteBatch], fresh_ids: set[tuple[st
             rows = db.rows(
                 f"SELECT s.visitor_id, {EVENT_COLUMNS} FROM {db.t('events')} AS e"
                 f" INNER JOIN (SELECT s.id AS id, s.visitor_id AS visitor_id FROM {sessions_in(db.layout)}"
-                f" WHERE s.site_id = {site} AND s.is_bot = 0) AS s ON s.id = e.session_id"
+                f" WHERE s.site_id = {site} AND {human_sql('s')}) AS s ON s.id = e.session_id"
                 f" WHERE e.site_id = {site} AND e.id IN {lits(ids)} ORDER BY e.seq"
             )
             events += [stored_event(site_id, r[0], r[1:]) for r in rows]
@@ -392,7 +391,7 @@ def due_checks(db: Db, now: int, limit: int) -> list[tuple[Check, Rule | None]]:
     rows = db.rows(f"SELECT {', '.join(_CHECK_NAMES)} FROM {db.t('trigger_checks')} FINAL"
                    f" WHERE due_at <= {lit(now)} ORDER BY due_at LIMIT {int(limit)}")
     checks = [
-        Check(i, int(rule_id), site_id, visitor_id, session_id, msgspec.json.decode(start), int(start_ts), int(due_at))
+        Check(i, int(rule_id), site_id, visitor_id, session_id, json_decoder.decode(start), int(start_ts), int(due_at))
         for i, rule_id, site_id, visitor_id, session_id, start, start_ts, due_at in rows
     ]
     rules = _enabled_rules(db, {c.rule_id for c in checks})

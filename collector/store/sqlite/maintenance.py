@@ -6,6 +6,7 @@ import sqlite3
 import time
 from pathlib import Path
 
+from collector.query.definitions import day_of
 from collector.store.sqlite import assets
 from collector.store.sqlite.connection import connect, secure_delete, transaction
 
@@ -52,7 +53,7 @@ def purge_finish(conn: sqlite3.Connection, cutoff_ms: int) -> dict[str, int]:
             # Daily rollups (the overview's tables) of days wholly before the cutoff go too.
             for rollup in ("session_days", "page_days"):
                 counts[rollup] = conn.execute(
-                    f"DELETE FROM {rollup} WHERE day < ?", (cutoff_ms // 86_400_000,)
+                    f"DELETE FROM {rollup} WHERE day < ?", (day_of(cutoff_ms),)
                 ).rowcount
             # The day salts of cookieless visitor ids are only needed for the current day.
             day = time.strftime("%Y-%m-%d", time.gmtime(cutoff_ms / 1000))

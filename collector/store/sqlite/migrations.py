@@ -7,6 +7,9 @@ from sqlite_utils import Database, Migrations
 from collector.store.sqlite.rollups import cell, clicks, device, human, keys, point, trigger_body
 
 migrations = Migrations("trailmark")
+# Migrations are numbered in the order they apply. These two once carried numbers out of that
+# order; a store that applied them under the old names has them renamed, not applied again.
+RENAMED = {"m008_segments": "m002_segments", "m008_query_indexes": "m003_query_indexes"}
 
 
 @migrations()
@@ -152,7 +155,7 @@ def m001_core(db: Database) -> None:
 
 
 @migrations()
-def m008_segments(db: Database) -> None:
+def m002_segments(db: Database) -> None:
     """Saved session filters, usable as `segment=<id>` on every analyst endpoint."""
     db.executescript(
         """
@@ -169,7 +172,7 @@ def m008_segments(db: Database) -> None:
 
 
 @migrations()
-def m008_query_indexes(db: Database) -> None:
+def m003_query_indexes(db: Database) -> None:
     """Indexes and rollups for the analyst queries (bench/query.py measures them)."""
     dims = "channel, utm_campaign, device, browser, country"
     sums = "sessions, pageviews, viewed, bounces, duration_ms, carts, abandoned, revenue, orders"
@@ -632,11 +635,6 @@ def m022_experiment_saved_goal(db: Database) -> None:
         db.execute("ALTER TABLE experiments ADD COLUMN saved_goal TEXT")
 
 
-def migrate(db: Database) -> None:
-    """Bring the schema up to date; safe to run on every start."""
-    migrations.apply(db)
-
-
 @migrations()
 def m024_dead_letter_kind(db: Database) -> None:
     """Why each dead letter was refused, as one of a closed set of kinds (store.model.RejectKind),
@@ -653,6 +651,18 @@ def m024_dead_letter_kind(db: Database) -> None:
             ELSE 'invalid' END;
         """
     )
+
+
+def migrate(db: Database) -> None:
+    """Bring the schema up to date; safe to run on every start."""
+    table = migrations.migrations_table
+    if db[table].exists():
+        with db.conn:
+            db.conn.executemany(
+                f"UPDATE {table} SET name = ? WHERE migration_set = ? AND name = ?",
+                [(new, migrations.name, old) for old, new in RENAMED.items()],
+            )
+    migrations.apply(db)
 
 
 @migrations()

@@ -11,6 +11,7 @@ import msgspec
 
 from collector.store.sqlite import assets
 from collector.store.sqlite.connection import secure_delete, transaction
+from collector.wire import json_decoder
 
 
 @dataclass
@@ -76,7 +77,7 @@ def _dead_letters(conn: sqlite3.Connection, person: Person) -> list[int]:
                 found.append(rowid)
             continue
         try:
-            event = _raw_event.decode(raw)
+            event = json_decoder.decode(raw)
         except msgspec.DecodeError:
             continue
         if not isinstance(event, dict):
@@ -87,7 +88,6 @@ def _dead_letters(conn: sqlite3.Connection, person: Person) -> list[int]:
     return found
 
 
-_raw_event = msgspec.json.Decoder()
 
 
 def _text(value: object) -> str | None:
@@ -157,6 +157,7 @@ def erase(conn: sqlite3.Connection, site_id: str, person_id: str) -> dict[str, i
 _ORDER = {
     "events": "rowid", "dead_letters": "rowid", "sessions": "site_id, id", "identities": "site_id, anon_id",
     "persons": "site_id, user_id", "replay_chunks": "site_id, session_id, seq",
+    "replay_asset_refs": "site_id, session_id, url",
 }
 
 
@@ -173,16 +174,17 @@ def export(conn: sqlite3.Connection, site_id: str, person_id: str) -> dict[str, 
     dead = _dead_letters(conn, person)
     events = _rows(conn, "events", person, dead)
     for event in events:
-        event["data"] = msgspec.json.decode(event["data"])
+        event["data"] = json_decoder.decode(event["data"])
     persons = _rows(conn, "persons", person, dead)
     for row in persons:
-        row["traits"] = msgspec.json.decode(row["traits"])
+        row["traits"] = json_decoder.decode(row["traits"])
     replays = _rows(conn, "replay_chunks", person, dead)
     for chunk in replays:
-        chunk["events"] = msgspec.json.decode(gzip.decompress(chunk.pop("data")))
+        chunk["events"] = json_decoder.decode(gzip.decompress(chunk.pop("data")))
     return {
         "site": site_id, "id": person_id, "linked_ids": person.ids,
         "persons": persons, "identities": _rows(conn, "identities", person, dead),
         "sessions": _rows(conn, "sessions", person, dead), "events": events, "replays": replays,
         "dead_letters": _rows(conn, "dead_letters", person, dead),
+        "asset_refs": _rows(conn, "replay_asset_refs", person, dead),
     }

@@ -11,13 +11,11 @@ import time
 from collections.abc import Collection, Sequence
 from typing import Any
 
-import msgspec
-
 from collector.query.scope import Goal, parse_filters
 from collector.store.model import EventRow, WriteBatch
 from collector.store.sqlite.connection import transaction
 from collector.store.sqlite.faults import fault_of
-from collector.store.sqlite.reads.scope import filters_sql
+from collector.store.sqlite.reads.scope import filters_sql, human_sql
 from collector.triggers.evaluate import Check, Delivery, Ledger, check_delivery, evaluate, fire
 from collector.triggers.outbox import Attempt, Outgoing, Status
 from collector.triggers.records import (
@@ -35,7 +33,7 @@ from collector.triggers.records import (
     stored_event,
 )
 from collector.triggers.rules import Event, NewRule, Rule, spec_encoder
-from collector.wire import json_encoder
+from collector.wire import json_decoder, json_encoder
 
 log = logging.getLogger("trailmark.triggers")
 
@@ -66,10 +64,10 @@ class SQLiteLedger(Ledger):
         if found is None:
             return None
         settings = self.conn.execute("SELECT settings FROM sites WHERE id = ?", (site_id,)).fetchone()
-        goal = Goal.of_site(msgspec.json.decode(settings[0]) if settings else {})
-        where, args = filters_sql(parse_filters(msgspec.json.decode(found[0])), goal)
+        goal = Goal.of_site(json_decoder.decode(settings[0]) if settings else {})
+        where, args = filters_sql(parse_filters(json_decoder.decode(found[0])), goal)
         sql = (
-            "SELECT s.id FROM sessions s WHERE s.site_id = ? AND s.is_bot = 0"
+            f"SELECT s.id FROM sessions s WHERE s.site_id = ? AND {human_sql('s')}"
             " AND s.id IN (SELECT value FROM json_each(?))"
         )
         rows = self.conn.execute(
@@ -288,7 +286,7 @@ def due_checks(conn: sqlite3.Connection, now: int, limit: int) -> list[tuple[Che
     )
     out = []
     for row in rows:
-        check = Check(row[0], row[1], row[2], row[3], row[4], msgspec.json.decode(row[5]), row[6], row[7])
+        check = Check(row[0], row[1], row[2], row[3], row[4], json_decoder.decode(row[5]), row[6], row[7])
         out.append((check, None if row[8] is None else rule(row[8:])))
     return out
 

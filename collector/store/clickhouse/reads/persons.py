@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
-
 from collector.query.scope import Scope
 from collector.query.timeline import CONTACT_TYPES, TIMELINE_LIMIT, timeline
 from collector.store.clickhouse.client import lit
-from collector.store.clickhouse.reads.scope import scope_sql, sessions_in
+from collector.store.clickhouse.reads.scope import human_sql, scope_sql, sessions_in
 from collector.store.clickhouse.reads.sessions import (
     EVENT_SELECT,
     SESSION_SELECT,
@@ -18,6 +16,7 @@ from collector.store.clickhouse.reads.sessions import (
     session_dict,
 )
 from collector.store.clickhouse.transaction import Db
+from collector.wire import json_decoder
 
 # The column each `sort` of /api/persons (query/params.py PEOPLE_SORTS) orders by; the visitor id breaks ties.
 SORTS = {"last_seen": "last_ts", "first_seen": "first_ts", "sessions": "sessions", "revenue": "revenue",
@@ -35,7 +34,7 @@ def people(
     where = scope_sql(db.layout, scope)
     direction = "DESC" if descending else "ASC"
     order = f"{SORTS[sort]} {direction}, visitor_id {direction}"
-    bots = "" if scope.include_bots else " AND a.is_bot = 0"
+    bots = "" if scope.include_bots else f" AND {human_sql('a')}"
     rows = db.rows(
         f"SELECT v.visitor_id, v.sessions, v.revenue, v.purchases, v.first_ts, v.last_ts, v.identified, a.n FROM ("
         " SELECT s.visitor_id AS visitor_id, count() AS sessions, sum(s.revenue) AS revenue,"
@@ -123,7 +122,7 @@ def person(db: Db, site_id: str, person_id: str) -> dict[str, Any] | None:
         "id": visitor,
         "user_id": visitor if is_user else None,
         "anon_ids": anon_ids,
-        "traits": msgspec.json.decode(row[0]) if row is not None else {},
+        "traits": json_decoder.decode(row[0]) if row is not None else {},
         "first_ts": min((s["first_ts"] for s in sessions), default=row[1] if row else None),
         "last_ts": max((s["last_ts"] for s in sessions), default=row[2] if row else None),
         "sessions": sessions,

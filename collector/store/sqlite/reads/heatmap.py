@@ -13,8 +13,8 @@ from typing import Any
 
 import msgspec
 
+from collector.query.definitions import DEVICES
 from collector.query.heatmap import (
-    DEVICES,
     POINT_PX,
     SNAPSHOT_SESSIONS,
     Scope,
@@ -26,7 +26,7 @@ from collector.query.heatmap import (
 )
 from collector.query.params import DAY_MS
 from collector.store.sqlite.reads.patterns import url_match
-from collector.store.sqlite.reads.scope import exposed_sql
+from collector.store.sqlite.reads.scope import device_sql, exposed_sql, human_event_sql, human_sql
 
 _decode_data = msgspec.json.Decoder(dict[str, Any])
 _decode_events = msgspec.json.Decoder(list[Any])
@@ -94,21 +94,16 @@ def clicks(conn: sqlite3.Connection, scope: Scope) -> dict[str, Any]:
     return tally.answer(scope)
 
 
-def _human(alias: str) -> str:
-    return (f"NOT EXISTS (SELECT 1 FROM sessions s WHERE s.site_id = {alias}.site_id"
-            f" AND s.id = {alias}.session_id AND s.is_bot = 1)")
-
-
 def _scan(conn: sqlite3.Connection, scope: Scope, kind: str, route: bool) -> Iterator[tuple[str | None, bytes]]:
     """(name, data) of the scope's events of one type, humans only, straight from `events`: of the
     route (as the rollups count it) or of the pages the URL pattern matches."""
     match, params = _page(scope, "coalesce(e.route, e.path)", route, "e")
     device = "" if not scope.device else (
-        " AND " + _device_sql("json_extract(e.data, '$.vw')") + " = ?"
+        " AND " + device_sql("json_extract(e.data, '$.vw')") + " = ?"
     )
     sql = (
         f"SELECT e.name, e.data FROM events e WHERE e.site_id = ? AND e.type = ? AND {match}"
-        f" AND e.ts >= ? AND e.ts < ? AND {_human('e')}{device}"
+        f" AND e.ts >= ? AND e.ts < ? AND {human_event_sql('e')}{device}"
     )
     args: list[object] = [scope.site_id, kind, *params, scope.start, scope.end]
     if scope.device:
@@ -134,11 +129,6 @@ def _exposed(scope: Scope, column: str) -> tuple[str, list[object]]:
         sql += f" AND {clause}"
         args += clause_args
     return sql, args
-
-
-def _device_sql(vw: str) -> str:
-    return (f"(CASE WHEN {vw} IS NULL THEN '' WHEN {vw} < 768 THEN 'mobile'"
-            f" WHEN {vw} < 1024 THEN 'tablet' ELSE 'desktop' END)")
 
 
 # ---- scroll ----
@@ -214,12 +204,12 @@ def click_moment(conn: sqlite3.Connection, scope: Scope, sel: str) -> dict[str, 
     page as it stood when that element was clicked (an element that appeared after load). `ts` is
     the browser's clock, the clock of the recording's own timestamps."""
     match, params = url_match(scope.url, "e")
-    device = "" if not scope.device else " AND " + _device_sql("json_extract(e.data, '$.vw')") + " = ?"
+    device = "" if not scope.device else " AND " + device_sql("json_extract(e.data, '$.vw')") + " = ?"
     rage = " AND json_extract(e.data, '$.rage') = 1" if scope.rage else ""
     row = conn.execute(
         f"""
         SELECT e.session_id, e.client_ts, e.data FROM events e JOIN sessions s
-            ON s.site_id = e.site_id AND s.id = e.session_id AND s.has_replay = 1 AND s.is_bot = 0
+            ON s.site_id = e.site_id AND s.id = e.session_id AND s.has_replay = 1 AND {human_sql('s')}
         WHERE e.site_id = ? AND e.type = 'click' AND e.name = ? AND {match}
             AND e.ts >= ? AND e.ts < ?{device}{rage}
         ORDER BY e.ts DESC LIMIT 1

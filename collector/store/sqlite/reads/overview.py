@@ -12,20 +12,28 @@ from typing import Any
 from collector.query.overview import BREAKDOWNS, SUMS, Figures, Period, answer, pages, sources
 from collector.query.params import DAY_MS
 from collector.query.scope import Goal, Scope
-from collector.store.sqlite.reads.scope import goal_sql, scope_sql
+from collector.store.sqlite.reads.scope import (
+    abandoned_sql,
+    bounced_sql,
+    carted_sql,
+    goal_sql,
+    human_sql,
+    scope_sql,
+    viewed_sql,
+)
 
 _DIMS = ", ".join(f"s.{c}" for c in BREAKDOWNS.values())
 
 # Straight from the sessions table: the same figures as the session_days rollup holds.
 _GROUPED = f"""
 SELECT {{local}} / {{bucket}} AS day, {_DIMS},
-       count(*), sum(s.pageviews), sum(s.pageviews > 0), sum(s.pageviews = 1), sum(s.duration_ms),
-       sum(s.cart_adds > 0), sum(s.cart_adds > 0 AND s.purchases = 0), sum(s.revenue), sum(s.purchases)
+       count(*), sum(s.pageviews), sum({viewed_sql("s")}), sum({bounced_sql("s")}), sum(s.duration_ms),
+       sum({carted_sql("s")}), sum({abandoned_sql("s")}), sum(s.revenue), sum(s.purchases)
 FROM sessions s WHERE {{where}} GROUP BY day, {_DIMS}
 """
 _ROLLUP = f"""
 SELECT day, {", ".join(BREAKDOWNS.values())}, {", ".join(SUMS)} FROM session_days
-WHERE site_id = ? AND day >= ? AND day < ? AND is_bot = 0 AND sessions != 0
+WHERE site_id = ? AND day >= ? AND day < ? AND {human_sql("")} AND sessions != 0
 """
 
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-import msgspec
-
 from collector.query.scope import Scope
 from collector.query.timeline import CONTACT_TYPES, TIMELINE_LIMIT, timeline
-from collector.store.sqlite.reads.scope import scope_sql
+from collector.store.sqlite.reads.scope import human_sql, scope_sql
 from collector.store.sqlite.reads.sessions import event_dict
+from collector.wire import json_decoder
 
 # The column each `sort` of /api/persons (query/params.py PEOPLE_SORTS) orders by; the visitor id breaks ties.
 SORTS = {"last_seen": "last_ts", "first_seen": "first_ts", "sessions": "sessions", "revenue": "revenue",
@@ -28,7 +27,7 @@ def people(
     """
     where, args = scope_sql(scope)
     direction = "DESC" if descending else "ASC"
-    bots = "" if scope.include_bots else " AND a.is_bot = 0"
+    bots = "" if scope.include_bots else f" AND {human_sql('a')}"
     rows = conn.execute(
         "WITH v AS (SELECT s.visitor_id, COUNT(*) AS sessions, SUM(s.revenue) AS revenue,"
         " SUM(s.purchases) AS purchases, MIN(s.first_ts) AS first_ts, MAX(s.last_ts) AS last_ts,"
@@ -120,7 +119,7 @@ def person(conn: sqlite3.Connection, site_id: str, person_id: str) -> dict[str, 
         "id": visitor,
         "user_id": visitor if is_user else None,
         "anon_ids": anon_ids,
-        "traits": msgspec.json.decode(row[0]) if row is not None else {},
+        "traits": json_decoder.decode(row[0]) if row is not None else {},
         "first_ts": min((s["first_ts"] for s in sessions), default=row[1] if row else None),
         "last_ts": max((s["last_ts"] for s in sessions), default=row[2] if row else None),
         "sessions": sessions,
