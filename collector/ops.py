@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from collector.access import own_check, public
 from collector.assets.service import Counts as AssetCounts
 from collector.auth import bearer_ok
 from collector.errors import error_response, json_response
@@ -157,7 +158,7 @@ async def metrics(request: Request) -> Response:
 
 def routes(static_dir: Path) -> list[Route]:
     return [
-        *(Route(f"/{name}", Bundle(static_dir / name).serve) for name in BUNDLES),
-        Route("/healthz", healthz),
-        Route("/metrics", metrics),
+        *(Route(f"/{name}", public(Bundle(static_dir / name).serve)) for name in BUNDLES),
+        Route("/healthz", public(healthz)),
+        Route("/metrics", own_check(metrics)),  # a metrics token or the admin token
     ]

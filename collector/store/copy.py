@@ -18,6 +18,7 @@ import click
 from collector.cli.options import store_url
 from collector.store import open_store, sqlite_path
 from collector.store.assets import COPY_COLUMNS, REF_COLUMNS
+from collector.store.clickhouse import teams
 from collector.store.clickhouse.client import lit, lits
 from collector.store.clickhouse.schema import EVENT_NAMES, SESSION_NAMES
 from collector.store.clickhouse.store import ClickHouseStore
@@ -36,6 +37,12 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "segments": ("id", "site_id", "name", "filters", "created_at"),
     "goals": ("id", "site_id", "name", "definition", "created_at"),
     "experiments": ("site_id", "key", "name", "variants", "goal", "metrics", "hypothesis", "saved_goal", "created_at"),
+    "accounts": teams.ACCOUNT,
+    "memberships": teams.MEMBERSHIP,
+    "invites": teams.INVITE,
+    "api_keys": teams.API_KEY,
+    "share_links": teams.SHARE,
+    "schedules": teams.SCHEDULE,
     "identities": ("site_id", "anon_id", "user_id", "ts", "verified"),
     "persons": ("site_id", "user_id", "traits", "first_ts", "last_ts"),
     "sessions": SESSION_NAMES,
@@ -57,7 +64,9 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 _CLICKHOUSE_NAMES = {("events", "rowid"): "seq", ("dead_letters", "rowid"): "id"}
 _KEY_ORDER = {
     "sites": "id", "revoked_logins": "id", "meta": "key", "salts": "day", "segments": "id",
-    "goals": "id", "experiments": "site_id, key", "identities": "site_id, anon_id",
+    "goals": "id", "experiments": "site_id, key", "accounts": "id", "memberships": "account_id, site_id",
+    "invites": "token_hash", "api_keys": "id", "share_links": "id", "schedules": "id",
+    "identities": "site_id, anon_id",
     "persons": "site_id, user_id", "sessions": "site_id, id", "replay_chunks": "site_id, session_id, seq",
     "replay_assets": "id", "replay_asset_refs": "site_id, session_id, url",
     "dead_letters": "rowid", "events": "rowid", "trigger_rules": "id", "trigger_deliveries": "id",
@@ -65,7 +74,7 @@ _KEY_ORDER = {
 }
 _VERSIONED = {
     "sites", "segments", "goals", "experiments", "persons", "sessions", "identities", "trigger_rules",
-    "trigger_deliveries", "trigger_checks",
+    "trigger_deliveries", "trigger_checks", *teams.TABLES,
 }
 # Tables of rows that never change, whose key a rerun finds held and skips (a copy's bytes are not
 # sent twice); read FINAL from a ClickHouse source, where two collectors may have stored one twice.
@@ -73,7 +82,7 @@ _KEYED = {"replay_assets": ("id",), "replay_asset_refs": ("site_id", "session_id
 # Columns of bytes, read from ClickHouse as hex (its JSON carries no raw bytes).
 _BINARY = {"replay_chunks": "data", "salts": "salt", "replay_assets": "data"}
 # Versioned tables whose rows may be deleted versions (written as kept: deleted = 0).
-_DELETABLE = {"segments", "goals", "experiments", "trigger_rules", "trigger_checks"}
+_DELETABLE = {"segments", "goals", "experiments", "trigger_rules", "trigger_checks", *teams.DELETABLE}
 
 
 class SQLiteSource:

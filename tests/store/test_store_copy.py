@@ -55,6 +55,10 @@ GETS = [
     f"/api/errors?{RANGE}",
     f"/api/journey-map?{RANGE}",
     "/api/triggers?site=test",
+    "/api/members?site=test",
+    "/api/keys",
+    "/api/shares?site=test",
+    "/api/reports?site=test",
 ]
 FUNNEL = {"site": "test", "from": PREVIOUS_DATE, "to": NEXT_DATE, "window_s": 3600,
           "steps": [{"type": "pageview", "url": "/"}, {"type": "cart"}, {"type": "purchase"}]}
@@ -75,7 +79,8 @@ def answers(http: TestClient) -> dict[str, Any]:
 
 @pytest.fixture
 def seeded(client: Client) -> Client:
-    """The analytics journeys on SQLite, with a segment, a goal, an experiment, a rejected event and a replay."""
+    """The analytics journeys on SQLite, with a segment, a goal, an experiment, a rejected event, a
+    replay, a trigger, a member, an API key (one revoked), a share link and a scheduled report."""
     build(client)
     assert client.http.post("/api/segments?site=test", json={"name": "DE", "filters": {"country": "DE"}},
                             headers=ADMIN).status_code == 201
@@ -104,7 +109,24 @@ def seeded(client: Client) -> Client:
     store = client.store
     assert isinstance(store, AssetStore)
     assert store.save_asset_copies("test", [hero, font], refs, 1_000) == len(HERO_BYTES) + len(FONT_BYTES)
+    team = {"params": {"site": "test"}, "headers": {**ADMIN, "Origin": "http://127.0.0.1:8000"}}
+    assert client.http.post("/api/members", json={"email": "ana@example.com", "role": "analyst"}, **team).is_success
+    for name in ("ci", "old"):
+        made = client.http.post("/api/keys", json={"name": name, "role": "viewer", "site": "test"}, **team)
+        KEYS[name] = made.json()["key"]
+    assert client.http.delete(f"/api/keys/{made.json()['id']}", **team).is_success
+    assert client.http.post("/api/shares", json={"view": "overview", "days": 7}, **team).is_success
+    assert client.http.post("/api/reports", json={"kind": "report", "recipients": ["boss@example.com"]},
+                            **team).is_success
     return client
+
+
+KEYS: dict[str, str] = {}
+
+
+def _keys_work(http: TestClient) -> list[int]:
+    return [http.get("/api/overview?site=test", headers={"Authorization": f"Bearer {KEYS[name]}"}).status_code
+            for name in ("ci", "old")]
 
 
 def test_a_copied_installation_answers_every_question_alike(seeded: Client, chdb: Chdb, tmp_path: Path) -> None:
@@ -127,6 +149,8 @@ def test_a_copied_installation_answers_every_question_alike(seeded: Client, chdb
     app = create_app(make_settings(tmp_path / "unused.db"), target)
     with TestClient(app, base_url="http://127.0.0.1:8000") as http:
         assert answers(http) == before
+        assert before["/api/members?site=test"]["members"][0]["email"] == "ana@example.com"
+        assert _keys_work(http) == [200, 401]
     # and on from that ClickHouse store into another, run twice: the second stores no copy again
     onward = chdb.url()
     assert copy(url, onward)["replay_assets"] == 2

@@ -2,10 +2,10 @@
 
 Events are append-only and ordered by site, UTC day and session, so a range of days of one site
 is a contiguous read and a session's events sit together. Rows that change (sessions, persons,
-identities, sites, segments, goals, experiments) are ReplacingMergeTree tables written whole by
-the store's writer with a rising version, read with FINAL: the newest version of each key is the
-row. Single-value
-settings (meta, salts) keep every insert and the earliest one wins, so two collectors racing on
+identities, sites, segments, goals, experiments, accounts and the other team rows) are
+ReplacingMergeTree tables written whole by the store's writer with a rising version, read with
+FINAL: the newest version of each key is the row. Single-value settings (meta, salts) keep every
+insert and the earliest one wins, so two collectors racing on
 a new day's salt agree on one.
 
 With `?cluster=NAME` each table is a Replicated table created ON CLUSTER, with a Distributed
@@ -151,6 +151,52 @@ TABLES: tuple[tuple[str, str, str, str, str], ...] = (
         "MergeTree",
         "(site_id, model, label, visitor_id)",
         "cityHash64(site_id)",
+    ),
+    # Accounts, roles, invites, API keys, share links and schedules (teams.py): SQLite's columns.
+    (
+        "accounts",
+        "id Int64, email String, password_hash Nullable(String), created_at Int64, version UInt64, deleted UInt8",
+        "ReplacingMergeTree(version, deleted)",
+        "(id)",
+        "cityHash64(id)",
+    ),
+    (
+        "memberships",
+        "account_id Int64, site_id String, role String, version UInt64, deleted UInt8",
+        "ReplacingMergeTree(version, deleted)",
+        "(account_id, site_id)",
+        "cityHash64(account_id)",
+    ),
+    (
+        "invites",
+        "token_hash String, account_id Int64, expires_at Int64, version UInt64, deleted UInt8",
+        "ReplacingMergeTree(version, deleted)",
+        "(token_hash)",
+        "cityHash64(token_hash)",
+    ),
+    (
+        "api_keys",
+        "id Int64, name String, key_hash String, role String, site_id String, created_at Int64,"
+        " revoked_at Nullable(Int64), version UInt64",
+        "ReplacingMergeTree(version)",
+        "(id)",
+        "cityHash64(id)",
+    ),
+    (
+        "share_links",
+        "id String, site_id String, view String, params String, people UInt8, created_at Int64,"
+        " expires_at Int64, revoked_at Nullable(Int64), version UInt64",
+        "ReplacingMergeTree(version)",
+        "(id)",
+        "cityHash64(id)",
+    ),
+    (
+        "schedules",
+        "id Int64, site_id String, kind String, recipients String, settings String, last_sent Int64,"
+        " version UInt64, deleted UInt8",
+        "ReplacingMergeTree(version, deleted)",
+        "(id)",
+        "cityHash64(id)",
     ),
     # Logged-out dashboard logins, until their cookie would have expired anyway.
     ("revoked_logins", "id String, expires_at Int64", "ReplacingMergeTree", "(id)", "cityHash64(id)"),
