@@ -73,8 +73,11 @@ def serve(host: str, port: int, store: str | None, db: str | None, geoip: str | 
 
 
 def token_file(url: str) -> Path:
-    """Where the generated admin token is written for the operator: beside a SQLite file, else here."""
+    """Where the generated admin token is written for the operator: beside a SQLite file or a chdb
+    directory (never into a source tree the collector happens to run in), else here."""
     path = sqlite_path(url)
+    if path is None and url.startswith("chdb://"):
+        path = url.removeprefix("chdb://").split("?", 1)[0].rstrip("/") or None
     return Path(path + ".admin-token") if path else Path("trailmark.admin-token")
 
 

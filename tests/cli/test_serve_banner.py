@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from collector.cli.serve import token_file
 from collector.store import SQLiteStore
 from tests.support.collector import free_port
 
@@ -185,3 +186,15 @@ def test_the_banner_says_which_proxies_are_trusted(tmp_path: Path) -> None:
     process, banner = _start(tmp_path / "b.db", free_port(), TRAILMARK_TRUSTED_PROXIES="127.0.0.1, 172.16.0.0/12")
     _stop(process)
     assert "  proxies     : X-Forwarded-For believed from 127.0.0.1, 172.16.0.0/12" in banner
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    ("sqlite:///var/lib/tm/trailmark.db", "/var/lib/tm/trailmark.db.admin-token"),
+    ("data/trailmark.db", "data/trailmark.db.admin-token"),
+    ("chdb:///var/lib/tm/chdb", "/var/lib/tm/chdb.admin-token"),
+    ("chdb://rel/dir/?cluster=x", "rel/dir.admin-token"),
+    ("clickhouse://user:pw@db:8123/trailmark", "trailmark.admin-token"),
+])
+def test_the_token_file_lies_beside_the_store_it_belongs_to(url: str, expected: str) -> None:
+    """Never in the directory the collector happens to run in when the store has a place of its own."""
+    assert str(token_file(url)) == expected
