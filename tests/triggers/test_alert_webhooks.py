@@ -4,6 +4,8 @@ check, delivered through the triggers outbox to a real receiver on 127.0.0.1; on
 from __future__ import annotations
 
 import datetime as dt
+import json
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,7 @@ import pytest
 from collector.schedules import send_due
 from collector.triggers import signing
 from collector.triggers.service import Policy
+from tests.support import ROOT
 from tests.support.collector import every_store, open_engine
 from tests.support.receiver import Receiver, wait_for
 from tests.support.triggers import FAST, Hooked, ev, reopened, serve
@@ -40,6 +43,11 @@ def _visits(hooked: Hooked, now: float, yesterday: int, before: int, tag: str = 
             visitor = f"{tag}{start}-{n}"
             events.append(ev("pageview", f"s-{visitor}", visitor, "/", ago_ms=int(now * 1000) - ts))
     hooked.send(*events)
+
+
+def _shape(value: Any) -> Any:
+    """The keys of a JSON value, nested: what a documented example must share with the real thing."""
+    return {k: _shape(v) for k, v in value.items()} if isinstance(value, dict) else None
 
 
 def _alert(hooked: Hooked, **body: Any) -> httpx.Response:
@@ -98,6 +106,9 @@ def test_an_alert_that_fires_posts_the_signed_payload_once(hooked: Hooked) -> No
                        "url": f"https://tm.example/overview?site=test&from={iso}&to={iso}"},
             "summary": "visitors on Test site was 4 yesterday: above 2 and +2700% against its usual 0.1429.",
         }
+        (documented,) = [json.loads(block) for block in re.findall(
+            r"```json\n(.*?)```", (ROOT / "docs" / "triggers.md").read_text(), re.DOTALL) if "alert.fired" in block]
+        assert _shape(documented) == _shape(got.json)
         listed = httpx.get(f"{hooked.url}/api/reports", params={"site": "test"}, headers=hooked.admin).json()
         (schedule,) = listed["schedules"]
         assert schedule["webhook"] == made["webhook"] and schedule["last_sent"] == int(now)
