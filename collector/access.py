@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from collector.auth import ANALYST, OWNER, RANK, VIEWER, Principal, principal
+from collector.depth import MAX_DEPTH, deeper_than
 from collector.errors import ClientError, json_response
 
 PUBLIC = "public"
@@ -42,6 +43,8 @@ class _SiteOnly(msgspec.Struct):
 
 
 def _body_site(body: bytes) -> str | None:
+    if deeper_than(body, MAX_DEPTH):  # msgspec recurses per level: the endpoint answers the 400
+        return None
     try:
         return msgspec.json.decode(body, type=_SiteOnly).site
     except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
