@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 from starlette.concurrency import run_in_threadpool
@@ -16,7 +16,7 @@ from starlette.responses import Response
 
 from collector.api import export
 from collector.auth import require_admin
-from collector.errors import ClientError, decode, json_response
+from collector.errors import ClientError, decode
 from collector.ingest.http import read_limited
 from collector.query.goals import goal_id, goal_of
 from collector.query.params import (
@@ -27,6 +27,7 @@ from collector.query.params import (
 )
 from collector.query.scope import Goal, Scope, build_scope
 from collector.store import Site
+from collector.wire import json_encoder
 
 DEFAULT_DAYS = 30
 # Funnel steps, segment filters: a few KiB at most. Read no further than this.
@@ -45,8 +46,51 @@ def site_param(request: Request) -> str:
     return site_id
 
 
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
+
+
+class Csv:
+    """The declared answer of a route that answers text/csv."""
+
+
+def returns(answer: Any, endpoint: Endpoint, status: int = 200) -> Endpoint:
+    """Declare the type of a route's answer (a msgspec Struct of collector/query/answers): the
+    wrapper converts the endpoint's answer to it, and /openapi.json documents it."""
+    endpoint.answer = answer  # type: ignore[attr-defined]
+    endpoint.answer_status = status  # type: ignore[attr-defined]
+    return endpoint
+
+
+@dataclass(frozen=True)
+class Reply:
+    """An answer with its own status or headers (201 for what was created, a download's name)."""
+
+    value: Any
+    status: int = 200
+    headers: dict[str, str] | None = None
+
+
+def answer_bytes(value: Any, answer: Any) -> bytes:
+    """The JSON of an answer as its declared type: converted strictly, so an answer that drifts
+    from its type is a fault of ours (a 500 naming the field), never a silently wrong document."""
+    if answer is None:
+        return json_encoder.encode(value)
+    try:
+        typed = msgspec.convert(value, answer, strict=True)
+    except msgspec.ValidationError as e:
+        raise TypeError(f"the answer is not a {getattr(answer, '__name__', answer)}: {e}") from e
+    return json_encoder.encode(typed)
+
+
+def _reply(run: Callable[..., Any], result: Any, headers: dict[str, str] | None = None) -> Response:
+    reply = result if isinstance(result, Reply) else Reply(result, headers=headers)
+    content = answer_bytes(reply.value, getattr(run, "answer", None))
+    return Response(content, reply.status, reply.headers, "application/json")
+
+
 def admin(endpoint: Callable[[Request], Any]) -> Callable[[Request], Response]:
-    """Wrap a sync endpoint: check the admin, run it off the event loop, answer JSON.
+    """Wrap a sync endpoint: check the admin, run it off the event loop, answer JSON as the
+    route's declared type (`returns`).
 
     Every report also downloads: `format=csv&table=NAME` gives one of its tables as CSV,
     `download=1` the JSON as a file.
@@ -61,6 +105,8 @@ def admin(endpoint: Callable[[Request], Any]) -> Callable[[Request], Response]:
         result = endpoint(request)
         if isinstance(result, Response):
             return result
+        if isinstance(result, Reply):
+            return _reply(run, result)
         name = request.url.path.rsplit("/", 1)[-1] or "report"
         if wanted == "csv":
             if not isinstance(result, dict):
@@ -70,8 +116,9 @@ def admin(endpoint: Callable[[Request], Any]) -> Callable[[Request], Response]:
                 "Content-Disposition": f'attachment; filename="{name}-{table or "table"}.csv"',
             }, "text/csv; charset=utf-8")
         headers = {"Content-Disposition": f'attachment; filename="{name}.json"'} if q.get("download") else None
-        return json_response(result, headers=headers)
+        return _reply(run, result, headers)
 
+    run.tables = True  # type: ignore[attr-defined]  # format=csv&table=NAME: /openapi.json says so
     return run
 
 
@@ -82,7 +129,7 @@ def admin_post(endpoint: Callable[[Request, bytes], Any]) -> Callable[[Request],
         require_admin(request)
         body = await read_limited(request, MAX_API_BODY)
         result = await run_in_threadpool(endpoint, request, body)
-        return result if isinstance(result, Response) else json_response(result)
+        return result if isinstance(result, Response) else _reply(run, result)
 
     return run
 

@@ -8,14 +8,17 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from collector.api.base import (
+    Reply,
     admin,
     admin_post,
     decode_json,
+    returns,
     scope_of,
     site_param,
     site_settings,
 )
-from collector.errors import ClientError, json_response
+from collector.errors import ClientError
+from collector.query import answers as a
 from collector.query import experiments as ab
 
 
@@ -35,7 +38,7 @@ def create_experiment(request: Request, body: bytes) -> Any:
     created = store.create_experiment(site_id, ab.checked(ask, saved_goals))
     if created is None:
         raise ClientError(409, f"experiment {ask.key!r} exists on this site: delete it first to redefine it")
-    return json_response(created.as_dict(), 201)
+    return Reply(created.as_dict(), 201)
 
 
 @admin
@@ -62,8 +65,8 @@ def delete_experiment(request: Request, body: bytes) -> Any:
 
 
 routes = [
-    Route("/experiments", experiments),
-    Route("/experiments", create_experiment, methods=["POST"]),
-    Route("/experiments/{key}", experiment_results),
-    Route("/experiments/{key}", delete_experiment, methods=["DELETE"]),
+    Route("/experiments", returns(a.Experiments, experiments)),
+    Route("/experiments", returns(a.Experiment, create_experiment, 201), methods=["POST"]),
+    Route("/experiments/{key}", returns(a.ExperimentResults, experiment_results)),
+    Route("/experiments/{key}", returns(a.ExperimentDeleted, delete_experiment), methods=["DELETE"]),
 ]

@@ -8,14 +8,17 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from collector.api.base import (
+    Reply,
     admin,
     admin_post,
     decode_json,
+    returns,
     scope_of,
     site_param,
     site_settings,
 )
-from collector.errors import ClientError, json_response
+from collector.errors import ClientError
+from collector.query import answers as a
 from collector.query.goals import MAX_GOALS, GoalDefinition, goal_id
 from collector.query.params import (
     integer,
@@ -53,7 +56,7 @@ def create_goal(request: Request, body: bytes) -> Any:
     made = request.app.state.store.create_goal(site_id, ask.name, ask.stored(), MAX_GOALS)
     if made is None:
         raise ClientError(409, f"a site has at most {MAX_GOALS} goals; delete one first")
-    return json_response(made, 201)
+    return Reply(made, 201)
 
 
 @admin_post
@@ -65,8 +68,8 @@ def delete_goal(request: Request, body: bytes) -> Any:
 
 
 routes = [
-    Route("/suggest", suggest),
-    Route("/goals", goals),
-    Route("/goals", create_goal, methods=["POST"]),
-    Route("/goals/{id}", delete_goal, methods=["DELETE"]),
+    Route("/suggest", returns(a.Suggestions, suggest)),
+    Route("/goals", returns(a.Goals, goals)),
+    Route("/goals", returns(a.Goal, create_goal, 201), methods=["POST"]),
+    Route("/goals/{id}", returns(a.Deleted, delete_goal), methods=["DELETE"]),
 ]

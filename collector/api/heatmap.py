@@ -7,8 +7,9 @@ from typing import Any
 from starlette.requests import Request
 from starlette.routing import Route
 
-from collector.api.base import admin, checked_range, site_param
+from collector.api.base import admin, checked_range, returns, site_param
 from collector.errors import ClientError
+from collector.query import answers as a
 from collector.query.heatmap import Scope
 from collector.query.scope import exposure_filters
 
@@ -66,8 +67,8 @@ def moment(request: Request) -> Any:
 
 
 routes = [
-    Route("/heatmap", heatmap),
-    Route("/heatmap/pages", pages),
-    Route("/heatmap/snapshot", snapshot),
-    Route("/heatmap/moment", moment),
+    Route("/heatmap", returns(a.Heatmap, heatmap)),
+    Route("/heatmap/pages", returns(a.HeatmapPages, pages)),
+    Route("/heatmap/snapshot", returns(a.Snapshot, snapshot)),
+    Route("/heatmap/moment", returns(a.ClickMoment, moment)),
 ]

@@ -8,8 +8,9 @@ import msgspec
 from starlette.requests import Request
 from starlette.routing import Route
 
-from collector.api.base import admin, admin_post, scope_of, site_param, site_settings
+from collector.api.base import admin, admin_post, returns, scope_of, site_param, site_settings
 from collector.errors import ClientError
+from collector.query import answers as a
 from collector.query.journey import journey_map, parse_stages, stages_json, stages_of
 
 
@@ -51,8 +52,8 @@ def reset_stages(request: Request, body: bytes) -> Any:
 
 
 routes = [
-    Route("/journey-map", journey),
-    Route("/journey-map/stages", get_stages),
-    Route("/journey-map/stages", put_stages, methods=["PUT"]),
-    Route("/journey-map/stages", reset_stages, methods=["DELETE"]),
+    Route("/journey-map", returns(a.JourneyMap, journey)),
+    Route("/journey-map/stages", returns(a.JourneyStages, get_stages)),
+    Route("/journey-map/stages", returns(a.JourneyStages, put_stages), methods=["PUT"]),
+    Route("/journey-map/stages", returns(a.JourneyStages, reset_stages), methods=["DELETE"]),
 ]

@@ -10,7 +10,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.routing import Route
 
-from collector.api.base import admin, admin_post, site_param, site_settings
+from collector.api.base import admin, admin_post, returns, site_param, site_settings
+from collector.query import answers as a
 from collector.query import outcome
 from collector.query.params import integer
 from collector.query.scope import Goal, Scope
@@ -77,6 +78,6 @@ def train(request: Request, body: bytes) -> Any:
 
 
 routes = [
-    Route("/predictions", predictions),
-    Route("/predictions/train", train, methods=["POST"]),
+    Route("/predictions", returns(a.Predictions, predictions)),
+    Route("/predictions/train", returns(a.Predictions, train), methods=["POST"]),
 ]

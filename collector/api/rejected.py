@@ -9,8 +9,10 @@ from starlette.routing import Route
 
 from collector.api.base import (
     admin,
+    returns,
     site_param,
 )
+from collector.query import answers as a
 from collector.query.params import (
     integer,
     time_range,
@@ -27,5 +29,5 @@ def rejected(request: Request) -> Any:
 
 
 routes = [
-    Route("/rejected", rejected),
+    Route("/rejected", returns(a.Rejected, rejected)),
 ]

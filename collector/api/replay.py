@@ -10,8 +10,10 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
+from collector.api.base import returns
 from collector.auth import require_admin
 from collector.errors import ClientError
+from collector.query import answers as a
 from collector.store import Store
 from collector.wire import json_encoder
 
@@ -90,4 +92,4 @@ def replay(request: Request) -> Response:
     )
 
 
-routes = [Route("/sessions/{id}/replay", replay)]
+routes = [Route("/sessions/{id}/replay", returns(a.ReplayEvents, replay))]

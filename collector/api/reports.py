@@ -15,15 +15,18 @@ from starlette.routing import Route
 from collector.api import export
 from collector.api import sites as site_settings_view
 from collector.api.base import (
+    Csv,
     admin,
     admin_post,
     decode_json,
+    returns,
     scope_of,
     site_goals,
     site_param,
     site_settings,
 )
 from collector.auth import require_admin
+from collector.query import answers as a
 from collector.query import vitals as vitals_report
 from collector.query.funnel import FunnelRequest
 from collector.query.params import (
@@ -137,15 +140,15 @@ def export_sessions(request: Request) -> StreamingResponse:
 
 
 routes = [
-    Route("/overview", overview),
-    Route("/funnel", funnel, methods=["POST"]),
-    Route("/paths", paths),
-    Route("/retention", retention),
-    Route("/commerce", commerce),
-    Route("/surveys", surveys),
-    Route("/events", custom_events),
-    Route("/vitals", vitals),
-    Route("/errors", errors),
-    Route("/live", live),
-    Route("/export/sessions", export_sessions),
+    Route("/overview", returns(a.Overview, overview)),
+    Route("/funnel", returns(a.Funnel, funnel), methods=["POST"]),
+    Route("/paths", returns(a.Paths, paths)),
+    Route("/retention", returns(a.Retention, retention)),
+    Route("/commerce", returns(a.Commerce, commerce)),
+    Route("/surveys", returns(a.Surveys, surveys)),
+    Route("/events", returns(a.CustomEvents, custom_events)),
+    Route("/vitals", returns(a.Vitals, vitals)),
+    Route("/errors", returns(a.Errors, errors)),
+    Route("/live", returns(a.Live, live)),
+    Route("/export/sessions", returns(Csv, export_sessions)),
 ]

@@ -10,13 +10,16 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from collector.api.base import (
+    Reply,
     admin,
     admin_post,
     decode_json,
+    returns,
     site_param,
     site_settings,
 )
-from collector.errors import ClientError, json_response
+from collector.errors import ClientError
+from collector.query import answers as a
 from collector.query.scope import check_filters
 
 
@@ -38,7 +41,7 @@ def create_segment(request: Request, body: bytes) -> Any:
     site_settings(request, site_id)
     filters = check_filters(ask.filters)
     segment = request.app.state.store.create_segment(site_id, ask.name, filters)
-    return json_response(segment, 201)
+    return Reply(segment, 201)
 
 
 @admin_post
@@ -52,7 +55,7 @@ def delete_segment(request: Request, body: bytes) -> Any:
 
 
 routes = [
-    Route("/segments", segments),
-    Route("/segments", create_segment, methods=["POST"]),
-    Route("/segments/{id}", delete_segment, methods=["DELETE"]),
+    Route("/segments", returns(a.Segments, segments)),
+    Route("/segments", returns(a.Segment, create_segment, 201), methods=["POST"]),
+    Route("/segments/{id}", returns(a.Deleted, delete_segment), methods=["DELETE"]),
 ]

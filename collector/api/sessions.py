@@ -9,9 +9,11 @@ from starlette.routing import Route
 
 from collector.api.base import (
     admin,
+    returns,
     scope_of,
 )
 from collector.errors import ClientError
+from collector.query import answers as a
 from collector.query.params import (
     SESSION_SORTS,
     integer,
@@ -38,6 +40,6 @@ def session(request: Request) -> Any:
 
 
 routes = [
-    Route("/sessions", sessions),
-    Route("/sessions/{id}", session),
+    Route("/sessions", returns(a.SessionsPage, sessions)),
+    Route("/sessions/{id}", returns(a.Session, session)),
 ]

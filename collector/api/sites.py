@@ -13,8 +13,9 @@ from msgspec import UNSET, Meta, UnsetType
 from starlette.requests import Request
 from starlette.routing import Route
 
-from collector.api.base import admin, admin_post, decode_json
+from collector.api.base import admin, admin_post, decode_json, returns
 from collector.errors import ClientError
+from collector.query import answers as a
 
 Goal = Annotated[str, Meta(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f]+$")]
 Currency = Annotated[str, Meta(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, e.g. EUR")]
@@ -73,6 +74,6 @@ def update_site(request: Request, body: bytes) -> Any:
 
 
 routes = [
-    Route("/sites", sites),
-    Route("/sites/{id}", update_site, methods=["PATCH", "POST"]),
+    Route("/sites", returns(a.Sites, sites)),
+    Route("/sites/{id}", returns(a.SiteChanged, update_site), methods=["PATCH", "POST"]),
 ]
