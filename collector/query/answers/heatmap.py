@@ -13,7 +13,7 @@ Triple = Annotated[list[int], Meta(description="[x, y, clicks]: a cell of the gr
 
 
 class Element(Answer):
-    sel: str
+    sel: str | None  # null: clicks sent without a selector
     tag: str | None
     text: str | None
     count: int

@@ -34,10 +34,11 @@ class Figures(Answer):
     aov: Figure
 
 
-class Day(Answer):
-    """One interval of the chart: a day (YYYY-MM-DD) or an hour."""
+class Day(Answer, kw_only=True):
+    """One interval of the chart: a day (`date`, YYYY-MM-DD) or an hour (`hour`, ISO in UTC)."""
 
-    date: str
+    date: str | UnsetType = UNSET
+    hour: str | UnsetType = UNSET
     visitors: int
     sessions: int
     pageviews: int

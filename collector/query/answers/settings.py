@@ -58,14 +58,19 @@ class Property(Answer):
     value: str | int | float | bool
 
 
-class Goal(Answer, kw_only=True):
-    """A saved goal (POST /api/goals answers it, 201)."""
+class SavedGoal(Answer):
+    """A saved goal's id, name and definition (`property` only for a custom event's condition)."""
 
     id: int
     name: str
     kind: str
     value: str
     property: Property | UnsetType = UNSET
+
+
+class Goal(SavedGoal, kw_only=True):
+    """A saved goal (POST /api/goals answers it, 201)."""
+
     created_at: Ms
 
 
@@ -104,7 +109,7 @@ class Experiment(Answer):
     name: str
     variants: list[Variant]
     goal: str | int | None
-    saved_goal: Goal | None
+    saved_goal: SavedGoal | None  # the goal as it was when the experiment was defined
     metrics: list[str]
     hypothesis: str
     created_at: Ms | None
