@@ -8,7 +8,7 @@ with the same settings, in alternating rounds:
 - validate only: reads the body and validates every event with the collector's msgspec schema,
   then answers, storing nothing: the ceiling of any collector that validates before answering;
 - commit per request: `trailmark serve` with group commit off (one transaction per request),
-  the naive design the issue compares with;
+  the naive design, for comparison;
 - collector: `trailmark serve` as shipped, on a fresh SQLite file; its stored row count is
   checked against the events it acknowledged;
 - collector chdb: `trailmark serve --store chdb://DIR`, the same on ClickHouse in the process

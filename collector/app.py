@@ -18,6 +18,8 @@ from starlette.routing import Mount
 from collector import api, ingest, ops, ui
 from collector.api import openapi
 from collector.api.outcome import retrain_daily
+from collector.assets import route as asset_route
+from collector.assets.service import AssetCopies, budget_charge
 from collector.config import Settings
 from collector.demo import shop as demo_shop
 from collector.errors import ClientError, error_response
@@ -72,11 +74,17 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
     )
     pipeline = Pipeline(settings, store)
     triggers = Triggers(store, settings.webhooks, settings.public_url or "http://127.0.0.1:8000")
+    ledger = ReplayLedger(
+        store, hour_bytes=settings.replay_site_hour_bytes, day_bytes=settings.replay_site_day_bytes
+    )
+    asset_copies = AssetCopies(store, settings.asset_copies)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         store.start()
         triggers.start()
+        asset_copies.charge = budget_charge(asyncio.get_running_loop(), ledger.charge_site)
+        asset_copies.start()
         retraining = asyncio.create_task(retrain_daily(store))
         try:
             yield
@@ -85,6 +93,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
             with contextlib.suppress(asyncio.CancelledError):
                 await retraining
             triggers.stop()  # before the store: its last attempts record their outcome
+            await asyncio.to_thread(asset_copies.stop)  # off the loop: its budget charges run on it
             store.close()
             pipeline.close()
 
@@ -93,6 +102,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
         Mount("/api", routes=api.routes),
         *ops.routes(settings.static_dir),
         *openapi.routes,
+        *asset_route.routes,
         *demo_shop.routes(settings),
         *ui.routes,
     ]
@@ -112,7 +122,6 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
     app.state.triggers = triggers
     app.state.metrics = ops.Metrics()
     app.state.limits = Limits(RateLimiter(settings.rate_limit), RateLimiter(settings.site_rate_limit))
-    app.state.replay_ledger = ReplayLedger(
-        store, hour_bytes=settings.replay_site_hour_bytes, day_bytes=settings.replay_site_day_bytes
-    )
+    app.state.replay_ledger = ledger
+    app.state.asset_copies = asset_copies
     return app

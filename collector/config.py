@@ -7,6 +7,8 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from collector.assets.fetch import Limits as AssetLimits
+from collector.query.definitions import yes_no
 from collector.triggers.service import Policy
 
 MIB = 1024 * 1024
@@ -43,6 +45,8 @@ class Settings:
     synchronous: str = "FULL"
     static_dir: Path = Path(__file__).parent / "static"
     demo: bool = False
+    # Copies of the assets recordings load (docs/replay.md, "Asset copies").
+    asset_copies: AssetLimits = field(default_factory=AssetLimits)
     # Journey trigger webhooks (docs/triggers.md), and the dashboard address their links use.
     webhooks: Policy = field(default_factory=Policy)
     public_url: str = ""
@@ -70,6 +74,11 @@ class Settings:
             ),
         }
         values["webhooks"] = Policy.from_env(env)
+        values["asset_copies"] = AssetLimits(
+            allow_private=yes_no(env.get("TRAILMARK_ASSETS_ALLOW_PRIVATE", "")) is True,
+            max_bytes=int(_env_float("TRAILMARK_ASSETS_MAX_MB", AssetLimits.max_bytes / MIB) * MIB),
+            timeout_s=_env_float("TRAILMARK_ASSETS_TIMEOUT", AssetLimits.timeout_s),
+        )
         values["public_url"] = env.get("TRAILMARK_PUBLIC_URL", "")
         if env.get("TRAILMARK_ADMIN_TOKEN"):
             values["admin_token"] = env["TRAILMARK_ADMIN_TOKEN"]
@@ -80,7 +89,7 @@ class Settings:
             )
         if env.get("TRAILMARK_METRICS_TOKEN"):
             values["metrics_token"] = env["TRAILMARK_METRICS_TOKEN"]
-        values["metrics_public"] = env.get("TRAILMARK_METRICS_PUBLIC", "").lower() in ("1", "true", "yes")
+        values["metrics_public"] = yes_no(env.get("TRAILMARK_METRICS_PUBLIC", "")) is True
         if env.get("TRAILMARK_GEOIP"):
             values["geoip"] = Path(env["TRAILMARK_GEOIP"])
         values.update({k: v for k, v in overrides.items() if v is not None})

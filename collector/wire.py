@@ -7,6 +7,8 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta, Struct
 
+from collector.query.definitions import DAY_MS
+
 # Limits of the wire protocol (docs/protocol.md).
 MAX_EVENTS = 500
 MAX_EVENT_BYTES = 32 * 1024
@@ -88,7 +90,7 @@ class Scroll(Base, tag="scroll"):
 
 
 class PageLeave(Base, tag="page_leave"):
-    engaged_ms: Annotated[int, Meta(ge=0, le=86_400_000)] = 0
+    engaged_ms: Annotated[int, Meta(ge=0, le=DAY_MS)] = 0
     depth: Pct | None = None
 
 

@@ -53,26 +53,41 @@ def test_a_blog_has_no_shop_cards_until_its_settings_say_so(server: Any, browser
         assert page.input_value("#s-goal") == "purchase"
         assert page.input_value("#s-currency") == ""
         assert page.input_value("#s-shop") == "auto"
+        assert page.input_value("#s-replay-assets") == "on"
+        assert page.input_value("#s-timezone") == "UTC"
+        assert dash.text("#f-zone") == "UTC"
         dash.shot("settings")
         page.fill("#s-goal", "signup")
         page.fill("#s-currency", "eur")
         page.select_option("#s-shop", "yes")
+        page.select_option("#s-replay-assets", "off")
+        page.fill("#s-timezone", "America/Gotham")
         page.click("#settings-form button[type=submit]")
-        page.wait_for_selector("#s-status:not([hidden])")
-        assert dash.text("#s-status") == "Saved: goal signup, currency EUR, shop yes."
+        page.wait_for_selector("#s-status.alert")
+        assert dash.text("#s-status") == (
+            "Not saved: invalid request: unknown time zone 'America/Gotham': use an IANA name such as Europe/Paris")
+        page.fill("#s-timezone", "America/New_York")
+        page.click("#settings-form button[type=submit]")
+        page.wait_for_selector("#s-status.note")
+        assert dash.text("#s-status") == "Saved: goal signup, currency EUR, shop yes, time zone America/New_York."
         (blog,) = [s for s in dash.http.get("/api/sites").json()["sites"] if s["id"] == "blog"]
-        assert blog["settings"] == {"goal": "signup", "currency": "EUR", "shop": True}
+        assert blog["settings"] == {"goal": "signup", "currency": "EUR", "shop": True, "timezone": "America/New_York",
+                                    "replay_assets": False}
         dash.shot("settings-saved")
 
         page.reload()
         page.wait_for_selector("body[data-ready='1']")
-        assert (page.input_value("#s-goal"), page.input_value("#s-currency"), page.input_value("#s-shop")) == (
-            "signup", "EUR", "yes")
+        assert (page.input_value("#s-goal"), page.input_value("#s-currency"), page.input_value("#s-shop"),
+                page.input_value("#s-timezone"), page.input_value("#s-replay-assets")) == (
+            "signup", "EUR", "yes", "America/New_York", "off")
 
         page = dash.open("/overview", site="blog")
         assert [c.get_attribute("data-kpi") for c in page.locator("#kpis [data-kpi]").all()] == ALWAYS + SHOP_ONLY
         assert dash.text("[data-kpi=conversion_rate] .value") == "25.0%"  # one of four readers signed up
         assert dash.text("[data-kpi=revenue] .value") == "EUR\u00a00.00"  # Intl.NumberFormat, currency by code
+        # the date picker and the chart say whose days these are
+        assert dash.text("#f-zone") == "America/New_York"
+        assert dash.text("#chart-zone") in ("Daily, America/New_York", "Hourly, America/New_York")
         dash.shot("overview-shop-by-setting")
 
         page = dash.open("/settings", site="blog")
@@ -81,6 +96,6 @@ def test_a_blog_has_no_shop_cards_until_its_settings_say_so(server: Any, browser
         # The browser's own pattern check stops a wrong code before it is sent.
         assert page.evaluate("document.querySelector('#s-currency').validity.valid") is False
         assert [s for s in dash.http.get("/api/sites").json()["sites"] if s["id"] == "blog"][0]["settings"] == {
-            "goal": "signup", "currency": "EUR", "shop": True}
+            "goal": "signup", "currency": "EUR", "shop": True, "timezone": "America/New_York", "replay_assets": False}
     finally:
         dash.close()

@@ -20,7 +20,7 @@ const browser = {
 
 // The core and its small lazy parts get a second compression pass with terser: it wins the last
 // few hundred bytes of the core's 5 KiB gzip budget that esbuild's single pass leaves.
-const squeeze = { ecma: 2020, compress: { passes: 3, unsafe: true, unsafe_arrows: true, pure_getters: true }, mangle: true };
+const squeeze = { ecma: 2020, compress: { passes: 3, hoist_funs: true, unsafe: true, unsafe_arrows: true, pure_getters: true }, mangle: true };
 
 // The core is always built; the replay module (issue 5) is built when its entry exists.
 const bundles = [

@@ -7,6 +7,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute
 
 from collector.api import (
+    choices,
     experiments,
     goals,
     heatmap,
@@ -23,5 +24,5 @@ from collector.api import (
 )
 
 RESOURCES = (sites, sessions, replay, reports, goals, heatmap, persons, segments, rejected, experiments,
-             journey, outcome, triggers)
+             journey, outcome, triggers, choices)
 routes: list[BaseRoute] = [route for resource in RESOURCES for route in resource.routes]

@@ -3,7 +3,7 @@ range, the scope (filters, segment, goal) and request bodies."""
 
 from __future__ import annotations
 
-import datetime as dt
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from functools import cache
@@ -18,9 +18,9 @@ from collector.api import export
 from collector.auth import require_admin
 from collector.errors import ClientError, decode
 from collector.ingest.http import read_limited
+from collector.query.days import UTC_DAYS, Calendar
 from collector.query.goals import goal_id, goal_of
 from collector.query.params import (
-    DAY_MS,
     MAX_DAYS,
     time_bound,
     time_range,
@@ -147,25 +147,30 @@ def reversed_range(start: str | None, end: str | None) -> ClientError:
     return ClientError(400, f"the date range is reversed: from {start} is after to {end}; swap them")
 
 
-def checked_range(start: str | None, end: str | None) -> tuple[int, int]:
-    lo, hi = time_range(start, end)
+def calendar_of(request: Request, site_id: str) -> Calendar:
+    """The site's days (its time zone), by which dates in parameters are read."""
+    return Calendar.of_site(site_settings(request, site_id))
+
+
+def checked_range(start: str | None, end: str | None, calendar: Calendar = UTC_DAYS) -> tuple[int, int]:
+    lo, hi = time_range(start, end, calendar)
     if lo >= hi:
         raise reversed_range(start, end)
     return lo, hi
 
 
-def charted_range(start: str | None, end: str | None) -> tuple[int, int]:
-    """A bounded range for pages with a daily chart: the last 30 days by default."""
-    hi = time_bound(end, end=True)
+def charted_range(start: str | None, end: str | None, calendar: Calendar = UTC_DAYS) -> tuple[int, int]:
+    """A bounded range for pages with a daily chart: the last 30 days (of the site) by default."""
+    hi = time_bound(end, end=True, calendar=calendar)
     if hi is None:
-        today = dt.datetime.now(dt.UTC).date()
-        hi = int(dt.datetime(today.year, today.month, today.day, tzinfo=dt.UTC).timestamp() * 1000) + DAY_MS
-    lo = time_bound(start, end=False)
+        today = calendar.day_of(int(time.time() * 1000))
+        hi = calendar.day_start(today + 1)
+    lo = time_bound(start, end=False, calendar=calendar)
     if lo is None:
-        lo = hi - DEFAULT_DAYS * DAY_MS
+        lo = calendar.day_start(calendar.day_of(hi - 1) + 1 - DEFAULT_DAYS)
     if lo >= hi:
         raise reversed_range(start, end)
-    if hi - lo > MAX_DAYS * DAY_MS:
+    if len(calendar.days(lo, hi)) > MAX_DAYS:
         raise ClientError(400, f"the range may span at most {MAX_DAYS} days")
     return lo, hi
 
@@ -189,9 +194,10 @@ def scope_of(
     """The sessions a request asks about: site, range, filters, segment, bots."""
     q = request.query_params if params is None else params
     site_id = site_id or site_param(request)
-    start, end = (charted_range if charted else checked_range)(q.get("from"), q.get("to"))
+    settings = site_settings(request, site_id)
+    start, end = (charted_range if charted else checked_range)(q.get("from"), q.get("to"), Calendar.of_site(settings))
     segment = segment_of(request, site_id, q.get("segment"))
-    scope = build_scope(site_id, site_settings(request, site_id), start, end, q, segment)
+    scope = build_scope(site_id, settings, start, end, q, segment)
     if q.get("goal"):  # a chosen goal: the conversion rate and `converted` follow it
         scope = replace(scope, goal=chosen_goal(request, site_id, q["goal"]))
     return scope

@@ -10,9 +10,8 @@ import io
 from collections.abc import Iterator
 from typing import Any
 
-import msgspec
-
 from collector.errors import ClientError
+from collector.wire import json_encoder
 
 # A cell starting with one of these is a formula to a spreadsheet (OWASP "CSV injection"):
 # such text gets a leading apostrophe, numbers stay numbers.
@@ -33,7 +32,7 @@ def flat(row: dict[str, Any], prefix: str = "") -> dict[str, Any]:
         if isinstance(value, dict):
             out.update(flat(value, f"{name}."))
         elif isinstance(value, list) and any(isinstance(v, dict | list) for v in value):
-            out[name] = msgspec.json.encode(value).decode()
+            out[name] = json_encoder.encode(value).decode()
         elif isinstance(value, list):
             out.update({f"{name}.{index}": v for index, v in enumerate(value)})
         else:

@@ -7,22 +7,22 @@ from typing import Any
 from starlette.requests import Request
 from starlette.routing import Route
 
-from collector.api.base import admin, checked_range, returns, site_param
+from collector.api.base import admin, calendar_of, checked_range, returns, site_param
+from collector.assets.service import rewrite_found
 from collector.errors import ClientError
 from collector.query import answers as a
 from collector.query.heatmap import Scope
-from collector.query.scope import exposure_filters
+from collector.query.scope import boolean, exposure_filters
 
 
 def _scope(request: Request) -> Scope:
     q = request.query_params
-    start, end = checked_range(q.get("from"), q.get("to"))
-    rage = q.get("rage", "0")
-    if rage not in ("0", "1", "true", "false"):
-        raise ClientError(400, "rage must be 0 or 1")
+    site_id = site_param(request)
+    start, end = checked_range(q.get("from"), q.get("to"), calendar_of(request, site_id))
+    rage = boolean(q.get("rage") or "0", "rage")
     return Scope(
-        site_id=site_param(request), url=q.get("url", ""), device=q.get("device", ""),
-        start=start, end=end, rage=rage in ("1", "true"), exposures=exposure_filters(q),
+        site_id=site_id, url=q.get("url", ""), device=q.get("device", ""),
+        start=start, end=end, rage=rage, exposures=exposure_filters(q),
     )
 
 
@@ -39,18 +39,19 @@ def heatmap(request: Request) -> Any:
 @admin
 def pages(request: Request) -> Any:
     q = request.query_params
-    start, end = checked_range(q.get("from"), q.get("to"))
     site_id = site_param(request)
+    start, end = checked_range(q.get("from"), q.get("to"), calendar_of(request, site_id))
     return {"pages": request.app.state.store.heatmap_pages(site_id, start, end)}
 
 
 @admin
 def snapshot(request: Request) -> Any:
     scope = _scope(request)
-    found = request.app.state.store.heatmap_snapshot(scope)
+    store = request.app.state.store
+    found = store.heatmap_snapshot(scope)
     if found is None:
         raise ClientError(404, "no recorded snapshot of this page for this device")
-    return found
+    return rewrite_found(store, scope.site_id, found)
 
 
 @admin

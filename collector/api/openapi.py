@@ -14,6 +14,7 @@ from starlette.routing import Mount, Route
 
 from collector import wire
 from collector.api.base import Csv
+from collector.wire import json_encoder
 
 
 class Batch(Struct, kw_only=True):
@@ -66,8 +67,8 @@ _REF = "#/components/schemas/{name}"
 # Query parameters the analyst API understands, documented for every /api route that reads them.
 _QUERY = {
     "site": {"type": "string"},
-    "from": {"type": "string", "description": "UTC date YYYY-MM-DD or epoch ms, inclusive"},
-    "to": {"type": "string", "description": "UTC date YYYY-MM-DD or epoch ms, inclusive"},
+    "from": {"type": "string", "description": "date YYYY-MM-DD of the site's time zone or epoch ms, inclusive"},
+    "to": {"type": "string", "description": "date YYYY-MM-DD of the site's time zone or epoch ms, inclusive"},
     "limit": {"type": "integer"},
     "cursor": {"type": "string"},
     "url": {"type": "string"},
@@ -190,7 +191,7 @@ def document(routes: list[Any]) -> dict[str, Any]:
 async def openapi(request: Request) -> Response:
     state = request.app.state
     if getattr(state, "openapi", None) is None:
-        state.openapi = msgspec.json.encode(document(request.app.routes))
+        state.openapi = json_encoder.encode(document(request.app.routes))
     return Response(state.openapi, media_type="application/json")
 
 

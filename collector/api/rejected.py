@@ -9,6 +9,7 @@ from starlette.routing import Route
 
 from collector.api.base import (
     admin,
+    calendar_of,
     returns,
     site_param,
 )
@@ -22,9 +23,10 @@ from collector.query.params import (
 @admin
 def rejected(request: Request) -> Any:
     q = request.query_params
-    start, end = time_range(q.get("from"), q.get("to"))
+    site_id = site_param(request)
+    start, end = time_range(q.get("from"), q.get("to"), calendar_of(request, site_id))
     limit = integer(q.get("limit"), 100, name="limit", lo=1, hi=1000)
-    rows = request.app.state.store.rejected(site_id=site_param(request), start=start, end=end, limit=limit)
+    rows = request.app.state.store.rejected(site_id=site_id, start=start, end=end, limit=limit)
     return {"rejected": rows}
 
 

@@ -11,6 +11,8 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from collector.api.base import returns
+from collector.assets.refs import rewrite_json
+from collector.assets.service import copies_of
 from collector.auth import require_admin
 from collector.errors import ClientError
 from collector.query import answers as a
@@ -33,10 +35,11 @@ def inner_events(data: bytes) -> bytes:
 
 def stream_events(store: Store, site_id: str, session_id: str) -> Iterator[bytes]:
     """`{"events":[...]}` one stored chunk at a time: memory holds one chunk, never the session."""
+    copies = copies_of(store, site_id, session_id)
     yield b'{"events":['
     first = True
     for data in store.replay_chunks(site_id, session_id):
-        events = inner_events(data)
+        events = rewrite_json(inner_events(data), copies)
         if not events:
             continue
         yield events if first else b"," + events
@@ -50,6 +53,7 @@ def stream_page(
     """One page: the events of up to `chunks` chunks from `from_seq` on, where the next page starts
     (`next_seq`, null after the last chunk), and the whole recording's extent for the timeline."""
     recording = store.replay_extent(site_id, session_id)
+    copies = copies_of(store, site_id, session_id)
     yield b'{"events":['
     sent, to_seq, next_seq = 0, None, None
     # one chunk more than the page holds: its seq is where the next page starts
@@ -57,7 +61,7 @@ def stream_page(
         if index == chunks or sent >= PAGE_JSON_BYTES:
             next_seq = seq
             break
-        events = inner_events(data)
+        events = rewrite_json(inner_events(data), copies)
         if events:
             yield events if sent == 0 else b"," + events
             sent += len(events)

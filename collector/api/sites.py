@@ -1,4 +1,5 @@
-"""A site's analysis settings: its conversion goal, its currency, whether it is a shop.
+"""A site's settings: its conversion goal, its currency, whether it is a shop, its time zone,
+whether the collector keeps copies of the assets its recordings load.
 
 Set from `trailmark sites set` or PATCH/POST /api/sites/{id} (the dashboard's settings page);
 kept in the site's `settings` JSON beside its other settings.
@@ -16,23 +17,37 @@ from starlette.routing import Route
 from collector.api.base import admin, admin_post, decode_json, returns
 from collector.errors import ClientError
 from collector.query import answers as a
+from collector.query.days import UTC, Calendar, check_zone
 
 Goal = Annotated[str, Meta(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f]+$")]
 Currency = Annotated[str, Meta(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, e.g. EUR")]
-FIELDS = ("goal", "currency", "shop")
+Zone = Annotated[str, Meta(max_length=64, description="IANA time zone name, e.g. America/New_York")]
+FIELDS = ("goal", "currency", "shop", "timezone", "replay_assets")
 
 
 class SettingsChange(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """Fields left out are kept; null resets one (goal: purchase, currency: none, shop: decided by the data)."""
+    """Fields left out are kept; null resets one (goal: purchase, currency: none, shop: decided by
+    the data, timezone: UTC, replay_assets: on)."""
 
     goal: Goal | None | UnsetType = UNSET
     currency: Currency | None | UnsetType = UNSET
     shop: bool | None | UnsetType = UNSET
+    replay_assets: bool | None | UnsetType = UNSET
+    # the zone whose midnights bound and group every day of the site's reports (query/days.py)
+    timezone: Zone | None | UnsetType = UNSET
+
+    def __post_init__(self) -> None:
+        if isinstance(self.timezone, str):
+            check_zone(self.timezone)  # its ValueError is the client's 400, with the field's path
 
     def changes(self) -> dict[str, object]:
         changed = {name: getattr(self, name) for name in FIELDS if getattr(self, name) is not UNSET}
         if changed.get("goal") == "purchase":
             changed["goal"] = None  # the default, stored as no setting
+        if changed.get("replay_assets") is True:
+            changed["replay_assets"] = None  # on is the default
+        if changed.get("timezone") == UTC:
+            changed["timezone"] = None
         return changed
 
 
@@ -42,6 +57,8 @@ def public(settings: dict[str, object]) -> dict[str, Any]:
         "goal": settings.get("goal") or "purchase",
         "currency": settings.get("currency"),
         "shop": settings.get("shop") if isinstance(settings.get("shop"), bool) else None,
+        "timezone": Calendar.of_site(settings).zone,
+        "replay_assets": settings.get("replay_assets") is not False,
     }
 
 

@@ -8,9 +8,11 @@ import msgspec
 from collector.cli.options import open_tool_store, store_options
 from collector.errors import ClientError
 from collector.query import experiments as ab
+from collector.query.days import Calendar
 from collector.query.params import time_range
 from collector.query.scope import Scope
 from collector.store import Store
+from collector.wire import json_encoder
 
 
 def _open(store: str | None, db: str | None, site_id: str) -> Store:
@@ -69,7 +71,7 @@ def add(site_id: str, key: str, variants: tuple[str, ...], name: str, goal: str 
         kept.close()
     if created is None:
         raise click.UsageError(f"experiment {key!r} exists on {site_id}: remove it first to redefine it")
-    click.echo(msgspec.json.encode(created.as_dict()).decode())
+    click.echo(json_encoder.encode(created.as_dict()).decode())
 
 
 @experiments.command("list")
@@ -105,7 +107,7 @@ def remove(site_id: str, key: str, store: str | None, db: str | None) -> None:
 @experiments.command("results")
 @click.argument("site_id", metavar="SITE")
 @click.argument("key")
-@click.option("--from", "start", default=None, help="First day, YYYY-MM-DD (default: all).")
+@click.option("--from", "start", default=None, help="First day, YYYY-MM-DD in the site's time zone (default: all).")
 @click.option("--to", "end", default=None, help="Last day, YYYY-MM-DD (default: all).")
 @store_options
 def results(site_id: str, key: str, start: str | None, end: str | None, store: str | None, db: str | None) -> None:
@@ -115,13 +117,14 @@ def results(site_id: str, key: str, start: str | None, end: str | None, store: s
         found = kept.experiment(site_id, key)
         if found is None:
             raise click.BadParameter(f"no experiment {key!r} on {site_id}", param_hint="KEY")
+        settings = next(s.settings for s in kept.sites() if s.id == site_id)
+        calendar = Calendar.of_site(settings)
         try:
-            lo, hi = time_range(start, end)
+            lo, hi = time_range(start, end, calendar)
         except ClientError as error:
             raise click.UsageError(error.message) from None
-        settings = next(s.settings for s in kept.sites() if s.id == site_id)
         goal = found.goal_of(settings)
-        answer = ab.results(found, kept.experiment_counts(Scope(site_id, lo, hi, goal), key, goal))
+        answer = ab.results(found, kept.experiment_counts(Scope(site_id, lo, hi, goal, calendar=calendar), key, goal))
     finally:
         kept.close()
-    click.echo(msgspec.json.encode(answer).decode())
+    click.echo(json_encoder.encode(answer).decode())

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import click
-import msgspec
 
 from collector.cli.options import open_tool_store, store_options
+from collector.wire import json_encoder
 
 
 @click.command()
@@ -16,4 +16,4 @@ def rejected(site: str | None, limit: int, store: str | None, db: str | None) ->
     """List rejected events (the dead-letter table), newest first, as JSON lines."""
     rows = open_tool_store(store, db).rejected(site_id=site, limit=limit)
     for row in rows:
-        click.echo(msgspec.json.encode(row).decode())
+        click.echo(json_encoder.encode(row).decode())

@@ -9,6 +9,7 @@ import msgspec
 
 from collector.api import sites as site_settings
 from collector.cli.options import open_tool_store, store_options
+from collector.wire import json_encoder
 
 
 @click.group()
@@ -63,11 +64,16 @@ def sites_secret(site_id: str, store: str | None, db: str | None) -> None:
 @click.option("--currency", default=None, help="ISO 4217 code revenue is shown in, e.g. EUR; 'none' clears it.")
 @click.option("--shop", type=click.Choice(["yes", "no", "auto"]), default=None,
               help="Whether the overview shows cart and revenue cards; auto: when the data has carts or orders.")
+@click.option("--timezone", default=None,
+              help="IANA time zone whose midnights bound the site's days, e.g. America/New_York (default UTC).")
+@click.option("--replay-assets", type=click.Choice(["on", "off"]), default=None,
+              help="Whether the collector keeps copies of the stylesheets, fonts and images recordings load.")
 @store_options
 def sites_set(
-    site_id: str, goal: str | None, currency: str | None, shop: str | None, store: str | None, db: str | None
+    site_id: str, goal: str | None, currency: str | None, shop: str | None, timezone: str | None,
+    replay_assets: str | None, store: str | None, db: str | None,
 ) -> None:
-    """Set a site's conversion goal, currency or shop flag; prints its settings."""
+    """Set a site's conversion goal, currency, shop flag, time zone or asset copies; prints its settings."""
     fields: dict[str, object] = {}
     if goal is not None:
         fields["goal"] = goal
@@ -75,8 +81,12 @@ def sites_set(
         fields["currency"] = None if currency.lower() == "none" else currency.upper()
     if shop is not None:
         fields["shop"] = {"yes": True, "no": False, "auto": None}[shop]
+    if timezone is not None:
+        fields["timezone"] = timezone
+    if replay_assets is not None:
+        fields["replay_assets"] = replay_assets == "on"
     if not fields:
-        raise click.UsageError("nothing to set: give --goal, --currency or --shop")
+        raise click.UsageError("nothing to set: give --goal, --currency, --shop, --timezone or --replay-assets")
     try:
         change = msgspec.convert(fields, site_settings.SettingsChange)
     except msgspec.ValidationError as error:
@@ -84,7 +94,7 @@ def sites_set(
     site = open_tool_store(store, db).update_site_settings(site_id, change.changes())
     if site is None:
         raise click.BadParameter(f"no site {site_id!r} (see `trailmark sites list`)", param_hint="ID")
-    click.echo(msgspec.json.encode(site_settings.public(site.settings)).decode())
+    click.echo(json_encoder.encode(site_settings.public(site.settings)).decode())
 
 
 @sites.command("list")

@@ -9,9 +9,11 @@ import msgspec
 
 from collector.cli.options import store_options, store_url
 from collector.errors import ClientError
+from collector.query.definitions import yes_no
 from collector.store import TriggerStore, open_store
 from collector.triggers import netguard, signing
 from collector.triggers.rules import Condition, NewRule, check_spec
+from collector.wire import json_encoder
 
 
 def _store(store: str | None, db: str | None) -> TriggerStore:
@@ -90,7 +92,7 @@ def add(site_id: str, name: str, url: str, on_type: str | None, event_name: str 
     try:
         new = msgspec.convert({k: v for k, v in fields.items() if v is not None}, NewRule, from_attributes=True)
         check_spec(new.spec())
-        allow = os.environ.get("TRAILMARK_WEBHOOK_ALLOW_PRIVATE", "").lower() in ("1", "true", "yes")
+        allow = yes_no(os.environ.get("TRAILMARK_WEBHOOK_ALLOW_PRIVATE", "")) is True
         netguard.resolve(url, allow_private=allow)
     except (msgspec.ValidationError, ClientError, netguard.Refused) as error:
         raise click.UsageError(str(error)) from None
@@ -104,7 +106,7 @@ def add(site_id: str, name: str, url: str, on_type: str | None, event_name: str 
         rule = kept.create_trigger_rule(site_id, new, secret)
     finally:
         kept.close()
-    click.echo(msgspec.json.encode(rule).decode())
+    click.echo(json_encoder.encode(rule).decode())
     click.echo(f"signing secret (shown this once): {secret}")
 
 
@@ -116,7 +118,7 @@ def list_(site_id: str, store: str | None, db: str | None) -> None:
     kept = _store(store, db)
     try:
         for rule in kept.trigger_rules(site_id):
-            click.echo(msgspec.json.encode(rule).decode())
+            click.echo(json_encoder.encode(rule).decode())
     finally:
         kept.close()
 
@@ -129,7 +131,7 @@ def _set_enabled(site_id: str, rule_id: int, enabled: bool, store: str | None, d
         kept.close()
     if rule is None:
         raise click.BadParameter(f"no trigger {rule_id} for {site_id!r}", param_hint="ID")
-    click.echo(msgspec.json.encode(rule).decode())
+    click.echo(json_encoder.encode(rule).decode())
 
 
 @triggers.command("disable")

@@ -7,7 +7,8 @@ import time
 import click
 
 from collector.cli.options import store_options, store_url
-from collector.enrich.clock import DAY_MS, MAX_AGE_MS
+from collector.enrich.clock import MAX_AGE_MS
+from collector.query.definitions import DAY_MS
 from collector.store import open_store
 
 MAX_DAYS = MAX_AGE_MS // DAY_MS

@@ -18,9 +18,9 @@ from typing import Any
 
 from collector.demo.places import PLACES, Place
 from collector.demo.shop import catalog
+from collector.query.definitions import DAY_MS
 
 HOUR_MS = 3_600_000
-DAY_MS = 24 * HOUR_MS
 
 # Real browsers' user agents; the collector's device parser turns each into the device named.
 USER_AGENTS: dict[str, list[tuple[str, int]]] = {

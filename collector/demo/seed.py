@@ -15,8 +15,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import msgspec
-
 from collector import asgi
 from collector.app import create_app
 from collector.config import Settings
@@ -25,6 +23,7 @@ from collector.demo.journeys import HOUR_MS, Plan, Visit, plan
 from collector.demo.places import GEO_DB
 from collector.demo.shop import DEMO_KEY, DEMO_SECRET, DEMO_SITE
 from collector.store import Store, open_store
+from collector.wire import json_decoder, json_encoder
 
 PROXY = "127.0.0.1"
 
@@ -91,9 +90,9 @@ async def _post(app: Any, visit: Visit) -> tuple[int, Any]:
 
 async def _send(app: Any, key: str, events: list[Any], user_agent: str, ip: str) -> tuple[int, Any]:
     """One POST /v1/batch through the ASGI interface, without sent_at: the times are history, not skew."""
-    body = msgspec.json.encode({"key": key, "events": events})
+    body = json_encoder.encode({"key": key, "events": events})
     status, answer = await asgi.call(app, "POST", "/v1/batch", body=body, client=(PROXY, 50000), headers=[
         (b"content-type", b"text/plain"), (b"content-length", str(len(body)).encode()),
         (b"user-agent", user_agent.encode()), (b"x-forwarded-for", ip.encode()),
     ])
-    return status, msgspec.json.decode(answer)
+    return status, json_decoder.decode(answer)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-DAY_MS = 86_400_000
+from collector.query.definitions import DAY_MS
+
 # Older events (after correction) go to dead letters: offline queues rarely hold a week, and
 # accepting them would rewrite sessions and metrics that analysts already read.
 MAX_AGE_MS = 7 * DAY_MS

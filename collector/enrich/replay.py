@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import msgspec
 
 from collector.enrich.urls import DEFAULT_SENSITIVE_PARAMS, strip_in_json, strip_url
+from collector.wire import json_decoder, json_encoder
 
 # Keys whose string values are URLs in rrweb events: the page URL of a meta event (`href`) and
 # the URL-bearing attributes of recorded elements, in full snapshots and mutations alike.
@@ -26,8 +27,8 @@ _KEYS = "|".join(re.escape(k) for k in sorted(URL_KEYS | CSS_KEYS))
 _ANY_VALUE = re.compile(rf'"({_KEYS})"\s*:\s*"')  # every string value under one of the keys
 _PLAIN_VALUE = re.compile(rf'"({_KEYS})":"([^"\\]*)"')  # those written without escapes or spaces
 
-_decode = msgspec.json.Decoder().decode
-_encode = msgspec.json.Encoder().encode
+_decode = json_decoder.decode
+_encode = json_encoder.encode
 _TOKEN = re.compile(r"\S+")  # srcset and ping hold several URLs apart by white space
 
 

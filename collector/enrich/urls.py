@@ -10,6 +10,8 @@ from urllib.parse import unquote_plus
 
 import msgspec
 
+from collector.wire import json_decoder, json_encoder
+
 # Names compared after percent-decoding, in lower case and without separators, so `api_key`
 # also catches `apiKey`, `api-key` and `API.KEY`. Keep in step with docs/privacy.md.
 DEFAULT_SENSITIVE_PARAMS: frozenset[str] = frozenset(
@@ -79,8 +81,8 @@ def _name(part: str) -> str:
     return normal_name(name)
 
 
-_decode_json = msgspec.json.Decoder().decode
-_encode_json = msgspec.json.Encoder().encode
+_decode_json = json_decoder.decode
+_encode_json = json_encoder.encode
 # A URL-like run inside JSON text that could not be decoded: up to a quote, backslash or space.
 _URL_IN_TEXT = re.compile(r'[^\s"\\]*[?#][^\s"\\]*')
 

@@ -53,4 +53,6 @@ async def replay(request: Request, client_ip: str) -> Response:
     finally:
         ledger.settle(hold, stored=stored)
     request.app.state.metrics.replay_chunks += result.chunks_stored
+    if stored:  # copies of what it loads are made in the background (collector/assets/)
+        request.app.state.asset_copies.offer(site, chunk.session_id, packed.last_ts, packed.data)
     return json_response({"accepted": packed.count, "stored": stored})

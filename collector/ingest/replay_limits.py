@@ -18,7 +18,9 @@ from msgspec import Meta, Struct
 from collector import wire
 from collector.enrich.replay import scrub_events
 from collector.errors import ClientError
+from collector.query.definitions import DAY_MS
 from collector.store import Store
+from collector.store.assets import AssetStore
 
 # The recorder cuts a chunk at 300 KB of JSON, but one full snapshot of a large page (rrweb
 # inlines its stylesheets) can be far larger; 2 MiB inflated keeps every real chunk we measured.
@@ -35,7 +37,6 @@ MAX_VIEWPORT_PX = 100_000
 MAX_PAGE_PX = 10_000_000
 
 HOUR_MS = 3_600_000
-DAY_MS = 24 * HOUR_MS
 
 ViewportPx = Annotated[float, Meta(ge=0, le=MAX_VIEWPORT_PX)]
 PagePx = Annotated[float, Meta(ge=-MAX_PAGE_PX, le=MAX_PAGE_PX)]
@@ -215,11 +216,26 @@ class ReplayLedger:
             if window is not None and window.start == start:
                 window.used -= hold.size
 
+    def charge_site(self, site_id: str, size: int, now_ms: int | None = None) -> bool:
+        """Charge bytes a site stores outside any session (copies of recorded assets) to its hour
+        and day; False, charging nothing, when either budget has no room for them."""
+        now = int(time.time() * 1000) if now_ms is None else now_ms
+        windows = [self._window(site_id, name, length, now)
+                   for name, (length, budget) in self.budgets.items() if budget > 0]
+        budgets = [budget for length, budget in self.budgets.values() if budget > 0]
+        if any(w.used + size > budget for w, budget in zip(windows, budgets, strict=True)):
+            return False
+        for window in windows:
+            window.used += size
+        return True
+
     def _window(self, site_id: str, name: str, length: int, now: int) -> _Window:
         start = now - now % length  # UTC hours and days
         window = self._windows.get((site_id, name))
         if window is None or window.start != start:
             # A new window (or a restart) starts from what the store already holds for it.
             used = self.store.replay_bytes_received(site_id, start, start + length)
+            if isinstance(self.store, AssetStore):  # copies of recorded assets count too
+                used += self.store.asset_bytes_received(site_id, start, start + length)
             window = self._windows[(site_id, name)] = _Window(start, used)
         return window

@@ -11,14 +11,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
-import msgspec
 from msgspec import Meta, Struct
 
 from collector.errors import ClientError
 from collector.query import goals, stats
 from collector.query.cx import SCORERS
 from collector.query.scope import Goal
-from collector.wire import EVENT_TYPES
+from collector.wire import EVENT_TYPES, json_decoder, json_encoder
 
 MAX_VARIANTS = 20
 ALPHA = 0.05
@@ -91,9 +90,9 @@ class Experiment:
     def stored(self) -> tuple[str, str, str | None, str, str, str | None]:
         """(name, variants, goal, metrics, hypothesis, saved_goal) as every store keeps them: JSON text."""
         return (
-            self.name or self.key, msgspec.json.encode([list(v) for v in self.variants]).decode(), self.goal,
-            msgspec.json.encode(list(self.metrics)).decode(), self.hypothesis,
-            None if self.saved_goal is None else msgspec.json.encode(self.saved_goal).decode(),
+            self.name or self.key, json_encoder.encode([list(v) for v in self.variants]).decode(), self.goal,
+            json_encoder.encode(list(self.metrics)).decode(), self.hypothesis,
+            None if self.saved_goal is None else json_encoder.encode(self.saved_goal).decode(),
         )
 
     @classmethod
@@ -103,9 +102,9 @@ class Experiment:
     ) -> Experiment:
         """An experiment from the columns of `stored`, its key and its creation time."""
         return cls(
-            key=key, name=name, variants=tuple((v, float(w)) for v, w in msgspec.json.decode(variants)),
-            goal=goal, metrics=tuple(msgspec.json.decode(metrics)), hypothesis=hypothesis,
-            created_at=int(created_at), saved_goal=None if saved_goal is None else msgspec.json.decode(saved_goal),
+            key=key, name=name, variants=tuple((v, float(w)) for v, w in json_decoder.decode(variants)),
+            goal=goal, metrics=tuple(json_decoder.decode(metrics)), hypothesis=hypothesis,
+            created_at=int(created_at), saved_goal=None if saved_goal is None else json_decoder.decode(saved_goal),
         )
 
 

@@ -12,16 +12,7 @@ from urllib.parse import urlsplit
 import msgspec
 
 from collector.errors import ClientError
-from collector.query.params import DAY_MS
-
-DEVICES = ("desktop", "tablet", "mobile")
-
-
-def bucket(vw: int | float | None) -> str:
-    """The device bucket of a viewport width (docs/metrics.md): mobile < 768 <= tablet < 1024 <= desktop."""
-    if vw is None:
-        return ""
-    return "mobile" if vw < 768 else "tablet" if vw < 1024 else "desktop"
+from collector.query.definitions import DAY_MS, DEVICES, device_bucket
 
 
 @dataclass(frozen=True)
@@ -42,6 +33,12 @@ class Scope:
             raise ClientError(400, "url is required: a route (/product/:id), a path, /path/* or a URL")
         if self.device not in ("", *DEVICES):
             raise ClientError(400, "device must be desktop, tablet or mobile")
+
+    @property
+    def whole_utc_days(self) -> bool:
+        """Whether the range is whole UTC days, the unit the day rollups count in. A site outside
+        UTC asks for its own midnights: those ranges are read from the events, exactly."""
+        return self.start % DAY_MS == 0 and self.end % DAY_MS == 0
 
     @property
     def days(self) -> tuple[int, int]:
@@ -175,7 +172,7 @@ def full_snapshot(
 def _fits(meta: dict[str, Any], scope: Scope, path: str | None) -> bool:
     data = meta["data"]
     width = data.get("width")
-    if not isinstance(width, int | float) or (scope.device and bucket(width) != scope.device):
+    if not isinstance(width, int | float) or (scope.device and device_bucket(width) != scope.device):
         return False
     try:
         href_path = urlsplit(str(data.get("href", ""))).path or "/"

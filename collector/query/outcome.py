@@ -16,10 +16,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from collector.query.definitions import DAY_MS
 from collector.query.journey import Touch, page_matches
 from collector.query.scope import Goal
 
-DAY_MS = 86_400_000
 HORIZON_MS = 7 * DAY_MS  # "in the next 7 days"
 LOOKBACK_MS = 28 * DAY_MS  # what a person did before a cutoff counts for this long
 CUTOFFS = 8  # weekly cutoffs back in time, each with a full horizon after it

@@ -20,6 +20,7 @@ BREAKDOWNS = {
     "channels": "channel", "campaigns": "utm_campaign", "devices": "device",
     "browsers": "browser", "countries": "country",
 }
+_EPOCH = dt.date(1970, 1, 1).toordinal()
 SUMS = ("sessions", "pageviews", "viewed", "bounces", "duration_ms", "carts", "abandoned", "revenue", "orders")
 
 
@@ -34,19 +35,13 @@ def change(value: float, previous: float) -> float | None:
 
 
 def day_name(day: int) -> str:
-    return dt.datetime.fromtimestamp(day * 86400, dt.UTC).date().isoformat()
-
-
-def bucket_name(bucket: int, width: int) -> dict[str, str]:
-    """A series point's label: `date` for a day, `hour` (ISO, UTC) for an hour."""
-    if width == DAY_MS:
-        return {"date": day_name(bucket)}
-    return {"hour": dt.datetime.fromtimestamp(bucket * width / 1000, dt.UTC).strftime("%Y-%m-%dT%H:%MZ")}
+    """A day number's date (numbers are the same in every time zone: collector/query/days.py)."""
+    return dt.date.fromordinal(day + _EPOCH).isoformat()
 
 
 def days_of(scope: Scope, width: int = DAY_MS) -> range:
-    """The UTC day (or hour) numbers of a bounded range (the API keeps ranges under MAX_DAYS)."""
-    return range(scope.start // width, (scope.end - 1) // width + 1)
+    """The site-local day (or hour) numbers of a bounded range (the API keeps ranges under MAX_DAYS)."""
+    return scope.calendar.buckets(scope.start, scope.end, width)
 
 
 class Figures:
@@ -90,7 +85,7 @@ class Figures:
         for day in days_of(scope, self.width):
             sums = self.days.get(day, Counter())
             series.append({
-                **bucket_name(day, self.width),
+                **scope.calendar.bucket_label(day, self.width),
                 "visitors": self.day_visitors.get(day, 0),
                 "sessions": sums["sessions"],
                 "pageviews": sums["pageviews"],

@@ -5,17 +5,18 @@ from __future__ import annotations
 import datetime as dt
 
 from collector.errors import ClientError
+from collector.query.days import DAY_MS, HOUR_MS, MAX_MS, UTC_DAYS, Calendar
 
-DAY_MS = 86_400_000
-HOUR_MS = 3_600_000
-# With `interval=auto` (the dashboard's), ranges up to this long are charted by the hour.
-HOURLY_UP_TO_MS = 2 * DAY_MS
+# With `interval=auto` (the dashboard's), ranges up to this long are charted by the hour; the
+# extra hour keeps two local days hourly when one of them is 25 hours long (clocks fall back).
+HOURLY_UP_TO_MS = 2 * DAY_MS + HOUR_MS
 MAX_DAYS = 1000  # a daily series longer than this is not a chart anyone reads
-MAX_MS = 4_102_444_800_000  # 2100-01-01, as in the wire protocol
+__all__ = ["DAY_MS", "HOUR_MS", "MAX_DAYS", "MAX_MS", "time_bound", "time_range"]
 
 
-def time_bound(value: str | None, *, end: bool) -> int | None:
-    """`YYYY-MM-DD` (UTC; an end date includes its whole day) or epoch ms; None when absent."""
+def time_bound(value: str | None, *, end: bool, calendar: Calendar = UTC_DAYS) -> int | None:
+    """`YYYY-MM-DD` (a day of the site's time zone; an end date includes its whole day) or epoch
+    ms; None when absent."""
     if value is None or value == "":
         return None
     if value.isascii() and value.isdigit():  # str.isdigit() alone also admits "²", which int() refuses
@@ -27,14 +28,15 @@ def time_bound(value: str | None, *, end: bool) -> int | None:
         day = dt.date.fromisoformat(value)
     except ValueError:
         raise ClientError(400, f"bad date {value!r}: use YYYY-MM-DD or epoch ms") from None
-    start = int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp() * 1000)
-    return start + DAY_MS if end else start
+    if not dt.date(1970, 1, 2) <= day <= dt.date(2099, 12, 30):  # the span epoch ms can hold
+        raise ClientError(400, f"bad date {value!r}: between 1970-01-02 and 2099-12-30")
+    return calendar.midnight(day + dt.timedelta(days=1) if end else day)
 
 
-def time_range(start: str | None, end: str | None) -> tuple[int, int]:
+def time_range(start: str | None, end: str | None, calendar: Calendar = UTC_DAYS) -> tuple[int, int]:
     """[from, to) in epoch ms; open ends reach the beginning and end of time."""
-    lo = time_bound(start, end=False)
-    hi = time_bound(end, end=True)
+    lo = time_bound(start, end=False, calendar=calendar)
+    hi = time_bound(end, end=True, calendar=calendar)
     return (lo if lo is not None else 0, hi if hi is not None else 1 << 62)
 
 
@@ -74,7 +76,7 @@ def interval_width(value: str | None, start: int, end: int) -> int:
     if value == "auto":
         return HOUR_MS if end - start <= HOURLY_UP_TO_MS else DAY_MS
     if value == "hour":
-        if end - start > 31 * DAY_MS:
+        if end - start > 31 * DAY_MS + HOUR_MS:
             raise ClientError(400, "interval=hour covers at most 31 days; use interval=day")
         return HOUR_MS
     raise ClientError(400, f"interval must be day, hour or auto, not {value!r}")

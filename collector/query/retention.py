@@ -7,21 +7,21 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
+from collector.query.days import UTC_DAYS, Calendar
 from collector.query.overview import day_name, ratio
 from collector.query.scope import Scope
 
-WEEK_MS = 7 * 86_400_000
-# 1970-01-01 was a Thursday: weeks start on Monday, three days later (ISO weeks, UTC).
-MONDAY_MS = 4 * 86_400_000
+# Day 0 (1970-01-01) was a Thursday: weeks start on Monday, day 4 (ISO weeks, in the site's zone).
+MONDAY = 4
 
 
-def week_of(ts: int) -> int:
-    """The index of the UTC Monday-to-Sunday week holding `ts`."""
-    return (ts - MONDAY_MS) // WEEK_MS
+def week_of(ts: int, calendar: Calendar = UTC_DAYS) -> int:
+    """The index of the site-local Monday-to-Sunday week holding `ts`."""
+    return (calendar.day_of(ts) - MONDAY) // 7
 
 
 def week_start(week: int) -> str:
-    return day_name((week * WEEK_MS + MONDAY_MS) // 86_400_000)
+    return day_name(week * 7 + MONDAY)
 
 
 def answer(scope: Scope, sessions: Iterable[tuple[str, int]], weeks: int, now: int | None = None) -> dict[str, Any]:
@@ -29,18 +29,19 @@ def answer(scope: Scope, sessions: Iterable[tuple[str, int]], weeks: int, now: i
     `retained[k]` of a cohort counts its visitors with a session in cohort week + k (k = 0 is
     everyone). A week that has not begun yet is None (nobody could have come back), not 0;
     `current_week` is the week still under way, whose count can only grow."""
-    current = week_of(int(time.time() * 1000) if now is None else now)
+    calendar = scope.calendar
+    current = week_of(int(time.time() * 1000) if now is None else now, calendar)
     firsts: dict[str, int] = {}
     active: dict[str, set[int]] = defaultdict(set)
     for visitor, first_ts in sessions:
         if visitor not in firsts or first_ts < firsts[visitor]:
             firsts[visitor] = first_ts
-        active[visitor].add(week_of(first_ts))
+        active[visitor].add(week_of(first_ts, calendar))
     cohorts: dict[int, list[int]] = {}
     for visitor, first_ts in firsts.items():
         if not scope.start <= first_ts < scope.end:
             continue
-        cohort = week_of(first_ts)
+        cohort = week_of(first_ts, calendar)
         counts = cohorts.setdefault(cohort, [0] * weeks)
         for week in active[visitor]:
             if 0 <= week - cohort < weeks:

@@ -12,6 +12,8 @@ from dataclasses import dataclass, fields, replace
 from urllib.parse import urlsplit
 
 from collector.errors import ClientError
+from collector.query.days import DAY_MS, UTC_DAYS, Calendar
+from collector.query.definitions import yes_no
 from collector.wire import EVENT_TYPES
 
 # Filter name -> what it takes; docs/api.md lists them for the dashboard.
@@ -32,8 +34,6 @@ PAGE_FILTERS = ("page", "entry", "exit")
 NONE = "(none)"
 # Filters that hold or negate a session property: converted=1, abandoned=0...
 FLAG_FILTERS = ("converted", "abandoned", "replay", "frustrated")
-_TRUE = {"1", "true", "yes"}
-_FALSE = {"0", "false", "no"}
 
 
 @dataclass(frozen=True)
@@ -60,12 +60,10 @@ class Goal:
 
 def boolean(value: str, name: str) -> bool:
     """The one parser of yes/no parameters: 1/true/yes and 0/false/no, else a 400."""
-    lowered = value.lower()
-    if lowered in _TRUE:
-        return True
-    if lowered in _FALSE:
-        return False
-    raise ClientError(400, f"{name} must be 1 or 0, not {value!r}")
+    answer = yes_no(value)
+    if answer is None:
+        raise ClientError(400, f"{name} must be 1 or 0, not {value!r}")
+    return answer
 
 
 @dataclass(frozen=True)
@@ -173,13 +171,19 @@ class Scope:
     goal: Goal = Goal()
     filters: Filters = Filters()
     include_bots: bool = False
+    calendar: Calendar = UTC_DAYS  # the site's days: its time zone's midnights
 
     @property
     def rolled_up(self) -> bool:
-        """Whether the day rollups answer this scope: whole UTC days, humans, no filters."""
+        """Whether the day rollups answer this scope: whole UTC days, humans, no filters.
+
+        The rollups are kept by UTC day, so they hold a site's local days only where its zone is
+        at UTC (UTC itself, or London in winter); elsewhere the sessions are read instead.
+        """
         return (
             not self.filters and not self.include_bots
-            and self.start % 86_400_000 == 0 and self.end % 86_400_000 == 0
+            and self.start % DAY_MS == 0 and self.end % DAY_MS == 0
+            and self.calendar.zero_offset(self.start, self.end)
         )
 
     def during(self, start: int, end: int) -> Scope:
@@ -187,7 +191,12 @@ class Scope:
 
     @property
     def previous(self) -> Scope:
-        """The period of equal length just before this one."""
+        """The period just before this one: as many local days for a range of whole days (a
+        week holding a 25-hour day is compared with the week before, midnight to midnight),
+        else of equal length."""
+        if self.calendar.whole_days(self.start, self.end):
+            days = self.calendar.days(self.start, self.end)
+            return self.during(self.calendar.day_start(days.start - len(days)), self.start)
         return self.during(self.start - (self.end - self.start), self.start)
 
 
@@ -204,4 +213,4 @@ def build_scope(
     if segment:
         filters = filters + parse_filters(segment)
     include_bots = boolean(params["bots"], "bots") if params.get("bots") else False
-    return Scope(site_id, start, end, Goal.of_site(settings), filters, include_bots)
+    return Scope(site_id, start, end, Goal.of_site(settings), filters, include_bots, Calendar.of_site(settings))

@@ -28,7 +28,7 @@ class Answer:
     channel: str | None
     device: str | None
     has_replay: bool
-    day: int  # the UTC day its session started: the trend follows the one rule of the API
+    day: int  # the site-local day its session started: the trend follows the one rule of the API
 
 
 def _split(answers: Sequence[Answer], key: str) -> dict[str, list[dict[str, Any]]]:

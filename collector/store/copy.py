@@ -39,6 +39,13 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "replay_chunks": ("site_id", "session_id", "seq", "first_ts", "last_ts", "size", "data", "received_at"),
     "dead_letters": ("rowid", "site_id", "received_at", "source", "reason", "kind", "raw"),
     "events": ("rowid", *EVENT_NAMES),
+    "trigger_rules": ("id", "site_id", "name", "spec", "url", "secret", "cooldown_s", "sample", "max_per_hour",
+                      "enabled", "disabled_reason", "failures", "created_at"),
+    "trigger_deliveries": ("id", "rule_id", "site_id", "visitor_id", "session_id", "fired_at", "events", "status",
+                           "attempts", "next_at", "first_attempt_at", "last_attempt_at", "response_code", "error",
+                           "latency_ms"),
+    "trigger_checks": ("id", "rule_id", "site_id", "visitor_id", "session_id", "start", "start_ts", "due_at"),
+    "trigger_fired": ("rule_id", "visitor_id", "at"),
 }
 # Where the target keeps each source column it renames.
 _CLICKHOUSE_NAMES = {("events", "rowid"): "seq", ("dead_letters", "rowid"): "id"}
@@ -46,9 +53,15 @@ _KEY_ORDER = {
     "sites": "id", "revoked_logins": "id", "meta": "key", "salts": "day", "segments": "id",
     "goals": "id", "experiments": "site_id, key", "identities": "site_id, anon_id",
     "persons": "site_id, user_id", "sessions": "site_id, id", "replay_chunks": "site_id, session_id, seq",
-    "dead_letters": "rowid", "events": "rowid",
+    "dead_letters": "rowid", "events": "rowid", "trigger_rules": "id", "trigger_deliveries": "id",
+    "trigger_checks": "due_at, id", "trigger_fired": "rule_id, visitor_id",
 }
-_VERSIONED = {"sites", "segments", "goals", "experiments", "persons", "sessions", "identities"}
+_VERSIONED = {
+    "sites", "segments", "goals", "experiments", "persons", "sessions", "identities", "trigger_rules",
+    "trigger_deliveries", "trigger_checks",
+}
+# Versioned tables whose rows may be deleted versions (written as kept: deleted = 0).
+_DELETABLE = {"segments", "goals", "experiments", "trigger_rules", "trigger_checks"}
 
 
 class SQLiteSource:
@@ -83,7 +96,7 @@ class ClickHouseSource:
             else f"{_CLICKHOUSE_NAMES.get((table, c), c)}"
             for c in COLUMNS[table]
         ]
-        final = " FINAL" if table in _VERSIONED or table in ("replay_chunks", "revoked_logins") else ""
+        final = " FINAL" if table in _VERSIONED or table in ("replay_chunks", "revoked_logins", "trigger_fired") else ""
         order = _KEY_ORDER[table].replace("rowid", _CLICKHOUSE_NAMES.get((table, "rowid"), "rowid"))
         if table in ("meta", "salts"):  # the earliest insert of each key is its value
             key = COLUMNS[table][0]
@@ -137,7 +150,7 @@ def load(target: ClickHouseStore, table: str, rows: list[tuple[Any, ...]]) -> in
         version = VERSIONS.next()
         rows = [(*r, version) for r in rows]
         names.append("version")
-        if table in ("segments", "goals", "experiments"):
+        if table in _DELETABLE:
             rows = [(*r, 0) for r in rows]
             names.append("deleted")
     if table == "sessions":

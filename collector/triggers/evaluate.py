@@ -145,6 +145,18 @@ def evaluate(ledger: Ledger, events: Sequence[Event], now: int) -> int:
     return made + len(checks)
 
 
+def possible_ids(rules: Sequence[Rule], events: Sequence[Event]) -> set[str]:
+    """Every delivery or check id `evaluate` could make of these events under these rules: an engine
+    without INSERT OR IGNORE looks them all up at once instead of one by one."""
+    ids = set()
+    for rule in rules:
+        kind = rule.spec.kind
+        for event in events:
+            if event.site_id == rule.site_id:
+                ids.add(delivery_id(rule.id, kind, event.session_id if kind == "segment" else event.id))
+    return ids
+
+
 def _segment_entries(ledger: Ledger, rule: Rule, events: Sequence[Event], now: int) -> int:
     """Sessions of this group that now belong to the rule's segment fire once each."""
     assert rule.spec.segment is not None

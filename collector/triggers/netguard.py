@@ -1,16 +1,20 @@
-"""Where webhooks may go: public addresses only, unless the operator allows private ones.
+"""Where the collector may call out (webhooks, copies of recorded assets): public addresses only,
+unless the operator allows private ones.
 
-A webhook URL is chosen by an admin but fetched by the collector, from inside its network: a
-URL naming 127.0.0.1, 169.254.169.254 (cloud metadata) or an intranet host would let the
-dashboard reach what only the server can. The host is resolved and every address checked; the
-request then connects to an address that passed, so a DNS answer that changes between the
-check and the connect (rebinding) cannot send it elsewhere.
+A webhook URL is chosen by an admin, and a recorded asset URL by whoever holds a site's public
+write key, but either is fetched by the collector, from inside its network: a URL naming
+127.0.0.1, 169.254.169.254 (cloud metadata) or an intranet host would let them reach what only
+the server can. The host is resolved and every address checked; the request then connects to an
+address that passed (`connection`), so a DNS answer that changes between the check and the
+connect (rebinding) cannot send it elsewhere.
 """
 
 from __future__ import annotations
 
+import http.client
 import ipaddress
 import socket
+import ssl
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -57,8 +61,9 @@ def private_reason(address: str) -> str | None:
     return None if ip.is_global else "not globally routable"
 
 
-def resolve(url: str, *, allow_private: bool) -> Target:
-    """The URL's target with an address that passed the check; Refused otherwise."""
+def resolve(url: str, *, allow_private: bool, switch: str = "TRAILMARK_WEBHOOK_ALLOW_PRIVATE") -> Target:
+    """The URL's target with an address that passed the check; Refused otherwise (naming `switch`,
+    the setting that would allow private addresses)."""
     scheme, host, port, path = split(url)
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
@@ -72,9 +77,38 @@ def resolve(url: str, *, allow_private: bool) -> Target:
             reason = private_reason(address)
             if reason is not None:
                 raise Refused(
-                    f"{host} resolves to {address}, a {reason} address; webhooks go to public addresses"
-                    " unless the operator sets TRAILMARK_WEBHOOK_ALLOW_PRIVATE=1"
+                    f"{host} resolves to {address}, a {reason} address; the collector calls public"
+                    f" addresses only unless the operator sets {switch}=1"
                 )
     if not addresses:
         raise Refused(f"cannot resolve {host}")
     return Target(scheme, host, port, path, addresses[0])
+
+
+class _PinnedHTTP(http.client.HTTPConnection):
+    """Connects to the checked address while the Host header names the URL's host."""
+
+    def __init__(self, target: Target, timeout: float) -> None:
+        super().__init__(target.host, target.port, timeout=timeout)
+        self._address = target.address
+
+    def connect(self) -> None:
+        self.sock = socket.create_connection((self._address, self.port), self.timeout)
+
+
+class _PinnedHTTPS(http.client.HTTPSConnection):
+    """TLS to the checked address, with the certificate verified for the URL's host (SNI too)."""
+
+    def __init__(self, target: Target, timeout: float) -> None:
+        super().__init__(target.host, target.port, timeout=timeout, context=ssl.create_default_context())
+        self._address = target.address
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)  # type: ignore[attr-defined]
+
+
+def connection(target: Target, timeout: float) -> http.client.HTTPConnection:
+    """An HTTP(S) connection to the target's checked address; it follows no redirect by itself."""
+    kind = _PinnedHTTPS if target.scheme == "https" else _PinnedHTTP
+    return kind(target, timeout)

@@ -15,7 +15,7 @@ import msgspec
 from msgspec import Meta, Struct
 
 from collector.errors import ClientError
-from collector.wire import EVENT_TYPES
+from collector.wire import EVENT_TYPES, json_encoder
 
 KINDS = ("event", "absence", "segment")
 # An absence rule waits at most this long: a pending check per start event is kept until then.
@@ -224,5 +224,5 @@ def _glob(pattern: str) -> re.Pattern[str]:
     return re.compile(".*".join(re.escape(part) for part in pattern.split("*")), re.DOTALL)
 
 
-spec_encoder = msgspec.json.Encoder()
+spec_encoder = json_encoder
 spec_decoder = msgspec.json.Decoder(RuleSpec)

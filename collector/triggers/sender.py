@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import http.client
-import socket
-import ssl
 import time
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
@@ -53,29 +51,6 @@ def payload(item: Outgoing, base_url: str) -> dict[str, Any]:
     }
 
 
-class _PinnedHTTP(http.client.HTTPConnection):
-    """Connects to the checked address while the Host header names the URL's host."""
-
-    def __init__(self, target: netguard.Target, timeout: float) -> None:
-        super().__init__(target.host, target.port, timeout=timeout)
-        self._address = target.address
-
-    def connect(self) -> None:
-        self.sock = socket.create_connection((self._address, self.port), self.timeout)
-
-
-class _PinnedHTTPS(http.client.HTTPSConnection):
-    """TLS to the checked address, with the certificate verified for the URL's host (SNI too)."""
-
-    def __init__(self, target: netguard.Target, timeout: float) -> None:
-        super().__init__(target.host, target.port, timeout=timeout, context=ssl.create_default_context())
-        self._address = target.address
-
-    def connect(self) -> None:
-        sock = socket.create_connection((self._address, self.port), self.timeout)
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)  # type: ignore[attr-defined]
-
-
 def retry_after(value: str | None) -> float | None:
     """Seconds from a Retry-After header: a number of seconds or an HTTP date."""
     if not value:
@@ -109,8 +84,7 @@ def post(item: Outgoing, *, base_url: str, allow_private: bool, timeout: float) 
         signing.DELIVERY_HEADER: item.id,
         signing.HEADER: signing.signature(item.secret, int(time.time()), body),
     }
-    kind = _PinnedHTTPS if target.scheme == "https" else _PinnedHTTP
-    conn = kind(target, timeout)
+    conn = netguard.connection(target, timeout)
     try:
         conn.request("POST", target.path, body=body, headers=headers)
         response = conn.getresponse()

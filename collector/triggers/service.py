@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
+from collector.query.definitions import yes_no
 from collector.triggers import sender
 from collector.triggers.evaluate import absent_seen
 from collector.triggers.outbox import Attempt, Outgoing
@@ -50,7 +51,7 @@ class Policy:
             return float(value) if value not in (None, "") else default
 
         policy = cls(
-            allow_private=env.get("TRAILMARK_WEBHOOK_ALLOW_PRIVATE", "").lower() in ("1", "true", "yes"),
+            allow_private=yes_no(env.get("TRAILMARK_WEBHOOK_ALLOW_PRIVATE", "")) is True,
             timeout_s=number("TRAILMARK_WEBHOOK_TIMEOUT", cls.timeout_s),
             max_attempts=int(number("TRAILMARK_WEBHOOK_MAX_ATTEMPTS", cls.max_attempts)),
             backoff_base_s=number("TRAILMARK_WEBHOOK_BACKOFF_BASE", cls.backoff_base_s),

@@ -21,8 +21,8 @@ DIRECTIVES = {
 }
 # Where recorded content may load from while an analyst views it: the collector itself and
 # inline data, never the recorded site or any other host (a recording must not make the analyst's
-# browser call out, nor tell anyone what is being watched). Recorded assets served by the collector
-# later belong here: one more source, such as the collector's asset path.
+# browser call out, nor tell anyone what is being watched). The site's stylesheets, fonts and images
+# come from the collector's copies of them (/replay-assets/, collector/assets/), which 'self' covers.
 RECORDED_SOURCES = "'self' data: blob:"
 # Pages that rebuild a recorded page (replay player, heatmap viewer): rrweb rebuilds into an
 # about:blank iframe, which inherits the page's policy, and recorded pages carry <style> elements

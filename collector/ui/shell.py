@@ -10,7 +10,7 @@ from collector.ui.security import page_headers
 
 STATIC = "/ui/static"
 
-# (path, key, label): the left nav in order. Heatmaps and replays are other engineers' pages.
+# (path, key, label): the left nav in order.
 NAV = [
     ("/overview", "overview", "Overview"),
     ("/live", "live", "Live"),
@@ -75,24 +75,42 @@ def page(
     data: dict[str, str] | None = None,
     embeddable: bool = False,
     toolbar: bool = True,
+    styles: tuple[str, ...] = (),
+    scripts: tuple[str, ...] = (),
+    chrome: bool = True,
+    recorded: bool = False,
+    referrer: str = "same-origin",
 ) -> HTMLResponse:
-    """A dashboard page: `body` is trusted markup (mount points); every value in `data` is escaped."""
+    """A dashboard page: `body` is trusted markup (mount points); every value in `data` is escaped.
+
+    `styles` and `scripts` (paths under /ui/static) are a page's own stylesheets and vendor
+    scripts; `chrome=False` leaves out the nav and toolbar (the replay player, framed by the
+    session page); `recorded` and `referrer` are as in `page_headers`.
+    """
     attrs = "".join(f' data-{escape(k)}="{escape(v)}"' for k, v in (data or {}).items())
+    own = "".join(f'<link rel="stylesheet" href="{STATIC}/{escape(path)}">\n' for path in styles) + "".join(
+        f'<script src="{STATIC}/{escape(path)}" defer></script>\n' for path in scripts)
     script_tag = f'<script type="module" src="{STATIC}/js/pages/{escape(script or key)}.js"></script>'
+    if chrome:
+        shared = f"""<link rel="stylesheet" href="{STATIC}/vendor/uPlot.min.css">
+<link rel="stylesheet" href="{STATIC}/app.css">
+<script src="{STATIC}/vendor/uPlot.iife.min.js" defer></script>
+"""
+        content = f"""<div class="layout">{_nav(key)}<div class="main">{TOOLBAR if toolbar else ""}
+<main id="content"><h1 class="page-title">{escape(title)}</h1>{body}</main></div></div>"""
+    else:
+        shared, content = "", body
     html = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{escape(title)} · Trailmark</title>
 <link rel="icon" href="{STATIC}/favicon.svg" type="image/svg+xml">
-<link rel="stylesheet" href="{STATIC}/vendor/uPlot.min.css">
-<link rel="stylesheet" href="{STATIC}/app.css">
-<script src="{STATIC}/vendor/uPlot.iife.min.js" defer></script>
-{script_tag}
+{shared}{own}{script_tag}
 </head><body data-page="{escape(key)}"{attrs}>
-<div class="layout">{_nav(key)}<div class="main">{TOOLBAR if toolbar else ""}
-<main id="content"><h1 class="page-title">{escape(title)}</h1>{body}</main></div></div>
+{content}
 </body></html>"""
-    return HTMLResponse(html, headers=page_headers(embeddable=embeddable))
+    headers = page_headers(embeddable=embeddable, recorded=recorded, referrer=referrer)
+    return HTMLResponse(html, headers=headers)
 
 
 def login_page(

@@ -2,6 +2,7 @@
 import { docSize } from "./page";
 import { cleanUrl } from "./privacy";
 import { selector } from "./selector";
+import type { Own } from "./events";
 import type { Tracker } from "./tracker";
 import { on } from "./util";
 
@@ -9,7 +10,7 @@ import { on } from "./util";
 export const HOLD_MS = 1100;
 
 /** A click's event fields, held until it is known to be dead or not. */
-export type Hit = Record<string, unknown> & { ts: number; x: number; y: number };
+export type Hit = Own<"click"> & { ts: number; x: number; y: number };
 
 /** Marks a rage burst: 3 or more clicks within 1 s and 30 px of the newest; returns the clicks to remember. */
 export function markRage(recent: Hit[], h: Hit): Hit[] {

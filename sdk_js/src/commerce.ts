@@ -1,4 +1,5 @@
 /** Argument checks for the commerce, feedback and custom-event calls: warn in the console, never throw. */
+import type { Fields as Own, Item } from "./events";
 import { clip, type Fields } from "./util";
 
 const isObj = (v: unknown): v is Fields => !!v && typeof v == "object" && !Array.isArray(v);
@@ -22,51 +23,51 @@ const pick = (o: Fields, names: string): Fields => {
 };
 
 /** A cart item: sku required; price >= 0, integer qty >= 1 (default 1); name, currency, category optional. */
-export function item(v: unknown): Fields {
+export function item(v: unknown): Item {
   const i = obj(v);
   need(isStr(i.sku), "item.sku");
   need(i.price == null || isNum(i.price), "item.price");
   need(i.qty == null || isInt(i.qty, 1, 1e9), "item.qty");
-  return { ...pick(i, "sku name price currency category"), qty: i.qty || 1 };
+  return { ...pick(i, "sku name price currency category"), qty: i.qty || 1 } as Item;
 }
 
-function items(v: unknown): Fields[] {
+function items(v: unknown): Item[] {
   need(v == null || Array.isArray(v), "items");
   return ((v as unknown[]) || []).map(item);
 }
 
-export const cart = (action: string, v: unknown): Fields => ({ action, item: item(v) });
+export const cart = (action: Own["cart"]["action"], v: unknown): Own["cart"] => ({ action, item: item(v) });
 
-export function checkout(o: unknown): Fields {
+export function checkout(o: unknown): Own["checkout"] {
   const c = obj(o);
   need(c.value == null || isNum(c.value), "value");
-  return { ...pick(c, "value currency"), items: items(c.items) };
+  return { ...pick(c, "value currency"), items: items(c.items) } as Own["checkout"];
 }
 
-export function purchase(o: unknown): Fields {
+export function purchase(o: unknown): Own["purchase"] {
   const p = obj(o);
   need(isStr(p.order_id), "order_id");
   need(isNum(p.value), "value");
-  return { ...pick(p, "order_id value currency"), items: items(p.items) };
+  return { ...pick(p, "order_id value currency"), items: items(p.items) } as Own["purchase"];
 }
 
 /** NPS 0..10, CSAT 1..scale (5 or 7), CES 1..5; `extra` may hold comment, survey_id, scale. */
-export function survey(kind: unknown, score: unknown, extra?: unknown): Fields {
+export function survey(kind: unknown, score: unknown, extra?: unknown): Own["survey"] {
   const x = obj(extra);
   const scale = kind == "nps" ? 10 : kind == "csat" && x.scale ? x.scale : 5;
   need(/^(nps|csat|ces)$/.test(kind as string), "kind");
   need(scale == 5 || scale == 7 || kind == "nps", "scale");
   need(isInt(score, kind == "nps" ? 0 : 1, scale as number), "score");
-  return { kind, score, scale: kind == "csat" ? scale : undefined, comment: clip(x.comment, 2000), survey_id: x.survey_id };
+  return { kind, score, scale: kind == "csat" ? scale : undefined, comment: clip(x.comment, 2000), survey_id: x.survey_id } as Own["survey"];
 }
 
-export function track(name: unknown, props?: unknown): Fields {
+export function track(name: unknown, props?: unknown): Own["track"] {
   need(isStr(name), "name");
   need(props == null || isObj(props), "props");
-  return { name, props: props || {} }; // isStr keeps names within the collector's limits
+  return { name, props: props || {} } as Own["track"]; // isStr keeps names within the collector's limits
 }
 
-export function identify(uid: unknown, traits?: unknown): Fields {
+export function identify(uid: unknown, traits?: unknown): Own["identify"] {
   need(isStr(uid), "user id");
-  return { user_id: uid, traits: obj(traits) };
+  return { user_id: uid as string, traits: obj(traits) };
 }

@@ -1,7 +1,9 @@
 /** trailmark.js entry: reads the script tag, replays the stub queue, installs the public API and autocapture. */
 import { clicks } from "./clicks";
 import * as c from "./commerce";
+import type { Core, Ctx, Host } from "./core";
 import { engagement } from "./engagement";
+import type { Kind, Own } from "./events";
 import { errors } from "./errors";
 import { pageviews } from "./pageviews";
 import { privacyRequested } from "./privacy";
@@ -10,10 +12,9 @@ import { identity } from "./session";
 import { cookieKv, layered, localKv } from "./storage";
 import { tracker } from "./tracker";
 import { type Send, transport } from "./transport";
-import { type Fields, on, safe, warn } from "./util";
+import { on, safe, warn } from "./util";
 
 type Fn = (...a: any[]) => unknown;
-type Api = Fn & Record<string, unknown>;
 
 // A string body goes as text/plain: a simple CORS request, no preflight. keepalive lets the request
 // outlive the page; where a browser ignores it, the events stay queued and the next page resends them.
@@ -30,7 +31,7 @@ const checked = (name: string, fn: Fn): Fn => (...a) => {
   return undefined;
 };
 
-function start(w: Window & { trailmark?: Api }): void {
+function start(w: Host): void {
   const stub = w.trailmark;
   if (stub && stub.v) return; // loaded twice: the first copy keeps working
   const el = (document.currentScript || document.querySelector('script[src*="trailmark.js"]')) as HTMLScriptElement | null;
@@ -48,7 +49,7 @@ function start(w: Window & { trailmark?: Api }): void {
   const t = tracker({ key, base, hash: ds.hashRoutes == "true", routes: (ds.routes || "").split(",").filter(Boolean) }, id, tx);
   t.off = consent == "out" || (ds.respectDnt != "false" && consent != "in" && privacyRequested(navigator, w as never));
 
-  const event = (type: string, check: (...a: any[]) => Fields) => (...a: unknown[]) => t.emit(type, check(...a));
+  const event = <K extends Kind>(type: K, check: (...a: any[]) => Own<K>) => (...a: unknown[]) => t.emit(type, check(...a));
   const setConsent = (v: string) => kv.set("tm_consent", v);
   const methods: Record<string, Fn> = {
     track: event("track", c.track),
@@ -79,7 +80,7 @@ function start(w: Window & { trailmark?: Api }): void {
     flush: () => tx.flush(),
     // for the replay module: who is recording and where to send it
     // (no ids while tracking is off: reading them would store them)
-    _ctx: () => ({
+    _ctx: (): Ctx => ({
       key,
       base,
       anon_id: t.off ? undefined : id.anon(),
@@ -89,7 +90,7 @@ function start(w: Window & { trailmark?: Api }): void {
       ds,
     }),
   };
-  const api = ((m: string, ...a: unknown[]) => (methods[m] ? methods[m](...a) : warn("unknown method " + m))) as Api;
+  const api = ((m: string, ...a: unknown[]) => (methods[m] ? methods[m](...a) : warn("unknown method " + m))) as Core;
   for (const k in methods) api[k] = methods[k] = checked(k, methods[k]);
   api.cart = { add: methods["cart.add"], remove: methods["cart.remove"] };
   api.v = 1;
@@ -97,7 +98,7 @@ function start(w: Window & { trailmark?: Api }): void {
   api._t = t;
   w.trailmark = api;
   // calls made before the script loaded run first, in order: an early identify or optOut shapes the first pageview
-  ((stub && (stub.q as ArrayLike<unknown>[])) || []).forEach((a) => api(...Array.from(a)));
+  ((stub && stub.q) || []).forEach((a) => (api as (...a: unknown[]) => unknown)(...Array.from(a)));
 
   const is = (k: string) => ds.autocapture != "false" && ds[k] != "false";
   if (is("pageviews")) pageviews(t);

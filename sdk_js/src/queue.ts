@@ -1,9 +1,11 @@
 /** The outbox: unsent events kept in localStorage (shared by tabs) so reloads and offline time lose nothing. */
+import type { WireEvent } from "./events";
 import type { Kv } from "./storage";
 
 export const MAX_QUEUE = 1000;
 
-export type Ev = Record<string, unknown> & { id: string };
+/** A queued event, as it will go on the wire. */
+export type Ev = WireEvent;
 
 export interface Queue {
   all(): Ev[];

@@ -3,7 +3,8 @@ import { HASH_ROUTE, matchRoute, pageKey } from "./page";
 import { cleanUrl } from "./privacy";
 import type { Identity } from "./session";
 import type { Transport } from "./transport";
-import { type Fields, safe, uuid } from "./util";
+import type { Kind, Own, WireEvent } from "./events";
+import { safe, uuid } from "./util";
 
 export interface Config {
   key: string;
@@ -23,7 +24,10 @@ export interface Tracker {
   leave: (() => void)[];
   /** Run when the page is hidden or unloaded, before the outbox goes to keepalive requests. */
   hide: (() => void)[];
-  emit(type: string, f?: Fields): void;
+  /** An event of kind K with its own fields; the common ones (id, ts, visitor, session, URL, viewport) are added here. */
+  emit<K extends Kind>(type: K, f: Own<K>): void;
+  /** Set by trailmark-vitals.js once it observes this page. */
+  vitals?: boolean;
   /** A pageview, unless the URL is the one of the last pageview. */
   page(): void;
   hidden(): void;
@@ -51,7 +55,7 @@ export function tracker(cfg: Config, id: Identity, tx: Transport): Tracker {
         vw: innerWidth,
         vh: innerHeight,
         ...f,
-      });
+      } as WireEvent);
     },
     page: () => {
       const href = location.href;

@@ -1,5 +1,8 @@
 /** Batching, retries and unload delivery of events to `<collector>/v1/batch`. */
 import type { Ev, Queue } from "./queue";
+import { backoff, type Reply, retryAfter, retryable } from "./retry";
+
+export type { Reply };
 
 export const BATCH_MS = 2000;
 export const BATCH_N = 20;
@@ -7,26 +10,8 @@ export const BATCH_N = 20;
 export const MAX_BODY = 60000;
 const MAX_EVENTS = 200;
 
-export interface Reply {
-  status: number;
-  headers: { get(name: string): string | null };
-}
-
 /** Posts one body; resolves undefined when the outcome cannot be known (a beacon). */
 export type Send = (url: string, body: string, keepalive: boolean) => Promise<Reply | undefined>;
-
-/** Exponential backoff with jitter: half the capped delay fixed, half random. */
-export function backoff(attempt: number, rand: number): number {
-  const d = Math.min(60000, 1000 * 2 ** attempt);
-  return d / 2 + (rand * d) / 2;
-}
-
-/** Milliseconds a `Retry-After` header asks for (seconds or an HTTP date), capped at an hour. */
-export function retryAfter(h: string | null, now: number): number | undefined {
-  if (!h) return undefined;
-  const ms = +h >= 0 ? +h * 1000 : Date.parse(h) - now;
-  return ms >= 0 ? Math.min(ms, 3600000) : undefined;
-}
 
 const size = (s: string): number => new TextEncoder().encode(s).length;
 
@@ -103,7 +88,7 @@ export function transport(url: string, key: string, q: Queue, send: Send, clock 
         // alone, it is parked (kept in flight) for the rest of this page: it stays queued, the next
         // page retries it, and it no longer holds the events behind it
         if (s == 500) ids[1] ? (cap = ids.length >> 1) : (inflight = inflight.concat(ids));
-        if (s == 408 || s == 429 || s >= 500) return retry(retryAfter(r.headers.get("Retry-After"), clock()));
+        if (retryable(s)) return retry(retryAfter(r.headers.get("Retry-After"), clock()));
         // delivered (events the collector rejected one by one included), or refused for good
         // (4xx other than 408 and 429): either way never resend
         q.drop(ids);

@@ -1,4 +1,5 @@
 /** Core web vitals (LCP, CLS, INP, FCP, TTFB) from PerformanceObserver, each sent once per page load. */
+import type { Fields } from "./events";
 import type { Tracker } from "./tracker";
 
 type Entry = PerformanceEntry & { value?: number; hadRecentInput?: boolean; interactionId?: number; duration: number; activationStart?: number; responseStart?: number };
@@ -28,7 +29,7 @@ export function vitals(t: Tracker): void {
   const PO = window.PerformanceObserver;
   if (!PO || !PO.supportedEntryTypes) return;
   const sent: Record<string, boolean> = {};
-  const send = (name: string, v: number | undefined) => {
+  const send = (name: Fields["vital"]["name"], v: number | undefined) => {
     if (v == null || !(v >= 0) || sent[name]) return;
     sent[name] = true;
     t.emit("vital", { name, value: name == "CLS" ? Math.round(v * 10000) / 10000 : Math.round(v) });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { chunkBody, loadPending, nextSeq, PENDING_BYTES, savePending } from "../src/replay/chunks";
+import { chunkBody, loadPending, nextSeq, PENDING_BYTES, QUEUE_BYTES, savePending } from "../src/replay/chunks";
 import { lostLonghands } from "../src/replay/css";
 import { MASKED_TEXT, recordOptions } from "../src/replay/options";
 import { serialize, stripAll, stripCss } from "../src/replay/scrub";
@@ -117,6 +117,79 @@ test("chunks go one at a time in seq order; 5xx retries, 4xx drops", async () =>
   } finally {
     g.CompressionStream = saved;
   }
+});
+
+/** Runs `fn` with the plain-text upload path (no CompressionStream), so bodies stay readable. */
+async function plain(fn: () => Promise<void>): Promise<void> {
+  const g = globalThis as { CompressionStream?: unknown };
+  const saved = g.CompressionStream;
+  g.CompressionStream = undefined;
+  try {
+    await fn();
+  } finally {
+    g.CompressionStream = saved;
+  }
+}
+
+test("while the collector answers 429 the queue keeps the newest whole chunks within its bound and counts the rest", async (t) => {
+  t.mock.timers.enable({ apis: ["setTimeout", "Date"] });
+  await plain(async () => {
+    const sent: number[] = [];
+    // rate limited for the whole test: Retry-After an hour
+    const post: Post = (_url, body) => {
+      sent.push(JSON.parse(String(body)).seq);
+      return Promise.resolve({ status: 429, headers: { get: (n) => (n == "Retry-After" ? "3600" : null) } });
+    };
+    const saved: number[][] = [];
+    const up = uploader("http://c/v1/replay", (q) => saved.push(q.map((c) => c.seq)), post);
+    const chunk = (seq: number) => ({ seq, body: chunkBody(who, seq, ['"' + "x".repeat(QUEUE_BYTES / 4) + '"']) });
+    const size = chunk(0).body.length;
+    for (let seq = 0; seq < 10; seq++) {
+      up.add(chunk(seq));
+      await new Promise((r) => setImmediate(r));
+    }
+    // one try of chunk 0, then the wait Retry-After asked for: nothing else was sent
+    assert.deepEqual(sent, [0]);
+    const kept = Math.floor(QUEUE_BYTES / size);
+    assert.equal(kept, 3);
+    assert.deepEqual(up.pending().map((c) => c.seq), [7, 8, 9]);
+    assert.equal(up.dropped(), 7);
+    assert.ok(up.pending().reduce((n, c) => n + c.body.length, 0) <= QUEUE_BYTES);
+    // the page-hide copy follows the bounded queue
+    assert.deepEqual(saved[saved.length - 1], [7, 8, 9]);
+    // when the hour is up the newest chunks go, oldest first
+    t.mock.timers.tick(3600_000);
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(sent, [0, 7]);
+  });
+});
+
+test("the chunk in flight is never dropped; 408 is retried like 429", async () => {
+  await plain(async () => {
+    const sent: number[] = [];
+    let answer: (status: number) => void = () => undefined;
+    const post: Post = (_url, body) => {
+      sent.push(JSON.parse(String(body)).seq);
+      return new Promise((resolve) => (answer = (status) => resolve({ status, headers: { get: () => "0" } })));
+    };
+    const up = uploader("http://c/v1/replay", () => undefined, post);
+    const big = (seq: number) => ({ seq, body: chunkBody(who, seq, ['"' + "x".repeat(QUEUE_BYTES / 2) + '"']) });
+    up.add(big(0)); // in flight
+    up.add(big(1));
+    up.add(big(2)); // over the bound: chunk 1 goes, chunk 0 is on the wire
+    assert.deepEqual(up.pending().map((c) => c.seq), [0, 2]);
+    assert.equal(up.dropped(), 1);
+    answer(408);
+    for (let i = 0; i < 20 && sent.length < 2; i++) await new Promise((r) => setTimeout(r, 5));
+    assert.deepEqual(sent, [0, 0]); // retried, not dropped as a final answer
+    answer(200);
+    for (let i = 0; i < 20 && sent.length < 3; i++) await new Promise((r) => setTimeout(r, 5));
+    assert.deepEqual(sent, [0, 0, 2]);
+    answer(200);
+    for (let i = 0; i < 20 && up.pending().length; i++) await new Promise((r) => setTimeout(r, 5));
+    assert.deepEqual(up.pending(), []);
+    assert.equal(up.dropped(), 1);
+  });
 });
 
 test("a multi-layer background shorthand gets back the longhands its serialisation loses", () => {

@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
 import { mock, test } from "node:test";
 import { MAX_QUEUE, queue, type Ev } from "../src/queue";
-import { backoff, bodies, MAX_BODY, retryAfter, transport, type Reply, type Send } from "../src/transport";
+import { backoff, retryAfter, retryable, type Reply } from "../src/retry";
+import { bodies, MAX_BODY, transport, type Send } from "../src/transport";
 import { mapKv } from "./helpers";
 
-const ev = (i: number, pad = 0): Ev => ({ id: "e" + i, type: "track", name: "x".repeat(pad) });
+const ev = (i: number, pad = 0): Ev => ({ id: "e" + i, type: "track", ts: 0, name: "x".repeat(pad) });
 
 test("backoff doubles from 1 s with jitter in the upper half, capped at 60 s", () => {
   assert.equal(backoff(0, 0), 500);
@@ -12,6 +13,11 @@ test("backoff doubles from 1 s with jitter in the upper half, capped at 60 s", (
   assert.equal(backoff(3, 0), 4000);
   assert.equal(backoff(3, 0.5), 6000);
   assert.equal(backoff(20, 1), 60000);
+});
+
+test("one retry policy for events and replay chunks: 408, 429 and 5xx are retried, other answers are final", () => {
+  const retried = [200, 204, 400, 401, 403, 404, 408, 413, 415, 422, 429, 500, 502, 503, 504].filter(retryable);
+  assert.deepEqual(retried, [408, 429, 500, 502, 503, 504]);
 });
 
 test("Retry-After in seconds or as an HTTP date", () => {
@@ -41,7 +47,7 @@ test("bodies are valid batches that respect the byte and count limits", () => {
 });
 
 test("multi-byte text is counted in bytes, not characters", () => {
-  const out = bodies("wk", 5, [ev(1, 0), { id: "e2", type: "track", name: "é".repeat(100) }], 150);
+  const out = bodies("wk", 5, [ev(1, 0), { id: "e2", type: "track", ts: 0, name: "é".repeat(100) }], 150);
   assert.equal(out.length, 2);
 });
 

@@ -8,7 +8,6 @@ straight from /checkout, which is also its consideration.
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 import pytest
@@ -16,7 +15,9 @@ import pytest
 from collector.query.journey import Touch, page_matches
 from collector.store.sqlite.reads.patterns import url_match
 from tests.support.analytics_journeys import DATE, MIN, NEXT_DATE, D, build, event, send
-from tests.support.collector import SECRET, Client
+from tests.support.collector import SECRET, Client, every_store
+
+pytestmark = every_store
 
 T1, T3, T4 = D + 10 * 60 * MIN, D + 12 * 60 * MIN, D + (23 * 60 + 50) * MIN
 RANGE = f"site=test&from={DATE}&to={NEXT_DATE}"
@@ -167,28 +168,45 @@ def test_journey_map_needs_the_admin(client: Client) -> None:
     assert answer.status_code == 401
 
 
-PAGES = [  # (path, route, url) as stored
+PAGES = [  # (path, route, url) as ingest stores them: a route for every page (numbers as :id)
     ("/product/12", "/product/:id", "https://shop.example/product/12"),
-    ("/product/12/reviews", None, "https://shop.example/product/12/reviews"),
-    ("/products/a*b", None, "https://shop.example/products/a*b"),
-    ("/", None, "https://shop.example/"),
-    ("/cart", None, "https://shop.example/cart?x=1"),
+    ("/product/12/reviews", "/product/:id/reviews", "https://shop.example/product/12/reviews"),
+    ("/products/a*b", "/products/a*b", "https://shop.example/products/a*b"),
+    ("/", "/", "https://shop.example/"),
+    ("/cart", "/cart", "https://shop.example/cart?x=1"),
 ]
+# The pages each pattern matches (indexes into PAGES), worked out by hand from docs/metrics.md.
+MATCHED = {
+    "/product/*": [0, 1], "/product/:id": [0], "/product/:id/reviews": [1], "/": [3], "/cart": [4],
+    "https://shop.example/cart?x=1": [4], "https://shop.example/*": [0, 1, 2, 3, 4], "/products/a*": [2],
+    "/nothing": [], "*reviews": [1],
+}
 
 
-@pytest.mark.parametrize("pattern", [
-    "/product/*", "/product/:id", "/product/:id/reviews", "/", "/cart", "https://shop.example/cart?x=1",
-    "https://shop.example/*", "/products/a*", "/nothing", "*reviews",
-])
-def test_stage_page_patterns_match_as_the_sql_patterns_do(pattern: str) -> None:
-    """The journey map matches pages in Python (any engine); it must agree with the SQL rule."""
-    conn = sqlite3.connect(":memory:")
-    conn.execute("CREATE TABLE events (path TEXT, route TEXT, url TEXT)")
-    conn.executemany("INSERT INTO events VALUES (?, ?, ?)", PAGES)
-    sql, args = url_match(pattern, "e")
-    in_sql = {r[0] for r in conn.execute(f"SELECT e.url FROM events e WHERE {sql}", args)}
-    in_python = {
-        url for path, route, url in PAGES
+def _sql_matches(client: Client, pattern: str) -> list[str]:
+    """The ids of the stored pageviews the engine's SQL page rule matches."""
+    if client.engine == "sqlite":
+        sql, args = url_match(pattern, "e")
+        return [r["id"] for r in client.rows(f"SELECT e.id FROM events e WHERE e.type = 'pageview' AND {sql}"
+                                             " ORDER BY e.id", *args)]
+    from collector.store.clickhouse.reads.scope import url_match as clickhouse_url_match
+
+    db = client.store.db  # type: ignore[attr-defined]
+    return [r[0] for r in db.rows(f"SELECT e.id FROM {db.t('events')} AS e WHERE e.type = 'pageview'"
+                                  f" AND {clickhouse_url_match(pattern)} ORDER BY e.id")]
+
+
+@pytest.mark.parametrize("pattern", MATCHED)
+def test_stage_page_patterns_match_as_the_sql_patterns_do(client: Client, pattern: str) -> None:
+    """The journey map matches pages in Python (any engine); it must agree with each engine's SQL
+    rule over the events as the migrations made the table and ingest stored them."""
+    send(client, [{**event("pageview", D + 10 * 60 * MIN + i, "s1", "a1"), "id": f"e{i}", "url": url}
+                  for i, (_path, _route, url) in enumerate(PAGES)])
+    stored = client.rows("SELECT path, route, url FROM events ORDER BY id") if client.engine == "sqlite" else None
+    assert stored is None or [tuple(r.values()) for r in stored] == PAGES
+    in_python = [
+        i for i, (path, route, url) in enumerate(PAGES)
         if page_matches(pattern, Touch("v", "s", 0, 0, "pageview", None, path, route, url, "web", None, False))
-    }
-    assert in_python == in_sql
+    ]
+    assert in_python == MATCHED[pattern]
+    assert _sql_matches(client, pattern) == [f"e{i}" for i in MATCHED[pattern]]

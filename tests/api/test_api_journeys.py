@@ -6,8 +6,6 @@ import datetime as dt
 import uuid
 from typing import Any
 
-import pytest
-
 from collector.store.model import Context, EventRow, WriteBatch
 from tests.support.analytics_journeys import DATE, DAY_MS, MIN, NEXT_DATE, D, build, event, send
 from tests.support.collector import SECRET, Client, every_store
@@ -239,7 +237,6 @@ def test_people_list_counts_every_session_of_a_visitor_in_the_range(client: Clie
     assert (u1["first_ts"], u1["last_ts"]) == (D + 11 * 60 * 60_000, D + 12 * 60 * 60_000 + 20_000)
 
 
-@pytest.mark.clickhouse_pending
 def test_person_timeline_joins_web_visits_calls_emails_and_store_purchases(client: Client) -> None:
     build(client)
     t3 = D + 12 * 60 * MIN

@@ -38,7 +38,7 @@ def test_api_needs_the_admin_token(client: Client) -> None:
     assert client.http.get("/api/sites", headers=client.admin).json() == {"sites": [
         {"id": "test", "name": "Test site", "write_key": "wk_test",
          "origins": ["http://127.0.0.1:*", "http://localhost:*", "https://shop.example"],
-         "settings": {"goal": "purchase", "currency": None, "shop": None}}]}
+         "settings": {"goal": "purchase", "currency": None, "shop": None, "timezone": "UTC", "replay_assets": True}}]}
 
 
 def test_sessions_page_newest_first_with_a_cursor(client: Client) -> None:

@@ -175,7 +175,7 @@ def test_pages_rank_routes_by_clicks(client: Client) -> None:
     ("url=/x&kind=hover", "kind must be click or scroll"),
     ("url=/x&device=watch", "device must be desktop, tablet or mobile"),
     ("kind=click", "url is required: a route (/product/:id), a path, /path/* or a URL"),
-    ("url=/x&rage=maybe", "rage must be 0 or 1"),
+    ("url=/x&rage=maybe", "rage must be 1 or 0, not 'maybe'"),
 ])
 def test_bad_parameters(client: Client, query: str, message: str) -> None:
     answer = client.http.get(f"/api/heatmap?site=test&{query}", headers=client.admin)

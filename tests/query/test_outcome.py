@@ -8,7 +8,6 @@ import contextlib
 import math
 from typing import Any
 
-import pytest
 from sklearn.metrics import roc_auc_score
 
 from collector.api.outcome import retrain, retrain_daily
@@ -17,9 +16,7 @@ from collector.query.scope import Goal, Scope
 from tests.support.collector import Client, every_store
 from tests.support.outcome_traffic import DAY_MS, noise, planted, today_start
 
-# Training reads each person's journey touches, which the ClickHouse store does not answer until
-# its journey map lands: then drop `clickhouse_pending` (every test here passes on chdb with it).
-pytestmark = [every_store, pytest.mark.clickhouse_pending]
+pytestmark = every_store
 NOW = today_start()
 LABELS = ("likely", "at_risk", "unlikely")
 

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from collector.api.openapi import walk
 from collector.app import create_app
 from collector.auth import COOKIE, session_cookie
 from collector.store import SQLiteStore
@@ -28,10 +29,9 @@ def _event(**fields: Any) -> dict[str, Any]:
 def _api_requests(client: Client) -> list[tuple[str, str]]:
     """Every /api route of the app with a concrete path."""
     out = []
-    for route in client.http.app.routes:  # type: ignore[attr-defined]
-        path = getattr(route, "path", "")
+    for path, route in walk(client.http.app.routes):  # type: ignore[attr-defined]
         if path.startswith("/api/"):
-            for method in sorted((getattr(route, "methods", None) or {"GET"}) - {"HEAD"}):
+            for method in sorted((route.methods or {"GET"}) - {"HEAD"}):
                 out.append((method, path.replace("{id}", "x")))
     return out
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from collector.api.openapi import walk
 from collector.query.scope import FILTERS
 from tests.support.collector import Client
 
@@ -47,10 +48,10 @@ def _fingerprint(client: Client) -> dict[str, Any]:
 
 def _api_get_paths(client: Client, session: str) -> list[str]:
     paths = []
-    for route in client.http.app.routes:  # type: ignore[attr-defined]
-        path = getattr(route, "path", "")
-        if path.startswith("/api/") and "GET" in (getattr(route, "methods", None) or ()):
+    for path, route in walk(client.http.app.routes):  # type: ignore[attr-defined]
+        if path.startswith("/api/") and "GET" in (route.methods or ()):
             paths.append(path.replace("{id}", session))
+    assert len(paths) >= 30, paths  # every GET of the API, Mounts followed
     return paths
 
 

@@ -16,7 +16,6 @@ from tests.support.outcome_traffic import DAY_MS, Traffic, planted, today_start
 NOW = today_start()
 
 
-@pytest.mark.skip(reason="training on ClickHouse reads journey touches, which it answers once its journey map lands")
 def test_the_same_data_gives_the_same_model_and_scores_on_every_engine(
     tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:

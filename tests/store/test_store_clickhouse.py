@@ -221,7 +221,6 @@ def test_erasure_writes_no_erased_id_into_clickhouse_mutation_files(chdb: Chdb) 
 
 @pytest.mark.parametrize("engine", ["chdb"], indirect=True)
 @pytest.mark.parametrize(("path", "question"), [
-    ("/api/journey-map?site=test&from=2026-01-01&to=2026-01-31", "the journey map"),
 ])
 def test_a_question_the_engine_does_not_answer_yet_is_a_clear_501(client: Client, path: str, question: str) -> None:
     answer = client.http.get(path, headers=client.admin)

@@ -1,5 +1,5 @@
-"""A collector with journey triggers on a real uvicorn, and a real webhook receiver's helpers:
-rules through the API, events through /v1/batch."""
+"""A collector with journey triggers on a real uvicorn (on the test's engine), and the helpers the
+trigger tests share: rules through the API, events through /v1/batch, rows read past the API."""
 
 from __future__ import annotations
 
@@ -15,8 +15,9 @@ import httpx
 import pytest
 
 from collector.app import create_app
+from collector.store import SQLiteStore, Store
 from collector.triggers.service import Policy
-from tests.support.collector import KEY, ThreadedServer, free_port, make_settings, make_store
+from tests.support.collector import KEY, ThreadedServer, free_port, make_settings, open_engine, read_rows
 
 SHOP = "https://shop.example"
 CHROME = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko)"
@@ -28,7 +29,7 @@ FAST = Policy(allow_private=True, backoff_base_s=0.05, backoff_cap_s=2.0, max_at
 @dataclass
 class Hooked:
     url: str
-    db_path: Path
+    store: Store
     admin: dict[str, str]
 
     def rule(self, **body: Any) -> dict[str, Any]:
@@ -51,17 +52,33 @@ class Hooked:
 
 
 @contextmanager
-def serve(tmp_path: Path, policy: Policy) -> Iterator[Hooked]:
-    db_path = tmp_path / "trailmark.db"
+def serve(tmp_path: Path, policy: Policy, store: Store) -> Iterator[Hooked]:
     port = free_port()
-    settings = make_settings(db_path, webhooks=policy, public_url="https://tm.example")
-    with ThreadedServer(create_app(settings, make_store(db_path)), port):
-        yield Hooked(f"http://127.0.0.1:{port}", db_path, {"Authorization": f"Bearer {settings.admin_token}"})
+    settings = make_settings(tmp_path / "trailmark.db", webhooks=policy, public_url="https://tm.example")
+    with ThreadedServer(create_app(settings, store), port):
+        yield Hooked(f"http://127.0.0.1:{port}", store, {"Authorization": f"Bearer {settings.admin_token}"})
+
+
+def reopened(store: Store) -> Store:
+    """The same store opened again, as a restarted collector opens it."""
+    if isinstance(store, SQLiteStore):
+        return SQLiteStore(store.path)
+    from collector.store.clickhouse import ClickHouseStore
+
+    return ClickHouseStore(store.url)  # type: ignore[attr-defined]
+
+
+def stored(store: Store, table: str, column: str) -> list[Any]:
+    """One column of a trigger table's current rows, read past the API."""
+    if isinstance(store, SQLiteStore):
+        return [r[column] for r in read_rows(Path(store.path), f"SELECT {column} FROM {table}")]
+    db = store.db  # type: ignore[attr-defined]
+    return [r[0] for r in db.rows(f"SELECT {column} FROM {db.t(table)} FINAL")]
 
 
 @pytest.fixture
-def hooked(tmp_path: Path) -> Iterator[Hooked]:
-    with serve(tmp_path, FAST) as served:
+def hooked(tmp_path: Path, engine: str, request: pytest.FixtureRequest) -> Iterator[Hooked]:
+    with serve(tmp_path, FAST, open_engine(engine, tmp_path, request)) as served:
         yield served
 
 

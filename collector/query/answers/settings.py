@@ -12,11 +12,14 @@ from collector.triggers.rules import Condition
 
 class SiteSettings(Answer):
     """The analysis settings, defaults filled in: goal `purchase`; currency and shop null when
-    unset (the shop then follows the data)."""
+    unset (the shop then follows the data); the time zone days are counted in (IANA name, UTC by
+    default); whether replays keep copies of the page's assets."""
 
     goal: str
     currency: str | None
     shop: bool | None
+    timezone: str
+    replay_assets: bool
 
 
 class SiteRow(Answer):

@@ -16,11 +16,15 @@ TABLES = (
     ("dead_letters", "received_at"),
     ("identities", "ts"),
     ("persons", "last_ts"),
+    ("trigger_deliveries", "fired_at"),
+    ("trigger_checks", "start_ts"),
+    ("trigger_fired", "at"),
 )
 # The key of each table whose rows are replaced by newer versions.
 _KEYS = {
     "sessions": "site_id, id", "replay_chunks": "site_id, session_id, seq",
     "identities": "site_id, anon_id", "persons": "site_id, user_id",
+    "trigger_deliveries": "id", "trigger_checks": "due_at, id", "trigger_fired": "rule_id, visitor_id",
 }
 
 

@@ -18,6 +18,7 @@ import msgspec
 from collector.store.clickhouse.client import lit, lits
 from collector.store.clickhouse.schema import EVENT_NAMES, SESSION_NAMES
 from collector.store.clickhouse.transaction import Db
+from collector.wire import json_decoder
 
 
 @dataclass
@@ -63,7 +64,6 @@ def find_person(db: Db, site_id: str, person_id: str) -> Person:
     return Person(site_id, sorted(users), sorted(anons), sessions)
 
 
-_raw_event = msgspec.json.Decoder()
 
 
 def _dead_letters(db: Db, person: Person) -> list[int]:
@@ -79,7 +79,7 @@ def _dead_letters(db: Db, person: Person) -> list[int]:
                 found.append(int(letter_id))
             continue
         try:
-            event = _raw_event.decode(raw)
+            event = json_decoder.decode(raw)
         except msgspec.DecodeError:
             continue
         if isinstance(event, dict) and any(
@@ -90,14 +90,16 @@ def _dead_letters(db: Db, person: Person) -> list[int]:
     return found
 
 
-def _where(person: Person, dead: list[int], keys: str | None = None) -> dict[str, str]:
-    """Each table's rows of a person: their ids written out, or read from the table `keys`."""
+def _where(person: Person, dead: list[int], keys: str | None = None, rules: list[int] | None = None) -> dict[str, str]:
+    """Each table's rows of a person: their ids written out, or read from the table `keys`; with
+    `rules` (the site's trigger rules), their trigger rows too."""
     site = f"site_id = {lit(person.site_id)}"
 
     def ids(kind: str, values: list[str] | list[int]) -> str:
         return f"(SELECT id FROM {keys} WHERE kind = '{kind}')" if keys else lits(values)
 
     sessions, users, anons = ids("session", person.sessions), ids("user", person.users), ids("anon", person.anons)
+    triggered = f"(session_id IN {sessions} OR visitor_id IN {users} OR visitor_id IN {anons})"
     return {
         "events": f"{site} AND (session_id IN {sessions} OR user_id IN {users} OR anon_id IN {anons})",
         "sessions": f"{site} AND id IN {sessions}",
@@ -105,10 +107,17 @@ def _where(person: Person, dead: list[int], keys: str | None = None) -> dict[str
         "identities": f"{site} AND (user_id IN {users} OR anon_id IN {anons})",
         "persons": f"{site} AND user_id IN {users}",
         "dead_letters": f"toString(id) IN {ids('dead', [str(d) for d in dead])}" if keys else f"id IN {lits(dead)}",
-    }
+    } | ({} if rules is None else {
+        # Webhook payloads carry their id and events; when a rule last fired for them (its cooldown).
+        "trigger_deliveries": f"{site} AND {triggered}",
+        "trigger_checks": f"{site} AND {triggered}",
+        "trigger_fired": f"rule_id IN {lits(rules)} AND (visitor_id IN {users} OR visitor_id IN {anons})",
+    })
 
 
-_VERSIONED = {"sessions", "replay_chunks", "identities", "persons"}
+_VERSIONED = {
+    "sessions", "replay_chunks", "identities", "persons", "trigger_deliveries", "trigger_checks", "trigger_fired",
+}
 
 
 def erase(db: Db, site_id: str, person_id: str, delete: Callable[[Db, str, str], None]) -> dict[str, int]:
@@ -119,16 +128,19 @@ def erase(db: Db, site_id: str, person_id: str, delete: Callable[[Db, str, str],
     """
     person = find_person(db, site_id, person_id)
     dead = _dead_letters(db, person)
+    rules = [int(r[0]) for r in db.rows(
+        f"SELECT DISTINCT id FROM {db.t('trigger_rules')} WHERE site_id = {lit(site_id)}"
+    )]
     counts: dict[str, int] = {}
-    for table, where in _where(person, dead).items():
+    held: set[str] = set()  # tables with a row of theirs in any version (a settled check is a deleted one)
+    for table, where in _where(person, dead, rules=rules).items():
         final = " FINAL" if table in _VERSIONED else ""
         ((n,),) = db.rows(f"SELECT count() FROM {db.t(table)}{final} WHERE {where}")
         counts[table] = int(n)
-    # This engine keeps no journey triggers yet: none of their rows to delete, and the answer
-    # names the same tables as on every other store.
-    untouched = dict.fromkeys(("trigger_deliveries", "trigger_checks", "trigger_fired"), 0)
-    if not any(counts.values()):
-        return counts | untouched
+        if n or (final and db.rows(f"SELECT 1 FROM {db.t(table)} WHERE {where} LIMIT 1")):
+            held.add(table)
+    if not held:
+        return counts
     keys = None
     if not db.layout.cluster:  # a cluster's mutations run on every shard: the ids are written out there
         keys = db.t(f"erasing_{uuid.uuid4().hex}")
@@ -138,14 +150,14 @@ def erase(db: Db, site_id: str, person_id: str, delete: Callable[[Db, str, str],
             *(("anon", i) for i in person.anons), *(("dead", str(i)) for i in dead),
         ])
     try:
-        for table, where in _where(person, dead, keys).items():
-            if counts[table]:
+        for table, where in _where(person, dead, keys, rules).items():
+            if table in held:
                 delete(db, table, where)
         _erase_scores(db, person, keys, delete)
     finally:
         if keys:
             db.conn.command(f"DROP TABLE IF EXISTS {keys} SYNC")
-    return counts | untouched
+    return counts
 
 
 def _erase_scores(db: Db, person: Person, keys: str | None, delete: Callable[[Db, str, str], None]) -> None:
@@ -187,13 +199,13 @@ def export(db: Db, site_id: str, person_id: str) -> dict[str, Any]:
     where = _where(person, _dead_letters(db, person))
     events = _rows(db, "events", where["events"])
     for event in events:
-        event["data"] = msgspec.json.decode(event["data"])
+        event["data"] = json_decoder.decode(event["data"])
     persons = _rows(db, "persons", where["persons"])
     for row in persons:
-        row["traits"] = msgspec.json.decode(row["traits"])
+        row["traits"] = json_decoder.decode(row["traits"])
     replays = _rows(db, "replay_chunks", where["replay_chunks"])
     for chunk in replays:
-        chunk["events"] = msgspec.json.decode(gzip.decompress(bytes.fromhex(chunk.pop("data"))))
+        chunk["events"] = json_decoder.decode(gzip.decompress(bytes.fromhex(chunk.pop("data"))))
     return {
         "site": site_id, "id": person_id, "linked_ids": person.ids,
         "persons": persons, "identities": _rows(db, "identities", where["identities"]),

@@ -26,6 +26,8 @@ EVENT_COLUMNS = (
     ("type", "LowCardinality(String)"), ("ts", "Int64"), ("client_ts", "Int64"), ("received_at", "Int64"),
     ("anon_id", NS), ("user_id", NS), ("url", NS), ("path", NS), ("route", NS), ("name", NS),
     ("data", "String"),
+    # Where the contact happened (web, email, call_center...): the journey map and the 360 timeline.
+    ("touchpoint", "LowCardinality(String)"),
 )
 # The order SQLite's `sessions` table has: `SELECT *` answers list the columns in it.
 SESSION_COLUMNS = (
@@ -156,6 +158,43 @@ TABLES: tuple[tuple[str, str, str, str, str], ...] = (
     ("salts", "day String, salt String, inserted UInt64", "MergeTree", "(day, inserted)", "cityHash64(day)"),
 )
 
+# Journey triggers (collector/store/clickhouse/triggers.py says why versioned rows make a durable
+# outbox): rules and deliveries change by new versions of their row; a settled absence check is
+# a deleted version; when a rule last fired for a person keeps its latest time.
+TRIGGER_TABLES: tuple[tuple[str, str, str, str, str], ...] = (
+    (
+        "trigger_rules",
+        "id Int64, site_id String, name String, spec String, url String, secret String, cooldown_s Int64,"
+        " sample Float64, max_per_hour Nullable(Int64), enabled UInt8, disabled_reason Nullable(String),"
+        " failures Int64, created_at Int64, version UInt64, deleted UInt8",
+        "ReplacingMergeTree(version, deleted)",
+        "(id)",
+        "cityHash64(id)",
+    ),
+    (
+        # One row per firing: the outbox while next_at is set, the delivery log after.
+        "trigger_deliveries",
+        "id String, rule_id Int64, site_id String, visitor_id String, session_id Nullable(String),"
+        " fired_at Int64, events String, status LowCardinality(String), attempts Int64, next_at Nullable(Int64),"
+        " first_attempt_at Nullable(Int64), last_attempt_at Nullable(Int64), response_code Nullable(Int64),"
+        " error Nullable(String), latency_ms Nullable(Int64), version UInt64",
+        "ReplacingMergeTree(version)",
+        "(id)",
+        "cityHash64(id)",
+    ),
+    (
+        # Ordered by due time: the scheduler reads the due ones from the front.
+        "trigger_checks",
+        "id String, rule_id Int64, site_id String, visitor_id String, session_id String, start String,"
+        " start_ts Int64, due_at Int64, version UInt64, deleted UInt8",
+        "ReplacingMergeTree(version, deleted)",
+        "(due_at, id)",
+        "cityHash64(id)",
+    ),
+    ("trigger_fired", "rule_id Int64, visitor_id String, at Int64", "ReplacingMergeTree(at)", "(rule_id, visitor_id)",
+     "cityHash64(rule_id, visitor_id)"),
+)
+
 # Durable before acknowledged: each insert's part files and directory are fsynced before it returns.
 # Replaced parts go at once, so erased or purged rows do not linger on disk in old parts.
 SETTINGS = "fsync_after_insert = 1, fsync_part_directory = 1, old_parts_lifetime = 0"
@@ -180,13 +219,16 @@ class Layout:
 ADDED = (
     ("replay_chunks", "received_at Int64 DEFAULT 0"),
     ("dead_letters", "kind LowCardinality(String) DEFAULT 'invalid'"),
+    # Events stored before touchpoints were: web when they had a page URL, else the site's
+    # server (normalize.default_touchpoint), computed for the old parts as they are read.
+    ("events", "touchpoint LowCardinality(String) DEFAULT if(url IS NULL, 'server', 'web')"),
 )
 
 
 def create(conn: Connection, layout: Layout) -> None:
     """Create the database and every table that is missing, and add later columns (safe on every start)."""
     conn.command(f"CREATE DATABASE IF NOT EXISTS {layout.database}{layout.on_cluster}")
-    for name, columns, engine, order, shard in TABLES:
+    for name, columns, engine, order, shard in (*TABLES, *TRIGGER_TABLES):
         for statement in table_ddl(layout, name, columns, engine, order, shard):
             conn.command(statement)
     for name, column in ADDED:

@@ -20,7 +20,7 @@ from collector.query.journey import Touch
 from collector.query.outcome import Score
 from collector.query.params import DAY_MS
 from collector.query.scope import Goal, Scope
-from collector.store.clickhouse import maintenance, rights, schema
+from collector.store.clickhouse import maintenance, rights, schema, triggers
 from collector.store.clickhouse.client import Target, connect, lit, parse_url
 from collector.store.clickhouse.faults import fault_of
 from collector.store.clickhouse.reads import (
@@ -29,6 +29,7 @@ from collector.store.clickhouse.reads import (
     experiments,
     funnel,
     heatmap,
+    journey,
     outcome,
     overview,
     paths,
@@ -41,7 +42,6 @@ from collector.store.clickhouse.transaction import VERSIONS, Db
 from collector.store.clickhouse.writer import ClickHouseWriter
 from collector.store.model import (
     SECRET_PREFIX,
-    NotAnswered,
     Site,
     StoreFault,
     WriteBatch,
@@ -49,6 +49,10 @@ from collector.store.model import (
     WriterStopped,
     secret_hash,
 )
+from collector.triggers.evaluate import Check
+from collector.triggers.outbox import Attempt, Outgoing
+from collector.triggers.rules import Event, NewRule, Rule
+from collector.wire import json_decoder, json_encoder
 
 SITE_CACHE_SECONDS = 10.0
 SALT_BYTES = 32
@@ -208,8 +212,8 @@ class ClickHouseStore:
             hashed = self._secret_hash(site.id)
         db.conn.insert(
             db.t("sites"), ("id", "name", "write_key", "origins", "settings", "created_at", "secret_hash", "version"),
-            [(site.id, site.name, site.write_key, msgspec.json.encode(list(site.origins)).decode(),
-              msgspec.json.encode(site.settings).decode(), site.created_at, hashed, VERSIONS.next())],
+            [(site.id, site.name, site.write_key, json_encoder.encode(list(site.origins)).decode(),
+              json_encoder.encode(site.settings).decode(), site.created_at, hashed, VERSIONS.next())],
         )
 
     def has_secret(self, site_id: str) -> bool:
@@ -338,6 +342,9 @@ class ClickHouseStore:
 
     def person(self, site_id: str, person_id: str) -> dict[str, Any] | None:
         return self._ask(persons.person, site_id, person_id)
+
+    def journey_touches(self, scope: Scope) -> list[Touch]:
+        return self._ask(journey.touches, scope)
 
     def has_events(self, site_id: str) -> bool:
         return bool(self.conn.rows(f"SELECT 1 FROM {self.db.t('events')} WHERE site_id = {lit(site_id)} LIMIT 1"))
@@ -487,14 +494,14 @@ class ClickHouseStore:
         )
         if not rows:
             return None
-        filters: dict[str, str] = msgspec.json.decode(rows[0][0])
+        filters: dict[str, str] = json_decoder.decode(rows[0][0])
         return filters
 
     def create_segment(self, site_id: str, name: str, filters: dict[str, str]) -> dict[str, Any]:
         def create(db: Db) -> dict[str, Any]:
             # SQLite's INTEGER PRIMARY KEY rule: one more than the highest id of the rows there now.
             ((top,),) = db.conn.rows(f"SELECT max(id) FROM {db.t('segments')} FINAL")
-            row = (int(top) + 1, site_id, name, msgspec.json.encode(filters).decode(), int(time.time() * 1000))
+            row = (int(top) + 1, site_id, name, json_encoder.encode(filters).decode(), int(time.time() * 1000))
             db.conn.insert(db.t("segments"), ("id", "site_id", "name", "filters", "created_at", "version", "deleted"),
                            [(*row, VERSIONS.next(), 0)])
             return _segment(list(row))
@@ -536,7 +543,7 @@ class ClickHouseStore:
                 return None
             # SQLite's INTEGER PRIMARY KEY rule: one more than the highest id of the rows there now.
             ((top,),) = db.conn.rows(f"SELECT max(id) FROM {db.t('goals')} FINAL")
-            row = (int(top) + 1, name, msgspec.json.encode(definition).decode(), int(time.time() * 1000))
+            row = (int(top) + 1, name, json_encoder.encode(definition).decode(), int(time.time() * 1000))
             db.conn.insert(db.t("goals"), self._GOAL_COLUMNS, [(row[0], site_id, *row[1:], VERSIONS.next(), 0)])
             return _goal(list(row))
 
@@ -591,29 +598,64 @@ class ClickHouseStore:
         return self._ask(outcome.open_sessions, site_id, since, limit)
 
 
-    # -- questions this engine does not answer yet: a clear 501, never a wrong answer -------
+    # -- journey triggers (collector/store/clickhouse/triggers.py) ---------------------------
 
-    def _pending(self, question: str) -> NotAnswered:
-        return NotAnswered("ClickHouse", question)
+    def trigger_rules(self, site_id: str) -> list[dict[str, Any]]:
+        return self._ask(triggers.list_rules, site_id)
 
-    def journey_touches(self, scope: Scope) -> list[Touch]:
-        raise self._pending("the journey map")
+    def trigger_rule(self, site_id: str, rule_id: int) -> dict[str, Any] | None:
+        return self._ask(triggers.get_rule, site_id, rule_id)
+
+    def create_trigger_rule(self, site_id: str, rule: NewRule, secret: str) -> dict[str, Any]:
+        return self._run(lambda db: triggers.create_rule(db, site_id, rule, secret))
+
+    def update_trigger_rule(self, site_id: str, rule_id: int, changes: dict[str, object]) -> dict[str, Any] | None:
+        return self._run(lambda db: triggers.update_rule(db, site_id, rule_id, changes))
+
+    def delete_trigger_rule(self, site_id: str, rule_id: int) -> bool:
+        return self._run(lambda db: triggers.delete_rule(db, site_id, rule_id, self._delete))
+
+    def trigger_deliveries(self, site_id: str, rule_id: int, limit: int) -> list[dict[str, Any]]:
+        return self._ask(triggers.deliveries, site_id, rule_id, limit)
+
+    def on_commit(self, listener: Callable[[], None]) -> None:
+        """Call `listener` (on the writer thread, briefly) after every group written."""
+        self.writer.on_commit.append(listener)
+
+    def triggers_next_due(self) -> int | None:
+        return self._ask(triggers.next_due)
+
+    def due_deliveries(self, now: int, limit: int) -> list[Outgoing]:
+        return self._ask(triggers.due_deliveries, now, limit)
+
+    def record_delivery_attempt(self, attempt: Attempt) -> None:
+        self._run(lambda db: triggers.record_attempt(db, attempt))
+
+    def due_trigger_checks(self, now: int, limit: int) -> list[tuple[Check, Rule | None]]:
+        return self._ask(triggers.due_checks, now, limit)
+
+    def trigger_check_events(self, check: Check, types: set[str]) -> list[Event]:
+        return self._ask(triggers.visitor_events, check, types)
+
+    def settle_trigger_checks(self, settled: list[tuple[Check, bool]], now: int) -> int:
+        return self._run(lambda db: triggers.settle_checks(db, settled, now))
+
 
 
 def _goal(row: list[Any]) -> dict[str, Any]:
     goal_id, name, definition, created_at = row
-    return {"id": int(goal_id), "name": name, **msgspec.json.decode(definition), "created_at": int(created_at)}
+    return {"id": int(goal_id), "name": name, **json_decoder.decode(definition), "created_at": int(created_at)}
 
 
 def _site(row: list[Any]) -> Site:
     return Site(
-        id=row[0], name=row[1], write_key=row[2], origins=tuple(msgspec.json.decode(row[3])),
-        settings=msgspec.json.decode(row[4]), created_at=int(row[5]),
+        id=row[0], name=row[1], write_key=row[2], origins=tuple(json_decoder.decode(row[3])),
+        settings=json_decoder.decode(row[4]), created_at=int(row[5]),
     )
 
 
 def _segment(row: list[Any]) -> dict[str, Any]:
     segment_id, site_id, name, filters, created_at = row
     return {"id": int(segment_id), "site": site_id, "name": name,
-            "filters": msgspec.json.decode(filters), "created_at": int(created_at)}
+            "filters": json_decoder.decode(filters), "created_at": int(created_at)}
 

@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 
 from collector.store.model import StoreFault, StoreUnusable
+from collector.store.sqlite.connection import transaction
 
 # SQLite's primary result codes (the low byte of an extended code), from sqlite3.h.
 _PERM, _BUSY, _LOCKED, _READONLY, _IOERR, _CORRUPT, _FULL, _CANTOPEN, _NOTADB = (
@@ -100,14 +101,11 @@ def check_files(path: str | Path, min_free: int) -> None:
 def check_write(conn: sqlite3.Connection, path: str | Path) -> None:
     """Commit one small write, as ingest will: proves the lock, the space and the files."""
     try:
-        conn.execute("BEGIN IMMEDIATE")
-        conn.execute(
-            "INSERT OR REPLACE INTO meta (key, value) VALUES ('write_check', strftime('%s', 'now'))"
-        )
-        conn.execute("COMMIT")
+        with transaction(conn):
+            conn.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('write_check', strftime('%s', 'now'))"
+            )
     except sqlite3.Error as exc:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
         fault = fault_of(exc)
         what = fault.message.removesuffix(", retry later") if fault else "the write failed"
         raise StoreUnusable(f"cannot write to {path}: {what} ({exc}).") from None

@@ -6,6 +6,8 @@ import sqlite3
 import time
 from pathlib import Path
 
+from collector.query.definitions import day_of
+from collector.store.sqlite import assets
 from collector.store.sqlite.connection import connect, secure_delete, transaction
 
 # Rows deleted per transaction: short write locks, so a serving collector's group commits go on between them.
@@ -51,11 +53,16 @@ def purge_finish(conn: sqlite3.Connection, cutoff_ms: int) -> dict[str, int]:
             # Daily rollups (the overview's tables) of days wholly before the cutoff go too.
             for rollup in ("session_days", "page_days"):
                 counts[rollup] = conn.execute(
-                    f"DELETE FROM {rollup} WHERE day < ?", (cutoff_ms // 86_400_000,)
+                    f"DELETE FROM {rollup} WHERE day < ?", (day_of(cutoff_ms),)
                 ).rowcount
             # The day salts of cookieless visitor ids are only needed for the current day.
             day = time.strftime("%Y-%m-%d", time.gmtime(cutoff_ms / 1000))
             counts["salts"] = conn.execute("DELETE FROM salts WHERE day < ?", (day,)).rowcount
+            # Copies of recorded assets go with the recordings that used them (a copy shared with a
+            # newer recording stays).
+            conn.execute("DELETE FROM replay_asset_refs WHERE ts < ?", (cutoff_ms,))
+            conn.execute(assets.DELETE_UNREFERENCED)
+            conn.execute("REINDEX replay_asset_refs")
             # Interior pages of an index keep copies of deleted keys (paths, user ids): rebuild them.
             for table, _key, _age in TABLES:
                 conn.execute(f"REINDEX {table}")

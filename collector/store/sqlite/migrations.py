@@ -7,6 +7,9 @@ from sqlite_utils import Database, Migrations
 from collector.store.sqlite.rollups import cell, clicks, device, human, keys, point, trigger_body
 
 migrations = Migrations("trailmark")
+# Migrations are numbered in the order they apply. These two once carried numbers out of that
+# order; a store that applied them under the old names has them renamed, not applied again.
+RENAMED = {"m008_segments": "m002_segments", "m008_query_indexes": "m003_query_indexes"}
 
 
 @migrations()
@@ -152,7 +155,7 @@ def m001_core(db: Database) -> None:
 
 
 @migrations()
-def m008_segments(db: Database) -> None:
+def m002_segments(db: Database) -> None:
     """Saved session filters, usable as `segment=<id>` on every analyst endpoint."""
     db.executescript(
         """
@@ -169,7 +172,7 @@ def m008_segments(db: Database) -> None:
 
 
 @migrations()
-def m008_query_indexes(db: Database) -> None:
+def m003_query_indexes(db: Database) -> None:
     """Indexes and rollups for the analyst queries (bench/query.py measures them)."""
     dims = "channel, utm_campaign, device, browser, country"
     sums = "sessions, pageviews, viewed, bounces, duration_ms, carts, abandoned, revenue, orders"
@@ -592,16 +595,44 @@ def m019_triggers(db: Database) -> None:
 
 
 @migrations()
+def m021_replay_assets(db: Database) -> None:
+    """Copies of the stylesheets, fonts and images recordings use (collector/store/assets.py): the
+    bytes once per site and content, and which copy each session's recorded URL is shown with."""
+    db.executescript(
+        """
+        CREATE TABLE IF NOT EXISTS replay_assets (
+            id TEXT PRIMARY KEY,
+            site_id TEXT NOT NULL,
+            content_type TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            data BLOB NOT NULL,
+            stored_at INTEGER NOT NULL
+        );
+        -- A site's copy bytes per hour and day (the replay budgets) are one index range.
+        CREATE INDEX IF NOT EXISTS replay_assets_stored ON replay_assets (site_id, stored_at, size);
+
+        CREATE TABLE IF NOT EXISTS replay_asset_refs (
+            site_id TEXT NOT NULL,
+            session_id TEXT NOT NULL,
+            url TEXT NOT NULL,
+            asset_id TEXT NOT NULL,
+            ts INTEGER NOT NULL,
+            fetched_at INTEGER NOT NULL,
+            PRIMARY KEY (site_id, session_id, url)
+        ) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS replay_asset_refs_url ON replay_asset_refs (site_id, url, fetched_at);
+        CREATE INDEX IF NOT EXISTS replay_asset_refs_asset ON replay_asset_refs (asset_id);
+        CREATE INDEX IF NOT EXISTS replay_asset_refs_ts ON replay_asset_refs (ts);
+        """
+    )
+
+
+@migrations()
 def m022_experiment_saved_goal(db: Database) -> None:
     """An experiment's goal may be a saved goal: its id, name and definition as they were when the
     experiment was defined (query/experiments.py), as JSON; NULL for the others."""
     if "saved_goal" not in db["experiments"].columns_dict:
         db.execute("ALTER TABLE experiments ADD COLUMN saved_goal TEXT")
-
-
-def migrate(db: Database) -> None:
-    """Bring the schema up to date; safe to run on every start."""
-    migrations.apply(db)
 
 
 @migrations()
@@ -620,3 +651,15 @@ def m024_dead_letter_kind(db: Database) -> None:
             ELSE 'invalid' END;
         """
     )
+
+
+def migrate(db: Database) -> None:
+    """Bring the schema up to date; safe to run on every start."""
+    table = migrations.migrations_table
+    if db[table].exists():
+        with db.conn:
+            db.conn.executemany(
+                f"UPDATE {table} SET name = ? WHERE migration_set = ? AND name = ?",
+                [(new, migrations.name, old) for old, new in RENAMED.items()],
+            )
+    migrations.apply(db)

@@ -9,7 +9,9 @@ from typing import Any
 
 import msgspec
 
+from collector.store.sqlite import assets
 from collector.store.sqlite.connection import secure_delete, transaction
+from collector.wire import json_decoder
 
 
 @dataclass
@@ -75,7 +77,7 @@ def _dead_letters(conn: sqlite3.Connection, person: Person) -> list[int]:
                 found.append(rowid)
             continue
         try:
-            event = _raw_event.decode(raw)
+            event = json_decoder.decode(raw)
         except msgspec.DecodeError:
             continue
         if not isinstance(event, dict):
@@ -86,7 +88,6 @@ def _dead_letters(conn: sqlite3.Connection, person: Person) -> list[int]:
     return found
 
 
-_raw_event = msgspec.json.Decoder()
 
 
 def _text(value: object) -> str | None:
@@ -99,7 +100,7 @@ def _where(table: str, person: Person, dead: list[int]) -> tuple[str, tuple[obje
     if table == "events":
         return (f"site_id = ? AND (session_id IN {_marks(sessions)} OR user_id IN {_marks(users)}"
                 f" OR anon_id IN {_marks(anons)})", (site, *sessions, *users, *anons))
-    if table in ("sessions", "replay_chunks"):
+    if table in ("sessions", "replay_chunks", "replay_asset_refs"):
         column = "id" if table == "sessions" else "session_id"
         return f"site_id = ? AND {column} IN {_marks(sessions)}", (site, *sessions)
     if table == "identities":
@@ -138,6 +139,12 @@ def erase(conn: sqlite3.Connection, site_id: str, person_id: str) -> dict[str, i
         conn.execute(f"DELETE FROM outcome_scores WHERE site_id = ? AND visitor_id IN {_marks(ids)}",
                      (site_id, *ids))
         conn.execute("REINDEX outcome_scores")
+        # Copies of recorded assets are the site's files, not the person's: the references of their
+        # sessions go, and a copy no other session uses goes with them (not counted, as scores).
+        where, params = _where("replay_asset_refs", person, dead)
+        conn.execute(f"DELETE FROM replay_asset_refs WHERE {where}", params)
+        conn.execute(assets.DELETE_UNREFERENCED)
+        conn.execute("REINDEX replay_asset_refs")
         # Interior index pages keep copies of deleted keys (user ids, paths) until rebuilt.
         for table in TABLES:
             conn.execute(f"REINDEX {table}")
@@ -166,13 +173,13 @@ def export(conn: sqlite3.Connection, site_id: str, person_id: str) -> dict[str, 
     dead = _dead_letters(conn, person)
     events = _rows(conn, "events", person, dead)
     for event in events:
-        event["data"] = msgspec.json.decode(event["data"])
+        event["data"] = json_decoder.decode(event["data"])
     persons = _rows(conn, "persons", person, dead)
     for row in persons:
-        row["traits"] = msgspec.json.decode(row["traits"])
+        row["traits"] = json_decoder.decode(row["traits"])
     replays = _rows(conn, "replay_chunks", person, dead)
     for chunk in replays:
-        chunk["events"] = msgspec.json.decode(gzip.decompress(chunk.pop("data")))
+        chunk["events"] = json_decoder.decode(gzip.decompress(chunk.pop("data")))
     return {
         "site": site_id, "id": person_id, "linked_ids": person.ids,
         "persons": persons, "identities": _rows(conn, "identities", person, dead),

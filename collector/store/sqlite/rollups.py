@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import sqlite3
 
+from collector.store.sqlite.reads.scope import day_sql, device_sql, human_event_sql
+
 
 # Device bucket from the event's viewport width (docs/metrics.md); '' when the SDK sent none.
 def device(e: str) -> str:
-    vw = f"json_extract({e}.data, '$.vw')"
-    return (f"CASE WHEN {vw} IS NULL THEN '' WHEN {vw} < 768 THEN 'mobile'"
-            f" WHEN {vw} < 1024 THEN 'tablet' ELSE 'desktop' END")
+    return device_sql(f"json_extract({e}.data, '$.vw')")
 
 
 def cell(e: str, field: str) -> str:  # 16 x 16 grid over the element box; -1 without offsets
@@ -27,13 +27,12 @@ def point(e: str, field: str) -> str:  # 32 px grid over the page; -1 without co
 
 
 def keys(e: str) -> str:
-    return (f"{e}.site_id, coalesce({e}.route, {e}.path, ''), {device(e)}, {e}.ts / 86400000,"
+    return (f"{e}.site_id, coalesce({e}.route, {e}.path, ''), {device(e)}, {day_sql(f'{e}.ts')},"
             f" coalesce(json_extract({e}.data, '$.rage'), 0), coalesce({e}.name, '')")
 
 
 def human(e: str) -> str:
-    return (f"NOT EXISTS (SELECT 1 FROM sessions s WHERE s.site_id = {e}.site_id"
-            f" AND s.id = {e}.session_id AND s.is_bot = 1)")
+    return human_event_sql(e)
 
 
 def clicks(e: str, sign: str, source: str) -> list[str]:

@@ -14,7 +14,6 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-import msgspec
 from sqlite_utils import Database
 
 from collector.query.experiments import Counts as ExperimentCounts
@@ -25,6 +24,7 @@ from collector.query.journey import Touch
 from collector.query.outcome import Score
 from collector.query.params import DAY_MS
 from collector.query.scope import Goal, Scope
+from collector.store.assets import AssetCopy, AssetRef
 from collector.store.model import (
     SECRET_PREFIX,
     Site,
@@ -35,8 +35,8 @@ from collector.store.model import (
     WriterStopped,
     secret_hash,
 )
-from collector.store.sqlite import maintenance, rights, triggers
-from collector.store.sqlite.connection import BUSY_TIMEOUT, connect, transaction
+from collector.store.sqlite import assets, maintenance, rights, triggers
+from collector.store.sqlite.connection import BUSY_TIMEOUT, connect, rollback, transaction
 from collector.store.sqlite.faults import check_files, check_write, fault_of, free_bytes, unwritable
 from collector.store.sqlite.migrations import migrate
 from collector.store.sqlite.reads import (
@@ -65,6 +65,7 @@ from collector.store.sqlite.writer import Writer
 from collector.triggers.evaluate import Check
 from collector.triggers.outbox import Attempt, Outgoing
 from collector.triggers.rules import Event, NewRule, Rule
+from collector.wire import json_decoder, json_encoder
 
 SITE_CACHE_SECONDS = 10.0
 # Below this much free space on the database's file system /healthz reports the disk full:
@@ -173,8 +174,7 @@ class SQLiteStore:
             try:
                 yield conn
             finally:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
+                rollback(conn)
                 self._readers.put(conn)
         except sqlite3.Error as exc:  # engine-neutral past this door: a fault, or our own bug
             fault = fault_of(exc, self.path)
@@ -282,14 +282,14 @@ class SQLiteStore:
                 kept = settings
                 if kept is None and existing:  # re-adding a site to change its origins keeps its settings
                     row = conn.execute("SELECT settings FROM sites WHERE id = ?", (site_id,)).fetchone()
-                    kept = msgspec.json.decode(row[0])
+                    kept = json_decoder.decode(row[0])
                 Database(conn).table("sites").upsert(
                     {
                         "id": site_id,
                         "name": name,
                         "write_key": write_key,
-                        "origins": msgspec.json.encode(list(origins)).decode(),
-                        "settings": msgspec.json.encode(kept or {}).decode(),
+                        "origins": json_encoder.encode(list(origins)).decode(),
+                        "settings": json_encoder.encode(kept or {}).decode(),
                         "created_at": existing[1] if existing else int(time.time() * 1000),
                     },
                     pk="id",
@@ -344,14 +344,14 @@ class SQLiteStore:
                 row = conn.execute("SELECT settings, write_key FROM sites WHERE id = ?", (site_id,)).fetchone()
                 if row is None:
                     return None
-                settings = msgspec.json.decode(row[0])
+                settings = json_decoder.decode(row[0])
                 for name, value in changes.items():
                     if value is None:
                         settings.pop(name, None)
                     else:
                         settings[name] = value
                 conn.execute(
-                    "UPDATE sites SET settings = ? WHERE id = ?", (msgspec.json.encode(settings).decode(), site_id)
+                    "UPDATE sites SET settings = ? WHERE id = ?", (json_encoder.encode(settings).decode(), site_id)
                 )
                 return str(row[1])
 
@@ -493,6 +493,23 @@ class SQLiteStore:
         with self.read() as conn:
             yield from replay.chunks_from(conn, site_id, session_id, from_seq, limit)
 
+    # -- copies of recorded assets (collector/store/assets.py) --------------------------------
+
+    def save_asset_copies(self, site_id: str, copies: list[AssetCopy], refs: list[AssetRef], now: int) -> int:
+        return self._run(lambda conn: assets.save(conn, site_id, copies, refs, now))
+
+    def latest_asset_copy(self, site_id: str, url: str) -> tuple[str, int] | None:
+        return self._ask(assets.latest, site_id, url)
+
+    def asset_copies(self, site_id: str, session_id: str) -> dict[str, str]:
+        return self._ask(assets.of_session, site_id, session_id)
+
+    def asset_copy(self, asset_id: str) -> AssetCopy | None:
+        return self._ask(assets.one, asset_id)
+
+    def asset_bytes_received(self, site_id: str, start: int, end: int) -> int:
+        return self._ask(assets.bytes_received, site_id, start, end)
+
     # -- segments ----------------------------------------------------------------------------
 
     def segments(self, site_id: str) -> list[dict[str, Any]]:
@@ -617,7 +634,7 @@ def _site(row: sqlite3.Row, *, verified: bool = False) -> Site:
         id=row["id"],
         name=row["name"],
         write_key=row["write_key"],
-        origins=tuple(msgspec.json.decode(row["origins"])),
-        settings=msgspec.json.decode(row["settings"]),
+        origins=tuple(json_decoder.decode(row["origins"])),
+        settings=json_decoder.decode(row["settings"]),
         created_at=row["created_at"],
     )

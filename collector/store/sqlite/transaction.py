@@ -8,6 +8,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 
+from collector.query.definitions import person
 from collector.store.model import EventRow, WriteBatch, WriteResult
 from collector.store.sessions import (
     ACQUISITION_COLUMNS,
@@ -286,15 +287,7 @@ class _Visitors:
         return self._known[key]
 
     def resolve(self, site_id: str, anon_id: str | None, user_id: str | None, verified: bool) -> Visitor:
-        link = self._link(site_id, anon_id) if anon_id else None
-        vouched_link = link[0] if link is not None and link[1] else None
-        if user_id and not verified and vouched_link not in (None, user_id):
-            return vouched_link, vouched_link  # the backend's word about this browser beats a claim
-        if user_id:
-            return user_id, user_id if verified or vouched_link == user_id else None
-        if link is not None:
-            return link[0], vouched_link
-        return (anon_id, None) if anon_id else ("anonymous", None)
+        return person(anon_id, user_id, verified, self._link(site_id, anon_id) if anon_id else None)
 
 
 def _sessionize(

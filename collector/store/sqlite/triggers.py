@@ -11,24 +11,32 @@ import time
 from collections.abc import Collection, Sequence
 from typing import Any
 
-import msgspec
-
 from collector.query.scope import Goal, parse_filters
 from collector.store.model import EventRow, WriteBatch
 from collector.store.sqlite.connection import transaction
 from collector.store.sqlite.faults import fault_of
-from collector.store.sqlite.reads.scope import filters_sql
+from collector.store.sqlite.reads.scope import filters_sql, human_sql
 from collector.triggers.evaluate import Check, Delivery, Ledger, check_delivery, evaluate, fire
 from collector.triggers.outbox import Attempt, Outgoing, Status
-from collector.triggers.rules import Event, NewRule, Rule, spec_decoder, spec_encoder
-from collector.wire import json_encoder
+from collector.triggers.records import (
+    EVENT_COLUMNS,
+    LOG_COLUMNS,
+    PUBLIC_RULE_COLUMNS,
+    RULE_COLUMNS,
+    attempt_status,
+    disable_reason,
+    group_events,
+    log_entry,
+    outgoing,
+    public_rule,
+    rule,
+    stored_event,
+)
+from collector.triggers.rules import Event, NewRule, Rule, spec_encoder
+from collector.wire import json_decoder, json_encoder
 
 log = logging.getLogger("trailmark.triggers")
 
-_RULE_COLUMNS = (
-    "id, site_id, name, spec, url, cooldown_s, sample, max_per_hour, enabled, disabled_reason,"
-    " failures, created_at"
-)
 
 
 def _now() -> int:
@@ -43,11 +51,11 @@ class SQLiteLedger(Ledger):
 
     def rules(self, site_ids: Collection[str]) -> list[Rule]:
         rows = self.conn.execute(
-            "SELECT id, site_id, name, spec, cooldown_s, sample, max_per_hour FROM trigger_rules"
+            f"SELECT {RULE_COLUMNS} FROM trigger_rules"
             " WHERE enabled = 1 AND site_id IN (SELECT value FROM json_each(?)) ORDER BY id",
             (json_encoder.encode(sorted(site_ids)).decode(),),
         )
-        return [_rule(r) for r in rows]
+        return [rule(r) for r in rows]
 
     def sessions_in_segment(self, site_id: str, segment_id: int, session_ids: Sequence[str]) -> set[str] | None:
         found = self.conn.execute(
@@ -56,10 +64,10 @@ class SQLiteLedger(Ledger):
         if found is None:
             return None
         settings = self.conn.execute("SELECT settings FROM sites WHERE id = ?", (site_id,)).fetchone()
-        goal = Goal.of_site(msgspec.json.decode(settings[0]) if settings else {})
-        where, args = filters_sql(parse_filters(msgspec.json.decode(found[0])), goal)
+        goal = Goal.of_site(json_decoder.decode(settings[0]) if settings else {})
+        where, args = filters_sql(parse_filters(json_decoder.decode(found[0])), goal)
         sql = (
-            "SELECT s.id FROM sessions s WHERE s.site_id = ? AND s.is_bot = 0"
+            f"SELECT s.id FROM sessions s WHERE s.site_id = ? AND {human_sql('s')}"
             " AND s.id IN (SELECT value FROM json_each(?))"
         )
         rows = self.conn.execute(
@@ -109,11 +117,6 @@ class SQLiteLedger(Ledger):
         )
 
 
-def _rule(row: sqlite3.Row | tuple[Any, ...]) -> Rule:
-    rule_id, site_id, name, spec, cooldown_s, sample, max_per_hour = tuple(row)
-    return Rule(rule_id, site_id, name, spec_decoder.decode(spec), cooldown_s, sample, max_per_hour)
-
-
 # -- in the group commit --------------------------------------------------------------------
 
 
@@ -125,22 +128,15 @@ def evaluate_group(
     In a savepoint: a fault of ours here is logged and costs this group its triggers, never
     its events. A store fault (disk full, locked) still fails the whole group, as it should.
     """
-    # Bots are left out, as every analyst question leaves them out by default.
-    kept = [(item, visitor) for item, visitor in zip(fresh, owners, strict=True) if not item[0].context.is_bot]
-    if not kept:
+    events = group_events(fresh, owners)
+    if not events:
         return 0
-    site_ids = {b.site_id for (b, _), _ in kept if b.site_id is not None}
+    site_ids = {e.site_id for e in events}
     if conn.execute(
         "SELECT 1 FROM trigger_rules WHERE enabled = 1 AND site_id IN (SELECT value FROM json_each(?)) LIMIT 1",
         (json_encoder.encode(sorted(site_ids)).decode(),),
     ).fetchone() is None:
         return 0
-    events = [
-        Event(row.id, batch.site_id, row.type, row.ts, row.session_id, visitor, row.anon_id, row.user_id,
-              row.url, row.path, row.route, row.name, msgspec.json.decode(row.data))
-        for (batch, row), visitor in kept
-        if batch.site_id is not None and row.session_id is not None
-    ]
     conn.execute("SAVEPOINT triggers")
     try:
         made = evaluate(SQLiteLedger(conn), events, _now())
@@ -157,27 +153,16 @@ def evaluate_group(
 # -- rules (admin writes on the writer, reads on a reader) ------------------------------------
 
 
-def _public(row: sqlite3.Row | tuple[Any, ...]) -> dict[str, Any]:
-    (rule_id, site_id, name, spec, url, cooldown_s, sample, max_per_hour, enabled, reason,
-     failures, created_at) = tuple(row)
-    return {
-        "id": rule_id, "site": site_id, "name": name, **msgspec.json.decode(spec), "url": url,
-        "cooldown_s": cooldown_s, "sample": sample, "max_per_hour": max_per_hour,
-        "enabled": bool(enabled), "disabled_reason": reason, "consecutive_failures": failures,
-        "created_at": created_at,
-    }
-
-
 def list_rules(conn: sqlite3.Connection, site_id: str) -> list[dict[str, Any]]:
-    rows = conn.execute(f"SELECT {_RULE_COLUMNS} FROM trigger_rules WHERE site_id = ? ORDER BY id", (site_id,))
-    return [_public(r) for r in rows]
+    rows = conn.execute(f"SELECT {PUBLIC_RULE_COLUMNS} FROM trigger_rules WHERE site_id = ? ORDER BY id", (site_id,))
+    return [public_rule(r) for r in rows]
 
 
 def get_rule(conn: sqlite3.Connection, site_id: str, rule_id: int) -> dict[str, Any] | None:
     row = conn.execute(
-        f"SELECT {_RULE_COLUMNS} FROM trigger_rules WHERE id = ? AND site_id = ?", (rule_id, site_id)
+        f"SELECT {PUBLIC_RULE_COLUMNS} FROM trigger_rules WHERE id = ? AND site_id = ?", (rule_id, site_id)
     ).fetchone()
-    return None if row is None else _public(row)
+    return None if row is None else public_rule(row)
 
 
 def create_rule(conn: sqlite3.Connection, site_id: str, new: NewRule, secret: str) -> dict[str, Any]:
@@ -242,21 +227,12 @@ def delete_rule(conn: sqlite3.Connection, site_id: str, rule_id: int) -> bool:
 
 def deliveries(conn: sqlite3.Connection, site_id: str, rule_id: int, limit: int) -> list[dict[str, Any]]:
     rows = conn.execute(
-        "SELECT d.id, d.status, d.attempts, d.fired_at, d.first_attempt_at, d.last_attempt_at, d.next_at,"
-        " d.response_code, d.error, d.latency_ms, d.visitor_id, d.session_id"
-        " FROM trigger_deliveries d JOIN trigger_rules r ON r.id = d.rule_id"
-        " WHERE d.rule_id = ? AND r.site_id = ? ORDER BY d.fired_at DESC, d.id LIMIT ?",
+        f"SELECT {LOG_COLUMNS} FROM trigger_deliveries"
+        " WHERE rule_id = ? AND rule_id IN (SELECT id FROM trigger_rules WHERE site_id = ?)"
+        " ORDER BY fired_at DESC, id LIMIT ?",
         (rule_id, site_id, limit),
     )
-    keys = ("id", "status", "attempts", "fired_at", "first_attempt_at", "last_attempt_at", "next_at",
-            "response_code", "error", "latency_ms", "person", "session")
-    out = []
-    for row in rows:
-        item = dict(zip(keys, tuple(row), strict=True))
-        first = item["first_attempt_at"]
-        item["lag_ms"] = None if first is None else first - item["fired_at"]
-        out.append(item)
-    return out
+    return [log_entry(r) for r in rows]
 
 
 # -- the delivery loop --------------------------------------------------------------------------
@@ -277,16 +253,12 @@ def due_deliveries(conn: sqlite3.Connection, now: int, limit: int) -> list[Outgo
         " WHERE d.next_at IS NOT NULL AND d.next_at <= ? AND r.enabled = 1 ORDER BY d.next_at LIMIT ?",
         (now, limit),
     )
-    return [
-        Outgoing(i, rule_id, name, spec_decoder.decode(spec).kind, url, secret, site_id, visitor_id, session_id,
-                 fired_at, msgspec.json.decode(events), attempts)
-        for (i, rule_id, name, spec, url, secret, site_id, visitor_id, session_id, fired_at, events, attempts) in rows
-    ]
+    return [outgoing(r) for r in rows]
 
 
 def record_attempt(conn: sqlite3.Connection, attempt: Attempt) -> None:
     """Log an attempt on its delivery; count the rule's consecutive failures, disabling it at the limit."""
-    status = Status.DELIVERED if attempt.delivered else (Status.PENDING if attempt.retry_at else Status.FAILED)
+    status = attempt_status(attempt)
     with transaction(conn):
         conn.execute(
             "UPDATE trigger_deliveries SET status = ?, attempts = attempts + 1, next_at = ?,"
@@ -301,9 +273,7 @@ def record_attempt(conn: sqlite3.Connection, attempt: Attempt) -> None:
         conn.execute("UPDATE trigger_rules SET failures = failures + 1 WHERE id = ?", (attempt.rule_id,))
         row = conn.execute("SELECT failures, enabled FROM trigger_rules WHERE id = ?", (attempt.rule_id,)).fetchone()
         if row is not None and row[1] and row[0] >= attempt.disable_after:
-            what = f"HTTP {attempt.response_code}" if attempt.response_code else attempt.error
-            reason = f"disabled after {row[0]} consecutive failed attempts; last: {what}"
-            set_enabled(conn, attempt.rule_id, False, reason)
+            set_enabled(conn, attempt.rule_id, False, disable_reason(row[0], attempt))
 
 
 def due_checks(conn: sqlite3.Connection, now: int, limit: int) -> list[tuple[Check, Rule | None]]:
@@ -316,8 +286,8 @@ def due_checks(conn: sqlite3.Connection, now: int, limit: int) -> list[tuple[Che
     )
     out = []
     for row in rows:
-        check = Check(row[0], row[1], row[2], row[3], row[4], msgspec.json.decode(row[5]), row[6], row[7])
-        out.append((check, None if row[8] is None else _rule(row[8:])))
+        check = Check(row[0], row[1], row[2], row[3], row[4], json_decoder.decode(row[5]), row[6], row[7])
+        out.append((check, None if row[8] is None else rule(row[8:])))
     return out
 
 
@@ -330,18 +300,13 @@ def visitor_events(conn: sqlite3.Connection, check: Check, types: Collection[str
     ).fetchone()
     visitor = found[0] if found else check.visitor_id
     rows = conn.execute(
-        "SELECT e.id, e.type, e.ts, e.session_id, e.anon_id, e.user_id, e.url, e.path, e.route, e.name, e.data"
-        " FROM sessions s JOIN events e ON e.site_id = s.site_id AND e.session_id = s.id"
+        f"SELECT {EVENT_COLUMNS} FROM sessions s JOIN events e ON e.site_id = s.site_id AND e.session_id = s.id"
         " WHERE s.site_id = ? AND s.visitor_id = ? AND s.last_ts >= ?"
         " AND e.type IN (SELECT value FROM json_each(?)) AND e.ts BETWEEN ? AND ?",
         (check.site_id, visitor, check.start_ts, json_encoder.encode(sorted(types)).decode(),
          check.start_ts, check.due_at),
     )
-    return [
-        Event(i, check.site_id, kind, ts, session_id, visitor, anon_id, user_id, url, path, route, name,
-              msgspec.json.decode(data))
-        for (i, kind, ts, session_id, anon_id, user_id, url, path, route, name, data) in rows
-    ]
+    return [stored_event(check.site_id, visitor, r) for r in rows]
 
 
 def settle_checks(conn: sqlite3.Connection, settled: Sequence[tuple[Check, bool]], now: int) -> int:
@@ -359,11 +324,10 @@ def settle_checks(conn: sqlite3.Connection, settled: Sequence[tuple[Check, bool]
                 continue
             if check.rule_id not in rules:
                 row = conn.execute(
-                    "SELECT id, site_id, name, spec, cooldown_s, sample, max_per_hour FROM trigger_rules"
-                    " WHERE id = ? AND enabled = 1", (check.rule_id,),
+                    f"SELECT {RULE_COLUMNS} FROM trigger_rules WHERE id = ? AND enabled = 1", (check.rule_id,),
                 ).fetchone()
-                rules[check.rule_id] = None if row is None else _rule(row)
-            rule = rules[check.rule_id]
-            if rule is not None:
-                made += fire(ledger, rule, check_delivery(check), now)
+                rules[check.rule_id] = None if row is None else rule(row)
+            found = rules[check.rule_id]
+            if found is not None:
+                made += fire(ledger, found, check_delivery(check), now)
     return made

@@ -4,22 +4,20 @@
  * has no bytes left for it) that a site loads without `async` before the code that renders a
  * variant, so the variant is known at first paint, before the async core has loaded.
  */
+import type { Core, Host } from "../core";
 import { assign, pinned, problem } from "../experiment";
 import { privacyRequested } from "../privacy";
 import { identity } from "../session";
 import { cookieKv, layered, localKv } from "../storage";
 import { safe, warn } from "../util";
 
-type Api = ((...a: unknown[]) => unknown) & Record<string, unknown>;
-type Ctx = { user_id?: string | null };
-
-safe((w: Window & { trailmark?: Api }) => {
+safe((w: Host) => {
   // the same stub as the snippet: calls made before the core loads wait in trailmark.q
   const api = (w.trailmark =
     w.trailmark ||
     (function (...a: unknown[]) {
-      ((api.q as unknown[]) = (api.q as unknown[]) || []).push(a);
-    } as Api));
+      (api.q = (api.q as unknown[][]) || []).push(a);
+    } as Core));
   const el = document.currentScript as HTMLScriptElement | null;
   const ds = (el && el.dataset) || {};
   const cookieless = ds.cookieless == "true";
@@ -37,7 +35,7 @@ safe((w: Window & { trailmark?: Api }) => {
     const consent = kv.get("tm_consent");
     const off = consent == "out" || (ds.respectDnt != "false" && consent != "in" && privacyRequested(navigator, w as never));
     const id = identity(cookieless || off ? null : kv);
-    const ctx = (w.trailmark as Api)._ctx as (() => Ctx) | undefined;
+    const ctx = w.trailmark!._ctx;
     const visitor = id.uid || (ctx && ctx().user_id) || id.anon();
     // without a visitor id (opted out, cookieless and anonymous) nothing can keep the variant
     // stable from page to page: such visitors see the first variant, the control, and count nowhere
@@ -46,7 +44,7 @@ safe((w: Window & { trailmark?: Api }) => {
     const mark = (id.session(Date.now()) || "") + ":" + variant;
     if (kv.get("tm_x_" + k) != mark) {
       kv.set("tm_x_" + k, mark);
-      (w.trailmark as Api)("exposure", k, variant);
+      w.trailmark!("exposure", k, variant);
     }
     return variant;
   };
@@ -58,7 +56,7 @@ safe((w: Window & { trailmark?: Api }) => {
     Object.defineProperty(w, "trailmark", {
       configurable: true,
       get: () => current,
-      set: (next: Api) => {
+      set: (next: Core) => {
         current = next;
         if (next && !next.experiment) next.experiment = experiment;
       },

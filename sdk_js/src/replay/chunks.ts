@@ -5,6 +5,12 @@ export const CHUNK_MS = 5000;
 export const CHUNK_BYTES = 300 * 1024;
 /** Unsent chunks kept in sessionStorage for the next page load; beyond this the oldest go. */
 export const PENDING_BYTES = 1024 * 1024;
+/**
+ * Unsent chunks held in memory while the collector cannot take them (429, 503, offline); beyond
+ * this the oldest whole chunks go. A recording keeps growing while the collector asks it to wait
+ * for up to an hour: without a bound the tab's memory would grow with it.
+ */
+export const QUEUE_BYTES = 2 * 1024 * 1024;
 
 export interface Who {
   key: string;

@@ -5,6 +5,7 @@
  * `cover, auto` where the live one has `cover, cover`. Such longhands are written out again after
  * the shorthand, as the page gave them; CSS repeats them over the layers as it does live.
  */
+import { EventType, type eventWithTime, IncrementalSource } from "@rrweb/types";
 
 const LONGHANDS = ["background-size", "background-repeat", "background-position-x", "background-position-y",
   "background-origin", "background-clip", "background-attachment"];
@@ -78,7 +79,9 @@ function fixTree(sn: Sn | undefined, node: (id: number) => Node | null): void {
 }
 
 /** An rrweb event with its recorded stylesheets fixed (full snapshots and added nodes). */
-export function fixEvent(ev: { type: number; data?: any }, node: (id: number) => Node | null): void {
-  if (ev.type == 2 && ev.data) fixTree(ev.data.node, node);
-  if (ev.type == 3 && ev.data && ev.data.source == 0) for (const add of ev.data.adds || []) fixTree(add.node, node);
+export function fixEvent(ev: eventWithTime, node: (id: number) => Node | null): void {
+  if (ev.type == EventType.FullSnapshot) fixTree(ev.data.node as Sn, node);
+  if (ev.type == EventType.IncrementalSnapshot && ev.data.source == IncrementalSource.Mutation) {
+    for (const add of ev.data.adds) fixTree(add.node as Sn, node);
+  }
 }

@@ -1,5 +1,7 @@
 /** trailmark-replay.js: records the page with rrweb and uploads chunks; loaded lazily by trailmark.js. */
 import { record } from "@rrweb/record";
+import { EventType, type eventWithTime, IncrementalSource } from "@rrweb/types";
+import type { Host } from "../core";
 import { safe } from "../util";
 import { CHUNK_BYTES, CHUNK_MS, chunkBody, guarded, loadPending, nextSeq, savePending, type Who } from "./chunks";
 import { fixEvent } from "./css";
@@ -7,21 +9,18 @@ import { recordOptions } from "./options";
 import { serialize } from "./scrub";
 import { uploader } from "./upload";
 
-/** What trailmark.js exposes for this module: see sdk_js/src/index.ts `_ctx`. */
-interface Ctx {
-  key: string;
-  base: string;
-  anon_id?: string;
-  session_id?: string;
-  off: boolean;
-  ds: Record<string, string | undefined>;
-}
-type Core = { _ctx?: () => Ctx; _replay?: boolean };
+/** The incremental changes that are the visitor acting: only these may keep a session alive. */
+const ACTIVE: IncrementalSource[] = [
+  IncrementalSource.MouseMove,
+  IncrementalSource.MouseInteraction,
+  IncrementalSource.Scroll,
+  IncrementalSource.Input,
+  IncrementalSource.TouchMove,
+  IncrementalSource.MediaInteraction,
+  IncrementalSource.Drag,
+];
 
-// rrweb IncrementalSource values that are the visitor acting (mouse, scroll, input, touch, media)
-const ACTIVE = [1, 2, 3, 5, 6, 7, 11];
-
-function start(w: Window & { trailmark?: Core }): void {
+function start(w: Host): void {
   const core = w.trailmark;
   if (!core || !core._ctx || core._replay) return; // no core, or already recording
   const ctx = core._ctx();
@@ -62,13 +61,13 @@ function start(w: Window & { trailmark?: Core }): void {
   };
   const stopRecording = record({
     ...recordOptions(ctx.ds),
-    emit: safe((ev: { type: number; data?: { source?: number } }) => {
+    emit: safe((ev: eventWithTime) => {
       // the node ids of this event are in the mirror while emit runs: rrweb emits synchronously
       safe(fixEvent)(ev, (id) => record.mirror.getNode(id));
       const s = serialize(ev);
       buf.push(s);
       bytes += s.length;
-      if (ev.type == 3 && ev.data && ACTIVE.indexOf(ev.data.source as number) >= 0) active = true;
+      if (ev.type == EventType.IncrementalSnapshot && ACTIVE.indexOf(ev.data.source) >= 0) active = true;
       if (bytes >= CHUNK_BYTES) flush();
       else if (!timer) timer = setTimeout(safe(flush), CHUNK_MS);
     }),

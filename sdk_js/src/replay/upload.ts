@@ -1,9 +1,10 @@
 /** Sends replay chunks to `<collector>/v1/replay`: gzip where the browser can, retries, unload delivery. */
-import { backoff, MAX_BODY, retryAfter } from "../transport";
-import type { Chunk } from "./chunks";
+import { backoff, type Reply, retryAfter, retryable } from "../retry";
+import { MAX_BODY } from "../transport";
+import { type Chunk, QUEUE_BYTES } from "./chunks";
 
 export interface Post {
-  (url: string, body: BodyInit, gzip: boolean, keepalive: boolean): Promise<{ status: number; headers: { get(n: string): string | null } }>;
+  (url: string, body: BodyInit, gzip: boolean, keepalive: boolean): Promise<Reply>;
 }
 
 export const post: Post = (url, body, gzip, keepalive) =>
@@ -28,11 +29,14 @@ export interface Uploader {
   /** Page hidden: send what fits the keepalive budget uncompressed, return what stays unconfirmed. */
   unload(): Chunk[];
   pending(): Chunk[];
+  /** How many chunks were dropped, oldest first, to keep the queue within QUEUE_BYTES. */
+  dropped(): number;
 }
 
 /** One chunk in flight at a time, in seq order, so the collector sees a session's chunks in order. */
 export function uploader(url: string, onChange: (pending: Chunk[]) => void, send: Post = post, clock = Date.now, rand = Math.random): Uploader {
   let queue: Chunk[] = [];
+  let dropped = 0;
   let busy = false;
   let attempt = 0;
   let retryAt = 0;
@@ -41,6 +45,17 @@ export function uploader(url: string, onChange: (pending: Chunk[]) => void, send
   const done = (seq: number) => {
     queue = queue.filter((c) => c.seq != seq);
     onChange(queue);
+  };
+  /** The oldest whole chunks go until the queue fits QUEUE_BYTES; the one on the wire stays. */
+  const bound = () => {
+    const first = busy ? 1 : 0;
+    let bytes = 0;
+    for (const c of queue) bytes += c.body.length;
+    // the newest chunk stays even alone over the bound: it is the one a player needs most
+    while (bytes > QUEUE_BYTES && queue.length > first + 1) {
+      bytes -= queue.splice(first, 1)[0].body.length;
+      dropped++;
+    }
   };
   const retry = (ms?: number) => {
     const d = ms == null ? backoff(attempt++, rand()) : ms;
@@ -57,7 +72,7 @@ export function uploader(url: string, onChange: (pending: Chunk[]) => void, send
     (z ? z.then((b) => send(url, b, true, false)) : send(url, c.body, false, false))
       .then(
         (r) => {
-          if (r.status == 429 || r.status >= 500) return retry(retryAfter(r.headers.get("Retry-After"), clock()));
+          if (retryable(r.status)) return retry(retryAfter(r.headers.get("Retry-After"), clock()));
           // stored, or refused for good (4xx: malformed, oversize, over the session cap)
           attempt = 0;
           done(c.seq);
@@ -73,6 +88,7 @@ export function uploader(url: string, onChange: (pending: Chunk[]) => void, send
   return {
     add: (c) => {
       queue.push(c);
+      bound();
       onChange(queue);
       next();
     },
@@ -84,7 +100,7 @@ export function uploader(url: string, onChange: (pending: Chunk[]) => void, send
         if (n > budget) break;
         budget -= n;
         try {
-          send(url, c.body, false, true).then((r) => r.status < 500 && r.status != 429 && done(c.seq), () => undefined);
+          send(url, c.body, false, true).then((r) => retryable(r.status) || done(c.seq), () => undefined);
         } catch (_) {
           break;
         }
@@ -92,5 +108,6 @@ export function uploader(url: string, onChange: (pending: Chunk[]) => void, send
       return queue;
     },
     pending: () => queue,
+    dropped: () => dropped,
   };
 }

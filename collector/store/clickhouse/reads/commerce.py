@@ -7,7 +7,7 @@ from typing import Any
 from collector.query.overview import day_name, days_of, ratio
 from collector.query.scope import Scope
 from collector.store.clickhouse.client import lit
-from collector.store.clickhouse.reads.scope import scope_sql, sessions_in
+from collector.store.clickhouse.reads.scope import abandoned_sql, carted_sql, day_sql, scope_sql, sessions_in
 from collector.store.clickhouse.transaction import Db
 
 ABANDONED_SHOWN = 100
@@ -21,7 +21,8 @@ def commerce(db: Db, scope: Scope) -> dict[str, Any]:
     by_day = {
         int(day): (revenue, int(orders))
         for day, revenue, orders in db.rows(
-            f"SELECT intDiv(s.first_ts, 86400000) AS day, sum(s.revenue), sum(s.purchases)"
+            f"SELECT {day_sql(scope.calendar.local_sql('s.first_ts', scope.start, scope.end))} AS day,"
+            " sum(s.revenue), sum(s.purchases)"
             f" FROM {sessions} WHERE {where} GROUP BY day ORDER BY day"
         )
     }
@@ -46,13 +47,13 @@ def commerce(db: Db, scope: Scope) -> dict[str, Any]:
         )
     ]
     ((carts, abandoned),) = db.rows(
-        f"SELECT countIf(s.cart_adds > 0), countIf(s.cart_adds > 0 AND s.purchases = 0) FROM {sessions} WHERE {where}"
+        f"SELECT countIf({carted_sql('s')}), countIf({abandoned_sql('s')}) FROM {sessions} WHERE {where}"
     )
     item_price = "coalesce(JSONExtract(c.data, 'item', 'price', 'Nullable(Float64)'), 0)"
     item_qty = "coalesce(JSONExtract(c.data, 'item', 'qty', 'Nullable(Int64)'), 1)"
     rows = db.rows(
         f"SELECT s.id, s.visitor_id, s.first_ts, s.cart_adds, s.has_replay FROM {sessions}"
-        f" WHERE {where} AND s.cart_adds > 0 AND s.purchases = 0"
+        f" WHERE {where} AND {abandoned_sql('s')}"
         f" ORDER BY s.first_ts DESC, s.id DESC LIMIT {ABANDONED_SHOWN}"
     )
     values: dict[str, float] = {}

@@ -11,7 +11,7 @@ from typing import Any
 from collector.query import breakdowns
 from collector.query.scope import NONE, Scope
 from collector.store.clickhouse.client import lit, lits
-from collector.store.clickhouse.reads.scope import json_text, like_literal, scope_sql, sessions_in
+from collector.store.clickhouse.reads.scope import human_sql, json_text, like_literal, scope_sql, sessions_in
 from collector.store.clickhouse.transaction import Db
 from collector.store.sqlite.reads.events import TOP
 from collector.store.sqlite.reads.live import ACTIVE_MIN, LATEST, MINUTE_MS, WINDOW_MIN
@@ -147,7 +147,7 @@ def live(db: Db, site_id: str, now: int) -> dict[str, Any]:
     # A client clock a little ahead still counts as now.
     recent = (
         f"FROM {db.t('events')} AS e INNER JOIN (SELECT s.id, s.visitor_id, s.country, s.device"
-        f" FROM {sessions_in(db.layout)} WHERE s.site_id = {lit(site_id)} AND s.is_bot = 0) AS s"
+        f" FROM {sessions_in(db.layout)} WHERE s.site_id = {lit(site_id)} AND {human_sql('s')}) AS s"
         f" ON e.session_id = s.id WHERE e.site_id = {lit(site_id)} AND e.type IN {lits(EVENT_TYPES)}"
         f" AND e.ts >= {lit(since)} AND e.ts < {lit(now + MINUTE_MS)}"
     )

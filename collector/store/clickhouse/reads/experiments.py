@@ -13,7 +13,7 @@ from typing import Any
 from collector.query.experiments import ArmCounts, Counts, Experiment
 from collector.query.scope import Goal, Scope
 from collector.store.clickhouse.client import lit, lits
-from collector.store.clickhouse.reads.scope import goal_event_sql, scope_sql, sessions_in
+from collector.store.clickhouse.reads.scope import bounced_sql, goal_event_sql, scope_sql, sessions_in, viewed_sql
 from collector.store.clickhouse.transaction import VERSIONS, Db
 
 _COLUMNS = ("key", "name", "variants", "goal", "metrics", "hypothesis", "saved_goal", "created_at")
@@ -94,7 +94,7 @@ def counts(db: Db, scope: Scope, key: str, goal: Goal) -> Counts:
     after = "g.ts >= f.first_ts"
     rows = db.rows(
         f"SELECT variant, count(), sum(converted), sum(revenue), sum(revenue * revenue), sum(crossed),"
-        f" countIf(pageviews > 0), countIf(pageviews = 1) FROM ("
+        f" countIf({viewed_sql('')}), countIf({bounced_sql('')}) FROM ("
         f"SELECT f.visitor, any(f.variant) AS variant, any(f.crossed) AS crossed, any(f.pageviews) AS pageviews,"
         f" maxIf(1, {after} AND {goal_event_sql(goal, 'g')}) AS converted,"
         f" sumIf(JSONExtractFloat(g.data, 'value'), {after} AND g.type = 'purchase') AS revenue"

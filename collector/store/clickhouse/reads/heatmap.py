@@ -13,21 +13,24 @@ from typing import Any
 
 import msgspec
 
+from collector.query.definitions import day_of
 from collector.query.heatmap import SNAPSHOT_SESSIONS, Scope, Tally, full_snapshot, scroll_answer
 from collector.store.clickhouse.client import lit
-from collector.store.clickhouse.reads.scope import exposed_sql, sessions_in, url_match
+from collector.store.clickhouse.reads.scope import (
+    day_sql,
+    device_sql,
+    exposed_sql,
+    human_event_sql,
+    human_sql,
+    sessions_in,
+    url_match,
+)
 from collector.store.clickhouse.schema import Layout
 from collector.store.clickhouse.transaction import Db
 
 _decode_fields = msgspec.json.Decoder(dict[str, Any])
-_VW = "JSONExtract(e.data, 'vw', 'Nullable(Float64)')"
-DEVICE = f"multiIf({_VW} IS NULL, '', {_VW} < 768, 'mobile', {_VW} < 1024, 'tablet', 'desktop')"
+DEVICE = device_sql("JSONExtract(e.data, 'vw', 'Nullable(Float64)')")
 ROUTE = "coalesce(e.route, e.path, '')"
-
-
-def _humans(db: Db, site_id: str, alias: str = "e") -> str:
-    return (f"{alias}.session_id NOT IN (SELECT s.id FROM {sessions_in(db.layout)}"
-            f" WHERE s.site_id = {lit(site_id)} AND s.is_bot = 1)")
 
 
 def _by_route(db: Db, scope: Scope, kind: str) -> bool:
@@ -47,6 +50,8 @@ def _page_filter(layout: Layout, scope: Scope, by_route: bool, alias: str = "e")
     if by_route:
         route = ROUTE if alias == "e" else f"{alias}.route"
         where = f"{route} = {lit(scope.url)} AND {alias}.day BETWEEN {lo} AND {hi}"
+        if not scope.whole_utc_days:  # a site's own midnights: the exact range, as SQLite reads it
+            where += f" AND {alias}.ts >= {lit(scope.start)} AND {alias}.ts < {lit(scope.end)}"
     else:
         where = (f"{url_match(scope.url, alias)} AND {alias}.ts >= {lit(scope.start)}"
                  f" AND {alias}.ts < {lit(scope.end)}")
@@ -61,7 +66,8 @@ def _page_filter(layout: Layout, scope: Scope, by_route: bool, alias: str = "e")
 def clicks(db: Db, scope: Scope) -> dict[str, Any]:
     """Clicks of the page in the scope: elements ranked by count, each with cells and points."""
     page = _page_filter(db.layout, scope, _by_route(db, scope, "click"))
-    where = f"e.site_id = {lit(scope.site_id)} AND e.type = 'click' AND {page} AND {_humans(db, scope.site_id)}"
+    humans = human_event_sql(db.layout, scope.site_id)
+    where = f"e.site_id = {lit(scope.site_id)} AND e.type = 'click' AND {page} AND {humans}"
     if scope.rage:
         where += " AND JSONExtractBool(e.data, 'rage')"
     sel = "coalesce(e.name, '')"
@@ -99,7 +105,7 @@ def views_sql(db: Db, site_id: str, lo: int, hi: int) -> str:
     with a report in UTC days lo..hi."""
     site = lit(site_id)
     return f"""
-        SELECT session_id, url, last.1 AS ts, intDiv(last.1, 86400000) AS day, coalesce(last.2, '') AS path,
+        SELECT session_id, url, last.1 AS ts, {day_sql('last.1')} AS day, coalesce(last.2, '') AS path,
             coalesce(last.3, last.2, '') AS route, last.4 AS device, coalesce(last.5, 0) AS depth, last.6 AS vh
         FROM (
             SELECT session_id, url, k,
@@ -109,7 +115,7 @@ def views_sql(db: Db, site_id: str, lo: int, hi: int) -> str:
                 SELECT e.*, sum(e.type = 'pageview') OVER (PARTITION BY e.session_id ORDER BY e.ts, e.type = 'scroll'
                     ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS k
                 FROM {db.t('events')} AS e
-                WHERE e.site_id = {site} AND e.type IN ('pageview', 'scroll') AND {_humans(db, site_id)}
+                WHERE e.site_id = {site} AND e.type IN ('pageview', 'scroll') AND {human_event_sql(db.layout, site_id)}
                     AND e.session_id IN (SELECT session_id FROM {db.t('events')} WHERE site_id = {site}
                         AND type = 'scroll' AND day BETWEEN {lo} AND {hi})
             ) AS e
@@ -130,13 +136,13 @@ def scroll(db: Db, scope: Scope) -> dict[str, Any]:
 
 def pages(db: Db, site_id: str, start: int, end: int, limit: int = 50) -> list[dict[str, Any]]:
     """Routes with clicks or scroll reports in the range, most clicked first."""
-    lo, hi = start // 86_400_000, max(start, end - 1) // 86_400_000
+    lo, hi = day_of(start), day_of(max(start, end - 1))
     rows = db.rows(
         f"""
         SELECT route, sum(clicks) AS c, sum(views) AS v FROM (
             SELECT {ROUTE} AS route, count() AS clicks, 0 AS views FROM {db.t('events')} AS e
                 WHERE e.site_id = {lit(site_id)} AND e.type = 'click' AND e.day BETWEEN {lo} AND {hi}
-                AND {_humans(db, site_id)} GROUP BY route
+                AND {human_event_sql(db.layout, site_id)} GROUP BY route
             UNION ALL
             SELECT route, 0, count() FROM ({views_sql(db, site_id, lo, hi)}) WHERE day BETWEEN {lo} AND {hi}
                 GROUP BY route)
@@ -181,7 +187,7 @@ def click_moment(db: Db, scope: Scope, sel: str) -> dict[str, Any] | None:
         f" WHERE e.site_id = {lit(scope.site_id)} AND e.type = 'click' AND e.name = {lit(sel)}"
         f" AND {url_match(scope.url, 'e')} AND e.ts >= {lit(scope.start)} AND e.ts < {lit(scope.end)}{device}{rage}"
         f" AND e.session_id IN (SELECT s.id FROM {sessions_in(db.layout)} WHERE s.site_id = {lit(scope.site_id)}"
-        " AND s.has_replay = 1 AND s.is_bot = 0)"
+        f" AND s.has_replay = 1 AND {human_sql('s')})"
         " ORDER BY e.ts DESC, e.seq DESC LIMIT 1"
     )
     if not rows:

@@ -9,12 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import msgspec
-
 from collector.query.outcome import Score
 from collector.store.clickhouse.client import lit
-from collector.store.clickhouse.reads.scope import current_model
+from collector.store.clickhouse.reads.scope import current_model, human_sql
 from collector.store.clickhouse.transaction import VERSIONS, Db
+from collector.wire import json_decoder, json_encoder
 
 
 def save(
@@ -25,7 +24,7 @@ def save(
         db.conn.insert(db.t("outcome_scores"), ("site_id", "model", "visitor_id", "probability", "label"),
                        [(site_id, version, s.visitor_id, s.probability, s.label) for s in scores])
     db.conn.insert(db.t("outcome_models"), ("site_id", "trained_at", "report", "version"),
-                   [(site_id, report["trained_at"], msgspec.json.encode(report).decode(), version)])
+                   [(site_id, report["trained_at"], json_encoder.encode(report).decode(), version)])
     site = f"site_id = {lit(site_id)}"
     if db.rows(f"SELECT 1 FROM {db.t('outcome_scores')} WHERE {site} AND model < {version} LIMIT 1"):
         delete(db, "outcome_scores", f"{site} AND model < {version}")
@@ -33,7 +32,7 @@ def save(
 
 def report(db: Db, site_id: str) -> dict[str, Any] | None:
     found = db.rows(f"SELECT report FROM {db.t('outcome_models')} FINAL WHERE site_id = {lit(site_id)}")
-    return dict(msgspec.json.decode(found[0][0])) if found else None
+    return dict(json_decoder.decode(found[0][0])) if found else None
 
 
 def _current(db: Db, site_id: str) -> str:
@@ -57,7 +56,7 @@ def open_sessions(db: Db, site_id: str, since: int, limit: int) -> list[dict[str
         f"SELECT s.id, s.visitor_id, s.last_ts, o.probability, o.label FROM {db.t('sessions')} AS s FINAL"
         f" INNER JOIN (SELECT visitor_id, probability, label FROM {db.t('outcome_scores')} AS o"
         f" WHERE {_current(db, site_id)}) AS o ON o.visitor_id = s.visitor_id"
-        f" WHERE s.site_id = {lit(site_id)} AND s.last_ts >= {lit(since)} AND s.is_bot = 0"
+        f" WHERE s.site_id = {lit(site_id)} AND s.last_ts >= {lit(since)} AND {human_sql('s')}"
         f" ORDER BY o.probability DESC, s.id LIMIT {int(limit)}"
     )
     names = ("session_id", "visitor_id", "last_ts", "probability", "label")

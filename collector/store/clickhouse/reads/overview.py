@@ -9,21 +9,32 @@ from collector.query.overview import BREAKDOWNS, Figures, Period, answer, pages,
 from collector.query.params import DAY_MS
 from collector.query.scope import Goal, Scope
 from collector.store.clickhouse.client import lit
-from collector.store.clickhouse.reads.scope import goal_sql, scope_sql, sessions_in
+from collector.store.clickhouse.reads.scope import (
+    abandoned_sql,
+    bounced_sql,
+    carted_sql,
+    goal_sql,
+    human_event_sql,
+    scope_sql,
+    sessions_in,
+    viewed_sql,
+)
 from collector.store.clickhouse.transaction import Db
 
 _DIMS = ", ".join(f"s.{c}" for c in BREAKDOWNS.values())
 _SUMS = (
-    "count(), sum(s.pageviews), countIf(s.pageviews > 0), countIf(s.pageviews = 1), sum(s.duration_ms),"
-    " countIf(s.cart_adds > 0), countIf(s.cart_adds > 0 AND s.purchases = 0), sum(s.revenue), sum(s.purchases)"
+    f"count(), sum(s.pageviews), countIf({viewed_sql('s')}), countIf({bounced_sql('s')}), sum(s.duration_ms),"
+    f" countIf({carted_sql('s')}), countIf({abandoned_sql('s')}), sum(s.revenue), sum(s.purchases)"
 )
 
 
 def figures(db: Db, scope: Scope, *, daily: bool = True, width: int = DAY_MS) -> Figures:
     """Session sums by day (or hour: `width`) and breakdown value, with the visitor counts."""
     where = scope_sql(db.layout, scope)
+    # the site's local days (or hours): the same offsets as the SQLite engine (query/days.py)
+    local = scope.calendar.local_sql("s.first_ts", scope.start, scope.end, width)
     rows = db.rows(
-        f"SELECT intDiv(s.first_ts, {int(width)}) AS day, {_DIMS}, {_SUMS} FROM {sessions_in(db.layout)}"
+        f"SELECT intDiv({local}, {int(width)}) AS day, {_DIMS}, {_SUMS} FROM {sessions_in(db.layout)}"
         f" WHERE {where} GROUP BY day, {_DIMS} ORDER BY day, {_DIMS}"
     )
     goal = goal_sql(db.layout, scope.site_id, scope.goal)
@@ -35,7 +46,7 @@ def figures(db: Db, scope: Scope, *, daily: bool = True, width: int = DAY_MS) ->
     if daily:
         by_day = {
             int(day): int(n) for day, n in db.rows(
-                f"SELECT intDiv(s.first_ts, {int(width)}) AS day, uniqExact(s.visitor_id)"
+                f"SELECT intDiv({local}, {int(width)}) AS day, uniqExact(s.visitor_id)"
                 f" FROM {sessions_in(db.layout)} WHERE {where} GROUP BY day"
             )
         }
@@ -50,8 +61,7 @@ def page_counts(db: Db, scope: Scope) -> Counter[str]:
     elif scope.include_bots:
         sessions = "1"
     else:  # the humans: fewer ids to hold than all the sessions that are not bots
-        sessions = (f"e.session_id NOT IN (SELECT s.id FROM {sessions_in(db.layout)}"
-                    f" WHERE s.site_id = {lit(scope.site_id)} AND s.is_bot = 1)")
+        sessions = human_event_sql(db.layout, scope.site_id, "e")
     rows = db.rows(
         f"SELECT coalesce(e.path, ''), count() FROM {db.t('events')} AS e"
         f" WHERE e.site_id = {lit(scope.site_id)} AND e.type = 'pageview'"

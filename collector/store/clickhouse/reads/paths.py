@@ -5,22 +5,24 @@ from __future__ import annotations
 from typing import Any
 
 from collector.query import paths as shared
+from collector.query.definitions import day_of
 from collector.query.scope import Scope
 from collector.store.clickhouse.client import lit
-from collector.store.clickhouse.reads.scope import scope_sql, sessions_in, url_match
+from collector.store.clickhouse.reads.scope import human_event_sql, scope_sql, sessions_in, url_match
 from collector.store.clickhouse.transaction import Db
 
 
-def bot_sessions(db: Db, site_id: str) -> str:
-    return f"SELECT s.id FROM {sessions_in(db.layout)} WHERE s.site_id = {lit(site_id)} AND s.is_bot = 1"
-
-
 def top_page(db: Db, scope: Scope) -> str | None:
-    """The most viewed path of human pageviews in the scope's UTC days."""
+    """The most viewed path of human pageviews in the scope's days (whole UTC days, as the SQLite
+    engine's page_days rollup counts them, where the site's zone is at UTC)."""
+    if scope.calendar.zero_offset(scope.start, scope.end):
+        days = f"e.day >= {lit(day_of(scope.start))} AND e.day <= {lit(day_of(scope.end - 1))}"
+    else:
+        days = f"e.ts >= {lit(scope.start)} AND e.ts < {lit(scope.end)}"
     rows = db.rows(
         f"SELECT e.path FROM {db.t('events')} AS e WHERE e.site_id = {lit(scope.site_id)} AND e.type = 'pageview'"
-        f" AND e.day >= {lit(scope.start // 86_400_000)} AND e.day <= {lit((scope.end - 1) // 86_400_000)}"
-        f" AND e.path != '' AND e.session_id NOT IN ({bot_sessions(db, scope.site_id)})"
+        f" AND {days}"
+        f" AND e.path != '' AND {human_event_sql(db.layout, scope.site_id, 'e')}"
         " GROUP BY e.path ORDER BY count() DESC, e.path LIMIT 1"
     )
     return rows[0][0] if rows else None

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
-
 from collector.query.scope import Scope
+from collector.query.timeline import CONTACT_TYPES, TIMELINE_LIMIT, timeline
 from collector.store.clickhouse.client import lit
-from collector.store.clickhouse.reads.scope import scope_sql, sessions_in
-from collector.store.clickhouse.reads.sessions import SESSION_SELECT, events_of, session_dict
+from collector.store.clickhouse.reads.scope import human_sql, scope_sql, sessions_in
+from collector.store.clickhouse.reads.sessions import (
+    EVENT_SELECT,
+    SESSION_SELECT,
+    event_dict,
+    events_of,
+    session_dict,
+)
 from collector.store.clickhouse.transaction import Db
+from collector.wire import json_decoder
 
 # The column each `sort` of /api/persons (query/params.py PEOPLE_SORTS) orders by; the visitor id breaks ties.
 SORTS = {"last_seen": "last_ts", "first_seen": "first_ts", "sessions": "sessions", "revenue": "revenue",
@@ -28,7 +34,7 @@ def people(
     where = scope_sql(db.layout, scope)
     direction = "DESC" if descending else "ASC"
     order = f"{SORTS[sort]} {direction}, visitor_id {direction}"
-    bots = "" if scope.include_bots else " AND a.is_bot = 0"
+    bots = "" if scope.include_bots else f" AND {human_sql('a')}"
     rows = db.rows(
         f"SELECT v.visitor_id, v.sessions, v.revenue, v.purchases, v.first_ts, v.last_ts, v.identified, a.n FROM ("
         " SELECT s.visitor_id AS visitor_id, count() AS sessions, sum(s.revenue) AS revenue,"
@@ -101,10 +107,13 @@ def person(db: Db, site_id: str, person_id: str) -> dict[str, Any] | None:
     if claimed:
         sessions = [s for s in sessions if s["verified_user"] == visitor]
     vouched = " AND s.verified_user = s.visitor_id" if verified else ""
-    events = events_of(
-        db, site_id,
-        f"e.type IN ('purchase', 'survey') AND e.session_id IN (SELECT s.id FROM {sessions_in(db.layout)}"
-        f" WHERE s.site_id = {site} AND s.visitor_id = {lit(visitor)}{vouched})",
+    theirs = (f"e.session_id IN (SELECT s.id FROM {sessions_in(db.layout)}"
+              f" WHERE s.site_id = {site} AND s.visitor_id = {lit(visitor)}{vouched})")
+    events = events_of(db, site_id, f"e.type IN ('purchase', 'survey') AND {theirs}")
+    contacts = db.rows(
+        f"SELECT {EVENT_SELECT} FROM {db.t('events')} AS e WHERE e.site_id = {site} AND {theirs}"
+        f" AND (e.touchpoint != 'web' OR e.type IN {CONTACT_TYPES})"
+        f" ORDER BY e.ts DESC, e.seq DESC LIMIT {TIMELINE_LIMIT}"
     )
     is_user = row is not None or any(s["user_id"] == visitor for s in sessions)
     return {
@@ -113,11 +122,12 @@ def person(db: Db, site_id: str, person_id: str) -> dict[str, Any] | None:
         "id": visitor,
         "user_id": visitor if is_user else None,
         "anon_ids": anon_ids,
-        "traits": msgspec.json.decode(row[0]) if row is not None else {},
+        "traits": json_decoder.decode(row[0]) if row is not None else {},
         "first_ts": min((s["first_ts"] for s in sessions), default=row[1] if row else None),
         "last_ts": max((s["last_ts"] for s in sessions), default=row[2] if row else None),
         "sessions": sessions,
         "purchases": [e for e in events if e["type"] == "purchase"],
         "revenue": float(sum(s["revenue"] for s in sessions)),
         "surveys": [e for e in events if e["type"] == "survey"],
+        "timeline": timeline(sessions, [event_dict(r) for r in contacts]),
     }

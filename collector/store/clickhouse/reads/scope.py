@@ -5,6 +5,7 @@ value enters through `lit`.
 
 from __future__ import annotations
 
+from collector.query.definitions import BOT_COLUMN, BOUNCE_PAGEVIEWS, DAY_MS, DESKTOP_FROM_PX, TABLET_FROM_PX
 from collector.query.scope import NONE, Filters, Goal, Scope
 from collector.store.clickhouse.client import lit
 from collector.store.clickhouse.schema import Layout
@@ -15,6 +16,57 @@ _COLUMNS = {
     "channel": "s.channel", "campaign": "s.utm_campaign", "source": "s.utm_source",
     "user": "s.user_id", "visitor": "s.visitor_id",
 }
+
+
+# ---- the concepts of collector/query/definitions.py, as ClickHouse spells them (the one spelling;
+# tests/query/test_definitions.py checks each against its Python definition) ----
+
+
+def _of(alias: str) -> str:
+    """A column's qualifier: `alias.`, or none for '' (a rollup table's own columns)."""
+    return f"{alias}." if alias else ""
+
+
+def human_sql(alias: str = "s") -> str:
+    """True for a human session `alias`."""
+    return f"{_of(alias)}{BOT_COLUMN} = 0"
+
+
+def human_event_sql(layout: Layout, site_id: str, alias: str = "e") -> str:
+    """True for an event `alias` of the site that no bot's session holds."""
+    return (f"{alias}.session_id NOT IN (SELECT s.id FROM {sessions_in(layout)}"
+            f" WHERE s.site_id = {lit(site_id)} AND s.{BOT_COLUMN} = 1)")
+
+
+def viewed_sql(alias: str = "s") -> str:
+    """True for a session with a pageview: the bounce rate's denominator."""
+    return f"{_of(alias)}pageviews > 0"
+
+
+def bounced_sql(alias: str = "s") -> str:
+    """True for a session that bounced."""
+    return f"{_of(alias)}pageviews = {BOUNCE_PAGEVIEWS}"
+
+
+def carted_sql(alias: str = "s") -> str:
+    """True for a session with a cart add."""
+    return f"{_of(alias)}cart_adds > 0"
+
+
+def abandoned_sql(alias: str = "s") -> str:
+    """True for a session with a cart add and no purchase."""
+    return f"{carted_sql(alias)} AND {_of(alias)}purchases = 0"
+
+
+def device_sql(vw: str) -> str:
+    """The device bucket of a viewport width expression ('' when it is NULL)."""
+    return (f"multiIf({vw} IS NULL, '', {vw} < {TABLET_FROM_PX}, 'mobile',"
+            f" {vw} < {DESKTOP_FROM_PX}, 'tablet', 'desktop')")
+
+
+def day_sql(ms: str) -> str:
+    """The day number of an epoch-ms integer expression."""
+    return f"intDiv({ms}, {DAY_MS})"
 
 
 def like_literal(text: str) -> str:
@@ -119,7 +171,7 @@ def filters_sql(layout: Layout, site_id: str, filters: Filters, goal: Goal) -> l
         )
     flag_sql = {
         "converted": goal_sql(layout, site_id, goal),
-        "abandoned": "s.cart_adds > 0 AND s.purchases = 0",
+        "abandoned": abandoned_sql("s"),
         "replay": "s.has_replay = 1",
         "frustrated": "(s.rage_clicks > 0 OR s.dead_clicks > 0 OR s.errors > 0)",
     }
@@ -172,7 +224,7 @@ def scope_sql(layout: Layout, scope: Scope, *, started: bool = True) -> str:
     if started:
         clauses += [f"s.first_ts >= {lit(scope.start)}", f"s.first_ts < {lit(scope.end)}"]
     if not scope.include_bots:
-        clauses.append("s.is_bot = 0")
+        clauses.append(human_sql("s"))
     return " AND ".join([*clauses, *filters_sql(layout, scope.site_id, scope.filters, scope.goal)])
 
 

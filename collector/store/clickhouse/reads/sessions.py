@@ -9,7 +9,7 @@ import msgspec
 from collector.query.scope import Scope
 from collector.query.sessions import SORTS, causal_order, decode_cursor, encode_cursor
 from collector.store.clickhouse.client import lit
-from collector.store.clickhouse.reads.scope import filters_sql, sessions_in
+from collector.store.clickhouse.reads.scope import filters_sql, human_sql, sessions_in
 from collector.store.clickhouse.schema import EVENT_NAMES, SESSION_NAMES
 from collector.store.clickhouse.transaction import Db
 
@@ -39,7 +39,7 @@ def list_in_scope(
         *filters_sql(db.layout, scope.site_id, scope.filters, scope.goal),
     ]
     if not scope.include_bots:
-        clauses.append("s.is_bot = 0")
+        clauses.append(human_sql("s"))
     ((total,),) = db.rows(f"SELECT count() FROM {sessions_in(db.layout)} WHERE {' AND '.join(clauses)}")
     column = SORTS[sort]
     before, direction = ("<", "DESC") if descending else (">", "ASC")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from collector.query.definitions import day_of
 from collector.query.overview import day_name, days_of, ratio
-from collector.query.params import DAY_MS
 from collector.query.scope import Scope
-from collector.store.sqlite.reads.scope import scope_sql
+from collector.store.sqlite.reads.scope import abandoned_sql, carted_sql, day_sql, human_sql, scope_sql
 
 ABANDONED_SHOWN = 100
 TOP = 20
@@ -17,16 +17,17 @@ TOP = 20
 def commerce(conn: sqlite3.Connection, scope: Scope) -> dict[str, Any]:
     """Revenue and orders per day, products by revenue, abandoned carts (newest first)."""
     where, args = scope_sql(scope)
-    if scope.rolled_up:  # whole days of humans without filters: the session_days rollup has the sums
+    if scope.rolled_up:  # whole UTC days of humans without filters: the session_days rollup has the sums
         day_rows = conn.execute(
             "SELECT day, sum(revenue), sum(orders), sum(carts), sum(abandoned) FROM session_days"
-            " WHERE site_id = ? AND day >= ? AND day < ? AND is_bot = 0 AND sessions != 0 GROUP BY day",
-            (scope.site_id, scope.start // DAY_MS, scope.end // DAY_MS),
+            f" WHERE site_id = ? AND day >= ? AND day < ? AND {human_sql('')} AND sessions != 0 GROUP BY day",
+            (scope.site_id, day_of(scope.start), day_of(scope.end)),
         ).fetchall()
     else:
         day_rows = conn.execute(
-            "SELECT s.first_ts / 86400000 AS day, sum(s.revenue), sum(s.purchases),"
-            " sum(s.cart_adds > 0), sum(s.cart_adds > 0 AND s.purchases = 0)"
+            f"SELECT {day_sql(scope.calendar.local_sql('s.first_ts', scope.start, scope.end))} AS day,"
+            " sum(s.revenue), sum(s.purchases),"
+            f" sum({carted_sql('s')}), sum({abandoned_sql('s')})"
             f" FROM sessions s WHERE {where} GROUP BY day",
             args,
         ).fetchall()
@@ -59,7 +60,7 @@ def commerce(conn: sqlite3.Connection, scope: Scope) -> dict[str, Any]:
             "  * coalesce(json_extract(c.data, '$.item.qty'), 1)), 0) FROM events c"
             "  WHERE c.site_id = s.site_id AND c.session_id = s.id AND c.type = 'cart'"
             "  AND c.name = 'add') AS cart_value"
-            f" FROM sessions s WHERE {where} AND s.cart_adds > 0 AND s.purchases = 0"
+            f" FROM sessions s WHERE {where} AND {abandoned_sql('s')}"
             " ORDER BY s.first_ts DESC, s.id DESC LIMIT ?",
             [*args, ABANDONED_SHOWN],
         )

@@ -13,7 +13,7 @@ from typing import Any
 from collector.query.experiments import ArmCounts, Counts, Experiment
 from collector.query.scope import Goal, Scope
 from collector.store.sqlite.connection import transaction
-from collector.store.sqlite.reads.scope import filters_sql, goal_event_sql
+from collector.store.sqlite.reads.scope import bounced_sql, filters_sql, goal_event_sql, human_sql, viewed_sql
 
 _COLUMNS = "key, name, variants, goal, metrics, hypothesis, saved_goal, created_at"
 
@@ -55,7 +55,7 @@ def counts(conn: sqlite3.Connection, scope: Scope, key: str, goal: Goal) -> Coun
     """Per variant: visitors by the variant of their first exposure in the range and what they
     did from that moment to the end of the range (goal, revenue), in one pass."""
     where, filter_args = filters_sql(scope.filters, scope.goal, scope.site_id)
-    bots = "" if scope.include_bots else " AND s.is_bot = 0"
+    bots = "" if scope.include_bots else f" AND {human_sql('s')}"
     extra = "".join(f" AND {w}" for w in where)
     goal_sql, goal_args = goal_event_sql(goal, "g")
     exposed = (
@@ -90,7 +90,7 @@ def counts(conn: sqlite3.Connection, scope: Scope, key: str, goal: Goal) -> Coun
         " LEFT JOIN events g ON g.site_id = gs.site_id AND g.session_id = gs.id AND g.type IN (?, 'purchase')"
         " AND g.ts >= f.ts AND g.ts < ? GROUP BY f.visitor)"
         " SELECT variant, count(*), sum(converted), total(revenue), total(revenue * revenue), sum(crossed),"
-        " sum(pageviews > 0), sum(pageviews = 1) FROM visitors GROUP BY variant ORDER BY variant",
+        f" sum({viewed_sql('')}), sum({bounced_sql('')}) FROM visitors GROUP BY variant ORDER BY variant",
         [*args, *goal_args, scope.site_id, goal.type, scope.end],
     ).fetchall()
     arms = [ArmCounts(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]) for r in rows]

@@ -6,16 +6,15 @@ import sqlite3
 import time
 from typing import Any
 
-import msgspec
-
 from collector.store.sqlite.connection import transaction
+from collector.wire import json_decoder, json_encoder
 
 _COLUMNS = "id, name, definition, created_at"
 
 
 def _goal(row: sqlite3.Row | tuple[Any, ...]) -> dict[str, Any]:
     goal_id, name, definition, created_at = tuple(row)
-    return {"id": goal_id, "name": name, **msgspec.json.decode(definition), "created_at": created_at}
+    return {"id": goal_id, "name": name, **json_decoder.decode(definition), "created_at": created_at}
 
 
 def list_goals(conn: sqlite3.Connection, site_id: str) -> list[dict[str, Any]]:
@@ -33,7 +32,7 @@ def create_goal(
             return None
         cursor = conn.execute(
             "INSERT INTO goals (site_id, name, definition, created_at) VALUES (?, ?, ?, ?)",
-            (site_id, name, msgspec.json.encode(definition).decode(), int(time.time() * 1000)),
+            (site_id, name, json_encoder.encode(definition).decode(), int(time.time() * 1000)),
         )
         row = conn.execute(f"SELECT {_COLUMNS} FROM goals WHERE id = ?", (cursor.lastrowid,)).fetchone()
     return _goal(row)

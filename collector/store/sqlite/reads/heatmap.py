@@ -13,8 +13,8 @@ from typing import Any
 
 import msgspec
 
+from collector.query.definitions import DEVICES
 from collector.query.heatmap import (
-    DEVICES,
     POINT_PX,
     SNAPSHOT_SESSIONS,
     Scope,
@@ -26,7 +26,7 @@ from collector.query.heatmap import (
 )
 from collector.query.params import DAY_MS
 from collector.store.sqlite.reads.patterns import url_match
-from collector.store.sqlite.reads.scope import exposed_sql
+from collector.store.sqlite.reads.scope import device_sql, exposed_sql, human_event_sql, human_sql
 
 _decode_data = msgspec.json.Decoder(dict[str, Any])
 _decode_events = msgspec.json.Decoder(list[Any])
@@ -43,11 +43,10 @@ def rollup_filter(scope: Scope, *, clicks: bool = True) -> tuple[str, list[objec
     return sql, params
 
 
-def rolled_up(conn: sqlite3.Connection, scope: Scope, table: str) -> bool:
-    if scope.exposures:  # the rollups do not know who saw which variant
-        return False
-    """True when the rollups answer this page: a route template, or a path that is its own route."""
-    if not scope.url.startswith("/") or "*" in scope.url:
+def by_route(conn: sqlite3.Connection, scope: Scope, table: str) -> bool:
+    """True when the page is a route: a route template, or a path that is its own route (never
+    with an experiment filter: the rollups do not know who saw which variant)."""
+    if scope.exposures or not scope.url.startswith("/") or "*" in scope.url:
         return False
     found = conn.execute(
         f"SELECT 1 FROM {table} WHERE site_id = ? AND route = ? LIMIT 1", (scope.site_id, scope.url)
@@ -60,7 +59,8 @@ def rolled_up(conn: sqlite3.Connection, scope: Scope, table: str) -> bool:
 def clicks(conn: sqlite3.Connection, scope: Scope) -> dict[str, Any]:
     """Clicks of the page in the scope: elements ranked by count, each with cells and points."""
     tally = Tally()
-    if rolled_up(conn, scope, "heatmap_elements"):
+    route = by_route(conn, scope, "heatmap_elements")
+    if route and scope.whole_utc_days:
         where, params = rollup_filter(scope)
         for sel, n, dead, tag, text in conn.execute(
             f"SELECT sel, sum(n), sum(dead), max(tag), max(text) FROM heatmap_elements"
@@ -77,7 +77,7 @@ def clicks(conn: sqlite3.Connection, scope: Scope) -> dict[str, Any]:
             ):
                 target[sel][(gx, gy)] = n
     else:
-        for name, data in _scan(conn, scope, "click"):
+        for name, data in _scan(conn, scope, "click", route):
             fields = _decode_data.decode(data)
             if scope.rage and not fields.get("rage"):
                 continue
@@ -94,20 +94,16 @@ def clicks(conn: sqlite3.Connection, scope: Scope) -> dict[str, Any]:
     return tally.answer(scope)
 
 
-def _human(alias: str) -> str:
-    return (f"NOT EXISTS (SELECT 1 FROM sessions s WHERE s.site_id = {alias}.site_id"
-            f" AND s.id = {alias}.session_id AND s.is_bot = 1)")
-
-
-def _scan(conn: sqlite3.Connection, scope: Scope, kind: str) -> Iterator[tuple[str | None, bytes]]:
-    """(name, data) of the scope's events of one type, humans only, straight from `events`."""
-    match, params = url_match(scope.url, "e")
+def _scan(conn: sqlite3.Connection, scope: Scope, kind: str, route: bool) -> Iterator[tuple[str | None, bytes]]:
+    """(name, data) of the scope's events of one type, humans only, straight from `events`: of the
+    route (as the rollups count it) or of the pages the URL pattern matches."""
+    match, params = _page(scope, "coalesce(e.route, e.path)", route, "e")
     device = "" if not scope.device else (
-        " AND " + _device_sql("json_extract(e.data, '$.vw')") + " = ?"
+        " AND " + device_sql("json_extract(e.data, '$.vw')") + " = ?"
     )
     sql = (
         f"SELECT e.name, e.data FROM events e WHERE e.site_id = ? AND e.type = ? AND {match}"
-        f" AND e.ts >= ? AND e.ts < ? AND {_human('e')}{device}"
+        f" AND e.ts >= ? AND e.ts < ? AND {human_event_sql('e')}{device}"
     )
     args: list[object] = [scope.site_id, kind, *params, scope.start, scope.end]
     if scope.device:
@@ -115,6 +111,14 @@ def _scan(conn: sqlite3.Connection, scope: Scope, kind: str) -> Iterator[tuple[s
     exposed, exposed_args = _exposed(scope, "e.session_id")
     for name, data in conn.execute(sql + exposed, args + exposed_args):
         yield name, data.encode() if isinstance(data, str) else data
+
+
+def _page(scope: Scope, route_column: str, route: bool, alias: str) -> tuple[str, list[object]]:
+    """The page of a heatmap read from rows `alias`: its route (as the rollups count it), or the
+    pages its URL pattern matches."""
+    if route:
+        return f"{route_column} = ?", [scope.url]
+    return url_match(scope.url, alias)
 
 
 def _exposed(scope: Scope, column: str) -> tuple[str, list[object]]:
@@ -127,23 +131,19 @@ def _exposed(scope: Scope, column: str) -> tuple[str, list[object]]:
     return sql, args
 
 
-def _device_sql(vw: str) -> str:
-    return (f"(CASE WHEN {vw} IS NULL THEN '' WHEN {vw} < 768 THEN 'mobile'"
-            f" WHEN {vw} < 1024 THEN 'tablet' ELSE 'desktop' END)")
-
-
 # ---- scroll ----
 
 def scroll(conn: sqlite3.Connection, scope: Scope) -> dict[str, Any]:
     """Share of pageviews reaching each depth (0..100 % of the document) and the average fold."""
-    if rolled_up(conn, scope, "heatmap_scroll"):
+    route = by_route(conn, scope, "heatmap_scroll")
+    if route and scope.whole_utc_days:
         where, params = rollup_filter(scope, clicks=False)
         rows = conn.execute(
             f"SELECT depth, sum(n), sum(vh_sum), sum(vh_n) FROM heatmap_scroll WHERE {where}"
             " GROUP BY depth", params,
         )
     else:
-        match, params = url_match(scope.url, "v")
+        match, params = _page(scope, "v.route", route, "v")
         device = " AND v.device = ?" if scope.device else ""
         exposed, exposed_args = _exposed(scope, "v.session_id")
         rows = conn.execute(
@@ -204,12 +204,12 @@ def click_moment(conn: sqlite3.Connection, scope: Scope, sel: str) -> dict[str, 
     page as it stood when that element was clicked (an element that appeared after load). `ts` is
     the browser's clock, the clock of the recording's own timestamps."""
     match, params = url_match(scope.url, "e")
-    device = "" if not scope.device else " AND " + _device_sql("json_extract(e.data, '$.vw')") + " = ?"
+    device = "" if not scope.device else " AND " + device_sql("json_extract(e.data, '$.vw')") + " = ?"
     rage = " AND json_extract(e.data, '$.rage') = 1" if scope.rage else ""
     row = conn.execute(
         f"""
         SELECT e.session_id, e.client_ts, e.data FROM events e JOIN sessions s
-            ON s.site_id = e.site_id AND s.id = e.session_id AND s.has_replay = 1 AND s.is_bot = 0
+            ON s.site_id = e.site_id AND s.id = e.session_id AND s.has_replay = 1 AND {human_sql('s')}
         WHERE e.site_id = ? AND e.type = 'click' AND e.name = ? AND {match}
             AND e.ts >= ? AND e.ts < ?{device}{rage}
         ORDER BY e.ts DESC LIMIT 1

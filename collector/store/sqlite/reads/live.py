@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from collector.store.sqlite.reads.scope import human_sql
 from collector.wire import EVENT_TYPES
 
 MINUTE_MS = 60_000
@@ -17,7 +18,7 @@ LATEST = 25
 _TYPES = ", ".join("?" for _ in EVENT_TYPES)
 _RECENT = (
     "FROM events e JOIN sessions s ON s.site_id = e.site_id AND s.id = e.session_id"
-    f" WHERE e.site_id = ? AND e.type IN ({_TYPES}) AND e.ts >= ? AND e.ts < ? AND s.is_bot = 0"
+    f" WHERE e.site_id = ? AND e.type IN ({_TYPES}) AND e.ts >= ? AND e.ts < ? AND {human_sql('s')}"
 )
 
 

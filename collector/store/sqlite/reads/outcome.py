@@ -6,10 +6,10 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
-import msgspec
-
 from collector.query.outcome import Score
 from collector.store.sqlite.connection import transaction
+from collector.store.sqlite.reads.scope import human_sql
+from collector.wire import json_decoder, json_encoder
 
 
 def save(conn: sqlite3.Connection, site_id: str, report: dict[str, Any], scores: Sequence[Score]) -> None:
@@ -17,7 +17,7 @@ def save(conn: sqlite3.Connection, site_id: str, report: dict[str, Any], scores:
     with transaction(conn):
         conn.execute(
             "INSERT OR REPLACE INTO outcome_models (site_id, trained_at, report) VALUES (?, ?, ?)",
-            (site_id, report["trained_at"], msgspec.json.encode(report).decode()),
+            (site_id, report["trained_at"], json_encoder.encode(report).decode()),
         )
         conn.execute("DELETE FROM outcome_scores WHERE site_id = ?", (site_id,))
         conn.executemany(
@@ -28,7 +28,7 @@ def save(conn: sqlite3.Connection, site_id: str, report: dict[str, Any], scores:
 
 def report(conn: sqlite3.Connection, site_id: str) -> dict[str, Any] | None:
     row = conn.execute("SELECT report FROM outcome_models WHERE site_id = ?", (site_id,)).fetchone()
-    return None if row is None else dict(msgspec.json.decode(row[0]))
+    return None if row is None else dict(json_decoder.decode(row[0]))
 
 
 def scores(conn: sqlite3.Connection, site_id: str, label: str, limit: int) -> list[dict[str, Any]]:
@@ -49,7 +49,7 @@ def open_sessions(conn: sqlite3.Connection, site_id: str, since: int, limit: int
         dict(r) for r in conn.execute(
             "SELECT s.id AS session_id, s.visitor_id, s.last_ts, o.probability, o.label FROM sessions s"
             " JOIN outcome_scores o ON o.site_id = s.site_id AND o.visitor_id = s.visitor_id"
-            " WHERE s.site_id = ? AND s.last_ts >= ? AND s.is_bot = 0"
+            f" WHERE s.site_id = ? AND s.last_ts >= ? AND {human_sql('s')}"
             " ORDER BY o.probability DESC, s.id LIMIT ?",
             (site_id, since, limit),
         )

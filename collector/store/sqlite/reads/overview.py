@@ -12,21 +12,34 @@ from typing import Any
 from collector.query.overview import BREAKDOWNS, SUMS, Figures, Period, answer, pages, sources
 from collector.query.params import DAY_MS
 from collector.query.scope import Goal, Scope
-from collector.store.sqlite.reads.scope import goal_sql, scope_sql
+from collector.store.sqlite.reads.scope import (
+    abandoned_sql,
+    bounced_sql,
+    carted_sql,
+    goal_sql,
+    human_sql,
+    scope_sql,
+    viewed_sql,
+)
 
 _DIMS = ", ".join(f"s.{c}" for c in BREAKDOWNS.values())
 
 # Straight from the sessions table: the same figures as the session_days rollup holds.
 _GROUPED = f"""
-SELECT s.first_ts / {{bucket}} AS day, {_DIMS},
-       count(*), sum(s.pageviews), sum(s.pageviews > 0), sum(s.pageviews = 1), sum(s.duration_ms),
-       sum(s.cart_adds > 0), sum(s.cart_adds > 0 AND s.purchases = 0), sum(s.revenue), sum(s.purchases)
+SELECT {{local}} / {{bucket}} AS day, {_DIMS},
+       count(*), sum(s.pageviews), sum({viewed_sql("s")}), sum({bounced_sql("s")}), sum(s.duration_ms),
+       sum({carted_sql("s")}), sum({abandoned_sql("s")}), sum(s.revenue), sum(s.purchases)
 FROM sessions s WHERE {{where}} GROUP BY day, {_DIMS}
 """
 _ROLLUP = f"""
 SELECT day, {", ".join(BREAKDOWNS.values())}, {", ".join(SUMS)} FROM session_days
-WHERE site_id = ? AND day >= ? AND day < ? AND is_bot = 0 AND sessions != 0
+WHERE site_id = ? AND day >= ? AND day < ? AND {human_sql("")} AND sessions != 0
 """
+
+
+def _local(scope: Scope, width: int) -> str:
+    """A session's start on the site's local clock: its day (or hour) is this / width."""
+    return scope.calendar.local_sql("s.first_ts", scope.start, scope.end, width)
 
 
 def _visitors(
@@ -43,7 +56,7 @@ def _visitors(
     if not daily:
         return visitors, converted, {}
     by_day = dict(conn.execute(
-        f"SELECT s.first_ts / {int(width)} AS day, count(DISTINCT s.visitor_id) FROM sessions s"
+        f"SELECT {_local(scope, width)} / {int(width)} AS day, count(DISTINCT s.visitor_id) FROM sessions s"
         f" WHERE {where} GROUP BY day",
         args,
     ).fetchall())
@@ -56,7 +69,7 @@ def figures(conn: sqlite3.Connection, scope: Scope, *, daily: bool = True, width
         rows = conn.execute(_ROLLUP, (scope.site_id, scope.start // DAY_MS, scope.end // DAY_MS))
     else:
         where, args = scope_sql(scope)
-        rows = conn.execute(_GROUPED.format(where=where, bucket=int(width)), args)
+        rows = conn.execute(_GROUPED.format(where=where, local=_local(scope, width), bucket=int(width)), args)
     return Figures(rows, *_visitors(conn, scope, daily, width), width=width)
 
 

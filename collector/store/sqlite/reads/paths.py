@@ -7,17 +7,27 @@ from collections import defaultdict
 from typing import Any
 
 from collector.query import paths as shared
+from collector.query.definitions import day_of
 from collector.query.scope import Scope
 from collector.store.sqlite.reads.patterns import url_match
-from collector.store.sqlite.reads.scope import scope_sql
+from collector.store.sqlite.reads.scope import human_sql, scope_sql
 
 
 def top_page(conn: sqlite3.Connection, scope: Scope) -> str | None:
     """The most viewed path of human pageviews in the scope's days (the page_days rollup)."""
+    if not scope.calendar.zero_offset(scope.start, scope.end):
+        # page_days counts UTC days, not this site's: count the range's own pageviews
+        found = conn.execute(
+            "SELECT e.path FROM events e JOIN sessions s ON s.site_id = e.site_id AND s.id = e.session_id"
+            f" AND {human_sql('s')} WHERE e.site_id = ? AND e.type = 'pageview' AND e.ts >= ? AND e.ts < ?"
+            " AND e.path != '' GROUP BY e.path ORDER BY count(*) DESC, e.path LIMIT 1",
+            (scope.site_id, scope.start, scope.end),
+        ).fetchone()
+        return found[0] if found else None
     found = conn.execute(
         "SELECT path FROM page_days WHERE site_id = ? AND day >= ? AND day <= ? AND path != ''"
         " GROUP BY path ORDER BY sum(pageviews) DESC, path LIMIT 1",
-        (scope.site_id, scope.start // 86_400_000, (scope.end - 1) // 86_400_000),
+        (scope.site_id, day_of(scope.start), day_of(scope.end - 1)),
     ).fetchone()
     return found[0] if found else None
 

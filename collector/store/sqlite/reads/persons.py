@@ -5,11 +5,11 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-import msgspec
-
 from collector.query.scope import Scope
-from collector.store.sqlite.reads.scope import scope_sql
+from collector.query.timeline import CONTACT_TYPES, TIMELINE_LIMIT, timeline
+from collector.store.sqlite.reads.scope import human_sql, scope_sql
 from collector.store.sqlite.reads.sessions import event_dict
+from collector.wire import json_decoder
 
 # The column each `sort` of /api/persons (query/params.py PEOPLE_SORTS) orders by; the visitor id breaks ties.
 SORTS = {"last_seen": "last_ts", "first_seen": "first_ts", "sessions": "sessions", "revenue": "revenue",
@@ -27,7 +27,7 @@ def people(
     """
     where, args = scope_sql(scope)
     direction = "DESC" if descending else "ASC"
-    bots = "" if scope.include_bots else " AND a.is_bot = 0"
+    bots = "" if scope.include_bots else f" AND {human_sql('a')}"
     rows = conn.execute(
         "WITH v AS (SELECT s.visitor_id, COUNT(*) AS sessions, SUM(s.revenue) AS revenue,"
         " SUM(s.purchases) AS purchases, MIN(s.first_ts) AS first_ts, MAX(s.last_ts) AS last_ts,"
@@ -119,43 +119,27 @@ def person(conn: sqlite3.Connection, site_id: str, person_id: str) -> dict[str, 
         "id": visitor,
         "user_id": visitor if is_user else None,
         "anon_ids": anon_ids,
-        "traits": msgspec.json.decode(row[0]) if row is not None else {},
+        "traits": json_decoder.decode(row[0]) if row is not None else {},
         "first_ts": min((s["first_ts"] for s in sessions), default=row[1] if row else None),
         "last_ts": max((s["last_ts"] for s in sessions), default=row[2] if row else None),
         "sessions": sessions,
         "purchases": [e for e in events if e["type"] == "purchase"],
         "revenue": float(sum(s["revenue"] for s in sessions)),
         "surveys": [e for e in events if e["type"] == "survey"],
-        "timeline": _timeline(conn, site_id, visitor, verified, sessions),
+        "timeline": timeline(sessions, _contacts(conn, site_id, visitor, verified)),
     }
 
 
-# The newest entries of a 360 timeline; a busy customer's older contacts are in their sessions.
-TIMELINE_LIMIT = 500
-
-
-def _timeline(
-    conn: sqlite3.Connection, site_id: str, visitor: str, verified: bool, sessions: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
-    """One line across channels, oldest first: each web visit (with its replay) as one entry, and
-    every contact elsewhere (a call, an email, a store purchase) and every order and answer alone."""
-    visits = [
-        {"entry": "visit", "ts": s["first_ts"], "touchpoint": "web", "session_id": s["id"],
-         "pageviews": s["pageviews"], "duration_ms": s["duration_ms"], "entry_url": s["entry_url"],
-         "channel": s["channel"], "has_replay": bool(s["has_replay"])}
-        for s in sessions if s["pageviews"]
-    ]
-    contacts = [
-        {**event_dict(e), "entry": "contact"} for e in conn.execute(
+def _contacts(conn: sqlite3.Connection, site_id: str, visitor: str, verified: bool) -> list[dict[str, Any]]:
+    """The person's newest contacts for the timeline (query/timeline.py), newest first."""
+    return [
+        event_dict(e) for e in conn.execute(
             # CROSS JOIN keeps the person's sessions outside: each one's events come from the session
             # index, where the touchpoint condition would otherwise scan every event of the site.
             "SELECT e.* FROM sessions s CROSS JOIN events e ON e.site_id = s.site_id AND e.session_id = s.id"
             " WHERE s.site_id = ? AND s.visitor_id = ? AND (NOT ? OR s.verified_user = s.visitor_id)"
-            " AND (e.touchpoint != 'web' OR e.type IN ('purchase', 'survey'))"
+            f" AND (e.touchpoint != 'web' OR e.type IN {CONTACT_TYPES})"
             " ORDER BY e.ts DESC, e.rowid DESC LIMIT ?",
             (site_id, visitor, verified, TIMELINE_LIMIT),
         )
     ]
-    entries = sorted(visits + contacts, key=lambda e: e["ts"], reverse=True)[:TIMELINE_LIMIT]
-    return entries[::-1]
-

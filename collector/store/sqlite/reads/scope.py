@@ -5,6 +5,7 @@ The one place where session filters become SQL for this engine, always with boun
 
 from __future__ import annotations
 
+from collector.query.definitions import BOT_COLUMN, BOUNCE_PAGEVIEWS, DAY_MS, DESKTOP_FROM_PX, TABLET_FROM_PX
 from collector.query.scope import NONE, Filters, Goal, Scope
 from collector.store.sqlite.reads.patterns import glob_literal, url_match
 
@@ -13,6 +14,58 @@ _COLUMNS = {
     "channel": "s.channel", "campaign": "s.utm_campaign", "source": "s.utm_source",
     "user": "s.user_id", "visitor": "s.visitor_id",
 }
+
+
+# ---- the concepts of collector/query/definitions.py, as SQLite spells them (the one spelling;
+# tests/query/test_definitions.py checks each against its Python definition) ----
+
+
+def _of(alias: str) -> str:
+    """A column's qualifier: `alias.`, or none for '' (a rollup table's own columns)."""
+    return f"{alias}." if alias else ""
+
+
+def human_sql(alias: str = "s") -> str:
+    """True for a human session `alias`."""
+    return f"{_of(alias)}{BOT_COLUMN} = 0"
+
+
+def human_event_sql(alias: str) -> str:
+    """True for an event `alias` that no bot's session holds (the rollup triggers' form, which
+    needs no join)."""
+    return (f"NOT EXISTS (SELECT 1 FROM sessions s WHERE s.site_id = {alias}.site_id"
+            f" AND s.id = {alias}.session_id AND s.{BOT_COLUMN} = 1)")
+
+
+def viewed_sql(alias: str = "s") -> str:
+    """True for a session with a pageview: the bounce rate's denominator."""
+    return f"{_of(alias)}pageviews > 0"
+
+
+def bounced_sql(alias: str = "s") -> str:
+    """True for a session that bounced."""
+    return f"{_of(alias)}pageviews = {BOUNCE_PAGEVIEWS}"
+
+
+def carted_sql(alias: str = "s") -> str:
+    """True for a session with a cart add."""
+    return f"{_of(alias)}cart_adds > 0"
+
+
+def abandoned_sql(alias: str = "s") -> str:
+    """True for a session with a cart add and no purchase."""
+    return f"{carted_sql(alias)} AND {_of(alias)}purchases = 0"
+
+
+def device_sql(vw: str) -> str:
+    """The device bucket of a viewport width expression ('' when it is NULL)."""
+    return (f"(CASE WHEN {vw} IS NULL THEN '' WHEN {vw} < {TABLET_FROM_PX} THEN 'mobile'"
+            f" WHEN {vw} < {DESKTOP_FROM_PX} THEN 'tablet' ELSE 'desktop' END)")
+
+
+def day_sql(ms: str) -> str:
+    """The day number of an epoch-ms integer expression."""
+    return f"({ms}) / {DAY_MS}"
 
 
 def goal_sql(goal: Goal) -> tuple[str, list[object]]:
@@ -107,7 +160,7 @@ def filters_sql(filters: Filters, goal: Goal, site_id: str | None = None) -> tup
         args += page_args
     flag_sql = {
         "converted": goal_sql(goal),
-        "abandoned": ("s.cart_adds > 0 AND s.purchases = 0", []),
+        "abandoned": (abandoned_sql("s"), []),
         "replay": ("s.has_replay = 1", []),
         "frustrated": ("(s.rage_clicks > 0 OR s.dead_clicks > 0 OR s.errors > 0)", []),
     }
@@ -186,6 +239,6 @@ def scope_sql(scope: Scope, *, started: bool = True) -> tuple[str, list[object]]
         clauses += ["s.first_ts >= ?", "s.first_ts < ?"]
         args += [scope.start, scope.end]
     if not scope.include_bots:
-        clauses.append("s.is_bot = 0")
+        clauses.append(human_sql("s"))
     where, filter_args = filters_sql(scope.filters, scope.goal, scope.site_id)
     return " AND ".join([*clauses, *where]), [*args, *filter_args]

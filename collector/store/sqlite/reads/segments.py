@@ -6,16 +6,15 @@ import sqlite3
 import time
 from typing import Any
 
-import msgspec
-
 from collector.store.sqlite.connection import transaction
+from collector.wire import json_decoder, json_encoder
 
 
 def _segment(row: sqlite3.Row | tuple[Any, ...]) -> dict[str, Any]:
     segment_id, site_id, name, filters, created_at = tuple(row)
     return {
         "id": segment_id, "site": site_id, "name": name,
-        "filters": msgspec.json.decode(filters), "created_at": created_at,
+        "filters": json_decoder.decode(filters), "created_at": created_at,
     }
 
 
@@ -33,7 +32,7 @@ def segment_filters(conn: sqlite3.Connection, site_id: str, segment_id: int) -> 
     ).fetchone()
     if row is None:
         return None
-    filters: dict[str, str] = msgspec.json.decode(row[0])
+    filters: dict[str, str] = json_decoder.decode(row[0])
     return filters
 
 
@@ -42,7 +41,7 @@ def create_segment(conn: sqlite3.Connection, site_id: str, name: str, filters: d
     with transaction(conn):
         cursor = conn.execute(
             "INSERT INTO segments (site_id, name, filters, created_at) VALUES (?, ?, ?, ?)",
-            (site_id, name, msgspec.json.encode(filters).decode(), int(time.time() * 1000)),
+            (site_id, name, json_encoder.encode(filters).decode(), int(time.time() * 1000)),
         )
         row = conn.execute(
             "SELECT id, site_id, name, filters, created_at FROM segments WHERE id = ?",

@@ -5,11 +5,10 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-import msgspec
-
 from collector.query.scope import Scope
 from collector.query.sessions import SORTS, causal_order, decode_cursor, encode_cursor
-from collector.store.sqlite.reads.scope import filters_sql
+from collector.store.sqlite.reads.scope import filters_sql, human_sql
+from collector.wire import json_decoder
 
 
 def list_sessions(
@@ -30,7 +29,7 @@ def list_sessions(
     clauses = ["s.site_id = ?", "s.first_ts >= ?", "s.first_ts < ?", *(where or [])]
     args: list[object] = [site_id, start, end, *(params or [])]
     if not include_bots:
-        clauses.append("s.is_bot = 0")
+        clauses.append(human_sql("s"))
     (total,) = conn.execute(f"SELECT COUNT(*) FROM sessions s WHERE {' AND '.join(clauses)}", args).fetchone()
     column = SORTS[sort]
     # The session id breaks ties, so that a page boundary inside equal values loses and repeats nothing.
@@ -69,7 +68,7 @@ def list_in_scope(
 def event_dict(row: sqlite3.Row) -> dict[str, Any]:
     """A stored event as the API shows it: its columns with its type-specific fields."""
     event = dict(row)
-    data = msgspec.json.decode(event.pop("data"))
+    data = json_decoder.decode(event.pop("data"))
     del event["rowid"]
     return {**event, **data}
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from collector.query.scope import Scope
 from collector.query.surveys import Answer, summary
-from collector.store.sqlite.reads.scope import scope_sql
+from collector.store.sqlite.reads.scope import day_sql, scope_sql
 
 
 def load_answers(conn: sqlite3.Connection, scope: Scope, survey_id: str | None = None) -> list[Answer]:
@@ -18,7 +18,8 @@ def load_answers(conn: sqlite3.Connection, scope: Scope, survey_id: str | None =
     rows = conn.execute(
         "SELECT e.name, json_extract(e.data, '$.score'), json_extract(e.data, '$.scale'),"
         " json_extract(e.data, '$.comment'), json_extract(e.data, '$.survey_id'), e.ts,"
-        " e.session_id, s.visitor_id, s.channel, s.device, s.has_replay, s.first_ts / 86400000"
+        " e.session_id, s.visitor_id, s.channel, s.device, s.has_replay,"
+        f" {day_sql(scope.calendar.local_sql('s.first_ts', scope.start, scope.end))}"
         " FROM sessions s JOIN events e ON e.site_id = s.site_id AND e.session_id = s.id"
         f" AND e.type = 'survey' WHERE {where}{extra} ORDER BY e.ts, e.rowid",
         args,

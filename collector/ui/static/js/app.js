@@ -73,13 +73,21 @@ function isoDay(date) {
   return date.toISOString().slice(0, 10);
 }
 
-export function range() {
-  const today = new Date();
-  const from = new Date(today.getTime() - 29 * 86400000);
-  return { from: params.get("from") || isoDay(from), to: params.get("to") || isoDay(today) };
+/** The date `offset` days from the site's today (its time zone's calendar, as the API counts days). */
+function siteDay(now, offset = 0) {
+  const parts = Object.fromEntries(new Intl.DateTimeFormat("en-US", {
+    timeZone: site.timezone, year: "numeric", month: "2-digit", day: "2-digit",
+  }).formatToParts(new Date(now)).map((p) => [p.type, p.value]));
+  // date arithmetic on the calendar date alone: a 23- or 25-hour day is still one day
+  return isoDay(new Date(Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day) + offset)));
 }
 
-/** The date presets (UTC days, as the API counts them): [key, label, () => {from, to}]. */
+export function range() {
+  const now = Date.now();
+  return { from: params.get("from") || siteDay(now, -29), to: params.get("to") || siteDay(now) };
+}
+
+/** The date presets (days of the site's time zone, as the API counts them): [key, label, () => {from, to}]. */
 export const PRESETS = [
   ["today", "Today", (d) => ({ from: d(0), to: d(0) })],
   ["yesterday", "Yesterday", (d) => ({ from: d(-1), to: d(-1) })],
@@ -94,10 +102,10 @@ export const PRESETS = [
 export function presetRange(key, now = Date.now()) {
   const found = PRESETS.find(([k]) => k === key);
   if (!found) return null;
-  const day = (offset) => isoDay(new Date(now + offset * 86400000));
+  const day = (offset) => siteDay(now, offset);
   const month = (offset) => {
-    const t = new Date(now);
-    return isoDay(new Date(Date.UTC(t.getUTCFullYear(), t.getUTCMonth() + offset, 1)));
+    const [year, monthOfYear] = siteDay(now).split("-").map(Number);
+    return isoDay(new Date(Date.UTC(year, monthOfYear - 1 + offset, 1)));
   };
   return found[2](day, month);
 }
@@ -203,7 +211,7 @@ const regionNames = new Intl.DisplayNames(["en"], { type: "region" });
 export const plural = (n, word) => `${fmt.int(n)} ${word}${n === 1 ? "" : "s"}`;
 
 /** What the page knows about the chosen site once the toolbar has loaded it: its currency. */
-export const site = { currency: null };
+export const site = { currency: null, timezone: "UTC" };
 
 function moneyFormat(currency) {
   if (!currency) return decimalMoney;
@@ -360,8 +368,14 @@ export function timeChart(node, xs, series, { height = 280, yFormat, hourly = fa
   const counts = (scale) => series.filter((s) => (s.scale || "y") === scale).every((s) => !s.format);
   // Daily series: ticks fall on whole days and read as dates, never as hours.
   const day = (t) => new Date(t * 1000).toLocaleDateString("en-US", { month: "short", day: "numeric", timeZone: "UTC" });
-  // Hourly series (ranges up to two days): ticks on whole hours, read as UTC clock times.
-  const hour = (t) => (t % 86400 === 0 ? `${day(t)} ` : "") + new Date(t * 1000).toISOString().slice(11, 16);
+  // Hourly series (ranges up to two days): ticks on whole hours, read as clock times of the site's
+  // time zone (a night clocks fall back shows 01:00 twice, as it was lived).
+  const clock = new Intl.DateTimeFormat("en-GB", { timeZone: site.timezone, hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+  const date = new Intl.DateTimeFormat("en-US", { timeZone: site.timezone, month: "short", day: "numeric" });
+  const hour = (t) => {
+    const time = clock.format(new Date(t * 1000));
+    return (time === "00:00" ? `${date.format(new Date(t * 1000))} ` : "") + time;
+  };
   const axes = [hourly
     ? { stroke: "#6b7280", grid: { stroke: "#f1f2f4" }, incrs: [3600, 2 * 3600, 3 * 3600, 6 * 3600, 12 * 3600], values: (u, ticks) => ticks.map(hour) }
     : { stroke: "#6b7280", grid: { stroke: "#f1f2f4" }, incrs: [86400, 2 * 86400, 7 * 86400, 14 * 86400, 28 * 86400],
@@ -535,6 +549,10 @@ function datesApplyOnChange() {
   preset.replaceChildren(...PRESETS.map(([key, label]) => h("option", { value: key, text: label })),
     h("option", { value: "custom", text: "Custom" }));
   preset.value = currentPreset();
+  // Whose midnights the dates mean: the site's time zone, beside the picker.
+  const label = preset.closest(".field").querySelector("span");
+  label.replaceChildren("Dates · ", h("span", { class: "zone", id: "f-zone", title: "Days run from midnight to midnight in the site's time zone (site settings)",
+    text: site.timezone }));
   preset.addEventListener("change", () => {
     const chosen = presetRange(preset.value);
     if (chosen) navigate(chosen);
@@ -605,6 +623,7 @@ async function loadSites() {
   const sites = await siteList;
   const chosen = sites.find((s) => s.id === params.get("site")) || (sites.length === 1 ? sites[0] : null);
   site.currency = (chosen && (chosen.currency || (chosen.settings && chosen.settings.currency))) || null;
+  site.timezone = (chosen && chosen.settings && chosen.settings.timezone) || "UTC";
   return sites;
 }
 

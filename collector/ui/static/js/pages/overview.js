@@ -1,6 +1,6 @@
 // Overview: KPI cards against the previous period, the traffic chart (hours for short ranges, the
 // previous period dashed), goals, and ranked breakdowns whose rows filter the whole dashboard.
-import { $, api, card, clear, csvLink, delta, fmt, h, jsonLink, link, navigate, page, params, ranked, scope, timeChart } from "../app.js";
+import { $, api, card, clear, csvLink, delta, fmt, h, jsonLink, link, navigate, page, params, ranked, scope, site, timeChart } from "../app.js";
 
 // [key, label, format(value, data), lower is better, shops only]
 const KPIS = [
@@ -80,7 +80,7 @@ page(async () => {
     { label: "Visitors, previous period", values: data.series.map((d, i) => (before[i] ? before[i].visitors : null)), previousOf: 0 },
   ], { hourly });
   $("#chart").dataset.interval = data.interval;
-  clear($("#chart-legend"), h("span", { class: "muted", text: hourly ? "Hourly, UTC" : "Daily, UTC" }),
+  clear($("#chart-legend"), h("span", { class: "muted", id: "chart-zone", text: `${hourly ? "Hourly" : "Daily"}, ${site.timezone}` }),
     csvLink("/api/overview", "series", { interval: "auto" }), jsonLink("/api/overview", { interval: "auto" }));
   $("#goals-slot").replaceChildren(goalsPanel(data));
   clear($("#breakdowns"), BREAKDOWNS.map(([key, title, column, valueLabel, value, name, filter]) =>

@@ -1,4 +1,5 @@
-// Settings: the chosen site's conversion goal, currency and whether it is a shop.
+// Settings: the chosen site's conversion goal, currency, whether it is a shop, its time zone, and
+// whether the collector keeps copies of the assets its recordings load (docs/replay.md, Asset copies).
 import { $, api, clear, h, page, params } from "../app.js";
 
 // Whether the overview shows cart and revenue cards; auto: when the range has carts or orders.
@@ -14,11 +15,21 @@ function form(site) {
   const shop = h("select", { name: "shop", id: "s-shop", "aria-label": "Shop" },
     SHOP.map(([v, t]) => h("option", { value: v, text: t })));
   shop.value = s.shop === true ? "yes" : s.shop === false ? "no" : "auto";
+  // The zone whose midnights bound every day of the reports; the collector checks the name.
+  const timezone = h("input", { name: "timezone", id: "s-timezone", required: true, maxlength: 64, value: s.timezone || "UTC",
+    list: "s-timezones", autocomplete: "off", "aria-label": "Time zone" });
+  const zones = h("datalist", { id: "s-timezones" },
+    (Intl.supportedValuesOf ? Intl.supportedValuesOf("timeZone") : ["UTC"]).map((v) => h("option", { value: v })));
+  const assets = h("select", { name: "replay_assets", id: "s-replay-assets", "aria-label": "Replay asset copies" },
+    [["on", "on"], ["off", "off"]].map(([v, t]) => h("option", { value: v, text: t })));
+  assets.value = s.replay_assets === false ? "off" : "on";
   const status = h("p", { id: "s-status", role: "status", class: "note", hidden: true });
   const node = h("form", { class: "filter-grid", id: "settings-form" },
     h("label", { class: "field" }, h("span", { text: "Conversion goal (event type or track name)" }), goal, goals),
     h("label", { class: "field" }, h("span", { text: "Currency (ISO 4217)" }), currency),
     h("label", { class: "field" }, h("span", { text: "Shop (cart and revenue cards)" }), shop),
+    h("label", { class: "field" }, h("span", { text: "Time zone (days run midnight to midnight here)" }), timezone, zones),
+    h("label", { class: "field" }, h("span", { text: "Copies of the site's CSS, fonts and images for replays" }), assets),
     h("div", { class: "actions" }, h("button", { type: "submit", class: "primary", text: "Save settings" })),
     status);
   node.addEventListener("submit", async (event) => {
@@ -27,13 +38,16 @@ function form(site) {
       goal: goal.value.trim() || "purchase",
       currency: currency.value.trim() ? currency.value.trim().toUpperCase() : null,
       shop: { yes: true, no: false, auto: null }[shop.value],
+      timezone: timezone.value.trim() || null,
+      replay_assets: assets.value === "on",
     };
     status.hidden = false;
     try {
       const saved = await api(`/api/sites/${encodeURIComponent(site.id)}`, { method: "PATCH", body });
       site.settings = saved.settings;
+      if ($("#f-zone")) $("#f-zone").textContent = saved.settings.timezone;  // the toolbar's days follow
       status.className = "note";
-      status.textContent = `Saved: goal ${saved.settings.goal}, currency ${saved.settings.currency || "none"}, shop ${shop.value}.`;
+      status.textContent = `Saved: goal ${saved.settings.goal}, currency ${saved.settings.currency || "none"}, shop ${shop.value}, time zone ${saved.settings.timezone}.`;
     } catch (error) {
       status.className = "alert";
       status.textContent = `Not saved: ${error.message}`;
