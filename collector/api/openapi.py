@@ -129,15 +129,20 @@ def walk(routes: list[Any], prefix: str = "") -> Iterator[tuple[str, Route]]:
             yield prefix + route.path, route
 
 
+def _declared(route: Route) -> Any:
+    """The answer type a route declares (collector/api/base.py `returns`)."""
+    return getattr(route.endpoint, "answer")  # noqa: B009  (set on the endpoint, unknown to its type)
+
+
 def _answer(route: Route, schemas: dict[Any, Any]) -> dict[str, Any]:
     """The route's successful answer: its declared type's schema, and CSV where it has tables."""
-    answer = route.endpoint.answer
+    answer = _declared(route)
     content: dict[str, Any] = {}
     if answer is not Csv:
         content["application/json"] = {"schema": schemas[answer]}
     if answer is Csv or getattr(route.endpoint, "tables", False):
         content["text/csv"] = {"schema": {"type": "string"}}
-    status = str(route.endpoint.answer_status)
+    status = str(getattr(route.endpoint, "answer_status", 200))
     return {status: {"description": "created" if status == "201" else "the answer", "content": content}}
 
 
@@ -173,7 +178,7 @@ def _api_paths(routes: list[Any], schemas: dict[Any, Any]) -> dict[str, Any]:
 def document(routes: list[Any]) -> dict[str, Any]:
     """The OpenAPI 3.1 document for an app's routes: the analyst answers' schemas are the types
     the routes declare (collector/query/answers)."""
-    answers = list(dict.fromkeys(r.endpoint.answer for _, r in _api_routes(routes) if r.endpoint.answer is not Csv))
+    answers = list(dict.fromkeys(_declared(r) for _, r in _api_routes(routes) if _declared(r) is not Csv))
     refs, components = msgspec.json.schema_components([*_TYPES, *answers], ref_template=_REF)
     schemas = dict(zip(answers, refs[len(_TYPES):], strict=True))
     return {
