@@ -1,21 +1,20 @@
-"""What every analyst endpoint shares: the admin check and JSON/CSV answers, the site, the date
-range, the scope (filters, segment, goal) and request bodies."""
+"""What every analyst endpoint shares: the site, the date range, the scope (filters, segment,
+goal) and request bodies. Who may ask is collector/access.py's: each endpoint declares its role."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from functools import cache
-from typing import Any, TypeVar
+from typing import Any
 
 import msgspec
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from collector.api import export
-from collector.auth import require_admin
+from collector.access import MAX_API_BODY, OWNER, answer, check
 from collector.errors import ClientError, decode
 from collector.ingest.http import read_limited
 from collector.query.days import UTC_DAYS, Calendar
@@ -26,12 +25,10 @@ from collector.query.params import (
     time_range,
 )
 from collector.query.scope import Goal, Scope, build_scope
+from collector.replies import reply
 from collector.store import Site
-from collector.wire import json_encoder
 
 DEFAULT_DAYS = 30
-# Funnel steps, segment filters: a few KiB at most. Read no further than this.
-MAX_API_BODY = 64 * 1024
 
 
 def site_param(request: Request) -> str:
@@ -46,90 +43,26 @@ def site_param(request: Request) -> str:
     return site_id
 
 
-Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
-
-
-class Csv:
-    """The declared answer of a route that answers text/csv."""
-
-
-def returns(answer: Any, endpoint: Endpoint, status: int = 200) -> Endpoint:
-    """Declare the type of a route's answer (a msgspec Struct of collector/query/answers): the
-    wrapper converts the endpoint's answer to it, and /openapi.json documents it."""
-    endpoint.answer = answer  # type: ignore[attr-defined]
-    endpoint.answer_status = status  # type: ignore[attr-defined]
-    return endpoint
-
-
-@dataclass(frozen=True)
-class Reply:
-    """An answer with its own status or headers (201 for what was created, a download's name)."""
-
-    value: Any
-    status: int = 200
-    headers: dict[str, str] | None = None
-
-
-def answer_bytes(value: Any, answer: Any) -> bytes:
-    """The JSON of an answer as its declared type: converted strictly, so an answer that drifts
-    from its type is a fault of ours (a 500 naming the field), never a silently wrong document."""
-    if answer is None:
-        return json_encoder.encode(value)
-    try:
-        typed = msgspec.convert(value, answer, strict=True)
-    except msgspec.ValidationError as e:
-        raise TypeError(f"the answer is not a {getattr(answer, '__name__', answer)}: {e}") from e
-    return json_encoder.encode(typed)
-
-
-def _reply(run: Callable[..., Any], result: Any, headers: dict[str, str] | None = None) -> Response:
-    reply = result if isinstance(result, Reply) else Reply(result, headers=headers)
-    content = answer_bytes(reply.value, getattr(run, "answer", None))
-    return Response(content, reply.status, reply.headers, "application/json")
-
-
 def admin(endpoint: Callable[[Request], Any]) -> Callable[[Request], Response]:
-    """Wrap a sync endpoint: check the admin, run it off the event loop, answer JSON as the
-    route's declared type (`returns`).
-
-    Every report also downloads: `format=csv&table=NAME` gives one of its tables as CSV,
-    `download=1` the JSON as a file.
-    """
+    """Kept for code written before roles: the owner of every site, and no declared role, so the
+    route walk in tests/security/test_security_roles.py fails until the route says what it needs
+    (collector/access.py: `api`, `api_post`, `api_raw`, `page`, `public`)."""
 
     def run(request: Request) -> Response:
-        require_admin(request)
-        q = request.query_params
-        wanted = q.get("format", "json")
-        if wanted not in ("json", "csv"):
-            raise ClientError(400, f"format must be json or csv, not {wanted!r}")
-        result = endpoint(request)
-        if isinstance(result, Response):
-            return result
-        if isinstance(result, Reply):
-            return _reply(run, result)
-        name = request.url.path.rsplit("/", 1)[-1] or "report"
-        if wanted == "csv":
-            if not isinstance(result, dict):
-                raise ClientError(400, "this answer has no table to export")
-            table = q.get("table") or None
-            return Response(export.table_csv(result, table), 200, {
-                "Content-Disposition": f'attachment; filename="{name}-{table or "table"}.csv"',
-            }, "text/csv; charset=utf-8")
-        headers = {"Content-Disposition": f'attachment; filename="{name}.json"'} if q.get("download") else None
-        return _reply(run, result, headers)
+        check(request, OWNER)
+        return answer(request, endpoint)
 
-    run.tables = True  # type: ignore[attr-defined]  # format=csv&table=NAME: /openapi.json says so
     return run
 
 
 def admin_post(endpoint: Callable[[Request, bytes], Any]) -> Callable[[Request], Awaitable[Response]]:
-    """Like `admin` for endpoints that read a JSON body: `endpoint(request, body)`."""
+    """Like `admin`, for endpoints that read a JSON body (no declared role either)."""
 
     async def run(request: Request) -> Response:
-        require_admin(request)
+        check(request, OWNER)
         body = await read_limited(request, MAX_API_BODY)
         result = await run_in_threadpool(endpoint, request, body)
-        return result if isinstance(result, Response) else _reply(run, result)
+        return result if isinstance(result, Response) else reply(request, result)
 
     return run
 

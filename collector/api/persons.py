@@ -8,10 +8,12 @@ from typing import Any
 from starlette.requests import Request
 from starlette.routing import Route
 
-from collector.api.base import Reply, admin, returns, scope_of, site_param
+from collector.access import ANALYST, OWNER, api
+from collector.api.base import scope_of, site_param
 from collector.errors import ClientError
 from collector.query import answers as a
 from collector.query.params import PEOPLE_SORTS, integer, sort_order
+from collector.replies import Reply, returns
 
 
 def _person_id(request: Request) -> str:
@@ -26,7 +28,7 @@ def _person_id(request: Request) -> str:
     return str(person_id)
 
 
-@admin
+@api(OWNER)
 def delete_person(request: Request) -> Any:
     """Erase a person: events, sessions, replays, identities, traits and rejected events."""
     site_id = site_param(request)
@@ -34,7 +36,7 @@ def delete_person(request: Request) -> Any:
     return {"deleted": counts}
 
 
-@admin
+@api(OWNER)
 def export_person(request: Request) -> Any:
     """Everything about a person as one JSON download."""
     site_id = site_param(request)
@@ -49,7 +51,7 @@ def export_person(request: Request) -> Any:
     })
 
 
-@admin
+@api(ANALYST)
 def view_person(request: Request) -> Any:
     """The 360 view by `?id=`, for ids a path cannot carry."""
     found = request.app.state.store.person(site_param(request), _person_id(request))
@@ -58,7 +60,7 @@ def view_person(request: Request) -> Any:
     return found
 
 
-@admin
+@api(ANALYST)
 def people(request: Request) -> Any:
     q = request.query_params
     limit = integer(q.get("limit"), 50, name="limit", lo=1, hi=500)
@@ -69,7 +71,7 @@ def people(request: Request) -> Any:
     )
 
 
-@admin
+@api(ANALYST)
 def person(request: Request) -> Any:
     site_id = site_param(request)
     found = request.app.state.store.person(site_id, request.path_params["id"])

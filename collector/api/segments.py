@@ -9,18 +9,12 @@ from msgspec import Meta
 from starlette.requests import Request
 from starlette.routing import Route
 
-from collector.api.base import (
-    Reply,
-    admin,
-    admin_post,
-    decode_json,
-    returns,
-    site_param,
-    site_settings,
-)
+from collector.access import ANALYST, VIEWER, api, api_post
+from collector.api.base import decode_json, site_param, site_settings
 from collector.errors import ClientError
 from collector.query import answers as a
 from collector.query.scope import check_filters
+from collector.replies import Reply, returns
 
 
 class NewSegment(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -29,12 +23,12 @@ class NewSegment(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     site: str | None = None
 
 
-@admin
+@api(VIEWER)
 def segments(request: Request) -> Any:
     return {"segments": request.app.state.store.segments(site_param(request))}
 
 
-@admin_post
+@api_post(ANALYST)
 def create_segment(request: Request, body: bytes) -> Any:
     ask = decode_json(body, NewSegment)
     site_id = ask.site or site_param(request)
@@ -44,7 +38,7 @@ def create_segment(request: Request, body: bytes) -> Any:
     return Reply(segment, 201)
 
 
-@admin_post
+@api_post(ANALYST)
 def delete_segment(request: Request, body: bytes) -> Any:
     segment_id = request.path_params["id"]
     if not (segment_id.isascii() and segment_id.isdigit() and len(segment_id) <= 18):

@@ -11,16 +11,17 @@ from typing import Any
 
 import msgspec
 import pytest
+from aiosmtpd.controller import Controller
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from collector.api.base import Csv
 from collector.api.openapi import walk
 from collector.app import create_app
+from collector.replies import Csv
 from collector.triggers.service import Policy
 from tests.support import analytics_journeys as journeys
 from tests.support.analytics_journeys import CHROME, MIN, D, event, send
-from tests.support.collector import SECRET, Client, every_store, make_settings, open_engine
+from tests.support.collector import SECRET, Client, every_store, free_port, make_settings, open_engine
 from tests.support.receiver import wait_for
 
 pytestmark = every_store
@@ -128,19 +129,48 @@ def calls(client: Client) -> list[tuple[str, str, dict[str, Any] | None]]:
         ("DELETE", "/api/experiments/cta?site=test", None),
         ("DELETE", "/api/segments/1?site=test", None),
         ("DELETE", "/api/goals/1?site=test", None),
+        ("GET", "/api/me", None),
+        ("POST", "/api/members?site=test", {"email": "ana@example.com", "role": "viewer"}),
+        ("GET", "/api/members?site=test", None),
+        ("DELETE", "/api/members/1?site=test", None),
+        ("POST", "/api/keys?site=test", {"name": "CI", "role": "analyst"}),
+        ("GET", "/api/keys", None),
+        ("DELETE", "/api/keys/1?site=test", None),
+        ("POST", "/api/shares?site=test", {"view": "overview"}),
+        ("GET", "/api/shares?site=test", None),
+        ("SHARED", "/api/shared/{token}", None),
+        ("DELETE", "/api/shares/{id}?site=test", None),
+        ("POST", "/api/reports?site=test", {"kind": "report", "recipients": ["ana@example.com"]}),
+        ("GET", "/api/reports?site=test", None),
+        ("POST", "/api/reports/1/send?site=test", None),
+        ("DELETE", "/api/reports/1?site=test", None),
         ("DELETE", "/api/persons/u1?site=test", None),
         ("DELETE", "/api/person?site=test&id=a1", None),
     ]
 
 
+class Accept:
+    """An SMTP server's handler that takes every mail (the report sent on demand)."""
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd's name)
+        return "250 OK"
+
+
 @pytest.fixture
 def client(tmp_path: Path, engine: str, request: pytest.FixtureRequest) -> Iterator[Client]:
-    """The collector in process; its trigger may call a (closed) port on loopback."""
+    """The collector in process with a real SMTP server; its trigger may call a (closed) port on loopback."""
     db_path = tmp_path / "trailmark.db"
     store = open_engine(engine, tmp_path, request)
-    settings = make_settings(db_path, webhooks=Policy(allow_private=True, max_attempts=1))
-    with TestClient(create_app(settings, store), base_url="http://127.0.0.1:8000") as http:
-        yield Client(http, db_path, store, engine)
+    port = free_port()
+    smtp = Controller(Accept(), hostname="127.0.0.1", port=port)
+    smtp.start()
+    settings = make_settings(db_path, webhooks=Policy(allow_private=True, max_attempts=1),
+                             smtp_url=f"smtp://127.0.0.1:{port}?from=reports@example.com")
+    try:
+        with TestClient(create_app(settings, store), base_url="http://127.0.0.1:8000") as http:
+            yield Client(http, db_path, store, engine)
+    finally:
+        smtp.stop()
 
 
 def declared(app: Any, method: str, url: str) -> tuple[str, Any]:
@@ -163,6 +193,11 @@ def test_every_answer_is_its_declared_type(client: Client) -> None:
              "an attempted delivery")
     asked, wrong = set(), []
     for method, url, body in calls(client):
+        if "/api/shares/" in url or method == "SHARED":  # the share link made above: its id, its token
+            made = client.http.get("/api/shares?site=test", headers=client.admin).json()["shares"][0]
+            url = url.replace("{id}", made["id"])
+            if method == "SHARED":
+                method, url = "GET", "/api/shared/" + made["url"].rsplit("/", 1)[1]
         answer = client.http.request(method, url, headers=client.admin,
                                      content=None if body is None else json.dumps(body))
         operation, kind = declared(client.http.app, method, url)

@@ -9,10 +9,10 @@ import msgspec
 import pytest
 from starlette.routing import Route
 
-from collector.api.base import Csv, answer_bytes
 from collector.api.openapi import document, walk
 from collector.app import create_app
 from collector.query import answers
+from collector.replies import Csv, answer_bytes
 from tests.support.collector import make_settings, make_store
 
 

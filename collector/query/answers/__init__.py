@@ -55,8 +55,25 @@ from collector.query.answers.settings import (
     TriggerRule,
     TriggerRules,
 )
+from collector.query.answers.teams import (
+    ApiKeys,
+    Invited,
+    Me,
+    MemberRemoved,
+    Members,
+    NewApiKey,
+    Revoked,
+    Schedule,
+    Schedules,
+    Sent,
+    Share,
+    Shared,
+    Shares,
+)
 
 __all__ = [
+    "ApiKeys", "Invited", "Me", "MemberRemoved", "Members", "NewApiKey", "Revoked", "Schedule", "Schedules",
+    "Sent", "Share", "Shared", "Shares",
     "Answer", "ClickMap", "ClickMoment", "Commerce", "CustomEvents", "Deleted", "Errors", "Experiment",
     "ExperimentDeleted", "ExperimentResults", "Experiments", "Funnel", "Goal", "Goals", "Heatmap", "HeatmapPages",
     "JourneyMap", "JourneyStages", "Live", "NewTriggerRule", "Number", "Overview", "Paths", "People", "Person",

@@ -153,6 +153,7 @@ class PersonExport(Answer):
     events: Rows
     replays: Rows
     dead_letters: Rows
+    asset_refs: Rows  # the page assets the replays point at, as copied
 
 
 class PersonErased(Answer):
