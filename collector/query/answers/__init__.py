@@ -1,6 +1,6 @@
 """The analyst answers as types: one msgspec Struct per answer of /api, engine-neutral.
 
-Each /api route declares the type of its answer (collector/api/base.py `answers`); the endpoint
+Each /api route declares the type of its answer (collector/replies.py `returns`); the endpoint
 converts what the store or the query logic gave it to that type, strictly, before answering, so
 an answer that drifts from its declared type fails loudly instead of documenting a lie, and
 /openapi.json describes every response from these same types.
