@@ -1,15 +1,19 @@
 """Time every analyst endpoint over HTTP on a shop's traffic loaded through POST /v1/batch.
 
-    .venv/bin/python bench/query.py [--sessions 20000] [--db PATH] [--repeat 3]
+    .venv/bin/python bench/query.py [--sessions 20000] [--store sqlite|chdb|both] [--dir DIR] [--repeat 3]
 
 Generates `--sessions` shop sessions over 6 days (about 10 events each: pageviews of `/`,
 `/product/N` and `/cart`, clicks, scrolls, cart adds, purchases, some NPS answers and
 identifies) and posts each session as one request to /v1/batch of the collector in this process
 (the ASGI interface, many requests in flight so that group commit works as under real traffic).
-Then serves the same file with a real uvicorn on loopback and times each analyst endpoint over
-HTTP (median of `--repeat` calls), printing its ratio to `GET /api/sites` measured in the same
-run: that call does the same HTTP, auth and JSON work and reads nothing but the sites table.
-With `--db` an existing file is reused as it is (no loading).
+Then serves each store with a real uvicorn on loopback and times each analyst endpoint over
+HTTP (median of `--repeat` calls). With both engines (the default) the very same sessions go
+into SQLite and into ClickHouse (chdb), and each endpoint prints its ClickHouse time as a share
+of SQLite's, measured in the same run, and whether the two answers differ. With one engine each
+endpoint prints its ratio to `GET /api/sites`, which does the same HTTP, auth and JSON work and
+reads nothing but the sites table. With `--dir` the stores are kept there and reused as they
+are on the next run (no loading); `--dir` also keeps the end hour, so a store loaded later
+holds the same sessions.
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ from collector.app import create_app  # noqa: E402
 from collector.config import Settings  # noqa: E402
 from collector.demo.journeys import USER_AGENTS  # noqa: E402
 from collector.demo.places import GEO_DB, PLACES  # noqa: E402
-from collector.store import SQLiteStore  # noqa: E402
+from collector.store import open_store  # noqa: E402
 
 DAY_MS = 86_400_000
 HOUR_MS = 3_600_000
@@ -128,11 +132,19 @@ class Shop:
         return {"key": KEY, "events": events}, agent, place.address(rng.randrange(1 << 16))
 
 
-def load(path: Path, sessions: int, end_ms: int) -> tuple[int, float]:
+def store_url(engine: str, folder: Path) -> str:
+    return f"sqlite://{folder / 'bench.db'}" if engine == "sqlite" else f"chdb://{folder / 'chdb'}"
+
+
+def stored(engine: str, folder: Path) -> bool:
+    return (folder / ("bench.db" if engine == "sqlite" else "chdb")).exists()
+
+
+def load(url: str, sessions: int, end_ms: int) -> tuple[int, float]:
     """Post every session through /v1/batch of an in-process collector; returns (events, seconds)."""
-    store = SQLiteStore(path, synchronous="NORMAL")
+    store = open_store(url, synchronous="NORMAL")
     store.add_site(SITE, "Bench shop", key=KEY)
-    settings = Settings(db=path, geoip=GEO_DB, trusted_proxies=(PROXY,), rate_limit=0.0,
+    settings = Settings(store=url, geoip=GEO_DB, trusted_proxies=(PROXY,), rate_limit=0.0,
                         site_rate_limit=0.0, synchronous="NORMAL", admin_token=TOKEN)
     app = create_app(settings, store)
     shop = Shop(sessions, end_ms)
@@ -168,10 +180,10 @@ async def _post(app: Any, batch: dict[str, Any], agent: str, ip: str) -> None:
 
 
 @contextmanager
-def serving(path: Path) -> Iterator[str]:
-    """A real uvicorn on loopback serving the file, as `trailmark serve` would."""
-    settings = Settings(db=path, admin_token=TOKEN, synchronous="NORMAL")
-    app = create_app(settings, SQLiteStore(path, synchronous="NORMAL"))
+def serving(url: str) -> Iterator[str]:
+    """A real uvicorn on loopback serving the store, as `trailmark serve` would."""
+    settings = Settings(store=url, admin_token=TOKEN, synchronous="NORMAL")
+    app = create_app(settings, open_store(url, synchronous="NORMAL"))
     port = free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
                             access_log=False, lifespan="on", proxy_headers=False)
@@ -195,14 +207,17 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def timed(http: httpx.Client, method: str, url: str, body: Any, repeat: int) -> tuple[float, Any]:
-    """Median wall time of `repeat` calls in ms, and the last answer (which must be a 200)."""
+def timed(http: httpx.Client, method: str, url: str, body: Any, repeat: int) -> tuple[float | None, Any]:
+    """Median wall time of `repeat` calls in ms and the last answer; (None, None) when the store
+    does not answer that question (501), and any other answer but a 200 is an error."""
     times = []
     answer: Any = None
     for _ in range(repeat):
         started = time.perf_counter()
         response = http.request(method, url, json=body) if body is not None else http.request(method, url)
         times.append((time.perf_counter() - started) * 1000)
+        if response.status_code == 501:
+            return None, None
         if response.status_code != 200:
             raise RuntimeError(f"{method} {url} answered {response.status_code}: {response.text[:300]}")
         answer = response.json()
@@ -216,15 +231,21 @@ def cases(http: httpx.Client, start: str, end: str) -> dict[str, tuple[str, str,
     people = http.get(f"/api/sessions?{rng}&limit=500&converted=1").json()["sessions"]
     visitor = max(people, key=lambda s: s["visitor_id"].startswith("u"))["visitor_id"]
     session_id = people[0]["id"]
-    segment = http.post("/api/segments", json={"site": SITE, "name": "mobile buyers",
-                                               "filters": {"device": "mobile", "converted": "1"}})
-    segment_id = segment.json()["id"]
+    # Made once: a store kept with --dir is timed again as it was
+    segments = {s["name"]: s["id"] for s in http.get(f"/api/segments?site={SITE}").json()["segments"]}
+    if "mobile buyers" not in segments:
+        segment = http.post("/api/segments", json={"site": SITE, "name": "mobile buyers",
+                                                   "filters": {"device": "mobile", "converted": "1"}})
+        segments["mobile buyers"] = segment.json()["id"]
+    segment_id = segments["mobile buyers"]
     steps = [{"type": "pageview", "url": "/"}, {"type": "pageview", "url": "/product/*"},
              {"type": "purchase"}]
+    goals = {g["name"] for g in http.get(f"/api/goals?site={SITE}").json()["goals"]}
     for goal in ({"name": "cart page", "kind": "pageview", "value": "/cart"},
                  {"name": "pro signup", "kind": "custom", "value": "signup",
                   "property": {"key": "plan", "value": "pro"}}):
-        http.post("/api/goals", json={"site": SITE, **goal}).raise_for_status()
+        if goal["name"] not in goals:
+            http.post("/api/goals", json={"site": SITE, **goal}).raise_for_status()
     return {
         "sites (baseline)": ("GET", "/api/sites", None),
         "overview": ("GET", f"/api/overview?{rng}", None),
@@ -266,42 +287,97 @@ def day(ms: int) -> str:
     return time.strftime("%Y-%m-%d", time.gmtime(ms / 1000))
 
 
+def measure(url: str, start: str, end: str, repeat: int, only: set[str]) -> dict[str, tuple[float | None, Any]]:
+    """Each endpoint's median time in ms and its answer, over HTTP from a store served alone."""
+    results: dict[str, tuple[float | None, Any]] = {}
+    with serving(url) as base, httpx.Client(base_url=base, timeout=600,
+                                            headers={"Authorization": f"Bearer {TOKEN}"}) as http:
+        for name, (method, target, body) in cases(http, start, end).items():
+            if only and name not in only | {"sites (baseline)", "overview"}:
+                continue
+            timed(http, method, target, body, 1)  # warm the page cache and the reader pool
+            results[name] = timed(http, method, target, body, repeat)
+            ms = results[name][0]
+            print(f"  {url.split(':', 1)[0]} {name}: {'501' if ms is None else f'{ms:.0f} ms'}",
+                  file=sys.stderr, flush=True)
+    return results
+
+
+# Answers that depend on the moment they are asked, not only on the stored data.
+MOMENTARY = {"live", "predictions_train", "predictions"}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sessions", type=int, default=20_000, help="shop sessions to load")
-    parser.add_argument("--db", type=Path, help="reuse this SQLite file, or load into it if absent")
+    parser.add_argument("--store", choices=("sqlite", "chdb", "both"), default="both",
+                        help="the engines to load and time (both: side by side, same data)")
+    parser.add_argument("--dir", type=Path, help="keep the stores in this folder; reuse what is there")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--only", default="", help="comma-separated endpoints to time (and the baseline)")
     args = parser.parse_args()
-    folder = tempfile.TemporaryDirectory()
-    path = args.db or Path(folder.name) / "bench.db"
-    end_ms = int(time.time() * 1000) // HOUR_MS * HOUR_MS
-    if not path.exists():
-        events, seconds = load(path, args.sessions, end_ms)
-        print(f"loaded {events} events in {args.sessions} sessions through /v1/batch in {seconds:.0f} s"
-              f" ({events / seconds:.0f} events/s)")
-    store = SQLiteStore(path)
-    with store.read() as conn:
-        (events,) = conn.execute("SELECT count(*) FROM events").fetchone()
-        (sessions, first, last) = conn.execute("SELECT count(*), min(first_ts), max(first_ts) FROM sessions").fetchone()
-    store.close()
-    start, end = day(first), day(last)
-    results: dict[str, float] = {}
-    with serving(path) as url, httpx.Client(base_url=url, timeout=600,
-                                             headers={"Authorization": f"Bearer {TOKEN}"}) as http:
-        for name, (method, target, body) in cases(http, start, end).items():
-            timed(http, method, target, body, 1)  # warm the page cache and the reader pool
-            results[name], _ = timed(http, method, target, body, args.repeat)
-    baseline = results["sites (baseline)"]
-    print(f"{events} events, {sessions} sessions, {start}..{end}; median of {args.repeat} over HTTP")
-    print(f"{'endpoint':<22}{'median ms':>11}{'x sites':>10}")
-    for name, ms in results.items():
-        print(f"{name:<22}{ms:>11.1f}{ms / baseline:>10.1f}")
-    slowest = max((n for n in results if n != "sites (baseline)"), key=results.__getitem__)
+    only = {name for name in args.only.split(",") if name}
+    temporary = tempfile.TemporaryDirectory()
+    folder = args.dir or Path(temporary.name)
+    folder.mkdir(parents=True, exist_ok=True)
+    engines = ["sqlite", "chdb"] if args.store == "both" else [args.store]
+    # Both stores get the very same sessions: the same seed and the same last hour.
+    plan = folder / "bench.json"
+    if plan.exists():
+        end_ms, n_sessions, events = msgspec.json.decode(plan.read_bytes(), type=tuple[int, int, int])
+        if n_sessions != args.sessions:
+            print(f"{folder} holds {n_sessions} sessions: timing those", file=sys.stderr)
+    else:
+        end_ms, n_sessions, events = int(time.time() * 1000) // HOUR_MS * HOUR_MS, args.sessions, 0
+    for engine in engines:
+        if not stored(engine, folder):
+            events, seconds = load(store_url(engine, folder), n_sessions, end_ms)
+            plan.write_bytes(msgspec.json.encode((end_ms, n_sessions, events)))
+            print(f"{engine}: loaded {events} events in {n_sessions} sessions through /v1/batch in"
+                  f" {seconds:.0f} s ({events / seconds:.0f} events/s)")
+    start, end = day(end_ms - DAYS * DAY_MS), day(end_ms)
+    results = {engine: measure(store_url(engine, folder), start, end, args.repeat, only) for engine in engines}
+    first = results[engines[0]]
+    baseline = first["sites (baseline)"][0] or 1.0
+    print(f"{events} events in {n_sessions} sessions,"
+          f" {start}..{end}; median of {args.repeat} over HTTP, in ms")
+    print(f"{'endpoint':<22}" + "".join(f"{engine:>10}" for engine in engines)
+          + ("     CH/SQLite" if len(engines) == 2 else "   x sites"))
+    over_500: list[str] = []
+    differ: list[str] = []
+    totals = dict.fromkeys(engines, 0.0)
+    for name in first:
+        times = [results[engine][name][0] for engine in engines]
+        cells = "".join(f"{'501':>10}" if ms is None else f"{ms:>10.1f}" for ms in times)
+        over_500 += [f"{engine} {name}" for engine, ms in zip(engines, times, strict=True) if ms and ms > 500]
+        if len(engines) == 2:
+            sqlite_ms, chdb_ms = times
+            note = ""
+            if sqlite_ms is not None and chdb_ms is not None:
+                totals["sqlite"] += sqlite_ms
+                totals["chdb"] += chdb_ms
+                note = f"{chdb_ms / sqlite_ms:>14.2f}"
+                if name not in MOMENTARY and results["sqlite"][name][1] != results["chdb"][name][1]:
+                    differ.append(name)
+                    note += "  ANSWERS DIFFER"
+            print(f"{name:<22}{cells}{note}")
+        else:
+            ms = times[0]
+            print(f"{name:<22}{cells}" + ("" if ms is None else f"{ms / baseline:>10.1f}"))
+    summary = ""
+    if len(engines) == 2:
+        ratio = totals["chdb"] / totals["sqlite"]
+        print(f"{'all answered by both':<22}{totals['sqlite']:>10.1f}{totals['chdb']:>10.1f}{ratio:>14.2f}")
+        summary = f" chdb/SQLite time {ratio:.2f} (target 0.2), answers differ: {', '.join(differ) or 'none'};"
     key = ("overview", "sessions", "funnel_3_steps", "paths_cart", "commerce", "retention")
-    figures = ", ".join(f"{name} {results[name]:.0f} ms" for name in key)
-    print(f"RESULT query: {events} events, {sessions} sessions over HTTP; sites {baseline:.1f} ms;"
-          f" {figures}; slowest {slowest} {results[slowest]:.0f} ms ({results[slowest] / baseline:.0f}x sites)")
-
+    for engine in engines:
+        figures = ", ".join(f"{name} {results[engine][name][0] or 0:.0f} ms" for name in key
+                            if name in results[engine])
+        slowest = max((n for n, (ms, _) in results[engine].items() if ms is not None),
+                      key=lambda n: results[engine][n][0] or 0.0)
+        summary += f" {engine}: {figures}; slowest {slowest} {results[engine][slowest][0]:.0f} ms;"
+    print(f"over 500 ms: {', '.join(over_500) or 'none'}")
+    print(f"RESULT query: {events} events, {n_sessions} sessions over HTTP;{summary.rstrip(';')}")
 
 if __name__ == "__main__":
     main()

@@ -7,25 +7,19 @@ from typing import Any
 from starlette.requests import Request
 from starlette.routing import Route
 
-from collector.api.base import (
-    admin,
-    admin_post,
-    decode_json,
-    scope_of,
-    site_param,
-    site_settings,
-)
+from collector.access import ANALYST, VIEWER, api, api_post
+from collector.api.base import decode_json, scope_of, site_param, site_settings
 from collector.errors import ClientError, json_response
 from collector.query import experiments as ab
 
 
-@admin
+@api(VIEWER)
 def experiments(request: Request) -> Any:
     site_id = site_param(request)
     return {"experiments": [e.as_dict() for e in request.app.state.store.experiments(site_id)]}
 
 
-@admin_post
+@api_post(ANALYST)
 def create_experiment(request: Request, body: bytes) -> Any:
     ask = decode_json(body, ab.NewExperiment)
     site_id = ask.site or site_param(request)
@@ -38,7 +32,7 @@ def create_experiment(request: Request, body: bytes) -> Any:
     return json_response(created.as_dict(), 201)
 
 
-@admin
+@api(VIEWER)
 def experiment_results(request: Request) -> Any:
     scope = scope_of(request, charted=True)
     key = request.path_params["key"]
@@ -53,7 +47,7 @@ def experiment_results(request: Request) -> Any:
     return result
 
 
-@admin_post
+@api_post(ANALYST)
 def delete_experiment(request: Request, body: bytes) -> Any:
     key = request.path_params["key"]
     if not request.app.state.store.delete_experiment(site_param(request), key):

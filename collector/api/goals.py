@@ -7,14 +7,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.routing import Route
 
-from collector.api.base import (
-    admin,
-    admin_post,
-    decode_json,
-    scope_of,
-    site_param,
-    site_settings,
-)
+from collector.access import OWNER, VIEWER, api, api_post
+from collector.api.base import decode_json, scope_of, site_param, site_settings
 from collector.errors import ClientError, json_response
 from collector.query.goals import MAX_GOALS, GoalDefinition, goal_id
 from collector.query.params import (
@@ -26,7 +20,7 @@ SUGGESTED = ("country", "region", "device", "browser", "os", "channel", "campaig
              "entry", "exit", "referrer")
 
 
-@admin
+@api(VIEWER)
 def suggest(request: Request) -> Any:
     q = request.query_params
     field = q.get("field", "")
@@ -40,12 +34,12 @@ def suggest(request: Request) -> Any:
     return {"field": field, "values": [{"value": v, "sessions": n} for v, n in found]}
 
 
-@admin
+@api(VIEWER)
 def goals(request: Request) -> Any:
     return {"goals": request.app.state.store.goals(site_param(request))}
 
 
-@admin_post
+@api_post(OWNER)
 def create_goal(request: Request, body: bytes) -> Any:
     ask = decode_json(body, GoalDefinition).check()
     site_id = ask.site or site_param(request)
@@ -56,7 +50,7 @@ def create_goal(request: Request, body: bytes) -> Any:
     return json_response(made, 201)
 
 
-@admin_post
+@api_post(OWNER)
 def delete_goal(request: Request, body: bytes) -> Any:
     found = goal_id(request.path_params["id"])
     if not request.app.state.store.delete_goal(site_param(request), found):

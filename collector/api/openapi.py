@@ -13,6 +13,7 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 
 from collector import wire
+from collector.access import public
 from collector.wire import json_encoder
 
 
@@ -166,6 +167,7 @@ def document(routes: list[Any]) -> dict[str, Any]:
     }
 
 
+@public
 async def openapi(request: Request) -> Response:
     state = request.app.state
     if getattr(state, "openapi", None) is None:

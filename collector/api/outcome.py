@@ -10,7 +10,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.routing import Route
 
-from collector.api.base import admin, admin_post, site_param, site_settings
+from collector.access import ANALYST, api, api_post
+from collector.api.base import site_param, site_settings
 from collector.query import outcome
 from collector.query.params import integer
 from collector.query.scope import Goal, Scope
@@ -63,13 +64,13 @@ def _answer(request: Request, site_id: str, report: dict[str, Any] | None) -> di
     }
 
 
-@admin
+@api(ANALYST)
 def predictions(request: Request) -> Any:
     site_id = site_param(request)
     return _answer(request, site_id, request.app.state.store.outcome_report(site_id))
 
 
-@admin_post
+@api_post(ANALYST)
 def train(request: Request, body: bytes) -> Any:
     site_id = site_param(request)
     goal = Goal.of_site(site_settings(request, site_id))

@@ -8,7 +8,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.routing import Route
 
-from collector.api.base import admin, scope_of, site_param
+from collector.access import ANALYST, OWNER, api
+from collector.api.base import scope_of, site_param
 from collector.errors import ClientError, json_response
 from collector.query.params import PEOPLE_SORTS, integer, sort_order
 
@@ -25,7 +26,7 @@ def _person_id(request: Request) -> str:
     return str(person_id)
 
 
-@admin
+@api(OWNER)
 def delete_person(request: Request) -> Any:
     """Erase a person: events, sessions, replays, identities, traits and rejected events."""
     site_id = site_param(request)
@@ -33,7 +34,7 @@ def delete_person(request: Request) -> Any:
     return {"deleted": counts}
 
 
-@admin
+@api(OWNER)
 def export_person(request: Request) -> Any:
     """Everything about a person as one JSON download."""
     site_id = site_param(request)
@@ -48,7 +49,7 @@ def export_person(request: Request) -> Any:
     })
 
 
-@admin
+@api(ANALYST)
 def view_person(request: Request) -> Any:
     """The 360 view by `?id=`, for ids a path cannot carry."""
     found = request.app.state.store.person(site_param(request), _person_id(request))
@@ -57,7 +58,7 @@ def view_person(request: Request) -> Any:
     return found
 
 
-@admin
+@api(ANALYST)
 def people(request: Request) -> Any:
     q = request.query_params
     limit = integer(q.get("limit"), 50, name="limit", lo=1, hi=500)
@@ -68,7 +69,7 @@ def people(request: Request) -> Any:
     )
 
 
-@admin
+@api(ANALYST)
 def person(request: Request) -> Any:
     site_id = site_param(request)
     found = request.app.state.store.person(site_id, request.path_params["id"])

@@ -9,13 +9,8 @@ from msgspec import Meta
 from starlette.requests import Request
 from starlette.routing import Route
 
-from collector.api.base import (
-    admin,
-    admin_post,
-    decode_json,
-    site_param,
-    site_settings,
-)
+from collector.access import ANALYST, VIEWER, api, api_post
+from collector.api.base import decode_json, site_param, site_settings
 from collector.errors import ClientError, json_response
 from collector.query.scope import check_filters
 
@@ -26,12 +21,12 @@ class NewSegment(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     site: str | None = None
 
 
-@admin
+@api(VIEWER)
 def segments(request: Request) -> Any:
     return {"segments": request.app.state.store.segments(site_param(request))}
 
 
-@admin_post
+@api_post(ANALYST)
 def create_segment(request: Request, body: bytes) -> Any:
     ask = decode_json(body, NewSegment)
     site_id = ask.site or site_param(request)
@@ -41,7 +36,7 @@ def create_segment(request: Request, body: bytes) -> Any:
     return json_response(segment, 201)
 
 
-@admin_post
+@api_post(ANALYST)
 def delete_segment(request: Request, body: bytes) -> Any:
     segment_id = request.path_params["id"]
     if not (segment_id.isascii() and segment_id.isdigit() and len(segment_id) <= 18):

@@ -14,7 +14,9 @@ from msgspec import UNSET, Meta, UnsetType
 from starlette.requests import Request
 from starlette.routing import Route
 
-from collector.api.base import admin, admin_post, decode_json
+from collector.access import ANY, OWNER, PATH, VIEWER, api, api_post, who
+from collector.api.base import decode_json
+from collector.auth import RANK
 from collector.errors import ClientError
 from collector.query.days import UTC, Calendar, check_zone
 
@@ -67,18 +69,18 @@ def is_shop(settings: dict[str, object], commerce_seen: bool) -> bool:
     return shop if isinstance(shop, bool) else commerce_seen
 
 
-@admin
+@api(VIEWER, ANY)
 def sites(request: Request) -> Any:
     return {
         "sites": [
             {"id": s.id, "name": s.name, "write_key": s.write_key, "origins": list(s.origins),
              "settings": public(s.settings)}
-            for s in request.app.state.store.sites()
+            for s in request.app.state.store.sites() if who(request).rank(s.id) >= RANK[VIEWER]
         ]
     }
 
 
-@admin_post
+@api_post(OWNER, PATH)
 def update_site(request: Request, body: bytes) -> Any:
     changes = decode_json(body, SettingsChange).changes()
     if not changes:

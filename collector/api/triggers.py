@@ -7,7 +7,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.routing import Route
 
-from collector.api.base import admin, admin_post, decode_json, site_param, site_settings
+from collector.access import OWNER, api, api_post
+from collector.api.base import decode_json, site_param, site_settings
 from collector.errors import ClientError, json_response
 from collector.query.params import integer
 from collector.triggers import netguard, signing
@@ -36,13 +37,13 @@ def _check_url(request: Request, url: str) -> None:
         raise ClientError(400, f"url refused: {exc}") from None
 
 
-@admin
+@api(OWNER)
 def list_rules(request: Request) -> Any:
     _available(request)
     return {"triggers": request.app.state.store.trigger_rules(site_param(request))}
 
 
-@admin_post
+@api_post(OWNER)
 def create_rule(request: Request, body: bytes) -> Any:
     _available(request)
     new = decode_json(body, NewRule)
@@ -59,7 +60,7 @@ def create_rule(request: Request, body: bytes) -> Any:
     return json_response({**rule, "secret": secret}, 201)
 
 
-@admin
+@api(OWNER)
 def get_rule(request: Request) -> Any:
     _available(request)
     rule = request.app.state.store.trigger_rule(site_param(request), _rule_id(request))
@@ -68,7 +69,7 @@ def get_rule(request: Request) -> Any:
     return rule
 
 
-@admin_post
+@api_post(OWNER)
 def update_rule(request: Request, body: bytes) -> Any:
     _available(request)
     rule_id = _rule_id(request)
@@ -83,7 +84,7 @@ def update_rule(request: Request, body: bytes) -> Any:
     return rule
 
 
-@admin_post
+@api_post(OWNER)
 def delete_rule(request: Request, body: bytes) -> Any:
     _available(request)
     rule_id = _rule_id(request)
@@ -92,7 +93,7 @@ def delete_rule(request: Request, body: bytes) -> Any:
     return {"deleted": rule_id}
 
 
-@admin
+@api(OWNER)
 def deliveries(request: Request) -> Any:
     _available(request)
     site_id, rule_id = site_param(request), _rule_id(request)

@@ -17,7 +17,9 @@ from typing import Any
 import pytest
 
 from tests.support.analytics_journeys import DATE, MIN, D, event, send
-from tests.support.collector import Client
+from tests.support.collector import Client, every_store
+
+pytestmark = every_store
 
 WINDOW_S = 600
 W = WINDOW_S * 1000

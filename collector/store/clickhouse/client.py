@@ -42,6 +42,10 @@ class SessionState:
         """The writes made on the calling thread."""
         return int(getattr(self._local, "writes", 0))
 
+# Lookups by id send their ids in the statement (`id IN (...)`): a group commit or a copy batch
+# of thousands of events passes ClickHouse's default 256 KiB limit on a statement's text.
+MAX_QUERY_SIZE = 64 << 20
+
 
 class Connection(Protocol):
     """What the store needs from a ClickHouse client. `state` is the embedded ClickHouse's
@@ -66,7 +70,10 @@ def lit(value: object) -> str:
     if isinstance(value, float):
         return repr(value) if value == value and value not in (float("inf"), float("-inf")) else "NULL"
     if isinstance(value, bytes | bytearray | memoryview):
-        return "'" + "".join(f"\\x{c:02x}" for c in bytes(value)) + "'"
+        # Every byte as \xHH, spelled by bytes.hex in C: a copied 5 MiB image is one such literal,
+        # built on the writer thread (a Python loop per byte held group commits for seconds).
+        hexed = bytes(value).hex("x")
+        return "'\\x" + hexed.replace("x", "\\x") + "'" if hexed else "''"
     if isinstance(value, str):
         # Backslash and quote are the only characters a quoted ClickHouse string treats specially.
         return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
@@ -184,6 +191,7 @@ class ChdbConnection:
                     )
                 opened: Any = session.Session(path)  # type: ignore[no-untyped-call]
                 opened.query("SET output_format_json_quote_64bit_integers = 0")
+                opened.query(f"SET max_query_size = {MAX_QUERY_SIZE}")
                 _chdb["session"], _chdb["path"], _chdb["state"] = opened, path, SessionState()
             _chdb["users"] += 1
         self._session = _chdb["session"]
@@ -254,7 +262,7 @@ class ServerConnection:
             client = self._local.client = self._connect(
                 host=t.host, port=t.port, username=t.username, password=t.password, secure=t.secure,
                 # The acknowledgement waits for the insert: synchronous inserts, no async buffer.
-                settings={"async_insert": 0},
+                settings={"async_insert": 0, "max_query_size": MAX_QUERY_SIZE},
             )
         return client
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
-from collections import defaultdict
 from typing import Any
 
+import numpy as np
+
 from collector.errors import ClientError
-from collector.query.funnel import Count, Step, furthest_attempt  # noqa: F401 - tests import it here
+from collector.query.funnel import Step, furthest_attempt  # noqa: F401 - tests import it here
+from collector.query.funnel_columns import ColumnCount, Instants, columns
 from collector.query.scope import Scope
 from collector.store.sqlite.reads.patterns import url_match
 from collector.store.sqlite.reads.scope import scope_sql
@@ -33,8 +35,17 @@ def funnel(conn: sqlite3.Connection, scope: Scope, steps: list[Step], window_s: 
     mask_sql = " | ".join(f"(CASE WHEN {sql} THEN {1 << i} ELSE 0 END)" for i, (sql, _) in enumerate(clauses))
     mask_args = [a for _, args in clauses for a in args]
     where, args = scope_sql(scope)
-    # The scope's sessions and their visitors, from the covering index sessions_visitors.
-    visitor_of = dict(conn.execute(f"SELECT s.id, s.visitor_id FROM sessions s WHERE {where}", args).fetchall())
+    # The scope's sessions and their visitors, from the covering index sessions_visitors; each
+    # visitor numbered in order of appearance.
+    names: list[str] = []
+    number: dict[str, int] = {}
+    visitor_of: dict[str, int] = {}
+    for session_id, visitor in conn.execute(f"SELECT s.id, s.visitor_id FROM sessions s WHERE {where}", args):
+        n = number.get(visitor)
+        if n is None:
+            n = number[visitor] = len(names)
+            names.append(visitor)
+        visitor_of[session_id] = n
     any_step = " OR ".join(sql for sql, _ in clauses)
     types = sorted({step.type for step in steps})
     # The step events, read in one pass over the covering index events_type_ts_session: every
@@ -44,28 +55,31 @@ def funnel(conn: sqlite3.Connection, scope: Scope, steps: list[Step], window_s: 
         f"SELECT e.session_id, e.ts, {mask_sql} FROM events e WHERE e.site_id = ?"
         f" AND e.type IN ({', '.join('?' for _ in types)}) AND e.ts >= ? AND ({any_step})",
         [*mask_args, scope.site_id, *types, scope.start, *mask_args],
-    )
-    by_visitor: dict[str, list[tuple[int, int, str]]] = defaultdict(list)
-    for session_id, ts, mask in rows:
-        visitor = visitor_of.get(session_id)
-        if visitor is not None:
-            by_visitor[visitor].append((ts, mask, session_id))
-    count = Count(by_visitor, len(steps), window_s)
-    shown = [_dropped_sessions(conn, scope, j, count.shown(j), by_visitor) for j in range(len(steps))]
+    ).fetchall()
+    found = [visitor_of.get(session_id, -1) for session_id, _, _ in rows]
+    visitor = columns(found)
+    kept = visitor >= 0
+    events = np.flatnonzero(kept)
+    instants = Instants(visitor[kept], columns([ts for _, ts, _ in rows])[kept],
+                        columns([mask for _, _, mask in rows])[kept])
+    count = ColumnCount(names, instants, len(steps), window_s)
+    shown = [
+        _dropped_sessions(conn, scope, j, count.shown(j), number, instants, events, rows)
+        for j in range(len(steps))
+    ]
     return count.answer(steps, window_s, shown)
 
 
 def _dropped_sessions(
-    conn: sqlite3.Connection, scope: Scope, step: int, visitors: list[tuple[str, int]],
-    by_visitor: dict[str, list[tuple[int, int, str]]],
+    conn: sqlite3.Connection, scope: Scope, step: int, visitors: list[tuple[str, int]], number: dict[str, int],
+    instants: Instants, events: Any, rows: list[tuple[str, int, int]],
 ) -> list[dict[str, Any]]:
     """The session of each dropped visitor's last step event (the first by id of those at that
     instant), with its replay flag read in one query."""
     found: dict[str, str] = {}
     for visitor, ts in visitors:
-        found[visitor] = min(
-            session_id for at, mask, session_id in by_visitor[visitor] if at == ts and mask >> step & 1
-        )
+        mine = (rows[i] for i in events[instants.events_of(number[visitor])].tolist())
+        found[visitor] = min(session_id for session_id, at, mask in mine if at == ts and mask >> step & 1)
     if not found:
         return []
     ids = sorted(set(found.values()))

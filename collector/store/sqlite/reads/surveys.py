@@ -11,7 +11,13 @@ from collector.store.sqlite.reads.scope import day_sql, scope_sql
 
 
 def load_answers(conn: sqlite3.Connection, scope: Scope, survey_id: str | None = None) -> list[Answer]:
+    # The survey events drive (CROSS JOIN fixes the order), each finding its session by primary
+    # key: led by the sessions, SQLite seeks every session's events for a few answers. Exact: a
+    # session's events all lie at or after its start, inside the range.
     where, args = scope_sql(scope)
+    source = ("FROM events e CROSS JOIN sessions s ON s.site_id = e.site_id AND s.id = e.session_id"
+              f" WHERE e.site_id = ? AND e.type = 'survey' AND e.ts >= ? AND {where}")
+    args = [scope.site_id, scope.start, *args]
     extra = ""
     if survey_id:
         extra, args = " AND json_extract(e.data, '$.survey_id') = ?", [*args, survey_id]
@@ -20,8 +26,7 @@ def load_answers(conn: sqlite3.Connection, scope: Scope, survey_id: str | None =
         " json_extract(e.data, '$.comment'), json_extract(e.data, '$.survey_id'), e.ts,"
         " e.session_id, s.visitor_id, s.channel, s.device, s.has_replay,"
         f" {day_sql(scope.calendar.local_sql('s.first_ts', scope.start, scope.end))}"
-        " FROM sessions s JOIN events e ON e.site_id = s.site_id AND e.session_id = s.id"
-        f" AND e.type = 'survey' WHERE {where}{extra} ORDER BY e.ts, e.rowid",
+        f" {source}{extra} ORDER BY e.ts, e.rowid",
         args,
     )
     return [Answer(*row[:10], bool(row[10]), row[11]) for row in rows]  # type: ignore[call-arg]  # the 12 fields in order
