@@ -235,8 +235,8 @@ def _apply(db: Db, batches: list[WriteBatch], heartbeat: bool, memory: Memory | 
     db.conn.insert(db.t("dead_letters"), ("id", "site_id", "received_at", "source", "reason", "kind", "raw"), dead_rows)
     if memory is not None:
         memory.remember_sessions(sessions)
-        for site_id, anon_id, user_id, ts, verified in identity_rows:
-            memory.links.put((str(site_id), str(anon_id)), (user_id, ts, bool(verified)))
+        for link in identity_rows:  # (site, anon id, user id, ts, verified)
+            memory.links.put((str(link[0]), str(link[1])), (link[2], link[3], bool(link[4])))
     # Last, once every row it reads is written, and before any request is answered (triggers.py
     # says why no acknowledged event's delivery is lost). Imported here: triggers.py builds on Db.
     from collector.store.clickhouse.triggers import evaluate_group
