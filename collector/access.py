@@ -21,7 +21,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from collector.auth import ANALYST, OWNER, RANK, VIEWER, Principal, principal
-from collector.errors import ClientError, json_response
+from collector.depth import MAX_DEPTH, deeper_than
+from collector.errors import ClientError
+from collector.replies import Reply, reply
 
 PUBLIC = "public"
 __all__ = [
@@ -42,6 +44,8 @@ class _SiteOnly(msgspec.Struct):
 
 
 def _body_site(body: bytes) -> str | None:
+    if deeper_than(body, MAX_DEPTH):  # msgspec recurses per level: the endpoint answers the 400
+        return None
     try:
         return msgspec.json.decode(body, type=_SiteOnly).site
     except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
@@ -96,6 +100,8 @@ def answer(request: Request, endpoint: Callable[[Request], Any]) -> Response:
     result = endpoint(request)
     if isinstance(result, Response):
         return result
+    if isinstance(result, Reply):
+        return reply(request, result)
     name = request.url.path.rsplit("/", 1)[-1] or "report"
     if wanted == "csv":
         # Imported here: the collector.api package imports every resource module, each of which
@@ -109,7 +115,7 @@ def answer(request: Request, endpoint: Callable[[Request], Any]) -> Response:
             "Content-Disposition": f'attachment; filename="{name}-{table or "table"}.csv"',
         }, "text/csv; charset=utf-8")
     headers = {"Content-Disposition": f'attachment; filename="{name}.json"'} if q.get("download") else None
-    return json_response(result, headers=headers)
+    return reply(request, result, headers)
 
 
 def api(role: str, mode: str = NAMED) -> Callable[[Callable[[Request], Any]], Callable[[Request], Response]]:
@@ -120,6 +126,7 @@ def api(role: str, mode: str = NAMED) -> Callable[[Callable[[Request], Any]], Ca
             check(request, role, mode)
             return answer(request, endpoint)
 
+        run.tables = True  # type: ignore[attr-defined]  # format=csv&table=NAME: /openapi.json says so
         return _declared(run, role, mode)  # type: ignore[no-any-return]
 
     return wrap
@@ -138,7 +145,7 @@ def api_post(role: str, mode: str = NAMED) -> Callable[[Callable[[Request, bytes
             body = await read_limited(request, MAX_API_BODY)
             await run_in_threadpool(check, request, role, mode, _body_site(body))
             result = await run_in_threadpool(endpoint, request, body)
-            return result if isinstance(result, Response) else json_response(result)
+            return result if isinstance(result, Response) else reply(request, result)
 
         return _declared(run, role, mode)  # type: ignore[no-any-return]
 

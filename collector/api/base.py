@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from collector.access import MAX_API_BODY, OWNER, answer, check
-from collector.errors import ClientError, decode, json_response
+from collector.errors import ClientError, decode
 from collector.ingest.http import read_limited
 from collector.query.days import UTC_DAYS, Calendar
 from collector.query.goals import goal_id, goal_of
@@ -25,6 +25,7 @@ from collector.query.params import (
     time_range,
 )
 from collector.query.scope import Goal, Scope, build_scope
+from collector.replies import reply
 from collector.store import Site
 
 DEFAULT_DAYS = 30
@@ -61,7 +62,7 @@ def admin_post(endpoint: Callable[[Request, bytes], Any]) -> Callable[[Request],
         check(request, OWNER)
         body = await read_limited(request, MAX_API_BODY)
         result = await run_in_threadpool(endpoint, request, body)
-        return result if isinstance(result, Response) else json_response(result)
+        return result if isinstance(result, Response) else reply(request, result)
 
     return run
 

@@ -11,6 +11,7 @@ from starlette.routing import Route
 
 from collector.access import ANY, VIEWER, api
 from collector.query.definitions import DEVICES
+from collector.replies import returns
 from collector.wire import EVENT_TYPES
 
 
@@ -54,4 +55,4 @@ def choices(request: Request) -> Any:
     return CHOICES
 
 
-routes = [Route("/ui/choices", choices)]
+routes = [Route("/ui/choices", returns(Choices, choices))]

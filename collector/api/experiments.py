@@ -9,8 +9,10 @@ from starlette.routing import Route
 
 from collector.access import ANALYST, VIEWER, api, api_post
 from collector.api.base import decode_json, scope_of, site_param, site_settings
-from collector.errors import ClientError, json_response
+from collector.errors import ClientError
+from collector.query import answers as a
 from collector.query import experiments as ab
+from collector.replies import Reply, returns
 
 
 @api(VIEWER)
@@ -29,7 +31,7 @@ def create_experiment(request: Request, body: bytes) -> Any:
     created = store.create_experiment(site_id, ab.checked(ask, saved_goals))
     if created is None:
         raise ClientError(409, f"experiment {ask.key!r} exists on this site: delete it first to redefine it")
-    return json_response(created.as_dict(), 201)
+    return Reply(created.as_dict(), 201)
 
 
 @api(VIEWER)
@@ -56,8 +58,8 @@ def delete_experiment(request: Request, body: bytes) -> Any:
 
 
 routes = [
-    Route("/experiments", experiments),
-    Route("/experiments", create_experiment, methods=["POST"]),
-    Route("/experiments/{key}", experiment_results),
-    Route("/experiments/{key}", delete_experiment, methods=["DELETE"]),
+    Route("/experiments", returns(a.Experiments, experiments)),
+    Route("/experiments", returns(a.Experiment, create_experiment, 201), methods=["POST"]),
+    Route("/experiments/{key}", returns(a.ExperimentResults, experiment_results)),
+    Route("/experiments/{key}", returns(a.ExperimentDeleted, delete_experiment), methods=["DELETE"]),
 ]

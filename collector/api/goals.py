@@ -9,11 +9,13 @@ from starlette.routing import Route
 
 from collector.access import OWNER, VIEWER, api, api_post
 from collector.api.base import decode_json, scope_of, site_param, site_settings
-from collector.errors import ClientError, json_response
+from collector.errors import ClientError
+from collector.query import answers as a
 from collector.query.goals import MAX_GOALS, GoalDefinition, goal_id
 from collector.query.params import (
     integer,
 )
+from collector.replies import Reply, returns
 
 # The filter fields that have suggestions (collector/query/scope.py FILTERS that take free text).
 SUGGESTED = ("country", "region", "device", "browser", "os", "channel", "campaign", "source", "page",
@@ -47,7 +49,7 @@ def create_goal(request: Request, body: bytes) -> Any:
     made = request.app.state.store.create_goal(site_id, ask.name, ask.stored(), MAX_GOALS)
     if made is None:
         raise ClientError(409, f"a site has at most {MAX_GOALS} goals; delete one first")
-    return json_response(made, 201)
+    return Reply(made, 201)
 
 
 @api_post(OWNER)
@@ -59,8 +61,8 @@ def delete_goal(request: Request, body: bytes) -> Any:
 
 
 routes = [
-    Route("/suggest", suggest),
-    Route("/goals", goals),
-    Route("/goals", create_goal, methods=["POST"]),
-    Route("/goals/{id}", delete_goal, methods=["DELETE"]),
+    Route("/suggest", returns(a.Suggestions, suggest)),
+    Route("/goals", returns(a.Goals, goals)),
+    Route("/goals", returns(a.Goal, create_goal, 201), methods=["POST"]),
+    Route("/goals/{id}", returns(a.Deleted, delete_goal), methods=["DELETE"]),
 ]

@@ -11,8 +11,10 @@ from collector.access import ANALYST, VIEWER, api
 from collector.api.base import calendar_of, checked_range, site_param
 from collector.assets.service import rewrite_found
 from collector.errors import ClientError
+from collector.query import answers as a
 from collector.query.heatmap import Scope
 from collector.query.scope import boolean, exposure_filters
+from collector.replies import returns
 
 
 def _scope(request: Request) -> Scope:
@@ -68,8 +70,8 @@ def moment(request: Request) -> Any:
 
 
 routes = [
-    Route("/heatmap", heatmap),
-    Route("/heatmap/pages", pages),
-    Route("/heatmap/snapshot", snapshot),
-    Route("/heatmap/moment", moment),
+    Route("/heatmap", returns(a.Heatmap, heatmap)),
+    Route("/heatmap/pages", returns(a.HeatmapPages, pages)),
+    Route("/heatmap/snapshot", returns(a.Snapshot, snapshot)),
+    Route("/heatmap/moment", returns(a.ClickMoment, moment)),
 ]

@@ -11,7 +11,9 @@ from starlette.routing import Route
 from collector.access import ANALYST, VIEWER, api, api_post
 from collector.api.base import scope_of, site_param, site_settings
 from collector.errors import ClientError
+from collector.query import answers as a
 from collector.query.journey import journey_map, parse_stages, stages_json, stages_of
+from collector.replies import returns
 
 
 def _stages(request: Request, site_id: str) -> Any:
@@ -52,8 +54,8 @@ def reset_stages(request: Request, body: bytes) -> Any:
 
 
 routes = [
-    Route("/journey-map", journey),
-    Route("/journey-map/stages", get_stages),
-    Route("/journey-map/stages", put_stages, methods=["PUT"]),
-    Route("/journey-map/stages", reset_stages, methods=["DELETE"]),
+    Route("/journey-map", returns(a.JourneyMap, journey)),
+    Route("/journey-map/stages", returns(a.JourneyStages, get_stages)),
+    Route("/journey-map/stages", returns(a.JourneyStages, put_stages), methods=["PUT"]),
+    Route("/journey-map/stages", returns(a.JourneyStages, reset_stages), methods=["DELETE"]),
 ]

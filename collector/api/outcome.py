@@ -12,9 +12,11 @@ from starlette.routing import Route
 
 from collector.access import ANALYST, api, api_post
 from collector.api.base import site_param, site_settings
+from collector.query import answers as a
 from collector.query import outcome
 from collector.query.params import integer
 from collector.query.scope import Goal, Scope
+from collector.replies import returns
 from collector.store import NotAnswered, Store
 
 log = logging.getLogger("trailmark")
@@ -78,6 +80,6 @@ def train(request: Request, body: bytes) -> Any:
 
 
 routes = [
-    Route("/predictions", predictions),
-    Route("/predictions/train", train, methods=["POST"]),
+    Route("/predictions", returns(a.Predictions, predictions)),
+    Route("/predictions/train", returns(a.Predictions, train), methods=["POST"]),
 ]

@@ -10,8 +10,10 @@ from starlette.routing import Route
 
 from collector.access import ANALYST, OWNER, api
 from collector.api.base import scope_of, site_param
-from collector.errors import ClientError, json_response
+from collector.errors import ClientError
+from collector.query import answers as a
 from collector.query.params import PEOPLE_SORTS, integer, sort_order
+from collector.replies import Reply, returns
 
 
 def _person_id(request: Request) -> str:
@@ -44,7 +46,7 @@ def export_person(request: Request) -> Any:
         raise ClientError(404, f"nothing stored about {person_id!r}")
     # Header values are latin-1: anything else in an id becomes "_" in the file name.
     safe = "".join(c if c.isascii() and (c.isalnum() or c in "-_") else "_" for c in person_id)
-    return json_response(found, headers={
+    return Reply(found, headers={
         "Content-Disposition": f'attachment; filename="trailmark-person-{safe}.json"',
     })
 
@@ -79,11 +81,11 @@ def person(request: Request) -> Any:
 
 
 routes = [
-    Route("/persons", people),
-    Route("/persons/{id}", person),
-    Route("/persons/{id}", delete_person, methods=["DELETE"]),
-    Route("/persons/{id}/export", export_person),
-    Route("/person", view_person),
-    Route("/person", delete_person, methods=["DELETE"]),
-    Route("/person/export", export_person),
+    Route("/persons", returns(a.People, people)),
+    Route("/persons/{id}", returns(a.Person, person)),
+    Route("/persons/{id}", returns(a.PersonErased, delete_person), methods=["DELETE"]),
+    Route("/persons/{id}/export", returns(a.PersonExport, export_person)),
+    Route("/person", returns(a.Person, view_person)),
+    Route("/person", returns(a.PersonErased, delete_person), methods=["DELETE"]),
+    Route("/person/export", returns(a.PersonExport, export_person)),
 ]

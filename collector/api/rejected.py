@@ -9,10 +9,12 @@ from starlette.routing import Route
 
 from collector.access import ANALYST, api
 from collector.api.base import calendar_of, site_param
+from collector.query import answers as a
 from collector.query.params import (
     integer,
     time_range,
 )
+from collector.replies import returns
 
 
 @api(ANALYST)
@@ -26,5 +28,5 @@ def rejected(request: Request) -> Any:
 
 
 routes = [
-    Route("/rejected", rejected),
+    Route("/rejected", returns(a.Rejected, rejected)),
 ]

@@ -14,6 +14,8 @@ from collector.access import ANALYST, api
 from collector.assets.refs import rewrite_json
 from collector.assets.service import copies_of
 from collector.errors import ClientError
+from collector.query import answers as a
+from collector.replies import returns
 from collector.store import Store
 from collector.wire import json_encoder
 
@@ -94,4 +96,4 @@ def replay(request: Request) -> Response:
     )
 
 
-routes = [Route("/sessions/{id}/replay", replay)]
+routes = [Route("/sessions/{id}/replay", returns(a.ReplayEvents, replay))]

@@ -16,12 +16,14 @@ from collector.access import ANALYST, VIEWER, api, api_post
 from collector.api import export
 from collector.api import sites as site_settings_view
 from collector.api.base import decode_json, scope_of, site_goals, site_param, site_settings
+from collector.query import answers as a
 from collector.query import vitals as vitals_report
 from collector.query.funnel import FunnelRequest
 from collector.query.params import (
     integer,
     interval_width,
 )
+from collector.replies import Csv, returns
 
 EXPORT_PAGE = 1000
 
@@ -129,15 +131,15 @@ def export_sessions(request: Request) -> StreamingResponse:
 
 
 routes = [
-    Route("/overview", overview),
-    Route("/funnel", funnel, methods=["POST"]),
-    Route("/paths", paths),
-    Route("/retention", retention),
-    Route("/commerce", commerce),
-    Route("/surveys", surveys),
-    Route("/events", custom_events),
-    Route("/vitals", vitals),
-    Route("/errors", errors),
-    Route("/live", live),
-    Route("/export/sessions", export_sessions),
+    Route("/overview", returns(a.Overview, overview)),
+    Route("/funnel", returns(a.Funnel, funnel), methods=["POST"]),
+    Route("/paths", returns(a.Paths, paths)),
+    Route("/retention", returns(a.Retention, retention)),
+    Route("/commerce", returns(a.Commerce, commerce)),
+    Route("/surveys", returns(a.Surveys, surveys)),
+    Route("/events", returns(a.CustomEvents, custom_events)),
+    Route("/vitals", returns(a.Vitals, vitals)),
+    Route("/errors", returns(a.Errors, errors)),
+    Route("/live", returns(a.Live, live)),
+    Route("/export/sessions", returns(Csv, export_sessions)),
 ]

@@ -11,8 +11,10 @@ from starlette.routing import Route
 
 from collector.access import ANALYST, VIEWER, api, api_post
 from collector.api.base import decode_json, site_param, site_settings
-from collector.errors import ClientError, json_response
+from collector.errors import ClientError
+from collector.query import answers as a
 from collector.query.scope import check_filters
+from collector.replies import Reply, returns
 
 
 class NewSegment(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -33,7 +35,7 @@ def create_segment(request: Request, body: bytes) -> Any:
     site_settings(request, site_id)
     filters = check_filters(ask.filters)
     segment = request.app.state.store.create_segment(site_id, ask.name, filters)
-    return json_response(segment, 201)
+    return Reply(segment, 201)
 
 
 @api_post(ANALYST)
@@ -47,7 +49,7 @@ def delete_segment(request: Request, body: bytes) -> Any:
 
 
 routes = [
-    Route("/segments", segments),
-    Route("/segments", create_segment, methods=["POST"]),
-    Route("/segments/{id}", delete_segment, methods=["DELETE"]),
+    Route("/segments", returns(a.Segments, segments)),
+    Route("/segments", returns(a.Segment, create_segment, 201), methods=["POST"]),
+    Route("/segments/{id}", returns(a.Deleted, delete_segment), methods=["DELETE"]),
 ]

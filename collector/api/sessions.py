@@ -10,11 +10,13 @@ from starlette.routing import Route
 from collector.access import ANALYST, api
 from collector.api.base import scope_of
 from collector.errors import ClientError
+from collector.query import answers as a
 from collector.query.params import (
     SESSION_SORTS,
     integer,
     sort_order,
 )
+from collector.replies import returns
 
 
 @api(ANALYST)
@@ -36,6 +38,6 @@ def session(request: Request) -> Any:
 
 
 routes = [
-    Route("/sessions", sessions),
-    Route("/sessions/{id}", session),
+    Route("/sessions", returns(a.SessionsPage, sessions)),
+    Route("/sessions/{id}", returns(a.Session, session)),
 ]

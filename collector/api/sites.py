@@ -18,7 +18,9 @@ from collector.access import ANY, OWNER, PATH, VIEWER, api, api_post, who
 from collector.api.base import decode_json
 from collector.auth import RANK
 from collector.errors import ClientError
+from collector.query import answers as a
 from collector.query.days import UTC, Calendar, check_zone
+from collector.replies import returns
 
 Goal = Annotated[str, Meta(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f]+$")]
 Currency = Annotated[str, Meta(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, e.g. EUR")]
@@ -92,6 +94,6 @@ def update_site(request: Request, body: bytes) -> Any:
 
 
 routes = [
-    Route("/sites", sites),
-    Route("/sites/{id}", update_site, methods=["PATCH", "POST"]),
+    Route("/sites", returns(a.Sites, sites)),
+    Route("/sites/{id}", returns(a.SiteChanged, update_site), methods=["PATCH", "POST"]),
 ]

@@ -19,8 +19,10 @@ from starlette.routing import Route
 from collector.access import ANY, OWNER, VIEWER, api, api_post, public, who
 from collector.api.base import decode_json, scope_of, site_param, site_settings
 from collector.auth import EVERY_SITE, RANK, key_hash, new_api_key
-from collector.errors import ClientError, json_response
+from collector.errors import ClientError
+from collector.query import answers as a
 from collector.query.funnel import FunnelRequest
+from collector.replies import reply, returns
 from collector.store import Store, TriggerStore
 from collector.ui.login import make_invite
 
@@ -272,7 +274,7 @@ def shared_data(request: Request, share: dict[str, Any]) -> dict[str, Any]:
 def shared(request: Request) -> Any:
     """The JSON of a share link: the token is the whole credential, and it opens this one view."""
     share = open_share(request, request.path_params["token"])
-    return json_response(shared_data(request, share), headers={"Cache-Control": "private, no-store"})
+    return reply(request, shared_data(request, share), headers={"Cache-Control": "private, no-store"})
 
 
 # -- scheduled reports and alerts ---------------------------------------------------------------
@@ -414,19 +416,19 @@ def send_schedule(request: Request, body: bytes) -> Any:
 
 
 routes = [
-    Route("/reports", schedules),
-    Route("/reports", add_schedule, methods=["POST"]),
-    Route("/reports/{id}", delete_schedule, methods=["DELETE"]),
-    Route("/reports/{id}/send", send_schedule, methods=["POST"]),
-    Route("/me", me),
-    Route("/members", members),
-    Route("/members", invite, methods=["POST"]),
-    Route("/members/{id}", remove_member, methods=["DELETE"]),
-    Route("/keys", keys),
-    Route("/keys", add_key, methods=["POST"]),
-    Route("/keys/{id}", revoke_key, methods=["DELETE"]),
-    Route("/shares", shares),
-    Route("/shares", add_share, methods=["POST"]),
-    Route("/shares/{id}", revoke_share, methods=["DELETE"]),
-    Route("/shared/{token}", shared),
+    Route("/reports", returns(a.Schedules, schedules)),
+    Route("/reports", returns(a.Schedule, add_schedule), methods=["POST"]),
+    Route("/reports/{id}", returns(a.Deleted, delete_schedule), methods=["DELETE"]),
+    Route("/reports/{id}/send", returns(a.Sent, send_schedule), methods=["POST"]),
+    Route("/me", returns(a.Me, me)),
+    Route("/members", returns(a.Members, members)),
+    Route("/members", returns(a.Invited, invite), methods=["POST"]),
+    Route("/members/{id}", returns(a.MemberRemoved, remove_member), methods=["DELETE"]),
+    Route("/keys", returns(a.ApiKeys, keys)),
+    Route("/keys", returns(a.NewApiKey, add_key), methods=["POST"]),
+    Route("/keys/{id}", returns(a.Revoked, revoke_key), methods=["DELETE"]),
+    Route("/shares", returns(a.Shares, shares)),
+    Route("/shares", returns(a.Share, add_share), methods=["POST"]),
+    Route("/shares/{id}", returns(a.Revoked, revoke_share), methods=["DELETE"]),
+    Route("/shared/{token}", returns(a.Shared, shared)),
 ]

@@ -9,8 +9,10 @@ from starlette.routing import Route
 
 from collector.access import OWNER, api, api_post
 from collector.api.base import decode_json, site_param, site_settings
-from collector.errors import ClientError, json_response
+from collector.errors import ClientError
+from collector.query import answers as a
 from collector.query.params import integer
+from collector.replies import Reply, returns
 from collector.triggers import netguard, signing
 from collector.triggers.rules import ALERT, NewRule, RuleChange, check_spec
 from collector.triggers.service import supported
@@ -57,7 +59,7 @@ def create_rule(request: Request, body: bytes) -> Any:
     secret = signing.new_secret()
     rule = store.create_trigger_rule(site_id, new, secret)
     # The secret is shown here once; the API never returns it again.
-    return json_response({**rule, "secret": secret}, 201)
+    return Reply({**rule, "secret": secret}, 201)
 
 
 @api(OWNER)
@@ -112,10 +114,10 @@ def deliveries(request: Request) -> Any:
 
 
 routes = [
-    Route("/triggers", list_rules),
-    Route("/triggers", create_rule, methods=["POST"]),
-    Route("/triggers/{id}", get_rule),
-    Route("/triggers/{id}", update_rule, methods=["PATCH"]),
-    Route("/triggers/{id}", delete_rule, methods=["DELETE"]),
-    Route("/triggers/{id}/deliveries", deliveries),
+    Route("/triggers", returns(a.TriggerRules, list_rules)),
+    Route("/triggers", returns(a.NewTriggerRule, create_rule, 201), methods=["POST"]),
+    Route("/triggers/{id}", returns(a.TriggerRule, get_rule)),
+    Route("/triggers/{id}", returns(a.TriggerRule, update_rule), methods=["PATCH"]),
+    Route("/triggers/{id}", returns(a.Deleted, delete_rule), methods=["DELETE"]),
+    Route("/triggers/{id}/deliveries", returns(a.TriggerDeliveries, deliveries)),
 ]

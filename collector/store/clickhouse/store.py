@@ -699,7 +699,8 @@ class ClickHouseStore(EngineAssets):
         return self._ask(triggers.deliveries, site_id, rule_id, limit)
 
     def on_commit(self, listener: Callable[[], None]) -> None:
-        """Call `listener` (on the writer thread, briefly) after every group written."""
+        """Call `listener` (on the writer thread, briefly) after every write that may have made a
+        trigger delivery or check due (writer.py says which)."""
         self.writer.on_commit.append(listener)
 
     def queue_trigger_delivery(self, delivery: Delivery, now: int) -> bool:

@@ -65,7 +65,7 @@ _RULE_NAMES = ("id", "site_id", "name", "spec", "url", "secret", "cooldown_s", "
 _DELIVERY_NAMES = ("id", "rule_id", "site_id", "visitor_id", "session_id", "fired_at", "events", "status", "attempts",
                    "next_at", "first_attempt_at", "last_attempt_at", "response_code", "error", "latency_ms")
 # Rules that events fire: an alert's webhook rule is fired by its alert's check instead.
-_FIRED_BY_EVENTS = "JSONExtractString(spec, 'kind') != 'alert'"
+FIRED_BY_EVENTS = "JSONExtractString(spec, 'kind') != 'alert'"
 _CHECK_NAMES = ("id", "rule_id", "site_id", "visitor_id", "session_id", "start", "start_ts", "due_at")
 
 
@@ -116,7 +116,7 @@ class ClickHouseLedger(Ledger):
         if key not in self._rules:
             self._rules[key] = [rule(r) for r in self.db.rows(
                 f"SELECT {RULE_COLUMNS} FROM {self.db.t('trigger_rules')} FINAL"
-                f" WHERE enabled = 1 AND {_FIRED_BY_EVENTS} AND site_id IN {lits(sorted(key))} ORDER BY id"
+                f" WHERE enabled = 1 AND {FIRED_BY_EVENTS} AND site_id IN {lits(sorted(key))} ORDER BY id"
             )] if key else []
         return self._rules[key]
 
