@@ -88,17 +88,17 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
         asset_copies.charge = budget_charge(asyncio.get_running_loop(), ledger.charge_site)
         asset_copies.start()
         retraining = asyncio.create_task(retrain_daily(store))
-        sender = asyncio.create_task(schedules.loop(store, settings.smtp_url)) if settings.smtp_url else None
+        # Also without SMTP: an alert may post to a webhook.
+        sender = asyncio.create_task(schedules.loop(store, settings.smtp_url))
         try:
             yield
         finally:
             retraining.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await retraining
-            if sender is not None:
-                sender.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await sender
+            sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sender
             triggers.stop()  # before the store: its last attempts record their outcome
             await asyncio.to_thread(asset_copies.stop)  # off the loop: its budget charges run on it
             store.close()

@@ -1,6 +1,7 @@
 """Scheduled e-mail reports (weekly or monthly: the overview, goals, CX scores) and alerts (a
 metric above or below a threshold, or moved by a share against its usual level), sent through
-the operator's SMTP server. The collector checks what is due every few minutes."""
+the operator's SMTP server, an alert also or instead to a signed webhook (triggers/alerts.py).
+The collector checks what is due every few minutes."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from collector.query.scope import build_scope
 from collector.store import Store
+from collector.triggers import alerts
 
 log = logging.getLogger("trailmark.reports")
 DAY_MS = 86_400_000
@@ -146,9 +148,21 @@ def metric_value(store: Store, site_id: str, metric: str, start: int, end: int) 
     return None if value is None else float(value)
 
 
-def alert(store: Store, schedule: dict[str, Any], now: float) -> tuple[str, str, str] | None:
-    """The alert's e-mail when yesterday's value crossed its line or moved by its share against
-    the mean of the seven days before; None when all is as usual."""
+@dataclass(frozen=True)
+class Reading:
+    """What an alert's check found: yesterday's value and why it is unusual."""
+
+    metric: str
+    value: float
+    usual: float | None  # the mean of the seven days before, when the alert watches a move
+    reasons: list[str]
+    start: int  # the day read, in ms
+    end: int
+
+
+def check_alert(store: Store, schedule: dict[str, Any], now: float) -> Reading | None:
+    """Yesterday's reading when it crossed the alert's line or moved by its share against the
+    mean of the seven days before; None when all is as usual."""
     rule, site_id = schedule["settings"], schedule["site"]
     end = int(_day_start(now).timestamp() * 1000)
     value = metric_value(store, site_id, rule["metric"], end - DAY_MS, end)
@@ -159,6 +173,7 @@ def alert(store: Store, schedule: dict[str, Any], now: float) -> tuple[str, str,
         reasons.append(f"above {rule['above']:g}")
     if rule.get("below") is not None and value < rule["below"]:
         reasons.append(f"below {rule['below']:g}")
+    mean = None
     if rule.get("change") is not None:
         days = [metric_value(store, site_id, rule["metric"], end - (d + 1) * DAY_MS, end - d * DAY_MS)
                 for d in range(1, 8)]
@@ -168,33 +183,60 @@ def alert(store: Store, schedule: dict[str, Any], now: float) -> tuple[str, str,
             reasons.append(f"{(value - mean) / mean * 100:+.0f}% against its usual {mean:.4g}")
     if not reasons:
         return None
-    site = _site(store, site_id)
-    line = f"{rule['metric']} on {site.name} was {value:.4g} yesterday: {' and '.join(reasons)}."
-    return f"Trailmark alert · {site.name}: {rule['metric']} {reasons[0]}", line + "\n", f"<p>{escape(line)}</p>"
+    return Reading(rule["metric"], value, mean, reasons, end - DAY_MS, end)
 
 
-def send_due(store: Store, smtp: Smtp, now: float | None = None) -> int:
-    """Send every report and alert that is due; how many e-mails went out."""
+def summary(site_name: str, reading: Reading) -> str:
+    """The alert in a sentence, as its e-mail and its webhook say it."""
+    return f"{reading.metric} on {site_name} was {reading.value:.4g} yesterday: {' and '.join(reading.reasons)}."
+
+
+def alert_mail(site_name: str, reading: Reading) -> tuple[str, str, str]:
+    """(subject, plain text, HTML) of an alert that fired."""
+    line = summary(site_name, reading)
+    return (f"Trailmark alert · {site_name}: {reading.metric} {reading.reasons[0]}", line + "\n",
+            f"<p>{escape(line)}</p>")
+
+
+def send_due(store: Store, smtp: Smtp | None, now: float | None = None) -> int:
+    """Send every report and alert that is due: e-mails through `smtp`, an alert's webhook through
+    the triggers outbox. The number of reports and alerts that went out (by e-mail, webhook or both).
+
+    Without an SMTP server, what would only be e-mailed waits: set up later, it sends the last
+    period's report rather than skip it."""
     now = time.time() if now is None else now
     sent = 0
     for schedule in store.schedules():
-        if _site(store, schedule["site"]) is None or not due(schedule, now):
+        webhook = schedule["settings"].get("webhook")
+        mails = smtp is not None and bool(schedule["recipients"])
+        site = _site(store, schedule["site"])
+        if site is None or not due(schedule, now) or not (mails or webhook):
             continue
-        mail = (report(store, schedule["site"], schedule["settings"]["period"], now)
-                if schedule["kind"] == "report" else alert(store, schedule, now))
-        if mail is not None:
-            smtp.send(schedule["recipients"], *mail)
+        if schedule["kind"] == "report":
+            assert smtp is not None
+            smtp.send(schedule["recipients"], *report(store, schedule["site"], schedule["settings"]["period"], now))
             sent += 1
+        else:
+            reading = check_alert(store, schedule, now)
+            if reading is not None:
+                # A disabled webhook queues nothing, as a disabled trigger fires nothing.
+                went = bool(webhook) and alerts.queue(store, schedule, reading, summary(site.name, reading), now)
+                if mails:
+                    assert smtp is not None
+                    smtp.send(schedule["recipients"], *alert_mail(site.name, reading))
+                sent += went or mails
         store.schedule_sent(schedule["id"], int(now))
     return sent
 
 
-async def loop(store: Store, smtp_url: str) -> None:
+async def loop(store: Store, smtp_url: str | None) -> None:
     """The collector's background sender: a failing SMTP server is logged and tried again later."""
-    smtp = Smtp.parse(smtp_url)
+    smtp = None if smtp_url is None else Smtp.parse(smtp_url)
     while True:
         try:
             await asyncio.to_thread(send_due, store, smtp)
         except (OSError, smtplib.SMTPException) as exc:
             log.warning("report e-mail not sent (will retry): %s", exc)
+        except Exception:  # noqa: BLE001 - a store fault passes; the loop must not die
+            log.exception("checking reports and alerts failed; trying again later")
         await asyncio.sleep(CHECK_EVERY_S)

@@ -10,7 +10,7 @@ import re
 import secrets
 import smtplib
 import time
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 from starlette.requests import Request
@@ -23,7 +23,7 @@ from collector.errors import ClientError
 from collector.query import answers as a
 from collector.query.funnel import FunnelRequest
 from collector.replies import reply, returns
-from collector.store import Store
+from collector.store import Store, TriggerStore
 from collector.ui.login import make_invite
 
 ROLES = ("viewer", "analyst", "owner")
@@ -281,32 +281,59 @@ def shared(request: Request) -> Any:
 
 class NewSchedule(msgspec.Struct, forbid_unknown_fields=True):
     kind: str  # report or alert
-    recipients: list[str]
+    recipients: list[str] = []
     site: str | None = None
     period: str = "weekly"  # a report's
     metric: str | None = None  # an alert's, with one or more of above, below, change
     above: float | None = None
     below: float | None = None
     change: float | None = None
+    webhook: str | None = None  # an alert's: a URL to POST to, signed as trigger webhooks are
+
+
+def _triggers(store: Store) -> TriggerStore:
+    """The store as the keeper of webhook rules (an alert's webhook is one)."""
+    from collector.triggers.service import supported
+
+    if not supported(store):
+        raise ClientError(501, f"webhooks are not available on the {store.engine} store yet")
+    return cast("TriggerStore", store)
+
+
+def _webhook(store: Store, schedule: dict[str, Any]) -> dict[str, Any] | None:
+    """An alert's webhook as its trigger rule stands (URL, enabled, why disabled), or None."""
+    rule_id = schedule["settings"].get("webhook")
+    rule = None if rule_id is None else _triggers(store).trigger_rule(schedule["site"], rule_id)
+    if rule is None:
+        return None
+    return {key: rule[key] for key in ("id", "url", "enabled", "disabled_reason")}
 
 
 @api(OWNER)
 def schedules(request: Request) -> Any:
-    return {"schedules": request.app.state.store.schedules(site_param(request)),
+    store: Store = request.app.state.store
+    found = store.schedules(site_param(request))
+    return {"schedules": [{**s, "webhook": _webhook(store, s)} for s in found],
             "smtp": request.app.state.settings.smtp_url is not None}
 
 
 @api_post(OWNER)
 def add_schedule(request: Request, body: bytes) -> Any:
+    from collector.api.triggers import check_url
     from collector.schedules import ALERT_METRICS, PERIODS
+    from collector.triggers import alerts, signing
 
     ask = decode_json(body, NewSchedule)
     site_id = ask.site or site_param(request)
     site_settings(request, site_id)
     recipients = [r.strip().lower() for r in ask.recipients]
-    if not 1 <= len(recipients) <= 20 or not all(EMAIL.fullmatch(r) for r in recipients):
+    if len(recipients) > 20 or not all(EMAIL.fullmatch(r) for r in recipients):
         raise ClientError(400, "recipients must be 1 to 20 e-mail addresses")
     if ask.kind == "report":
+        if not recipients:
+            raise ClientError(400, "recipients must be 1 to 20 e-mail addresses")
+        if ask.webhook is not None:
+            raise ClientError(400, "a webhook is for alerts; reports go by e-mail")
         if ask.period not in PERIODS:
             raise ClientError(400, f"period must be one of {', '.join(PERIODS)}")
         settings: dict[str, Any] = {"period": ask.period}
@@ -317,24 +344,44 @@ def add_schedule(request: Request, body: bytes) -> Any:
             raise ClientError(400, "an alert needs above, below or change (a share such as 0.3)")
         if ask.change is not None and not 0 < ask.change <= 10:
             raise ClientError(400, "change is a share above 0, such as 0.3 for 30%")
+        if not recipients and ask.webhook is None:
+            raise ClientError(400, "an alert needs recipients (1 to 20 e-mail addresses), a webhook URL or both")
         settings = {"metric": ask.metric, "above": ask.above, "below": ask.below, "change": ask.change}
     else:
         raise ClientError(400, "kind must be report or alert")
-    return request.app.state.store.add_schedule(site_id, ask.kind, recipients, settings)
+    store: Store = request.app.state.store
+    if ask.webhook is None:
+        return store.add_schedule(site_id, ask.kind, recipients, settings)
+    kept = _triggers(store)
+    check_url(request, ask.webhook)
+    secret = signing.new_secret()
+    rule = kept.create_trigger_rule(site_id, alerts.new_rule(settings, ask.webhook), secret)
+    try:
+        made = store.add_schedule(site_id, ask.kind, recipients, {**settings, "webhook": rule["id"]})
+    except BaseException:
+        kept.delete_trigger_rule(site_id, rule["id"])  # no webhook rule without its alert
+        raise
+    # The secret is shown here once, as a trigger's is; the API never returns it again.
+    return {**made, "webhook": _webhook(store, made), "secret": secret}
 
 
 @api_post(OWNER)
 def delete_schedule(request: Request, body: bytes) -> Any:
-    schedule_id = _id(request)
-    if not request.app.state.store.delete_schedule(site_param(request), schedule_id):
+    schedule_id, site_id = _id(request), site_param(request)
+    store: Store = request.app.state.store
+    found = next((s for s in store.schedules(site_id) if s["id"] == schedule_id), None)
+    if found is None or not store.delete_schedule(site_id, schedule_id):
         raise ClientError(404, f"no report or alert {schedule_id} on this site")
+    if found["settings"].get("webhook") is not None:  # its webhook rule and delivery log go with it
+        _triggers(store).delete_trigger_rule(site_id, found["settings"]["webhook"])
     return {"deleted": schedule_id}
 
 
 @api_post(OWNER)
 def send_schedule(request: Request, body: bytes) -> Any:
     """Send one report or alert now (an alert only if its rule holds), to check the set-up."""
-    from collector.schedules import Smtp, alert, report
+    from collector.schedules import Smtp, alert_mail, check_alert, report, summary
+    from collector.triggers import alerts
 
     schedule_id, site_id = _id(request), site_param(request)
     store: Store = request.app.state.store
@@ -342,18 +389,30 @@ def send_schedule(request: Request, body: bytes) -> Any:
     if found is None:
         raise ClientError(404, f"no report or alert {schedule_id} on this site")
     smtp_url = request.app.state.settings.smtp_url
-    if smtp_url is None:
+    if smtp_url is None and found["recipients"]:
         raise ClientError(409, "no SMTP server is set: TRAILMARK_SMTP_URL (docs/dashboard.md)")
     now = time.time()
-    mail = report(store, site_id, found["settings"]["period"], now) if found["kind"] == "report" \
-        else alert(store, found, now)
-    if mail is None:
-        return {"sent": False, "why": "the alert's rule does not hold for yesterday"}
-    try:
-        Smtp.parse(smtp_url).send(found["recipients"], *mail)
-    except (OSError, smtplib.SMTPException) as exc:
-        raise ClientError(502, f"the SMTP server refused or could not be reached: {exc}") from None
-    return {"sent": True, "subject": mail[0]}
+    answer: dict[str, Any] = {"sent": True}
+    if found["kind"] == "report":
+        mail = report(store, site_id, found["settings"]["period"], now)
+    else:
+        reading = check_alert(store, found, now)
+        if reading is None:
+            return {"sent": False, "why": "the alert's rule does not hold for yesterday"}
+        site_name = next(s.name for s in store.sites() if s.id == site_id)
+        mail = alert_mail(site_name, reading)
+        if found["settings"].get("webhook") is not None:
+            # False when this day's reading was queued already (its delivery log shows it) or
+            # the webhook is disabled.
+            answer["webhook_queued"] = alerts.queue(store, found, reading, summary(site_name, reading), now)
+    answer["subject"] = mail[0]
+    if found["recipients"]:
+        assert smtp_url is not None
+        try:
+            Smtp.parse(smtp_url).send(found["recipients"], *mail)
+        except (OSError, smtplib.SMTPException) as exc:
+            raise ClientError(502, f"the SMTP server refused or could not be reached: {exc}") from None
+    return answer
 
 
 routes = [

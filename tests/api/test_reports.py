@@ -17,8 +17,11 @@ from starlette.testclient import TestClient
 from collector.app import create_app
 from collector.config import smtp_url_from
 from collector.schedules import Smtp, period_of, send_due
+from collector.triggers import signing
 from tests.support.analytics_journeys import DAY_MS, D, build
 from tests.support.collector import Client, every_store, free_port, make_settings, open_engine
+from tests.support.receiver import Receiver, wait_for
+from tests.support.triggers import FAST
 
 
 class Inbox:
@@ -165,3 +168,26 @@ def test_smtp_settings_from_the_environment() -> None:
         "mail.example", 587, "me@example.com", "p@ss:word", "reports@example.com", False, True)
     with pytest.raises(ValueError, match="TRAILMARK_SMTP_URL must look like"):
         Smtp.parse("http://mail.example")
+
+
+@every_store
+def test_an_alert_can_mail_and_post_its_webhook_at_once(
+    tmp_path: Path, inbox: tuple[Inbox, str], engine: str, request: pytest.FixtureRequest,
+) -> None:
+    db_path = tmp_path / "trailmark.db"
+    settings = make_settings(db_path, smtp_url=inbox[1], webhooks=FAST)
+    app = create_app(settings, open_engine(engine, tmp_path, request))
+    with Receiver() as receiver, TestClient(app, base_url="http://127.0.0.1:8000") as http:
+        client = Client(http, db_path, app.state.store, engine)
+        build(client)  # four visitors on day D
+        made = http.post("/api/reports", params={"site": "test"}, headers=client.admin, json={
+            "kind": "alert", "metric": "visitors", "above": 3, "recipients": ["ops@example.com"],
+            "webhook": receiver.url}).json()
+        assert send_due(app.state.store, Smtp.parse(inbox[1]), (D + DAY_MS) / 1000 + 3600) == 1
+        ((recipients, message),) = inbox[0].mails
+        assert recipients == ["ops@example.com"]
+        assert message["Subject"] == "Trailmark alert · Test site: visitors above 3"
+        (got,) = wait_for(lambda: receiver.answered(), "the alert's webhook")
+        assert signing.verify(made["secret"], got.headers["trailmark-signature"], got.body)
+        assert got.json["summary"] == "visitors on Test site was 4 yesterday: above 3."
+        assert got.json["period"]["start"] == D

@@ -105,8 +105,19 @@ class Shared(Answer):
     data: dict[str, Any]
 
 
-class Schedule(Answer):
-    """A scheduled report (settings: period) or alert (settings: metric, above, below, change)."""
+class AlertWebhook(Answer):
+    """An alert's webhook: its trigger rule (kind `alert`, docs/triggers.md), where it posts and
+    whether it is on."""
+
+    id: int
+    url: str
+    enabled: bool
+    disabled_reason: str | None
+
+
+class Schedule(Answer, kw_only=True):
+    """A scheduled report (settings: period) or alert (settings: metric, above, below, change,
+    and `webhook`, its rule's id, when it posts to one)."""
 
     id: int
     site: str
@@ -114,6 +125,8 @@ class Schedule(Answer):
     recipients: list[str]
     settings: dict[str, Any]
     last_sent: int | None
+    webhook: AlertWebhook | None = None
+    secret: str | UnsetType = UNSET  # an alert's webhook signing secret: in the answer that made it, once
 
 
 class Schedules(Answer):
@@ -129,3 +142,6 @@ class Sent(Answer):
     sent: bool
     subject: str | UnsetType = UNSET
     why: str | UnsetType = UNSET
+    # An alert with a webhook: whether this day's delivery was queued now (false: queued already,
+    # or the webhook is disabled).
+    webhook_queued: bool | UnsetType = UNSET

@@ -50,7 +50,7 @@ from collector.store.model import (
     WriterStopped,
     secret_hash,
 )
-from collector.triggers.evaluate import Check
+from collector.triggers.evaluate import Check, Delivery
 from collector.triggers.outbox import Attempt, Outgoing
 from collector.triggers.rules import Event, NewRule, Rule
 from collector.wire import json_decoder, json_encoder
@@ -702,6 +702,9 @@ class ClickHouseStore(EngineAssets):
         """Call `listener` (on the writer thread, briefly) after every write that may have made a
         trigger delivery or check due (writer.py says which)."""
         self.writer.on_commit.append(listener)
+
+    def queue_trigger_delivery(self, delivery: Delivery, now: int) -> bool:
+        return self._run(lambda db: triggers.queue(db, delivery, now))
 
     def triggers_next_due(self) -> int | None:
         return self._ask(triggers.next_due)

@@ -254,15 +254,17 @@ def _apply(db: Db, batches: list[WriteBatch], heartbeat: bool, memory: Memory | 
 
 
 def _may_trigger(db: Db, memory: Memory | None, sites: set[str]) -> bool:
-    """Whether a site of the group has an enabled trigger rule (the evaluation reads them again).
+    """Whether a site of the group has an enabled trigger rule that events fire (the evaluation reads them again).
     Rules change only by admin writes, after which the memory starts afresh."""
+    from collector.store.clickhouse.triggers import FIRED_BY_EVENTS
+
     if memory is None:
         return bool(sites)
     unknown = sorted(s for s in sites if s not in memory.rules)
     if unknown:
         having = {r[0] for r in db.rows(
             f"SELECT DISTINCT site_id FROM {db.t('trigger_rules')} FINAL"
-            f" WHERE enabled = 1 AND site_id IN {lits(unknown)}"
+            f" WHERE enabled = 1 AND {FIRED_BY_EVENTS} AND site_id IN {lits(unknown)}"
         )}
         memory.rules.update({s: s in having for s in unknown})
     return any(memory.rules[s] for s in sites)

@@ -62,7 +62,7 @@ from collector.store.sqlite.reads import (
     vitals,
 )
 from collector.store.sqlite.writer import Writer
-from collector.triggers.evaluate import Check
+from collector.triggers.evaluate import Check, Delivery
 from collector.triggers.outbox import Attempt, Outgoing
 from collector.triggers.rules import Event, NewRule, Rule
 from collector.wire import json_decoder, json_encoder
@@ -607,6 +607,9 @@ class SQLiteStore(EngineAssets):
     def on_commit(self, listener: Callable[[], None]) -> None:
         """Call `listener` (on the writer thread, briefly) after every commit."""
         self.writer.on_commit.append(listener)
+
+    def queue_trigger_delivery(self, delivery: Delivery, now: int) -> bool:
+        return self._run(lambda conn: triggers.queue(conn, delivery, now))
 
     def triggers_next_due(self) -> int | None:
         return self._ask(triggers.next_due)
