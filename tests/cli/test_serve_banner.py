@@ -153,8 +153,9 @@ def test_the_first_owner_signs_in_on_a_clickhouse_store_too(tmp_path: Path) -> N
         assert chosen.status_code == 303 and chosen.headers["location"] == "/overview"
     finally:
         _stop(process)
-    token = (tmp_path / "trailmark.admin-token").read_text().strip()
-    assert f"  admin token : in {Path('trailmark.admin-token')} (an owner key" in "\n".join(first)
+    token = (tmp_path / "ch.admin-token").read_text().strip()  # beside the chdb directory
+    assert f"  admin token : in {tmp_path / 'ch.admin-token'} (an owner key" in "\n".join(first)
+    assert not (tmp_path / "trailmark.admin-token").exists()
     process, second = _start(store, port)
     try:
         assert _sign_in_link(second) is None
