@@ -43,11 +43,14 @@ class _SiteOnly(msgspec.Struct):
     site: str | None = None
 
 
+_site_only = msgspec.json.Decoder(_SiteOnly)
+
+
 def _body_site(body: bytes) -> str | None:
     if deeper_than(body, MAX_DEPTH):  # msgspec recurses per level: the endpoint answers the 400
         return None
     try:
-        return msgspec.json.decode(body, type=_SiteOnly).site
+        return _site_only.decode(body).site
     except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
         return None  # the endpoint answers the malformed body with its own 400
 

@@ -17,12 +17,13 @@ from html import escape
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from collector.query.days import DAY_MS
+from collector.query.definitions import yes_no
 from collector.query.scope import build_scope
 from collector.store import Store
 from collector.triggers import alerts
 
 log = logging.getLogger("trailmark.reports")
-DAY_MS = 86_400_000
 CHECK_EVERY_S = 300.0
 ALERT_METRICS = ("visitors", "conversion_rate", "errors", "nps")
 PERIODS = ("weekly", "monthly")
@@ -47,7 +48,7 @@ class Smtp:
         sender = query.get("from", [""])[0] or f"trailmark@{parts.hostname}"
         return cls(parts.hostname, parts.port or (465 if parts.scheme == "smtps" else 25),
                    unquote(parts.username or ""), unquote(parts.password or ""), sender,
-                   tls=parts.scheme == "smtps", starttls=query.get("starttls", ["0"])[0] in ("1", "true"))
+                   tls=parts.scheme == "smtps", starttls=yes_no(query.get("starttls", ["0"])[0]) is True)
 
     def send(self, recipients: list[str], subject: str, text: str, html: str) -> None:
         message = EmailMessage()

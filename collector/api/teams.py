@@ -35,6 +35,9 @@ MAX_SHARE_DAYS = 366
 DAY_S = 86400
 
 
+_funnel_request = msgspec.json.Decoder(FunnelRequest)
+
+
 def _id(request: Request) -> int:
     raw = request.path_params["id"]
     if not (raw.isascii() and raw.isdigit() and len(raw) <= 18):
@@ -225,7 +228,7 @@ def _funnel(params: dict[str, str]) -> FunnelRequest:
     window = params.get("window_s", "86400")
     body = b'{"steps":' + params.get("steps", "").encode() + b',"window_s":' + (
         window.encode() if window.isdigit() else b'"x"') + b"}"
-    return msgspec.json.decode(body, type=FunnelRequest)
+    return _funnel_request.decode(body)
 
 
 def _shared_params(share: dict[str, Any]) -> dict[str, str]:

@@ -17,8 +17,10 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import msgspec
 
+from collector.wire import json_encoder
+
 _decode_result = msgspec.json.Decoder(dict[str, Any])
-_encode = msgspec.json.Encoder()
+_encode = json_encoder
 _READS = ("SELECT", "WITH", "EXPLAIN", "SHOW", "DESCRIBE", "EXISTS")
 
 
