@@ -22,7 +22,7 @@ from collector.store.clickhouse.client import Target, lit, parse_url
 from collector.store.clickhouse.schema import TABLES, Layout, table_ddl
 from collector.store.model import Acquisition, EventRow, WriteBatch
 from tests.support import ROOT
-from tests.support.collector import ADMIN_TOKEN, KEY, Chdb, Client, ThreadedServer, free_port, make_settings
+from tests.support.collector import ADMIN_TOKEN, KEY, Chdb, ThreadedServer, free_port, make_settings
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
@@ -224,15 +224,6 @@ def test_erasure_writes_no_erased_id_into_clickhouse_mutation_files(chdb: Chdb) 
         assert "anon-erase-mut-4c1d" not in text and "sess-erase-mut-4c1d" not in text, path
     assert not [t for (t,) in store.db.rows(f"SHOW TABLES FROM {store.layout.database}") if t.startswith("erasing_")]
     store.close()
-
-
-@pytest.mark.parametrize("engine", ["chdb"], indirect=True)
-@pytest.mark.parametrize(("path", "question"), [
-])
-def test_a_question_the_engine_does_not_answer_yet_is_a_clear_501(client: Client, path: str, question: str) -> None:
-    answer = client.http.get(path, headers=client.admin)
-    assert (answer.status_code, answer.json()) == (
-        501, {"error": f"the ClickHouse store does not answer {question} yet"})
 
 
 def test_bytes_go_in_and_come_out_whole(chdb: Chdb) -> None:
