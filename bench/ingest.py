@@ -14,6 +14,11 @@ with the same settings, in alternating rounds:
 - collector chdb: `trailmark serve --store chdb://DIR`, the same on ClickHouse in the process
   (the `clickhouse` extra); its stored count is checked the same way.
 
+Then the floor of any chdb group: the two fsynced inserts every group makes (its events, its
+session rows), timed alone in this process on a fresh store. A request waits for at least one
+group and a group holds at most one request per connection, so connections / floor bounds the
+chdb collector's requests per second whatever else it does.
+
     .venv/bin/python bench/ingest.py [--seconds 10] [--connections 32] [--quick]
 """
 
@@ -34,6 +39,7 @@ import time
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -174,6 +180,44 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         proc.kill()
 
 
+def chdb_floor(path: Path, requests: int, rounds: int = 15) -> tuple[float, float]:
+    """Median seconds of one group's two durable inserts: `requests` batches of 50 events, one
+    session each (the shape of the load above), on a fresh chdb store; and the same without
+    fsync (what the collector never does: it shows what the fsyncs cost)."""
+    from collector.store.clickhouse import ClickHouseStore
+    from collector.store.clickhouse.schema import SESSION_COLUMNS
+
+    # A value of each column type: NULL where allowed, else an empty string or a zero.
+    blank = {kind: None if "Nullable" in kind else "" if "String" in kind else 0 for _, kind in SESSION_COLUMNS}
+
+    store = ClickHouseStore(f"chdb://{path}")
+    db, medians = store.db, []
+    now = int(time.time() * 1000)
+    for durable in (True, False):
+        if not durable:
+            for table in ("events", "sessions"):
+                db.conn.command(f"ALTER TABLE {db.t(table)} MODIFY SETTING fsync_after_insert = 0,"
+                                " fsync_part_directory = 0")
+        times = [_group_inserts(db, requests, now, n, blank) for n in range(rounds)]
+        medians.append(sorted(times)[len(times) // 2])
+    store.close()
+    return medians[0], medians[1]
+
+
+def _group_inserts(db: Any, requests: int, now: int, n: int, blank: dict[str, Any]) -> float:
+    """Seconds to insert one group's events and session rows (numbered `n`, so no two collide)."""
+    from collector.store.clickhouse.schema import EVENT_NAMES, SESSION_COLUMNS, SESSION_NAMES
+
+    events = [("bench", f"floor-{n}-{i}", f"s-{n}-{i // 50}", "pageview", now + i, now + i, now, "a", None,
+               "https://shop.example/p", "/p", None, None, "{}", "web", i) for i in range(requests * 50)]
+    sessions = [tuple(f"s-{n}-{r}" if name == "id" else "bench" if name == "site_id" else blank[kind]
+                      for name, kind in SESSION_COLUMNS) + (n,) for r in range(requests)]
+    started = time.perf_counter()
+    db.conn.insert(db.t("events"), (*EVENT_NAMES, "seq"), events)
+    db.conn.insert(db.t("sessions"), (*SESSION_NAMES, "version"), sessions)
+    return time.perf_counter() - started
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=10)
@@ -235,6 +279,7 @@ def main() -> None:
             f"SELECT count(), uniqExact(id) FROM {on_chdb.db.t('events')}"
         )
         on_chdb.close()
+        floor, unsynced = chdb_floor(work / "floor", opts.connections)
 
     best = {name: max(rounds, key=lambda r: r["rps"]) for name, rounds in runs.items()}
     base, ours, naive = best["bare starlette"], best["collector"], best["commit per req."]
@@ -258,6 +303,9 @@ def main() -> None:
           f"(collector {ours['rps'] / naive['rps']:.1f}x)")
     on = best["collector chdb"]["rps"]
     validated = best["validate only"]["rps"]
+    print(f"chdb group floor: {floor * 1000:.1f} ms for the two fsynced inserts of a group of {opts.connections}"
+          f" requests; {opts.connections} connections / floor = {opts.connections / floor:.0f} req/s at most,"
+          f" {opts.connections / floor / validated:.2f} of validate only ({unsynced * 1000:.1f} ms without fsync)")
     print(f"RESULT ingest chdb: {on:.0f} req/s = {on * 50:.0f} events/s, {on / validated:.2f} of validate only"
           f" (target 0.5), SQLite collector {ours['rps'] / validated:.2f} of validate only;"
           f" {on / ours['rps']:.2f}x the SQLite collector")

@@ -15,7 +15,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount
 
-from collector import api, ingest, ops, ui
+from collector import api, ingest, ops, schedules, ui
+from collector.access import public_mount
 from collector.api import openapi
 from collector.api.outcome import retrain_daily
 from collector.assets import route as asset_route
@@ -28,6 +29,7 @@ from collector.ingest.pipeline import Pipeline
 from collector.ingest.replay_limits import ReplayLedger
 from collector.store import NotAnswered, Store, StoreFault, open_store
 from collector.triggers.service import Triggers
+from collector.ui import teams as ui_teams
 
 log = logging.getLogger("trailmark")
 
@@ -86,12 +88,17 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
         asset_copies.charge = budget_charge(asyncio.get_running_loop(), ledger.charge_site)
         asset_copies.start()
         retraining = asyncio.create_task(retrain_daily(store))
+        # Also without SMTP: an alert may post to a webhook.
+        sender = asyncio.create_task(schedules.loop(store, settings.smtp_url))
         try:
             yield
         finally:
             retraining.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await retraining
+            sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sender
             triggers.stop()  # before the store: its last attempts record their outcome
             await asyncio.to_thread(asset_copies.stop)  # off the loop: its budget charges run on it
             store.close()
@@ -103,7 +110,8 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
         *ops.routes(settings.static_dir),
         *openapi.routes,
         *asset_route.routes,
-        *demo_shop.routes(settings),
+        *(public_mount(route) for route in demo_shop.routes(settings)),
+        *ui_teams.routes,
         *ui.routes,
     ]
     app = Starlette(

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
 from collector.assets.fetch import Limits as AssetLimits
 from collector.query.definitions import yes_no
@@ -17,6 +19,20 @@ MIB = 1024 * 1024
 def _env_float(name: str, default: float) -> float:
     value = os.environ.get(name)
     return float(value) if value not in (None, "") else default
+
+
+def smtp_url_from(env: Mapping[str, str]) -> str | None:
+    """TRAILMARK_SMTP_URL, or one built from TRAILMARK_SMTP_HOST, _PORT, _USER, _PASSWORD, _FROM."""
+    if env.get("TRAILMARK_SMTP_URL"):
+        return env["TRAILMARK_SMTP_URL"]
+    host = env.get("TRAILMARK_SMTP_HOST")
+    if not host:
+        return None
+    user, password = env.get("TRAILMARK_SMTP_USER", ""), env.get("TRAILMARK_SMTP_PASSWORD", "")
+    auth = f"{quote(user, safe='')}:{quote(password, safe='')}@" if user else ""
+    sender = quote(env.get("TRAILMARK_SMTP_FROM", ""), safe="@")
+    port = env.get("TRAILMARK_SMTP_PORT", "25")
+    return f"smtp://{auth}{host}:{port}" + (f"?from={sender}" if sender else "")
 
 
 # 20 random-looking characters are over 100 bits: out of reach of any online guessing.
@@ -53,6 +69,9 @@ class Settings:
     # /metrics answers a Bearer admin token or this token; `metrics_public` opens it to anyone.
     metrics_token: str | None = None
     metrics_public: bool = False
+    # Where report and alert e-mails go out: smtp://user:password@host:port?from=a@b (smtps:// for
+    # TLS from the first byte, ?starttls=1 to upgrade); None sends nothing (docs/dashboard.md).
+    smtp_url: str | None = None
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -90,6 +109,7 @@ class Settings:
         if env.get("TRAILMARK_METRICS_TOKEN"):
             values["metrics_token"] = env["TRAILMARK_METRICS_TOKEN"]
         values["metrics_public"] = yes_no(env.get("TRAILMARK_METRICS_PUBLIC", "")) is True
+        values["smtp_url"] = smtp_url_from(env)
         if env.get("TRAILMARK_GEOIP"):
             values["geoip"] = Path(env["TRAILMARK_GEOIP"])
         values.update({k: v for k, v in overrides.items() if v is not None})

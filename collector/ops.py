@@ -10,6 +10,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from collector.access import own_check, public
+from collector.assets.service import Counts as AssetCounts
 from collector.auth import bearer_ok
 from collector.errors import error_response, json_response
 from collector.store.model import REJECT_KINDS
@@ -24,7 +26,7 @@ class Metrics:
         self.refused: Counter[int] = Counter()  # whole requests by status
         self.replay_chunks = 0
 
-    def render(self, writer: Writer) -> str:
+    def render(self, writer: Writer, assets: AssetCounts) -> str:
         stats = writer.stats
         lines = [
             "# HELP trailmark_events_accepted_total Events accepted (duplicates included).",
@@ -64,8 +66,30 @@ class Metrics:
             "# HELP trailmark_commit_failures_total Group commits that failed and were retried alone.",
             "# TYPE trailmark_commit_failures_total counter",
             f"trailmark_commit_failures_total {stats.failures}",
+            *_asset_lines(assets),
         ]
         return "\n".join(lines) + "\n"
+
+
+def _asset_lines(counts: AssetCounts) -> list[str]:
+    """The copier of recorded assets (collector/assets/service.py)."""
+    return [
+        "# HELP trailmark_asset_chunks_offered_total Stored replay chunks offered to the asset copier.",
+        "# TYPE trailmark_asset_chunks_offered_total counter",
+        f"trailmark_asset_chunks_offered_total {counts.offered}",
+        "# HELP trailmark_asset_chunks_dropped_total Offered chunks dropped because the copier's queue was full.",
+        "# TYPE trailmark_asset_chunks_dropped_total counter",
+        f"trailmark_asset_chunks_dropped_total {counts.dropped}",
+        "# HELP trailmark_asset_fetches_total Recorded asset URLs fetched whole and of an allowed type.",
+        "# TYPE trailmark_asset_fetches_total counter",
+        f"trailmark_asset_fetches_total {counts.fetched}",
+        "# HELP trailmark_asset_refused_total Recorded asset URLs not copied, by reason.",
+        "# TYPE trailmark_asset_refused_total counter",
+        *(f'trailmark_asset_refused_total{{reason="{reason}"}} {n}' for reason, n in sorted(counts.refusals.items())),
+        "# HELP trailmark_asset_stored_bytes_total Bytes of new asset copies stored.",
+        "# TYPE trailmark_asset_stored_bytes_total counter",
+        f"trailmark_asset_stored_bytes_total {counts.stored_bytes}",
+    ]
 
 
 # The browser SDK's bundles, built by sdk_js into settings.static_dir.
@@ -128,13 +152,13 @@ async def metrics(request: Request) -> Response:
                 401, "metrics token required (Authorization: Bearer <admin or metrics token>)",
                 headers={"WWW-Authenticate": "Bearer"},
             )
-    text = request.app.state.metrics.render(request.app.state.store.writer)
+    text = request.app.state.metrics.render(request.app.state.store.writer, request.app.state.asset_copies.counts)
     return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
 
 
 def routes(static_dir: Path) -> list[Route]:
     return [
-        *(Route(f"/{name}", Bundle(static_dir / name).serve) for name in BUNDLES),
-        Route("/healthz", healthz),
-        Route("/metrics", metrics),
+        *(Route(f"/{name}", public(Bundle(static_dir / name).serve)) for name in BUNDLES),
+        Route("/healthz", public(healthz)),
+        Route("/metrics", own_check(metrics)),  # a metrics token or the admin token
     ]

@@ -20,7 +20,7 @@ def test_wrong_token_shows_an_error_and_sets_no_cookie(server: Any, browser: Bro
     page.goto(server.url + "/overview")
     assert page.url == server.url + "/login?next=%2Foverview"
     page.fill("#token", "not-the-token")
-    page.click("button[type=submit]")
+    page.click("#token-form button[type=submit]")
     assert page.text_content("#login-error") == "That token is not right."
     assert page.url.startswith(server.url + "/login")
     assert [c for c in context.cookies() if c["name"] == COOKIE] == []
@@ -33,7 +33,7 @@ def test_login_sets_an_httponly_strict_cookie_that_opens_the_api(server: Any, br
     page = context.new_page()
     page.goto(server.url + "/login?next=%2Fsessions")
     page.fill("#token", server.admin_token)
-    page.click("button[type=submit]")
+    page.click("#token-form button[type=submit]")
     page.wait_for_url(server.url + "/sessions")
     [cookie] = [c for c in context.cookies() if c["name"] == COOKIE]
     assert cookie["httpOnly"] is True
@@ -51,7 +51,7 @@ def test_a_post_with_the_cookie_from_a_foreign_origin_is_refused(server: Any, br
     page = context.new_page()
     page.goto(server.url + "/login")
     page.fill("#token", server.admin_token)
-    page.click("button[type=submit]")
+    page.click("#token-form button[type=submit]")
     page.wait_for_url(server.url + "/overview")
     body = {"name": "Mobile", "filters": {"device": "mobile"}}
     foreign = page.request.post(server.url + "/api/segments", data=body,

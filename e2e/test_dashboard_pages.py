@@ -78,7 +78,7 @@ class Dashboard:
         self.page.on("pageerror", lambda error: self.errors.append(str(error)))
         self.page.goto(server.url + "/login")
         self.page.fill("#token", server.admin_token)
-        self.page.click("button[type=submit]")
+        self.page.click("#token-form button[type=submit]")
         self.page.wait_for_url(server.url + "/overview")
         self.http = httpx.Client(base_url=server.url, headers=server.admin)
 

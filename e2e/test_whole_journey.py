@@ -97,7 +97,7 @@ class Analyst:
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
         self.page.goto(server.url + "/login")
         self.page.fill("#token", server.admin_token)
-        self.page.click("button[type=submit]")
+        self.page.click("#token-form button[type=submit]")
         self.page.wait_for_url(server.url + "/overview")
 
     def api(self, path: str, **params: str) -> Any:

@@ -1,6 +1,7 @@
 """The analyst API, mounted at /api: one module per resource, each with its `routes`.
 
-base.py holds what every endpoint shares (the admin check, the site, the range, the scope)."""
+base.py holds what every endpoint shares (the site, the range, the scope); collector/access.py who
+may ask, each endpoint declaring its role."""
 
 from __future__ import annotations
 
@@ -20,9 +21,10 @@ from collector.api import (
     segments,
     sessions,
     sites,
+    teams,
     triggers,
 )
 
 RESOURCES = (sites, sessions, replay, reports, goals, heatmap, persons, segments, rejected, experiments,
-             journey, outcome, triggers, choices)
+             journey, outcome, triggers, choices, teams)
 routes: list[BaseRoute] = [route for resource in RESOURCES for route in resource.routes]

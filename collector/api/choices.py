@@ -9,8 +9,9 @@ from msgspec import Struct
 from starlette.requests import Request
 from starlette.routing import Route
 
-from collector.api.base import admin
+from collector.access import ANY, VIEWER, api
 from collector.query.definitions import DEVICES
+from collector.replies import returns
 from collector.wire import EVENT_TYPES
 
 
@@ -49,9 +50,9 @@ CHOICES = Choices(
 )
 
 
-@admin
+@api(VIEWER, ANY)  # the same constants for everyone
 def choices(request: Request) -> Any:
     return CHOICES
 
 
-routes = [Route("/ui/choices", choices)]
+routes = [Route("/ui/choices", returns(Choices, choices))]

@@ -7,25 +7,21 @@ from typing import Any
 from starlette.requests import Request
 from starlette.routing import Route
 
-from collector.api.base import (
-    admin,
-    admin_post,
-    decode_json,
-    scope_of,
-    site_param,
-    site_settings,
-)
-from collector.errors import ClientError, json_response
+from collector.access import ANALYST, VIEWER, api, api_post
+from collector.api.base import decode_json, scope_of, site_param, site_settings
+from collector.errors import ClientError
+from collector.query import answers as a
 from collector.query import experiments as ab
+from collector.replies import Reply, returns
 
 
-@admin
+@api(VIEWER)
 def experiments(request: Request) -> Any:
     site_id = site_param(request)
     return {"experiments": [e.as_dict() for e in request.app.state.store.experiments(site_id)]}
 
 
-@admin_post
+@api_post(ANALYST)
 def create_experiment(request: Request, body: bytes) -> Any:
     ask = decode_json(body, ab.NewExperiment)
     site_id = ask.site or site_param(request)
@@ -35,10 +31,10 @@ def create_experiment(request: Request, body: bytes) -> Any:
     created = store.create_experiment(site_id, ab.checked(ask, saved_goals))
     if created is None:
         raise ClientError(409, f"experiment {ask.key!r} exists on this site: delete it first to redefine it")
-    return json_response(created.as_dict(), 201)
+    return Reply(created.as_dict(), 201)
 
 
-@admin
+@api(VIEWER)
 def experiment_results(request: Request) -> Any:
     scope = scope_of(request, charted=True)
     key = request.path_params["key"]
@@ -53,7 +49,7 @@ def experiment_results(request: Request) -> Any:
     return result
 
 
-@admin_post
+@api_post(ANALYST)
 def delete_experiment(request: Request, body: bytes) -> Any:
     key = request.path_params["key"]
     if not request.app.state.store.delete_experiment(site_param(request), key):
@@ -62,8 +58,8 @@ def delete_experiment(request: Request, body: bytes) -> Any:
 
 
 routes = [
-    Route("/experiments", experiments),
-    Route("/experiments", create_experiment, methods=["POST"]),
-    Route("/experiments/{key}", experiment_results),
-    Route("/experiments/{key}", delete_experiment, methods=["DELETE"]),
+    Route("/experiments", returns(a.Experiments, experiments)),
+    Route("/experiments", returns(a.Experiment, create_experiment, 201), methods=["POST"]),
+    Route("/experiments/{key}", returns(a.ExperimentResults, experiment_results)),
+    Route("/experiments/{key}", returns(a.ExperimentDeleted, delete_experiment), methods=["DELETE"]),
 ]

@@ -7,26 +7,22 @@ from typing import Any
 from starlette.requests import Request
 from starlette.routing import Route
 
-from collector.api.base import (
-    admin,
-    admin_post,
-    decode_json,
-    scope_of,
-    site_param,
-    site_settings,
-)
-from collector.errors import ClientError, json_response
+from collector.access import OWNER, VIEWER, api, api_post
+from collector.api.base import decode_json, scope_of, site_param, site_settings
+from collector.errors import ClientError
+from collector.query import answers as a
 from collector.query.goals import MAX_GOALS, GoalDefinition, goal_id
 from collector.query.params import (
     integer,
 )
+from collector.replies import Reply, returns
 
 # The filter fields that have suggestions (collector/query/scope.py FILTERS that take free text).
 SUGGESTED = ("country", "region", "device", "browser", "os", "channel", "campaign", "source", "page",
              "entry", "exit", "referrer")
 
 
-@admin
+@api(VIEWER)
 def suggest(request: Request) -> Any:
     q = request.query_params
     field = q.get("field", "")
@@ -40,12 +36,12 @@ def suggest(request: Request) -> Any:
     return {"field": field, "values": [{"value": v, "sessions": n} for v, n in found]}
 
 
-@admin
+@api(VIEWER)
 def goals(request: Request) -> Any:
     return {"goals": request.app.state.store.goals(site_param(request))}
 
 
-@admin_post
+@api_post(OWNER)
 def create_goal(request: Request, body: bytes) -> Any:
     ask = decode_json(body, GoalDefinition).check()
     site_id = ask.site or site_param(request)
@@ -53,10 +49,10 @@ def create_goal(request: Request, body: bytes) -> Any:
     made = request.app.state.store.create_goal(site_id, ask.name, ask.stored(), MAX_GOALS)
     if made is None:
         raise ClientError(409, f"a site has at most {MAX_GOALS} goals; delete one first")
-    return json_response(made, 201)
+    return Reply(made, 201)
 
 
-@admin_post
+@api_post(OWNER)
 def delete_goal(request: Request, body: bytes) -> Any:
     found = goal_id(request.path_params["id"])
     if not request.app.state.store.delete_goal(site_param(request), found):
@@ -65,8 +61,8 @@ def delete_goal(request: Request, body: bytes) -> Any:
 
 
 routes = [
-    Route("/suggest", suggest),
-    Route("/goals", goals),
-    Route("/goals", create_goal, methods=["POST"]),
-    Route("/goals/{id}", delete_goal, methods=["DELETE"]),
+    Route("/suggest", returns(a.Suggestions, suggest)),
+    Route("/goals", returns(a.Goals, goals)),
+    Route("/goals", returns(a.Goal, create_goal, 201), methods=["POST"]),
+    Route("/goals/{id}", returns(a.Deleted, delete_goal), methods=["DELETE"]),
 ]

@@ -7,11 +7,14 @@ from typing import Any
 from starlette.requests import Request
 from starlette.routing import Route
 
-from collector.api.base import admin, calendar_of, checked_range, site_param
+from collector.access import ANALYST, VIEWER, api
+from collector.api.base import calendar_of, checked_range, site_param
 from collector.assets.service import rewrite_found
 from collector.errors import ClientError
+from collector.query import answers as a
 from collector.query.heatmap import Scope
 from collector.query.scope import boolean, exposure_filters
+from collector.replies import returns
 
 
 def _scope(request: Request) -> Scope:
@@ -25,7 +28,7 @@ def _scope(request: Request) -> Scope:
     )
 
 
-@admin
+@api(VIEWER)
 def heatmap(request: Request) -> Any:
     kind = request.query_params.get("kind", "click")
     if kind not in ("click", "scroll"):
@@ -35,7 +38,7 @@ def heatmap(request: Request) -> Any:
     return store.heatmap_clicks(scope) if kind == "click" else store.heatmap_scroll(scope)
 
 
-@admin
+@api(VIEWER)
 def pages(request: Request) -> Any:
     q = request.query_params
     site_id = site_param(request)
@@ -43,7 +46,7 @@ def pages(request: Request) -> Any:
     return {"pages": request.app.state.store.heatmap_pages(site_id, start, end)}
 
 
-@admin
+@api(ANALYST)
 def snapshot(request: Request) -> Any:
     scope = _scope(request)
     store = request.app.state.store
@@ -53,7 +56,7 @@ def snapshot(request: Request) -> Any:
     return rewrite_found(store, scope.site_id, found)
 
 
-@admin
+@api(ANALYST)
 def moment(request: Request) -> Any:
     """Where to rebuild the page as it stood when an element was clicked: a session and its time."""
     scope = _scope(request)
@@ -67,8 +70,8 @@ def moment(request: Request) -> Any:
 
 
 routes = [
-    Route("/heatmap", heatmap),
-    Route("/heatmap/pages", pages),
-    Route("/heatmap/snapshot", snapshot),
-    Route("/heatmap/moment", moment),
+    Route("/heatmap", returns(a.Heatmap, heatmap)),
+    Route("/heatmap/pages", returns(a.HeatmapPages, pages)),
+    Route("/heatmap/snapshot", returns(a.Snapshot, snapshot)),
+    Route("/heatmap/moment", returns(a.ClickMoment, moment)),
 ]

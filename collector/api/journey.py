@@ -8,9 +8,12 @@ import msgspec
 from starlette.requests import Request
 from starlette.routing import Route
 
-from collector.api.base import admin, admin_post, scope_of, site_param, site_settings
+from collector.access import ANALYST, VIEWER, api, api_post
+from collector.api.base import scope_of, site_param, site_settings
 from collector.errors import ClientError
+from collector.query import answers as a
 from collector.query.journey import journey_map, parse_stages, stages_json, stages_of
+from collector.replies import returns
 
 
 def _stages(request: Request, site_id: str) -> Any:
@@ -20,7 +23,7 @@ def _stages(request: Request, site_id: str) -> Any:
         raise ClientError(409, "the site's journey stages no longer validate: PUT them again") from None
 
 
-@admin
+@api(VIEWER)
 def journey(request: Request) -> Any:
     scope = scope_of(request, charted=True)
     stages, own = _stages(request, scope.site_id)
@@ -28,13 +31,13 @@ def journey(request: Request) -> Any:
     return {**result, "custom_stages": own, "definitions": stages_json(stages)}
 
 
-@admin
+@api(VIEWER)
 def get_stages(request: Request) -> Any:
     stages, own = _stages(request, site_param(request))
     return {"custom_stages": own, "stages": stages_json(stages)}
 
 
-@admin_post
+@api_post(ANALYST)
 def put_stages(request: Request, body: bytes) -> Any:
     site_id = site_param(request)
     stages = parse_stages(body)
@@ -42,7 +45,7 @@ def put_stages(request: Request, body: bytes) -> Any:
     return {"custom_stages": True, "stages": stages_json(stages)}
 
 
-@admin_post
+@api_post(ANALYST)
 def reset_stages(request: Request, body: bytes) -> Any:
     site_id = site_param(request)
     request.app.state.store.update_site_settings(site_id, {"journey_stages": None})
@@ -51,8 +54,8 @@ def reset_stages(request: Request, body: bytes) -> Any:
 
 
 routes = [
-    Route("/journey-map", journey),
-    Route("/journey-map/stages", get_stages),
-    Route("/journey-map/stages", put_stages, methods=["PUT"]),
-    Route("/journey-map/stages", reset_stages, methods=["DELETE"]),
+    Route("/journey-map", returns(a.JourneyMap, journey)),
+    Route("/journey-map/stages", returns(a.JourneyStages, get_stages)),
+    Route("/journey-map/stages", returns(a.JourneyStages, put_stages), methods=["PUT"]),
+    Route("/journey-map/stages", returns(a.JourneyStages, reset_stages), methods=["DELETE"]),
 ]

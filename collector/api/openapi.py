@@ -13,6 +13,8 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 
 from collector import wire
+from collector.access import public
+from collector.replies import Csv, declared
 from collector.wire import json_encoder
 
 
@@ -128,12 +130,31 @@ def walk(routes: list[Any], prefix: str = "") -> Iterator[tuple[str, Route]]:
             yield prefix + route.path, route
 
 
-def _api_paths(routes: list[Any]) -> dict[str, Any]:
-    """Every /api route of the running app, with the common query parameters and its path ids."""
-    paths: dict[str, Any] = {}
+def _answer(route: Route, schemas: dict[Any, Any]) -> dict[str, Any]:
+    """The route's successful answer: its declared type's schema, and CSV where it has tables."""
+    answer = declared(route.endpoint)
+    content: dict[str, Any] = {}
+    if answer is None:  # a route without a declared type (tests/api/test_openapi_answers.py fails on it)
+        return {"200": {"description": "JSON"}}
+    if answer is not Csv:
+        content["application/json"] = {"schema": schemas[answer]}
+    if answer is Csv or getattr(route.endpoint, "tables", False):
+        content["text/csv"] = {"schema": {"type": "string"}}
+    status = str(getattr(route.endpoint, "answer_status", 200))
+    return {status: {"description": "created" if status == "201" else "the answer", "content": content}}
+
+
+def _api_routes(routes: list[Any]) -> Iterator[tuple[str, Route]]:
     for path, route in walk(routes):
-        if not path.startswith("/api/"):
-            continue
+        if path.startswith("/api/"):
+            yield path, route
+
+
+def _api_paths(routes: list[Any], schemas: dict[Any, Any]) -> dict[str, Any]:
+    """Every /api route of the running app, with the common query parameters, its path ids and
+    its declared answer."""
+    paths: dict[str, Any] = {}
+    for path, route in _api_routes(routes):
         names = re.findall(r"{(\w+)(?::\w+)?}", path)
         clean = re.sub(r"{(\w+):\w+}", r"{\1}", path)
         params = [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}} for n in names]
@@ -143,7 +164,7 @@ def _api_paths(routes: list[Any]) -> dict[str, Any]:
                 "summary": (route.endpoint.__doc__ or route.name or path).strip().splitlines()[0],
                 "security": [{"bearer": []}],
                 "parameters": params,
-                "responses": {"200": {"description": "JSON"}, **_errors(400, 401, 404)},
+                "responses": {**_answer(route, schemas), **_errors(400, 401, 404, 409, 413, 501, 503)},
             }
             if method in ("POST", "PUT", "PATCH"):
                 operation["requestBody"] = {"content": {"application/json": {"schema": {"type": "object"}}}}
@@ -152,13 +173,17 @@ def _api_paths(routes: list[Any]) -> dict[str, Any]:
 
 
 def document(routes: list[Any]) -> dict[str, Any]:
-    """The OpenAPI 3.1 document for an app's routes."""
-    _, components = msgspec.json.schema_components(_TYPES, ref_template=_REF)
+    """The OpenAPI 3.1 document for an app's routes: the analyst answers' schemas are the types
+    the routes declare (collector/query/answers)."""
+    answers = list(dict.fromkeys(declared(r.endpoint) for _, r in _api_routes(routes)))
+    answers = [a for a in answers if a is not None and a is not Csv]
+    refs, components = msgspec.json.schema_components([*_TYPES, *answers], ref_template=_REF)
+    schemas = dict(zip(answers, refs[len(_TYPES):], strict=True))
     return {
         "openapi": "3.1.0",
         "info": {"title": "Trailmark collector", "version": "1",
                  "description": "Wire protocol v1 (ingest) and the analyst API; see docs/."},
-        "paths": {**_ingest_paths(), **_api_paths(routes)},
+        "paths": {**_ingest_paths(), **_api_paths(routes, schemas)},
         "components": {
             "schemas": components,
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
@@ -166,6 +191,7 @@ def document(routes: list[Any]) -> dict[str, Any]:
     }
 
 
+@public
 async def openapi(request: Request) -> Response:
     state = request.app.state
     if getattr(state, "openapi", None) is None:

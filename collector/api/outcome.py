@@ -10,10 +10,13 @@ from typing import Any
 from starlette.requests import Request
 from starlette.routing import Route
 
-from collector.api.base import admin, admin_post, site_param, site_settings
+from collector.access import ANALYST, api, api_post
+from collector.api.base import site_param, site_settings
+from collector.query import answers as a
 from collector.query import outcome
 from collector.query.params import integer
 from collector.query.scope import Goal, Scope
+from collector.replies import returns
 from collector.store import NotAnswered, Store
 
 log = logging.getLogger("trailmark")
@@ -63,13 +66,13 @@ def _answer(request: Request, site_id: str, report: dict[str, Any] | None) -> di
     }
 
 
-@admin
+@api(ANALYST)
 def predictions(request: Request) -> Any:
     site_id = site_param(request)
     return _answer(request, site_id, request.app.state.store.outcome_report(site_id))
 
 
-@admin_post
+@api_post(ANALYST)
 def train(request: Request, body: bytes) -> Any:
     site_id = site_param(request)
     goal = Goal.of_site(site_settings(request, site_id))
@@ -77,6 +80,6 @@ def train(request: Request, body: bytes) -> Any:
 
 
 routes = [
-    Route("/predictions", predictions),
-    Route("/predictions/train", train, methods=["POST"]),
+    Route("/predictions", returns(a.Predictions, predictions)),
+    Route("/predictions/train", returns(a.Predictions, train), methods=["POST"]),
 ]

@@ -8,9 +8,12 @@ from typing import Any
 from starlette.requests import Request
 from starlette.routing import Route
 
-from collector.api.base import admin, scope_of, site_param
-from collector.errors import ClientError, json_response
+from collector.access import ANALYST, OWNER, api
+from collector.api.base import scope_of, site_param
+from collector.errors import ClientError
+from collector.query import answers as a
 from collector.query.params import PEOPLE_SORTS, integer, sort_order
+from collector.replies import Reply, returns
 
 
 def _person_id(request: Request) -> str:
@@ -25,7 +28,7 @@ def _person_id(request: Request) -> str:
     return str(person_id)
 
 
-@admin
+@api(OWNER)
 def delete_person(request: Request) -> Any:
     """Erase a person: events, sessions, replays, identities, traits and rejected events."""
     site_id = site_param(request)
@@ -33,7 +36,7 @@ def delete_person(request: Request) -> Any:
     return {"deleted": counts}
 
 
-@admin
+@api(OWNER)
 def export_person(request: Request) -> Any:
     """Everything about a person as one JSON download."""
     site_id = site_param(request)
@@ -43,12 +46,12 @@ def export_person(request: Request) -> Any:
         raise ClientError(404, f"nothing stored about {person_id!r}")
     # Header values are latin-1: anything else in an id becomes "_" in the file name.
     safe = "".join(c if c.isascii() and (c.isalnum() or c in "-_") else "_" for c in person_id)
-    return json_response(found, headers={
+    return Reply(found, headers={
         "Content-Disposition": f'attachment; filename="trailmark-person-{safe}.json"',
     })
 
 
-@admin
+@api(ANALYST)
 def view_person(request: Request) -> Any:
     """The 360 view by `?id=`, for ids a path cannot carry."""
     found = request.app.state.store.person(site_param(request), _person_id(request))
@@ -57,7 +60,7 @@ def view_person(request: Request) -> Any:
     return found
 
 
-@admin
+@api(ANALYST)
 def people(request: Request) -> Any:
     q = request.query_params
     limit = integer(q.get("limit"), 50, name="limit", lo=1, hi=500)
@@ -68,7 +71,7 @@ def people(request: Request) -> Any:
     )
 
 
-@admin
+@api(ANALYST)
 def person(request: Request) -> Any:
     site_id = site_param(request)
     found = request.app.state.store.person(site_id, request.path_params["id"])
@@ -78,11 +81,11 @@ def person(request: Request) -> Any:
 
 
 routes = [
-    Route("/persons", people),
-    Route("/persons/{id}", person),
-    Route("/persons/{id}", delete_person, methods=["DELETE"]),
-    Route("/persons/{id}/export", export_person),
-    Route("/person", view_person),
-    Route("/person", delete_person, methods=["DELETE"]),
-    Route("/person/export", export_person),
+    Route("/persons", returns(a.People, people)),
+    Route("/persons/{id}", returns(a.Person, person)),
+    Route("/persons/{id}", returns(a.PersonErased, delete_person), methods=["DELETE"]),
+    Route("/persons/{id}/export", returns(a.PersonExport, export_person)),
+    Route("/person", returns(a.Person, view_person)),
+    Route("/person", returns(a.PersonErased, delete_person), methods=["DELETE"]),
+    Route("/person/export", returns(a.PersonExport, export_person)),
 ]

@@ -7,18 +7,17 @@ from typing import Any
 from starlette.requests import Request
 from starlette.routing import Route
 
-from collector.api.base import (
-    admin,
-    calendar_of,
-    site_param,
-)
+from collector.access import ANALYST, api
+from collector.api.base import calendar_of, site_param
+from collector.query import answers as a
 from collector.query.params import (
     integer,
     time_range,
 )
+from collector.replies import returns
 
 
-@admin
+@api(ANALYST)
 def rejected(request: Request) -> Any:
     q = request.query_params
     site_id = site_param(request)
@@ -29,5 +28,5 @@ def rejected(request: Request) -> Any:
 
 
 routes = [
-    Route("/rejected", rejected),
+    Route("/rejected", returns(a.Rejected, rejected)),
 ]

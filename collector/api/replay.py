@@ -10,10 +10,12 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
+from collector.access import ANALYST, api
 from collector.assets.refs import rewrite_json
 from collector.assets.service import copies_of
-from collector.auth import require_admin
 from collector.errors import ClientError
+from collector.query import answers as a
+from collector.replies import returns
 from collector.store import Store
 from collector.wire import json_encoder
 
@@ -77,8 +79,8 @@ def _int_param(request: Request, name: str, default: int, low: int, high: int) -
     return int(raw)
 
 
+@api(ANALYST)
 def replay(request: Request) -> Response:
-    require_admin(request)
     session_id = request.path_params["id"]
     store = request.app.state.store
     paged = "from_seq" in request.query_params or "chunks" in request.query_params
@@ -94,4 +96,4 @@ def replay(request: Request) -> Response:
     )
 
 
-routes = [Route("/sessions/{id}/replay", replay)]
+routes = [Route("/sessions/{id}/replay", returns(a.ReplayEvents, replay))]

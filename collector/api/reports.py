@@ -12,29 +12,23 @@ from starlette.requests import Request
 from starlette.responses import StreamingResponse
 from starlette.routing import Route
 
+from collector.access import ANALYST, VIEWER, api, api_post
 from collector.api import export
 from collector.api import sites as site_settings_view
-from collector.api.base import (
-    admin,
-    admin_post,
-    decode_json,
-    scope_of,
-    site_goals,
-    site_param,
-    site_settings,
-)
-from collector.auth import require_admin
+from collector.api.base import decode_json, scope_of, site_goals, site_param, site_settings
+from collector.query import answers as a
 from collector.query import vitals as vitals_report
 from collector.query.funnel import FunnelRequest
 from collector.query.params import (
     integer,
     interval_width,
 )
+from collector.replies import Csv, returns
 
 EXPORT_PAGE = 1000
 
 
-@admin
+@api(VIEWER)
 def overview(request: Request) -> Any:
     scope = scope_of(request, charted=True)
     width = interval_width(request.query_params.get("interval"), scope.start, scope.end)
@@ -46,7 +40,7 @@ def overview(request: Request) -> Any:
     return result
 
 
-@admin_post
+@api_post(ANALYST)
 def funnel(request: Request, body: bytes) -> Any:
     ask = decode_json(body, FunnelRequest)
     params = {k: v for k, v in ask.filters.items()}
@@ -60,7 +54,7 @@ def funnel(request: Request, body: bytes) -> Any:
     return request.app.state.store.funnel(scope, ask.steps, ask.window_s)
 
 
-@admin
+@api(VIEWER)
 def paths(request: Request) -> Any:
     q = request.query_params
     depth = integer(q.get("depth"), 3, name="depth", lo=1, hi=10)
@@ -71,49 +65,49 @@ def paths(request: Request) -> Any:
     return {**store.paths(scope, from_url, depth), "from_url": from_url}
 
 
-@admin
+@api(VIEWER)
 def retention(request: Request) -> Any:
     weeks = integer(request.query_params.get("weeks"), 8, name="weeks", lo=1, hi=52)
     return request.app.state.store.retention(scope_of(request), weeks)
 
 
-@admin
+@api(VIEWER)
 def commerce(request: Request) -> Any:
     return request.app.state.store.commerce(scope_of(request, charted=True))
 
 
-@admin
+@api(VIEWER)
 def surveys(request: Request) -> Any:
     return request.app.state.store.surveys(
         scope_of(request, charted=True), request.query_params.get("survey_id")
     )
 
 
-@admin
+@api(VIEWER)
 def custom_events(request: Request) -> Any:
     name = request.query_params.get("name") or None
     return request.app.state.store.custom_events(scope_of(request, charted=True), name)
 
 
-@admin
+@api(VIEWER)
 def vitals(request: Request) -> Any:
     return vitals_report.report(request.app.state.store.vital_values(scope_of(request, charted=True)))
 
 
-@admin
+@api(ANALYST)  # examples name sessions
 def errors(request: Request) -> Any:
     return {"errors": request.app.state.store.errors(scope_of(request, charted=True))}
 
 
-@admin
+@api(ANALYST)  # the latest events name sessions and visitors
 def live(request: Request) -> Any:
     return request.app.state.store.live(site_param(request), int(time.time() * 1000))
 
 
+@api(ANALYST)
 def export_sessions(request: Request) -> StreamingResponse:
     """Every session in scope (filters, segment, goal) as CSV, streamed a page at a time;
     X-Total-Count says how many rows will come, for a progress bar."""
-    require_admin(request)
     scope = scope_of(request)
     store = request.app.state.store
     first = store.sessions_page(scope, limit=EXPORT_PAGE, cursor=None)
@@ -137,15 +131,15 @@ def export_sessions(request: Request) -> StreamingResponse:
 
 
 routes = [
-    Route("/overview", overview),
-    Route("/funnel", funnel, methods=["POST"]),
-    Route("/paths", paths),
-    Route("/retention", retention),
-    Route("/commerce", commerce),
-    Route("/surveys", surveys),
-    Route("/events", custom_events),
-    Route("/vitals", vitals),
-    Route("/errors", errors),
-    Route("/live", live),
-    Route("/export/sessions", export_sessions),
+    Route("/overview", returns(a.Overview, overview)),
+    Route("/funnel", returns(a.Funnel, funnel), methods=["POST"]),
+    Route("/paths", returns(a.Paths, paths)),
+    Route("/retention", returns(a.Retention, retention)),
+    Route("/commerce", returns(a.Commerce, commerce)),
+    Route("/surveys", returns(a.Surveys, surveys)),
+    Route("/events", returns(a.CustomEvents, custom_events)),
+    Route("/vitals", returns(a.Vitals, vitals)),
+    Route("/errors", returns(a.Errors, errors)),
+    Route("/live", returns(a.Live, live)),
+    Route("/export/sessions", returns(Csv, export_sessions)),
 ]

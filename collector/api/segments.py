@@ -9,15 +9,12 @@ from msgspec import Meta
 from starlette.requests import Request
 from starlette.routing import Route
 
-from collector.api.base import (
-    admin,
-    admin_post,
-    decode_json,
-    site_param,
-    site_settings,
-)
-from collector.errors import ClientError, json_response
+from collector.access import ANALYST, VIEWER, api, api_post
+from collector.api.base import decode_json, site_param, site_settings
+from collector.errors import ClientError
+from collector.query import answers as a
 from collector.query.scope import check_filters
+from collector.replies import Reply, returns
 
 
 class NewSegment(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -26,22 +23,22 @@ class NewSegment(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     site: str | None = None
 
 
-@admin
+@api(VIEWER)
 def segments(request: Request) -> Any:
     return {"segments": request.app.state.store.segments(site_param(request))}
 
 
-@admin_post
+@api_post(ANALYST)
 def create_segment(request: Request, body: bytes) -> Any:
     ask = decode_json(body, NewSegment)
     site_id = ask.site or site_param(request)
     site_settings(request, site_id)
     filters = check_filters(ask.filters)
     segment = request.app.state.store.create_segment(site_id, ask.name, filters)
-    return json_response(segment, 201)
+    return Reply(segment, 201)
 
 
-@admin_post
+@api_post(ANALYST)
 def delete_segment(request: Request, body: bytes) -> Any:
     segment_id = request.path_params["id"]
     if not (segment_id.isascii() and segment_id.isdigit() and len(segment_id) <= 18):
@@ -52,7 +49,7 @@ def delete_segment(request: Request, body: bytes) -> Any:
 
 
 routes = [
-    Route("/segments", segments),
-    Route("/segments", create_segment, methods=["POST"]),
-    Route("/segments/{id}", delete_segment, methods=["DELETE"]),
+    Route("/segments", returns(a.Segments, segments)),
+    Route("/segments", returns(a.Segment, create_segment, 201), methods=["POST"]),
+    Route("/segments/{id}", returns(a.Deleted, delete_segment), methods=["DELETE"]),
 ]

@@ -7,19 +7,19 @@ from typing import Any
 from starlette.requests import Request
 from starlette.routing import Route
 
-from collector.api.base import (
-    admin,
-    scope_of,
-)
+from collector.access import ANALYST, api
+from collector.api.base import scope_of
 from collector.errors import ClientError
+from collector.query import answers as a
 from collector.query.params import (
     SESSION_SORTS,
     integer,
     sort_order,
 )
+from collector.replies import returns
 
 
-@admin
+@api(ANALYST)
 def sessions(request: Request) -> Any:
     q = request.query_params
     limit = integer(q.get("limit"), 50, name="limit", lo=1, hi=500)
@@ -29,7 +29,7 @@ def sessions(request: Request) -> Any:
     )
 
 
-@admin
+@api(ANALYST)
 def session(request: Request) -> Any:
     found = request.app.state.store.session(request.path_params["id"], request.query_params.get("site"))
     if found is None:
@@ -38,6 +38,6 @@ def session(request: Request) -> Any:
 
 
 routes = [
-    Route("/sessions", sessions),
-    Route("/sessions/{id}", session),
+    Route("/sessions", returns(a.SessionsPage, sessions)),
+    Route("/sessions/{id}", returns(a.Session, session)),
 ]

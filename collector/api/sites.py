@@ -14,9 +14,13 @@ from msgspec import UNSET, Meta, UnsetType
 from starlette.requests import Request
 from starlette.routing import Route
 
-from collector.api.base import admin, admin_post, decode_json
+from collector.access import ANY, OWNER, PATH, VIEWER, api, api_post, who
+from collector.api.base import decode_json
+from collector.auth import RANK
 from collector.errors import ClientError
+from collector.query import answers as a
 from collector.query.days import UTC, Calendar, check_zone
+from collector.replies import returns
 
 Goal = Annotated[str, Meta(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f]+$")]
 Currency = Annotated[str, Meta(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, e.g. EUR")]
@@ -67,18 +71,18 @@ def is_shop(settings: dict[str, object], commerce_seen: bool) -> bool:
     return shop if isinstance(shop, bool) else commerce_seen
 
 
-@admin
+@api(VIEWER, ANY)
 def sites(request: Request) -> Any:
     return {
         "sites": [
             {"id": s.id, "name": s.name, "write_key": s.write_key, "origins": list(s.origins),
              "settings": public(s.settings)}
-            for s in request.app.state.store.sites()
+            for s in request.app.state.store.sites() if who(request).rank(s.id) >= RANK[VIEWER]
         ]
     }
 
 
-@admin_post
+@api_post(OWNER, PATH)
 def update_site(request: Request, body: bytes) -> Any:
     changes = decode_json(body, SettingsChange).changes()
     if not changes:
@@ -90,6 +94,6 @@ def update_site(request: Request, body: bytes) -> Any:
 
 
 routes = [
-    Route("/sites", sites),
-    Route("/sites/{id}", update_site, methods=["PATCH", "POST"]),
+    Route("/sites", returns(a.Sites, sites)),
+    Route("/sites/{id}", returns(a.SiteChanged, update_site), methods=["PATCH", "POST"]),
 ]

@@ -43,8 +43,17 @@ def _font_type(url: str) -> str | None:
     return next((kind for ext, kind in FONT_EXTENSIONS.items() if path.endswith(ext)), None)
 
 
+# Why a URL is not copied, as /metrics counts it (the message says it for the URL, in a sentence).
+REASONS = ("no_origins", "other_origin", "address", "redirect", "status", "type", "size", "network", "budget")
+
+
 class NotCopied(Exception):
     """The URL is not fetched or its answer not kept; the message says why, in a sentence."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        assert reason in REASONS, reason
+        super().__init__(message)
+        self.reason = reason
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -73,14 +82,14 @@ def allowed_origin(url: str, origins: tuple[str, ...]) -> bool:
 def fetch(url: str, origins: tuple[str, ...], limits: Limits) -> Fetched:
     """GET one asset; NotCopied for every reason not to keep it."""
     if not origins:
-        raise NotCopied("the site lists no origins, so no host is known to be its own")
+        raise NotCopied("no_origins", "the site lists no origins, so no host is known to be its own")
     for _hop in range(limits.max_redirects + 1):
         if not allowed_origin(url, origins):
-            raise NotCopied(f"{origin(url)} is not one of the site's origins")
+            raise NotCopied("other_origin", f"{origin(url)} is not one of the site's origins")
         try:
             target = netguard.resolve(url, allow_private=limits.allow_private, switch=ALLOW_PRIVATE_SWITCH)
         except netguard.Refused as exc:
-            raise NotCopied(str(exc)) from None
+            raise NotCopied("address", str(exc)) from None
         conn = netguard.connection(target, limits.timeout_s)
         try:
             # No Cookie, Authorization or Referer: only what the site serves to anyone is copied.
@@ -92,25 +101,25 @@ def fetch(url: str, origins: tuple[str, ...], limits: Limits) -> Fetched:
             if response.status in (301, 302, 303, 307, 308):
                 location = urljoin(url, response.getheader("Location") or "")
                 if origin(location) != origin(url):
-                    raise NotCopied(f"{url} redirects to another host ({origin(location)})")
+                    raise NotCopied("redirect", f"{url} redirects to another host ({origin(location)})")
                 url = location
                 continue
             if response.status != 200:
-                raise NotCopied(f"{url} answered {response.status}")
+                raise NotCopied("status", f"{url} answered {response.status}")
             content_type = (response.getheader("Content-Type") or "").split(";")[0].strip().lower()
             if content_type in UNTYPED:
                 content_type = _font_type(url) or content_type
             if content_type not in TYPES:
-                raise NotCopied(f"{url} is {content_type or 'of no type'}, not a stylesheet, font or image")
+                raise NotCopied("type", f"{url} is {content_type or 'of no type'}, not a stylesheet, font or image")
             length = response.getheader("Content-Length")
             if length and length.isdigit() and int(length) > limits.max_bytes:
-                raise NotCopied(f"{url} is {length} bytes, over the {limits.max_bytes} byte limit")
+                raise NotCopied("size", f"{url} is {length} bytes, over the {limits.max_bytes} byte limit")
             data = response.read(limits.max_bytes + 1)
             if len(data) > limits.max_bytes:
-                raise NotCopied(f"{url} is over the {limits.max_bytes} byte limit")
+                raise NotCopied("size", f"{url} is over the {limits.max_bytes} byte limit")
             return Fetched(url, content_type, data)
         except (OSError, http.client.HTTPException) as exc:
-            raise NotCopied(f"{url}: {type(exc).__name__}: {exc}"[:300]) from None
+            raise NotCopied("network", f"{url}: {type(exc).__name__}: {exc}"[:300]) from None
         finally:
             conn.close()
-    raise NotCopied(f"{url} redirects more than {limits.max_redirects} times")
+    raise NotCopied("redirect", f"{url} redirects more than {limits.max_redirects} times")

@@ -8,7 +8,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from collector.auth import require_admin
+from collector.access import ANALYST, ANY, api, who
+from collector.auth import RANK
 from collector.errors import ClientError
 from collector.store import NotAnswered
 from collector.store.assets import AssetStore
@@ -28,14 +29,16 @@ HEADERS = {
 }
 
 
+@api(ANALYST, ANY)
 def asset(request: Request) -> Response:
-    require_admin(request)
     store = request.app.state.store
     if not isinstance(store, AssetStore):
         raise NotAnswered(getattr(store, "engine", "configured"), "copies of recorded assets")
     asset_id = request.path_params["id"]
     copy = store.asset_copy(asset_id) if _ID.match(asset_id) else None
-    if copy is None:
+    # The id names no site, so the role is checked on the copy's own: an analyst of another site
+    # learns nothing, not even that the copy exists.
+    if copy is None or who(request).rank(copy.site_id) < RANK[ANALYST]:
         raise ClientError(404, "no such asset copy")
     return Response(copy.data, 200, HEADERS, copy.content_type)
 

@@ -15,12 +15,13 @@ import logging
 import queue
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, cast
 
 from collector.assets import refs
-from collector.assets.fetch import CSS_TYPES, Fetched, Limits, NotCopied, fetch
+from collector.assets.fetch import CSS_TYPES, REASONS, Fetched, Limits, NotCopied, fetch
 from collector.store.assets import AssetCopy, AssetRef, AssetStore, copy_id
 from collector.wire import json_decoder, json_encoder
 
@@ -63,10 +64,13 @@ class Offered:
 
 @dataclass
 class Counts:
-    offered: int = 0
-    dropped: int = 0
-    fetched: int = 0
-    stored_bytes: int = 0
+    """What the copier did since start (/metrics shows them; collector/ops.py)."""
+
+    offered: int = 0  # chunks offered by ingest
+    dropped: int = 0  # of those, dropped on a full queue
+    fetched: int = 0  # URLs fetched whole and of an allowed type (a site that did not change too)
+    stored_bytes: int = 0  # bytes of new copies stored
+    refusals: Counter[str] = field(default_factory=lambda: Counter(dict.fromkeys(REASONS, 0)))  # URLs, by reason
     refused: dict[str, str] = field(default_factory=dict)  # the latest reasons, by URL
 
 
@@ -183,7 +187,7 @@ class AssetCopies:
             is_css = fetched.content_type in CSS_TYPES
             data = self._with_copies(site, fetched, now, depth, found) if is_css else fetched.data
         except NotCopied as exc:
-            self._refuse(site, url, str(exc), now)
+            self._refuse(site, url, exc, now)
             return None
         copy = AssetCopy(id=copy_id(site.id, fetched.content_type, data), site_id=site.id,
                          content_type=fetched.content_type, data=data)
@@ -192,6 +196,7 @@ class AssetCopies:
             if not self.charge(site.id, len(data)):
                 # Over the site's budget now: tried again by a later recording once it has room.
                 log.info("not copying %s: the site's replay budget is spent", url)
+                self.counts.refusals["budget"] += 1
                 return None
             found.copies.append(copy)
         found.refs[url] = copy.id
@@ -209,8 +214,10 @@ class AssetCopies:
                         copies[url] = copy_path(asset_id)
         return refs.rewrite_css(text, fetched.url, copies).encode()
 
-    def _refuse(self, site: Site, url: str, reason: str, now: int) -> None:
+    def _refuse(self, site: Site, url: str, refused: NotCopied, now: int) -> None:
+        reason = str(refused)
         log.info("not copying %s: %s", url, reason)
+        self.counts.refusals[refused.reason] += 1
         self._refused_until[(site.id, url)] = now + REFUSED_MS
         if len(self._refused_until) > 100_000:  # forget the oldest refusals rather than grow
             for key in list(self._refused_until)[:50_000]:

@@ -1,5 +1,5 @@
-"""The `trailmark` command: serve, sites, rejected, experiments, triggers, demo, purge, backup,
-store copy. One module per command group."""
+"""The `trailmark` command: serve, sites, keys, members, rejected, experiments, triggers, demo, purge,
+backup, store copy. One module per command group."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from collector.cli.experiments import experiments
 from collector.cli.rejected import rejected
 from collector.cli.serve import serve
 from collector.cli.sites import sites
+from collector.cli.team import keys, members
 from collector.demo import commands as demo_commands
 from collector.store import copy as store_commands
 
@@ -21,7 +22,7 @@ def main() -> None:
     """Trailmark: self-hosted customer-journey tracking."""
 
 
-for command in (serve, sites, rejected, demo_commands.demo, trigger_cli.triggers, experiments,
+for command in (serve, sites, keys, members, rejected, demo_commands.demo, trigger_cli.triggers, experiments,
                 maintenance.purge, maintenance.backup, store_commands.store):
     main.add_command(command)
 

@@ -47,6 +47,7 @@ def serve(host: str, port: int, store: str | None, db: str | None, geoip: str | 
     base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     if not settings.public_url:  # the dashboard links in webhooks
         settings = dataclasses.replace(settings, public_url=base)
+    owner_note = _first_owner(kept, base)
     if demo:
         kept.add_site(DEMO_SITE, "Demo shop", key=DEMO_KEY)
         _seed_demo_once(kept, base)
@@ -55,6 +56,8 @@ def serve(host: str, port: int, store: str | None, db: str | None, geoip: str | 
     def banner() -> None:
         click.echo(f"Trailmark collector on {base}  (store {settings.store_url})")
         click.echo(f"  admin token : {token_note}")
+        if owner_note:
+            click.echo(f"  sign in     : {owner_note}")
         click.echo(f"  proxies     : {_proxies_note(settings)}")
         click.echo(f"  geo         : {settings.geoip or 'off (no --geoip / TRAILMARK_GEOIP: geo fields stay empty)'}")
         for site in kept.sites():
@@ -70,16 +73,19 @@ def serve(host: str, port: int, store: str | None, db: str | None, geoip: str | 
 
 
 def token_file(url: str) -> Path:
-    """Where the generated admin token is written for the operator: beside a SQLite file, else here."""
+    """Where the generated admin token is written for the operator: beside a SQLite file or a chdb
+    directory (never into a source tree the collector happens to run in), else here."""
     path = sqlite_path(url)
+    if path is None and url.startswith("chdb://"):
+        path = url.removeprefix("chdb://").split("?", 1)[0].rstrip("/") or None
     return Path(path + ".admin-token") if path else Path("trailmark.admin-token")
 
 
 def _stored_admin_token(store: Store, path: Path) -> tuple[str, str]:
     """The token the first start picked and kept in the store, and what the banner says of it.
 
-    Logs are kept and shipped around, so the token appears in them once, when it is created;
-    after that the banner names the file (mode 0600) that holds it.
+    Logs are kept and shipped around, so the banner never shows the token: it names the file
+    (mode 0600) that holds it. People sign in with the link `_first_owner` prints.
     """
     fresh = secrets.token_urlsafe(24)
     token = store.meta("admin_token", fresh)
@@ -88,9 +94,26 @@ def _stored_admin_token(store: Store, path: Path) -> tuple[str, str]:
         with os.fdopen(fd, "w") as file:
             os.fchmod(fd, 0o600)  # the mode given to open() only applies to a new file
             file.write(token + "\n")
-    if token == fresh:
-        return token, f"{token}  (new: shown this once; also in {path}, mode 0600)"
-    return token, f"in {path} (not printed; set TRAILMARK_ADMIN_TOKEN to choose one)"
+    return token, f"in {path} (an owner key for automation; not printed; set TRAILMARK_ADMIN_TOKEN to choose one)"
+
+
+def _first_owner(store: Store, base: str) -> str | None:
+    """Until someone has a password, a single-use link that lets the owner choose one.
+
+    Each start makes a new link and voids the one before, so a link left in old logs opens
+    nothing; once a password is set, nothing is printed.
+    """
+    from collector.ui.login import make_invite
+
+    people = store.accounts()
+    if any(p["active"] for p in people):
+        return None
+    email = os.environ.get("TRAILMARK_OWNER_EMAIL", "").strip().lower() or "owner@localhost"
+    owner = next((p for p in people if p["email"] == email), None)
+    if people and owner is None:
+        return None  # invites are out, for other people: an owner made them, and has the token
+    link = make_invite(store, email, {"*": "owner"})
+    return f"{base}/invite/{link}  (once: choose a password for {email}, the owner of every site)"
 
 
 def _proxies_note(settings: Settings) -> str:

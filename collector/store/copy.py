@@ -17,12 +17,16 @@ import click
 
 from collector.cli.options import store_url
 from collector.store import open_store, sqlite_path
+from collector.store.assets import COPY_COLUMNS, REF_COLUMNS
+from collector.store.clickhouse import teams
 from collector.store.clickhouse.client import lit, lits
 from collector.store.clickhouse.schema import EVENT_NAMES, SESSION_NAMES
 from collector.store.clickhouse.store import ClickHouseStore
 from collector.store.clickhouse.transaction import VERSIONS, Db
 
 BATCH = 20_000
+# Copies of recorded assets are up to TRAILMARK_ASSETS_MAX_MB each (5 MiB by default): a few a batch.
+ASSET_BATCH = 8
 
 # Each table's columns, named as both engines name them; `rowid` is SQLite's arrival order.
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -33,10 +37,19 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "segments": ("id", "site_id", "name", "filters", "created_at"),
     "goals": ("id", "site_id", "name", "definition", "created_at"),
     "experiments": ("site_id", "key", "name", "variants", "goal", "metrics", "hypothesis", "saved_goal", "created_at"),
+    "accounts": teams.ACCOUNT,
+    "memberships": teams.MEMBERSHIP,
+    "invites": teams.INVITE,
+    "api_keys": teams.API_KEY,
+    "share_links": teams.SHARE,
+    "schedules": teams.SCHEDULE,
     "identities": ("site_id", "anon_id", "user_id", "ts", "verified"),
     "persons": ("site_id", "user_id", "traits", "first_ts", "last_ts"),
     "sessions": SESSION_NAMES,
     "replay_chunks": ("site_id", "session_id", "seq", "first_ts", "last_ts", "size", "data", "received_at"),
+    # Copies of recorded assets before the references to them (collector/store/assets.py).
+    "replay_assets": COPY_COLUMNS,
+    "replay_asset_refs": REF_COLUMNS,
     "dead_letters": ("rowid", "site_id", "received_at", "source", "reason", "kind", "raw"),
     "events": ("rowid", *EVENT_NAMES),
     "trigger_rules": ("id", "site_id", "name", "spec", "url", "secret", "cooldown_s", "sample", "max_per_hour",
@@ -51,17 +64,25 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 _CLICKHOUSE_NAMES = {("events", "rowid"): "seq", ("dead_letters", "rowid"): "id"}
 _KEY_ORDER = {
     "sites": "id", "revoked_logins": "id", "meta": "key", "salts": "day", "segments": "id",
-    "goals": "id", "experiments": "site_id, key", "identities": "site_id, anon_id",
+    "goals": "id", "experiments": "site_id, key", "accounts": "id", "memberships": "account_id, site_id",
+    "invites": "token_hash", "api_keys": "id", "share_links": "id", "schedules": "id",
+    "identities": "site_id, anon_id",
     "persons": "site_id, user_id", "sessions": "site_id, id", "replay_chunks": "site_id, session_id, seq",
+    "replay_assets": "id", "replay_asset_refs": "site_id, session_id, url",
     "dead_letters": "rowid", "events": "rowid", "trigger_rules": "id", "trigger_deliveries": "id",
     "trigger_checks": "due_at, id", "trigger_fired": "rule_id, visitor_id",
 }
 _VERSIONED = {
     "sites", "segments", "goals", "experiments", "persons", "sessions", "identities", "trigger_rules",
-    "trigger_deliveries", "trigger_checks",
+    "trigger_deliveries", "trigger_checks", *teams.TABLES,
 }
+# Tables of rows that never change, whose key a rerun finds held and skips (a copy's bytes are not
+# sent twice); read FINAL from a ClickHouse source, where two collectors may have stored one twice.
+_KEYED = {"replay_assets": ("id",), "replay_asset_refs": ("site_id", "session_id", "url")}
+# Columns of bytes, read from ClickHouse as hex (its JSON carries no raw bytes).
+_BINARY = {"replay_chunks": "data", "salts": "salt", "replay_assets": "data"}
 # Versioned tables whose rows may be deleted versions (written as kept: deleted = 0).
-_DELETABLE = {"segments", "goals", "experiments", "trigger_rules", "trigger_checks"}
+_DELETABLE = {"segments", "goals", "experiments", "trigger_rules", "trigger_checks", *teams.DELETABLE}
 
 
 class SQLiteSource:
@@ -76,7 +97,7 @@ class SQLiteSource:
 
     def rows(self, table: str) -> Iterator[list[tuple[Any, ...]]]:
         cursor = self.conn.execute(f"SELECT {', '.join(COLUMNS[table])} FROM {table} ORDER BY {_KEY_ORDER[table]}")
-        while batch := cursor.fetchmany(BATCH):
+        while batch := cursor.fetchmany(ASSET_BATCH if table == "replay_assets" else BATCH):
             yield batch
 
     def close(self) -> None:
@@ -90,33 +111,41 @@ class ClickHouseSource:
         self.store = store
         self.db: Db = store.db
 
-    def _select(self, table: str) -> str:
+    def _select(self, table: str, where: str = "1") -> str:
         columns = [
-            "hex(data)" if (table, c) == ("replay_chunks", "data") else "hex(salt)" if c == "salt"
-            else f"{_CLICKHOUSE_NAMES.get((table, c), c)}"
+            f"hex({c})" if _BINARY.get(table) == c else f"{_CLICKHOUSE_NAMES.get((table, c), c)}"
             for c in COLUMNS[table]
         ]
-        final = " FINAL" if table in _VERSIONED or table in ("replay_chunks", "revoked_logins", "trigger_fired") else ""
+        final = (" FINAL" if table in _VERSIONED or table in _KEYED
+                 or table in ("replay_chunks", "revoked_logins", "trigger_fired") else "")
         order = _KEY_ORDER[table].replace("rowid", _CLICKHOUSE_NAMES.get((table, "rowid"), "rowid"))
         if table in ("meta", "salts"):  # the earliest insert of each key is its value
             key = COLUMNS[table][0]
             return (f"SELECT {key}, argMin({columns[1]}, inserted) FROM {self.db.t(table)}"
                     f" WHERE {key} != 'heartbeat' GROUP BY {key} ORDER BY {key}")
-        return f"SELECT {', '.join(columns)} FROM {self.db.t(table)}{final} ORDER BY {order}"
+        return f"SELECT {', '.join(columns)} FROM {self.db.t(table)}{final} WHERE {where} ORDER BY {order}"
 
     def count(self, table: str) -> int:
         ((n,),) = self.db.rows(f"SELECT count() FROM ({self._select(table)})")
         return int(n)
 
     def rows(self, table: str) -> Iterator[list[tuple[Any, ...]]]:
+        if table == "replay_assets":  # the bytes a few copies at a time, never the whole table at once
+            ids = [i for (i,) in self.db.rows(f"SELECT DISTINCT id FROM {self.db.t(table)} ORDER BY id")]
+            for start in range(0, len(ids), ASSET_BATCH):
+                wanted = f"id IN {lits(ids[start:start + ASSET_BATCH])}"
+                yield self._decoded(table, self.db.rows(self._select(table, wanted)))
+            return
         rows = self.db.rows(self._select(table))
-        binary = {"replay_chunks": "data", "salts": "salt"}.get(table)
-        index = COLUMNS[table].index(binary) if binary else -1
         for start in range(0, len(rows), BATCH):
-            batch = [tuple(r) for r in rows[start:start + BATCH]]
-            if binary:  # read as hex: JSON carries no raw bytes
-                batch = [(*r[:index], bytes.fromhex(r[index]), *r[index + 1:]) for r in batch]
-            yield batch
+            yield self._decoded(table, rows[start:start + BATCH])
+
+    def _decoded(self, table: str, rows: list[list[Any]]) -> list[tuple[Any, ...]]:
+        binary = _BINARY.get(table)
+        if binary is None:
+            return [tuple(r) for r in rows]
+        index = COLUMNS[table].index(binary)  # read as hex: JSON carries no raw bytes
+        return [(*r[:index], bytes.fromhex(r[index]), *r[index + 1:]) for r in rows]
 
     def close(self) -> None:
         pass
@@ -140,6 +169,14 @@ def load(target: ClickHouseStore, table: str, rows: list[tuple[Any, ...]]) -> in
             f"SELECT id FROM {db.t('dead_letters')} WHERE id IN {lits([int(r[0]) for r in rows])}"
         )}
         rows = [r for r in rows if int(r[0]) not in held]
+    elif table in _KEYED:
+        columns = _KEYED[table]
+        at = [names.index(c) for c in columns]
+        wanted = "(" + ", ".join("(" + ", ".join(lit(r[i]) for i in at) + ")" for r in rows) + ")"
+        held_rows = {tuple(k) for k in db.rows(
+            f"SELECT DISTINCT {', '.join(columns)} FROM {db.t(table)} WHERE ({', '.join(columns)}) IN {wanted}"
+        )}
+        rows = [r for r in rows if tuple(r[i] for i in at) not in held_rows]
     elif table in ("meta", "salts"):
         key = names[0]
         wanted = lits([r[0] for r in rows])

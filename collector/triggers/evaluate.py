@@ -138,8 +138,9 @@ def evaluate(ledger: Ledger, events: Sequence[Event], now: int) -> int:
                         delivery_id(rule.id, "absence", event.id), rule.id, rule.site_id, event.visitor_id,
                         event.session_id, event.payload(), event.ts, event.ts + spec.delay_s * 1000,
                     ))
-        else:
+        elif spec.kind == "segment":
             made += _segment_entries(ledger, rule, site_events, now)
+        # An `alert` rule is fired by its alert's daily check, never by events (ledgers leave it out).
     if checks:
         ledger.add_checks(checks)
     return made + len(checks)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 import msgspec
 from msgspec import Meta, Struct
@@ -18,6 +18,9 @@ from collector.errors import ClientError
 from collector.wire import EVENT_TYPES, json_encoder
 
 KINDS = ("event", "absence", "segment")
+# A rule of kind `alert` is an alert's webhook (collector/triggers/alerts.py): no event fires it,
+# the daily alert check queues its deliveries, and it is made and deleted with its alert.
+ALERT: Final = "alert"
 # An absence rule waits at most this long: a pending check per start event is kept until then.
 MAX_DELAY_S = 7 * 86400
 MAX_COOLDOWN_S = 365 * 86400
@@ -39,9 +42,10 @@ class Condition(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=
 
 
 class RuleSpec(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
-    """What fires a rule: `event` alone, `event` then no `absent` within `delay_s`, or a segment."""
+    """What fires a rule: `event` alone, `event` then no `absent` within `delay_s`, a segment, or
+    an alert's check (an `alert` rule, made with its alert)."""
 
-    kind: Literal["event", "absence", "segment"]
+    kind: Literal["event", "absence", "segment", "alert"]
     event: Condition | None = None
     absent: Condition | None = None
     delay_s: Annotated[int, Meta(ge=1, le=MAX_DELAY_S)] | None = None
@@ -53,7 +57,7 @@ class NewRule(Struct, kw_only=True, forbid_unknown_fields=True):
 
     name: Annotated[str, Meta(min_length=1, max_length=200)]
     url: Annotated[str, Meta(min_length=1, max_length=2048)]
-    kind: Literal["event", "absence", "segment"]
+    kind: Literal["event", "absence", "segment", "alert"]
     event: Condition | None = None
     absent: Condition | None = None
     delay_s: Annotated[int, Meta(ge=1, le=MAX_DELAY_S)] | None = None
@@ -100,6 +104,8 @@ class Rule:
 
 def check_spec(spec: RuleSpec) -> RuleSpec:
     """A rule's trigger, validated beyond its types: a 400 naming what is wrong or missing."""
+    if spec.kind == ALERT:
+        raise ClientError(400, "an alert's webhook is made with its alert: POST /api/reports with `webhook`")
     if spec.kind in ("event", "absence") and spec.event is None:
         raise ClientError(400, f"a {spec.kind} rule needs `event`")
     if spec.kind == "absence" and (spec.absent is None or spec.delay_s is None):

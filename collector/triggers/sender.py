@@ -9,8 +9,9 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote
 
-from collector.triggers import netguard, signing
+from collector.triggers import alerts, netguard, signing
 from collector.triggers.outbox import Outgoing
+from collector.triggers.rules import ALERT
 from collector.wire import json_encoder
 
 USER_AGENT = "Trailmark-Webhooks/1"
@@ -29,6 +30,8 @@ class Outcome:
 
 def payload(item: Outgoing, base_url: str) -> dict[str, Any]:
     """The JSON a receiver gets (docs/triggers.md describes every field)."""
+    if item.kind == ALERT:
+        return alerts.payload(item, base_url)
     site = quote(item.site_id, safe="")
     person = quote(item.visitor_id, safe="")
     session = None

@@ -8,12 +8,15 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Mount, Route
 
+from collector.access import public, public_mount
 from collector.ui import heatmap, login, pages, replay
 from collector.ui.security import Assets
 
 STATIC_DIR = Path(__file__).parent / "static"
 
 
+
+@public
 async def favicon(request: Request) -> Response:
     """Browsers ask for /favicon.ico on pages that name no icon (JSON, the replay player): the logo, not a 404."""
     return FileResponse(STATIC_DIR / "favicon.svg", media_type="image/svg+xml",
@@ -26,6 +29,8 @@ routes = [
     Route("/login", login.login_form, methods=["GET"]),
     Route("/login", login.login_submit, methods=["POST"]),
     Route("/logout", login.logout, methods=["POST"]),
+    Route("/invite/{token}", login.invite_form, methods=["GET"]),
+    Route("/invite", login.invite_submit, methods=["POST"]),
     Route("/overview", pages.overview),
     Route("/sessions", pages.sessions),
     Route("/sessions/{id}", pages.session_detail),
@@ -49,5 +54,5 @@ routes = [
     Route("/live", pages.live),
     *heatmap.routes,
     *replay.routes,
-    Mount("/ui/static", Assets(directory=STATIC_DIR), name="ui-static"),
+    public_mount(Mount("/ui/static", Assets(directory=STATIC_DIR), name="ui-static")),
 ]

@@ -6,8 +6,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from collector.access import VIEWER, page
 from collector.ui import shell
-from collector.ui.pages import protected
 
 # The devices and layers are filled in by the page from GET /api/ui/choices.
 BODY = """<section class="panel hm-controls" aria-label="Heatmap settings">
@@ -27,4 +27,4 @@ async def heatmaps(request: Request) -> Response:
                       scripts=("vendor/heatmap-vendor.js",), recorded=True)
 
 
-routes = [Route("/heatmaps", protected(heatmaps))]
+routes = [Route("/heatmaps", page(VIEWER)(heatmaps))]  # clicks and scroll; the recorded page is an analyst's

@@ -8,8 +8,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from collector.access import ANALYST, page
 from collector.ui import shell
-from collector.ui.pages import protected
 
 
 async def replay(request: Request) -> Response:
@@ -22,4 +22,4 @@ async def replay(request: Request) -> Response:
                       scripts=("vendor/rrweb-player.min.js",))
 
 
-routes = [Route("/sessions/{id}/replay", protected(replay))]
+routes = [Route("/sessions/{id}/replay", page(ANALYST)(replay))]

@@ -31,6 +31,10 @@ NAV = [
     ("/segments", "segments", "Segments"),
     ("/triggers", "triggers", "Triggers"),
     ("/settings", "settings", "Settings"),
+    ("/members", "members", "Members"),
+    ("/keys", "keys", "API keys"),
+    ("/shares", "shares", "Share links"),
+    ("/reports", "reports", "Reports"),
 ]
 
 LOGO = (
@@ -115,23 +119,50 @@ def page(
 
 def login_page(
     *, error: str | None = None, status: int = 200, next_path: str = "/overview",
-    headers: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None, email: str = "",
 ) -> HTMLResponse:
-    """The sign-in form; it posts the admin token to /login."""
+    """The sign-in forms: an account's email and password, or the collector's admin token."""
     alert = f'<p class="alert" role="alert" id="login-error">{escape(error)}</p>' if error else ""
+    nxt = f'<input type="hidden" name="next" value="{escape(next_path)}">'
+    return _card("Sign in", f"""<h1>Sign in</h1>{alert}
+<form method="post" action="/login" id="login-form">{nxt}
+<label class="field block"><span>Email</span>
+<input type="email" name="email" id="email" autocomplete="username" value="{escape(email)}" required autofocus></label>
+<label class="field block"><span>Password</span>
+<input type="password" name="password" id="password" autocomplete="current-password" required></label>
+<button type="submit" class="primary block">Sign in</button></form>
+<form method="post" action="/login" id="token-form" class="token-form">{nxt}
+<label class="field block"><span>Or the collector's admin token</span>
+<input type="password" name="token" id="token" autocomplete="off" required></label>
+<button type="submit" class="block">Sign in with the token</button></form>""", status, headers)
+
+
+def password_page(
+    token: str, email: str, *, error: str | None = None, status: int = 200,
+) -> HTMLResponse:
+    """Choose a password from an invite (or first-run) link; the link's token rides in the form."""
+    alert = f'<p class="alert" role="alert" id="login-error">{escape(error)}</p>' if error else ""
+    return _card("Choose a password", f"""<h1>Choose a password</h1>
+<p class="muted">For <strong id="invite-email">{escape(email)}</strong>. This link works once.</p>{alert}
+<form method="post" action="/invite" id="password-form">
+<input type="hidden" name="invite" value="{escape(token)}">
+<label class="field block"><span>New password (at least 10 characters)</span>
+<input type="password" name="password" id="password" autocomplete="new-password" minlength="10"
+ required autofocus></label>
+<button type="submit" class="primary block">Save and sign in</button></form>""", status, None)
+
+
+def _card(title: str, inner: str, status: int, headers: dict[str, str] | None) -> HTMLResponse:
     html = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Sign in · Trailmark</title>
+<title>{escape(title)} · Trailmark</title>
 <link rel="icon" href="{STATIC}/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="{STATIC}/app.css">
 </head><body class="login-body">
 <main class="login-card"><div class="brand">{LOGO}<span>Trailmark</span></div>
-<h1>Sign in</h1><p class="muted">Paste the collector's admin token (TRAILMARK_ADMIN_TOKEN).</p>{alert}
-<form method="post" action="/login" id="login-form">
-<input type="hidden" name="next" value="{escape(next_path)}">
-<label class="field block"><span>Admin token</span>
-<input type="password" name="token" id="token" autocomplete="current-password" required autofocus></label>
-<button type="submit" class="primary block">Sign in</button></form></main>
+{inner}</main>
 </body></html>"""
+    # same-origin Referer: an invite link's token reaches only our own server (no-referrer would
+    # make the browser send `Origin: null` on the form post, which the same-origin check refuses).
     return HTMLResponse(html, status, {**page_headers(), **(headers or {})})

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from collector.access import UNAUTHORIZED
 from collector.cli import main
 from collector.store import SQLiteStore
 from tests.support.collector import Client
@@ -34,7 +35,7 @@ def test_api_needs_the_admin_token(client: Client) -> None:
     for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic x"}):
         answer = client.http.get("/api/sites", headers=headers)
         assert (answer.status_code, answer.json()) == (
-            401, {"error": "admin token required (Authorization: Bearer <token>)"})
+            401, {"error": UNAUTHORIZED})
     assert client.http.get("/api/sites", headers=client.admin).json() == {"sites": [
         {"id": "test", "name": "Test site", "write_key": "wk_test",
          "origins": ["http://127.0.0.1:*", "http://localhost:*", "https://shop.example"],

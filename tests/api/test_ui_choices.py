@@ -29,5 +29,5 @@ def test_the_pages_lists_are_the_collectors_definitions(collector_server: Any) -
 
 def test_the_choices_need_the_admin(collector_server: Any) -> None:  # noqa: F811
     answer = httpx.get(f"{collector_server.url}/api/ui/choices")
-    required = {"error": "admin token required (Authorization: Bearer <token>)"}
+    required = {"error": "sign in, or send an API key (Authorization: Bearer <key>)"}
     assert (answer.status_code, answer.json()) == (401, required)

@@ -1,9 +1,13 @@
 """Copies of recorded assets: a real collector on 127.0.0.1 copies what a recording loads from a
 real site server on another port, serves the copies, points replays at them, and refuses what it
-must not fetch or keep. Real SQLite, real HTTP both ways."""
+must not fetch or keep. Every test runs on each store (a real SQLite file, ClickHouse through chdb),
+real HTTP both ways."""
 
 from __future__ import annotations
 
+import gzip
+import json
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,12 +18,15 @@ import httpx
 import pytest
 
 from collector.app import create_app
-from collector.assets.fetch import Limits
-from collector.assets.service import AssetCopies
-from collector.store import SQLiteStore
+from collector.assets.fetch import REASONS, Limits
+from collector.assets.service import QUEUE_CHUNKS, AssetCopies
+from collector.store import Store
+from collector.store.assets import AssetCopy, AssetRef, AssetStore, copy_id
 from tests.support.asset_site import AssetSite, asset_site
 from tests.support.browser import wait_until
-from tests.support.collector import ThreadedServer, free_port, make_settings, make_store, read_rows
+from tests.support.collector import ThreadedServer, every_store, free_port, make_settings, open_engine, stored_rows
+
+pytestmark = every_store
 
 KEY = "wk_own"
 NOW = int(time.time() * 1000)
@@ -32,12 +39,16 @@ DATA = "data:image/png;base64,AA=="
 @dataclass
 class Collector:
     url: str
-    db_path: Path
-    store: SQLiteStore
+    store: Store
     copies: AssetCopies
 
-    def rows(self, sql: str, *params: Any) -> list[dict[str, Any]]:
-        return read_rows(self.db_path, sql, *params)
+    def assets(self) -> list[tuple[str, str, int, bytes]]:
+        """Every stored copy: (id, content type, size, bytes)."""
+        return stored_rows(self.store, "replay_assets", ("id", "content_type", "size", "data"))
+
+    def refs(self) -> list[tuple[str, str, str]]:
+        """Every stored reference: (session, url, copy id)."""
+        return stored_rows(self.store, "replay_asset_refs", ("session_id", "url", "asset_id"))
 
     @property
     def admin(self) -> dict[str, str]:
@@ -60,20 +71,21 @@ def other() -> Iterator[AssetSite]:
         yield s
 
 
-def start_collector(tmp_path: Path, origins: tuple[str, ...], **settings: Any) -> Iterator[Collector]:
-    db = tmp_path / "trailmark.db"
-    store = make_store(db)
+def start_collector(
+    engine: str, tmp_path: Path, request: pytest.FixtureRequest, origins: tuple[str, ...], **settings: Any,
+) -> Iterator[Collector]:
+    store = open_engine(engine, tmp_path, request)
     store.add_site("own", "Own site", origins=origins, key=KEY)
     limits = settings.pop("limits", Limits(allow_private=True, max_bytes=MAX_BYTES))
-    app = create_app(make_settings(db, asset_copies=limits, **settings), store)
+    app = create_app(make_settings(tmp_path / "trailmark.db", asset_copies=limits, **settings), store)
     port = free_port()
     with ThreadedServer(app, port):
-        yield Collector(f"http://127.0.0.1:{port}", db, store, app.state.asset_copies)
+        yield Collector(f"http://127.0.0.1:{port}", store, app.state.asset_copies)
 
 
 @pytest.fixture
-def collector(tmp_path: Path, site: AssetSite) -> Iterator[Collector]:
-    yield from start_collector(tmp_path, (site.url, "http://10.255.255.1"))
+def collector(engine: str, tmp_path: Path, request: pytest.FixtureRequest, site: AssetSite) -> Iterator[Collector]:
+    yield from start_collector(engine, tmp_path, request, (site.url, "http://10.255.255.1"))
 
 
 def el(node_id: int, tag: str, attributes: dict[str, Any] | None = None, *children: dict[str, Any]) -> dict[str, Any]:
@@ -84,14 +96,14 @@ def page(head: list[dict[str, Any]], body: list[dict[str, Any]]) -> dict[str, An
     return {"type": 0, "id": 1, "childNodes": [el(3, "html", {}, el(4, "head", {}, *head), el(5, "body", {}, *body))]}
 
 
-def record(collector: Collector, session: str, node: dict[str, Any], anon: str = "a1") -> None:
-    """A pageview and a recording (meta and full snapshot) of one page, as the SDK sends them."""
+def record(collector: Collector, session: str, node: dict[str, Any], anon: str = "a1", ts: int = NOW) -> None:
+    """A pageview and a recording (meta and full snapshot) of one page at `ts`, as the SDK sends them."""
     batch = {"key": KEY, "sent_at": NOW, "events": [
-        {"id": f"pv-{session}", "type": "pageview", "ts": NOW, "anon_id": anon, "session_id": session,
+        {"id": f"pv-{session}", "type": "pageview", "ts": ts, "anon_id": anon, "session_id": session,
          "url": "https://own.example/", "vw": 1280, "vh": 800}]}
     assert httpx.post(f"{collector.url}/v1/batch", json=batch).json() == {"accepted": 1, "rejected": []}
-    events = [{"type": 4, "timestamp": NOW, "data": {"href": "https://own.example/", "width": 1280, "height": 800}},
-              {"type": 2, "timestamp": NOW + 1, "data": {"node": node, "initialOffset": {"top": 0, "left": 0}}}]
+    events = [{"type": 4, "timestamp": ts, "data": {"href": "https://own.example/", "width": 1280, "height": 800}},
+              {"type": 2, "timestamp": ts + 1, "data": {"node": node, "initialOffset": {"top": 0, "left": 0}}}]
     chunk = {"key": KEY, "session_id": session, "anon_id": anon, "seq": 0, "events": events}
     answer = httpx.post(f"{collector.url}/v1/replay", json=chunk)
     assert answer.json() == {"accepted": 2, "stored": True}
@@ -103,8 +115,7 @@ def img(src: str) -> dict[str, Any]:
 
 
 def copies(collector: Collector, session: str) -> dict[str, str]:
-    rows = collector.rows("SELECT url, asset_id FROM replay_asset_refs WHERE session_id = ?", session)
-    return {r["url"]: r["asset_id"] for r in rows}
+    return {url: asset_id for session_id, url, asset_id in collector.refs() if session_id == session}
 
 
 def served(collector: Collector, asset_id: str) -> httpx.Response:
@@ -137,7 +148,7 @@ def test_a_recording_gets_copies_of_its_stylesheets_fonts_and_images(collector: 
     assert sorted(got) == sorted(f"{u}{p}" for p in (
         "/fonts/brand.woff2", "/img/bg.png", "/css/linked.css", "/css/more.css", "/fonts/other.ttf",
         "/img/more.png", "/img/hero.png", "/img/hero-2x.png"))
-    kinds = {r["id"]: (r["content_type"], r["size"]) for r in collector.rows("SELECT * FROM replay_assets")}
+    kinds = {asset_id: (kind, size) for asset_id, kind, size, _ in collector.assets()}
     assert kinds[got[f"{u}/fonts/other.ttf"]] == ("font/ttf", len(FONT) + 3)
     assert kinds[got[f"{u}/img/hero.png"]] == ("image/png", len(PNG) + 4)
     assert len(kinds) == 8
@@ -200,7 +211,7 @@ def test_months_later_a_replay_shows_what_the_site_served_when_it_was_recorded(
     assert copies(collector, "s-spring-2")[url] == spring and copies(collector, "s-autumn-2")[url] == autumn
     assert served(collector, spring).content == PNG + b"spring"
     assert served(collector, autumn).content == PNG + b"autumn"
-    assert len(collector.rows("SELECT id FROM replay_assets")) == 2
+    assert sorted(data for *_, data in collector.assets()) == [PNG + b"autumn", PNG + b"spring"]
 
 
 @pytest.mark.parametrize("case", ["other_origin", "oversized", "html", "script", "redirect_elsewhere",
@@ -227,8 +238,7 @@ def test_what_must_not_be_copied_is_refused_and_not_stored(
         url, reason = site.url + "/gone.png", f"{site.url}/gone.png answered 404"
     record(collector, "s-refused", img(url))
     assert reason in collector.copies.counts.refused[url]
-    assert collector.rows("SELECT count(*) AS n FROM replay_assets") == [{"n": 0}]
-    assert collector.rows("SELECT count(*) AS n FROM replay_asset_refs") == [{"n": 0}]
+    assert collector.assets() == [] and collector.refs() == []
     assert other.seen == []  # another host is never asked, not even by a redirect
     # the replay still answers, as recorded
     replay = httpx.get(f"{collector.url}/api/sessions/s-refused/replay", headers=collector.admin).json()
@@ -268,50 +278,139 @@ def test_erasing_a_person_removes_the_copies_only_they_used(collector: Collector
     answer = httpx.delete(f"{collector.url}/api/persons/gone?site=own", headers=collector.admin)
     assert answer.status_code == 200
     assert copies(collector, "s-erased") == {}
-    assert [r["id"] for r in collector.rows("SELECT id FROM replay_assets")] == [shared_id]
+    assert [r[0] for r in collector.assets()] == [shared_id]
+    assert collector.refs() == [("s-kept", shared, shared_id)]
     assert served(collector, own_id).status_code == 404
     assert served(collector, shared_id).content == PNG + b"s"
 
 
 def test_retention_removes_copies_with_their_recordings(collector: Collector, site: AssetSite) -> None:
-    record(collector, "s-old", img(site.put("/old.png", PNG, "image/png")))
-    assert len(collector.rows("SELECT id FROM replay_assets")) == 1
-    collector.store.purge(NOW + 10_000)
-    assert collector.rows("SELECT count(*) AS n FROM replay_assets") == [{"n": 0}]
-    assert collector.rows("SELECT count(*) AS n FROM replay_asset_refs") == [{"n": 0}]
+    old, kept = site.put("/old.png", PNG + b"old", "image/png"), site.put("/kept.png", PNG + b"kept", "image/png")
+    two_days_ago = NOW - 2 * 86_400_000
+    record(collector, "s-old", page([], [el(10, "img", {"src": old}), el(11, "img", {"src": kept})]), ts=two_days_ago)
+    record(collector, "s-new", img(kept))
+    kept_id = copies(collector, "s-new")[kept]
+    assert len(collector.assets()) == 2
+    counts = collector.store.purge(NOW - 86_400_000)
+    # the answer counts what it counts on every store; copies and references go uncounted
+    assert {table: counts[table] for table in ("events", "sessions", "replay_chunks")} == {
+        "events": 1, "sessions": 1, "replay_chunks": 1}
+    assert not {"replay_assets", "replay_asset_refs"} & set(counts)
+    assert collector.assets() == [(kept_id, "image/png", len(PNG) + 4, PNG + b"kept")]
+    assert collector.refs() == [("s-new", kept, kept_id)]
+    assert served(collector, kept_id).content == PNG + b"kept"
 
 
-def test_copies_count_against_the_sites_replay_budget(tmp_path: Path, site: AssetSite) -> None:
+def test_copies_count_against_the_sites_replay_budget(
+    engine: str, tmp_path: Path, request: pytest.FixtureRequest, site: AssetSite,
+) -> None:
     # the hour's budget holds the recording (a few hundred compressed bytes) but not a 20 KB image
-    for collector in start_collector(tmp_path, (site.url,), replay_site_hour_bytes=10_000):
+    for collector in start_collector(engine, tmp_path, request, (site.url,), replay_site_hour_bytes=10_000):
         url = site.put("/x.png", PNG + b"\1" * 20_000, "image/png")
         record(collector, "s-budget", img(url))
         assert site.hits("/x.png") == 1
-        assert collector.rows("SELECT count(*) AS n FROM replay_assets") == [{"n": 0}]
+        assert collector.assets() == []
         small = site.put("/small.png", PNG, "image/png")
         record(collector, "s-budget-2", img(small))
         assert list(copies(collector, "s-budget-2")) == [small]
 
 
-def test_a_site_without_origins_gets_no_copies(tmp_path: Path, site: AssetSite) -> None:
-    for collector in start_collector(tmp_path, ()):
+def test_a_site_without_origins_gets_no_copies(
+    engine: str, tmp_path: Path, request: pytest.FixtureRequest, site: AssetSite,
+) -> None:
+    for collector in start_collector(engine, tmp_path, request, ()):
         url = site.put("/x.png", PNG, "image/png")
         record(collector, "s-open", img(url))
         assert collector.copies.counts.refused[url] == "the site lists no origins, so no host is known to be its own"
         assert site.seen == []
 
 
-@pytest.mark.parametrize("engine", ["chdb"], indirect=True)
-def test_a_clickhouse_store_keeps_no_copies_and_says_so(collector_server: Any) -> None:
-    server = collector_server
-    answer = httpx.get(f"{server.url}/replay-assets/{'0' * 40}", headers=server.admin)
-    assert (answer.status_code, answer.json()) == (
-        501, {"error": "the clickhouse store does not answer copies of recorded assets yet"})
-    events = [{"type": 4, "timestamp": NOW, "data": {"href": "https://shop.example/", "width": 1280, "height": 800}},
-              {"type": 2, "timestamp": NOW + 1, "data": {"node": img("https://shop.example/x.png"),
-                                                         "initialOffset": {"top": 0, "left": 0}}}]
-    chunk = {"key": "wk_test", "session_id": "s-ch", "anon_id": "a1", "seq": 0, "events": events}
-    assert httpx.post(f"{server.url}/v1/replay", json=chunk).json() == {"accepted": 2, "stored": True}
-    replay = httpx.get(f"{server.url}/api/sessions/s-ch/replay", headers=server.admin).json()
-    assert replay["events"][1]["data"]["node"]["childNodes"][0]["childNodes"][1]["childNodes"][0]["attributes"] == {
-        "src": "https://shop.example/x.png"}  # as recorded
+def test_a_persons_export_lists_their_asset_references(collector: Collector, site: AssetSite) -> None:
+    url = site.put("/shared.png", PNG, "image/png")
+    record(collector, "s-exported", img(url), anon="exported")
+    record(collector, "s-someone", img(url), anon="someone")
+    asset_id = copies(collector, "s-exported")[url]
+    found = httpx.get(f"{collector.url}/api/persons/exported/export?site=own", headers=collector.admin).json()
+    (ref,) = found["asset_refs"]
+    assert list(ref) == ["site_id", "session_id", "url", "asset_id", "ts", "fetched_at"]
+    assert {k: v for k, v in ref.items() if k != "fetched_at"} == {
+        "site_id": "own", "session_id": "s-exported", "url": url, "asset_id": asset_id, "ts": NOW + 1}
+    assert NOW <= ref["fetched_at"] <= int(time.time() * 1000)
+
+
+def asset_metrics(collector: Collector) -> dict[str, int]:
+    text = httpx.get(f"{collector.url}/metrics", headers=collector.admin).text
+    return {name: int(value) for name, value in (
+        line.rsplit(" ", 1) for line in text.splitlines() if line.startswith("trailmark_asset_"))}
+
+
+NO_REFUSALS = {f'trailmark_asset_refused_total{{reason="{reason}"}}': 0 for reason in REASONS}
+
+
+def test_the_copiers_counts_are_on_metrics(collector: Collector, site: AssetSite, other: AssetSite) -> None:
+    assert asset_metrics(collector) == {
+        "trailmark_asset_chunks_offered_total": 0, "trailmark_asset_chunks_dropped_total": 0,
+        "trailmark_asset_fetches_total": 0, **NO_REFUSALS, "trailmark_asset_stored_bytes_total": 0}
+    css = site.put("/a.css", b"body { background: url(bg.png) }", "text/css")
+    site.put("/bg.png", PNG + b"bg", "image/png")
+    ok = site.put("/ok.png", PNG + b"ok", "image/png")
+    refused = [site.url + "/gone.png", other.put("/x.png", PNG, "image/png"),
+               site.put("/big.png", PNG + b"\0" * MAX_BYTES, "image/png"),
+               site.put("/page.png", b"<html>", "text/html")]
+    node = page([el(6, "link", {"rel": "stylesheet", "href": css})],
+                [el(10 + i, "img", {"src": src}) for i, src in enumerate([ok, *refused])])
+    record(collector, "s-counted", node)
+    record(collector, "s-fresh", img(ok))  # its copy is fresh: nothing fetched
+    bg = copies(collector, "s-counted")[site.url + "/bg.png"]
+    stored_css = f'body {{ background: url("/replay-assets/{bg}") }}'.encode()
+    assert served(collector, copies(collector, "s-counted")[css]).content == stored_css
+    assert asset_metrics(collector) == {
+        "trailmark_asset_chunks_offered_total": 2, "trailmark_asset_chunks_dropped_total": 0,
+        "trailmark_asset_fetches_total": 3,
+        **NO_REFUSALS, **{f'trailmark_asset_refused_total{{reason="{r}"}}': 1
+                          for r in ("status", "other_origin", "size", "type")},
+        "trailmark_asset_stored_bytes_total": len(stored_css) + len(PNG + b"bg") + len(PNG + b"ok")}
+
+
+def test_a_full_copier_queue_drops_offers_and_counts_them(collector: Collector, site: AssetSite) -> None:
+    entered, release = threading.Event(), threading.Event()
+
+    def held_charge(_site: str, _size: int) -> bool:  # the copier waits inside its first chunk
+        entered.set()
+        release.wait()
+        return True
+
+    collector.copies.charge = held_charge
+    url = site.put("/x.png", PNG, "image/png")
+    events = [{"type": 2, "timestamp": NOW, "data": {"node": img(url), "initialOffset": {"top": 0, "left": 0}}}]
+    chunk = {"key": KEY, "session_id": "s-first", "anon_id": "a1", "seq": 0, "events": events}
+    assert httpx.post(f"{collector.url}/v1/replay", json=chunk).json() == {"accepted": 1, "stored": True}
+    assert entered.wait(60)
+    own = collector.store.site_for_key(KEY)
+    assert own is not None
+    stored = gzip.compress(json.dumps(events).encode())
+    for _ in range(QUEUE_CHUNKS + 5):  # as ingest offers each stored chunk
+        collector.copies.offer(own, "s-flood", NOW, stored)
+    release.set()
+    collector.idle()
+    counts = asset_metrics(collector)
+    assert (counts["trailmark_asset_chunks_offered_total"], counts["trailmark_asset_chunks_dropped_total"],
+            counts["trailmark_asset_fetches_total"]) == (1 + QUEUE_CHUNKS + 5, 5, 1)
+    assert counts["trailmark_asset_stored_bytes_total"] == len(PNG)
+    assert copies(collector, "s-flood") == copies(collector, "s-first") == {url: copy_id("own", "image/png", PNG)}
+
+
+def test_a_reference_to_a_copy_erased_meanwhile_is_not_stored(collector: Collector) -> None:
+    # The copier found a fresh copy, then an erasure removed it before the copier's write: the
+    # session gets no reference to a copy that is gone (its replay keeps the recorded URL).
+    kept = AssetCopy(id=copy_id("own", "image/png", PNG), site_id="own", content_type="image/png", data=PNG)
+    gone = copy_id("own", "image/png", PNG + b"erased")
+    refs = [AssetRef(session_id="s-late", url="https://own.example/gone.png", asset_id=gone, ts=NOW),
+            AssetRef(session_id="s-late", url="https://own.example/kept.png", asset_id=kept.id, ts=NOW)]
+    store = collector.store
+    assert isinstance(store, AssetStore)
+    assert store.save_asset_copies("own", [kept], refs, NOW) == len(PNG)
+    assert collector.refs() == [("s-late", "https://own.example/kept.png", kept.id)]
+    # stored again, nothing is added: the copy and the reference are held
+    assert store.save_asset_copies("own", [kept], refs, NOW) == 0
+    assert collector.refs() == [("s-late", "https://own.example/kept.png", kept.id)]

@@ -12,6 +12,7 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
+from collector.access import UNAUTHORIZED
 from collector.app import create_app
 from collector.auth import COOKIE, session_cookie
 from collector.config import Settings
@@ -44,7 +45,7 @@ def test_a_malformed_cookie_is_no_cookie_on_every_route(client: Client, value: b
     cookie = {"Cookie": COOKIE.encode() + b"=" + value}
     answer = client.http.get("/api/sites", headers=cookie)
     assert (answer.status_code, answer.json()) == (
-        401, {"error": "admin token required (Authorization: Bearer <token>)"})
+        401, {"error": UNAUTHORIZED})
     answer = client.http.get("/overview", headers=cookie, follow_redirects=False)
     assert (answer.status_code, answer.headers["location"]) == (303, "/login?next=%2Foverview")
     assert client.http.get("/login", headers=cookie).status_code == 200

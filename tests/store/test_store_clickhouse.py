@@ -16,8 +16,9 @@ from starlette.testclient import TestClient
 from collector.app import create_app
 from collector.query.outcome import Score
 from collector.store import StoreUnusable, open_store
+from collector.store.assets import AssetCopy, AssetRef, copy_id
 from collector.store.clickhouse import ClickHouseStore
-from collector.store.clickhouse.client import Target, parse_url
+from collector.store.clickhouse.client import Target, lit, parse_url
 from collector.store.clickhouse.schema import TABLES, Layout, table_ddl
 from collector.store.model import Acquisition, EventRow, WriteBatch
 from tests.support import ROOT
@@ -205,11 +206,17 @@ def test_erasure_writes_no_erased_id_into_clickhouse_mutation_files(chdb: Chdb) 
     # their likely-outcome score goes too, by a delete that names no id either
     store.save_outcome("test", {"trained_at": now}, [Score("anon-erase-mut-4c1d", 0.75, "likely")])
     assert [s["visitor_id"] for s in store.outcome_scores("test", "likely", 10)] == ["anon-erase-mut-4c1d"]
+    # and the references of their session to copies of recorded assets, by a delete naming no id
+    image = AssetCopy(id=copy_id("test", "image/png", b"png"), site_id="test", content_type="image/png", data=b"png")
+    ref = AssetRef(session_id="sess-erase-mut-4c1d", url="https://shop.example/x.png", asset_id=image.id, ts=now)
+    assert store.save_asset_copies("test", [image], [ref], now) == 3
+    assert store.asset_copies("test", "sess-erase-mut-4c1d") == {ref.url: image.id}
     assert store.erase_person("test", "anon-erase-mut-4c1d") == {
         "events": 1, "sessions": 1, "replay_chunks": 0, "identities": 0, "persons": 0, "dead_letters": 0,
         "trigger_deliveries": 0, "trigger_checks": 0, "trigger_fired": 0}
     assert store.session("sess-erase-mut-4c1d", None) is None
     assert store.outcome_scores("test", "likely", 10) == [] and store.outcome_counts("test") == {}
+    assert store.asset_copies("test", "sess-erase-mut-4c1d") == {} and store.asset_copy(image.id) is None
     mutations = list(chdb.path.rglob("mutation_*.txt"))
     assert mutations  # the deletes were mutations, kept as text
     for path in mutations:
@@ -226,3 +233,17 @@ def test_a_question_the_engine_does_not_answer_yet_is_a_clear_501(client: Client
     answer = client.http.get(path, headers=client.admin)
     assert (answer.status_code, answer.json()) == (
         501, {"error": f"the ClickHouse store does not answer {question} yet"})
+
+
+def test_bytes_go_in_and_come_out_whole(chdb: Chdb) -> None:
+    """Binary values (replay chunks, asset copies) enter statements as \\xHH literals: every byte
+    value, quote and backslash included, reads back as it was written."""
+    assert lit(b"") == "''" and lit(b"'\\\0") == "'\\x27\\x5c\\x00'"
+    store = ClickHouseStore(chdb.url())
+    data = bytes(range(256)) * 3 + b"'\\"
+    image = AssetCopy(id=copy_id("test", "image/png", data), site_id="test", content_type="image/png", data=data)
+    try:
+        assert store.save_asset_copies("test", [image], [], 1) == len(data)
+        assert store.asset_copy(image.id) == image
+    finally:
+        store.close()

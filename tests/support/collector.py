@@ -125,6 +125,22 @@ def stamp_session(store: Store, session_id: str, **columns: Any) -> None:
     db.conn.insert(db.t("sessions"), (*SESSION_NAMES, "version"), [(*row.values(), VERSIONS.next())])
 
 
+def stored_rows(store: Store, table: str, columns: tuple[str, ...]) -> list[tuple[Any, ...]]:
+    """A table's rows as every answer sees them, sorted: what a test checks was kept, on either
+    engine (ClickHouse reads a table of replaced rows FINAL; `data` columns are read as bytes)."""
+    if isinstance(store, SQLiteStore):
+        conn = sqlite3.connect(store.path)
+        try:
+            return sorted(tuple(row) for row in conn.execute(f"SELECT {', '.join(columns)} FROM {table}"))
+        finally:
+            conn.close()
+    db = store.db  # type: ignore[attr-defined]
+    names = [f"hex({c})" if c == "data" else c for c in columns]
+    rows = db.rows(f"SELECT {', '.join(names)} FROM {db.t(table)} FINAL")
+    return sorted(tuple(bytes.fromhex(v) if c == "data" else v for c, v in zip(columns, row, strict=True))
+                  for row in rows)
+
+
 class Reads:
     """What every fixture shares: read the SQLite file, and the admin header."""
 

@@ -17,7 +17,32 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import msgspec
 
+from collector.wire import json_encoder
+
 _decode_result = msgspec.json.Decoder(dict[str, Any])
+_encode = json_encoder
+_READS = ("SELECT", "WITH", "EXPLAIN", "SHOW", "DESCRIBE", "EXISTS")
+
+
+class SessionState:
+    """What lives as long as one embedded ClickHouse: how many statements that may change data
+    ran on it, in all and on each thread, and what its writer remembers between groups (`memo`).
+
+    The counts let a writer's memory check itself: statements run by anyone else since its last
+    group mean that what it remembers may be stale (store/clickhouse/memory.py)."""
+
+    def __init__(self) -> None:
+        self.writes = 0
+        self._local = threading.local()
+        self.memo: dict[object, Any] = {}
+
+    def wrote(self) -> None:
+        self.writes += 1
+        self._local.writes = self.mine() + 1
+
+    def mine(self) -> int:
+        """The writes made on the calling thread."""
+        return int(getattr(self._local, "writes", 0))
 
 # Lookups by id send their ids in the statement (`id IN (...)`): a group commit or a copy batch
 # of thousands of events passes ClickHouse's default 256 KiB limit on a statement's text.
@@ -25,7 +50,10 @@ MAX_QUERY_SIZE = 64 << 20
 
 
 class Connection(Protocol):
-    """What the store needs from a ClickHouse client."""
+    """What the store needs from a ClickHouse client. `state` is the embedded ClickHouse's
+    (one process owns it), None for a server that other processes write too."""
+
+    state: SessionState | None
 
     def command(self, sql: str) -> None: ...
     def rows(self, sql: str) -> list[list[Any]]: ...
@@ -44,7 +72,10 @@ def lit(value: object) -> str:
     if isinstance(value, float):
         return repr(value) if value == value and value not in (float("inf"), float("-inf")) else "NULL"
     if isinstance(value, bytes | bytearray | memoryview):
-        return "'" + "".join(f"\\x{c:02x}" for c in bytes(value)) + "'"
+        # Every byte as \xHH, spelled by bytes.hex in C: a copied 5 MiB image is one such literal,
+        # built on the writer thread (a Python loop per byte held group commits for seconds).
+        hexed = bytes(value).hex("x")
+        return "'\\x" + hexed.replace("x", "\\x") + "'" if hexed else "''"
     if isinstance(value, str):
         # Backslash and quote are the only characters a quoted ClickHouse string treats specially.
         return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
@@ -54,6 +85,29 @@ def lit(value: object) -> str:
 def lits(values: Sequence[object]) -> str:
     """A parenthesised list for IN; never empty (an empty list matches nothing)."""
     return "(" + ", ".join(lit(v) for v in values) + ")" if values else "(NULL)"
+
+
+def many(values: Sequence[str]) -> str:
+    """Like `lits`, for long lists of strings: ClickHouse parses a list of a thousand literals
+    in a statement ten times slower than the same strings read as data by a table function."""
+    if len(values) < 64:
+        return lits(values)
+    rows = "\n".join(_encode.encode([v]).decode() for v in values)
+    return f"(SELECT v FROM format(JSONCompactEachRow, 'v String', {lit(rows)}))"
+
+
+def _binary(rows: Sequence[Sequence[object]]) -> bool:
+    """Whether the rows carry bytes (a column holds one type: the first row tells)."""
+    return any(isinstance(v, bytes | bytearray | memoryview) for v in rows[0])
+
+
+def insert_sql(table: str, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """One INSERT of the rows. JSON rows (msgspec-encoded) are built and parsed several times
+    faster than VALUES literals; bytes have no JSON form and go as VALUES."""
+    head = f"INSERT INTO {table} ({', '.join(columns)})"
+    if _binary(rows):
+        return head + " VALUES " + ",".join("(" + ",".join(lit(v) for v in row) + ")" for row in rows)
+    return head + " FORMAT JSONCompactEachRow " + _encode.encode(rows)[1:-1].decode()
 
 
 @dataclass(frozen=True)
@@ -102,7 +156,7 @@ def parse_url(url: str) -> Target:
 # directory shares it (so two app instances see each other's writes at once), and a store on
 # another directory has to wait until the first is closed.
 _chdb_lock = threading.Lock()
-_chdb: dict[str, Any] = {"path": None, "session": None, "users": 0, "lock": threading.RLock()}
+_chdb: dict[str, Any] = {"path": None, "session": None, "users": 0, "lock": threading.RLock(), "state": None}
 
 
 def _held_elsewhere(status: Path) -> bool:
@@ -140,18 +194,27 @@ class ChdbConnection:
                 opened: Any = session.Session(path)  # type: ignore[no-untyped-call]
                 opened.query("SET output_format_json_quote_64bit_integers = 0")
                 opened.query(f"SET max_query_size = {MAX_QUERY_SIZE}")
-                _chdb["session"], _chdb["path"] = opened, path
+                _chdb["session"], _chdb["path"], _chdb["state"] = opened, path, SessionState()
             _chdb["users"] += 1
         self._session = _chdb["session"]
+        self.state: SessionState | None = _chdb["state"]
         self._lock: threading.RLock = _chdb["lock"]
         self._closed = False
 
     def command(self, sql: str) -> None:
         with self._lock:
+            self._wrote()
             self._session.query(sql)
+
+    def _wrote(self) -> None:
+        # Counted before the statement runs: one that fails halfway may have written already.
+        assert self.state is not None
+        self.state.wrote()
 
     def rows(self, sql: str) -> list[list[Any]]:
         with self._lock:
+            if not sql.lstrip()[:8].upper().startswith(_READS):
+                self._wrote()
             result = self._session.query(sql, "JSONCompact")
             raw = result.bytes()
         if not raw:
@@ -161,9 +224,10 @@ class ChdbConnection:
     def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
         if not rows:
             return
-        values = ",".join("(" + ",".join(lit(v) for v in row) + ")" for row in rows)
+        sql = insert_sql(table, columns, rows)
         with self._lock:
-            self._session.query(f"INSERT INTO {table} ({', '.join(columns)}) VALUES {values}")
+            self._wrote()
+            self._session.query(sql)
 
     def close(self) -> None:
         if self._closed:
@@ -175,6 +239,7 @@ class ChdbConnection:
                 _chdb["session"].close()
                 _chdb["session"] = None
                 _chdb["path"] = None
+                _chdb["state"] = None
 
 
 # ---- clickhouse-connect -------------------------------------------------------------------
@@ -189,6 +254,8 @@ class ServerConnection:
         self._target = target
         self._connect = clickhouse_connect.get_client
         self._local = threading.local()
+        # Other collectors may write the same server: nothing is remembered between groups.
+        self.state: SessionState | None = None
 
     def _client(self) -> Any:
         client = getattr(self._local, "client", None)

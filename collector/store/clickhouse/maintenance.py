@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from collector.store.clickhouse import assets
 from collector.store.clickhouse.client import lit
 from collector.store.clickhouse.transaction import Db
 
@@ -56,6 +57,9 @@ def purge(
             delete(db, table, where)
         if progress is not None:
             progress(counts[table])
+    # Copies of recorded assets go with the recordings that used them (a copy shared with a newer
+    # recording stays); not counted, as on SQLite.
+    assets.drop_refs(db, f"ts < {lit(cutoff_ms)}", delete)
     day = time.strftime("%Y-%m-%d", time.gmtime(cutoff_ms / 1000))
     ((n,),) = db.rows(f"SELECT uniqExact(day) FROM {db.t('salts')} WHERE day < {lit(day)}")
     counts["salts"] = int(n)

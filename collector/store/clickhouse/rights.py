@@ -15,6 +15,7 @@ from typing import Any
 
 import msgspec
 
+from collector.store.clickhouse import assets
 from collector.store.clickhouse.client import lit, lits
 from collector.store.clickhouse.schema import EVENT_NAMES, SESSION_NAMES
 from collector.store.clickhouse.transaction import Db
@@ -154,6 +155,10 @@ def erase(db: Db, site_id: str, person_id: str, delete: Callable[[Db, str, str],
             if table in held:
                 delete(db, table, where)
         _erase_scores(db, person, keys, delete)
+        # Copies of recorded assets are the site's files, not the person's: the references of their
+        # sessions go, and a copy no other session uses goes with them (not counted, as scores).
+        sessions = f"(SELECT id FROM {keys} WHERE kind = 'session')" if keys else lits(person.sessions)
+        assets.drop_refs(db, f"site_id = {lit(site_id)} AND session_id IN {sessions}", delete)
     finally:
         if keys:
             db.conn.command(f"DROP TABLE IF EXISTS {keys} SYNC")
@@ -211,4 +216,5 @@ def export(db: Db, site_id: str, person_id: str) -> dict[str, Any]:
         "persons": persons, "identities": _rows(db, "identities", where["identities"]),
         "sessions": _rows(db, "sessions", where["sessions"]), "events": events, "replays": replays,
         "dead_letters": _rows(db, "dead_letters", where["dead_letters"]),
+        "asset_refs": assets.export_rows(db, site_id, lits(person.sessions)),
     }

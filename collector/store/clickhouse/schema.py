@@ -2,10 +2,10 @@
 
 Events are append-only and ordered by site, UTC day and session, so a range of days of one site
 is a contiguous read and a session's events sit together. Rows that change (sessions, persons,
-identities, sites, segments, goals, experiments) are ReplacingMergeTree tables written whole by
-the store's writer with a rising version, read with FINAL: the newest version of each key is the
-row. Single-value
-settings (meta, salts) keep every insert and the earliest one wins, so two collectors racing on
+identities, sites, segments, goals, experiments, accounts and the other team rows) are
+ReplacingMergeTree tables written whole by the store's writer with a rising version, read with
+FINAL: the newest version of each key is the row. Single-value settings (meta, salts) keep every
+insert and the earliest one wins, so two collectors racing on
 a new day's salt agree on one.
 
 With `?cluster=NAME` each table is a Replicated table created ON CLUSTER, with a Distributed
@@ -152,6 +152,52 @@ TABLES: tuple[tuple[str, str, str, str, str], ...] = (
         "(site_id, model, label, visitor_id)",
         "cityHash64(site_id)",
     ),
+    # Accounts, roles, invites, API keys, share links and schedules (teams.py): SQLite's columns.
+    (
+        "accounts",
+        "id Int64, email String, password_hash Nullable(String), created_at Int64, version UInt64, deleted UInt8",
+        "ReplacingMergeTree(version, deleted)",
+        "(id)",
+        "cityHash64(id)",
+    ),
+    (
+        "memberships",
+        "account_id Int64, site_id String, role String, version UInt64, deleted UInt8",
+        "ReplacingMergeTree(version, deleted)",
+        "(account_id, site_id)",
+        "cityHash64(account_id)",
+    ),
+    (
+        "invites",
+        "token_hash String, account_id Int64, expires_at Int64, version UInt64, deleted UInt8",
+        "ReplacingMergeTree(version, deleted)",
+        "(token_hash)",
+        "cityHash64(token_hash)",
+    ),
+    (
+        "api_keys",
+        "id Int64, name String, key_hash String, role String, site_id String, created_at Int64,"
+        " revoked_at Nullable(Int64), version UInt64",
+        "ReplacingMergeTree(version)",
+        "(id)",
+        "cityHash64(id)",
+    ),
+    (
+        "share_links",
+        "id String, site_id String, view String, params String, people UInt8, created_at Int64,"
+        " expires_at Int64, revoked_at Nullable(Int64), version UInt64",
+        "ReplacingMergeTree(version)",
+        "(id)",
+        "cityHash64(id)",
+    ),
+    (
+        "schedules",
+        "id Int64, site_id String, kind String, recipients String, settings String, last_sent Int64,"
+        " version UInt64, deleted UInt8",
+        "ReplacingMergeTree(version, deleted)",
+        "(id)",
+        "cityHash64(id)",
+    ),
     # Logged-out dashboard logins, until their cookie would have expired anyway.
     ("revoked_logins", "id String, expires_at Int64", "ReplacingMergeTree", "(id)", "cityHash64(id)"),
     ("meta", "key String, value String, inserted UInt64", "MergeTree", "(key, inserted)", "cityHash64(key)"),
@@ -195,6 +241,32 @@ TRIGGER_TABLES: tuple[tuple[str, str, str, str, str], ...] = (
      "cityHash64(rule_id, visitor_id)"),
 )
 
+# Copies of recorded assets (collector/store/assets.py): the bytes once per site and content (the id
+# is a hash of both, so a row never changes and a second insert of it is the same row again), and
+# which copy each session's recorded URL is shown with (the first one given stays: the writer
+# stores only references the session does not hold yet). Read with FINAL where two collectors may
+# have stored the same row.
+ASSET_TABLES: tuple[tuple[str, str, str, str, str], ...] = (
+    (
+        "replay_assets",
+        "id String, site_id LowCardinality(String), content_type LowCardinality(String), size Int64,"
+        " data String, stored_at Int64",
+        "ReplacingMergeTree",
+        "(id)",
+        "cityHash64(id)",
+    ),
+    (
+        "replay_asset_refs",
+        "site_id LowCardinality(String), session_id String, url String, asset_id String, ts Int64,"
+        " fetched_at Int64,"
+        # The copier asks for the copy last fetched for a URL: a skip index keeps that to a few granules.
+        " INDEX url_bloom url TYPE bloom_filter GRANULARITY 4",
+        "ReplacingMergeTree",
+        "(site_id, session_id, url)",
+        "cityHash64(site_id, session_id)",
+    ),
+)
+
 # Durable before acknowledged: each insert's part files and directory are fsynced before it returns.
 # Replaced parts go at once, so erased or purged rows do not linger on disk in old parts.
 SETTINGS = "fsync_after_insert = 1, fsync_part_directory = 1, old_parts_lifetime = 0"
@@ -228,7 +300,7 @@ ADDED = (
 def create(conn: Connection, layout: Layout) -> None:
     """Create the database and every table that is missing, and add later columns (safe on every start)."""
     conn.command(f"CREATE DATABASE IF NOT EXISTS {layout.database}{layout.on_cluster}")
-    for name, columns, engine, order, shard in (*TABLES, *TRIGGER_TABLES):
+    for name, columns, engine, order, shard in (*TABLES, *TRIGGER_TABLES, *ASSET_TABLES):
         for statement in table_ddl(layout, name, columns, engine, order, shard):
             conn.command(statement)
     for name, column in ADDED:

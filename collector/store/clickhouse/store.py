@@ -20,7 +20,8 @@ from collector.query.journey import Touch
 from collector.query.outcome import Score
 from collector.query.params import DAY_MS
 from collector.query.scope import Goal, Scope
-from collector.store.clickhouse import maintenance, rights, schema, triggers
+from collector.store.assets import EngineAssets
+from collector.store.clickhouse import assets, maintenance, rights, schema, teams, triggers
 from collector.store.clickhouse.client import Target, connect, lit, parse_url
 from collector.store.clickhouse.faults import fault_of
 from collector.store.clickhouse.reads import (
@@ -49,7 +50,7 @@ from collector.store.model import (
     WriterStopped,
     secret_hash,
 )
-from collector.triggers.evaluate import Check
+from collector.triggers.evaluate import Check, Delivery
 from collector.triggers.outbox import Attempt, Outgoing
 from collector.triggers.rules import Event, NewRule, Rule
 from collector.wire import json_decoder, json_encoder
@@ -61,8 +62,10 @@ HEALTH_TIMEOUT = 5.0  # as on SQLite: today's and yesterday's salts are kept
 T = TypeVar("T")
 
 
-class ClickHouseStore:
+class ClickHouseStore(EngineAssets):
     """Everything Trailmark keeps, in ClickHouse tables: writes through one writer, reads by question."""
+
+    assets_module = assets  # copies of recorded assets (collector/store/assets.py)
 
     engine = "clickhouse"
 
@@ -246,6 +249,83 @@ class ClickHouseStore:
             f"SELECT 1 FROM {self.db.t('revoked_logins')} WHERE id = {lit(login_id)}"
             f" AND expires_at >= {int(time.time())} LIMIT 1"
         ))
+
+    # -- accounts, roles, keys, share links, schedules (store/clickhouse/teams.py) -----------
+    # In the store like every other row, so collectors sharing a server share their accounts;
+    # the same answers as SQLite's (tests/api/test_teams.py and tests/api/test_reports.py run on both).
+
+    def create_account(self, email: str) -> int:
+        return self._run(lambda db: teams.create_account(db, email))
+
+    def account(self, account_id: int) -> dict[str, Any] | None:
+        return self._ask(teams.account, account_id=account_id)
+
+    def account_by_email(self, email: str) -> dict[str, Any] | None:
+        return self._ask(teams.account, email=email)
+
+    def accounts(self) -> list[dict[str, Any]]:
+        return self._ask(teams.accounts)
+
+    def set_password(self, account_id: int, password_hash: str) -> None:
+        self._run(lambda db: teams.set_password(db, account_id, password_hash))
+
+    def set_role(self, account_id: int, site_id: str, role: str | None) -> None:
+        self._run(lambda db: teams.set_role(db, account_id, site_id, role))
+
+    def delete_account(self, account_id: int) -> bool:
+        return self._run(lambda db: teams.delete_account(db, account_id, self._delete))
+
+    def add_invite(self, token_hash: str, account_id: int, expires_at: int) -> None:
+        self._run(lambda db: teams.add_invite(db, token_hash, account_id, expires_at))
+
+    def invite_account(self, token_hash: str) -> int | None:
+        return self._ask(teams.invite_account, token_hash)
+
+    def take_invite(self, token_hash: str) -> int | None:
+        return self._run(lambda db: teams.take_invite(db, token_hash))
+
+    def add_api_key(self, name: str, key_hash: str, role: str, site_id: str) -> dict[str, Any]:
+        return self._run(lambda db: teams.add_api_key(db, name, key_hash, role, site_id))
+
+    def api_key(self, key_hash: str) -> dict[str, Any] | None:
+        return self._ask(teams.api_key, key_hash)
+
+    def api_keys(self) -> list[dict[str, Any]]:
+        return self._ask(teams.api_keys)
+
+    def revoke_api_key(self, key_id: int) -> bool:
+        return self._run(lambda db: teams.revoke_api_key(db, key_id))
+
+    def add_share(
+        self, share_id: str, site_id: str, view: str, params: dict[str, str], people: bool, expires_at: int,
+    ) -> dict[str, Any]:
+        return self._run(lambda db: teams.add_share(db, share_id, site_id, view, params, people, expires_at))
+
+    def share(self, share_id: str) -> dict[str, Any] | None:
+        return self._ask(teams.share, share_id)
+
+    def shares(self, site_id: str) -> list[dict[str, Any]]:
+        return self._ask(teams.shares, site_id)
+
+    def revoke_share(self, site_id: str, share_id: str) -> bool:
+        return self._run(lambda db: teams.revoke_share(db, site_id, share_id))
+
+    def add_schedule(
+        self, site_id: str, kind: str, recipients: list[str], settings: dict[str, Any],
+    ) -> dict[str, Any]:
+        return self._run(lambda db: teams.add_schedule(db, site_id, kind, recipients, settings))
+
+    def schedules(self, site_id: str | None = None) -> list[dict[str, Any]]:
+        return self._ask(teams.schedules, site_id)
+
+    def delete_schedule(self, site_id: str, schedule_id: int) -> bool:
+        return self._run(lambda db: teams.delete_schedule(db, site_id, schedule_id))
+
+    def schedule_sent(self, schedule_id: int, sent_at: int) -> None:
+        self._run(lambda db: teams.schedule_sent(db, schedule_id, sent_at))
+
+    def count_events(self, site_id: str, event_type: str, start: int, end: int) -> int:
+        return self._ask(teams.count_events, site_id, event_type, start, end)
 
     def add_site(
         self, site_id: str, name: str, *, origins: tuple[str, ...] = (), key: str | None = None,
@@ -619,8 +699,12 @@ class ClickHouseStore:
         return self._ask(triggers.deliveries, site_id, rule_id, limit)
 
     def on_commit(self, listener: Callable[[], None]) -> None:
-        """Call `listener` (on the writer thread, briefly) after every group written."""
+        """Call `listener` (on the writer thread, briefly) after every write that may have made a
+        trigger delivery or check due (writer.py says which)."""
         self.writer.on_commit.append(listener)
+
+    def queue_trigger_delivery(self, delivery: Delivery, now: int) -> bool:
+        return self._run(lambda db: triggers.queue(db, delivery, now))
 
     def triggers_next_due(self) -> int | None:
         return self._ask(triggers.next_due)

@@ -15,12 +15,14 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 
 from collector.query.definitions import person
-from collector.store.clickhouse.client import Connection, lit, lits
+from collector.store.clickhouse.client import Connection, lit, lits, many
+from collector.store.clickhouse.memory import Memory
 from collector.store.clickhouse.schema import EVENT_NAMES, SESSION_NAMES, Layout
 from collector.store.model import EventRow, WriteBatch, WriteResult
 from collector.store.sessions import (
@@ -142,18 +144,48 @@ def merge_patch(target: Any, patch: Any) -> Any:
     return result
 
 
+@dataclass(frozen=True)
+class Applied:
+    """A group stored: one result per batch, in order, and how many trigger deliveries and
+    absence checks it queued (none: nothing new can be due, the scheduler need not look)."""
+
+    results: list[WriteResult]
+    triggered: int
+
+
 def apply_group(db: Db, batches: list[WriteBatch], *, heartbeat: bool = False) -> list[WriteResult]:
-    """Store the batches; one result per batch, in order. With `heartbeat` a row of its own is
-    written too, so that the group proves the store takes writes (the health probe)."""
+    """Store the batches; one result per batch, in order."""
+    return apply(db, batches, heartbeat=heartbeat).results
+
+
+def apply(db: Db, batches: list[WriteBatch], *, heartbeat: bool = False) -> Applied:
+    """Store the batches. With `heartbeat` a row of its own is written too, so that the group
+    proves the store takes writes (the health probe). On an embedded store the writer's memory
+    (memory.py) spares the reads of rows it wrote itself."""
+    memory = Memory.of(db.conn, db.layout.database)
+    if memory is None:
+        return _apply(db, batches, heartbeat, None)
+    with memory.lock:
+        memory.begin(db.conn)
+        try:
+            applied = _apply(db, batches, heartbeat, memory)
+        except BaseException:
+            memory.abort()
+            raise
+        memory.end(db.conn)
+        return applied
+
+
+def _apply(db: Db, batches: list[WriteBatch], heartbeat: bool, memory: Memory | None) -> Applied:
     if heartbeat:
         db.conn.insert(db.t("meta"), ("key", "value", "inserted"), [("heartbeat", str(time.time_ns()), 0)])
     fresh = _fresh_events(db, batches)
-    identified, person_rows, identity_rows = _identities(db, fresh)
+    identified, person_rows, identity_rows = _identities(db, fresh, memory)
     # Before sessionizing: a backend event then finds the session its link just vouched for.
     relinked: dict[tuple[str, str], dict[str, Any]] = {}
     for (site_id, anon_id), (user_id, verified, previous) in identified.items():
         _relink(db, relinked, site_id, anon_id, user_id, verified, previous)
-    visitors = _Visitors(db, identified)
+    visitors = _Visitors(db, identified, memory)
     visitors.preload(fresh)
     owners: list[Visitor] = []
     unsessioned: dict[tuple[str, str, str | None], list[EventRow]] = defaultdict(list)
@@ -180,8 +212,8 @@ def apply_group(db: Db, batches: list[WriteBatch], *, heartbeat: bool = False) -
             row.anon_id, row.user_id, row.url, row.path, row.route, row.name, row.data.decode(), row.touchpoint,
             seq + index,
         ))
-    sessions = _upsert_sessions(db, rollups, relinked)
-    chunk_rows, chunks_stored = _chunks(db, batches, sessions)
+    sessions = _upsert_sessions(db, rollups, relinked, memory)
+    chunk_rows, chunks_stored = _chunks(db, batches, sessions, memory)
     dead_rows = _dead_letters(db, batches)
     # Events first: every derived row below can be recomputed from them by a retry.
     db.conn.insert(db.t("events"), (*EVENT_NAMES, "seq"), event_rows)
@@ -201,18 +233,41 @@ def apply_group(db: Db, batches: list[WriteBatch], *, heartbeat: bool = False) -
     db.conn.insert(db.t("replay_chunks"),
                    ("site_id", "session_id", "seq", "first_ts", "last_ts", "size", "data", "received_at"), chunk_rows)
     db.conn.insert(db.t("dead_letters"), ("id", "site_id", "received_at", "source", "reason", "kind", "raw"), dead_rows)
+    if memory is not None:
+        memory.remember_sessions(sessions)
+        for link in identity_rows:  # (site, anon id, user id, ts, verified)
+            memory.links.put((str(link[0]), str(link[1])), (link[2], link[3], bool(link[4])))
     # Last, once every row it reads is written, and before any request is answered (triggers.py
     # says why no acknowledged event's delivery is lost). Imported here: triggers.py builds on Db.
     from collector.store.clickhouse.triggers import evaluate_group
 
-    evaluate_group(db, batches, fresh, [visitor_id for visitor_id, _vouched in owners])
+    triggered = 0
+    if _may_trigger(db, memory, {b.site_id for b in batches if b.site_id is not None and b.events}):
+        triggered = evaluate_group(db, batches, fresh, [visitor_id for visitor_id, _vouched in owners])
     stored: dict[int, int] = defaultdict(int)
     for batch, _row in fresh:
         stored[id(batch)] += 1
-    return [
+    return Applied([
         WriteResult(stored=stored[id(b)], duplicates=len(b.events) - stored[id(b)], chunks_stored=chunks_stored[id(b)])
         for b in batches
-    ]
+    ], triggered)
+
+
+def _may_trigger(db: Db, memory: Memory | None, sites: set[str]) -> bool:
+    """Whether a site of the group has an enabled trigger rule that events fire (the evaluation reads them again).
+    Rules change only by admin writes, after which the memory starts afresh."""
+    from collector.store.clickhouse.triggers import FIRED_BY_EVENTS
+
+    if memory is None:
+        return bool(sites)
+    unknown = sorted(s for s in sites if s not in memory.rules)
+    if unknown:
+        having = {r[0] for r in db.rows(
+            f"SELECT DISTINCT site_id FROM {db.t('trigger_rules')} FINAL"
+            f" WHERE enabled = 1 AND {FIRED_BY_EVENTS} AND site_id IN {lits(unknown)}"
+        )}
+        memory.rules.update({s: s in having for s in unknown})
+    return any(memory.rules[s] for s in sites)
 
 
 def _fresh_events(db: Db, batches: list[WriteBatch]) -> list[tuple[WriteBatch, EventRow]]:
@@ -225,7 +280,7 @@ def _fresh_events(db: Db, batches: list[WriteBatch]) -> list[tuple[WriteBatch, E
     for site_id, ids in ids_by_site.items():
         if ids:
             found = db.rows(
-                f"SELECT DISTINCT id FROM {db.t('events')} WHERE site_id = {lit(site_id)} AND id IN {lits(ids)}"
+                f"SELECT DISTINCT id FROM {db.t('events')} WHERE site_id = {lit(site_id)} AND id IN {many(ids)}"
             )
             seen.update((site_id, event_id) for (event_id,) in found)
     fresh = []
@@ -245,17 +300,38 @@ Links = dict[tuple[str, str], tuple[str, bool, "str | None"]]
 Link = tuple[str, int, bool]
 
 
-def _stored_links(db: Db, site_id: str, anons: Iterable[str]) -> dict[str, Link]:
-    return {
-        anon_id: (user_id, int(ts), bool(verified)) for anon_id, user_id, ts, verified in db.rows(
-            f"SELECT anon_id, user_id, ts, verified FROM {db.t('identities')} FINAL"
-            f" WHERE site_id = {lit(site_id)} AND anon_id IN {lits(sorted(set(anons)))}"
-        )
-    }
+_UNKNOWN = object()
+
+
+def _stored_links(db: Db, site_id: str, anons: Iterable[str], memory: Memory | None = None) -> dict[str, Link]:
+    """The stored links of these anon ids (those without one left out)."""
+    wanted = sorted(set(anons))
+    links: dict[str, Link] = {}
+    if memory is not None:
+        unknown = []
+        for anon_id in wanted:
+            link = memory.links.get((site_id, anon_id), _UNKNOWN)
+            if link is _UNKNOWN:
+                unknown.append(anon_id)
+            elif link is not None:
+                links[anon_id] = link
+        wanted = unknown
+    if wanted:
+        found: dict[str, Link] = {
+            anon_id: (user_id, int(ts), bool(verified)) for anon_id, user_id, ts, verified in db.rows(
+                f"SELECT anon_id, user_id, ts, verified FROM {db.t('identities')} FINAL"
+                f" WHERE site_id = {lit(site_id)} AND anon_id IN {many(wanted)}"
+            )
+        }
+        links.update(found)
+        if memory is not None:
+            for anon_id in wanted:
+                memory.links.put((site_id, anon_id), found.get(anon_id))
+    return links
 
 
 def _identities(
-    db: Db, fresh: Iterable[tuple[WriteBatch, EventRow]]
+    db: Db, fresh: Iterable[tuple[WriteBatch, EventRow]], memory: Memory | None
 ) -> tuple[Links, list[tuple[object, ...]], list[tuple[object, ...]]]:
     """Identify events: the anon ids whose link this group changed, the person rows and the identity
     rows to store. Only the site's backend (the secret key) sets traits and vouches for a link; an
@@ -270,7 +346,7 @@ def _identities(
         if row.anon_id:
             wanted[batch.site_id or ""].add(row.anon_id)
     for site_id, anons in wanted.items():
-        stored = _stored_links(db, site_id, anons)
+        stored = _stored_links(db, site_id, anons, memory)
         links.update({(site_id, anon_id): stored.get(anon_id) for anon_id in anons})
     linked: Links = {}
     changed: dict[tuple[str, str], Link] = {}
@@ -346,8 +422,9 @@ class _Visitors:
     """Who an event belongs to: its user, the user its anon id was linked to, or the anon id;
     and the user the site's backend vouched for, if any."""
 
-    def __init__(self, db: Db, linked: Links) -> None:
+    def __init__(self, db: Db, linked: Links, memory: Memory | None) -> None:
         self._db = db
+        self._memory = memory
         self._known: dict[tuple[str, str], tuple[str, bool] | None] = {
             key: (user_id, verified) for key, (user_id, verified, _previous) in linked.items()
         }
@@ -359,7 +436,7 @@ class _Visitors:
             if row.anon_id and (batch.site_id or "", row.anon_id) not in self._known:
                 wanted[batch.site_id or ""].add(row.anon_id)
         for site_id, anons in wanted.items():
-            found = _stored_links(self._db, site_id, anons)
+            found = _stored_links(self._db, site_id, anons, self._memory)
             for anon_id in anons:
                 link = found.get(anon_id)
                 self._known[(site_id, anon_id)] = (link[0], link[2]) if link else None
@@ -367,7 +444,7 @@ class _Visitors:
     def _link(self, site_id: str, anon_id: str) -> tuple[str, bool] | None:
         key = (site_id, anon_id)
         if key not in self._known:
-            found = _stored_links(self._db, site_id, [anon_id]).get(anon_id)
+            found = _stored_links(self._db, site_id, [anon_id], self._memory).get(anon_id)
             self._known[key] = (found[0], found[2]) if found else None
         return self._known[key]
 
@@ -409,8 +486,19 @@ def _sessionize(
             row.session_id = current
 
 
+def _session_rows(
+    db: Db, site_id: str, ids: Iterable[str], memory: Memory | None
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """The stored rows of these sessions of a site, from the writer's memory where it holds them."""
+    found, missing = memory.session_rows(site_id, ids) if memory is not None else ({}, list(ids))
+    if missing:
+        found.update(db.sessions(site_id, f"id IN {many(missing)}"))
+    return found
+
+
 def _upsert_sessions(
     db: Db, rollups: dict[tuple[str, str], _Session], relinked: dict[tuple[str, str], dict[str, Any]],
+    memory: Memory | None,
 ) -> dict[tuple[str, str], dict[str, Any]]:
     """The group's sessions merged into their stored rows (as this group relinked them); new ones
     take any replay already stored. The relinked sessions come back too, to be written."""
@@ -420,7 +508,7 @@ def _upsert_sessions(
     stored: dict[tuple[str, str], dict[str, Any]] = {}
     replays: dict[tuple[str, str], int] = {}
     for site_id, ids in by_site.items():
-        stored.update(db.sessions(site_id, f"id IN {lits(ids)}"))
+        stored.update(_session_rows(db, site_id, ids, memory))
         stored.update({key: row for key, row in relinked.items() if key[0] == site_id and key[1] in ids})
         fresh = [i for i in ids if (site_id, i) not in stored]
         if fresh:
@@ -442,7 +530,7 @@ def _upsert_sessions(
 
 
 def _chunks(
-    db: Db, batches: list[WriteBatch], sessions: dict[tuple[str, str], dict[str, Any]]
+    db: Db, batches: list[WriteBatch], sessions: dict[tuple[str, str], dict[str, Any]], memory: Memory | None
 ) -> tuple[list[tuple[object, ...]], dict[int, int]]:
     """Replay chunks new by (site, session, seq), and their sessions marked as having a replay."""
     wanted: dict[str, set[str]] = defaultdict(set)
@@ -458,7 +546,7 @@ def _chunks(
             )
         )
         missing = [i for i in ids if (site_id, i) not in sessions]
-        sessions.update(db.sessions(site_id, f"id IN {lits(sorted(missing))}") if missing else {})
+        sessions.update(_session_rows(db, site_id, sorted(missing), memory) if missing else {})
     rows: list[tuple[object, ...]] = []
     stored: dict[int, int] = defaultdict(int)
     for batch in batches:

@@ -64,6 +64,8 @@ _RULE_NAMES = ("id", "site_id", "name", "spec", "url", "secret", "cooldown_s", "
                "disabled_reason", "failures", "created_at")
 _DELIVERY_NAMES = ("id", "rule_id", "site_id", "visitor_id", "session_id", "fired_at", "events", "status", "attempts",
                    "next_at", "first_attempt_at", "last_attempt_at", "response_code", "error", "latency_ms")
+# Rules that events fire: an alert's webhook rule is fired by its alert's check instead.
+FIRED_BY_EVENTS = "JSONExtractString(spec, 'kind') != 'alert'"
 _CHECK_NAMES = ("id", "rule_id", "site_id", "visitor_id", "session_id", "start", "start_ts", "due_at")
 
 
@@ -114,7 +116,7 @@ class ClickHouseLedger(Ledger):
         if key not in self._rules:
             self._rules[key] = [rule(r) for r in self.db.rows(
                 f"SELECT {RULE_COLUMNS} FROM {self.db.t('trigger_rules')} FINAL"
-                f" WHERE enabled = 1 AND site_id IN {lits(sorted(key))} ORDER BY id"
+                f" WHERE enabled = 1 AND {FIRED_BY_EVENTS} AND site_id IN {lits(sorted(key))} ORDER BY id"
             )] if key else []
         return self._rules[key]
 
@@ -250,6 +252,18 @@ def evaluate_group(
             raise
         log.exception("trigger evaluation failed; this group's events are stored without their triggers")
         return 0
+    ledger.flush()
+    return made
+
+
+def queue(db: Db, delivery: Delivery, now: int) -> bool:
+    """Queue a delivery made outside a group (an alert that fired) if its rule is enabled and
+    admits it; False when it does not, or when this delivery was queued already."""
+    found = _enabled_rules(db, {delivery.rule_id}).get(delivery.rule_id)
+    if found is None or found.site_id != delivery.site_id:
+        return False
+    ledger = ClickHouseLedger(db)
+    made = fire(ledger, found, delivery, now)
     ledger.flush()
     return made
 

@@ -24,11 +24,12 @@ def save(conn: sqlite3.Connection, site_id: str, copies: list[AssetCopy], refs: 
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 (copy.id, site_id, copy.content_type, len(copy.data), copy.data, now),
             ).rowcount
-        # The first copy a session was given stays: a later fetch is for later recordings.
+        # The first copy a session was given stays: a later fetch is for later recordings. A copy
+        # erased since the copier found it takes its new references with it.
         conn.executemany(
             "INSERT OR IGNORE INTO replay_asset_refs (site_id, session_id, url, asset_id, ts, fetched_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            [(site_id, r.session_id, r.url, r.asset_id, r.ts, now) for r in refs],
+            " SELECT ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM replay_assets WHERE id = ?)",
+            [(site_id, r.session_id, r.url, r.asset_id, r.ts, now, r.asset_id) for r in refs],
         )
     return added
 

@@ -663,3 +663,59 @@ def migrate(db: Database) -> None:
                 [(new, migrations.name, old) for old, new in RENAMED.items()],
             )
     migrations.apply(db)
+
+
+@migrations()
+def m025_teams(db: Database) -> None:
+    """People with a password and a role per site, single-use invites, API keys (stored as their
+    SHA-256 only), read-only share links and scheduled e-mail reports (docs/security.md)
+    (IF NOT EXISTS: a database made while this migration had another number is left as it is)."""
+    db.executescript(
+        """
+        CREATE TABLE IF NOT EXISTS accounts (
+            id INTEGER PRIMARY KEY,
+            email TEXT NOT NULL UNIQUE,
+            password_hash TEXT,
+            created_at INTEGER NOT NULL
+        );
+        -- site_id '*' is every site, present and future.
+        CREATE TABLE IF NOT EXISTS memberships (
+            account_id INTEGER NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+            site_id TEXT NOT NULL,
+            role TEXT NOT NULL,
+            PRIMARY KEY (account_id, site_id)
+        ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS invites (
+            token_hash TEXT PRIMARY KEY,
+            account_id INTEGER NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+            expires_at INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS api_keys (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            key_hash TEXT NOT NULL UNIQUE,
+            role TEXT NOT NULL,
+            site_id TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            revoked_at INTEGER
+        );
+        CREATE TABLE IF NOT EXISTS share_links (
+            id TEXT PRIMARY KEY,
+            site_id TEXT NOT NULL,
+            view TEXT NOT NULL,
+            params TEXT NOT NULL,
+            people INTEGER NOT NULL DEFAULT 0,
+            created_at INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL,
+            revoked_at INTEGER
+        ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS schedules (
+            id INTEGER PRIMARY KEY,
+            site_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            recipients TEXT NOT NULL,
+            settings TEXT NOT NULL,
+            last_sent INTEGER NOT NULL DEFAULT 0
+        );
+        """
+    )

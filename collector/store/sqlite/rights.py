@@ -157,6 +157,7 @@ def erase(conn: sqlite3.Connection, site_id: str, person_id: str) -> dict[str, i
 _ORDER = {
     "events": "rowid", "dead_letters": "rowid", "sessions": "site_id, id", "identities": "site_id, anon_id",
     "persons": "site_id, user_id", "replay_chunks": "site_id, session_id, seq",
+    "replay_asset_refs": "site_id, session_id, url",
 }
 
 
@@ -185,4 +186,5 @@ def export(conn: sqlite3.Connection, site_id: str, person_id: str) -> dict[str, 
         "persons": persons, "identities": _rows(conn, "identities", person, dead),
         "sessions": _rows(conn, "sessions", person, dead), "events": events, "replays": replays,
         "dead_letters": _rows(conn, "dead_letters", person, dead),
+        "asset_refs": _rows(conn, "replay_asset_refs", person, dead),
     }

@@ -24,7 +24,7 @@ from collector.query.journey import Touch
 from collector.query.outcome import Score
 from collector.query.params import DAY_MS
 from collector.query.scope import Goal, Scope
-from collector.store.assets import AssetCopy, AssetRef
+from collector.store.assets import EngineAssets
 from collector.store.model import (
     SECRET_PREFIX,
     Site,
@@ -35,7 +35,7 @@ from collector.store.model import (
     WriterStopped,
     secret_hash,
 )
-from collector.store.sqlite import assets, maintenance, rights, triggers
+from collector.store.sqlite import assets, maintenance, rights, teams, triggers
 from collector.store.sqlite.connection import BUSY_TIMEOUT, connect, rollback, transaction
 from collector.store.sqlite.faults import check_files, check_write, fault_of, free_bytes, unwritable
 from collector.store.sqlite.migrations import migrate
@@ -62,7 +62,7 @@ from collector.store.sqlite.reads import (
     vitals,
 )
 from collector.store.sqlite.writer import Writer
-from collector.triggers.evaluate import Check
+from collector.triggers.evaluate import Check, Delivery
 from collector.triggers.outbox import Attempt, Outgoing
 from collector.triggers.rules import Event, NewRule, Rule
 from collector.wire import json_decoder, json_encoder
@@ -80,8 +80,10 @@ SALT_DAYS = 2
 T = TypeVar("T")
 
 
-class SQLiteStore:
+class SQLiteStore(EngineAssets):
     """Everything Trailmark keeps, in one SQLite file: writes through one writer, reads by question."""
+
+    assets_module = assets  # copies of recorded assets (collector/store/assets.py)
 
     engine = "sqlite"
 
@@ -336,6 +338,81 @@ class SQLiteStore:
         with self.read() as conn:
             return conn.execute("SELECT 1 FROM revoked_logins WHERE id = ?", (login_id,)).fetchone() is not None
 
+    # -- accounts, roles, keys, share links, schedules (store/sqlite/teams.py) ---------------
+
+    def create_account(self, email: str) -> int:
+        return self._run(lambda conn: teams.create_account(conn, email))
+
+    def account(self, account_id: int) -> dict[str, Any] | None:
+        return self._ask(teams.account, account_id=account_id)
+
+    def account_by_email(self, email: str) -> dict[str, Any] | None:
+        return self._ask(teams.account, email=email)
+
+    def accounts(self) -> list[dict[str, Any]]:
+        return self._ask(teams.accounts)
+
+    def set_password(self, account_id: int, password_hash: str) -> None:
+        self._run(lambda conn: teams.set_password(conn, account_id, password_hash))
+
+    def set_role(self, account_id: int, site_id: str, role: str | None) -> None:
+        self._run(lambda conn: teams.set_role(conn, account_id, site_id, role))
+
+    def delete_account(self, account_id: int) -> bool:
+        return self._run(lambda conn: teams.delete_account(conn, account_id))
+
+    def add_invite(self, token_hash: str, account_id: int, expires_at: int) -> None:
+        self._run(lambda conn: teams.add_invite(conn, token_hash, account_id, expires_at))
+
+    def invite_account(self, token_hash: str) -> int | None:
+        return self._ask(teams.invite_account, token_hash)
+
+    def take_invite(self, token_hash: str) -> int | None:
+        return self._run(lambda conn: teams.take_invite(conn, token_hash))
+
+    def add_api_key(self, name: str, key_hash: str, role: str, site_id: str) -> dict[str, Any]:
+        return self._run(lambda conn: teams.add_api_key(conn, name, key_hash, role, site_id))
+
+    def api_key(self, key_hash: str) -> dict[str, Any] | None:
+        return self._ask(teams.api_key, key_hash)
+
+    def api_keys(self) -> list[dict[str, Any]]:
+        return self._ask(teams.api_keys)
+
+    def revoke_api_key(self, key_id: int) -> bool:
+        return self._run(lambda conn: teams.revoke_api_key(conn, key_id))
+
+    def add_share(self, share_id: str, site_id: str, view: str, params: dict[str, str], people: bool,
+                  expires_at: int) -> dict[str, Any]:
+        return self._run(lambda conn: teams.add_share(conn, share_id, site_id, view, params, people, expires_at))
+
+    def share(self, share_id: str) -> dict[str, Any] | None:
+        return self._ask(teams.share, share_id)
+
+    def shares(self, site_id: str) -> list[dict[str, Any]]:
+        return self._ask(teams.shares, site_id)
+
+    def revoke_share(self, site_id: str, share_id: str) -> bool:
+        return self._run(lambda conn: teams.revoke_share(conn, site_id, share_id))
+
+    def add_schedule(self, site_id: str, kind: str, recipients: list[str], settings: dict[str, Any]) -> dict[str, Any]:
+        return self._run(lambda conn: teams.add_schedule(conn, site_id, kind, recipients, settings))
+
+    def schedules(self, site_id: str | None = None) -> list[dict[str, Any]]:
+        return self._ask(teams.schedules, site_id)
+
+    def delete_schedule(self, site_id: str, schedule_id: int) -> bool:
+        return self._run(lambda conn: teams.delete_schedule(conn, site_id, schedule_id))
+
+    def schedule_sent(self, schedule_id: int, sent_at: int) -> None:
+        self._run(lambda conn: teams.schedule_sent(conn, schedule_id, sent_at))
+
+    def count_events(self, site_id: str, event_type: str, start: int, end: int) -> int:
+        with self.read() as conn:
+            return int(conn.execute(
+                "SELECT count(*) FROM events WHERE site_id = ? AND type = ? AND ts >= ? AND ts < ?",
+                (site_id, event_type, start, end)).fetchone()[0])
+
     def update_site_settings(self, site_id: str, changes: dict[str, object]) -> Site | None:
         """Merge `changes` into a site's settings (a None value removes the key); None for no such site."""
 
@@ -493,23 +570,6 @@ class SQLiteStore:
         with self.read() as conn:
             yield from replay.chunks_from(conn, site_id, session_id, from_seq, limit)
 
-    # -- copies of recorded assets (collector/store/assets.py) --------------------------------
-
-    def save_asset_copies(self, site_id: str, copies: list[AssetCopy], refs: list[AssetRef], now: int) -> int:
-        return self._run(lambda conn: assets.save(conn, site_id, copies, refs, now))
-
-    def latest_asset_copy(self, site_id: str, url: str) -> tuple[str, int] | None:
-        return self._ask(assets.latest, site_id, url)
-
-    def asset_copies(self, site_id: str, session_id: str) -> dict[str, str]:
-        return self._ask(assets.of_session, site_id, session_id)
-
-    def asset_copy(self, asset_id: str) -> AssetCopy | None:
-        return self._ask(assets.one, asset_id)
-
-    def asset_bytes_received(self, site_id: str, start: int, end: int) -> int:
-        return self._ask(assets.bytes_received, site_id, start, end)
-
     # -- segments ----------------------------------------------------------------------------
 
     def segments(self, site_id: str) -> list[dict[str, Any]]:
@@ -547,6 +607,9 @@ class SQLiteStore:
     def on_commit(self, listener: Callable[[], None]) -> None:
         """Call `listener` (on the writer thread, briefly) after every commit."""
         self.writer.on_commit.append(listener)
+
+    def queue_trigger_delivery(self, delivery: Delivery, now: int) -> bool:
+        return self._run(lambda conn: triggers.queue(conn, delivery, now))
 
     def triggers_next_due(self) -> int | None:
         return self._ask(triggers.next_due)

@@ -36,7 +36,8 @@ from collector.triggers.rules import Event, NewRule, Rule, spec_encoder
 from collector.wire import json_decoder, json_encoder
 
 log = logging.getLogger("trailmark.triggers")
-
+# Rules that events fire: an alert's webhook rule is fired by its alert's check instead.
+_FIRED_BY_EVENTS = "json_extract(spec, '$.kind') <> 'alert'"
 
 
 def _now() -> int:
@@ -52,7 +53,7 @@ class SQLiteLedger(Ledger):
     def rules(self, site_ids: Collection[str]) -> list[Rule]:
         rows = self.conn.execute(
             f"SELECT {RULE_COLUMNS} FROM trigger_rules"
-            " WHERE enabled = 1 AND site_id IN (SELECT value FROM json_each(?)) ORDER BY id",
+            f" WHERE enabled = 1 AND {_FIRED_BY_EVENTS} AND site_id IN (SELECT value FROM json_each(?)) ORDER BY id",
             (json_encoder.encode(sorted(site_ids)).decode(),),
         )
         return [rule(r) for r in rows]
@@ -133,7 +134,8 @@ def evaluate_group(
         return 0
     site_ids = {e.site_id for e in events}
     if conn.execute(
-        "SELECT 1 FROM trigger_rules WHERE enabled = 1 AND site_id IN (SELECT value FROM json_each(?)) LIMIT 1",
+        f"SELECT 1 FROM trigger_rules WHERE enabled = 1 AND {_FIRED_BY_EVENTS}"
+        " AND site_id IN (SELECT value FROM json_each(?)) LIMIT 1",
         (json_encoder.encode(sorted(site_ids)).decode(),),
     ).fetchone() is None:
         return 0
@@ -148,6 +150,17 @@ def evaluate_group(
         made = 0
     conn.execute("RELEASE triggers")
     return made
+
+
+def queue(conn: sqlite3.Connection, delivery: Delivery, now: int) -> bool:
+    """Queue a delivery made outside a group commit (an alert that fired) if its rule is enabled
+    and admits it; False when it does not, or when this delivery was queued already."""
+    with transaction(conn):
+        row = conn.execute(
+            f"SELECT {RULE_COLUMNS} FROM trigger_rules WHERE id = ? AND site_id = ? AND enabled = 1",
+            (delivery.rule_id, delivery.site_id),
+        ).fetchone()
+        return row is not None and fire(SQLiteLedger(conn), rule(row), delivery, now)
 
 
 # -- rules (admin writes on the writer, reads on a reader) ------------------------------------

@@ -22,6 +22,7 @@ function describeCondition(c) {
 
 function describe(rule, segmentNames) {
   if (rule.kind === "event") return describeCondition(rule.event);
+  if (rule.kind === "alert") return "its alert fires (Reports page)";
   if (rule.kind === "absence") return `${describeCondition(rule.event)}, then no ${describeCondition(rule.absent)} within ${fmt.duration(rule.delay_s)}`;
   return `enters segment “${segmentNames[rule.segment] || `#${rule.segment}`}”`;
 }
@@ -154,11 +155,13 @@ async function render(created) {
         : h("span", { class: "status failed", title: r.disabled_reason || "", text: r.disabled_reason || "off" }))],
       ["", (r) => h("span", { class: "row" },
         h("button", { type: "button", class: "link", text: "Deliveries", onclick: () => showLog(r, logSlot) }), toggle(r),
-        h("button", { type: "button", class: "link danger", text: "Delete", onclick: async () => {
-          if (!window.confirm(`Delete “${r.name}” and its delivery log?`)) return;
-          await api(`/api/triggers/${r.id}`, { method: "DELETE", query: siteQuery() });
-          await render();
-        } }))],
+        // An alert's webhook goes with its alert, deleted on the Reports page.
+        r.kind === "alert" ? h("a", { class: "link", href: `/reports?${siteQuery()}`, text: "Alert…" })
+          : h("button", { type: "button", class: "link danger", text: "Delete", onclick: async () => {
+            if (!window.confirm(`Delete “${r.name}” and its delivery log?`)) return;
+            await api(`/api/triggers/${r.id}`, { method: "DELETE", query: siteQuery() });
+            await render();
+          } }))],
     ], triggers, { empty: "No triggers yet.", id: "triggers-table" }))),
     logSlot,
     h("section", { class: "panel" }, h("h2", { text: "New trigger" }), form(saved, (made) => render(made))));

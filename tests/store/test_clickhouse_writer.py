@@ -1,0 +1,121 @@
+"""The ClickHouse writer's group apply on chdb: large groups, what its memory may and may not
+keep (store/clickhouse/memory.py), and when it wakes the trigger scheduler."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from collector.store.clickhouse import ClickHouseStore
+from collector.store.clickhouse.transaction import apply_group
+from collector.store.model import Acquisition, EventRow, WriteBatch, WriteResult
+from collector.triggers.rules import Condition, NewRule
+from tests.support.collector import KEY, Chdb, stamp_session
+
+# Quotes, backslashes, control characters and emoji: the JSON insert path must store them as given.
+ODD = "it's a \\ \"quoted\"\n\ttab 😀 é"
+
+
+def _batch(ids: list[str], session: str, *, now: int, name: str = ODD) -> WriteBatch:
+    return WriteBatch(site_id="test", received_at=now, events=[EventRow(
+        id=event_id, type="track", ts=now - 1000 + i, client_ts=now - 1000 + i, anon_id="a-" + session,
+        user_id=None, session_id=session, url="https://shop.example/p?q='x'", path="/p", route=None, name=name,
+        data=b'{"props":{"k":"v\\\\n"}}', acquisition=Acquisition(),
+    ) for i, event_id in enumerate(ids)])
+
+
+def _store(chdb: Chdb) -> ClickHouseStore:
+    store = ClickHouseStore(chdb.url())
+    store.add_site("test", "Test site", key=KEY)
+    return store
+
+
+def _events_of(store: ClickHouseStore, session: str) -> tuple[int, dict[str, Any]]:
+    """The events the session's page lists, and its stored row (FINAL: the row every answer reads)."""
+    found = store.session(session, "test")
+    assert found is not None
+    names = ("events", "country", "city")
+    (row,) = store.db.rows(f"SELECT {', '.join(names)} FROM {store.db.t('sessions')} FINAL WHERE id = '{session}'")
+    return len(found["events"]), dict(zip(names, row, strict=True))
+
+
+def test_a_batch_retried_inside_a_large_group_is_stored_once(chdb: Chdb) -> None:
+    """A group of two 50-event batches looks its 100 ids up as data (client.many), not literals."""
+    store = _store(chdb)
+    now = int(time.time() * 1000)
+    first = _batch([f"e-{i}" for i in range(50)], "s-large", now=now)
+    assert store.write_sync(first) == WriteResult(stored=50, duplicates=0, chunks_stored=0)
+    second = _batch([f"f-{i}" for i in range(50)], "s-large", now=now)
+    again = _batch([f"e-{i}" for i in range(50)], "s-large", now=now)
+    twice = _batch([f"f-{i}" for i in range(50)], "s-large", now=now)  # the same batch, sent twice in one group
+    assert apply_group(store.db, [second, again, twice]) == [
+        WriteResult(stored=50, duplicates=0, chunks_stored=0),
+        WriteResult(stored=0, duplicates=50, chunks_stored=0),
+        WriteResult(stored=0, duplicates=50, chunks_stored=0),
+    ]
+    count, session = _events_of(store, "s-large")
+    assert count == 100 and session["events"] == 100
+    ((stored, distinct, names),) = store.db.rows(
+        f"SELECT count(), uniqExact(id), groupUniqArray(name) FROM {store.db.t('events')}"
+    )
+    assert (stored, distinct, names) == (100, 100, [ODD])
+    store.close()
+
+
+def test_the_writer_memory_forgets_a_session_row_written_by_anyone_else(chdb: Chdb) -> None:
+    """A session row changed outside the writer's groups (here as enrichment would) is read back,
+    not overwritten with the row the writer remembered."""
+    store = _store(chdb)
+    now = int(time.time() * 1000)
+    store.write_sync(_batch(["m-1", "m-2"], "s-memory", now=now))
+    stamp_session(store, "s-memory", country="DE", city="Berlin")
+    store.write_sync(_batch(["m-3"], "s-memory", now=now))
+    count, session = _events_of(store, "s-memory")
+    assert (count, session["events"], session["country"], session["city"]) == (3, 3, "DE", "Berlin")
+    store.close()
+
+
+def test_two_stores_of_one_process_merge_into_the_same_session_row(chdb: Chdb) -> None:
+    """Two app instances of one process write through two writers into one ClickHouse: each
+    group sees the other's rows, whatever either remembers."""
+    url = chdb.url()
+    first, second = ClickHouseStore(url), ClickHouseStore(url)
+    first.add_site("test", "Test site", key=KEY)
+    now = int(time.time() * 1000)
+    for n, store in enumerate((first, second, first, second, first)):
+        store.write_sync(_batch([f"t-{n}-a", f"t-{n}-b"], "s-two-writers", now=now))
+    for store in (first, second):
+        count, session = _events_of(store, "s-two-writers")
+        assert (count, session["events"]) == (10, 10)
+    first.close()
+    second.close()
+
+
+def test_an_erased_person_is_not_brought_back_by_the_next_group(chdb: Chdb) -> None:
+    store = _store(chdb)
+    now = int(time.time() * 1000)
+    store.write_sync(_batch(["x-1"], "s-erased", now=now))
+    assert store.erase_person("test", "a-s-erased")["sessions"] == 1
+    store.write_sync(_batch(["x-2"], "s-erased", now=now))
+    count, session = _events_of(store, "s-erased")
+    assert (count, session["events"]) == (1, 1)
+    store.close()
+
+
+def test_the_trigger_scheduler_is_woken_only_by_writes_that_can_make_work_due(chdb: Chdb) -> None:
+    store = _store(chdb)
+    wakes: list[int] = []
+    store.on_commit(lambda: wakes.append(1))
+    now = int(time.time() * 1000)
+    store.write_sync(_batch(["w-1"], "s-wake", now=now, name="browse"))
+    assert wakes == []  # no rule: nothing can be due
+    store.create_trigger_rule("test", NewRule(
+        name="bought", url="https://hooks.example/t", kind="event", event=Condition(type="track", name="buy"),
+    ), "secret")
+    assert wakes == [1]  # an admin write
+    store.write_sync(_batch(["w-2"], "s-wake", now=now, name="browse"))
+    assert wakes == [1]  # a rule, but nothing it fires on
+    store.write_sync(_batch(["w-3"], "s-wake", now=now, name="buy"))
+    assert wakes == [1, 1]
+    assert [d["status"] for d in store.trigger_deliveries("test", 1, 10)] == ["pending"]
+    store.close()
