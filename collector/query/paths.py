@@ -1,4 +1,11 @@
-"""Paths, engine-neutral: from each session's pageviews in order, the pages after and before a page."""
+"""Paths, engine-neutral: from each session's pageviews in order, the pages after and before a page.
+
+Each engine counts the steps in its own SQL (a session's pageviews ordered by time, then path,
+then arrival; the pages at offsets 1..depth on either side of its first matching view) and hands
+back one row per (direction, step, source, target) with its count: `from_links` builds the
+answer from those rows. `answer` walks the sessions' views in Python: the definition the SQL is
+tested against.
+"""
 
 from __future__ import annotations
 
@@ -38,6 +45,29 @@ def answer(from_url: str, sessions: Iterable[list[View]], depth: int) -> dict[st
         "previous": _levels(before),
         "next_links": _links(links_after),
         "previous_links": _links(links_before),
+    }
+
+
+Link = tuple[str, int, str, str, int]  # (NEXT or PREVIOUS, step, source page, target page, sessions)
+NEXT, PREVIOUS = "next", "previous"
+
+
+def from_links(from_url: str, sessions: int, rows: Iterable[Link], depth: int) -> dict[str, Any]:
+    """The answer from counted steps: `sessions` that saw the page, and for each direction, step
+    k (1..depth) and (source, target) pair the sessions whose pages at offsets k - 1 and k were
+    those (the target "(exit)" or "(entrance)" where the session had no page at offset k)."""
+    levels = {direction: [Counter[str]() for _ in range(depth)] for direction in (NEXT, PREVIOUS)}
+    links: dict[str, Counter[tuple[int, str, str]]] = {NEXT: Counter(), PREVIOUS: Counter()}
+    for direction, step, source, target, n in rows:
+        levels[direction][step - 1][target] += n
+        links[direction][(step, source, target)] += n
+    return {
+        "from_url": from_url,
+        "sessions": sessions,
+        "next": _levels(levels[NEXT]),
+        "previous": _levels(levels[PREVIOUS]),
+        "next_links": _links(links[NEXT]),
+        "previous_links": _links(links[PREVIOUS]),
     }
 
 

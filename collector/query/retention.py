@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from collector.query.days import UTC_DAYS, Calendar
@@ -24,13 +24,37 @@ def week_start(week: int) -> str:
     return day_name(week * 7 + MONDAY)
 
 
+def bounds(scope: Scope, weeks: int) -> tuple[int, int]:
+    """[start, end) of the sessions that can count: from the range's start (a cohort's first
+    session is in the range) to the end of the last week the latest cohort is followed for."""
+    last = week_of(scope.end - 1, scope.calendar) + weeks
+    return scope.start, scope.calendar.day_start(last * 7 + MONDAY)
+
+
+def week_sql(day: str, divide: Callable[[str, int], str]) -> str:
+    """The week of a site-local day number expression as `week_of` counts it, in an engine's SQL
+    given its integer division: floor((day - 4) / 7) is floor((day + 3) / 7) - 1, and an engine's
+    division (which truncates toward zero) is floor for day + 3 >= 0, true of any stored time."""
+    return f"({divide(f'{day} + {7 - MONDAY}', 7)} - 1)"
+
+
+def from_counts(
+    scope: Scope, counts: Iterable[tuple[int, int, int]], weeks: int, now: int | None = None,
+) -> dict[str, Any]:
+    """The answer from (cohort week, k, visitors of the cohort with a session in week cohort + k),
+    for 0 <= k < weeks, as an engine counts them (see `answer` for what they mean)."""
+    cohorts: dict[int, list[int]] = {}
+    for cohort, k, n in counts:
+        cohorts.setdefault(int(cohort), [0] * weeks)[int(k)] = int(n)
+    return _shaped(scope, cohorts, weeks, now)
+
+
 def answer(scope: Scope, sessions: Iterable[tuple[str, int]], weeks: int, now: int | None = None) -> dict[str, Any]:
     """From (visitor, session start) of every session the filters let count (over all time):
     `retained[k]` of a cohort counts its visitors with a session in cohort week + k (k = 0 is
     everyone). A week that has not begun yet is None (nobody could have come back), not 0;
     `current_week` is the week still under way, whose count can only grow."""
     calendar = scope.calendar
-    current = week_of(int(time.time() * 1000) if now is None else now, calendar)
     firsts: dict[str, int] = {}
     active: dict[str, set[int]] = defaultdict(set)
     for visitor, first_ts in sessions:
@@ -46,6 +70,11 @@ def answer(scope: Scope, sessions: Iterable[tuple[str, int]], weeks: int, now: i
         for week in active[visitor]:
             if 0 <= week - cohort < weeks:
                 counts[week - cohort] += 1
+    return _shaped(scope, cohorts, weeks, now)
+
+
+def _shaped(scope: Scope, cohorts: dict[int, list[int]], weeks: int, now: int | None) -> dict[str, Any]:
+    current = week_of(int(time.time() * 1000) if now is None else now, scope.calendar)
     return {
         "weeks": weeks,
         "current_week": week_start(current),

@@ -29,18 +29,38 @@ def top_page(db: Db, scope: Scope) -> str | None:
 
 
 def paths(db: Db, scope: Scope, from_url: str, depth: int = 3) -> dict[str, Any]:
-    """From the first pageview matching `from_url` in each session: the pages after and before."""
+    """From the first pageview matching `from_url` in each session: the pages after and before,
+    counted in SQL (collector/query/paths.py builds the answer from the counts)."""
     site = lit(scope.site_id)
+    # Each session's views in the order the SQLite engine reads them (time, then path with no path
+    # first, then arrival), as one array; `at` is the first matching view (1-based). Each session
+    # then gives one (direction, step, source, target) per step it reaches, and one marker
+    # (direction '') that counts the sessions.
+    steps = f"range(1, {int(depth) + 1})"
+    links = (
+        "arrayConcat("
+        f"arrayMap(k -> ('{shared.NEXT}', k, pages[at + k - 1],"
+        f" if(at + k <= length(pages), pages[at + k], {lit(shared.EXIT)})),"
+        f" arrayFilter(k -> at + k - 1 <= length(pages), {steps})),"
+        f" arrayMap(k -> ('{shared.PREVIOUS}', k, pages[at - k + 1],"
+        f" if(at - k >= 1, pages[at - k], {lit(shared.ENTRANCE)})),"
+        f" arrayFilter(k -> at - k + 1 >= 1, {steps})),"
+        " [('', 0, '', '')])"
+    )
     rows = db.rows(
-        f"SELECT e.session_id, e.ts, e.path, if({url_match(from_url, 'e')}, 1, 0) FROM {db.t('events')} AS e"
-        f" WHERE e.site_id = {site} AND e.type = 'pageview'"
+        "SELECT link.1, link.2, link.3, link.4, count() FROM ("
+        "SELECT arrayMap(v -> v.5, views) AS pages, arrayFirstIndex(v -> v.6 = 1, views) AS at FROM ("
+        " SELECT arraySort(v -> (v.1, v.2, v.3, v.4), groupArray((e.ts, isNotNull(e.path), ifNull(e.path, ''),"
+        " e.seq, if(ifNull(e.path, '') = '', '(none)', assumeNotNull(e.path)),"
+        f" if({url_match(from_url, 'e')}, 1, 0)))) AS views"
+        f" FROM {db.t('events')} AS e WHERE e.site_id = {site} AND e.type = 'pageview'"
         f" AND e.session_id IN (SELECT s.id FROM {sessions_in(db.layout)} WHERE {scope_sql(db.layout, scope)})"
         f" AND e.session_id IN (SELECT m.session_id FROM {db.t('events')} AS m WHERE m.site_id = {site}"
         f" AND m.type = 'pageview' AND {url_match(from_url, 'm')})"
-        # The SQLite engine reads a session's pageviews by its (session, type, ts, path) index.
-        " ORDER BY e.session_id, e.ts, e.path ASC NULLS FIRST, e.seq"
+        " GROUP BY e.session_id) WHERE at > 0"
+        f") ARRAY JOIN {links} AS link GROUP BY link.1, link.2, link.3, link.4"
     )
-    by_session: dict[str, list[shared.View]] = {}
-    for session_id, ts, path, is_hit in rows:
-        by_session.setdefault(session_id, []).append((int(ts), path or "(none)", int(is_hit)))
-    return shared.answer(from_url, by_session.values(), depth)
+    sessions = next((int(n) for direction, _, _, _, n in rows if direction == ""), 0)
+    counted = [(direction, int(step), source, target, int(n)) for direction, step, source, target, n in rows
+               if direction != ""]
+    return shared.from_links(from_url, sessions, counted, depth)

@@ -16,6 +16,7 @@ from collector.store.sqlite.reads.scope import (
     abandoned_sql,
     bounced_sql,
     carted_sql,
+    goal_event_sql,
     goal_sql,
     human_sql,
     scope_sql,
@@ -107,22 +108,28 @@ def _sources(conn: sqlite3.Connection, scope: Scope) -> dict[str, Counter[str]]:
 
 
 def goal_conversions(conn: sqlite3.Connection, scope: Scope, goals: list[Goal]) -> list[tuple[int, int]]:
-    """Visitors and sessions of the scope that reached each goal, in one pass over its sessions."""
-    if not goals:
-        return []
+    """Visitors and sessions of the scope that reached each goal, one query per goal.
+
+    A goal's sessions are gathered once from its events of the range (a session's events all lie
+    at or after its start), a set SQLite builds before its pass over the range's sessions and
+    probes per session: an EXISTS per session costs an index descent per session and goal, and
+    several goals in one pass had SQLite probe each set twice per session.
+    """
     where, args = scope_sql(scope)
-    columns: list[str] = []
-    goal_args: list[object] = []
-    for index, goal in enumerate(goals):
-        sql, found_args = goal_sql(goal)
-        columns.append(f"({sql}) AS g{index}")
-        goal_args += found_args
-    flags = ", ".join(f"count(DISTINCT CASE WHEN g{i} THEN visitor_id END), sum(g{i})" for i in range(len(goals)))
-    row = conn.execute(
-        f"SELECT {flags} FROM (SELECT s.visitor_id, {', '.join(columns)} FROM sessions s WHERE {where})",
-        [*goal_args, *args],
-    ).fetchone()
-    return [(row[2 * i], row[2 * i + 1] or 0) for i in range(len(goals))]
+    found: list[tuple[int, int]] = []
+    for goal in goals:
+        if goal == Goal():
+            sql, goal_args = goal_sql(goal)  # a column of the session rollup
+        else:
+            event_sql, event_args = goal_event_sql(goal, "g")
+            sql = f"s.id IN (SELECT g.session_id FROM events g WHERE g.site_id = ? AND g.ts >= ? AND {event_sql})"
+            goal_args = [scope.site_id, scope.start, *event_args]
+        visitors, sessions = conn.execute(
+            f"SELECT count(DISTINCT s.visitor_id), count(*) FROM sessions s WHERE {where} AND {sql}",
+            [*args, *goal_args],
+        ).fetchone()
+        found.append((visitors, sessions))
+    return found
 
 
 def _period(conn: sqlite3.Connection, scope: Scope, width: int, goals: list[Goal]) -> Period:
