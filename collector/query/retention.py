@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from collector.query.days import UTC_DAYS, Calendar
@@ -39,7 +39,7 @@ def week_sql(day: str, divide: Callable[[str, int], str]) -> str:
 
 
 def from_counts(
-    scope: Scope, counts: Iterable[tuple[int, int, int]], weeks: int, now: int | None = None,
+    scope: Scope, counts: Iterable[Sequence[int]], weeks: int, now: int | None = None,
 ) -> dict[str, Any]:
     """The answer from (cohort week, k, visitors of the cohort with a session in week cohort + k),
     for 0 <= k < weeks, as an engine counts them (see `answer` for what they mean)."""
