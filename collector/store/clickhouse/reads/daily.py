@@ -11,7 +11,14 @@ from typing import Any
 from collector.query import breakdowns
 from collector.query.scope import NONE, Scope
 from collector.store.clickhouse.client import lit, lits
-from collector.store.clickhouse.reads.scope import human_sql, json_text, like_literal, scope_sql, sessions_in
+from collector.store.clickhouse.reads.scope import (
+    human_sql,
+    json_text,
+    like_literal,
+    scope_sql,
+    sessions_in,
+    since_sql,
+)
 from collector.store.clickhouse.transaction import Db
 from collector.store.sqlite.reads.events import TOP
 from collector.store.sqlite.reads.live import ACTIVE_MIN, LATEST, MINUTE_MS, WINDOW_MIN
@@ -33,7 +40,8 @@ def events_in(db: Db, scope: Scope, event_type: str) -> str:
     return (
         f"FROM {db.t('events')} AS e INNER JOIN (SELECT s.id, s.visitor_id, s.device, s.country, s.has_replay"
         f" FROM {sessions_in(db.layout)} WHERE {scope_sql(db.layout, scope)}) AS s ON e.session_id = s.id"
-        f" WHERE e.site_id = {lit(scope.site_id)} AND e.type = {lit(event_type)} AND e.ts >= {lit(scope.start)}"
+        f" WHERE e.site_id = {lit(scope.site_id)}{since_sql('e', scope.start)} AND e.type = {lit(event_type)}"
+        f" AND e.ts >= {lit(scope.start)}"
     )
 
 

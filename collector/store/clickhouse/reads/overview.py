@@ -37,7 +37,7 @@ def figures(db: Db, scope: Scope, *, daily: bool = True, width: int = DAY_MS) ->
         f"SELECT intDiv({local}, {int(width)}) AS day, {_DIMS}, {_SUMS} FROM {sessions_in(db.layout)}"
         f" WHERE {where} GROUP BY day, {_DIMS} ORDER BY day, {_DIMS}"
     )
-    goal = goal_sql(db.layout, scope.site_id, scope.goal)
+    goal = goal_sql(db.layout, scope.site_id, scope.goal, scope.start)
     ((visitors, converted),) = db.rows(
         f"SELECT uniqExact(s.visitor_id), uniqExactIf(s.visitor_id, {goal})"
         f" FROM {sessions_in(db.layout)} WHERE {where}"
@@ -83,7 +83,7 @@ def goal_conversions(db: Db, scope: Scope, goals: list[Goal]) -> list[tuple[int,
     """Visitors and sessions of the scope that reached each goal, in one pass over its sessions."""
     if not goals:
         return []
-    flags = [goal_sql(db.layout, scope.site_id, goal) for goal in goals]
+    flags = [goal_sql(db.layout, scope.site_id, goal, scope.start) for goal in goals]
     counts = ", ".join(f"uniqExactIf(s.visitor_id, {f}), countIf({f})" for f in flags)
     ((*row,),) = db.rows(f"SELECT {counts} FROM {sessions_in(db.layout)} WHERE {scope_sql(db.layout, scope)}")
     return [(int(row[2 * i]), int(row[2 * i + 1])) for i in range(len(goals))]
