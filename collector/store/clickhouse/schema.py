@@ -350,7 +350,8 @@ def materialize(conn: Connection, layout: Layout) -> None:
         for table in ([local, name] if layout.cluster else [name]):
             conn.command(f"ALTER TABLE {layout.table(table)}{layout.on_cluster}"
                          f" ADD COLUMN IF NOT EXISTS {column} {kind} MATERIALIZED {expression}")
-        conn.command(f"ALTER TABLE {layout.table(local)}{layout.on_cluster} MATERIALIZE COLUMN {column}")
+        if conn.rows(f"SELECT 1 FROM {layout.table(local)} LIMIT 1"):  # a new store has nothing to fill
+            conn.command(f"ALTER TABLE {layout.table(local)}{layout.on_cluster} MATERIALIZE COLUMN {column}")
 
 
 def table_ddl(layout: Layout, name: str, columns: str, engine: str, order: str, shard: str) -> list[str]:
