@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from collector.query import breakdowns
+from collector.query.definitions import day_of
 from collector.query.scope import NONE, Scope
 from collector.store.clickhouse.client import lit, lits
 from collector.store.clickhouse.reads.scope import (
@@ -37,11 +38,15 @@ assert set(FIELDS) == {*_COLUMNS, "page", *_FOLDED}  # the same fields as the SQ
 
 def events_in(db: Db, scope: Scope, event_type: str) -> str:
     """`FROM ... WHERE ...` over the events `e` of one type in the scope's sessions `s`."""
+    events = (f"e.site_id = {lit(scope.site_id)}{since_sql('e', scope.start)} AND e.type = {lit(event_type)}"
+              f" AND e.ts >= {lit(scope.start)}")
+    # Only the sessions that hold such events go into the join's table: errors are in a few
+    # sessions of thousands, and the table of them all cost more than the events' whole read.
     return (
         f"FROM {db.t('events')} AS e INNER JOIN (SELECT s.id, s.visitor_id, s.device, s.country, s.has_replay"
-        f" FROM {sessions_in(db.layout)} WHERE {scope_sql(db.layout, scope)}) AS s ON e.session_id = s.id"
-        f" WHERE e.site_id = {lit(scope.site_id)}{since_sql('e', scope.start)} AND e.type = {lit(event_type)}"
-        f" AND e.ts >= {lit(scope.start)}"
+        f" FROM {sessions_in(db.layout)} WHERE {scope_sql(db.layout, scope)}"
+        f" AND s.id IN (SELECT e.session_id FROM {db.t('events')} AS e WHERE {events})) AS s ON e.session_id = s.id"
+        f" WHERE {events}"
     )
 
 
@@ -153,11 +158,14 @@ def live(db: Db, site_id: str, now: int) -> dict[str, Any]:
     minute and the latest events (humans only)."""
     since, active = now - WINDOW_MIN * MINUTE_MS, now - ACTIVE_MIN * MINUTE_MS
     # A client clock a little ahead still counts as now.
+    events = (f"e.site_id = {lit(site_id)} AND e.day >= {day_of(since)} AND e.type IN {lits(EVENT_TYPES)}"
+              f" AND e.ts >= {lit(since)} AND e.ts < {lit(now + MINUTE_MS)}")
+    # the sessions of the last half hour only: not a join table of every session ever
     recent = (
         f"FROM {db.t('events')} AS e INNER JOIN (SELECT s.id, s.visitor_id, s.country, s.device"
-        f" FROM {sessions_in(db.layout)} WHERE s.site_id = {lit(site_id)} AND {human_sql('s')}) AS s"
-        f" ON e.session_id = s.id WHERE e.site_id = {lit(site_id)} AND e.type IN {lits(EVENT_TYPES)}"
-        f" AND e.ts >= {lit(since)} AND e.ts < {lit(now + MINUTE_MS)}"
+        f" FROM {sessions_in(db.layout)} WHERE s.site_id = {lit(site_id)} AND {human_sql('s')}"
+        f" AND s.id IN (SELECT e.session_id FROM {db.t('events')} AS e WHERE {events})) AS s"
+        f" ON e.session_id = s.id WHERE {events}"
     )
     ((visitors_active, visitors_window),) = db.rows(
         f"SELECT uniqExactIf(s.visitor_id, e.ts >= {lit(active)}), uniqExact(s.visitor_id) {recent}"

@@ -13,10 +13,12 @@ from collector.store.clickhouse.reads.scope import (
     abandoned_sql,
     bounced_sql,
     carted_sql,
+    goal_event_sql,
     goal_sql,
     human_event_sql,
     scope_sql,
     sessions_in,
+    since_sql,
     viewed_sql,
 )
 from collector.store.clickhouse.transaction import Db
@@ -83,9 +85,23 @@ def goal_conversions(db: Db, scope: Scope, goals: list[Goal]) -> list[tuple[int,
     """Visitors and sessions of the scope that reached each goal, in one pass over its sessions."""
     if not goals:
         return []
-    flags = [goal_sql(db.layout, scope.site_id, goal, scope.start) for goal in goals]
+    # The sessions holding each goal's events, found in one read of the events: a column of
+    # flags per goal, joined to the sessions (the default goal is the sessions' own purchases).
+    found = {i: goal_event_sql(goal, "g") for i, goal in enumerate(goals) if goal != Goal()}
+    flags = [f"g.f{i} = 1" if i in found else "s.purchases > 0" for i in range(len(goals))]
+    joined = ""
+    if found:
+        columns = ", ".join(f"max({sql}) AS f{i}" for i, sql in found.items())
+        joined = (
+            f" LEFT JOIN (SELECT g.session_id AS session_id, {columns} FROM {db.t('events')} AS g"
+            f" WHERE g.site_id = {lit(scope.site_id)}{since_sql('g', scope.start)}"
+            f" AND ({' OR '.join(f'({sql})' for sql in found.values())}) GROUP BY g.session_id) AS g"
+            " ON g.session_id = s.id"
+        )
     counts = ", ".join(f"uniqExactIf(s.visitor_id, {f}), countIf({f})" for f in flags)
-    ((*row,),) = db.rows(f"SELECT {counts} FROM {sessions_in(db.layout)} WHERE {scope_sql(db.layout, scope)}")
+    ((*row,),) = db.rows(
+        f"SELECT {counts} FROM {sessions_in(db.layout)}{joined} WHERE {scope_sql(db.layout, scope)}"
+    )
     return [(int(row[2 * i]), int(row[2 * i + 1])) for i in range(len(goals))]
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import msgspec
 
+from collector.query.definitions import day_of
 from collector.query.scope import Scope
 from collector.query.sessions import SORTS, causal_order, decode_cursor, encode_cursor
 from collector.store.clickhouse.client import lit
@@ -48,9 +49,13 @@ def list_in_scope(
         clauses.append(
             f"(s.{column} {before} {lit(value)} OR (s.{column} = {lit(value)} AND s.id {before} {lit(session_id)}))"
         )
+    order = f"ORDER BY s.{column} {direction}, s.id {direction}"
+    # The page's ids first, sorting a few columns; then their whole rows, a few granules by key.
+    page_ids = (f"SELECT s.id FROM {sessions_in(db.layout)} WHERE {' AND '.join(clauses)} {order}"
+                f" LIMIT {int(limit) + 1}")
     rows = db.rows(
-        f"SELECT {SESSION_SELECT} FROM {sessions_in(db.layout)} WHERE {' AND '.join(clauses)}"
-        f" ORDER BY s.{column} {direction}, s.id {direction} LIMIT {int(limit) + 1}"
+        f"SELECT {SESSION_SELECT} FROM {sessions_in(db.layout)} WHERE s.site_id = {lit(scope.site_id)}"
+        f" AND s.id IN ({page_ids}) {order}"
     )
     page = [session_dict(r) for r in rows[:limit]]
     more = len(rows) > limit
@@ -81,5 +86,7 @@ def get_session(db: Db, session_id: str, site_id: str | None = None) -> dict[str
     if not rows:
         return None
     session = session_dict(rows[0])
-    events = events_of(db, session["site_id"], f"e.session_id = {lit(session_id)}", causal=True)
+    # its events lie within its first and last times: those days of the events table only
+    days = f"e.day BETWEEN {day_of(session['first_ts'])} AND {day_of(session['last_ts'])}"
+    events = events_of(db, session["site_id"], f"{days} AND e.session_id = {lit(session_id)}", causal=True)
     return {**session, "events": events}
