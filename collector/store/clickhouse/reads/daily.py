@@ -98,7 +98,7 @@ def custom_events(db: Db, scope: Scope, name: str | None) -> dict[str, Any]:
         value = json_text("concat('{\"v\":', p.2, '}')", "v")
         props = db.rows(
             f"SELECT p.1 AS key, {value} AS value, count(), uniqExact(visitor) FROM"
-            " (SELECT arrayJoin(JSONExtractKeysAndValuesRaw(e.data, 'props')) AS p, s.visitor_id AS visitor"
+            " (SELECT arrayJoin(JSONExtractKeysAndValuesRaw(e.m_data, 'props')) AS p, s.visitor_id AS visitor"
             f" {tracked} AND e.name = {lit(name)})"
             f" GROUP BY key, value ORDER BY key, 3 DESC, value NULLS FIRST LIMIT {TOP * 10}"
         )
@@ -114,8 +114,7 @@ def vital_values(db: Db, scope: Scope) -> Iterator[tuple[str, str, str, float]]:
     """(metric, page path, device, value) of every vital in scope."""
     rows = db.rows(
         "SELECT e.name, coalesce(e.path, ''), coalesce(s.device, ''),"
-        " multiIf(JSONType(e.data, 'value') = 'Bool', toFloat64(JSONExtractBool(e.data, 'value')),"
-        " JSONType(e.data, 'value') IN ('Int64', 'UInt64', 'Double'), JSONExtractFloat(e.data, 'value'), NULL)"
+        " e.m_value"  # the value as a number (schema.MATERIALIZED)
         f" {events_in(db, scope, 'vital')}"
     )
     for name, path, device, value in rows:
@@ -127,7 +126,7 @@ def errors(db: Db, scope: Scope) -> list[dict[str, Any]]:
     """JS errors grouped by message and source: counts, affected sessions and a few of them
     (those with a replay first)."""
     raised = events_in(db, scope, "error")
-    source = f"coalesce({json_text('e.data', 'source')}, '')"
+    source = f"coalesce({json_text('e.m_data', 'source')}, '')"
     groups = db.rows(
         f"SELECT coalesce(e.name, '') AS message, {source} AS src, count(), uniqExact(e.session_id),"
         f" uniqExact(s.visitor_id), min(e.ts), max(e.ts)"

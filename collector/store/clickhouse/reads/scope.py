@@ -8,7 +8,7 @@ from __future__ import annotations
 from collector.query.definitions import BOT_COLUMN, BOUNCE_PAGEVIEWS, DAY_MS, DESKTOP_FROM_PX, TABLET_FROM_PX, day_of
 from collector.query.scope import NONE, Filters, Goal, Scope
 from collector.store.clickhouse.client import lit
-from collector.store.clickhouse.schema import Layout
+from collector.store.clickhouse.schema import FREQUENT_TYPES, Layout
 from collector.store.sqlite.reads.patterns import _PARAM_SEGMENT, is_route_template
 
 _COLUMNS = {
@@ -94,6 +94,12 @@ def url_match(pattern: str, alias: str = "e") -> str:
     return f"{column} = {lit(pattern)}"
 
 
+def data_of(alias: str, event_type: str) -> str:
+    """The column holding the JSON data of events `alias` of a type: the rarer types' own copy
+    (schema.MATERIALIZED's m_data) or the whole `data` column."""
+    return f"{alias}.data" if event_type in FREQUENT_TYPES else f"{alias}.m_data"
+
+
 def json_text(data: str, *path: str) -> str:
     """A JSON member as SQLite's CAST(json_extract(...) AS TEXT) gives it: a string unquoted, true
     and false as 1 and 0, null or missing as NULL, any other value as its JSON text."""
@@ -131,7 +137,7 @@ def goal_event_sql(goal: Goal, alias: str) -> str:
     if goal.prop is not None:
         key, value = goal.prop
         # numbers compare by their text (1 = '1'), as on SQLite
-        sql += f" AND {json_text(f'{alias}.data', 'props', key.replace(chr(34), ''))} = {lit(value)}"
+        sql += f" AND {json_text(data_of(alias, goal.type), 'props', key.replace(chr(34), ''))} = {lit(value)}"
     return sql
 
 
@@ -216,7 +222,7 @@ def exposed_sql(layout: Layout, site_id: str, experiment: str, variant: str | No
     site = lit(site_id)
     firsts = (
         f"SELECT xs.visitor_id AS visitor, min(x.ts) AS first_ts,"
-        f" argMin(JSONExtractString(x.data, 'variant'), (x.ts, x.seq)) AS first_variant"
+        f" argMin(JSONExtractString(x.m_data, 'variant'), (x.ts, x.seq)) AS first_variant"
         f" FROM {events} AS x INNER JOIN (SELECT id, visitor_id FROM {sessions} FINAL WHERE site_id = {site}) AS xs"
         f" ON x.session_id = xs.id"
         f" WHERE x.site_id = {site} AND x.type = 'exposure' AND x.name = {lit(experiment)} GROUP BY xs.visitor_id"
