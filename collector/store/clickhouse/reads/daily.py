@@ -20,6 +20,7 @@ from collector.store.clickhouse.reads.scope import (
     sessions_in,
     since_sql,
 )
+from collector.store.clickhouse.schema import FREQUENT_TYPES
 from collector.store.clickhouse.transaction import Db
 from collector.store.sqlite.reads.events import TOP
 from collector.store.sqlite.reads.live import ACTIVE_MIN, LATEST, MINUTE_MS, WINDOW_MIN
@@ -40,12 +41,15 @@ def events_in(db: Db, scope: Scope, event_type: str) -> str:
     """`FROM ... WHERE ...` over the events `e` of one type in the scope's sessions `s`."""
     events = (f"e.site_id = {lit(scope.site_id)}{since_sql('e', scope.start)} AND e.type = {lit(event_type)}"
               f" AND e.ts >= {lit(scope.start)}")
-    # Only the sessions that hold such events go into the join's table: errors are in a few
-    # sessions of thousands, and the table of them all cost more than the events' whole read.
+    # Of a rarer type, only the sessions that hold such events go into the join's table: errors
+    # are in a few sessions of thousands, and the table of them all cost more than the events'
+    # whole read. Pageviews and vitals are in nearly every session: nothing to leave out.
+    holding = ""
+    if event_type not in FREQUENT_TYPES:
+        holding = f" AND s.id IN (SELECT e.session_id FROM {db.t('events')} AS e WHERE {events})"
     return (
         f"FROM {db.t('events')} AS e INNER JOIN (SELECT s.id, s.visitor_id, s.device, s.country, s.has_replay"
-        f" FROM {sessions_in(db.layout)} WHERE {scope_sql(db.layout, scope)}"
-        f" AND s.id IN (SELECT e.session_id FROM {db.t('events')} AS e WHERE {events})) AS s ON e.session_id = s.id"
+        f" FROM {sessions_in(db.layout)} WHERE {scope_sql(db.layout, scope)}{holding}) AS s ON e.session_id = s.id"
         f" WHERE {events}"
     )
 

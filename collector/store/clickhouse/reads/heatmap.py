@@ -54,8 +54,8 @@ def _page_filter(layout: Layout, scope: Scope, by_route: bool, alias: str = "e")
         if not scope.whole_utc_days:  # a site's own midnights: the exact range, as SQLite reads it
             where += f" AND {alias}.ts >= {lit(scope.start)} AND {alias}.ts < {lit(scope.end)}"
     else:
-        where = (f"{url_match(scope.url, alias)} AND {alias}.ts >= {lit(scope.start)}"
-                 f" AND {alias}.ts < {lit(scope.end)}")
+        where = (f"{url_match(scope.url, alias)} AND {alias}.day BETWEEN {lo} AND {hi}"
+                 f" AND {alias}.ts >= {lit(scope.start)} AND {alias}.ts < {lit(scope.end)}")
     if scope.device:
         device = DEVICE if alias == "e" else f"{alias}.device"
         where += f" AND {device} = {lit(scope.device)}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from collector.query.definitions import day_of
 from collector.query.overview import BREAKDOWNS, Figures, Period, answer, pages, sources
 from collector.query.params import DAY_MS
 from collector.query.scope import Goal, Scope
@@ -66,8 +67,8 @@ def page_counts(db: Db, scope: Scope) -> Counter[str]:
         sessions = human_event_sql(db.layout, scope.site_id, "e")
     rows = db.rows(
         f"SELECT coalesce(e.path, ''), count() FROM {db.t('events')} AS e"
-        f" WHERE e.site_id = {lit(scope.site_id)} AND e.type = 'pageview'"
-        f" AND e.ts >= {lit(scope.start)} AND e.ts < {lit(scope.end)} AND {sessions} GROUP BY 1"
+        f" WHERE e.site_id = {lit(scope.site_id)} AND e.day BETWEEN {day_of(scope.start)} AND {day_of(scope.end - 1)}"
+        f" AND e.type = 'pageview' AND e.ts >= {lit(scope.start)} AND e.ts < {lit(scope.end)} AND {sessions} GROUP BY 1"
     )
     return pages((path, int(n)) for path, n in rows)
 
