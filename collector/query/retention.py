@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from collector.query.days import UTC_DAYS, Calendar
+from collector.query.days import MAX_MS, UTC_DAYS, Calendar
 from collector.query.overview import day_name, ratio
 from collector.query.scope import Scope
 
@@ -27,7 +27,8 @@ def week_start(week: int) -> str:
 def bounds(scope: Scope, weeks: int) -> tuple[int, int]:
     """[start, end) of the sessions that can count: from the range's start (a cohort's first
     session is in the range) to the end of the last week the latest cohort is followed for."""
-    last = week_of(scope.end - 1, scope.calendar) + weeks
+    # An open end (no `to`) stops where stored times do (the wire protocol's MAX_MS).
+    last = week_of(min(scope.end, MAX_MS) - 1, scope.calendar) + weeks
     return scope.start, scope.calendar.day_start(last * 7 + MONDAY)
 
 
