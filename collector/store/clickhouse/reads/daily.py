@@ -163,11 +163,9 @@ def live(db: Db, site_id: str, now: int) -> dict[str, Any]:
     # A client clock a little ahead still counts as now.
     events = (f"e.site_id = {lit(site_id)} AND e.day >= {day_of(since)} AND e.type IN {lits(EVENT_TYPES)}"
               f" AND e.ts >= {lit(since)} AND e.ts < {lit(now + MINUTE_MS)}")
-    # the sessions of the last half hour only: not a join table of every session ever
     recent = (
         f"FROM {db.t('events')} AS e INNER JOIN (SELECT s.id, s.visitor_id, s.country, s.device"
-        f" FROM {sessions_in(db.layout)} WHERE s.site_id = {lit(site_id)} AND {human_sql('s')}"
-        f" AND s.id IN (SELECT e.session_id FROM {db.t('events')} AS e WHERE {events})) AS s"
+        f" FROM {sessions_in(db.layout)} WHERE s.site_id = {lit(site_id)} AND {human_sql('s')}) AS s"
         f" ON e.session_id = s.id WHERE {events}"
     )
     ((visitors_active, visitors_window),) = db.rows(
