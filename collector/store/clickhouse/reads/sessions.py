@@ -49,13 +49,9 @@ def list_in_scope(
         clauses.append(
             f"(s.{column} {before} {lit(value)} OR (s.{column} = {lit(value)} AND s.id {before} {lit(session_id)}))"
         )
-    order = f"ORDER BY s.{column} {direction}, s.id {direction}"
-    # The page's ids first, sorting a few columns; then their whole rows, a few granules by key.
-    page_ids = (f"SELECT s.id FROM {sessions_in(db.layout)} WHERE {' AND '.join(clauses)} {order}"
-                f" LIMIT {int(limit) + 1}")
     rows = db.rows(
-        f"SELECT {SESSION_SELECT} FROM {sessions_in(db.layout)} WHERE s.site_id = {lit(scope.site_id)}"
-        f" AND s.id IN ({page_ids}) {order}"
+        f"SELECT {SESSION_SELECT} FROM {sessions_in(db.layout)} WHERE {' AND '.join(clauses)}"
+        f" ORDER BY s.{column} {direction}, s.id {direction} LIMIT {int(limit) + 1}"
     )
     page = [session_dict(r) for r in rows[:limit]]
     more = len(rows) > limit
