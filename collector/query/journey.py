@@ -8,12 +8,13 @@ so every store gives the same map for the same events. docs/metrics.md defines t
 from __future__ import annotations
 
 import functools
+import operator
 import re
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
 import msgspec
 from msgspec import Meta, Struct
@@ -102,9 +103,9 @@ def parse_stages(body: bytes) -> Stages:
         raise ClientError(400, f"malformed JSON: {e}") from None
 
 
-@dataclass(frozen=True, slots=True)
-class Touch:
-    """One event as the journey map reads it."""
+class Touch(NamedTuple):
+    """One event as the journey map reads it: a plain tuple, as an engine reads a million of them
+    (`has_replay`, `rage` and `dead` may come as 0 and 1)."""
 
     visitor: str
     session: str
@@ -117,12 +118,35 @@ class Touch:
     url: str | None
     touchpoint: str
     channel: str | None
-    has_replay: bool
+    has_replay: bool | int
     score: int | None = None  # survey answers
     scale: int | None = None
-    rage: bool = False
-    dead: bool = False
+    rage: bool | int = False
+    dead: bool | int = False
     device: str | None = None  # the session's device bucket
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What a reader of touches looks at, so that an engine reads no more: a column not needed
+    comes back None, and only the events in the window (or of the scope's goal) come back."""
+
+    url: bool = True  # Touch.url
+    route: bool = True  # Touch.route
+    since: int | None = None  # events from this instant...
+    before: int | None = None  # ...and before this one
+    goal_type: str | None = None  # and the events of this type (and name, if given) whenever they happened
+    goal_name: str | None = None
+
+
+EVERYTHING = Reading()
+
+
+def reading_of(stages: Stages) -> Reading:
+    """What the map of these stages reads: URLs and routes only for the page patterns that need them."""
+    pages = [m.page for s in stages.stages for m in s.match if m.page is not None]
+    return Reading(url=any(not p.startswith("/") for p in pages),
+                   route=any(p.startswith("/") and any(_PARAM.match(x) for x in p.split("/")) for p in pages))
 
 
 _PARAM = re.compile(r"^:[A-Za-z_][A-Za-z0-9_]*$")
@@ -161,34 +185,38 @@ def _page_rule(pattern: str) -> Callable[[Touch], bool]:
     return wildcard
 
 
-class _Person:
-    """Where one person is on the journey while their touches are read in order."""
-
-    __slots__ = ("reached", "counts")
-
-    def __init__(self, n: int) -> None:
-        self.reached: list[int | None] = [None] * n
-        self.counts: Counter[str] = Counter()
+# A matcher compiled once into a test of (touch, when the stage before was reached, the person's
+# count of events by type so far); the map runs it over every touch of every person.
+Test = Callable[[Touch, int | None, Counter[str] | None], bool]
+_FIELDS = ("type", "name", "touchpoint", "channel")
 
 
-def _matches(m: Matcher, t: Touch, person: _Person, last_reached: int | None) -> bool:
-    if m.type is not None and t.type != m.type:
-        return False
-    if m.name is not None and t.name != m.name:
-        return False
-    if m.touchpoint is not None and t.touchpoint != m.touchpoint:
-        return False
-    if m.channel is not None and t.channel != m.channel:
-        return False
-    if m.page is not None and not page_matches(m.page, t):
-        return False
-    if m.min_score is not None and (t.score is None or t.score < m.min_score):
-        return False
-    if m.max_score is not None and (t.score is None or t.score > m.max_score):
-        return False
-    if m.new_visit and (last_reached is None or t.session_start <= last_reached):
-        return False
-    return m.nth is None or person.counts[t.type] == m.nth
+def _test(m: Matcher) -> Test:
+    fixed = tuple((Touch._fields.index(f), v) for f in _FIELDS if (v := getattr(m, f)) is not None)
+    page = _page_rule(m.page) if m.page is not None else None
+    low, high, new_visit, nth = m.min_score, m.max_score, m.new_visit, m.nth
+
+    def test(t: Touch, last_reached: int | None, counts: Counter[str] | None) -> bool:
+        for i, value in fixed:
+            if t[i] != value:
+                return False
+        if page is not None and not page(t):
+            return False
+        if low is not None and (t.score is None or t.score < low):
+            return False
+        if high is not None and (t.score is None or t.score > high):
+            return False
+        if new_visit and (last_reached is None or t.session_start <= last_reached):
+            return False
+        return nth is None or (counts is not None and counts[t.type] == nth)
+
+    return test
+
+
+def _types_of(stage: Stage) -> frozenset[str] | None:
+    """The event types that can reach a stage, when every matcher names one (else None: any may)."""
+    types = [m.type for m in stage.match]
+    return None if None in types else frozenset(t for t in types if t is not None)
 
 
 def action_of(t: Touch) -> str:
@@ -214,6 +242,9 @@ def feeling(touches: Iterable[Touch]) -> float | None:
     return round(100 * sum(values) / len(values), 1) if values else None
 
 
+_ts = operator.attrgetter("ts")
+
+
 def _top(counter: Counter[str]) -> list[dict[str, Any]]:
     ranked = sorted(counter.items(), key=lambda item: (-item[1], item[0]))[:TOP]
     return [{"name": name, "people": n} for name, n in ranked]
@@ -222,6 +253,9 @@ def _top(counter: Counter[str]) -> list[dict[str, Any]]:
 def journey_map(stages: Stages, touches: Sequence[Touch]) -> dict[str, Any]:
     """Per stage: reach, conversion, time to the next, touchpoints, actions, CX, friction, exits."""
     n = len(stages.stages)
+    tests = [[_test(m) for m in stage.match] for stage in stages.stages]
+    types = [_types_of(stage) for stage in stages.stages]
+    counting = any(m.nth is not None for stage in stages.stages for m in stage.match)
     by_person: dict[str, list[Touch]] = defaultdict(list)
     for t in touches:
         by_person[t.visitor].append(t)
@@ -229,23 +263,30 @@ def journey_map(stages: Stages, touches: Sequence[Touch]) -> dict[str, Any]:
     held: list[dict[str, list[Touch]]] = [{} for _ in range(n)]
     reached_at: list[dict[str, int]] = [{} for _ in range(n)]
     for visitor, own in by_person.items():
-        own.sort(key=lambda t: t.ts)
-        person = _Person(n)
+        own.sort(key=_ts)
+        counts: Counter[str] | None = Counter() if counting else None
+        reached: list[int | None] = [None] * n
         current = -1  # the furthest stage reached so far
+        kept: list[Touch] | None = None  # the touches held at that stage
         for t in own:
-            person.counts[t.type] += 1
+            if counts is not None:
+                counts[t.type] += 1
             # Stages are a sequence, like funnel steps: each is reached by its first matching touch
             # once the one before is reached; one touch may reach several in a row (a purchase
             # without a product view is also the consideration, when the stage says so).
             while current + 1 < n:
-                last = person.reached[current] if current >= 0 else None
-                if not any(_matches(m, t, person, last) for m in stages.stages[current + 1].match):
+                following = types[current + 1]
+                if following is not None and t.type not in following:
+                    break
+                last = reached[current] if current >= 0 else None
+                if not any(test(t, last, counts) for test in tests[current + 1]):
                     break
                 current += 1
-                person.reached[current] = t.ts
+                reached[current] = t.ts
                 reached_at[current][visitor] = t.ts
-            if current >= 0:
-                held[current].setdefault(visitor, []).append(t)
+                kept = held[current][visitor] = []
+            if kept is not None:
+                kept.append(t)
     people = len(by_person)
     result = []
     for k, stage in enumerate(stages.stages):
