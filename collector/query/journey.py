@@ -133,6 +133,8 @@ class Reading:
 
     url: bool = True  # Touch.url
     route: bool = True  # Touch.route
+    channel: bool = True  # Touch.channel
+    device: bool = True  # Touch.device
     since: int | None = None  # events from this instant...
     before: int | None = None  # ...and before this one
     goal_type: str | None = None  # and the events of this type (and name, if given) whenever they happened
@@ -143,10 +145,13 @@ EVERYTHING = Reading()
 
 
 def reading_of(stages: Stages) -> Reading:
-    """What the map of these stages reads: URLs and routes only for the page patterns that need them."""
-    pages = [m.page for s in stages.stages for m in s.match if m.page is not None]
+    """What the map of these stages reads: URLs and routes only for the page patterns that need them,
+    channels only for the matchers that name one, never the device."""
+    matchers = [m for s in stages.stages for m in s.match]
+    pages = [m.page for m in matchers if m.page is not None]
     return Reading(url=any(not p.startswith("/") for p in pages),
-                   route=any(p.startswith("/") and any(_PARAM.match(x) for x in p.split("/")) for p in pages))
+                   route=any(p.startswith("/") and any(_PARAM.match(x) for x in p.split("/")) for p in pages),
+                   channel=any(m.channel is not None for m in matchers), device=False)
 
 
 _PARAM = re.compile(r"^:[A-Za-z_][A-Za-z0-9_]*$")

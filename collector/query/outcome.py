@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from collector.query.definitions import DAY_MS
-from collector.query.journey import Touch, page_matches
+from collector.query.journey import Reading, Touch, page_matches
 from collector.query.scope import Goal
 
 HORIZON_MS = 7 * DAY_MS  # "in the next 7 days"
@@ -252,6 +252,17 @@ def score(model: Model, touches: Iterable[Touch], now: int, goal: Goal) -> list[
         label = "likely" if p >= LIKELY else "at_risk" if intent and p < model.base_rate else "unlikely"
         scores.append(Score(visitor, round(float(p), 4), label))
     return scores
+
+
+def training_reading(now: int, goal: Goal) -> Reading:
+    """What training reads: the events before the latest cutoff (the features look no later) and
+    the goal's events up to `now` (the labels); no route (the product pages are wildcards)."""
+    return Reading(route=False, before=now - HORIZON_MS, goal_type=goal.type, goal_name=goal.name)
+
+
+def scoring_reading(now: int) -> Reading:
+    """What scoring reads: the lookback before `now`."""
+    return Reading(route=False, since=now - LOOKBACK_MS, before=now)
 
 
 def history_start(now: int) -> int:

@@ -30,11 +30,11 @@ def touches(db: Db, scope: Scope, reading: Reading = EVERYTHING) -> list[Touch]:
     rows = db.rows(
         "SELECT s.visitor_id, e.session_id, s.first_ts, e.ts, e.type, e.name, e.path,"
         f" {'e.route' if reading.route else 'NULL'}, {'e.url' if reading.url else 'NULL'},"
-        " e.touchpoint, s.channel, s.has_replay,"
+        f" e.touchpoint, {'s.channel' if reading.channel else 'NULL'}, s.has_replay,"
         " if(e.type = 'survey', JSONExtract(e.data, 'score', 'Nullable(Int64)'), NULL),"
         " if(e.type = 'survey', JSONExtract(e.data, 'scale', 'Nullable(Int64)'), NULL),"
         " e.type = 'click' AND JSONExtractBool(e.data, 'rage'), e.type = 'click' AND JSONExtractBool(e.data, 'dead'),"
-        f" s.device FROM {db.t('events')} AS e"
+        f" {'s.device' if reading.device else 'NULL'} FROM {db.t('events')} AS e"
         f" INNER JOIN (SELECT s.id AS id, s.visitor_id AS visitor_id, s.first_ts AS first_ts, s.channel AS channel,"
         f" s.has_replay AS has_replay, s.device AS device FROM {sessions_in(db.layout)}"
         f" WHERE {scope_sql(db.layout, scope)}) AS s ON s.id = e.session_id"

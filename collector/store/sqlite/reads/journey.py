@@ -33,11 +33,12 @@ def touches(conn: sqlite3.Connection, scope: Scope, reading: Reading = EVERYTHIN
     rows = conn.execute(
         "SELECT s.visitor_id, e.session_id, s.first_ts, e.ts, e.type, e.name, e.path,"
         f" {'e.route' if reading.route else 'NULL'}, {'e.url' if reading.url else 'NULL'},"
-        " e.touchpoint, s.channel, s.has_replay,"
+        f" e.touchpoint, {'s.channel' if reading.channel else 'NULL'}, s.has_replay,"
         " CASE WHEN e.type = 'survey' THEN e.data ->> '$.score' END,"
         " CASE WHEN e.type = 'survey' THEN e.data ->> '$.scale' END,"
         " CASE WHEN e.type = 'click' THEN coalesce(e.data ->> '$.rage', 0) ELSE 0 END,"
-        " CASE WHEN e.type = 'click' THEN coalesce(e.data ->> '$.dead', 0) ELSE 0 END, s.device"
+        " CASE WHEN e.type = 'click' THEN coalesce(e.data ->> '$.dead', 0) ELSE 0 END,"
+        f" {'s.device' if reading.device else 'NULL'}"
         # CROSS JOIN keeps the sessions in range outside, each one's events read from the session
         # index; left to itself the planner walks every event of the site, whatever the range.
         " FROM sessions s CROSS JOIN events e ON e.site_id = s.site_id AND e.session_id = s.id"
