@@ -8,6 +8,7 @@ so every store gives the same map for the same events. docs/metrics.md defines t
 from __future__ import annotations
 
 import functools
+import itertools
 import operator
 import re
 import statistics
@@ -190,9 +191,10 @@ def _page_rule(pattern: str) -> Callable[[Touch], bool]:
     return wildcard
 
 
-# A matcher compiled once into a test of (touch, when the stage before was reached, the person's
-# count of events by type so far); the map runs it over every touch of every person.
-Test = Callable[[Touch, int | None, Counter[str] | None], bool]
+# A matcher compiled once into a test of a person's touch: (their touches in time order, the
+# touches' types, which touch, when the stage before was reached). The map runs it over the touches
+# that can reach a stage, for every person.
+Test = Callable[[Sequence[Touch], Sequence[str], int, int | None], bool]
 _FIELDS = ("type", "name", "touchpoint", "channel")
 
 
@@ -201,7 +203,8 @@ def _test(m: Matcher) -> Test:
     page = _page_rule(m.page) if m.page is not None else None
     low, high, new_visit, nth = m.min_score, m.max_score, m.new_visit, m.nth
 
-    def test(t: Touch, last_reached: int | None, counts: Counter[str] | None) -> bool:
+    def test(own: Sequence[Touch], kinds: Sequence[str], j: int, last_reached: int | None) -> bool:
+        t = own[j]
         for i, value in fixed:
             if t[i] != value:
                 return False
@@ -213,9 +216,19 @@ def _test(m: Matcher) -> Test:
             return False
         if new_visit and (last_reached is None or t.session_start <= last_reached):
             return False
-        return nth is None or (counts is not None and counts[t.type] == nth)
+        return nth is None or _nth_index(kinds, t.type, nth) == j  # the person's nth of the type
 
     return test
+
+
+def _nth_index(kinds: Sequence[str], kind: str, nth: int) -> int | None:
+    j = -1
+    for _ in range(nth):
+        try:
+            j = kinds.index(kind, j + 1)
+        except ValueError:
+            return None
+    return j
 
 
 def _types_of(stage: Stage) -> frozenset[str] | None:
@@ -224,11 +237,47 @@ def _types_of(stage: Stage) -> frozenset[str] | None:
     return None if None in types else frozenset(t for t in types if t is not None)
 
 
+def _candidates(kinds: Sequence[str], start: int, types: frozenset[str] | None) -> Iterable[int]:
+    """The touches from `start` on whose type may reach a stage, in order (picked out in C)."""
+    if types is None:
+        return range(start, len(kinds))
+    return itertools.compress(itertools.count(start), map(types.__contains__, itertools.islice(kinds, start, None)))
+
+
+def _walk(own: Sequence[Touch], tests: list[list[Test]], types: list[frozenset[str] | None]) -> list[int]:
+    """Which touch reached each stage, for as many stages as the person reached.
+
+    Stages are a sequence, like funnel steps: each is reached by its first matching touch once the
+    one before is reached; one touch may reach several in a row (a purchase without a product view
+    is also the consideration, when the stage says so)."""
+    kinds = list(map(_type, own))
+    at: list[int] = []
+    start = 0
+    for stage_tests, stage_types in zip(tests, types, strict=True):
+        last = own[at[-1]].ts if at else None
+        for j in _candidates(kinds, start, stage_types):
+            if any(test(own, kinds, j, last) for test in stage_tests):
+                at.append(j)
+                start = j
+                break
+        else:
+            break
+    return at
+
+
 def action_of(t: Touch) -> str:
     """What a person did, in the words the map shows: `pageview`, `cart add`, `track support_call`."""
-    if t.type in ("track", "cart", "survey") and t.name:
-        return f"{t.type} {t.name}"
-    return t.type
+    return _action(t.type, t.name)
+
+
+_NAMED = frozenset(("track", "cart", "survey"))
+_PAGEVIEW = "pageview".__eq__
+
+
+def _action(kind: str, name: str | None) -> str:
+    if kind in _NAMED and name:
+        return f"{kind} {name}"
+    return kind
 
 
 def feeling(touches: Iterable[Touch]) -> float | None:
@@ -247,7 +296,10 @@ def feeling(touches: Iterable[Touch]) -> float | None:
     return round(100 * sum(values) / len(values), 1) if values else None
 
 
-_ts = operator.attrgetter("ts")
+# Fields picked out in C, for the passes over every touch.
+_FIELD = {f: operator.itemgetter(i) for i, f in enumerate(Touch._fields)}
+_visitor, _session, _ts, _type, _path, _touchpoint, _score, _rage, _dead = (
+    _FIELD[f] for f in ("visitor", "session", "ts", "type", "path", "touchpoint", "score", "rage", "dead"))
 
 
 def _top(counter: Counter[str]) -> list[dict[str, Any]]:
@@ -260,38 +312,19 @@ def journey_map(stages: Stages, touches: Sequence[Touch]) -> dict[str, Any]:
     n = len(stages.stages)
     tests = [[_test(m) for m in stage.match] for stage in stages.stages]
     types = [_types_of(stage) for stage in stages.stages]
-    counting = any(m.nth is not None for stage in stages.stages for m in stage.match)
     by_person: dict[str, list[Touch]] = defaultdict(list)
-    for t in touches:
-        by_person[t.visitor].append(t)
-    # Per stage: the touches of each person who reached it, from then until the next stage.
+    for visitor, group in itertools.groupby(touches, _visitor):  # engines give a person's touches in a row
+        by_person[visitor].extend(group)
+    # Per stage: the touches of each person who reached it, from then until the next stage (a
+    # touch that reaches several stages at once is held at the furthest).
     held: list[dict[str, list[Touch]]] = [{} for _ in range(n)]
     reached_at: list[dict[str, int]] = [{} for _ in range(n)]
     for visitor, own in by_person.items():
         own.sort(key=_ts)
-        counts: Counter[str] | None = Counter() if counting else None
-        reached: list[int | None] = [None] * n
-        current = -1  # the furthest stage reached so far
-        kept: list[Touch] | None = None  # the touches held at that stage
-        for t in own:
-            if counts is not None:
-                counts[t.type] += 1
-            # Stages are a sequence, like funnel steps: each is reached by its first matching touch
-            # once the one before is reached; one touch may reach several in a row (a purchase
-            # without a product view is also the consideration, when the stage says so).
-            while current + 1 < n:
-                following = types[current + 1]
-                if following is not None and t.type not in following:
-                    break
-                last = reached[current] if current >= 0 else None
-                if not any(test(t, last, counts) for test in tests[current + 1]):
-                    break
-                current += 1
-                reached[current] = t.ts
-                reached_at[current][visitor] = t.ts
-                kept = held[current][visitor] = []
-            if kept is not None:
-                kept.append(t)
+        at = _walk(own, tests, types)
+        for k, j in enumerate(at):
+            reached_at[k][visitor] = own[j].ts
+            held[k][visitor] = own[j:at[k + 1]] if k + 1 < len(at) else own[j:]
     people = len(by_person)
     result = []
     for k, stage in enumerate(stages.stages):
@@ -299,7 +332,9 @@ def journey_map(stages: Stages, touches: Sequence[Touch]) -> dict[str, Any]:
         following = reached_at[k + 1] if k + 1 < n else None
         waits = [following[v] - reached[v] for v in following] if following is not None else []
         dropped = [v for v in reached if following is not None and v not in following]
-        stage_touches = [t for own in held[k].values() for t in own]
+        stage_touches = list(itertools.chain.from_iterable(held[k].values()))
+        scored = list(itertools.compress(stage_touches, map(operator.is_not, map(_score, stage_touches),
+                                                            itertools.repeat(None))))
         result.append({
             "key": stage.key,
             "label": stage.label,
@@ -308,8 +343,8 @@ def journey_map(stages: Stages, touches: Sequence[Touch]) -> dict[str, Any]:
             "median_s_to_next": statistics.median(waits) / 1000 if waits else None,
             "dropped": len(dropped) if following is not None else None,
             **_what_happens(held[k]),
-            "cx": _cx(stage_touches),
-            "emotion": feeling(stage_touches),
+            "cx": _cx(scored),
+            "emotion": feeling(scored),
             "friction": _friction(stage_touches),
             "exits": _exits(dropped, held[k]),
             "dropped_replays": _replays(dropped, held[k]),
@@ -322,14 +357,24 @@ def _what_happens(held: dict[str, list[Touch]]) -> dict[str, Any]:
     touchpoints: Counter[str] = Counter()
     actions: Counter[str] = Counter()
     for own in held.values():  # each counts the people, not the events
-        pages.update({t.path for t in own if t.type == "pageview" and t.path})
-        touchpoints.update({t.touchpoint for t in own})
-        actions.update({action_of(t) for t in own})
+        kinds = list(map(_type, own))
+        viewed = set(map(_path, itertools.compress(own, map(_PAGEVIEW, kinds))))
+        viewed.discard(None)
+        viewed.discard("")
+        pages.update(viewed)
+        touchpoints.update(set(map(_touchpoint, own)))
+        done = set(kinds)
+        named = done & _NAMED
+        if named:  # only these types have a name in their action
+            done -= named
+            done.update({_action(t.type, t.name) for t in own if t.type in named})
+        actions.update(done)
     return {"pages": _top(pages), "touchpoints": _top(touchpoints), "actions": _top(actions)}
 
 
-def _cx(touches: list[Touch]) -> dict[str, Any]:
-    answers = [t for t in touches if t.type == "survey" and t.score is not None]
+def _cx(scored: list[Touch]) -> dict[str, Any]:
+    """The CX scores of a stage's survey answers (`scored`: its touches with a score)."""
+    answers = [t for t in scored if t.type == "survey"]
     scores = {}
     for kind in KINDS:
         of_kind = [a for a in answers if a.name == kind]
@@ -339,10 +384,10 @@ def _cx(touches: list[Touch]) -> dict[str, Any]:
 
 
 def _friction(touches: list[Touch]) -> dict[str, Any]:
-    sessions = len({t.session for t in touches})
-    rage = sum(t.rage for t in touches)
-    dead = sum(t.dead for t in touches)
-    errors = sum(t.type == "error" for t in touches)
+    sessions = len(set(map(_session, touches)))
+    rage = sum(map(_rage, touches))
+    dead = sum(map(_dead, touches))
+    errors = operator.countOf(map(_type, touches), "error")
     return {
         "sessions": sessions, "rage_clicks": rage, "dead_clicks": dead, "errors": errors,
         "rage_per_session": ratio(rage, sessions), "dead_per_session": ratio(dead, sessions),
