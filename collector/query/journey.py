@@ -307,25 +307,34 @@ def _top(counter: Counter[str]) -> list[dict[str, Any]]:
     return [{"name": name, "people": n} for name, n in ranked]
 
 
-def journey_map(stages: Stages, touches: Sequence[Touch]) -> dict[str, Any]:
-    """Per stage: reach, conversion, time to the next, touchpoints, actions, CX, friction, exits."""
+Reached = list[dict[str, int]]  # per stage: when each person who reached it did
+Held = list[dict[str, list[Touch]]]  # per stage: each such person's touches from then until the next stage
+
+
+def reach(stages: Stages, touches: Iterable[Touch]) -> tuple[int, Reached, Held]:
+    """The people, and per stage who reached it when, and the touches each held there (a touch
+    that reaches several stages at once is held at the furthest)."""
     n = len(stages.stages)
     tests = [[_test(m) for m in stage.match] for stage in stages.stages]
     types = [_types_of(stage) for stage in stages.stages]
     by_person: dict[str, list[Touch]] = defaultdict(list)
     for visitor, group in itertools.groupby(touches, _visitor):  # engines give a person's touches in a row
         by_person[visitor].extend(group)
-    # Per stage: the touches of each person who reached it, from then until the next stage (a
-    # touch that reaches several stages at once is held at the furthest).
-    held: list[dict[str, list[Touch]]] = [{} for _ in range(n)]
-    reached_at: list[dict[str, int]] = [{} for _ in range(n)]
+    held: Held = [{} for _ in range(n)]
+    reached_at: Reached = [{} for _ in range(n)]
     for visitor, own in by_person.items():
         own.sort(key=_ts)
         at = _walk(own, tests, types)
         for k, j in enumerate(at):
             reached_at[k][visitor] = own[j].ts
             held[k][visitor] = own[j:at[k + 1]] if k + 1 < len(at) else own[j:]
-    people = len(by_person)
+    return len(by_person), reached_at, held
+
+
+def journey_map(stages: Stages, touches: Iterable[Touch]) -> dict[str, Any]:
+    """Per stage: reach, conversion, time to the next, touchpoints, actions, CX, friction, exits."""
+    n = len(stages.stages)
+    people, reached_at, held = reach(stages, touches)
     result = []
     for k, stage in enumerate(stages.stages):
         reached = reached_at[k]

@@ -9,6 +9,7 @@ docs/metrics.md (likely outcome) says what each number means.
 
 from __future__ import annotations
 
+import bisect
 import math
 import zlib
 from collections import Counter, defaultdict
@@ -71,9 +72,13 @@ def _is_goal(t: Touch, goal: Goal) -> bool:
     return t.type == goal.type and (goal.name is None or t.name == goal.name)
 
 
-def features_at(own: Sequence[Touch], cutoff: int, goal: Goal) -> dict[str, Any] | None:
-    """A person's features from their touches in the lookback before `cutoff`; None if none."""
-    seen = [t for t in own if cutoff - LOOKBACK_MS <= t.ts < cutoff]
+def features_at(
+    own: Sequence[Touch], cutoff: int, goal: Goal, times: Sequence[int] | None = None
+) -> dict[str, Any] | None:
+    """A person's features from their touches (in time order) in the lookback before `cutoff`; None
+    if none. `times`: the touches' times, when the caller has them (the lookback is found by bisection)."""
+    times = [t.ts for t in own] if times is None else times
+    seen = own[bisect.bisect_left(times, cutoff - LOOKBACK_MS):bisect.bisect_left(times, cutoff)]
     if not seen:
         return None
     f: dict[str, Any] = dict.fromkeys(NUMERIC, 0.0)
@@ -123,12 +128,15 @@ def training_rows(
     cutoffs = [now - HORIZON_MS - k * 7 * DAY_MS for k in range(CUTOFFS)]
     rows, labels, who = [], [], []
     for visitor, own in sorted(people.items()):
+        times = [t.ts for t in own]
+        goals = [t.ts for t in own if _is_goal(t, goal)]
         for cutoff in cutoffs:
-            f = features_at(own, cutoff, goal)
+            f = features_at(own, cutoff, goal, times)
             if f is None:
                 continue
             rows.append(f)
-            labels.append(int(any(cutoff <= t.ts < cutoff + HORIZON_MS and _is_goal(t, goal) for t in own)))
+            # a goal reached in [cutoff, cutoff + HORIZON_MS)
+            labels.append(int(bisect.bisect_left(goals, cutoff + HORIZON_MS) > bisect.bisect_left(goals, cutoff)))
             who.append(visitor)
     return rows, labels, who
 
