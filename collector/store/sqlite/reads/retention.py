@@ -19,17 +19,8 @@ def retention(conn: sqlite3.Connection, scope: Scope, weeks: int = 8, now: int |
     sessions of visitors first seen in the range are then counted per (cohort, week).
     """
     where, args = scope_sql(scope.during(0, 1 << 62))
-    low, high = shared.bounds(scope, weeks)
-
-    def week(column: str) -> str:
-        return shared.week_sql(day_sql(scope.calendar.local_sql(column, low, high)), lambda a, b: f"({a}) / {b}")
-
-    cohort = week("first")
-    rows = conn.execute(
-        f"SELECT {cohort} AS cohort, {week('first_ts')} - {cohort} AS k, count(DISTINCT visitor_id)"
-        " FROM (SELECT s.visitor_id, s.first_ts, min(s.first_ts) OVER (PARTITION BY s.visitor_id) AS first"
-        f" FROM sessions s INDEXED BY sessions_visitors WHERE {where})"
-        " WHERE first >= ? AND first < ? AND first_ts < ? GROUP BY 1, 2 HAVING k < ?",
-        [*args, scope.start, scope.end, high, weeks],
+    sql = shared.counts_sql(
+        scope, weeks, sessions="sessions s INDEXED BY sessions_visitors", where=where,
+        day=day_sql, divide=lambda a, b: f"({a}) / {b}", distinct="count(DISTINCT {})",
     )
-    return shared.from_counts(scope, rows, weeks, now)
+    return shared.from_counts(scope, conn.execute(sql, args), weeks, now)
