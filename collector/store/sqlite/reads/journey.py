@@ -11,7 +11,8 @@ from collector.store.sqlite.reads.scope import scope_sql
 
 def window_sql(reading: Reading) -> tuple[str, list[object]]:
     """The events of a session that a reading keeps, as an AND clause over `e` (empty: all)."""
-    inside, args = [], []
+    inside: list[str] = []
+    args: list[object] = []
     for condition, value in (("e.ts >= ?", reading.since), ("e.ts < ?", reading.before)):
         if value is not None:
             inside.append(condition)
