@@ -12,7 +12,8 @@ from collector.access import ANALYST, VIEWER, api, api_post
 from collector.api.base import scope_of, site_param, site_settings
 from collector.errors import ClientError
 from collector.query import answers as a
-from collector.query.journey import journey_map, parse_stages, stages_json, stages_of
+from collector.query.bulk import gc_paused
+from collector.query.journey import journey_map, parse_stages, reading_of, stages_json, stages_of
 from collector.replies import returns
 
 
@@ -27,7 +28,8 @@ def _stages(request: Request, site_id: str) -> Any:
 def journey(request: Request) -> Any:
     scope = scope_of(request, charted=True)
     stages, own = _stages(request, scope.site_id)
-    result = journey_map(stages, request.app.state.store.journey_touches(scope))
+    with gc_paused():
+        result = journey_map(stages, request.app.state.store.journey_touches(scope, reading_of(stages)))
     return {**result, "custom_stages": own, "definitions": stages_json(stages)}
 
 

@@ -14,6 +14,7 @@ from collector.access import ANALYST, api, api_post
 from collector.api.base import site_param, site_settings
 from collector.query import answers as a
 from collector.query import outcome
+from collector.query.bulk import gc_paused
 from collector.query.params import integer
 from collector.query.scope import Goal, Scope
 from collector.replies import returns
@@ -29,9 +30,11 @@ def retrain(store: Store, site_id: str, goal: Goal, now: int | None = None) -> d
     """Train on the site's history up to `now`, score everyone seen in the last 28 days, keep both.
     Without a usable model the old scores go too: a stale model must not keep labelling people."""
     now = int(time.time() * 1000) if now is None else now
-    touches = store.journey_touches(Scope(site_id, outcome.history_start(now), now, goal))
-    report, model = outcome.train(touches, now, goal)
-    scores = outcome.score(model, touches, now, goal) if model is not None else []
+    scope = Scope(site_id, outcome.history_start(now), now, goal)
+    with gc_paused():
+        report, model = outcome.train(store.journey_touches(scope, outcome.training_reading(now, goal)), now, goal)
+        scores = [] if model is None else outcome.score(
+            model, store.journey_touches(scope, outcome.scoring_reading(now)), now, goal)
     result = report.as_dict()
     store.save_outcome(site_id, result, scores)
     return result

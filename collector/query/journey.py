@@ -8,12 +8,14 @@ so every store gives the same map for the same events. docs/metrics.md defines t
 from __future__ import annotations
 
 import functools
+import itertools
+import operator
 import re
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
 import msgspec
 from msgspec import Meta, Struct
@@ -102,9 +104,9 @@ def parse_stages(body: bytes) -> Stages:
         raise ClientError(400, f"malformed JSON: {e}") from None
 
 
-@dataclass(frozen=True, slots=True)
-class Touch:
-    """One event as the journey map reads it."""
+class Touch(NamedTuple):
+    """One event as the journey map reads it: a plain tuple, as an engine reads a million of them
+    (`has_replay`, `rage` and `dead` may come as 0 and 1)."""
 
     visitor: str
     session: str
@@ -117,12 +119,40 @@ class Touch:
     url: str | None
     touchpoint: str
     channel: str | None
-    has_replay: bool
+    has_replay: bool | int
     score: int | None = None  # survey answers
     scale: int | None = None
-    rage: bool = False
-    dead: bool = False
+    rage: bool | int = False
+    dead: bool | int = False
     device: str | None = None  # the session's device bucket
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What a reader of touches looks at, so that an engine reads no more: a column not needed
+    comes back None, and only the events in the window (or of the scope's goal) come back."""
+
+    url: bool = True  # Touch.url
+    route: bool = True  # Touch.route
+    channel: bool = True  # Touch.channel
+    device: bool = True  # Touch.device
+    since: int | None = None  # events from this instant...
+    before: int | None = None  # ...and before this one
+    goal_type: str | None = None  # and the events of this type (and name, if given) whenever they happened
+    goal_name: str | None = None
+
+
+EVERYTHING = Reading()
+
+
+def reading_of(stages: Stages) -> Reading:
+    """What the map of these stages reads: URLs and routes only for the page patterns that need them,
+    channels only for the matchers that name one, never the device."""
+    matchers = [m for s in stages.stages for m in s.match]
+    pages = [m.page for m in matchers if m.page is not None]
+    return Reading(url=any(not p.startswith("/") for p in pages),
+                   route=any(p.startswith("/") and any(_PARAM.match(x) for x in p.split("/")) for p in pages),
+                   channel=any(m.channel is not None for m in matchers), device=False)
 
 
 _PARAM = re.compile(r"^:[A-Za-z_][A-Za-z0-9_]*$")
@@ -161,41 +191,93 @@ def _page_rule(pattern: str) -> Callable[[Touch], bool]:
     return wildcard
 
 
-class _Person:
-    """Where one person is on the journey while their touches are read in order."""
-
-    __slots__ = ("reached", "counts")
-
-    def __init__(self, n: int) -> None:
-        self.reached: list[int | None] = [None] * n
-        self.counts: Counter[str] = Counter()
+# A matcher compiled once into a test of a person's touch: (their touches in time order, the
+# touches' types, which touch, when the stage before was reached). The map runs it over the touches
+# that can reach a stage, for every person.
+Test = Callable[[Sequence[Touch], Sequence[str], int, int | None], bool]
+_FIELDS = ("type", "name", "touchpoint", "channel")
 
 
-def _matches(m: Matcher, t: Touch, person: _Person, last_reached: int | None) -> bool:
-    if m.type is not None and t.type != m.type:
-        return False
-    if m.name is not None and t.name != m.name:
-        return False
-    if m.touchpoint is not None and t.touchpoint != m.touchpoint:
-        return False
-    if m.channel is not None and t.channel != m.channel:
-        return False
-    if m.page is not None and not page_matches(m.page, t):
-        return False
-    if m.min_score is not None and (t.score is None or t.score < m.min_score):
-        return False
-    if m.max_score is not None and (t.score is None or t.score > m.max_score):
-        return False
-    if m.new_visit and (last_reached is None or t.session_start <= last_reached):
-        return False
-    return m.nth is None or person.counts[t.type] == m.nth
+def _test(m: Matcher) -> Test:
+    fixed = tuple((Touch._fields.index(f), v) for f in _FIELDS if (v := getattr(m, f)) is not None)
+    page = _page_rule(m.page) if m.page is not None else None
+    low, high, new_visit, nth = m.min_score, m.max_score, m.new_visit, m.nth
+
+    def test(own: Sequence[Touch], kinds: Sequence[str], j: int, last_reached: int | None) -> bool:
+        t = own[j]
+        for i, value in fixed:
+            if t[i] != value:
+                return False
+        if page is not None and not page(t):
+            return False
+        if low is not None and (t.score is None or t.score < low):
+            return False
+        if high is not None and (t.score is None or t.score > high):
+            return False
+        if new_visit and (last_reached is None or t.session_start <= last_reached):
+            return False
+        return nth is None or _nth_index(kinds, t.type, nth) == j  # the person's nth of the type
+
+    return test
+
+
+def _nth_index(kinds: Sequence[str], kind: str, nth: int) -> int | None:
+    j = -1
+    for _ in range(nth):
+        try:
+            j = kinds.index(kind, j + 1)
+        except ValueError:
+            return None
+    return j
+
+
+def _types_of(stage: Stage) -> frozenset[str] | None:
+    """The event types that can reach a stage, when every matcher names one (else None: any may)."""
+    types = [m.type for m in stage.match]
+    return None if None in types else frozenset(t for t in types if t is not None)
+
+
+def _candidates(kinds: Sequence[str], start: int, types: frozenset[str] | None) -> Iterable[int]:
+    """The touches from `start` on whose type may reach a stage, in order (picked out in C)."""
+    if types is None:
+        return range(start, len(kinds))
+    return itertools.compress(itertools.count(start), map(types.__contains__, itertools.islice(kinds, start, None)))
+
+
+def _walk(own: Sequence[Touch], tests: list[list[Test]], types: list[frozenset[str] | None]) -> list[int]:
+    """Which touch reached each stage, for as many stages as the person reached.
+
+    Stages are a sequence, like funnel steps: each is reached by its first matching touch once the
+    one before is reached; one touch may reach several in a row (a purchase without a product view
+    is also the consideration, when the stage says so)."""
+    kinds = list(map(_type, own))
+    at: list[int] = []
+    start = 0
+    for stage_tests, stage_types in zip(tests, types, strict=True):
+        last = own[at[-1]].ts if at else None
+        for j in _candidates(kinds, start, stage_types):
+            if any(test(own, kinds, j, last) for test in stage_tests):
+                at.append(j)
+                start = j
+                break
+        else:
+            break
+    return at
 
 
 def action_of(t: Touch) -> str:
     """What a person did, in the words the map shows: `pageview`, `cart add`, `track support_call`."""
-    if t.type in ("track", "cart", "survey") and t.name:
-        return f"{t.type} {t.name}"
-    return t.type
+    return _action(t.type, t.name)
+
+
+_NAMED = frozenset(("track", "cart", "survey"))
+_PAGEVIEW = "pageview".__eq__
+
+
+def _action(kind: str, name: str | None) -> str:
+    if kind in _NAMED and name:
+        return f"{kind} {name}"
+    return kind
 
 
 def feeling(touches: Iterable[Touch]) -> float | None:
@@ -214,46 +296,54 @@ def feeling(touches: Iterable[Touch]) -> float | None:
     return round(100 * sum(values) / len(values), 1) if values else None
 
 
+# Fields picked out in C, for the passes over every touch.
+_FIELD = {f: operator.itemgetter(i) for i, f in enumerate(Touch._fields)}
+_visitor, _session, _ts, _type, _path, _touchpoint, _score, _rage, _dead = (
+    _FIELD[f] for f in ("visitor", "session", "ts", "type", "path", "touchpoint", "score", "rage", "dead"))
+
+
 def _top(counter: Counter[str]) -> list[dict[str, Any]]:
     ranked = sorted(counter.items(), key=lambda item: (-item[1], item[0]))[:TOP]
     return [{"name": name, "people": n} for name, n in ranked]
 
 
-def journey_map(stages: Stages, touches: Sequence[Touch]) -> dict[str, Any]:
+Reached = list[dict[str, int]]  # per stage: when each person who reached it did
+Held = list[dict[str, list[Touch]]]  # per stage: each such person's touches from then until the next stage
+
+
+def reach(stages: Stages, touches: Iterable[Touch]) -> tuple[int, Reached, Held]:
+    """The people, and per stage who reached it when, and the touches each held there (a touch
+    that reaches several stages at once is held at the furthest)."""
+    n = len(stages.stages)
+    tests = [[_test(m) for m in stage.match] for stage in stages.stages]
+    types = [_types_of(stage) for stage in stages.stages]
+    by_person: dict[str, list[Touch]] = defaultdict(list)
+    for visitor, group in itertools.groupby(touches, _visitor):  # engines give a person's touches in a row
+        by_person[visitor].extend(group)
+    held: Held = [{} for _ in range(n)]
+    reached_at: Reached = [{} for _ in range(n)]
+    for visitor, own in by_person.items():
+        own.sort(key=_ts)
+        at = _walk(own, tests, types)
+        for k, j in enumerate(at):
+            reached_at[k][visitor] = own[j].ts
+            held[k][visitor] = own[j:at[k + 1]] if k + 1 < len(at) else own[j:]
+    return len(by_person), reached_at, held
+
+
+def journey_map(stages: Stages, touches: Iterable[Touch]) -> dict[str, Any]:
     """Per stage: reach, conversion, time to the next, touchpoints, actions, CX, friction, exits."""
     n = len(stages.stages)
-    by_person: dict[str, list[Touch]] = defaultdict(list)
-    for t in touches:
-        by_person[t.visitor].append(t)
-    # Per stage: the touches of each person who reached it, from then until the next stage.
-    held: list[dict[str, list[Touch]]] = [{} for _ in range(n)]
-    reached_at: list[dict[str, int]] = [{} for _ in range(n)]
-    for visitor, own in by_person.items():
-        own.sort(key=lambda t: t.ts)
-        person = _Person(n)
-        current = -1  # the furthest stage reached so far
-        for t in own:
-            person.counts[t.type] += 1
-            # Stages are a sequence, like funnel steps: each is reached by its first matching touch
-            # once the one before is reached; one touch may reach several in a row (a purchase
-            # without a product view is also the consideration, when the stage says so).
-            while current + 1 < n:
-                last = person.reached[current] if current >= 0 else None
-                if not any(_matches(m, t, person, last) for m in stages.stages[current + 1].match):
-                    break
-                current += 1
-                person.reached[current] = t.ts
-                reached_at[current][visitor] = t.ts
-            if current >= 0:
-                held[current].setdefault(visitor, []).append(t)
-    people = len(by_person)
+    people, reached_at, held = reach(stages, touches)
     result = []
     for k, stage in enumerate(stages.stages):
         reached = reached_at[k]
         following = reached_at[k + 1] if k + 1 < n else None
         waits = [following[v] - reached[v] for v in following] if following is not None else []
         dropped = [v for v in reached if following is not None and v not in following]
-        stage_touches = [t for own in held[k].values() for t in own]
+        stage_touches = list(itertools.chain.from_iterable(held[k].values()))
+        scored = list(itertools.compress(stage_touches, map(operator.is_not, map(_score, stage_touches),
+                                                            itertools.repeat(None))))
         result.append({
             "key": stage.key,
             "label": stage.label,
@@ -262,8 +352,8 @@ def journey_map(stages: Stages, touches: Sequence[Touch]) -> dict[str, Any]:
             "median_s_to_next": statistics.median(waits) / 1000 if waits else None,
             "dropped": len(dropped) if following is not None else None,
             **_what_happens(held[k]),
-            "cx": _cx(stage_touches),
-            "emotion": feeling(stage_touches),
+            "cx": _cx(scored),
+            "emotion": feeling(scored),
             "friction": _friction(stage_touches),
             "exits": _exits(dropped, held[k]),
             "dropped_replays": _replays(dropped, held[k]),
@@ -276,14 +366,24 @@ def _what_happens(held: dict[str, list[Touch]]) -> dict[str, Any]:
     touchpoints: Counter[str] = Counter()
     actions: Counter[str] = Counter()
     for own in held.values():  # each counts the people, not the events
-        pages.update({t.path for t in own if t.type == "pageview" and t.path})
-        touchpoints.update({t.touchpoint for t in own})
-        actions.update({action_of(t) for t in own})
+        kinds = list(map(_type, own))
+        viewed = set(map(_path, itertools.compress(own, map(_PAGEVIEW, kinds))))
+        viewed.discard(None)
+        viewed.discard("")
+        pages.update(viewed)
+        touchpoints.update(set(map(_touchpoint, own)))
+        done = set(kinds)
+        named = done & _NAMED
+        if named:  # only these types have a name in their action
+            done -= named
+            done.update({_action(t.type, t.name) for t in own if t.type in named})
+        actions.update(done)
     return {"pages": _top(pages), "touchpoints": _top(touchpoints), "actions": _top(actions)}
 
 
-def _cx(touches: list[Touch]) -> dict[str, Any]:
-    answers = [t for t in touches if t.type == "survey" and t.score is not None]
+def _cx(scored: list[Touch]) -> dict[str, Any]:
+    """The CX scores of a stage's survey answers (`scored`: its touches with a score)."""
+    answers = [t for t in scored if t.type == "survey"]
     scores = {}
     for kind in KINDS:
         of_kind = [a for a in answers if a.name == kind]
@@ -293,10 +393,10 @@ def _cx(touches: list[Touch]) -> dict[str, Any]:
 
 
 def _friction(touches: list[Touch]) -> dict[str, Any]:
-    sessions = len({t.session for t in touches})
-    rage = sum(t.rage for t in touches)
-    dead = sum(t.dead for t in touches)
-    errors = sum(t.type == "error" for t in touches)
+    sessions = len(set(map(_session, touches)))
+    rage = sum(map(_rage, touches))
+    dead = sum(map(_dead, touches))
+    errors = operator.countOf(map(_type, touches), "error")
     return {
         "sessions": sessions, "rage_clicks": rage, "dead_clicks": dead, "errors": errors,
         "rage_per_session": ratio(rage, sessions), "dead_per_session": ratio(dead, sessions),

@@ -9,6 +9,7 @@ docs/metrics.md (likely outcome) says what each number means.
 
 from __future__ import annotations
 
+import bisect
 import math
 import zlib
 from collections import Counter, defaultdict
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from collector.query.definitions import DAY_MS
-from collector.query.journey import Touch, page_matches
+from collector.query.journey import Reading, Touch, page_matches
 from collector.query.scope import Goal
 
 HORIZON_MS = 7 * DAY_MS  # "in the next 7 days"
@@ -71,9 +72,13 @@ def _is_goal(t: Touch, goal: Goal) -> bool:
     return t.type == goal.type and (goal.name is None or t.name == goal.name)
 
 
-def features_at(own: Sequence[Touch], cutoff: int, goal: Goal) -> dict[str, Any] | None:
-    """A person's features from their touches in the lookback before `cutoff`; None if none."""
-    seen = [t for t in own if cutoff - LOOKBACK_MS <= t.ts < cutoff]
+def features_at(
+    own: Sequence[Touch], cutoff: int, goal: Goal, times: Sequence[int] | None = None
+) -> dict[str, Any] | None:
+    """A person's features from their touches (in time order) in the lookback before `cutoff`; None
+    if none. `times`: the touches' times, when the caller has them (the lookback is found by bisection)."""
+    times = [t.ts for t in own] if times is None else times
+    seen = own[bisect.bisect_left(times, cutoff - LOOKBACK_MS):bisect.bisect_left(times, cutoff)]
     if not seen:
         return None
     f: dict[str, Any] = dict.fromkeys(NUMERIC, 0.0)
@@ -123,12 +128,15 @@ def training_rows(
     cutoffs = [now - HORIZON_MS - k * 7 * DAY_MS for k in range(CUTOFFS)]
     rows, labels, who = [], [], []
     for visitor, own in sorted(people.items()):
+        times = [t.ts for t in own]
+        goals = [t.ts for t in own if _is_goal(t, goal)]
         for cutoff in cutoffs:
-            f = features_at(own, cutoff, goal)
+            f = features_at(own, cutoff, goal, times)
             if f is None:
                 continue
             rows.append(f)
-            labels.append(int(any(cutoff <= t.ts < cutoff + HORIZON_MS and _is_goal(t, goal) for t in own)))
+            # a goal reached in [cutoff, cutoff + HORIZON_MS)
+            labels.append(int(bisect.bisect_left(goals, cutoff + HORIZON_MS) > bisect.bisect_left(goals, cutoff)))
             who.append(visitor)
     return rows, labels, who
 
@@ -252,6 +260,17 @@ def score(model: Model, touches: Iterable[Touch], now: int, goal: Goal) -> list[
         label = "likely" if p >= LIKELY else "at_risk" if intent and p < model.base_rate else "unlikely"
         scores.append(Score(visitor, round(float(p), 4), label))
     return scores
+
+
+def training_reading(now: int, goal: Goal) -> Reading:
+    """What training reads: the events before the latest cutoff (the features look no later) and
+    the goal's events up to `now` (the labels); no route (the product pages are wildcards)."""
+    return Reading(route=False, before=now - HORIZON_MS, goal_type=goal.type, goal_name=goal.name)
+
+
+def scoring_reading(now: int) -> Reading:
+    """What scoring reads: the lookback before `now`."""
+    return Reading(route=False, since=now - LOOKBACK_MS, before=now)
 
 
 def history_start(now: int) -> int:

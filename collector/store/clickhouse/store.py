@@ -16,7 +16,7 @@ import msgspec
 from collector.query.experiments import Counts as ExperimentCounts
 from collector.query.experiments import Experiment
 from collector.query.heatmap import Scope as HeatmapScope
-from collector.query.journey import Touch
+from collector.query.journey import EVERYTHING, Reading, Touch
 from collector.query.outcome import Score
 from collector.query.params import DAY_MS
 from collector.query.scope import Goal, Scope
@@ -423,8 +423,8 @@ class ClickHouseStore(EngineAssets):
     def person(self, site_id: str, person_id: str) -> dict[str, Any] | None:
         return self._ask(persons.person, site_id, person_id)
 
-    def journey_touches(self, scope: Scope) -> list[Touch]:
-        return self._ask(journey.touches, scope)
+    def journey_touches(self, scope: Scope, reading: Reading = EVERYTHING) -> list[Touch]:
+        return self._ask(journey.touches, scope, reading)
 
     def has_events(self, site_id: str) -> bool:
         return bool(self.conn.rows(f"SELECT 1 FROM {self.db.t('events')} WHERE site_id = {lit(site_id)} LIMIT 1"))
