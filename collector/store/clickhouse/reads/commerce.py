@@ -7,7 +7,14 @@ from typing import Any
 from collector.query.overview import day_name, days_of, ratio
 from collector.query.scope import Scope
 from collector.store.clickhouse.client import lit
-from collector.store.clickhouse.reads.scope import abandoned_sql, carted_sql, day_sql, scope_sql, sessions_in
+from collector.store.clickhouse.reads.scope import (
+    abandoned_sql,
+    carted_sql,
+    day_sql,
+    scope_sql,
+    sessions_in,
+    since_sql,
+)
 from collector.store.clickhouse.transaction import Db
 
 ABANDONED_SHOWN = 100
@@ -40,8 +47,8 @@ def commerce(db: Db, scope: Scope) -> dict[str, Any]:
             f"SELECT JSONExtract(i, 'sku', 'Nullable(String)') AS sku,"
             f" max(JSONExtract(i, 'name', 'Nullable(String)')), sum({qty}), sum({price} * {qty}) AS value,"
             f" uniqExact(e.id)"
-            f" FROM {db.t('events')} AS e ARRAY JOIN JSONExtractArrayRaw(e.data, 'items') AS i"
-            f" WHERE e.site_id = {lit(scope.site_id)} AND e.type = 'purchase'"
+            f" FROM {db.t('events')} AS e ARRAY JOIN JSONExtractArrayRaw(e.m_data, 'items') AS i"
+            f" WHERE e.site_id = {lit(scope.site_id)}{since_sql('e', scope.start)} AND e.type = 'purchase'"
             f" AND e.session_id IN (SELECT s.id FROM {sessions} WHERE {where})"
             f" GROUP BY sku ORDER BY value DESC, sku ASC NULLS FIRST LIMIT {TOP}"
         )
@@ -49,8 +56,8 @@ def commerce(db: Db, scope: Scope) -> dict[str, Any]:
     ((carts, abandoned),) = db.rows(
         f"SELECT countIf({carted_sql('s')}), countIf({abandoned_sql('s')}) FROM {sessions} WHERE {where}"
     )
-    item_price = "coalesce(JSONExtract(c.data, 'item', 'price', 'Nullable(Float64)'), 0)"
-    item_qty = "coalesce(JSONExtract(c.data, 'item', 'qty', 'Nullable(Int64)'), 1)"
+    item_price = "coalesce(JSONExtract(c.m_data, 'item', 'price', 'Nullable(Float64)'), 0)"
+    item_qty = "coalesce(JSONExtract(c.m_data, 'item', 'qty', 'Nullable(Int64)'), 1)"
     rows = db.rows(
         f"SELECT s.id, s.visitor_id, s.first_ts, s.cart_adds, s.has_replay FROM {sessions}"
         f" WHERE {where} AND {abandoned_sql('s')}"
@@ -62,7 +69,8 @@ def commerce(db: Db, scope: Scope) -> dict[str, Any]:
         values = {
             session_id: float(value) for session_id, value in db.rows(
                 f"SELECT c.session_id, sum({item_price} * {item_qty}) FROM {db.t('events')} AS c"
-                f" WHERE c.site_id = {lit(scope.site_id)} AND c.type = 'cart' AND c.name = 'add'"
+                f" WHERE c.site_id = {lit(scope.site_id)}{since_sql('c', scope.start)}"
+                f" AND c.type = 'cart' AND c.name = 'add'"
                 f" AND c.session_id IN ({ids}) GROUP BY c.session_id"
             )
         }

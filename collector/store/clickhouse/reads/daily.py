@@ -9,9 +9,18 @@ from collections.abc import Iterator
 from typing import Any
 
 from collector.query import breakdowns
+from collector.query.definitions import day_of
 from collector.query.scope import NONE, Scope
 from collector.store.clickhouse.client import lit, lits
-from collector.store.clickhouse.reads.scope import human_sql, json_text, like_literal, scope_sql, sessions_in
+from collector.store.clickhouse.reads.scope import (
+    human_sql,
+    json_text,
+    like_literal,
+    scope_sql,
+    sessions_in,
+    since_sql,
+)
+from collector.store.clickhouse.schema import FREQUENT_TYPES
 from collector.store.clickhouse.transaction import Db
 from collector.store.sqlite.reads.events import TOP
 from collector.store.sqlite.reads.live import ACTIVE_MIN, LATEST, MINUTE_MS, WINDOW_MIN
@@ -30,10 +39,18 @@ assert set(FIELDS) == {*_COLUMNS, "page", *_FOLDED}  # the same fields as the SQ
 
 def events_in(db: Db, scope: Scope, event_type: str) -> str:
     """`FROM ... WHERE ...` over the events `e` of one type in the scope's sessions `s`."""
+    events = (f"e.site_id = {lit(scope.site_id)}{since_sql('e', scope.start)} AND e.type = {lit(event_type)}"
+              f" AND e.ts >= {lit(scope.start)}")
+    # Of a rarer type, only the sessions that hold such events go into the join's table: errors
+    # are in a few sessions of thousands, and the table of them all cost more than the events'
+    # whole read. Pageviews and vitals are in nearly every session: nothing to leave out.
+    holding = ""
+    if event_type not in FREQUENT_TYPES:
+        holding = f" AND s.id IN (SELECT e.session_id FROM {db.t('events')} AS e WHERE {events})"
     return (
         f"FROM {db.t('events')} AS e INNER JOIN (SELECT s.id, s.visitor_id, s.device, s.country, s.has_replay"
-        f" FROM {sessions_in(db.layout)} WHERE {scope_sql(db.layout, scope)}) AS s ON e.session_id = s.id"
-        f" WHERE e.site_id = {lit(scope.site_id)} AND e.type = {lit(event_type)} AND e.ts >= {lit(scope.start)}"
+        f" FROM {sessions_in(db.layout)} WHERE {scope_sql(db.layout, scope)}{holding}) AS s ON e.session_id = s.id"
+        f" WHERE {events}"
     )
 
 
@@ -85,7 +102,7 @@ def custom_events(db: Db, scope: Scope, name: str | None) -> dict[str, Any]:
         value = json_text("concat('{\"v\":', p.2, '}')", "v")
         props = db.rows(
             f"SELECT p.1 AS key, {value} AS value, count(), uniqExact(visitor) FROM"
-            " (SELECT arrayJoin(JSONExtractKeysAndValuesRaw(e.data, 'props')) AS p, s.visitor_id AS visitor"
+            " (SELECT arrayJoin(JSONExtractKeysAndValuesRaw(e.m_data, 'props')) AS p, s.visitor_id AS visitor"
             f" {tracked} AND e.name = {lit(name)})"
             f" GROUP BY key, value ORDER BY key, 3 DESC, value NULLS FIRST LIMIT {TOP * 10}"
         )
@@ -101,8 +118,7 @@ def vital_values(db: Db, scope: Scope) -> Iterator[tuple[str, str, str, float]]:
     """(metric, page path, device, value) of every vital in scope."""
     rows = db.rows(
         "SELECT e.name, coalesce(e.path, ''), coalesce(s.device, ''),"
-        " multiIf(JSONType(e.data, 'value') = 'Bool', toFloat64(JSONExtractBool(e.data, 'value')),"
-        " JSONType(e.data, 'value') IN ('Int64', 'UInt64', 'Double'), JSONExtractFloat(e.data, 'value'), NULL)"
+        " e.m_value"  # the value as a number (schema.MATERIALIZED)
         f" {events_in(db, scope, 'vital')}"
     )
     for name, path, device, value in rows:
@@ -114,7 +130,7 @@ def errors(db: Db, scope: Scope) -> list[dict[str, Any]]:
     """JS errors grouped by message and source: counts, affected sessions and a few of them
     (those with a replay first)."""
     raised = events_in(db, scope, "error")
-    source = f"coalesce({json_text('e.data', 'source')}, '')"
+    source = f"coalesce({json_text('e.m_data', 'source')}, '')"
     groups = db.rows(
         f"SELECT coalesce(e.name, '') AS message, {source} AS src, count(), uniqExact(e.session_id),"
         f" uniqExact(s.visitor_id), min(e.ts), max(e.ts)"
@@ -145,11 +161,12 @@ def live(db: Db, site_id: str, now: int) -> dict[str, Any]:
     minute and the latest events (humans only)."""
     since, active = now - WINDOW_MIN * MINUTE_MS, now - ACTIVE_MIN * MINUTE_MS
     # A client clock a little ahead still counts as now.
+    events = (f"e.site_id = {lit(site_id)} AND e.day >= {day_of(since)} AND e.type IN {lits(EVENT_TYPES)}"
+              f" AND e.ts >= {lit(since)} AND e.ts < {lit(now + MINUTE_MS)}")
     recent = (
         f"FROM {db.t('events')} AS e INNER JOIN (SELECT s.id, s.visitor_id, s.country, s.device"
         f" FROM {sessions_in(db.layout)} WHERE s.site_id = {lit(site_id)} AND {human_sql('s')}) AS s"
-        f" ON e.session_id = s.id WHERE e.site_id = {lit(site_id)} AND e.type IN {lits(EVENT_TYPES)}"
-        f" AND e.ts >= {lit(since)} AND e.ts < {lit(now + MINUTE_MS)}"
+        f" ON e.session_id = s.id WHERE {events}"
     )
     ((visitors_active, visitors_window),) = db.rows(
         f"SELECT uniqExactIf(s.visitor_id, e.ts >= {lit(active)}), uniqExact(s.visitor_id) {recent}"

@@ -78,7 +78,7 @@ def _later(db: Db, scope: Scope, types: list[str], firsts: str) -> str:
     SQLite) before the end of the range, each with its visitor."""
     return (
         f"SELECT gs.visitor_id AS visitor, g.ts AS ts, g.type AS type, g.name AS name, g.path AS path,"
-        f" g.url AS url, g.route AS route, g.data AS data FROM {db.t('events')} AS g INNER JOIN"
+        f" g.url AS url, g.route AS route, g.data AS data, g.m_data AS m_data FROM {db.t('events')} AS g INNER JOIN"
         f" (SELECT id, visitor_id FROM {db.t('sessions')} FINAL WHERE site_id = {lit(scope.site_id)}"
         f" AND visitor_id IN (SELECT visitor FROM ({firsts}))) AS gs ON g.session_id = gs.id"
         f" WHERE g.site_id = {lit(scope.site_id)} AND g.type IN {lits(types)} AND g.ts < {lit(scope.end)}"

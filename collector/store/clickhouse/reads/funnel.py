@@ -11,7 +11,7 @@ from collector.query.funnel import Step
 from collector.query.funnel_columns import ColumnCount, Instants, columns
 from collector.query.scope import Scope
 from collector.store.clickhouse.client import lit, lits
-from collector.store.clickhouse.reads.scope import scope_sql, sessions_in, url_match
+from collector.store.clickhouse.reads.scope import scope_sql, sessions_in, since_sql, url_match
 from collector.store.clickhouse.transaction import Db
 from collector.wire import EVENT_TYPES
 
@@ -33,7 +33,8 @@ def _scoped_events(db: Db, scope: Scope, types: list[str], where: str) -> str:
     return (
         f" FROM {db.t('events')} AS e INNER JOIN (SELECT s.id, s.visitor_id, s.has_replay"
         f" FROM {sessions_in(db.layout)} WHERE {scope_sql(db.layout, scope)}) AS s ON e.session_id = s.id"
-        f" WHERE e.site_id = {lit(scope.site_id)} AND e.type IN {lits(types)} AND ({where})"
+        f" WHERE e.site_id = {lit(scope.site_id)}{since_sql('e', scope.start)} AND e.type IN {lits(types)}"
+        f" AND ({where})"
     )
 
 

@@ -29,7 +29,8 @@ from collector.store.clickhouse.schema import Layout
 from collector.store.clickhouse.transaction import Db
 
 _decode_fields = msgspec.json.Decoder(dict[str, Any])
-DEVICE = device_sql("JSONExtract(e.data, 'vw', 'Nullable(Float64)')")
+# The JSON fields a heatmap reads are columns of their own (schema.MATERIALIZED).
+DEVICE = device_sql("e.m_vw")
 ROUTE = "coalesce(e.route, e.path, '')"
 
 
@@ -53,8 +54,8 @@ def _page_filter(layout: Layout, scope: Scope, by_route: bool, alias: str = "e")
         if not scope.whole_utc_days:  # a site's own midnights: the exact range, as SQLite reads it
             where += f" AND {alias}.ts >= {lit(scope.start)} AND {alias}.ts < {lit(scope.end)}"
     else:
-        where = (f"{url_match(scope.url, alias)} AND {alias}.ts >= {lit(scope.start)}"
-                 f" AND {alias}.ts < {lit(scope.end)}")
+        where = (f"{url_match(scope.url, alias)} AND {alias}.day BETWEEN {lo} AND {hi}"
+                 f" AND {alias}.ts >= {lit(scope.start)} AND {alias}.ts < {lit(scope.end)}")
     if scope.device:
         device = DEVICE if alias == "e" else f"{alias}.device"
         where += f" AND {device} = {lit(scope.device)}"
@@ -69,58 +70,78 @@ def clicks(db: Db, scope: Scope) -> dict[str, Any]:
     humans = human_event_sql(db.layout, scope.site_id)
     where = f"e.site_id = {lit(scope.site_id)} AND e.type = 'click' AND {page} AND {humans}"
     if scope.rage:
-        where += " AND JSONExtractBool(e.data, 'rage')"
+        where += " AND e.m_rage = 1"
     sel = "coalesce(e.name, '')"
-    tally = Tally()
-    for name, n, dead, tag, text in db.rows(
-        f"SELECT {sel} AS sel, count(), sum(JSONExtractBool(e.data, 'dead')),"
-        " max(JSONExtract(e.data, 'tag', 'Nullable(String)')), max(JSONExtract(e.data, 'text', 'Nullable(String)'))"
-        f" FROM {db.t('events')} AS e WHERE {where} GROUP BY sel"
-    ):
-        tally.count[name] = int(n)
-        tally.dead[name] = int(dead)
-        tally.label[name] = (tag, text)
 
     def grid(field: str, scale: str) -> str:
-        value = f"JSONExtract(e.data, '{field}', 'Nullable(Float64)')"
+        value = f"e.m_{field}"
         return f"if({value} IS NULL, -1, {scale.format(value)})"
 
     in_box = "least(15, greatest(0, toInt64({} * 16)))"  # a 16 x 16 grid over the element
     on_page = "greatest(0, intDiv(toInt64({}), 32))"  # 32 px cells over the page
-    cells = (grid("rx", in_box), grid("ry", in_box))
-    points = (grid("x", on_page), grid("y", on_page))
-    for (x, y), target in ((cells, tally.cells), (points, tally.points)):
-        for name, gx, gy, n in db.rows(
-            f"SELECT {sel} AS sel, {x} AS gx, {y} AS gy, count() FROM {db.t('events')} AS e WHERE {where}"
-            " GROUP BY sel, gx, gy"
-        ):
-            target[name][(int(gx), int(gy))] = int(n)
+    # One pass over the clicks: each counted three times over, by element (0), by its cell in the
+    # element's box (1) and by its cell on the page (2).
+    tally = Tally()
+    targets = {1: tally.cells, 2: tally.points}
+    for name, kind, gx, gy, n, dead, tag, text in db.rows(
+        f"SELECT {sel} AS sel, g.1, g.2, g.3, count(), sum(e.m_dead), max(e.m_tag), max(e.m_text)"
+        f" FROM {db.t('events')} AS e ARRAY JOIN [(0, toInt64(0), toInt64(0)),"
+        f" (1, {grid('rx', in_box)}, {grid('ry', in_box)}), (2, {grid('x', on_page)}, {grid('y', on_page)})] AS g"
+        f" WHERE {where} GROUP BY sel, g.1, g.2, g.3"
+    ):
+        if kind == 0:
+            tally.count[name] = int(n)
+            tally.dead[name] = int(dead)
+            tally.label[name] = (tag, text)
+        else:
+            targets[kind][name][(int(gx), int(gy))] = int(n)
     return tally.answer(scope)
 
 
-def views_sql(db: Db, site_id: str, lo: int, hi: int) -> str:
+def _report(alias: str = "e") -> str:
+    """A scroll report as a view would read if it were the view's latest (views_sql's columns)."""
+    a = alias
+    return (f"{a}.session_id AS session_id, {a}.url AS url, {a}.ts AS ts, {day_sql(f'{a}.ts')} AS day,"
+            f" coalesce({a}.path, '') AS path, coalesce({a}.route, {a}.path, '') AS route,"
+            f" {device_sql(f'{a}.m_vw')} AS device, coalesce({a}.m_depth, 0) AS depth, {a}.m_vh AS vh")
+
+
+def views_sql(db: Db, site_id: str, lo: int, hi: int, where: str = "") -> str:
     """One row per pageview of a human with scroll reports, from its latest report: two reports
     are of one pageview when they share session and URL with no pageview of that session between
-    them, i.e. the same count of the session's pageviews up to each. Sessions limited to those
-    with a report in UTC days lo..hi."""
+    them, i.e. the same count of the session's pageviews up to each (a pageview at the very time
+    of a report counts as before it). Sessions limited to those with a report in UTC days lo..hi,
+    and, given `where` over the view `v`, to those with a report that would pass it: a view's
+    latest report is one of its session's reports, so no view that passes is left out."""
     site = lit(site_id)
+    events = db.t("events")
+    sessions = ""
+    if where:
+        sessions = (f" AND e.session_id IN (SELECT v.session_id FROM (SELECT {_report()} FROM {events} AS e"
+                    f" WHERE e.site_id = {site} AND e.type = 'scroll') AS v WHERE {where})")
+    # Per session, in arrays: each report with its count of pageviews up to it, sorted so that the
+    # reports of one view sit together, latest last; the last of each run is the view. (A window over
+    # all the sessions' events, then a GROUP BY on session, URL and count, took seconds.)
+    report = ("(isNull(e.url), ifNull(e.url, ''), e.ts, e.seq, e.path, e.route,"
+              f" {device_sql('e.m_vw')}, e.m_depth, e.m_vh)")
     return f"""
-        SELECT session_id, url, last.1 AS ts, {day_sql('last.1')} AS day, coalesce(last.2, '') AS path,
-            coalesce(last.3, last.2, '') AS route, last.4 AS device, coalesce(last.5, 0) AS depth, last.6 AS vh
+        SELECT session_id, if(r.1, NULL, r.2) AS url, r.3 AS ts, {day_sql('r.3')} AS day,
+            coalesce(r.5, '') AS path, coalesce(r.6, r.5, '') AS route, r.7 AS device,
+            coalesce(r.8, 0) AS depth, r.9 AS vh
         FROM (
-            SELECT session_id, url, k,
-                argMax((e.ts, e.path, e.route, {DEVICE}, JSONExtract(e.data, 'depth', 'Nullable(Float64)'),
-                        JSONExtract(e.data, 'vh', 'Nullable(Int64)')), (e.ts, e.seq)) AS last
+            SELECT session_id, arraySort(x -> (x.1, x.2, x.10, x.3, x.4), arrayMap(x -> tuple(x.1, x.2, x.3,
+                x.4, x.5, x.6, x.7, x.8, x.9, arrayCount(t -> t <= x.3, views)), reports)) AS s,
+                arrayFilter((x, i) -> i = length(s) OR (s[i + 1].1, s[i + 1].2, s[i + 1].10) != (x.1, x.2, x.10),
+                    s, arrayEnumerate(s)) AS latest
             FROM (
-                SELECT e.*, sum(e.type = 'pageview') OVER (PARTITION BY e.session_id ORDER BY e.ts, e.type = 'scroll'
-                    ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS k
-                FROM {db.t('events')} AS e
-                WHERE e.site_id = {site} AND e.type IN ('pageview', 'scroll') AND {human_event_sql(db.layout, site_id)}
-                    AND e.session_id IN (SELECT session_id FROM {db.t('events')} WHERE site_id = {site}
-                        AND type = 'scroll' AND day BETWEEN {lo} AND {hi})
-            ) AS e
-            WHERE e.type = 'scroll' GROUP BY session_id, url, k
-        )"""
+                SELECT e.session_id AS session_id, groupArrayIf(e.ts, e.type = 'pageview') AS views,
+                    groupArrayIf({report}, e.type = 'scroll') AS reports
+                FROM {events} AS e
+                WHERE e.site_id = {site} AND e.type IN ('pageview', 'scroll')
+                    AND {human_event_sql(db.layout, site_id)}{sessions}
+                GROUP BY e.session_id HAVING countIf(e.type = 'scroll' AND e.day BETWEEN {lo} AND {hi}) > 0
+            )
+        ) ARRAY JOIN latest AS r"""
 
 
 def scroll(db: Db, scope: Scope) -> dict[str, Any]:
@@ -129,7 +150,7 @@ def scroll(db: Db, scope: Scope) -> dict[str, Any]:
     where = _page_filter(db.layout, scope, _by_route(db, scope, "scroll"), "v")
     rows = db.rows(
         f"SELECT v.depth, count(), sum(coalesce(v.vh, 0)), count(v.vh)"
-        f" FROM ({views_sql(db, scope.site_id, lo, hi)}) AS v WHERE {where} GROUP BY v.depth"
+        f" FROM ({views_sql(db, scope.site_id, lo, hi, where)}) AS v WHERE {where} GROUP BY v.depth"
     )
     return scroll_answer(scope, ((float(d), int(n), int(vh), int(vn)) for d, n, vh, vn in rows))
 
@@ -181,7 +202,7 @@ def click_moment(db: Db, scope: Scope, sel: str) -> dict[str, Any] | None:
     page as it stood when that element was clicked. `ts` is the browser's clock, the clock of the
     recording's own timestamps."""
     device = f" AND {DEVICE} = {lit(scope.device)}" if scope.device else ""
-    rage = " AND JSONExtractBool(e.data, 'rage')" if scope.rage else ""
+    rage = " AND e.m_rage = 1" if scope.rage else ""
     rows = db.rows(
         f"SELECT e.session_id, e.client_ts, e.data FROM {db.t('events')} AS e"
         f" WHERE e.site_id = {lit(scope.site_id)} AND e.type = 'click' AND e.name = {lit(sel)}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from collector.query.definitions import day_of
 from collector.query.overview import BREAKDOWNS, Figures, Period, answer, pages, sources
 from collector.query.params import DAY_MS
 from collector.query.scope import Goal, Scope
@@ -13,10 +14,12 @@ from collector.store.clickhouse.reads.scope import (
     abandoned_sql,
     bounced_sql,
     carted_sql,
+    goal_event_sql,
     goal_sql,
     human_event_sql,
     scope_sql,
     sessions_in,
+    since_sql,
     viewed_sql,
 )
 from collector.store.clickhouse.transaction import Db
@@ -37,7 +40,7 @@ def figures(db: Db, scope: Scope, *, daily: bool = True, width: int = DAY_MS) ->
         f"SELECT intDiv({local}, {int(width)}) AS day, {_DIMS}, {_SUMS} FROM {sessions_in(db.layout)}"
         f" WHERE {where} GROUP BY day, {_DIMS} ORDER BY day, {_DIMS}"
     )
-    goal = goal_sql(db.layout, scope.site_id, scope.goal)
+    goal = goal_sql(db.layout, scope.site_id, scope.goal, scope.start)
     ((visitors, converted),) = db.rows(
         f"SELECT uniqExact(s.visitor_id), uniqExactIf(s.visitor_id, {goal})"
         f" FROM {sessions_in(db.layout)} WHERE {where}"
@@ -64,8 +67,8 @@ def page_counts(db: Db, scope: Scope) -> Counter[str]:
         sessions = human_event_sql(db.layout, scope.site_id, "e")
     rows = db.rows(
         f"SELECT coalesce(e.path, ''), count() FROM {db.t('events')} AS e"
-        f" WHERE e.site_id = {lit(scope.site_id)} AND e.type = 'pageview'"
-        f" AND e.ts >= {lit(scope.start)} AND e.ts < {lit(scope.end)} AND {sessions} GROUP BY 1"
+        f" WHERE e.site_id = {lit(scope.site_id)} AND e.day BETWEEN {day_of(scope.start)} AND {day_of(scope.end - 1)}"
+        f" AND e.type = 'pageview' AND e.ts >= {lit(scope.start)} AND e.ts < {lit(scope.end)} AND {sessions} GROUP BY 1"
     )
     return pages((path, int(n)) for path, n in rows)
 
@@ -83,9 +86,23 @@ def goal_conversions(db: Db, scope: Scope, goals: list[Goal]) -> list[tuple[int,
     """Visitors and sessions of the scope that reached each goal, in one pass over its sessions."""
     if not goals:
         return []
-    flags = [goal_sql(db.layout, scope.site_id, goal) for goal in goals]
+    # The sessions holding each goal's events, found in one read of the events: a column of
+    # flags per goal, joined to the sessions (the default goal is the sessions' own purchases).
+    found = {i: goal_event_sql(goal, "g") for i, goal in enumerate(goals) if goal != Goal()}
+    flags = [f"g.f{i} = 1" if i in found else "s.purchases > 0" for i in range(len(goals))]
+    joined = ""
+    if found:
+        columns = ", ".join(f"max({sql}) AS f{i}" for i, sql in found.items())
+        joined = (
+            f" LEFT JOIN (SELECT g.session_id AS session_id, {columns} FROM {db.t('events')} AS g"
+            f" WHERE g.site_id = {lit(scope.site_id)}{since_sql('g', scope.start)}"
+            f" AND ({' OR '.join(f'({sql})' for sql in found.values())}) GROUP BY g.session_id) AS g"
+            " ON g.session_id = s.id"
+        )
     counts = ", ".join(f"uniqExactIf(s.visitor_id, {f}), countIf({f})" for f in flags)
-    ((*row,),) = db.rows(f"SELECT {counts} FROM {sessions_in(db.layout)} WHERE {scope_sql(db.layout, scope)}")
+    ((*row,),) = db.rows(
+        f"SELECT {counts} FROM {sessions_in(db.layout)}{joined} WHERE {scope_sql(db.layout, scope)}"
+    )
     return [(int(row[2 * i]), int(row[2 * i + 1])) for i in range(len(goals))]
 
 

@@ -8,7 +8,7 @@ from collector.query import paths as shared
 from collector.query.definitions import day_of
 from collector.query.scope import Scope
 from collector.store.clickhouse.client import lit
-from collector.store.clickhouse.reads.scope import human_event_sql, scope_sql, sessions_in, url_match
+from collector.store.clickhouse.reads.scope import human_event_sql, scope_sql, sessions_in, since_sql, url_match
 from collector.store.clickhouse.transaction import Db
 
 
@@ -53,9 +53,10 @@ def paths(db: Db, scope: Scope, from_url: str, depth: int = 3) -> dict[str, Any]
         " SELECT arraySort(v -> (v.1, v.2, v.3, v.4), groupArray((e.ts, isNotNull(e.path), ifNull(e.path, ''),"
         " e.seq, if(ifNull(e.path, '') = '', '(none)', assumeNotNull(e.path)),"
         f" if({url_match(from_url, 'e')}, 1, 0)))) AS views"
-        f" FROM {db.t('events')} AS e WHERE e.site_id = {site} AND e.type = 'pageview'"
+        f" FROM {db.t('events')} AS e WHERE e.site_id = {site}{since_sql('e', scope.start)} AND e.type = 'pageview'"
         f" AND e.session_id IN (SELECT s.id FROM {sessions_in(db.layout)} WHERE {scope_sql(db.layout, scope)})"
         f" AND e.session_id IN (SELECT m.session_id FROM {db.t('events')} AS m WHERE m.site_id = {site}"
+        f"{since_sql('m', scope.start)}"
         f" AND m.type = 'pageview' AND {url_match(from_url, 'm')})"
         " GROUP BY e.session_id) WHERE at > 0"
         f") ARRAY JOIN {links} AS link GROUP BY link.1, link.2, link.3, link.4"

@@ -5,10 +5,10 @@ value enters through `lit`.
 
 from __future__ import annotations
 
-from collector.query.definitions import BOT_COLUMN, BOUNCE_PAGEVIEWS, DAY_MS, DESKTOP_FROM_PX, TABLET_FROM_PX
+from collector.query.definitions import BOT_COLUMN, BOUNCE_PAGEVIEWS, DAY_MS, DESKTOP_FROM_PX, TABLET_FROM_PX, day_of
 from collector.query.scope import NONE, Filters, Goal, Scope
 from collector.store.clickhouse.client import lit
-from collector.store.clickhouse.schema import Layout
+from collector.store.clickhouse.schema import FREQUENT_TYPES, Layout
 from collector.store.sqlite.reads.patterns import _PARAM_SEGMENT, is_route_template
 
 _COLUMNS = {
@@ -94,6 +94,12 @@ def url_match(pattern: str, alias: str = "e") -> str:
     return f"{column} = {lit(pattern)}"
 
 
+def data_of(alias: str, event_type: str) -> str:
+    """The column holding the JSON data of events `alias` of a type: the rarer types' own copy
+    (schema.MATERIALIZED's m_data) or the whole `data` column."""
+    return f"{alias}.data" if event_type in FREQUENT_TYPES else f"{alias}.m_data"
+
+
 def json_text(data: str, *path: str) -> str:
     """A JSON member as SQLite's CAST(json_extract(...) AS TEXT) gives it: a string unquoted, true
     and false as 1 and 0, null or missing as NULL, any other value as its JSON text."""
@@ -106,12 +112,19 @@ def json_text(data: str, *path: str) -> str:
     )
 
 
-def goal_sql(layout: Layout, site_id: str, goal: Goal) -> str:
-    """True for a session `s` holding a goal event."""
+def since_sql(alias: str, since: int | None) -> str:
+    """` AND` the events `alias` from the UTC day of `since` on: where only sessions that started
+    at or after `since` are asked about, their events are no older (a session's first_ts is its
+    earliest event's time), and the events table is ordered by day, so older days go unread."""
+    return "" if since is None else f" AND {alias}.day >= {day_of(since)}"
+
+
+def goal_sql(layout: Layout, site_id: str, goal: Goal, since: int | None = None) -> str:
+    """True for a session `s` holding a goal event (sessions started at or after `since`)."""
     if goal == Goal():
         return "s.purchases > 0"  # the session rollup counts purchases on write
     return (f"s.id IN (SELECT g.session_id FROM {layout.table('events')} AS g WHERE g.site_id = {lit(site_id)}"
-            f" AND {goal_event_sql(goal, 'g')})")
+            f"{since_sql('g', since)} AND {goal_event_sql(goal, 'g')})")
 
 
 def goal_event_sql(goal: Goal, alias: str) -> str:
@@ -124,7 +137,7 @@ def goal_event_sql(goal: Goal, alias: str) -> str:
     if goal.prop is not None:
         key, value = goal.prop
         # numbers compare by their text (1 = '1'), as on SQLite
-        sql += f" AND {json_text(f'{alias}.data', 'props', key.replace(chr(34), ''))} = {lit(value)}"
+        sql += f" AND {json_text(data_of(alias, goal.type), 'props', key.replace(chr(34), ''))} = {lit(value)}"
     return sql
 
 
@@ -136,8 +149,10 @@ def referrer_sql(host: str) -> str:
     return "(" + " OR ".join(f"s.referrer LIKE {lit(like)}" for like in likes) + ")"
 
 
-def filters_sql(layout: Layout, site_id: str, filters: Filters, goal: Goal) -> list[str]:
-    """SQL clauses over `s`, one per filter."""
+def filters_sql(
+    layout: Layout, site_id: str, filters: Filters, goal: Goal, since: int | None = None,
+) -> list[str]:
+    """SQL clauses over `s`, one per filter (for sessions started at or after `since`)."""
     where = [
         f"coalesce({_COLUMNS[name]}, '') = ''" if value == NONE else f"{_COLUMNS[name]} = {lit(value)}"
         for name, value in filters.columns
@@ -148,7 +163,8 @@ def filters_sql(layout: Layout, site_id: str, filters: Filters, goal: Goal) -> l
             # the session's pageview at its entry (or exit) time matches the pattern
             where.append(
                 f"(s.id, s.{column}) IN (SELECT p.session_id, p.ts FROM {events} AS p"
-                f" WHERE p.site_id = {lit(site_id)} AND p.type = 'pageview' AND {url_match(pattern, 'p')})"
+                f" WHERE p.site_id = {lit(site_id)}{since_sql('p', since)} AND p.type = 'pageview'"
+                f" AND {url_match(pattern, 'p')})"
             )
     where += [referrer_sql(host) for host in filters.referrers]
     for selector in filters.clicked:
@@ -156,21 +172,21 @@ def filters_sql(layout: Layout, site_id: str, filters: Filters, goal: Goal) -> l
         # the sessions behind one heatmap hotspot.
         on_page = "".join(f" AND {url_match(page, 'c')}" for page in filters.pages)
         where.append(
-            f"s.id IN (SELECT c.session_id FROM {events} AS c WHERE c.site_id = {lit(site_id)}"
+            f"s.id IN (SELECT c.session_id FROM {events} AS c WHERE c.site_id = {lit(site_id)}{since_sql('c', since)}"
             f" AND c.type = 'click' AND c.name = {lit(selector)}{on_page})"
         )
     for message in filters.errors:  # an error's message is its `name`
         where.append(
-            f"s.id IN (SELECT x.session_id FROM {events} AS x WHERE x.site_id = {lit(site_id)}"
+            f"s.id IN (SELECT x.session_id FROM {events} AS x WHERE x.site_id = {lit(site_id)}{since_sql('x', since)}"
             f" AND x.type = 'error' AND x.name = {lit(message)})"
         )
     for page in filters.pages:
         where.append(
-            f"s.id IN (SELECT p.session_id FROM {layout.table('events')} AS p WHERE p.site_id = {lit(site_id)}"
+            f"s.id IN (SELECT p.session_id FROM {events} AS p WHERE p.site_id = {lit(site_id)}{since_sql('p', since)}"
             f" AND p.type = 'pageview' AND {url_match(page, 'p')})"
         )
     flag_sql = {
-        "converted": goal_sql(layout, site_id, goal),
+        "converted": goal_sql(layout, site_id, goal, since),
         "abandoned": abandoned_sql("s"),
         "replay": "s.has_replay = 1",
         "frustrated": "(s.rage_clicks > 0 OR s.dead_clicks > 0 OR s.errors > 0)",
@@ -206,7 +222,7 @@ def exposed_sql(layout: Layout, site_id: str, experiment: str, variant: str | No
     site = lit(site_id)
     firsts = (
         f"SELECT xs.visitor_id AS visitor, min(x.ts) AS first_ts,"
-        f" argMin(JSONExtractString(x.data, 'variant'), (x.ts, x.seq)) AS first_variant"
+        f" argMin(JSONExtractString(x.m_data, 'variant'), (x.ts, x.seq)) AS first_variant"
         f" FROM {events} AS x INNER JOIN (SELECT id, visitor_id FROM {sessions} FINAL WHERE site_id = {site}) AS xs"
         f" ON x.session_id = xs.id"
         f" WHERE x.site_id = {site} AND x.type = 'exposure' AND x.name = {lit(experiment)} GROUP BY xs.visitor_id"
@@ -225,7 +241,8 @@ def scope_sql(layout: Layout, scope: Scope, *, started: bool = True) -> str:
         clauses += [f"s.first_ts >= {lit(scope.start)}", f"s.first_ts < {lit(scope.end)}"]
     if not scope.include_bots:
         clauses.append(human_sql("s"))
-    return " AND ".join([*clauses, *filters_sql(layout, scope.site_id, scope.filters, scope.goal)])
+    since = scope.start if started else None
+    return " AND ".join([*clauses, *filters_sql(layout, scope.site_id, scope.filters, scope.goal, since)])
 
 
 def sessions_in(layout: Layout) -> str:

@@ -6,6 +6,7 @@ from typing import Any
 
 import msgspec
 
+from collector.query.definitions import day_of
 from collector.query.scope import Scope
 from collector.query.sessions import SORTS, causal_order, decode_cursor, encode_cursor
 from collector.store.clickhouse.client import lit
@@ -81,5 +82,7 @@ def get_session(db: Db, session_id: str, site_id: str | None = None) -> dict[str
     if not rows:
         return None
     session = session_dict(rows[0])
-    events = events_of(db, session["site_id"], f"e.session_id = {lit(session_id)}", causal=True)
+    # its events lie within its first and last times: those days of the events table only
+    days = f"e.day BETWEEN {day_of(session['first_ts'])} AND {day_of(session['last_ts'])}"
+    events = events_of(db, session["site_id"], f"{days} AND e.session_id = {lit(session_id)}", causal=True)
     return {**session, "events": events}

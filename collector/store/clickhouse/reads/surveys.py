@@ -7,21 +7,22 @@ from typing import Any
 from collector.query.scope import Scope
 from collector.query.surveys import Answer, summary
 from collector.store.clickhouse.client import lit
-from collector.store.clickhouse.reads.scope import day_sql, scope_sql, sessions_in
+from collector.store.clickhouse.reads.scope import day_sql, scope_sql, sessions_in, since_sql
 from collector.store.clickhouse.transaction import Db
 
 
 def load_answers(db: Db, scope: Scope, survey_id: str | None = None) -> list[Answer]:
-    extra = f" AND JSONExtract(e.data, 'survey_id', 'Nullable(String)') = {lit(survey_id)}" if survey_id else ""
+    extra = f" AND JSONExtract(e.m_data, 'survey_id', 'Nullable(String)') = {lit(survey_id)}" if survey_id else ""
     rows = db.rows(
-        "SELECT e.name, JSONExtract(e.data, 'score', 'Nullable(Int64)'),"
-        " JSONExtract(e.data, 'scale', 'Nullable(Int64)'),"
-        " JSONExtract(e.data, 'comment', 'Nullable(String)'), JSONExtract(e.data, 'survey_id', 'Nullable(String)'),"
+        "SELECT e.name, JSONExtract(e.m_data, 'score', 'Nullable(Int64)'),"
+        " JSONExtract(e.m_data, 'scale', 'Nullable(Int64)'),"
+        " JSONExtract(e.m_data, 'comment', 'Nullable(String)'), JSONExtract(e.m_data, 'survey_id', 'Nullable(String)'),"
         " e.ts, e.session_id, s.visitor_id, s.channel, s.device, s.has_replay,"
         f" {day_sql(scope.calendar.local_sql('s.first_ts', scope.start, scope.end))}"
         f" FROM {db.t('events')} AS e INNER JOIN (SELECT s.id, s.visitor_id, s.channel, s.device, s.has_replay,"
         f" s.first_ts FROM {sessions_in(db.layout)} WHERE {scope_sql(db.layout, scope)}) AS s ON e.session_id = s.id"
-        f" WHERE e.site_id = {lit(scope.site_id)} AND e.type = 'survey'{extra} ORDER BY e.ts, e.seq"
+        f" WHERE e.site_id = {lit(scope.site_id)}{since_sql('e', scope.start)} AND e.type = 'survey'{extra}"
+        " ORDER BY e.ts, e.seq"
     )
     answers = []
     for kind, score, scale, comment, survey, ts, session_id, visitor_id, channel, device, replay, day in rows:

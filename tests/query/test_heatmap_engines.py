@@ -1,0 +1,128 @@
+"""Heatmaps on generated traffic: ClickHouse's answers (clicks read from columns kept on insert,
+scroll views found in per-session arrays) held to SQLite's, which answers from its rollups or
+its events by the rules in collector/store/sqlite/reads/heatmap.py.
+
+The traffic has what makes those rules bite: several scroll reports of one pageview (the latest
+counts), reports at the very time of their pageview or of one another, a page seen twice in a session, reports of
+a page without a pageview of it, clicks without element or page coordinates, dead and rage
+clicks, three device widths, a bot, and sessions running over midnight.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from collector.app import create_app
+from tests.support.analytics_journeys import CHROME, DATE, DAY_MS, GOOGLEBOT, MIN, NEXT_DATE, PREVIOUS_DATE, SHOP, D
+from tests.support.collector import ADMIN_TOKEN, KEY, open_engine
+from tests.support.fixtures import make_settings
+
+PAGES = ("/", "/product/1", "/product/2", "/product/33", "/cart")
+WIDTHS = (390, 820, 1440)
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
+def adder(rng: random.Random, events: list[dict[str, Any]], sid: str, anon: str, vw: int) -> Any:
+    def add(kind: str, path: str, ts: int, **fields: Any) -> None:
+        events.append({"id": str(uuid.UUID(int=rng.getrandbits(128))), "type": kind, "ts": ts,
+                       "session_id": sid, "anon_id": anon, "url": SHOP + path, "vw": vw, **fields})
+
+    return add
+
+
+def traffic(rng: random.Random, sessions: int) -> Iterator[tuple[list[dict[str, Any]], str]]:
+    """Batches of events, one per session, with the user agent to send them with."""
+    for n in range(sessions):
+        sid, anon = f"h{n}", f"ha{n % 40}"
+        t = D - DAY_MS // 2 + rng.randrange(0, 2 * DAY_MS)
+        vw = rng.choice(WIDTHS)
+        events: list[dict[str, Any]] = []
+        add = adder(rng, events, sid, anon, vw)
+        for index in range(rng.randrange(1, 6)):
+            # A pageview never shares its instant with an earlier event: SQLite's rollup judges a
+            # report by the pageviews stored before it, so one arriving after a report of its very
+            # millisecond splits the views there and not on ClickHouse (which reads them all).
+            t += rng.choice((1, 1000, 5 * MIN, 3 * 60 * MIN))
+            path = rng.choice(PAGES)
+            if index == 0 or rng.random() < 0.9:  # else reports of a page with no pageview of it
+                add("pageview", path, t)
+            for _ in range(rng.randrange(0, 3)):
+                t += rng.choice((0, 0, 500, 4000))
+                fields: dict[str, Any] = {"sel": rng.choice(("button.buy", "a.home", "#nav"))}
+                if rng.random() < 0.8:
+                    fields |= {"rx": rng.random(), "ry": rng.random()}
+                if rng.random() < 0.8:
+                    fields |= {"x": rng.randrange(1400), "y": rng.randrange(3000)}
+                if rng.random() < 0.1:
+                    fields.pop("sel")
+                add("click", path, t, tag="button", text=rng.choice(("Buy", "Home")),
+                    dead=rng.random() < 0.2, rage=rng.random() < 0.2, **fields)
+            for _ in range(rng.randrange(0, 4)):
+                t += rng.choice((0, 0, 1, 2000))
+                report: dict[str, Any] = {"depth": rng.randrange(5, 101)}
+                if rng.random() < 0.8:
+                    report["vh"] = rng.choice((700, 800))
+                add("scroll", path, t, **report)
+        yield events, GOOGLEBOT if n % 17 == 5 else CHROME
+
+
+@pytest.fixture
+def engines(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[dict[str, TestClient]]:
+    """One app per engine, each on its own store."""
+    clients: dict[str, TestClient] = {}
+    try:
+        for engine in ("sqlite", "chdb"):
+            folder = tmp_path / engine
+            folder.mkdir()
+            store = open_engine(engine, folder, request)
+            http = TestClient(create_app(make_settings(folder / "trailmark.db"), store),
+                              base_url="http://127.0.0.1:8000")
+            clients[engine] = http.__enter__()
+        yield clients
+    finally:
+        for http in clients.values():
+            http.__exit__(None, None, None)
+
+
+def answers(http: TestClient, query: str, path: str = "/api/heatmap") -> Any:
+    answer = http.get(f"{path}?site=test&{query}", headers=ADMIN)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_clickhouse_heatmaps_match_sqlite(engines: dict[str, TestClient], seed: int) -> None:
+    rng = random.Random(seed)
+    sent = 0
+    for events, agent in traffic(rng, 90):
+        for http in engines.values():
+            answer = http.post("/v1/batch", json={"key": KEY, "events": events}, headers={"User-Agent": agent})
+            assert answer.status_code == 200, answer.text
+        sent += len(events)
+    assert sent > 700
+    asked = 0
+    # whole UTC days (SQLite's rollups), then the site's own midnights (its events)
+    for zone, days in ((None, f"from={DATE}&to={DATE}"), (None, f"from={PREVIOUS_DATE}&to={NEXT_DATE}"),
+                       ("America/New_York", f"from={DATE}&to={NEXT_DATE}")):
+        if zone:
+            for http in engines.values():
+                changed = http.patch("/api/sites/test", json={"timezone": zone}, headers=ADMIN)
+                assert changed.status_code == 200, changed.text
+        pages = {engine: answers(http, days, "/api/heatmap/pages") for engine, http in engines.items()}
+        assert pages["chdb"] == pages["sqlite"], days
+        assert pages["sqlite"]["pages"], days
+        for url in ("/", "/product/1", "/product/:id", "/product/*", f"{SHOP}/cart", "/nowhere"):
+            for extra in ("kind=click", "kind=click&device=mobile", "kind=click&rage=1", "kind=scroll",
+                          "kind=scroll&device=desktop"):
+                query = f"{days}&url={url}&{extra}"
+                found = {engine: answers(http, query) for engine, http in engines.items()}
+                assert found["chdb"] == found["sqlite"], query
+                asked += 1
+    assert asked == 90
