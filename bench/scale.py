@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from collector.query.funnel import Step  # noqa: E402
 from collector.query.heatmap import Scope as HeatmapScope  # noqa: E402
-from collector.query.journey import DEFAULT_STAGES, journey_map  # noqa: E402
+from collector.query.journey import DEFAULT_STAGES, read_map  # noqa: E402
 from collector.query.scope import Scope, build_scope  # noqa: E402
 from collector.store import SQLiteStore, Store  # noqa: E402
 from collector.store.clickhouse import ClickHouseStore  # noqa: E402
@@ -191,7 +191,7 @@ def cases(start: int) -> dict[str, Callable[[Store], Any]]:
         "heatmap_pages_30d": lambda s: s.heatmap_pages(SITE, end - 30 * DAY_MS, end),
         "heatmap_clicks": lambda s: s.heatmap_clicks(clicks),
         "heatmap_scroll": lambda s: s.heatmap_scroll(clicks),
-        "journey_map_7d": lambda s: journey_map(DEFAULT_STAGES, s.journey_touches(last7)),
+        "journey_map_7d": lambda s: read_map(s, last7, DEFAULT_STAGES),
     }
 
 

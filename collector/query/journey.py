@@ -15,14 +15,18 @@ import statistics
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any, NamedTuple
+from typing import TYPE_CHECKING, Annotated, Any, NamedTuple, Protocol
 
 import msgspec
 from msgspec import Meta, Struct
 
 from collector.errors import ClientError
+from collector.query.bulk import gc_paused
 from collector.query.cx import KINDS, SCORERS, ratio
 from collector.wire import EVENT_TYPES
+
+if TYPE_CHECKING:
+    from collector.query.scope import Scope
 
 Word = Annotated[str, Meta(min_length=1, max_length=256)]
 TOP = 5  # the pages, touchpoints, actions and exits shown per stage
@@ -329,6 +333,17 @@ def reach(stages: Stages, touches: Iterable[Touch]) -> tuple[int, Reached, Held]
             reached_at[k][visitor] = own[j].ts
             held[k][visitor] = own[j:at[k + 1]] if k + 1 < len(at) else own[j:]
     return len(by_person), reached_at, held
+
+
+class _Touches(Protocol):
+    def journey_touches(self, scope: Scope, reading: Reading = ...) -> list[Touch]: ...
+
+
+def read_map(store: _Touches, scope: Scope, stages: Stages) -> dict[str, Any]:
+    """The map as the API answers it: the touches these stages look at, walked while the garbage
+    collector is paused (query/bulk.py says why)."""
+    with gc_paused():
+        return journey_map(stages, store.journey_touches(scope, reading_of(stages)))
 
 
 def journey_map(stages: Stages, touches: Iterable[Touch]) -> dict[str, Any]:

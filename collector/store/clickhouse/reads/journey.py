@@ -7,7 +7,7 @@ import itertools
 from collector.query.journey import EVERYTHING, Reading, Touch
 from collector.query.scope import Scope
 from collector.store.clickhouse.client import lit
-from collector.store.clickhouse.reads.scope import scope_sql, sessions_in
+from collector.store.clickhouse.reads.scope import scope_sql, sessions_in, since_sql
 from collector.store.clickhouse.transaction import Db
 
 # Each field of a Touch after the visitor, as read here; None: not read (the reading says which).
@@ -15,10 +15,12 @@ _FIELDS = (
     ("session", "e.session_id"), ("session_start", "s.first_ts"), ("ts", "e.ts"), ("type", "e.type"),
     ("name", "e.name"), ("path", "e.path"), ("route", "e.route"), ("url", "e.url"),
     ("touchpoint", "e.touchpoint"), ("channel", "s.channel"), ("has_replay", "s.has_replay"),
-    ("score", "if(e.type = 'survey', JSONExtract(e.data, 'score', 'Nullable(Int64)'), NULL)"),
-    ("scale", "if(e.type = 'survey', JSONExtract(e.data, 'scale', 'Nullable(Int64)'), NULL)"),
-    ("rage", "e.type = 'click' AND JSONExtractBool(e.data, 'rage')"),
-    ("dead", "e.type = 'click' AND JSONExtractBool(e.data, 'dead')"),
+    # Fields of the JSON from the columns filled on insert (schema.MATERIALIZED): the whole `data`
+    # column of a million events is never decompressed.
+    ("score", "if(e.type = 'survey', JSONExtract(e.m_data, 'score', 'Nullable(Int64)'), NULL)"),
+    ("scale", "if(e.type = 'survey', JSONExtract(e.m_data, 'scale', 'Nullable(Int64)'), NULL)"),
+    ("rage", "e.m_rage"),
+    ("dead", "e.m_dead"),
     ("device", "s.device"),
 )
 assert tuple(f for f, _ in _FIELDS) == Touch._fields[1:]
@@ -56,7 +58,7 @@ def touches(db: Db, scope: Scope, reading: Reading = EVERYTHING) -> list[Touch]:
         f" INNER JOIN (SELECT s.id AS id, s.visitor_id AS visitor_id, s.first_ts AS first_ts, s.channel AS channel,"
         f" s.has_replay AS has_replay, s.device AS device FROM {sessions_in(db.layout)}"
         f" WHERE {scope_sql(db.layout, scope)}) AS s ON s.id = e.session_id"
-        f" WHERE e.site_id = {lit(scope.site_id)}{window_sql(reading)}"
+        f" WHERE e.site_id = {lit(scope.site_id)}{since_sql('e', scope.start)}{window_sql(reading)}"
         " GROUP BY s.visitor_id) ORDER BY visitor_id"
         # numbers as JSON numbers, not quoted 64-bit strings: no int() per value (has_replay, rage
         # and dead come as 0 and 1, as SQLite gives them)
