@@ -1,14 +1,16 @@
-"""Funnels on ClickHouse: each visitor's step events as one array, counted by the shared rule."""
+"""Funnels on ClickHouse: each visitor's furthest attempt found in SQL, only the figures come back.
+
+The counting rule is `furthest_attempt` (collector/query/funnel.py). windowFunnel counts one
+attempt per visitor and gives no step times, so the rule is spelled here with array functions
+over each visitor's step events sorted by time, one array expression per step (see `_step_states`).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from collector.errors import ClientError
-from collector.query.funnel import Step
-from collector.query.funnel_columns import ColumnCount, Instants, columns
+from collector.query.funnel import DROPPED_SHOWN, Step, answer, middle_median
 from collector.query.scope import Scope
 from collector.store.clickhouse.client import lit, lits
 from collector.store.clickhouse.reads.scope import scope_sql, sessions_in, since_sql, url_match
@@ -38,41 +40,88 @@ def _scoped_events(db: Db, scope: Scope, types: list[str], where: str) -> str:
     )
 
 
+def _step_states(steps: int, window_ms: int) -> list[str]:
+    """`a1` .. `aN`: for each of a visitor's `events` (sorted by time), the best attempt at step j
+    as it stands after that event: (reached, start, time of step 1, .., time of step j).
+
+    This is `furthest_attempt` turned from a walk into one array expression per step. In the walk
+    an instant only ever replaces a step's attempt with the previous step's attempt as it stood
+    before that instant: starts never decrease and step j's start is never later than step j-1's,
+    so the later start always wins, and every time held before an instant is strictly earlier.
+    What is left is: step j at an event of step j is the previous step's attempt before the event's
+    instant (`before`: the state after the instant before it, spread over the events of one
+    instant, so that they act together) if it exists and the event is within its window; and
+    otherwise whatever step j was before (`arrayFill` carries the last one forward).
+    """
+    states = [
+        "arrayMap((t, d, i) -> i = 1 OR d != 0, events.1, arrayDifference(events.1), arrayEnumerate(events))"
+        " AS first_of_instant",
+        "arrayFill(x -> x.1, arrayMap(e -> (bitTest(e.2, 0), e.1, e.1), events)) AS a1",
+    ]
+    for j in range(2, steps + 1):
+        none = f"(false, {', '.join(['toInt64(0)'] * j)})"
+        shifted = f"arrayPushFront(arrayPopBack(a{j - 1}), {none})"
+        before = f"arrayMap(x -> x.2, arrayFill(x -> x.1, arrayZip(first_of_instant, {shifted})))"
+        reached = f"bitTest(e.2, {j - 1}) AND p.1 AND e.1 <= p.2 + {window_ms}"
+        extended = ", ".join(f"p.{k + 2}" for k in range(1, j))
+        states.append(
+            f"arrayFill(x -> x.1, arrayMap((e, p) -> if({reached}, (true, p.2, {extended}, e.1),"
+            f" (false, {', '.join(['toInt64(0)'] * (j + 1))})), events, {before})) AS a{j}"
+        )
+    return states
+
+
+def _furthest(steps: int) -> str:
+    """The times of the furthest step's best attempt after the visitor's last event."""
+    arms = []
+    for j in range(steps, 0, -1):
+        arms += [f"a{j}[-1].1", f"[{', '.join(f'a{j}[-1].{k + 2}' for k in range(1, j + 1))}]"]
+    return f"multiIf({', '.join(arms)}, CAST([], 'Array(Int64)'))"
+
+
 def funnel(db: Db, scope: Scope, steps: list[Step], window_s: int) -> dict[str, Any]:
     """Visitors per step, step and overall conversion, median step times, dropped sessions.
 
-    The furthest-attempt rule (collector/query/funnel.py) is applied to each visitor's array of
-    (time, step mask): windowFunnel counts one attempt per visitor and gives no step times. The
-    events come back as one row of columns (visitor numbers from the grouping), so no Python runs
-    per event; each also names its session, so a dropped visitor's session is found in the same
-    answer.
+    One query: each visitor's step events (time, step mask, session, replay flag) as one sorted
+    array, its furthest path from `_step_states`, then per step the visitors reached, the two
+    middle gaps (statistics.median's own arithmetic is done on them in Python), the dropped count
+    and the first dropped visitors with their sessions.
     """
+    n = len(steps)
     clauses = [step_clause(step) for step in steps]
     mask = " + ".join(f"if({sql}, {1 << i}, 0)" for i, sql in enumerate(clauses))
     types = sorted({step.type for step in steps})
     by_visitor = (
-        f"SELECT s.visitor_id AS visitor, groupArray(e.ts) AS ts, groupArray(toInt64({mask})) AS masks,"
-        f" groupArray(s.id) AS sessions, groupArray(s.has_replay) AS replays"
+        f"SELECT s.visitor_id AS visitor,"
+        f" arraySort(groupArray((e.ts, toUInt16({mask}), s.id, s.has_replay))) AS events"
         f"{_scoped_events(db, scope, types, ' OR '.join(clauses))} GROUP BY s.visitor_id"
     )
-    ((names, counts, ts, masks, sessions, replays),) = db.rows(
-        f"SELECT groupArray(visitor), groupArray(length(ts)), arrayFlatten(groupArray(ts)),"
-        f" arrayFlatten(groupArray(masks)), arrayFlatten(groupArray(sessions)),"
-        f" arrayFlatten(groupArray(replays)) FROM ({by_visitor})"
+    paths = (
+        f"SELECT visitor, events, path, length(path) AS depth, path[-1] AS last FROM"
+        f" (SELECT visitor, events, {', '.join(_step_states(n, window_s * 1000))}, {_furthest(n)} AS path"
+        f" FROM ({by_visitor}))"
     )
-    visitor = np.repeat(np.arange(len(names), dtype=np.int64), columns(counts))
-    instants = Instants(visitor, columns(ts), columns(masks))
-    count = ColumnCount(names, instants, len(steps), window_s)
-    number = {name: n for n, name in enumerate(names)}
-    shown = []
-    for j in range(len(steps)):
-        found = []
-        for name, at in count.shown(j):
-            # The session of the visitor's step-j event at that time (the least id if two).
-            sid, replay = min(
-                (sessions[i], replays[i]) for i in instants.events_of(number[name]).tolist()
-                if ts[i] == at and masks[i] >> j & 1
-            )
-            found.append({"id": sid, "visitor_id": name, "has_replay": bool(replay)})
-        shown.append(found)
-    return count.answer(steps, window_s, shown)
+    # The session of a dropped visitor's last step event (the least id if several hold one at
+    # that instant): worked out for the dropped only.
+    session = (
+        f"if(depth BETWEEN 1 AND {n - 1}, arraySort(arrayMap(e -> (e.3, e.4),"
+        f" arrayFilter(e -> e.1 = last AND bitTest(e.2, depth - 1), events)))[1], ('', false))"
+    )
+    figures = [f"countIf(depth >= {j + 1})" for j in range(n)]
+    for j in range(1, n):
+        gap = f"path[{j + 1}] - path[{j}]"
+        figures += [f"quantileExactLowIf(0.5)({gap}, depth > {j})", f"quantileExactHighIf(0.5)({gap}, depth > {j})"]
+    for j in range(1, n):
+        figures += [f"countIf(depth = {j})", f"groupArraySortedIf({DROPPED_SHOWN})((visitor, {session}), depth = {j})"]
+    ((*row,),) = db.rows(f"SELECT {', '.join(figures)} FROM ({paths})")
+    reached, row = [int(r) for r in row[:n]], row[n:]
+    middles, row = row[:2 * (n - 1)], row[2 * (n - 1):]
+    medians: list[float | None] = [None]
+    for j in range(1, n):  # an empty quantile is not a number: the count says there is none
+        low, high = middles[2 * j - 2:2 * j]
+        medians.append(middle_median(reached[j], int(low), int(high)) if reached[j] else None)
+    dropped, shown = [int(c) for c in row[0::2]] + [0], [
+        [{"id": session[0], "visitor_id": visitor, "has_replay": bool(session[1])} for visitor, session in found]
+        for found in row[1::2]
+    ] + [[]]
+    return answer(steps, window_s, reached, medians, dropped, shown)
