@@ -33,7 +33,7 @@ def step_clause(step: Step) -> str:
 def _scoped_events(db: Db, scope: Scope, types: list[str], where: str) -> str:
     """FROM ... WHERE over the scope's sessions `s` joined to their events `e` of some types."""
     return (
-        f" FROM {db.t('events')} AS e INNER JOIN (SELECT s.id, s.visitor_id, s.has_replay"
+        f" FROM {db.t('events')} AS e INNER JOIN (SELECT s.id, s.visitor_id"
         f" FROM {sessions_in(db.layout)} WHERE {scope_sql(db.layout, scope)}) AS s ON e.session_id = s.id"
         f" WHERE e.site_id = {lit(scope.site_id)}{since_sql('e', scope.start)} AND e.type IN {lits(types)}"
         f" AND ({where})"
@@ -61,7 +61,7 @@ def _step_states(steps: int, window_ms: int) -> list[str]:
     for j in range(2, steps + 1):
         none = f"(false, {', '.join(['toInt64(0)'] * j)})"
         shifted = f"arrayPushFront(arrayPopBack(a{j - 1}), {none})"
-        before = f"arrayMap(x -> x.2, arrayFill(x -> x.1, arrayZip(first_of_instant, {shifted})))"
+        before = f"arrayFill((x, first) -> first, {shifted}, first_of_instant)"
         reached = f"bitTest(e.2, {j - 1}) AND p.1 AND e.1 <= p.2 + {window_ms}"
         extended = ", ".join(f"p.{k + 2}" for k in range(1, j))
         states.append(
@@ -82,37 +82,30 @@ def _furthest(steps: int) -> str:
 def funnel(db: Db, scope: Scope, steps: list[Step], window_s: int) -> dict[str, Any]:
     """Visitors per step, step and overall conversion, median step times, dropped sessions.
 
-    One query: each visitor's step events (time, step mask, session, replay flag) as one sorted
-    array, its furthest path from `_step_states`, then per step the visitors reached, the two
-    middle gaps (statistics.median's own arithmetic is done on them in Python), the dropped count
-    and the first dropped visitors with their sessions.
+    Each visitor's step events (time, step mask) as one sorted array, its furthest path from
+    `_step_states`, then per step the visitors reached, the two middle gaps (statistics.median's
+    own arithmetic is done on them in Python), the dropped count and the first dropped visitors
+    with the time of their last step: all in one query, which returns one row.
     """
     n = len(steps)
     clauses = [step_clause(step) for step in steps]
     mask = " + ".join(f"if({sql}, {1 << i}, 0)" for i, sql in enumerate(clauses))
     types = sorted({step.type for step in steps})
     by_visitor = (
-        f"SELECT s.visitor_id AS visitor,"
-        f" arraySort(groupArray((e.ts, toUInt16({mask}), s.id, s.has_replay))) AS events"
+        f"SELECT s.visitor_id AS visitor, arraySort(groupArray((e.ts, toUInt16({mask})))) AS events"
         f"{_scoped_events(db, scope, types, ' OR '.join(clauses))} GROUP BY s.visitor_id"
     )
     paths = (
-        f"SELECT visitor, events, path, length(path) AS depth, path[-1] AS last FROM"
+        f"SELECT visitor, path, length(path) AS depth FROM"
         f" (SELECT visitor, events, {', '.join(_step_states(n, window_s * 1000))}, {_furthest(n)} AS path"
         f" FROM ({by_visitor}))"
-    )
-    # The session of a dropped visitor's last step event (the least id if several hold one at
-    # that instant): worked out for the dropped only.
-    session = (
-        f"if(depth BETWEEN 1 AND {n - 1}, arraySort(arrayMap(e -> (e.3, e.4),"
-        f" arrayFilter(e -> e.1 = last AND bitTest(e.2, depth - 1), events)))[1], ('', false))"
     )
     figures = [f"countIf(depth >= {j + 1})" for j in range(n)]
     for j in range(1, n):
         gap = f"path[{j + 1}] - path[{j}]"
         figures += [f"quantileExactLowIf(0.5)({gap}, depth > {j})", f"quantileExactHighIf(0.5)({gap}, depth > {j})"]
     for j in range(1, n):
-        figures += [f"countIf(depth = {j})", f"groupArraySortedIf({DROPPED_SHOWN})((visitor, {session}), depth = {j})"]
+        figures += [f"countIf(depth = {j})", f"groupArraySortedIf({DROPPED_SHOWN})((visitor, path[-1]), depth = {j})"]
     ((*row,),) = db.rows(f"SELECT {', '.join(figures)} FROM ({paths})")
     reached, row = [int(r) for r in row[:n]], row[n:]
     middles, row = row[:2 * (n - 1)], row[2 * (n - 1):]
@@ -120,8 +113,41 @@ def funnel(db: Db, scope: Scope, steps: list[Step], window_s: int) -> dict[str, 
     for j in range(1, n):  # an empty quantile is not a number: the count says there is none
         low, high = middles[2 * j - 2:2 * j]
         medians.append(middle_median(reached[j], int(low), int(high)) if reached[j] else None)
-    dropped, shown = [int(c) for c in row[0::2]] + [0], [
-        [{"id": session[0], "visitor_id": visitor, "has_replay": bool(session[1])} for visitor, session in found]
-        for found in row[1::2]
-    ] + [[]]
-    return answer(steps, window_s, reached, medians, dropped, shown)
+    dropped = [int(c) for c in row[0::2]] + [0]
+    last = [[(visitor, int(ts)) for visitor, ts in found] for found in row[1::2]] + [[]]
+    return answer(steps, window_s, reached, medians, dropped, _dropped_sessions(db, scope, steps, clauses, last))
+
+
+def _dropped_sessions(db: Db, scope: Scope, steps: list[Step], clauses: list[str],
+                      last: list[list[tuple[str, int]]]) -> list[list[dict[str, Any]]]:
+    """For each step's listed visitors, the session of their last step event (the least id if
+    several hold one at that instant), with its replay flag.
+
+    Asked apart, for these few visitors and instants only: carrying every event's session
+    through the main query's arrays costs more than this second, narrow read.
+    """
+    wanted = {(visitor, ts, j) for j, found in enumerate(last) for visitor, ts in found}
+    if not wanted:
+        return [[] for _ in last]
+    visitors = sorted({visitor for visitor, _, _ in wanted})
+    instants = sorted({ts for _, ts, _ in wanted})
+    mask = " + ".join(f"if({sql}, {1 << i}, 0)" for i, sql in enumerate(clauses))
+    types = sorted({step.type for step in steps})
+    best: dict[tuple[str, int, int], tuple[str, bool]] = {}
+    # PREWHERE on the instants: only the granules holding one are read past the time column.
+    for visitor, ts, bits, session, replay in db.rows(
+        f"SELECT s.visitor_id, e.ts, e.bits, s.id, s.has_replay FROM (SELECT e.session_id, e.ts, {mask} AS bits"
+        f" FROM {db.t('events')} AS e PREWHERE e.ts IN {lits(instants)} WHERE e.site_id = {lit(scope.site_id)}"
+        f"{since_sql('e', scope.start)} AND e.type IN {lits(types)} AND ({' OR '.join(clauses)})) AS e"
+        f" INNER JOIN (SELECT s.id, s.visitor_id, s.has_replay FROM {sessions_in(db.layout)}"
+        f" WHERE {scope_sql(db.layout, scope)} AND s.visitor_id IN {lits(visitors)}) AS s ON e.session_id = s.id"
+    ):
+        for j in range(len(clauses)):
+            key = (visitor, int(ts), j)
+            if int(bits) >> j & 1 and key in wanted:
+                best[key] = min(best.get(key, (session, bool(replay))), (session, bool(replay)))
+    return [
+        [{"id": best[visitor, ts, j][0], "visitor_id": visitor, "has_replay": best[visitor, ts, j][1]}
+         for visitor, ts in found]
+        for j, found in enumerate(last)
+    ]
