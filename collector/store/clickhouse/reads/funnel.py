@@ -42,41 +42,50 @@ def _scoped_events(db: Db, scope: Scope, types: list[str], where: str) -> str:
 
 def _step_states(steps: int, window_ms: int) -> list[str]:
     """`a1` .. `aN`: for each of a visitor's `events` (sorted by time), the best attempt at step j
-    as it stands after that event: (reached, start, time of step 1, .., time of step j).
+    as it stands after that event: (reached, its start, where its step j-1 is, time of step j),
+    where step j-1 is found in `a(j-1)` at that position (0 for step 1).
 
     This is `furthest_attempt` turned from a walk into one array expression per step. In the walk
     an instant only ever replaces a step's attempt with the previous step's attempt as it stood
     before that instant: starts never decrease and step j's start is never later than step j-1's,
     so the later start always wins, and every time held before an instant is strictly earlier.
     What is left is: step j at an event of step j is the previous step's attempt before the event's
-    instant (`before`: the state after the instant before it, spread over the events of one
-    instant, so that they act together) if it exists and the event is within its window; and
-    otherwise whatever step j was before (`arrayFill` carries the last one forward).
+    instant (`before`: the state after the instant before it, at `previous`, spread over the events
+    of one instant, so that they act together) if it exists and the event is within its window;
+    and otherwise whatever step j was before (`arrayFill` carries the last one forward). Each state
+    points at the one it extends rather than copying the times before it, so that a state stays
+    four numbers however many steps there are (`_furthest` follows the pointers back).
     """
     states = [
         "arrayMap((t, d, i) -> i = 1 OR d != 0, events.1, arrayDifference(events.1), arrayEnumerate(events))"
         " AS first_of_instant",
-        "arrayFill(x -> x.1, arrayMap(e -> (bitTest(e.2, 0), e.1, e.1), events)) AS a1",
+        "arrayFill((i, first) -> first, arrayMap(i -> toUInt32(i - 1), arrayEnumerate(events)), first_of_instant)"
+        " AS previous",
+        "arrayFill(x -> x.1, arrayMap(e -> (bitTest(e.2, 0), e.1, toUInt32(0), e.1), events)) AS a1",
     ]
+    none = "(false, toInt64(0), toUInt32(0), toInt64(0))"
     for j in range(2, steps + 1):
-        none = f"(false, {', '.join(['toInt64(0)'] * j)})"
         shifted = f"arrayPushFront(arrayPopBack(a{j - 1}), {none})"
         before = f"arrayFill((x, first) -> first, {shifted}, first_of_instant)"
         reached = f"bitTest(e.2, {j - 1}) AND p.1 AND e.1 <= p.2 + {window_ms}"
-        extended = ", ".join(f"p.{k + 2}" for k in range(1, j))
         states.append(
-            f"arrayFill(x -> x.1, arrayMap((e, p) -> if({reached}, (true, p.2, {extended}, e.1),"
-            f" (false, {', '.join(['toInt64(0)'] * (j + 1))})), events, {before})) AS a{j}"
+            f"arrayFill(x -> x.1, arrayMap((e, p, at) -> if({reached}, (true, p.2, at, e.1), {none}),"
+            f" events, {before}, previous)) AS a{j}"
         )
     return states
 
 
-def _furthest(steps: int) -> str:
-    """The times of the furthest step's best attempt after the visitor's last event."""
-    arms = []
-    for j in range(steps, 0, -1):
-        arms += [f"a{j}[-1].1", f"[{', '.join(f'a{j}[-1].{k + 2}' for k in range(1, j + 1))}]"]
-    return f"multiIf({', '.join(arms)}, CAST([], 'Array(Int64)'))"
+def _furthest(steps: int) -> list[str]:
+    """`depth` and `path`: the furthest step reached after the visitor's last event, and the times
+    of its best attempt, found by following each step's pointer back from the last event."""
+    depth = f"multiIf({', '.join(f'a{j}[-1].1, {j}' for j in range(steps, 0, -1))}, 0) AS depth"
+    # at_j: where step j of the furthest attempt is in a_j (the last event for the furthest step
+    # itself; unused above it)
+    found = [f"length(events) AS at_{steps}"]
+    for j in range(steps - 1, 0, -1):
+        found.append(f"if(depth > {j}, a{j + 1}[at_{j + 1}].3, length(events)) AS at_{j}")
+    times = ", ".join(f"a{j}[at_{j}].4" for j in range(1, steps + 1))
+    return [depth, *found, f"arraySlice([{times}], 1, depth) AS path"]
 
 
 def funnel(db: Db, scope: Scope, steps: list[Step], window_s: int) -> dict[str, Any]:
@@ -95,10 +104,11 @@ def funnel(db: Db, scope: Scope, steps: list[Step], window_s: int) -> dict[str, 
         f"SELECT s.visitor_id AS visitor, arraySort(groupArray((e.ts, toUInt16({mask})))) AS events"
         f"{_scoped_events(db, scope, types, ' OR '.join(clauses))} GROUP BY s.visitor_id"
     )
+    # Two levels: the states become columns before `_furthest` reads them (as aliases they would
+    # be spelled out again at each use, and the query tree of ten steps outgrows its limit).
     paths = (
-        f"SELECT visitor, path, length(path) AS depth FROM"
-        f" (SELECT visitor, events, {', '.join(_step_states(n, window_s * 1000))}, {_furthest(n)} AS path"
-        f" FROM ({by_visitor}))"
+        f"SELECT visitor, path, depth FROM (SELECT visitor, {', '.join(_furthest(n))} FROM"
+        f" (SELECT visitor, events, {', '.join(_step_states(n, window_s * 1000))} FROM ({by_visitor})))"
     )
     figures = [f"countIf(depth >= {j + 1})" for j in range(n)]
     for j in range(1, n):
