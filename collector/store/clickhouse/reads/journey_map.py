@@ -1,139 +1,184 @@
 """The journey map on ClickHouse: the walk of query/journey.py and each stage's tally in one query.
 
-Each person's touches become one sorted array (time, then arrival, as the Python walk orders
-them); each stage's matchers become a test of a touch; the walk is a chain of `arrayFirstIndex`,
-each from the touch that reached the stage before; and the touches each person holds at each stage
-are counted into the `StageTally` the Python walk would count, so that only a few rows per stage
-come back and `figures` (query/journey.py) makes the same answer from them as from the walk.
+Each event is tested once, column by column, against every matcher's conditions on the event
+itself (type, name, page, touchpoint, channel, score): the answers are bits. Each person's touches
+then become one sorted array (time, then arrival, as the Python walk orders them) of those bits and
+the few fields the tally counts; the walk is a chain of `arrayFirstIndex`, each from the touch that
+reached the stage before, where the conditions on the person's history (`new_visit`, `nth`) are
+added; and every person's figures are summed into one row of per-stage arrays and maps, from which
+`StageTally` rows are made, the same the Python walk counts (`figures` in query/journey.py makes the
+answer of either).
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any
 
-from collector.query.journey import REPLAYS_SHOWN, TOP, Matcher, Stages, StageTally, figures, reading_of
+from collector.query.journey import REPLAYS_SHOWN, TOP, Matcher, Stages, StageTally, figures
 from collector.query.scope import Scope
 from collector.store.clickhouse.client import lit
 from collector.store.clickhouse.reads.scope import scope_sql, sessions_in, since_sql, url_match
 from collector.store.clickhouse.transaction import Db
 
-# A touch as the query reads it: the fields of query/journey.py's Touch that the map looks at, named
-# so that a page pattern compiles over it as over an event (url_match's `x.path`, `x.route`, `x.url`).
-_TOUCH = (
-    ("ts", "Int64", "e.ts"), ("seq", "UInt64", "e.seq"), ("session", "String", "e.session_id"),
-    ("session_start", "Int64", "s.first_ts"), ("type", "String", "toString(e.type)"),
-    ("name", "Nullable(String)", "e.name"), ("path", "Nullable(String)", "e.path"),
-    ("route", "Nullable(String)", "e.route"), ("url", "Nullable(String)", "e.url"),
-    ("touchpoint", "String", "toString(e.touchpoint)"), ("channel", "Nullable(String)", "s.channel"),
-    ("replay", "UInt8", "s.has_replay"),
-    ("score", "Nullable(Int64)", "if(e.type = 'survey', JSONExtract(e.m_data, 'score', 'Nullable(Int64)'), NULL)"),
-    ("scale", "Nullable(Int64)", "if(e.type = 'survey', JSONExtract(e.m_data, 'scale', 'Nullable(Int64)'), NULL)"),
-    ("rage", "UInt8", "e.m_rage"), ("dead", "UInt8", "e.m_dead"),
-)
+_SCORE = "if(e.type = 'survey', JSONExtract(e.m_data, 'score', 'Nullable(Int64)'), NULL)"
 _NAMED = "('track', 'cart', 'survey')"  # query/journey.py's _NAMED: the types whose action shows the name
 
+# A touch as the walk and the tally read it: (ts, seq) first, so that the tuples sort in the walk's
+# order; then the bits (`_Bits`), and the fields the tally counts.
+_TOUCH = (
+    ("page", "String", "if(e.type = 'pageview', ifNull(e.path, ''), '')"),  # '' where no page was seen
+    ("touchpoint", "String", "toString(e.touchpoint)"),
+    ("action", "String", f"if(e.type IN {_NAMED} AND ifNull(e.name, '') != '',"
+                         " concat(toString(e.type), ' ', assumeNotNull(e.name)), toString(e.type))"),
+    ("survey", "Nullable(String)", "if(e.type = 'survey', e.name, NULL)"), ("score", "Nullable(Int64)", _SCORE),
+    ("scale", "Nullable(Int64)", "if(e.type = 'survey', JSONExtract(e.m_data, 'scale', 'Nullable(Int64)'), NULL)"),
+    ("session", "String", "e.session_id"),
+)
+# Flags every touch carries in its first bits.
+_FLAGS = ("s.has_replay = 1", "e.m_rage = 1", "e.m_dead = 1", "e.type = 'error'")
+_REPLAY, _RAGE, _DEAD, _ERROR = (f"bitTest(b0, {bit})" for bit in range(len(_FLAGS)))
 
-def _matcher_sql(m: Matcher, last: str | None, counts: dict[str, str]) -> str:
-    """A matcher as a test of touch `x` (`last`: when the stage before was reached, None for the
-    first stage; `counts`: per type, the lambda argument holding the person's running count)."""
-    if m.new_visit and last is None:
-        return "0"  # the first stage has no stage before it to come back after
-    clauses = [f"x.{field} = {lit(value)}" for field in ("type", "name", "touchpoint", "channel")
-               if (value := getattr(m, field)) is not None]
+
+def _event_sql(m: Matcher) -> str:
+    """What a matcher asks of the event itself, over `e` and its session `s` (1: nothing)."""
+    clauses = [f"e.{name} = {lit(value)}" for name in ("type", "name", "touchpoint")
+               if (value := getattr(m, name)) is not None]
+    if m.channel is not None:
+        clauses.append(f"s.channel = {lit(m.channel)}")
     if m.page is not None:
-        clauses.append(url_match(m.page, "x"))
+        clauses.append(url_match(m.page, "e"))
     if m.min_score is not None:
-        clauses.append(f"x.score >= {lit(m.min_score)}")
+        clauses.append(f"{_SCORE} >= {lit(m.min_score)}")
     if m.max_score is not None:
-        clauses.append(f"x.score <= {lit(m.max_score)}")
-    if m.new_visit:
-        clauses.append(f"x.session_start > {last}")
-    if m.nth is not None and m.type is not None:
-        clauses.append(f"{counts[m.type]} = {lit(m.nth)}")
+        clauses.append(f"{_SCORE} <= {lit(m.max_score)}")
     # a NULL field fails its condition, as a None does in Python
-    return f"ifNull({' AND '.join(clauses)}, 0)"
+    return f"ifNull({' AND '.join(clauses)}, 0)" if clauses else "1"
 
 
-def _walk_sql(stages: Stages) -> tuple[list[str], str]:
-    """The per-person columns the walk needs (running counts for `nth`), and the walk itself: `at`,
-    per stage the 1-based index of the touch that reached it, 0 from the first stage not reached."""
+@dataclass
+class _Bits:
+    """What each event answers, a bit each, packed in UInt64 words b0, b1...: the flags, one bit per
+    stage for its matchers that ask only of the event, one per matcher that also asks of the
+    person's history (`new_visit`, `nth`), one per event type that `nth` counts."""
+
+    conditions: list[str] = field(default_factory=lambda: list(_FLAGS))
+
+    def add(self, sql: str) -> str:
+        """A new bit for `sql`; the test of it on a touch's words (b0, b1... in a lambda)."""
+        bit = len(self.conditions)
+        self.conditions.append(sql)
+        return f"bitTest(b{bit // 64}, {bit % 64})"
+
+    def words(self) -> list[str]:
+        return [" + ".join(f"bitShiftLeft(toUInt64({sql}), {bit % 64})" for bit, sql in enumerate(self.conditions)
+                           if bit // 64 == word) for word in range((len(self.conditions) + 63) // 64)]
+
+
+def _walk_sql(stages: Stages, bits: _Bits) -> tuple[list[str], list[str]]:
+    """The per-person columns the walk needs (running counts for `nth`), and per stage the 1-based
+    index `i{k}` of the touch that reached it, 0 from the first stage not reached."""
     nth_types = sorted({m.type for s in stages.stages for m in s.match if m.nth is not None and m.type})
-    counts = {kind: f"n{i}" for i, kind in enumerate(nth_types)}  # the lambda's argument: a touch's count
-    columns = [f"arrayCumSum(arrayMap(x -> toUInt32(x.type = {lit(kind)}), r)) AS c{i}"
-               for i, kind in enumerate(nth_types)]
-    params = "".join(f", {name}" for name in counts.values())
-    arrays = "".join(f", c{i}" for i in range(len(nth_types)))
-    indices = []
+    counted = [bits.add(f"e.type = {lit(kind)}") for kind in nth_types]
+    tests = []
     for k, stage in enumerate(stages.stages):
-        last = None if k == 0 else f"r[i{k - 1}].ts"
-        test = " OR ".join(_matcher_sql(m, last, counts) for m in stage.match)
+        plain = [m for m in stage.match if not m.new_visit and m.nth is None]
+        stage_tests = [bits.add(" OR ".join(f"({_event_sql(m)})" for m in plain))] if plain else []
+        for m in stage.match:
+            if (not m.new_visit and m.nth is None) or (m.new_visit and k == 0):
+                continue  # plain, tested above; or a new visit after no stage at all
+            test = bits.add(_event_sql(m))
+            if m.new_visit:
+                test += f" AND start > r[i{k - 1}].ts"
+            if m.nth is not None:
+                test += f" AND n{nth_types.index(m.type)} = {lit(m.nth)}"  # type: ignore[arg-type]
+            stage_tests.append(test)
+        tests.append(" OR ".join(stage_tests) or "0")
+    words = range(len(bits.words()))
+    columns = [f"arrayCumSum(arrayMap(b{int(t[len('bitTest(b'):].split(',')[0])} -> toUInt32({t}),"
+               f" r.b{int(t[len('bitTest(b'):].split(',')[0])})) AS c{i}" for i, t in enumerate(counted)]
+    new_visits = any(m.new_visit for s in stages.stages for m in s.match)
+    params = ", ".join([*(f"b{w}" for w in words), "j", *(["start"] if new_visits else []),
+                        *(f"n{i}" for i in range(len(nth_types)))])
+    arrays = ", ".join([*(f"r.b{w}" for w in words), "arrayEnumerate(r)",
+                        *(["r.session_start"] if new_visits else []), *(f"c{i}" for i in range(len(nth_types)))])
+    indices = []
+    for k, test in enumerate(tests):
         after = "1" if k == 0 else f"j >= i{k - 1}"  # from the touch that reached the stage before
-        walk = f"arrayFirstIndex((x, j{params}) -> {after} AND ({test}), r, arrayEnumerate(r){arrays})"
+        walk = f"arrayFirstIndex(({params}) -> {after} AND ({test}), {arrays})"
         indices.append(f"{walk} AS i0" if k == 0 else f"if(i{k - 1} = 0, 0, {walk}) AS i{k}")
-    return columns, f"[{', '.join(indices)}] AS at"
+    return columns, indices
 
 
-def _top(names: str, where: str = "1") -> str:
-    """The TOP of an array of names per row (where `where` holds), each counted once per row: the most
-    first, ties by name (query/journey.py's _rank), as [(name, rows)]."""
-    counted = f"sumMap(if({where}, {names}, []), if({where}, arrayWithConstant(length({names}), toUInt64(1)), []))"
-    return f"arraySlice(arraySort(p -> (-p.2, p.1), arrayZip({counted}.1, {counted}.2)), 1, {TOP})"
+_EXIT_PAGE = "if(dropped AND exit_page != '', [(m, exit_page)], [])"
+_EXIT_TOUCHPOINT = "if(dropped, [(m, r[-1].touchpoint)], [])"
 
 
-# Per person and stage (`held`: the touches held there), the columns the tally counts.
-_PAGES = "arrayMap(x -> if(x.type = 'pageview', ifNull(x.path, ''), ''), held)"  # '' where no page was seen
-_ACTIONS = (f"arrayMap(x -> if(x.type IN {_NAMED} AND ifNull(x.name, '') != '',"
-            " concat(x.type, ' ', assumeNotNull(x.name)), x.type), held)")
-_ANSWERS = "arrayFilter(x -> x.type = 'survey' AND x.score IS NOT NULL, held)"
-_TALLY = ", ".join((
-    "count()", "countIf(went_on)", "quantileExactLowIf(0.5)(wait, went_on)",
-    "quantileExactHighIf(0.5)(wait, went_on)", "countIf(dropped)",
-    _top(f"arrayDistinct(arrayFilter(p -> p != '', {_PAGES}))"),
-    _top("arrayDistinct(arrayMap(x -> x.touchpoint, held))"),
-    _top(f"arrayDistinct({_ACTIONS})"),
-    # the survey answers: (kind, score, scale) and how many
-    f"sumMap(arrayMap(x -> (x.name, assumeNotNull(x.score), x.scale), {_ANSWERS}),"
-    f" arrayWithConstant(length({_ANSWERS}), toUInt64(1)))",
-    "sum(length(arrayDistinct(arrayMap(x -> x.session, held))))",
-    "sum(arraySum(arrayMap(x -> x.rage, held)))", "sum(arraySum(arrayMap(x -> x.dead, held)))",
-    "sum(arrayCount(x -> x.type = 'error', held))",
-    # of those who dropped: the last page seen, the touchpoint of the last touch...
-    _top(f"[arrayLast(p -> p != '', {_PAGES})]", "dropped AND arrayExists(p -> p != '', " + _PAGES + ")"),
-    _top("[held[-1].touchpoint]", "dropped"),
-    # ...and the latest touch with a replay (one per person, so one per session): the latest first
-    f"groupArraySortedIf({REPLAYS_SHOWN})((-replayed.ts, replayed.session, visitor),"
-    " dropped AND arrayExists(x -> x.replay = 1, held))",
-))
+def _by_stage(pairs: str, n: int) -> str:
+    """Per stage, the TOP names of a sumMap of ((stage, name), people): the most first, ties by name
+    (query/journey.py's _rank)."""
+    return (f"arrayMap(k -> arraySlice(arraySort(p -> (-p.2, p.1.2), arrayFilter(p -> p.1.1 = k,"
+            f" arrayZip({pairs}.1, {pairs}.2))), 1, {TOP}), range(1, {n + 1}))")
+
+
+def _once(names: str) -> str:
+    """sumMap's arguments counting each of an array of keys once."""
+    return f"{names}, arrayWithConstant(length({names}), toUInt64(1))"
 
 
 def journey_map_sql(db: Db, scope: Scope, stages: Stages) -> str:
-    reading = reading_of(stages)
-    kept = {"route": reading.route, "url": reading.url, "channel": reading.channel}
-    touch = ", ".join(sql if kept.get(field, True) else "NULL" for field, _, sql in _TOUCH)
-    touch_type = ", ".join(f"{field} {kind}" for field, kind, _ in _TOUCH)
-    columns, walk = _walk_sql(stages)
+    n = len(stages.stages)
+    bits = _Bits()
+    columns, indices = _walk_sql(stages, bits)
+    new_visits = any(m.new_visit for s in stages.stages for m in s.match)
+    fields = [("ts", "Int64", "e.ts"), ("seq", "UInt64", "e.seq"),
+              *((f"b{w}", "UInt64", sql) for w, sql in enumerate(bits.words())),
+              *([("session_start", "Int64", "s.first_ts")] if new_visits else []), *_TOUCH]
+    touch_type = ", ".join(f"{name} {kind}" for name, kind, _ in fields)
+    values = ", ".join(sql for _, _, sql in fields)
     touches = (
-        f"SELECT s.visitor_id AS visitor, arraySort(groupArray(CAST(tuple({touch}), 'Tuple({touch_type})'))) AS r"
+        f"SELECT s.visitor_id AS visitor, arraySort(groupArray(CAST(tuple({values}), 'Tuple({touch_type})'))) AS r"
         f" FROM {db.t('events')} AS e"
         f" INNER JOIN (SELECT s.id AS id, s.visitor_id AS visitor_id, s.first_ts AS first_ts, s.channel AS channel,"
         f" s.has_replay AS has_replay FROM {sessions_in(db.layout)} WHERE {scope_sql(db.layout, scope)}) AS s"
         f" ON s.id = e.session_id WHERE e.site_id = {lit(scope.site_id)}{since_sql('e', scope.start)}"
         " GROUP BY s.visitor_id"
     )
-    walked = f"SELECT visitor, r, {''.join(f'{c}, ' for c in columns)}{walk} FROM ({touches})"
-    # k = 0: the person; k = 1..: the stages they reached, in order, each with the touches held there
-    # (from the one that reached it to the one that reached the next, or the last)
-    held = (
-        "SELECT visitor, arrayJoin(range(0, arrayCount(i -> i > 0, at) + 1)) AS k,"
-        " if(k = 0, 1, at[k]) AS first, at[k + 1] AS next, k > 0 AND next > 0 AS went_on,"
-        f" if(went_on, r[next].ts - r[first].ts, 0) AS wait,"
-        f" k > 0 AND k < {len(stages.stages)} AND next = 0 AS dropped,"
-        " arraySlice(r, first, multiIf(k = 0, 0, next > 0, next - first, length(r) - first + 1)) AS held,"
-        " arrayLast(x -> x.replay = 1, held) AS replayed"
-        f" FROM ({walked})"
+    i = [f"i{k}" for k in range(n)]
+    # Per person: the walk; `st`, per touch the stage it is held at (0: before the first); `m`, the
+    # stages reached (the person dropped at stage m if 0 < m < n), and the figures of the stages.
+    person = (
+        f"SELECT visitor, r, {''.join(f'{c}, ' for c in columns)}{', '.join(indices)},"
+        f" arrayCumSum(arrayMap(j -> {' + '.join(f'(j = {a})' for a in i)}, arrayEnumerate(r))) AS st,"
+        f" {' + '.join(f'({a} > 0)' for a in i)} AS m, m > 0 AND m < {n} AS dropped,"
+        " arrayLast((p, s) -> p != '' AND s = m, r.page, st) AS exit_page,"
+        f" arrayLastIndex((b0, s) -> {_REPLAY} AND s = m, r.b0, st) AS replayed,"
+        " arrayDistinct(arrayFilter(p -> p.1 > 0 AND p.2 != '', arrayZip(st, r.page))) AS pages,"
+        " arrayDistinct(arrayFilter(p -> p.1 > 0, arrayZip(st, r.touchpoint))) AS touchpoints,"
+        " arrayDistinct(arrayFilter(p -> p.1 > 0, arrayZip(st, r.action))) AS actions,"
+        " arrayFilter(p -> p.1 > 0 AND p.3 IS NOT NULL, arrayZip(st, r.survey, r.score, r.scale)) AS answers,"
+        " arrayDistinct(arrayZip(st, r.session)) AS sessions"
+        f" FROM ({touches})"
     )
-    return (f"SELECT k, {_TALLY} FROM ({held}) GROUP BY k ORDER BY k"
+    going = [f"{a} > 0" for a in i[1:]] + ["0"]
+    waits = [f"r[{b}].ts - r[{a}].ts" for a, b in zip(i, i[1:], strict=False)] + ["0"]
+    tally = ", ".join((
+        "count()", f"sumForEach([{', '.join(f'{a} > 0' for a in i)}])", f"sumForEach([{', '.join(going)}])",
+        *(f"quantileExact{side}IfForEach(0.5)([{', '.join(waits)}], [{', '.join(going)}])" for side in ("Low", "High")),
+        f"sumForEach(arrayMap(k -> dropped AND k = m, range(1, {n + 1})))",
+        f"sumMap({_once('pages')}) AS p", f"sumMap({_once('touchpoints')}) AS t", f"sumMap({_once('actions')}) AS a",
+        f"sumMap({_once('answers')})",
+        "sumMap(arrayMap(p -> p.1, sessions), arrayWithConstant(length(sessions), toUInt64(1)))",
+        *(f"sumMap(st, arrayMap(b0 -> toUInt64({flag}), r.b0))" for flag in (_RAGE, _DEAD, _ERROR)),
+        # of those who dropped: the last page seen, the touchpoint of the last touch, and the latest
+        # touch with a replay (one per person, so one per session), the latest first
+        f"sumMap({_once(_EXIT_PAGE)}) AS xp", f"sumMap({_once(_EXIT_TOUCHPOINT)}) AS xt",
+        "[" + ", ".join(f"groupArraySortedIf({REPLAYS_SHOWN})((-r[replayed].ts, r[replayed].session, visitor),"
+                        f" dropped AND replayed > 0 AND m = {k})" for k in range(1, n + 1)) + "]",
+    ))
+    ranked = ", ".join(_by_stage(name, n) for name in ("p", "t", "a", "xp", "xt"))
+    return (f"SELECT *, {ranked} FROM (SELECT {tally} FROM ({person}))"
             " SETTINGS output_format_json_quote_64bit_integers = 0")
 
 
@@ -144,23 +189,27 @@ def journey_map(db: Db, scope: Scope, stages: Stages) -> dict[str, Any]:
 
 def tally(db: Db, scope: Scope, stages: Stages) -> tuple[int, list[StageTally]]:
     """The people in scope and each stage's tally, as query/journey.py's `tally` counts them."""
-    rows = {row[0]: row for row in db.rows(journey_map_sql(db, scope, stages))}
-    people = rows[0][1] if 0 in rows else 0
-    return people, [_tally(rows.get(k + 1)) for k in range(len(stages.stages))]
+    n = len(stages.stages)
+    ((people, reached, going, low, high, dropped, _, _, _, answers, sessions, rage, dead, errors, _, _, replays,
+      pages, touchpoints, actions, exit_pages, exit_touchpoints),) = db.rows(journey_map_sql(db, scope, stages))
+    if not people:
+        return 0, [StageTally(0, None, 0, [], [], [], Counter(), 0, 0, 0, 0, [], [], []) for _ in range(n)]
+    stage_answers: list[Counter[tuple[str | None, int, int | None]]] = [Counter() for _ in range(n)]
+    for (k, kind, score, scale), count in zip(*answers, strict=True):
+        stage_answers[k - 1][(kind, score, scale)] = count
+    session_counts = dict(zip(*sessions, strict=True))
+    # a sum of 0 leaves its stage out of the map
+    rage, dead, errors = (dict(zip(*sums, strict=True)) for sums in (rage, dead, errors))
+    return people, [
+        StageTally(
+            reached[k], (low[k], high[k]) if going[k] else None, dropped[k], _names(pages[k]),
+            _names(touchpoints[k]), _names(actions[k]), stage_answers[k], session_counts.get(k + 1, 0),
+            rage.get(k + 1, 0), dead.get(k + 1, 0), errors.get(k + 1, 0), _names(exit_pages[k]),
+            _names(exit_touchpoints[k]), [(-ts, session, visitor) for ts, session, visitor in replays[k]],
+        )
+        for k in range(n)
+    ]
 
 
-def _pairs(ranked: list[Any]) -> list[tuple[str, int]]:
-    return [(name, count) for name, count in ranked]
-
-
-def _tally(row: list[Any] | None) -> StageTally:
-    if row is None:  # no one reached the stage
-        return StageTally(0, None, 0, [], [], [], Counter(), 0, 0, 0, 0, [], [], [])
-    (_, people, went_on, low, high, dropped, pages, touchpoints, actions, (keys, counts),
-     sessions, rage, dead, errors, exit_pages, exit_touchpoints, replays) = row
-    return StageTally(
-        people, (low, high) if went_on else None, dropped, _pairs(pages), _pairs(touchpoints), _pairs(actions),
-        Counter({(kind, score, scale): count for (kind, score, scale), count in zip(keys, counts, strict=True)}),
-        sessions, rage, dead, errors, _pairs(exit_pages), _pairs(exit_touchpoints),
-        [(-ts, session, visitor) for ts, session, visitor in replays],
-    )
+def _names(ranked: list[Any]) -> list[tuple[str, int]]:
+    return [(name, count) for (_, name), count in ranked]
