@@ -111,20 +111,18 @@ def _walk_sql(stages: Stages, bits: _Bits) -> tuple[list[str], list[str]]:
     return columns, indices
 
 
-_EXIT_PAGE = "if(dropped AND exit_page != '', [(m, exit_page)], [])"
-_EXIT_TOUCHPOINT = "if(dropped, [(m, r[-1].touchpoint)], [])"
+# What each person adds to the map, as items (kind, stage, name, key, value, flag, visitor) that
+# are then counted by (kind, stage, name, key): one kind per figure.
+_ITEM = "Array(Tuple(UInt8, UInt8, String, Int64, Int64, UInt8, String))"
+(PERSON, PAGE, TOUCHPOINT, ACTION, EXIT_PAGE, EXIT_TOUCHPOINT, ANSWER, SESSION, RAGE, DEAD, ERROR,
+ REPLAY) = range(12)
+_RANKED = (PAGE, TOUCHPOINT, ACTION, EXIT_PAGE, EXIT_TOUCHPOINT, REPLAY)
+_NO_SCALE = 999  # an answer's key is score * 1000 + scale, this for no scale
 
 
-def _by_stage(pairs: str, n: int) -> str:
-    """Per stage, the TOP names of a sumMap of ((stage, name), people): the most first, ties by name
-    (query/journey.py's _rank)."""
-    return (f"arrayMap(k -> arraySlice(arraySort(p -> (-p.2, p.1.2), arrayFilter(p -> p.1.1 = k,"
-            f" arrayZip({pairs}.1, {pairs}.2))), 1, {TOP}), range(1, {n + 1}))")
-
-
-def _once(names: str) -> str:
-    """sumMap's arguments counting each of an array of keys once."""
-    return f"{names}, arrayWithConstant(length({names}), toUInt64(1))"
+def _items(kind: int, array: str, stage: str = "p.1", name: str = "''", key: str = "0", value: str = "0",
+           flag: str = "0", who: str = "''") -> str:
+    return f"CAST(arrayMap(p -> ({kind}, {stage}, {name}, {key}, {value}, {flag}, {who}), {array}), {lit(_ITEM)})"
 
 
 def journey_map_sql(db: Db, scope: Scope, stages: Stages) -> str:
@@ -146,40 +144,48 @@ def journey_map_sql(db: Db, scope: Scope, stages: Stages) -> str:
         " GROUP BY s.visitor_id"
     )
     i = [f"i{k}" for k in range(n)]
-    # Per person: the walk; `st`, per touch the stage it is held at (0: before the first); `m`, the
-    # stages reached (the person dropped at stage m if 0 < m < n), and the figures of the stages.
-    person = (
-        f"SELECT visitor, r, {''.join(f'{c}, ' for c in columns)}{', '.join(indices)},"
+    # Per person: the walk (`at`: per stage the touch that reached it); `st`, per touch the stage it
+    # is held at (0: before the first); `m`, the stages reached (who dropped, dropped at stage m).
+    walked = (
+        f"SELECT visitor, r, {''.join(f'{c}, ' for c in columns)}{', '.join(indices)}, [{', '.join(i)}] AS at,"
+        f" arrayMap(j -> r.ts[j], at) AS reached_ts,"
         f" arrayCumSum(arrayMap(j -> {' + '.join(f'(j = {a})' for a in i)}, arrayEnumerate(r))) AS st,"
         f" {' + '.join(f'({a} > 0)' for a in i)} AS m, m > 0 AND m < {n} AS dropped,"
         " arrayLast((p, s) -> p != '' AND s = m, r.page, st) AS exit_page,"
-        f" arrayLastIndex((b0, s) -> {_REPLAY} AND s = m, r.b0, st) AS replayed,"
-        " arrayDistinct(arrayFilter(p -> p.1 > 0 AND p.2 != '', arrayZip(st, r.page))) AS pages,"
-        " arrayDistinct(arrayFilter(p -> p.1 > 0, arrayZip(st, r.touchpoint))) AS touchpoints,"
-        " arrayDistinct(arrayFilter(p -> p.1 > 0, arrayZip(st, r.action))) AS actions,"
-        " arrayFilter(p -> p.1 > 0 AND p.3 IS NOT NULL, arrayZip(st, r.survey, r.score, r.scale)) AS answers,"
-        " arrayDistinct(arrayZip(st, r.session)) AS sessions"
+        f" arrayLastIndex((b0, s) -> {_REPLAY} AND s = m, r.b0, st) AS replayed"
         f" FROM ({touches})"
     )
-    going = [f"{a} > 0" for a in i[1:]] + ["0"]
-    waits = [f"r[{b}].ts - r[{a}].ts" for a, b in zip(i, i[1:], strict=False)] + ["0"]
-    tally = ", ".join((
-        "count()", f"sumForEach([{', '.join(f'{a} > 0' for a in i)}])", f"sumForEach([{', '.join(going)}])",
-        *(f"quantileExact{side}IfForEach(0.5)([{', '.join(waits)}], [{', '.join(going)}])" for side in ("Low", "High")),
-        f"sumForEach(arrayMap(k -> dropped AND k = m, range(1, {n + 1})))",
-        f"sumMap({_once('pages')}) AS p", f"sumMap({_once('touchpoints')}) AS t", f"sumMap({_once('actions')}) AS a",
-        f"sumMap({_once('answers')})",
-        "sumMap(arrayMap(p -> p.1, sessions), arrayWithConstant(length(sessions), toUInt64(1)))",
-        *(f"sumMap(st, arrayMap(b0 -> toUInt64({flag}), r.b0))" for flag in (_RAGE, _DEAD, _ERROR)),
-        # of those who dropped: the last page seen, the touchpoint of the last touch, and the latest
-        # touch with a replay (one per person, so one per session), the latest first
-        f"sumMap({_once(_EXIT_PAGE)}) AS xp", f"sumMap({_once(_EXIT_TOUCHPOINT)}) AS xt",
-        "[" + ", ".join(f"groupArraySortedIf({REPLAYS_SHOWN})((-r[replayed].ts, r[replayed].session, visitor),"
-                        f" dropped AND replayed > 0 AND m = {k})" for k in range(1, n + 1)) + "]",
-    ))
-    ranked = ", ".join(_by_stage(name, n) for name in ("p", "t", "a", "xp", "xt"))
-    return (f"SELECT *, {ranked} FROM (SELECT {tally} FROM ({person}))"
-            " SETTINGS output_format_json_quote_64bit_integers = 0")
+    flagged = "arrayFilter((s, b0) -> s > 0 AND {}, st, r.b0)"
+    items = "arrayConcat(" + ", ".join((
+        # stage 0: the person; then each stage reached, with the wait until the next if reached
+        _items(PERSON, "range(0, m + 1)", stage="p", value="if(p > 0 AND at[p + 1] > 0, reached_ts[p + 1] - reached_ts[p], 0)",
+               flag="p > 0 AND at[p + 1] > 0"),
+        _items(PAGE, "arrayDistinct(arrayFilter(p -> p.1 > 0 AND p.2 != '', arrayZip(st, r.page)))", name="p.2"),
+        _items(TOUCHPOINT, "arrayDistinct(arrayFilter(p -> p.1 > 0, arrayZip(st, r.touchpoint)))", name="p.2"),
+        _items(ACTION, "arrayDistinct(arrayFilter(p -> p.1 > 0, arrayZip(st, r.action)))", name="p.2"),
+        _items(EXIT_PAGE, "if(dropped AND exit_page != '', [exit_page], [])", stage="m", name="p"),
+        _items(EXIT_TOUCHPOINT, "if(dropped, [r.touchpoint[-1]], [])", stage="m", name="p"),
+        _items(ANSWER, "arrayFilter(p -> p.1 > 0 AND p.2 IN ('nps', 'csat', 'ces') AND p.3 IS NOT NULL,"
+               " arrayZip(st, r.survey, r.score, r.scale))", name="assumeNotNull(p.2)",
+               key=f"assumeNotNull(p.3) * 1000 + ifNull(p.4, {_NO_SCALE})"),
+        _items(SESSION, "arrayDistinct(arrayFilter(p -> p.1 > 0, arrayZip(st, r.session)))"),
+        *(_items(kind, flagged.format(flag), stage="p") for kind, flag in ((RAGE, _RAGE), (DEAD, _DEAD), (ERROR, _ERROR))),
+        # the latest touch with a replay (one per person, so one per session)
+        _items(REPLAY, "if(dropped AND replayed > 0, [replayed], [])", stage="m", name="r.session[p]",
+               key="r.ts[p]", who="visitor"),
+    )) + ")"
+    counted = (
+        "SELECT item.1 AS kind, item.2 AS stage, item.3 AS name, item.4 AS key, count() AS c,"
+        " countIf(item.6 = 1) AS going, quantileExactLowIf(0.5)(item.5, item.6 = 1) AS low,"
+        " quantileExactHighIf(0.5)(item.5, item.6 = 1) AS high, any(item.7) AS who"
+        f" FROM ({walked}) ARRAY JOIN {items} AS item GROUP BY kind, stage, name, key"
+    )
+    # the TOP of each ranked kind per stage: the most people first, ties by name (query/journey.py's
+    # _rank); the replays the latest first, ties by session
+    rank = (f"row_number() OVER (PARTITION BY kind, stage ORDER BY if(kind = {REPLAY}, -key, -toInt64(c)), name)")
+    return (f"SELECT kind, stage, name, key, c, going, low, high, who FROM (SELECT *, {rank} AS rank FROM ({counted}))"
+            f" WHERE kind NOT IN {_RANKED} OR rank <= if(kind = {REPLAY}, {REPLAYS_SHOWN}, {TOP})"
+            " ORDER BY kind, stage, rank SETTINGS output_format_json_quote_64bit_integers = 0")
 
 
 def journey_map(db: Db, scope: Scope, stages: Stages) -> dict[str, Any]:
@@ -190,26 +196,33 @@ def journey_map(db: Db, scope: Scope, stages: Stages) -> dict[str, Any]:
 def tally(db: Db, scope: Scope, stages: Stages) -> tuple[int, list[StageTally]]:
     """The people in scope and each stage's tally, as query/journey.py's `tally` counts them."""
     n = len(stages.stages)
-    ((people, reached, going, low, high, dropped, _, _, _, answers, sessions, rage, dead, errors, _, _, replays,
-      pages, touchpoints, actions, exit_pages, exit_touchpoints),) = db.rows(journey_map_sql(db, scope, stages))
-    if not people:
-        return 0, [StageTally(0, None, 0, [], [], [], Counter(), 0, 0, 0, 0, [], [], []) for _ in range(n)]
-    stage_answers: list[Counter[tuple[str | None, int, int | None]]] = [Counter() for _ in range(n)]
-    for (k, kind, score, scale), count in zip(*answers, strict=True):
-        stage_answers[k - 1][(kind, score, scale)] = count
-    session_counts = dict(zip(*sessions, strict=True))
-    # a sum of 0 leaves its stage out of the map
-    rage, dead, errors = (dict(zip(*sums, strict=True)) for sums in (rage, dead, errors))
+    people = 0
+    reached, going, middle = [0] * (n + 2), [0] * (n + 1), [None] * (n + 1)
+    ranked: dict[tuple[int, int], list[tuple[str, int]]] = {}
+    answers: list[Counter[tuple[str | None, int, int | None]]] = [Counter() for _ in range(n + 1)]
+    sums = {kind: [0] * (n + 1) for kind in (SESSION, RAGE, DEAD, ERROR)}
+    replays: list[list[tuple[int, str, str]]] = [[] for _ in range(n + 1)]
+    for kind, stage, name, key, count, went_on, low, high, who in db.rows(journey_map_sql(db, scope, stages)):
+        if kind == PERSON:
+            if stage == 0:
+                people = count
+            reached[stage], going[stage] = count, went_on
+            middle[stage] = (low, high) if went_on else None
+        elif kind == ANSWER:
+            score, scale = divmod(key, 1000)
+            answers[stage][(name, score, None if scale == _NO_SCALE else scale)] = count
+        elif kind in sums:
+            sums[kind][stage] = count
+        elif kind == REPLAY:
+            replays[stage].append((key, name, who))
+        else:
+            ranked.setdefault((kind, stage), []).append((name, count))
     return people, [
         StageTally(
-            reached[k], (low[k], high[k]) if going[k] else None, dropped[k], _names(pages[k]),
-            _names(touchpoints[k]), _names(actions[k]), stage_answers[k], session_counts.get(k + 1, 0),
-            rage.get(k + 1, 0), dead.get(k + 1, 0), errors.get(k + 1, 0), _names(exit_pages[k]),
-            _names(exit_touchpoints[k]), [(-ts, session, visitor) for ts, session, visitor in replays[k]],
+            reached[k], middle[k], reached[k] - reached[k + 1] if k < n else 0,
+            ranked.get((PAGE, k), []), ranked.get((TOUCHPOINT, k), []), ranked.get((ACTION, k), []), answers[k],
+            sums[SESSION][k], sums[RAGE][k], sums[DEAD][k], sums[ERROR][k],
+            ranked.get((EXIT_PAGE, k), []), ranked.get((EXIT_TOUCHPOINT, k), []), replays[k],
         )
-        for k in range(n)
+        for k in range(1, n + 1)
     ]
-
-
-def _names(ranked: list[Any]) -> list[tuple[str, int]]:
-    return [(name, count) for (_, name), count in ranked]
