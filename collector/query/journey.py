@@ -404,7 +404,7 @@ def tally(stages: Stages, touches: Iterable[Touch]) -> tuple[int, list[StageTall
         dropped = [v for v in reached if k + 1 < n and v not in following]
         stage_touches = list(itertools.chain.from_iterable(held[k].values()))
         answers: Answers = Counter((t.name, t.score, t.scale) for t in stage_touches
-                                   if t.type == "survey" and t.score is not None)
+                                   if t.type == "survey" and t.name in KINDS and t.score is not None)
         exit_pages, exit_touchpoints = _exits(dropped, held[k])
         tallies.append(StageTally(
             len(reached), (waits[(len(waits) - 1) // 2], waits[len(waits) // 2]) if waits else None,
