@@ -126,12 +126,12 @@ def _walk_sql(stages: Stages, bits: _Bits) -> tuple[list[str], list[str]]:
 # hash). Ranked kinds come back with every hash tied with the TOP (names break the ties, below).
 (PERSON, PAGE, TOUCHPOINT, ACTION, EXIT_PAGE, EXIT_TOUCHPOINT, ANSWER, SESSION, RAGE, DEAD, ERROR,
  REPLAY) = range(12)
-_ITEM = "Array(Tuple(UInt8, UInt8, UInt64, Int64, UInt8))"
 _RANKED = (PAGE, TOUCHPOINT, ACTION, EXIT_PAGE, EXIT_TOUCHPOINT, REPLAY)
 
 
 def _items(kind: int, array: str, stage: str = "p.1", hash_: str = "p.2", value: str = "0", flag: str = "0") -> str:
-    return f"CAST(arrayMap(p -> ({kind}, {stage}, {hash_}, {value}, {flag}), {array}), {lit(_ITEM)})"
+    return (f"arrayMap(p -> (toUInt8({kind}), toUInt8({stage}), toUInt64({hash_}), toInt64({value}), toUInt8({flag})),"
+            f" {array})")
 
 
 def _held(column: str, where: str = "") -> str:
