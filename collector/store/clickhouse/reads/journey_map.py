@@ -182,13 +182,18 @@ def journey_map_sql(db: Db, scope: Scope, stages: Stages) -> str:
     i = [f"i{k}" for k in range(n)]
     # Per person: the walk (`at`: per stage the touch that reached it); `st`, per touch the stage it
     # is held at (0: before the first); `m`, the stages reached (who dropped, dropped at stage m).
+    # one stage a level: an alias used in the next stage's walk would be spelled out there again, and
+    # the query tree grow with the power of the stages
+    walk = f"SELECT r{''.join(f', {c}' for c in columns)} FROM ({touches})"
+    for k, index in enumerate(indices):
+        walk = f"SELECT r{''.join(f', c{c}' for c in range(len(columns)))}{''.join(f', {a}' for a in i[:k])}, {index} FROM ({walk})"
     walked = (
-        f"SELECT r, {''.join(f'{c}, ' for c in columns)}{', '.join(indices)}, [{', '.join(i)}] AS at,"
+        f"SELECT r, [{', '.join(i)}] AS at,"
         f" arrayCumSum(arrayMap(j -> {' + '.join(f'(j = {a})' for a in i)}, arrayEnumerate(r))) AS st,"
         f" {' + '.join(f'({a} > 0)' for a in i)} AS m, m > 0 AND m < {n} AS dropped,"
         " arrayLast((p, s) -> p != 0 AND s = m, r.page, st) AS exit_page,"
         f" arrayLastIndex((b0, s) -> {_REPLAY} AND s = m, r.b0, st) AS replayed"
-        f" FROM ({touches})"
+        f" FROM ({walk})"
     )
     counted = (
         "SELECT item.1 AS kind, item.2 AS stage, item.3 AS hash, count() AS c, countIf(item.5 = 1) AS going,"
