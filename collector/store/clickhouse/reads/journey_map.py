@@ -35,16 +35,23 @@ _TOUCHPOINT = "toString(e.touchpoint)"
 _NO_SCALE = 999
 # A survey answer as one number: kind (1 + its index in KINDS), score and scale; 0: not an answer.
 _ANSWER = (f"if(e.type = 'survey' AND e.name IN {lits(KINDS)} AND {_SCORE} IS NOT NULL,"
-           f" toUInt64(indexOf([{', '.join(lit(k) for k in KINDS)}], e.name)) * 1000000 + toUInt64(assumeNotNull({_SCORE})) * 1000"
-           f" + toUInt64(ifNull({_SCALE}, {_NO_SCALE})), 0)")
+           f" toUInt64(indexOf([{', '.join(lit(k) for k in KINDS)}], e.name)) * 1000000"
+           f" + toUInt64(assumeNotNull({_SCORE})) * 1000 + toUInt64(ifNull({_SCALE}, {_NO_SCALE})), 0)")
+
+
+
+def _hash(sql: str) -> str:
+    """A name as a number: 56 bits of its hash, so that an item's key has room for kind and stage."""
+    return f"bitShiftRight(cityHash64({sql}), 8)"
+
 
 # A touch as the walk and the tally read it, after (ts, seq) and the bits: numbers only.
 _TOUCH = (
-    ("page", f"if(e.type = 'pageview' AND {_PAGE} != '', cityHash64({_PAGE}), 0)"),
-    ("touchpoint", f"cityHash64({_TOUCHPOINT})"),
-    ("action", f"cityHash64({_ACTION})"),
+    ("page", f"if(e.type = 'pageview' AND {_PAGE} != '', {_hash(_PAGE)}, 0)"),
+    ("touchpoint", _hash(_TOUCHPOINT)),
+    ("action", _hash(_ACTION)),
     ("answer", _ANSWER),
-    ("session", "cityHash64(e.session_id)"),
+    ("session", _hash("e.session_id")),
 )
 # Flags every touch carries in its first bits.
 _FLAGS = ("s.has_replay = 1", "e.m_rage = 1", "e.m_dead = 1", "e.type = 'error'")
@@ -122,41 +129,42 @@ def _walk_sql(stages: Stages, bits: _Bits) -> tuple[list[str], list[str]]:
     return columns, indices
 
 
-# What each person adds to the map: items (kind, stage, hash, value, flag), counted by (kind, stage,
-# hash). Ranked kinds come back with every hash tied with the TOP (names break the ties, below).
-(PERSON, PAGE, TOUCHPOINT, ACTION, EXIT_PAGE, EXIT_TOUCHPOINT, ANSWER, SESSION, RAGE, DEAD, ERROR,
- REPLAY) = range(12)
+# What each person adds to the map: items, each a key (name << 8 | kind << 4 | stage: `name` a
+# hash or a code, 0 for none) and a value, counted by key. Ranked kinds come back with every name
+# tied with the TOP (names break the ties, below).
+(PERSON, GOING, PAGE, TOUCHPOINT, ACTION, EXIT_PAGE, EXIT_TOUCHPOINT, ANSWER, SESSION, RAGE, DEAD, ERROR,
+ REPLAY) = range(13)
 _RANKED = (PAGE, TOUCHPOINT, ACTION, EXIT_PAGE, EXIT_TOUCHPOINT, REPLAY)
 
 
-def _items(kind: int, array: str, stage: str = "p.1", hash_: str = "p.2", value: str = "0", flag: str = "0") -> str:
-    return (f"arrayMap(p -> (toUInt8({kind}), toUInt8({stage}), toUInt64({hash_}), toInt64({value}), toUInt8({flag})),"
-            f" {array})")
+def _key(kind: int, stage: str, name: str = "0") -> str:
+    return f"bitShiftLeft(toUInt64({name}), 8) + {kind * 16} + toUInt64({stage})"
 
 
-def _held(column: str, where: str = "") -> str:
-    """Per person, the distinct (stage, value) of a touch column, at the stages reached."""
-    return f"arrayDistinct(arrayFilter(p -> p.1 > 0{where}, arrayZip(st, r.{column})))"
+def _held(kind: int, column: str) -> str:
+    """Per person, the distinct (stage, name) of a touch column at the stages reached (named)."""
+    return (f"arrayDistinct(arrayFilter(x -> bitAnd(x, 15) > 0 AND x > 255,"
+            f" arrayMap((h, s) -> {_key(kind, 's', 'h')}, r.{column}, st)))")
 
 
-_PERSON_ITEMS = ", ".join((
-    # stage 0: the person; then each stage reached, with the wait until the next if reached
-    _items(PERSON, "range(0, m + 1)", stage="p", hash_="0",
-           value="if(p > 0 AND at[p + 1] > 0, r.ts[at[p + 1]] - r.ts[at[p]], 0)", flag="p > 0 AND at[p + 1] > 0"),
-    _items(PAGE, _held("page", " AND p.2 != 0")),
-    _items(TOUCHPOINT, _held("touchpoint")),
-    _items(ACTION, _held("action")),
-    _items(SESSION, _held("session"), hash_="0"),
-    _items(ANSWER, "arrayFilter(p -> p.1 > 0 AND p.2 != 0, arrayZip(st, r.answer))"),
-    *(_items(kind, f"arrayFilter((s, b0) -> s > 0 AND {flag}, st, r.b0)", stage="p", hash_="0")
+# Items without a value; then the items with one: who went on from each stage (the wait, ms), and
+# the replays of those who dropped (the time of the latest touch with a replay, one per person).
+_KEYS = ", ".join((
+    "range(0, m + 1)",  # PERSON: stage 0 the person, then each stage reached
+    _held(PAGE, "page"), _held(TOUCHPOINT, "touchpoint"), _held(ACTION, "action"),
+    # the sessions: one item per stage and session
+    f"arrayMap(x -> bitAnd(x, 255), {_held(SESSION, 'session')})",
+    f"arrayFilter(x -> bitAnd(x, 15) > 0 AND x > 255, arrayMap((a, s) -> {_key(ANSWER, 's', 'a')}, r.answer, st))",
+    *(f"arrayMap(s -> {_key(kind, 's')}, arrayFilter((s, b0) -> s > 0 AND {flag}, st, r.b0))"
       for kind, flag in ((RAGE, _RAGE), (DEAD, _DEAD), (ERROR, _ERROR))),
-    # of those who dropped (at stage m): the last page seen, the touchpoint of the last touch, and
-    # the latest touch with a replay (one per person, so one per session)
-    _items(EXIT_PAGE, "if(dropped AND exit_page != 0, [exit_page], [])", stage="m", hash_="p"),
-    _items(EXIT_TOUCHPOINT, "if(dropped, [r.touchpoint[-1]], [])", stage="m", hash_="p"),
-    _items(REPLAY, "if(dropped AND replayed > 0, [replayed], [])", stage="m", hash_="r.session[p]",
-           value="r.ts[p]"),
+    # of those who dropped (at stage m): the last page seen, the touchpoint of the last touch
+    f"if(dropped AND exit_page != 0, [{_key(EXIT_PAGE, 'm', 'exit_page')}], [])",
+    f"if(dropped, [{_key(EXIT_TOUCHPOINT, 'm', 'r.touchpoint[-1]')}], [])",
 ))
+_GOING = "arrayFilter(k -> at[k + 1] > 0, range(1, m + 1))"  # the stages after which the next was reached
+_VALUED_KEYS = (f"arrayMap(k -> {_key(GOING, 'k')}, {_GOING}),"
+                f" if(dropped AND replayed > 0, [{_key(REPLAY, 'm', 'r.session[replayed]')}], [])")
+_VALUES = "arrayMap(k -> r.ts[at[k + 1]] - r.ts[at[k]], {going}), if(dropped AND replayed > 0, [r.ts[replayed]], [])"
 
 
 def journey_map_sql(db: Db, scope: Scope, stages: Stages) -> str:
@@ -185,8 +193,9 @@ def journey_map_sql(db: Db, scope: Scope, stages: Stages) -> str:
     # one stage a level: an alias used in the next stage's walk would be spelled out there again, and
     # the query tree grow with the power of the stages
     walk = f"SELECT r{''.join(f', {c}' for c in columns)} FROM ({touches})"
+    counts = "".join(f", c{c}" for c in range(len(columns)))
     for k, index in enumerate(indices):
-        walk = f"SELECT r{''.join(f', c{c}' for c in range(len(columns)))}{''.join(f', {a}' for a in i[:k])}, {index} FROM ({walk})"
+        walk = f"SELECT r{counts}{''.join(f', {a}' for a in i[:k])}, {index} FROM ({walk})"
     walked = (
         f"SELECT r, [{', '.join(i)}] AS at,"
         f" arrayCumSum(arrayMap(j -> {' + '.join(f'(j = {a})' for a in i)}, arrayEnumerate(r))) AS st,"
@@ -195,38 +204,44 @@ def journey_map_sql(db: Db, scope: Scope, stages: Stages) -> str:
         f" arrayLastIndex((b0, s) -> {_REPLAY} AND s = m, r.b0, st) AS replayed"
         f" FROM ({walk})"
     )
+    items = (f"SELECT arrayConcat({_KEYS}) AS plain, arrayConcat(plain, {_VALUED_KEYS}) AS keys,"
+             f" arrayConcat(arrayWithConstant(length(plain), toInt64(0)), {_VALUES.format(going=_GOING)}) AS values"
+             f" FROM ({walked})")
+    going = f"bitAnd(key, 255) DIV 16 = {GOING}"
     counted = (
-        "SELECT item.1 AS kind, item.2 AS stage, item.3 AS hash, count() AS c, countIf(item.5 = 1) AS going,"
-        " quantileExactLowIf(0.5)(item.4, item.5 = 1) AS low, quantileExactHighIf(0.5)(item.4, item.5 = 1) AS high,"
-        f" max(item.4) AS value FROM ({walked}) ARRAY JOIN arrayConcat({_PERSON_ITEMS}) AS item"
-        " GROUP BY kind, stage, hash"
+        f"SELECT key, count() AS c, quantileExactLowIf(0.5)(value, {going}) AS low,"
+        f" quantileExactHighIf(0.5)(value, {going}) AS high, max(value) AS latest"
+        f" FROM ({items}) ARRAY JOIN keys AS key, values AS value GROUP BY key"
     )
-    # rank() keeps every hash tied with the TOP; replays rank by time
-    rank = f"rank() OVER (PARTITION BY kind, stage ORDER BY if(kind = {REPLAY}, value, toInt64(c)) DESC)"
-    return (f"SELECT kind, stage, hash, c, going, low, high, value FROM (SELECT *, {rank} AS rank FROM ({counted}))"
-            f" WHERE kind NOT IN {_RANKED} OR rank <= if(kind = {REPLAY}, {REPLAYS_SHOWN}, {TOP})"
+    # rank() keeps every name tied with the TOP; replays rank by time
+    kind = "bitAnd(key, 255) DIV 16"
+    rank = f"rank() OVER (PARTITION BY bitAnd(key, 255) ORDER BY if({kind} = {REPLAY}, latest, toInt64(c)) DESC)"
+    return (f"SELECT key, c, low, high, latest FROM (SELECT *, {rank} AS rank FROM ({counted}))"
+            f" WHERE {kind} NOT IN {_RANKED} OR rank <= if({kind} = {REPLAY}, {REPLAYS_SHOWN}, {TOP})"
             " SETTINGS output_format_json_quote_64bit_integers = 0")
 
 
 # The hashes' domains, and how each is looked up: (alias, hash, name, where) over the events in range.
 _DOMAINS = {
-    PAGE: (f"cityHash64({_PAGE})", _PAGE, "e.type = 'pageview'"),
-    TOUCHPOINT: (f"cityHash64({_TOUCHPOINT})", _TOUCHPOINT, "1"),
-    ACTION: (f"cityHash64({_ACTION})", _ACTION, "1"),
+    PAGE: (_hash(_PAGE), _PAGE, "e.type = 'pageview'"),
+    TOUCHPOINT: (_hash(_TOUCHPOINT), _TOUCHPOINT, "1"),
+    ACTION: (_hash(_ACTION), _ACTION, "1"),
 }
 _DOMAIN_OF = {PAGE: PAGE, EXIT_PAGE: PAGE, TOUCHPOINT: TOUCHPOINT, EXIT_TOUCHPOINT: TOUCHPOINT, ACTION: ACTION}
 
 
 def _names(db: Db, scope: Scope, wanted: dict[int, set[int]]) -> dict[tuple[int, int], tuple[str, ...]]:
     """The names behind the hashes wanted, per domain (REPLAY: a session's id and visitor)."""
+    site = lit(scope.site_id)
     parts = [
-        f"SELECT {domain}, {hash_} AS h, [any({name})] FROM {db.t('events')} AS e WHERE e.site_id = {lit(scope.site_id)}"
+        f"SELECT {domain}, {hash_} AS h, [any({name})] FROM {db.t('events')} AS e WHERE e.site_id = {site}"
         f"{since_sql('e', scope.start)} AND {where} AND h IN {lits(sorted(wanted[domain]))} GROUP BY h"
         for domain, (hash_, name, where) in _DOMAINS.items() if wanted.get(domain)
     ]
     if wanted.get(REPLAY):
-        parts.append(f"SELECT {REPLAY}, cityHash64(s.id) AS h, [any(s.id), any(s.visitor_id)] FROM {sessions_in(db.layout)}"
-                     f" WHERE s.site_id = {lit(scope.site_id)} AND h IN {lits(sorted(wanted[REPLAY]))} GROUP BY h")
+        session = _hash("s.id")
+        parts.append(f"SELECT {REPLAY}, {session} AS h, [any(s.id), any(s.visitor_id)] FROM {sessions_in(db.layout)}"
+                     f" WHERE s.site_id = {site} AND h IN {lits(sorted(wanted[REPLAY]))} GROUP BY h")
     if not parts:
         return {}
     rows = db.rows(" UNION ALL ".join(parts) + " SETTINGS output_format_json_quote_64bit_integers = 0")
@@ -246,20 +261,22 @@ def tally(db: Db, scope: Scope, stages: Stages) -> tuple[int, list[StageTally]]:
     candidates: dict[tuple[int, int], list[tuple[int, int]]] = defaultdict(list)  # (kind, stage): (hash, count)
     answers: list[Counter[tuple[str | None, int, int | None]]] = [Counter() for _ in range(n + 1)]
     sums = {kind: [0] * (n + 1) for kind in (SESSION, RAGE, DEAD, ERROR)}
-    for kind, stage, hash_, count, going, low, high, value in db.rows(journey_map_sql(db, scope, stages)):
+    for key, count, low, high, latest in db.rows(journey_map_sql(db, scope, stages)):
+        name, kind, stage = key >> 8, (key >> 4) & 15, key & 15
         if kind == PERSON:
             if stage == 0:
                 people = count
             reached[stage] = count
-            middle[stage] = (low, high) if going else None
+        elif kind == GOING:
+            middle[stage] = (low, high)
         elif kind == ANSWER:
-            survey, rest = divmod(hash_, 1_000_000)
+            survey, rest = divmod(name, 1_000_000)
             score, scale = divmod(rest, 1000)
             answers[stage][(KINDS[survey - 1], score, None if scale == _NO_SCALE else scale)] = count
         elif kind in sums:
             sums[kind][stage] = count
         else:
-            candidates[(kind, stage)].append((hash_, value if kind == REPLAY else count))
+            candidates[(kind, stage)].append((name, latest if kind == REPLAY else count))
     wanted: dict[int, set[int]] = defaultdict(set)
     for (kind, _), found in candidates.items():
         wanted[_DOMAIN_OF.get(kind, kind)].update(h for h, _ in found)
