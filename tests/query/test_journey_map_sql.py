@@ -70,7 +70,8 @@ def generate(client: Client, seed: int) -> None:
         for k in range(rng.randrange(1, 5)):
             sid = f"{anon}-{k}"
             t += rng.choice((0, 30 * MIN, 6 * 60 * MIN))
-            events, server = [], []
+            events: list[dict[str, Any]] = []
+            server: list[dict[str, Any]] = []
             for _ in range(rng.randrange(1, 14)):
                 t += rng.choice((0, 0, 1, 1000, 7 * MIN))
                 path = rng.choice(PAGES)
@@ -145,7 +146,7 @@ def test_the_store_answers_the_map_the_walk_defines(client: Client, seed: int) -
     assert any(reached[2].get(v) == reached[3].get(v) for v in reached[3])
     # every page pattern form reaches a stage somewhere
     forms = [m for s in EVERY_FIELD.stages for m in s.match if m.page is not None]
-    assert all(any(journey.page_matches(m.page, t) for t in touches) for m in forms if m.page)  # type: ignore[arg-type]
+    assert all(any(journey.page_matches(m.page, t) for t in touches) for m in forms if m.page)
 
 
 def test_an_empty_range_has_no_one_on_the_map(client: Client) -> None:

@@ -230,7 +230,7 @@ _DOMAINS = {
 _DOMAIN_OF = {PAGE: PAGE, EXIT_PAGE: PAGE, TOUCHPOINT: TOUCHPOINT, EXIT_TOUCHPOINT: TOUCHPOINT, ACTION: ACTION}
 
 
-def _names(db: Db, scope: Scope, wanted: dict[int, set[int]]) -> dict[tuple[int, int], tuple[str, ...]]:
+def _names(db: Db, scope: Scope, wanted: dict[int, set[int]]) -> dict[tuple[int, int], list[str]]:
     """The names behind the hashes wanted, per domain (REPLAY: a session's id and visitor)."""
     site = lit(scope.site_id)
     parts = [
@@ -245,7 +245,7 @@ def _names(db: Db, scope: Scope, wanted: dict[int, set[int]]) -> dict[tuple[int,
     if not parts:
         return {}
     rows = db.rows(" UNION ALL ".join(parts) + " SETTINGS output_format_json_quote_64bit_integers = 0")
-    return {(domain, h): tuple(names) for domain, h, names in rows}
+    return {(domain, h): names for domain, h, names in rows}
 
 
 def journey_map(db: Db, scope: Scope, stages: Stages) -> dict[str, Any]:
@@ -257,7 +257,8 @@ def tally(db: Db, scope: Scope, stages: Stages) -> tuple[int, list[StageTally]]:
     """The people in scope and each stage's tally, as query/journey.py's `tally` counts them."""
     n = len(stages.stages)
     people = 0
-    reached, middle = [0] * (n + 2), [None] * (n + 1)
+    reached = [0] * (n + 2)
+    middle: list[tuple[int, int] | None] = [None] * (n + 1)
     candidates: dict[tuple[int, int], list[tuple[int, int]]] = defaultdict(list)  # (kind, stage): (hash, count)
     answers: list[Counter[tuple[str | None, int, int | None]]] = [Counter() for _ in range(n + 1)]
     sums = {kind: [0] * (n + 1) for kind in (SESSION, RAGE, DEAD, ERROR)}
@@ -288,7 +289,10 @@ def tally(db: Db, scope: Scope, stages: Stages) -> tuple[int, list[StageTally]]:
         return sorted(named, key=lambda item: (-item[1], item[0]))[:TOP]
 
     def replays(stage: int) -> list[tuple[int, str, str]]:
-        found = [(ts, *names[(REPLAY, h)]) for h, ts in candidates.get((REPLAY, stage), [])]
+        found = []
+        for h, ts in candidates.get((REPLAY, stage), []):
+            session, visitor = names[(REPLAY, h)]
+            found.append((ts, session, visitor))
         return sorted(found, key=lambda r: (-r[0], r[1]))[:REPLAYS_SHOWN]
 
     return people, [
