@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.collector import KEY, SECRET, Client
+from tests.support.collector import KEY, SECRET, Client, every_store
 
 NOW = int(time.time() * 1000) - 3_600_000
 MIN = 60_000
@@ -107,6 +107,7 @@ def test_a_browser_identify_cannot_overwrite_traits(client: Client) -> None:
     assert claim == {"session_id": ATTACKER_SESSION, "user_id": VICTIM}
 
 
+@every_store
 def test_a_browser_claim_adds_no_session_nor_survey_to_a_known_persons_profile(client: Client) -> None:
     _victim(client)
     _attack(client)
@@ -116,6 +117,14 @@ def test_a_browser_claim_adds_no_session_nor_survey_to_a_known_persons_profile(c
     assert ATTACK_COMMENT not in json.dumps(profile)
     assert [p["order_id"] for p in profile["purchases"]] == [ORDER] and profile["revenue"] == 120.0
     assert (profile["verified"], profile["unverified_sessions"]) == (True, 1)
+    assert [(t["entry"], t["session_id"], t.get("type")) for t in profile["timeline"]] == [
+        ("visit", VICTIM_SESSION, None), ("contact", VICTIM_SESSION, "identify"),
+        ("contact", VICTIM_SESSION, "purchase")]
+
+
+def test_a_browser_claim_is_stitched_for_counting_only(client: Client) -> None:
+    _victim(client)
+    _attack(client)
     # Counting still stitches the claim (a forger can inflate counts with the public key anyway).
     assert client.rows("SELECT id, visitor_id, verified_user FROM sessions ORDER BY id") == [
         {"id": ATTACKER_SESSION, "visitor_id": VICTIM, "verified_user": None},

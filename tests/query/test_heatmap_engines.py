@@ -126,3 +126,39 @@ def test_clickhouse_heatmaps_match_sqlite(engines: dict[str, TestClient], seed: 
                 assert found["chdb"] == found["sqlite"], query
                 asked += 1
     assert asked == 90
+
+
+def test_scroll_views_across_midnight_are_counted_by_their_latest_report(engines: dict[str, TestClient]) -> None:
+    """A view belongs to the day of its latest report, wherever its pageview and earlier reports
+    fall: ClickHouse reads events only from the range's first day on, which must not change which
+    reports are of one view, nor lose a later report after the range's last day."""
+    rng = random.Random(7)
+    sessions: list[list[dict[str, Any]]] = []
+    for sid, steps in (
+        # pageview the day before, its one report just after midnight: counted on DATE
+        ("m1", [("pageview", "/", D - 60_000, {}), ("scroll", "/", D + 1_000, {"depth": 30, "vh": 700})]),
+        # reported on DATE, then again after the next midnight: the view is NEXT_DATE's
+        ("m2", [("pageview", "/", D + DAY_MS - 2_000, {}), ("scroll", "/", D + DAY_MS - 1_000, {"depth": 20}),
+                ("scroll", "/", D + DAY_MS + 1_000, {"depth": 90, "vh": 800})]),
+        # "/" seen the day before and again on DATE: two views, DATE holds only the second
+        ("m3", [("pageview", "/", D - 3_600_000, {}), ("scroll", "/", D - 3_599_000, {"depth": 40}),
+                ("pageview", "/cart", D - 1_800_000, {}), ("pageview", "/", D + 3_600_000, {}),
+                ("scroll", "/", D + 3_601_000, {"depth": 60})]),
+    ):
+        events: list[dict[str, Any]] = []
+        add = adder(rng, events, sid, f"a{sid}", 1440)
+        for kind, path, ts, fields in steps:
+            add(kind, path, ts, **fields)
+        sessions.append(events)
+    for http in engines.values():
+        for events in sessions:
+            answer = http.post("/v1/batch", json={"key": KEY, "events": events}, headers={"User-Agent": CHROME})
+            assert answer.status_code == 200, answer.text
+    for days, views, depth, fold in ((f"from={DATE}&to={DATE}", 2, 45.0, 700.0),
+                                     (f"from={NEXT_DATE}&to={NEXT_DATE}", 1, 90.0, 800.0),
+                                     (f"from={PREVIOUS_DATE}&to={PREVIOUS_DATE}", 1, 40.0, None)):
+        for engine, http in engines.items():
+            scroll = answers(http, f"{days}&url=/&kind=scroll")
+            assert (scroll["views"], scroll["avg_depth"], scroll["avg_fold_px"]) == (views, depth, fold), (engine, days)
+            pages = answers(http, days, "/api/heatmap/pages")["pages"]
+            assert pages == [{"route": "/", "clicks": 0, "scroll_views": views}], (engine, days)

@@ -112,32 +112,39 @@ def views_sql(db: Db, site_id: str, lo: int, hi: int, where: str = "") -> str:
     them, i.e. the same count of the session's pageviews up to each (a pageview at the very time
     of a report counts as before it). Sessions limited to those with a report in UTC days lo..hi,
     and, given `where` over the view `v`, to those with a report that would pass it: a view's
-    latest report is one of its session's reports, so no view that passes is left out."""
+    latest report is one of its session's reports, so no view that passes is left out.
+
+    Only events from day lo on are read: a view counted in lo..hi has its latest report there, and
+    the pageviews before day lo add the same number to the count of every report read, so the
+    reports of one view still share a count. Later days are read, since a view's latest report
+    may fall after hi (then it is not in the range)."""
     site = lit(site_id)
     events = db.t("events")
     sessions = ""
     if where:
         sessions = (f" AND e.session_id IN (SELECT v.session_id FROM (SELECT {_report()} FROM {events} AS e"
-                    f" WHERE e.site_id = {site} AND e.type = 'scroll') AS v WHERE {where})")
-    # Per session, in arrays: each report with its count of pageviews up to it, sorted so that the
-    # reports of one view sit together, latest last; the last of each run is the view. (A window over
-    # all the sessions' events, then a GROUP BY on session, URL and count, took seconds.)
+                    f" WHERE e.site_id = {site} AND e.day BETWEEN {lo} AND {hi} AND e.type = 'scroll')"
+                    f" AS v WHERE {where})")
+    # Per session, in arrays: each report with its count of pageviews up to it, sorted (as whole
+    # tuples: a lambda key costs more) so that the reports of one view sit together, latest last;
+    # the last of each run is the view. (A window over all the sessions' events, then a GROUP BY on
+    # session, URL and count, took seconds.)
     report = ("(isNull(e.url), ifNull(e.url, ''), e.ts, e.seq, e.path, e.route,"
               f" {device_sql('e.m_vw')}, e.m_depth, e.m_vh)")
     return f"""
-        SELECT session_id, if(r.1, NULL, r.2) AS url, r.3 AS ts, {day_sql('r.3')} AS day,
-            coalesce(r.5, '') AS path, coalesce(r.6, r.5, '') AS route, r.7 AS device,
-            coalesce(r.8, 0) AS depth, r.9 AS vh
+        SELECT session_id, if(r.1, NULL, r.2) AS url, r.4 AS ts, {day_sql('r.4')} AS day,
+            coalesce(r.6, '') AS path, coalesce(r.7, r.6, '') AS route, r.8 AS device,
+            coalesce(r.9, 0) AS depth, r.10 AS vh
         FROM (
-            SELECT session_id, arraySort(x -> (x.1, x.2, x.10, x.3, x.4), arrayMap(x -> tuple(x.1, x.2, x.3,
-                x.4, x.5, x.6, x.7, x.8, x.9, arrayCount(t -> t <= x.3, views)), reports)) AS s,
-                arrayFilter((x, i) -> i = length(s) OR (s[i + 1].1, s[i + 1].2, s[i + 1].10) != (x.1, x.2, x.10),
+            SELECT session_id, arraySort(arrayMap(x -> tuple(x.1, x.2, arrayCount(t -> t <= x.3, views), x.3,
+                x.4, x.5, x.6, x.7, x.8, x.9), reports)) AS s,
+                arrayFilter((x, i) -> i = length(s) OR (s[i + 1].1, s[i + 1].2, s[i + 1].3) != (x.1, x.2, x.3),
                     s, arrayEnumerate(s)) AS latest
             FROM (
                 SELECT e.session_id AS session_id, groupArrayIf(e.ts, e.type = 'pageview') AS views,
                     groupArrayIf({report}, e.type = 'scroll') AS reports
                 FROM {events} AS e
-                WHERE e.site_id = {site} AND e.type IN ('pageview', 'scroll')
+                WHERE e.site_id = {site} AND e.day >= {lo} AND e.type IN ('pageview', 'scroll')
                     AND {human_event_sql(db.layout, site_id)}{sessions}
                 GROUP BY e.session_id HAVING countIf(e.type = 'scroll' AND e.day BETWEEN {lo} AND {hi}) > 0
             )

@@ -31,55 +31,76 @@ _SUMS = (
 )
 
 
-def figures(db: Db, scope: Scope, *, daily: bool = True, width: int = DAY_MS) -> Figures:
-    """Session sums by day (or hour: `width`) and breakdown value, with the visitor counts."""
-    where = scope_sql(db.layout, scope)
+def _both(scope: Scope) -> tuple[Scope, str, str]:
+    """Both periods as one scope, and SQL of the period (1 the one before, 0 the scope's) of a
+    session `s` and of an event `e`. Each kind of figure is counted for both periods in one pass:
+    the sessions are ordered by id, not time, so every read of a range passes over all of a site's
+    sessions, and each statement costs as much again."""
+    both = scope.during(scope.previous.start, scope.end)  # the period before ends where this one starts
+    return both, f"s.first_ts < {lit(scope.start)}", f"e.ts < {lit(scope.start)}"
+
+
+def figures(db: Db, scope: Scope, width: int) -> tuple[Figures, Figures]:
+    """Each period's session sums by day (or hour: `width`) and breakdown value, with the visitor counts."""
+    both, earlier, _ = _both(scope)
+    where = scope_sql(db.layout, both)
     # the site's local days (or hours): the same offsets as the SQLite engine (query/days.py)
-    local = scope.calendar.local_sql("s.first_ts", scope.start, scope.end, width)
-    rows = db.rows(
-        f"SELECT intDiv({local}, {int(width)}) AS day, {_DIMS}, {_SUMS} FROM {sessions_in(db.layout)}"
-        f" WHERE {where} GROUP BY day, {_DIMS} ORDER BY day, {_DIMS}"
-    )
-    goal = goal_sql(db.layout, scope.site_id, scope.goal, scope.start)
-    ((visitors, converted),) = db.rows(
-        f"SELECT uniqExact(s.visitor_id), uniqExactIf(s.visitor_id, {goal})"
-        f" FROM {sessions_in(db.layout)} WHERE {where}"
-    )
-    by_day: dict[int, int] = {}
-    if daily:
-        by_day = {
-            int(day): int(n) for day, n in db.rows(
-                f"SELECT intDiv({local}, {int(width)}) AS day, uniqExact(s.visitor_id)"
-                f" FROM {sessions_in(db.layout)} WHERE {where} GROUP BY day"
-            )
-        }
-    return Figures(rows, int(visitors), int(converted), by_day, width=width)
+    local = scope.calendar.local_sql("s.first_ts", both.start, both.end, width)
+    rows: tuple[list[list[Any]], list[list[Any]]] = ([], [])
+    for period, *row in db.rows(
+        f"SELECT {earlier} AS period, intDiv({local}, {int(width)}) AS day, {_DIMS}, {_SUMS}"
+        f" FROM {sessions_in(db.layout)} WHERE {where} GROUP BY period, day, {_DIMS} ORDER BY period, day, {_DIMS}"
+    ):
+        rows[period].append(row)
+    # visitors by day and in all (the grouping set without the day), and those who converted
+    goal = goal_sql(db.layout, scope.site_id, scope.goal, both.start)
+    by_day: tuple[dict[int, int], dict[int, int]] = ({}, {})
+    visitors = [(0, 0), (0, 0)]
+    for period, day, total, n, converted in db.rows(
+        f"SELECT {earlier} AS period, intDiv({local}, {int(width)}) AS day, grouping(day),"
+        f" uniqExact(s.visitor_id), uniqExactIf(s.visitor_id, {goal}) FROM {sessions_in(db.layout)}"
+        f" WHERE {where} GROUP BY GROUPING SETS ((period, day), (period))"
+        " SETTINGS force_grouping_standard_compatibility = 1"  # grouping() is 1 where the day is not a key
+    ):
+        if total:
+            visitors[period] = (int(n), int(converted))
+        else:
+            by_day[period][int(day)] = int(n)
+    now, before = (Figures(rows[p], *visitors[p], by_day[p], width=width) for p in (0, 1))
+    return now, before
 
 
-def page_counts(db: Db, scope: Scope) -> Counter[str]:
-    """Pageviews by path that happened in the range (by their own time, unlike sessions)."""
+def page_counts(db: Db, scope: Scope) -> tuple[Counter[str], Counter[str]]:
+    """Each period's pageviews by path that happened in it (by their own time, unlike sessions)."""
+    both, _, earlier = _both(scope)
     if scope.filters:
-        where = scope_sql(db.layout, scope, started=False)
+        where = scope_sql(db.layout, both, started=False)
         sessions = f"e.session_id IN (SELECT s.id FROM {sessions_in(db.layout)} WHERE {where})"
     elif scope.include_bots:
         sessions = "1"
     else:  # the humans: fewer ids to hold than all the sessions that are not bots
         sessions = human_event_sql(db.layout, scope.site_id, "e")
-    rows = db.rows(
-        f"SELECT coalesce(e.path, ''), count() FROM {db.t('events')} AS e"
-        f" WHERE e.site_id = {lit(scope.site_id)} AND e.day BETWEEN {day_of(scope.start)} AND {day_of(scope.end - 1)}"
-        f" AND e.type = 'pageview' AND e.ts >= {lit(scope.start)} AND e.ts < {lit(scope.end)} AND {sessions} GROUP BY 1"
-    )
-    return pages((path, int(n)) for path, n in rows)
+    rows: tuple[list[tuple[str, int]], list[tuple[str, int]]] = ([], [])
+    for period, path, n in db.rows(
+        f"SELECT {earlier} AS period, coalesce(e.path, ''), count() FROM {db.t('events')} AS e"
+        f" WHERE e.site_id = {lit(scope.site_id)} AND e.day BETWEEN {day_of(both.start)} AND {day_of(both.end - 1)}"
+        f" AND e.type = 'pageview' AND e.ts >= {lit(both.start)} AND e.ts < {lit(both.end)} AND {sessions}"
+        " GROUP BY 1, 2"
+    ):
+        rows[period].append((path, int(n)))
+    return pages(rows[0]), pages(rows[1])
 
 
-def source_counts(db: Db, scope: Scope) -> dict[str, Counter[str]]:
-    """Sessions by referrer host, entry page, exit page and region, in one pass over the sessions."""
-    rows = db.rows(
-        f"SELECT s.referrer, s.entry_url, s.exit_url, s.country, s.region, count()"
-        f" FROM {sessions_in(db.layout)} WHERE {scope_sql(db.layout, scope)} GROUP BY 1, 2, 3, 4, 5"
-    )
-    return sources((*row[:5], int(row[5])) for row in rows)
+def source_counts(db: Db, scope: Scope) -> tuple[dict[str, Counter[str]], dict[str, Counter[str]]]:
+    """Each period's sessions by referrer host, entry page, exit page and region."""
+    both, earlier, _ = _both(scope)
+    rows: tuple[list[Any], list[Any]] = ([], [])
+    for period, *row in db.rows(
+        f"SELECT {earlier} AS period, s.referrer, s.entry_url, s.exit_url, s.country, s.region, count()"
+        f" FROM {sessions_in(db.layout)} WHERE {scope_sql(db.layout, both)} GROUP BY 1, 2, 3, 4, 5, 6"
+    ):
+        rows[period].append((*row[:5], int(row[5])))
+    return sources(rows[0]), sources(rows[1])
 
 
 def goal_conversions(db: Db, scope: Scope, goals: list[Goal]) -> list[tuple[int, int]]:
@@ -106,18 +127,11 @@ def goal_conversions(db: Db, scope: Scope, goals: list[Goal]) -> list[tuple[int,
     return [(int(row[2 * i]), int(row[2 * i + 1])) for i in range(len(goals))]
 
 
-def _period(db: Db, scope: Scope, width: int, goals: list[Goal]) -> Period:
-    return Period(
-        figures(db, scope, width=width), page_counts(db, scope), source_counts(db, scope),
-        goal_conversions(db, scope, goals),
-    )
-
-
 def overview(
     db: Db, scope: Scope, *, width: int = DAY_MS, goals: tuple[tuple[int, str, Goal], ...] = (),
 ) -> dict[str, Any]:
     asked = [goal for _, _, goal in goals]
-    return answer(
-        scope, _period(db, scope, width, asked), _period(db, scope.previous, width, asked),
-        [(goal_id, name) for goal_id, name, _ in goals],
-    )
+    periods = zip(figures(db, scope, width), page_counts(db, scope), source_counts(db, scope),
+                  (scope, scope.previous), strict=True)
+    now, before = (Period(f, p, s, goal_conversions(db, period, asked)) for f, p, s, period in periods)
+    return answer(scope, now, before, [(goal_id, name) for goal_id, name, _ in goals])

@@ -6,11 +6,12 @@ from typing import Any
 
 from collector.query.scope import Scope
 from collector.query.timeline import CONTACT_TYPES, TIMELINE_LIMIT, timeline
-from collector.store.clickhouse.client import lit
+from collector.store.clickhouse.client import lit, many
 from collector.store.clickhouse.reads.scope import human_sql, scope_sql, sessions_in
 from collector.store.clickhouse.reads.sessions import (
     EVENT_SELECT,
     SESSION_SELECT,
+    days_sql,
     event_dict,
     events_of,
     session_dict,
@@ -106,9 +107,8 @@ def person(db: Db, site_id: str, person_id: str) -> dict[str, Any] | None:
     claimed = [s for s in sessions if s["verified_user"] != visitor] if verified else []
     if claimed:
         sessions = [s for s in sessions if s["verified_user"] == visitor]
-    vouched = " AND s.verified_user = s.visitor_id" if verified else ""
-    theirs = (f"e.session_id IN (SELECT s.id FROM {sessions_in(db.layout)}"
-              f" WHERE s.site_id = {site} AND s.visitor_id = {lit(visitor)}{vouched})")
+    # their events: those of the sessions kept above, on the days those sessions span
+    theirs = f"{days_sql(sessions)} AND e.session_id IN {many([s['id'] for s in sessions])}"
     events = events_of(db, site_id, f"e.type IN ('purchase', 'survey') AND {theirs}")
     contacts = db.rows(
         f"SELECT {EVENT_SELECT} FROM {db.t('events')} AS e WHERE e.site_id = {site} AND {theirs}"

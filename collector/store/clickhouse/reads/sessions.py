@@ -82,7 +82,13 @@ def get_session(db: Db, session_id: str, site_id: str | None = None) -> dict[str
     if not rows:
         return None
     session = session_dict(rows[0])
-    # its events lie within its first and last times: those days of the events table only
-    days = f"e.day BETWEEN {day_of(session['first_ts'])} AND {day_of(session['last_ts'])}"
-    events = events_of(db, session["site_id"], f"{days} AND e.session_id = {lit(session_id)}", causal=True)
-    return {**session, "events": events}
+    where = f"{days_sql([session])} AND e.session_id = {lit(session_id)}"
+    return {**session, "events": events_of(db, session["site_id"], where, causal=True)}
+
+
+def days_sql(sessions: list[dict[str, Any]]) -> str:
+    """True for an event `e` on a day that may hold these sessions' events: a session's events
+    lie within its first and last times, so only those days of the events table are read."""
+    days = sorted({d for s in sessions for d in range(day_of(s["first_ts"]), day_of(s["last_ts"]) + 1)})
+    return f"e.day IN ({', '.join(map(str, days))})" if days else "0"
+
