@@ -3,12 +3,14 @@
 Each event is tested once, column by column, against what every matcher asks of the event itself
 (type, name, page, touchpoint, channel, score): the answers are bits. Each person's touches then
 become one sorted array (time, then arrival, as the Python walk orders them) of those bits and of
-numbers standing for what the tally counts (a page, touchpoint, action or session as its 64-bit
-hash, a survey answer as a code): arrays of numbers cost a fraction of arrays of strings. The walk
-is a chain of `arrayFirstIndex`, each from the touch that reached the stage before, where what a
-matcher asks of the person's history (`new_visit`, `nth`) is added. Each person then adds items
-(kind, stage, hash...) that one GROUP BY counts; the few names the answer shows are looked up by
-their hashes in a second, small query, and ranked (ties by name) here, as query/journey.py ranks.
+numbers standing for what the tally counts (a page, touchpoint, action or session as 56 bits of
+its hash, a survey answer as a code): arrays of numbers cost a fraction of arrays of strings. The
+walk is a chain of `arrayFirstIndex`, each from the touch that reached the stage before, where
+what a matcher asks of the person's history (`new_visit`, `nth`) is added. Each person then adds
+items (one UInt64 key each: name, kind, stage) that one GROUP BY counts; the few names the answer
+shows are looked up by their hashes in a second, small query and ranked here (ties by name), as
+query/journey.py ranks them. Two names with one hash would be counted as one: with 56 bits and
+thousands of names, a chance of about one in ten billion.
 """
 
 from __future__ import annotations
@@ -37,7 +39,6 @@ _NO_SCALE = 999
 _ANSWER = (f"if(e.type = 'survey' AND e.name IN {lits(KINDS)} AND {_SCORE} IS NOT NULL,"
            f" toUInt64(indexOf([{', '.join(lit(k) for k in KINDS)}], e.name)) * 1000000"
            f" + toUInt64(assumeNotNull({_SCORE})) * 1000 + toUInt64(ifNull({_SCALE}, {_NO_SCALE})), 0)")
-
 
 
 def _hash(sql: str) -> str:
@@ -221,7 +222,7 @@ def journey_map_sql(db: Db, scope: Scope, stages: Stages) -> str:
             " SETTINGS output_format_json_quote_64bit_integers = 0")
 
 
-# The hashes' domains, and how each is looked up: (alias, hash, name, where) over the events in range.
+# The hashes' domains, and how each is looked up: (hash, name, where) over the events of the range's days.
 _DOMAINS = {
     PAGE: (_hash(_PAGE), _PAGE, "e.type = 'pageview'"),
     TOUCHPOINT: (_hash(_TOUCHPOINT), _TOUCHPOINT, "1"),
