@@ -9,8 +9,10 @@ walk is a chain of `arrayFirstIndex`, each from the touch that reached the stage
 what a matcher asks of the person's history (`new_visit`, `nth`) is added. Each person then adds
 items (one UInt64 key each: name, kind, stage) that one GROUP BY counts; the few names the answer
 shows are looked up by their hashes in a second, small query and ranked here (ties by name), as
-query/journey.py ranks them. Two names with one hash would be counted as one: with 56 bits and
-thousands of names, a chance of about one in ten billion.
+query/journey.py ranks them. Two names with one hash would be counted as one (with 56 bits and
+thousands of names, a chance of about one in ten billion): the lookup sees it, since the merged
+item is among those shown or else changes nothing shown, and then the map is drawn by the walk over
+the touches themselves, so that the answer is exact either way.
 """
 
 from __future__ import annotations
@@ -19,10 +21,13 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from collector.query import journey
+from collector.query.bulk import gc_paused
 from collector.query.cx import KINDS
-from collector.query.journey import REPLAYS_SHOWN, TOP, Matcher, Ranked, Stages, StageTally, figures
+from collector.query.journey import REPLAYS_SHOWN, TOP, Matcher, Ranked, Stages, StageTally, figures, reading_of
 from collector.query.scope import Scope
 from collector.store.clickhouse.client import lit, lits
+from collector.store.clickhouse.reads.journey import touches
 from collector.store.clickhouse.reads.scope import scope_sql, sessions_in, since_sql, url_match
 from collector.store.clickhouse.transaction import Db
 
@@ -41,19 +46,23 @@ _ANSWER = (f"if(e.type = 'survey' AND e.name IN {lits(KINDS)} AND {_SCORE} IS NO
            f" + toUInt64(assumeNotNull({_SCORE})) * 1000 + toUInt64(ifNull({_SCALE}, {_NO_SCALE})), 0)")
 
 
+NAME_BITS = 56  # of a name's hash: an item's key keeps 8 bits for kind and stage
+
+
 def _hash(sql: str) -> str:
-    """A name as a number: 56 bits of its hash, so that an item's key has room for kind and stage."""
-    return f"bitShiftRight(cityHash64({sql}), 8)"
+    """A name as a number: NAME_BITS of its hash."""
+    return f"bitShiftRight(cityHash64({sql}), {64 - NAME_BITS})"
 
 
-# A touch as the walk and the tally read it, after (ts, seq) and the bits: numbers only.
-_TOUCH = (
-    ("page", f"if(e.type = 'pageview' AND {_PAGE} != '', {_hash(_PAGE)}, 0)"),
-    ("touchpoint", _hash(_TOUCHPOINT)),
-    ("action", _hash(_ACTION)),
-    ("answer", _ANSWER),
-    ("session", _hash("e.session_id")),
-)
+def _touch() -> tuple[tuple[str, str], ...]:
+    """A touch as the walk and the tally read it, after (ts, seq) and the bits: numbers only."""
+    return (
+        ("page", f"if(e.type = 'pageview' AND {_PAGE} != '', {_hash(_PAGE)}, 0)"),
+        ("touchpoint", _hash(_TOUCHPOINT)),
+        ("action", _hash(_ACTION)),
+        ("answer", _ANSWER),
+        ("session", _hash("e.session_id")),
+    )
 # Flags every touch carries in its first bits.
 _FLAGS = ("s.has_replay = 1", "e.m_rage = 1", "e.m_dead = 1", "e.type = 'error'")
 _REPLAY, _RAGE, _DEAD, _ERROR = (f"bitTest(b0, {bit})" for bit in range(len(_FLAGS)))
@@ -177,7 +186,7 @@ def journey_map_sql(db: Db, scope: Scope, stages: Stages) -> str:
     fields = [("ts", "Int64", "e.ts"), ("seq", "UInt64", "e.seq"),
               *((f"b{w}", "UInt64", sql) for w, sql in enumerate(bits.words())),
               *([("session_start", "Int64", "s.first_ts")] if new_visits else []),
-              *((name, "UInt64", sql) for name, sql in _TOUCH)]
+              *((name, "UInt64", sql) for name, sql in _touch())]
     touch_type = ", ".join(f"{name} {kind}" for name, kind, _ in fields)
     touches = (
         f"SELECT s.visitor_id AS visitor, arraySort(groupArray(CAST(tuple({', '.join(sql for _, _, sql in fields)}),"
@@ -222,36 +231,48 @@ def journey_map_sql(db: Db, scope: Scope, stages: Stages) -> str:
             " SETTINGS output_format_json_quote_64bit_integers = 0")
 
 
-# The hashes' domains, and how each is looked up: (hash, name, where) over the events of the range's days.
-_DOMAINS = {
-    PAGE: (_hash(_PAGE), _PAGE, "e.type = 'pageview'"),
-    TOUCHPOINT: (_hash(_TOUCHPOINT), _TOUCHPOINT, "1"),
-    ACTION: (_hash(_ACTION), _ACTION, "1"),
-}
+# The hashes' domains, and how each is looked up: (name, where) over the events of the range's days.
+_DOMAINS = {PAGE: (_PAGE, "e.type = 'pageview'"), TOUCHPOINT: (_TOUCHPOINT, "1"), ACTION: (_ACTION, "1")}
 _DOMAIN_OF = {PAGE: PAGE, EXIT_PAGE: PAGE, TOUCHPOINT: TOUCHPOINT, EXIT_TOUCHPOINT: TOUCHPOINT, ACTION: ACTION}
 
 
+class Collision(Exception):
+    """Two names of the answer share a hash."""
+
+
 def _names(db: Db, scope: Scope, wanted: dict[int, set[int]]) -> dict[tuple[int, int], list[str]]:
-    """The names behind the hashes wanted, per domain (REPLAY: a session's id and visitor)."""
+    """The names behind the hashes wanted, per domain (REPLAY: a session's id and visitor); Collision
+    when a hash stands for two."""
     site = lit(scope.site_id)
     parts = [
-        f"SELECT {domain}, {hash_} AS h, [any({name})] FROM {db.t('events')} AS e WHERE e.site_id = {site}"
-        f"{since_sql('e', scope.start)} AND {where} AND h IN {lits(sorted(wanted[domain]))} GROUP BY h"
-        for domain, (hash_, name, where) in _DOMAINS.items() if wanted.get(domain)
+        f"SELECT {domain}, {_hash(name)} AS h, groupUniqArray(2)([{name}]) FROM {db.t('events')} AS e"
+        f" WHERE e.site_id = {site}{since_sql('e', scope.start)} AND {where} AND h IN {lits(sorted(wanted[domain]))}"
+        " GROUP BY h"
+        for domain, (name, where) in _DOMAINS.items() if wanted.get(domain)
     ]
     if wanted.get(REPLAY):
-        session = _hash("s.id")
-        parts.append(f"SELECT {REPLAY}, {session} AS h, [any(s.id), any(s.visitor_id)] FROM {sessions_in(db.layout)}"
-                     f" WHERE s.site_id = {site} AND h IN {lits(sorted(wanted[REPLAY]))} GROUP BY h")
+        parts.append(f"SELECT {REPLAY}, {_hash('s.id')} AS h, groupUniqArray(2)([s.id, s.visitor_id])"
+                     f" FROM {sessions_in(db.layout)} WHERE s.site_id = {site} AND h IN {lits(sorted(wanted[REPLAY]))}"
+                     " GROUP BY h")
     if not parts:
         return {}
+    found = {}
     rows = db.rows(" UNION ALL ".join(parts) + " SETTINGS output_format_json_quote_64bit_integers = 0")
-    return {(domain, h): names for domain, h, names in rows}
+    for domain, h, names in rows:
+        if len(names) > 1:
+            raise Collision
+        found[(domain, h)] = names[0]
+    return found
 
 
 def journey_map(db: Db, scope: Scope, stages: Stages) -> dict[str, Any]:
-    """The map as the API answers it."""
-    return figures(stages, *tally(db, scope, stages))
+    """The map as the API answers it: from the tallies counted in SQL, or, where two names it
+    shows share a hash, from the walk over the touches themselves."""
+    try:
+        return figures(stages, *tally(db, scope, stages))
+    except Collision:
+        with gc_paused():
+            return journey.journey_map(stages, touches(db, scope, reading_of(stages)))
 
 
 def tally(db: Db, scope: Scope, stages: Stages) -> tuple[int, list[StageTally]]:
