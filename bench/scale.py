@@ -7,7 +7,7 @@ Default 500,000 sessions (about 5M events over 60 days: shop sessions that brows
 sometimes cart, buy or answer a survey); --quick is
 10,000 sessions. Both stores are filled through their own write path (each engine's group apply,
 500 sessions a group) and asked through the engine-neutral Store methods the API calls (the
-journey map also walks its touches, as the API does). With `--dir` the stores, their load times
+journey map is the store's question too: SQLite walks its touches in Python, ClickHouse answers in SQL). With `--dir` the stores, their load times
 and sizes are kept there and reused as they are by the next run (loading 5M events takes minutes),
 so that a change to the read side is measured on the very same data.
 """
@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from collector.query.funnel import Step  # noqa: E402
 from collector.query.heatmap import Scope as HeatmapScope  # noqa: E402
-from collector.query.journey import DEFAULT_STAGES, read_map  # noqa: E402
+from collector.query.journey import DEFAULT_STAGES  # noqa: E402
 from collector.query.scope import Scope, build_scope  # noqa: E402
 from collector.store import SQLiteStore, Store  # noqa: E402
 from collector.store.clickhouse import ClickHouseStore  # noqa: E402
@@ -191,7 +191,7 @@ def cases(start: int) -> dict[str, Callable[[Store], Any]]:
         "heatmap_pages_30d": lambda s: s.heatmap_pages(SITE, end - 30 * DAY_MS, end),
         "heatmap_clicks": lambda s: s.heatmap_clicks(clicks),
         "heatmap_scroll": lambda s: s.heatmap_scroll(clicks),
-        "journey_map_7d": lambda s: read_map(s, last7, DEFAULT_STAGES),
+        "journey_map_7d": lambda s: s.journey_map(last7, DEFAULT_STAGES),
     }
 
 

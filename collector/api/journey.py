@@ -12,7 +12,7 @@ from collector.access import ANALYST, VIEWER, api, api_post
 from collector.api.base import scope_of, site_param, site_settings
 from collector.errors import ClientError
 from collector.query import answers as a
-from collector.query.journey import parse_stages, read_map, stages_json, stages_of
+from collector.query.journey import parse_stages, stages_json, stages_of
 from collector.replies import returns
 
 
@@ -27,7 +27,7 @@ def _stages(request: Request, site_id: str) -> Any:
 def journey(request: Request) -> Any:
     scope = scope_of(request, charted=True)
     stages, own = _stages(request, scope.site_id)
-    result = read_map(request.app.state.store, scope, stages)
+    result = request.app.state.store.journey_map(scope, stages)
     return {**result, "custom_stages": own, "definitions": stages_json(stages)}
 
 

@@ -15,6 +15,7 @@ import statistics
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import TYPE_CHECKING, Annotated, Any, NamedTuple, Protocol
 
 import msgspec
@@ -284,30 +285,49 @@ def _action(kind: str, name: str | None) -> str:
     return kind
 
 
-def feeling(touches: Iterable[Touch]) -> float | None:
+# A stage's survey answers as the CX scores and the emotion line read them: (kind, score, scale) and
+# how many such answers there are.
+Answers = Counter[tuple[str | None, int, int | None]]
+
+
+class _Answer(NamedTuple):
+    score: int
+    scale: int | None
+
+
+def feeling(answers: Answers) -> float | None:
     """The emotion line: each answer on -100..100 (NPS 0..10, CSAT 1..scale, CES 1..5, each scale's
-    middle is 0), averaged; None without answers."""
-    values = []
-    for t in touches:
-        if t.score is None:
+    middle is 0), averaged, to one decimal; None without answers. Summed as exact fractions: a float
+    sum would depend on the order an engine happens to count the answers in."""
+    total, n = Fraction(0), 0
+    for (kind, score, scale), count in answers.items():
+        if kind == "nps":
+            value = Fraction(score - 5, 5)
+        elif kind == "csat":
+            value = Fraction(2 * (score - 1), (scale or 5) - 1) - 1
+        elif kind == "ces":
+            value = Fraction(score - 3, 2)
+        else:
             continue
-        if t.name == "nps":
-            values.append((t.score - 5) / 5)
-        elif t.name == "csat":
-            values.append(2 * (t.score - 1) / ((t.scale or 5) - 1) - 1)
-        elif t.name == "ces":
-            values.append((t.score - 3) / 2)
-    return round(100 * sum(values) / len(values), 1) if values else None
+        total += value * count
+        n += count
+    return float(round(100 * total / n, 1)) if n else None
 
 
 # Fields picked out in C, for the passes over every touch.
 _FIELD = {f: operator.itemgetter(i) for i, f in enumerate(Touch._fields)}
-_visitor, _session, _ts, _type, _path, _touchpoint, _score, _rage, _dead = (
-    _FIELD[f] for f in ("visitor", "session", "ts", "type", "path", "touchpoint", "score", "rage", "dead"))
+_visitor, _session, _ts, _type, _path, _touchpoint, _rage, _dead = (
+    _FIELD[f] for f in ("visitor", "session", "ts", "type", "path", "touchpoint", "rage", "dead"))
 
 
-def _top(counter: Counter[str]) -> list[dict[str, Any]]:
-    ranked = sorted(counter.items(), key=lambda item: (-item[1], item[0]))[:TOP]
+Ranked = list[tuple[str, int]]  # names and how many people, the most first, ties by name, at most TOP
+
+
+def _rank(counter: Counter[str]) -> Ranked:
+    return sorted(counter.items(), key=lambda item: (-item[1], item[0]))[:TOP]
+
+
+def _top(ranked: Ranked) -> list[dict[str, Any]]:
     return [{"name": name, "people": n} for name, n in ranked]
 
 
@@ -346,37 +366,87 @@ def read_map(store: _Touches, scope: Scope, stages: Stages) -> dict[str, Any]:
         return journey_map(stages, store.journey_touches(scope, reading_of(stages)))
 
 
+class StageTally(NamedTuple):
+    """What one stage's figures are made of, as an engine counts them: the walk below in Python,
+    or an engine's own query that counts the same (`figures` makes the answer of either)."""
+
+    people: int  # who reached the stage
+    middle_waits: tuple[int, int] | None  # the two middle waits (ms) of those who reached the next (one twice if odd)
+    dropped: int  # who reached it and not the next
+    pages: Ranked  # the pages viewed, touchpoints used and actions done there (people each)
+    touchpoints: Ranked
+    actions: Ranked
+    answers: Answers  # the survey answers given there
+    sessions: int  # the sessions of the touches held there, and their rage and dead clicks and errors
+    rage: int
+    dead: int
+    errors: int
+    exit_pages: Ranked  # of those who dropped: the last page seen, the last touchpoint
+    exit_touchpoints: Ranked
+    replays: list[tuple[int, str, str]]  # of those who dropped: (ts, session, visitor), the latest first
+
+
+
 def journey_map(stages: Stages, touches: Iterable[Touch]) -> dict[str, Any]:
     """Per stage: reach, conversion, time to the next, touchpoints, actions, CX, friction, exits."""
+    return figures(stages, *tally(stages, touches))
+
+
+def tally(stages: Stages, touches: Iterable[Touch]) -> tuple[int, list[StageTally]]:
+    """The people, and each stage's tally, from the walk over every touch."""
     n = len(stages.stages)
     people, reached_at, held = reach(stages, touches)
-    result = []
-    for k, stage in enumerate(stages.stages):
+    tallies = []
+    for k in range(n):
         reached = reached_at[k]
-        following = reached_at[k + 1] if k + 1 < n else None
-        waits = [following[v] - reached[v] for v in following] if following is not None else []
-        dropped = [v for v in reached if following is not None and v not in following]
+        following = reached_at[k + 1] if k + 1 < n else {}
+        waits = sorted(following[v] - reached[v] for v in following)
+        dropped = [v for v in reached if k + 1 < n and v not in following]
         stage_touches = list(itertools.chain.from_iterable(held[k].values()))
-        scored = list(itertools.compress(stage_touches, map(operator.is_not, map(_score, stage_touches),
-                                                            itertools.repeat(None))))
+        answers: Answers = Counter((t.name, t.score, t.scale) for t in stage_touches
+                                   if t.type == "survey" and t.name in KINDS and t.score is not None)
+        exit_pages, exit_touchpoints = _exits(dropped, held[k])
+        tallies.append(StageTally(
+            len(reached), (waits[(len(waits) - 1) // 2], waits[len(waits) // 2]) if waits else None,
+            len(dropped), *_what_happens(held[k]), answers, len(set(map(_session, stage_touches))),
+            sum(map(_rage, stage_touches)), sum(map(_dead, stage_touches)),
+            operator.countOf(map(_type, stage_touches), "error"), exit_pages, exit_touchpoints,
+            _replays(dropped, held[k]),
+        ))
+    return people, tallies
+
+
+def figures(stages: Stages, people: int, tallies: Sequence[StageTally]) -> dict[str, Any]:
+    """The map as the API answers it, from the people in scope and each stage's tally."""
+    n = len(stages.stages)
+    result = []
+    for k, (stage, t) in enumerate(zip(stages.stages, tallies, strict=True)):
         result.append({
             "key": stage.key,
             "label": stage.label,
-            "people": len(reached),
-            "conversion": ratio(len(reached), people if k == 0 else len(reached_at[k - 1])),
-            "median_s_to_next": statistics.median(waits) / 1000 if waits else None,
-            "dropped": len(dropped) if following is not None else None,
-            **_what_happens(held[k]),
-            "cx": _cx(scored),
-            "emotion": feeling(scored),
-            "friction": _friction(stage_touches),
-            "exits": _exits(dropped, held[k]),
-            "dropped_replays": _replays(dropped, held[k]),
+            "people": t.people,
+            "conversion": ratio(t.people, people if k == 0 else tallies[k - 1].people),
+            # statistics.median of the middle two is the median of all the waits
+            "median_s_to_next": statistics.median(t.middle_waits) / 1000 if t.middle_waits else None,
+            "dropped": t.dropped if k + 1 < n else None,
+            "pages": _top(t.pages),
+            "touchpoints": _top(t.touchpoints),
+            "actions": _top(t.actions),
+            "cx": _cx(t.answers),
+            "emotion": feeling(t.answers),
+            "friction": {
+                "sessions": t.sessions, "rage_clicks": t.rage, "dead_clicks": t.dead, "errors": t.errors,
+                "rage_per_session": ratio(t.rage, t.sessions), "dead_per_session": ratio(t.dead, t.sessions),
+                "errors_per_session": ratio(t.errors, t.sessions),
+            },
+            "exits": {"pages": _top(t.exit_pages), "touchpoints": _top(t.exit_touchpoints)},
+            "dropped_replays": [{"session_id": session, "visitor_id": visitor, "ts": ts}
+                                for ts, session, visitor in t.replays],
         })
     return {"people": people, "stages": result}
 
 
-def _what_happens(held: dict[str, list[Touch]]) -> dict[str, Any]:
+def _what_happens(held: dict[str, list[Touch]]) -> tuple[Ranked, Ranked, Ranked]:
     pages: Counter[str] = Counter()
     touchpoints: Counter[str] = Counter()
     actions: Counter[str] = Counter()
@@ -393,33 +463,21 @@ def _what_happens(held: dict[str, list[Touch]]) -> dict[str, Any]:
             done -= named
             done.update({_action(t.type, t.name) for t in own if t.type in named})
         actions.update(done)
-    return {"pages": _top(pages), "touchpoints": _top(touchpoints), "actions": _top(actions)}
+    return _rank(pages), _rank(touchpoints), _rank(actions)
 
 
-def _cx(scored: list[Touch]) -> dict[str, Any]:
-    """The CX scores of a stage's survey answers (`scored`: its touches with a score)."""
-    answers = [t for t in scored if t.type == "survey"]
+def _cx(answers: Answers) -> dict[str, Any]:
+    """The CX scores of a stage's survey answers, by the survey page's scorers."""
     scores = {}
     for kind in KINDS:
-        of_kind = [a for a in answers if a.name == kind]
-        full = SCORERS[kind](of_kind)  # type: ignore[arg-type]  # Touch has score and scale
+        of_kind = [_Answer(score, scale) for (name, score, scale), count in answers.items() if name == kind
+                   for _ in range(count)]
+        full = SCORERS[kind](of_kind)
         scores[kind] = {"responses": full["responses"], "score": full["score"] if of_kind else None}
     return scores
 
 
-def _friction(touches: list[Touch]) -> dict[str, Any]:
-    sessions = len(set(map(_session, touches)))
-    rage = sum(map(_rage, touches))
-    dead = sum(map(_dead, touches))
-    errors = operator.countOf(map(_type, touches), "error")
-    return {
-        "sessions": sessions, "rage_clicks": rage, "dead_clicks": dead, "errors": errors,
-        "rage_per_session": ratio(rage, sessions), "dead_per_session": ratio(dead, sessions),
-        "errors_per_session": ratio(errors, sessions),
-    }
-
-
-def _exits(dropped: list[str], held: dict[str, list[Touch]]) -> dict[str, Any]:
+def _exits(dropped: list[str], held: dict[str, list[Touch]]) -> tuple[Ranked, Ranked]:
     """Where those who left went instead: the last page they saw, the touchpoint they ended on."""
     pages: Counter[str] = Counter()
     touchpoints: Counter[str] = Counter()
@@ -429,10 +487,10 @@ def _exits(dropped: list[str], held: dict[str, list[Touch]]) -> dict[str, Any]:
         if last_page:
             pages[last_page] += 1
         touchpoints[own[-1].touchpoint] += 1
-    return {"pages": _top(pages), "touchpoints": _top(touchpoints)}
+    return _rank(pages), _rank(touchpoints)
 
 
-def _replays(dropped: list[str], held: dict[str, list[Touch]]) -> list[dict[str, Any]]:
+def _replays(dropped: list[str], held: dict[str, list[Touch]]) -> list[tuple[int, str, str]]:
     """The recorded sessions in which people left at this stage, the latest first."""
     found: dict[str, Touch] = {}
     for visitor in dropped:
@@ -440,7 +498,7 @@ def _replays(dropped: list[str], held: dict[str, list[Touch]]) -> list[dict[str,
         if last is not None:
             found[last.session] = last
     latest = sorted(found.values(), key=lambda t: (-t.ts, t.session))[:REPLAYS_SHOWN]
-    return [{"session_id": t.session, "visitor_id": t.visitor, "ts": t.ts} for t in latest]
+    return [(t.ts, t.session, t.visitor) for t in latest]
 
 
 def stages_json(stages: Stages) -> list[dict[str, Any]]:

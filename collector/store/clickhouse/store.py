@@ -16,7 +16,7 @@ import msgspec
 from collector.query.experiments import Counts as ExperimentCounts
 from collector.query.experiments import Experiment
 from collector.query.heatmap import Scope as HeatmapScope
-from collector.query.journey import EVERYTHING, Reading, Touch
+from collector.query.journey import EVERYTHING, Reading, Stages, Touch
 from collector.query.outcome import Score
 from collector.query.params import DAY_MS
 from collector.query.scope import Goal, Scope
@@ -31,6 +31,7 @@ from collector.store.clickhouse.reads import (
     funnel,
     heatmap,
     journey,
+    journey_map,
     outcome,
     overview,
     paths,
@@ -425,6 +426,9 @@ class ClickHouseStore(EngineAssets):
 
     def journey_touches(self, scope: Scope, reading: Reading = EVERYTHING) -> list[Touch]:
         return self._ask(journey.touches, scope, reading)
+
+    def journey_map(self, scope: Scope, stages: Stages) -> dict[str, Any]:
+        return self._ask(journey_map.journey_map, scope, stages)
 
     def has_events(self, site_id: str) -> bool:
         return bool(self.conn.rows(f"SELECT 1 FROM {self.db.t('events')} WHERE site_id = {lit(site_id)} LIMIT 1"))

@@ -20,7 +20,7 @@ from collector.query.experiments import Counts as ExperimentCounts
 from collector.query.experiments import Experiment
 from collector.query.funnel import Step
 from collector.query.heatmap import Scope as HeatmapScope
-from collector.query.journey import EVERYTHING, Reading, Touch
+from collector.query.journey import EVERYTHING, Reading, Stages, Touch, read_map
 from collector.query.outcome import Score
 from collector.query.params import DAY_MS
 from collector.query.scope import Goal, Scope
@@ -486,6 +486,9 @@ class SQLiteStore(EngineAssets):
 
     def journey_touches(self, scope: Scope, reading: Reading = EVERYTHING) -> list[Touch]:
         return self._ask(journey.touches, scope, reading)
+
+    def journey_map(self, scope: Scope, stages: Stages) -> dict[str, Any]:
+        return read_map(self, scope, stages)  # the touches, walked in Python
 
     def save_outcome(self, site_id: str, report: dict[str, Any], scores: Sequence[Score]) -> None:
         self._run(lambda conn: outcome.save(conn, site_id, report, scores))
