@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import statistics
+
 import pytest
 
+from collector.query.funnel import middle_median
 from collector.store.sqlite.reads.funnel import furthest_attempt
 from collector.store.sqlite.reads.patterns import url_match
 
@@ -64,3 +67,18 @@ def test_events_at_one_instant_extend_the_attempts_before_it(
     events: list[tuple[int, int]], expected: tuple[int, ...]
 ) -> None:
     assert furthest_attempt(events, 3, 60) == expected
+
+
+@pytest.mark.parametrize("gaps_ms", [[7], [1, 2], [3, 1, 2], [100, 200, 300, 400], [1, 1, 2, 2], [0, 0], [15, 76],
+                                     [300, 7000, 1, 1, 0, 7100], list(range(1, 1000, 7))])
+def test_middle_median_is_statistics_median(gaps_ms: list[int]) -> None:
+    ordered = sorted(gaps_ms)
+    n = len(ordered)
+    low, high = ordered[(n - 1) // 2], ordered[n // 2]
+    assert middle_median(n, low, high) == statistics.median(g / 1000 for g in gaps_ms)
+
+
+def test_middle_median_rounds_as_statistics_median_does() -> None:
+    # (0.001 + 0.008) / 2 is not 0.009 / 2 in floats: the seconds are added, not the milliseconds
+    assert middle_median(2, 1, 8) == statistics.median([0.001, 0.008]) != (1 + 8) / 2000
+    assert middle_median(0, 0, 0) is None

@@ -55,10 +55,9 @@ def paths(db: Db, scope: Scope, from_url: str, depth: int = 3) -> dict[str, Any]
         f" if({url_match(from_url, 'e')}, 1, 0)))) AS views"
         f" FROM {db.t('events')} AS e WHERE e.site_id = {site}{since_sql('e', scope.start)} AND e.type = 'pageview'"
         f" AND e.session_id IN (SELECT s.id FROM {sessions_in(db.layout)} WHERE {scope_sql(db.layout, scope)})"
-        f" AND e.session_id IN (SELECT m.session_id FROM {db.t('events')} AS m WHERE m.site_id = {site}"
-        f"{since_sql('m', scope.start)}"
-        f" AND m.type = 'pageview' AND {url_match(from_url, 'm')})"
-        " GROUP BY e.session_id) WHERE at > 0"
+        # The sessions that saw the page are kept as they are grouped: a second pass over the
+        # events to find them first cost more than it saved, even for a page few sessions see.
+        f" GROUP BY e.session_id HAVING max({url_match(from_url, 'e')}) = 1)"
         f") ARRAY JOIN {links} AS link GROUP BY link.1, link.2, link.3, link.4"
     )
     sessions = next((int(n) for direction, _, _, _, n in rows if direction == ""), 0)
