@@ -17,7 +17,6 @@ from collector.api import export
 from collector.api import sites as site_settings_view
 from collector.api.base import decode_json, scope_of, site_goals, site_param, site_settings
 from collector.query import answers as a
-from collector.query import vitals as vitals_report
 from collector.query.funnel import FunnelRequest
 from collector.query.params import (
     integer,
@@ -91,7 +90,7 @@ def custom_events(request: Request) -> Any:
 
 @api(VIEWER)
 def vitals(request: Request) -> Any:
-    return vitals_report.report(request.app.state.store.vital_values(scope_of(request, charted=True)))
+    return request.app.state.store.vitals(scope_of(request, charted=True))
 
 
 @api(ANALYST)  # examples name sessions

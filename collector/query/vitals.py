@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 # metric -> (good up to and including, poor above); ms, CLS unitless (web.dev/articles/vitals)
 THRESHOLDS: dict[str, tuple[float, float]] = {
@@ -33,17 +33,35 @@ def rating(metric: str, value: float) -> str:
     return "good" if value <= good else "poor" if value > poor else "needs_improvement"
 
 
-def summary(metric: str, values: list[float]) -> dict[str, Any]:
+class Tally(NamedTuple):
+    """One metric's values in a group, as an engine counts them: how many, the p75, and how many
+    are good and poor (the rest need improvement)."""
+
+    n: int
+    p75: float
+    good: int
+    poor: int
+
+
+def tally(metric: str, values: list[float]) -> Tally | None:
+    if not values:
+        return None
+    good, poor = THRESHOLDS[metric]
+    return Tally(len(values), p75(values) or 0.0, sum(v <= good for v in values), sum(v > poor for v in values))
+
+
+def summary(metric: str, counted: Tally | None) -> dict[str, Any]:
     """p75, the count and the share of each band."""
-    counts = {"good": 0, "needs_improvement": 0, "poor": 0}
-    for value in values:
-        counts[rating(metric, value)] += 1
-    n = len(values)
-    found = p75(values)
+    if counted is None:
+        return {"p75": None, "rating": None, "count": 0, "good": 0.0, "needs_improvement": 0.0, "poor": 0.0}
+    n, found, good, poor = counted
     return {
-        "p75": found, "rating": rating(metric, found) if found is not None else None, "count": n,
-        **{band: (c / n if n else 0.0) for band, c in counts.items()},
+        "p75": found, "rating": rating(metric, found), "count": n,
+        "good": good / n, "needs_improvement": (n - good - poor) / n, "poor": poor / n,
     }
+
+
+Tallies = dict[str, dict[str, Tally]]  # group (page, device) -> metric -> its tally
 
 
 def report(rows: Iterable[tuple[str, str, str, float]]) -> dict[str, Any]:
@@ -58,19 +76,30 @@ def report(rows: Iterable[tuple[str, str, str, float]]) -> dict[str, Any]:
         by_page[page or "(none)"][metric].append(value)
         by_device[device or "(none)"][metric].append(value)
 
-    def table(groups: dict[str, dict[str, list[float]]], key: str) -> list[dict[str, Any]]:
+    def tallied(groups: dict[str, dict[str, list[float]]]) -> Tallies:
+        return {name: {m: t for m, values in metrics.items() if (t := tally(m, values))}
+                for name, metrics in groups.items()}
+
+    return report_of({m: t for m, values in overall.items() if (t := tally(m, values))},
+                     tallied(by_page), tallied(by_device))
+
+
+def report_of(overall: dict[str, Tally], by_page: Tallies, by_device: Tallies) -> dict[str, Any]:
+    """The report from tallies: every metric overall, and the pages and devices with the most values."""
+
+    def table(groups: Tallies, key: str) -> list[dict[str, Any]]:
         counted = sorted(
-            ((sum(len(v) for v in metrics.values()), name, metrics) for name, metrics in groups.items()),
+            ((sum(t.n for t in metrics.values()), name, metrics) for name, metrics in groups.items()),
             key=lambda found: (-found[0], found[1]),
         )
         return [
-            {key: name, "count": count, **{m: summary(m, metrics[m]) for m in METRICS if metrics.get(m)}}
+            {key: name, "count": count, **{m: summary(m, metrics[m]) for m in METRICS if m in metrics}}
             for count, name, metrics in counted[:TOP_PAGES]
         ]
 
     return {
         "thresholds": {m: {"good": g, "poor": p} for m, (g, p) in THRESHOLDS.items()},
-        "metrics": {m: summary(m, overall.get(m, [])) for m in METRICS},
+        "metrics": {m: summary(m, overall.get(m)) for m in METRICS},
         "pages": table(by_page, "page"),
         "devices": table(by_device, "device"),
     }

@@ -383,8 +383,8 @@ class ClickHouseStore(EngineAssets):
     def custom_events(self, scope: Scope, name: str | None) -> dict[str, Any]:
         return self._ask(daily.custom_events, scope, name)
 
-    def vital_values(self, scope: Scope) -> list[tuple[str, str, str, float]]:
-        return list(self._ask(daily.vital_values, scope))
+    def vitals(self, scope: Scope) -> dict[str, Any]:
+        return self._ask(daily.vitals, scope)
 
     def errors(self, scope: Scope) -> list[dict[str, Any]]:
         return self._ask(daily.errors, scope)

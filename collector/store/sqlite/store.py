@@ -24,6 +24,7 @@ from collector.query.journey import EVERYTHING, Reading, Stages, Touch, read_map
 from collector.query.outcome import Score
 from collector.query.params import DAY_MS
 from collector.query.scope import Goal, Scope
+from collector.query.vitals import report
 from collector.store.assets import EngineAssets
 from collector.store.model import (
     SECRET_PREFIX,
@@ -449,8 +450,8 @@ class SQLiteStore(EngineAssets):
     def custom_events(self, scope: Scope, name: str | None) -> dict[str, Any]:
         return self._ask(events.custom_events, scope, name)
 
-    def vital_values(self, scope: Scope) -> list[tuple[str, str, str, float]]:
-        return self._ask(lambda conn: list(vitals.vital_values(conn, scope)))
+    def vitals(self, scope: Scope) -> dict[str, Any]:
+        return report(self._ask(lambda conn: list(vitals.vital_values(conn, scope))))
 
     def errors(self, scope: Scope) -> list[dict[str, Any]]:
         return self._ask(vitals.errors, scope)

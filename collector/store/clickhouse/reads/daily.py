@@ -5,12 +5,13 @@ vitals.py, live.py) do."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from typing import Any
 
 from collector.query import breakdowns
+from collector.query import vitals as vitals_report
 from collector.query.definitions import day_of
 from collector.query.scope import NONE, Scope
+from collector.query.vitals import METRICS, THRESHOLDS
 from collector.store.clickhouse.client import lit, lits
 from collector.store.clickhouse.reads.scope import (
     human_sql,
@@ -114,16 +115,32 @@ def custom_events(db: Db, scope: Scope, name: str | None) -> dict[str, Any]:
     return result
 
 
-def vital_values(db: Db, scope: Scope) -> Iterator[tuple[str, str, str, float]]:
-    """(metric, page path, device, value) of every vital in scope."""
-    rows = db.rows(
-        "SELECT e.name, coalesce(e.path, ''), coalesce(s.device, ''),"
-        " e.m_value"  # the value as a number (schema.MATERIALIZED)
-        f" {events_in(db, scope, 'vital')}"
-    )
-    for name, path, device, value in rows:
-        if value is not None:
-            yield name, path, device, float(value)
+def vitals(db: Db, scope: Scope) -> dict[str, Any]:
+    """The vitals report (query/vitals.py), each metric's tally counted in SQL overall, by page and
+    by device: the values' count, nearest-rank p75 and good and poor counts come back, not the
+    values (a vital is in nearly every pageview)."""
+    names = ", ".join(lit(m) for m in METRICS)
+    good, poor = (f"transform(e.name, [{names}], [{', '.join(repr(float(THRESHOLDS[m][i])) for m in METRICS)}], 0.)"
+                  for i in (0, 1))  # each metric's bounds, as query/vitals.py rates a value
+    value = "assumeNotNull(e.m_value)"  # the value as a number (schema.MATERIALIZED)
+    overall: dict[str, vitals_report.Tally] = {}
+    groups: tuple[vitals_report.Tallies, vitals_report.Tallies] = ({}, {})
+    for by_page, by_device, metric, page, device, n, p75, good_n, poor_n in db.rows(
+        f"SELECT grouping(page), grouping(device), e.name AS metric, coalesce(e.path, '') AS page,"
+        f" coalesce(s.device, '') AS device, count(),"
+        f" arraySort(groupArray({value}))[toUInt64(ceil(0.75 * count()))],"  # nearest rank
+        f" countIf({value} <= {good}), countIf({value} > {poor}) {events_in(db, scope, 'vital')}"
+        f" AND e.m_value IS NOT NULL AND e.name IN ({names})"
+        " GROUP BY GROUPING SETS ((metric), (metric, page), (metric, device))"
+        " SETTINGS force_grouping_standard_compatibility = 1"  # grouping() is 1 where the column is not a key
+    ):
+        counted = vitals_report.Tally(int(n), float(p75), int(good_n), int(poor_n))
+        if by_page and by_device:
+            overall[metric] = counted
+        else:
+            table, name = (groups[0], page) if not by_page else (groups[1], device)
+            table.setdefault(name or "(none)", {})[metric] = counted
+    return vitals_report.report_of(overall, *groups)
 
 
 def errors(db: Db, scope: Scope) -> list[dict[str, Any]]:
