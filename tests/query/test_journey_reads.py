@@ -35,6 +35,7 @@ from tests.support.analytics_journeys import (
     stamp_session_context,
 )
 from tests.support.collector import SECRET, Client, every_store
+from tests.support.journey_traffic import fields_of
 from tests.support.outcome_traffic import planted, today_start
 
 pytestmark = every_store
@@ -109,22 +110,7 @@ def generate(client: Client, seed: int) -> set[str]:
                 path = rng.choice(PAGES)
                 kind = rng.choice(("pageview", "pageview", "pageview", "click", "cart", "checkout", "purchase",
                                    "survey", "survey", "survey", "track", "error"))
-                extra: dict[str, Any] = {}
-                if kind == "click":
-                    extra = {"x": 1, "y": 1, "rage": rng.random() < 0.4, "dead": rng.random() < 0.3}
-                elif kind == "cart":
-                    extra = {"action": rng.choice(("add", "add", "remove")), "item": {"sku": "A", "price": 5.0}}
-                elif kind == "purchase":
-                    extra = {"order_id": f"o-{sid}-{len(events)}", "value": 5.0}
-                elif kind == "survey":
-                    survey = rng.choice(("nps", "csat", "ces"))
-                    extra = {"kind": survey, "score": rng.randrange(0, 11) if survey == "nps" else rng.randrange(1, 6)}
-                    if survey == "csat":
-                        extra["scale"] = 5
-                elif kind == "track":
-                    extra = {"name": rng.choice(("referral", "referral", "support_call"))}
-                elif kind == "error":
-                    extra = {"message": "boom"}
+                extra = fields_of(rng, kind, f"o-{sid}-{len(events)}", lambda _: 5)
                 if kind == "track" and rng.random() < 0.5:  # a contact outside the site
                     server.append(event(kind, t, sid, anon, touchpoint=rng.choice(("email", "social")), **extra))
                     continue

@@ -4,6 +4,7 @@ and stages that use every matcher field (query/journey.py)."""
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -47,6 +48,35 @@ MANY_BITS = msgspec.convert({"stages": [
 ]}, Stages)
 
 
+def fields_of(rng: random.Random, kind: str, order_id: str,
+              csat_scale: Callable[[random.Random], int | None]) -> dict[str, Any]:
+    """The fields of a generated event of `kind`: clicks rage and dead, carts added and removed,
+    orders, answers of every survey kind, referrals and support calls, errors."""
+    if kind == "click":
+        return {"x": 1, "y": 1, "rage": rng.random() < 0.4, "dead": rng.random() < 0.3}
+    if kind == "cart":
+        return {"action": rng.choice(("add", "add", "remove")), "item": {"sku": "A", "price": 5.0}}
+    if kind == "purchase":
+        return {"order_id": order_id, "value": 5.0}
+    if kind == "survey":
+        survey = rng.choice(("nps", "csat", "ces"))
+        fields: dict[str, Any] = {"kind": survey,
+                                  "score": rng.randrange(0, 11) if survey == "nps" else rng.randrange(1, 6)}
+        if survey == "csat" and (scale := csat_scale(rng)) is not None:
+            fields["scale"] = scale
+        return fields
+    if kind == "track":
+        return {"name": rng.choice(("referral", "referral", "support_call"))}
+    if kind == "error":
+        return {"message": "boom"}
+    return {}
+
+
+def _scale(rng: random.Random) -> int | None:
+    """A CSAT scale half the time: 5 or 7."""
+    return rng.choice((5, 7)) if rng.random() < 0.5 else None
+
+
 def generate(client: Client, seed: int) -> None:
     """People with one to four sessions over D and D+1, events often at one instant, contacts
     outside the site, channels, and replays of some sessions."""
@@ -64,22 +94,7 @@ def generate(client: Client, seed: int) -> None:
                 path = rng.choice(PAGES)
                 kind = rng.choice(("pageview", "pageview", "pageview", "click", "cart", "cart", "checkout",
                                    "purchase", "survey", "survey", "survey", "track", "error"))
-                extra: dict[str, Any] = {}
-                if kind == "click":
-                    extra = {"x": 1, "y": 1, "rage": rng.random() < 0.4, "dead": rng.random() < 0.3}
-                elif kind == "cart":
-                    extra = {"action": rng.choice(("add", "add", "remove")), "item": {"sku": "A", "price": 5.0}}
-                elif kind == "purchase":
-                    extra = {"order_id": f"o-{sid}-{len(events)}", "value": 5.0}
-                elif kind == "survey":
-                    survey = rng.choice(("nps", "csat", "ces"))
-                    extra = {"kind": survey, "score": rng.randrange(0, 11) if survey == "nps" else rng.randrange(1, 6)}
-                    if survey == "csat" and rng.random() < 0.5:
-                        extra["scale"] = rng.choice((5, 7))
-                elif kind == "track":
-                    extra = {"name": rng.choice(("referral", "referral", "support_call"))}
-                elif kind == "error":
-                    extra = {"message": "boom"}
+                extra = fields_of(rng, kind, f"o-{sid}-{len(events)}", _scale)
                 if kind == "track" and rng.random() < 0.6:  # a contact outside the site
                     server.append(event(kind, t, sid, anon, touchpoint=rng.choice(("email", "social", "call_center")),
                                         **extra))
