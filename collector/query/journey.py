@@ -386,7 +386,6 @@ class StageTally(NamedTuple):
     replays: list[tuple[int, str, str]]  # of those who dropped: (ts, session, visitor), the latest first
 
 
-
 def journey_map(stages: Stages, touches: Iterable[Touch]) -> dict[str, Any]:
     """Per stage: reach, conversion, time to the next, touchpoints, actions, CX, friction, exits."""
     return figures(stages, *tally(stages, touches))

@@ -16,7 +16,7 @@ import msgspec
 from collector.query.experiments import Counts as ExperimentCounts
 from collector.query.experiments import Experiment
 from collector.query.heatmap import Scope as HeatmapScope
-from collector.query.journey import EVERYTHING, Reading, Stages, Touch
+from collector.query.journey import EVERYTHING, Reading, Stages, Touch, read_map
 from collector.query.outcome import Score
 from collector.query.params import DAY_MS
 from collector.query.scope import Goal, Scope
@@ -428,7 +428,10 @@ class ClickHouseStore(EngineAssets):
         return self._ask(journey.touches, scope, reading)
 
     def journey_map(self, scope: Scope, stages: Stages) -> dict[str, Any]:
-        return self._ask(journey_map.journey_map, scope, stages)
+        try:
+            return self._ask(journey_map.journey_map, scope, stages)
+        except journey_map.Collision:  # two names the map shows share a hash: walk the touches
+            return read_map(self, scope, stages)
 
     def has_events(self, site_id: str) -> bool:
         return bool(self.conn.rows(f"SELECT 1 FROM {self.db.t('events')} WHERE site_id = {lit(site_id)} LIMIT 1"))

@@ -24,7 +24,7 @@ from collector.query.journey import EVERYTHING, Reading, Stages, Touch, read_map
 from collector.query.outcome import Score
 from collector.query.params import DAY_MS
 from collector.query.scope import Goal, Scope
-from collector.query.vitals import report
+from collector.query.vitals import report as vitals_report
 from collector.store.assets import EngineAssets
 from collector.store.model import (
     SECRET_PREFIX,
@@ -451,7 +451,7 @@ class SQLiteStore(EngineAssets):
         return self._ask(events.custom_events, scope, name)
 
     def vitals(self, scope: Scope) -> dict[str, Any]:
-        return report(self._ask(lambda conn: list(vitals.vital_values(conn, scope))))
+        return vitals_report(self._ask(lambda conn: list(vitals.vital_values(conn, scope))))
 
     def errors(self, scope: Scope) -> list[dict[str, Any]]:
         return self._ask(vitals.errors, scope)

@@ -125,10 +125,10 @@ def funnel(db: Db, scope: Scope, steps: list[Step], window_s: int) -> dict[str, 
         medians.append(middle_median(reached[j], int(low), int(high)) if reached[j] else None)
     dropped = [int(c) for c in row[0::2]] + [0]
     last = [[(visitor, int(ts)) for visitor, ts in found] for found in row[1::2]] + [[]]
-    return answer(steps, window_s, reached, medians, dropped, _dropped_sessions(db, scope, steps, clauses, last))
+    return answer(steps, window_s, reached, medians, dropped, _dropped_sessions(db, scope, types, clauses, mask, last))
 
 
-def _dropped_sessions(db: Db, scope: Scope, steps: list[Step], clauses: list[str],
+def _dropped_sessions(db: Db, scope: Scope, types: list[str], clauses: list[str], mask: str,
                       last: list[list[tuple[str, int]]]) -> list[list[dict[str, Any]]]:
     """For each step's listed visitors, the session of their last step event (the least id if
     several hold one at that instant), with its replay flag.
@@ -141,8 +141,6 @@ def _dropped_sessions(db: Db, scope: Scope, steps: list[Step], clauses: list[str
         return [[] for _ in last]
     visitors = sorted({visitor for visitor, _, _ in wanted})
     instants = sorted({ts for _, ts, _ in wanted})
-    mask = " + ".join(f"if({sql}, {1 << i}, 0)" for i, sql in enumerate(clauses))
-    types = sorted({step.type for step in steps})
     best: dict[tuple[str, int, int], tuple[str, bool]] = {}
     # PREWHERE on the instants: only the granules holding one are read past the time column.
     for visitor, ts, bits, session, replay in db.rows(

@@ -21,13 +21,10 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from collector.query import journey
-from collector.query.bulk import gc_paused
 from collector.query.cx import KINDS
-from collector.query.journey import REPLAYS_SHOWN, TOP, Matcher, Ranked, Stages, StageTally, figures, reading_of
+from collector.query.journey import REPLAYS_SHOWN, TOP, Matcher, Ranked, Stages, StageTally, figures
 from collector.query.scope import Scope
 from collector.store.clickhouse.client import lit, lits
-from collector.store.clickhouse.reads.journey import touches
 from collector.store.clickhouse.reads.scope import scope_sql, sessions_in, since_sql, url_match
 from collector.store.clickhouse.transaction import Db
 
@@ -266,13 +263,9 @@ def _names(db: Db, scope: Scope, wanted: dict[int, set[int]]) -> dict[tuple[int,
 
 
 def journey_map(db: Db, scope: Scope, stages: Stages) -> dict[str, Any]:
-    """The map as the API answers it: from the tallies counted in SQL, or, where two names it
-    shows share a hash, from the walk over the touches themselves."""
-    try:
-        return figures(stages, *tally(db, scope, stages))
-    except Collision:
-        with gc_paused():
-            return journey.journey_map(stages, touches(db, scope, reading_of(stages)))
+    """The map as the API answers it, from the tallies counted in SQL (Collision: the store walks
+    the touches instead)."""
+    return figures(stages, *tally(db, scope, stages))
 
 
 def tally(db: Db, scope: Scope, stages: Stages) -> tuple[int, list[StageTally]]:
