@@ -22,6 +22,7 @@ from collector.query.params import (
     integer,
     interval_width,
 )
+from collector.query.paths import WIDTH
 from collector.replies import Csv, returns
 
 EXPORT_PAGE = 1000
@@ -57,11 +58,12 @@ def funnel(request: Request, body: bytes) -> Any:
 def paths(request: Request) -> Any:
     q = request.query_params
     depth = integer(q.get("depth"), 3, name="depth", lo=1, hi=10)
+    width = integer(q.get("width"), WIDTH, name="width", lo=2, hi=100)
     store = request.app.state.store
     scope = scope_of(request)
     # Without from_url: the site's most viewed page, so the first look already shows journeys.
     from_url = q.get("from_url") or store.top_page(scope) or "/"
-    return {**store.paths(scope, from_url, depth), "from_url": from_url}
+    return {**store.paths(scope, from_url, depth, width), "from_url": from_url}
 
 
 @api(VIEWER)

@@ -5,6 +5,12 @@ then arrival; the pages at offsets 1..depth on either side of its first matching
 back one row per (direction, step, source, target) with its count: `from_links` builds the
 answer from those rows. `answer` walks the sessions' views in Python: the definition the SQL is
 tested against.
+
+The flow diagram's links are folded here, the same for every engine: each column keeps its
+`width - 1` busiest pages when it has more than `width`, and the others become one "(other)"
+node (`folded` says how many pages each column folded), so no session leaves the drawing and
+the answer stays a few kilobytes (unfolded, the busiest page of a shop sent tens of thousands of
+links). The step tables (`next`, `previous`) list each step's ten busiest pages, unfolded.
 """
 
 from __future__ import annotations
@@ -15,19 +21,19 @@ from typing import Any
 
 EXIT = "(exit)"
 ENTRANCE = "(entrance)"
+OTHER = "(other)"  # no path is spelled so: paths begin with "/"
 TOP = 10
+WIDTH = 7  # nodes a column of the flow diagram shows, "(other)" included
 
 View = tuple[int, str, int]  # (ts, path or "(none)", whether it matches from_url)
 
 
-def answer(from_url: str, sessions: Iterable[list[View]], depth: int) -> dict[str, Any]:
+def answer(from_url: str, sessions: Iterable[list[View]], depth: int, width: int = WIDTH) -> dict[str, Any]:
     """Step k counts the sessions whose k-th page after (or before) the first matching one is each
     path; a session that ends earlier counts once as "(exit)" (or "(entrance)") and then stops.
     Each session's views come in stored order; views at one instant keep it (a stable sort)."""
-    after: list[Counter[str]] = [Counter() for _ in range(depth)]
-    before: list[Counter[str]] = [Counter() for _ in range(depth)]
-    links_after: Counter[tuple[int, str, str]] = Counter()
-    links_before: Counter[tuple[int, str, str]] = Counter()
+    levels = _columns(depth)
+    links: dict[str, Counter[tuple[int, str, str]]] = {NEXT: Counter(), PREVIOUS: Counter()}
     count = 0
     for views in sessions:
         views.sort(key=lambda view: view[0])
@@ -36,39 +42,72 @@ def answer(from_url: str, sessions: Iterable[list[View]], depth: int) -> dict[st
             continue
         count += 1
         pages = [v[1] for v in views]
-        _walk(pages[at + 1:], pages[at], after, links_after, EXIT)
-        _walk(pages[:at][::-1], pages[at], before, links_before, ENTRANCE)
-    return {
-        "from_url": from_url,
-        "sessions": count,
-        "next": _levels(after),
-        "previous": _levels(before),
-        "next_links": _links(links_after),
-        "previous_links": _links(links_before),
-    }
+        _walk(pages[at + 1:], pages[at], levels[NEXT], links[NEXT], EXIT)
+        _walk(pages[:at][::-1], pages[at], levels[PREVIOUS], links[PREVIOUS], ENTRANCE)
+    return _answer(from_url, count, levels, links, width)
 
 
 Link = tuple[str, int, str, str, int]  # (NEXT or PREVIOUS, step, source page, target page, sessions)
 NEXT, PREVIOUS = "next", "previous"
 
 
-def from_links(from_url: str, sessions: int, rows: Iterable[Link], depth: int) -> dict[str, Any]:
+def from_links(from_url: str, sessions: int, rows: Iterable[Link], depth: int, width: int = WIDTH) -> dict[str, Any]:
     """The answer from counted steps: `sessions` that saw the page, and for each direction, step
     k (1..depth) and (source, target) pair the sessions whose pages at offsets k - 1 and k were
     those (the target "(exit)" or "(entrance)" where the session had no page at offset k)."""
-    levels = {direction: [Counter[str]() for _ in range(depth)] for direction in (NEXT, PREVIOUS)}
+    levels = _columns(depth)
     links: dict[str, Counter[tuple[int, str, str]]] = {NEXT: Counter(), PREVIOUS: Counter()}
     for direction, step, source, target, n in rows:
         levels[direction][step - 1][target] += n
         links[direction][(step, source, target)] += n
+    return _answer(from_url, sessions, levels, links, width)
+
+
+def _columns(depth: int) -> dict[str, list[Counter[str]]]:
+    return {direction: [Counter[str]() for _ in range(depth)] for direction in (NEXT, PREVIOUS)}
+
+
+def _answer(
+    from_url: str, sessions: int, levels: dict[str, list[Counter[str]]],
+    links: dict[str, Counter[tuple[int, str, str]]], width: int,
+) -> dict[str, Any]:
+    folded = {direction: fold(levels[direction], links[direction], width) for direction in (NEXT, PREVIOUS)}
     return {
         "from_url": from_url,
         "sessions": sessions,
         "next": _levels(levels[NEXT]),
         "previous": _levels(levels[PREVIOUS]),
-        "next_links": _links(links[NEXT]),
-        "previous_links": _links(links[PREVIOUS]),
+        "next_links": _links(folded[NEXT][0]),
+        "previous_links": _links(folded[PREVIOUS][0]),
+        "folded": {direction: folded[direction][1] for direction in (NEXT, PREVIOUS)},
     }
+
+
+def fold(
+    levels: list[Counter[str]], links: Counter[tuple[int, str, str]], width: int,
+) -> tuple[Counter[tuple[int, str, str]], list[int]]:
+    """One direction's links with each column past `width` pages cut to its `width - 1` busiest
+    (most sessions, then path) and the rest named OTHER, and how many pages each column folded.
+    Column k holds the targets of step k; column 0, the page the paths start from, stays whole."""
+    kept: list[set[str] | None] = [None]  # per column; None: every page is drawn
+    counts: list[int] = []
+    for column in levels:
+        if len(column) > width:
+            ranked = sorted(column.items(), key=lambda item: (-item[1], item[0]))
+            kept.append({path for path, _ in ranked[:width - 1]})
+            counts.append(len(column) - (width - 1))
+        else:
+            kept.append(None)
+            counts.append(0)
+
+    def node(column: int, path: str) -> str:
+        keep = kept[column]
+        return path if keep is None or path in keep else OTHER
+
+    folded: Counter[tuple[int, str, str]] = Counter()
+    for (step, source, target), n in links.items():
+        folded[(step, node(step - 1, source), node(step, target))] += n
+    return folded, counts
 
 
 def _walk(

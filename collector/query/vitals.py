@@ -8,6 +8,7 @@ values (docs/metrics.md).
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any, NamedTuple
@@ -47,7 +48,10 @@ def tally(metric: str, values: list[float]) -> Tally | None:
     if not values:
         return None
     good, poor = THRESHOLDS[metric]
-    return Tally(len(values), p75(values) or 0.0, sum(v <= good for v in values), sum(v > poor for v in values))
+    ordered = sorted(values)
+    n = len(ordered)
+    # the bands by bisection of the sorted values: up to good, and past poor
+    return Tally(n, ordered[math.ceil(0.75 * n) - 1], bisect_right(ordered, good), n - bisect_right(ordered, poor))
 
 
 def summary(metric: str, counted: Tally | None) -> dict[str, Any]:
@@ -66,15 +70,20 @@ Tallies = dict[str, dict[str, Tally]]  # group (page, device) -> metric -> its t
 
 def report(rows: Iterable[tuple[str, str, str, float]]) -> dict[str, Any]:
     """From (metric, page, device, value) rows: every metric overall, by page and by device."""
+    # Gathered once per (metric, page, device), a handful of cells, then joined per group: one
+    # dict lookup per value instead of three.
+    cells: dict[tuple[str, str, str], list[float]] = defaultdict(list)
+    for metric, page, device, value in rows:
+        cells[(metric, page, device)].append(value)
     overall: dict[str, list[float]] = defaultdict(list)
     by_page: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     by_device: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
-    for metric, page, device, value in rows:
+    for (metric, page, device), values in cells.items():
         if metric not in THRESHOLDS:
             continue
-        overall[metric].append(value)
-        by_page[page or "(none)"][metric].append(value)
-        by_device[device or "(none)"][metric].append(value)
+        overall[metric] += values
+        by_page[page or "(none)"][metric] += values
+        by_device[device or "(none)"][metric] += values
 
     def tallied(groups: dict[str, dict[str, list[float]]]) -> Tallies:
         return {name: {m: t for m, values in metrics.items() if (t := tally(m, values))}

@@ -38,6 +38,17 @@ def test_paths_from_home(client: Client) -> None:
     ]
 
 
+def test_paths_refuse_a_width_that_draws_nothing(client: Client) -> None:
+    build(client)
+    rng = f"/api/paths?site=test&from={DATE}&to={DATE}&from_url=/&depth=2"
+    # two pages at step 1 fit the narrowest column (folding itself: tests/query/test_paths_retention_sql.py)
+    assert get(client, f"{rng}&width=2") == get(client, rng)
+    assert get(client, rng)["folded"] == {"next": [0, 0], "previous": [0, 0]}
+    for width in ("1", "101", "wide"):
+        answer = client.http.get(f"{rng}&width={width}", headers=client.admin)
+        assert answer.status_code == 400 and "width" in answer.json()["error"], answer.text
+
+
 def test_paths_without_a_page_start_from_the_most_viewed_one(client: Client) -> None:
     build(client)
     chosen = get(client, f"/api/paths?site=test&from={DATE}&to={DATE}&from_url=/&depth=2")

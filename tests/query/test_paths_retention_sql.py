@@ -56,12 +56,14 @@ def journeys(rng: random.Random, sessions: int) -> tuple[list[list[dict[str, Any
     return batches, views
 
 
-def reference(views: list[list[tuple[int, str]]], from_url: str, depth: int) -> dict[str, Any]:
+def reference(
+    views: list[list[tuple[int, str]]], from_url: str, depth: int, width: int = shared_paths.WIDTH,
+) -> dict[str, Any]:
     # the engines order the views of one instant by path (then by arrival, which only matters
     # between views of the same path: the same page either way)
     ordered = [sorted(seen) for seen in views]
     return shared_paths.answer(
-        from_url, [[(ts, path, int(matches(from_url, path))) for ts, path in seen] for seen in ordered], depth,
+        from_url, [[(ts, path, int(matches(from_url, path))) for ts, path in seen] for seen in ordered], depth, width,
     )
 
 
@@ -73,11 +75,12 @@ def test_paths_match_the_walk(client: Client, seed: int) -> None:
     for events in batches:
         send(client, events)
     for from_url in ("/cart", "/", "/product/*", "/product/:id", "/nowhere"):
-        for depth in (1, 3, 6):
-            answer = client.http.get(f"/api/paths?site=test&from={DATE}&to={DATE}&from_url={from_url}&depth={depth}",
-                                     headers=client.admin)
+        # six pages and the exit fit a column of the default width; narrower ones fold
+        for depth, width in ((1, 7), (3, 7), (6, 7), (3, 3), (6, 2)):
+            answer = client.http.get(f"/api/paths?site=test&from={DATE}&to={DATE}&from_url={from_url}"
+                                     f"&depth={depth}&width={width}", headers=client.admin)
             assert answer.status_code == 200, answer.text
-            assert answer.json() == reference(views, from_url, depth), (from_url, depth)
+            assert answer.json() == reference(views, from_url, depth, width), (from_url, depth, width)
     # the seeds give every part work to do: exits and entrances at every depth, pages seen twice
     deep = reference(views, "/cart", 6)
     assert deep["sessions"] > 30
@@ -86,6 +89,37 @@ def test_paths_match_the_walk(client: Client, seed: int) -> None:
     assert any(link["target"] == shared_paths.ENTRANCE and link["step"] == 1 for link in deep["previous_links"])
     assert any(link["target"] == "/cart" for link in deep["next_links"])
     assert reference(views, "/nowhere", 3)["next"] == [{"step": k, "pages": []} for k in (1, 2, 3)]
+    assert reference(views, "/cart", 6)["folded"] == {"next": [0] * 6, "previous": [0] * 6}
+    narrow = reference(views, "/", 6, 2)
+    assert all(narrow["folded"]["next"]) and any(link["source"] == shared_paths.OTHER for link in narrow["next_links"])
+
+
+def test_a_column_past_its_width_keeps_its_busiest_pages_and_folds_the_rest() -> None:
+    # From "/" to one of five pages (5, 4, 3, 3 and 1 sessions); the first session of each goes on to /z
+    sessions = []
+    for page, n in (("/a", 5), ("/b", 4), ("/c", 3), ("/d", 3), ("/e", 1)):
+        for i in range(n):
+            sessions.append([(1, "/", 1), (2, page, 0), *([(3, "/z", 0)] if i == 0 else [])])
+    answer = shared_paths.answer("/", sessions, 2, width=3)
+    assert answer["sessions"] == 16
+    # the step tables are not folded
+    assert answer["next"] == [
+        {"step": 1, "pages": [{"path": p, "sessions": n} for p, n in (("/a", 5), ("/b", 4), ("/c", 3), ("/d", 3),
+                                                                          ("/e", 1))]},
+        {"step": 2, "pages": [{"path": "(exit)", "sessions": 11}, {"path": "/z", "sessions": 5}]},
+    ]
+    # five pages at step 1 are more than three: the two busiest stay, three pages fold into one node,
+    # as sources of step 2 too; step 2's two pages fit
+    assert answer["folded"] == {"next": [3, 0], "previous": [0, 0]}
+    assert [(link["step"], link["source"], link["target"], link["sessions"]) for link in answer["next_links"]] == [
+        (1, "/", "(other)", 7), (1, "/", "/a", 5), (1, "/", "/b", 4),
+        (2, "(other)", "(exit)", 4), (2, "/a", "(exit)", 4), (2, "(other)", "/z", 3), (2, "/b", "(exit)", 3),
+        (2, "/a", "/z", 1), (2, "/b", "/z", 1),
+    ]
+    assert answer["previous_links"] == [{"step": 1, "source": "/", "target": "(entrance)", "sessions": 16}]
+    # a column exactly as wide as allowed is drawn whole
+    assert shared_paths.answer("/", sessions, 2, width=5)["folded"] == {"next": [0, 0], "previous": [0, 0]}
+    assert shared_paths.answer("/", sessions, 2, width=4)["folded"] == {"next": [2, 0], "previous": [0, 0]}
 
 
 @every_store

@@ -11,7 +11,15 @@ from typing import Any
 
 from collector.query import vitals
 from collector.query.scope import Scope, build_scope
-from tests.support.analytics_journeys import DAY_MS, D, event, send, stamp_session_context
+from tests.support.analytics_journeys import (
+    DAY_MS,
+    GOOGLEBOT,
+    D,
+    event,
+    mark_bot_if_enrichment_missed,
+    send,
+    stamp_session_context,
+)
 from tests.support.collector import Client, every_store
 
 pytestmark = every_store
@@ -57,3 +65,19 @@ def test_each_store_reports_the_vitals_the_definition_does(client: Client) -> No
     assert any(len(v) % 4 == 0 and sorted(v)[3 * len(v) // 4 - 1] != sorted(v)[3 * len(v) // 4]
                for v in groups.values())
     assert len(every["pages"]) == len(PAGES) and len(every["devices"]) == len(DEVICES)
+
+
+def test_only_the_vitals_of_the_scopes_sessions_count_wherever_they_fall(client: Client) -> None:
+    """A vital counts by its session: one of a session started in the range counts even after the
+    range's end; those of a session started the day before and of a bot do not."""
+    send(client, [event("vital", D + 10, "in", "a1", "/", name="LCP", value=1000),
+                  event("vital", D + DAY_MS + 5, "in", "a1", "/late", name="LCP", value=3000)])
+    send(client, [event("vital", D - 60_000, "before", "a2", "/", name="LCP", value=9000),
+                  event("vital", D + 30, "before", "a2", "/", name="LCP", value=9000)])
+    send(client, [event("vital", D + 40, "bot", "a3", "/", name="LCP", value=9000)], ua=GOOGLEBOT)
+    mark_bot_if_enrichment_missed(client, "bot")
+    stamp_session_context(client, "in", device="mobile")
+    found = client.store.vitals(Scope("test", D, D + DAY_MS))
+    assert found == vitals.report([("LCP", "/", "mobile", 1000.0), ("LCP", "/late", "mobile", 3000.0)])
+    assert found["metrics"]["LCP"]["count"] == 2
+    assert client.store.vitals(build_scope("test", {}, D, D + DAY_MS, {"device": "desktop"})) == vitals.report([])

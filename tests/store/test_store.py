@@ -13,6 +13,9 @@ from sqlite_utils import Database
 
 from collector import wire
 from collector.ingest.pipeline import Facts, to_row
+from collector.query.params import DAY_MS
+from collector.query.scope import Scope
+from collector.query.vitals import report as vitals_report
 from collector.store import SQLiteStore, WriteBatch
 from collector.store.model import Context
 from collector.store.sqlite import connect
@@ -264,3 +267,35 @@ def test_text_with_nul_is_stored_exactly(client: Client) -> None:
         {"id": "id\x00a", "name": "a\x00b", "url": "https://shop.example/?q=\x00"},
         {"id": "id\x00b", "name": "plain", "url": None},
     ]
+
+
+def test_a_store_made_before_the_vitals_index_takes_it_and_reports_the_same(tmp_path: Any) -> None:
+    """Opening an older store builds the vitals' covering index over the vitals it already holds;
+    the report read through it is the one a new store gives, and only vitals enter it."""
+    batches = [
+        _batch([ev("pageview", "p1", NOW, url="https://shop.example/p/1"),
+                ev("vital", "l1", NOW + 1, url="https://shop.example/p/1", name="LCP", value=2500),
+                ev("vital", "l2", NOW + 2, url="https://shop.example/p/1", name="LCP", value=4000.5),
+                ev("vital", "c1", NOW + 3, url="https://shop.example/p/1", name="CLS", value=0.1)]),
+        _batch([ev("vital", "l3", NOW + 5, session_id="s2", url="https://shop.example/", name="LCP", value=900)]),
+    ]
+    old = tmp_path / "old.db"
+    conn = connect(old)
+    migrations.apply(Database(conn), stop_before="m027_vital_values")
+    apply_group(conn, batches)
+    conn.close()
+    new = SQLiteStore(tmp_path / "new.db")
+    conn = connect(new.path)
+    apply_group(conn, batches)
+    conn.close()
+
+    migrated = SQLiteStore(old)  # opening it migrates
+    conn = connect(old)
+    indexed = conn.execute(
+        "SELECT count(*) FROM events INDEXED BY events_vital WHERE site_id = 'test' AND type = 'vital' AND ts >= 0"
+    ).fetchone()
+    assert indexed == (4,)
+    scope = Scope("test", NOW - NOW % DAY_MS, NOW - NOW % DAY_MS + DAY_MS)
+    assert migrated.vitals(scope) == new.vitals(scope) == vitals_report([
+        ("LCP", "/p/1", "", 2500.0), ("LCP", "/p/1", "", 4000.5), ("CLS", "/p/1", "", 0.1), ("LCP", "/", "", 900.0),
+    ])

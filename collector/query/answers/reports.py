@@ -142,6 +142,13 @@ class PathLink(Answer):
     sessions: int
 
 
+class PathFolds(Answer):
+    """Per step, how many pages the flow diagram's column folded into "(other)" (0: none)."""
+
+    next: list[int]
+    previous: list[int]
+
+
 class Paths(Answer):
     """GET /api/paths: from a page, the most common pages after and before it, step by step."""
 
@@ -151,6 +158,7 @@ class Paths(Answer):
     previous: list[PathStep]
     next_links: list[PathLink]
     previous_links: list[PathLink]
+    folded: PathFolds
 
 
 class Cohort(Answer):

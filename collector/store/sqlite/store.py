@@ -23,6 +23,7 @@ from collector.query.heatmap import Scope as HeatmapScope
 from collector.query.journey import EVERYTHING, Reading, Stages, Touch, read_map
 from collector.query.outcome import Score
 from collector.query.params import DAY_MS
+from collector.query.paths import WIDTH
 from collector.query.scope import Goal, Scope
 from collector.query.vitals import report as vitals_report
 from collector.store.assets import EngineAssets
@@ -473,8 +474,8 @@ class SQLiteStore(EngineAssets):
     def top_page(self, scope: Scope) -> str | None:
         return self._ask(paths.top_page, scope)
 
-    def paths(self, scope: Scope, from_url: str, depth: int) -> dict[str, Any]:
-        return self._ask(paths.paths, scope, from_url, depth)
+    def paths(self, scope: Scope, from_url: str, depth: int, width: int = WIDTH) -> dict[str, Any]:
+        return self._ask(paths.paths, scope, from_url, depth, width)
 
     def retention(self, scope: Scope, weeks: int) -> dict[str, Any]:
         return self._ask(retention.retention, scope, weeks)

@@ -28,7 +28,7 @@ def top_page(db: Db, scope: Scope) -> str | None:
     return rows[0][0] if rows else None
 
 
-def paths(db: Db, scope: Scope, from_url: str, depth: int = 3) -> dict[str, Any]:
+def paths(db: Db, scope: Scope, from_url: str, depth: int = 3, width: int = shared.WIDTH) -> dict[str, Any]:
     """From the first pageview matching `from_url` in each session: the pages after and before,
     counted in SQL (collector/query/paths.py builds the answer from the counts)."""
     site = lit(scope.site_id)
@@ -63,4 +63,4 @@ def paths(db: Db, scope: Scope, from_url: str, depth: int = 3) -> dict[str, Any]
     sessions = next((int(n) for direction, _, _, _, n in rows if direction == ""), 0)
     counted = [(direction, int(step), source, target, int(n)) for direction, step, source, target, n in rows
                if direction != ""]
-    return shared.from_links(from_url, sessions, counted, depth)
+    return shared.from_links(from_url, sessions, counted, depth, width)

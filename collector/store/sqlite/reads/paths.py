@@ -32,7 +32,9 @@ def top_page(conn: sqlite3.Connection, scope: Scope) -> str | None:
     return found[0] if found else None
 
 
-def paths(conn: sqlite3.Connection, scope: Scope, from_url: str, depth: int = 3) -> dict[str, Any]:
+def paths(
+    conn: sqlite3.Connection, scope: Scope, from_url: str, depth: int = 3, width: int = shared.WIDTH,
+) -> dict[str, Any]:
     """From the first pageview matching `from_url` in each session: the pages after and before
     (collector/query/paths.py walks them)."""
     where, args = scope_sql(scope)
@@ -56,4 +58,4 @@ def paths(conn: sqlite3.Connection, scope: Scope, from_url: str, depth: int = 3)
     for session_id, ts, path, is_hit in rows:
         if session_id in in_scope:
             by_session[session_id].append((ts, path or "(none)", is_hit))
-    return shared.answer(from_url, by_session.values(), depth)
+    return shared.answer(from_url, by_session.values(), depth, width)

@@ -8,21 +8,33 @@ from collections.abc import Iterator
 from typing import Any
 
 from collector.query.scope import Scope
-from collector.store.sqlite.reads.scope import events_sql
+from collector.store.sqlite.reads.scope import events_sql, scope_sql
 
 TOP_ERRORS = 100
 SAMPLE_SESSIONS = 5
 
 
 def vital_values(conn: sqlite3.Connection, scope: Scope) -> Iterator[tuple[str, str, str, float]]:
-    """(metric, page path, device, value) of every vital in scope."""
-    measured, args = events_sql(scope, "vital")
+    """(metric, page path, device, value) of every vital in scope.
+
+    Two plain reads joined here: the scope's sessions and their devices, then the vitals from the
+    range's start to its sessions' last event, off the covering index events_vital (a session's
+    events lie between its first_ts, inside the range, and its last_ts). Joined in SQL each vital
+    would cost two index descents to find its session's device.
+    """
+    where, args = scope_sql(scope)
+    devices = dict(conn.execute(f"SELECT s.id, coalesce(s.device, '') FROM sessions s WHERE {where}", args))
+    if not devices:
+        return
     rows = conn.execute(
-        f"SELECT e.name, coalesce(e.path, ''), coalesce(s.device, ''), json_extract(e.data, '$.value') {measured}",
-        args,
+        "SELECT e.session_id, e.name, coalesce(e.path, ''), json_extract(e.data, '$.value')"
+        " FROM events e INDEXED BY events_vital WHERE e.site_id = ? AND e.type = 'vital' AND e.ts >= ?"
+        f" AND e.ts <= (SELECT max(s.last_ts) FROM sessions s WHERE {where})",
+        [scope.site_id, scope.start, *args],
     )
-    for name, path, device, value in rows:
-        if isinstance(value, int | float):
+    for session_id, name, path, value in rows:
+        device = devices.get(session_id)
+        if device is not None and isinstance(value, int | float):
             yield name, path, device, float(value)
 
 

@@ -1,62 +1,43 @@
 // Paths: from one page, the most common pages before and after, as a flow diagram and as tables.
 import { $, api, clear, fmt, h, navigate, page, params, scope, svg } from "../app.js";
 
-const PER_COLUMN = 7;  // nodes drawn per column; the rest fold into one "(other)" node
-const OTHER = "(other)";
+const OTHER = "(other)";  // the node the API folds a column's quieter pages into
 const LABEL_H = 32;  // a node's two label lines (path, count) need this much height
 const MARGIN = 170;  // room for the labels left of the first column and right of the last
 
-/** Columns -depth..depth of nodes, and links between adjacent columns, from the API's link lists. */
+/** Columns -depth..depth of nodes, and links between adjacent columns, from the API's link lists
+ * (already folded: no column holds more pages than it can draw). */
 function graph(data) {
   const raw = [];
   for (const l of data.next_links) raw.push({ ac: l.step - 1, a: l.source, bc: l.step, b: l.target, value: l.sessions });
   for (const l of data.previous_links) raw.push({ ac: -l.step, a: l.target, bc: -(l.step - 1), b: l.source, value: l.sessions });
-  // Each column keeps its biggest pages; the others become one node, so no session leaves the drawing.
-  const weight = new Map();  // "col|path" -> sessions through it
-  const add = (col, path, v, side) => {
-    const key = `${col}|${path}`;
-    const w = weight.get(key) || { in: 0, out: 0 };
-    w[side] += v;
-    weight.set(key, w);
-  };
-  for (const l of raw) { add(l.ac, l.a, l.value, "out"); add(l.bc, l.b, l.value, "in"); }
-  const byCol = new Map();
-  for (const [key, w] of weight) {
-    const col = Number(key.slice(0, key.indexOf("|")));
-    const path = key.slice(key.indexOf("|") + 1);
-    if (!byCol.has(col)) byCol.set(col, []);
-    byCol.get(col).push({ path, value: Math.max(w.in, w.out) });
-  }
-  const kept = new Set();
-  for (const [col, list] of byCol) {
-    list.sort((x, y) => y.value - x.value || x.path.localeCompare(y.path));
-    const keep = list.length > PER_COLUMN ? list.slice(0, PER_COLUMN - 1) : list;
-    for (const n of keep) kept.add(`${col}|${n.path}`);
-  }
-  const nameOf = (col, path) => (col === 0 || kept.has(`${col}|${path}`) ? path : OTHER);
   const nodes = new Map();
   const node = (col, path) => {
     const key = `${col}|${path}`;
-    if (!nodes.has(key)) nodes.set(key, { col, path, in: 0, out: 0, folded: new Set() });
+    if (!nodes.has(key)) nodes.set(key, { col, path, in: 0, out: 0 });
     return nodes.get(key);
   };
-  const merged = new Map();
-  for (const l of raw) {
-    const a = node(l.ac, nameOf(l.ac, l.a));
-    const b = node(l.bc, nameOf(l.bc, l.b));
-    if (a.path === OTHER) a.folded.add(l.a);
-    if (b.path === OTHER) b.folded.add(l.b);
-    const key = `${l.ac}|${a.path}→${b.path}`;
-    if (!merged.has(key)) merged.set(key, { a, b, value: 0 });
-    merged.get(key).value += l.value;
+  const links = raw.map((l) => {
+    const a = node(l.ac, l.a);
+    const b = node(l.bc, l.b);
     a.out += l.value;
     b.in += l.value;
+    return { a, b, value: l.value };
+  });
+  for (const n of nodes.values()) {
+    n.value = Math.max(n.in, n.out);
+    if (n.path === OTHER) {
+      // What "(other)" holds: how many pages, and those of them the step table names.
+      const [counts, levels] = n.col > 0 ? [data.folded.next, data.next] : [data.folded.previous, data.previous];
+      const level = levels.find((l) => l.step === Math.abs(n.col));
+      const named = (level ? level.pages : []).map((p) => p.path).filter((path) => !nodes.has(`${n.col}|${path}`));
+      n.folded = { count: counts[Math.abs(n.col) - 1], named };
+    }
   }
-  for (const n of nodes.values()) n.value = Math.max(n.in, n.out);
   const cols = [...new Set([...nodes.values()].map((n) => n.col))].sort((x, y) => x - y);
   const columns = cols.map((c) => [...nodes.values()].filter((n) => n.col === c)
-    .sort((x, y) => (x.path === OTHER) - (y.path === OTHER) || y.value - x.value || x.path.localeCompare(y.path)));
-  return { columns, links: [...merged.values()] };
+    .sort((x, y) => (x.path === OTHER) - (y.path === OTHER) || y.value - x.value || (x.path < y.path ? -1 : x.path > y.path ? 1 : 0)));
+  return { columns, links };
 }
 
 function flow(data, available) {
@@ -114,11 +95,12 @@ function flow(data, available) {
       // The room a label has: up to the neighbouring column's node, or to the drawing's edge.
       const room = anchorEnd ? (i === 0 ? n.x - 10 : step - colW - 16) : (i === columns.length - 1 ? width - (n.x + colW) - 10 : step - colW - 16);
       const g = svg("g", { class: `node${n.col === 0 ? " center" : ""}${n.path === OTHER ? " other" : ""}`, "data-col": n.col, "data-path": n.path });
-      const folded = n.path === OTHER ? `${n.folded.size} pages: ${[...n.folded].join(", ")}` : n.path;
+      const more = n.path === OTHER && n.folded.count > n.folded.named.length ? ", …" : "";
+      const folded = n.path === OTHER ? `${n.folded.count} pages: ${n.folded.named.join(", ")}${more}` : n.path;
       g.append(svg("rect", { x: n.x, y: n.y, width: colW, height: n.h }, svg("title", { text: `${folded}: ${n.value}` })));
       const tx = anchorEnd ? n.x - 6 : n.x + colW + 6;
       const anchor = anchorEnd ? "end" : "start";
-      const text = n.path === OTHER ? `other (${n.folded.size} pages)` : n.path;
+      const text = n.path === OTHER ? `other (${n.folded.count} pages)` : n.path;
       g.append(svg("text", { x: tx, y: n.y + 12, "text-anchor": anchor, class: "label", "data-room": Math.floor(room), "data-full": text, text },
         svg("title", { text: folded })));
       g.append(svg("text", { x: tx, y: n.y + 26, "text-anchor": anchor, class: "count", text: fmt.int(n.value) }));
