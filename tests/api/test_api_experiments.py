@@ -294,15 +294,25 @@ def test_the_variant_filter_cuts_heatmaps(client: Client) -> None:
         event("click", D + 10 * H + MIN, "s1", "a1", "/", **click),
         event("click", D + 12 * H + 2 * MIN, "s4", "a4", "/", **click),
         event("click", D + 12 * H + 3 * MIN, "s4", "a4", "/", **{**click, "sel": "#other"}),
+        event("scroll", D + 10 * H + 2 * MIN, "s1", "a1", "/", depth=40, vw=1280),
+        event("scroll", D + 12 * H + 4 * MIN, "s4", "a4", "/", depth=80, vw=1280),
     ])
 
     def counts(filters: str) -> dict[str, int]:
         found = get(client, f"/api/heatmap?site=test&url=/&kind=click&from={DATE}&to={NEXT_DATE}{filters}")
         return {e["sel"]: e["count"] for e in found["elements"]}
 
+    def scrolled(filters: str) -> tuple[int, float | None]:
+        found = get(client, f"/api/heatmap?site=test&url=/&kind=scroll&from={DATE}&to={NEXT_DATE}{filters}")
+        return found["views"], found["avg_depth"]
+
     assert counts("") == {"#buy": 2, "#other": 1}
     assert counts("&experiment=cta&variant=green") == {"#buy": 1, "#other": 1}
     assert counts("&experiment=cta&variant=control") == {"#buy": 1}
     assert counts("&experiment=hero") == {}
+    assert scrolled("") == (2, 60.0)
+    assert scrolled("&experiment=cta&variant=green") == (1, 80.0)
+    assert scrolled("&experiment=cta&variant=control") == (1, 40.0)
+    assert scrolled("&experiment=hero") == (0, None)
     assert get(client, "/api/heatmap?site=test&url=/&variant=green", 400) == {
         "error": "variant needs experiment: the key of the experiment it belongs to"}

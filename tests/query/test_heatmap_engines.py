@@ -162,3 +162,30 @@ def test_scroll_views_across_midnight_are_counted_by_their_latest_report(engines
             assert (scroll["views"], scroll["avg_depth"], scroll["avg_fold_px"]) == (views, depth, fold), (engine, days)
             pages = answers(http, days, "/api/heatmap/pages")["pages"]
             assert pages == [{"route": "/", "clicks": 0, "scroll_views": views}], (engine, days)
+
+
+def test_a_scroll_view_passes_a_filter_by_its_latest_report_alone(engines: dict[str, TestClient]) -> None:
+    """A view is judged by its latest report even where an earlier report of it would pass the
+    filter (ClickHouse keeps the session for such a report, then must still drop the view), and a
+    report at the very instant of a pageview is of that pageview's view."""
+    rng = random.Random(11)
+    events: list[dict[str, Any]] = []
+    add = adder(rng, events, "f1", "af1", 390)
+    add("pageview", "/product/1", D + 1_000)
+    add("scroll", "/product/1", D + 2_000, depth=30, vh=700)  # on a phone's width...
+    events.append({**events[-1], "id": str(uuid.UUID(int=rng.getrandbits(128))), "ts": D + 3_000,
+                   "vw": 1440, "depth": 70, "vh": 800})  # ...then wider: the view is a desktop's
+    add("pageview", "/product/1", D + 4_000)  # seen again; its report at the very same instant
+    add("scroll", "/product/1", D + 4_000, depth=50)
+    for http in engines.values():
+        answer = http.post("/v1/batch", json={"key": KEY, "events": events}, headers={"User-Agent": CHROME})
+        assert answer.status_code == 200, answer.text
+    days = f"from={DATE}&to={DATE}"
+    for engine, http in engines.items():
+        found = {device: answers(http, f"{days}&url=/product/*&kind=scroll&device={device}")
+                 for device in ("mobile", "desktop")}
+        assert (found["mobile"]["views"], found["mobile"]["avg_depth"]) == (1, 50.0), engine
+        assert (found["desktop"]["views"], found["desktop"]["avg_depth"], found["desktop"]["avg_fold_px"]) == (
+            1, 70.0, 800.0), engine
+        pages = answers(http, days, "/api/heatmap/pages")["pages"]
+        assert pages == [{"route": "/product/:id", "clicks": 0, "scroll_views": 2}], engine

@@ -106,47 +106,54 @@ def _report(alias: str = "e") -> str:
             f" {device_sql(f'{a}.m_vw')} AS device, coalesce({a}.m_depth, 0) AS depth, {a}.m_vh AS vh")
 
 
-def views_sql(db: Db, site_id: str, lo: int, hi: int, where: str = "") -> str:
+def views_sql(db: Db, site_id: str, lo: int, hi: int, columns: tuple[str, ...], where: str = "") -> str:
     """One row per pageview of a human with scroll reports, from its latest report: two reports
     are of one pageview when they share session and URL with no pageview of that session between
     them, i.e. the same count of the session's pageviews up to each (a pageview at the very time
-    of a report counts as before it). Sessions limited to those with a report in UTC days lo..hi,
-    and, given `where` over the view `v`, to those with a report that would pass it: a view's
-    latest report is one of its session's reports, so no view that passes is left out.
+    of a report counts as before it). Sessions limited to those with a report in UTC days lo..hi.
+    Given `where` over a report `v` (views_sql's columns), each view has `passes`: whether its
+    latest report passes it, and only sessions with a report in lo..hi that passes are read.
 
     Only events from day lo on are read: a view counted in lo..hi has its latest report there, and
     the pageviews before day lo add the same number to the count of every report read, so the
     reports of one view still share a count. Later days are read, since a view's latest report
-    may fall after hi (then it is not in the range)."""
-    site = lit(site_id)
+    may fall after hi (then it is not in the range).
+
+    Besides session_id, url, ts and day a view has only the `columns` of _report asked for."""
     events = db.t("events")
-    sessions = ""
     if where:
-        sessions = (f" AND e.session_id IN (SELECT v.session_id FROM (SELECT {_report()} FROM {events} AS e"
-                    f" WHERE e.site_id = {site} AND e.day BETWEEN {lo} AND {hi} AND e.type = 'scroll')"
-                    f" AS v WHERE {where})")
+        columns = (*columns, "passes")
+    # Each column carried costs, strings most: a report is (null URL?, URL, ts, seq, *columns),
+    # and once the count is put in third place the columns are from the sixth on.
+    carried = "".join(f", v.{name}" for name in columns)
+    picked = "".join(f", r.{6 + i} AS {name}" for i, name in enumerate(columns))
+    rest = "".join(f", x.{5 + i}" for i in range(len(columns)))
     # Per session, in arrays: each report with its count of pageviews up to it, sorted (as whole
     # tuples: a lambda key costs more) so that the reports of one view sit together, latest last;
     # the last of each run is the view. (A window over all the sessions' events, then a GROUP BY on
-    # session, URL and count, took seconds.)
-    report = ("(isNull(e.url), ifNull(e.url, ''), e.ts, e.seq, e.path, e.route,"
-              f" {device_sql('e.m_vw')}, e.m_depth, e.m_vh)")
+    # session, URL and count, took seconds.) A session none of whose reports in lo..hi passes
+    # `where` has no view that does, as a view's latest report is one of its session's: judged
+    # while grouping (a second read of the reports, into a set of sessions to look each event up
+    # in, cost more than it saved).
     return f"""
-        SELECT session_id, if(r.1, NULL, r.2) AS url, r.4 AS ts, {day_sql('r.4')} AS day,
-            coalesce(r.6, '') AS path, coalesce(r.7, r.6, '') AS route, r.8 AS device,
-            coalesce(r.9, 0) AS depth, r.10 AS vh
+        SELECT session_id, if(r.1, NULL, r.2) AS url, r.4 AS ts, {day_sql('r.4')} AS day{picked}
         FROM (
             SELECT session_id, arraySort(arrayMap(x -> tuple(x.1, x.2, arrayCount(t -> t <= x.3, views), x.3,
-                x.4, x.5, x.6, x.7, x.8, x.9), reports)) AS s,
+                x.4{rest}), reports)) AS s,
                 arrayFilter((x, i) -> i = length(s) OR (s[i + 1].1, s[i + 1].2, s[i + 1].3) != (x.1, x.2, x.3),
                     s, arrayEnumerate(s)) AS latest
             FROM (
-                SELECT e.session_id AS session_id, groupArrayIf(e.ts, e.type = 'pageview') AS views,
-                    groupArrayIf({report}, e.type = 'scroll') AS reports
-                FROM {events} AS e
-                WHERE e.site_id = {site} AND e.day >= {lo} AND e.type IN ('pageview', 'scroll')
-                    AND {human_event_sql(db.layout, site_id)}{sessions}
-                GROUP BY e.session_id HAVING countIf(e.type = 'scroll' AND e.day BETWEEN {lo} AND {hi}) > 0
+                SELECT v.session_id AS session_id, groupArrayIf(v.ts, v.type = 'pageview') AS views,
+                    groupArrayIf((isNull(v.url), ifNull(v.url, ''), v.ts, v.seq{carried}), v.type = 'scroll') AS reports
+                FROM (
+                    SELECT *{f", {where} AS passes" if where else ""} FROM (
+                        SELECT {_report()}, e.type AS type, e.seq AS seq FROM {events} AS e
+                        WHERE e.site_id = {lit(site_id)} AND e.day >= {lo} AND e.type IN ('pageview', 'scroll')
+                            AND {human_event_sql(db.layout, site_id)}
+                    ) AS v
+                ) AS v
+                GROUP BY v.session_id
+                HAVING countIf(v.type = 'scroll' AND v.day BETWEEN {lo} AND {hi}{" AND v.passes" if where else ""}) > 0
             )
         ) ARRAY JOIN latest AS r"""
 
@@ -155,9 +162,10 @@ def scroll(db: Db, scope: Scope) -> dict[str, Any]:
     """Share of pageviews reaching each depth (0..100 % of the document) and the average fold."""
     lo, hi = scope.days
     where = _page_filter(db.layout, scope, _by_route(db, scope, "scroll"), "v")
+    views = views_sql(db, scope.site_id, lo, hi, ("depth", "vh"), where)
     rows = db.rows(
-        f"SELECT v.depth, count(), sum(coalesce(v.vh, 0)), count(v.vh)"
-        f" FROM ({views_sql(db, scope.site_id, lo, hi, where)}) AS v WHERE {where} GROUP BY v.depth"
+        f"SELECT v.depth, count(), sum(coalesce(v.vh, 0)), count(v.vh) FROM ({views}) AS v"
+        " WHERE v.passes GROUP BY v.depth"
     )
     return scroll_answer(scope, ((float(d), int(n), int(vh), int(vn)) for d, n, vh, vn in rows))
 
@@ -172,7 +180,8 @@ def pages(db: Db, site_id: str, start: int, end: int, limit: int = 50) -> list[d
                 WHERE e.site_id = {lit(site_id)} AND e.type = 'click' AND e.day BETWEEN {lo} AND {hi}
                 AND {human_event_sql(db.layout, site_id)} GROUP BY route
             UNION ALL
-            SELECT route, 0, count() FROM ({views_sql(db, site_id, lo, hi)}) WHERE day BETWEEN {lo} AND {hi}
+            SELECT route, 0, count() FROM ({views_sql(db, site_id, lo, hi, ("route",))})
+                WHERE day BETWEEN {lo} AND {hi}
                 GROUP BY route)
         GROUP BY route HAVING c > 0 OR v > 0 ORDER BY c DESC, v DESC, route LIMIT {int(limit)}
         """
