@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from collector.query.sessions import encode_cursor
 from tests.support.analytics_journeys import DATE, build, event, item
 from tests.support.collector import Client, every_store
 
@@ -99,6 +100,16 @@ def test_sorted_pages_walk_every_session_once_and_carry_the_total(client: Client
             break
         cursor = answer["next"]
     assert seen == whole and len(seen) == 5
+
+
+def test_a_cursor_past_the_last_session_gives_an_empty_page_and_the_total(client: Client) -> None:
+    build(client)
+    last = client.http.get(f"/api/sessions?site=test&from={DATE}&to={DATE}&limit=500",
+                           headers=client.admin).json()["sessions"][-1]
+    assert last["id"] == "s1"
+    answer = client.http.get(f"/api/sessions?site=test&from={DATE}&to={DATE}&device=mobile&limit=2"
+                             f"&cursor={encode_cursor(last['first_ts'], last['id'])}", headers=client.admin).json()
+    assert answer == {"sessions": [], "total": 2, "next": None}
 
 
 def test_total_counts_the_filtered_sessions_not_the_page(client: Client) -> None:
