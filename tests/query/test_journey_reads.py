@@ -19,7 +19,7 @@ import pytest
 
 from collector.api.outcome import retrain
 from collector.query import journey, outcome
-from collector.query.journey import DEFAULT_STAGES, EVERYTHING, Stages, Touch
+from collector.query.journey import DEFAULT_STAGES, EVERYTHING, Reading, Stages, Touch
 from collector.query.scope import Goal, Scope
 from tests.support.analytics_journeys import (
     CHROME,
@@ -185,6 +185,15 @@ def test_the_walk_reads_nth_new_visits_and_ties_as_defined(client: Client) -> No
                                                          ["pageview"], ["survey"]]
 
 
+def kept_by(reading: Reading, touch: Touch) -> bool:
+    """Whether a windowed reading keeps a touch: inside the window, or one of the goal's."""
+    inside = ((reading.since is None or touch.ts >= reading.since)
+              and (reading.before is None or touch.ts < reading.before))
+    goal = (reading.goal_type is not None and touch.type == reading.goal_type
+            and (reading.goal_name is None or touch.name == reading.goal_name))
+    return inside or goal
+
+
 def test_outcome_reads_only_what_it_looks_at(client: Client) -> None:
     now = today_start()
     planted(now).write(client.store)
@@ -194,6 +203,10 @@ def test_outcome_reads_only_what_it_looks_at(client: Client) -> None:
     training = client.store.journey_touches(scope, outcome.training_reading(now, goal))
     scoring = client.store.journey_touches(scope, outcome.scoring_reading(now))
     assert len(training) < len(everything) and len(scoring) < len(everything)
+    # exactly the touches of the window (and the goal's), as the full read has them
+    for reading, lean in ((outcome.training_reading(now, goal), training), (outcome.scoring_reading(now), scoring)):
+        assert [t._replace(route=None) for t in lean] == [
+            t._replace(route=None) for t in everything if kept_by(reading, t)]
     assert outcome.training_rows(training, now, goal) == outcome.training_rows(everything, now, goal)
     report, model = outcome.train(everything, now, goal)
     assert report.status == "ready" and model is not None, report.reason

@@ -27,9 +27,34 @@ def window_sql(reading: Reading) -> tuple[str, list[object]]:
     return f" AND {sql}", args
 
 
+def holding_sql(reading: Reading, scope: Scope) -> tuple[str, list[object]]:
+    """The sessions that can hold an event the reading keeps, as an AND clause over `s` (empty:
+    all): one with an event in the window began before its end and ended at or after its start
+    (a session's events lie between its first_ts and last_ts); with the goal's events, also those
+    that hold one, found off the type's index. The others' events are never looked up: each
+    session costs a seek into the events index, most of the read when the window holds few."""
+    inside: list[str] = []
+    args: list[object] = []
+    for condition, value in (("s.last_ts >= ?", reading.since), ("s.first_ts < ?", reading.before)):
+        if value is not None:
+            inside.append(condition)
+            args.append(value)
+    if not inside:
+        return "", []
+    sql = " AND ".join(inside)
+    if reading.goal_type is not None:
+        goal = ("s.id IN (SELECT g.session_id FROM events g WHERE g.site_id = ? AND g.type = ? AND g.ts >= ?"
+                + (" AND g.name = ?" if reading.goal_name is not None else "") + ")")
+        args += [scope.site_id, reading.goal_type, scope.start]
+        args += [reading.goal_name] if reading.goal_name is not None else []
+        sql = f"({sql} OR {goal})"
+    return f" AND {sql}", args
+
+
 def touches(conn: sqlite3.Connection, scope: Scope, reading: Reading = EVERYTHING) -> list[Touch]:
     """The events of the sessions that started in scope, by person and time, with session facts."""
     where, args = scope_sql(scope)
+    holding, holding_args = holding_sql(reading, scope)
     window, window_args = window_sql(reading)
     rows = conn.execute(
         "SELECT s.visitor_id, e.session_id, s.first_ts, e.ts, e.type, e.name, e.path,"
@@ -43,8 +68,10 @@ def touches(conn: sqlite3.Connection, scope: Scope, reading: Reading = EVERYTHIN
         # CROSS JOIN keeps the sessions in range outside, each one's events read from the session
         # index; left to itself the planner walks every event of the site, whatever the range.
         " FROM sessions s CROSS JOIN events e ON e.site_id = s.site_id AND e.session_id = s.id"
-        f" WHERE {where}{window} ORDER BY s.visitor_id, e.ts, e.rowid",
-        [*args, *window_args],
+        # With a window the scope's sessions are read by their start: ordered by the visitor index,
+        # SQLite would visit every session of the site to keep the few that hold the window.
+        f" WHERE {where}{holding}{window} ORDER BY {'+' if holding else ''}s.visitor_id, e.ts, e.rowid",
+        [*args, *holding_args, *window_args],
     )
     # Plain tuples made in C (has_replay, rage and dead as 0 and 1): a million dataclasses cost seconds.
     return list(map(Touch._make, rows))
