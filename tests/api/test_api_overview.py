@@ -6,7 +6,18 @@ from typing import Any
 
 import pytest
 
-from tests.support.analytics_journeys import DATE, DAY_MS, NEXT_DATE, PREVIOUS_DATE, D, build, event, send
+from tests.support.analytics_journeys import (
+    DATE,
+    DAY_MS,
+    MIN,
+    NEXT_DATE,
+    PREVIOUS_DATE,
+    D,
+    build,
+    event,
+    send,
+    stamp_session_context,
+)
 from tests.support.collector import Client, every_store
 
 pytestmark = every_store
@@ -115,6 +126,24 @@ def test_overview_with_filters(client: Client) -> None:
     assert values(with_bots)["sessions"] == (6, 1)
     assert values(with_bots)["revenue"] == (149.0, 50.0)
     assert {p["name"]: p["pageviews"] for p in with_bots["pages"]}["/"] == 4
+
+
+def test_filtered_pages_are_the_pageviews_in_the_range_of_any_session_that_passes(client: Client) -> None:
+    # pageviews by their own time: a session open across midnight, one whose last view is the
+    # range's first instant, one that ended before it, one going on past its end, another device's
+    sessions = {
+        "x1": [(D - 10 * MIN, "/late"), (D + 5 * MIN, "/late")],
+        "x2": [(D - 30 * MIN, "/edge"), (D, "/edge")],
+        "x3": [(D - 60 * MIN, "/gone")],
+        "x4": [(D + DAY_MS - 1, "/last"), (D + DAY_MS, "/next")],
+        "x5": [(D + 60 * MIN, "/late")],
+    }
+    for session, views in sessions.items():
+        send(client, [event("pageview", ts, session, f"a-{session}", path) for ts, path in views])
+        stamp_session_context(client, session, device="desktop" if session == "x5" else "mobile")
+    for query in (f"from={DATE}&to={DATE}&device=mobile", f"from={D}&to={D + DAY_MS - 1}&device=mobile"):
+        pages = {p["name"]: (p["pageviews"], p["previous"]) for p in overview(client, query)["pages"]}
+        assert pages == {"/late": (1, 1), "/edge": (1, 1), "/last": (1, 0)}, query  # pages of the range only
 
 
 def test_empty_range_is_zeros(client: Client) -> None:
