@@ -204,9 +204,12 @@ def test_outcome_reads_only_what_it_looks_at(client: Client) -> None:
     scoring = client.store.journey_touches(scope, outcome.scoring_reading(now))
     assert len(training) < len(everything) and len(scoring) < len(everything)
     # exactly the touches of the window (and the goal's), as the full read has them
-    for reading, lean in ((outcome.training_reading(now, goal), training), (outcome.scoring_reading(now), scoring)):
+    named = Reading(route=False, before=now - outcome.HORIZON_MS, goal_type="cart", goal_name="add")
+    for reading, lean in ((outcome.training_reading(now, goal), training), (outcome.scoring_reading(now), scoring),
+                          (named, client.store.journey_touches(scope, named))):
         assert [t._replace(route=None) for t in lean] == [
             t._replace(route=None) for t in everything if kept_by(reading, t)]
+    assert any(t.type == "cart" and t.ts >= now - outcome.HORIZON_MS for t in everything)  # the goal's own
     assert outcome.training_rows(training, now, goal) == outcome.training_rows(everything, now, goal)
     report, model = outcome.train(everything, now, goal)
     assert report.status == "ready" and model is not None, report.reason

@@ -9,11 +9,15 @@ from collector.query.scope import Scope
 from collector.store.sqlite.reads.scope import scope_sql
 
 
-def window_sql(reading: Reading) -> tuple[str, list[object]]:
-    """The events of a session that a reading keeps, as an AND clause over `e` (empty: all)."""
+def _kept(
+    reading: Reading, bounds: tuple[str, str], goal: str, named: str, goal_args: list[object],
+) -> tuple[str, list[object]]:
+    """An AND clause true inside the reading's window (`bounds`: SQL for its start and its end,
+    one ? each) or for the goal's events (`goal`: SQL whose last ? is the type, `{name}` where
+    `named` goes when the goal names one); empty when the reading has no window."""
     inside: list[str] = []
     args: list[object] = []
-    for condition, value in (("e.ts >= ?", reading.since), ("e.ts < ?", reading.before)):
+    for condition, value in zip(bounds, (reading.since, reading.before), strict=True):
         if value is not None:
             inside.append(condition)
             args.append(value)
@@ -21,10 +25,15 @@ def window_sql(reading: Reading) -> tuple[str, list[object]]:
         return "", []
     sql = " AND ".join(inside)
     if reading.goal_type is not None:
-        goal = "e.type = ?" + (" AND e.name = ?" if reading.goal_name is not None else "")
-        args += [reading.goal_type] + ([reading.goal_name] if reading.goal_name is not None else [])
-        sql = f"({sql} OR {goal})"
+        name = [] if reading.goal_name is None else [reading.goal_name]
+        sql = f"({sql} OR {goal.format(name=named if name else '')})"
+        args += [*goal_args, reading.goal_type, *name]
     return f" AND {sql}", args
+
+
+def window_sql(reading: Reading) -> tuple[str, list[object]]:
+    """The events of a session that a reading keeps, as an AND clause over `e` (empty: all)."""
+    return _kept(reading, ("e.ts >= ?", "e.ts < ?"), "(e.type = ?{name})", " AND e.name = ?", [])
 
 
 def holding_sql(reading: Reading, scope: Scope) -> tuple[str, list[object]]:
@@ -33,22 +42,8 @@ def holding_sql(reading: Reading, scope: Scope) -> tuple[str, list[object]]:
     (a session's events lie between its first_ts and last_ts); with the goal's events, also those
     that hold one, found off the type's index. The others' events are never looked up: each
     session costs a seek into the events index, most of the read when the window holds few."""
-    inside: list[str] = []
-    args: list[object] = []
-    for condition, value in (("s.last_ts >= ?", reading.since), ("s.first_ts < ?", reading.before)):
-        if value is not None:
-            inside.append(condition)
-            args.append(value)
-    if not inside:
-        return "", []
-    sql = " AND ".join(inside)
-    if reading.goal_type is not None:
-        goal = ("s.id IN (SELECT g.session_id FROM events g WHERE g.site_id = ? AND g.type = ? AND g.ts >= ?"
-                + (" AND g.name = ?" if reading.goal_name is not None else "") + ")")
-        args += [scope.site_id, reading.goal_type, scope.start]
-        args += [reading.goal_name] if reading.goal_name is not None else []
-        sql = f"({sql} OR {goal})"
-    return f" AND {sql}", args
+    goal = "s.id IN (SELECT g.session_id FROM events g WHERE g.site_id = ? AND g.ts >= ? AND g.type = ?{name})"
+    return _kept(reading, ("s.last_ts >= ?", "s.first_ts < ?"), goal, " AND g.name = ?", [scope.site_id, scope.start])
 
 
 def touches(conn: sqlite3.Connection, scope: Scope, reading: Reading = EVERYTHING) -> list[Touch]:
