@@ -23,9 +23,11 @@ TOP_PAGES = 50
 
 def p75(values: list[float]) -> float | None:
     """Nearest-rank 75th percentile; None for no values."""
-    if not values:
-        return None
-    ordered = sorted(values)
+    return _p75_of(sorted(values)) if values else None
+
+
+def _p75_of(ordered: list[float]) -> float:
+    """The nearest-rank 75th percentile of values sorted ascending (at least one)."""
     return ordered[math.ceil(0.75 * len(ordered)) - 1]
 
 
@@ -51,7 +53,7 @@ def tally(metric: str, values: list[float]) -> Tally | None:
     ordered = sorted(values)
     n = len(ordered)
     # the bands by bisection of the sorted values: up to good, and past poor
-    return Tally(n, ordered[math.ceil(0.75 * n) - 1], bisect_right(ordered, good), n - bisect_right(ordered, poor))
+    return Tally(n, _p75_of(ordered), bisect_right(ordered, good), n - bisect_right(ordered, poor))
 
 
 def summary(metric: str, counted: Tally | None) -> dict[str, Any]:
