@@ -15,6 +15,7 @@ links). The step tables (`next`, `previous`) list each step's ten busiest pages,
 
 from __future__ import annotations
 
+import operator
 from collections import Counter
 from collections.abc import Iterable
 from typing import Any
@@ -32,19 +33,28 @@ def answer(from_url: str, sessions: Iterable[list[View]], depth: int, width: int
     """Step k counts the sessions whose k-th page after (or before) the first matching one is each
     path; a session that ends earlier counts once as "(exit)" (or "(entrance)") and then stops.
     Each session's views come in stored order; views at one instant keep it (a stable sort)."""
-    levels = _columns(depth)
-    links: dict[str, Counter[tuple[int, str, str]]] = {NEXT: Counter(), PREVIOUS: Counter()}
+    # Sessions that share the page and the pages around it count once, with their number: a
+    # shop's sessions repeat a few thousand such windows, walked once each below.
+    windows: dict[str, Counter[tuple[str, ...]]] = {NEXT: Counter(), PREVIOUS: Counter()}
     count = 0
     for views in sessions:
-        views.sort(key=lambda view: view[0])
+        views.sort(key=_ts)
         at = next((i for i, v in enumerate(views) if v[2]), None)
         if at is None:
             continue
         count += 1
         pages = [v[1] for v in views]
-        _walk(pages[at + 1:], pages[at], levels[NEXT], links[NEXT], EXIT)
-        _walk(pages[:at][::-1], pages[at], levels[PREVIOUS], links[PREVIOUS], ENTRANCE)
+        windows[NEXT][tuple(pages[at:at + depth + 1])] += 1
+        windows[PREVIOUS][tuple(pages[max(at - depth, 0):at + 1][::-1])] += 1
+    levels = _columns(depth)
+    links: dict[str, Counter[tuple[int, str, str]]] = {NEXT: Counter(), PREVIOUS: Counter()}
+    for direction, end in ((NEXT, EXIT), (PREVIOUS, ENTRANCE)):
+        for (start, *pages), n in windows[direction].items():
+            _walk(pages, start, levels[direction], links[direction], end, n)
     return _answer(from_url, count, levels, links, width)
+
+
+_ts = operator.itemgetter(0)
 
 
 Link = tuple[str, int, str, str, int]  # (NEXT or PREVIOUS, step, source page, target page, sessions)
@@ -112,13 +122,14 @@ def fold(
 
 def _walk(
     pages: list[str], start: str, levels: list[Counter[str]],
-    links: Counter[tuple[int, str, str]], end: str,
+    links: Counter[tuple[int, str, str]], end: str, n: int,
 ) -> None:
+    """Count `n` sessions whose pages after `start`, in the walk's direction, are `pages`."""
     source = start
     for k in range(len(levels)):
         target = pages[k] if k < len(pages) else end
-        levels[k][target] += 1
-        links[(k + 1, source, target)] += 1
+        levels[k][target] += n
+        links[(k + 1, source, target)] += n
         if target == end:
             return
         source = target

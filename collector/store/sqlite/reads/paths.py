@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
+import operator
 import sqlite3
-from collections import defaultdict
 from typing import Any
 
 from collector.query import paths as shared
@@ -41,21 +42,23 @@ def paths(
     hit, hit_args = url_match(from_url, "e")
     seen, seen_args = url_match(from_url, "h")
     in_scope = {row[0] for row in conn.execute(f"SELECT s.id FROM sessions s WHERE {where}", args)}
-    # One pass over the range's pageviews in the covering index events_type_ts_session (a
-    # session's events all lie at or after its start): seeking each session's pageviews instead
-    # costs an index descent per session, several times more when most sessions saw the page.
-    # Only sessions that saw the page count: their ids are gathered first (a set SQLite probes
-    # per entry), so the rest of the range's pageviews never reach Python. INDEXED BY keeps the
-    # index's order, which breaks ties between views of one instant.
+    # The sessions that saw the page come from the covering index events_type_ts_session (a
+    # session's events all lie at or after its start), as a sorted list SQLite then seeks one by
+    # one in the session index: each one's pageviews arrive together, ordered by time, then
+    # path, then arrival (the paths' own order). One pass over the range's pageviews probing a
+    # set per pageview instead cost half as much again.
     rows = conn.execute(
-        f"SELECT e.session_id, e.ts, e.path, {hit} FROM events e INDEXED BY events_type_ts_session"
-        " WHERE e.site_id = ? AND e.type = 'pageview' AND e.ts >= ? AND e.session_id IN"
-        f" (SELECT h.session_id FROM events h WHERE h.site_id = ? AND h.type = 'pageview' AND h.ts >= ?"
-        f" AND {seen})",
-        [*hit_args, scope.site_id, scope.start, scope.site_id, scope.start, *seen_args],
+        f"SELECT e.session_id, e.ts, e.path, {hit} FROM events e INDEXED BY events_session_type"
+        " WHERE e.site_id = ? AND e.type = 'pageview' AND e.session_id IN"
+        " (SELECT h.session_id FROM events h INDEXED BY events_type_ts_session WHERE h.site_id = ?"
+        f" AND h.type = 'pageview' AND h.ts >= ? AND {seen})",
+        [*hit_args, scope.site_id, scope.site_id, scope.start, *seen_args],
     )
-    by_session: dict[str, list[shared.View]] = defaultdict(list)
-    for session_id, ts, path, is_hit in rows:
-        if session_id in in_scope:
-            by_session[session_id].append((ts, path or "(none)", is_hit))
-    return shared.answer(from_url, by_session.values(), depth, width)
+    sessions = (
+        [(ts, path or "(none)", is_hit) for _, ts, path, is_hit in views]
+        for session_id, views in itertools.groupby(rows, _session) if session_id in in_scope
+    )
+    return shared.answer(from_url, sessions, depth, width)
+
+
+_session = operator.itemgetter(0)
