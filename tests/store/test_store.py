@@ -13,6 +13,7 @@ from sqlite_utils import Database
 
 from collector import wire
 from collector.ingest.pipeline import Facts, to_row
+from collector.query.journey import DEFAULT_STAGES, reading_of
 from collector.query.params import DAY_MS
 from collector.query.scope import Scope
 from collector.query.vitals import report as vitals_report
@@ -347,3 +348,6 @@ def test_a_store_made_before_the_journey_indexes_takes_them_and_reads_the_same_t
         ("s1", "survey", "csat", 6, 7, 0, 0),
         ("s2", "click", "#e", None, None, 0, 0),
     ]
+    # a lean read leaves the columns it does not look at empty, on the events with data too
+    lean = migrated.journey_touches(scope, reading_of(DEFAULT_STAGES))
+    assert lean == [t._replace(route=None, url=None, channel=None, device=None) for t in touches]
