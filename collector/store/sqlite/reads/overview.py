@@ -5,6 +5,7 @@ The arithmetic (ratios, series, ranking) is engine-neutral, in collector/query/o
 
 from __future__ import annotations
 
+import operator
 import sqlite3
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
@@ -13,6 +14,7 @@ from typing import Any
 from collector.query.overview import BREAKDOWNS, SUMS, Figures, Period, answer, pages, sources
 from collector.query.params import DAY_MS
 from collector.query.scope import Goal, Scope
+from collector.store.sqlite.connection import tuples
 from collector.store.sqlite.reads.scope import (
     abandoned_sql,
     bounced_sql,
@@ -62,11 +64,12 @@ def _people(
     goal cost a pass over the range's sessions each.
     """
     where, args = scope_sql(scope)
-    sessions = conn.execute(
+    sessions = tuples(
+        conn,
         f"SELECT s.id, s.visitor_id, {_local(scope, width)} / {int(width)}, s.purchases > 0"
         f" FROM sessions s WHERE {where}",
         args,
-    ).fetchall()
+    )
     by_bucket: dict[int, set[str]] = defaultdict(set)
     for _, visitor, bucket, _ in sessions:
         by_bucket[bucket].add(visitor)
@@ -79,10 +82,10 @@ def _people(
         else:
             # a session's events all lie at or after its start
             event_sql, event_args = goal_event_sql(goal, "g")
-            ids = {session_id for (session_id,) in conn.execute(
-                f"SELECT g.session_id FROM events g WHERE g.site_id = ? AND g.ts >= ? AND {event_sql}",
+            ids = set(map(_first, tuples(
+                conn, f"SELECT g.session_id FROM events g WHERE g.site_id = ? AND g.ts >= ? AND {event_sql}",
                 [scope.site_id, scope.start, *event_args],
-            )}
+            )))
             visitors = [visitor for session_id, visitor, _, _ in sessions if session_id in ids]
         return len(set(visitors)), len(visitors)
 
@@ -90,6 +93,9 @@ def _people(
         len({visitor for _, visitor, _, _ in sessions}), reached(scope.goal)[0],
         {bucket: len(visitors) for bucket, visitors in by_bucket.items()}, [reached(goal) for goal in goals],
     )
+
+
+_first = operator.itemgetter(0)
 
 
 def _pages(conn: sqlite3.Connection, scope: Scope) -> Counter[str]:
