@@ -3,6 +3,7 @@ each visitor counted at the furthest step reached by any of their attempts."""
 
 from __future__ import annotations
 
+import heapq
 import statistics
 from collections.abc import Sequence
 from typing import Annotated, Any
@@ -90,8 +91,8 @@ class Count:
                 self.dropped[len(path) - 1].append((visitor, path[-1]))
 
     def shown(self, j: int) -> list[tuple[str, int]]:
-        """The dropped visitors of step j whose sessions are listed."""
-        return sorted(self.dropped[j])[:DROPPED_SHOWN]
+        """The dropped visitors of step j whose sessions are listed: the first by visitor id."""
+        return heapq.nsmallest(DROPPED_SHOWN, self.dropped[j])  # sorted(...)[:DROPPED_SHOWN], in one pass
 
     def answer(self, steps: list[Step], window_s: int, shown: list[list[dict[str, Any]]]) -> dict[str, Any]:
         medians = [statistics.median(g) if g else None for g in self.gaps]

@@ -12,6 +12,7 @@ rounds; those few are walked by `furthest_attempt` itself. Both give the same pa
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -126,3 +127,8 @@ class ColumnCount(Count):
 
 def columns(values: list[Any]) -> Ints:
     return np.asarray(values, dtype=np.int64)
+
+
+def column(values: Iterable[int], count: int) -> Ints:
+    """`count` integers as a column, taken from an iterator without a list between."""
+    return np.fromiter(values, dtype=np.int64, count=count)

@@ -84,3 +84,22 @@ def test_empty_range(client: Client) -> None:
     result = funnel(client, steps=STEPS, **{"from": "2020-01-01", "to": "2020-01-01"})
     assert summary(result) == [(0, 0.0, None, 0, [])] * 3
     assert result["overall_conversion"] == 0.0
+
+
+def test_steps_that_test_only_their_type_beside_steps_of_that_type_that_test_more(client: Client) -> None:
+    build(client)
+    # Any pageview, then a product page, then any survey answer twice: a product view is steps 1
+    # and 2 at once, every survey answer steps 3 and 4 at once.
+    steps = [{"type": "pageview"}, {"type": "pageview", "url": "/product/*"}, {"type": "survey"}, {"type": "survey"}]
+    result = funnel(client, steps=steps, window_s=3600)
+    # a1: /, /product/1 60 s later, surveys 10, 15 and 20 s after that (of attempts with one
+    # start, the last to reach a step is kept: steps 3 and 4 are the last two surveys). u1: / in
+    # s2, /product/2 in s3 exactly 3600 s later, its surveys past the window. a4: /, /product/1
+    # 30 min later (its survey came between). a5: /checkout, surveys with no product page before.
+    assert summary(result) == [
+        (4, 1.0, None, 1, ["s5"]),
+        (3, 3 / 4, 1800.0, 2, ["s3", "s4"]),
+        (1, 1 / 3, 15.0, 0, []),
+        (1, 1.0, 5.0, 0, []),
+    ]
+    assert [d["visitor_id"] for d in result["steps"][1]["dropped_sessions"]] == ["u1", "a4"]

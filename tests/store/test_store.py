@@ -329,7 +329,7 @@ def test_a_store_made_before_the_journey_indexes_takes_them_and_reads_the_same_t
     for path in (old, new.path):
         conn = connect(path)
         columns = [name for _, _, name in conn.execute("PRAGMA index_info(events_session_type)")]
-        assert columns == ["site_id", "session_id", "type", "ts", "path", "name", "touchpoint"]
+        assert columns == ["site_id", "session_id", "type", "ts", "path", "rowid", "name", "touchpoint"]
         friction = conn.execute(
             "SELECT id FROM events INDEXED BY events_friction WHERE site_id = 'test' AND ts >= 0"
             " AND type = 'click' AND (data ->> '$.rage' OR data ->> '$.dead') ORDER BY id"

@@ -11,6 +11,7 @@ import msgspec
 
 from collector.query.journey import EVERYTHING, Reading, Touch
 from collector.query.scope import Scope
+from collector.store.sqlite.connection import tuples
 from collector.store.sqlite.reads.scope import scope_sql
 
 
@@ -92,9 +93,8 @@ def touches(conn: sqlite3.Connection, scope: Scope, reading: Reading = EVERYTHIN
     extra, zero = len(read), len(read) + 1
     place = {field: read.index(sql) if sql is not None else extra for field, sql in columns.items()}
     fields = operator.itemgetter(*(place.get(f, zero if f in ("rage", "dead") else extra) for f in Touch._fields))
-    cursor = conn.cursor()
-    cursor.row_factory = None  # plain tuples: a sqlite3.Row per event costs a second at a million
-    rows = cursor.execute(
+    rows = tuples(
+        conn,
         f"SELECT {', '.join(read)}, {_EXTRA}, 0"
         # CROSS JOIN keeps the sessions in range outside, each one's events read from the session
         # index; left to itself the planner walks every event of the site, whatever the range.
@@ -103,7 +103,7 @@ def touches(conn: sqlite3.Connection, scope: Scope, reading: Reading = EVERYTHIN
         # SQLite would visit every session of the site to keep the few that hold the window.
         f" WHERE {where}{holding}{window} ORDER BY {'+' if holding else ''}s.visitor_id, e.ts, e.rowid",
         [scope.site_id, scope.start, *args, *holding_args, *window_args],
-    ).fetchall()
+    )
     # Plain tuples made in C (has_replay, rage and dead as 0 and 1): a million dataclasses, or a
     # million calls of Touch._make, cost seconds.
     found = list(map(tuple.__new__, itertools.repeat(Touch), map(fields, rows)))

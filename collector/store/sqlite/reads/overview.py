@@ -5,19 +5,21 @@ The arithmetic (ratios, series, ranking) is engine-neutral, in collector/query/o
 
 from __future__ import annotations
 
+import operator
 import sqlite3
-from collections import Counter
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from collector.query.overview import BREAKDOWNS, SUMS, Figures, Period, answer, pages, sources
 from collector.query.params import DAY_MS
 from collector.query.scope import Goal, Scope
+from collector.store.sqlite.connection import tuples
 from collector.store.sqlite.reads.scope import (
     abandoned_sql,
     bounced_sql,
     carted_sql,
     goal_event_sql,
-    goal_sql,
     human_sql,
     scope_sql,
     viewed_sql,
@@ -43,35 +45,57 @@ def _local(scope: Scope, width: int) -> str:
     return scope.calendar.local_sql("s.first_ts", scope.start, scope.end, width)
 
 
-def _visitors(
-    conn: sqlite3.Connection, scope: Scope, daily: bool, width: int = DAY_MS,
-) -> tuple[int, int, dict[int, int]]:
-    """Distinct visitors, converted visitors, and distinct visitors per day (no rollup sums these)."""
-    where, args = scope_sql(scope)
-    goal, goal_args = goal_sql(scope.goal)
-    visitors, converted = conn.execute(
-        f"SELECT count(DISTINCT s.visitor_id), count(DISTINCT CASE WHEN {goal}"
-        f" THEN s.visitor_id END) FROM sessions s WHERE {where}",
-        [*goal_args, *args],
-    ).fetchone()
-    if not daily:
-        return visitors, converted, {}
-    by_day = dict(conn.execute(
-        f"SELECT {_local(scope, width)} / {int(width)} AS day, count(DISTINCT s.visitor_id) FROM sessions s"
-        f" WHERE {where} GROUP BY day",
-        args,
-    ).fetchall())
-    return visitors, converted, by_day
-
-
-def figures(conn: sqlite3.Connection, scope: Scope, *, daily: bool = True, width: int = DAY_MS) -> Figures:
+def _sums(conn: sqlite3.Connection, scope: Scope, width: int) -> Iterable[Sequence[Any]]:
     """Session sums by day (or hour) and by breakdown value, from the rollup or the sessions table."""
     if scope.rolled_up and width == DAY_MS:
-        rows = conn.execute(_ROLLUP, (scope.site_id, scope.start // DAY_MS, scope.end // DAY_MS))
-    else:
-        where, args = scope_sql(scope)
-        rows = conn.execute(_GROUPED.format(where=where, local=_local(scope, width), bucket=int(width)), args)
-    return Figures(rows, *_visitors(conn, scope, daily, width), width=width)
+        return conn.execute(_ROLLUP, (scope.site_id, scope.start // DAY_MS, scope.end // DAY_MS))
+    where, args = scope_sql(scope)
+    return conn.execute(_GROUPED.format(where=where, local=_local(scope, width), bucket=int(width)), args)
+
+
+def _people(
+    conn: sqlite3.Connection, scope: Scope, width: int, goals: list[Goal],
+) -> tuple[int, int, dict[int, int], list[tuple[int, int]]]:
+    """Distinct visitors, converted visitors, distinct visitors per day (or hour), and the visitors
+    and sessions that reached each goal: no rollup sums these.
+
+    One read of the scope's sessions (from the covering index sessions_visitors) counted here,
+    against each goal's sessions gathered from its events: a count(DISTINCT) per figure and per
+    goal cost a pass over the range's sessions each.
+    """
+    where, args = scope_sql(scope)
+    sessions = tuples(
+        conn,
+        f"SELECT s.id, s.visitor_id, {_local(scope, width)} / {int(width)}, s.purchases > 0"
+        f" FROM sessions s WHERE {where}",
+        args,
+    )
+    by_bucket: dict[int, set[str]] = defaultdict(set)
+    for _, visitor, bucket, _ in sessions:
+        by_bucket[bucket].add(visitor)
+
+    def reached(goal: Goal) -> tuple[int, int]:
+        if not sessions:  # the goal's events would be read for nothing
+            return 0, 0
+        if goal == Goal():  # a column of the session rollup
+            visitors = [visitor for _, visitor, _, bought in sessions if bought]
+        else:
+            # a session's events all lie at or after its start
+            event_sql, event_args = goal_event_sql(goal, "g")
+            ids = set(map(_first, tuples(
+                conn, f"SELECT g.session_id FROM events g WHERE g.site_id = ? AND g.ts >= ? AND {event_sql}",
+                [scope.site_id, scope.start, *event_args],
+            )))
+            visitors = [visitor for session_id, visitor, _, _ in sessions if session_id in ids]
+        return len(set(visitors)), len(visitors)
+
+    return (
+        len({visitor for _, visitor, _, _ in sessions}), reached(scope.goal)[0],
+        {bucket: len(visitors) for bucket, visitors in by_bucket.items()}, [reached(goal) for goal in goals],
+    )
+
+
+_first = operator.itemgetter(0)
 
 
 def _pages(conn: sqlite3.Connection, scope: Scope) -> Counter[str]:
@@ -82,20 +106,18 @@ def _pages(conn: sqlite3.Connection, scope: Scope) -> Counter[str]:
             " GROUP BY path HAVING sum(pageviews) != 0",
             (scope.site_id, scope.start // DAY_MS, scope.end // DAY_MS),
         ))
-    # Two plain reads joined here: the sessions of the scope that were open in the range (of
-    # any start), then the range's pageviews off the covering index events_type_ts_session.
-    # Joined in SQL, each pageview cost two B-tree descents to find its session.
+    # The sessions of the scope that were open in the range (of any start), as a sorted list
+    # that SQLite seeks one by one in the session index for their pageviews of the range. One
+    # pass over all the range's pageviews probing a set costs more unless the filter keeps
+    # nearly every session; joined the other way, each pageview cost two B-tree descents.
     where, args = scope_sql(scope, started=False)
-    kept = {session_id for (session_id,) in conn.execute(
-        f"SELECT s.id FROM sessions s WHERE {where} AND s.first_ts < ? AND s.last_ts >= ?",
-        [*args, scope.end, scope.start],
-    )}
-    viewed = Counter(path for session_id, path in conn.execute(
-        "SELECT e.session_id, coalesce(e.path, '') FROM events e INDEXED BY events_type_ts_session"
-        " WHERE e.site_id = ? AND e.type = 'pageview' AND e.ts >= ? AND e.ts < ?",
-        [scope.site_id, scope.start, scope.end],
-    ) if session_id in kept)
-    return pages(viewed.items())
+    return pages(conn.execute(
+        "SELECT coalesce(e.path, ''), count(*) FROM events e INDEXED BY events_session_type"
+        f" WHERE e.site_id = ? AND e.session_id IN (SELECT s.id FROM sessions s WHERE {where}"
+        " AND s.first_ts < ? AND s.last_ts >= ?) AND e.type = 'pageview' AND e.ts >= ? AND e.ts < ?"
+        " GROUP BY 1",
+        [scope.site_id, *args, scope.end, scope.start, scope.start, scope.end],
+    ))
 
 
 def _sources(conn: sqlite3.Connection, scope: Scope) -> dict[str, Counter[str]]:
@@ -111,35 +133,11 @@ def _sources(conn: sqlite3.Connection, scope: Scope) -> dict[str, Counter[str]]:
     ))
 
 
-def goal_conversions(conn: sqlite3.Connection, scope: Scope, goals: list[Goal]) -> list[tuple[int, int]]:
-    """Visitors and sessions of the scope that reached each goal, one query per goal.
-
-    A goal's sessions are gathered once from its events of the range (a session's events all lie
-    at or after its start), a set SQLite builds before its pass over the range's sessions and
-    probes per session: an EXISTS per session costs an index descent per session and goal, and
-    several goals in one pass had SQLite probe each set twice per session.
-    """
-    where, args = scope_sql(scope)
-    found: list[tuple[int, int]] = []
-    for goal in goals:
-        if goal == Goal():
-            sql, goal_args = goal_sql(goal)  # a column of the session rollup
-        else:
-            event_sql, event_args = goal_event_sql(goal, "g")
-            sql = f"s.id IN (SELECT g.session_id FROM events g WHERE g.site_id = ? AND g.ts >= ? AND {event_sql})"
-            goal_args = [scope.site_id, scope.start, *event_args]
-        visitors, sessions = conn.execute(
-            f"SELECT count(DISTINCT s.visitor_id), count(*) FROM sessions s WHERE {where} AND {sql}",
-            [*args, *goal_args],
-        ).fetchone()
-        found.append((visitors, sessions))
-    return found
-
-
 def _period(conn: sqlite3.Connection, scope: Scope, width: int, goals: list[Goal]) -> Period:
+    visitors, converted, by_bucket, reached = _people(conn, scope, width, goals)
     return Period(
-        figures(conn, scope, width=width), _pages(conn, scope), _sources(conn, scope),
-        goal_conversions(conn, scope, goals),
+        Figures(_sums(conn, scope, width), visitors, converted, by_bucket, width=width),
+        _pages(conn, scope), _sources(conn, scope), reached,
     )
 
 

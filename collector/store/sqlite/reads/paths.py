@@ -10,6 +10,7 @@ from typing import Any
 from collector.query import paths as shared
 from collector.query.definitions import day_of
 from collector.query.scope import Scope
+from collector.store.sqlite.connection import tuples
 from collector.store.sqlite.reads.patterns import url_match
 from collector.store.sqlite.reads.scope import human_sql, scope_sql
 
@@ -41,13 +42,14 @@ def paths(
     where, args = scope_sql(scope)
     hit, hit_args = url_match(from_url, "e")
     seen, seen_args = url_match(from_url, "h")
-    in_scope = {row[0] for row in conn.execute(f"SELECT s.id FROM sessions s WHERE {where}", args)}
+    in_scope = set(map(_session, tuples(conn, f"SELECT s.id FROM sessions s WHERE {where}", args)))
     # The sessions that saw the page come from the covering index events_type_ts_session (a
     # session's events all lie at or after its start), as a sorted list SQLite then seeks one by
     # one in the session index: each one's pageviews arrive together, ordered by time, then
     # path, then arrival (the paths' own order). One pass over the range's pageviews probing a
     # set per pageview instead cost half as much again.
-    rows = conn.execute(
+    rows = tuples(
+        conn,
         f"SELECT e.session_id, e.ts, e.path, {hit} FROM events e INDEXED BY events_session_type"
         " WHERE e.site_id = ? AND e.type = 'pageview' AND e.session_id IN"
         " (SELECT h.session_id FROM events h INDEXED BY events_type_ts_session WHERE h.site_id = ?"
