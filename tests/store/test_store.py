@@ -13,6 +13,7 @@ from sqlite_utils import Database
 
 from collector import wire
 from collector.ingest.pipeline import Facts, to_row
+from collector.query.journey import DEFAULT_STAGES, reading_of
 from collector.query.params import DAY_MS
 from collector.query.scope import Scope
 from collector.query.vitals import report as vitals_report
@@ -299,3 +300,54 @@ def test_a_store_made_before_the_vitals_index_takes_it_and_reports_the_same(tmp_
     assert migrated.vitals(scope) == new.vitals(scope) == vitals_report([
         ("LCP", "/p/1", "", 2500.0), ("LCP", "/p/1", "", 4000.5), ("CLS", "/p/1", "", 0.1), ("LCP", "/", "", 900.0),
     ])
+
+
+def test_a_store_made_before_the_journey_indexes_takes_them_and_reads_the_same_touches(tmp_path: Any) -> None:
+    """Opening an older store widens the session index (name, touchpoint) and indexes its rage and
+    dead clicks, and only those; the journey map reads the same touches off them as a new store."""
+    batches = [
+        _batch([ev("pageview", "p1", NOW, url="https://shop.example/p/1"),
+                ev("click", "k1", NOW + 1, url="https://shop.example/p/1", sel="#a", rage=True),
+                ev("click", "k2", NOW + 2, url="https://shop.example/p/1", sel="#b", dead=True),
+                ev("click", "k3", NOW + 3, url="https://shop.example/p/1", sel="#c", rage=False, dead=False),
+                ev("click", "k4", NOW + 4, url="https://shop.example/p/1", sel="#d", rage=True, dead=True),
+                {**ev("survey", "n1", NOW + 5, url="https://shop.example/p/1"),
+                 "kind": "csat", "score": 6, "scale": 7}]),
+        _batch([ev("click", "k5", NOW + 6, session_id="s2", url="https://shop.example/", sel="#e")]),
+    ]
+    old = tmp_path / "old.db"
+    conn = connect(old)
+    migrations.apply(Database(conn), stop_before="m028_journey_touches")
+    apply_group(conn, batches)
+    conn.close()
+    new = SQLiteStore(tmp_path / "new.db")
+    conn = connect(new.path)
+    apply_group(conn, batches)
+    conn.close()
+
+    migrated = SQLiteStore(old)  # opening it migrates
+    for path in (old, new.path):
+        conn = connect(path)
+        columns = [name for _, _, name in conn.execute("PRAGMA index_info(events_session_type)")]
+        assert columns == ["site_id", "session_id", "type", "ts", "path", "rowid", "name", "touchpoint"]
+        friction = conn.execute(
+            "SELECT id FROM events INDEXED BY events_friction WHERE site_id = 'test' AND ts >= 0"
+            " AND type = 'click' AND (data ->> '$.rage' OR data ->> '$.dead') ORDER BY id"
+        ).fetchall()
+        assert friction == [("k1",), ("k2",), ("k4",)]
+        conn.close()
+    scope = Scope("test", NOW - DAY_MS, NOW + DAY_MS)
+    touches = migrated.journey_touches(scope)
+    assert touches == new.journey_touches(scope)
+    assert [(t.session, t.type, t.name, t.score, t.scale, t.rage, t.dead) for t in touches] == [
+        ("s1", "pageview", None, None, None, 0, 0),
+        ("s1", "click", "#a", None, None, 1, 0),
+        ("s1", "click", "#b", None, None, 0, 1),
+        ("s1", "click", "#c", None, None, 0, 0),
+        ("s1", "click", "#d", None, None, 1, 1),
+        ("s1", "survey", "csat", 6, 7, 0, 0),
+        ("s2", "click", "#e", None, None, 0, 0),
+    ]
+    # a lean read leaves the columns it does not look at empty, on the events with data too
+    lean = migrated.journey_touches(scope, reading_of(DEFAULT_STAGES))
+    assert lean == [t._replace(route=None, url=None, channel=None, device=None) for t in touches]
