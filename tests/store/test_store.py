@@ -270,6 +270,21 @@ def test_text_with_nul_is_stored_exactly(client: Client) -> None:
     ]
 
 
+def _older_and_new(tmp_path: Any, batches: list[Any], stop_before: str) -> tuple[Any, SQLiteStore]:
+    """The same batches in a store migrated up to `stop_before` (its path: opening it migrates the
+    rest) and in a new store."""
+    old = tmp_path / "old.db"
+    conn = connect(old)
+    migrations.apply(Database(conn), stop_before=stop_before)
+    apply_group(conn, batches)
+    conn.close()
+    new = SQLiteStore(tmp_path / "new.db")
+    conn = connect(new.path)
+    apply_group(conn, batches)
+    conn.close()
+    return old, new
+
+
 def test_a_store_made_before_the_vitals_index_takes_it_and_reports_the_same(tmp_path: Any) -> None:
     """Opening an older store builds the vitals' covering index over the vitals it already holds;
     the report read through it is the one a new store gives, and only vitals enter it."""
@@ -280,16 +295,7 @@ def test_a_store_made_before_the_vitals_index_takes_it_and_reports_the_same(tmp_
                 ev("vital", "c1", NOW + 3, url="https://shop.example/p/1", name="CLS", value=0.1)]),
         _batch([ev("vital", "l3", NOW + 5, session_id="s2", url="https://shop.example/", name="LCP", value=900)]),
     ]
-    old = tmp_path / "old.db"
-    conn = connect(old)
-    migrations.apply(Database(conn), stop_before="m027_vital_values")
-    apply_group(conn, batches)
-    conn.close()
-    new = SQLiteStore(tmp_path / "new.db")
-    conn = connect(new.path)
-    apply_group(conn, batches)
-    conn.close()
-
+    old, new = _older_and_new(tmp_path, batches, "m027_vital_values")
     migrated = SQLiteStore(old)  # opening it migrates
     conn = connect(old)
     indexed = conn.execute(
@@ -315,16 +321,7 @@ def test_a_store_made_before_the_journey_indexes_takes_them_and_reads_the_same_t
                  "kind": "csat", "score": 6, "scale": 7}]),
         _batch([ev("click", "k5", NOW + 6, session_id="s2", url="https://shop.example/", sel="#e")]),
     ]
-    old = tmp_path / "old.db"
-    conn = connect(old)
-    migrations.apply(Database(conn), stop_before="m028_journey_touches")
-    apply_group(conn, batches)
-    conn.close()
-    new = SQLiteStore(tmp_path / "new.db")
-    conn = connect(new.path)
-    apply_group(conn, batches)
-    conn.close()
-
+    old, new = _older_and_new(tmp_path, batches, "m028_journey_touches")
     migrated = SQLiteStore(old)  # opening it migrates
     for path in (old, new.path):
         conn = connect(path)
