@@ -121,6 +121,23 @@ def sources(rows: Iterable[Sequence[Any]]) -> dict[str, Counter[str]]:
     return found
 
 
+def sources_apart(
+    referrers: Iterable[tuple[str | None, int]], entries: Iterable[tuple[str | None, int]],
+    exits: Iterable[tuple[str | None, int]], regions: Iterable[tuple[str | None, str | None, int]],
+) -> dict[str, Counter[str]]:
+    """The same from each source's own rows: (referrer, sessions), (entry URL, sessions), (exit
+    URL, sessions) and (country, region, sessions)."""
+    found = {
+        "referrers": breakdowns.fold(referrers, breakdowns.host),
+        "entry_pages": breakdowns.fold(entries, breakdowns.page),
+        "exit_pages": breakdowns.fold(exits, breakdowns.page),
+        "regions": Counter[str](),
+    }
+    for country, region, n in regions:
+        found["regions"][breakdowns.region_key(country, region)] += n
+    return found
+
+
 class Period:
     """One period's inputs to the overview: its figures, pageviews by path, sources and the
     (visitors, sessions) that reached each goal asked about."""

@@ -15,9 +15,20 @@ import pytest
 
 from collector.api import export
 from collector.query import vitals
-from tests.support.analytics_journeys import DATE, GOOGLEBOT, NEXT_DATE, PREVIOUS_DATE, SHOP, send
+from tests.support.analytics_journeys import (
+    DATE,
+    DAY_MS,
+    GOOGLEBOT,
+    NEXT_DATE,
+    PREVIOUS_DATE,
+    SHOP,
+    D,
+    event,
+    send,
+    stamp_session_context,
+)
 from tests.support.collector import Client, every_store
-from tests.support.daily_journeys import REFERENCE_ERROR, TYPE_ERROR, build_daily
+from tests.support.daily_journeys import REFERENCE_ERROR, T2, TYPE_ERROR, build_daily
 
 DAY = f"site=test&from={DATE}&to={DATE}"
 
@@ -60,6 +71,36 @@ def test_new_breakdowns_on_the_overview(client: Client) -> None:
         {"name": "(none)", "sessions": 1, "previous": 1, "country": None, "region": None},
         {"name": "DE/BE", "sessions": 1, "previous": 0, "country": "DE", "region": "BE"},
         {"name": "FR/IDF", "sessions": 1, "previous": 0, "country": "FR", "region": "IDF"},
+    ]
+
+
+@every_store
+def test_the_sources_of_whole_days_follow_the_sessions_as_they_change(client: Client) -> None:
+    """Whole UTC days read SQLite's source_days rollup, other ranges the sessions themselves: both
+    give the same rows after an entry page, a region and a bot flag change and a person is erased."""
+    build_daily(client)
+    send(client, [event("pageview", T2 - 60_000, "s2", "a2", "/product/9")])  # s2's first view, late
+    stamp_session_context(client, "s3", region="BW")
+    stamp_session_context(client, "s4", is_bot=1)
+    erased = client.http.delete("/api/persons/a5?site=test", headers=client.admin)
+    assert erased.status_code == 200, erased.text
+    whole = get(client, "/api/overview")
+    exact = get(client, "/api/overview", f"site=test&from={D}&to={D + DAY_MS - 2}")  # not whole days
+    for name in ("referrers", "entry_pages", "exit_pages", "regions"):
+        assert whole[name] == exact[name], name
+    # s1, s2 and s3 are left; s2's session now begins with a view that came without a referrer
+    assert whole["referrers"] == [
+        {"name": "(none)", "sessions": 2, "previous": 1},  # s2, s3; s6 the day before
+        {"name": "google.com", "sessions": 1, "previous": 0},
+    ]
+    assert whole["entry_pages"] == [
+        {"name": "/", "sessions": 1, "previous": 1},
+        {"name": "/product/2", "sessions": 1, "previous": 0},
+        {"name": "/product/9", "sessions": 1, "previous": 0},
+    ]
+    assert whole["regions"] == [
+        {"name": "DE/BY", "sessions": 2, "previous": 0, "country": "DE", "region": "BY"},
+        {"name": "DE/BW", "sessions": 1, "previous": 0, "country": "DE", "region": "BW"},
     ]
 
 

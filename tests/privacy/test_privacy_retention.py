@@ -67,7 +67,8 @@ def test_purge_deletes_exactly_what_is_older_and_leaves_no_bytes_behind(client: 
     assert "purging" in result.output
     assert result.output.strip().splitlines()[-1] == (
         "events=2 sessions=1 replay_chunks=1 dead_letters=1 identities=1 persons=1"
-        " trigger_deliveries=0 trigger_checks=0 trigger_fired=0 session_days=1 page_days=1 salts=0"
+        " trigger_deliveries=0 trigger_checks=0 trigger_fired=0 session_days=1 page_days=1 source_days=0"
+        " salts=0"
     )
     assert client.rows("SELECT DISTINCT session_id FROM events") == [{"session_id": "sess-new-93aa"}]
     assert client.rows("SELECT session_id, type FROM events WHERE session_id = 'sess-new-93aa' ORDER BY rowid") \

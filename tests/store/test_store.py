@@ -172,7 +172,7 @@ def _batch(events: list[dict[str, Any]], *, bot: bool = False) -> WriteBatch:
 
 
 ROLLUPS = ("heatmap_elements", "heatmap_cells", "heatmap_points", "heatmap_scroll", "page_days",
-           "session_days", "sessions")
+           "session_days", "source_days", "sessions")
 
 
 def _tables(path: Any) -> dict[str, list[tuple[Any, ...]]]:
@@ -348,3 +348,27 @@ def test_a_store_made_before_the_journey_indexes_takes_them_and_reads_the_same_t
     # a lean read leaves the columns it does not look at empty, on the events with data too
     lean = migrated.journey_touches(scope, reading_of(DEFAULT_STAGES))
     assert lean == [t._replace(route=None, url=None, channel=None, device=None) for t in touches]
+
+
+def test_a_store_made_before_the_source_rollup_takes_it_over_the_sessions_it_holds(tmp_path: Any) -> None:
+    """Opening an older store counts its sessions' referrers, entry pages and regions into
+    source_days as the triggers of a new store do, a bot's apart."""
+    batches = [
+        _batch([ev("pageview", "p1", NOW, url="https://shop.example/p/1", referrer="https://news.example/a"),
+                ev("pageview", "p2", NOW + 1, url="https://shop.example/p/2")]),
+        _batch([ev("pageview", "p3", NOW + 2, session_id="s2", url="https://shop.example/")]),
+        _batch([ev("pageview", "p4", NOW + 3, session_id="s3", url="https://shop.example/p/1")], bot=True),
+    ]
+    old, new = _older_and_new(tmp_path, batches, "m029_source_days")
+    SQLiteStore(old)  # opening it migrates
+    day = NOW // DAY_MS
+    assert _tables(old)["source_days"] == _tables(new.path)["source_days"] == sorted([
+        ("test", day, 0, "entry", "https://shop.example/", "", 1),
+        ("test", day, 0, "entry", "https://shop.example/p/1", "", 1),
+        ("test", day, 0, "referrer", "", "", 1),
+        ("test", day, 0, "referrer", "https://news.example/a", "", 1),
+        ("test", day, 0, "region", "", "", 2),
+        ("test", day, 1, "entry", "https://shop.example/p/1", "", 1),
+        ("test", day, 1, "referrer", "", "", 1),
+        ("test", day, 1, "region", "", "", 1),
+    ], key=repr)

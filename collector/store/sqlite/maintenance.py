@@ -51,7 +51,7 @@ def purge_finish(conn: sqlite3.Connection, cutoff_ms: int) -> dict[str, int]:
     with secure_delete(conn):
         with transaction(conn):
             # Daily rollups (the overview's tables) of days wholly before the cutoff go too.
-            for rollup in ("session_days", "page_days"):
+            for rollup in ("session_days", "page_days", "source_days"):
                 counts[rollup] = conn.execute(
                     f"DELETE FROM {rollup} WHERE day < ?", (day_of(cutoff_ms),)
                 ).rowcount

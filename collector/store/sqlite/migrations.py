@@ -783,3 +783,64 @@ def m028_journey_touches(db: Database) -> None:
         "CREATE INDEX IF NOT EXISTS events_friction ON events (site_id, ts)"
         " WHERE type = 'click' AND (data ->> '$.rage' OR data ->> '$.dead')"
     )
+
+
+# The overview's sources that a session holds from its start: (kind, value, extra) of a session
+# row, each NULL kept as '' (the overview reads both as none).
+_SOURCES = (("referrer", "referrer", None), ("entry", "entry_url", None), ("region", "country", "region"))
+
+
+def _source_key(row: str, kind: str, value: str, extra: str | None) -> str:
+    empty = "''"
+    return (f"{row}site_id, {row}first_ts / 86400000, {row}is_bot, '{kind}', coalesce({row}{value}, ''),"
+            f" {f'coalesce({row}{extra}, {empty})' if extra else empty}")
+
+
+def _source_rows(row: str, sign: str) -> str:
+    """Add (sign '') or take back (sign '-') session `row`'s sources in source_days; a row taken
+    back to no sessions goes (its value may be a page address an erased person saw)."""
+    statements = []
+    for kind, value, extra in _SOURCES:
+        key = _source_key(f"{row}.", kind, value, extra)
+        statements.append(f"INSERT INTO source_days VALUES ({key}, {sign}1)"
+                          " ON CONFLICT DO UPDATE SET sessions = sessions + excluded.sessions;")
+        if sign:
+            statements.append("DELETE FROM source_days WHERE (site_id, day, is_bot, kind, value, extra)"
+                              f" = ({key}) AND sessions = 0;")
+    return "\n".join(statements)
+
+
+@migrations()
+def m029_source_days(db: Database) -> None:
+    """Sessions by the UTC day they started and their referrer, entry page or region (the
+    overview's sources, but exit pages), kept by triggers in the writer's transaction as
+    session_days is. These are fixed once a session has begun, so the triggers write when a session
+    is new, changes one of them or goes, not on every pageview; exit pages change with each
+    pageview and are grouped from the sessions at query time."""
+    changed = " OR ".join(f"old.{c} IS NOT new.{c}" for c in ("is_bot", "referrer", "entry_url", "country", "region"))
+    backfill = "".join(
+        f"INSERT INTO source_days SELECT {_source_key('', kind, value, extra)}, count(*) FROM sessions"
+        " GROUP BY 1, 2, 3, 5, 6;"
+        for kind, value, extra in _SOURCES
+    )
+    db.executescript(
+        f"""
+        CREATE TABLE source_days (
+            site_id TEXT NOT NULL, day INTEGER NOT NULL, is_bot INTEGER NOT NULL,
+            kind TEXT NOT NULL, value TEXT NOT NULL, extra TEXT NOT NULL, sessions INTEGER NOT NULL,
+            PRIMARY KEY (site_id, day, is_bot, kind, value, extra)
+        ) WITHOUT ROWID;
+        {backfill}
+        CREATE TRIGGER source_days_insert AFTER INSERT ON sessions BEGIN
+            {_source_rows("new", "")}
+        END;
+        CREATE TRIGGER source_days_update AFTER UPDATE OF first_ts, is_bot, referrer, entry_url, country, region
+            ON sessions WHEN old.first_ts / 86400000 != new.first_ts / 86400000 OR {changed} BEGIN
+            {_source_rows("old", "-")}
+            {_source_rows("new", "")}
+        END;
+        CREATE TRIGGER source_days_delete AFTER DELETE ON sessions BEGIN
+            {_source_rows("old", "-")}
+        END;
+        """
+    )

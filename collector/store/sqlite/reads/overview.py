@@ -12,7 +12,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from collector.query.overview import BREAKDOWNS, SUMS, Figures, Period, answer, pages, sources
+from collector.query.overview import BREAKDOWNS, SUMS, Figures, Period, answer, pages, sources, sources_apart
 from collector.query.params import DAY_MS
 from collector.query.scope import Goal, Scope
 from collector.store.sqlite.connection import tuples
@@ -127,16 +127,28 @@ def _pages(conn: sqlite3.Connection, scope: Scope) -> Counter[str]:
 
 
 def _sources(conn: sqlite3.Connection, scope: Scope) -> dict[str, Counter[str]]:
-    """Sessions by referrer host, entry page, exit page and region (no rollup holds these).
-
-    One pass over the range's sessions: four GROUP BYs would each look every session up again.
-    """
+    """Sessions by referrer host, entry page, exit page and region: from the source_days rollup
+    and the exit pages grouped alone, or else in one pass over the range's sessions (four
+    GROUP BYs would each pass over them again)."""
     where, args = scope_sql(scope)
-    return sources(conn.execute(
-        "SELECT s.referrer, s.entry_url, s.exit_url, s.country, s.region, count(*) FROM sessions s"
-        f" WHERE {where} GROUP BY 1, 2, 3, 4, 5",
-        args,
-    ))
+    if not scope.rolled_up:
+        return sources(conn.execute(
+            "SELECT s.referrer, s.entry_url, s.exit_url, s.country, s.region, count(*) FROM sessions s"
+            f" WHERE {where} GROUP BY 1, 2, 3, 4, 5",
+            args,
+        ))
+    kinds: dict[str, list[tuple[str, str, int]]] = {"referrer": [], "entry": [], "region": []}
+    for kind, value, extra, n in conn.execute(
+        "SELECT kind, value, extra, sum(sessions) FROM source_days WHERE site_id = ? AND day >= ? AND day < ?"
+        f" AND {human_sql('')} GROUP BY kind, value, extra HAVING sum(sessions) != 0",
+        (scope.site_id, scope.start // DAY_MS, scope.end // DAY_MS),
+    ):
+        kinds[kind].append((value, extra, n))
+    exits = conn.execute(f"SELECT s.exit_url, count(*) FROM sessions s WHERE {where} GROUP BY 1", args)
+    return sources_apart(
+        [(value, n) for value, _, n in kinds["referrer"]], [(value, n) for value, _, n in kinds["entry"]],
+        exits, kinds["region"],
+    )
 
 
 def _period(conn: sqlite3.Connection, scope: Scope, width: int, goals: list[Goal]) -> Period:
