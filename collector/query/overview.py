@@ -112,13 +112,9 @@ SOURCES = ("referrers", "entry_pages", "exit_pages", "regions")
 def sources(rows: Iterable[Sequence[Any]]) -> dict[str, Counter[str]]:
     """Sessions by referrer host, entry page, exit page and region, from rows of
     (referrer, entry_url, exit_url, country, region, sessions)."""
-    found: dict[str, Counter[str]] = {name: Counter() for name in SOURCES}
-    for referrer, entry, exit_, country, region, n in rows:
-        found["referrers"][breakdowns.host(referrer)] += n
-        found["entry_pages"][breakdowns.page(entry)] += n
-        found["exit_pages"][breakdowns.page(exit_)] += n
-        found["regions"][breakdowns.region_key(country, region)] += n
-    return found
+    rows = list(rows)
+    return sources_apart([(r[0], r[5]) for r in rows], [(r[1], r[5]) for r in rows],
+                         [(r[2], r[5]) for r in rows], [(r[3], r[4], r[5]) for r in rows])
 
 
 def sources_apart(

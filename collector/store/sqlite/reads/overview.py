@@ -137,18 +137,18 @@ def _sources(conn: sqlite3.Connection, scope: Scope) -> dict[str, Counter[str]]:
             f" WHERE {where} GROUP BY 1, 2, 3, 4, 5",
             args,
         ))
-    kinds: dict[str, list[tuple[str, str, int]]] = {"referrer": [], "entry": [], "region": []}
-    for kind, value, extra, n in conn.execute(
+    rows = conn.execute(
         "SELECT kind, value, extra, sum(sessions) FROM source_days WHERE site_id = ? AND day >= ? AND day < ?"
         f" AND {human_sql('')} GROUP BY kind, value, extra HAVING sum(sessions) != 0",
         (scope.site_id, scope.start // DAY_MS, scope.end // DAY_MS),
-    ):
-        kinds[kind].append((value, extra, n))
+    ).fetchall()
+
+    def of(kind: str) -> list[tuple[str, int]]:
+        return [(value, n) for held, value, _, n in rows if held == kind]
+
     exits = conn.execute(f"SELECT s.exit_url, count(*) FROM sessions s WHERE {where} GROUP BY 1", args)
-    return sources_apart(
-        [(value, n) for value, _, n in kinds["referrer"]], [(value, n) for value, _, n in kinds["entry"]],
-        exits, kinds["region"],
-    )
+    regions = [(country, region, n) for held, country, region, n in rows if held == "region"]
+    return sources_apart(of("referrer"), of("entry"), exits, regions)
 
 
 def _period(conn: sqlite3.Connection, scope: Scope, width: int, goals: list[Goal]) -> Period:
