@@ -12,13 +12,14 @@ rounds; those few are walked by `furthest_attempt` itself. Both give the same pa
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from collector.query.funnel import Count, furthest_attempt
+from collector.query.funnel import DROPPED_SHOWN, Count, Step, answer, furthest_attempt, middle_median
 
 Ints = npt.NDArray[np.int64]
 LOCKSTEP_INSTANTS = 64  # a visitor with more instants is walked alone, in Python
@@ -109,20 +110,50 @@ def _lockstep(v: Ints, t: Ints, m: Ints, rank: Ints, size: int, steps: int, wind
 
 
 class ColumnCount(Count):
-    """`Count`'s figures from the step events as columns (`names[v]` is visitor number v's id)."""
+    """`Count`'s figures from the step events as columns (`names[v]` is visitor number v's id,
+    one name per visitor). The dropped visitors stay arrays: only the few shown become tuples."""
 
     def __init__(self, names: list[str], instants: Instants, steps: int, window_s: int) -> None:
         depth, path = furthest_paths(instants, len(names), steps, window_s * 1000)
+        self.names = names
         self.reached = [int((depth > j).sum()) for j in range(steps)]
-        self.gaps = [[] for _ in range(steps)]
-        for j in range(1, steps):
-            gone = depth > j
-            self.gaps[j] = ((path[gone, j] - path[gone, j - 1]) / 1000).tolist()
-        self.dropped = [[] for _ in range(steps)]
-        for j in range(steps - 1):
-            stopped = np.flatnonzero(depth == j + 1)
-            last = path[stopped, j].tolist()
-            self.dropped[j] = [(names[v], ts) for v, ts in zip(stopped.tolist(), last, strict=True)]
+        # Each step's gaps in ms (`Count.gaps` in seconds), of the visitors who reached it.
+        self.gaps_ms = [np.zeros(0, dtype=np.int64)] + [
+            path[depth > j, j] - path[depth > j, j - 1] for j in range(1, steps)
+        ]
+        # Visitors who stopped at each step (none stop at the last), and the time they got there.
+        self.stopped = [np.flatnonzero(depth == j + 1) for j in range(steps - 1)] + [np.zeros(0, dtype=np.int64)]
+        self.last = [path[stopped, j] for j, stopped in enumerate(self.stopped)]
+
+    @property
+    def gaps(self) -> list[list[float]]:  # type: ignore[override]
+        return [(g / 1000).tolist() for g in self.gaps_ms]
+
+    @property
+    def dropped(self) -> list[list[tuple[str, int]]]:  # type: ignore[override]
+        return [list(zip(map(self.names.__getitem__, s.tolist()), t.tolist(), strict=True))
+                for s, t in zip(self.stopped, self.last, strict=True)]
+
+    def shown(self, j: int) -> list[tuple[str, int]]:
+        """As `Count.shown`: one name per visitor, so the first by (name, time) are the first by name."""
+        names = list(map(self.names.__getitem__, self.stopped[j].tolist()))
+        first = heapq.nsmallest(DROPPED_SHOWN, range(len(names)), key=names.__getitem__)
+        return [(names[i], int(self.last[j][i])) for i in first]
+
+    def answer(self, steps: list[Step], window_s: int, shown: list[list[dict[str, Any]]]) -> dict[str, Any]:
+        medians = [middle_median(len(g), *_middle(g)) for g in self.gaps_ms]
+        return answer(steps, window_s, self.reached, medians, [len(s) for s in self.stopped], shown)
+
+
+def _middle(values: Ints) -> tuple[int, int]:
+    """The two middle values of an unsorted column (the one middle value twice when its length
+    is odd; 0, 0 when empty), found by a partial sort."""
+    n = len(values)
+    if not n:
+        return 0, 0
+    low, high = (n - 1) // 2, n // 2
+    part = np.partition(values, (low, high))
+    return int(part[low]), int(part[high])
 
 
 def columns(values: list[Any]) -> Ints:

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from itertools import repeat
-from operator import itemgetter
 from typing import Any
 
+import msgspec
 import numpy as np
 
 from collector.errors import ClientError
 from collector.query.funnel import Step, furthest_attempt  # noqa: F401 - tests import it here
 from collector.query.funnel_columns import ColumnCount, Instants, Ints, column
 from collector.query.scope import Scope
-from collector.store.sqlite.connection import tuples
 from collector.store.sqlite.reads.patterns import url_match
 from collector.store.sqlite.reads.scope import scope_sql
 from collector.wire import EVENT_TYPES
@@ -56,57 +56,69 @@ def mask_sql(steps: list[Step]) -> tuple[str, list[object]]:
     return f"{sql} ELSE 0 END", args
 
 
+# Decoded once: the funnel's id columns arrive as one JSON array each (see `funnel`).
+_IDS = msgspec.json.Decoder(list[str])
+
+
 def funnel(conn: sqlite3.Connection, scope: Scope, steps: list[Step], window_s: int) -> dict[str, Any]:
     """Visitors per step, step and overall conversion, median step times, dropped sessions."""
     clauses = [step_clause(step) for step in steps]
     where, args = scope_sql(scope)
-    # The scope's sessions, from the covering index sessions_visitors, each visitor numbered in
-    # order of appearance. Built with C-level maps: at a hundred thousand sessions a Python loop
-    # here costs more than the read.
-    sessions = tuples(conn, f"SELECT s.id, s.visitor_id FROM sessions s WHERE {where}", args)
-    names = list(dict.fromkeys(map(itemgetter(1), sessions)))
-    number = dict(zip(names, range(len(names)), strict=True))
-    visitor_of = dict(zip(map(itemgetter(0), sessions), map(number.__getitem__, map(itemgetter(1), sessions)),
-                          strict=True))
+    # Each read answers in one row of aggregates, its columns as a JSON array of the ids
+    # (exact for any string) and the numbers as text, in the same row order: handed over as
+    # rows, the 433,000 rows cost more to make into Python tuples than SQLite takes to find them.
+    # The scope's sessions come from the covering index sessions_visitors.
+    session_ids, visitors = conn.execute(
+        f"SELECT json_group_array(s.id), json_group_array(s.visitor_id) FROM sessions s WHERE {where}", args,
+    ).fetchone()
+    ids, of_session = _IDS.decode(session_ids), _IDS.decode(visitors)
+    # Visitors numbered in order of appearance (`names[v]` is visitor v), each session's number
+    # found through its visitor's last session: two dicts over the sessions and array lookups.
+    last = dict(zip(of_session, range(len(of_session)), strict=True))
+    names = list(last)
+    number_at = np.full(len(ids), -1, dtype=np.int64)
+    number_at[list(last.values())] = np.arange(len(names))
+    visitor_of = number_at[column(map(last.__getitem__, of_session), len(ids))]
+    position = dict(zip(ids, range(len(ids)), strict=True))
     types = sorted({step.type for step in steps})
     mask, mask_args = mask_sql(steps)
     # The step events, read in one pass over the covering index events_type_ts_session: every
     # event of a session lies at or after the session's start, so `ts >= start` loses none.
     # Joining the sessions here instead would cost one index seek per session. Each event's
-    # time and step mask come packed in one integer (the mask in the low bits, fewer than 11),
-    # one column fewer to carry per row.
-    rows = tuples(
-        conn,
-        f"SELECT e.session_id, e.ts << {len(steps)} | ({mask}) FROM events e WHERE e.site_id = ?"
-        f" AND e.type IN ({', '.join('?' for _ in types)}) AND e.ts >= ?"
+    # time and step mask come packed in one integer (the mask in the low bits, fewer than 11).
+    event_sessions, packed_text = conn.execute(
+        f"SELECT json_group_array(e.session_id), group_concat(e.ts << {len(steps)} | ({mask}), ' ')"
+        f" FROM events e WHERE e.site_id = ? AND e.type IN ({', '.join('?' for _ in types)}) AND e.ts >= ?"
         f" AND ({' OR '.join(sql for sql, _ in clauses)})",
         [*mask_args, scope.site_id, *types, scope.start, *(a for _, args in clauses for a in args)],
-    )
-    visitor = column(map(visitor_of.get, map(itemgetter(0), rows), repeat(-1)), len(rows))
-    kept = visitor >= 0
-    events = np.flatnonzero(kept)
-    packed = column(map(itemgetter(1), rows), len(rows))[kept]
-    instants = Instants(visitor[kept], packed >> len(steps), packed & ((1 << len(steps)) - 1))
+    ).fetchone()
+    sessions = _IDS.decode(event_sessions)
+    at = column(map(position.get, sessions, repeat(-1)), len(sessions))  # -1: a session out of scope
+    events = np.flatnonzero(at >= 0)
+    visitor = visitor_of[at[events]]
+    packed = np.fromstring(packed_text or "", dtype=np.int64, sep=" ")[events]
+    instants = Instants(visitor, packed >> len(steps), packed & ((1 << len(steps)) - 1))
     count = ColumnCount(names, instants, len(steps), window_s)
     shown = [
-        _dropped_sessions(conn, scope, j, count.shown(j), number, instants, rows, events, packed, len(steps))
+        _dropped_sessions(conn, scope, j, count.shown(j), lambda name: int(number_at[last[name]]), instants,
+                          sessions, events, packed, len(steps))
         for j in range(len(steps))
     ]
     return count.answer(steps, window_s, shown)
 
 
 def _dropped_sessions(
-    conn: sqlite3.Connection, scope: Scope, step: int, visitors: list[tuple[str, int]], number: dict[str, int],
-    instants: Instants, rows: list[tuple[str, int]], events: Ints, packed: Ints, steps: int,
+    conn: sqlite3.Connection, scope: Scope, step: int, visitors: list[tuple[str, int]], number: Callable[[str], int],
+    instants: Instants, sessions: list[str], events: Ints, packed: Ints, steps: int,
 ) -> list[dict[str, Any]]:
     """The session of each dropped visitor's last step event (the first by id of those at that
     instant), with its replay flag read in one query. `packed` holds the time and mask of the
-    kept events, `events` their rows."""
+    kept events, `events` their rows (`sessions[i]` is row i's session)."""
     found: dict[str, str] = {}
     for visitor, ts in visitors:
-        mine = instants.events_of(number[visitor])
+        mine = instants.events_of(number(visitor))
         last = mine[(packed[mine] >> steps == ts) & (packed[mine] >> step & 1 == 1)]
-        found[visitor] = min(rows[i][0] for i in events[last].tolist())
+        found[visitor] = min(sessions[i] for i in events[last].tolist())
     if not found:
         return []
     ids = sorted(set(found.values()))
