@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.support.analytics_journeys import DATE, build
+from tests.support.analytics_journeys import DATE, MIN, D, build, event, send
 from tests.support.collector import Client, every_store
 
 pytestmark = every_store
@@ -103,3 +103,33 @@ def test_steps_that_test_only_their_type_beside_steps_of_that_type_that_test_mor
         (1, 1.0, 5.0, 0, []),
     ]
     assert [d["visitor_id"] for d in result["steps"][1]["dropped_sessions"]] == ["u1", "a4"]
+
+
+def test_ids_of_any_characters_and_a_step_without_events(client: Client) -> None:
+    # Session, anonymous and user ids with quotes, backslashes, separators, control and non-ASCII
+    # characters come back exactly as sent; a step type of which the range holds no event at all
+    # is reached by no one.
+    t = D + 9 * 60 * MIN
+    merged = 'ü "ser"'
+    for events in (
+        [event("pageview", t, 'x "1"', 'a "q"\\', "/"), event("pageview", t + 10_000, 'x "1"', 'a "q"\\', "/product/1"),
+         event("purchase", t + 20_000, 'x "1"', 'a "q"\\', "/checkout", order_id="o1", value=1.0)],
+        [event("pageview", t + 1000, "x\\2", "a\\b", "/"), event("pageview", t + 31_000, "x\\2", "a\\b", "/product/2")],
+        [event("pageview", t + 2000, "x é", "a é", "/"),
+         event("identify", t + 2000, "x é", "a é", "/", user_id=merged)],
+        [event("pageview", t + 62_000, "x\t4", "a\t4", "/product/1"),
+         event("identify", t + 62_000, "x\t4", "a\t4", "/", user_id=merged)],
+        [event("pageview", t + 3000, "x,5 ", "a,d\u2028", "/")],
+        [event("purchase", t + 4000, "x\x1f 6", "a 6", "/checkout", order_id="o2", value=1.0)],
+    ):
+        send(client, events)
+    result = funnel(client, steps=[*STEPS, {"type": "error"}], window_s=3600)
+    assert summary(result) == [
+        (4, 1.0, None, 1, ["x,5 "]),
+        (3, 3 / 4, 30.0, 2, ["x\t4", "x\\2"]),
+        (1, 1 / 3, 10.0, 1, ['x "1"']),
+        (0, 0.0, None, 0, []),
+    ]
+    assert [[d["visitor_id"] for d in s["dropped_sessions"]] for s in result["steps"]] == [
+        ["a,d\u2028"], [merged, "a\\b"], ['a "q"\\'], [],
+    ]

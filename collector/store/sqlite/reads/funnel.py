@@ -35,25 +35,26 @@ def _beyond_type(step: Step) -> tuple[str | None, list[object]]:
     return (" AND ".join(parts) or None), args
 
 
-def step_clause(step: Step) -> tuple[str, list[object]]:
-    """SQL true for an event `e` that is this step."""
-    sql, args = _beyond_type(step)
-    return (f"(e.type = ? AND {sql})" if sql else "(e.type = ?)"), [step.type, *args]
-
-
-def mask_sql(steps: list[Step]) -> tuple[str, list[object]]:
-    """SQL for an event `e`'s step mask (bit i: it is step i), its type compared once: at a few
-    hundred thousand events, comparing it again in each step's test costs a tenth of the read."""
+def masks_by_type(steps: list[Step]) -> list[tuple[str, str, str | None, list[object], list[object]]]:
+    """Per event type of the steps: SQL for an event `e`'s step mask (bit i: it is step i) and
+    SQL true for an event that is some step (None: every event of the type), with their
+    parameters. Read one type at a time, an event's type is never compared in SQL: at a few
+    hundred thousand events each comparison costs a few per cent of the read."""
     by_type: dict[str, list[tuple[int, str | None, list[object]]]] = {}
     for i, step in enumerate(steps):
         by_type.setdefault(step.type, []).append((1 << i, *_beyond_type(step)))
-    sql, args = "CASE e.type", list[object]()
+    found: list[tuple[str, str, str | None, list[object], list[object]]] = []
     for kind, tests in by_type.items():
         always = sum(bit for bit, match, _ in tests if match is None)
-        terms = [f"(CASE WHEN {match} THEN {bit} ELSE 0 END)" for bit, match, _ in tests if match is not None]
-        sql += " WHEN ? THEN " + " | ".join([*terms, str(always)] if always or not terms else terms)
-        args += [kind, *(a for _, match, match_args in tests if match is not None for a in match_args)]
-    return f"{sql} ELSE 0 END", args
+        matched = [(bit, match, args) for bit, match, args in tests if match is not None]
+        terms = [f"(CASE WHEN {match} THEN {bit} ELSE 0 END)" for bit, match, _ in matched]
+        mask = " | ".join([*terms, str(always)] if always or not terms else terms)
+        mask_args = [a for _, _, args in matched for a in args]
+        if always:
+            found.append((kind, mask, None, mask_args, []))
+        else:
+            found.append((kind, mask, " OR ".join(f"({match})" for _, match, _ in matched), mask_args, mask_args))
+    return found
 
 
 # Decoded once: the funnel's id columns arrive as one JSON array each (see `funnel`).
@@ -62,7 +63,6 @@ _IDS = msgspec.json.Decoder(list[str])
 
 def funnel(conn: sqlite3.Connection, scope: Scope, steps: list[Step], window_s: int) -> dict[str, Any]:
     """Visitors per step, step and overall conversion, median step times, dropped sessions."""
-    clauses = [step_clause(step) for step in steps]
     where, args = scope_sql(scope)
     # Each read answers in one row of aggregates, its columns as a JSON array of the ids
     # (exact for any string) and the numbers as text, in the same row order: handed over as
@@ -80,23 +80,26 @@ def funnel(conn: sqlite3.Connection, scope: Scope, steps: list[Step], window_s: 
     number_at[list(last.values())] = np.arange(len(names))
     visitor_of = number_at[column(map(last.__getitem__, of_session), len(ids))]
     position = dict(zip(ids, range(len(ids)), strict=True))
-    types = sorted({step.type for step in steps})
-    mask, mask_args = mask_sql(steps)
-    # The step events, read in one pass over the covering index events_type_ts_session: every
-    # event of a session lies at or after the session's start, so `ts >= start` loses none.
-    # Joining the sessions here instead would cost one index seek per session. Each event's
-    # time and step mask come packed in one integer (the mask in the low bits, fewer than 11).
-    event_sessions, packed_text = conn.execute(
-        f"SELECT json_group_array(e.session_id), group_concat(e.ts << {len(steps)} | ({mask}), ' ')"
-        f" FROM events e WHERE e.site_id = ? AND e.type IN ({', '.join('?' for _ in types)}) AND e.ts >= ?"
-        f" AND ({' OR '.join(sql for sql, _ in clauses)})",
-        [*mask_args, scope.site_id, *types, scope.start, *(a for _, args in clauses for a in args)],
-    ).fetchone()
-    sessions = _IDS.decode(event_sessions)
+    # The step events of each type, read in one pass over the covering index
+    # events_type_ts_session: every event of a session lies at or after the session's start, so
+    # `ts >= start` loses none. Joining the sessions here instead would cost one index seek per
+    # session. Each event's time and step mask come packed in one integer (the mask in the low
+    # bits, fewer than 11).
+    sessions: list[str] = []
+    packed_texts: list[str] = []
+    for kind, mask, match, mask_args, match_args in masks_by_type(steps):
+        events_json, packed_text = conn.execute(
+            f"SELECT json_group_array(e.session_id), group_concat(e.ts << {len(steps)} | ({mask}), ' ')"
+            f" FROM events e WHERE e.site_id = ? AND e.type = ? AND e.ts >= ?" + (f" AND ({match})" if match else ""),
+            [*mask_args, scope.site_id, kind, scope.start, *match_args],
+        ).fetchone()
+        sessions += _IDS.decode(events_json)
+        if packed_text:  # NULL: none
+            packed_texts.append(packed_text)
     at = column(map(position.get, sessions, repeat(-1)), len(sessions))  # -1: a session out of scope
     events = np.flatnonzero(at >= 0)
     visitor = visitor_of[at[events]]
-    packed = np.fromstring(packed_text or "", dtype=np.int64, sep=" ")[events]
+    packed = np.fromstring(" ".join(packed_texts), dtype=np.int64, sep=" ")[events]
     instants = Instants(visitor, packed >> len(steps), packed & ((1 << len(steps)) - 1))
     count = ColumnCount(names, instants, len(steps), window_s)
     shown = [
