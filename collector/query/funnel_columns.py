@@ -22,7 +22,7 @@ import numpy.typing as npt
 from collector.query.funnel import DROPPED_SHOWN, Count, Step, answer, furthest_attempt, middle_median
 
 Ints = npt.NDArray[np.int64]
-LOCKSTEP_INSTANTS = 64  # a visitor with more instants is walked alone, in Python
+LOCKSTEP_INSTANTS = 64  # a visitor with more instants is walked alone, in Python (at most 65,536)
 BLOCK = 50_000  # visitors whose state is held at once: (steps + 1) * steps / 2 int64s each
 
 
@@ -31,7 +31,7 @@ class Instants:
     visitor and instant and sorted by visitor and time; `rows` maps each back to the events."""
 
     def __init__(self, visitor: Ints, ts: Ints, mask: Ints) -> None:
-        order = np.lexsort((ts, visitor))
+        order = _by_visitor(visitor, np.argsort(ts, kind="stable"))
         v, t, m = visitor[order], ts[order], mask[order]
         starts = np.ones(len(v), dtype=bool)
         starts[1:] = (v[1:] != v[:-1]) | (t[1:] != t[:-1])
@@ -45,6 +45,22 @@ class Instants:
         """The event rows (as given) of one visitor."""
         lo, hi = np.searchsorted(self.event_visitor, [visitor, visitor + 1])
         return self.order[lo:hi]
+
+
+def _by_visitor(visitor: Ints, order: Ints) -> Ints:
+    """`order` stably sorted by visitor number (as `np.lexsort` with the visitor as its last key).
+
+    numpy sorts keys of 16 bits or less stably by radix, in linear time, and others by merging:
+    the numbers are sorted 16 bits at a time, low bits first, a few times faster at 300,000
+    events than one sort of the whole numbers."""
+    highest = int(visitor.max(initial=0))
+    shift = 0
+    while True:
+        digits = ((visitor[order] >> shift) & 0xFFFF).astype(np.uint16)
+        order = order[np.argsort(digits, kind="stable")]
+        shift += 16
+        if highest >> shift == 0:
+            return order
 
 
 def furthest_paths(instants: Instants, visitors: int, steps: int, window_ms: int) -> tuple[Ints, Ints]:
@@ -81,7 +97,8 @@ def _lockstep(v: Ints, t: Ints, m: Ints, rank: Ints, size: int, steps: int, wind
     has = np.zeros((steps + 1, size), dtype=bool)
     begun = np.zeros((steps + 1, size), dtype=np.int64)  # each step's best attempt: its start
     paths = [np.zeros((size, max(j, 1)), dtype=np.int64) for j in range(steps + 1)]
-    by_rank = np.argsort(rank, kind="stable")
+    # Every rank here is below LOCKSTEP_INSTANTS: as 16-bit keys they are sorted by radix (above).
+    by_rank = np.argsort(rank.astype(np.uint16), kind="stable")
     edges = np.searchsorted(rank[by_rank], np.arange(int(rank.max(initial=-1)) + 2))
     for r in range(len(edges) - 1):
         sel = by_rank[edges[r]:edges[r + 1]]
