@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
-from tests.support.analytics_journeys import DATE, MIN, D, build, event, send
+import pytest
+
+from collector.query.funnel import Step
+from collector.query.scope import Scope
+from collector.store.sqlite.reads import funnel as sqlite_funnel
+from tests.support.analytics_journeys import DATE, DAY_MS, MIN, D, build, event, send
 from tests.support.collector import Client, every_store
 
 pytestmark = every_store
@@ -133,3 +139,36 @@ def test_ids_of_any_characters_and_a_step_without_events(client: Client) -> None
     assert [[d["visitor_id"] for d in s["dropped_sessions"]] for s in result["steps"]] == [
         ["a,d\u2028"], [merged, "a\\b"], ['a "q"\\'], [],
     ]
+
+
+@pytest.mark.sqlite_only
+def test_reads_too_long_for_one_sqlite_string_come_in_halves(client: Client) -> None:
+    # Each read answers in one row of strings; past SQLite's length limit (a billion bytes unless
+    # built otherwise, lowered here to 1,000) its range of times is halved until the parts fit.
+    batch: list[dict[str, Any]] = []
+    for n in range(240):  # 160 visitors, 80 of them with two sessions
+        session, anon, t = f"h{n:03d}", f"v{n % 160:03d}", D + 9 * 60 * MIN + n * 90_000
+        batch.append(event("pageview", t, session, anon, "/"))
+        if n % 3:
+            batch.append(event("pageview", t + 60_000, session, anon, "/product/1"))
+        if n % 5 == 1:
+            batch.append(event("purchase", t + 61_000, session, anon, "/checkout", order_id=f"o{n}", value=1.0))
+    for at in range(0, len(batch), 250):
+        send(client, batch[at:at + 250])
+    scope = Scope("test", D, D + DAY_MS)
+    steps = [Step(**step) for step in STEPS]
+    with client.store.read() as conn:  # type: ignore[attr-defined]
+        whole = sqlite_funnel.funnel(conn, scope, steps, 3600)
+        limit = conn.getlimit(sqlite3.SQLITE_LIMIT_LENGTH)
+        conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, 1000)
+        try:
+            with pytest.raises(sqlite3.DataError):  # the sessions' ids alone are longer
+                conn.execute("SELECT json_group_array(s.id) FROM sessions s WHERE s.site_id = 'test'").fetchone()
+            halved = sqlite_funnel.funnel(conn, scope, steps, 3600)
+        finally:
+            conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, limit)
+    assert halved == whole
+    # A visitor's two sessions lie 4 hours apart: each attempt stays in one session. A product page
+    # in every session but n % 3 == 0 (27 visitors with one session have none), a purchase after
+    # it in the 32 sessions with n % 5 == 1 and n % 3 != 0, 6 visitors buying in both sessions.
+    assert [s["visitors"] for s in whole["steps"]] == [160, 160 - 27, 32 - 6]

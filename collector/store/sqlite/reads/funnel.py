@@ -68,10 +68,14 @@ def funnel(conn: sqlite3.Connection, scope: Scope, steps: list[Step], window_s: 
     # (exact for any string) and the numbers as text, in the same row order: handed over as
     # rows, the 433,000 rows cost more to make into Python tuples than SQLite takes to find them.
     # The scope's sessions come from the covering index sessions_visitors.
-    session_ids, visitors = conn.execute(
-        f"SELECT json_group_array(s.id), json_group_array(s.visitor_id) FROM sessions s WHERE {where}", args,
-    ).fetchone()
-    ids, of_session = _IDS.decode(session_ids), _IDS.decode(visitors)
+    ids: list[str] = []
+    of_session: list[str] = []
+    for session_ids, visitors in _halved(
+        conn, f"SELECT json_group_array(s.id), json_group_array(s.visitor_id) FROM sessions s WHERE {where}"
+        " AND s.first_ts >= ? AND s.first_ts < ?", args, scope.start, scope.end,
+    ):
+        ids += _IDS.decode(session_ids)
+        of_session += _IDS.decode(visitors)
     # Visitors numbered in order of appearance (`names[v]` is visitor v), each session's number
     # found through its visitor's last session: two dicts over the sessions and array lookups.
     last = dict(zip(of_session, range(len(of_session)), strict=True))
@@ -88,14 +92,20 @@ def funnel(conn: sqlite3.Connection, scope: Scope, steps: list[Step], window_s: 
     sessions: list[str] = []
     packed_texts: list[str] = []
     for kind, mask, match, mask_args, match_args in masks_by_type(steps):
-        events_json, packed_text = conn.execute(
-            f"SELECT json_group_array(e.session_id), group_concat(e.ts << {len(steps)} | ({mask}), ' ')"
-            f" FROM events e WHERE e.site_id = ? AND e.type = ? AND e.ts >= ?" + (f" AND ({match})" if match else ""),
-            [*mask_args, scope.site_id, kind, scope.start, *match_args],
-        ).fetchone()
-        sessions += _IDS.decode(events_json)
-        if packed_text:  # NULL: none
-            packed_texts.append(packed_text)
+        # The range's end, known, lets a read too long for one string be halved (below).
+        latest = conn.execute("SELECT max(e.ts) FROM events e WHERE e.site_id = ? AND e.type = ?",
+                              [scope.site_id, kind]).fetchone()[0]
+        if latest is None or latest < scope.start:
+            continue
+        for events_json, packed_text in _halved(
+            conn, f"SELECT json_group_array(e.session_id), group_concat(e.ts << {len(steps)} | ({mask}), ' ')"
+            " FROM events e WHERE e.site_id = ? AND e.type = ?" + (f" AND ({match})" if match else "")
+            + " AND e.ts >= ? AND e.ts < ?",
+            [*mask_args, scope.site_id, kind, *match_args], scope.start, latest + 1,
+        ):
+            sessions += _IDS.decode(events_json)
+            if packed_text:  # NULL: none
+                packed_texts.append(packed_text)
     at = column(map(position.get, sessions, repeat(-1)), len(sessions))  # -1: a session out of scope
     events = np.flatnonzero(at >= 0)
     visitor = visitor_of[at[events]]
@@ -108,6 +118,19 @@ def funnel(conn: sqlite3.Connection, scope: Scope, steps: list[Step], window_s: 
         for j in range(len(steps))
     ]
     return count.answer(steps, window_s, shown)
+
+
+def _halved(conn: sqlite3.Connection, sql: str, args: list[object], start: int, end: int) -> list[tuple[Any, ...]]:
+    """The row of aggregates that `sql` gives for the times [start, end) (its last two
+    parameters), as the rows of parts that each fit in one SQLite string: past SQLITE_MAX_LENGTH
+    (a billion bytes unless built otherwise: some 25 million ids) the range is halved."""
+    try:
+        return [conn.execute(sql, [*args, start, end]).fetchone()]
+    except sqlite3.DataError as exc:  # string or blob too big
+        if getattr(exc, "sqlite_errorname", "") != "SQLITE_TOOBIG" or end - start < 2:
+            raise
+    middle = start + (end - start) // 2
+    return _halved(conn, sql, args, start, middle) + _halved(conn, sql, args, middle, end)
 
 
 def _dropped_sessions(
