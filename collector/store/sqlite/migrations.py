@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlite_utils import Database, Migrations
 
+from collector.store.sqlite import paths
 from collector.store.sqlite.rollups import cell, clicks, device, human, keys, point, trigger_body
 
 migrations = Migrations("trailmark")
@@ -841,6 +842,28 @@ def m029_source_days(db: Database) -> None:
         END;
         CREATE TRIGGER source_days_delete AFTER DELETE ON sessions BEGIN
             {_source_rows("old", "-")}
+        END;
+        """
+    )
+
+
+@migrations()
+def m030_session_paths(db: Database) -> None:
+    """Each session's pageview paths on its own row (collector/store/sqlite/paths.py), so that a
+    filtered overview counts pageviews by path in its one read of the scope's sessions instead of
+    seeking each session's pageviews in the events index. A session keeps NULL where its paths are
+    not all known (a path holding the separator, too many, a pageview deleted): the reader then
+    seeks its events as before. The backfill reads each session's pageviews once."""
+    db.executescript(
+        f"""
+        ALTER TABLE sessions ADD COLUMN paths TEXT;
+        UPDATE sessions SET paths = (
+            SELECT {paths.of_events_sql("e.path")}
+            FROM events e INDEXED BY events_session_type
+            WHERE e.site_id = sessions.site_id AND e.session_id = sessions.id AND e.type = 'pageview'
+        );
+        CREATE TRIGGER session_paths_forget AFTER DELETE ON events WHEN old.type = 'pageview' BEGIN
+            {paths.FORGET}
         END;
         """
     )

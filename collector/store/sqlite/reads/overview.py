@@ -15,6 +15,7 @@ from typing import Any
 from collector.query.overview import BREAKDOWNS, SUMS, Figures, Period, answer, pages, sources, sources_apart
 from collector.query.params import DAY_MS
 from collector.query.scope import Goal, Scope
+from collector.store.sqlite import paths
 from collector.store.sqlite.connection import tuples
 from collector.store.sqlite.reads.scope import (
     abandoned_sql,
@@ -25,6 +26,7 @@ from collector.store.sqlite.reads.scope import (
     scope_sql,
     viewed_sql,
 )
+from collector.wire import json_encoder
 
 _DIMS = ", ".join(f"s.{c}" for c in BREAKDOWNS.values())
 
@@ -71,27 +73,36 @@ def _people(
         f" FROM sessions s WHERE {where}",
         args,
     )
+    ids, visitors, buckets, bought = ([*map(column, sessions)] for column in (_first, _second, _third, _fourth))
+    return _count_people(conn, scope, goals, ids, visitors, buckets, bought)
+
+
+def _count_people(
+    conn: sqlite3.Connection, scope: Scope, goals: list[Goal],
+    ids: Sequence[str], visitors: Sequence[str], buckets: Sequence[object], bought: Sequence[object],
+) -> tuple[int, int, dict[int, int], list[tuple[int, int]]]:
+    """_people's figures from the scope's sessions as columns (each session's id, visitor, bucket,
+    and whether it bought: truthy or not), in the order of their start."""
     # Counted with C-level maps: a Python loop over a hundred thousand sessions costs as much as
-    # reading them. The sessions come in order of their start (the index's), so a bucket is
-    # mostly one run; the runs of one bucket are merged.
-    visitors = list(map(_second, sessions))
+    # reading them. The sessions come in order of their start, so a bucket is mostly one run; the
+    # runs of one bucket are merged.
     by_bucket: dict[int, set[str]] = defaultdict(set)
-    for bucket, run in itertools.groupby(sessions, _third):
-        by_bucket[bucket].update(map(_second, run))
+    for bucket, run in itertools.groupby(zip(buckets, visitors, strict=True), _first):
+        by_bucket[int(bucket)].update(map(_second, run))  # type: ignore[call-overload]
 
     def reached(goal: Goal) -> tuple[int, int]:
-        if not sessions:  # the goal's events would be read for nothing
+        if not ids:  # the goal's events would be read for nothing
             return 0, 0
         if goal == Goal():  # a column of the session rollup
-            holds: Iterable[object] = map(_fourth, sessions)
+            holds: Iterable[object] = bought
         else:
             # a session's events all lie at or after its start
             event_sql, event_args = goal_event_sql(goal, "g")
-            ids = set(map(_first, tuples(
+            found_ids = set(map(_first, tuples(
                 conn, f"SELECT g.session_id FROM events g WHERE g.site_id = ? AND g.ts >= ? AND {event_sql}",
                 [scope.site_id, scope.start, *event_args],
             )))
-            holds = map(ids.__contains__, map(_first, sessions))
+            holds = map(found_ids.__contains__, ids)
         found = list(itertools.compress(visitors, holds))
         return len(set(found)), len(found)
 
@@ -152,10 +163,99 @@ def _sources(conn: sqlite3.Connection, scope: Scope) -> dict[str, Counter[str]]:
 
 
 def _period(conn: sqlite3.Connection, scope: Scope, width: int, goals: list[Goal]) -> Period:
+    if not scope.rolled_up:
+        read = _read(conn, scope, width, goals)
+        if read is not None:
+            return read
     visitors, converted, by_bucket, reached = _people(conn, scope, width, goals)
     return Period(
         Figures(_sums(conn, scope, width), visitors, converted, by_bucket, width=width),
         _pages(conn, scope), _sources(conn, scope), reached,
+    )
+
+
+# The session columns a scope that no rollup answers is counted by, value by value: its figures'
+# breakdowns, then its sources. Regions pair each country with its region.
+_COUNTED = (*BREAKDOWNS.values(), "region", "referrer", "entry_url", "exit_url")
+_SEP = paths.SEPARATOR
+
+
+def _read(conn: sqlite3.Connection, scope: Scope, width: int, goals: list[Goal]) -> Period | None:
+    """A period that no rollup answers (a filter, bots, part of a day) from one read of its
+    sessions, or None when a value holds the separator (then the statements per figure answer).
+
+    The sessions' columns come back as one text each, their values joined by the separator in
+    the same order (every aggregate of a statement steps through the same rows), and are split
+    and counted by C-level maps: per session that costs less than a GROUP BY's sort per figure or
+    a Python object per value and row. Each session's pageview paths come from its row
+    (collector/store/sqlite/paths.py) where it lies wholly inside the range and knows them; the
+    others' pageviews are read from the events. Sums by bucket stay one GROUP BY of SQLite's own
+    sums (the same as the rollups', to the last digit).
+    """
+    where, args = scope_sql(scope)
+    local = f"{_local(scope, width)} / {int(width)}"
+    texts = ", ".join(f"group_concat(coalesce(s.{column}, ''), char(31))" for column in _COUNTED)
+    row = conn.execute(
+        f"SELECT count(*), group_concat(s.id, char(31)), group_concat(s.visitor_id, char(31)),"
+        f" group_concat({local}, char(31)), group_concat(s.purchases > 0, char(31)), {texts},"
+        " group_concat(CASE WHEN s.last_ts < ? THEN s.paths END, ''),"
+        " group_concat(CASE WHEN s.paths IS NULL OR s.last_ts >= ? THEN s.id END, char(31))"
+        f" FROM sessions s WHERE {where}",
+        [scope.end, scope.end, *args],
+    ).fetchone()
+    count, columns, kept, unkept = row[0], [_split(text) for text in row[1:-2]], row[-2], row[-1]
+    if any(len(column) != count for column in columns):
+        return None
+    ids, visitors, buckets, bought, *counted = columns
+    values = dict(zip(_COUNTED, counted, strict=True))
+    visitor_count, converted, by_bucket, reached = _count_people(
+        conn, scope, goals, ids, visitors, buckets, [*map("1".__eq__, bought)],
+    )
+    breakdowns = {name: _counts(values[column]) for name, column in BREAKDOWNS.items()}
+    sums = conn.execute(
+        f"SELECT {local} AS bucket, count(*), sum(s.pageviews), sum({viewed_sql('s')}), sum({bounced_sql('s')}),"
+        f" sum(s.duration_ms), sum({carted_sql('s')}), sum({abandoned_sql('s')}), sum(s.revenue), sum(s.purchases)"
+        f" FROM sessions s WHERE {where} GROUP BY bucket",
+        args,
+    )
+    regions = Counter(zip(values["country"], values["region"], strict=True))
+    found = sources_apart(
+        Counter(values["referrer"]).items(), Counter(values["entry_url"]).items(),
+        Counter(values["exit_url"]).items(), ((country, region, n) for (country, region), n in regions.items()),
+    )
+    page_counts = Counter(paths.split(kept))
+    page_counts.update(_unkept_pages(conn, scope, _split(unkept)))
+    return Period(
+        Figures(sums, visitor_count, converted, by_bucket, width=width, breakdowns=breakdowns),
+        pages(page_counts.items()), found, reached,
+    )
+
+
+def _split(text: str | None) -> list[str]:
+    """The values of a group_concat joined by the separator (none for no rows)."""
+    return [] if text is None else text.split(_SEP)
+
+
+def _counts(values: list[str]) -> Counter[str]:
+    """Sessions by value, an empty value shown as none (as a breakdown row shows it)."""
+    counts = Counter(values)
+    if "" in counts:
+        counts["(none)"] += counts.pop("")
+    return counts
+
+
+def _unkept_pages(conn: sqlite3.Connection, scope: Scope, ids: list[str]) -> Iterable[tuple[str, int]]:
+    """Pageviews by path in the range of the scope's sessions whose row does not say them (`ids`),
+    and of the sessions that match the filters and began before the range but were open in it.
+    Each session's pageviews are one seek in the session index."""
+    where, args = scope_sql(scope, started=False)
+    return tuples(
+        conn,
+        "SELECT coalesce(e.path, ''), count(*) FROM events e INDEXED BY events_session_type"
+        " WHERE e.site_id = ? AND e.session_id IN (SELECT value FROM json_each(?) UNION ALL"
+        f" SELECT s.id FROM sessions s WHERE {where} AND s.first_ts < ? AND s.last_ts >= ?)"
+        " AND e.type = 'pageview' AND e.ts >= ? AND e.ts < ? GROUP BY 1",
+        [scope.site_id, json_encoder.encode(ids).decode(), *args, scope.start, scope.start, scope.start, scope.end],
     )
 
 
