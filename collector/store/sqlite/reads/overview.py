@@ -224,7 +224,7 @@ def _read(conn: sqlite3.Connection, scope: Scope, width: int, goals: list[Goal])
         Counter(values["exit_url"]).items(), ((country, region, n) for (country, region), n in regions.items()),
     )
     page_counts = Counter(paths.split(kept))
-    page_counts.update(_unkept_pages(conn, scope, _split(unkept)))
+    page_counts.update(dict(_unkept_pages(conn, scope, _split(unkept))))
     return Period(
         Figures(sums, visitor_count, converted, by_bucket, width=width, breakdowns=breakdowns),
         pages(page_counts.items()), found, reached,
