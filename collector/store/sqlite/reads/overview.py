@@ -73,22 +73,23 @@ def _people(
         f" FROM sessions s WHERE {where}",
         args,
     )
-    ids, visitors, buckets, bought = ([*map(column, sessions)] for column in (_first, _second, _third, _fourth))
-    return _count_people(conn, scope, goals, ids, visitors, buckets, bought)
-
-
-def _count_people(
-    conn: sqlite3.Connection, scope: Scope, goals: list[Goal],
-    ids: Sequence[str], visitors: Sequence[str], buckets: Sequence[object], bought: Sequence[object],
-) -> tuple[int, int, dict[int, int], list[tuple[int, int]]]:
-    """_people's figures from the scope's sessions as columns (each session's id, visitor, bucket,
-    and whether it bought: truthy or not), in the order of their start."""
     # Counted with C-level maps: a Python loop over a hundred thousand sessions costs as much as
-    # reading them. The sessions come in order of their start, so a bucket is mostly one run; the
-    # runs of one bucket are merged.
+    # reading them. The sessions come in order of their start (the index's), so a bucket is
+    # mostly one run; the runs of one bucket are merged.
     by_bucket: dict[int, set[str]] = defaultdict(set)
-    for bucket, run in itertools.groupby(zip(buckets, visitors, strict=True), _first):
-        by_bucket[int(bucket)].update(map(_second, run))  # type: ignore[call-overload]
+    for bucket, run in itertools.groupby(sessions, _third):
+        by_bucket[bucket].update(map(_second, run))
+    ids, visitors, bought = ([*map(column, sessions)] for column in (_first, _second, _fourth))
+    visitor_count, converted, reached = _reached(conn, scope, goals, ids, visitors, bought)
+    return visitor_count, converted, {bucket: len(run) for bucket, run in by_bucket.items()}, reached
+
+
+def _reached(
+    conn: sqlite3.Connection, scope: Scope, goals: list[Goal],
+    ids: Sequence[str], visitors: Sequence[str], bought: Sequence[object],
+) -> tuple[int, int, list[tuple[int, int]]]:
+    """Distinct visitors, converted visitors and the (visitors, sessions) that reached each goal,
+    from the scope's sessions as columns: each one's id, visitor, and whether it bought (truthy)."""
 
     def reached(goal: Goal) -> tuple[int, int]:
         if not ids:  # the goal's events would be read for nothing
@@ -106,10 +107,7 @@ def _count_people(
         found = list(itertools.compress(visitors, holds))
         return len(set(found)), len(found)
 
-    return (
-        len(set(visitors)), reached(scope.goal)[0],
-        {bucket: len(run) for bucket, run in by_bucket.items()}, [reached(goal) for goal in goals],
-    )
+    return len(set(visitors)), reached(scope.goal)[0], [reached(goal) for goal in goals]
 
 
 _first, _second, _third, _fourth = map(operator.itemgetter, range(4))
@@ -184,49 +182,59 @@ def _read(conn: sqlite3.Connection, scope: Scope, width: int, goals: list[Goal])
     """A period that no rollup answers (a filter, bots, part of a day) from one read of its
     sessions, or None when a value holds the separator (then the statements per figure answer).
 
-    The sessions' columns come back as one text each, their values joined by the separator in
-    the same order (every aggregate of a statement steps through the same rows), and are split
+    One row per day (or hour): SQLite's sums (the same as the rollups', to the last digit) and
+    each column the overview counts by value as one text, its values joined by the separator in
+    the same order (every aggregate of a statement steps through the same rows). These are split
     and counted by C-level maps: per session that costs less than a GROUP BY's sort per figure or
     a Python object per value and row. Each session's pageview paths come from its row
     (collector/store/sqlite/paths.py) where it lies wholly inside the range and knows them; the
-    others' pageviews are read from the events. Sums by bucket stay one GROUP BY of SQLite's own
-    sums (the same as the rollups', to the last digit).
+    others' pageviews are read from the events.
     """
     where, args = scope_sql(scope)
-    local = f"{_local(scope, width)} / {int(width)}"
     texts = ", ".join(f"group_concat(coalesce(s.{column}, ''), char(31))" for column in _COUNTED)
-    row = conn.execute(
-        f"SELECT count(*), group_concat(s.id, char(31)), group_concat(s.visitor_id, char(31)),"
-        f" group_concat({local}, char(31)), group_concat(s.purchases > 0, char(31)), {texts},"
-        " group_concat(CASE WHEN s.last_ts < ? THEN s.paths END, ''),"
+    rows = tuples(
+        conn,
+        f"SELECT {_local(scope, width)} / {int(width)} AS bucket, count(*), sum(s.pageviews),"
+        f" sum({viewed_sql('s')}), sum({bounced_sql('s')}), sum(s.duration_ms), sum({carted_sql('s')}),"
+        f" sum({abandoned_sql('s')}), sum(s.revenue), sum(s.purchases),"
+        f" group_concat(s.id, char(31)), group_concat(s.visitor_id, char(31)), group_concat(s.purchases > 0, char(31)),"
+        f" {texts}, group_concat(CASE WHEN s.last_ts < ? THEN s.paths END, ''),"
         " group_concat(CASE WHEN s.paths IS NULL OR s.last_ts >= ? THEN s.id END, char(31))"
-        f" FROM sessions s WHERE {where}",
-        [scope.end, scope.end, *args],
-    ).fetchone()
-    count, columns, kept, unkept = row[0], [_split(text) for text in row[1:-2]], row[-2], row[-1]
-    if any(len(column) != count for column in columns):
-        return None
-    ids, visitors, buckets, bought, *counted = columns
-    values = dict(zip(_COUNTED, counted, strict=True))
-    visitor_count, converted, by_bucket, reached = _count_people(
-        conn, scope, goals, ids, visitors, buckets, [*map("1".__eq__, bought)],
-    )
-    breakdowns = {name: _counts(values[column]) for name, column in BREAKDOWNS.items()}
-    sums = conn.execute(
-        f"SELECT {local} AS bucket, count(*), sum(s.pageviews), sum({viewed_sql('s')}), sum({bounced_sql('s')}),"
-        f" sum(s.duration_ms), sum({carted_sql('s')}), sum({abandoned_sql('s')}), sum(s.revenue), sum(s.purchases)"
         f" FROM sessions s WHERE {where} GROUP BY bucket",
-        args,
+        [scope.end, scope.end, *args],
     )
-    regions = Counter(zip(values["country"], values["region"], strict=True))
+    sums = 1 + len(SUMS)
+    ids: list[str] = []
+    visitors: list[str] = []
+    bought: list[bool] = []
+    by_bucket: dict[int, int] = {}
+    counted: dict[str, Counter[str]] = {column: Counter() for column in _COUNTED}
+    regions: Counter[tuple[str, str]] = Counter()
+    page_counts: Counter[str] = Counter()
+    unkept: list[str] = []
+    for row in rows:
+        count, columns = row[1], [_split(text) for text in row[sums:sums + 3 + len(_COUNTED)]]
+        if any(len(column) != count for column in columns):
+            return None
+        ids += columns[0]
+        visitors += columns[1]
+        bought += map("1".__eq__, columns[2])
+        by_bucket[row[0]] = len(set(columns[1]))
+        values = dict(zip(_COUNTED, columns[3:], strict=True))
+        for column, counts in counted.items():
+            counts.update(values[column])
+        regions.update(zip(values["country"], values["region"], strict=True))
+        page_counts.update(paths.split(row[-2]))
+        unkept += _split(row[-1])
+    page_counts.update(dict(_unkept_pages(conn, scope, unkept)))
+    visitor_count, converted, reached = _reached(conn, scope, goals, ids, visitors, bought)
+    breakdowns = {name: _counts(counted[column]) for name, column in BREAKDOWNS.items()}
     found = sources_apart(
-        Counter(values["referrer"]).items(), Counter(values["entry_url"]).items(),
-        Counter(values["exit_url"]).items(), ((country, region, n) for (country, region), n in regions.items()),
+        counted["referrer"].items(), counted["entry_url"].items(), counted["exit_url"].items(),
+        ((country, region, n) for (country, region), n in regions.items()),
     )
-    page_counts = Counter(paths.split(kept))
-    page_counts.update(dict(_unkept_pages(conn, scope, _split(unkept))))
     return Period(
-        Figures(sums, visitor_count, converted, by_bucket, width=width, breakdowns=breakdowns),
+        Figures([row[:sums] for row in rows], visitor_count, converted, by_bucket, width=width, breakdowns=breakdowns),
         pages(page_counts.items()), found, reached,
     )
 
@@ -236,9 +244,8 @@ def _split(text: str | None) -> list[str]:
     return [] if text is None else text.split(_SEP)
 
 
-def _counts(values: list[str]) -> Counter[str]:
+def _counts(counts: Counter[str]) -> Counter[str]:
     """Sessions by value, an empty value shown as none (as a breakdown row shows it)."""
-    counts = Counter(values)
     if "" in counts:
         counts["(none)"] += counts.pop("")
     return counts
