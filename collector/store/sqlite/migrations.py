@@ -851,19 +851,24 @@ def m029_source_days(db: Database) -> None:
 def m030_session_paths(db: Database) -> None:
     """Each session's pageview paths on its own row (collector/store/sqlite/paths.py), so that a
     filtered overview counts pageviews by path in its one read of the scope's sessions instead of
-    seeking each session's pageviews in the events index. A session keeps NULL where its paths are
-    not all known (a path holding the separator, too many, a pageview deleted): the reader then
-    seeks its events as before. The backfill reads each session's pageviews once."""
+    seeking each session's pageviews in the events index. Triggers recompute the text from the
+    session's pageviews when a session begins with some or their count changes (the writer's
+    upsert sets every column, hence the WHEN), and forget it (NULL: read from the events) when a
+    pageview is deleted. The backfill reads each session's pageviews once."""
+    recompute = f"UPDATE sessions SET paths = {paths.of_events_sql('new')} WHERE site_id = new.site_id AND id = new.id;"
     db.executescript(
         f"""
-        ALTER TABLE sessions ADD COLUMN paths TEXT;
-        UPDATE sessions SET paths = (
-            SELECT {paths.of_events_sql("e.path")}
-            FROM events e INDEXED BY events_session_type
-            WHERE e.site_id = sessions.site_id AND e.session_id = sessions.id AND e.type = 'pageview'
-        );
+        ALTER TABLE sessions ADD COLUMN paths TEXT DEFAULT '';
+        UPDATE sessions SET paths = {paths.of_events_sql('sessions')} WHERE pageviews > 0;
+        CREATE TRIGGER session_paths_insert AFTER INSERT ON sessions WHEN new.pageviews > 0 BEGIN
+            {recompute}
+        END;
+        CREATE TRIGGER session_paths_update AFTER UPDATE OF pageviews ON sessions
+            WHEN new.pageviews IS NOT old.pageviews BEGIN
+            {recompute}
+        END;
         CREATE TRIGGER session_paths_forget AFTER DELETE ON events WHEN old.type = 'pageview' BEGIN
-            {paths.FORGET}
+            UPDATE sessions SET paths = NULL WHERE id = old.session_id AND site_id = old.site_id AND paths IS NOT NULL;
         END;
         """
     )

@@ -9,7 +9,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from collector.query.definitions import person
-from collector.store.model import Context, EventRow, WriteBatch, WriteResult
+from collector.store.model import EventRow, WriteBatch, WriteResult
 from collector.store.sessions import (
     ACQUISITION_COLUMNS,
     CONTEXT_COLUMNS,
@@ -19,7 +19,6 @@ from collector.store.sessions import (
     SessionRollup,
     Visitor,
 )
-from collector.store.sqlite import paths as session_paths
 from collector.store.sqlite.connection import transaction
 from collector.store.sqlite.rollups import fold_clicks
 from collector.store.sqlite.triggers import evaluate_group as evaluate_triggers
@@ -40,7 +39,7 @@ _INSERT_EVENT = f"{_INSERT_INTO_EVENTS} VALUES ({', '.join('?' for _ in _EVENT_C
 _SESSION_COLUMNS = (
     "site_id", "id", "visitor_id", "anon_id", "user_id", "verified_user", "first_ts", "last_ts",
     "duration_ms", "entry_ts", "entry_url", "exit_ts", "exit_url", "vw", "vh",
-    *ACQUISITION_COLUMNS, *SUM_COLUMNS, *CONTEXT_COLUMNS, "paths",
+    *ACQUISITION_COLUMNS, *SUM_COLUMNS, *CONTEXT_COLUMNS,
 )
 
 
@@ -72,7 +71,6 @@ def _upsert_sessions_sql() -> str:
         # A session first seen from a backend SDK has no device: the browser's request fills it in.
         *(f"{c} = coalesce({c}, excluded.{c})" for c in CONTEXT_COLUMNS if c != "is_bot"),
         "is_bot = max(is_bot, excluded.is_bot)",
-        session_paths.UPSERT,
     ]
     columns = ", ".join(_SESSION_COLUMNS)
     marks = ", ".join("?" for _ in _SESSION_COLUMNS)
@@ -91,11 +89,7 @@ _UPSERT_SESSION = _upsert_sessions_sql()
 class _Session(SessionRollup):
     """The rollup of one session's new events within a group, as this engine stores it."""
 
-    __slots__ = ("paths",)
-
-    def __init__(self, site_id: str, session_id: str, context: Context) -> None:
-        super().__init__(site_id, session_id, context)
-        self.paths: list[str | None] = []  # the group's pageview paths
+    __slots__ = ()
 
     def values(self) -> tuple[object, ...]:
         entry, exit_, context = self.entry, self.exit, self.context
@@ -112,7 +106,6 @@ class _Session(SessionRollup):
             ),
             *self.sums.values(),
             *(getattr(context, c) for c in CONTEXT_COLUMNS),
-            session_paths.text(self.paths),
         )
 
 
@@ -169,8 +162,6 @@ def _apply(conn: sqlite3.Connection, batches: list[WriteBatch]) -> list[WriteRes
         if session is None:
             session = sessions[key] = _Session(site_id, row.session_id, batch.context)
         session.add(row, visitor, batch.context)
-        if row.type == "pageview":
-            session.paths.append(row.path)
         event_rows.append((
             site_id, row.id, row.session_id, row.type, row.ts, row.client_ts, batch.received_at,
             row.anon_id, row.user_id, row.url, row.path, row.route, row.name, row.data.decode(), row.touchpoint,
