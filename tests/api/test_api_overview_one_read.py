@@ -19,7 +19,8 @@ KEEP_ALL = "min_duration=0"
 def overview(client: Client, query: str) -> dict[str, Any]:
     answer = client.http.get(f"/api/overview?site=test&{query}", headers=client.admin)
     assert answer.status_code == 200, answer.text
-    return answer.json()
+    found: dict[str, Any] = answer.json()
+    return found
 
 
 def test_a_filter_keeping_every_session_answers_as_the_whole_days_after_they_change(client: Client) -> None:

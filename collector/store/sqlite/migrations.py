@@ -854,7 +854,8 @@ def m030_session_paths(db: Database) -> None:
     seeking each session's pageviews in the events index. Triggers recompute the text from the
     session's pageviews when a session begins with some or their count changes (the writer's
     upsert sets every column, hence the WHEN), and forget it (NULL: read from the events) when a
-    pageview is deleted. The backfill reads each session's pageviews once."""
+    pageview is deleted; a text once unknown stays so, which also bounds what a long session's
+    recompute reads. The backfill reads each session's pageviews once."""
     recompute = f"UPDATE sessions SET paths = {paths.of_events_sql('new')} WHERE site_id = new.site_id AND id = new.id;"
     db.executescript(
         f"""
@@ -864,7 +865,7 @@ def m030_session_paths(db: Database) -> None:
             {recompute}
         END;
         CREATE TRIGGER session_paths_update AFTER UPDATE OF pageviews ON sessions
-            WHEN new.pageviews IS NOT old.pageviews BEGIN
+            WHEN new.pageviews IS NOT old.pageviews AND old.paths IS NOT NULL BEGIN
             {recompute}
         END;
         CREATE TRIGGER session_paths_forget AFTER DELETE ON events WHEN old.type = 'pageview' BEGIN
