@@ -76,7 +76,7 @@ def test_a_cluster_gets_replicated_tables_on_cluster_with_distributed_tables_in_
     plain = table_ddl(Layout("trailmark"), *TABLES[0])
     assert plain == [
         f"CREATE TABLE IF NOT EXISTS trailmark.events ({TABLES[0][1]}) ENGINE = MergeTree"
-        " ORDER BY (site_id, day, session_id, ts, seq)"
+        " ORDER BY (site_id, day, type, session_id, ts, seq)"
         " SETTINGS fsync_after_insert = 1, fsync_part_directory = 1, old_parts_lifetime = 0"
     ]
 
