@@ -50,18 +50,22 @@ class Figures:
 
     def __init__(
         self, rows: Iterable[Sequence[Any]], visitors: int, converted: int, day_visitors: dict[int, int],
-        *, width: int = DAY_MS,
+        *, width: int = DAY_MS, breakdowns: dict[str, Counter[str]] | None = None,
     ) -> None:
+        """`breakdowns`, when a store counted sessions by each BREAKDOWNS value apart: the rows are
+        then (bucket, *one sum per SUMS)."""
         self.width = width
         self.days: dict[int, Counter[str]] = {}
         self.totals: Counter[str] = Counter()
-        self.breakdowns: dict[str, Counter[str]] = {name: Counter() for name in BREAKDOWNS}
-        width = len(BREAKDOWNS)
+        self.breakdowns: dict[str, Counter[str]] = (
+            {name: Counter() for name in BREAKDOWNS} if breakdowns is None else breakdowns
+        )
+        dims = 0 if breakdowns is not None else len(BREAKDOWNS)
         for row in rows:
-            sums = dict(zip(SUMS, row[1 + width:], strict=True))
+            sums = dict(zip(SUMS, row[1 + dims:], strict=True))
             self.days.setdefault(row[0], Counter()).update(sums)
             self.totals.update(sums)
-            for index, name in enumerate(BREAKDOWNS):
+            for index, name in enumerate(BREAKDOWNS if breakdowns is None else ()):
                 self.breakdowns[name][row[1 + index] or "(none)"] += sums["sessions"]
         self.visitors, self.converted, self.day_visitors = visitors, converted, day_visitors
 

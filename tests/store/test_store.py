@@ -15,7 +15,7 @@ from collector import wire
 from collector.ingest.pipeline import Facts, to_row
 from collector.query.journey import DEFAULT_STAGES, reading_of
 from collector.query.params import DAY_MS
-from collector.query.scope import Scope
+from collector.query.scope import Filters, Scope
 from collector.query.vitals import report as vitals_report
 from collector.store import SQLiteStore, WriteBatch
 from collector.store.model import Context
@@ -234,7 +234,8 @@ def test_sessions_reordered_by_start_keep_every_row_rollup_and_trigger(tmp_path:
     migrations.apply(Database(conn), stop_before="m026_sessions_by_start")
     assert "PRIMARY KEY (site_id, id)" in _schema(conn)["sessions"]
     apply_group(conn, first)
-    before = conn.execute("SELECT * FROM sessions ORDER BY id").fetchall()
+    cursor = conn.execute("SELECT * FROM sessions ORDER BY id")
+    before, columns = cursor.fetchall(), ", ".join(d[0] for d in cursor.description)
     conn.close()
     new = SQLiteStore(tmp_path / "new.db").path
     conn = connect(new)
@@ -243,7 +244,7 @@ def test_sessions_reordered_by_start_keep_every_row_rollup_and_trigger(tmp_path:
 
     SQLiteStore(old)  # opening it migrates
     conn = connect(old)
-    assert conn.execute("SELECT * FROM sessions ORDER BY id").fetchall() == before
+    assert conn.execute(f"SELECT {columns} FROM sessions ORDER BY id").fetchall() == before  # later columns aside
     assert _schema(conn) == _schema(connect(new))
     assert "PRIMARY KEY (site_id, first_ts, id)" in _schema(conn)["sessions"]
     for path in (old, new):
@@ -372,3 +373,79 @@ def test_a_store_made_before_the_source_rollup_takes_it_over_the_sessions_it_hol
         ("test", day, 1, "referrer", "", "", 1),
         ("test", day, 1, "region", "", "", 1),
     ], key=repr)
+
+
+def _paths(path: Any) -> dict[str, str | None]:
+    return dict(sqlite3.connect(path).execute("SELECT id, paths FROM sessions").fetchall())
+
+
+def _pages(store: SQLiteStore, start: int, end: int) -> dict[str, int]:
+    """Pageviews by path of a scope no rollup answers (a filter every session passes)."""
+    scope = Scope("test", start, end, filters=Filters(min_duration_ms=(0.0,)))
+    return {row["name"]: row["pageviews"] for row in store.overview(scope)["pages"]}
+
+
+def test_a_store_made_before_session_paths_takes_them_from_the_pageviews_it_holds(tmp_path: Any) -> None:
+    """Opening an older store writes each session's pageview paths on its row as a new store's
+    triggers do; a session without pageviews holds none, and the overview reads the same."""
+    batches = [
+        _batch([ev("pageview", "p1", NOW, url="https://shop.example/p/1"),
+                ev("click", "c1", NOW + 1, url="https://shop.example/p/1", sel="#buy"),
+                ev("pageview", "p2", NOW + 2, url="https://shop.example/")]),
+        _batch([ev("pageview", "p3", NOW + 3, session_id="s2", url="https://shop.example/p/1")]),
+        _batch([ev("click", "c2", NOW + 4, session_id="s3", url="https://shop.example/", sel="a")]),
+    ]
+    old, new = _older_and_new(tmp_path, batches, "m030_session_paths")
+    migrated = SQLiteStore(old)  # opening it migrates
+    assert _paths(old) == _paths(new.path) == {"s1": "\x1f/p/1\x1f/", "s2": "\x1f/p/1", "s3": ""}
+    day = NOW // DAY_MS * DAY_MS
+    assert _pages(migrated, day, day + DAY_MS) == _pages(new, day, day + DAY_MS) == {"/p/1": 2, "/": 1}
+
+
+def test_session_paths_follow_late_pageviews_and_are_forgotten_where_they_cannot_be_kept(tmp_path: Any) -> None:
+    """A late pageview (earlier than the session's start, or later) is added to its session's
+    paths; a path holding the separator, a session longer than the row keeps, and a pageview
+    purged or erased leave the paths unknown (NULL), and the overview then reads those sessions'
+    pageviews from the events: its pages stay those of the events in every case."""
+    store = SQLiteStore(tmp_path / "t.db")
+    day = NOW // DAY_MS * DAY_MS
+    store.write_sync(_batch([ev("pageview", "p1", NOW, url="https://shop.example/a")]))
+    store.write_sync(_batch([ev("pageview", "p0", NOW - MIN, url="https://shop.example/b"),
+                             ev("pageview", "p2", NOW + MIN, url="https://shop.example/a")]))
+    store.write_sync(_batch([ev("pageview", "x1", NOW, session_id="sx", url="https://shop.example/x%1Fy"),
+                             ev("pageview", "x2", NOW + 1, session_id="sx", url="https://shop.example/\x1f")]))
+    long_path = "/" + "l" * 100
+    store.write_sync(_batch([ev("pageview", f"l{i}", NOW + i, session_id="sl", url=f"https://shop.example{long_path}")
+                             for i in range(30)]))
+    held = _paths(store.path)
+    assert sorted(held["s1"].split("\x1f")) == ["", "/a", "/a", "/b"]
+    assert held["sx"] is None  # a path holding the separator
+    assert held["sl"] is None  # 30 x 102 characters: over the row's share
+    assert _pages(store, day, day + DAY_MS) == {"/a": 2, "/b": 1, "/x%1Fy": 1, "/\x1f": 1, long_path: 30}
+
+    # s2 runs from before a purge's cutoff to after it: its early pageview goes, its row stays
+    store.write_sync(_batch([ev("pageview", "q1", day + 10, session_id="s2", url="https://shop.example/old"),
+                             ev("pageview", "q2", day + 20 * MIN, session_id="s2", url="https://shop.example/new")]))
+    assert _paths(store.path)["s2"] is not None
+    store.purge(day + 10 * MIN)
+    assert _paths(store.path)["s2"] is None
+    assert _pages(store, day + 10 * MIN, day + DAY_MS)["/new"] == 1
+    assert "/old" not in _pages(store, day, day + DAY_MS)
+
+
+def test_a_session_value_holding_the_separator_is_counted_by_the_plain_statements(tmp_path: Any) -> None:
+    """The one read joins each column's values with the separator; a value that holds it (only a
+    hostile client sends one) cannot be split back, so the scope is read a statement per figure."""
+    store = SQLiteStore(tmp_path / "t.db")
+    day = NOW // DAY_MS * DAY_MS
+    store.write_sync(_batch([ev("pageview", "p1", NOW, url="https://shop.example/a?utm_campaign=x%1Fy",
+                                referrer="https://news.example/")]))
+    store.write_sync(_batch([ev("pageview", "p2", NOW, session_id="s2", url="https://shop.example/a",
+                                referrer="https://news.example/\x1f")]))
+    campaigns = sqlite3.connect(store.path).execute("SELECT utm_campaign FROM sessions ORDER BY id").fetchall()
+    scope = Scope("test", day, day + DAY_MS, filters=Filters(min_duration_ms=(0.0,)))
+    answer = store.overview(scope)
+    assert answer["referrers"] == [{"name": "news.example", "sessions": 2, "previous": 0}]
+    assert answer["pages"] == [{"name": "/a", "pageviews": 2, "previous": 0}]
+    assert [row["sessions"] for row in answer["campaigns"]] == [1, 1]
+    assert {row["name"] for row in answer["campaigns"]} == {c or "(none)" for (c,) in campaigns}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlite_utils import Database, Migrations
 
+from collector.store.sqlite import paths
 from collector.store.sqlite.rollups import cell, clicks, device, human, keys, point, trigger_body
 
 migrations = Migrations("trailmark")
@@ -841,6 +842,34 @@ def m029_source_days(db: Database) -> None:
         END;
         CREATE TRIGGER source_days_delete AFTER DELETE ON sessions BEGIN
             {_source_rows("old", "-")}
+        END;
+        """
+    )
+
+
+@migrations()
+def m030_session_paths(db: Database) -> None:
+    """Each session's pageview paths on its own row (collector/store/sqlite/paths.py), so that a
+    filtered overview counts pageviews by path in its one read of the scope's sessions instead of
+    seeking each session's pageviews in the events index. Triggers recompute the text from the
+    session's pageviews when a session begins with some or their count changes (the writer's
+    upsert sets every column, hence the WHEN), and forget it (NULL: read from the events) when a
+    pageview is deleted; a text once unknown stays so, which also bounds what a long session's
+    recompute reads. The backfill reads each session's pageviews once."""
+    recompute = f"UPDATE sessions SET paths = {paths.of_events_sql('new')} WHERE site_id = new.site_id AND id = new.id;"
+    db.executescript(
+        f"""
+        ALTER TABLE sessions ADD COLUMN paths TEXT DEFAULT '';
+        UPDATE sessions SET paths = {paths.of_events_sql('sessions')} WHERE pageviews > 0;
+        CREATE TRIGGER session_paths_insert AFTER INSERT ON sessions WHEN new.pageviews > 0 BEGIN
+            {recompute}
+        END;
+        CREATE TRIGGER session_paths_update AFTER UPDATE OF pageviews ON sessions
+            WHEN new.pageviews IS NOT old.pageviews AND old.paths IS NOT NULL BEGIN
+            {recompute}
+        END;
+        CREATE TRIGGER session_paths_forget AFTER DELETE ON events WHEN old.type = 'pageview' BEGIN
+            UPDATE sessions SET paths = NULL WHERE id = old.session_id AND site_id = old.site_id AND paths IS NOT NULL;
         END;
         """
     )

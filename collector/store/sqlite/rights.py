@@ -9,7 +9,7 @@ from typing import Any
 
 import msgspec
 
-from collector.store.sqlite import assets
+from collector.store.sqlite import assets, paths
 from collector.store.sqlite.connection import secure_delete, transaction
 from collector.wire import json_decoder
 
@@ -165,7 +165,8 @@ def _rows(conn: sqlite3.Connection, table: str, person: Person, dead: list[int])
     where, params = _where(table, person, dead)
     cursor = conn.execute(f"SELECT * FROM {table} WHERE {where} ORDER BY {_ORDER[table]}", params)
     names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor]
+    rows = [dict(zip(names, row, strict=True)) for row in cursor]
+    return [paths.shown(row) for row in rows] if table == "sessions" else rows
 
 
 def export(conn: sqlite3.Connection, site_id: str, person_id: str) -> dict[str, Any]:

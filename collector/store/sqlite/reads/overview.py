@@ -15,6 +15,7 @@ from typing import Any
 from collector.query.overview import BREAKDOWNS, SUMS, Figures, Period, answer, pages, sources, sources_apart
 from collector.query.params import DAY_MS
 from collector.query.scope import Goal, Scope
+from collector.store.sqlite import paths
 from collector.store.sqlite.connection import tuples
 from collector.store.sqlite.reads.scope import (
     abandoned_sql,
@@ -25,6 +26,7 @@ from collector.store.sqlite.reads.scope import (
     scope_sql,
     viewed_sql,
 )
+from collector.wire import json_encoder
 
 _DIMS = ", ".join(f"s.{c}" for c in BREAKDOWNS.values())
 
@@ -74,31 +76,38 @@ def _people(
     # Counted with C-level maps: a Python loop over a hundred thousand sessions costs as much as
     # reading them. The sessions come in order of their start (the index's), so a bucket is
     # mostly one run; the runs of one bucket are merged.
-    visitors = list(map(_second, sessions))
     by_bucket: dict[int, set[str]] = defaultdict(set)
     for bucket, run in itertools.groupby(sessions, _third):
         by_bucket[bucket].update(map(_second, run))
+    ids, visitors, bought = ([*map(column, sessions)] for column in (_first, _second, _fourth))
+    visitor_count, converted, reached = _reached(conn, scope, goals, ids, visitors, bought)
+    return visitor_count, converted, {bucket: len(run) for bucket, run in by_bucket.items()}, reached
+
+
+def _reached(
+    conn: sqlite3.Connection, scope: Scope, goals: list[Goal],
+    ids: Sequence[str], visitors: Sequence[str], bought: Sequence[object],
+) -> tuple[int, int, list[tuple[int, int]]]:
+    """Distinct visitors, converted visitors and the (visitors, sessions) that reached each goal,
+    from the scope's sessions as columns: each one's id, visitor, and whether it bought (truthy)."""
 
     def reached(goal: Goal) -> tuple[int, int]:
-        if not sessions:  # the goal's events would be read for nothing
+        if not ids:  # the goal's events would be read for nothing
             return 0, 0
         if goal == Goal():  # a column of the session rollup
-            holds: Iterable[object] = map(_fourth, sessions)
+            holds: Iterable[object] = bought
         else:
             # a session's events all lie at or after its start
             event_sql, event_args = goal_event_sql(goal, "g")
-            ids = set(map(_first, tuples(
+            found_ids = set(map(_first, tuples(
                 conn, f"SELECT g.session_id FROM events g WHERE g.site_id = ? AND g.ts >= ? AND {event_sql}",
                 [scope.site_id, scope.start, *event_args],
             )))
-            holds = map(ids.__contains__, map(_first, sessions))
+            holds = map(found_ids.__contains__, ids)
         found = list(itertools.compress(visitors, holds))
         return len(set(found)), len(found)
 
-    return (
-        len(set(visitors)), reached(scope.goal)[0],
-        {bucket: len(run) for bucket, run in by_bucket.items()}, [reached(goal) for goal in goals],
-    )
+    return len(set(visitors)), reached(scope.goal)[0], [reached(goal) for goal in goals]
 
 
 _first, _second, _third, _fourth = map(operator.itemgetter, range(4))
@@ -152,10 +161,108 @@ def _sources(conn: sqlite3.Connection, scope: Scope) -> dict[str, Counter[str]]:
 
 
 def _period(conn: sqlite3.Connection, scope: Scope, width: int, goals: list[Goal]) -> Period:
+    if not scope.rolled_up:
+        read = _read(conn, scope, width, goals)
+        if read is not None:
+            return read
     visitors, converted, by_bucket, reached = _people(conn, scope, width, goals)
     return Period(
         Figures(_sums(conn, scope, width), visitors, converted, by_bucket, width=width),
         _pages(conn, scope), _sources(conn, scope), reached,
+    )
+
+
+# The session columns a scope that no rollup answers is counted by, value by value: its figures'
+# breakdowns, then its sources. Regions pair each country with its region.
+_COUNTED = (*BREAKDOWNS.values(), "region", "referrer", "entry_url", "exit_url")
+_SEP = paths.SEPARATOR
+
+
+def _read(conn: sqlite3.Connection, scope: Scope, width: int, goals: list[Goal]) -> Period | None:
+    """A period that no rollup answers (a filter, bots, part of a day) from one read of its
+    sessions, or None when a value holds the separator (then the statements per figure answer).
+
+    One row per day (or hour): SQLite's sums (the same as the rollups', to the last digit) and
+    each column the overview counts by value as one text, its values joined by the separator in
+    the same order (every aggregate of a statement steps through the same rows). These are split
+    and counted by C-level maps: per session that costs less than a GROUP BY's sort per figure or
+    a Python object per value and row. Each session's pageview paths come from its row
+    (collector/store/sqlite/paths.py) where it lies wholly inside the range and knows them; the
+    others' pageviews are read from the events.
+    """
+    where, args = scope_sql(scope)
+    texts = ", ".join(f"group_concat(coalesce(s.{column}, ''), char(31))" for column in _COUNTED)
+    rows = tuples(
+        conn,
+        f"SELECT {_local(scope, width)} / {int(width)} AS bucket, count(*), sum(s.pageviews),"
+        f" sum({viewed_sql('s')}), sum({bounced_sql('s')}), sum(s.duration_ms), sum({carted_sql('s')}),"
+        f" sum({abandoned_sql('s')}), sum(s.revenue), sum(s.purchases),"
+        f" group_concat(s.id, char(31)), group_concat(s.visitor_id, char(31)), group_concat(s.purchases > 0, char(31)),"
+        f" {texts}, group_concat(CASE WHEN s.last_ts < ? THEN s.paths END, ''),"
+        " group_concat(CASE WHEN s.paths IS NULL OR s.last_ts >= ? THEN s.id END, char(31))"
+        f" FROM sessions s WHERE {where} GROUP BY bucket",
+        [scope.end, scope.end, *args],
+    )
+    sums = 1 + len(SUMS)
+    ids: list[str] = []
+    visitors: list[str] = []
+    bought: list[bool] = []
+    by_bucket: dict[int, int] = {}
+    counted: dict[str, Counter[str]] = {column: Counter() for column in _COUNTED}
+    regions: Counter[tuple[str, str]] = Counter()
+    page_counts: Counter[str] = Counter()
+    unkept: list[str] = []
+    for row in rows:
+        count, columns = row[1], [_split(text) for text in row[sums:sums + 3 + len(_COUNTED)]]
+        if any(len(column) != count for column in columns):
+            return None
+        ids += columns[0]
+        visitors += columns[1]
+        bought += map("1".__eq__, columns[2])
+        by_bucket[row[0]] = len(set(columns[1]))
+        values = dict(zip(_COUNTED, columns[3:], strict=True))
+        for column, counts in counted.items():
+            counts.update(values[column])
+        regions.update(zip(values["country"], values["region"], strict=True))
+        page_counts.update(paths.split(row[-2]))
+        unkept += _split(row[-1])
+    page_counts.update(dict(_unkept_pages(conn, scope, unkept)))
+    visitor_count, converted, reached = _reached(conn, scope, goals, ids, visitors, bought)
+    breakdowns = {name: _counts(counted[column]) for name, column in BREAKDOWNS.items()}
+    found = sources_apart(
+        counted["referrer"].items(), counted["entry_url"].items(), counted["exit_url"].items(),
+        ((country, region, n) for (country, region), n in regions.items()),
+    )
+    return Period(
+        Figures([row[:sums] for row in rows], visitor_count, converted, by_bucket, width=width, breakdowns=breakdowns),
+        pages(page_counts.items()), found, reached,
+    )
+
+
+def _split(text: str | None) -> list[str]:
+    """The values of a group_concat joined by the separator (none for no rows)."""
+    return [] if text is None else text.split(_SEP)
+
+
+def _counts(counts: Counter[str]) -> Counter[str]:
+    """Sessions by value, an empty value shown as none (as a breakdown row shows it)."""
+    if "" in counts:
+        counts["(none)"] += counts.pop("")
+    return counts
+
+
+def _unkept_pages(conn: sqlite3.Connection, scope: Scope, ids: list[str]) -> Iterable[tuple[str, int]]:
+    """Pageviews by path in the range of the scope's sessions whose row does not say them (`ids`),
+    and of the sessions that match the filters and began before the range but were open in it.
+    Each session's pageviews are one seek in the session index."""
+    where, args = scope_sql(scope, started=False)
+    return tuples(
+        conn,
+        "SELECT coalesce(e.path, ''), count(*) FROM events e INDEXED BY events_session_type"
+        " WHERE e.site_id = ? AND e.session_id IN (SELECT value FROM json_each(?) UNION ALL"
+        f" SELECT s.id FROM sessions s WHERE {where} AND s.first_ts < ? AND s.last_ts >= ?)"
+        " AND e.type = 'pageview' AND e.ts >= ? AND e.ts < ? GROUP BY 1",
+        [scope.site_id, json_encoder.encode(ids).decode(), *args, scope.start, scope.start, scope.start, scope.end],
     )
 
 

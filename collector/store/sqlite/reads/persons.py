@@ -7,6 +7,7 @@ from typing import Any
 
 from collector.query.scope import Scope
 from collector.query.timeline import CONTACT_TYPES, TIMELINE_LIMIT, timeline
+from collector.store.sqlite import paths
 from collector.store.sqlite.reads.scope import human_sql, scope_sql
 from collector.store.sqlite.reads.sessions import event_dict
 from collector.wire import json_decoder
@@ -93,7 +94,7 @@ def person(conn: sqlite3.Connection, site_id: str, person_id: str) -> dict[str, 
         )
     ]
     sessions = [
-        dict(r) for r in conn.execute(
+        paths.shown(r) for r in conn.execute(
             "SELECT * FROM sessions WHERE site_id = ? AND visitor_id = ? ORDER BY first_ts DESC, id DESC",
             (site_id, visitor),
         )

@@ -7,6 +7,7 @@ from typing import Any
 
 from collector.query.scope import Scope
 from collector.query.sessions import SORTS, causal_order, decode_cursor, encode_cursor
+from collector.store.sqlite import paths
 from collector.store.sqlite.reads.scope import filters_sql, human_sql
 from collector.wire import json_decoder
 
@@ -43,7 +44,7 @@ def list_sessions(
         f" ORDER BY s.{column} {direction}, s.id {direction} LIMIT ?",
         [*args, limit + 1],
     ).fetchall()
-    page = [dict(r) for r in rows[:limit]]
+    page = [paths.shown(r) for r in rows[:limit]]
     more = len(rows) > limit
     return {
         "sessions": page,
@@ -83,6 +84,6 @@ def get_session(conn: sqlite3.Connection, session_id: str, site_id: str | None =
         "SELECT * FROM events WHERE session_id = ? AND site_id = ? ORDER BY ts, rowid",
         (session_id, row["site_id"]),
     ).fetchall()
-    return {**dict(row), "events": [event_dict(e) for e in causal_order(events)]}
+    return {**paths.shown(row), "events": [event_dict(e) for e in causal_order(events)]}
 
 
