@@ -449,3 +449,22 @@ def test_a_session_value_holding_the_separator_is_counted_by_the_plain_statement
     assert answer["pages"] == [{"name": "/a", "pageviews": 2, "previous": 0}]
     assert [row["sessions"] for row in answer["campaigns"]] == [1, 1]
     assert {row["name"] for row in answer["campaigns"]} == {c or "(none)" for (c,) in campaigns}
+
+
+def test_a_store_made_before_late_pageviews_split_scroll_views_counts_its_views_again(tmp_path: Any) -> None:
+    """An older store counted two reports of one URL as one view although a pageview stored after
+    them lies between; opening it counts the views again, as a new store counts them on insert."""
+    url = "https://shop.example/p/1"
+    batches = [
+        _batch([ev("pageview", "p1", NOW, url=url), ev("scroll", "r1", NOW + 2, url=url, depth=30, vh=700),
+                ev("scroll", "r2", NOW + 4, url=url, depth=80, vh=800)]),
+        _batch([ev("pageview", "p2", NOW + 3, url=url)]),  # late: between the two reports
+    ]
+    old, new = _older_and_new(tmp_path, batches, "m031_scroll_views_after_late_pageviews")
+    day = NOW // DAY_MS
+    one_view = [("test", "/p/:id", "", day, 80, 1, 800, 1)]
+    assert [row for row in _tables(old)["heatmap_scroll"] if row[5]] == one_view
+    SQLiteStore(old)  # opening it migrates
+    two_views = [("test", "/p/:id", "", day, 30, 1, 700, 1), ("test", "/p/:id", "", day, 80, 1, 800, 1)]
+    assert [row for row in _tables(old)["heatmap_scroll"] if row[5]] == two_views
+    assert [row for row in _tables(new.path)["heatmap_scroll"] if row[5]] == two_views

@@ -873,3 +873,42 @@ def m030_session_paths(db: Database) -> None:
         END;
         """
     )
+
+
+def _scroll_views_of(row: str | None) -> str:
+    """Count again the scroll views of the session of events row `row` (None: of every session):
+    each human report that no later report of its URL follows without a pageview of the session
+    between them (at the very time of the later one counts as between, as ClickHouse reads it),
+    the later of two at one instant by storage order."""
+    session = f" WHERE site_id = {row}.site_id AND session_id = {row}.session_id" if row else ""
+    of = f"r.site_id = {row}.site_id AND r.session_id = {row}.session_id AND " if row else ""
+    return f"""DELETE FROM heatmap_scroll_views{session};
+        INSERT INTO heatmap_scroll_views SELECT r.rowid, r.site_id, r.session_id, r.url, r.ts,
+                coalesce(r.route, r.path, ''), coalesce(r.path, ''), {device("r")}, r.ts / 86400000,
+                coalesce(json_extract(r.data, '$.depth'), 0), json_extract(r.data, '$.vh')
+            FROM events r WHERE {of}r.type = 'scroll' AND {human("r")} AND NOT EXISTS (
+                SELECT 1 FROM events l WHERE l.site_id = r.site_id AND l.session_id = r.session_id
+                AND l.type = 'scroll' AND l.url IS r.url AND (l.ts > r.ts OR l.ts = r.ts AND l.rowid > r.rowid)
+                AND NOT EXISTS (SELECT 1 FROM events p WHERE p.site_id = r.site_id AND p.session_id = r.session_id
+                                AND p.type = 'pageview' AND p.ts > r.ts AND p.ts <= l.ts));"""
+
+
+@migrations()
+def m031_scroll_views_after_late_pageviews(db: Database) -> None:
+    """Scroll reports are of one view while no pageview of their session lies between them. The
+    insert trigger judges a report by the pageviews stored before it, so a pageview stored after
+    a report at or after its own time (a retried batch, a slow connection) may fall between reports
+    already counted as one view: the session's views are then counted again from its events, as
+    if every event had come in time, which is how ClickHouse reads them at query time. (A pageview
+    that goes never joins two views: a purge takes every report before it too, an erasure the
+    whole session.) Views stored before are counted again once, here."""
+    db.executescript(
+        f"""
+        {_scroll_views_of(None)}
+        CREATE TRIGGER heatmap_scroll_late_pageview AFTER INSERT ON events WHEN new.type = 'pageview'
+            AND EXISTS (SELECT 1 FROM events r WHERE r.site_id = new.site_id AND r.session_id = new.session_id
+                        AND r.type = 'scroll' AND r.ts >= new.ts) BEGIN
+            {_scroll_views_of("new")}
+        END;
+        """
+    )
