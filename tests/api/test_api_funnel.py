@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
-from tests.support.analytics_journeys import DATE, build
+import pytest
+
+from collector.query.funnel import Step
+from collector.query.scope import Scope
+from collector.store.sqlite.reads import funnel as sqlite_funnel
+from tests.support.analytics_journeys import DATE, DAY_MS, MIN, D, build, event, send
 from tests.support.collector import Client, every_store
 
 pytestmark = every_store
@@ -103,3 +109,66 @@ def test_steps_that_test_only_their_type_beside_steps_of_that_type_that_test_mor
         (1, 1.0, 5.0, 0, []),
     ]
     assert [d["visitor_id"] for d in result["steps"][1]["dropped_sessions"]] == ["u1", "a4"]
+
+
+def test_ids_of_any_characters_and_a_step_without_events(client: Client) -> None:
+    # Session, anonymous and user ids with quotes, backslashes, separators, control and non-ASCII
+    # characters come back exactly as sent; a step type of which the range holds no event at all
+    # is reached by no one.
+    t = D + 9 * 60 * MIN
+    merged = 'ü "ser"'
+    for events in (
+        [event("pageview", t, 'x "1"', 'a "q"\\', "/"), event("pageview", t + 10_000, 'x "1"', 'a "q"\\', "/product/1"),
+         event("purchase", t + 20_000, 'x "1"', 'a "q"\\', "/checkout", order_id="o1", value=1.0)],
+        [event("pageview", t + 1000, "x\\2", "a\\b", "/"), event("pageview", t + 31_000, "x\\2", "a\\b", "/product/2")],
+        [event("pageview", t + 2000, "x é", "a é", "/"),
+         event("identify", t + 2000, "x é", "a é", "/", user_id=merged)],
+        [event("pageview", t + 62_000, "x\t4", "a\t4", "/product/1"),
+         event("identify", t + 62_000, "x\t4", "a\t4", "/", user_id=merged)],
+        [event("pageview", t + 3000, "x,5 ", "a,d\u2028", "/")],
+        [event("purchase", t + 4000, "x\x1f 6", "a 6", "/checkout", order_id="o2", value=1.0)],
+    ):
+        send(client, events)
+    result = funnel(client, steps=[*STEPS, {"type": "error"}], window_s=3600)
+    assert summary(result) == [
+        (4, 1.0, None, 1, ["x,5 "]),
+        (3, 3 / 4, 30.0, 2, ["x\t4", "x\\2"]),
+        (1, 1 / 3, 10.0, 1, ['x "1"']),
+        (0, 0.0, None, 0, []),
+    ]
+    assert [[d["visitor_id"] for d in s["dropped_sessions"]] for s in result["steps"]] == [
+        ["a,d\u2028"], [merged, "a\\b"], ['a "q"\\'], [],
+    ]
+
+
+@pytest.mark.sqlite_only
+def test_reads_too_long_for_one_sqlite_string_come_in_halves(client: Client) -> None:
+    # Each read answers in one row of strings; past SQLite's length limit (a billion bytes unless
+    # built otherwise, lowered here to 1,000) its range of times is halved until the parts fit.
+    batch: list[dict[str, Any]] = []
+    for n in range(240):  # 160 visitors, 80 of them with two sessions
+        session, anon, t = f"h{n:03d}", f"v{n % 160:03d}", D + 9 * 60 * MIN + n * 90_000
+        batch.append(event("pageview", t, session, anon, "/"))
+        if n % 3:
+            batch.append(event("pageview", t + 60_000, session, anon, "/product/1"))
+        if n % 5 == 1:
+            batch.append(event("purchase", t + 61_000, session, anon, "/checkout", order_id=f"o{n}", value=1.0))
+    for at in range(0, len(batch), 250):
+        send(client, batch[at:at + 250])
+    scope = Scope("test", D, D + DAY_MS)
+    steps = [Step(**step) for step in STEPS]
+    with client.store.read() as conn:  # type: ignore[attr-defined]
+        whole = sqlite_funnel.funnel(conn, scope, steps, 3600)
+        limit = conn.getlimit(sqlite3.SQLITE_LIMIT_LENGTH)
+        conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, 1000)
+        try:
+            with pytest.raises(sqlite3.DataError):  # the sessions' ids alone are longer
+                conn.execute("SELECT json_group_array(s.id) FROM sessions s WHERE s.site_id = 'test'").fetchone()
+            halved = sqlite_funnel.funnel(conn, scope, steps, 3600)
+        finally:
+            conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, limit)
+    assert halved == whole
+    # A visitor's two sessions lie 4 hours apart: each attempt stays in one session. A product page
+    # in every session but n % 3 == 0 (27 visitors with one session have none), a purchase after
+    # it in the 32 sessions with n % 5 == 1 and n % 3 != 0, 6 visitors buying in both sessions.
+    assert [s["visitors"] for s in whole["steps"]] == [160, 160 - 27, 32 - 6]

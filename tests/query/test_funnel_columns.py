@@ -75,3 +75,16 @@ def test_events_of_a_visitor_are_its_rows() -> None:
     assert sorted(instants.events_of(2).tolist()) == [0, 2]
     assert instants.events_of(3).tolist() == []
     assert instants.mask.tolist() == [3, 1, 2, 1]  # visitor 0's two events at one instant are one
+
+
+@pytest.mark.parametrize("highest", [0, 3, 65_535, 65_536, 1 << 20, 1 << 40])
+def test_instants_come_in_the_order_of_lexsort(highest: int) -> None:
+    # Visitor numbers sorted 16 bits at a time: one pass below 65,536, more above; ties keep
+    # their time order, and equal times the order given.
+    rng = np.random.default_rng(highest)
+    visitor = rng.integers(0, highest + 1, size=5_000)
+    visitor[:50] = highest  # the widest number is there
+    ts = rng.integers(0, 40, size=5_000)
+    instants = Instants(visitor, ts, np.ones(5_000, dtype=np.int64))
+    assert instants.order.tolist() == np.lexsort((ts, visitor)).tolist()
+    assert Instants(columns([]), columns([]), columns([])).order.tolist() == []
