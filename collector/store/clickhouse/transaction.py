@@ -23,6 +23,7 @@ import msgspec
 from collector.query.definitions import person
 from collector.store.clickhouse.client import Connection, lit, lits, many
 from collector.store.clickhouse.memory import Memory
+from collector.store.clickhouse.reads.scope import visitor_sessions_sql, visitors_ids_sql
 from collector.store.clickhouse.schema import EVENT_NAMES, SESSION_NAMES, Layout
 from collector.store.model import EventRow, WriteBatch, WriteResult
 from collector.store.sessions import (
@@ -406,7 +407,8 @@ def _relink(
         return mine and (verified or row["verified_user"] is None)
 
     stored = db.sessions(
-        site_id, f"visitor_id = {lit(anon_id)} OR (visitor_id = {lit(old)} AND anon_id = {lit(anon_id)})"
+        site_id, f"{visitors_ids_sql(db.layout, site_id, sorted({anon_id, old}))}"
+        f" AND (visitor_id = {lit(anon_id)} OR (visitor_id = {lit(old)} AND anon_id = {lit(anon_id)}))"
     )
     for key, row in stored.items():
         relinked.setdefault(key, row)
@@ -471,7 +473,8 @@ def _sessionize(
         candidates += [
             (int(last), sid, int(first)) for sid, first, last in db.rows(
                 f"SELECT id, first_ts, last_ts FROM {db.t('sessions')} FINAL"
-                f" WHERE site_id = {lit(site_id)} AND visitor_id = {lit(visitor)} AND {same}"
+                f" WHERE site_id = {lit(site_id)} AND {visitor_sessions_sql(db.layout, site_id, visitor, '')}"
+                f" AND {same}"
                 f" AND id NOT IN {lits(changed)} ORDER BY last_ts DESC LIMIT 1"
             )
         ]

@@ -34,7 +34,7 @@ from typing import Any
 from collector.query.scope import Goal, parse_filters
 from collector.store.clickhouse.client import lit, lits
 from collector.store.clickhouse.faults import fault_of
-from collector.store.clickhouse.reads.scope import filters_sql, human_sql, sessions_in
+from collector.store.clickhouse.reads.scope import filters_sql, human_sql, sessions_in, visitor_sessions_sql
 from collector.store.clickhouse.transaction import VERSIONS, Db
 from collector.store.model import EventRow, WriteBatch
 from collector.triggers.evaluate import Check, Delivery, Ledger, check_delivery, evaluate, fire, possible_ids
@@ -422,7 +422,7 @@ def visitor_events(db: Db, check: Check, types: Collection[str]) -> list[Event]:
     rows = db.rows(
         f"SELECT {EVENT_COLUMNS} FROM {db.t('events')} AS e WHERE e.site_id = {site}"
         f" AND e.session_id IN (SELECT s.id FROM {sessions_in(db.layout)} WHERE s.site_id = {site}"
-        f" AND s.visitor_id = {lit(visitor)} AND s.last_ts >= {lit(check.start_ts)})"
+        f" AND {visitor_sessions_sql(db.layout, check.site_id, visitor)} AND s.last_ts >= {lit(check.start_ts)})"
         f" AND e.type IN {lits(sorted(types))} AND e.ts BETWEEN {lit(check.start_ts)} AND {lit(check.due_at)}"
     )
     return [stored_event(check.site_id, visitor, r) for r in rows]

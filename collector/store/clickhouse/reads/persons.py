@@ -7,7 +7,7 @@ from typing import Any
 from collector.query.scope import Scope
 from collector.query.timeline import CONTACT_TYPES, TIMELINE_LIMIT, timeline
 from collector.store.clickhouse.client import lit, many
-from collector.store.clickhouse.reads.scope import human_sql, scope_sql, sessions_in
+from collector.store.clickhouse.reads.scope import human_sql, scope_sql, sessions_in, visitor_sessions_sql
 from collector.store.clickhouse.reads.sessions import (
     EVENT_SELECT,
     SESSION_SELECT,
@@ -71,7 +71,8 @@ def resolve(db: Db, site_id: str, person: str) -> str | None:
         return str(linked[0][0])
     known = db.rows(
         f"SELECT 1 FROM {db.t('persons')} FINAL WHERE site_id = {site} AND user_id = {lit(person)}"
-        f" UNION ALL SELECT 1 FROM {db.t('sessions')} FINAL WHERE site_id = {site} AND visitor_id = {lit(person)}"
+        f" UNION ALL SELECT 1 FROM {db.t('sessions')} FINAL WHERE site_id = {site}"
+        f" AND {visitor_sessions_sql(db.layout, site_id, person, '')}"
     )
     return person if known else None
 
@@ -91,14 +92,14 @@ def person(db: Db, site_id: str, person_id: str) -> dict[str, Any] | None:
         r[0] for r in db.rows(
             f"SELECT a FROM (SELECT anon_id AS a FROM {db.t('identities')} FINAL"
             f" WHERE site_id = {site} AND user_id = {lit(visitor)}"
-            f" UNION DISTINCT SELECT assumeNotNull(anon_id) FROM {db.t('sessions')} FINAL"
-            f" WHERE site_id = {site} AND visitor_id = {lit(visitor)} AND anon_id IS NOT NULL) ORDER BY a"
+            f" UNION DISTINCT SELECT assumeNotNull(anon_id) FROM {db.t('sessions')} FINAL WHERE site_id = {site}"
+            f" AND {visitor_sessions_sql(db.layout, site_id, visitor, '')} AND anon_id IS NOT NULL) ORDER BY a"
         )
     ]
     sessions = [
         session_dict(r) for r in db.rows(
             f"SELECT {SESSION_SELECT} FROM {sessions_in(db.layout)} WHERE s.site_id = {site}"
-            f" AND s.visitor_id = {lit(visitor)} ORDER BY s.first_ts DESC, s.id DESC"
+            f" AND {visitor_sessions_sql(db.layout, site_id, visitor)} ORDER BY s.first_ts DESC, s.id DESC"
         )
     ]
     # A person the site's backend vouched for shows only what it vouched for: a browser that

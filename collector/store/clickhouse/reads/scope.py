@@ -5,9 +5,11 @@ value enters through `lit`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from collector.query.definitions import BOT_COLUMN, BOUNCE_PAGEVIEWS, DAY_MS, DESKTOP_FROM_PX, TABLET_FROM_PX, day_of
 from collector.query.scope import NONE, Filters, Goal, Scope
-from collector.store.clickhouse.client import lit
+from collector.store.clickhouse.client import lit, lits
 from collector.store.clickhouse.schema import FREQUENT_TYPES, Layout
 from collector.store.sqlite.reads.patterns import _PARAM_SEGMENT, is_route_template
 
@@ -243,6 +245,21 @@ def scope_sql(layout: Layout, scope: Scope, *, started: bool = True) -> str:
         clauses.append(human_sql("s"))
     since = scope.start if started else None
     return " AND ".join([*clauses, *filters_sql(layout, scope.site_id, scope.filters, scope.goal, since)])
+
+
+def visitors_ids_sql(layout: Layout, site_id: str, visitors: Sequence[str]) -> str:
+    """True for a session id (`id`) that some stored version of its row gives one of these
+    visitors. The sessions table is ordered by id, so a plain `visitor_id =` under FINAL reads
+    every session's every column; two columns of every version cost a tenth of that. A caller
+    then holds the newest version (FINAL) to the visitor: a version that once named them counts
+    here too."""
+    return (f"id IN (SELECT id FROM {layout.table('sessions')} WHERE site_id = {lit(site_id)}"
+            f" AND visitor_id IN {lits(visitors)})")
+
+
+def visitor_sessions_sql(layout: Layout, site_id: str, visitor: str, alias: str = "s") -> str:
+    """True for a session `alias` (read FINAL) of one visitor, found by visitors_ids_sql."""
+    return f"{_of(alias)}{visitors_ids_sql(layout, site_id, [visitor])} AND {_of(alias)}visitor_id = {lit(visitor)}"
 
 
 def sessions_in(layout: Layout) -> str:
