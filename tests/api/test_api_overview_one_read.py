@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.support.analytics_journeys import DATE, MIN, D, build, event, send, stamp_session_context
+from tests.support.analytics_journeys import DATE, DAY_MS, MIN, D, build, event, send, stamp_session_context
 from tests.support.collector import Client, every_store
 
 pytestmark = every_store
@@ -63,3 +63,20 @@ def test_a_filter_counts_its_sessions_by_every_breakdown_as_the_filtered_days(cl
         for row in filtered[breakdown]:
             drilled = overview(client, f"from={DATE}&to={DATE}&{KEEP_ALL}&{parameter}={row['name']}")
             assert drilled["metrics"]["sessions"]["value"] == row["sessions"], (breakdown, row)
+
+
+def test_a_session_open_for_days_before_the_range_has_its_pageviews_in_it_counted(client: Client) -> None:
+    """A session that began three days before the range (its id kept by the client) and went on
+    into it: a filtered overview counts its pageviews of the range, as the whole days do. The
+    reads of such sessions look back as far as the site's longest session, which grew when the
+    session's later view arrived."""
+    build(client)
+    send(client, [event("pageview", D - 3 * DAY_MS + 60 * MIN, "long", "a9", "/product/7")])
+    send(client, [event("pageview", D + 30 * MIN, "long", "a9", "/product/8")])
+    session = client.http.get("/api/sessions/long?site=test", headers=client.admin).json()
+    assert (session["first_ts"], session["last_ts"]) == (D - 3 * DAY_MS + 60 * MIN, D + 30 * MIN)
+    whole = overview(client, f"from={DATE}&to={DATE}")
+    kept = overview(client, f"from={DATE}&to={DATE}&{KEEP_ALL}")
+    assert kept == whole
+    assert {"name": "/product/8", "pageviews": 1, "previous": 0} in kept["pages"]
+    assert all(row["name"] != "/product/7" for row in kept["pages"])

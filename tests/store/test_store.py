@@ -172,7 +172,7 @@ def _batch(events: list[dict[str, Any]], *, bot: bool = False) -> WriteBatch:
 
 
 ROLLUPS = ("heatmap_elements", "heatmap_cells", "heatmap_points", "heatmap_scroll", "page_days",
-           "session_days", "source_days", "sessions")
+           "session_days", "source_days", "session_span", "sessions")
 
 
 def _tables(path: Any) -> dict[str, list[tuple[Any, ...]]]:
@@ -463,8 +463,23 @@ def test_a_store_made_before_late_pageviews_split_scroll_views_counts_its_views_
     old, new = _older_and_new(tmp_path, batches, "m031_scroll_views_after_late_pageviews")
     day = NOW // DAY_MS
     one_view = [("test", "/p/:id", "", day, 80, 1, 800, 1)]
-    assert [row for row in _tables(old)["heatmap_scroll"] if row[5]] == one_view
+    counted = "SELECT * FROM heatmap_scroll WHERE n != 0 ORDER BY depth"
+    assert sqlite3.connect(old).execute(counted).fetchall() == one_view
     SQLiteStore(old)  # opening it migrates
     two_views = [("test", "/p/:id", "", day, 30, 1, 700, 1), ("test", "/p/:id", "", day, 80, 1, 800, 1)]
-    assert [row for row in _tables(old)["heatmap_scroll"] if row[5]] == two_views
-    assert [row for row in _tables(new.path)["heatmap_scroll"] if row[5]] == two_views
+    assert sqlite3.connect(old).execute(counted).fetchall() == two_views
+    assert sqlite3.connect(new.path).execute(counted).fetchall() == two_views
+
+
+def test_a_store_made_before_the_session_span_takes_its_longest_session(tmp_path: Any) -> None:
+    """Opening an older store keeps the longest session it holds, as a new store's triggers keep it
+    while a session grows (a later view arriving in another batch)."""
+    batches = [
+        _batch([ev("pageview", "p1", NOW, url="https://shop.example/"),
+                ev("pageview", "p2", NOW + 5 * MIN, url="https://shop.example/a")]),
+        _batch([ev("pageview", "p3", NOW + 1, session_id="s2", url="https://shop.example/")]),
+        _batch([ev("pageview", "p4", NOW + 8 * MIN, url="https://shop.example/b")]),  # s1 grows
+    ]
+    old, new = _older_and_new(tmp_path, batches, "m032_session_span")
+    SQLiteStore(old)  # opening it migrates
+    assert _tables(old)["session_span"] == _tables(new.path)["session_span"] == [("test", 8 * MIN)]

@@ -912,3 +912,28 @@ def m031_scroll_views_after_late_pageviews(db: Database) -> None:
         END;
         """
     )
+
+
+@migrations()
+def m032_session_span(db: Database) -> None:
+    """The longest session each site has had (last_ts - first_ts), kept by triggers: a session
+    open across a range's start began at most that long before it, so the reads of such sessions
+    seek a bounded stretch of the sessions' start order instead of every older session. Never
+    lowered (a purge or an erasure leaves a bound that is only looser)."""
+    # Written only when a session outgrows the longest: most updates of a session find it shorter.
+    longer = ("new.last_ts - new.first_ts > coalesce((SELECT longest FROM session_span"
+              " WHERE site_id = new.site_id), -1)")
+    upsert = ("INSERT INTO session_span VALUES (new.site_id, new.last_ts - new.first_ts)"
+              " ON CONFLICT DO UPDATE SET longest = excluded.longest;")
+    db.executescript(
+        f"""
+        CREATE TABLE session_span (site_id TEXT PRIMARY KEY, longest INTEGER NOT NULL) WITHOUT ROWID;
+        INSERT INTO session_span SELECT site_id, max(last_ts - first_ts) FROM sessions GROUP BY site_id;
+        CREATE TRIGGER session_span_insert AFTER INSERT ON sessions WHEN {longer} BEGIN
+            {upsert}
+        END;
+        CREATE TRIGGER session_span_update AFTER UPDATE OF first_ts, last_ts ON sessions WHEN {longer} BEGIN
+            {upsert}
+        END;
+        """
+    )

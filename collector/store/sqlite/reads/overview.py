@@ -23,6 +23,7 @@ from collector.store.sqlite.reads.scope import (
     carted_sql,
     goal_event_sql,
     human_sql,
+    open_sql,
     scope_sql,
     viewed_sql,
 )
@@ -126,12 +127,12 @@ def _pages(conn: sqlite3.Connection, scope: Scope) -> Counter[str]:
     # pass over all the range's pageviews probing a set costs more unless the filter keeps
     # nearly every session; joined the other way, each pageview cost two B-tree descents.
     where, args = scope_sql(scope, started=False)
+    open_, open_args = open_sql(scope, scope.end)
     return pages(conn.execute(
         "SELECT coalesce(e.path, ''), count(*) FROM events e INDEXED BY events_session_type"
-        f" WHERE e.site_id = ? AND e.session_id IN (SELECT s.id FROM sessions s WHERE {where}"
-        " AND s.first_ts < ? AND s.last_ts >= ?) AND e.type = 'pageview' AND e.ts >= ? AND e.ts < ?"
-        " GROUP BY 1",
-        [scope.site_id, *args, scope.end, scope.start, scope.start, scope.end],
+        f" WHERE e.site_id = ? AND e.session_id IN (SELECT s.id FROM sessions s WHERE {where} AND {open_})"
+        " AND e.type = 'pageview' AND e.ts >= ? AND e.ts < ? GROUP BY 1",
+        [scope.site_id, *args, *open_args, scope.start, scope.end],
     ))
 
 
@@ -256,13 +257,14 @@ def _unkept_pages(conn: sqlite3.Connection, scope: Scope, ids: list[str]) -> Ite
     and of the sessions that match the filters and began before the range but were open in it.
     Each session's pageviews are one seek in the session index."""
     where, args = scope_sql(scope, started=False)
+    older, older_args = open_sql(scope, scope.start)
     return tuples(
         conn,
         "SELECT coalesce(e.path, ''), count(*) FROM events e INDEXED BY events_session_type"
         " WHERE e.site_id = ? AND e.session_id IN (SELECT value FROM json_each(?) UNION ALL"
-        f" SELECT s.id FROM sessions s WHERE {where} AND s.first_ts < ? AND s.last_ts >= ?)"
+        f" SELECT s.id FROM sessions s WHERE {where} AND {older})"
         " AND e.type = 'pageview' AND e.ts >= ? AND e.ts < ? GROUP BY 1",
-        [scope.site_id, json_encoder.encode(ids).decode(), *args, scope.start, scope.start, scope.start, scope.end],
+        [scope.site_id, json_encoder.encode(ids).decode(), *args, *older_args, scope.start, scope.end],
     )
 
 

@@ -231,6 +231,18 @@ def events_sql(scope: Scope, event_type: str) -> tuple[str, list[object]]:
     )
 
 
+def open_sql(scope: Scope, began_before: int) -> tuple[str, list[object]]:
+    """True for a session `s` open at some time in the range that began before `began_before`
+    (the range's start: those that began earlier; its end: all of them). One open at the range's
+    start began at most the site's longest session before it (session_span, migration m032), so
+    SQLite seeks that stretch of the sessions' start order, not every older session."""
+    return (
+        "s.first_ts < ? AND s.first_ts >= ? - coalesce((SELECT longest FROM session_span WHERE site_id = ?), 0)"
+        " AND s.last_ts >= ?",
+        [began_before, scope.start, scope.site_id, scope.start],
+    )
+
+
 def scope_sql(scope: Scope, *, started: bool = True) -> tuple[str, list[object]]:
     """The WHERE body over `s` and its parameters (without the range if not `started`)."""
     clauses = ["s.site_id = ?"]
