@@ -122,18 +122,27 @@ def _pages(conn: sqlite3.Connection, scope: Scope) -> Counter[str]:
             " GROUP BY path HAVING sum(pageviews) != 0",
             (scope.site_id, scope.start // DAY_MS, scope.end // DAY_MS),
         ))
-    # The sessions of the scope that were open in the range (of any start), as a sorted list
-    # that SQLite seeks one by one in the session index for their pageviews of the range. One
-    # pass over all the range's pageviews probing a set costs more unless the filter keeps
-    # nearly every session; joined the other way, each pageview cost two B-tree descents.
+    # The sessions of the scope that were open in the range (of any start).
+    return pages(_range_pageviews(conn, scope, "", [], scope.end))
+
+
+def _range_pageviews(
+    conn: sqlite3.Connection, scope: Scope, listed: str, listed_args: list[object], began_before: int,
+) -> list[tuple[Any, ...]]:
+    """(path, pageviews) of the range's pageviews of some sessions: those `listed` selects (SQL
+    for ids, then UNION ALL; '' for none) and those of the scope open in the range that began
+    before `began_before`. The ids form a sorted list that SQLite seeks one by one in the session
+    index; one pass over all the range's pageviews probing a set costs more unless the filter
+    keeps nearly every session, and joined the other way each pageview cost two B-tree descents."""
     where, args = scope_sql(scope, started=False)
-    open_, open_args = open_sql(scope, scope.end)
-    return pages(conn.execute(
+    open_, open_args = open_sql(scope, began_before)
+    return tuples(
+        conn,
         "SELECT coalesce(e.path, ''), count(*) FROM events e INDEXED BY events_session_type"
-        f" WHERE e.site_id = ? AND e.session_id IN (SELECT s.id FROM sessions s WHERE {where} AND {open_})"
+        f" WHERE e.site_id = ? AND e.session_id IN ({listed}SELECT s.id FROM sessions s WHERE {where} AND {open_})"
         " AND e.type = 'pageview' AND e.ts >= ? AND e.ts < ? GROUP BY 1",
-        [scope.site_id, *args, *open_args, scope.start, scope.end],
-    ))
+        [scope.site_id, *listed_args, *args, *open_args, scope.start, scope.end],
+    )
 
 
 def _sources(conn: sqlite3.Connection, scope: Scope) -> dict[str, Counter[str]]:
@@ -254,18 +263,9 @@ def _counts(counts: Counter[str]) -> Counter[str]:
 
 def _unkept_pages(conn: sqlite3.Connection, scope: Scope, ids: list[str]) -> Iterable[tuple[str, int]]:
     """Pageviews by path in the range of the scope's sessions whose row does not say them (`ids`),
-    and of the sessions that match the filters and began before the range but were open in it.
-    Each session's pageviews are one seek in the session index."""
-    where, args = scope_sql(scope, started=False)
-    older, older_args = open_sql(scope, scope.start)
-    return tuples(
-        conn,
-        "SELECT coalesce(e.path, ''), count(*) FROM events e INDEXED BY events_session_type"
-        " WHERE e.site_id = ? AND e.session_id IN (SELECT value FROM json_each(?) UNION ALL"
-        f" SELECT s.id FROM sessions s WHERE {where} AND {older})"
-        " AND e.type = 'pageview' AND e.ts >= ? AND e.ts < ? GROUP BY 1",
-        [scope.site_id, json_encoder.encode(ids).decode(), *args, *older_args, scope.start, scope.end],
-    )
+    and of the sessions that match the filters and began before the range but were open in it."""
+    listed = "SELECT value FROM json_each(?) UNION ALL "
+    return _range_pageviews(conn, scope, listed, [json_encoder.encode(ids).decode()], scope.start)
 
 
 def overview(
