@@ -31,7 +31,7 @@ class Instants:
     visitor and instant and sorted by visitor and time; `rows` maps each back to the events."""
 
     def __init__(self, visitor: Ints, ts: Ints, mask: Ints) -> None:
-        order = _by_visitor(visitor, np.argsort(ts, kind="stable"))
+        order = by_visitor(visitor, np.argsort(ts, kind="stable"))
         v, t, m = visitor[order], ts[order], mask[order]
         starts = np.ones(len(v), dtype=bool)
         starts[1:] = (v[1:] != v[:-1]) | (t[1:] != t[:-1])
@@ -47,7 +47,7 @@ class Instants:
         return self.order[lo:hi]
 
 
-def _by_visitor(visitor: Ints, order: Ints) -> Ints:
+def by_visitor(visitor: Ints, order: Ints) -> Ints:
     """`order` stably sorted by visitor number (as `np.lexsort` with the visitor as its last key).
 
     numpy sorts keys of 16 bits or less stably by radix, in linear time, and others by merging:

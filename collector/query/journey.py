@@ -52,7 +52,7 @@ class Matcher(Struct, kw_only=True, forbid_unknown_fields=True):
             raise ValueError(f"unknown event type {self.type!r}")
         if self.nth is not None and self.type is None:
             raise ValueError("nth counts events of one type: give the type")
-        if not any(msgspec.structs.asdict(self).values()):
+        if all(value is None or value is False for value in msgspec.structs.asdict(self).values()):  # 0 is a score
             raise ValueError("a matcher needs at least one condition")
 
 
@@ -168,32 +168,37 @@ def page_matches(pattern: str, touch: Touch) -> bool:
     return _page_rule(pattern)(touch)
 
 
+# A page rule as tests of a touch's fields, any of which passing matches it: (field, test of its value).
+FieldTest = tuple[str, Callable[[str | None], bool]]
+
+
 @functools.lru_cache(maxsize=256)  # a map reads every touch against the same few patterns
-def _page_rule(pattern: str) -> Callable[[Touch], bool]:
+def page_tests(pattern: str) -> tuple[FieldTest, ...]:
+    """The same rule as the API's page patterns (docs/api.md), field by field: exact URL, /path,
+    * and /route/:id (its stored route, or a path with the same segments)."""
     segments = pattern.split("/")
     if pattern.startswith("/") and any(_PARAM.match(s) for s in segments):
         slashes = pattern.count("/")
         fixed = [(i, s) for i, s in enumerate(segments) if not _PARAM.match(s)]
 
-        def template(t: Touch) -> bool:
-            if t.route == pattern:
-                return True
-            if t.path is None or t.path.count("/") != slashes:
+        def template(path: str | None) -> bool:
+            if path is None or path.count("/") != slashes:
                 return False
-            parts = t.path.split("/")
+            parts = path.split("/")
             return all(parts[i] == s for i, s in fixed)
 
-        return template
-    on_path = pattern.startswith("/")
+        return ("route", lambda route: route == pattern), ("path", template)
+    field = "path" if pattern.startswith("/") else "url"
     if "*" not in pattern:
-        return lambda t: (t.path if on_path else t.url) == pattern
+        return ((field, lambda value: value == pattern),)
     regex = re.compile(".*".join(re.escape(part) for part in pattern.split("*")), re.DOTALL)
+    return ((field, lambda value: value is not None and regex.fullmatch(value) is not None),)
 
-    def wildcard(t: Touch) -> bool:
-        value = t.path if on_path else t.url
-        return value is not None and regex.fullmatch(value) is not None
 
-    return wildcard
+@functools.lru_cache(maxsize=256)
+def _page_rule(pattern: str) -> Callable[[Touch], bool]:
+    tests = [(operator.attrgetter(name), test) for name, test in page_tests(pattern)]
+    return lambda t: any(test(field(t)) for field, test in tests)
 
 
 # A matcher compiled once into a test of a person's touch: (their touches in time order, the

@@ -6,15 +6,14 @@ same rules the same way; engines only keep rules, the outbox and pending checks.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Annotated, Any, Final, Literal
 
 import msgspec
 from msgspec import Meta, Struct
 
 from collector.errors import ClientError
+from collector.query.journey import page_tests
 from collector.wire import EVENT_TYPES, json_encoder
 
 KINDS = ("event", "absence", "segment")
@@ -24,7 +23,6 @@ ALERT: Final = "alert"
 # An absence rule waits at most this long: a pending check per start event is kept until then.
 MAX_DELAY_S = 7 * 86400
 MAX_COOLDOWN_S = 365 * 86400
-_PARAM_SEGMENT = re.compile(r"^:[A-Za-z_][A-Za-z0-9_]*$")
 
 Text = Annotated[str, Meta(min_length=1, max_length=256)]
 Scalar = str | int | float | bool
@@ -208,26 +206,11 @@ def _equal(value: Any, wanted: Scalar) -> bool:
 
 
 def page_matches(pattern: str, url: str | None, path: str | None, route: str | None) -> bool:
-    """The funnels' page rule (store/sqlite/reads/patterns.py): exact URL, `/path` only, `*`
-    wildcard, or `/route/:id` matching its stored route or a path of the same segments."""
-    if pattern.startswith("/") and any(_PARAM_SEGMENT.match(s) for s in pattern.split("/")):
-        if route == pattern:
-            return True
-        if path is None or path.count("/") != pattern.count("/"):
-            return False
-        # Literal segments of a template are literal, `*` included (patterns.glob_literal).
-        regex = "/".join(".*" if _PARAM_SEGMENT.match(s) else re.escape(s) for s in pattern.split("/"))
-        return re.fullmatch(regex, path, re.DOTALL) is not None
-    value = path if pattern.startswith("/") else url
-    if value is None:
-        return False
-    return _glob(pattern).fullmatch(value) is not None if "*" in pattern else value == pattern
-
-
-@lru_cache(maxsize=1024)
-def _glob(pattern: str) -> re.Pattern[str]:
-    """SQLite GLOB with only `*` special: any run of characters, `/` included, case-sensitive."""
-    return re.compile(".*".join(re.escape(part) for part in pattern.split("*")), re.DOTALL)
+    """The page patterns' one rule (query/journey.py's page_tests, as the stores' SQL matches
+    them): exact URL, `/path` only, `*` wildcard, or `/route/:id` matching its stored route or a
+    path of the same segments."""
+    fields = {"url": url, "path": path, "route": route}
+    return any(test(fields[name]) for name, test in page_tests(pattern))
 
 
 spec_encoder = json_encoder

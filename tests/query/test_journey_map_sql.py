@@ -1,5 +1,5 @@
-"""The journey map as each store answers it (ClickHouse in SQL, SQLite by the walk over its touches)
-held to the Python definition, `journey.journey_map` over every touch, on generated traffic.
+"""The journey map as each store answers it (ClickHouse in SQL, SQLite by numpy over its touches read
+as columns) held to the Python definition, `journey.journey_map` over every touch, on generated traffic.
 
 The stages use every matcher field: type, name, pages in every pattern form (exact URL, exact
 /path, `*` on a URL and on a path, route templates matched on the route and on the path),
@@ -23,9 +23,15 @@ from tests.support.journey_traffic import EVERY_FIELD, MANY_BITS, generate
 pytestmark = every_store
 
 def engine_tally(client: Client, scope: Scope, stages: Stages) -> tuple[int, list[journey.StageTally]]:
-    """The store's own tally where it has one (ClickHouse's SQL), else the walk's."""
+    """The store's own tally: ClickHouse's SQL, or SQLite's columns counted with numpy."""
     if client.engine == "sqlite":
-        return journey.tally(stages, client.store.journey_touches(scope))
+        from collector.query import journey_columns
+        from collector.store.sqlite.reads.journey import columns
+
+        with client.store.read() as conn:  # type: ignore[attr-defined]
+            found = columns(conn, scope, journey.reading_of(stages))
+        assert found is not None
+        return journey_columns.tally(stages, found)
     from collector.store.clickhouse.reads.journey_map import tally
 
     return tally(client.store.db, scope, stages)  # type: ignore[attr-defined]
@@ -68,3 +74,4 @@ def test_an_empty_range_has_no_one_on_the_map(client: Client) -> None:
         answer = client.store.journey_map(scope, stages)
         assert answer == journey.journey_map(stages, [])
         assert answer["people"] == 0 and [s["people"] for s in answer["stages"]] == [0] * len(stages.stages)
+

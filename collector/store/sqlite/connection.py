@@ -68,3 +68,16 @@ def tuples(conn: sqlite3.Connection, sql: str, args: Sequence[object]) -> list[t
     cursor = conn.cursor()
     cursor.row_factory = None
     return cursor.execute(sql, args).fetchall()
+
+
+def halved(conn: sqlite3.Connection, sql: str, args: list[object], start: int, end: int) -> list[tuple[Any, ...]]:
+    """The row of aggregates that `sql` gives for the times [start, end) (its last two
+    parameters), as the rows of parts that each fit in one SQLite string: past SQLITE_MAX_LENGTH
+    (a billion bytes unless built otherwise: some 25 million ids) the range is halved."""
+    try:
+        return [conn.execute(sql, [*args, start, end]).fetchone()]
+    except sqlite3.DataError as exc:  # string or blob too big
+        if getattr(exc, "sqlite_errorname", "") != "SQLITE_TOOBIG" or end - start < 2:
+            raise
+    middle = start + (end - start) // 2
+    return halved(conn, sql, args, start, middle) + halved(conn, sql, args, middle, end)

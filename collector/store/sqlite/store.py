@@ -20,7 +20,7 @@ from collector.query.experiments import Counts as ExperimentCounts
 from collector.query.experiments import Experiment
 from collector.query.funnel import Step
 from collector.query.heatmap import Scope as HeatmapScope
-from collector.query.journey import EVERYTHING, Reading, Stages, Touch, read_map
+from collector.query.journey import EVERYTHING, Reading, Stages, Touch
 from collector.query.outcome import Score
 from collector.query.params import DAY_MS
 from collector.query.paths import WIDTH
@@ -490,7 +490,7 @@ class SQLiteStore(EngineAssets):
         return self._ask(journey.touches, scope, reading)
 
     def journey_map(self, scope: Scope, stages: Stages) -> dict[str, Any]:
-        return read_map(self, scope, stages)  # the touches, walked in Python
+        return self._ask(journey.journey_map, scope, stages)
 
     def save_outcome(self, site_id: str, report: dict[str, Any], scores: Sequence[Score]) -> None:
         self._run(lambda conn: outcome.save(conn, site_id, report, scores))

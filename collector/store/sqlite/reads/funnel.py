@@ -14,6 +14,7 @@ from collector.errors import ClientError
 from collector.query.funnel import Step, furthest_attempt  # noqa: F401 - tests import it here
 from collector.query.funnel_columns import ColumnCount, Instants, Ints, column
 from collector.query.scope import Scope
+from collector.store.sqlite.connection import halved
 from collector.store.sqlite.reads.patterns import url_match
 from collector.store.sqlite.reads.scope import scope_sql
 from collector.wire import EVENT_TYPES
@@ -70,7 +71,7 @@ def funnel(conn: sqlite3.Connection, scope: Scope, steps: list[Step], window_s: 
     # The scope's sessions come from the covering index sessions_visitors.
     ids: list[str] = []
     of_session: list[str] = []
-    for session_ids, visitors in _halved(
+    for session_ids, visitors in halved(
         conn, f"SELECT json_group_array(s.id), json_group_array(s.visitor_id) FROM sessions s WHERE {where}"
         " AND s.first_ts >= ? AND s.first_ts < ?", args, scope.start, scope.end,
     ):
@@ -92,12 +93,12 @@ def funnel(conn: sqlite3.Connection, scope: Scope, steps: list[Step], window_s: 
     sessions: list[str] = []
     packed_texts: list[str] = []
     for kind, mask, match, mask_args, match_args in masks_by_type(steps):
-        # The range's end, known, lets a read too long for one string be halved (below).
+        # The range's end, known, lets a read too long for one string be halved (connection.halved).
         latest = conn.execute("SELECT max(e.ts) FROM events e WHERE e.site_id = ? AND e.type = ?",
                               [scope.site_id, kind]).fetchone()[0]
         if latest is None or latest < scope.start:
             continue
-        for events_json, packed_text in _halved(
+        for events_json, packed_text in halved(
             conn, f"SELECT json_group_array(e.session_id), group_concat(e.ts << {len(steps)} | ({mask}), ' ')"
             " FROM events e WHERE e.site_id = ? AND e.type = ?" + (f" AND ({match})" if match else "")
             + " AND e.ts >= ? AND e.ts < ?",
@@ -118,19 +119,6 @@ def funnel(conn: sqlite3.Connection, scope: Scope, steps: list[Step], window_s: 
         for j in range(len(steps))
     ]
     return count.answer(steps, window_s, shown)
-
-
-def _halved(conn: sqlite3.Connection, sql: str, args: list[object], start: int, end: int) -> list[tuple[Any, ...]]:
-    """The row of aggregates that `sql` gives for the times [start, end) (its last two
-    parameters), as the rows of parts that each fit in one SQLite string: past SQLITE_MAX_LENGTH
-    (a billion bytes unless built otherwise: some 25 million ids) the range is halved."""
-    try:
-        return [conn.execute(sql, [*args, start, end]).fetchone()]
-    except sqlite3.DataError as exc:  # string or blob too big
-        if getattr(exc, "sqlite_errorname", "") != "SQLITE_TOOBIG" or end - start < 2:
-            raise
-    middle = start + (end - start) // 2
-    return _halved(conn, sql, args, start, middle) + _halved(conn, sql, args, middle, end)
 
 
 def _dropped_sessions(

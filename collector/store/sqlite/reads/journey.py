@@ -1,18 +1,27 @@
-"""The touches of the sessions in scope, as the journey map (query/journey.py) reads them."""
+"""The touches of the sessions in scope: as rows (`touches`, what the likely-outcome model and the
+definition in query/journey.py read), and as columns (`columns`, what the journey map counts with
+numpy in query/journey_columns.py)."""
 
 from __future__ import annotations
 
 import itertools
+import math
 import operator
 import sqlite3
 from typing import Any
 
 import msgspec
+import numpy as np
 
-from collector.query.journey import EVERYTHING, Reading, Touch
+from collector.query import journey as walk
+from collector.query import journey_columns
+from collector.query.bulk import gc_paused
+from collector.query.journey import EVERYTHING, Reading, Stages, Touch
+from collector.query.journey_columns import Coded, Sessions, Touches, coded
 from collector.query.scope import Scope
-from collector.store.sqlite.connection import tuples
+from collector.store.sqlite.connection import halved, tuples
 from collector.store.sqlite.reads.scope import scope_sql
+from collector.wire import EVENT_TYPES
 
 
 def _kept(
@@ -52,11 +61,11 @@ def holding_sql(reading: Reading, scope: Scope) -> tuple[str, list[object]]:
     return _kept(reading, ("s.last_ts >= ?", "s.first_ts < ?"), goal, " AND g.name = ?", [scope.site_id, scope.start])
 
 
-# The fields of `data` a touch carries, as one JSON array [score, scale, rage, dead], read from the
+# The fields of `data` a touch carries, as one JSON array [rowid, score, scale, rage, dead], read from the
 # event's row for the few events that have them: surveys, and the site's rage and dead clicks from
 # the start of the range on, gathered once off their own index (migration m028). Every other event
 # is read from the session index alone, and its touch has none (NULL: no score, scale, rage, dead).
-_DATA = "(SELECT json_array({}) FROM events d WHERE d.rowid = e.rowid)"
+_DATA = "(SELECT json_array(d.rowid, {}) FROM events d WHERE d.rowid = e.rowid)"
 _EXTRA = (
     "CASE WHEN e.type = 'survey' THEN " + _DATA.format("d.data ->> '$.score', d.data ->> '$.scale', 0, 0")
     + " WHEN e.type = 'click' AND e.rowid IN (SELECT f.rowid FROM events f INDEXED BY events_friction"
@@ -67,7 +76,8 @@ _EXTRA = (
 _EXTRA_FIELDS = ("score", "scale", "rage", "dead")
 _SCORE = Touch._fields.index("score")
 assert Touch._fields[_SCORE:_SCORE + len(_EXTRA_FIELDS)] == _EXTRA_FIELDS
-_extra_decoder = msgspec.json.Decoder(tuple[Any, Any, Any, Any])
+Extra = tuple[int, Any, Any, Any, Any]  # the event's rowid, then the fields
+_extra_decoder = msgspec.json.Decoder(Extra)
 
 
 def _columns(reading: Reading) -> dict[str, str | None]:
@@ -112,6 +122,135 @@ def touches(conn: sqlite3.Connection, scope: Scope, reading: Reading = EVERYTHIN
         touch = list(found[i])
         for j in unread:
             touch[j] = None
-        touch[_SCORE:_SCORE + len(_EXTRA_FIELDS)] = _extra_decoder.decode(rows[i][extra])
+        touch[_SCORE:_SCORE + len(_EXTRA_FIELDS)] = _extra_decoder.decode(rows[i][extra])[1:]
         found[i] = tuple.__new__(Touch, touch)
     return found
+
+
+def journey_map(conn: sqlite3.Connection, scope: Scope, stages: Stages) -> dict[str, Any]:
+    """The map, counted over the touches as columns (query/journey_columns.py); walked over the
+    touches as rows where a stored value holds a separator of the columns' text."""
+    reading = walk.reading_of(stages)
+    with gc_paused():
+        found = columns(conn, scope, reading)
+        if found is None:
+            return walk.journey_map(stages, touches(conn, scope, reading))
+        return walk.figures(stages, *journey_columns.tally(stages, found))
+
+
+_SEP = "\x1f"  # char(31), between the texts of a column: None where a value holds it
+_FIRST_TYPE = 65  # an event type as one character, 'A' for EVENT_TYPES[0]
+_TYPE = ("CASE e.type " + " ".join(f"WHEN '{kind}' THEN '{chr(_FIRST_TYPE + i)}'" for i, kind in enumerate(EVENT_TYPES))
+         + " END")  # an unknown type is NULL, left out of the text: its length tells
+
+
+def _extras(conn: sqlite3.Connection, scope: Scope, where: str, args: list[object]) -> list[Extra]:
+    """The scope's surveys and frustrated clicks as [rowid, score, scale, rage, dead], off their
+    types' indexes (surveys by time, rage and dead clicks by their own): asked of every event in
+    the read, the data's fields cost a third of it. Events between the range's start and the last
+    moment of its sessions; rowids of other sessions are ignored by the caller."""
+    last = f"(SELECT max(s.last_ts) FROM sessions s WHERE {where})"
+    found: list[Extra] = []
+    for sql in (
+        "SELECT e.rowid, e.data ->> '$.score', e.data ->> '$.scale', 0, 0"
+        " FROM events e INDEXED BY events_type_ts_session WHERE e.site_id = ? AND e.type = 'survey'"
+        f" AND e.ts >= ? AND e.ts <= {last}",
+        "SELECT e.rowid, NULL, NULL, coalesce(e.data ->> '$.rage', 0), coalesce(e.data ->> '$.dead', 0)"
+        " FROM events e INDEXED BY events_friction WHERE e.site_id = ?"
+        f" AND e.type = 'click' AND (e.data ->> '$.rage' OR e.data ->> '$.dead') AND e.ts >= ? AND e.ts <= {last}",
+    ):
+        found += tuples(conn, sql, [scope.site_id, scope.start, *args])
+    return found
+
+
+def columns(conn: sqlite3.Connection, scope: Scope, reading: Reading) -> Touches | None:
+    """The touches of the sessions that started in scope as columns, read in one row of aggregates
+    (parts of the range, if one row would pass SQLite's longest string): each session's events
+    joined into texts, and the sessions' texts joined. Handed over as rows, a million touches cost
+    seconds to make into Python tuples; as texts, a split or a numpy parse each. None when a value
+    holds char(31) or a type is unknown: the texts no longer split into one value per event."""
+    assert reading.since is None and reading.before is None and reading.goal_type is None, "the map has no window"
+    where, args = scope_sql(scope)
+    # (name, SQL per session, SQL joining the sessions' values, how the parts join)
+    read = [
+        ("visitor", "s.visitor_id", "group_concat(visitor, char(31))", _SEP),
+        ("id", "s.id", "group_concat(id, char(31))", _SEP),
+        ("start", "s.first_ts", "group_concat(start)", ","),
+        ("replay", "s.has_replay", "group_concat(replay, '')", ""),
+        ("count", "count(*)", "group_concat(count)", ","),
+        ("ts", "group_concat(e.ts)", "group_concat(ts)", ","),
+        ("rowid", "group_concat(e.rowid)", "group_concat(rowid)", ","),
+        ("type", f"group_concat({_TYPE}, '')", "group_concat(type, '')", ""),
+        *((name, f"group_concat(coalesce(e.{name}, ''), char(31))", f"group_concat({name}, char(31))", _SEP)
+          for name in ("path", "name", "touchpoint", *(["route"] if reading.route else []),
+                       *(["url"] if reading.url else []))),
+        *([("no_url", "group_concat(e.url IS NULL, '')", "group_concat(no_url, '')", "")] if reading.url else []),
+        *([("channel", "coalesce(s.channel, '')", "group_concat(channel, char(31))", _SEP)] if reading.channel else []),
+    ]
+    parts = halved(
+        conn,
+        f"SELECT {', '.join(outer for _, _, outer, _ in read)} FROM (SELECT"
+        f" {', '.join(f'{inner} AS {name}' for name, inner, _, _ in read)}"
+        " FROM sessions s CROSS JOIN events e INDEXED BY events_session_type"
+        " ON e.site_id = s.site_id AND e.session_id = s.id"
+        # in the order of the sessions' primary key: grouped as they are read, not sorted first
+        f" WHERE {where} AND s.first_ts >= ? AND s.first_ts < ? GROUP BY s.first_ts, s.id)",
+        args, scope.start, scope.end,
+    )
+    text = {name: sep.join(part[i] for part in parts if part[i] is not None)
+            for i, (name, _, _, sep) in enumerate(read)}
+    if not text["id"]:
+        return journey_columns.from_touches([])
+    counts = np.fromstring(text["count"], dtype=np.int64, sep=",")
+    ids = text["id"].split(_SEP)
+    events = int(counts.sum())
+
+    def split(name: str, size: int = events) -> list[str] | None:
+        values = text[name].split(_SEP)
+        return values if len(values) == size else None
+
+    def flags(name: str, size: int = events) -> np.ndarray[Any, np.dtype[np.bool_]] | None:
+        found = np.frombuffer(text[name].encode("ascii"), dtype=np.uint8) == ord("1")
+        return found if len(found) == size else None
+
+    visitors = split("visitor", len(ids))
+    replay = flags("replay", len(ids))
+    types = np.frombuffer(text["type"].encode("ascii"), dtype=np.uint8).astype(np.int64) - _FIRST_TYPE
+    texts: dict[str, list[str] | None] = {
+        name: split(name) for name in ("path", "name", "touchpoint", "route", "url") if name in text}
+    no_url = flags("no_url") if reading.url else None
+    channels = split("channel", len(ids)) if reading.channel else None
+    if (len(ids) != len(counts) or visitors is None or replay is None or len(types) != events
+            or any(v is None for v in texts.values()) or (reading.url and no_url is None)
+            or (reading.channel and channels is None)):
+        return None
+    ts = np.fromstring(text["ts"], dtype=np.int64, sep=",")
+    rowid = np.fromstring(text["rowid"], dtype=np.int64, sep=",")
+    score, scale, rage, dead = (np.full(events, math.nan), np.full(events, math.nan),
+                                np.zeros(events, dtype=np.int64), np.zeros(events, dtype=np.int64))
+    extras = _extras(conn, scope, where, args)
+    kept = np.isin(rowid, [e[0] for e in extras], kind="table") if extras else np.zeros(0, dtype=bool)
+    at = np.flatnonzero(kept)
+    if len(at):  # the few surveys and frustrated clicks, found among the events by rowid
+        by_rowid = {e[0]: e for e in extras}
+        found = [by_rowid[r] for r in rowid[at].tolist()]
+        for values, i, blank in ((score, 1, math.nan), (scale, 2, math.nan), (rage, 3, 0), (dead, 4, 0)):
+            values[at] = [blank if e[i] is None else e[i] for e in found]
+
+    def codes(name: str) -> Coded:
+        values = texts[name]
+        assert values is not None
+        return coded(values)
+
+    url = None
+    if reading.url:
+        url = codes("url")
+        assert no_url is not None
+        url = Coded(np.where(no_url, len(url.values), url.codes), [*url.values, None])  # NULL is not ''
+    return Touches(
+        sessions=Sessions(ids, coded(visitors), np.fromstring(text["start"], dtype=np.int64, sep=","), replay,
+                          coded(channels) if channels is not None else None),
+        session=np.repeat(np.arange(len(ids), dtype=np.int64), counts), ts=ts, arrival=rowid, type=types,
+        name=codes("name"), path=codes("path"), touchpoint=codes("touchpoint"), url=url,
+        route=codes("route") if reading.route else None, score=score, scale=scale, rage=rage, dead=dead,
+    )
