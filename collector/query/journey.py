@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import itertools
 import operator
-import re
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -24,6 +23,7 @@ from msgspec import Meta, Struct
 from collector.errors import ClientError
 from collector.query.bulk import gc_paused
 from collector.query.cx import KINDS, SCORERS, ratio
+from collector.query.patterns import is_route_template, page_tests
 from collector.wire import EVENT_TYPES
 
 if TYPE_CHECKING:
@@ -156,43 +156,13 @@ def reading_of(stages: Stages) -> Reading:
     matchers = [m for s in stages.stages for m in s.match]
     pages = [m.page for m in matchers if m.page is not None]
     return Reading(url=any(not p.startswith("/") for p in pages),
-                   route=any(p.startswith("/") and any(_PARAM.match(x) for x in p.split("/")) for p in pages),
+                   route=any(map(is_route_template, pages)),
                    channel=any(m.channel is not None for m in matchers), device=False)
-
-
-_PARAM = re.compile(r"^:[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def page_matches(pattern: str, touch: Touch) -> bool:
     """The same rule as the API's page patterns (docs/api.md): exact URL, /path, * and /route/:id."""
     return _page_rule(pattern)(touch)
-
-
-# A page rule as tests of a touch's fields, any of which passing matches it: (field, test of its value).
-FieldTest = tuple[str, Callable[[str | None], bool]]
-
-
-@functools.lru_cache(maxsize=256)  # a map reads every touch against the same few patterns
-def page_tests(pattern: str) -> tuple[FieldTest, ...]:
-    """The same rule as the API's page patterns (docs/api.md), field by field: exact URL, /path,
-    * and /route/:id (its stored route, or a path with the same segments)."""
-    segments = pattern.split("/")
-    if pattern.startswith("/") and any(_PARAM.match(s) for s in segments):
-        slashes = pattern.count("/")
-        fixed = [(i, s) for i, s in enumerate(segments) if not _PARAM.match(s)]
-
-        def template(path: str | None) -> bool:
-            if path is None or path.count("/") != slashes:
-                return False
-            parts = path.split("/")
-            return all(parts[i] == s for i, s in fixed)
-
-        return ("route", lambda route: route == pattern), ("path", template)
-    field = "path" if pattern.startswith("/") else "url"
-    if "*" not in pattern:
-        return ((field, lambda value: value == pattern),)
-    regex = re.compile(".*".join(re.escape(part) for part in pattern.split("*")), re.DOTALL)
-    return ((field, lambda value: value is not None and regex.fullmatch(value) is not None),)
 
 
 @functools.lru_cache(maxsize=256)

@@ -40,8 +40,8 @@ from collector.query.journey import (
     Stages,
     StageTally,
     Touch,
-    page_tests,
 )
+from collector.query.patterns import page_tests
 from collector.wire import EVENT_TYPES
 
 Ints = npt.NDArray[np.int64]

@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import operator
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
+
+from collector.query.scope import NONE  # a view without a path
 
 EXIT = "(exit)"
 ENTRANCE = "(entrance)"
@@ -33,25 +35,37 @@ def answer(from_url: str, sessions: Iterable[list[View]], depth: int, width: int
     """Step k counts the sessions whose k-th page after (or before) the first matching one is each
     path; a session that ends earlier counts once as "(exit)" (or "(entrance)") and then stops.
     Each session's views come in stored order; views at one instant keep it (a stable sort)."""
+
+    def walks() -> Iterable[Walk]:
+        for views in sessions:
+            views.sort(key=_ts)
+            at = next((i for i, v in enumerate(views) if v[2]), None)
+            if at is not None:
+                yield [v[1] for v in views], at
+
+    return answer_of_walks(from_url, walks(), depth, width)
+
+
+# A session's pages in order (its views' paths, "" or "(none)" for a view without one) and the
+# index of its first view of the page the paths start from.
+Walk = tuple[Sequence[str], int]
+
+
+def answer_of_walks(from_url: str, walks: Iterable[Walk], depth: int, width: int = WIDTH) -> dict[str, Any]:
+    """`answer`, from each session's pages and first matching view."""
     # Sessions that share the page and the pages around it count once, with their number: a
-    # shop's sessions repeat a few thousand such windows, walked once each below.
-    windows: dict[str, Counter[tuple[str, ...]]] = {NEXT: Counter(), PREVIOUS: Counter()}
-    count = 0
-    for views in sessions:
-        views.sort(key=_ts)
-        at = next((i for i, v in enumerate(views) if v[2]), None)
-        if at is None:
-            continue
-        count += 1
-        pages = [v[1] for v in views]
-        windows[NEXT][tuple(pages[at:at + depth + 1])] += 1
-        windows[PREVIOUS][tuple(pages[max(at - depth, 0):at + 1][::-1])] += 1
-    levels = _columns(depth)
+    # shop's sessions repeat a few thousand such windows, walked once each below (counted in C).
+    following: list[tuple[str, ...]] = []
+    preceding: list[tuple[str, ...]] = []
+    for pages, at in walks:
+        following.append(tuple(pages[at:at + depth + 1]))
+        preceding.append(tuple(pages[max(at - depth, 0):at + 1][::-1]))
     links: dict[str, Counter[tuple[int, str, str]]] = {NEXT: Counter(), PREVIOUS: Counter()}
-    for direction, end in ((NEXT, EXIT), (PREVIOUS, ENTRANCE)):
-        for (start, *pages), n in windows[direction].items():
-            _walk(pages, start, levels[direction], links[direction], end, n)
-    return _answer(from_url, count, levels, links, width)
+    for direction, windows, end in ((NEXT, following, EXIT), (PREVIOUS, preceding, ENTRANCE)):
+        counted = links[direction]
+        for window, n in Counter(windows).items():
+            _walk(window, depth, counted, end, n)
+    return _answer(from_url, len(following), depth, links, width)
 
 
 _ts = operator.itemgetter(0)
@@ -65,22 +79,20 @@ def from_links(from_url: str, sessions: int, rows: Iterable[Link], depth: int, w
     """The answer from counted steps: `sessions` that saw the page, and for each direction, step
     k (1..depth) and (source, target) pair the sessions whose pages at offsets k - 1 and k were
     those (the target "(exit)" or "(entrance)" where the session had no page at offset k)."""
-    levels = _columns(depth)
     links: dict[str, Counter[tuple[int, str, str]]] = {NEXT: Counter(), PREVIOUS: Counter()}
     for direction, step, source, target, n in rows:
-        levels[direction][step - 1][target] += n
         links[direction][(step, source, target)] += n
-    return _answer(from_url, sessions, levels, links, width)
-
-
-def _columns(depth: int) -> dict[str, list[Counter[str]]]:
-    return {direction: [Counter[str]() for _ in range(depth)] for direction in (NEXT, PREVIOUS)}
+    return _answer(from_url, sessions, depth, links, width)
 
 
 def _answer(
-    from_url: str, sessions: int, levels: dict[str, list[Counter[str]]],
-    links: dict[str, Counter[tuple[int, str, str]]], width: int,
+    from_url: str, sessions: int, depth: int, links: dict[str, Counter[tuple[int, str, str]]], width: int,
 ) -> dict[str, Any]:
+    # column k: the sessions at each page k steps away (each link's target)
+    levels = {direction: [Counter[str]() for _ in range(depth)] for direction in (NEXT, PREVIOUS)}
+    for direction in (NEXT, PREVIOUS):
+        for (step, _, target), n in links[direction].items():
+            levels[direction][step - 1][target] += n
     folded = {direction: fold(levels[direction], links[direction], width) for direction in (NEXT, PREVIOUS)}
     return {
         "from_url": from_url,
@@ -120,16 +132,13 @@ def fold(
     return folded, counts
 
 
-def _walk(
-    pages: list[str], start: str, levels: list[Counter[str]],
-    links: Counter[tuple[int, str, str]], end: str, n: int,
-) -> None:
-    """Count `n` sessions whose pages after `start`, in the walk's direction, are `pages`."""
-    source = start
-    for k in range(len(levels)):
-        target = pages[k] if k < len(pages) else end
-        levels[k][target] += n
-        links[(k + 1, source, target)] += n
+def _walk(window: tuple[str, ...], depth: int, links: Counter[tuple[int, str, str]], end: str, n: int) -> None:
+    """Count `n` sessions whose pages from the page the paths start at, in the walk's direction,
+    are `window` ("" for a view without a path), for `depth` steps or until `end`."""
+    source = window[0]
+    for k in range(1, depth + 1):
+        target = (window[k] or NONE) if k < len(window) else end
+        links[(k, source, target)] += n
         if target == end:
             return
         source = target

@@ -13,7 +13,7 @@ import msgspec
 from msgspec import Meta, Struct
 
 from collector.errors import ClientError
-from collector.query.journey import page_tests
+from collector.query.patterns import page_tests
 from collector.wire import EVENT_TYPES, json_encoder
 
 KINDS = ("event", "absence", "segment")
@@ -206,7 +206,7 @@ def _equal(value: Any, wanted: Scalar) -> bool:
 
 
 def page_matches(pattern: str, url: str | None, path: str | None, route: str | None) -> bool:
-    """The page patterns' one rule (query/journey.py's page_tests, as the stores' SQL matches
+    """The page patterns' one rule (query/patterns.py's page_tests, as the stores' SQL matches
     them): exact URL, `/path` only, `*` wildcard, or `/route/:id` matching its stored route or a
     path of the same segments."""
     fields = {"url": url, "path": path, "route": route}

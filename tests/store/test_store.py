@@ -15,12 +15,14 @@ from collector import wire
 from collector.ingest.pipeline import Facts, to_row
 from collector.query.journey import DEFAULT_STAGES, reading_of
 from collector.query.params import DAY_MS
+from collector.query.paths import WIDTH
 from collector.query.scope import Filters, Scope
 from collector.query.vitals import report as vitals_report
 from collector.store import SQLiteStore, WriteBatch
 from collector.store.model import Context
 from collector.store.sqlite import connect
 from collector.store.sqlite.migrations import migrations
+from collector.store.sqlite.reads import paths as sqlite_paths
 from collector.store.sqlite.transaction import apply_group
 from tests.support.collector import KEY, SECRET, Client, Server
 
@@ -418,7 +420,7 @@ def test_session_paths_follow_late_pageviews_and_are_forgotten_where_they_cannot
     store.write_sync(_batch([ev("pageview", f"l{i}", NOW + i, session_id="sl", url=f"https://shop.example{long_path}")
                              for i in range(30)]))
     held = _paths(store.path)
-    assert sorted(held["s1"].split("\x1f")) == ["", "/a", "/a", "/b"]
+    assert held["s1"] == "\x1f/b\x1f/a\x1f/a"  # in the session's order of views
     assert held["sx"] is None  # a path holding the separator
     assert held["sl"] is None  # 30 x 102 characters: over the row's share
     assert _pages(store, day, day + DAY_MS) == {"/a": 2, "/b": 1, "/x%1Fy": 1, "/\x1f": 1, long_path: 30}
@@ -431,6 +433,46 @@ def test_session_paths_follow_late_pageviews_and_are_forgotten_where_they_cannot
     assert _paths(store.path)["s2"] is None
     assert _pages(store, day + 10 * MIN, day + DAY_MS)["/new"] == 1
     assert "/old" not in _pages(store, day, day + DAY_MS)
+
+
+def test_paths_read_from_the_sessions_rows_are_those_read_from_the_events(tmp_path: Any) -> None:
+    """Paths on a path pattern walk each session's pages as its row keeps them (time, then path,
+    then arrival, as the events' index orders them); where the row does not know them (a path
+    holding the separator, a long session, a purged pageview) they come from the events. Either
+    way the answer is the one read from the events alone, the way URL and route patterns are."""
+    store = SQLiteStore(tmp_path / "t.db")
+    day = NOW // DAY_MS * DAY_MS
+    shop = "https://shop.example"
+    # late views: one before the session's first, two at one instant sent in reverse path order
+    store.write_sync(_batch([ev("pageview", "a2", NOW + 2 * MIN, url=f"{shop}/cart"),
+                             ev("pageview", "a1", NOW + MIN, url=f"{shop}/p/2")]))
+    store.write_sync(_batch([ev("pageview", "a0", NOW - MIN, url=f"{shop}/"),
+                             ev("pageview", "a4", NOW + 3 * MIN, url=f"{shop}/p/9"),
+                             ev("pageview", "a3", NOW + 3 * MIN, url=f"{shop}/p/1"),
+                             ev("pageview", "a5", NOW + 4 * MIN, url=f"{shop}/")]))
+    store.write_sync(_batch([ev("pageview", f"b{i}", NOW + i, session_id="s2", url=f"{shop}{path}")
+                             for i, path in enumerate(("/", "/p/1", "/cart", "/p/1", "/"))]))
+    store.write_sync(_batch([ev("pageview", "x1", NOW, session_id="sx", url=f"{shop}/"),
+                             ev("pageview", "x2", NOW + 1, session_id="sx", url=f"{shop}/\x1f"),
+                             ev("pageview", "x3", NOW + 2, session_id="sx", url=f"{shop}/cart")]))
+    long = [ev("pageview", f"l{i}", NOW + i, session_id="sl", url=f"{shop}/{'l' * 100}{i % 3}") for i in range(30)]
+    store.write_sync(_batch([*long, ev("pageview", "l30", NOW + 30, session_id="sl", url=f"{shop}/cart")]))
+    store.write_sync(_batch([ev("pageview", "q1", day + 10, session_id="sq", url=f"{shop}/old"),
+                             ev("pageview", "q2", day + 20 * MIN, session_id="sq", url=f"{shop}/"),
+                             ev("pageview", "q3", day + 21 * MIN, session_id="sq", url=f"{shop}/cart")]))
+    store.purge(day + 10 * MIN)
+    held = _paths(store.path)
+    assert held["s1"] == "\x1f/\x1f/p/2\x1f/cart\x1f/p/1\x1f/p/9\x1f/"
+    assert held["sx"] is None and held["sl"] is None and held["sq"] is None
+    scope = Scope("test", day, day + DAY_MS)
+    with store.read() as conn:
+        for from_url in ("/", "/cart", "/p/*", "/p/1", "/nowhere"):
+            for depth in (1, 3, 6):
+                answer = store.paths(scope, from_url, depth)
+                assert answer == sqlite_paths._from_events(conn, scope, from_url, depth, WIDTH), (from_url, depth)
+    assert store.paths(scope, "/cart", 2)["sessions"] == 5
+    assert {(link["source"], link["target"]) for link in store.paths(scope, "/p/1", 1)["next_links"]} == {
+        ("/p/1", "/p/9"), ("/p/1", "/cart")}
 
 
 def test_a_session_value_holding_the_separator_is_counted_by_the_plain_statements(tmp_path: Any) -> None:

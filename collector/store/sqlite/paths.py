@@ -1,11 +1,12 @@
 """A session's pageview paths kept on its row, by triggers: the text that the migration and the
-overview's reader share.
+readers share.
 
 `sessions.paths` holds, for every pageview of the session, SEPARATOR followed by its path (''
-for none), in no particular order: the multiset the overview counts by path. '' is a session
-without pageviews. It is recomputed from the session's stored pageviews whenever their count
-changes (one seek in the session index, once per session and group commit), so it is exact by
-construction. NULL means "not known", and the reader then reads that session's pageviews from the
+for none), in the session's order of views: time, then path, then arrival, the order of the
+index events_session_type that the text is read from. The overview counts it by path; paths on
+a path pattern walk it (reads/paths.py). '' is a session without pageviews. It is recomputed
+from the session's stored pageviews whenever their count changes (one seek in the session index,
+once per session and group commit), so it is exact by construction. NULL means "not known", and the reader then reads that session's pageviews from the
 events, as it did for every session before: a path holding the separator (a hostile client can
 send any character), a text longer than MAX_CHARS (a session's row stays small), or a pageview
 deleted since (retention, erasure: the text is forgotten, not edited).

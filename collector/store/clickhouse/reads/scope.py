@@ -8,10 +8,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from collector.query.definitions import BOT_COLUMN, BOUNCE_PAGEVIEWS, DAY_MS, DESKTOP_FROM_PX, TABLET_FROM_PX, day_of
+from collector.query.patterns import PARAM_SEGMENT, is_route_template
 from collector.query.scope import NONE, Filters, Goal, Scope
 from collector.store.clickhouse.client import lit, lits
 from collector.store.clickhouse.schema import FREQUENT_TYPES, Layout
-from collector.store.sqlite.reads.patterns import _PARAM_SEGMENT, is_route_template
 
 _COLUMNS = {
     "country": "s.country", "region": "s.region", "device": "s.device", "browser": "s.browser", "os": "s.os",
@@ -83,7 +83,7 @@ def url_match(pattern: str, alias: str = "e") -> str:
         raise ValueError("a page pattern must not be empty")
     if is_route_template(pattern):
         segments = pattern.split("/")
-        like = "/".join("%" if _PARAM_SEGMENT.match(s) else like_literal(s) for s in segments)
+        like = "/".join("%" if PARAM_SEGMENT.match(s) else like_literal(s) for s in segments)
         slashes = pattern.count("/")
         path = f"{alias}.path"
         return (

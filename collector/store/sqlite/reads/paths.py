@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import itertools
+import json
 import operator
 import sqlite3
+from collections.abc import Iterator
 from typing import Any
 
 from collector.query import paths as shared
 from collector.query.definitions import day_of
-from collector.query.scope import Scope
+from collector.query.patterns import page_tests
+from collector.query.scope import NONE, Scope
+from collector.store.sqlite import paths as session_paths
 from collector.store.sqlite.connection import tuples
 from collector.store.sqlite.reads.patterns import url_match
 from collector.store.sqlite.reads.scope import human_sql, scope_sql
@@ -38,7 +42,49 @@ def paths(
     conn: sqlite3.Connection, scope: Scope, from_url: str, depth: int = 3, width: int = shared.WIDTH,
 ) -> dict[str, Any]:
     """From the first pageview matching `from_url` in each session: the pages after and before
-    (collector/query/paths.py walks them)."""
+    (collector/query/paths.py walks them). A pattern on the path alone is matched against each
+    session's pages as its row keeps them (`sessions.paths`, in the session's order of views); a
+    URL or a route template needs the events themselves."""
+    tests = page_tests(from_url)
+    if any(name != "path" for name, _ in tests):
+        return _from_events(conn, scope, from_url, depth, width)
+    ((_, test),) = tests
+    where, args = scope_sql(scope)
+    rows = tuples(conn, f"SELECT s.id, s.paths FROM sessions s WHERE {where}", args)
+    exact = "*" not in from_url
+
+    def walks() -> Iterator[shared.Walk]:
+        for _, text in rows:
+            if not text or (exact and from_url not in text):  # NULL (not known) is read below
+                continue
+            pages = session_paths.split(text)
+            if exact:
+                if from_url in pages:
+                    yield pages, pages.index(from_url)
+            else:
+                at = next((i for i, page in enumerate(pages) if test(page)), None)
+                if at is not None:
+                    yield pages, at
+        unknown = [session for session, text in rows if text is None]
+        if unknown:
+            hit, hit_args = url_match(from_url, "e")
+            views = tuples(
+                conn,
+                f"SELECT e.session_id, e.ts, e.path, {hit} FROM events e INDEXED BY events_session_type"
+                " WHERE e.site_id = ? AND e.type = 'pageview' AND e.session_id IN (SELECT value FROM json_each(?))",
+                [*hit_args, scope.site_id, json.dumps(unknown)],
+            )
+            for _, session in itertools.groupby(views, _session):
+                found = [(ts, path or NONE, is_hit) for _, ts, path, is_hit in session]
+                at = next((i for i, v in enumerate(found) if v[2]), None)
+                if at is not None:
+                    yield [v[1] for v in found], at
+
+    return shared.answer_of_walks(from_url, walks(), depth, width)
+
+
+def _from_events(conn: sqlite3.Connection, scope: Scope, from_url: str, depth: int, width: int) -> dict[str, Any]:
+    """`paths` read from the events: their URLs and routes are not on the sessions' rows."""
     where, args = scope_sql(scope)
     hit, hit_args = url_match(from_url, "e")
     seen, seen_args = url_match(from_url, "h")
@@ -57,7 +103,7 @@ def paths(
         [*hit_args, scope.site_id, scope.site_id, scope.start, *seen_args],
     )
     sessions = (
-        [(ts, path or "(none)", is_hit) for _, ts, path, is_hit in views]
+        [(ts, path or NONE, is_hit) for _, ts, path, is_hit in views]
         for session_id, views in itertools.groupby(rows, _session) if session_id in in_scope
     )
     return shared.answer(from_url, sessions, depth, width)

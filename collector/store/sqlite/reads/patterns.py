@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import re
-
-_PARAM_SEGMENT = re.compile(r"^:[A-Za-z_][A-Za-z0-9_]*$")
+from collector.query.patterns import PARAM_SEGMENT, is_route_template
 
 
 def glob_literal(text: str) -> str:
     """Text with GLOB's special characters quoted, so that only our `*` are wildcards."""
     return "".join(f"[{c}]" if c in "*?[" else c for c in text)
-
-
-def is_route_template(pattern: str) -> bool:
-    return pattern.startswith("/") and any(_PARAM_SEGMENT.match(s) for s in pattern.split("/"))
 
 
 def url_match(pattern: str, alias: str = "e") -> tuple[str, list[object]]:
@@ -24,7 +18,7 @@ def url_match(pattern: str, alias: str = "e") -> tuple[str, list[object]]:
         # A template matches its stored route, or a path with the same segments where each
         # `:param` is one segment (fixing the slash count keeps `*` inside one segment).
         segments = pattern.split("/")
-        glob = "/".join("*" if _PARAM_SEGMENT.match(s) else glob_literal(s) for s in segments)
+        glob = "/".join("*" if PARAM_SEGMENT.match(s) else glob_literal(s) for s in segments)
         slashes = pattern.count("/")
         return (
             f"({alias}.route = ? OR ({alias}.path GLOB ?"
