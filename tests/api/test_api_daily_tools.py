@@ -166,8 +166,12 @@ def test_suggestions(client: Client) -> None:
     assert get(client, "/api/suggest", f"{DAY}&field=device&country=FR")["values"] == [
         {"value": "tablet", "sessions": 1},
     ]
+    assert get(client, "/api/suggest", f"{DAY}&field=page&q=PRODUCT")["values"] == [
+        {"value": "/product/1", "sessions": 2}, {"value": "/product/2", "sessions": 1},
+    ]
     # LIKE's own wildcards are plain text here
     assert get(client, "/api/suggest", f"{DAY}&field=page&q=%25")["values"] == []
+    assert get(client, "/api/suggest", f"{DAY}&field=page&q=_")["values"] == []
     assert get(client, "/api/suggest", f"{DAY}&field=colour", 400) == {
         "error": "field must be one of country, region, device, browser, os, channel, campaign, source, page,"
                  " entry, exit, referrer",

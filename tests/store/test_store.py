@@ -473,6 +473,10 @@ def test_paths_read_from_the_sessions_rows_are_those_read_from_the_events(tmp_pa
     assert store.paths(scope, "/cart", 2)["sessions"] == 5
     assert {(link["source"], link["target"]) for link in store.paths(scope, "/p/1", 1)["next_links"]} == {
         ("/p/1", "/p/9"), ("/p/1", "/cart")}
+    # the filter bar's suggestions read the same rows, and the events of the sessions they do not know
+    assert store.suggest(scope, "page", "CaRT", 10) == [("/cart", 5)]
+    assert store.suggest(scope, "page", "P/", 10) == [("/p/1", 2), ("/p/2", 1), ("/p/9", 1)]
+    assert store.suggest(scope, "page", "\x1f", 10) == [("/\x1f", 1)]
 
 
 def test_a_session_value_holding_the_separator_is_counted_by_the_plain_statements(tmp_path: Any) -> None:

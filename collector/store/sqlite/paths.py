@@ -6,10 +6,10 @@ for none), in the session's order of views: time, then path, then arrival, the o
 index events_session_type that the text is read from. The overview counts it by path; paths on
 a path pattern walk it (reads/paths.py). '' is a session without pageviews. It is recomputed
 from the session's stored pageviews whenever their count changes (one seek in the session index,
-once per session and group commit), so it is exact by construction. NULL means "not known", and the reader then reads that session's pageviews from the
-events, as it did for every session before: a path holding the separator (a hostile client can
-send any character), a text longer than MAX_CHARS (a session's row stays small), or a pageview
-deleted since (retention, erasure: the text is forgotten, not edited).
+once per session and group commit), so it is exact by construction. NULL means "not known", and
+a reader then reads that session's pageviews from the events: a path holding the separator (a
+hostile client can send any character), a text longer than MAX_CHARS (a session's row stays
+small), or a pageview deleted since (retention, erasure: the text is forgotten, not edited).
 """
 
 from __future__ import annotations
