@@ -7,9 +7,9 @@ Default 500,000 sessions (about 5M events over 60 days: shop sessions that brows
 sometimes cart, buy or answer a survey); --quick is
 10,000 sessions. Both stores are filled through their own write path (each engine's group apply,
 500 sessions a group) and asked through the engine-neutral Store methods the API calls (the
-journey map is the store's question too: SQLite walks its touches in Python, ClickHouse answers
-in SQL). With `--dir` the stores, their load times and sizes are kept there and reused as they
-are by the next run (loading 5M events takes minutes), so that a change to the read side is
+journey map is the store's question too: SQLite counts its touches as columns with numpy,
+ClickHouse answers in SQL). With `--dir` the stores, their load times and sizes are kept there and
+reused as they are by the next run (loading 5M events takes minutes), so that a change to the read side is
 measured on the very same data.
 """
 
