@@ -165,10 +165,15 @@ def page_matches(pattern: str, touch: Touch) -> bool:
     return _page_rule(pattern)(touch)
 
 
-@functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=256)  # the walk and the outcome model test every touch: one call each
 def _page_rule(pattern: str) -> Callable[[Touch], bool]:
-    tests = [(operator.attrgetter(name), test) for name, test in page_tests(pattern)]
-    return lambda t: any(test(field(t)) for field, test in tests)
+    (name, test), *more = page_tests(pattern)
+    field = operator.attrgetter(name)
+    if not more:
+        return lambda t: test(field(t))
+    ((other_name, other_test),) = more  # a route template: its route, or its path
+    other = operator.attrgetter(other_name)
+    return lambda t: test(field(t)) or other_test(other(t))
 
 
 # A matcher compiled once into a test of a person's touch: (their touches in time order, the
