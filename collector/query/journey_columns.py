@@ -151,7 +151,6 @@ class _Sorted:
         starts[1:] = visitor[1:] != visitor[:-1]
         self.first = np.flatnonzero(starts)
         self.end = np.append(self.first, len(order))[1:]
-        self.visitor = visitor[self.first]
         self.person = np.cumsum(starts) - 1  # per row, its person's number
         self._fields: dict[int, Coded] = {}
 
@@ -189,11 +188,12 @@ def _event_mask(s: _Sorted, m: Matcher) -> Bools:
             column = s.field({"path": t.path, "url": t.url, "route": t.route}[name])
             page |= np.array([test(value) for value in column.values], dtype=bool)[column.codes]
         mask &= page
-    score = t.score[s.order] if m.min_score is not None or m.max_score is not None else None
-    if m.min_score is not None and score is not None:
-        mask &= score >= m.min_score  # NaN, no score, fails
-    if m.max_score is not None and score is not None:
-        mask &= score <= m.max_score
+    if m.min_score is not None or m.max_score is not None:
+        score = t.score[s.order]  # NaN, no score, fails either bound
+        if m.min_score is not None:
+            mask &= score >= m.min_score
+        if m.max_score is not None:
+            mask &= score <= m.max_score
     return mask
 
 
