@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from collector.query.scope import Scope
+from collector.store.sqlite.connection import tuples
 from collector.store.sqlite.reads.scope import events_sql, scope_sql
 
 TOP_ERRORS = 100
@@ -23,10 +24,11 @@ def vital_values(conn: sqlite3.Connection, scope: Scope) -> Iterator[tuple[str, 
     would cost two index descents to find its session's device.
     """
     where, args = scope_sql(scope)
-    devices = dict(conn.execute(f"SELECT s.id, coalesce(s.device, '') FROM sessions s WHERE {where}", args))
+    devices = dict(tuples(conn, f"SELECT s.id, coalesce(s.device, '') FROM sessions s WHERE {where}", args))
     if not devices:
         return
-    rows = conn.execute(
+    rows = tuples(
+        conn,
         "SELECT e.session_id, e.name, coalesce(e.path, ''), json_extract(e.data, '$.value')"
         " FROM events e INDEXED BY events_vital WHERE e.site_id = ? AND e.type = 'vital' AND e.ts >= ?"
         f" AND e.ts <= (SELECT max(s.last_ts) FROM sessions s WHERE {where})",
