@@ -102,9 +102,6 @@ class Touches:
     rage: Ints
     dead: Ints
 
-    def __len__(self) -> int:
-        return len(self.ts)
-
 
 def from_touches(touches: Sequence[Touch]) -> Touches:
     """Touch rows as columns (arrival: their order)."""

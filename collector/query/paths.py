@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import operator
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from collector.query.scope import NONE  # a view without a path
@@ -35,15 +35,16 @@ def answer(from_url: str, sessions: Iterable[list[View]], depth: int, width: int
     """Step k counts the sessions whose k-th page after (or before) the first matching one is each
     path; a session that ends earlier counts once as "(exit)" (or "(entrance)") and then stops.
     Each session's views come in stored order; views at one instant keep it (a stable sort)."""
+    return answer_of_walks(from_url, walks(sessions), depth, width)
 
-    def walks() -> Iterable[Walk]:
-        for views in sessions:
-            views.sort(key=_ts)
-            at = next((i for i, v in enumerate(views) if v[2]), None)
-            if at is not None:
-                yield [v[1] for v in views], at
 
-    return answer_of_walks(from_url, walks(), depth, width)
+def walks(sessions: Iterable[list[View]]) -> Iterator[Walk]:
+    """Each session's pages in time order and its first matching view, for the sessions with one."""
+    for views in sessions:
+        views.sort(key=_ts)
+        at = next((i for i, v in enumerate(views) if v[2]), None)
+        if at is not None:
+            yield [v[1] for v in views], at
 
 
 # A session's pages in order (its views' paths, "" or "(none)" for a view without one) and the

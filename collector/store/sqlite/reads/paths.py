@@ -67,18 +67,8 @@ def paths(
                     yield pages, at
         unknown = [session for session, text in rows if text is None]
         if unknown:
-            hit, hit_args = url_match(from_url, "e")
-            views = tuples(
-                conn,
-                f"SELECT e.session_id, e.ts, e.path, {hit} FROM events e INDEXED BY events_session_type"
-                " WHERE e.site_id = ? AND e.type = 'pageview' AND e.session_id IN (SELECT value FROM json_each(?))",
-                [*hit_args, scope.site_id, json.dumps(unknown)],
-            )
-            for _, session in itertools.groupby(views, _session):
-                found = [(ts, path or NONE, is_hit) for _, ts, path, is_hit in session]
-                at = next((i for i, v in enumerate(found) if v[2]), None)
-                if at is not None:
-                    yield [v[1] for v in found], at
+            yield from shared.walks(views for _, views in _session_views(
+                conn, scope.site_id, from_url, "SELECT value FROM json_each(?)", [json.dumps(unknown)]))
 
     return shared.answer_of_walks(from_url, walks(), depth, width)
 
@@ -86,27 +76,36 @@ def paths(
 def _from_events(conn: sqlite3.Connection, scope: Scope, from_url: str, depth: int, width: int) -> dict[str, Any]:
     """`paths` read from the events: their URLs and routes are not on the sessions' rows."""
     where, args = scope_sql(scope)
-    hit, hit_args = url_match(from_url, "e")
     seen, seen_args = url_match(from_url, "h")
     in_scope = set(map(_session, tuples(conn, f"SELECT s.id FROM sessions s WHERE {where}", args)))
     # The sessions that saw the page come from the covering index events_type_ts_session (a
     # session's events all lie at or after its start), as a sorted list SQLite then seeks one by
-    # one in the session index: each one's pageviews arrive together, ordered by time, then
-    # path, then arrival (the paths' own order). One pass over the range's pageviews probing a
-    # set per pageview instead cost half as much again.
+    # one in the session index. One pass over the range's pageviews probing a set per pageview
+    # instead cost half as much again.
+    sessions = _session_views(
+        conn, scope.site_id, from_url,
+        "SELECT h.session_id FROM events h INDEXED BY events_type_ts_session WHERE h.site_id = ?"
+        f" AND h.type = 'pageview' AND h.ts >= ? AND {seen}",
+        [scope.site_id, scope.start, *seen_args],
+    )
+    return shared.answer(from_url, (views for session_id, views in sessions if session_id in in_scope), depth, width)
+
+
+def _session_views(
+    conn: sqlite3.Connection, site_id: str, from_url: str, sessions_sql: str, sessions_args: list[object],
+) -> Iterator[tuple[str, list[shared.View]]]:
+    """The pageviews of the sessions `sessions_sql` selects, per session: each one's arrive
+    together off the session index, ordered by time, then path, then arrival (the paths' own
+    order), as (ts, path or "(none)", whether it matches `from_url`)."""
+    hit, hit_args = url_match(from_url, "e")
     rows = tuples(
         conn,
         f"SELECT e.session_id, e.ts, e.path, {hit} FROM events e INDEXED BY events_session_type"
-        " WHERE e.site_id = ? AND e.type = 'pageview' AND e.session_id IN"
-        " (SELECT h.session_id FROM events h INDEXED BY events_type_ts_session WHERE h.site_id = ?"
-        f" AND h.type = 'pageview' AND h.ts >= ? AND {seen})",
-        [*hit_args, scope.site_id, scope.site_id, scope.start, *seen_args],
+        f" WHERE e.site_id = ? AND e.type = 'pageview' AND e.session_id IN ({sessions_sql})",
+        [*hit_args, site_id, *sessions_args],
     )
-    sessions = (
-        [(ts, path or NONE, is_hit) for _, ts, path, is_hit in views]
-        for session_id, views in itertools.groupby(rows, _session) if session_id in in_scope
-    )
-    return shared.answer(from_url, sessions, depth, width)
+    for session_id, views in itertools.groupby(rows, _session):
+        yield session_id, [(ts, path or NONE, is_hit) for _, ts, path, is_hit in views]
 
 
 _session = operator.itemgetter(0)
