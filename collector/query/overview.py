@@ -7,6 +7,9 @@ pageviews by path; the ratios, the series, the ranking and the comparison live h
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import itertools
+import operator
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -44,6 +47,11 @@ def days_of(scope: Scope, width: int = DAY_MS) -> range:
     return scope.calendar.buckets(scope.start, scope.end, width)
 
 
+def _added(values: Sequence[Any]) -> Any:
+    """The values added in order, from the first one as it is (-0.0 alone stays -0.0)."""
+    return functools.reduce(operator.add, values)
+
+
 class Figures:
     """Session sums by day (or hour: `width`) and by breakdown value, from rows of
     (bucket, *one value per BREAKDOWNS, *one sum per SUMS), with the visitor counts beside them."""
@@ -61,13 +69,26 @@ class Figures:
             {name: Counter() for name in BREAKDOWNS} if breakdowns is None else breakdowns
         )
         dims = 0 if breakdowns is not None else len(BREAKDOWNS)
-        for row in rows:
-            sums = dict(zip(SUMS, row[1 + dims:], strict=True))
-            self.days.setdefault(row[0], Counter()).update(sums)
-            self.totals.update(sums)
-            for index, name in enumerate(BREAKDOWNS if breakdowns is None else ()):
-                self.breakdowns[name][row[1 + index] or "(none)"] += sums["sessions"]
         self.visitors, self.converted, self.day_visitors = visitors, converted, day_visitors
+        columns = list(zip(*rows, strict=True))  # thousands of rows: summed by column, not row by row
+        if not columns:
+            return
+        sums = columns[1 + dims:]
+        # Each sum adds its values in row order from the first, as adding the rows one by one did
+        # (so a float total is the same to the last bit); a day's rows keep their order in the sort.
+        self.totals.update(dict(zip(SUMS, map(_added, sums), strict=True)))
+        buckets = columns[0]
+        for bucket, group in itertools.groupby(sorted(range(len(buckets)), key=buckets.__getitem__),
+                                               key=buckets.__getitem__):
+            rows_of = list(group)
+            added = (_added([column[i] for i in rows_of]) for column in sums)
+            self.days[bucket] = Counter(dict(zip(SUMS, added, strict=True)))
+        for index, name in enumerate(BREAKDOWNS if breakdowns is None else ()):
+            by_value: dict[Any, int] = {}
+            for value, n in zip(columns[1 + index], sums[0], strict=True):
+                by_value[value] = by_value.get(value, 0) + n
+            for value, n in by_value.items():
+                self.breakdowns[name][value or "(none)"] += n
 
     def metrics(self) -> dict[str, float]:
         sums = self.totals
