@@ -81,8 +81,10 @@ def from_links(from_url: str, sessions: int, rows: Iterable[Link], depth: int, w
     k (1..depth) and (source, target) pair the sessions whose pages at offsets k - 1 and k were
     those (the target "(exit)" or "(entrance)" where the session had no page at offset k)."""
     links: dict[str, Counter[tuple[int, str, str]]] = {NEXT: Counter(), PREVIOUS: Counter()}
-    for direction, step, source, target, n in rows:
-        links[direction][(step, source, target)] += n
+    for direction, step, source, target, n in rows:  # tens of thousands: dict.get, not Counter's +=
+        counted = links[direction]
+        key = (step, source, target)
+        counted[key] = counted.get(key, 0) + n
     return _answer(from_url, sessions, depth, links, width)
 
 
@@ -92,8 +94,10 @@ def _answer(
     # column k: the sessions at each page k steps away (each link's target)
     levels = {direction: [Counter[str]() for _ in range(depth)] for direction in (NEXT, PREVIOUS)}
     for direction in (NEXT, PREVIOUS):
+        columns = levels[direction]
         for (step, _, target), n in links[direction].items():
-            levels[direction][step - 1][target] += n
+            column = columns[step - 1]
+            column[target] = column.get(target, 0) + n
     folded = {direction: fold(levels[direction], links[direction], width) for direction in (NEXT, PREVIOUS)}
     return {
         "from_url": from_url,
@@ -123,13 +127,16 @@ def fold(
             kept.append(None)
             counts.append(0)
 
-    def node(column: int, path: str) -> str:
-        keep = kept[column]
-        return path if keep is None or path in keep else OTHER
-
     folded: Counter[tuple[int, str, str]] = Counter()
-    for (step, source, target), n in links.items():
-        folded[(step, node(step - 1, source), node(step, target))] += n
+    for (step, source, target), n in links.items():  # a node is its page, or OTHER where folded
+        keep = kept[step - 1]
+        if keep is not None and source not in keep:
+            source = OTHER
+        keep = kept[step]
+        if keep is not None and target not in keep:
+            target = OTHER
+        key = (step, source, target)
+        folded[key] = folded.get(key, 0) + n
     return folded, counts
 
 

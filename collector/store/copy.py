@@ -140,10 +140,10 @@ class ClickHouseSource:
         for start in range(0, len(rows), BATCH):
             yield self._decoded(table, rows[start:start + BATCH])
 
-    def _decoded(self, table: str, rows: list[list[Any]]) -> list[tuple[Any, ...]]:
+    def _decoded(self, table: str, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         binary = _BINARY.get(table)
         if binary is None:
-            return [tuple(r) for r in rows]
+            return rows
         index = COLUMNS[table].index(binary)  # read as hex: JSON carries no raw bytes
         return [(*r[:index], bytes.fromhex(r[index]), *r[index + 1:]) for r in rows]
 

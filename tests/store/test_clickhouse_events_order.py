@@ -70,16 +70,16 @@ def test_an_embedded_store_made_before_puts_its_events_in_the_new_order(client: 
     db = store.db
     stored = _stored(db)
     _as_made_before(db)
-    assert _order(db) == [[OLDER_ORDER]]
+    assert _order(db) == [(OLDER_ORDER,)]
     # a copy cut short by a kill: the spare table holds part of the events
     spare = db.t("events_resorting")
     db.conn.command(f"CREATE TABLE {spare} AS {db.t('events')}")
     db.conn.command(f"INSERT INTO {spare} SELECT * FROM {db.t('events')} LIMIT 3")
     ClickHouseStore(store.url).close()  # a newer version starts on the same store
-    assert _order(db) == [[EVENTS_ORDER.strip("()")]]  # and the spare table is gone
+    assert _order(db) == [(EVENTS_ORDER.strip("()"),)]  # and the spare table is gone
     assert db.rows(f"SELECT name, type FROM system.columns WHERE database = '{db.layout.database}'"
                    " AND table = 'events' AND name IN ('path', 'route') ORDER BY name") == [
-        ["path", "LowCardinality(Nullable(String))"], ["route", "LowCardinality(Nullable(String))"]]
+        ("path", "LowCardinality(Nullable(String))"), ("route", "LowCardinality(Nullable(String))")]
     assert _stored(db) == stored  # every event once, the materialized fields computed again alike
     assert _answers(client) == before
     ClickHouseStore(store.url).close()  # and the next start copies nothing
@@ -107,6 +107,6 @@ def test_a_server_store_made_before_keeps_its_order_and_answers_alike(
     _as_made_before(db)
     with caplog.at_level(logging.WARNING, logger="trailmark.store"):
         resort_events(_Server(db), Layout(db.layout.database))  # type: ignore[arg-type]
-    assert _order(db) == [[OLDER_ORDER]]
+    assert _order(db) == [(OLDER_ORDER,)]
     assert "older order" in caplog.text
     assert _answers(client) == before

@@ -37,15 +37,15 @@ def test_events_stored_before_the_columns_read_their_json(tmp_path: Path, reques
     ClickHouseStore(store.url).close()  # a newer version starts on the same store
     names = ", ".join(COLUMNS)
     assert db.rows(f"SELECT id, {names} FROM {db.t('events')} ORDER BY seq") == [
-        ["c1", 390, 10, 2.5, 0.25, 1, 1, 0, "button", "Buy", None, None, None, ""],
-        ["c2", None, 7, None, None, None, 1, 0, "5", None, None, None, None, ""],
-        ["r1", 1440, None, None, None, None, 0, 0, None, None, 55.5, 800, None, ""],
-        ["v1", None, None, None, None, None, 0, 0, None, None, None, None, None, ""],  # no value
-        ["v2", None, None, None, None, None, 0, 0, None, None, None, None, 1, ""],
-        ["v3", None, None, None, None, None, 0, 0, None, None, None, None, 1250, ""],
-        ["t1", None, None, None, None, None, 0, 0, None, None, None, None, None, '{"props":{"plan":"pro"}}'],
+        ("c1", 390, 10, 2.5, 0.25, 1, 1, 0, "button", "Buy", None, None, None, ""),
+        ("c2", None, 7, None, None, None, 1, 0, "5", None, None, None, None, ""),
+        ("r1", 1440, None, None, None, None, 0, 0, None, None, 55.5, 800, None, ""),
+        ("v1", None, None, None, None, None, 0, 0, None, None, None, None, None, ""),  # no value
+        ("v2", None, None, None, None, None, 0, 0, None, None, None, None, 1, ""),
+        ("v3", None, None, None, None, None, 0, 0, None, None, None, None, 1250, ""),
+        ("t1", None, None, None, None, None, 0, 0, None, None, None, None, None, '{"props":{"plan":"pro"}}'),
     ]
     # and a mutation per column writes them into the old parts (in the background)
     assert db.rows(f"SELECT count() FROM system.mutations WHERE database = '{db.layout.database}'"
-                   " AND table = 'events' AND command LIKE '(MATERIALIZE COLUMN m\\_%'") == [[len(COLUMNS)]]
+                   " AND table = 'events' AND command LIKE '(MATERIALIZE COLUMN m\\_%'") == [(len(COLUMNS),)]
     store.close()

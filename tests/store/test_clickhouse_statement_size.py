@@ -25,7 +25,7 @@ def test_a_large_group_is_stored_once(chdb: Chdb) -> None:
     try:
         for _ in range(2):  # the second time every id is found and nothing is stored
             store.write_sync(WriteBatch(site_id="test", received_at=now, events=events))
-        assert store.db.rows(f"SELECT count(), uniqExact(id) FROM {store.db.t('events')}") == [[EVENTS, EVENTS]]
+        assert store.db.rows(f"SELECT count(), uniqExact(id) FROM {store.db.t('events')}") == [(EVENTS, EVENTS)]
         assert store.session("s-large", None)["pageviews"] == EVENTS  # type: ignore[index]
     finally:
         store.close()

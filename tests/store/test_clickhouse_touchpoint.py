@@ -22,5 +22,5 @@ def test_events_stored_before_touchpoints_read_as_web_or_server(tmp_path: Path, 
         ("test", "call", "s1", "track", 2, 2, 2, None, "{}", 2),
     ])
     ClickHouseStore(store.url).close()  # a newer version starts on the same store
-    assert db.rows(f"SELECT id, touchpoint FROM {db.t('events')} ORDER BY seq") == [["page", "web"], ["call", "server"]]
+    assert db.rows(f"SELECT id, touchpoint FROM {db.t('events')} ORDER BY seq") == [("page", "web"), ("call", "server")]
     store.close()

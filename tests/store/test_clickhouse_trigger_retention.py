@@ -26,5 +26,5 @@ def test_purge_removes_old_trigger_rows(tmp_path: Path, request: pytest.FixtureR
     counts = store.purge(5_000)
     assert (counts["trigger_deliveries"], counts["trigger_checks"], counts["trigger_fired"]) == (1, 1, 1)
     for table in ("trigger_deliveries", "trigger_checks", "trigger_fired"):  # no version of an old row is left
-        assert db.rows(f"SELECT DISTINCT visitor_id FROM {db.t(table)}") == [["v-new"]], table
+        assert db.rows(f"SELECT DISTINCT visitor_id FROM {db.t(table)}") == [("v-new",)], table
     store.close()

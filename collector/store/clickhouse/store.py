@@ -734,19 +734,19 @@ class ClickHouseStore(EngineAssets):
 
 
 
-def _goal(row: list[Any]) -> dict[str, Any]:
+def _goal(row: Sequence[Any]) -> dict[str, Any]:
     goal_id, name, definition, created_at = row
     return {"id": int(goal_id), "name": name, **json_decoder.decode(definition), "created_at": int(created_at)}
 
 
-def _site(row: list[Any]) -> Site:
+def _site(row: Sequence[Any]) -> Site:
     return Site(
         id=row[0], name=row[1], write_key=row[2], origins=tuple(json_decoder.decode(row[3])),
         settings=json_decoder.decode(row[4]), created_at=int(row[5]),
     )
 
 
-def _segment(row: list[Any]) -> dict[str, Any]:
+def _segment(row: Sequence[Any]) -> dict[str, Any]:
     segment_id, site_id, name, filters, created_at = row
     return {"id": int(segment_id), "site": site_id, "name": name,
             "filters": json_decoder.decode(filters), "created_at": int(created_at)}

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from collector.store.clickhouse.client import lit
@@ -45,7 +45,9 @@ def _put(db: Db, table: str, columns: tuple[str, ...], row: tuple[Any, ...], *, 
     db.conn.insert(db.t(table), names, [values])
 
 
-def _select(db: Db, table: str, columns: tuple[str, ...], where: str, order: str | None = None) -> list[list[Any]]:
+def _select(
+    db: Db, table: str, columns: tuple[str, ...], where: str, order: str | None = None,
+) -> list[tuple[Any, ...]]:
     sql = f"SELECT {', '.join(columns)} FROM {db.t(table)} FINAL WHERE {where}"
     return db.rows(sql + (f" ORDER BY {order}" if order else ""))
 
@@ -173,7 +175,7 @@ def revoke_api_key(db: Db, key_id: int) -> bool:
 # -- share links -----------------------------------------------------------------------------------
 
 
-def _share(row: list[Any]) -> dict[str, Any]:
+def _share(row: Sequence[Any]) -> dict[str, Any]:
     return {"id": row[0], "site": row[1], "view": row[2], "params": json.loads(row[3]), "people": bool(row[4]),
             "created_at": int(row[5]), "expires_at": int(row[6]), "revoked": row[7] is not None}
 
@@ -208,7 +210,7 @@ def revoke_share(db: Db, site_id: str, share_id: str) -> bool:
 # -- scheduled reports and alerts ------------------------------------------------------------------
 
 
-def _schedule(row: list[Any]) -> dict[str, Any]:
+def _schedule(row: Sequence[Any]) -> dict[str, Any]:
     return {"id": int(row[0]), "site": row[1], "kind": row[2], "recipients": json.loads(row[3]),
             "settings": json.loads(row[4]), "last_sent": int(row[5])}
 

@@ -64,7 +64,7 @@ class Db:
     def t(self, name: str) -> str:
         return self.layout.table(name)
 
-    def rows(self, sql: str) -> list[list[Any]]:
+    def rows(self, sql: str) -> list[tuple[Any, ...]]:
         return self.conn.rows(sql)
 
     def sessions(self, site_id: str, where: str) -> dict[tuple[str, str], dict[str, Any]]:

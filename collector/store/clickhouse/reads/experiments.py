@@ -20,7 +20,7 @@ _COLUMNS = ("key", "name", "variants", "goal", "metrics", "hypothesis", "saved_g
 _WRITTEN = ("site_id", *_COLUMNS, "version", "deleted")
 
 
-def _rows(db: Db, site_id: str, where: str = "1") -> list[list[Any]]:
+def _rows(db: Db, site_id: str, where: str = "1") -> list[tuple[Any, ...]]:
     return db.rows(
         f"SELECT {', '.join(_COLUMNS)} FROM {db.t('experiments')} FINAL"
         f" WHERE site_id = {lit(site_id)} AND {where} ORDER BY created_at, key"

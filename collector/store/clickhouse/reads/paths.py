@@ -60,7 +60,5 @@ def paths(db: Db, scope: Scope, from_url: str, depth: int = 3, width: int = shar
         f" GROUP BY e.session_id HAVING max({url_match(from_url, 'e')}) = 1)"
         f") ARRAY JOIN {links} AS link GROUP BY link.1, link.2, link.3, link.4"
     )
-    sessions = next((int(n) for direction, _, _, _, n in rows if direction == ""), 0)
-    counted = [(direction, int(step), source, target, int(n)) for direction, step, source, target, n in rows
-               if direction != ""]
-    return shared.from_links(from_url, sessions, counted, depth, width)
+    sessions = next((n for direction, _, _, _, n in rows if direction == ""), 0)
+    return shared.from_links(from_url, sessions, (row for row in rows if row[0]), depth, width)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
@@ -19,11 +20,11 @@ EVENT_SELECT = ", ".join(f"e.{c}" for c in EVENT_NAMES)
 _decode_data = msgspec.json.Decoder(dict[str, Any])
 
 
-def session_dict(row: list[Any]) -> dict[str, Any]:
+def session_dict(row: Sequence[Any]) -> dict[str, Any]:
     return dict(zip(SESSION_NAMES, row, strict=True))
 
 
-def event_dict(row: list[Any]) -> dict[str, Any]:
+def event_dict(row: Sequence[Any]) -> dict[str, Any]:
     """A stored event as the API shows it: its columns with its type-specific fields."""
     event = dict(zip(EVENT_NAMES, row, strict=True))
     data = _decode_data.decode(event.pop("data"))
