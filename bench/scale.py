@@ -11,16 +11,28 @@ journey map is the store's question too: SQLite counts its touches as columns wi
 ClickHouse answers in SQL). With `--dir` the stores, their load times and sizes are kept there and
 reused as they are by the next run (loading 5M events takes minutes), so that a change to the read side is
 measured on the very same data.
+
+    .venv/bin/python bench/scale.py --dir DIR --against REV [--turns 3] [--only a,b]
+
+times the questions with the code of git revision REV beside this checkout's, on the stores in
+DIR: each code in its own process, the two taking turns (a machine that drifts between runs
+drifts for both), each question warmed once and then timed `--repeat` times; it prints each
+engine's times under both codes, their ratio, and whether every answer is the same.
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
+import hashlib
+import io
 import json
+import os
 import random
 import statistics
+import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 import uuid
@@ -28,7 +40,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+# `--against`: a child process times the questions with another revision's collector (its code root here)
+CODE_ENV = "TRAILMARK_BENCH_CODE"
+sys.path.insert(0, os.environ.get(CODE_ENV) or str(ROOT))
 
 from collector.query.funnel import Step  # noqa: E402
 from collector.query.heatmap import Scope as HeatmapScope  # noqa: E402
@@ -223,6 +238,76 @@ def load(work: Path, n_sessions: int) -> dict[str, Any]:
     return plan
 
 
+ENGINES = ("sqlite", "chdb")
+
+
+def open_engine(work: Path, engine: str) -> Store:
+    if engine == "sqlite":
+        return SQLiteStore(work / "scale.db", synchronous="OFF")
+    return ClickHouseStore(f"chdb://{work / 'chdb'}")
+
+
+def digest(answer: object) -> str:
+    """An answer's fingerprint, the same for equal answers whatever the order of their keys."""
+    return hashlib.sha256(json.dumps(answer, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def engine_times(work: Path, engine: str, start: int, repeat: int, only: set[str]) -> dict[str, tuple[float, str]]:
+    """Each question's median time on one engine (warmed once first) and its answer's digest."""
+    store = open_engine(work, engine)
+    found = {}
+    for name, ask in cases(start).items():
+        if not only or name in only:
+            ask(store)
+            ms, answer = timed(functools.partial(ask, store), repeat)
+            found[name] = (ms, digest(answer))
+    store.close()
+    return found
+
+
+def against(work: Path, revision: str, turns: int, repeat: int, only: set[str]) -> None:
+    """The questions timed with `revision`'s code and with this checkout's, taking turns."""
+    with tempfile.TemporaryDirectory() as code:
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", revision], check=True, capture_output=True)
+        with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+            tar.extractall(code, filter="data")
+        roots = {revision: code, "this checkout": str(ROOT)}
+        runs: dict[tuple[str, str], list[dict[str, tuple[float, str]]]] = {
+            (label, engine): [] for label in roots for engine in ENGINES}
+        for turn in range(turns):
+            for engine in ENGINES:
+                for label, root in roots.items():
+                    child = subprocess.run(
+                        [sys.executable, __file__, "--dir", str(work), "--repeat", str(repeat),
+                         "--only", ",".join(sorted(only)), "--times", engine],
+                        env={**os.environ, CODE_ENV: root}, check=True, capture_output=True, text=True,
+                    )
+                    runs[(label, engine)].append(json.loads(child.stdout.splitlines()[-1]))
+            print(f"turn {turn + 1} of {turns} done", file=sys.stderr, flush=True)
+    labels = list(roots)
+    print(f"median of {turns} turns of the median of {repeat}, ms; each code in its own process, taking turns")
+    totals: dict[tuple[str, str], float] = {}
+    differ: list[str] = []
+    for engine in ENGINES:
+        print(f"{engine:<24}{labels[0][:12]:>12}{'this':>12}{'ratio':>8}")
+        for name in runs[(labels[0], engine)][0]:
+            ms = [statistics.median(run[name][0] for run in runs[(label, engine)]) for label in labels]
+            answers = {run[name][1] for label in labels for run in runs[(label, engine)]}
+            if len(answers) > 1:
+                differ.append(f"{engine} {name}")
+            for label, value in zip(labels, ms, strict=True):
+                totals[(label, engine)] = totals.get((label, engine), 0.0) + value
+            print(f"{name + ' ms':<24}{ms[0]:>12.1f}{ms[1]:>12.1f}{ms[1] / ms[0]:>8.2f}"
+                  f"{'  ANSWERS DIFFER' if len(answers) > 1 else ''}")
+        old, new = (totals[(label, engine)] for label in labels)
+        print(f"{'all questions ms':<24}{old:>12.1f}{new:>12.1f}{new / old:>8.2f}")
+    shares = [totals[(label, "chdb")] / totals[(label, "sqlite")] for label in labels]
+    print(f"RESULT scale against {revision}: chdb {totals[(labels[1], 'chdb')] / totals[(labels[0], 'chdb')]:.2f}"
+          f" and SQLite {totals[(labels[1], 'sqlite')] / totals[(labels[0], 'sqlite')]:.2f} of {revision}'s time;"
+          f" chdb/SQLite {shares[0]:.2f} -> {shares[1]:.2f} (target 0.2);"
+          f" answers {'identical' if not differ else 'DIFFER in ' + ', '.join(differ)}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="10,000 sessions instead of 500,000")
@@ -230,7 +315,12 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--dir", type=Path, help="keep the stores in this folder; reuse what is there")
     parser.add_argument("--only", default="", help="comma-separated questions to time")
+    parser.add_argument("--against", metavar="REV", help="time a git revision's code beside this checkout's (needs --dir)")
+    parser.add_argument("--turns", type=int, default=3, help="with --against: turns each code takes")
+    parser.add_argument("--times", choices=ENGINES, help="time one engine and print JSON (what --against runs)")
     args = parser.parse_args()
+    if (args.against or args.times) and args.dir is None:
+        parser.error("--against and --times time the stores kept in --dir")
     n_sessions = args.sessions or (10_000 if args.quick else 500_000)
     folder = tempfile.TemporaryDirectory()
     work = args.dir or Path(folder.name)
@@ -239,6 +329,13 @@ def main() -> None:
     plan = json.loads(saved.read_text()) if saved.exists() else load(work, n_sessions)
     if plan["sessions"] != n_sessions:
         print(f"{work} holds {plan['sessions']} sessions: timing those", file=sys.stderr)
+    only = {name for name in args.only.split(",") if name}
+    if args.times:
+        print(json.dumps(engine_times(work, args.times, plan["start"], args.repeat, only)))
+        return
+    if args.against:
+        against(work, args.against, args.turns, args.repeat, only)
+        return
     events, sqlite_load, clickhouse_load = plan["events"], plan["sqlite_load"], plan["clickhouse_load"]
     sqlite_bytes, chdb_bytes = plan["sqlite_bytes"], plan["chdb_bytes"]
     sqlite = SQLiteStore(work / "scale.db", synchronous="OFF")
@@ -252,7 +349,6 @@ def main() -> None:
     totals = [0.0, 0.0]
     mismatched: list[str] = []
     over: list[str] = []
-    only = {name for name in args.only.split(",") if name}
     for name, ask in cases(plan["start"]).items():
         if only and name not in only:
             continue
