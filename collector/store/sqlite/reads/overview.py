@@ -52,9 +52,9 @@ def _local(scope: Scope, width: int) -> str:
 def _sums(conn: sqlite3.Connection, scope: Scope, width: int) -> Iterable[Sequence[Any]]:
     """Session sums by day (or hour) and by breakdown value, from the rollup or the sessions table."""
     if scope.rolled_up and width == DAY_MS:
-        return conn.execute(_ROLLUP, (scope.site_id, scope.start // DAY_MS, scope.end // DAY_MS))
+        return tuples(conn, _ROLLUP, (scope.site_id, scope.start // DAY_MS, scope.end // DAY_MS))
     where, args = scope_sql(scope)
-    return conn.execute(_GROUPED.format(where=where, local=_local(scope, width), bucket=int(width)), args)
+    return tuples(conn, _GROUPED.format(where=where, local=_local(scope, width), bucket=int(width)), args)
 
 
 def _people(
@@ -117,7 +117,8 @@ _first, _second, _third, _fourth = map(operator.itemgetter, range(4))
 def _pages(conn: sqlite3.Connection, scope: Scope) -> Counter[str]:
     """Pageviews by path that happened in the range (by their own time, unlike sessions)."""
     if scope.rolled_up:
-        return pages(conn.execute(
+        return pages(tuples(
+            conn,
             "SELECT path, sum(pageviews) FROM page_days WHERE site_id = ? AND day >= ? AND day < ?"
             " GROUP BY path HAVING sum(pageviews) != 0",
             (scope.site_id, scope.start // DAY_MS, scope.end // DAY_MS),
@@ -151,21 +152,23 @@ def _sources(conn: sqlite3.Connection, scope: Scope) -> dict[str, Counter[str]]:
     GROUP BYs would each pass over them again)."""
     where, args = scope_sql(scope)
     if not scope.rolled_up:
-        return sources(conn.execute(
+        return sources(tuples(
+            conn,
             "SELECT s.referrer, s.entry_url, s.exit_url, s.country, s.region, count(*) FROM sessions s"
             f" WHERE {where} GROUP BY 1, 2, 3, 4, 5",
             args,
         ))
-    rows = conn.execute(
+    rows = tuples(
+        conn,
         "SELECT kind, value, extra, sum(sessions) FROM source_days WHERE site_id = ? AND day >= ? AND day < ?"
         f" AND {human_sql('')} GROUP BY kind, value, extra HAVING sum(sessions) != 0",
         (scope.site_id, scope.start // DAY_MS, scope.end // DAY_MS),
-    ).fetchall()
+    )
 
     def of(kind: str) -> list[tuple[str, int]]:
         return [(value, n) for held, value, _, n in rows if held == kind]
 
-    exits = conn.execute(f"SELECT s.exit_url, count(*) FROM sessions s WHERE {where} GROUP BY 1", args)
+    exits = tuples(conn, f"SELECT s.exit_url, count(*) FROM sessions s WHERE {where} GROUP BY 1", args)
     regions = [(country, region, n) for held, country, region, n in rows if held == "region"]
     return sources_apart(of("referrer"), of("entry"), exits, regions)
 
