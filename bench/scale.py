@@ -338,8 +338,7 @@ def main() -> None:
         return
     events, sqlite_load, clickhouse_load = plan["events"], plan["sqlite_load"], plan["clickhouse_load"]
     sqlite_bytes, chdb_bytes = plan["sqlite_bytes"], plan["chdb_bytes"]
-    sqlite = SQLiteStore(work / "scale.db", synchronous="OFF")
-    chdb = ClickHouseStore(f"chdb://{work / 'chdb'}")
+    sqlite, chdb = (open_engine(work, engine) for engine in ENGINES)
 
     print(f"{events} events in {plan['sessions']} sessions over {DAYS} days")
     print(f"{'':<24}{'SQLite':>12}{'chdb':>12}{'ratio':>8}")

@@ -388,14 +388,15 @@ def resort_events(conn: Connection, layout: Layout) -> None:
     database = lit(layout.database)
     local = "events_local" if layout.cluster else "events"
     order = conn.rows(f"SELECT sorting_key FROM system.tables WHERE database = {database} AND name = {lit(local)}")
+    in_order = [key for key, in order] == [EVENTS_ORDER.strip("()")]
     if conn.state is None or layout.cluster is not None:
-        if order != [(EVENTS_ORDER.strip("()"),)]:
+        if not in_order:
             log.warning("the events of %s are in an older order, answered alike but slower: docs/deployment.md"
                         " says how to copy them into the new one", layout.database)
         return
     events, spare = layout.table("events"), layout.table("events_resorting")
     conn.command(f"DROP TABLE IF EXISTS {spare} SYNC")  # SYNC: erased rows must not linger
-    if order == [(EVENTS_ORDER.strip("()"),)]:
+    if in_order:
         return
     types = dict(conn.rows(f"SELECT name, type FROM system.columns WHERE database = {database} AND table = 'events'"))
     changed = ", ".join(f"MODIFY COLUMN {name} {kind}" for name, kind in EVENT_COLUMNS if types[name] != kind)
