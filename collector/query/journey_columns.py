@@ -135,9 +135,7 @@ class _Sorted:
 
     def __init__(self, t: Touches) -> None:
         visitor = t.sessions.visitor.codes[t.session]
-        order = np.argsort(t.arrival, kind="stable")
-        order = order[np.argsort(t.ts[order], kind="stable")]
-        order = by_visitor(visitor, order)
+        order = _by_person_and_time(visitor, t.ts, t.arrival)
         self.t = t
         self.order = order
         self.session = t.session[order]
@@ -164,6 +162,21 @@ class _Sorted:
         total = np.cumsum(values)
         running: Ints = total - (total[self.first] - values[self.first])[self.person]
         return running
+
+
+def _by_person_and_time(visitor: Ints, ts: Ints, arrival: Ints) -> Ints:
+    """The order of the rows by person, time and arrival. Touches read session by session, each
+    in time order, are nearly there once grouped by person (in their order): only the people
+    whose sessions overlap, or who sent an event late, have rows out of time order, and only
+    theirs are sorted."""
+    order = by_visitor(visitor, np.arange(len(visitor)))
+    v, t, a = visitor[order], ts[order], arrival[order]
+    later = (t[1:] > t[:-1]) | ((t[1:] == t[:-1]) & (a[1:] > a[:-1]))
+    behind = np.flatnonzero(~later & (v[1:] == v[:-1]))
+    if len(behind):  # their rows, a run per person in visitor order, sorted in place
+        rows = np.flatnonzero(np.isin(v, v[behind]))
+        order[rows] = order[rows[np.lexsort((a[rows], t[rows], v[rows]))]]
+    return order
 
 
 def _event_mask(s: _Sorted, m: Matcher) -> Bools:
@@ -266,8 +279,8 @@ def tally(stages: Stages, t: Touches) -> tuple[int, list[StageTally]]:
     action, actions_of = _actions(s, t)
     actions = _people_by(s, stage, held, action, len(actions_of), n)
     sessions = _people_by(s, stage, held, s.session, len(t.sessions.ids), n).sum(axis=1)  # one person each
-    rage = np.bincount(stage[held], weights=t.rage[s.order][held], minlength=n)
-    dead = np.bincount(stage[held], weights=t.dead[s.order][held], minlength=n)
+    rage = np.bincount(stage[held], weights=t.rage[s.order[held]], minlength=n)
+    dead = np.bincount(stage[held], weights=t.dead[s.order[held]], minlength=n)
     errors = np.bincount(stage[held[s.type[held] == EVENT_TYPES.index("error")]], minlength=n)
     answers = _answers(s, t, stage, held, n)
     # Each person's last row with a page seen, and with a replay (a later row's reach is checked).
@@ -317,11 +330,15 @@ def _answers(s: _Sorted, t: Touches, stage: Ints, held: Ints, n: int) -> list[An
     answers: list[Answers] = [Counter() for _ in range(n)]
     name = s.field(t.name)
     kinds = np.array([value in KINDS for value in name.values], dtype=bool)
-    score, scale = t.score[s.order], t.scale[s.order]
-    given = held[(s.type[held] == EVENT_TYPES.index("survey")) & kinds[name.codes[held]] & ~np.isnan(score[held])]
-    for row in given.tolist():
-        answers[stage[row]][(name.values[name.codes[row]], int(score[row]),
-                             None if math.isnan(scale[row]) else int(scale[row]))] += 1
+    surveys = held[(s.type[held] == EVENT_TYPES.index("survey")) & kinds[name.codes[held]]]
+    given = surveys[~np.isnan(t.score[s.order[surveys]])]
+    score, scale = t.score[s.order[given]], t.scale[s.order[given]]
+    unscaled = np.isnan(scale)
+    keys = np.stack([stage[given], name.codes[given], score.astype(np.int64), unscaled,
+                     np.where(unscaled, 0, scale).astype(np.int64)], axis=1)
+    found, counts = np.unique(keys, axis=0, return_counts=True)
+    for (k, code, value, no_scale, of), count in zip(found.tolist(), counts.tolist(), strict=True):
+        answers[k][(name.values[code], value, None if no_scale else of)] = count
     return answers
 
 

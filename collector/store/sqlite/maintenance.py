@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from collector.query.definitions import day_of
-from collector.store.sqlite import assets
+from collector.store.sqlite import assets, touches
 from collector.store.sqlite.connection import connect, secure_delete, transaction
 
 # Rows deleted per transaction: short write locks, so a serving collector's group commits go on between them.
@@ -63,6 +63,10 @@ def purge_finish(conn: sqlite3.Connection, cutoff_ms: int) -> dict[str, int]:
             conn.execute("DELETE FROM replay_asset_refs WHERE ts < ?", (cutoff_ms,))
             conn.execute(assets.DELETE_UNREFERENCED)
             conn.execute("REINDEX replay_asset_refs")
+            # Sessions that kept some of their events have their touches packed again from them.
+            touches.repack(conn)
+            touches.drop_unused_kinds(conn)
+            conn.execute("REINDEX touch_kinds")
             # Interior pages of an index keep copies of deleted keys (paths, user ids): rebuild them.
             for table, _key, _age in TABLES:
                 conn.execute(f"REINDEX {table}")

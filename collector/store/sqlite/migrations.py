@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlite_utils import Database, Migrations
 
-from collector.store.sqlite import paths
+from collector.store.sqlite import paths, touches
 from collector.store.sqlite.rollups import cell, clicks, device, human, keys, point, trigger_body
 
 migrations = Migrations("trailmark")
@@ -937,3 +937,12 @@ def m032_session_span(db: Database) -> None:
         END;
         """
     )
+
+
+@migrations()
+def m033_session_touches(db: Database) -> None:
+    """Each session's touches kept on write as packed records (collector/store/sqlite/touches.py),
+    so that the journey map reads a row per session instead of every event of its sessions. The
+    rows of the sessions stored before are packed here from their events."""
+    db.executescript(touches.SCHEMA)
+    touches.repack(db.conn)

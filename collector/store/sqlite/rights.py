@@ -9,7 +9,7 @@ from typing import Any
 
 import msgspec
 
-from collector.store.sqlite import assets, paths
+from collector.store.sqlite import assets, paths, touches
 from collector.store.sqlite.connection import secure_delete, transaction
 from collector.wire import json_decoder
 
@@ -145,6 +145,10 @@ def erase(conn: sqlite3.Connection, site_id: str, person_id: str) -> dict[str, i
         conn.execute(f"DELETE FROM replay_asset_refs WHERE {where}", params)
         conn.execute(assets.DELETE_UNREFERENCED)
         conn.execute("REINDEX replay_asset_refs")
+        # The kinds of touches only their events had (paths, names) go with them.
+        touches.repack(conn)
+        touches.drop_unused_kinds(conn)
+        conn.execute("REINDEX touch_kinds")
         # Interior index pages keep copies of deleted keys (user ids, paths) until rebuilt.
         for table in TABLES:
             conn.execute(f"REINDEX {table}")

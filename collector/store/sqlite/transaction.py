@@ -19,6 +19,7 @@ from collector.store.sessions import (
     SessionRollup,
     Visitor,
 )
+from collector.store.sqlite import touches
 from collector.store.sqlite.connection import transaction
 from collector.store.sqlite.rollups import fold_clicks
 from collector.store.sqlite.triggers import evaluate_group as evaluate_triggers
@@ -166,9 +167,12 @@ def _apply(conn: sqlite3.Connection, batches: list[WriteBatch]) -> list[WriteRes
             site_id, row.id, row.session_id, row.type, row.ts, row.client_ts, batch.received_at,
             row.anon_id, row.user_id, row.url, row.path, row.route, row.name, row.data.decode(), row.touchpoint,
         ))
+    (since,) = conn.execute("SELECT coalesce(max(rowid), 0) FROM events").fetchone()
     # Before the sessions: a session that turns out to be a bot in this group takes its clicks back.
-    _insert_events(conn, event_rows, with_clicks=any(s.sums["clicks"] for s in sessions.values()))
+    _insert_events(conn, event_rows, since, with_clicks=any(s.sums["clicks"] for s in sessions.values()))
     conn.executemany(_UPSERT_SESSION, [s.values() for s in sessions.values()])
+    if event_rows:  # after the sessions: a new session's row takes its start from them
+        touches.keep_stored(conn, since, [(str(batch.site_id), row) for batch, row in fresh])
     # In this transaction: the outbox row of an acknowledged event is as durable as the event.
     evaluate_triggers(conn, fresh, [visitor_id for visitor_id, _vouched in owners])
     _store_dead_letters(conn, batches)
@@ -186,9 +190,10 @@ def _apply(conn: sqlite3.Connection, batches: list[WriteBatch]) -> list[WriteRes
     ]
 
 
-def _insert_events(conn: sqlite3.Connection, event_rows: list[tuple[object, ...]], with_clicks: bool) -> None:
-    """Store a group's event rows and add its clicks to the heatmap grids."""
-    (since,) = conn.execute("SELECT coalesce(max(rowid), 0) FROM events").fetchone() if with_clicks else (0,)
+def _insert_events(
+    conn: sqlite3.Connection, event_rows: list[tuple[object, ...]], since: int, with_clicks: bool,
+) -> None:
+    """Store a group's event rows (their rowids above `since`) and add its clicks to the heatmap grids."""
     rows_json = json_encoder.encode(event_rows)
     if b"\\u0000" in rows_json:  # SQLite's JSON functions end a string at NUL: bind row by row
         conn.executemany(_INSERT_EVENT, event_rows)

@@ -8,6 +8,7 @@ import itertools
 import math
 import operator
 import sqlite3
+from collections.abc import Iterable
 from typing import Any
 
 import msgspec
@@ -19,6 +20,7 @@ from collector.query.bulk import gc_paused
 from collector.query.journey import EVERYTHING, Reading, Stages, Touch
 from collector.query.journey_columns import Coded, Sessions, Touches, coded
 from collector.query.scope import Scope
+from collector.store.sqlite import touches as packed
 from collector.store.sqlite.connection import halved, tuples
 from collector.store.sqlite.reads.scope import scope_sql
 from collector.wire import EVENT_TYPES
@@ -132,7 +134,7 @@ def journey_map(conn: sqlite3.Connection, scope: Scope, stages: Stages) -> dict[
     touches as rows where a stored value holds a separator of the columns' text."""
     reading = walk.reading_of(stages)
     with gc_paused():
-        found = columns(conn, scope, reading)
+        found = kept(conn, scope, reading) or columns(conn, scope, reading)
         if found is None:
             return walk.journey_map(stages, touches(conn, scope, reading))
         return walk.figures(stages, *journey_columns.tally(stages, found))
@@ -254,3 +256,108 @@ def columns(conn: sqlite3.Connection, scope: Scope, reading: Reading) -> Touches
         name=codes("name"), path=codes("path"), touchpoint=codes("touchpoint"), url=url,
         route=codes("route") if reading.route else None, score=score, scale=scale, rage=rage, dead=dead,
     )
+
+
+def _session_columns(reading: Reading) -> list[tuple[str, str, str, str]]:
+    """The sessions' facts the map reads, as (name, SQL per session, SQL joining them, separator)."""
+    return [
+        ("visitor", "s.visitor_id", "group_concat(visitor, char(31))", _SEP),
+        ("id", "s.id", "group_concat(id, char(31))", _SEP),
+        ("start", "s.first_ts", "group_concat(start)", ","),
+        ("replay", "s.has_replay", "group_concat(replay, '')", ""),
+        *([("channel", "coalesce(s.channel, '')", "group_concat(channel, char(31))", _SEP)] if reading.channel else []),
+    ]
+
+
+def kept(conn: sqlite3.Connection, scope: Scope, reading: Reading) -> Touches | None:
+    """The touches of the sessions that started in scope as columns, from the records kept on
+    write (collector/store/sqlite/touches.py): the sessions' facts and their records' blobs in
+    one row of aggregates. A scope without filters reads the kept rows alone (they copy the facts
+    it needs), others join them to the sessions. None when a session's touches are unknown, the
+    reading needs URLs (not kept), or a value holds the separator of the facts' texts: the
+    events are read then."""
+    assert reading.since is None and reading.before is None and reading.goal_type is None, "the map has no window"
+    if reading.url:
+        return None
+    where, args = scope_sql(scope)
+    facts = _session_columns(reading)
+    alone = not scope.filters and not reading.channel
+    if alone:  # the kept rows as `s`: their session id is the only column named otherwise
+        facts[1] = ("id", "s.session_id", *facts[1][2:])
+        source, blob = "session_touches s", "s.touches"
+    else:
+        source, blob = ("sessions s LEFT JOIN session_touches t"
+                        " ON t.site_id = s.site_id AND t.first_ts = s.first_ts AND t.session_id = s.id"), "t.touches"
+    # An unknown session's NULL has no length: group_concat leaves it out, and the counts fall short.
+    read = [*facts, ("size", f"length({blob}) / {packed.RECORD.itemsize}", "group_concat(size)", ","),
+            ("touches", blob, "CAST(group_concat(touches, '') AS BLOB)", "")]
+    parts = halved(
+        conn,
+        f"SELECT {', '.join(outer for _, _, outer, _ in read)} FROM (SELECT"
+        f" {', '.join(f'{inner} AS {name}' for name, inner, _, _ in read)}"
+        f" FROM {source} WHERE {where} AND s.first_ts >= ? AND s.first_ts < ?)",
+        args, scope.start, scope.end,
+    )
+    text = {name: sep.join(part[i] for part in parts if part[i] is not None)
+            for i, (name, _, _, sep) in enumerate(facts)}
+    if not text["id"]:
+        return journey_columns.from_touches([])
+    ids = text["id"].split(_SEP)
+    visitors = text["visitor"].split(_SEP)
+    channels = text["channel"].split(_SEP) if reading.channel else None
+    replay = np.frombuffer(text["replay"].encode("ascii"), dtype=np.uint8) == ord("1")
+    counts = np.fromstring(",".join(part[-2] for part in parts if part[-2]), dtype=np.int64, sep=",")
+    if len(visitors) != len(ids) or len(replay) != len(ids) or len(counts) != len(ids) or (
+            channels is not None and len(channels) != len(ids)):
+        return None
+    records = np.frombuffer(b"".join(part[-1] for part in parts if part[-1]), dtype=packed.RECORD)
+    kinds = _kinds(conn, scope.site_id, records["kind"])
+    if kinds is None:
+        return None
+    kind, (types, score, scale, rage, dead), texts = kinds
+
+    def per_touch(name: str) -> Coded:
+        return Coded(texts[name].codes[kind], texts[name].values)
+
+    return Touches(
+        sessions=Sessions(ids, coded(visitors), np.fromstring(text["start"], dtype=np.int64, sep=","), replay,
+                          coded(channels) if channels is not None else None),
+        session=np.repeat(np.arange(len(ids), dtype=np.int64), counts), ts=records["ts"].astype(np.int64),
+        arrival=records["rowid"].astype(np.int64), type=types[kind], name=per_touch("name"),
+        path=per_touch("path"), touchpoint=per_touch("touchpoint"), url=None,
+        route=per_touch("route") if reading.route else None, score=score[kind], scale=scale[kind],
+        rage=rage[kind], dead=dead[kind],
+    )
+
+
+_KIND_TEXTS = {"path": 1, "name": 2, "touchpoint": 3, "route": 4}
+
+
+def _kinds(
+    conn: sqlite3.Connection, site_id: str, ids: np.ndarray[Any, np.dtype[np.int32]],
+) -> tuple[np.ndarray[Any, np.dtype[np.int64]], list[np.ndarray[Any, Any]], dict[str, Coded]] | None:
+    """The site's kinds: each record's kind as a number 0..n-1, the kinds' type (an index of
+    EVENT_TYPES), score, scale (NaN: none), rage and dead, and their texts coded. None when a
+    record names a kind the site does not have, or a kind holds what the columns cannot."""
+    numbers, keys = conn.execute("SELECT group_concat(id), '[' || group_concat(key) || ']' FROM touch_kinds"
+                                 " WHERE site_id = ?", [site_id]).fetchone()
+    known = np.fromstring(numbers or "", dtype=np.int64, sep=",")
+    table = np.full(max(int(known.max(initial=0)), int(ids.max(initial=0))) + 1, -1, dtype=np.int64)
+    table[known] = np.arange(len(known))
+    kind = table[ids]
+    try:
+        fields = list(zip(*packed.kinds_decoder.decode(keys or "[]"), strict=True)) or [()] * 9
+    except msgspec.ValidationError:
+        return None
+    number = {name: i for i, name in enumerate(EVENT_TYPES)}
+    if (kind < 0).any() or len(fields[0]) != len(known) or not set(fields[0]) <= number.keys():
+        return None
+
+    def floats(values: tuple[int | None, ...]) -> np.ndarray[Any, np.dtype[np.float64]]:
+        return np.array([math.nan if v is None else v for v in values], dtype=np.float64).reshape(-1)
+
+    def ints(values: Iterable[int]) -> np.ndarray[Any, np.dtype[np.int64]]:
+        return np.fromiter(values, dtype=np.int64, count=len(known))
+
+    return kind, [ints(map(number.__getitem__, fields[0])), floats(fields[5]), floats(fields[6]),
+                  ints(fields[7]), ints(fields[8])], {name: coded(fields[i]) for name, i in _KIND_TEXTS.items()}
