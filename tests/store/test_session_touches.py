@@ -209,3 +209,19 @@ def test_rowids_out_of_sequence_are_read_back_from_the_events(client: Client) ->
     assert len(kept_records) > 500 and max(kept_records) < 9223372036854775807
     assert sorted(kept_records) != list(range(min(kept_records), min(kept_records) + len(kept_records)))
     assert _kept_map(client, SCOPE, DEFAULT_STAGES) == _walked(client, SCOPE, DEFAULT_STAGES)
+
+
+def test_the_kept_touches_are_read_in_parts_past_sqlites_longest_value(client: Client) -> None:
+    generate(client, 9)
+    whole = _kept_map(client, SCOPE, DEFAULT_STAGES)
+    with client.store.read() as conn:  # type: ignore[attr-defined]
+        limit = conn.getlimit(sqlite3.SQLITE_LIMIT_LENGTH)
+        conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, 2000)  # SQLite's longest string or blob, lowered
+        try:
+            parts = kept(conn, SCOPE, journey.reading_of(DEFAULT_STAGES))
+            filtered = kept(conn, FILTERED, journey.reading_of(CHANNEL))
+        finally:
+            conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, limit)
+    assert parts is not None and filtered is not None
+    assert journey_columns.tally(DEFAULT_STAGES, parts) == whole == _walked(client, SCOPE, DEFAULT_STAGES)
+    assert journey_columns.tally(CHANNEL, filtered) == _walked(client, FILTERED, CHANNEL)

@@ -9,7 +9,8 @@ same values the events read gives). A site has a few thousand kinds where it has
 events, so a record is 20 bytes and the blobs of a week's sessions come back as one value that
 numpy reads in place.
 
-The writer appends a group's records to their sessions' rows after storing the events (`keep`),
+The group commit appends its records to their sessions' rows after storing the events
+(`keep_stored`, from the rows it has; `keep` reads events back, for the migration and a repack),
 sorted by time and arrival within the group; a late event lands after later ones, and the
 reader sorts what is out of order. NULL means "not known": triggers forget a session's touches
 when one of its events is deleted (retention, erasure), an event added to it then leaves it
@@ -162,7 +163,8 @@ def repack(conn: sqlite3.Connection) -> None:
 def drop_unused_kinds(conn: sqlite3.Connection) -> None:
     """Delete the kinds that no session's records name (after a purge or an erasure)."""
     used: set[int] = set()
-    for (blob,) in conn.execute("SELECT touches FROM session_touches WHERE touches IS NOT NULL"):
-        used.update(np.unique(np.frombuffer(blob, dtype=RECORD)["kind"]).tolist())
+    cursor = conn.execute("SELECT touches FROM session_touches WHERE touches IS NOT NULL")
+    while blobs := [blob for (blob,) in cursor.fetchmany(50_000)]:
+        used.update(np.unique(np.frombuffer(b"".join(blobs), dtype=RECORD)["kind"]).tolist())
     conn.execute("DELETE FROM touch_kinds WHERE id NOT IN (SELECT value FROM json_each(?))",
                  (json_encoder.encode(sorted(used)).decode(),))

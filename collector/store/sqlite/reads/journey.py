@@ -146,6 +146,39 @@ _TYPE = ("CASE e.type " + " ".join(f"WHEN '{kind}' THEN '{chr(_FIRST_TYPE + i)}'
          + " END")  # an unknown type is NULL, left out of the text: its length tells
 
 
+Column = tuple[str, str, str, str]  # name, SQL per session, SQL joining the sessions' values, their separator
+
+
+def _session_columns(reading: Reading) -> list[Column]:
+    """The sessions' facts the map reads, as (name, SQL per session, SQL joining them, separator)."""
+    return [
+        ("visitor", "s.visitor_id", "group_concat(visitor, char(31))", _SEP),
+        ("id", "s.id", "group_concat(id, char(31))", _SEP),
+        ("start", "s.first_ts", "group_concat(start)", ","),
+        ("replay", "s.has_replay", "group_concat(replay, '')", ""),
+        *([("channel", "coalesce(s.channel, '')", "group_concat(channel, char(31))", _SEP)] if reading.channel else []),
+    ]
+
+
+def _aggregated(
+    conn: sqlite3.Connection, read: list[Column], body: str, args: list[object], scope: Scope,
+) -> list[tuple[Any, ...]]:
+    """The row of aggregates of `read` over the sessions `body` (FROM ... WHERE, ending with the
+    range's two parameters) gives, in parts if one row would pass SQLite's longest value."""
+    return halved(
+        conn,
+        f"SELECT {', '.join(outer for _, _, outer, _ in read)} FROM (SELECT"
+        f" {', '.join(f'{inner} AS {name}' for name, inner, _, _ in read)} {body})",
+        args, scope.start, scope.end,
+    )
+
+
+def _texts(parts: list[tuple[Any, ...]], read: list[Column]) -> dict[str, str]:
+    """The texts of the first columns of the parts, joined."""
+    return {name: sep.join(part[i] for part in parts if part[i] is not None)
+            for i, (name, _, _, sep) in enumerate(read)}
+
+
 def _extras(conn: sqlite3.Connection, scope: Scope, where: str, args: list[object]) -> list[Extra]:
     """The scope's surveys and frustrated clicks as [rowid, score, scale, rage, dead], off their
     types' indexes (surveys by time, rage and dead clicks by their own): asked of every event in
@@ -175,10 +208,7 @@ def columns(conn: sqlite3.Connection, scope: Scope, reading: Reading) -> Touches
     where, args = scope_sql(scope)
     # (name, SQL per session, SQL joining the sessions' values, how the parts join)
     read = [
-        ("visitor", "s.visitor_id", "group_concat(visitor, char(31))", _SEP),
-        ("id", "s.id", "group_concat(id, char(31))", _SEP),
-        ("start", "s.first_ts", "group_concat(start)", ","),
-        ("replay", "s.has_replay", "group_concat(replay, '')", ""),
+        *_session_columns(reading),
         ("count", "count(*)", "group_concat(count)", ","),
         ("ts", "group_concat(e.ts)", "group_concat(ts)", ","),
         ("rowid", "group_concat(e.rowid)", "group_concat(rowid)", ","),
@@ -187,20 +217,16 @@ def columns(conn: sqlite3.Connection, scope: Scope, reading: Reading) -> Touches
           for name in ("path", "name", "touchpoint", *(["route"] if reading.route else []),
                        *(["url"] if reading.url else []))),
         *([("no_url", "group_concat(e.url IS NULL, '')", "group_concat(no_url, '')", "")] if reading.url else []),
-        *([("channel", "coalesce(s.channel, '')", "group_concat(channel, char(31))", _SEP)] if reading.channel else []),
     ]
-    parts = halved(
-        conn,
-        f"SELECT {', '.join(outer for _, _, outer, _ in read)} FROM (SELECT"
-        f" {', '.join(f'{inner} AS {name}' for name, inner, _, _ in read)}"
-        " FROM sessions s CROSS JOIN events e INDEXED BY events_session_type"
+    parts = _aggregated(
+        conn, read,
+        "FROM sessions s CROSS JOIN events e INDEXED BY events_session_type"
         " ON e.site_id = s.site_id AND e.session_id = s.id"
         # in the order of the sessions' primary key: grouped as they are read, not sorted first
-        f" WHERE {where} AND s.first_ts >= ? AND s.first_ts < ? GROUP BY s.first_ts, s.id)",
-        args, scope.start, scope.end,
+        f" WHERE {where} AND s.first_ts >= ? AND s.first_ts < ? GROUP BY s.first_ts, s.id",
+        args, scope,
     )
-    text = {name: sep.join(part[i] for part in parts if part[i] is not None)
-            for i, (name, _, _, sep) in enumerate(read)}
+    text = _texts(parts, read)
     if not text["id"]:
         return journey_columns.from_touches([])
     counts = np.fromstring(text["count"], dtype=np.int64, sep=",")
@@ -258,17 +284,6 @@ def columns(conn: sqlite3.Connection, scope: Scope, reading: Reading) -> Touches
     )
 
 
-def _session_columns(reading: Reading) -> list[tuple[str, str, str, str]]:
-    """The sessions' facts the map reads, as (name, SQL per session, SQL joining them, separator)."""
-    return [
-        ("visitor", "s.visitor_id", "group_concat(visitor, char(31))", _SEP),
-        ("id", "s.id", "group_concat(id, char(31))", _SEP),
-        ("start", "s.first_ts", "group_concat(start)", ","),
-        ("replay", "s.has_replay", "group_concat(replay, '')", ""),
-        *([("channel", "coalesce(s.channel, '')", "group_concat(channel, char(31))", _SEP)] if reading.channel else []),
-    ]
-
-
 def kept(conn: sqlite3.Connection, scope: Scope, reading: Reading) -> Touches | None:
     """The touches of the sessions that started in scope as columns, from the records kept on
     write (collector/store/sqlite/touches.py): the sessions' facts and their records' blobs in
@@ -291,15 +306,8 @@ def kept(conn: sqlite3.Connection, scope: Scope, reading: Reading) -> Touches | 
     # An unknown session's NULL has no length: group_concat leaves it out, and the counts fall short.
     read = [*facts, ("size", f"length({blob}) / {packed.RECORD.itemsize}", "group_concat(size)", ","),
             ("touches", blob, "CAST(group_concat(touches, '') AS BLOB)", "")]
-    parts = halved(
-        conn,
-        f"SELECT {', '.join(outer for _, _, outer, _ in read)} FROM (SELECT"
-        f" {', '.join(f'{inner} AS {name}' for name, inner, _, _ in read)}"
-        f" FROM {source} WHERE {where} AND s.first_ts >= ? AND s.first_ts < ?)",
-        args, scope.start, scope.end,
-    )
-    text = {name: sep.join(part[i] for part in parts if part[i] is not None)
-            for i, (name, _, _, sep) in enumerate(facts)}
+    parts = _aggregated(conn, read, f"FROM {source} WHERE {where} AND s.first_ts >= ? AND s.first_ts < ?", args, scope)
+    text = _texts(parts, facts)
     if not text["id"]:
         return journey_columns.from_touches([])
     ids = text["id"].split(_SEP)
@@ -339,14 +347,14 @@ def _kinds(
     """The site's kinds: each record's kind as a number 0..n-1, the kinds' type (an index of
     EVENT_TYPES), score, scale (NaN: none), rage and dead, and their texts coded. None when a
     record names a kind the site does not have, or a kind holds what the columns cannot."""
-    numbers, keys = conn.execute("SELECT group_concat(id), '[' || group_concat(key) || ']' FROM touch_kinds"
-                                 " WHERE site_id = ?", [site_id]).fetchone()
-    known = np.fromstring(numbers or "", dtype=np.int64, sep=",")
+    rows = tuples(conn, "SELECT id, key FROM touch_kinds WHERE site_id = ?", [site_id])
+    known = np.fromiter((number for number, _ in rows), dtype=np.int64, count=len(rows))
+    keys = "[" + ",".join(key for _, key in rows) + "]"
     table = np.full(max(int(known.max(initial=0)), int(ids.max(initial=0))) + 1, -1, dtype=np.int64)
     table[known] = np.arange(len(known))
     kind = table[ids]
     try:
-        fields = list(zip(*packed.kinds_decoder.decode(keys or "[]"), strict=True)) or [()] * 9
+        fields = list(zip(*packed.kinds_decoder.decode(keys), strict=True)) or [()] * 9
     except msgspec.ValidationError:
         return None
     number = {name: i for i, name in enumerate(EVENT_TYPES)}
