@@ -63,10 +63,7 @@ def purge_finish(conn: sqlite3.Connection, cutoff_ms: int) -> dict[str, int]:
             conn.execute("DELETE FROM replay_asset_refs WHERE ts < ?", (cutoff_ms,))
             conn.execute(assets.DELETE_UNREFERENCED)
             conn.execute("REINDEX replay_asset_refs")
-            # Sessions that kept some of their events have their touches packed again from them.
-            touches.repack(conn)
-            touches.drop_unused_kinds(conn)
-            conn.execute("REINDEX touch_kinds")
+            touches.mend(conn)  # the sessions that kept some of their events, packed again
             # Interior pages of an index keep copies of deleted keys (paths, user ids): rebuild them.
             for table, _key, _age in TABLES:
                 conn.execute(f"REINDEX {table}")

@@ -145,10 +145,7 @@ def erase(conn: sqlite3.Connection, site_id: str, person_id: str) -> dict[str, i
         conn.execute(f"DELETE FROM replay_asset_refs WHERE {where}", params)
         conn.execute(assets.DELETE_UNREFERENCED)
         conn.execute("REINDEX replay_asset_refs")
-        # The kinds of touches only their events had (paths, names) go with them.
-        touches.repack(conn)
-        touches.drop_unused_kinds(conn)
-        conn.execute("REINDEX touch_kinds")
+        touches.mend(conn)  # the kinds of touches only their events had (paths, names) go with them
         # Interior index pages keep copies of deleted keys (user ids, paths) until rebuilt.
         for table in TABLES:
             conn.execute(f"REINDEX {table}")

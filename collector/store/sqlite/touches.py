@@ -15,8 +15,8 @@ sorted by time and arrival within the group; a late event lands after later ones
 reader sorts what is out of order. NULL means "not known": triggers forget a session's touches
 when one of its events is deleted (retention, erasure), an event added to it then leaves it
 unknown, and the reader of a scope with an unknown session reads the events instead. A purge
-and an erasure pack the unknown sessions again from their events (`repack`) and drop the kinds
-no session uses any more (`drop_unused_kinds`): a path or name of erased events is not kept.
+and an erasure pack the unknown sessions again from their events and drop the kinds no session
+uses any more (`mend`): a path or name of erased events is not kept.
 """
 
 from __future__ import annotations
@@ -145,6 +145,15 @@ def _append(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
             appends.append((*rows[start][:2], packed[start * size:i * size]))
             start = i
     conn.executemany(_APPEND, appends)
+
+
+def mend(conn: sqlite3.Connection) -> None:
+    """After events were deleted (a purge, an erasure): pack the sessions that lost some again and
+    drop the kinds no record names (the index's interior pages keep copies of deleted keys until
+    it is rebuilt)."""
+    repack(conn)
+    drop_unused_kinds(conn)
+    conn.execute("REINDEX touch_kinds")
 
 
 def repack(conn: sqlite3.Connection) -> None:
