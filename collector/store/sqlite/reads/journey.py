@@ -179,6 +179,19 @@ def _texts(parts: list[tuple[Any, ...]], read: list[Column]) -> dict[str, str]:
             for i, (name, _, _, sep) in enumerate(read)}
 
 
+def _sessions(text: dict[str, str], reading: Reading) -> Sessions | None:
+    """The sessions' facts from their joined texts (`_session_columns`); None when a value holds
+    the texts' separator, so that they no longer split into one value per session."""
+    ids = text["id"].split(_SEP)
+    visitors = text["visitor"].split(_SEP)
+    replay = np.frombuffer(text["replay"].encode("ascii"), dtype=np.uint8) == ord("1")
+    channels = text["channel"].split(_SEP) if reading.channel else None
+    if len(visitors) != len(ids) or len(replay) != len(ids) or (channels is not None and len(channels) != len(ids)):
+        return None
+    return Sessions(ids, coded(visitors), np.fromstring(text["start"], dtype=np.int64, sep=","), replay,
+                    coded(channels) if channels is not None else None)
+
+
 def _extras(conn: sqlite3.Connection, scope: Scope, where: str, args: list[object]) -> list[Extra]:
     """The scope's surveys and frustrated clicks as [rowid, score, scale, rage, dead], off their
     types' indexes (surveys by time, rage and dead clicks by their own): asked of every event in
@@ -229,8 +242,8 @@ def columns(conn: sqlite3.Connection, scope: Scope, reading: Reading) -> Touches
     text = _texts(parts, read)
     if not text["id"]:
         return journey_columns.from_touches([])
+    sessions = _sessions(text, reading)
     counts = np.fromstring(text["count"], dtype=np.int64, sep=",")
-    ids = text["id"].split(_SEP)
     events = int(counts.sum())
 
     def split(name: str, size: int = events) -> list[str] | None:
@@ -241,16 +254,12 @@ def columns(conn: sqlite3.Connection, scope: Scope, reading: Reading) -> Touches
         found = np.frombuffer(text[name].encode("ascii"), dtype=np.uint8) == ord("1")
         return found if len(found) == size else None
 
-    visitors = split("visitor", len(ids))
-    replay = flags("replay", len(ids))
     types = np.frombuffer(text["type"].encode("ascii"), dtype=np.uint8).astype(np.int64) - _FIRST_TYPE
     texts: dict[str, list[str] | None] = {
         name: split(name) for name in ("path", "name", "touchpoint", "route", "url") if name in text}
     no_url = flags("no_url") if reading.url else None
-    channels = split("channel", len(ids)) if reading.channel else None
-    if (len(ids) != len(counts) or visitors is None or replay is None or len(types) != events
-            or any(v is None for v in texts.values()) or (reading.url and no_url is None)
-            or (reading.channel and channels is None)):
+    if (sessions is None or len(sessions.ids) != len(counts) or len(types) != events
+            or any(v is None for v in texts.values()) or (reading.url and no_url is None)):
         return None
     ts = np.fromstring(text["ts"], dtype=np.int64, sep=",")
     rowid = np.fromstring(text["rowid"], dtype=np.int64, sep=",")
@@ -276,9 +285,8 @@ def columns(conn: sqlite3.Connection, scope: Scope, reading: Reading) -> Touches
         assert no_url is not None
         url = Coded(np.where(no_url, len(url.values), url.codes), [*url.values, None])  # NULL is not ''
     return Touches(
-        sessions=Sessions(ids, coded(visitors), np.fromstring(text["start"], dtype=np.int64, sep=","), replay,
-                          coded(channels) if channels is not None else None),
-        session=np.repeat(np.arange(len(ids), dtype=np.int64), counts), ts=ts, arrival=rowid, type=types,
+        sessions=sessions, session=np.repeat(np.arange(len(counts), dtype=np.int64), counts), ts=ts,
+        arrival=rowid, type=types,
         name=codes("name"), path=codes("path"), touchpoint=codes("touchpoint"), url=url,
         route=codes("route") if reading.route else None, score=score, scale=scale, rage=rage, dead=dead,
     )
@@ -310,13 +318,9 @@ def kept(conn: sqlite3.Connection, scope: Scope, reading: Reading) -> Touches | 
     text = _texts(parts, facts)
     if not text["id"]:
         return journey_columns.from_touches([])
-    ids = text["id"].split(_SEP)
-    visitors = text["visitor"].split(_SEP)
-    channels = text["channel"].split(_SEP) if reading.channel else None
-    replay = np.frombuffer(text["replay"].encode("ascii"), dtype=np.uint8) == ord("1")
+    sessions = _sessions(text, reading)
     counts = np.fromstring(",".join(part[-2] for part in parts if part[-2]), dtype=np.int64, sep=",")
-    if len(visitors) != len(ids) or len(replay) != len(ids) or len(counts) != len(ids) or (
-            channels is not None and len(channels) != len(ids)):
+    if sessions is None or len(counts) != len(sessions.ids):
         return None
     records = np.frombuffer(b"".join(part[-1] for part in parts if part[-1]), dtype=packed.RECORD)
     kinds = _kinds(conn, scope.site_id, records["kind"])
@@ -328,9 +332,8 @@ def kept(conn: sqlite3.Connection, scope: Scope, reading: Reading) -> Touches | 
         return Coded(texts[name].codes[kind], texts[name].values)
 
     return Touches(
-        sessions=Sessions(ids, coded(visitors), np.fromstring(text["start"], dtype=np.int64, sep=","), replay,
-                          coded(channels) if channels is not None else None),
-        session=np.repeat(np.arange(len(ids), dtype=np.int64), counts), ts=records["ts"].astype(np.int64),
+        sessions=sessions, session=np.repeat(np.arange(len(counts), dtype=np.int64), counts),
+        ts=records["ts"].astype(np.int64),
         arrival=records["rowid"].astype(np.int64), type=types[kind], name=per_touch("name"),
         path=per_touch("path"), touchpoint=per_touch("touchpoint"), url=None,
         route=per_touch("route") if reading.route else None, score=score[kind], scale=scale[kind],
