@@ -26,6 +26,7 @@ sys.path.insert(0, str(ROOT))
 from collector.store import SQLiteStore  # noqa: E402
 from collector.store.sqlite.reads import heatmap  # noqa: E402
 from collector.store.sqlite.rollups import fold_clicks  # noqa: E402
+from collector.store.sqlite.stored import after  # noqa: E402
 
 DAY_MS = 86_400_000
 DAYS = 30
@@ -93,7 +94,7 @@ def main() -> None:
                 " user_id, url, path, route, name, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
-            fold_clicks(conn, 0)
+            fold_clicks(conn, after(0))
         insert_s = time.perf_counter() - t0
         del rows
         conn.execute("ANALYZE")

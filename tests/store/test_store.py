@@ -186,14 +186,14 @@ def _tables(path: Any) -> dict[str, list[tuple[Any, ...]]]:
         conn.close()
 
 
-def test_a_group_of_many_batches_stores_what_the_batches_store_one_by_one(tmp_path: Any) -> None:
-    """Clicks are folded into the heatmaps once per commit group: one group of many requests must
-    leave every rollup exactly as those requests committed alone would."""
+def _click_batches() -> list[WriteBatch]:
+    """Requests with clicks: a retried one, one with text and a dead click, a rage click, clicks of
+    a session that turns out to be a bot, and ids and selectors holding NUL."""
     def click(eid: str, session_id: str, ts: int, sel: str, **more: Any) -> dict[str, Any]:
         return ev("click", eid, ts, session_id=session_id, url="https://shop.example/p/1",
                   sel=sel, vw=1280, x=100, y=200, rx=0.5, ry=0.25, tag="button", **more)
 
-    batches = [
+    return [
         _batch([ev("pageview", "v1", NOW, url="https://shop.example/p/1"), click("c1", "s1", NOW + 1, "#buy")]),
         _batch([click("c2", "s1", NOW + 2, "#buy", text="Buy", dead=True), click("c1", "s1", NOW + 1, "#buy")]),
         _batch([ev("pageview", "v2", NOW, session_id="s2", url="https://shop.example/p/1"),
@@ -201,6 +201,12 @@ def test_a_group_of_many_batches_stores_what_the_batches_store_one_by_one(tmp_pa
         _batch([click("c4", "s2", NOW + 4, "nav a")], bot=True),  # s2 turns out to be a bot
         _batch([click("c\x00a", "s3", NOW + 5, "#nul\x00sel"), click("c\x00b", "s3", NOW + 6, "#buy")]),
     ]
+
+
+def test_a_group_of_many_batches_stores_what_the_batches_store_one_by_one(tmp_path: Any) -> None:
+    """Clicks are folded into the heatmaps once per commit group: one group of many requests must
+    leave every rollup exactly as those requests committed alone would."""
+    batches = _click_batches()
     grouped, alone = SQLiteStore(tmp_path / "grouped.db"), SQLiteStore(tmp_path / "alone.db")
     for store in (grouped, alone):
         store.add_site("test", "Test", key="wk_test")
@@ -216,6 +222,30 @@ def test_a_group_of_many_batches_stores_what_the_batches_store_one_by_one(tmp_pa
     assert [(e[4], e[5], e[6], e[7], e[9]) for e in elements] == [  # rage, sel, n, dead, text
         (0, "#buy", 3, 1, "Buy"), (0, "#nul\x00sel", 1, 0, None), (0, "nav a", 0, 0, None), (1, "#buy", 0, 0, None),
     ]  # the bot session s2's clicks are taken back
+
+
+def test_a_group_numbered_at_random_past_the_largest_rowid_folds_its_clicks(tmp_path: Any) -> None:
+    """Past the largest rowid SQLite numbers new rows at random: a group is then found by its ids,
+    and every rollup is as in a store that numbers its rows in order."""
+    batches = _click_batches()
+    ordered, full = SQLiteStore(tmp_path / "ordered.db"), SQLiteStore(tmp_path / "full.db")
+    for store in (ordered, full):
+        store.add_site("test", "Test", key="wk_test")
+    conn = connect(full.path)
+    with conn:
+        conn.execute("INSERT INTO events (rowid, site_id, id, session_id, type, ts, client_ts, received_at)"
+                     " VALUES (9223372036854775807, 'other', 'last', 'o-1', 'track', 0, 0, 0)")
+    results = [r for group in (batches[:1], batches[1:2], batches[2:]) for r in apply_group(conn, group)]
+    assert [(r.stored, r.duplicates) for r in results] == [(2, 0), (1, 1), (2, 0), (1, 0), (2, 0)]
+    rowids = [rowid for (rowid,) in conn.execute("SELECT rowid FROM events WHERE site_id = 'test' ORDER BY rowid")]
+    conn.close()
+    assert len(rowids) == 8 and rowids[-1] < 9223372036854775807
+    assert rowids != list(range(rowids[0], rowids[0] + 8))  # not numbered in order: found by id
+    conn = connect(ordered.path)
+    apply_group(conn, batches)
+    conn.close()
+    assert _tables(full.path) == _tables(ordered.path)
+    assert sum(e[6] for e in _tables(full.path)["heatmap_elements"]) == 4  # s1's and s3's; the bot's taken back
 
 
 def test_sessions_reordered_by_start_keep_every_row_rollup_and_trigger(tmp_path: Any) -> None:

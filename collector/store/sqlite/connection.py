@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -61,7 +61,11 @@ def secure_delete(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         conn.execute("PRAGMA secure_delete = OFF")
 
 
-def tuples(conn: sqlite3.Connection, sql: str, args: Sequence[object]) -> list[tuple[Any, ...]]:
+# A statement's parameters: by position or by name.
+Params = Sequence[object] | Mapping[str, object]
+
+
+def tuples(conn: sqlite3.Connection, sql: str, args: Params) -> list[tuple[Any, ...]]:
     """Every row of a statement as a plain tuple, whatever the connection's row factory: a
     `sqlite3.Row` costs a second object per row, which at a few hundred thousand rows costs
     more than reading them."""

@@ -29,7 +29,8 @@ import msgspec
 import numpy as np
 
 from collector.store.model import EventRow
-from collector.store.sqlite.connection import tuples
+from collector.store.sqlite.connection import Params, tuples
+from collector.store.sqlite.stored import Stored
 from collector.wire import json_decoder, json_encoder
 
 RECORD = np.dtype([("ts", "<i8"), ("rowid", "<i8"), ("kind", "<i4")])
@@ -87,7 +88,7 @@ _APPEND = (
 )
 
 
-def keep(conn: sqlite3.Connection, source: str, where: str, args: Sequence[object]) -> None:
+def keep(conn: sqlite3.Connection, source: str, where: str, args: Params) -> None:
     """Append the records of the events `source` (a FROM clause naming them `e`) gives `where`
     to their sessions' rows (a row is made for a session that has none; an unknown one stays
     unknown)."""
@@ -98,15 +99,14 @@ def keep(conn: sqlite3.Connection, source: str, where: str, args: Sequence[objec
                                f" WHERE {where}", args))
 
 
-def keep_stored(conn: sqlite3.Connection, since: int, stored: Sequence[tuple[str, EventRow]]) -> None:
-    """Append the records of a group's events, just stored with the rowids after `since` in this
-    order, from their rows (their kinds as KIND_SQL reads them from the stored events), without
-    reading them back; read back by id if the rowids are not those."""
-    (last,) = conn.execute("SELECT max(rowid) FROM events").fetchone()
-    if last != since + len(stored):  # past the largest rowid, SQLite numbers new rows at random
-        keep(conn, "json_each(?) j CROSS JOIN events e ON e.site_id = j.value ->> 0 AND e.id = j.value ->> 1",
-             "true", [json_encoder.encode([(site_id, row.id) for site_id, row in stored]).decode()])
+def keep_stored(conn: sqlite3.Connection, group: Stored, stored: Sequence[tuple[str, EventRow]]) -> None:
+    """Append the records of a group's events, just stored in this order, from their rows (their
+    kinds as KIND_SQL reads them from the stored events) when their rowids are those after
+    `group.since` in order, without reading them back; else read back from the events."""
+    if not group.numbered:
+        keep(conn, group.source, group.where, group.params)
         return
+    since = group.since
     kinds = [_kind(row) for _, row in stored]
     ids: dict[tuple[str, str], int] = {}
     for site_id in {site_id for site_id, _ in stored}:

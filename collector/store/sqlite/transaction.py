@@ -22,6 +22,7 @@ from collector.store.sessions import (
 from collector.store.sqlite import touches
 from collector.store.sqlite.connection import transaction
 from collector.store.sqlite.rollups import fold_clicks
+from collector.store.sqlite.stored import stored
 from collector.store.sqlite.triggers import evaluate_group as evaluate_triggers
 from collector.wire import json_encoder
 
@@ -168,39 +169,38 @@ def _apply(conn: sqlite3.Connection, batches: list[WriteBatch]) -> list[WriteRes
             row.anon_id, row.user_id, row.url, row.path, row.route, row.name, row.data.decode(), row.touchpoint,
         ))
     (since,) = conn.execute("SELECT coalesce(max(rowid), 0) FROM events").fetchone()
+    _insert_events(conn, event_rows)
+    group = stored(conn, since, [(str(batch.site_id), row.id) for batch, row in fresh])
     # Before the sessions: a session that turns out to be a bot in this group takes its clicks back.
-    _insert_events(conn, event_rows, since, with_clicks=any(s.sums["clicks"] for s in sessions.values()))
+    if any(s.sums["clicks"] for s in sessions.values()):
+        fold_clicks(conn, group)
     conn.executemany(_UPSERT_SESSION, [s.values() for s in sessions.values()])
     if event_rows:  # after the sessions: a new session's row takes its start from them
-        touches.keep_stored(conn, since, [(str(batch.site_id), row) for batch, row in fresh])
+        touches.keep_stored(conn, group, [(str(batch.site_id), row) for batch, row in fresh])
     # In this transaction: the outbox row of an acknowledged event is as durable as the event.
     evaluate_triggers(conn, fresh, [visitor_id for visitor_id, _vouched in owners])
     _store_dead_letters(conn, batches)
     chunks_stored = _store_chunks(conn, batches)
-    stored: dict[int, int] = defaultdict(int)
+    counts: dict[int, int] = defaultdict(int)
     for batch, _row in fresh:
-        stored[id(batch)] += 1
+        counts[id(batch)] += 1
     return [
         WriteResult(
-            stored=stored[id(b)],
-            duplicates=len(b.events) - stored[id(b)],
+            stored=counts[id(b)],
+            duplicates=len(b.events) - counts[id(b)],
             chunks_stored=chunks_stored[id(b)],
         )
         for b in batches
     ]
 
 
-def _insert_events(
-    conn: sqlite3.Connection, event_rows: list[tuple[object, ...]], since: int, with_clicks: bool,
-) -> None:
-    """Store a group's event rows (their rowids above `since`) and add its clicks to the heatmap grids."""
+def _insert_events(conn: sqlite3.Connection, event_rows: list[tuple[object, ...]]) -> None:
+    """Store a group's event rows."""
     rows_json = json_encoder.encode(event_rows)
     if b"\\u0000" in rows_json:  # SQLite's JSON functions end a string at NUL: bind row by row
         conn.executemany(_INSERT_EVENT, event_rows)
     else:  # one statement for the group: no Python per row, the GIL released throughout
         conn.execute(_INSERT_EVENTS, (rows_json,))
-    if with_clicks:
-        fold_clicks(conn, since)
 
 
 def _fresh_events(
@@ -334,7 +334,7 @@ def _store_dead_letters(conn: sqlite3.Connection, batches: list[WriteBatch]) -> 
 
 def _store_chunks(conn: sqlite3.Connection, batches: list[WriteBatch]) -> dict[int, int]:
     """Store replay chunks once per (session, seq) and mark their sessions as having a replay."""
-    stored: dict[int, int] = defaultdict(int)
+    counts: dict[int, int] = defaultdict(int)
     for batch in batches:
         for chunk in batch.chunks:
             cursor = conn.execute(
@@ -345,10 +345,10 @@ def _store_chunks(conn: sqlite3.Connection, batches: list[WriteBatch]) -> dict[i
                  len(chunk.data), chunk.data, batch.received_at),
             )
             if cursor.rowcount:
-                stored[id(batch)] += 1
+                counts[id(batch)] += 1
                 conn.execute(
                     "UPDATE sessions SET has_replay = 1, replay_bytes = replay_bytes + ?"
                     " WHERE site_id = ? AND id = ?",
                     (len(chunk.data), batch.site_id, chunk.session_id),
                 )
-    return stored
+    return counts
