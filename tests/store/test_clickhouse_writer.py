@@ -6,6 +6,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import pytest
+
 from collector.store.clickhouse import ClickHouseStore
 from collector.store.clickhouse.transaction import apply_group
 from collector.store.model import Acquisition, EventRow, WriteBatch, WriteResult
@@ -118,4 +120,45 @@ def test_the_trigger_scheduler_is_woken_only_by_writes_that_can_make_work_due(ch
     store.write_sync(_batch(["w-3"], "s-wake", now=now, name="buy"))
     assert wakes == [1, 1]
     assert [d["status"] for d in store.trigger_deliveries("test", 1, 10)] == ["pending"]
+    store.close()
+
+
+def test_a_group_that_fails_after_its_events_is_undone_and_its_retry_stores_it_whole(
+    chdb: Chdb, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Events stored without their session rows are deleted before the group's requests are
+    answered; when that delete fails too, the next group deletes them first. The request, never
+    acknowledged, is sent again and stored with its session row (tests/store/
+    test_clickhouse_killed_group.py kills the process at that moment instead)."""
+    store = _store(chdb)
+    now = int(time.time() * 1000)
+    store.write_sync(_batch(["u-1"], "s-undo", now=now))
+    conn = store.db.conn
+    insert, command = conn.insert, conn.command
+    failing = {"sessions": 1, "delete": 1}
+
+    def flaky_insert(table: str, columns: Any, rows: Any) -> None:
+        if table.endswith(".sessions") and failing["sessions"]:
+            failing["sessions"] -= 1
+            raise RuntimeError("the session rows were not written")
+        insert(table, columns, rows)
+
+    def flaky_command(sql: str) -> None:
+        if " DELETE WHERE seq BETWEEN " in sql and failing["delete"]:
+            failing["delete"] -= 1
+            raise RuntimeError("the undo failed")
+        command(sql)
+
+    monkeypatch.setattr(conn, "insert", flaky_insert)
+    monkeypatch.setattr(conn, "command", flaky_command)
+    retried = _batch(["u-2", "u-3"], "s-undo", now=now)
+    with pytest.raises(RuntimeError, match="the undo failed"):
+        apply_group(store.db, [retried])
+    assert store.db.unfinished is not None
+    ((held,),) = store.db.rows(f"SELECT count() FROM {store.db.t('events')} WHERE session_id = 's-undo'")
+    assert held == 3  # stored, and not counted in the session yet
+    assert apply_group(store.db, [retried]) == [WriteResult(stored=2, duplicates=0, chunks_stored=0)]
+    assert store.db.unfinished is None and failing == {"sessions": 0, "delete": 0}
+    count, session = _events_of(store, "s-undo")
+    assert count == 3 and session["events"] == 3
     store.close()

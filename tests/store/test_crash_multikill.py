@@ -26,3 +26,4 @@ def test_repeated_sigkill_loses_and_duplicates_nothing(tmp_path: Path, on_chdb: 
     acked = result["raw_acked"] + result["sdk_sent"]
     assert acked <= result["stored"] <= acked + 3 * 10
     assert result["integrity"] == "ok"
+    assert result["short_sessions"] == 0  # every stored event counts in its session, killed groups' too

@@ -44,6 +44,7 @@ class SessionState:
         self.writes = 0
         self._local = threading.local()
         self.memo: dict[object, Any] = {}
+        self.recovered: set[str] = set()  # databases whose half-written group was undone (transaction.recover)
 
     def wrote(self) -> None:
         self.writes += 1

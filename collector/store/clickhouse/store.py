@@ -41,7 +41,7 @@ from collector.store.clickhouse.reads import (
     sessions,
     surveys,
 )
-from collector.store.clickhouse.transaction import VERSIONS, Db
+from collector.store.clickhouse.transaction import VERSIONS, Db, recover
 from collector.store.clickhouse.writer import ClickHouseWriter
 from collector.store.model import (
     SECRET_PREFIX,
@@ -79,6 +79,10 @@ class ClickHouseStore(EngineAssets):
         self.db = Db(self.conn, self.layout)
         try:
             schema.create(self.conn, self.layout)
+            state = self.conn.state
+            if state is not None and self.layout.database not in state.recovered:  # its first store here
+                recover(self.db)
+                state.recovered.add(self.layout.database)
         except BaseException:
             self.conn.close()
             raise
@@ -165,19 +169,11 @@ class ClickHouseStore(EngineAssets):
                                [(day, secrets.token_bytes(SALT_BYTES), time.time_ns())])
                 found = self._first("salts", "day", day, "hex(salt)")
             if db.conn.rows(f"SELECT 1 FROM {db.t('salts')} WHERE day < {lit(oldest_kept)} LIMIT 1"):
-                self._delete(db, "salts", f"day < {lit(oldest_kept)}")
+                db.delete("salts", f"day < {lit(oldest_kept)}")
             assert found is not None
             return bytes.fromhex(found)
 
         return self._run(get_or_make)
-
-    def _delete(self, db: Db, table: str, where: str) -> None:
-        """Rows gone for good: a mutation that rewrites the parts holding them, waited for."""
-        if self.layout.cluster:
-            db.conn.command(f"ALTER TABLE {db.t(table)}_local{self.layout.on_cluster} DELETE WHERE {where}"
-                            " SETTINGS mutations_sync = 2")
-        else:
-            db.conn.command(f"ALTER TABLE {db.t(table)} DELETE WHERE {where} SETTINGS mutations_sync = 2")
 
     # -- sites -------------------------------------------------------------------------------
 
@@ -275,7 +271,7 @@ class ClickHouseStore(EngineAssets):
         self._run(lambda db: teams.set_role(db, account_id, site_id, role))
 
     def delete_account(self, account_id: int) -> bool:
-        return self._run(lambda db: teams.delete_account(db, account_id, self._delete))
+        return self._run(lambda db: teams.delete_account(db, account_id, Db.delete))
 
     def add_invite(self, token_hash: str, account_id: int, expires_at: int) -> None:
         self._run(lambda db: teams.add_invite(db, token_hash, account_id, expires_at))
@@ -549,13 +545,13 @@ class ClickHouseStore(EngineAssets):
         return self._ask(rights.export, site_id, person_id)
 
     def erase_person(self, site_id: str, person_id: str) -> dict[str, int]:
-        return self._run(lambda db: rights.erase(db, site_id, person_id, self._delete))
+        return self._run(lambda db: rights.erase(db, site_id, person_id, Db.delete))
 
     def count_older(self, cutoff_ms: int) -> int:
         return self._ask(maintenance.count_older, cutoff_ms)
 
     def purge(self, cutoff_ms: int, progress: Callable[[int], object] | None = None) -> dict[str, int]:
-        return self._run(lambda db: maintenance.purge(db, cutoff_ms, self._delete, progress))
+        return self._run(lambda db: maintenance.purge(db, cutoff_ms, Db.delete, progress))
 
     def backup(self, target: Path) -> int:
         """Not offered on ClickHouse: `trailmark store copy --to sqlite:///FILE` makes a portable copy,
@@ -671,7 +667,7 @@ class ClickHouseStore(EngineAssets):
     # -- the likely-outcome model ------------------------------------------------------------
 
     def save_outcome(self, site_id: str, report: dict[str, Any], scores: Sequence[Score]) -> None:
-        self._run(lambda db: outcome.save(db, site_id, report, scores, self._delete))
+        self._run(lambda db: outcome.save(db, site_id, report, scores, Db.delete))
 
     def outcome_report(self, site_id: str) -> dict[str, Any] | None:
         return self._ask(outcome.report, site_id)
@@ -701,7 +697,7 @@ class ClickHouseStore(EngineAssets):
         return self._run(lambda db: triggers.update_rule(db, site_id, rule_id, changes))
 
     def delete_trigger_rule(self, site_id: str, rule_id: int) -> bool:
-        return self._run(lambda db: triggers.delete_rule(db, site_id, rule_id, self._delete))
+        return self._run(lambda db: triggers.delete_rule(db, site_id, rule_id, Db.delete))
 
     def trigger_deliveries(self, site_id: str, rule_id: int, limit: int) -> list[dict[str, Any]]:
         return self._ask(triggers.deliveries, site_id, rule_id, limit)

@@ -4,13 +4,16 @@ ClickHouse has no multi-statement transaction, so the rules SQLite applies insid
 here by the single writer: it looks up what the group needs (known event ids, identities, the
 sessions it touches), works out every new row in Python with exactly SQLite's upsert rules, and
 inserts them: events first, then the rows derived from them. The requests wait for all of it.
-What this cannot give is SQLite's all-or-nothing: a process killed between the events insert and
-the session rows keeps the events (acknowledged or not) with their sessions short of them;
-docs/deployment.md says so.
+In place of SQLite's all-or-nothing, a group's events stored without their session rows are
+deleted (at once when the session insert fails, on opening after a kill): never acknowledged,
+they are sent again and stored with their rows; every row after the sessions is made again by
+that retry (docs/deployment.md, "How ClickHouse keeps the promises").
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 import uuid
 from collections import defaultdict
@@ -37,6 +40,8 @@ from collector.store.sessions import (
 )
 from collector.wire import json_encoder
 
+log = logging.getLogger("trailmark.store")
+
 _decode_object = msgspec.json.Decoder(dict[str, Any])
 
 
@@ -45,10 +50,22 @@ class Versions:
 
     def __init__(self) -> None:
         self._last = 0
+        self._lock = threading.Lock()
 
     def next(self) -> int:
-        self._last = max(self._last + 1, time.time_ns())
-        return self._last
+        return self.reserve(1)
+
+    def reserve(self, n: int) -> int:
+        """The first of `n` numbers in a row (at least one is taken): every later number is larger."""
+        with self._lock:
+            first = max(self._last + 1, time.time_ns())
+            self._last = first + max(n, 1) - 1
+            return first
+
+    def advance(self, past: int) -> None:
+        """Every later number larger than `past` (a number a store holds, from an earlier process)."""
+        with self._lock:
+            self._last = max(self._last, past)
 
 
 VERSIONS = Versions()
@@ -60,12 +77,22 @@ class Db:
     def __init__(self, conn: Connection, layout: Layout) -> None:
         self.conn = conn
         self.layout = layout
+        # The seqs of a group's events stored without its session rows, until they are deleted.
+        self.unfinished: tuple[int, int] | None = None
 
     def t(self, name: str) -> str:
         return self.layout.table(name)
 
     def rows(self, sql: str) -> list[tuple[Any, ...]]:
         return self.conn.rows(sql)
+
+    def delete(self, table: str, where: str) -> None:
+        """Rows gone for good: a mutation that rewrites the parts holding them, waited for."""
+        if self.layout.cluster:
+            self.conn.command(f"ALTER TABLE {self.t(table)}_local{self.layout.on_cluster} DELETE WHERE {where}"
+                              " SETTINGS mutations_sync = 2")
+        else:
+            self.conn.command(f"ALTER TABLE {self.t(table)} DELETE WHERE {where} SETTINGS mutations_sync = 2")
 
     def sessions(self, site_id: str, where: str) -> dict[tuple[str, str], dict[str, Any]]:
         """Stored session rows of a site matching `where`, by (site, id)."""
@@ -163,6 +190,8 @@ def apply(db: Db, batches: list[WriteBatch], *, heartbeat: bool = False) -> Appl
     """Store the batches. With `heartbeat` a row of its own is written too, so that the group
     proves the store takes writes (the health probe). On an embedded store the writer's memory
     (memory.py) spares the reads of rows it wrote itself."""
+    if db.unfinished is not None:  # a group that failed between its inserts, whose undo failed too
+        _undo(db, *db.unfinished)
     memory = Memory.of(db.conn, db.layout.database)
     if memory is None:
         return _apply(db, batches, heartbeat, None)
@@ -181,7 +210,9 @@ def _apply(db: Db, batches: list[WriteBatch], heartbeat: bool, memory: Memory | 
     if heartbeat:
         db.conn.insert(db.t("meta"), ("key", "value", "inserted"), [("heartbeat", str(time.time_ns()), 0)])
     fresh = _fresh_events(db, batches)
-    identified, person_rows, identity_rows = _identities(db, fresh, memory)
+    # The identify events of a retried batch count again: a group killed after its events and
+    # session rows may not have stored their links and traits (what is stored already is kept).
+    identified, person_rows, identity_rows = _identities(db, [*fresh, *_stored_identifies(batches, fresh)], memory)
     # Before sessionizing: a backend event then finds the session its link just vouched for.
     relinked: dict[tuple[str, str], dict[str, Any]] = {}
     for (site_id, anon_id), (user_id, verified, previous) in identified.items():
@@ -199,7 +230,7 @@ def _apply(db: Db, batches: list[WriteBatch], heartbeat: bool, memory: Memory | 
     _sessionize(db, unsessioned, relinked)
     rollups: dict[tuple[str, str], _Session] = {}
     event_rows = []
-    seq = VERSIONS.next()
+    seq = VERSIONS.reserve(len(fresh))  # the session rows' version, taken below, is larger
     for index, ((batch, row), visitor) in enumerate(zip(fresh, owners, strict=True)):
         assert batch.site_id is not None and row.session_id is not None
         site_id = batch.site_id
@@ -216,9 +247,22 @@ def _apply(db: Db, batches: list[WriteBatch], heartbeat: bool, memory: Memory | 
     sessions = _upsert_sessions(db, rollups, relinked, memory)
     chunk_rows, chunks_stored = _chunks(db, batches, sessions, memory)
     dead_rows = _dead_letters(db, batches)
-    # Events first: every derived row below can be recomputed from them by a retry.
+    # Events first, then their session rows: a group whose events are stored without their session
+    # rows is undone (`_undo`), so that its retry stores them again with their rows. What follows
+    # is made again by a retry, as the events of a retried batch that are stored already count
+    # again for their links and traits (above) and triggers (triggers.py).
     db.conn.insert(db.t("events"), (*EVENT_NAMES, "seq"), event_rows)
     version = VERSIONS.next()
+    try:
+        db.conn.insert(
+            db.t("sessions"), (*SESSION_NAMES, "version"),
+            [(*(row[c] for c in SESSION_NAMES), version) for row in sessions.values()],
+        )
+    except BaseException:
+        if event_rows:
+            db.unfinished = (seq, seq + len(event_rows) - 1)
+            _undo(db, *db.unfinished)
+        raise
     db.conn.insert(
         db.t("identities"), ("site_id", "anon_id", "user_id", "ts", "verified", "version"),
         [(*row, version) for row in identity_rows],
@@ -226,10 +270,6 @@ def _apply(db: Db, batches: list[WriteBatch], heartbeat: bool, memory: Memory | 
     db.conn.insert(
         db.t("persons"), ("site_id", "user_id", "traits", "first_ts", "last_ts", "version"),
         [(*row, version) for row in person_rows],
-    )
-    db.conn.insert(
-        db.t("sessions"), (*SESSION_NAMES, "version"),
-        [(*(row[c] for c in SESSION_NAMES), version) for row in sessions.values()],
     )
     db.conn.insert(db.t("replay_chunks"),
                    ("site_id", "session_id", "seq", "first_ts", "last_ts", "size", "data", "received_at"), chunk_rows)
@@ -269,6 +309,55 @@ def _may_trigger(db: Db, memory: Memory | None, sites: set[str]) -> bool:
         )}
         memory.rules.update({s: s in having for s in unknown})
     return any(memory.rules[s] for s in sites)
+
+
+def _undo(db: Db, first: int, last: int) -> None:
+    """Delete the events stored with seqs first..last (a group's, never acknowledged)."""
+    db.delete("events", f"seq BETWEEN {lit(first)} AND {lit(last)}")
+    db.unfinished = None
+
+
+# A writer numbers events from the clock in nanoseconds (`Versions`): from 2001 on, past 10^18.
+_WRITER_SEQ = 10**18
+
+
+def recover(db: Db) -> None:
+    """On opening an embedded store: later versions than any the store holds, and the events of a
+    group killed before its session rows were stored deleted (never acknowledged, they are sent
+    again). A group's session rows take a version larger than its events' seqs, and the next
+    group's seqs are larger still, so those events are the ones past the largest version of a
+    session row, one writer's group: seqs in a row, from the clock (a store copied from SQLite
+    numbers its events from 1, and a copy stopped before its sessions leaves many groups)."""
+    ((sessions, events),) = db.rows(
+        f"SELECT (SELECT max(version) FROM {db.t('sessions')}), (SELECT max(seq) FROM {db.t('events')})"
+    )
+    VERSIONS.advance(max(int(sessions), int(events)))
+    if int(events) <= int(sessions):
+        return
+    ((n, first, last),) = db.rows(
+        f"SELECT count(), min(seq), max(seq) FROM {db.t('events')} WHERE seq > {lit(int(sessions))}"
+    )
+    if int(first) >= _WRITER_SEQ and int(last) - int(first) + 1 == int(n):
+        log.warning("deleting the %d events of a group stored without its session rows (never acknowledged)", n)
+        _undo(db, int(first), int(last))
+
+
+def _stored_identifies(
+    batches: list[WriteBatch], fresh: list[tuple[WriteBatch, EventRow]],
+) -> list[tuple[WriteBatch, EventRow]]:
+    """The identify events of these batches stored before this group (a retried batch)."""
+    if len(fresh) == sum(len(batch.events) for batch in batches):
+        return []  # nothing was stored before
+    new = {(batch.site_id, row.id) for batch, row in fresh}
+    seen: set[tuple[str | None, str]] = set()
+    found = []
+    for batch in batches:
+        for row in batch.events:
+            key = (batch.site_id, row.id)
+            if row.type == "identify" and key not in new and key not in seen:
+                seen.add(key)
+                found.append((batch, row))
+    return found
 
 
 def _fresh_events(db: Db, batches: list[WriteBatch]) -> list[tuple[WriteBatch, EventRow]]:
