@@ -210,9 +210,9 @@ def _apply(db: Db, batches: list[WriteBatch], heartbeat: bool, memory: Memory | 
     if heartbeat:
         db.conn.insert(db.t("meta"), ("key", "value", "inserted"), [("heartbeat", str(time.time_ns()), 0)])
     fresh = _fresh_events(db, batches)
-    # The identify events of a retried batch count again: a group killed after its events and
-    # session rows may not have stored their links and traits (what is stored already is kept).
-    identified, person_rows, identity_rows = _identities(db, [*fresh, *_stored_identifies(batches, fresh)], memory)
+    # The identify events of a retried batch count again for links (a newer or vouched link stays):
+    # a group killed after its session rows has not stored its links.
+    identified, person_rows, identity_rows = _identities(db, fresh, _stored_identifies(batches, fresh), memory)
     # Before sessionizing: a backend event then finds the session its link just vouched for.
     relinked: dict[tuple[str, str], dict[str, Any]] = {}
     for (site_id, anon_id), (user_id, verified, previous) in identified.items():
@@ -247,13 +247,18 @@ def _apply(db: Db, batches: list[WriteBatch], heartbeat: bool, memory: Memory | 
     sessions = _upsert_sessions(db, rollups, relinked, memory)
     chunk_rows, chunks_stored = _chunks(db, batches, sessions, memory)
     dead_rows = _dead_letters(db, batches)
-    # Events first, then their session rows: a group whose events are stored without their session
-    # rows is undone (`_undo`), so that its retry stores them again with their rows. What follows
-    # is made again by a retry, as the events of a retried batch that are stored already count
-    # again for their links and traits (above) and triggers (triggers.py).
+    # Events first, then their people and session rows: a group whose events are stored without
+    # their session rows is undone (`_undo`), so that its retry stores them again with their rows.
+    # What follows is made again by a retry, as the events of a retried batch that are stored
+    # already count again for their links (above) and triggers (triggers.py).
     db.conn.insert(db.t("events"), (*EVENT_NAMES, "seq"), event_rows)
     version = VERSIONS.next()
     try:
+        # Traits before the session rows: merged again by the retry of an undone group, they stay.
+        db.conn.insert(
+            db.t("persons"), ("site_id", "user_id", "traits", "first_ts", "last_ts", "version"),
+            [(*row, version) for row in person_rows],
+        )
         db.conn.insert(
             db.t("sessions"), (*SESSION_NAMES, "version"),
             [(*(row[c] for c in SESSION_NAMES), version) for row in sessions.values()],
@@ -266,10 +271,6 @@ def _apply(db: Db, batches: list[WriteBatch], heartbeat: bool, memory: Memory | 
     db.conn.insert(
         db.t("identities"), ("site_id", "anon_id", "user_id", "ts", "verified", "version"),
         [(*row, version) for row in identity_rows],
-    )
-    db.conn.insert(
-        db.t("persons"), ("site_id", "user_id", "traits", "first_ts", "last_ts", "version"),
-        [(*row, version) for row in person_rows],
     )
     db.conn.insert(db.t("replay_chunks"),
                    ("site_id", "session_id", "seq", "first_ts", "last_ts", "size", "data", "received_at"), chunk_rows)
@@ -421,18 +422,21 @@ def _stored_links(db: Db, site_id: str, anons: Iterable[str], memory: Memory | N
 
 
 def _identities(
-    db: Db, fresh: Iterable[tuple[WriteBatch, EventRow]], memory: Memory | None
+    db: Db, fresh: Iterable[tuple[WriteBatch, EventRow]], again: Iterable[tuple[WriteBatch, EventRow]],
+    memory: Memory | None,
 ) -> tuple[Links, list[tuple[object, ...]], list[tuple[object, ...]]]:
     """Identify events: the anon ids whose link this group changed, the person rows and the identity
     rows to store. Only the site's backend (the secret key) sets traits and vouches for a link; an
-    identify sent with the public write key is a claim, which replaces only another claim."""
+    identify sent with the public write key is a claim, which replaces only another claim. The
+    identifies stored before (`again`: a retried batch's) count for links only: their traits were
+    stored with their events, and merged again they would undo newer ones."""
     identifies = [
-        (batch, row) for batch, row in fresh
+        (batch, row, is_new) for events, is_new in ((fresh, True), (again, False)) for batch, row in events
         if row.type == "identify" and batch.site_id is not None and row.user_id is not None
     ]
     links: dict[tuple[str, str], Link | None] = {}
     wanted: dict[str, set[str]] = defaultdict(set)
-    for batch, row in identifies:
+    for batch, row, _ in identifies:
         if row.anon_id:
             wanted[batch.site_id or ""].add(row.anon_id)
     for site_id, anons in wanted.items():
@@ -441,9 +445,9 @@ def _identities(
     linked: Links = {}
     changed: dict[tuple[str, str], Link] = {}
     persons: dict[tuple[str, str], dict[str, Any]] = {}
-    for batch, row in identifies:
+    for batch, row, is_new in identifies:
         site_id, user_id = batch.site_id or "", row.user_id or ""
-        if batch.verified:
+        if batch.verified and is_new:
             key = (site_id, user_id)
             if key not in persons:
                 found = db.rows(
