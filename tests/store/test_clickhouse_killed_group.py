@@ -23,7 +23,7 @@ SCRIPT = textwrap.dedent(
     import json, os, sys
     from collector.store.clickhouse import ClickHouseStore
     from collector.store.clickhouse.transaction import apply_group
-    from collector.store.model import Acquisition, EventRow, WriteBatch
+    from collector.store.model import Acquisition, ChunkRow, EventRow, WriteBatch
 
     T = 1_780_000_000_000
 
@@ -35,11 +35,12 @@ SCRIPT = textwrap.dedent(
     FIRST = WriteBatch(site_id="test", received_at=T, events=[
         row("p1", "pageview", T, "s1"), row("c1", "click", T + 1000, "s1"),
     ])
-    # From the site's backend: it vouches for who a1 is, with traits; and a2's visit begins.
+    # From the site's backend: it vouches for who a1 is, with traits; a1's second visit begins;
+    # and a replay chunk of the first visit comes late.
     SECOND = WriteBatch(site_id="test", received_at=T + 3_600_000, verified=True, events=[
         row("i1", "identify", T + 3_600_000, "s2", traits=b'{"plan": "pro"}') ,
         row("p2", "pageview", T + 3_600_001, "s2"), row("b1", "purchase", T + 3_600_002, "s2", revenue=30.0),
-    ])
+    ], chunks=[ChunkRow(session_id="s1", anon_id="a1", seq=0, first_ts=T, last_ts=T + 1000, data=b"x" * 321)])
     for r in SECOND.events:
         if r.type == "identify":
             r.user_id = "u1"
@@ -56,7 +57,8 @@ SCRIPT = textwrap.dedent(
         links = s.db.rows(f"SELECT anon_id, user_id, ts, verified FROM {t('identities')} FINAL ORDER BY anon_id")
         persons = s.db.rows(f"SELECT user_id, traits, first_ts, last_ts FROM {t('persons')} FINAL ORDER BY user_id")
         events = s.db.rows(f"SELECT session_id, count() FROM {t('events')} GROUP BY session_id ORDER BY session_id")
-        return {"sessions": sessions, "links": links, "persons": persons, "events": events}
+        chunks = s.db.rows(f"SELECT session_id, seq, size FROM {t('replay_chunks')} FINAL ORDER BY session_id, seq")
+        return {"sessions": sessions, "links": links, "persons": persons, "events": events, "chunks": chunks}
 
     if sys.argv[2] == "kill":
         s = store("killed")
@@ -89,12 +91,14 @@ def _run(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.parametrize(("table", "kept", "retried"), [
-    # killed after the group's events (and its traits): they are deleted on opening, and stored again
+    # killed after the group's events (its traits, its replay chunk): they are deleted on opening,
+    # and stored again; the chunk stored already counts in its session then
     ("persons", 2, [3, 0]),
+    ("replay_chunks", 2, [3, 0]),
     ("sessions", 2, [3, 0]),
     # after its session rows: the events stay, and the retry makes the link
     ("identities", 5, [0, 3]),
-    ("replay_chunks", 5, [0, 3]),
+    ("dead_letters", 5, [0, 3]),
 ])
 def test_a_group_killed_midway_is_completed_by_its_retry(tmp_path: Path, table: str, kept: int,
                                                           retried: list[int]) -> None:
@@ -108,3 +112,5 @@ def test_a_group_killed_midway_is_completed_by_its_retry(tmp_path: Path, table: 
     assert found["clean"]["links"] == [["a1", "u1", 1780003600000, 1]]
     assert {s[1]: s[2] for s in found["clean"]["sessions"]} == {"s1": "u1", "s2": "u1"}  # s1 stitched to u1
     assert found["clean"]["events"] == [["s1", 2], ["s2", 3]]
+    assert found["clean"]["chunks"] == [["s1", 0, 321]]
+    assert {s[1]: (s[-3], s[-2]) for s in found["clean"]["sessions"]} == {"s1": (1, 321), "s2": (0, 0)}

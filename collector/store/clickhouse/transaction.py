@@ -247,18 +247,21 @@ def _apply(db: Db, batches: list[WriteBatch], heartbeat: bool, memory: Memory | 
     sessions = _upsert_sessions(db, rollups, relinked, memory)
     chunk_rows, chunks_stored = _chunks(db, batches, sessions, memory)
     dead_rows = _dead_letters(db, batches)
-    # Events first, then their people and session rows: a group whose events are stored without
+    # Events first, then their people, replays and session rows: a group whose events are stored without
     # their session rows is undone (`_undo`), so that its retry stores them again with their rows.
     # What follows is made again by a retry, as the events of a retried batch that are stored
     # already count again for their links (above) and triggers (triggers.py).
     db.conn.insert(db.t("events"), (*EVENT_NAMES, "seq"), event_rows)
     version = VERSIONS.next()
     try:
-        # Traits before the session rows: merged again by the retry of an undone group, they stay.
+        # Traits and replay chunks before the session rows: an undone group's retry merges the
+        # traits again (as they were) and finds the chunks stored (`_chunks` counts them then).
         db.conn.insert(
             db.t("persons"), ("site_id", "user_id", "traits", "first_ts", "last_ts", "version"),
             [(*row, version) for row in person_rows],
         )
+        db.conn.insert(db.t("replay_chunks"), ("site_id", "session_id", "seq", "first_ts", "last_ts", "size", "data",
+                                                "received_at"), chunk_rows)
         db.conn.insert(
             db.t("sessions"), (*SESSION_NAMES, "version"),
             [(*(row[c] for c in SESSION_NAMES), version) for row in sessions.values()],
@@ -272,8 +275,6 @@ def _apply(db: Db, batches: list[WriteBatch], heartbeat: bool, memory: Memory | 
         db.t("identities"), ("site_id", "anon_id", "user_id", "ts", "verified", "version"),
         [(*row, version) for row in identity_rows],
     )
-    db.conn.insert(db.t("replay_chunks"),
-                   ("site_id", "session_id", "seq", "first_ts", "last_ts", "size", "data", "received_at"), chunk_rows)
     db.conn.insert(db.t("dead_letters"), ("id", "site_id", "received_at", "source", "reason", "kind", "raw"), dead_rows)
     if memory is not None:
         memory.remember_sessions(sessions)
@@ -628,21 +629,31 @@ def _upsert_sessions(
 def _chunks(
     db: Db, batches: list[WriteBatch], sessions: dict[tuple[str, str], dict[str, Any]], memory: Memory | None
 ) -> tuple[list[tuple[object, ...]], dict[int, int]]:
-    """Replay chunks new by (site, session, seq), and their sessions marked as having a replay."""
+    """Replay chunks new by (site, session, seq), and their sessions marked as having a replay.
+
+    A session row counts the bytes of its stored chunks (SQLite's, as it adds each chunk stored
+    and takes those stored before it when the row is made). Chunks stored by a group undone
+    before its session rows (`_undo`) are not counted in them: the row takes them when its
+    retry finds them stored."""
     wanted: dict[str, set[str]] = defaultdict(set)
     for batch in batches:
         for chunk in batch.chunks:
             wanted[batch.site_id or ""].add(chunk.session_id)
     held: set[tuple[str, str, int]] = set()
+    held_bytes: dict[tuple[str, str], int] = defaultdict(int)
     for site_id, ids in wanted.items():
-        held.update(
-            (site_id, s, int(q)) for s, q in db.rows(
-                f"SELECT session_id, seq FROM {db.t('replay_chunks')} FINAL"
-                f" WHERE site_id = {lit(site_id)} AND session_id IN {lits(sorted(ids))}"
-            )
-        )
+        for session_id, seq, size in db.rows(
+            f"SELECT session_id, seq, size FROM {db.t('replay_chunks')} FINAL"
+            f" WHERE site_id = {lit(site_id)} AND session_id IN {lits(sorted(ids))}"
+        ):
+            held.add((site_id, session_id, int(seq)))
+            held_bytes[(site_id, session_id)] += int(size)
         missing = [i for i in ids if (site_id, i) not in sessions]
         sessions.update(_session_rows(db, site_id, sorted(missing), memory) if missing else {})
+    for counted, size in held_bytes.items():
+        session = sessions.get(counted)
+        if session is not None and session["replay_bytes"] < size:
+            session["has_replay"], session["replay_bytes"] = 1, size
     rows: list[tuple[object, ...]] = []
     stored: dict[int, int] = defaultdict(int)
     for batch in batches:
