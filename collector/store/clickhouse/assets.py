@@ -7,13 +7,9 @@ at once is the same key twice, which FINAL reads as one.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from collector.store.assets import COPY_COLUMNS, REF_COLUMNS, AssetCopy, AssetRef, new_rows
 from collector.store.clickhouse.client import lit, lits
 from collector.store.clickhouse.transaction import Db
-
-Delete = Callable[[Db, str, str], None]
 
 
 def save(db: Db, site_id: str, copies: list[AssetCopy], refs: list[AssetRef], now: int) -> int:
@@ -70,11 +66,11 @@ def bytes_received(db: Db, site_id: str, start: int, end: int) -> int:
     return int(total or 0)
 
 
-def drop_refs(db: Db, where: str, delete: Delete) -> None:
+def drop_refs(db: Db, where: str) -> None:
     """Delete the references `where` names, then every copy no reference holds any more (a copy
     shared with a session that stays, stays)."""
     if db.rows(f"SELECT 1 FROM {db.t('replay_asset_refs')} WHERE {where} LIMIT 1"):
-        delete(db, "replay_asset_refs", where)
+        db.delete("replay_asset_refs", where)
     # GLOBAL: on a cluster both tables are Distributed, and the references of every shard count.
     unreferenced = [r[0] for r in db.rows(
         f"SELECT DISTINCT id FROM {db.t('replay_assets')}"
@@ -82,7 +78,7 @@ def drop_refs(db: Db, where: str, delete: Delete) -> None:
     )]
     if unreferenced:
         # Copy ids are hashes of a site's files, not anyone's ids: written out in the mutation.
-        delete(db, "replay_assets", f"id IN {lits(unreferenced)}")
+        db.delete("replay_assets", f"id IN {lits(unreferenced)}")
 
 
 def export_rows(db: Db, site_id: str, sessions: str) -> list[dict[str, object]]:

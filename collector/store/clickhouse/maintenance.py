@@ -40,7 +40,7 @@ def count_older(db: Db, cutoff_ms: int) -> int:
 
 
 def purge(
-    db: Db, cutoff_ms: int, delete: Callable[[Db, str, str], None], progress: Callable[[int], object] | None
+    db: Db, cutoff_ms: int, progress: Callable[[int], object] | None
 ) -> dict[str, int]:
     """Each table's old rows in one mutation (ClickHouse rewrites the parts in the background of
     the writer's other work); the day salts before the cutoff's day go too."""
@@ -54,15 +54,15 @@ def purge(
             if table in _KEYS:
                 key = _KEYS[table]
                 where = f"({key}) IN (SELECT {key} FROM {db.t(table)} FINAL WHERE {where})"
-            delete(db, table, where)
+            db.delete(table, where)
         if progress is not None:
             progress(counts[table])
     # Copies of recorded assets go with the recordings that used them (a copy shared with a newer
     # recording stays); not counted, as on SQLite.
-    assets.drop_refs(db, f"ts < {lit(cutoff_ms)}", delete)
+    assets.drop_refs(db, f"ts < {lit(cutoff_ms)}")
     day = time.strftime("%Y-%m-%d", time.gmtime(cutoff_ms / 1000))
     ((n,),) = db.rows(f"SELECT uniqExact(day) FROM {db.t('salts')} WHERE day < {lit(day)}")
     counts["salts"] = int(n)
     if n:
-        delete(db, "salts", f"day < {lit(day)}")
+        db.delete("salts", f"day < {lit(day)}")
     return counts

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import gzip
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -121,7 +120,7 @@ _VERSIONED = {
 }
 
 
-def erase(db: Db, site_id: str, person_id: str, delete: Callable[[Db, str, str], None]) -> dict[str, int]:
+def erase(db: Db, site_id: str, person_id: str) -> dict[str, int]:
     """Delete a person's rows from every table; the count of (current) rows per table.
 
     ClickHouse keeps the text of every mutation on disk (`mutation_N.txt`), so the deletes name
@@ -153,25 +152,25 @@ def erase(db: Db, site_id: str, person_id: str, delete: Callable[[Db, str, str],
     try:
         for table, where in _where(person, dead, keys, rules).items():
             if table in held:
-                delete(db, table, where)
-        _erase_scores(db, person, keys, delete)
+                db.delete(table, where)
+        _erase_scores(db, person, keys)
         # Copies of recorded assets are the site's files, not the person's: the references of their
         # sessions go, and a copy no other session uses goes with them (not counted, as scores).
         sessions = f"(SELECT id FROM {keys} WHERE kind = 'session')" if keys else lits(person.sessions)
-        assets.drop_refs(db, f"site_id = {lit(site_id)} AND session_id IN {sessions}", delete)
+        assets.drop_refs(db, f"site_id = {lit(site_id)} AND session_id IN {sessions}")
     finally:
         if keys:
             db.conn.command(f"DROP TABLE IF EXISTS {keys} SYNC")
     return counts
 
 
-def _erase_scores(db: Db, person: Person, keys: str | None, delete: Callable[[Db, str, str], None]) -> None:
+def _erase_scores(db: Db, person: Person, keys: str | None) -> None:
     """A likely-outcome score is derived data, not something the person sent: gone with them, not counted."""
     ids = (f"(SELECT id FROM {keys} WHERE kind IN ('user', 'anon'))" if keys
            else lits([*person.users, *person.anons]))
     where = f"site_id = {lit(person.site_id)} AND visitor_id IN {ids}"
     if db.rows(f"SELECT 1 FROM {db.t('outcome_scores')} WHERE {where} LIMIT 1"):
-        delete(db, "outcome_scores", where)
+        db.delete("outcome_scores", where)
 
 
 _COLUMNS = {

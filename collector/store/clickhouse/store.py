@@ -271,7 +271,7 @@ class ClickHouseStore(EngineAssets):
         self._run(lambda db: teams.set_role(db, account_id, site_id, role))
 
     def delete_account(self, account_id: int) -> bool:
-        return self._run(lambda db: teams.delete_account(db, account_id, Db.delete))
+        return self._run(lambda db: teams.delete_account(db, account_id))
 
     def add_invite(self, token_hash: str, account_id: int, expires_at: int) -> None:
         self._run(lambda db: teams.add_invite(db, token_hash, account_id, expires_at))
@@ -545,13 +545,13 @@ class ClickHouseStore(EngineAssets):
         return self._ask(rights.export, site_id, person_id)
 
     def erase_person(self, site_id: str, person_id: str) -> dict[str, int]:
-        return self._run(lambda db: rights.erase(db, site_id, person_id, Db.delete))
+        return self._run(lambda db: rights.erase(db, site_id, person_id))
 
     def count_older(self, cutoff_ms: int) -> int:
         return self._ask(maintenance.count_older, cutoff_ms)
 
     def purge(self, cutoff_ms: int, progress: Callable[[int], object] | None = None) -> dict[str, int]:
-        return self._run(lambda db: maintenance.purge(db, cutoff_ms, Db.delete, progress))
+        return self._run(lambda db: maintenance.purge(db, cutoff_ms, progress))
 
     def backup(self, target: Path) -> int:
         """Not offered on ClickHouse: `trailmark store copy --to sqlite:///FILE` makes a portable copy,
@@ -667,7 +667,7 @@ class ClickHouseStore(EngineAssets):
     # -- the likely-outcome model ------------------------------------------------------------
 
     def save_outcome(self, site_id: str, report: dict[str, Any], scores: Sequence[Score]) -> None:
-        self._run(lambda db: outcome.save(db, site_id, report, scores, Db.delete))
+        self._run(lambda db: outcome.save(db, site_id, report, scores))
 
     def outcome_report(self, site_id: str) -> dict[str, Any] | None:
         return self._ask(outcome.report, site_id)
@@ -697,7 +697,7 @@ class ClickHouseStore(EngineAssets):
         return self._run(lambda db: triggers.update_rule(db, site_id, rule_id, changes))
 
     def delete_trigger_rule(self, site_id: str, rule_id: int) -> bool:
-        return self._run(lambda db: triggers.delete_rule(db, site_id, rule_id, Db.delete))
+        return self._run(lambda db: triggers.delete_rule(db, site_id, rule_id))
 
     def trigger_deliveries(self, site_id: str, rule_id: int, limit: int) -> list[dict[str, Any]]:
         return self._ask(triggers.deliveries, site_id, rule_id, limit)

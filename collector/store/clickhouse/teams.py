@@ -13,13 +13,11 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from collector.store.clickhouse.client import lit
 from collector.store.clickhouse.transaction import VERSIONS, Db
-
-Delete = Callable[[Db, str, str], None]
 
 ACCOUNT = ("id", "email", "password_hash", "created_at")
 MEMBERSHIP = ("account_id", "site_id", "role")
@@ -105,15 +103,15 @@ def set_role(db: Db, account_id: int, site_id: str, role: str | None) -> None:
     _put(db, "memberships", MEMBERSHIP, (account_id, site_id, role))
 
 
-def delete_account(db: Db, account_id: int, delete: Delete) -> bool:
+def delete_account(db: Db, account_id: int) -> bool:
     """Gone for good, every version: an email and a password hash are not left in older parts."""
     if not _select(db, "accounts", ("id",), f"id = {lit(account_id)}"):
         return False
     # The deleted version first: every read stops seeing the account before the mutations finish.
     _put(db, "accounts", ACCOUNT, (account_id, "", None, 0), deleted=True)
     for table in ("memberships", "invites"):
-        delete(db, table, f"account_id = {lit(account_id)}")
-    delete(db, "accounts", f"id = {lit(account_id)} AND deleted = 0")
+        db.delete(table, f"account_id = {lit(account_id)}")
+    db.delete("accounts", f"id = {lit(account_id)} AND deleted = 0")
     return True
 
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from collector.query.scope import Goal, parse_filters
@@ -58,7 +58,6 @@ from collector.wire import json_decoder, json_encoder
 
 log = logging.getLogger("trailmark.triggers")
 
-Delete = Callable[[Db, str, str], None]
 
 _RULE_NAMES = ("id", "site_id", "name", "spec", "url", "secret", "cooldown_s", "sample", "max_per_hour", "enabled",
                "disabled_reason", "failures", "created_at")
@@ -326,13 +325,13 @@ def _set_enabled(db: Db, row: dict[str, Any], enabled: bool, reason: str | None)
     _put(db, "trigger_deliveries", _DELIVERY_NAMES, moved)
 
 
-def delete_rule(db: Db, site_id: str, rule_id: int, delete: Delete) -> bool:
+def delete_rule(db: Db, site_id: str, rule_id: int) -> bool:
     row = _rule_row(db, f"id = {lit(int(rule_id))} AND site_id = {lit(site_id)}")
     if row is None:
         return False
     _put(db, "trigger_rules", _RULE_NAMES, [row], deleted=1)
     for table in ("trigger_deliveries", "trigger_checks", "trigger_fired"):
-        delete(db, table, f"rule_id = {lit(int(rule_id))}")
+        db.delete(table, f"rule_id = {lit(int(rule_id))}")
     return True
 
 

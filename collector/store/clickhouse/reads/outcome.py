@@ -6,7 +6,7 @@ new one (as SQLite's one transaction gives), and the old scores are then deleted
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from collector.query.outcome import Score
@@ -17,7 +17,7 @@ from collector.wire import json_decoder, json_encoder
 
 
 def save(
-    db: Db, site_id: str, report: dict[str, Any], scores: Sequence[Score], delete: Callable[[Db, str, str], None]
+    db: Db, site_id: str, report: dict[str, Any], scores: Sequence[Score]
 ) -> None:
     version = VERSIONS.next()
     if scores:
@@ -27,7 +27,7 @@ def save(
                    [(site_id, report["trained_at"], json_encoder.encode(report).decode(), version)])
     site = f"site_id = {lit(site_id)}"
     if db.rows(f"SELECT 1 FROM {db.t('outcome_scores')} WHERE {site} AND model < {version} LIMIT 1"):
-        delete(db, "outcome_scores", f"{site} AND model < {version}")
+        db.delete("outcome_scores", f"{site} AND model < {version}")
 
 
 def report(db: Db, site_id: str) -> dict[str, Any] | None:
