@@ -143,6 +143,17 @@ def test_a_purge_packs_the_sessions_that_kept_some_of_their_events(client: Clien
     assert _kept_map(client, SCOPE, DEFAULT_STAGES) == _walked(client, SCOPE, DEFAULT_STAGES)
 
 
+def test_a_purge_packs_again_a_session_whose_id_holds_nul(client: Client) -> None:
+    """The sessions to pack again are joined to their events, not passed as JSON (which ends a
+    string at NUL): a session that kept one of its two events holds that one record."""
+    send(client, [event("pageview", D + MIN, "nul\x00s", "n", "/a"),
+                  event("pageview", D + 3 * MIN, "nul\x00s", "n", "/b")], ua=CHROME)
+    client.store.purge(D + 2 * MIN)
+    assert _rows(client, "SELECT length(touches) FROM session_touches") == [(touches.RECORD.itemsize,)]
+    assert [session for session, *_ in _records(client).values()] == ["nul\x00s"]
+    assert _kept_map(client, SCOPE, DEFAULT_STAGES) == _walked(client, SCOPE, DEFAULT_STAGES)
+
+
 def test_a_value_holding_the_separator_sends_the_map_to_the_events(client: Client) -> None:
     send(client, [event("pageview", D + MIN, "sep-1", "odd\x1fone", "/")], ua=CHROME)
     send(client, [event("pageview", D + 2 * MIN, "n-1", "plain", "/")], ua=CHROME)

@@ -92,11 +92,17 @@ def keep(conn: sqlite3.Connection, source: str, where: str, args: Params) -> Non
     """Append the records of the events `source` (a FROM clause naming them `e`) gives `where`
     to their sessions' rows (a row is made for a session that has none; an unknown one stays
     unknown)."""
+    _append(conn, _records(conn, source, where, args))
+
+
+def _records(conn: sqlite3.Connection, source: str, where: str, args: Params) -> list[tuple[Any, ...]]:
+    """The records (site, session, time, rowid, kind) of the events `source` gives `where`, their
+    kinds added where new."""
     conn.execute(f"INSERT OR IGNORE INTO touch_kinds (site_id, key) SELECT e.site_id, {KIND_SQL}"
                  f" FROM {source} WHERE {where}", args)
-    _append(conn, tuples(conn, f"SELECT e.site_id, e.session_id, e.ts, e.rowid, k.id FROM {source}"
-                               f" JOIN touch_kinds k ON k.site_id = e.site_id AND k.key = {KIND_SQL}"
-                               f" WHERE {where}", args))
+    return tuples(conn, f"SELECT e.site_id, e.session_id, e.ts, e.rowid, k.id FROM {source}"
+                        f" JOIN touch_kinds k ON k.site_id = e.site_id AND k.key = {KIND_SQL}"
+                        f" WHERE {where}", args)
 
 
 def keep_stored(conn: sqlite3.Connection, group: Stored, stored: Sequence[tuple[str, EventRow]]) -> None:
@@ -161,12 +167,11 @@ def repack(conn: sqlite3.Connection) -> None:
     row yet: a store made before the rows were kept)."""
     conn.execute(f"INSERT OR IGNORE INTO session_touches SELECT site_id, first_ts, id, {', '.join(FACTS)}, NULL"
                  " FROM sessions")
-    unknown = tuples(conn, "SELECT site_id, session_id FROM session_touches WHERE touches IS NULL", [])
-    if not unknown:
-        return
+    # Read while they are still told apart by NULL (joined, not passed as JSON: ids may hold NUL).
+    records = _records(conn, "session_touches t CROSS JOIN events e ON e.site_id = t.site_id"
+                             " AND e.session_id = t.session_id", "t.touches IS NULL", [])
     conn.execute("UPDATE session_touches SET touches = x'' WHERE touches IS NULL")
-    keep(conn, "json_each(?) j CROSS JOIN events e ON e.site_id = j.value ->> 0 AND e.session_id = j.value ->> 1",
-         "true", [json_encoder.encode(unknown).decode()])
+    _append(conn, records)
 
 
 def drop_unused_kinds(conn: sqlite3.Connection) -> None:
