@@ -20,7 +20,8 @@ from collector.store.assets import AssetCopy, AssetRef, copy_id
 from collector.store.clickhouse import ClickHouseStore
 from collector.store.clickhouse.client import Target, lit, parse_url
 from collector.store.clickhouse.schema import TABLES, Layout, table_ddl
-from collector.store.model import Acquisition, EventRow, WriteBatch
+from collector.store.clickhouse.transaction import NODE_BITS, Versions, dead_letter_ids
+from collector.store.model import Acquisition, DeadLetter, EventRow, WriteBatch
 from tests.support import ROOT
 from tests.support.collector import ADMIN_TOKEN, KEY, Chdb, ThreadedServer, free_port, make_settings
 
@@ -112,6 +113,48 @@ def test_two_collectors_on_one_store_see_each_others_writes(chdb: Chdb, tmp_path
             assert session["events"] == a.get("/api/sessions/s-two?site=test", headers=ADMIN).json()["events"]
     first.close()
     second.close()
+
+
+def test_two_writers_on_one_store_give_rejected_events_their_own_ids_newest_first(chdb: Chdb) -> None:
+    """Two writers in one process; two processes that read one clock reading are the test below."""
+    url = chdb.url()
+    stores = [ClickHouseStore(url), ClickHouseStore(url)]
+    stores[0].add_site("test", "Test site", key=KEY)
+    sent = 30
+
+    def reject(n: int) -> None:
+        for k in range(sent):
+            letter = DeadLetter(source="batch", reason="bad", raw=f"{n}-{k}")
+            stores[n].write_sync(WriteBatch(site_id="test", received_at=1_000 + k, dead=[letter, letter]))
+
+    threads = [threading.Thread(target=reject, args=(n,)) for n in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    rows = stores[0].rejected(site_id="test", limit=10_000)
+    for store in stores:
+        store.close()
+    assert len(rows) == 2 * 2 * sent
+    assert len({row["id"] for row in rows}) == len(rows)
+    # Newest first, as on SQLite: each collector's own rejected events in the order it stored them.
+    for n in range(2):
+        mine = [row["raw"] for row in rows if row["raw"].startswith(f"{n}-")]
+        assert mine == [f"{n}-{k}" for k in reversed(range(sent)) for _ in range(2)]
+
+
+def test_rejected_event_ids_rise_and_differ_between_collectors_at_one_instant() -> None:
+    first, second = dead_letter_ids(3), dead_letter_ids(2)
+    assert first == sorted(first) and len(set(first)) == 3 and min(second) > max(first)
+    # Two collectors whose clocks give the same reading still differ by their nodes.
+    clocks = [Versions(), Versions()]
+    later = time.time_ns() + 10**12
+    for clock in clocks:
+        clock.advance(later)
+    ids = [dead_letter_ids(4, node, clock) for node, clock in zip((1, 2), clocks, strict=True)]
+    assert [i >> NODE_BITS for i in ids[0]] == [i >> NODE_BITS for i in ids[1]]
+    assert not set(ids[0]) & set(ids[1])
+    assert all(i < 1 << 63 for i in ids[0] + ids[1])
 
 
 def test_a_full_writer_queue_answers_503_and_stores_nothing_of_it(chdb: Chdb, tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ that retry (docs/deployment.md, "How ClickHouse keeps the promises").
 from __future__ import annotations
 
 import logging
+import secrets
 import threading
 import time
 import uuid
@@ -246,7 +247,7 @@ def _apply(db: Db, batches: list[WriteBatch], heartbeat: bool, memory: Memory | 
         ))
     sessions = _upsert_sessions(db, rollups, relinked, memory)
     chunk_rows, chunks_stored = _chunks(db, batches, sessions, memory)
-    dead_rows = _dead_letters(db, batches)
+    dead_rows = _dead_letters(batches)
     # Events first, then their people, replays and session rows: a group whose events are stored without
     # their session rows is undone (`_undo`), so that its retry stores them again with their rows.
     # What follows is made again by a retry, as the events of a retried batch that are stored
@@ -675,9 +676,21 @@ def _chunks(
     return rows, stored
 
 
-def _dead_letters(db: Db, batches: list[WriteBatch]) -> list[tuple[object, ...]]:
+# Drawn once per process: the low bits of the ids of the rejected events this collector stores.
+NODE_BITS = 10
+NODE = secrets.randbelow(1 << NODE_BITS)
+
+
+def dead_letter_ids(n: int, node: int = NODE, clock: Versions = VERSIONS) -> list[int]:
+    """Ids for `n` rejected events: a microsecond of the writer's clock each (newest largest, as
+    SQLite's rowids), then this process's node. Collectors that share a server store number their
+    rejected events without asking one another (the largest stored id plus one, read by each, gave
+    two of them the same ids); two ids can only meet if two collectors drew one node and reserve
+    one microsecond."""
+    first = clock.reserve(n * 1000) // 1000  # the n microseconds from `first` are this call's
+    return [(first + i) << NODE_BITS | node for i in range(n)]
+
+
+def _dead_letters(batches: list[WriteBatch]) -> list[tuple[object, ...]]:
     letters = [(b.site_id, b.received_at, d.source, d.reason, d.kind, d.raw) for b in batches for d in b.dead]
-    if not letters:
-        return []
-    ((top,),) = db.rows(f"SELECT max(id) FROM {db.t('dead_letters')}")
-    return [(int(top) + i + 1, *letter) for i, letter in enumerate(letters)]
+    return [(i, *letter) for i, letter in zip(dead_letter_ids(len(letters)), letters, strict=True)] if letters else []
