@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from collector.store.clickhouse import ClickHouseStore
+from collector.store.clickhouse.schema import SESSION_NAMES
 from collector.store.clickhouse.transaction import apply_group
 from collector.store.model import Acquisition, EventRow, WriteBatch, WriteResult
 from collector.triggers.rules import Condition, NewRule
@@ -74,6 +75,29 @@ def test_the_writer_memory_forgets_a_session_row_written_by_anyone_else(chdb: Ch
     store.write_sync(_batch(["m-3"], "s-memory", now=now))
     count, session = _events_of(store, "s-memory")
     assert (count, session["events"], session["country"], session["city"]) == (3, 3, "DE", "Berlin")
+    store.close()
+
+
+def test_rows_written_by_a_collector_whose_clock_runs_ahead_are_still_replaced(chdb: Chdb) -> None:
+    """Another collector of a server store, its clock an hour ahead, wrote the session row and the
+    identity link last: this collector's next rows must still replace them (its versions go past
+    every version it reads back), not lose to them in ReplacingMergeTree."""
+    store = _store(chdb)
+    db = store.db
+    now = int(time.time() * 1000)
+    store.write_sync(_batch(["c-1", "c-2"], "s-clock", now=now))
+    ahead = time.time_ns() + 3600 * 10**9
+    (row,) = db.rows(f"SELECT {', '.join(SESSION_NAMES)} FROM {db.t('sessions')} FINAL WHERE id = 's-clock'")
+    stamped = {**dict(zip(SESSION_NAMES, row, strict=True)), "country": "DE"}
+    db.conn.insert(db.t("sessions"), (*SESSION_NAMES, "version"), [(*stamped.values(), ahead)])
+    db.conn.insert(db.t("identities"), ("site_id", "anon_id", "user_id", "ts", "verified", "version"),
+                   [("test", "a-s-clock", "u-first", now - 5000, 0, ahead)])
+    claim = _batch(["c-3"], "s-clock", now=now)
+    claim.events[0].type, claim.events[0].user_id = "identify", "u-second"
+    store.write_sync(claim)
+    count, session = _events_of(store, "s-clock")
+    assert (count, session["events"], session["country"]) == (3, 3, "DE")
+    assert db.rows(f"SELECT user_id FROM {db.t('identities')} FINAL WHERE anon_id = 'a-s-clock'") == [("u-second",)]
     store.close()
 
 

@@ -72,6 +72,16 @@ class Versions:
 VERSIONS = Versions()
 
 
+def seen(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Versioned rows read back to be written again, whose version is their last column: every
+    later version of this process is larger than theirs. Collectors sharing a server store number
+    versions by their own clocks; without this, a row rewritten by a collector whose clock is behind
+    the one that wrote it last would lose to that older row (ReplacingMergeTree keeps the largest)."""
+    if rows:
+        VERSIONS.advance(max(int(row[-1]) for row in rows))
+    return rows
+
+
 class Db:
     """A connection and where its tables are."""
 
@@ -98,10 +108,10 @@ class Db:
     def sessions(self, site_id: str, where: str) -> dict[tuple[str, str], dict[str, Any]]:
         """Stored session rows of a site matching `where`, by (site, id)."""
         found = self.rows(
-            f"SELECT {', '.join(SESSION_NAMES)} FROM {self.t('sessions')} FINAL"
+            f"SELECT {', '.join(SESSION_NAMES)}, version FROM {self.t('sessions')} FINAL"
             f" WHERE site_id = {lit(site_id)} AND ({where})"
         )
-        return {(site_id, row[1]): dict(zip(SESSION_NAMES, row, strict=True)) for row in found}
+        return {(site_id, row[1]): dict(zip(SESSION_NAMES, row[:-1], strict=True)) for row in seen(found)}
 
 
 class _Session(SessionRollup):
@@ -411,10 +421,10 @@ def _stored_links(db: Db, site_id: str, anons: Iterable[str], memory: Memory | N
         wanted = unknown
     if wanted:
         found: dict[str, Link] = {
-            anon_id: (user_id, int(ts), bool(verified)) for anon_id, user_id, ts, verified in db.rows(
-                f"SELECT anon_id, user_id, ts, verified FROM {db.t('identities')} FINAL"
+            anon_id: (user_id, int(ts), bool(verified)) for anon_id, user_id, ts, verified, _ in seen(db.rows(
+                f"SELECT anon_id, user_id, ts, verified, version FROM {db.t('identities')} FINAL"
                 f" WHERE site_id = {lit(site_id)} AND anon_id IN {many(wanted)}"
-            )
+            ))
         }
         links.update(found)
         if memory is not None:
@@ -452,10 +462,10 @@ def _identities(
         if batch.verified and is_new:
             key = (site_id, user_id)
             if key not in persons:
-                found = db.rows(
-                    f"SELECT traits, first_ts, last_ts FROM {db.t('persons')} FINAL"
+                found = seen(db.rows(
+                    f"SELECT traits, first_ts, last_ts, version FROM {db.t('persons')} FINAL"
                     f" WHERE site_id = {lit(site_id)} AND user_id = {lit(user_id)}"
-                )
+                ))
                 persons[key] = (
                     {"traits": _decode_object.decode(found[0][0]), "first_ts": found[0][1], "last_ts": found[0][2]}
                     if found else {"traits": None, "first_ts": row.ts, "last_ts": row.ts}
