@@ -210,11 +210,13 @@ def _group_inserts(db: Any, requests: int, now: int, n: int, blank: dict[str, An
 
     events = [("bench", f"floor-{n}-{i}", f"s-{n}-{i // 50}", "pageview", now + i, now + i, now, "a", None,
                "https://shop.example/p", "/p", None, None, "{}", "web", i) for i in range(requests * 50)]
+    # each session row keeps its pageviews (collector/store/clickhouse/views.py)
     sessions = [tuple(f"s-{n}-{r}" if name == "id" else "bench" if name == "site_id" else blank[kind]
-                      for name, kind in SESSION_COLUMNS) + (n,) for r in range(requests)]
+                      for name, kind in SESSION_COLUMNS)
+                + (n, [(now + i, i, "/p", None) for i in range(r * 50, r * 50 + 50)]) for r in range(requests)]
     started = time.perf_counter()
     db.conn.insert(db.t("events"), (*EVENT_NAMES, "seq"), events)
-    db.conn.insert(db.t("sessions"), (*SESSION_NAMES, "version"), sessions)
+    db.conn.insert(db.t("sessions"), (*SESSION_NAMES, "version", "views"), sessions)
     return time.perf_counter() - started
 
 

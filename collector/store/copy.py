@@ -18,7 +18,7 @@ import click
 from collector.cli.options import store_url
 from collector.store import open_store, sqlite_path
 from collector.store.assets import COPY_COLUMNS, REF_COLUMNS
-from collector.store.clickhouse import teams
+from collector.store.clickhouse import teams, views
 from collector.store.clickhouse.client import lit, lits
 from collector.store.clickhouse.schema import EVENT_NAMES, SESSION_NAMES
 from collector.store.clickhouse.store import ClickHouseStore
@@ -225,6 +225,8 @@ def copy(
                 copied[table] += load(target, table, batch)
                 if progress is not None:
                     progress(len(batch))
+        # The session rows came as the source keeps them: each takes its pageviews from its events.
+        views.repack(target.conn, target.layout, "true")
         return copied
     finally:
         source.close()

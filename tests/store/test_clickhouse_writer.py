@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from collector.store.clickhouse import ClickHouseStore
-from collector.store.clickhouse.schema import SESSION_NAMES
-from collector.store.clickhouse.transaction import apply_group
+from collector.store.clickhouse.memory import MAX_VIEWS, Memory
+from collector.store.clickhouse.transaction import ROW_NAMES, apply_group
 from collector.store.model import Acquisition, EventRow, WriteBatch, WriteResult
 from collector.triggers.rules import Condition, NewRule
 from tests.support.collector import KEY, Chdb, stamp_session
@@ -87,9 +87,9 @@ def test_rows_written_by_a_collector_whose_clock_runs_ahead_are_still_replaced(c
     now = int(time.time() * 1000)
     store.write_sync(_batch(["c-1", "c-2"], "s-clock", now=now))
     ahead = time.time_ns() + 3600 * 10**9
-    (row,) = db.rows(f"SELECT {', '.join(SESSION_NAMES)} FROM {db.t('sessions')} FINAL WHERE id = 's-clock'")
-    stamped = {**dict(zip(SESSION_NAMES, row, strict=True)), "country": "DE"}
-    db.conn.insert(db.t("sessions"), (*SESSION_NAMES, "version"), [(*stamped.values(), ahead)])
+    (row,) = db.rows(f"SELECT {', '.join(ROW_NAMES)} FROM {db.t('sessions')} FINAL WHERE id = 's-clock'")
+    stamped = {**dict(zip(ROW_NAMES, row, strict=True)), "country": "DE"}
+    db.conn.insert(db.t("sessions"), (*ROW_NAMES, "version"), [(*stamped.values(), ahead)])
     db.conn.insert(db.t("identities"), ("site_id", "anon_id", "user_id", "ts", "verified", "version"),
                    [("test", "a-s-clock", "u-first", now - 5000, 0, ahead)])
     claim = _batch(["c-3"], "s-clock", now=now)
@@ -98,6 +98,26 @@ def test_rows_written_by_a_collector_whose_clock_runs_ahead_are_still_replaced(c
     count, session = _events_of(store, "s-clock")
     assert (count, session["events"], session["country"]) == (3, 3, "DE")
     assert db.rows(f"SELECT user_id FROM {db.t('identities')} FINAL WHERE anon_id = 'a-s-clock'") == [("u-second",)]
+    store.close()
+
+
+def test_a_session_of_many_pageviews_is_read_back_not_remembered(chdb: Chdb) -> None:
+    """The memory holds rows of at most MAX_VIEWS pageviews; a longer session's row is read back,
+    and each group still merges its pageviews into all of the stored ones."""
+    store = _store(chdb)
+    now = int(time.time() * 1000)
+    long = _batch([f"l-{i}" for i in range(MAX_VIEWS + 1)], "s-long", now=now)
+    for row in long.events:
+        row.type = "pageview"
+    store.write_sync(long)
+    memory = Memory.of(store.conn, store.layout.database)
+    assert memory is not None and ("test", "s-long") not in memory.sessions
+    more = _batch(["l-more"], "s-long", now=now + 5000)
+    more.events[0].type = "pageview"
+    store.write_sync(more)
+    db = store.db
+    ((events, views),) = db.rows(f"SELECT events, length(views) FROM {db.t('sessions')} FINAL WHERE id = 's-long'")
+    assert (events, views) == (MAX_VIEWS + 2, MAX_VIEWS + 2)
     store.close()
 
 

@@ -115,14 +115,13 @@ def stamp_session(store: Store, session_id: str, **columns: Any) -> None:
             conn.close()
         return
     from collector.store.clickhouse.client import lit
-    from collector.store.clickhouse.schema import SESSION_NAMES
-    from collector.store.clickhouse.transaction import VERSIONS
+    from collector.store.clickhouse.transaction import ROW_NAMES, VERSIONS
 
     db = store.db  # type: ignore[attr-defined]
-    rows = db.rows(f"SELECT {', '.join(SESSION_NAMES)} FROM {db.t('sessions')} FINAL WHERE id = {lit(session_id)}")
+    rows = db.rows(f"SELECT {', '.join(ROW_NAMES)} FROM {db.t('sessions')} FINAL WHERE id = {lit(session_id)}")
     assert len(rows) == 1
-    row = {**dict(zip(SESSION_NAMES, rows[0], strict=True)), **columns}
-    db.conn.insert(db.t("sessions"), (*SESSION_NAMES, "version"), [(*row.values(), VERSIONS.next())])
+    row = {**dict(zip(ROW_NAMES, rows[0], strict=True)), **columns}
+    db.conn.insert(db.t("sessions"), (*ROW_NAMES, "version"), [(*row.values(), VERSIONS.next())])
 
 
 def stored_rows(store: Store, table: str, columns: tuple[str, ...]) -> list[tuple[Any, ...]]:

@@ -111,6 +111,11 @@ def _binary(rows: Sequence[Sequence[object]]) -> bool:
     return any(isinstance(v, bytes | bytearray | memoryview) for v in rows[0])
 
 
+# Rows go in and come out as JSON arrays, named tuples too (sessions.views): as arrays, as msgspec
+# encodes Python tuples, rather than objects of their names.
+TUPLES_AS_ARRAYS = {"input_format_json_named_tuples_as_objects": 0, "output_format_json_named_tuples_as_objects": 0}
+
+
 def insert_sql(table: str, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     """One INSERT of the rows. JSON rows (msgspec-encoded) are built and parsed several times
     faster than VALUES literals; bytes have no JSON form and go as VALUES."""
@@ -204,6 +209,8 @@ class ChdbConnection:
                 opened: Any = session.Session(path)  # type: ignore[no-untyped-call]
                 opened.query("SET output_format_json_quote_64bit_integers = 0")
                 opened.query(f"SET max_query_size = {MAX_QUERY_SIZE}")
+                for name, value in TUPLES_AS_ARRAYS.items():
+                    opened.query(f"SET {name} = {value}")
                 _chdb["session"], _chdb["path"], _chdb["state"] = opened, path, SessionState()
             _chdb["users"] += 1
         self._session = _chdb["session"]
@@ -274,7 +281,7 @@ class ServerConnection:
             client = self._local.client = self._connect(
                 host=t.host, port=t.port, username=t.username, password=t.password, secure=t.secure,
                 # The acknowledgement waits for the insert: synchronous inserts, no async buffer.
-                settings={"async_insert": 0, "max_query_size": MAX_QUERY_SIZE},
+                settings={"async_insert": 0, "max_query_size": MAX_QUERY_SIZE, **TUPLES_AS_ARRAYS},
             )
         return client
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from collector.store.clickhouse import assets
+from collector.store.clickhouse import assets, views
 from collector.store.clickhouse.client import lit
 from collector.store.clickhouse.transaction import Db
 
@@ -57,6 +57,8 @@ def purge(
             db.delete(table, where)
         if progress is not None:
             progress(counts[table])
+    if counts["events"]:  # the sessions that began before the cutoff and stay lost pageviews
+        views.repack(db.conn, db.layout, f"s.first_ts < {lit(cutoff_ms)}")
     # Copies of recorded assets go with the recordings that used them (a copy shared with a newer
     # recording stays); not counted, as on SQLite.
     assets.drop_refs(db, f"ts < {lit(cutoff_ms)}")

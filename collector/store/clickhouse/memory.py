@@ -25,8 +25,11 @@ from collector.store.clickhouse.client import Connection
 K = TypeVar("K")
 V = TypeVar("V")
 
-# Rows kept per kind: a session row is about 1 KiB, so at most ~100 MiB however busy the site.
+# Rows kept per kind. A session row is about 1 KiB, and about 100 bytes more per pageview or scroll
+# report it keeps (views.py): rows of at most MAX_VIEWS of those are remembered (at most ~1 GiB
+# however busy the site, about 200 MiB for sessions of ten); a longer session's row is read back.
 MAX_ENTRIES = 100_000
+MAX_VIEWS = 100
 
 
 class _Recent(Generic[K, V]):
@@ -50,6 +53,9 @@ class _Recent(Generic[K, V]):
         self._items.move_to_end(key)
         if len(self._items) > self._limit:
             self._items.popitem(last=False)
+
+    def discard(self, key: K) -> None:
+        self._items.pop(key, None)
 
     def clear(self) -> None:
         self._items.clear()
@@ -122,4 +128,7 @@ class Memory:
 
     def remember_sessions(self, rows: dict[tuple[str, str], dict[str, Any]]) -> None:
         for key, row in rows.items():
-            self.sessions.put(key, dict(row))
+            if len(row["views"]) + len(row["scrolls"]) <= MAX_VIEWS:
+                self.sessions.put(key, dict(row))
+            else:
+                self.sessions.discard(key)

@@ -14,7 +14,7 @@ from typing import Any
 
 import msgspec
 
-from collector.store.clickhouse import assets
+from collector.store.clickhouse import assets, views
 from collector.store.clickhouse.client import lit, lits
 from collector.store.clickhouse.schema import EVENT_NAMES, SESSION_NAMES
 from collector.store.clickhouse.transaction import Db
@@ -150,13 +150,22 @@ def erase(db: Db, site_id: str, person_id: str) -> dict[str, int]:
             *(("anon", i) for i in person.anons), *(("dead", str(i)) for i in dead),
         ])
     try:
-        for table, where in _where(person, dead, keys, rules).items():
+        wheres = _where(person, dead, keys, rules)
+        sessions = f"(SELECT id FROM {keys} WHERE kind = 'session')" if keys else lits(person.sessions)
+        # Sessions that stay but lose events (their row names one anon and user id, their events
+        # may name others): their pageviews are packed again from the events left (views.py).
+        losing = [i for (i,) in db.rows(
+            f"SELECT DISTINCT session_id FROM {db.t('events')}"
+            f" WHERE {wheres['events']} AND session_id NOT IN {sessions}"
+        )]
+        for table, where in wheres.items():
             if table in held:
                 db.delete(table, where)
+        if losing:
+            views.repack(db.conn, db.layout, f"s.site_id = {lit(site_id)} AND s.id IN {lits(losing)}")
         _erase_scores(db, person, keys)
         # Copies of recorded assets are the site's files, not the person's: the references of their
         # sessions go, and a copy no other session uses goes with them (not counted, as scores).
-        sessions = f"(SELECT id FROM {keys} WHERE kind = 'session')" if keys else lits(person.sessions)
         assets.drop_refs(db, f"site_id = {lit(site_id)} AND session_id IN {sessions}")
     finally:
         if keys:

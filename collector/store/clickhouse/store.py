@@ -22,7 +22,7 @@ from collector.query.params import DAY_MS
 from collector.query.paths import WIDTH
 from collector.query.scope import Goal, Scope
 from collector.store.assets import EngineAssets
-from collector.store.clickhouse import assets, maintenance, rights, schema, teams, triggers
+from collector.store.clickhouse import assets, maintenance, rights, schema, teams, triggers, views
 from collector.store.clickhouse.client import Target, connect, lit, parse_url
 from collector.store.clickhouse.faults import fault_of
 from collector.store.clickhouse.reads import (
@@ -83,6 +83,7 @@ class ClickHouseStore(EngineAssets):
             if state is not None and self.layout.database not in state.recovered:  # its first store here
                 recover(self.db)
                 state.recovered.add(self.layout.database)
+            views.keep(self.conn, self.layout)  # after recover: a killed group's events are no pageviews
         except BaseException:
             self.conn.close()
             raise

@@ -25,11 +25,12 @@ from typing import Any
 import msgspec
 
 from collector.query.definitions import person
+from collector.store.clickhouse import views
 from collector.store.clickhouse.client import Connection, lit, lits, many
 from collector.store.clickhouse.memory import Memory
 from collector.store.clickhouse.reads.scope import visitor_sessions_sql, visitors_ids_sql
 from collector.store.clickhouse.schema import EVENT_NAMES, SESSION_NAMES, Layout
-from collector.store.model import EventRow, WriteBatch, WriteResult
+from collector.store.model import Context, EventRow, WriteBatch, WriteResult
 from collector.store.sessions import (
     ACQUISITION_COLUMNS,
     CONTEXT_COLUMNS,
@@ -70,6 +71,8 @@ class Versions:
 
 
 VERSIONS = Versions()
+# A session row as the writer reads, merges and writes it: SQLite's columns, and what views.py keeps.
+ROW_NAMES = (*SESSION_NAMES, "views", "scrolls")
 
 
 def seen(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
@@ -108,16 +111,21 @@ class Db:
     def sessions(self, site_id: str, where: str) -> dict[tuple[str, str], dict[str, Any]]:
         """Stored session rows of a site matching `where`, by (site, id)."""
         found = self.rows(
-            f"SELECT {', '.join(SESSION_NAMES)}, version FROM {self.t('sessions')} FINAL"
+            f"SELECT {', '.join(ROW_NAMES)}, version FROM {self.t('sessions')} FINAL"
             f" WHERE site_id = {lit(site_id)} AND ({where})"
         )
-        return {(site_id, row[1]): dict(zip(SESSION_NAMES, row[:-1], strict=True)) for row in seen(found)}
+        return {(site_id, row[1]): dict(zip(ROW_NAMES, row[:-1], strict=True)) for row in seen(found)}
 
 
 class _Session(SessionRollup):
     """The rollup of one session's new events within a group, as this engine stores it."""
 
-    __slots__ = ()
+    __slots__ = ("views", "scrolls")
+
+    def __init__(self, site_id: str, session_id: str, context: Context) -> None:
+        super().__init__(site_id, session_id, context)
+        self.views: list[views.View] = []  # its new pageviews and scroll reports (views.py)
+        self.scrolls: list[views.Scroll] = []
 
     def row(self) -> dict[str, Any]:
         """This rollup as a new session row (what SQLite's INSERT branch stores)."""
@@ -140,6 +148,8 @@ class _Session(SessionRollup):
         row["is_bot"] = int(bool(context.is_bot))
         row["has_replay"] = 0
         row["replay_bytes"] = 0
+        row["views"] = views.merged((), self.views)
+        row["scrolls"] = self.scrolls
         return row
 
 
@@ -167,6 +177,8 @@ def merge_session(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
         if c != "is_bot":
             merged[c] = old[c] if old[c] is not None else new[c]
     merged["is_bot"] = max(old["is_bot"], new["is_bot"])
+    merged["views"] = views.merged(old["views"], new["views"])
+    merged["scrolls"] = [*old["scrolls"], *new["scrolls"]]
     return merged
 
 
@@ -250,6 +262,10 @@ def _apply(db: Db, batches: list[WriteBatch], heartbeat: bool, memory: Memory | 
         if rollup is None:
             rollup = rollups[key] = _Session(site_id, row.session_id, batch.context)
         rollup.add(row, visitor, batch.context)
+        if row.type == "pageview":
+            rollup.views.append((row.ts, seq + index, row.path, row.route))
+        elif row.type == "scroll":
+            rollup.scrolls.append(views.scroll(row, seq + index))
         event_rows.append((
             site_id, row.id, row.session_id, row.type, row.ts, row.client_ts, batch.received_at,
             row.anon_id, row.user_id, row.url, row.path, row.route, row.name, row.data.decode(), row.touchpoint,
@@ -274,8 +290,8 @@ def _apply(db: Db, batches: list[WriteBatch], heartbeat: bool, memory: Memory | 
         db.conn.insert(db.t("replay_chunks"), ("site_id", "session_id", "seq", "first_ts", "last_ts", "size", "data",
                                                 "received_at"), chunk_rows)
         db.conn.insert(
-            db.t("sessions"), (*SESSION_NAMES, "version"),
-            [(*(row[c] for c in SESSION_NAMES), version) for row in sessions.values()],
+            db.t("sessions"), (*ROW_NAMES, "version"),
+            [(*(row[c] for c in ROW_NAMES), version) for row in sessions.values()],
         )
     except BaseException:
         if event_rows:

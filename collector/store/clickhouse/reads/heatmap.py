@@ -45,17 +45,20 @@ def _by_route(db: Db, scope: Scope, kind: str) -> bool:
     ))
 
 
-def _page_filter(layout: Layout, scope: Scope, by_route: bool, alias: str = "e") -> str:
-    """The page, range and device of a heatmap over events (or views) `alias`."""
-    lo, hi = scope.days
+def _page(scope: Scope, by_route: bool, alias: str = "e") -> str:
+    """The page of a heatmap over events `alias` (or, with no alias, a scroll report's fields):
+    its route, or its pattern."""
     if by_route:
-        route = ROUTE if alias == "e" else f"{alias}.route"
-        where = f"{route} = {lit(scope.url)} AND {alias}.day BETWEEN {lo} AND {hi}"
-        if not scope.whole_utc_days:  # a site's own midnights: the exact range, as SQLite reads it
-            where += f" AND {alias}.ts >= {lit(scope.start)} AND {alias}.ts < {lit(scope.end)}"
-    else:
-        where = (f"{url_match(scope.url, alias)} AND {alias}.day BETWEEN {lo} AND {hi}"
-                 f" AND {alias}.ts >= {lit(scope.start)} AND {alias}.ts < {lit(scope.end)}")
+        return f"{ROUTE if alias == 'e' else 'route'} = {lit(scope.url)}"
+    return url_match(scope.url, alias)
+
+
+def _range(layout: Layout, scope: Scope, by_route: bool, alias: str = "e") -> str:
+    """The range, device and experiment variant of a heatmap over events (or views) `alias`."""
+    lo, hi = scope.days
+    where = f"{alias}.day BETWEEN {lo} AND {hi}"
+    if not by_route or not scope.whole_utc_days:  # a site's own midnights: the exact range, as SQLite reads it
+        where += f" AND {alias}.ts >= {lit(scope.start)} AND {alias}.ts < {lit(scope.end)}"
     if scope.device:
         device = DEVICE if alias == "e" else f"{alias}.device"
         where += f" AND {device} = {lit(scope.device)}"
@@ -66,7 +69,8 @@ def _page_filter(layout: Layout, scope: Scope, by_route: bool, alias: str = "e")
 
 def clicks(db: Db, scope: Scope) -> dict[str, Any]:
     """Clicks of the page in the scope: elements ranked by count, each with cells and points."""
-    page = _page_filter(db.layout, scope, _by_route(db, scope, "click"))
+    by_route = _by_route(db, scope, "click")
+    page = f"{_page(scope, by_route)} AND {_range(db.layout, scope, by_route)}"
     humans = human_event_sql(db.layout, scope.site_id)
     where = f"e.site_id = {lit(scope.site_id)} AND e.type = 'click' AND {page} AND {humans}"
     if scope.rage:
@@ -98,74 +102,58 @@ def clicks(db: Db, scope: Scope) -> dict[str, Any]:
     return tally.answer(scope)
 
 
-def _report(alias: str = "e") -> str:
-    """A scroll report as a view would read if it were the view's latest (views_sql's columns)."""
-    a = alias
-    return (f"{a}.session_id AS session_id, {a}.url AS url, {a}.ts AS ts, {day_sql(f'{a}.ts')} AS day,"
-            f" coalesce({a}.path, '') AS path, coalesce({a}.route, {a}.path, '') AS route,"
-            f" {device_sql(f'{a}.m_vw')} AS device, coalesce({a}.m_depth, 0) AS depth, {a}.m_vh AS vh")
+# The fields of a kept scroll report (views.py, schema.SESSION_SCROLLS), in their order.
+_REPORT = ("url", "ts", "seq", "path", "route", "device", "depth", "vh")
 
 
-def views_sql(db: Db, site_id: str, lo: int, hi: int, columns: tuple[str, ...], where: str = "") -> str:
+def views_sql(db: Db, site_id: str, lo: int, hi: int, columns: tuple[str, ...], page: str = "") -> str:
     """One row per pageview of a human with scroll reports, from its latest report: two reports
     are of one pageview when they share session and URL with no pageview of that session between
-    them, i.e. the same count of the session's pageviews up to each (a pageview at the very time
-    of a report counts as before it). Sessions limited to those with a report in UTC days lo..hi.
-    Given `where` over a report `v` (views_sql's columns), each view has `passes`: whether its
-    latest report passes it, and only sessions with a report in lo..hi that passes are read.
+    them, i.e. the same count of the session's pageviews up to each (a pageview at the very time of
+    a report counts as before it). Read from the pageviews and reports each session row keeps
+    (views.py), of the sessions with a report in UTC days lo..hi; a view's latest report may fall
+    after hi (it is then not in them).
 
-    Only events from day lo on are read: a view counted in lo..hi has its latest report there, and
-    the pageviews before day lo add the same number to the count of every report read, so the
-    reports of one view still share a count. Later days are read, since a view's latest report
-    may fall after hi (then it is not in the range).
-
-    Besides session_id, url, ts and day a view has only the `columns` of _report asked for."""
-    events = db.t("events")
-    if where:
-        columns = (*columns, "passes")
-    # Each column carried costs, strings most: a report is (null URL?, URL, ts, seq, *columns),
-    # and once the count is put in third place the columns are from the sixth on.
-    carried = "".join(f", v.{name}" for name in columns)
+    A view has session_id, url, ts and day, and the `columns` of a report asked for. `page`, over
+    a report's path, route and url, keeps the reports of some pages alone: it depends on the URL
+    only (path and route come from it), which every report of a view shares."""
+    wanted = {"url", "ts", "seq", *columns, *(("path", "route") if page else ())}
+    read = [name for name in _REPORT if name in wanted]  # only these subcolumns are read
+    reports = f"{', '.join(read)} -> {{}}, {', '.join(f's.scrolls.{name}' for name in read)}"
+    # (null URL?, URL, count, ts, seq, *columns[, of the page]): the count third, so that the
+    # reports of one view sort together
+    fields = ["isNull(url)", "ifNull(url, '')", "arrayCount(t -> t <= ts, viewed)", "ts", "seq", *columns]
+    tuples = f"arrayMap({reports.format('tuple(' + ', '.join([*fields, page] if page else fields) + ')')})"
+    if page:
+        tuples = f"arrayFilter(x -> x.{len(fields) + 1}, {tuples})"
     picked = "".join(f", r.{6 + i} AS {name}" for i, name in enumerate(columns))
-    rest = "".join(f", x.{5 + i}" for i in range(len(columns)))
-    # Per session, in arrays: each report with its count of pageviews up to it, sorted (as whole
-    # tuples: a lambda key costs more) so that the reports of one view sit together, latest last;
-    # the last of each run is the view. (A window over all the sessions' events, then a GROUP BY on
-    # session, URL and count, took seconds.) A session none of whose reports in lo..hi passes
-    # `where` has no view that does, as a view's latest report is one of its session's: judged
-    # while grouping (a second read of the reports, into a set of sessions to look each event up
-    # in, cost more than it saved).
+    in_range = f"{day_sql('ts')} BETWEEN {lo} AND {hi}" + (f" AND {page}" if page else "")
+    # Per session, in arrays: each report of the page with its count of pageviews up to it,
+    # sorted (as whole tuples: a lambda key costs more) so that the reports of one view sit
+    # together, latest last; the last of each run is the view. (A window over all the sessions'
+    # events, then a GROUP BY on session, URL and count, took seconds; grouping the events by
+    # session, most of the time these arrays now take.)
     return f"""
         SELECT session_id, if(r.1, NULL, r.2) AS url, r.4 AS ts, {day_sql('r.4')} AS day{picked}
         FROM (
-            SELECT session_id, arraySort(arrayMap(x -> tuple(x.1, x.2, arrayCount(t -> t <= x.3, views), x.3,
-                x.4{rest}), reports)) AS s,
-                arrayFilter((x, i) -> i = length(s) OR (s[i + 1].1, s[i + 1].2, s[i + 1].3) != (x.1, x.2, x.3),
-                    s, arrayEnumerate(s)) AS latest
-            FROM (
-                SELECT v.session_id AS session_id, groupArrayIf(v.ts, v.type = 'pageview') AS views,
-                    groupArrayIf((isNull(v.url), ifNull(v.url, ''), v.ts, v.seq{carried}), v.type = 'scroll') AS reports
-                FROM (
-                    SELECT *{f", {where} AS passes" if where else ""} FROM (
-                        SELECT {_report()}, e.type AS type, e.seq AS seq FROM {events} AS e
-                        WHERE e.site_id = {lit(site_id)} AND e.day >= {lo} AND e.type IN ('pageview', 'scroll')
-                            AND {human_event_sql(db.layout, site_id)}
-                    ) AS v
-                ) AS v
-                GROUP BY v.session_id
-                HAVING countIf(v.type = 'scroll' AND v.day BETWEEN {lo} AND {hi}{" AND v.passes" if where else ""}) > 0
-            )
+            SELECT s.id AS session_id, s.views.ts AS viewed,
+                arraySort({tuples}) AS sorted,
+                arrayFilter((x, i) -> i = length(sorted) OR (sorted[i + 1].1, sorted[i + 1].2, sorted[i + 1].3)
+                    != (x.1, x.2, x.3), sorted, arrayEnumerate(sorted)) AS latest
+            FROM {sessions_in(db.layout)} WHERE s.site_id = {lit(site_id)} AND {human_sql('s')}
+                AND arrayExists({reports.format(in_range)})
         ) ARRAY JOIN latest AS r"""
 
 
 def scroll(db: Db, scope: Scope) -> dict[str, Any]:
     """Share of pageviews reaching each depth (0..100 % of the document) and the average fold."""
     lo, hi = scope.days
-    where = _page_filter(db.layout, scope, _by_route(db, scope, "scroll"), "v")
-    views = views_sql(db, scope.site_id, lo, hi, ("depth", "vh"), where)
+    by_route = _by_route(db, scope, "scroll")
+    columns = ("depth", "vh", *(("device",) if scope.device else ()))
+    views = views_sql(db, scope.site_id, lo, hi, columns, _page(scope, by_route, ""))
     rows = db.rows(
         f"SELECT v.depth, count(), sum(coalesce(v.vh, 0)), count(v.vh) FROM ({views}) AS v"
-        " WHERE v.passes GROUP BY v.depth"
+        f" WHERE {_range(db.layout, scope, by_route, 'v')} GROUP BY v.depth"
     )
     return scroll_answer(scope, ((float(d), int(n), int(vh), int(vn)) for d, n, vh, vn in rows))
 

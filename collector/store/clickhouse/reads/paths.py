@@ -1,4 +1,5 @@
-"""Paths on ClickHouse: the pageviews of the sessions that saw a page, walked by the shared rule."""
+"""Paths on ClickHouse: the pageviews of the sessions that saw a page, walked by the shared rule.
+The pageviews are those each session row keeps (views.py), or its events' for a whole-URL page."""
 
 from __future__ import annotations
 
@@ -31,7 +32,6 @@ def top_page(db: Db, scope: Scope) -> str | None:
 def paths(db: Db, scope: Scope, from_url: str, depth: int = 3, width: int = shared.WIDTH) -> dict[str, Any]:
     """From the first pageview matching `from_url` in each session: the pages after and before,
     counted in SQL (collector/query/paths.py builds the answer from the counts)."""
-    site = lit(scope.site_id)
     # Each session's views in the order the SQLite engine reads them (time, then path with no path
     # first, then arrival), as one array; `at` is the first matching view (1-based). Each session
     # then gives one (direction, step, source, target) per step it reaches, and one marker
@@ -47,18 +47,31 @@ def paths(db: Db, scope: Scope, from_url: str, depth: int = 3, width: int = shar
         f" arrayFilter(k -> at - k + 1 >= 1, {steps})),"
         " [('', 0, '', '')])"
     )
+    page = "if(ifNull({0}path, '') = '', '(none)', assumeNotNull({0}path))"
+    if from_url.startswith("/"):
+        # A path or route: the views each session row keeps (views.py), no pass over the events;
+        # only their paths and routes are read (the row keeps them in the walk's order).
+        match = f"(path, route) -> {url_match(from_url, '')}, s.views.path, s.views.route"
+        viewed = (
+            f"SELECT arrayMap(path -> {page.format('')}, s.views.path) AS pages, arrayFirstIndex({match}) AS at"
+            f" FROM {sessions_in(db.layout)} WHERE {scope_sql(db.layout, scope)} AND arrayExists({match})"
+        )
+    else:
+        # A whole URL, which the rows do not keep: each session's views grouped from its events.
+        viewed = (
+            "SELECT arrayMap(v -> v.5, views) AS pages, arrayFirstIndex(v -> v.6 = 1, views) AS at FROM ("
+            " SELECT arraySort(v -> (v.1, v.2, v.3, v.4), groupArray((e.ts, isNotNull(e.path), ifNull(e.path, ''),"
+            f" e.seq, {page.format('e.')}, if({url_match(from_url, 'e')}, 1, 0)))) AS views"
+            f" FROM {db.t('events')} AS e WHERE e.site_id = {lit(scope.site_id)}{since_sql('e', scope.start)}"
+            " AND e.type = 'pageview'"
+            f" AND e.session_id IN (SELECT s.id FROM {sessions_in(db.layout)} WHERE {scope_sql(db.layout, scope)})"
+            # The sessions that saw the page are kept as they are grouped: a second pass over the
+            # events to find them first cost more than it saved, even for a page few sessions see.
+            f" GROUP BY e.session_id HAVING max({url_match(from_url, 'e')}) = 1)"
+        )
     rows = db.rows(
-        "SELECT link.1, link.2, link.3, link.4, count() FROM ("
-        "SELECT arrayMap(v -> v.5, views) AS pages, arrayFirstIndex(v -> v.6 = 1, views) AS at FROM ("
-        " SELECT arraySort(v -> (v.1, v.2, v.3, v.4), groupArray((e.ts, isNotNull(e.path), ifNull(e.path, ''),"
-        " e.seq, if(ifNull(e.path, '') = '', '(none)', assumeNotNull(e.path)),"
-        f" if({url_match(from_url, 'e')}, 1, 0)))) AS views"
-        f" FROM {db.t('events')} AS e WHERE e.site_id = {site}{since_sql('e', scope.start)} AND e.type = 'pageview'"
-        f" AND e.session_id IN (SELECT s.id FROM {sessions_in(db.layout)} WHERE {scope_sql(db.layout, scope)})"
-        # The sessions that saw the page are kept as they are grouped: a second pass over the
-        # events to find them first cost more than it saved, even for a page few sessions see.
-        f" GROUP BY e.session_id HAVING max({url_match(from_url, 'e')}) = 1)"
-        f") ARRAY JOIN {links} AS link GROUP BY link.1, link.2, link.3, link.4"
+        f"SELECT link.1, link.2, link.3, link.4, count() FROM ({viewed})"
+        f" ARRAY JOIN {links} AS link GROUP BY link.1, link.2, link.3, link.4"
     )
     sessions = next((n for direction, _, _, _, n in rows if direction == ""), 0)
     return shared.from_links(from_url, sessions, (row for row in rows if row[0]), depth, width)

@@ -78,19 +78,21 @@ def like_literal(text: str) -> str:
 
 def url_match(pattern: str, alias: str = "e") -> str:
     """SQL matching a stored event's page: exact URL, `/path` only, `*` wildcard, or `/route/:id`
-    (the SQLite engine's GLOB rules, as LIKE)."""
+    (the SQLite engine's GLOB rules, as LIKE). `alias` names the event, or is empty where the
+    columns are names of their own (a lambda's parameters)."""
     if not pattern:
         raise ValueError("a page pattern must not be empty")
+    of = f"{alias}." if alias else ""
     if is_route_template(pattern):
         segments = pattern.split("/")
         like = "/".join("%" if PARAM_SEGMENT.match(s) else like_literal(s) for s in segments)
         slashes = pattern.count("/")
-        path = f"{alias}.path"
+        path = f"{of}path"
         return (
-            f"({alias}.route = {lit(pattern)} OR ({path} LIKE {lit(like)}"
+            f"({of}route = {lit(pattern)} OR ({path} LIKE {lit(like)}"
             f" AND length({path}) - length(replaceAll({path}, '/', '')) = {slashes}))"
         )
-    column = f"{alias}.path" if pattern.startswith("/") else f"{alias}.url"
+    column = f"{of}path" if pattern.startswith("/") else f"{of}url"
     if "*" in pattern:
         return f"{column} LIKE {lit('%'.join(like_literal(part) for part in pattern.split('*')))}"
     return f"{column} = {lit(pattern)}"
