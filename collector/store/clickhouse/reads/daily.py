@@ -69,10 +69,11 @@ def suggest(db: Db, scope: Scope, field: str, contains: str, limit: int) -> list
             f" AND v ILIKE {_like(contains)} GROUP BY v ORDER BY 2 DESC, 1 LIMIT {int(limit)}"
         )
         return [(value, int(n)) for value, n in rows]
-    if field == "page":
+    if field == "page":  # each session's distinct paths, from the pageviews its row keeps (views.py)
         rows = db.rows(
-            f"SELECT e.path AS v, uniqExact(s.id) {events_in(db, scope, 'pageview')} AND v ILIKE {_like(contains)}"
-            f" GROUP BY v ORDER BY 2 DESC, 1 LIMIT {int(limit)}"
+            f"SELECT v, count() FROM {sessions_in(db.layout)} ARRAY JOIN arrayDistinct(arrayFilter("
+            f"path -> isNotNull(path) AND path ILIKE {_like(contains)}, s.views.path)) AS v"
+            f" WHERE {scope_sql(db.layout, scope)} GROUP BY v ORDER BY 2 DESC, 1 LIMIT {int(limit)}"
         )
         return [(value, int(n)) for value, n in rows]
     column, fold = _FOLDED[field]

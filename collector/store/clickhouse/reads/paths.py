@@ -6,25 +6,25 @@ from __future__ import annotations
 from typing import Any
 
 from collector.query import paths as shared
-from collector.query.definitions import day_of
+from collector.query.definitions import DAY_MS, day_of
 from collector.query.scope import Scope
 from collector.store.clickhouse.client import lit
-from collector.store.clickhouse.reads.scope import human_event_sql, scope_sql, sessions_in, since_sql, url_match
+from collector.store.clickhouse.reads.scope import human_sql, scope_sql, sessions_in, since_sql, url_match
 from collector.store.clickhouse.transaction import Db
 
 
 def top_page(db: Db, scope: Scope) -> str | None:
     """The most viewed path of human pageviews in the scope's days (whole UTC days, as the SQLite
-    engine's page_days rollup counts them, where the site's zone is at UTC)."""
-    if scope.calendar.zero_offset(scope.start, scope.end):
-        days = f"e.day >= {lit(day_of(scope.start))} AND e.day <= {lit(day_of(scope.end - 1))}"
-    else:
-        days = f"e.ts >= {lit(scope.start)} AND e.ts < {lit(scope.end)}"
+    engine's page_days rollup counts them, where the site's zone is at UTC), from the pageviews
+    the sessions' rows keep (views.py)."""
+    start, end = scope.start, scope.end
+    if scope.calendar.zero_offset(start, end):
+        start, end = day_of(start) * DAY_MS, (day_of(end - 1) + 1) * DAY_MS
     rows = db.rows(
-        f"SELECT e.path FROM {db.t('events')} AS e WHERE e.site_id = {lit(scope.site_id)} AND e.type = 'pageview'"
-        f" AND {days}"
-        f" AND e.path != '' AND {human_event_sql(db.layout, scope.site_id, 'e')}"
-        " GROUP BY e.path ORDER BY count() DESC, e.path LIMIT 1"
+        f"SELECT path FROM {sessions_in(db.layout)} ARRAY JOIN s.views.ts AS ts, s.views.path AS path"
+        f" WHERE s.site_id = {lit(scope.site_id)} AND {human_sql('s')} AND s.last_ts >= {lit(start)}"
+        f" AND s.first_ts < {lit(end)} AND ts >= {lit(start)} AND ts < {lit(end)} AND path != ''"
+        " GROUP BY path ORDER BY count() DESC, path LIMIT 1"
     )
     return rows[0][0] if rows else None
 
