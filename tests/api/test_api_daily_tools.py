@@ -27,7 +27,7 @@ from tests.support.analytics_journeys import (
     send,
     stamp_session_context,
 )
-from tests.support.collector import Client, every_store
+from tests.support.collector import Client, every_adapter
 from tests.support.daily_journeys import REFERENCE_ERROR, T2, TYPE_ERROR, build_daily
 
 DAY = f"site=test&from={DATE}&to={DATE}"
@@ -46,7 +46,7 @@ def session_ids(client: Client, query: str) -> list[str]:
 # -- drill-down ----------------------------------------------------------------------------
 
 
-@every_store
+@every_adapter
 def test_new_breakdowns_on_the_overview(client: Client) -> None:
     build_daily(client)
     result = get(client, "/api/overview")
@@ -74,7 +74,7 @@ def test_new_breakdowns_on_the_overview(client: Client) -> None:
     ]
 
 
-@every_store
+@every_adapter
 def test_the_sources_of_whole_days_follow_the_sessions_as_they_change(client: Client) -> None:
     """Whole UTC days read SQLite's source_days rollup, other ranges the sessions themselves: both
     give the same rows after an entry page, a region and a bot flag change and a person is erased."""
@@ -125,7 +125,7 @@ def test_the_sources_of_whole_days_follow_the_sessions_as_they_change(client: Cl
     ("error=TypeError: x is undefined", ["s1", "s3"]),
     ("error=ReferenceError: y is not defined", ["s2"]),
 ])
-@every_store
+@every_adapter
 def test_every_breakdown_row_is_a_filter(client: Client, query: str, expected: list[str]) -> None:
     build_daily(client)
     assert session_ids(client, query) == expected
@@ -133,7 +133,7 @@ def test_every_breakdown_row_is_a_filter(client: Client, query: str, expected: l
     assert get(client, "/api/overview", f"{DAY}&{query}")["metrics"]["sessions"]["value"] == len(expected)
 
 
-@every_store
+@every_adapter
 def test_a_drilled_row_narrows_every_breakdown(client: Client) -> None:
     build_daily(client)
     # the drill-down of a referrer row narrows every other breakdown to those sessions
@@ -143,7 +143,7 @@ def test_a_drilled_row_narrows_every_breakdown(client: Client) -> None:
                                    {"name": "FR", "sessions": 1, "previous": 0}]
 
 
-@every_store
+@every_adapter
 def test_suggestions(client: Client) -> None:
     build_daily(client)
     assert get(client, "/api/suggest", f"{DAY}&field=country")["values"] == [
@@ -181,7 +181,7 @@ def test_suggestions(client: Client) -> None:
 # -- time ----------------------------------------------------------------------------------
 
 
-@every_store
+@every_adapter
 def test_hourly_series_with_the_previous_period(client: Client) -> None:
     build_daily(client)
     result = get(client, "/api/overview", f"{DAY}&interval=auto")
@@ -217,7 +217,7 @@ def make_goal(client: Client, body: dict[str, Any], status: int = 201) -> dict[s
     return result
 
 
-@every_store
+@every_adapter
 def test_goals_count_conversions_and_drive_the_rate(client: Client) -> None:
     build_daily(client)
     pro = make_goal(client, {"name": "Pro signup", "kind": "custom", "value": "signup",
@@ -262,7 +262,7 @@ def test_goals_count_conversions_and_drive_the_rate(client: Client) -> None:
      "invalid request: Object contains unknown field"),
     ({"name": "x", "kind": "custom", "value": "s", "site": "nope"}, 404, "no site 'nope'"),
 ])
-@every_store
+@every_adapter
 def test_bad_goals_are_clear_4xx(client: Client, body: dict[str, Any], status: int, message: str) -> None:
     answer = client.http.post("/api/goals", headers=client.admin, json={"site": "test", **body})
     assert answer.status_code == status
@@ -270,7 +270,7 @@ def test_bad_goals_are_clear_4xx(client: Client, body: dict[str, Any], status: i
     assert get(client, "/api/goals", "site=test") == {"goals": []}
 
 
-@every_store
+@every_adapter
 def test_goal_ids_and_limits(client: Client) -> None:
     assert get(client, "/api/overview", f"{DAY}&goal=abc", 400) == {"error": "a goal id is a number (see /api/goals)"}
     assert client.http.delete("/api/goals/7?site=test", headers=client.admin).status_code == 404
@@ -282,7 +282,7 @@ def test_goal_ids_and_limits(client: Client) -> None:
     }
 
 
-@every_store
+@every_adapter
 def test_custom_events_report(client: Client) -> None:
     build_daily(client)
     assert get(client, "/api/events") == {"events": [
@@ -319,7 +319,7 @@ def test_web_dev_thresholds(metric: str, value: float, band: str) -> None:
     assert vitals.rating(metric, value) == band
 
 
-@every_store
+@every_adapter
 def test_vitals_report(client: Client) -> None:
     build_daily(client)
     result = get(client, "/api/vitals")
@@ -342,7 +342,7 @@ def test_vitals_report(client: Client) -> None:
     assert get(client, "/api/vitals", f"{DAY}&device=mobile")["metrics"]["LCP"]["count"] == 1
 
 
-@every_store
+@every_adapter
 def test_errors_report(client: Client) -> None:
     build_daily(client)
     errors = get(client, "/api/errors")["errors"]
@@ -360,7 +360,7 @@ def test_errors_report(client: Client) -> None:
 # -- live ----------------------------------------------------------------------------------
 
 
-@every_store
+@every_adapter
 def test_live_view(client: Client) -> None:
     build_daily(client)  # days ago: not live
     now = int(time.time() * 1000)
@@ -389,7 +389,7 @@ def test_live_view(client: Client) -> None:
 # -- export --------------------------------------------------------------------------------
 
 
-@every_store
+@every_adapter
 def test_any_report_table_as_csv_and_json_download(client: Client) -> None:
     build_daily(client)
     answer = client.http.get(f"/api/overview?{DAY}&format=csv&table=channels", headers=client.admin)
@@ -432,7 +432,7 @@ def test_csv_cells_never_run_as_formulas(value: Any, cell: Any) -> None:
     assert export.cell(value) == cell
 
 
-@every_store
+@every_adapter
 def test_sessions_export_streams_every_session_once(client: Client) -> None:
     start = int(time.time() * 1000) - 3_600_000
     count = 1203  # more than one export page of 1000

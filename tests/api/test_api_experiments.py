@@ -23,9 +23,9 @@ from typing import Any
 import pytest
 
 from tests.support.analytics_journeys import DATE, GOOGLEBOT, MIN, NEXT_DATE, D, event, send
-from tests.support.collector import Client, every_store
+from tests.support.collector import Client, every_adapter
 
-pytestmark = every_store
+pytestmark = every_adapter
 H = 60 * MIN
 CTA = {"site": "test", "key": "cta", "name": "Checkout button", "variants": ["control", "green"],
        "metrics": ["revenue", "nps"], "hypothesis": "A green button is seen more easily"}

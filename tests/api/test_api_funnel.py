@@ -11,9 +11,9 @@ from collector.query.funnel import Step
 from collector.query.scope import Scope
 from collector.store.sqlite.reads import funnel as sqlite_funnel
 from tests.support.analytics_journeys import DATE, DAY_MS, MIN, D, build, event, send
-from tests.support.collector import Client, every_store
+from tests.support.collector import Client, every_adapter
 
-pytestmark = every_store
+pytestmark = every_adapter
 
 STEPS = [
     {"type": "pageview", "url": "/"},

@@ -15,9 +15,9 @@ import pytest
 from collector.query.journey import Touch, page_matches
 from collector.store.sqlite.reads.patterns import url_match
 from tests.support.analytics_journeys import DATE, MIN, NEXT_DATE, D, build, event, send
-from tests.support.collector import SECRET, Client, every_store
+from tests.support.collector import SECRET, Client, every_adapter
 
-pytestmark = every_store
+pytestmark = every_adapter
 
 T1, T3, T4 = D + 10 * 60 * MIN, D + 12 * 60 * MIN, D + (23 * 60 + 50) * MIN
 RANGE = f"site=test&from={DATE}&to={NEXT_DATE}"

@@ -8,9 +8,9 @@ from typing import Any
 
 from collector.store.model import Context, EventRow, WriteBatch
 from tests.support.analytics_journeys import DATE, DAY_MS, MIN, NEXT_DATE, D, build, event, send
-from tests.support.collector import SECRET, Client, every_store
+from tests.support.collector import SECRET, Client, every_adapter
 
-pytestmark = every_store
+pytestmark = every_adapter
 
 
 def get(client: Client, path: str) -> dict[str, Any]:

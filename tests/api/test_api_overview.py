@@ -18,9 +18,9 @@ from tests.support.analytics_journeys import (
     send,
     stamp_session_context,
 )
-from tests.support.collector import Client, every_store
+from tests.support.collector import Client, every_adapter
 
-pytestmark = every_store
+pytestmark = every_adapter
 
 
 def overview(client: Client, query: str) -> dict[str, Any]:

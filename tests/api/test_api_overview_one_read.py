@@ -8,9 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 from tests.support.analytics_journeys import DATE, DAY_MS, MIN, D, build, event, send, stamp_session_context
-from tests.support.collector import Client, every_store
+from tests.support.collector import Client, every_adapter
 
-pytestmark = every_store
+pytestmark = every_adapter
 
 # A filter that every session passes (no session lasts less than 0 s): no rollup can answer it.
 KEEP_ALL = "min_duration=0"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from tests.support.analytics_journeys import DATE, build
-from tests.support.collector import Client, every_store
+from tests.support.collector import Client, every_adapter
 
-pytestmark = every_store
+pytestmark = every_adapter
 
 
 def test_segment_lifecycle_and_use_on_every_endpoint(client: Client) -> None:

@@ -8,9 +8,9 @@ import pytest
 
 from collector.query.sessions import encode_cursor
 from tests.support.analytics_journeys import DATE, build, event, item
-from tests.support.collector import Client, every_store
+from tests.support.collector import Client, every_adapter
 
-pytestmark = every_store
+pytestmark = every_adapter
 
 
 def listed(client: Client, query: str) -> list[str]:

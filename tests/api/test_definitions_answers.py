@@ -20,10 +20,10 @@ from tests.support.analytics_journeys import (
     mark_bot_if_enrichment_missed,
     send,
 )
-from tests.support.collector import SECRET, Client, every_store
+from tests.support.collector import SECRET, Client, every_adapter
 from tests.support.definitions import BOUNCES, CARTS, DAYS, DEVICES
 
-pytestmark = every_store
+pytestmark = every_adapter
 
 
 def select(client: Client, expression: str, **columns: object) -> Any:

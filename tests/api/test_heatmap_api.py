@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from tests.support.analytics_journeys import CHROME, DATE, DAY_MS, GOOGLEBOT, NEXT_DATE, PREVIOUS_DATE, SHOP, D
-from tests.support.collector import Client, every_store
+from tests.support.collector import Client, every_adapter
 
-pytestmark = every_store
+pytestmark = every_adapter
 
 WIDTHS = {"desktop": (1280, 800), "tablet": (800, 1000), "mobile": (390, 700)}
 

@@ -34,9 +34,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from collector.store.model import Context, EventRow, WriteBatch
-from tests.support.collector import Client, every_store
+from tests.support.collector import Client, every_adapter
 
-pytestmark = every_store
+pytestmark = every_adapter
 SHOP = "https://shop.example"
 NY, HCM = "America/New_York", "Asia/Ho_Chi_Minh"
 

@@ -63,6 +63,10 @@ def make_store(db_path: Path, **options: Any) -> SQLiteStore:
 ENGINES = ("sqlite", "chdb")
 # A module's tests, each run on every engine: `pytestmark = every_store`.
 every_store = pytest.mark.parametrize("engine", ENGINES, indirect=True)
+# The analyst API's modules run a third time through the server adapter (clickhouse-connect, what
+# clickhouse:// stores use), its client on clickhouse-connect's in-process chDB backend over the
+# engine "chdb" uses: no ClickHouse server can run here (docs/deployment.md).
+every_adapter = pytest.mark.parametrize("engine", (*ENGINES, "server"), indirect=True)
 
 
 class Chdb:
@@ -82,6 +86,20 @@ class Chdb:
         self.keeper.command(f"DROP DATABASE IF EXISTS {database}")
         return f"chdb://{self.path}?database={database}"
 
+    def server_store(self, url: str, **options: Any) -> Store:
+        """The store at `url` through the server adapter: its clickhouse-connect client runs
+        clickhouse-connect's chDB backend on this engine, with the settings a server would get."""
+        import clickhouse_connect
+
+        from collector.store.clickhouse import ClickHouseStore
+        from collector.store.clickhouse.client import ServerConnection, parse_url
+
+        database = url.rsplit("=", 1)[1]
+        server = f"clickhouse://default:@127.0.0.1:8123/{database}"
+        conn = ServerConnection(parse_url(server), lambda **kw: clickhouse_connect.get_client(
+            interface="chdb", path=str(self.path), settings=kw["settings"]))
+        return ClickHouseStore(server, conn=conn, **options)
+
     def drop(self, url: str) -> None:
         self.keeper.command(f"DROP DATABASE IF EXISTS {url.rsplit('=', 1)[1]} SYNC")
 
@@ -94,7 +112,7 @@ def open_engine(engine: str, tmp_path: Path, request: pytest.FixtureRequest, **o
 
     holder: Chdb = request.getfixturevalue("chdb")
     url = holder.url()
-    store = ClickHouseStore(url, **options)
+    store = ClickHouseStore(url, **options) if engine == "chdb" else holder.server_store(url, **options)
     request.addfinalizer(lambda: holder.drop(url))
     store.add_site("test", "Test site", origins=ORIGINS, key=KEY)
     store.new_secret("test", SECRET)

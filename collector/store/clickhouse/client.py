@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -111,9 +111,11 @@ def _binary(rows: Sequence[Sequence[object]]) -> bool:
     return any(isinstance(v, bytes | bytearray | memoryview) for v in rows[0])
 
 
-# Rows go in and come out as JSON arrays, named tuples too (sessions.views): as arrays, as msgspec
-# encodes Python tuples, rather than objects of their names.
+# Named tuples (sessions.views, sessions.scrolls) go in and come out as tuples, as the rows are
+# built and read: in chdb's JSON as arrays (msgspec encodes a Python tuple so) rather than objects
+# of their names; through clickhouse-connect as tuples rather than dicts.
 TUPLES_AS_ARRAYS = {"input_format_json_named_tuples_as_objects": 0, "output_format_json_named_tuples_as_objects": 0}
+QUERY_FORMATS = {"Tuple": "tuple"}
 
 
 def insert_sql(table: str, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -265,11 +267,13 @@ class ServerConnection:
     """A ClickHouse server over HTTP(S) through clickhouse-connect (one client per thread:
     its HTTP session is not meant to run two queries at once)."""
 
-    def __init__(self, target: Target) -> None:
+    def __init__(self, target: Target, client: Callable[..., Any] | None = None) -> None:
+        """`client` makes a clickhouse-connect client from its connection arguments (its
+        `get_client`; the tests give it one on clickhouse-connect's in-process chDB backend)."""
         import clickhouse_connect  # the `clickhouse` extra
 
         self._target = target
-        self._connect = clickhouse_connect.get_client
+        self._connect = client or clickhouse_connect.get_client
         self._local = threading.local()
         # Other collectors may write the same server: nothing is remembered between groups.
         self.state: SessionState | None = None
@@ -281,7 +285,7 @@ class ServerConnection:
             client = self._local.client = self._connect(
                 host=t.host, port=t.port, username=t.username, password=t.password, secure=t.secure,
                 # The acknowledgement waits for the insert: synchronous inserts, no async buffer.
-                settings={"async_insert": 0, "max_query_size": MAX_QUERY_SIZE, **TUPLES_AS_ARRAYS},
+                settings={"async_insert": 0, "max_query_size": MAX_QUERY_SIZE},
             )
         return client
 
@@ -289,7 +293,7 @@ class ServerConnection:
         self._client().command(sql)
 
     def rows(self, sql: str) -> list[tuple[Any, ...]]:
-        return [tuple(row) for row in self._client().query(sql).result_rows]
+        return [tuple(row) for row in self._client().query(sql, query_formats=QUERY_FORMATS).result_rows]
 
     def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
         if rows:

@@ -23,7 +23,7 @@ from collector.query.paths import WIDTH
 from collector.query.scope import Goal, Scope
 from collector.store.assets import EngineAssets
 from collector.store.clickhouse import assets, maintenance, rights, schema, teams, triggers, views
-from collector.store.clickhouse.client import Target, connect, lit, parse_url
+from collector.store.clickhouse.client import Connection, Target, connect, lit, parse_url
 from collector.store.clickhouse.faults import fault_of
 from collector.store.clickhouse.reads import (
     commerce,
@@ -71,11 +71,12 @@ class ClickHouseStore(EngineAssets):
 
     engine = "clickhouse"
 
-    def __init__(self, url: str, *, max_pending: int = 100_000) -> None:
+    def __init__(self, url: str, *, max_pending: int = 100_000, conn: Connection | None = None) -> None:
+        """The store at `url`, through `conn` when given (a connection to that store)."""
         self.url = url
         self.target: Target = parse_url(url)
         self.layout = schema.Layout(self.target.database, self.target.cluster)
-        self.conn = connect(self.target)
+        self.conn = conn or connect(self.target)
         self.db = Db(self.conn, self.layout)
         try:
             schema.create(self.conn, self.layout)
