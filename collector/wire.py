@@ -188,4 +188,5 @@ class ReplayChunk(Struct, kw_only=True):
 envelope_decoder = msgspec.json.Decoder(Envelope)
 event_decoder = msgspec.json.Decoder(Event)
 json_decoder = msgspec.json.Decoder()
+object_decoder = msgspec.json.Decoder(dict[str, Any])  # a stored JSON object (data, traits)
 json_encoder = msgspec.json.Encoder()

@@ -61,10 +61,12 @@ SESSION_VIEWS = (
     "views Array(Tuple(ts Int64, seq UInt64, path LowCardinality(Nullable(String)),"
     " route LowCardinality(Nullable(String)))) DEFAULT []"
 )
-SESSION_SCROLLS = (
-    "scrolls Array(Tuple(url Nullable(String), ts Int64, seq UInt64, path LowCardinality(String),"
-    " route LowCardinality(String), device LowCardinality(String), depth Float64, vh Nullable(Int64))) DEFAULT []"
+SCROLL_FIELDS = (
+    ("url", "Nullable(String)"), ("ts", "Int64"), ("seq", "UInt64"), ("path", "LowCardinality(String)"),
+    ("route", "LowCardinality(String)"), ("device", "LowCardinality(String)"), ("depth", "Float64"),
+    ("vh", "Nullable(Int64)"),
 )
+SESSION_SCROLLS = f"scrolls Array(Tuple({', '.join(f'{n} {t}' for n, t in SCROLL_FIELDS)})) DEFAULT []"
 EVENT_NAMES = tuple(name for name, _ in EVENT_COLUMNS)
 # The type before the session: most questions read one or two types of event over a range of
 # days (measured on 5.1M events: all questions together 6 % faster than with the session first,

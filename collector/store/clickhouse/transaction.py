@@ -22,8 +22,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-import msgspec
-
 from collector.query.definitions import person
 from collector.store.clickhouse import views
 from collector.store.clickhouse.client import Connection, lit, lits, many
@@ -40,11 +38,10 @@ from collector.store.sessions import (
     SessionRollup,
     Visitor,
 )
-from collector.wire import json_encoder
+from collector.wire import json_encoder, object_decoder
 
 log = logging.getLogger("trailmark.store")
 
-_decode_object = msgspec.json.Decoder(dict[str, Any])
 
 
 class Versions:
@@ -483,11 +480,11 @@ def _identities(
                     f" WHERE site_id = {lit(site_id)} AND user_id = {lit(user_id)}"
                 ))
                 persons[key] = (
-                    {"traits": _decode_object.decode(found[0][0]), "first_ts": found[0][1], "last_ts": found[0][2]}
+                    {"traits": object_decoder.decode(found[0][0]), "first_ts": found[0][1], "last_ts": found[0][2]}
                     if found else {"traits": None, "first_ts": row.ts, "last_ts": row.ts}
                 )
             person = persons[key]
-            traits = _decode_object.decode(row.traits or b"{}")
+            traits = object_decoder.decode(row.traits or b"{}")
             person["traits"] = traits if person["traits"] is None else merge_patch(person["traits"], traits)
             person["first_ts"] = min(person["first_ts"], row.ts)
             person["last_ts"] = max(person["last_ts"], row.ts)

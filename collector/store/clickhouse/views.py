@@ -19,13 +19,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-import msgspec
-
 from collector.query.definitions import device_bucket
 from collector.store.clickhouse.client import Connection, lit
 from collector.store.clickhouse.reads.scope import device_sql
 from collector.store.clickhouse.schema import SESSION_NAMES, Layout
 from collector.store.model import EventRow
+from collector.wire import object_decoder
 
 # (ts, seq, path, route) of each pageview, in the walk's order.
 View = tuple[int, int, str | None, str | None]
@@ -38,7 +37,6 @@ _SCROLL_SQL = (
     "(url, ts, seq, coalesce(path, ''), coalesce(route, path, ''),"
     f" {device_sql('m_vw')}, coalesce(m_depth, 0), m_vh)"
 )
-_decode_scroll = msgspec.json.Decoder(dict[str, Any])
 
 
 def _order(view: Any) -> tuple[int, bool, str, int]:
@@ -53,7 +51,7 @@ def merged(kept: Iterable[Any], new: Iterable[View]) -> list[View]:
 def scroll(row: EventRow, seq: int) -> Scroll:
     """A scroll event as the session row keeps it: the values of its stored columns (the JSON
     fields are read as JSONExtract reads them: the wire gave them as numbers, or left them out)."""
-    data = _decode_scroll.decode(row.data)
+    data = object_decoder.decode(row.data)
     vw, depth, vh = data.get("vw"), data.get("depth"), data.get("vh")
     return (
         row.url, row.ts, seq, row.path or "", row.route or row.path or "",

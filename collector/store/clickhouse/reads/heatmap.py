@@ -11,8 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import msgspec
-
 from collector.query.definitions import day_of
 from collector.query.heatmap import SNAPSHOT_SESSIONS, Scope, Tally, full_snapshot, scroll_answer
 from collector.store.clickhouse.client import lit
@@ -25,10 +23,10 @@ from collector.store.clickhouse.reads.scope import (
     sessions_in,
     url_match,
 )
-from collector.store.clickhouse.schema import Layout
+from collector.store.clickhouse.schema import SCROLL_FIELDS, Layout
 from collector.store.clickhouse.transaction import Db
+from collector.wire import object_decoder
 
-_decode_fields = msgspec.json.Decoder(dict[str, Any])
 # The JSON fields a heatmap reads are columns of their own (schema.MATERIALIZED).
 DEVICE = device_sql("e.m_vw")
 ROUTE = "coalesce(e.route, e.path, '')"
@@ -102,8 +100,7 @@ def clicks(db: Db, scope: Scope) -> dict[str, Any]:
     return tally.answer(scope)
 
 
-# The fields of a kept scroll report (views.py, schema.SESSION_SCROLLS), in their order.
-_REPORT = ("url", "ts", "seq", "path", "route", "device", "depth", "vh")
+_REPORT = tuple(name for name, _ in SCROLL_FIELDS)  # the fields of a kept scroll report (views.py)
 
 
 def views_sql(db: Db, site_id: str, lo: int, hi: int, columns: tuple[str, ...], page: str = "") -> str:
@@ -218,6 +215,6 @@ def click_moment(db: Db, scope: Scope, sel: str) -> dict[str, Any] | None:
     if not rows:
         return None
     session_id, client_ts, data = rows[0]
-    fields = _decode_fields.decode(data)
+    fields = object_decoder.decode(data)
     return {"session_id": session_id, "ts": int(client_ts), "rx": fields.get("rx"), "ry": fields.get("ry"),
             "x": fields.get("x"), "y": fields.get("y")}

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import msgspec
-
 from collector.query.definitions import day_of
 from collector.query.scope import Scope
 from collector.query.sessions import SORTS, causal_order, decode_cursor, encode_cursor
@@ -14,10 +12,10 @@ from collector.store.clickhouse.client import lit
 from collector.store.clickhouse.reads.scope import scope_sql, sessions_in
 from collector.store.clickhouse.schema import EVENT_NAMES, SESSION_NAMES
 from collector.store.clickhouse.transaction import Db
+from collector.wire import object_decoder
 
 SESSION_SELECT = ", ".join(f"s.{c}" for c in SESSION_NAMES)
 EVENT_SELECT = ", ".join(f"e.{c}" for c in EVENT_NAMES)
-_decode_data = msgspec.json.Decoder(dict[str, Any])
 
 
 def session_dict(row: Sequence[Any]) -> dict[str, Any]:
@@ -27,7 +25,7 @@ def session_dict(row: Sequence[Any]) -> dict[str, Any]:
 def event_dict(row: Sequence[Any]) -> dict[str, Any]:
     """A stored event as the API shows it: its columns with its type-specific fields."""
     event = dict(zip(EVENT_NAMES, row, strict=True))
-    data = _decode_data.decode(event.pop("data"))
+    data = object_decoder.decode(event.pop("data"))
     return {**event, **data}
 
 

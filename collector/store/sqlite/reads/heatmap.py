@@ -27,8 +27,8 @@ from collector.query.heatmap import (
 from collector.query.params import DAY_MS
 from collector.store.sqlite.reads.patterns import url_match
 from collector.store.sqlite.reads.scope import device_sql, exposed_sql, human_event_sql, human_sql
+from collector.wire import object_decoder
 
-_decode_data = msgspec.json.Decoder(dict[str, Any])
 _decode_events = msgspec.json.Decoder(list[Any])
 
 
@@ -78,7 +78,7 @@ def clicks(conn: sqlite3.Connection, scope: Scope) -> dict[str, Any]:
                 target[sel][(gx, gy)] = n
     else:
         for name, data in _scan(conn, scope, "click", route):
-            fields = _decode_data.decode(data)
+            fields = object_decoder.decode(data)
             if scope.rage and not fields.get("rage"):
                 continue
             sel = name or ""
@@ -218,7 +218,7 @@ def click_moment(conn: sqlite3.Connection, scope: Scope, sel: str) -> dict[str, 
     ).fetchone()
     if row is None:
         return None
-    fields = _decode_data.decode(row[2].encode() if isinstance(row[2], str) else row[2])
+    fields = object_decoder.decode(row[2].encode() if isinstance(row[2], str) else row[2])
     return {"session_id": row[0], "ts": row[1], "rx": fields.get("rx"), "ry": fields.get("ry"),
             "x": fields.get("x"), "y": fields.get("y")}
 
