@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from collector.query.funnel import Count, Step
-from tests.support.analytics_journeys import DATE, D, event, send, stamp_session_context
+from tests.support.analytics_journeys import DATE, SHOP, D, event, send, stamp_session_context
 from tests.support.collector import Client, every_store
 
 pytestmark = every_store
@@ -114,8 +114,10 @@ def generate(rng: random.Random, visitors: int) -> tuple[list[tuple[Visit, list[
     return sessions, hits
 
 
-def expected(visits: dict[str, Visit], hits: list[Hit], steps: int, keep: Any) -> dict[str, Any]:
-    """The answer `Count` gives for the sessions that `keep` admits."""
+def expected(visits: dict[str, Visit], hits: list[Hit], steps: int, keep: Any,
+             asked: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The answer `Count` gives for the sessions that `keep` admits (to the steps `asked`, the
+    first `steps` of STEPS, or the same steps spelled another way)."""
     by_visitor: dict[str, list[tuple[int, int, str]]] = defaultdict(list)
     for hit in hits:
         visit = visits[hit.session]
@@ -130,7 +132,13 @@ def expected(visits: dict[str, Visit], hits: list[Hit], steps: int, keep: Any) -
              "visitor_id": visitor, "has_replay": False}
             for visitor, ts in count.shown(j)
         ])
-    return count.answer([Step(**step) for step in STEPS[:steps]], WINDOW_S, shown)
+    return count.answer([Step(**step) for step in asked or STEPS[:steps]], WINDOW_S, shown)
+
+
+def whole_urls(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The same steps with their pages as whole URLs, which the ClickHouse engine reads from the
+    events rather than from the pageviews each session row keeps."""
+    return [{**step, "url": SHOP + step["url"]} if step["type"] == "pageview" else step for step in steps]
 
 
 @pytest.mark.parametrize("seed", [1, 2])
@@ -163,6 +171,11 @@ def test_every_engine_counts_by_the_rule(client: Client, seed: int) -> None:
             want = expected(visits, hits, steps, keep)
             assert answer.json() == want, (steps, ask)
             deep = max(deep, max(j for j, s in enumerate(want["steps"]) if s["visitors"]))
+        asked = whole_urls(STEPS[:steps])
+        answer = client.http.post("/api/funnel", headers=client.admin, json={"site": "test", "from": DATE, "to": DATE,
+                                  "steps": asked, "window_s": WINDOW_S, "filters": {"device": "mobile"}})
+        assert answer.status_code == 200, answer.text
+        assert answer.json() == expected(visits, hits, steps, lambda v: not v.bot and v.device == "mobile", asked)
     assert deep >= 6  # the traffic reaches far into the longest funnel
     # the hard cases are in the traffic: equal instants of one visitor in two sessions, exact
     # window gaps, and visitors with more than 64 instants

@@ -40,6 +40,47 @@ def _scoped_events(db: Db, scope: Scope, types: list[str], where: str) -> str:
     )
 
 
+def _kept(step: Step) -> bool:
+    """True for a step the pageviews each session row keeps (views.py) can find: a pageview whose
+    page, if named, is a path or route."""
+    return step.type == "pageview" and step.name is None and (step.url is None or step.url.startswith("/"))
+
+
+def _by_visitor(db: Db, scope: Scope, steps: list[Step], clauses: list[str], mask: str) -> str:
+    """Each visitor's step events as (time, step mask), sorted. When every pageview step is
+    `_kept`, its pageviews come from the session rows and the other events, grouped per session,
+    are joined to them; or else all of them come from the events joined to the sessions. Both
+    give the same arrays: a session's events all fall on or after its start, which is in scope."""
+    viewed = [i for i, step in enumerate(steps) if step.type == "pageview"]
+    if not viewed or not all(_kept(steps[i]) for i in viewed):
+        types = sorted({step.type for step in steps})
+        return (
+            f"SELECT s.visitor_id AS visitor, arraySort(groupArray((e.ts, toUInt16({mask})))) AS events"
+            f"{_scoped_events(db, scope, types, ' OR '.join(clauses))} GROUP BY s.visitor_id"
+        )
+    pages = [url_match(url, "") if (url := steps[i].url) else "true" for i in viewed]
+    view_mask = " + ".join(f"if({page}, {1 << i}, 0)" for i, page in zip(viewed, pages, strict=True))
+    sessions = (
+        "SELECT s.id, s.visitor_id, arrayFilter(v -> v.2 != 0, arrayMap((ts, path, route) ->"
+        f" (ts, toUInt16({view_mask})), s.views.ts, s.views.path, s.views.route)) AS views"
+        f" FROM {sessions_in(db.layout)} WHERE {scope_sql(db.layout, scope)}"
+    )
+    others = [i for i in range(len(steps)) if i not in viewed]
+    if not others:
+        return (f"SELECT visitor_id AS visitor, arraySort(groupArrayArray(views)) AS events FROM ({sessions})"
+                " GROUP BY visitor_id HAVING notEmpty(events)")
+    # The sessions are the left side: the other events grouped per session are fewer, and the hash
+    # table (funnel() keeps the planner from swapping the sides).
+    return (
+        "SELECT s.visitor_id AS visitor, arraySort(groupArrayArray(arrayConcat(s.views, o.events))) AS events"
+        f" FROM ({sessions}) AS s LEFT JOIN (SELECT e.session_id, groupArray((e.ts, toUInt16({mask}))) AS events"
+        f" FROM {db.t('events')} AS e WHERE e.site_id = {lit(scope.site_id)}{since_sql('e', scope.start)}"
+        f" AND e.type IN {lits(sorted({steps[i].type for i in others}))}"
+        f" AND ({' OR '.join(clauses[i] for i in others)}) GROUP BY e.session_id) AS o"
+        " ON o.session_id = s.id GROUP BY s.visitor_id HAVING notEmpty(events)"
+    )
+
+
 def _step_states(steps: int, window_ms: int) -> list[str]:
     """`a1` .. `aN`: for each of a visitor's `events` (sorted by time), the best attempt at step j
     as it stands after that event: (reached, its start, where its step j-1 is, time of step j),
@@ -100,10 +141,7 @@ def funnel(db: Db, scope: Scope, steps: list[Step], window_s: int) -> dict[str, 
     clauses = [step_clause(step) for step in steps]
     mask = " + ".join(f"if({sql}, {1 << i}, 0)" for i, sql in enumerate(clauses))
     types = sorted({step.type for step in steps})
-    by_visitor = (
-        f"SELECT s.visitor_id AS visitor, arraySort(groupArray((e.ts, toUInt16({mask})))) AS events"
-        f"{_scoped_events(db, scope, types, ' OR '.join(clauses))} GROUP BY s.visitor_id"
-    )
+    by_visitor = _by_visitor(db, scope, steps, clauses, mask)
     # Two levels: the states become columns before `_furthest` reads them (as aliases they would
     # be spelled out again at each use, and the query tree of ten steps outgrows its limit).
     paths = (
@@ -116,7 +154,9 @@ def funnel(db: Db, scope: Scope, steps: list[Step], window_s: int) -> dict[str, 
         figures += [f"quantileExactLowIf(0.5)({gap}, depth > {j})", f"quantileExactHighIf(0.5)({gap}, depth > {j})"]
     for j in range(1, n):
         figures += [f"countIf(depth = {j})", f"groupArraySortedIf({DROPPED_SHOWN})((visitor, path[-1]), depth = {j})"]
-    ((*row,),) = db.rows(f"SELECT {', '.join(figures)} FROM ({paths})")
+    # Each join's right side is its smaller, as written: the planner's own choice swapped the
+    # sessions in as the hash table (measured at 5.1M events: 350 -> 270 ms when told not to).
+    ((*row,),) = db.rows(f"SELECT {', '.join(figures)} FROM ({paths}) SETTINGS query_plan_join_swap_table = 'false'")
     reached, row = [int(r) for r in row[:n]], row[n:]
     middles, row = row[:2 * (n - 1)], row[2 * (n - 1):]
     medians: list[float | None] = [None]
