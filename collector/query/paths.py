@@ -1,10 +1,10 @@
 """Paths, engine-neutral: from each session's pageviews in order, the pages after and before a page.
 
-Each engine counts the steps in its own SQL (a session's pageviews ordered by time, then path,
-then arrival; the pages at offsets 1..depth on either side of its first matching view) and hands
-back one row per (direction, step, source, target) with its count: `from_links` builds the
-answer from those rows. `answer` walks the sessions' views in Python: the definition the SQL is
-tested against.
+The SQLite engine hands each session's pages to `answer_of_walks`; the ClickHouse engine counts
+the steps in its SQL (a session's pageviews ordered by time, then path, then arrival; the pages at
+offsets 1..depth on either side of its first matching view), ranks and folds them there by
+`fold`'s rule, and hands back the answer's rows to `from_folded`. `answer` walks the sessions'
+views in Python: the definition both are tested against.
 
 The flow diagram's links are folded here, the same for every engine: each column keeps its
 `width - 1` busiest pages when it has more than `width`, and the others become one "(other)"
@@ -72,20 +72,29 @@ def answer_of_walks(from_url: str, walks: Iterable[Walk], depth: int, width: int
 _ts = operator.itemgetter(0)
 
 
-Link = tuple[str, int, str, str, int]  # (NEXT or PREVIOUS, step, source page, target page, sessions)
 NEXT, PREVIOUS = "next", "previous"
+# The kinds of an engine's folded rows (`from_folded`), and the rows: (NEXT or PREVIOUS, kind,
+# step, source page, target page, sessions or pages).
+LEVEL, FOLDED, LINK = "level", "folded", "link"
+Folded = tuple[str, str, int, str, str, int]
 
 
-def from_links(from_url: str, sessions: int, rows: Iterable[Link], depth: int, width: int = WIDTH) -> dict[str, Any]:
-    """The answer from counted steps: `sessions` that saw the page, and for each direction, step
-    k (1..depth) and (source, target) pair the sessions whose pages at offsets k - 1 and k were
-    those (the target "(exit)" or "(entrance)" where the session had no page at offset k)."""
+def from_folded(from_url: str, sessions: int, rows: Iterable[Folded], depth: int) -> dict[str, Any]:
+    """The answer from an engine that counted, ranked and folded the steps itself, as `_answer`
+    does: `sessions` that saw the page, and rows (direction, kind, step, source, target, n) of
+    three kinds: LEVEL, a target among the TOP busiest of its step's column; FOLDED, the number
+    of pages the column folded (in n); LINK, a link as `fold` leaves it."""
+    levels = {direction: [Counter[str]() for _ in range(depth)] for direction in (NEXT, PREVIOUS)}
+    folded = {direction: [0] * depth for direction in (NEXT, PREVIOUS)}
     links: dict[str, Counter[tuple[int, str, str]]] = {NEXT: Counter(), PREVIOUS: Counter()}
-    for direction, step, source, target, n in rows:  # tens of thousands: dict.get, not Counter's +=
-        counted = links[direction]
-        key = (step, source, target)
-        counted[key] = counted.get(key, 0) + n
-    return _answer(from_url, sessions, depth, links, width)
+    for direction, kind, step, source, target, n in rows:
+        if kind == LEVEL:
+            levels[direction][step - 1][target] = n
+        elif kind == FOLDED:
+            folded[direction][step - 1] = n
+        else:
+            links[direction][step, source, target] = n
+    return _result(from_url, sessions, levels, {way: (links[way], folded[way]) for way in (NEXT, PREVIOUS)})
 
 
 def _answer(
@@ -99,6 +108,13 @@ def _answer(
             column = columns[step - 1]
             column[target] = column.get(target, 0) + n
     folded = {direction: fold(levels[direction], links[direction], width) for direction in (NEXT, PREVIOUS)}
+    return _result(from_url, sessions, levels, folded)
+
+
+def _result(
+    from_url: str, sessions: int, levels: dict[str, list[Counter[str]]],
+    folded: dict[str, tuple[Counter[tuple[int, str, str]], list[int]]],
+) -> dict[str, Any]:
     return {
         "from_url": from_url,
         "sessions": sessions,

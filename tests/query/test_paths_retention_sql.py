@@ -40,7 +40,9 @@ def matches(pattern: str, path: str) -> bool:
     return path == pattern
 
 
-def journeys(rng: random.Random, sessions: int) -> tuple[list[list[dict[str, Any]]], list[list[tuple[int, str]]]]:
+def journeys(
+    rng: random.Random, sessions: int, pages: tuple[str, ...] = PAGES,
+) -> tuple[list[list[dict[str, Any]]], list[list[tuple[int, str]]]]:
     """Batches (one per session) and each session's (ts, path) views as generated."""
     batches, views = [], []
     for n in range(sessions):
@@ -49,7 +51,7 @@ def journeys(rng: random.Random, sessions: int) -> tuple[list[list[dict[str, Any
         events, seen = [], []
         for _ in range(rng.randrange(1, 9)):
             t += rng.choice((0, 0, 1, 1000, 5 * MIN))  # often two views at one instant
-            path = rng.choice(PAGES)
+            path = rng.choice(pages)
             events.append(event("pageview", t, session, anon, path))
             seen.append((t, path))
             if rng.random() < 0.2:
@@ -99,6 +101,25 @@ def test_paths_match_the_walk(client: Client, seed: int) -> None:
     assert reference(views, "/cart", 6)["folded"] == {"next": [0] * 6, "previous": [0] * 6}
     narrow = reference(views, "/", 6, 2)
     assert all(narrow["folded"]["next"]) and any(link["source"] == shared_paths.OTHER for link in narrow["next_links"])
+
+
+@every_store
+def test_paths_of_more_pages_than_a_step_table_lists(client: Client) -> None:
+    """Columns of more than TOP pages: the step tables list the busiest (ties by path) and the
+    flow folds the rest, whatever the width."""
+    rng = random.Random(3)
+    batches, views = journeys(rng, 300, tuple(f"/product/{n}" for n in range(14)))
+    for events in batches:
+        send(client, events)
+    for width in (3, 7, 12, 20):
+        answer = client.http.get(f"/api/paths?site=test&from={DATE}&to={DATE}&from_url=/product/*"
+                                 f"&depth=3&width={width}", headers=client.admin)
+        assert answer.status_code == 200, answer.text
+        assert answer.json() == reference(views, "/product/*", 3, width), width
+    wide = reference(views, "/product/*", 3, 20)
+    assert [len(level["pages"]) for level in wide["next"]] == [shared_paths.TOP] * 3
+    assert wide["folded"] == {"next": [0, 0, 0], "previous": [0, 0, 0]}
+    assert all(reference(views, "/product/*", 3, 12)["folded"]["next"])
 
 
 def test_a_column_past_its_width_keeps_its_busiest_pages_and_folds_the_rest() -> None:
