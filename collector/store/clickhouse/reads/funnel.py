@@ -13,7 +13,7 @@ from collector.errors import ClientError
 from collector.query.funnel import DROPPED_SHOWN, Step, answer, middle_median
 from collector.query.scope import Scope
 from collector.store.clickhouse.client import lit, lits
-from collector.store.clickhouse.reads.scope import scope_sql, sessions_in, since_sql, url_match
+from collector.store.clickhouse.reads.scope import AS_WRITTEN, scope_sql, sessions_in, since_sql, url_match
 from collector.store.clickhouse.transaction import Db
 from collector.wire import EVENT_TYPES
 
@@ -69,8 +69,8 @@ def _by_visitor(db: Db, scope: Scope, steps: list[Step], clauses: list[str], mas
     if not others:
         return (f"SELECT visitor_id AS visitor, arraySort(groupArrayArray(views)) AS events FROM ({sessions})"
                 " GROUP BY visitor_id HAVING notEmpty(events)")
-    # The sessions are the left side: the other events grouped per session are fewer, and the hash
-    # table (funnel() keeps the planner from swapping the sides).
+    # The sessions on the left: the other events grouped per session are fewer, and the hash
+    # table (swapped, 350 ms against 270 for a funnel ending on a purchase at 5.1M events).
     return (
         "SELECT s.visitor_id AS visitor, arraySort(groupArrayArray(arrayConcat(s.views, o.events))) AS events"
         f" FROM ({sessions}) AS s LEFT JOIN (SELECT e.session_id, groupArray((e.ts, toUInt16({mask}))) AS events"
@@ -154,9 +154,7 @@ def funnel(db: Db, scope: Scope, steps: list[Step], window_s: int) -> dict[str, 
         figures += [f"quantileExactLowIf(0.5)({gap}, depth > {j})", f"quantileExactHighIf(0.5)({gap}, depth > {j})"]
     for j in range(1, n):
         figures += [f"countIf(depth = {j})", f"groupArraySortedIf({DROPPED_SHOWN})((visitor, path[-1]), depth = {j})"]
-    # Each join's right side is its smaller, as written: the planner's own choice swapped the
-    # sessions in as the hash table (measured at 5.1M events: 350 -> 270 ms when told not to).
-    ((*row,),) = db.rows(f"SELECT {', '.join(figures)} FROM ({paths}) SETTINGS query_plan_join_swap_table = 'false'")
+    ((*row,),) = db.rows(f"SELECT {', '.join(figures)} FROM ({paths}){AS_WRITTEN}")
     reached, row = [int(r) for r in row[:n]], row[n:]
     middles, row = row[:2 * (n - 1)], row[2 * (n - 1):]
     medians: list[float | None] = [None]

@@ -264,6 +264,12 @@ def visitor_sessions_sql(layout: Layout, site_id: str, visitor: str, alias: str 
     return f"{_of(alias)}{visitors_ids_sql(layout, site_id, [visitor])} AND {_of(alias)}visitor_id = {lit(visitor)}"
 
 
+# Ends a query whose joins are written with their smaller side on the right, the one ClickHouse
+# builds its hash table of: left to itself, the planner swapped the sides of some (the funnel's
+# sessions and purchases, the surveys' sessions and answers: a fifth to a quarter slower).
+AS_WRITTEN = " SETTINGS query_plan_join_swap_table = 'false'"
+
+
 def sessions_in(layout: Layout) -> str:
     """The sessions table as every question reads it: the newest version of each row."""
     return f"{layout.table('sessions')} AS s FINAL"

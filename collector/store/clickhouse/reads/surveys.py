@@ -7,7 +7,7 @@ from typing import Any
 from collector.query.scope import Scope
 from collector.query.surveys import Answer, summary
 from collector.store.clickhouse.client import lit
-from collector.store.clickhouse.reads.scope import day_sql, scope_sql, sessions_in, since_sql
+from collector.store.clickhouse.reads.scope import AS_WRITTEN, day_sql, scope_sql, sessions_in, since_sql
 from collector.store.clickhouse.transaction import Db
 
 
@@ -19,10 +19,12 @@ def load_answers(db: Db, scope: Scope, survey_id: str | None = None) -> list[Ans
         " JSONExtract(e.m_data, 'comment', 'Nullable(String)'), JSONExtract(e.m_data, 'survey_id', 'Nullable(String)'),"
         " e.ts, e.session_id, s.visitor_id, s.channel, s.device, s.has_replay,"
         f" {day_sql(scope.calendar.local_sql('s.first_ts', scope.start, scope.end))}"
-        f" FROM {db.t('events')} AS e INNER JOIN (SELECT s.id, s.visitor_id, s.channel, s.device, s.has_replay,"
-        f" s.first_ts FROM {sessions_in(db.layout)} WHERE {scope_sql(db.layout, scope)}) AS s ON e.session_id = s.id"
-        f" WHERE e.site_id = {lit(scope.site_id)}{since_sql('e', scope.start)} AND e.type = 'survey'{extra}"
-        " ORDER BY e.ts, e.seq"
+        # the answers, fewer than the sessions, on the right
+        f" FROM (SELECT s.id, s.visitor_id, s.channel, s.device, s.has_replay, s.first_ts"
+        f" FROM {sessions_in(db.layout)} WHERE {scope_sql(db.layout, scope)}) AS s"
+        " INNER JOIN (SELECT e.name, e.m_data, e.ts, e.seq, e.session_id FROM"
+        f" {db.t('events')} AS e WHERE e.site_id = {lit(scope.site_id)}{since_sql('e', scope.start)}"
+        f" AND e.type = 'survey'{extra}) AS e ON e.session_id = s.id ORDER BY e.ts, e.seq{AS_WRITTEN}"
     )
     answers = []
     for kind, score, scale, comment, survey, ts, session_id, visitor_id, channel, device, replay, day in rows:
