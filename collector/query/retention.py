@@ -32,26 +32,35 @@ def bounds(scope: Scope, weeks: int) -> tuple[int, int]:
     return scope.start, scope.calendar.day_start(last * 7 + MONDAY)
 
 
-def counts_sql(
-    scope: Scope, weeks: int, *, sessions: str, where: str,
-    day: Callable[[str], str], divide: Callable[[str, int], str], distinct: str,
-) -> str:
-    """The query every engine runs for `from_counts`: each session the filters let count (over all
-    time) carries its visitor's first start (a window over the visitor's sessions); the sessions of
-    visitors first seen in the range are counted per (cohort week, k), k < weeks.
-
-    An engine gives its FROM over `s` (`sessions`, an index hint included), the filter over `s`,
-    its site-local day number of a local-ms expression, its integer division and its exact count of
-    distinct values (`count(DISTINCT {})`). A week is `week_of`'s: floor((day - 4) / 7) is
-    floor((day + 3) / 7) - 1, and an engine's division (which truncates toward zero) is floor for
-    day + 3 >= 0, true of any stored time.
-    """
+def week_sql(
+    scope: Scope, weeks: int, *, day: Callable[[str], str], divide: Callable[[str, int], str],
+) -> Callable[[str], str]:
+    """An engine's `week_of` over a ms expression: given its site-local day number of a local-ms
+    expression and its integer division. floor((day - 4) / 7) is floor((day + 3) / 7) - 1, and an
+    engine's division (which truncates toward zero) is floor for day + 3 >= 0, true of any stored
+    time."""
     low, high = bounds(scope, weeks)
 
     def week(column: str) -> str:
         local_day = day(scope.calendar.local_sql(column, low, high))
         return f"({divide(f'{local_day} + {7 - MONDAY}', 7)} - 1)"
 
+    return week
+
+
+def counts_sql(
+    scope: Scope, weeks: int, *, sessions: str, where: str,
+    day: Callable[[str], str], divide: Callable[[str, int], str], distinct: str,
+) -> str:
+    """A query for `from_counts`: each session the filters let count (over all time) carries its
+    visitor's first start (a window over the visitor's sessions); the sessions of visitors first
+    seen in the range are counted per (cohort week, k), k < weeks.
+
+    An engine gives its FROM over `s` (`sessions`, an index hint included), the filter over `s`,
+    its day and division (`week_sql`) and its exact count of distinct values (`count(DISTINCT {})`).
+    """
+    high = bounds(scope, weeks)[1]
+    week = week_sql(scope, weeks, day=day, divide=divide)
     return (
         f"SELECT {week('first')} AS cohort, {week('first_ts')} - {week('first')} AS k, {distinct.format('visitor_id')}"
         " FROM (SELECT s.visitor_id, s.first_ts, min(s.first_ts) OVER (PARTITION BY s.visitor_id) AS first"
