@@ -43,7 +43,6 @@ from collector.wire import json_encoder, object_decoder
 log = logging.getLogger("trailmark.store")
 
 
-
 class Versions:
     """Rising version numbers for replaced rows: nanoseconds, never repeating within a process."""
 

@@ -22,7 +22,7 @@ from typing import Any
 from collector.query.definitions import device_bucket
 from collector.store.clickhouse.client import Connection, lit
 from collector.store.clickhouse.reads.scope import device_sql
-from collector.store.clickhouse.schema import SESSION_NAMES, Layout
+from collector.store.clickhouse.schema import SCROLL_FIELDS, SESSION_NAMES, VIEW_FIELDS, Layout
 from collector.store.model import EventRow
 from collector.wire import object_decoder
 
@@ -33,10 +33,13 @@ View = tuple[int, int, str | None, str | None]
 Scroll = tuple[str | None, int, int, str, str, str, float, int | None]
 KEPT = "session_views_and_scrolls_kept"
 _ORDER = "v -> (v.1, isNotNull(v.3), ifNull(v.3, ''), v.2)"
-_SCROLL_SQL = (
-    "(url, ts, seq, coalesce(path, ''), coalesce(route, path, ''),"
-    f" {device_sql('m_vw')}, coalesce(m_depth, 0), m_vh)"
-)
+# Each kept field as read from an event's stored columns (schema.MATERIALIZED), in the kept order.
+_VIEW_SQL = f"({', '.join(name for name, _ in VIEW_FIELDS)})"
+_SCROLL_COLUMNS = {
+    "url": "url", "ts": "ts", "seq": "seq", "path": "coalesce(path, '')", "route": "coalesce(route, path, '')",
+    "device": device_sql("m_vw"), "depth": "coalesce(m_depth, 0)", "vh": "m_vh",
+}
+_SCROLL_SQL = f"({', '.join(_SCROLL_COLUMNS[name] for name, _ in SCROLL_FIELDS)})"
 
 
 def _order(view: Any) -> tuple[int, bool, str, int]:
@@ -70,7 +73,7 @@ def repack(conn: Connection, layout: Layout, where: str) -> None:
         f" SELECT {', '.join(f's.{c}' for c in SESSION_NAMES)}, s.version, k.views, k.scrolls"
         f" FROM {sessions} AS s FINAL LEFT JOIN ("
         f"SELECT site_id, session_id,"
-        f" arraySort({_ORDER}, groupArrayIf((ts, seq, path, route), type = 'pageview')) AS views,"
+        f" arraySort({_ORDER}, groupArrayIf({_VIEW_SQL}, type = 'pageview')) AS views,"
         f" groupArrayIf({_SCROLL_SQL}, type = 'scroll') AS scrolls"
         f" FROM {events} WHERE type IN ('pageview', 'scroll')"
         f" AND (site_id, session_id) IN (SELECT s.site_id, s.id FROM {sessions} AS s FINAL WHERE {where})"
