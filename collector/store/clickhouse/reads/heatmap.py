@@ -8,6 +8,7 @@ the exact range and the URL pattern for the second), so the answers are the same
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -125,6 +126,10 @@ def views_sql(db: Db, site_id: str, lo: int, hi: int, columns: tuple[str, ...], 
         tuples = f"arrayFilter(x -> x.{len(fields) + 1}, {tuples})"
     picked = "".join(f", r.{6 + i} AS {name}" for i, name in enumerate(columns))
     in_range = f"{day_sql('ts')} BETWEEN {lo} AND {hi}" + (f" AND {page}" if page else "")
+    # the sessions' test reads only the subcolumns it names: it runs on every session of the site
+    # before the others are read for those that pass (5.1M events: 40 -> 15 ms for the days alone)
+    tested = [name for name in read if re.search(rf"\b{name}\b", in_range)]
+    test = f"arrayExists({', '.join(tested)} -> {in_range}, {', '.join(f's.scrolls.{name}' for name in tested)})"
     # Per session, in arrays: each report of the page with its count of pageviews up to it,
     # sorted (as whole tuples: a lambda key costs more) so that the reports of one view sit
     # together, latest last; the last of each run is the view. (A window over all the sessions'
@@ -138,7 +143,7 @@ def views_sql(db: Db, site_id: str, lo: int, hi: int, columns: tuple[str, ...], 
                 arrayFilter((x, i) -> i = length(sorted) OR (sorted[i + 1].1, sorted[i + 1].2, sorted[i + 1].3)
                     != (x.1, x.2, x.3), sorted, arrayEnumerate(sorted)) AS latest
             FROM {sessions_in(db.layout)} WHERE s.site_id = {lit(site_id)} AND {human_sql('s')}
-                AND arrayExists({reports.format(in_range)})
+                AND {test}
         ) ARRAY JOIN latest AS r"""
 
 
