@@ -13,6 +13,7 @@ from msgspec import Meta, Struct
 from collector.query.overview import ratio
 
 MAX_WINDOW_S = 90 * 86400
+MAX_STEPS = 10
 
 
 class Step(Struct, kw_only=True, forbid_unknown_fields=True):
@@ -24,7 +25,7 @@ class Step(Struct, kw_only=True, forbid_unknown_fields=True):
 class FunnelRequest(Struct, kw_only=True, forbid_unknown_fields=True, rename={"from_": "from"}):
     """The body of POST /api/funnel (`from_` is `from` on the wire)."""
 
-    steps: Annotated[list[Step], Meta(min_length=2, max_length=10)]
+    steps: Annotated[list[Step], Meta(min_length=2, max_length=MAX_STEPS)]
     window_s: Annotated[int, Meta(ge=1, le=MAX_WINDOW_S)] = 86400
     site: str | None = None
     segment: str | int | None = None

@@ -3,6 +3,10 @@
 The counting rule is `furthest_attempt` (collector/query/funnel.py). windowFunnel counts one
 attempt per visitor and gives no step times, so the rule is spelled here with array functions
 over each visitor's step events sorted by time, one array expression per step (see `_step_states`).
+An event is one number, its time shifted left past a bit per step and the bits of the steps it is
+(`packed`): arrays of them sort as numbers, in the order of (time, steps), where arrays of
+(time, steps) tuples sort by comparing tuples (5.1M events: the funnel's arrays made in 124 ms
+against 159).
 """
 
 from __future__ import annotations
@@ -10,12 +14,23 @@ from __future__ import annotations
 from typing import Any
 
 from collector.errors import ClientError
-from collector.query.funnel import DROPPED_SHOWN, Step, answer, middle_median
+from collector.query.funnel import DROPPED_SHOWN, MAX_STEPS, Step, answer, middle_median
 from collector.query.scope import Scope
 from collector.store.clickhouse.client import lit, lits
 from collector.store.clickhouse.reads.scope import AS_WRITTEN, scope_sql, sessions_in, since_sql, url_match
 from collector.store.clickhouse.transaction import Db
 from collector.wire import EVENT_TYPES
+
+_SHIFT = 1 << MAX_STEPS
+
+
+def packed(ts: str, mask: str) -> str:
+    """An event as one number: its time `ts` (milliseconds, never negative: ingest keeps times
+    near its clock) shifted past MAX_STEPS bits, and its `mask` of steps in those bits."""
+    return f"{ts} * {_SHIFT} + ({mask})"
+
+
+_TIME = f"intDiv(e, {_SHIFT})"  # of a packed event `e`; its step j is bitTest(e, j)
 
 
 def step_clause(step: Step) -> str:
@@ -47,7 +62,7 @@ def _kept(step: Step) -> bool:
 
 
 def _by_visitor(db: Db, scope: Scope, steps: list[Step], clauses: list[str], mask: str) -> str:
-    """Each visitor's step events as (time, step mask), sorted. When every pageview step is
+    """Each visitor's step events, `packed` and sorted. When every pageview step is
     `_kept`, its pageviews come from the session rows and the other events, grouped per session,
     are joined to them; or else all of them come from the events joined to the sessions. Both
     give the same arrays: a session's events all fall on or after its start, which is in scope."""
@@ -55,14 +70,14 @@ def _by_visitor(db: Db, scope: Scope, steps: list[Step], clauses: list[str], mas
     if not viewed or not all(_kept(steps[i]) for i in viewed):
         types = sorted({step.type for step in steps})
         return (
-            f"SELECT s.visitor_id AS visitor, arraySort(groupArray((e.ts, toUInt16({mask})))) AS events"
+            f"SELECT s.visitor_id AS visitor, arraySort(groupArray({packed('e.ts', mask)})) AS events"
             f"{_scoped_events(db, scope, types, ' OR '.join(clauses))} GROUP BY s.visitor_id"
         )
     pages = [url_match(url, "") if (url := steps[i].url) else "true" for i in viewed]
     view_mask = " + ".join(f"if({page}, {1 << i}, 0)" for i, page in zip(viewed, pages, strict=True))
     sessions = (
-        "SELECT s.id, s.visitor_id, arrayFilter(v -> v.2 != 0, arrayMap((ts, path, route) ->"
-        f" (ts, toUInt16({view_mask})), s.views.ts, s.views.path, s.views.route)) AS views"
+        f"SELECT s.id, s.visitor_id, arrayFilter(v -> v % {_SHIFT} != 0, arrayMap((ts, path, route)"
+        f" -> {packed('ts', view_mask)}, s.views.ts, s.views.path, s.views.route)) AS views"
         f" FROM {sessions_in(db.layout)} WHERE {scope_sql(db.layout, scope)}"
     )
     others = [i for i in range(len(steps)) if i not in viewed]
@@ -73,7 +88,7 @@ def _by_visitor(db: Db, scope: Scope, steps: list[Step], clauses: list[str], mas
     # table (swapped, 350 ms against 270 for a funnel ending on a purchase at 5.1M events).
     return (
         "SELECT s.visitor_id AS visitor, arraySort(groupArrayArray(arrayConcat(s.views, o.events))) AS events"
-        f" FROM ({sessions}) AS s LEFT JOIN (SELECT e.session_id, groupArray((e.ts, toUInt16({mask}))) AS events"
+        f" FROM ({sessions}) AS s LEFT JOIN (SELECT e.session_id, groupArray({packed('e.ts', mask)}) AS events"
         f" FROM {db.t('events')} AS e WHERE e.site_id = {lit(scope.site_id)}{since_sql('e', scope.start)}"
         f" AND e.type IN {lits(sorted({steps[i].type for i in others}))}"
         f" AND ({' OR '.join(clauses[i] for i in others)}) GROUP BY e.session_id) AS o"
@@ -82,7 +97,7 @@ def _by_visitor(db: Db, scope: Scope, steps: list[Step], clauses: list[str], mas
 
 
 def _step_states(steps: int, window_ms: int) -> list[str]:
-    """`a1` .. `aN`: for each of a visitor's `events` (sorted by time), the best attempt at step j
+    """`a1` .. `aN`: for each of a visitor's `events` (packed, sorted), the best attempt at step j
     as it stands after that event: (reached, its start, where its step j-1 is, time of step j),
     where step j-1 is found in `a(j-1)` at that position (0 for step 1).
 
@@ -98,20 +113,20 @@ def _step_states(steps: int, window_ms: int) -> list[str]:
     four numbers however many steps there are (`_furthest` follows the pointers back).
     """
     states = [
-        "arrayMap((t, d, i) -> i = 1 OR d != 0, events.1, arrayDifference(events.1), arrayEnumerate(events))"
-        " AS first_of_instant",
+        f"arrayMap(e -> {_TIME}, events) AS times",
+        "arrayMap((d, i) -> i = 1 OR d != 0, arrayDifference(times), arrayEnumerate(events)) AS first_of_instant",
         "arrayFill((i, first) -> first, arrayMap(i -> toUInt32(i - 1), arrayEnumerate(events)), first_of_instant)"
         " AS previous",
-        "arrayFill(x -> x.1, arrayMap(e -> (bitTest(e.2, 0), e.1, toUInt32(0), e.1), events)) AS a1",
+        "arrayFill(x -> x.1, arrayMap((e, t) -> (bitTest(e, 0), t, toUInt32(0), t), events, times)) AS a1",
     ]
     none = "(false, toInt64(0), toUInt32(0), toInt64(0))"
     for j in range(2, steps + 1):
         shifted = f"arrayPushFront(arrayPopBack(a{j - 1}), {none})"
         before = f"arrayFill((x, first) -> first, {shifted}, first_of_instant)"
-        reached = f"bitTest(e.2, {j - 1}) AND p.1 AND e.1 <= p.2 + {window_ms}"
+        reached = f"bitTest(e, {j - 1}) AND p.1 AND t <= p.2 + {window_ms}"
         states.append(
-            f"arrayFill(x -> x.1, arrayMap((e, p, at) -> if({reached}, (true, p.2, at, e.1), {none}),"
-            f" events, {before}, previous)) AS a{j}"
+            f"arrayFill(x -> x.1, arrayMap((e, t, p, at) -> if({reached}, (true, p.2, at, t), {none}),"
+            f" events, times, {before}, previous)) AS a{j}"
         )
     return states
 
@@ -132,7 +147,7 @@ def _furthest(steps: int) -> list[str]:
 def funnel(db: Db, scope: Scope, steps: list[Step], window_s: int) -> dict[str, Any]:
     """Visitors per step, step and overall conversion, median step times, dropped sessions.
 
-    Each visitor's step events (time, step mask) as one sorted array, its furthest path from
+    Each visitor's step events (packed) as one sorted array, its furthest path from
     `_step_states`, then per step the visitors reached, the two middle gaps (statistics.median's
     own arithmetic is done on them in Python), the dropped count and the first dropped visitors
     with the time of their last step: all in one query, which returns one row.
