@@ -18,7 +18,7 @@ import click
 from collector.cli.options import store_url
 from collector.store import open_store, sqlite_path
 from collector.store.assets import COPY_COLUMNS, REF_COLUMNS
-from collector.store.clickhouse import teams, views
+from collector.store.clickhouse import event_ids, teams, views
 from collector.store.clickhouse.client import lit, lits
 from collector.store.clickhouse.schema import EVENT_NAMES, SESSION_NAMES
 from collector.store.clickhouse.store import ClickHouseStore
@@ -227,6 +227,7 @@ def copy(
                     progress(len(batch))
         # The session rows came as the source keeps them: each takes its pageviews from its events.
         views.repack(target.conn, target.layout, "true")
+        event_ids.fill(target.conn, target.layout, "true")  # and the events their ids (event_ids.py)
         return copied
     finally:
         source.close()

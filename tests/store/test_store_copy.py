@@ -3,6 +3,7 @@ alike, and a copy interrupted and run again stores nothing twice."""
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,9 @@ from collector.app import create_app
 from collector.cli import main
 from collector.store import copy as store_copy
 from collector.store.assets import AssetCopy, AssetRef, AssetStore, copy_id
-from collector.store.clickhouse import ClickHouseStore
+from collector.store.clickhouse import ClickHouseStore, event_ids
+from collector.store.clickhouse.client import parse_url
+from collector.store.clickhouse.schema import Layout
 from collector.store.copy import copy
 from tests.support.analytics_journeys import DATE, NEXT_DATE, PREVIOUS_DATE, build
 from tests.support.collector import ADMIN_TOKEN, Chdb, Client, make_settings
@@ -165,6 +168,10 @@ def test_an_interrupted_copy_run_again_stores_nothing_twice(
     seeded: Client, chdb: Chdb, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(store_copy, "BATCH", 4)  # many batches per table: the cut falls inside one
+    conn = sqlite3.connect(seeded.db_path)
+    with conn:  # half the events received an hour before the rest
+        conn.execute("UPDATE events SET received_at = received_at - 3600000 WHERE rowid % 2 = 0")
+    conn.close()
     before = answers(seeded.http)
     url = chdb.url()
     source = f"sqlite://{seeded.db_path}"
@@ -188,10 +195,16 @@ def test_an_interrupted_copy_run_again_stores_nothing_twice(
     assert (again["events"], again["dead_letters"], again["meta"], again["salts"]) == (0, 0, 0, 0)
     assert (again["replay_assets"], again["replay_asset_refs"]) == (0, 0)
     assert 0 < first["events"] < len(seeded.rows("SELECT id FROM events"))
+    # A batch retried into the new installation finds every copied event (event_ids.py), as the
+    # copy left it (opening the store puts again only the ids of the last events received).
+    every = [(r["site_id"], r["id"]) for r in seeded.rows("SELECT site_id, id FROM events")]
+    layout = Layout(parse_url(url).database)
+    assert sum(len(event_ids.found(chdb.keeper, layout, site, [i for s, i in every if s == site]))
+               for site in {s for s, _ in every}) == len(every)
     target = ClickHouseStore(url)
     db = target.db
     (((events, ids),),) = (db.rows(f"SELECT count(), uniqExact(site_id, id) FROM {db.t('events')}"),)
-    assert events == ids == len(seeded.rows("SELECT id FROM events"))
+    assert events == ids == len(every)
     app = create_app(make_settings(tmp_path / "unused.db"), target)
     with TestClient(app, base_url="http://127.0.0.1:8000") as http:
         assert answers(http) == before

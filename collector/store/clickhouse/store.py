@@ -22,7 +22,7 @@ from collector.query.params import DAY_MS
 from collector.query.paths import WIDTH
 from collector.query.scope import Goal, Scope
 from collector.store.assets import EngineAssets
-from collector.store.clickhouse import assets, maintenance, rights, schema, teams, triggers, views
+from collector.store.clickhouse import assets, event_ids, maintenance, rights, schema, teams, triggers, views
 from collector.store.clickhouse.client import Connection, Target, connect, lit, parse_url
 from collector.store.clickhouse.faults import fault_of
 from collector.store.clickhouse.reads import (
@@ -80,11 +80,13 @@ class ClickHouseStore(EngineAssets):
         self.db = Db(self.conn, self.layout)
         try:
             schema.create(self.conn, self.layout)
+            event_ids.create(self.conn, self.layout)
             state = self.conn.state
             if state is not None and self.layout.database not in state.recovered:  # its first store here
                 recover(self.db)
                 state.recovered.add(self.layout.database)
             views.keep(self.conn, self.layout)  # after recover: a killed group's events are no pageviews
+            event_ids.keep(self.conn, self.layout)  # after recover: a killed group's events are not stored
         except BaseException:
             self.conn.close()
             raise

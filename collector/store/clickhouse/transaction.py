@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from collector.query.definitions import person
-from collector.store.clickhouse import views
+from collector.store.clickhouse import event_ids, views
 from collector.store.clickhouse.client import Connection, lit, lits, many
 from collector.store.clickhouse.memory import Memory
 from collector.store.clickhouse.reads.scope import visitor_sessions_sql, visitors_ids_sql
@@ -97,7 +97,10 @@ class Db:
         return self.conn.rows(sql)
 
     def delete(self, table: str, where: str) -> None:
-        """Rows gone for good: a mutation that rewrites the parts holding them, waited for."""
+        """Rows gone for good: a mutation that rewrites the parts holding them, waited for (deleted
+        events take their ids with them: event_ids.py)."""
+        if table == "events":
+            event_ids.forget(self.conn, self.layout, where)
         if self.layout.cluster:
             self.conn.command(f"ALTER TABLE {self.t(table)}_local{self.layout.on_cluster} DELETE WHERE {where}"
                               " SETTINGS mutations_sync = 2")
@@ -294,6 +297,8 @@ def _apply(db: Db, batches: list[WriteBatch], heartbeat: bool, memory: Memory | 
             db.unfinished = (seq, seq + len(event_rows) - 1)
             _undo(db, *db.unfinished)
         raise
+    # The group is whole: its ids now (a group killed before this has them put again: event_ids.keep)
+    event_ids.add(db.conn, db.layout, ((row[0], row[1]) for row in event_rows))
     db.conn.insert(
         db.t("identities"), ("site_id", "anon_id", "user_id", "ts", "verified", "version"),
         [(*row, version) for row in identity_rows],
@@ -394,10 +399,7 @@ def _fresh_events(db: Db, batches: list[WriteBatch]) -> list[tuple[WriteBatch, E
     seen: set[tuple[str, str]] = set()
     for site_id, ids in ids_by_site.items():
         if ids:
-            found = db.rows(
-                f"SELECT DISTINCT id FROM {db.t('events')} WHERE site_id = {lit(site_id)} AND id IN {many(ids)}"
-            )
-            seen.update((site_id, event_id) for (event_id,) in found)
+            seen.update((site_id, event_id) for event_id in event_ids.found(db.conn, db.layout, site_id, ids))
     fresh = []
     for batch in batches:
         for row in batch.events:
