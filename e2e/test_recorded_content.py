@@ -19,14 +19,13 @@ import pytest
 from playwright.sync_api import Browser, Page
 
 from collector.auth import COOKIE, session_cookie
-from tests.support.browser import DESKTOP_UA, chromium, wait_until
+from tests.support.browser import DESKTOP_UA, chromium, recent_days, wait_until
 
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 T0 = int(time.time() * 1000) - 60_000
-DAY = time.strftime("%Y-%m-%d", time.gmtime(T0 / 1000))
 PAGE_URL = "https://shop.example/landing"
 
 
@@ -157,7 +156,7 @@ def test_a_heatmap_snapshot_makes_no_request_to_other_hosts_and_sends_no_referer
     server = collector_server
     record(server, "s-hostile-heat", hostile_page(other_host, server.url))
     page, probes, errors = analyst(browser, server)
-    page.goto(f"{server.url}/heatmaps?site=test&hm_page=/landing&hm_device=desktop&from={DAY}&to={DAY}")
+    page.goto(f"{server.url}/heatmaps?site=test&hm_page=/landing&hm_device=desktop&{recent_days()}")
     page.wait_for_selector("body[data-ready='1']")
     assert page.evaluate("document.body.dataset.heatmap") == "snapshot", page.inner_text("#hm-status")
     wait_until("the frame fetched the collector's own image", lambda: probes)
@@ -185,7 +184,7 @@ def test_the_heatmap_viewer_clamps_absurd_page_sizes(browser: Browser, collector
     conn.commit()
     conn.close()
     page, _, errors = analyst(browser, server)
-    page.goto(f"{server.url}/heatmaps?site=test&hm_page=/landing&hm_device=desktop&from={DAY}&to={DAY}")
+    page.goto(f"{server.url}/heatmaps?site=test&hm_page=/landing&hm_device=desktop&{recent_days()}")
     page.wait_for_selector("body[data-ready='1']")
     assert page.evaluate("document.body.dataset.heatmap") == "snapshot", page.inner_text("#hm-status")
     sizes = page.evaluate("""() => {

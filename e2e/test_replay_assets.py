@@ -5,7 +5,6 @@ headers from its own 127.0.0.1 port; the replay and heatmap viewer only ever loa
 from __future__ import annotations
 
 import struct
-import time
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +19,7 @@ from collector.assets.fetch import Limits
 from collector.auth import COOKIE, session_cookie
 from e2e.pages.fidelity.measure import pixel_diff, replay_frame_png
 from e2e.pages.fidelity.site import Site, fidelity_site
-from tests.support.browser import DESKTOP_UA, chromium, wait_until
+from tests.support.browser import DESKTOP_UA, chromium, recent_days, wait_until
 from tests.support.collector import KEY, Server, ThreadedServer, free_port, make_settings, make_store
 
 pytestmark = pytest.mark.e2e
@@ -28,7 +27,6 @@ pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSerif-Bold.ttf")
-DAY = time.strftime("%Y-%m-%d", time.gmtime())
 LIVE = {"width": 800, "height": 500}  # the replay page shows this at scale 1 (rrweb-player never scales up)
 
 
@@ -190,7 +188,7 @@ def test_the_heatmap_snapshot_uses_the_copies(browser: Browser, server: Server) 
     context = browser.new_context(viewport={"width": 1500, "height": 950})
     context.add_cookies([{"name": COOKIE, "value": session_cookie(server.admin_token), "url": server.url}])
     page = context.new_page()
-    page.goto(f"{server.url}/heatmaps?site=test&hm_page=/brand.html&hm_device=tablet&from={DAY}&to={DAY}")
+    page.goto(f"{server.url}/heatmaps?site=test&hm_page=/brand.html&hm_device=tablet&{recent_days()}")
     page.wait_for_selector("body[data-ready='1']")
     assert page.evaluate("document.body.dataset.heatmap") == "snapshot", page.inner_text("#hm-status")
     page.wait_for_function("document.querySelector('#hm-stage iframe').contentDocument.fonts.check('52px Brand')")

@@ -42,3 +42,12 @@ def wait_until(what: str, check: Callable[[], Any], timeout_s: float = 30) -> An
         if time.monotonic() > deadline:
             pytest.fail(f"never happened: {what}")
         time.sleep(0.1)
+
+
+def recent_days() -> str:
+    """`from` and `to` of a page's range over yesterday and today (UTC), taken when asked: events
+    sent moments ago are stored at their receipt, which may fall either side of a midnight that a
+    day taken when the test module was imported would miss."""
+    now = time.time()
+    yesterday, today = (time.strftime("%Y-%m-%d", time.gmtime(t)) for t in (now - 86_400, now))
+    return f"from={yesterday}&to={today}"
