@@ -156,13 +156,12 @@ def load(target: ClickHouseStore, table: str, rows: list[tuple[Any, ...]]) -> in
     db = target.db
     names = [_CLICKHOUSE_NAMES.get((table, c), c) for c in COLUMNS[table]]
     if table == "events":
+        # Read from the events, not event_ids: the copy fills those when its events are all in, so
+        # a run cut short finds there none of the events it stored.
         seen: set[tuple[str, str]] = set()
         for site_id in {r[1] for r in rows}:
             ids = [r[2] for r in rows if r[1] == site_id]
-            found = db.rows(
-                f"SELECT DISTINCT id FROM {db.t('events')} WHERE site_id = {lit(site_id)} AND id IN {lits(ids)}"
-            )
-            seen.update((site_id, i) for (i,) in found)
+            seen.update((site_id, i) for i in event_ids.in_events(db.conn, db.layout, site_id, ids))
         rows = [r for r in rows if (r[1], r[2]) not in seen]
     elif table == "dead_letters":
         held = {int(i) for (i,) in db.rows(

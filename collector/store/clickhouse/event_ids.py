@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from collector.store.clickhouse.client import Connection, lit, many
-from collector.store.clickhouse.schema import Layout
+from collector.store.clickhouse.schema import Layout, once
 
 TABLE = "event_ids"
 KEPT = "event_ids_kept"
@@ -49,15 +49,9 @@ def create(conn: Connection, layout: Layout) -> None:
 def keep(conn: Connection, layout: Layout) -> None:
     """Fill the table from the events of a store made before it, once; else put again the ids of
     the events received last, in case the group that stored them was killed before its ids."""
-    if not kept(layout):
-        return
-    meta = layout.table("meta")
-    if not conn.rows(f"SELECT 1 FROM {meta} WHERE key = {lit(KEPT)} LIMIT 1"):
-        fill(conn, layout, "true")
-        conn.command(f"INSERT INTO {meta} (key, value, inserted) VALUES ({lit(KEPT)}, '1', 0)")
-        return
-    events = layout.table("events")
-    fill(conn, layout, f"received_at >= (SELECT max(received_at) FROM {events}) - {_RECENT_MS}")
+    if kept(layout) and not once(conn, layout, KEPT, lambda: fill(conn, layout, "true")):
+        events = layout.table("events")
+        fill(conn, layout, f"received_at >= (SELECT max(received_at) FROM {events}) - {_RECENT_MS}")
 
 
 def fill(conn: Connection, layout: Layout, where: str) -> None:
@@ -72,15 +66,19 @@ def found(conn: Connection, layout: Layout, site_id: str, ids: list[str]) -> set
         keys = [prefix + i for i in ids]
         return {key[len(prefix):] for (key,) in conn.rows(
             f"SELECT key FROM {layout.table(TABLE)} WHERE key IN {many(keys)}")}
+    return in_events(conn, layout, site_id, ids)
+
+
+def in_events(conn: Connection, layout: Layout, site_id: str, ids: list[str]) -> set[str]:
+    """Which of these ids of a site's events the events table holds: a read of its id column."""
     return {i for (i,) in conn.rows(
         f"SELECT DISTINCT id FROM {layout.table('events')} WHERE site_id = {lit(site_id)} AND id IN {many(ids)}")}
 
 
 def add(conn: Connection, layout: Layout, keys: Iterable[tuple[str, str]]) -> None:
     """Put the ids of newly stored events, as (site, id)."""
-    rows = [(_prefix(site_id) + event_id,) for site_id, event_id in keys]
-    if kept(layout) and rows:
-        conn.insert(layout.table(TABLE), ("key",), rows)
+    if kept(layout):
+        conn.insert(layout.table(TABLE), ("key",), [(_prefix(site_id) + event_id,) for site_id, event_id in keys])
 
 
 def forget(conn: Connection, layout: Layout, where: str) -> None:

@@ -17,6 +17,7 @@ table of the plain name in front, sharded so that every version of a row lands o
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from collector.store.clickhouse.client import Connection, lit
@@ -379,6 +380,17 @@ def create(conn: Connection, layout: Layout) -> None:
             conn.command(f"ALTER TABLE {layout.table(table)}{layout.on_cluster} ADD COLUMN IF NOT EXISTS {column}")
     materialize(conn, layout)
     resort_events(conn, layout)
+
+
+def once(conn: Connection, layout: Layout, key: str, work: Callable[[], object]) -> bool:
+    """Run `work` on a store that has not run it yet, then mark it done (the `meta` key `key`);
+    whether it ran."""
+    meta = layout.table("meta")
+    if conn.rows(f"SELECT 1 FROM {meta} WHERE key = {lit(key)} LIMIT 1"):
+        return False
+    work()
+    conn.command(f"INSERT INTO {meta} (key, value, inserted) VALUES ({lit(key)}, '1', 0)")
+    return True
 
 
 def materialize(conn: Connection, layout: Layout) -> None:

@@ -20,9 +20,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from collector.query.definitions import device_bucket
-from collector.store.clickhouse.client import Connection, lit
+from collector.store.clickhouse.client import Connection
 from collector.store.clickhouse.reads.scope import device_sql
-from collector.store.clickhouse.schema import SCROLL_FIELDS, SESSION_NAMES, VIEW_FIELDS, Layout
+from collector.store.clickhouse.schema import SCROLL_FIELDS, SESSION_NAMES, VIEW_FIELDS, Layout, once
 from collector.store.model import EventRow
 from collector.wire import object_decoder
 
@@ -84,9 +84,9 @@ def repack(conn: Connection, layout: Layout, where: str) -> None:
 
 def keep(conn: Connection, layout: Layout) -> None:
     """Pack every session of a store whose rows were written before they kept these."""
-    meta = layout.table("meta")
-    if conn.rows(f"SELECT 1 FROM {meta} WHERE key = {lit(KEPT)} LIMIT 1"):
-        return
-    if conn.rows(f"SELECT 1 FROM {layout.table('sessions')} LIMIT 1"):
-        repack(conn, layout, "true")
-    conn.command(f"INSERT INTO {meta} (key, value, inserted) VALUES ({lit(KEPT)}, '1', 0)")
+
+    def pack() -> None:
+        if conn.rows(f"SELECT 1 FROM {layout.table('sessions')} LIMIT 1"):
+            repack(conn, layout, "true")
+
+    once(conn, layout, KEPT, pack)
