@@ -2,9 +2,10 @@
 
 Each event is tested once, column by column, against what every matcher asks of the event itself
 (type, name, page, touchpoint, channel, score): the answers are bits. Each person's touches then
-become one sorted array (time, then arrival, as the Python walk orders them) of those bits and of
-numbers standing for what the tally counts (a page, touchpoint, action or session as 56 bits of
-its hash, a survey answer as a code): arrays of numbers cost a fraction of arrays of strings. The
+become arrays, one per field (`r_ts`, `r_b0`... `r_session`), in the Python walk's order (time, then
+arrival): those bits and numbers standing for what the tally counts (a page, touchpoint, action or
+session as 56 bits of its hash, a survey answer as a code). Arrays of numbers cost a fraction of
+arrays of strings, and gather faster apart than as one array of tuples. The
 walk is a chain of `arrayFirstIndex`, each from the touch that reached the stage before, where
 what a matcher asks of the person's history (`new_visit`, `nth`) is added. Each person then adds
 items (one UInt64 key each: name, kind, stage) that one GROUP BY counts; the few names the answer
@@ -107,7 +108,7 @@ def _walk_sql(stages: Stages, bits: _Bits) -> tuple[list[str], list[str]]:
     columns = []
     for i, kind in enumerate(nth_types):
         word, test = bits.add(f"e.type = {lit(kind)}")
-        columns.append(f"arrayCumSum(arrayMap(b{word} -> toUInt32({test}), r.b{word})) AS c{i}")
+        columns.append(f"arrayCumSum(arrayMap(b{word} -> toUInt32({test}), r_b{word})) AS c{i}")
     tests = []
     for k, stage in enumerate(stages.stages):
         plain = [m for m in stage.match if not m.new_visit and m.nth is None]
@@ -117,7 +118,7 @@ def _walk_sql(stages: Stages, bits: _Bits) -> tuple[list[str], list[str]]:
                 continue  # plain, tested above; or a new visit after no stage at all
             test = bits.add(_event_sql(m))[1]
             if m.new_visit:
-                test += f" AND start > r.ts[i{k - 1}]"
+                test += f" AND start > r_ts[i{k - 1}]"
             if m.nth is not None and m.type is not None:
                 test += f" AND n{nth_types.index(m.type)} = {lit(m.nth)}"
             stage_tests.append(test)
@@ -126,8 +127,8 @@ def _walk_sql(stages: Stages, bits: _Bits) -> tuple[list[str], list[str]]:
     new_visits = any(m.new_visit for s in stages.stages for m in s.match)
     params = ", ".join([*(f"b{w}" for w in words), "j", *(["start"] if new_visits else []),
                         *(f"n{i}" for i in range(len(nth_types)))])
-    arrays = ", ".join([*(f"r.b{w}" for w in words), "arrayEnumerate(r)",
-                        *(["r.session_start"] if new_visits else []), *(f"c{i}" for i in range(len(nth_types)))])
+    arrays = ", ".join([*(f"r_b{w}" for w in words), "arrayEnumerate(r_ts)",
+                        *(["r_session_start"] if new_visits else []), *(f"c{i}" for i in range(len(nth_types)))])
     indices = []
     for k, test in enumerate(tests):
         after = "1" if k == 0 else f"j >= i{k - 1}"  # from the touch that reached the stage before
@@ -151,7 +152,7 @@ def _key(kind: int, stage: str, name: str = "0") -> str:
 def _held(kind: int, column: str) -> str:
     """Per person, the distinct (stage, name) of a touch column at the stages reached (named)."""
     return (f"arrayDistinct(arrayFilter(x -> bitAnd(x, 15) > 0 AND x > 255,"
-            f" arrayMap((h, s) -> {_key(kind, 's', 'h')}, r.{column}, st)))")
+            f" arrayMap((h, s) -> {_key(kind, 's', 'h')}, r_{column}, st)))")
 
 
 # Items without a value; then the items with one: who went on from each stage (the wait, ms), and
@@ -161,17 +162,17 @@ _KEYS = ", ".join((
     _held(PAGE, "page"), _held(TOUCHPOINT, "touchpoint"), _held(ACTION, "action"),
     # the sessions: one item per stage and session
     f"arrayMap(x -> bitAnd(x, 255), {_held(SESSION, 'session')})",
-    f"arrayFilter(x -> bitAnd(x, 15) > 0 AND x > 255, arrayMap((a, s) -> {_key(ANSWER, 's', 'a')}, r.answer, st))",
-    *(f"arrayMap(s -> {_key(kind, 's')}, arrayFilter((s, b0) -> s > 0 AND {flag}, st, r.b0))"
+    f"arrayFilter(x -> bitAnd(x, 15) > 0 AND x > 255, arrayMap((a, s) -> {_key(ANSWER, 's', 'a')}, r_answer, st))",
+    *(f"arrayMap(s -> {_key(kind, 's')}, arrayFilter((s, b0) -> s > 0 AND {flag}, st, r_b0))"
       for kind, flag in ((RAGE, _RAGE), (DEAD, _DEAD), (ERROR, _ERROR))),
     # of those who dropped (at stage m): the last page seen, the touchpoint of the last touch
     f"if(dropped AND exit_page != 0, [{_key(EXIT_PAGE, 'm', 'exit_page')}], [])",
-    f"if(dropped, [{_key(EXIT_TOUCHPOINT, 'm', 'r.touchpoint[-1]')}], [])",
+    f"if(dropped, [{_key(EXIT_TOUCHPOINT, 'm', 'r_touchpoint[-1]')}], [])",
 ))
 _GOING = "arrayFilter(k -> at[k + 1] > 0, range(1, m + 1))"  # the stages after which the next was reached
 _VALUED_KEYS = (f"arrayMap(k -> {_key(GOING, 'k')}, {_GOING}),"
-                f" if(dropped AND replayed > 0, [{_key(REPLAY, 'm', 'r.session[replayed]')}], [])")
-_VALUES = "arrayMap(k -> r.ts[at[k + 1]] - r.ts[at[k]], {going}), if(dropped AND replayed > 0, [r.ts[replayed]], [])"
+                f" if(dropped AND replayed > 0, [{_key(REPLAY, 'm', 'r_session[replayed]')}], [])")
+_VALUES = "arrayMap(k -> r_ts[at[k + 1]] - r_ts[at[k]], {going}), if(dropped AND replayed > 0, [r_ts[replayed]], [])"
 
 
 def journey_map_sql(db: Db, scope: Scope, stages: Stages) -> str:
@@ -179,36 +180,36 @@ def journey_map_sql(db: Db, scope: Scope, stages: Stages) -> str:
     bits = _Bits()
     columns, indices = _walk_sql(stages, bits)
     new_visits = any(m.new_visit for s in stages.stages for m in s.match)
-    # (ts, seq) first: the tuples sort in the walk's order
-    fields = [("ts", "Int64", "e.ts"), ("seq", "UInt64", "e.seq"),
-              *((f"b{w}", "UInt64", sql) for w, sql in enumerate(bits.words())),
-              *([("session_start", "Int64", "s.first_ts")] if new_visits else []),
-              *((name, "UInt64", sql) for name, sql in _touch())]
-    touch_type = ", ".join(f"{name} {kind}" for name, kind, _ in fields)
+    fields = [("ts", "e.ts"), *((f"b{w}", sql) for w, sql in enumerate(bits.words())),
+              *([("session_start", "s.first_ts")] if new_visits else []), *_touch()]
+    # Each field its own array (arrays of numbers gather at a fraction of the cost of an array of
+    # tuples), then all in the walk's order, (ts, seq), by one permutation.
     touches = (
-        f"SELECT s.visitor_id AS visitor, arraySort(groupArray(CAST(tuple({', '.join(sql for _, _, sql in fields)}),"
-        f" 'Tuple({touch_type})'))) AS r"
+        f"SELECT {', '.join(f'arrayMap(j -> g_{name}[j], order) AS r_{name}' for name, _ in fields)}"
+        " FROM (SELECT arraySort((j, t, q) -> (t, q), arrayEnumerate(g_ts), g_ts, g_seq) AS order, *"
+        f" FROM (SELECT groupArray(e.seq) AS g_seq, {', '.join(f'groupArray({sql}) AS g_{name}' for name, sql in fields)}"
         f" FROM {db.t('events')} AS e"
         f" INNER JOIN (SELECT s.id AS id, s.visitor_id AS visitor_id, s.first_ts AS first_ts, s.channel AS channel,"
         f" s.has_replay AS has_replay FROM {sessions_in(db.layout)} WHERE {scope_sql(db.layout, scope)}) AS s"
         f" ON s.id = e.session_id WHERE e.site_id = {lit(scope.site_id)}{since_sql('e', scope.start)}"
-        " GROUP BY s.visitor_id"
+        " GROUP BY s.visitor_id))"
     )
+    r = ", ".join(f"r_{name}" for name, _ in fields)
     i = [f"i{k}" for k in range(n)]
     # Per person: the walk (`at`: per stage the touch that reached it); `st`, per touch the stage it
     # is held at (0: before the first); `m`, the stages reached (who dropped, dropped at stage m).
     # one stage a level: an alias used in the next stage's walk would be spelled out there again, and
     # the query tree grow with the power of the stages
-    walk = f"SELECT r{''.join(f', {c}' for c in columns)} FROM ({touches})"
+    walk = f"SELECT {r}{''.join(f', {c}' for c in columns)} FROM ({touches})"
     counts = "".join(f", c{c}" for c in range(len(columns)))
     for k, index in enumerate(indices):
-        walk = f"SELECT r{counts}{''.join(f', {a}' for a in i[:k])}, {index} FROM ({walk})"
+        walk = f"SELECT {r}{counts}{''.join(f', {a}' for a in i[:k])}, {index} FROM ({walk})"
     walked = (
-        f"SELECT r, [{', '.join(i)}] AS at,"
-        f" arrayCumSum(arrayMap(j -> {' + '.join(f'(j = {a})' for a in i)}, arrayEnumerate(r))) AS st,"
+        f"SELECT {r}, [{', '.join(i)}] AS at,"
+        f" arrayCumSum(arrayMap(j -> {' + '.join(f'(j = {a})' for a in i)}, arrayEnumerate(r_ts))) AS st,"
         f" {' + '.join(f'({a} > 0)' for a in i)} AS m, m > 0 AND m < {n} AS dropped,"
-        " arrayLast((p, s) -> p != 0 AND s = m, r.page, st) AS exit_page,"
-        f" arrayLastIndex((b0, s) -> {_REPLAY} AND s = m, r.b0, st) AS replayed"
+        " arrayLast((p, s) -> p != 0 AND s = m, r_page, st) AS exit_page,"
+        f" arrayLastIndex((b0, s) -> {_REPLAY} AND s = m, r_b0, st) AS replayed"
         f" FROM ({walk})"
     )
     items = (f"SELECT arrayConcat({_KEYS}) AS plain, arrayConcat(plain, {_VALUED_KEYS}) AS keys,"
