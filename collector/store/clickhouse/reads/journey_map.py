@@ -184,10 +184,11 @@ def journey_map_sql(db: Db, scope: Scope, stages: Stages) -> str:
               *([("session_start", "s.first_ts")] if new_visits else []), *_touch()]
     # Each field its own array (arrays of numbers gather at a fraction of the cost of an array of
     # tuples), then all in the walk's order, (ts, seq), by one permutation.
+    gathered = ", ".join(f"groupArray({sql}) AS g_{name}" for name, sql in fields)
     touches = (
-        f"SELECT {', '.join(f'arrayMap(j -> g_{name}[j], order) AS r_{name}' for name, _ in fields)}"
-        " FROM (SELECT arraySort((j, t, q) -> (t, q), arrayEnumerate(g_ts), g_ts, g_seq) AS order, *"
-        f" FROM (SELECT groupArray(e.seq) AS g_seq, {', '.join(f'groupArray({sql}) AS g_{name}' for name, sql in fields)}"
+        f"SELECT {', '.join(f'arrayMap(j -> g_{name}[j], in_order) AS r_{name}' for name, _ in fields)}"
+        " FROM (SELECT arraySort((j, t, q) -> (t, q), arrayEnumerate(g_ts), g_ts, g_seq) AS in_order, *"
+        f" FROM (SELECT groupArray(e.seq) AS g_seq, {gathered}"
         f" FROM {db.t('events')} AS e"
         f" INNER JOIN (SELECT s.id AS id, s.visitor_id AS visitor_id, s.first_ts AS first_ts, s.channel AS channel,"
         f" s.has_replay AS has_replay FROM {sessions_in(db.layout)} WHERE {scope_sql(db.layout, scope)}) AS s"
